@@ -1,0 +1,88 @@
+//! `/v1/events`: newest first with per-delivery summaries, one event in full, redelivery.
+
+use super::error::json_body;
+use super::{AppState, ApiError};
+use crate::store::{EventQuery, StatusFilter};
+use axum::Json;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 500;
+
+#[derive(Deserialize, Default)]
+pub struct ListParams {
+    action: Option<String>,
+    subscription: Option<String>,
+    status: Option<String>,
+    card: Option<String>,
+    limit: Option<String>,
+    before: Option<String>,
+}
+
+fn invalid(code: &'static str, message: String) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, code, message)
+}
+
+pub async fn list(State(app): State<AppState>, Query(p): Query<ListParams>) -> Result<Json<Value>, ApiError> {
+    let limit = match p.limit.as_deref() {
+        None | Some("") => DEFAULT_LIMIT,
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| invalid("invalid_limit", format!("limit must be a number from 1 to {MAX_LIMIT}, not {l:?}")))?,
+    };
+    let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(StatusFilter::parse(s).ok_or_else(|| {
+            invalid("invalid_status", format!("status must be one of pending, retrying, succeeded, dead, cancelled, failed; not {s:?}"))
+        })?),
+    };
+    let action = match p.action.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(a) => Some(app.engine.catalog().canonical(a).ok_or_else(|| {
+            invalid("unknown_action", format!("unknown action {a:?}; valid actions: {}", app.engine.catalog().names().join(", ")))
+        })?),
+    };
+    let query = EventQuery {
+        action,
+        subscription: p.subscription.filter(|s| !s.is_empty()),
+        status,
+        card_id: p.card.filter(|s| !s.is_empty()),
+        before: p.before.filter(|s| !s.is_empty()),
+        limit,
+    };
+    let events = app.engine.list_events(query).await?;
+    let next = (events.len() == limit as usize).then(|| events.last().map(|e| e.id.clone())).flatten();
+    Ok(Json(json!({"data": events, "next_before": next})))
+}
+
+pub async fn detail(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let event = app.engine.event(&id).await?;
+    let mut value = serde_json::to_value(&event).unwrap_or(Value::Null);
+    // The payload as JSON for readers, beside the exact ingested text in "body".
+    value["payload"] = serde_json::from_str(&event.body).unwrap_or(Value::Null);
+    Ok(Json(value))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RedeliverBody {
+    subscription: Option<String>,
+}
+
+pub async fn redeliver(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let input: RedeliverBody = json_body(&headers, body, true)?.unwrap_or_default();
+    let n = app.engine.redeliver(&id, input.subscription.as_deref()).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"redelivering": n}))))
+}

@@ -1,0 +1,191 @@
+//! Options: defaults, then `hookwatch.toml`, then the command line (each option has a config key).
+
+use crate::dispatch::{BreakerConfig, RetrySchedule};
+use crate::subscriptions::SubscriptionInput;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The config file's shape. Every key is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub db: Option<String>,
+    pub allow_private: Option<bool>,
+    /// Networks deliveries may reach although they are not public, e.g. ["10.0.0.0/8"].
+    pub allow_networks: Option<Vec<String>>,
+    pub retry_schedule: Option<String>,
+    pub max_body_bytes: Option<usize>,
+    pub max_backlog: Option<usize>,
+    pub retention: Option<String>,
+    pub disable_after: Option<String>,
+    pub idempotency_window: Option<String>,
+    pub breaker_threshold: Option<u32>,
+    pub breaker_cooldown: Option<String>,
+    pub breaker_max_cooldown: Option<String>,
+    pub admin_token: Option<String>,
+    pub ingest_token: Option<String>,
+    pub extra_actions: Option<Vec<String>>,
+    pub log_file: Option<PathBuf>,
+    #[serde(default)]
+    pub subscriptions: Vec<SubscriptionInput>,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read the config file {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("the config file {} is invalid: {e}", path.display()))
+    }
+}
+
+/// Resolved settings the engine runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub db: String,
+    pub allow_private: bool,
+    pub allow_networks: Vec<ipnet::IpNet>,
+    pub retry_schedule: RetrySchedule,
+    pub max_body_bytes: usize,
+    pub max_backlog: usize,
+    pub retention: Duration,
+    pub disable_after: Duration,
+    pub idempotency_window: Duration,
+    pub breaker: BreakerConfig,
+    pub admin_token: Option<String>,
+    pub ingest_token: Option<String>,
+    pub extra_actions: Vec<String>,
+    pub log_file: Option<PathBuf>,
+    pub subscriptions: Vec<SubscriptionInput>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8430)),
+            db: "hookwatch.db".into(),
+            allow_private: false,
+            allow_networks: Vec::new(),
+            retry_schedule: RetrySchedule::default(),
+            max_body_bytes: 256 * 1024,
+            max_backlog: 100_000,
+            retention: Duration::from_secs(7 * 86_400),
+            disable_after: Duration::from_secs(5 * 86_400),
+            idempotency_window: Duration::from_secs(86_400),
+            breaker: BreakerConfig::default(),
+            admin_token: None,
+            ingest_token: None,
+            extra_actions: Vec::new(),
+            log_file: None,
+            subscriptions: Vec::new(),
+        }
+    }
+}
+
+fn duration(key: &str, text: &str) -> anyhow::Result<Duration> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| anyhow::anyhow!("{key} = {text:?} is not a duration ({e}); write e.g. 30s, 10m, 7d"))
+}
+
+impl Config {
+    /// Applies a config file on top of the defaults.
+    pub fn from_file(file: FileConfig) -> anyhow::Result<Self> {
+        let mut c = Config::default();
+        if let Some(v) = file.listen {
+            c.listen = v;
+        }
+        if let Some(v) = file.db {
+            c.db = v;
+        }
+        if let Some(v) = file.allow_private {
+            c.allow_private = v;
+        }
+        if let Some(list) = file.allow_networks {
+            c.allow_networks = list
+                .iter()
+                .map(|n| parse_network(n))
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if let Some(v) = file.retry_schedule {
+            c.retry_schedule = RetrySchedule::parse(&v).map_err(anyhow::Error::msg)?;
+        }
+        if let Some(v) = file.max_body_bytes {
+            anyhow::ensure!(v >= 1024, "max_body_bytes must be at least 1024");
+            c.max_body_bytes = v;
+        }
+        if let Some(v) = file.max_backlog {
+            c.max_backlog = v;
+        }
+        if let Some(v) = file.retention {
+            c.retention = duration("retention", &v)?;
+        }
+        if let Some(v) = file.disable_after {
+            c.disable_after = duration("disable_after", &v)?;
+        }
+        if let Some(v) = file.idempotency_window {
+            c.idempotency_window = duration("idempotency_window", &v)?;
+        }
+        if let Some(v) = file.breaker_threshold {
+            anyhow::ensure!(v >= 1, "breaker_threshold must be at least 1");
+            c.breaker.failure_threshold = v;
+        }
+        if let Some(v) = file.breaker_cooldown {
+            c.breaker.first_cooldown = duration("breaker_cooldown", &v)?;
+        }
+        if let Some(v) = file.breaker_max_cooldown {
+            c.breaker.max_cooldown = duration("breaker_max_cooldown", &v)?;
+        }
+        c.admin_token = file.admin_token;
+        c.ingest_token = file.ingest_token;
+        c.extra_actions = file.extra_actions.unwrap_or_default();
+        c.log_file = file.log_file;
+        c.subscriptions = file.subscriptions;
+        Ok(c)
+    }
+
+    /// The SQLite file, or `None` for a `postgres://` URL.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        (!self.db.starts_with("postgres://") && !self.db.starts_with("postgresql://")).then(|| Path::new(&self.db))
+    }
+}
+
+pub fn parse_network(text: &str) -> anyhow::Result<ipnet::IpNet> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| anyhow::anyhow!("allow_networks entry {text:?} is not an address or CIDR network like 10.0.0.0/8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_keys_override_defaults_and_bad_values_explain_themselves() {
+        let file: FileConfig = toml::from_str(
+            r#"listen = "0.0.0.0:9000"
+               retry_schedule = "1s,2s"
+               retention = "2d"
+               allow_networks = ["10.0.0.0/8", "192.168.1.7"]
+               [[subscriptions]]
+               name = "crm"
+               url = "https://crm.example.com/hooks"
+               actions = ["card.*"]"#,
+        )
+        .unwrap();
+        let c = Config::from_file(file).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.retry_schedule.delays.len(), 2);
+        assert_eq!(c.retention, Duration::from_secs(2 * 86_400));
+        assert_eq!(c.allow_networks.len(), 2);
+        assert_eq!(c.subscriptions.len(), 1);
+
+        let bad: FileConfig = toml::from_str(r#"retention = "a week""#).unwrap();
+        let err = Config::from_file(bad).unwrap_err().to_string();
+        assert!(err.contains("retention") && err.contains("7d"), "{err}");
+        assert!(toml::from_str::<FileConfig>("lisen = 1").is_err(), "unknown keys are refused");
+    }
+}

@@ -1,0 +1,143 @@
+//! Per-endpoint circuit breaker: after enough consecutive failures the endpoint gets a rest;
+//! deliveries wait without spending retries, and one probe tests it after a cooldown.
+
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerState {
+    Closed,
+    Open,
+    /// The cooldown passed and one probe is in flight.
+    HalfOpen,
+}
+
+impl BreakerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Open => "open",
+            Self::HalfOpen => "half_open",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BreakerConfig {
+    pub failure_threshold: u32,
+    pub first_cooldown: Duration,
+    pub max_cooldown: Duration,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        BreakerConfig { failure_threshold: 10, first_cooldown: Duration::from_secs(30), max_cooldown: Duration::from_secs(600) }
+    }
+}
+
+/// What the breaker says after an outcome is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    None,
+    Opened,
+    Closed,
+}
+
+#[derive(Debug)]
+pub struct Breaker {
+    config: BreakerConfig,
+    state: BreakerState,
+    consecutive_failures: u32,
+    cooldown: Duration,
+    open_until: Option<Instant>,
+}
+
+impl Breaker {
+    pub fn new(config: BreakerConfig) -> Self {
+        let cooldown = config.first_cooldown;
+        Breaker { config, state: BreakerState::Closed, consecutive_failures: 0, cooldown, open_until: None }
+    }
+
+    pub fn state(&self) -> BreakerState {
+        self.state
+    }
+
+    /// When an open breaker will let a probe through.
+    pub fn open_until(&self) -> Option<Instant> {
+        (self.state == BreakerState::Open).then_some(self.open_until).flatten()
+    }
+
+    /// Whether an attempt may start now; moving to half-open admits exactly one probe.
+    pub fn try_admit(&mut self, now: Instant) -> bool {
+        match self.state {
+            BreakerState::Closed => true,
+            BreakerState::HalfOpen => false,
+            BreakerState::Open => {
+                if self.open_until.is_some_and(|t| now >= t) {
+                    self.state = BreakerState::HalfOpen;
+                    true
+                } else {
+                    false
+                }
+            }
+        }
+    }
+
+    pub fn record(&mut self, success: bool, now: Instant) -> Transition {
+        if success {
+            self.consecutive_failures = 0;
+            self.cooldown = self.config.first_cooldown;
+            let was_open = self.state != BreakerState::Closed;
+            self.state = BreakerState::Closed;
+            self.open_until = None;
+            return if was_open { Transition::Closed } else { Transition::None };
+        }
+        self.consecutive_failures += 1;
+        match self.state {
+            BreakerState::HalfOpen => {
+                // The probe failed: rest longer before the next one.
+                self.cooldown = (self.cooldown * 2).min(self.config.max_cooldown);
+                self.state = BreakerState::Open;
+                self.open_until = Some(now + self.cooldown);
+                Transition::None
+            }
+            BreakerState::Closed if self.consecutive_failures >= self.config.failure_threshold => {
+                self.state = BreakerState::Open;
+                self.open_until = Some(now + self.cooldown);
+                Transition::Opened
+            }
+            _ => Transition::None,
+        }
+    }
+
+    /// An operator's resume closes the breaker: they asked for traffic now.
+    pub fn reset(&mut self) {
+        *self = Breaker::new(self.config.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_after_threshold_probes_after_cooldown_and_doubles() {
+        let mut b = Breaker::new(BreakerConfig::default());
+        let t0 = Instant::now();
+        for _ in 0..9 {
+            assert_eq!(b.record(false, t0), Transition::None);
+        }
+        assert_eq!(b.record(false, t0), Transition::Opened);
+        assert!(!b.try_admit(t0 + Duration::from_secs(29)));
+        assert!(b.try_admit(t0 + Duration::from_secs(30)));
+        assert!(!b.try_admit(t0 + Duration::from_secs(30)), "only one probe");
+        let t1 = t0 + Duration::from_secs(31);
+        b.record(false, t1);
+        assert_eq!(b.state(), BreakerState::Open);
+        assert!(!b.try_admit(t1 + Duration::from_secs(59)));
+        assert!(b.try_admit(t1 + Duration::from_secs(60)));
+        assert_eq!(b.record(true, t1), Transition::Closed);
+        assert_eq!(b.state(), BreakerState::Closed);
+    }
+}

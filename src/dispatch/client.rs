@@ -1,0 +1,204 @@
+//! One delivery attempt over HTTP: sign, send, read at most 16 KiB back, classify the outcome.
+
+use super::signing;
+use super::ssrf::{Blocked, DnsFailure, SsrfGuard};
+use crate::model::{ErrorKind, Millis, Subscription, now_ms};
+use bytes::Bytes;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How much of a response body is kept for the operator.
+pub const RESPONSE_BODY_LIMIT: usize = 16 * 1024;
+pub const USER_AGENT: &str = concat!("hookwatch/", env!("CARGO_PKG_VERSION"));
+
+#[derive(Debug, Clone)]
+pub struct AttemptOutcome {
+    pub started_at: Millis,
+    pub duration: Duration,
+    pub status_code: Option<u16>,
+    pub error_kind: Option<ErrorKind>,
+    pub error: Option<String>,
+    pub response_body: Vec<u8>,
+    pub response_truncated: bool,
+    pub retry_after: Option<Duration>,
+    pub request_headers: BTreeMap<String, String>,
+}
+
+impl AttemptOutcome {
+    pub fn succeeded(&self) -> bool {
+        self.error_kind.is_none()
+    }
+}
+
+/// Builds the shared outbound client: no redirects, connect timeout, SSRF-checking resolver.
+pub fn build_client(guard: &Arc<SsrfGuard>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .user_agent(USER_AGENT)
+        .dns_resolver(guard.resolver())
+        .pool_max_idle_per_host(64)
+        .tcp_nodelay(true)
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// Header names whose values are masked in what is recorded (they carry the consumer's credentials).
+fn is_sensitive(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["authorization", "cookie", "token", "secret", "api-key", "apikey", "password"].iter().any(|s| n.contains(s))
+}
+
+pub fn mask(value: &str) -> String {
+    let visible: String = value.chars().take(4).collect();
+    format!("{visible}…(masked)")
+}
+
+pub async fn attempt(client: &reqwest::Client, guard: &SsrfGuard, sub: &Subscription, event_id: &str, body: Bytes) -> AttemptOutcome {
+    let started_at = now_ms();
+    let clock = Instant::now();
+    let timestamp = started_at / 1000;
+    let mut recorded = BTreeMap::new();
+    let fail = |kind, error: String, headers| AttemptOutcome {
+        started_at,
+        duration: clock.elapsed(),
+        status_code: None,
+        error_kind: Some(kind),
+        error: Some(error),
+        response_body: Vec::new(),
+        response_truncated: false,
+        retry_after: None,
+        request_headers: headers,
+    };
+
+    // IP literals never reach the resolver, so the guard checks them here.
+    if let Ok(url) = url::Url::parse(&sub.url) {
+        let literal = match url.host() {
+            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+            _ => None,
+        };
+        if let Some(Err(blocked)) = literal.map(|ip| guard.check(ip)) {
+            return fail(ErrorKind::Connect, blocked.0, recorded);
+        }
+    }
+
+    let signature = match signing::signature_header(&sub.signing_secrets(started_at), event_id, timestamp, &body) {
+        Ok(s) => s,
+        Err(e) => return fail(ErrorKind::Connect, format!("cannot sign: {e}"), recorded),
+    };
+    let mut request = client
+        .post(&sub.url)
+        .timeout(Duration::from_millis(sub.timeout_ms))
+        .header("content-type", "application/json");
+    let mut set = |name: &str, value: &str| {
+        recorded.insert(name.to_string(), if is_sensitive(name) { mask(value) } else { value.to_string() });
+    };
+    set("content-type", "application/json");
+    set("user-agent", USER_AGENT);
+    for (name, value) in &sub.headers {
+        request = request.header(name, value);
+        set(name, value);
+    }
+    request = request
+        .header("webhook-id", event_id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", &signature);
+    set("webhook-id", event_id);
+    set("webhook-timestamp", &timestamp.to_string());
+    set("webhook-signature", &signature);
+
+    let mut response = match request.body(body).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let (kind, msg) = classify(&e);
+            return fail(kind, msg, recorded);
+        }
+    };
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| super::retry::parse_retry_after(v, chrono::Utc::now()));
+    let mut response_body = Vec::new();
+    let mut truncated = false;
+    let mut read_error = None;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = RESPONSE_BODY_LIMIT - response_body.len();
+                if chunk.len() > room {
+                    response_body.extend_from_slice(&chunk[..room]);
+                    truncated = true;
+                    break;
+                }
+                response_body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                read_error = Some(classify(&e));
+                break;
+            }
+        }
+    }
+    let (error_kind, error) = match (status.is_success(), read_error) {
+        (_, Some((kind, msg))) => (Some(kind), Some(format!("HTTP {} then the body failed: {msg}", status.as_u16()))),
+        (true, None) => (None, None),
+        (false, None) => (Some(ErrorKind::Status), Some(status_message(status))),
+    };
+    AttemptOutcome {
+        started_at,
+        duration: clock.elapsed(),
+        status_code: Some(status.as_u16()),
+        error_kind,
+        error,
+        response_body,
+        response_truncated: truncated,
+        retry_after,
+        request_headers: recorded,
+    }
+}
+
+fn status_message(status: reqwest::StatusCode) -> String {
+    let mut msg = format!("HTTP {}", status.as_u16());
+    if let Some(reason) = status.canonical_reason() {
+        msg += &format!(" {reason}");
+    }
+    if status.is_redirection() {
+        msg += " (redirects are not followed; point the subscription at the final URL)";
+    }
+    msg
+}
+
+/// Maps a client error to the SPEC's error kinds by walking its cause chain.
+fn classify(err: &reqwest::Error) -> (ErrorKind, String) {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    let mut chain = Vec::new();
+    while let Some(e) = source {
+        if let Some(b) = e.downcast_ref::<Blocked>() {
+            return (ErrorKind::Connect, b.0.clone());
+        }
+        if let Some(d) = e.downcast_ref::<DnsFailure>() {
+            return (ErrorKind::Dns, d.0.clone());
+        }
+        if e.downcast_ref::<rustls::Error>().is_some() {
+            return (ErrorKind::Tls, format!("TLS failed: {e}"));
+        }
+        chain.push(e.to_string());
+        source = e.source();
+    }
+    let detail = chain.last().cloned().unwrap_or_default();
+    if err.is_timeout() {
+        return (ErrorKind::Timeout, "timed out waiting for the endpoint".into());
+    }
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        return (ErrorKind::Tls, format!("TLS failed: {detail}"));
+    }
+    if err.is_connect() {
+        return (ErrorKind::Connect, format!("could not connect: {detail}"));
+    }
+    (ErrorKind::Connect, format!("connection failed: {detail}"))
+}

@@ -1,0 +1,339 @@
+//! One lane per subscription: its own queue, in-flight limit, retry timers and circuit breaker,
+//! so a slow or dead endpoint never delays the others.
+
+use super::breaker::{Breaker, Transition};
+use super::client::{self, AttemptOutcome};
+use super::{Context, Control, Job, LaneGauges};
+use crate::feed::{Alert, AlertKind, AttemptNotice, FeedEvent};
+use crate::model::{DeliveryStatus, Millis, Subscription, SubscriptionState, now_ms};
+use crate::store::AttemptRecord;
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+/// Consecutive failures after which an "endpoint failing" alert is raised.
+const FAILING_ALERT_AFTER: u32 = 3;
+/// Above this backlog, queued jobs drop their in-memory body and reload it from the store.
+const KEEP_BODIES_BELOW: usize = 1000;
+
+pub(super) enum Command {
+    Enqueue(Job),
+    Update(Arc<Subscription>),
+}
+
+struct Finished {
+    job: Job,
+    outcome: AttemptOutcome,
+    status: DeliveryStatus,
+    next_at: Option<Millis>,
+}
+
+pub(super) struct Lane {
+    sub: Arc<Subscription>,
+    ctx: Arc<Context>,
+    gauges: Arc<LaneGauges>,
+    ready: VecDeque<Job>,
+    /// Retries not yet due, by due time (ties keep arrival order).
+    waiting: BTreeMap<(Millis, u64), Job>,
+    seq: u64,
+    /// Delivery ids queued or in flight here, so a requeue never runs a delivery twice at once.
+    queued: HashSet<String>,
+    in_flight: JoinSet<Finished>,
+    breaker: Breaker,
+    consecutive_failures: u32,
+    failing_since: Option<Millis>,
+    alerted_failing: bool,
+}
+
+impl Lane {
+    pub(super) fn new(sub: Arc<Subscription>, ctx: Arc<Context>, gauges: Arc<LaneGauges>) -> Self {
+        let breaker = Breaker::new(ctx.breaker.clone());
+        Lane {
+            sub,
+            ctx,
+            gauges,
+            ready: VecDeque::new(),
+            waiting: BTreeMap::new(),
+            seq: 0,
+            queued: HashSet::new(),
+            in_flight: JoinSet::new(),
+            breaker,
+            consecutive_failures: 0,
+            failing_since: None,
+            alerted_failing: false,
+        }
+    }
+
+    pub(super) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        loop {
+            self.promote_due(now_ms());
+            self.start_ready();
+            self.publish_gauges();
+            let wake = self.next_wake();
+            tokio::select! {
+                cmd = commands.recv() => match cmd {
+                    Some(Command::Enqueue(job)) => self.enqueue(job),
+                    Some(Command::Update(sub)) => self.update(sub),
+                    None => break,
+                },
+                Some(done) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
+                    if let Ok(done) = done {
+                        self.finish(done);
+                    }
+                }
+                _ = sleep_until(wake), if wake.is_some() => {}
+            }
+        }
+        let backlog = self.gauges.backlog.swap(0, Ordering::Relaxed);
+        self.ctx.total_backlog.fetch_sub(backlog, Ordering::Relaxed);
+    }
+
+    fn enqueue(&mut self, mut job: Job) {
+        if !self.queued.insert(job.delivery_id.clone()) {
+            // Already here: a requeue brings a waiting retry forward with its fresh series.
+            let key = self.waiting.iter().find(|(_, j)| j.delivery_id == job.delivery_id).map(|(k, _)| *k);
+            if let Some(key) = key {
+                self.waiting.remove(&key);
+                self.ready.push_back(job);
+            }
+            return;
+        }
+        if self.ready.len() + self.waiting.len() >= KEEP_BODIES_BELOW {
+            job.body = None;
+        }
+        if job.due <= now_ms() {
+            self.ready.push_back(job);
+        } else {
+            self.wait(job);
+        }
+    }
+
+    fn wait(&mut self, job: Job) {
+        self.seq += 1;
+        self.waiting.insert((job.due, self.seq), job);
+    }
+
+    fn update(&mut self, sub: Arc<Subscription>) {
+        let resumed = sub.state == SubscriptionState::Active && self.sub.state != SubscriptionState::Active;
+        if resumed {
+            // The operator asked for traffic: start from a clean slate.
+            self.breaker.reset();
+            self.consecutive_failures = 0;
+            self.failing_since = None;
+        }
+        self.sub = sub;
+    }
+
+    fn promote_due(&mut self, now: Millis) {
+        while let Some(entry) = self.waiting.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let job = entry.remove();
+            self.ready.push_back(job);
+        }
+    }
+
+    fn limit(&self) -> usize {
+        if self.sub.ordered { 1 } else { self.sub.max_in_flight.max(1) as usize }
+    }
+
+    fn start_ready(&mut self) {
+        if self.sub.state != SubscriptionState::Active {
+            return;
+        }
+        // In order means the head waits out its retries before anything behind it goes.
+        if self.sub.ordered && !self.waiting.is_empty() {
+            return;
+        }
+        while self.in_flight.len() < self.limit() && !self.ready.is_empty() {
+            if !self.breaker.try_admit(Instant::now()) {
+                return;
+            }
+            let Some(job) = self.ready.pop_front() else { return };
+            let ctx = self.ctx.clone();
+            let sub = self.sub.clone();
+            self.in_flight.spawn(async move { deliver(ctx, sub, job).await });
+        }
+    }
+
+    fn next_wake(&self) -> Option<Instant> {
+        let retry = self.waiting.keys().next().map(|(due, _)| {
+            let wait = (*due - now_ms()).max(0) as u64;
+            Instant::now() + Duration::from_millis(wait)
+        });
+        let probe = (!self.ready.is_empty()).then(|| self.breaker.open_until()).flatten();
+        match (retry, probe) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn finish(&mut self, done: Finished) {
+        let Finished { mut job, outcome, status, next_at } = done;
+        let now = now_ms();
+        let success = outcome.succeeded();
+        let ctx = &self.ctx;
+        ctx.stats.record_attempt(&self.sub.id, outcome.started_at, success, outcome.duration.as_millis() as u64, outcome.error.as_deref());
+        ctx.feed.publish(FeedEvent::DeliveryAttempted(AttemptNotice {
+            event_id: job.event_id.clone(),
+            delivery_id: job.delivery_id.clone(),
+            subscription_id: self.sub.id.clone(),
+            attempt: job.attempts + 1,
+            started_at: outcome.started_at,
+            duration_ms: outcome.duration.as_millis() as u64,
+            status_code: outcome.status_code,
+            error_kind: outcome.error_kind,
+            error: outcome.error.clone(),
+            status,
+            next_attempt_at: next_at,
+        }));
+        match self.breaker.record(success, Instant::now()) {
+            Transition::Opened => self.alert(
+                AlertKind::BreakerOpen,
+                format!("{} consecutive failures; pausing deliveries for a cooldown", self.consecutive_failures + 1),
+            ),
+            Transition::Closed | Transition::None => {}
+        }
+        if success {
+            self.consecutive_failures = 0;
+            self.failing_since = None;
+            if std::mem::take(&mut self.alerted_failing) {
+                self.alert(AlertKind::EndpointRecovered, "deliveries succeed again".into());
+            }
+            self.queued.remove(&job.delivery_id);
+            return;
+        }
+        self.consecutive_failures += 1;
+        let since = *self.failing_since.get_or_insert(outcome.started_at);
+        let error = outcome.error.clone().unwrap_or_default();
+        if self.consecutive_failures == FAILING_ALERT_AFTER {
+            self.alerted_failing = true;
+            self.alert(AlertKind::EndpointFailing, format!("{FAILING_ALERT_AFTER} failures in a row, last: {error}"));
+        }
+        if outcome.status_code == Some(410) {
+            self.disable("the endpoint answered 410 Gone".into());
+        } else if now - since >= ctx.disable_after.as_millis() as i64 {
+            let days = ctx.disable_after.as_secs_f64() / 86_400.0;
+            self.disable(format!("every attempt has failed for {days:.1} days"));
+        }
+        match (status, next_at) {
+            (DeliveryStatus::Retrying, Some(due)) => {
+                job.attempts += 1;
+                job.due = due;
+                job.body = None;
+                self.wait(job);
+            }
+            _ => {
+                self.queued.remove(&job.delivery_id);
+            }
+        }
+    }
+
+    fn disable(&mut self, reason: String) {
+        if self.sub.state == SubscriptionState::Disabled {
+            return;
+        }
+        let mut sub = (*self.sub).clone();
+        sub.state = SubscriptionState::Disabled;
+        sub.disabled_reason = Some(reason.clone());
+        self.sub = Arc::new(sub);
+        self.alert(AlertKind::Disabled, format!("disabled: {reason}"));
+        let _ = self.ctx.control.send(Control::Disable { subscription_id: self.sub.id.clone(), reason });
+    }
+
+    fn alert(&self, kind: AlertKind, message: String) {
+        let alert = Alert {
+            kind,
+            subscription_id: self.sub.id.clone(),
+            subscription_name: self.sub.name.clone(),
+            message,
+            at: now_ms(),
+        };
+        tracing::warn!(subscription = %alert.subscription_name, kind = ?alert.kind, "{}", alert.message);
+        let _ = self.ctx.control.send(Control::Alert(alert));
+    }
+
+    fn publish_gauges(&self) {
+        let backlog = self.ready.len() + self.waiting.len();
+        let before = self.gauges.backlog.swap(backlog, Ordering::Relaxed);
+        if backlog >= before {
+            self.ctx.total_backlog.fetch_add(backlog - before, Ordering::Relaxed);
+        } else {
+            self.ctx.total_backlog.fetch_sub(before - backlog, Ordering::Relaxed);
+        }
+        self.gauges.in_flight.store(self.in_flight.len(), Ordering::Relaxed);
+        self.gauges.breaker.store(self.breaker.state() as u8, Ordering::Relaxed);
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Makes one attempt, decides the delivery's next state and records both durably.
+async fn deliver(ctx: Arc<Context>, sub: Arc<Subscription>, job: Job) -> Finished {
+    let body = match &job.body {
+        Some(b) => Some(b.clone()),
+        None => ctx.store.event_body(&job.event_id).await.ok().flatten(),
+    };
+    let outcome = match body {
+        Some(body) => client::attempt(&ctx.client, &ctx.guard, &sub, &job.event_id, body).await,
+        None => missing_event(&job),
+    };
+    let attempts = job.attempts + 1;
+    let (status, next_at) = if outcome.succeeded() {
+        (DeliveryStatus::Succeeded, None)
+    } else {
+        let scheduled = ctx.schedule.next_delay(attempts);
+        // Retry-After on 429/503 replaces the schedule's delay, never its length.
+        let honoured = match (scheduled, outcome.status_code, outcome.retry_after) {
+            (Some(_), Some(429 | 503), Some(after)) => Some(after.min(Duration::from_secs(86_400))),
+            (s, _, _) => s,
+        };
+        match honoured {
+            Some(delay) => (DeliveryStatus::Retrying, Some(now_ms() + delay.as_millis() as i64)),
+            None => (DeliveryStatus::Dead, None),
+        }
+    };
+    let record = AttemptRecord {
+        delivery_id: job.delivery_id.clone(),
+        subscription_id: sub.id.clone(),
+        started_at: outcome.started_at,
+        duration_ms: outcome.duration.as_millis() as u64,
+        status_code: outcome.status_code,
+        error_kind: outcome.error_kind,
+        error: outcome.error.clone(),
+        response_body: outcome.response_body.clone(),
+        response_truncated: outcome.response_truncated,
+        request_headers: outcome.request_headers.clone(),
+        next_retry_at: next_at,
+        new_status: status,
+        attempts_in_series: attempts,
+    };
+    if let Err(e) = ctx.store.record_attempt(record).await {
+        // The attempt happened but is not on disk: after a restart it is sent again (at-least-once).
+        tracing::error!(delivery = %job.delivery_id, "could not record an attempt: {e}");
+    }
+    Finished { job, outcome, status, next_at }
+}
+
+fn missing_event(job: &Job) -> AttemptOutcome {
+    AttemptOutcome {
+        started_at: now_ms(),
+        duration: Duration::ZERO,
+        status_code: None,
+        error_kind: Some(crate::model::ErrorKind::Connect),
+        error: Some(format!("event {} is no longer stored (pruned?)", job.event_id)),
+        response_body: Vec::new(),
+        response_truncated: false,
+        retry_after: None,
+        request_headers: Default::default(),
+    }
+}

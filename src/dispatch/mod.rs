@@ -1,0 +1,135 @@
+//! The delivery engine: routes each pending delivery to its subscription's lane.
+
+mod breaker;
+pub mod client;
+mod lane;
+pub mod retry;
+pub mod signing;
+pub mod ssrf;
+
+pub use breaker::{BreakerConfig, BreakerState};
+pub use retry::RetrySchedule;
+pub use ssrf::SsrfGuard;
+
+use crate::feed::{Alert, Feed};
+use crate::model::{Millis, Subscription};
+use crate::stats::Stats;
+use crate::store::{PendingDelivery, Store};
+use bytes::Bytes;
+use lane::{Command, Lane};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// A delivery waiting in a lane.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub delivery_id: String,
+    pub event_id: String,
+    pub attempts: u32,
+    pub due: Millis,
+    /// The body when it is at hand (fresh events); otherwise read from the store when attempted.
+    pub body: Option<Bytes>,
+}
+
+impl Job {
+    pub fn from_pending(p: PendingDelivery, body: Option<Bytes>) -> Self {
+        Job { delivery_id: p.id, event_id: p.event_id, attempts: p.attempts, due: p.next_attempt_at, body }
+    }
+}
+
+/// What a lane asks of the engine (state it does not own).
+#[derive(Debug)]
+pub enum Control {
+    Disable { subscription_id: String, reason: String },
+    Alert(Alert),
+}
+
+/// Everything the lanes share.
+pub struct Context {
+    pub store: Arc<dyn Store>,
+    pub client: reqwest::Client,
+    pub guard: Arc<SsrfGuard>,
+    pub schedule: RetrySchedule,
+    pub breaker: BreakerConfig,
+    pub disable_after: Duration,
+    pub stats: Arc<Stats>,
+    pub feed: Feed,
+    pub control: mpsc::UnboundedSender<Control>,
+    pub total_backlog: AtomicUsize,
+}
+
+/// Live numbers of one lane, read by stats and the dashboard without asking the lane.
+#[derive(Debug, Default)]
+pub struct LaneGauges {
+    pub backlog: AtomicUsize,
+    pub in_flight: AtomicUsize,
+    breaker: AtomicU8,
+}
+
+impl LaneGauges {
+    pub fn breaker(&self) -> BreakerState {
+        match self.breaker.load(Ordering::Relaxed) {
+            1 => BreakerState::Open,
+            2 => BreakerState::HalfOpen,
+            _ => BreakerState::Closed,
+        }
+    }
+}
+
+struct LaneHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    gauges: Arc<LaneGauges>,
+}
+
+pub struct Dispatcher {
+    ctx: Arc<Context>,
+    lanes: Mutex<HashMap<String, LaneHandle>>,
+}
+
+impl Dispatcher {
+    pub fn new(ctx: Context) -> Self {
+        Dispatcher { ctx: Arc::new(ctx), lanes: Mutex::new(HashMap::new()) }
+    }
+
+    /// Starts the subscription's lane, or hands it the new settings.
+    pub fn upsert(&self, sub: Arc<Subscription>) {
+        let Ok(mut lanes) = self.lanes.lock() else { return };
+        if let Some(lane) = lanes.get(&sub.id)
+            && lane.commands.send(Command::Update(sub.clone())).is_ok()
+        {
+            return;
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let gauges = Arc::new(LaneGauges::default());
+        let lane = Lane::new(sub.clone(), self.ctx.clone(), gauges.clone());
+        tokio::spawn(lane.run(rx));
+        lanes.insert(sub.id.clone(), LaneHandle { commands: tx, gauges });
+    }
+
+    /// Stops the lane: dropping its command channel ends it and aborts what it has in flight.
+    pub fn remove(&self, subscription_id: &str) {
+        if let Ok(mut lanes) = self.lanes.lock() {
+            lanes.remove(subscription_id);
+        }
+    }
+
+    pub fn enqueue(&self, subscription_id: &str, job: Job) {
+        if let Ok(lanes) = self.lanes.lock()
+            && let Some(lane) = lanes.get(subscription_id)
+        {
+            let _ = lane.commands.send(Command::Enqueue(job));
+        }
+    }
+
+    pub fn gauges(&self, subscription_id: &str) -> Option<Arc<LaneGauges>> {
+        self.lanes.lock().ok()?.get(subscription_id).map(|l| l.gauges.clone())
+    }
+
+    /// Deliveries queued across all lanes (not counting those in flight).
+    pub fn total_backlog(&self) -> usize {
+        self.ctx.total_backlog.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,99 @@
+//! The retry schedule: delays between attempts, with jitter, and `Retry-After` handling.
+
+use rand::Rng;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetrySchedule {
+    /// Delay before attempt 2, 3, …; once exhausted the delivery is dead.
+    pub delays: Vec<Duration>,
+}
+
+impl Default for RetrySchedule {
+    fn default() -> Self {
+        Self::parse("5s,5m,30m,2h,5h,10h,10h").expect("the default schedule parses")
+    }
+}
+
+impl RetrySchedule {
+    /// Parses `5s,5m,30m,2h` (humantime units; `ms` allowed for tests). An empty string means no retries.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let delays = text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                humantime::parse_duration(s).map_err(|e| {
+                    format!("retry schedule step {s:?} is not a duration ({e}); write steps like 5s,5m,30m,2h")
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if delays.len() > 50 {
+            return Err(format!("the retry schedule has {} steps; at most 50 are allowed", delays.len()));
+        }
+        Ok(RetrySchedule { delays })
+    }
+
+    /// The delay after the `attempts`-th failed attempt (1-based), ±20% jitter, or `None` when exhausted.
+    pub fn next_delay(&self, attempts: u32) -> Option<Duration> {
+        let base = *self.delays.get(attempts.checked_sub(1)? as usize)?;
+        let factor = rand::thread_rng().gen_range(0.8..=1.2);
+        Some(base.mul_f64(factor))
+    }
+
+    pub fn max_attempts(&self) -> u32 {
+        self.delays.len() as u32 + 1
+    }
+
+    pub fn longest(&self) -> Duration {
+        self.delays.iter().copied().max().unwrap_or(Duration::from_secs(60))
+    }
+}
+
+impl std::fmt::Display for RetrySchedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let steps: Vec<String> = self.delays.iter().map(|d| humantime::format_duration(*d).to_string()).collect();
+        f.write_str(&steps.join(","))
+    }
+}
+
+/// Reads `Retry-After` as delay-seconds or an HTTP date.
+pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    Some((when.with_timezone(&chrono::Utc) - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_schedule_has_jittered_steps_then_ends() {
+        let s = RetrySchedule::default();
+        assert_eq!(s.max_attempts(), 8);
+        let first = s.next_delay(1).unwrap();
+        assert!(first >= Duration::from_secs(4) && first <= Duration::from_secs(6), "{first:?}");
+        assert!(s.next_delay(7).unwrap() >= Duration::from_secs(8 * 3600));
+        assert_eq!(s.next_delay(8), None);
+        assert_eq!(s.next_delay(0), None);
+    }
+
+    #[test]
+    fn parse_rejects_nonsense_with_a_hint() {
+        let err = RetrySchedule::parse("5s,soon").unwrap_err();
+        assert!(err.contains("soon") && err.contains("5s,5m"), "{err}");
+        assert_eq!(RetrySchedule::parse("100ms, 1s").unwrap().delays.len(), 2);
+    }
+
+    #[test]
+    fn retry_after_accepts_seconds_and_dates() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now), Some(Duration::from_secs(30)));
+        assert_eq!(parse_retry_after("later", now), None);
+    }
+}

@@ -1,0 +1,416 @@
+//! The engine: the one library API behind the HTTP server and the dashboard.
+//! Flow: ingest → validate → store (durable) → dispatcher → attempts → stats → feed.
+
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::dispatch::{self, Context, Control, Dispatcher, Job, SsrfGuard};
+use crate::error::{Error, Result};
+use crate::feed::{Alert, Feed, FeedEvent, SubscriptionChange};
+use crate::model::{EventDetail, EventSummary, Millis, Subscription, SubscriptionState, new_id, now_ms};
+use crate::payload;
+use crate::report::{EndpointReport, StatsReport};
+use crate::store::{EventQuery, IngestOutcome, NewEvent, PendingDelivery, SqliteStore, Store};
+use crate::subscriptions::{SubscriptionInput, conflicts};
+use bytes::Bytes;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// How many alerts the alert log keeps.
+const ALERT_LOG: usize = 500;
+
+/// What an accepted ingest returns.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Ingested {
+    pub id: String,
+    pub action: String,
+    pub deliveries: u32,
+    /// True when the idempotency key matched an earlier event and nothing was created.
+    #[serde(skip)]
+    pub replayed: bool,
+}
+
+pub struct Engine {
+    config: Config,
+    catalog: Catalog,
+    store: Arc<dyn Store>,
+    subscriptions: RwLock<BTreeMap<String, Arc<Subscription>>>,
+    /// Serialises subscription changes so the duplicate check and the save see the same world.
+    changes: tokio::sync::Mutex<()>,
+    dispatcher: Dispatcher,
+    stats: Arc<crate::stats::Stats>,
+    feed: Feed,
+    alerts: Mutex<VecDeque<Alert>>,
+    started: Instant,
+}
+
+impl Engine {
+    /// Opens the store, resumes every unfinished delivery and starts the lanes.
+    pub async fn start(config: Config) -> anyhow::Result<Arc<Engine>> {
+        let store: Arc<dyn Store> = match config.sqlite_path() {
+            Some(path) => Arc::new(SqliteStore::open(path)?),
+            None => anyhow::bail!("PostgreSQL storage is not available yet; use a SQLite file path for --db"),
+        };
+        let guard = Arc::new(SsrfGuard { allow_private: config.allow_private, allowlist: config.allow_networks.clone() });
+        let stats = Arc::new(crate::stats::Stats::default());
+        let feed = Feed::default();
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let dispatcher = Dispatcher::new(Context {
+            store: store.clone(),
+            client: dispatch::client::build_client(&guard),
+            guard,
+            schedule: config.retry_schedule.clone(),
+            breaker: config.breaker.clone(),
+            disable_after: config.disable_after,
+            stats: stats.clone(),
+            feed: feed.clone(),
+            control: control_tx,
+            total_backlog: Default::default(),
+        });
+        let stored = store.subscriptions().await?;
+        let engine = Arc::new(Engine {
+            catalog: Catalog::new(&config.extra_actions),
+            config,
+            store,
+            subscriptions: RwLock::new(stored.into_iter().map(|s| (s.id.clone(), Arc::new(s))).collect()),
+            changes: tokio::sync::Mutex::new(()),
+            dispatcher,
+            stats,
+            feed,
+            alerts: Mutex::new(VecDeque::new()),
+            started: Instant::now(),
+        });
+        engine.apply_declared_subscriptions().await?;
+        for sub in engine.subscriptions() {
+            engine.dispatcher.upsert(sub);
+        }
+        let pending = engine.store.pending_deliveries().await?;
+        if !pending.is_empty() {
+            tracing::info!("resuming {} unfinished deliveries", pending.len());
+        }
+        engine.enqueue(pending);
+        let since = now_ms() - 86_400_000;
+        for c in engine.store.attempt_counts_since(since).await? {
+            engine.stats.seed(&c.subscription_id, c.minute, c.attempts, c.successes);
+        }
+        tokio::spawn(handle_control(Arc::downgrade(&engine), control_rx));
+        tokio::spawn(prune_periodically(Arc::downgrade(&engine)));
+        Ok(engine)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn feed(&self) -> &Feed {
+        &self.feed
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Validates and durably stores an event, then hands its deliveries to the dispatcher.
+    pub async fn ingest(&self, body: Bytes, idempotency_key: Option<String>) -> Result<Ingested> {
+        let backlog = self.dispatcher.total_backlog();
+        if backlog >= self.config.max_backlog {
+            return Err(Error::Unavailable {
+                message: format!("{backlog} deliveries are waiting (limit {}); retry later", self.config.max_backlog),
+                retry_after: Duration::from_secs(5),
+            });
+        }
+        let facts = payload::inspect(&body, &self.catalog)?;
+        if let Some(key) = &idempotency_key
+            && (key.is_empty() || key.len() > 255 || key.chars().any(char::is_control))
+        {
+            return Err(Error::bad_input("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable characters"));
+        }
+        let deliveries: Vec<(String, String)> = self
+            .subscriptions
+            .read()
+            .map_err(|_| Error::Storage("subscription registry poisoned".into()))?
+            .values()
+            .filter(|s| s.state != SubscriptionState::Disabled)
+            .filter(|s| s.actions.iter().any(|p| crate::catalog::pattern_matches(p, &facts.action)))
+            .filter(|s| s.filters.matches(&facts))
+            .map(|s| (new_id("dlv"), s.id.clone()))
+            .collect();
+        let now = now_ms();
+        let event = NewEvent {
+            id: new_id("evt"),
+            action: facts.action.clone(),
+            received_at: now,
+            body: body.clone(),
+            idempotency_key,
+            card_id: facts.card_id.clone(),
+            pipe_id: facts.pipe_id.clone(),
+            deliveries: deliveries.clone(),
+        };
+        let window = self.config.idempotency_window.as_millis() as i64;
+        let event_id = event.id.clone();
+        match self.store.ingest(event, now - window).await? {
+            IngestOutcome::Duplicate { id, action, deliveries } => Ok(Ingested { id, action, deliveries, replayed: true }),
+            IngestOutcome::Created => {
+                self.stats.record_ingest(now);
+                let mut summaries = Vec::with_capacity(deliveries.len());
+                for (delivery_id, sub_id) in &deliveries {
+                    let job = Job { delivery_id: delivery_id.clone(), event_id: event_id.clone(), attempts: 0, due: now, body: Some(body.clone()) };
+                    self.dispatcher.enqueue(sub_id, job);
+                    summaries.push(crate::model::DeliverySummary {
+                        id: delivery_id.clone(),
+                        subscription_id: sub_id.clone(),
+                        status: crate::model::DeliveryStatus::Pending,
+                        attempts: 0,
+                        last_status_code: None,
+                        last_error: None,
+                        next_attempt_at: Some(now),
+                    });
+                }
+                self.feed.publish(FeedEvent::EventReceived {
+                    event: EventSummary { id: event_id.clone(), action: facts.action.clone(), received_at: now, card_id: facts.card_id, pipe_id: facts.pipe_id, deliveries: summaries },
+                });
+                Ok(Ingested { id: event_id, action: facts.action, deliveries: deliveries.len() as u32, replayed: false })
+            }
+        }
+    }
+
+    fn enqueue(&self, pending: Vec<PendingDelivery>) -> usize {
+        let n = pending.len();
+        for p in pending {
+            let sub = p.subscription_id.clone();
+            self.dispatcher.enqueue(&sub, Job::from_pending(p, None));
+        }
+        n
+    }
+
+    // ----- subscriptions -----
+
+    pub fn subscriptions(&self) -> Vec<Arc<Subscription>> {
+        self.subscriptions.read().map(|m| m.values().cloned().collect()).unwrap_or_default()
+    }
+
+    pub fn subscription(&self, id: &str) -> Result<Arc<Subscription>> {
+        self.subscriptions
+            .read()
+            .ok()
+            .and_then(|m| m.get(id).cloned())
+            .ok_or_else(|| Error::NotFound(format!("no subscription {id}; list them with GET /v1/subscriptions")))
+    }
+
+    /// Creates a subscription; with `override_previous` the duplicates it would have conflicted with
+    /// are deleted and their ids returned.
+    pub async fn create_subscription(&self, input: &SubscriptionInput) -> Result<(Arc<Subscription>, Vec<String>)> {
+        let _guard = self.changes.lock().await;
+        let sub = input.create(&self.catalog, now_ms())?;
+        let replaced = self.check_conflicts(&sub, input.override_previous)?;
+        for id in &replaced {
+            self.remove_subscription(id).await?;
+        }
+        let sub = self.save(sub, SubscriptionChange::Created).await?;
+        Ok((sub, replaced))
+    }
+
+    pub async fn update_subscription(&self, id: &str, input: &SubscriptionInput) -> Result<Arc<Subscription>> {
+        let _guard = self.changes.lock().await;
+        let mut sub = (*self.subscription(id)?).clone();
+        input.apply(&mut sub, &self.catalog, now_ms())?;
+        for replaced in self.check_conflicts(&sub, input.override_previous)? {
+            self.remove_subscription(&replaced).await?;
+        }
+        self.save(sub, SubscriptionChange::Updated).await
+    }
+
+    fn check_conflicts(&self, sub: &Subscription, override_previous: bool) -> Result<Vec<String>> {
+        let map = self.subscriptions.read().map_err(|_| Error::Storage("subscription registry poisoned".into()))?;
+        let found: Vec<String> = conflicts(sub, map.values().map(|s| s.as_ref())).iter().map(|s| s.id.clone()).collect();
+        if !found.is_empty() && !override_previous {
+            return Err(Error::Conflict(format!(
+                "subscription {} already sends an overlapping action to this URL; send \"override_previous\": true to replace it",
+                found.join(", ")
+            )));
+        }
+        Ok(found)
+    }
+
+    pub async fn delete_subscription(&self, id: &str) -> Result<()> {
+        let _guard = self.changes.lock().await;
+        self.subscription(id)?;
+        self.remove_subscription(id).await
+    }
+
+    async fn remove_subscription(&self, id: &str) -> Result<()> {
+        self.store.delete_subscription(id).await?;
+        let removed = self.subscriptions.write().ok().and_then(|mut m| m.remove(id));
+        self.dispatcher.remove(id);
+        self.stats.forget(id);
+        if let Some(sub) = removed {
+            self.feed.publish(FeedEvent::SubscriptionChanged { change: SubscriptionChange::Deleted, subscription: Box::new((*sub).clone()) });
+        }
+        Ok(())
+    }
+
+    /// Pause (deliveries queue) or resume (also re-enables a disabled subscription).
+    pub async fn set_state(&self, id: &str, state: SubscriptionState) -> Result<Arc<Subscription>> {
+        let _guard = self.changes.lock().await;
+        let mut sub = (*self.subscription(id)?).clone();
+        sub.state = state;
+        sub.disabled_reason = None;
+        sub.updated_at = now_ms();
+        self.save(sub, SubscriptionChange::Updated).await
+    }
+
+    /// A new secret signs from now on; the old one keeps signing beside it for 24 hours.
+    pub async fn rotate_secret(&self, id: &str, secret: Option<String>) -> Result<Arc<Subscription>> {
+        let _guard = self.changes.lock().await;
+        let mut sub = (*self.subscription(id)?).clone();
+        let new_secret = match secret {
+            Some(s) => {
+                dispatch::signing::secret_key(&s).map_err(|e| Error::invalid("invalid_secret", e))?;
+                s
+            }
+            None => dispatch::signing::generate_secret(),
+        };
+        let now = now_ms();
+        sub.previous_secret = Some(std::mem::replace(&mut sub.secret, new_secret));
+        sub.previous_secret_expires_at = Some(now + 86_400_000);
+        sub.updated_at = now;
+        self.save(sub, SubscriptionChange::Updated).await
+    }
+
+    async fn save(&self, sub: Subscription, change: SubscriptionChange) -> Result<Arc<Subscription>> {
+        self.store.save_subscription(&sub).await?;
+        let sub = Arc::new(sub);
+        if let Ok(mut map) = self.subscriptions.write() {
+            map.insert(sub.id.clone(), sub.clone());
+        }
+        self.dispatcher.upsert(sub.clone());
+        self.feed.publish(FeedEvent::SubscriptionChanged { change, subscription: Box::new((*sub).clone()) });
+        Ok(sub)
+    }
+
+    /// Creates or updates the subscriptions declared in the config file, matched by name.
+    async fn apply_declared_subscriptions(&self) -> anyhow::Result<()> {
+        for input in &self.config.subscriptions {
+            let name = input.name.clone().ok_or_else(|| anyhow::anyhow!("a subscription in the config file has no \"name\"; names identify them across restarts"))?;
+            let existing = self.subscriptions().into_iter().find(|s| s.name == name);
+            let outcome = match existing {
+                Some(sub) => self.update_subscription(&sub.id, input).await.map(|_| ()),
+                None => self.create_subscription(input).await.map(|_| ()),
+            };
+            outcome.map_err(|e| anyhow::anyhow!("config subscription {name:?}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    // ----- redelivery -----
+
+    /// Redelivers every failed delivery of the subscription for events since `since`.
+    pub async fn recover(&self, subscription_id: &str, since: Millis) -> Result<usize> {
+        self.subscription(subscription_id)?;
+        let pending = self.store.requeue_failed(subscription_id, since, now_ms()).await?;
+        Ok(self.enqueue(pending))
+    }
+
+    /// Redelivers an event to all its subscriptions, or to one (even one it never went to).
+    pub async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>) -> Result<usize> {
+        if let Some(sub) = subscription_id {
+            self.subscription(sub)?;
+        }
+        let pending = self.store.requeue_event(event_id, subscription_id, now_ms()).await?;
+        Ok(self.enqueue(pending))
+    }
+
+    // ----- observing -----
+
+    pub async fn list_events(&self, query: EventQuery) -> Result<Vec<EventSummary>> {
+        self.store.list_events(query).await
+    }
+
+    pub async fn event(&self, id: &str) -> Result<EventDetail> {
+        self.store.event_detail(id).await?.ok_or_else(|| Error::NotFound(format!("no event {id}; list events with GET /v1/events")))
+    }
+
+    pub async fn count_events(&self) -> Result<u64> {
+        self.store.count_events().await
+    }
+
+    pub fn alerts(&self) -> Vec<Alert> {
+        self.alerts.lock().map(|a| a.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    pub fn backlog(&self) -> usize {
+        self.dispatcher.total_backlog()
+    }
+
+    pub fn stats(&self) -> StatsReport {
+        let now = now_ms();
+        let (rate, total) = self.stats.ingest_rate(now, 10);
+        let subscriptions = self
+            .subscriptions()
+            .into_iter()
+            .map(|sub| {
+                let gauges = self.dispatcher.gauges(&sub.id);
+                EndpointReport::new(&sub, self.stats.snapshot(&sub.id, now), gauges.as_deref())
+            })
+            .collect();
+        StatsReport {
+            generated_at: now,
+            uptime_s: self.uptime().as_secs(),
+            ingest_per_second: rate,
+            events_ingested: total,
+            backlog: self.backlog() as u64,
+            subscriptions,
+        }
+    }
+
+    fn record_alert(&self, alert: Alert) {
+        if let Ok(mut log) = self.alerts.lock() {
+            if log.len() >= ALERT_LOG {
+                log.pop_front();
+            }
+            log.push_back(alert.clone());
+        }
+        self.feed.publish(FeedEvent::Alert(alert));
+    }
+}
+
+/// Acts on what the lanes ask for; holds only a weak handle so the engine can be dropped.
+async fn handle_control(engine: Weak<Engine>, mut rx: mpsc::UnboundedReceiver<Control>) {
+    while let Some(msg) = rx.recv().await {
+        let Some(engine) = engine.upgrade() else { return };
+        match msg {
+            Control::Alert(alert) => engine.record_alert(alert),
+            Control::Disable { subscription_id, reason } => {
+                let _guard = engine.changes.lock().await;
+                let Ok(sub) = engine.subscription(&subscription_id) else { continue };
+                let mut sub = (*sub).clone();
+                sub.state = SubscriptionState::Disabled;
+                sub.disabled_reason = Some(reason);
+                sub.updated_at = now_ms();
+                if let Err(e) = engine.save(sub, SubscriptionChange::Updated).await {
+                    tracing::error!("could not disable {subscription_id}: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// Retention: prunes finished events older than the configured age, hourly.
+async fn prune_periodically(engine: Weak<Engine>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let Some(engine) = engine.upgrade() else { return };
+        let before = now_ms() - engine.config.retention.as_millis() as i64;
+        match engine.store.prune(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("retention: pruned {n} events"),
+            Err(e) => tracing::error!("retention: pruning failed: {e}"),
+        }
+    }
+}

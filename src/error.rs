@@ -1,0 +1,51 @@
+//! Domain errors. They carry a machine code and a message a person can act on; the API layer
+//! maps each kind to an HTTP status, the dashboard shows the message.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request could not be read (malformed JSON, wrong content type, too large).
+    #[error("{message}")]
+    BadInput { code: &'static str, message: String },
+    /// The request was read but its content is not acceptable (unknown action, bad URL…).
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// Temporarily unable to accept work; the caller should retry after the given delay.
+    #[error("{message}")]
+    Unavailable { message: String, retry_after: Duration },
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+impl Error {
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Invalid { code, message: message.into() }
+    }
+
+    pub fn bad_input(code: &'static str, message: impl Into<String>) -> Self {
+        Error::BadInput { code, message: message.into() }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::BadInput { code, .. } | Error::Invalid { code, .. } => code,
+            Error::NotFound(_) => "not_found",
+            Error::Conflict(_) => "conflict",
+            Error::Unavailable { .. } => "unavailable",
+            Error::Storage(_) => "storage_error",
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Storage(e.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,98 @@
+//! The live update bus: every change the dashboard or an SSE client should see, in order.
+
+use crate::model::{DeliveryStatus, ErrorKind, EventSummary, Millis, Subscription};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FeedEvent {
+    EventReceived { event: EventSummary },
+    DeliveryAttempted(AttemptNotice),
+    SubscriptionChanged { change: SubscriptionChange, subscription: Box<Subscription> },
+    Alert(Alert),
+}
+
+impl FeedEvent {
+    /// The SSE event name of this update.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FeedEvent::EventReceived { .. } => "event.received",
+            FeedEvent::DeliveryAttempted(_) => "delivery.attempted",
+            FeedEvent::SubscriptionChanged { .. } => "subscription.changed",
+            FeedEvent::Alert(_) => "alert",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AttemptNotice {
+    pub event_id: String,
+    pub delivery_id: String,
+    pub subscription_id: String,
+    pub attempt: u32,
+    #[serde(with = "crate::model::ts")]
+    pub started_at: Millis,
+    pub duration_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<ErrorKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The delivery's state after this attempt.
+    pub status: DeliveryStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::model::ts::option")]
+    pub next_attempt_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionChange {
+    Created,
+    Updated,
+    Deleted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    EndpointFailing,
+    EndpointRecovered,
+    BreakerOpen,
+    Disabled,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Alert {
+    pub kind: AlertKind,
+    pub subscription_id: String,
+    pub subscription_name: String,
+    pub message: String,
+    #[serde(with = "crate::model::ts")]
+    pub at: Millis,
+}
+
+/// Broadcasts updates; a receiver that falls behind is told how many it missed.
+#[derive(Clone)]
+pub struct Feed {
+    tx: broadcast::Sender<Arc<FeedEvent>>,
+}
+
+impl Default for Feed {
+    fn default() -> Self {
+        Feed { tx: broadcast::channel(8192).0 }
+    }
+}
+
+impl Feed {
+    pub fn publish(&self, event: FeedEvent) {
+        // No receiver is fine: nobody is watching.
+        let _ = self.tx.send(Arc::new(event));
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<FeedEvent>> {
+        self.tx.subscribe()
+    }
+}

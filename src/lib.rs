@@ -1,0 +1,20 @@
+//! hookwatch: a self-hosted webhook dispatcher with a live terminal dashboard.
+//!
+//! Data flows one way: `api` → `engine` (validate, `store`) → `dispatch` → `stats` / `feed`.
+
+pub mod api;
+pub mod catalog;
+pub mod config;
+pub mod dispatch;
+pub mod engine;
+pub mod error;
+pub mod feed;
+pub mod model;
+pub mod payload;
+pub mod report;
+pub mod stats;
+pub mod store;
+pub mod subscriptions;
+pub mod tokens;
+pub mod cli;
+pub mod server;

@@ -1,0 +1,62 @@
+//! Starting the engine and its HTTP API together, as `serve` (and later the dashboard) need.
+
+use crate::api;
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::tokens::Tokens;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+pub struct Server {
+    pub engine: Arc<Engine>,
+    pub tokens: Tokens,
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Server {
+    /// Binds the listener, starts the engine and serves the API in the background.
+    pub async fn start(config: Config) -> anyhow::Result<Server> {
+        let dir = config
+            .sqlite_path()
+            .and_then(Path::parent)
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| ".".into());
+        let tokens = Tokens::resolve(config.admin_token.clone(), config.ingest_token.clone(), &dir)?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (choose another with --listen)", config.listen))?;
+        let addr = listener.local_addr()?;
+        let engine = Engine::start(config).await?;
+        let app = api::router(engine.clone(), tokens.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(api::serve(listener, app, async move {
+            let _ = stopped.await;
+        }));
+        Ok(Server { engine, tokens, addr, task, stop })
+    }
+
+    /// Stops accepting requests and waits for those in progress.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await??;
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT, SIGTERM or SIGHUP.
+pub async fn termination() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+    }
+}

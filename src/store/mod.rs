@@ -1,0 +1,137 @@
+//! The storage interface. Everything durable goes through `Store`; SQLite is the embedded
+//! implementation (PostgreSQL for several nodes comes behind the same trait).
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use crate::error::Result;
+use crate::model::{Attempt, DeliveryStatus, ErrorKind, EventDetail, EventSummary, Millis, Subscription};
+use bytes::Bytes;
+use std::collections::BTreeMap;
+
+/// An event with its deliveries, written in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub id: String,
+    pub action: String,
+    pub received_at: Millis,
+    pub body: Bytes,
+    pub idempotency_key: Option<String>,
+    pub card_id: Option<String>,
+    pub pipe_id: Option<String>,
+    /// (delivery id, subscription id) for every matching subscription.
+    pub deliveries: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IngestOutcome {
+    Created,
+    /// The idempotency key was seen within its window: nothing was created.
+    Duplicate { id: String, action: String, deliveries: u32 },
+}
+
+/// A delivery that still has to be attempted, as the dispatcher schedules it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingDelivery {
+    pub id: String,
+    pub event_id: String,
+    pub subscription_id: String,
+    /// Attempts made in the current series (a redelivery starts a new series).
+    pub attempts: u32,
+    pub next_attempt_at: Millis,
+}
+
+/// The outcome of one attempt and the delivery state it leads to.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub delivery_id: String,
+    pub subscription_id: String,
+    pub started_at: Millis,
+    pub duration_ms: u64,
+    pub status_code: Option<u16>,
+    pub error_kind: Option<ErrorKind>,
+    pub error: Option<String>,
+    pub response_body: Vec<u8>,
+    pub response_truncated: bool,
+    pub request_headers: BTreeMap<String, String>,
+    pub next_retry_at: Option<Millis>,
+    pub new_status: DeliveryStatus,
+    pub attempts_in_series: u32,
+}
+
+/// Which deliveries an events query keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Is(DeliveryStatus),
+    /// Retrying or dead: every delivery that has not gone through.
+    Failed,
+}
+
+impl StatusFilter {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "failed" => Some(Self::Failed),
+            other => DeliveryStatus::parse(other).map(Self::Is),
+        }
+    }
+
+    pub fn statuses(self) -> Vec<DeliveryStatus> {
+        match self {
+            Self::Is(s) => vec![s],
+            Self::Failed => vec![DeliveryStatus::Retrying, DeliveryStatus::Dead],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    pub action: Option<String>,
+    pub subscription: Option<String>,
+    pub status: Option<StatusFilter>,
+    pub card_id: Option<String>,
+    /// Only events with an id strictly below this one (ids sort by time): the paging cursor.
+    pub before: Option<String>,
+    pub limit: u32,
+}
+
+/// Attempts per subscription and minute, to rebuild the success-rate windows after a restart.
+#[derive(Debug, Clone)]
+pub struct MinuteCount {
+    pub subscription_id: String,
+    pub minute: i64,
+    pub attempts: u64,
+    pub successes: u64,
+}
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores an event and its deliveries durably; returns only after the commit reached disk.
+    /// An idempotency key seen since `idempotency_since` yields `Duplicate` and writes nothing.
+    async fn ingest(&self, event: NewEvent, idempotency_since: Millis) -> Result<IngestOutcome>;
+    /// Records an attempt and moves its delivery to the next state.
+    async fn record_attempt(&self, record: AttemptRecord) -> Result<()>;
+
+    async fn save_subscription(&self, sub: &Subscription) -> Result<()>;
+    /// Deletes a subscription; its unfinished deliveries become `cancelled`.
+    async fn delete_subscription(&self, id: &str) -> Result<()>;
+    async fn subscriptions(&self) -> Result<Vec<Subscription>>;
+
+    /// Every delivery not yet finished, oldest event first: what resumes after a restart.
+    async fn pending_deliveries(&self) -> Result<Vec<PendingDelivery>>;
+    async fn event_body(&self, event_id: &str) -> Result<Option<Bytes>>;
+    async fn list_events(&self, query: EventQuery) -> Result<Vec<EventSummary>>;
+    async fn event_detail(&self, event_id: &str) -> Result<Option<EventDetail>>;
+    async fn attempts_of(&self, delivery_id: &str) -> Result<Vec<Attempt>>;
+    async fn count_events(&self) -> Result<u64>;
+
+    /// Starts a new attempt series now for the event's deliveries (or only the subscription's,
+    /// creating that delivery if the event never had one).
+    async fn requeue_event(&self, event_id: &str, subscription_id: Option<&str>, now: Millis) -> Result<Vec<PendingDelivery>>;
+    /// Starts a new attempt series now for the subscription's failed deliveries of events since `since`.
+    async fn requeue_failed(&self, subscription_id: &str, since: Millis, now: Millis) -> Result<Vec<PendingDelivery>>;
+
+    /// Deletes finished events received before `before` with their deliveries and attempts.
+    async fn prune(&self, before: Millis) -> Result<u64>;
+    async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>>;
+}

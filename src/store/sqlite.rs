@@ -1,0 +1,591 @@
+//! SQLite store: WAL, `synchronous=FULL`, one writer thread that commits jobs in groups so that
+//! many concurrent ingests share one fsync, and a small pool of reader connections.
+
+use super::*;
+use crate::error::Error;
+use crate::model::{DeliveryDetail, DeliverySummary};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use tokio::sync::oneshot;
+
+/// Most jobs one commit carries: bounds the latency a job waits behind others.
+const MAX_GROUP: usize = 512;
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY,
+    action TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    idempotency_key TEXT,
+    card_id TEXT,
+    pipe_id TEXT
+);
+CREATE INDEX IF NOT EXISTS events_idempotency ON events(idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
+CREATE INDEX IF NOT EXISTS events_action ON events(action, id);
+CREATE TABLE IF NOT EXISTS subscriptions (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    subscription_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    last_status_code INTEGER,
+    last_error TEXT,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (event_id, subscription_id)
+);
+CREATE INDEX IF NOT EXISTS deliveries_unfinished ON deliveries(status) WHERE status IN ('pending', 'retrying');
+CREATE INDEX IF NOT EXISTS deliveries_subscription ON deliveries(subscription_id, status);
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY,
+    delivery_id TEXT NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+    subscription_id TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    status_code INTEGER,
+    error_kind TEXT,
+    error TEXT,
+    response_body BLOB NOT NULL,
+    response_truncated INTEGER NOT NULL,
+    next_retry_at INTEGER,
+    request_headers TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts(delivery_id);
+CREATE INDEX IF NOT EXISTS attempts_started ON attempts(started_at);
+"#;
+
+/// A unit of work for the writer. It runs inside the group's transaction and returns what to do
+/// once the commit is known: answering the caller only then is what makes a 202 durable.
+trait WriteJob: Send {
+    /// Runs the work; the flag says whether it succeeded (a failed job's savepoint is rolled back).
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, Finish);
+    /// The group's transaction could not begin: the job never ran.
+    fn abort(self: Box<Self>, reason: String);
+}
+
+type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+struct TypedJob<T, F> {
+    work: F,
+    done: oneshot::Sender<Result<T>>,
+}
+
+impl<T: Send + 'static, F: FnOnce(&Connection) -> Result<T> + Send> WriteJob for TypedJob<T, F> {
+    fn run(self: Box<Self>, conn: &Connection) -> (bool, Finish) {
+        let outcome = (self.work)(conn);
+        let outcome_ok = outcome.is_ok();
+        let done = self.done;
+        let finish: Finish = Box::new(move |committed| {
+            let _ = done.send(committed.map_err(Error::Storage).and(outcome));
+        });
+        (outcome_ok, finish)
+    }
+
+    fn abort(self: Box<Self>, reason: String) {
+        let _ = self.done.send(Err(Error::Storage(reason)));
+    }
+}
+
+pub struct SqliteStore {
+    writer: mpsc::Sender<Box<dyn WriteJob>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    path: PathBuf,
+}
+
+fn open(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(|e| Error::Storage(format!("cannot open database {}: {e}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = open(path)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::Storage(format!(
+                "database {} was written by a newer hookwatch (schema {version}); upgrade hookwatch",
+                path.display()
+            )));
+        }
+        conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+        let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
+        std::thread::Builder::new()
+            .name("hookwatch-sqlite-writer".into())
+            .spawn(move || run_writer(conn, rx))
+            .map_err(|e| Error::Storage(format!("cannot start the database writer: {e}")))?;
+        Ok(SqliteStore { writer: tx, readers: Arc::new(Mutex::new(Vec::new())), path: path.to_path_buf() })
+    }
+
+    /// Runs `work` in the writer's next group and resolves once that group has committed.
+    async fn write<T: Send + 'static>(&self, work: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let (done, answer) = oneshot::channel();
+        let job: Box<dyn WriteJob> = Box::new(TypedJob { work, done });
+        self.writer.send(job).map_err(|_| Error::Storage("the database writer has stopped".into()))?;
+        answer.await.map_err(|_| Error::Storage("the database writer has stopped".into()))?
+    }
+
+    /// Runs a read on a pooled connection off the async threads (WAL lets reads run beside the writer).
+    async fn read<T: Send + 'static>(&self, work: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = readers.lock().map_err(|_| Error::Storage("reader pool poisoned".into()))?.pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => open(&path)?,
+            };
+            let result = work(&conn);
+            if let Ok(mut pool) = readers.lock() {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|e| Error::Storage(format!("read task failed: {e}")))?
+    }
+}
+
+fn run_writer(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let reason = format!("the database cannot start a transaction ({e}); check that the file is writable");
+            tracing::error!("{reason}");
+            group.into_iter().for_each(|job| job.abort(reason.clone()));
+            continue;
+        }
+        let mut finishes = Vec::with_capacity(group.len());
+        for job in group {
+            // A savepoint per job: a failing job rolls back alone and the group still commits.
+            let _ = conn.execute_batch("SAVEPOINT job");
+            let (ok, finish) = job.run(&conn);
+            if !ok {
+                let _ = conn.execute_batch("ROLLBACK TO job");
+            }
+            let _ = conn.execute_batch("RELEASE job");
+            finishes.push(finish);
+        }
+        let committed = conn.execute_batch("COMMIT").map_err(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            format!("the database could not commit ({e}); check free disk space and that the file is writable")
+        });
+        if let Err(e) = &committed {
+            tracing::error!("{e}");
+        }
+        for finish in finishes {
+            finish(committed.clone());
+        }
+    }
+}
+
+fn status_of(s: String) -> rusqlite::Result<DeliveryStatus> {
+    DeliveryStatus::parse(&s).ok_or_else(|| rusqlite::Error::InvalidColumnType(0, s, rusqlite::types::Type::Text))
+}
+
+const DELIVERY_COLUMNS: &str = "id, subscription_id, status, attempts, last_status_code, last_error, next_attempt_at";
+
+fn delivery_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeliverySummary> {
+    Ok(DeliverySummary {
+        id: row.get(0)?,
+        subscription_id: row.get(1)?,
+        status: status_of(row.get(2)?)?,
+        attempts: row.get(3)?,
+        last_status_code: row.get(4)?,
+        last_error: row.get(5)?,
+        next_attempt_at: row.get(6)?,
+    })
+}
+
+fn deliveries_of(conn: &Connection, event_id: &str) -> Result<Vec<DeliverySummary>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE event_id = ?1 ORDER BY subscription_id"
+    ))?;
+    let rows = stmt.query_map([event_id], delivery_summary)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn attempts_of(conn: &Connection, delivery_id: &str) -> Result<Vec<Attempt>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, delivery_id, started_at, duration_ms, status_code, error_kind, error, response_body,
+                response_truncated, next_retry_at, request_headers
+         FROM attempts WHERE delivery_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([delivery_id], |r| {
+        let kind: Option<String> = r.get(5)?;
+        let body: Vec<u8> = r.get(7)?;
+        let headers: String = r.get(10)?;
+        Ok(Attempt {
+            id: r.get(0)?,
+            delivery_id: r.get(1)?,
+            started_at: r.get(2)?,
+            duration_ms: r.get(3)?,
+            status_code: r.get(4)?,
+            error_kind: kind.as_deref().and_then(ErrorKind::parse),
+            error: r.get(6)?,
+            response_body: String::from_utf8_lossy(&body).into_owned(),
+            response_truncated: r.get(8)?,
+            next_retry_at: r.get(9)?,
+            request_headers: serde_json::from_str(&headers).unwrap_or_default(),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn pending_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PendingDelivery> {
+    Ok(PendingDelivery {
+        id: r.get(0)?,
+        event_id: r.get(1)?,
+        subscription_id: r.get(2)?,
+        attempts: r.get(3)?,
+        next_attempt_at: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
+    })
+}
+
+const PENDING_COLUMNS: &str = "id, event_id, subscription_id, attempts, next_attempt_at";
+
+/// Puts the selected deliveries back to `pending` at `now` with a fresh attempt series.
+fn requeue(conn: &Connection, ids: &[String], now: Millis) -> Result<Vec<PendingDelivery>> {
+    let mut update = conn.prepare_cached(
+        "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1",
+    )?;
+    let mut select = conn.prepare_cached(&format!("SELECT {PENDING_COLUMNS} FROM deliveries WHERE id = ?1"))?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        update.execute(params![id, now])?;
+        out.push(select.query_row([id], pending_row)?);
+    }
+    Ok(out)
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn ingest(&self, event: NewEvent, idempotency_since: Millis) -> Result<IngestOutcome> {
+        self.write(move |conn| {
+            if let Some(key) = &event.idempotency_key {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT e.id, e.action, (SELECT COUNT(*) FROM deliveries d WHERE d.event_id = e.id)
+                     FROM events e WHERE e.idempotency_key = ?1 AND e.received_at >= ?2 LIMIT 1",
+                )?;
+                let seen = stmt
+                    .query_row(params![key, idempotency_since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?;
+                if let Some((id, action, deliveries)) = seen {
+                    return Ok(IngestOutcome::Duplicate { id, action, deliveries });
+                }
+            }
+            conn.prepare_cached(
+                "INSERT INTO events (id, action, received_at, body, idempotency_key, card_id, pipe_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                event.id,
+                event.action,
+                event.received_at,
+                &event.body[..],
+                event.idempotency_key,
+                event.card_id,
+                event.pipe_id
+            ])?;
+            let mut insert = conn.prepare_cached(
+                "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at, updated_at)
+                 VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4)",
+            )?;
+            for (delivery_id, sub_id) in &event.deliveries {
+                insert.execute(params![delivery_id, event.id, sub_id, event.received_at])?;
+            }
+            Ok(IngestOutcome::Created)
+        })
+        .await
+    }
+
+    async fn record_attempt(&self, rec: AttemptRecord) -> Result<()> {
+        self.write(move |conn| {
+            let headers = serde_json::to_string(&rec.request_headers).unwrap_or_else(|_| "{}".into());
+            conn.prepare_cached(
+                "INSERT INTO attempts (delivery_id, subscription_id, started_at, duration_ms, status_code, error_kind,
+                                       error, response_body, response_truncated, next_retry_at, request_headers)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                rec.delivery_id,
+                rec.subscription_id,
+                rec.started_at,
+                rec.duration_ms,
+                rec.status_code,
+                rec.error_kind.map(ErrorKind::as_str),
+                rec.error,
+                rec.response_body,
+                rec.response_truncated,
+                rec.next_retry_at,
+                headers
+            ])?;
+            conn.prepare_cached(
+                "UPDATE deliveries SET status = ?2, attempts = ?3, next_attempt_at = ?4, last_status_code = ?5,
+                        last_error = ?6, updated_at = ?7
+                 WHERE id = ?1 AND status != 'cancelled'",
+            )?
+            .execute(params![
+                rec.delivery_id,
+                rec.new_status.as_str(),
+                rec.attempts_in_series,
+                rec.next_retry_at,
+                rec.status_code,
+                rec.error,
+                rec.started_at + rec.duration_ms as i64
+            ])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn save_subscription(&self, sub: &Subscription) -> Result<()> {
+        let body = serde_json::to_string(sub).map_err(|e| Error::Storage(e.to_string()))?;
+        let id = sub.id.clone();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO subscriptions (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+                params![id, body],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_subscription(&self, id: &str) -> Result<()> {
+        let id = id.to_string();
+        self.write(move |conn| {
+            conn.execute("DELETE FROM subscriptions WHERE id = ?1", [&id])?;
+            conn.execute(
+                "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL
+                 WHERE subscription_id = ?1 AND status IN ('pending', 'retrying')",
+                [&id],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn subscriptions(&self) -> Result<Vec<Subscription>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare("SELECT body FROM subscriptions ORDER BY id")?;
+            let bodies = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            bodies
+                .iter()
+                .map(|b| serde_json::from_str(b).map_err(|e| Error::Storage(format!("a stored subscription is unreadable: {e}"))))
+                .collect()
+        })
+        .await
+    }
+
+    async fn pending_deliveries(&self) -> Result<Vec<PendingDelivery>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {PENDING_COLUMNS} FROM deliveries WHERE status IN ('pending', 'retrying') ORDER BY event_id"
+            ))?;
+            let rows = stmt.query_map([], pending_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn event_body(&self, event_id: &str) -> Result<Option<Bytes>> {
+        let id = event_id.to_string();
+        self.read(move |conn| {
+            let body: Option<Vec<u8>> = conn
+                .prepare_cached("SELECT body FROM events WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?;
+            Ok(body.map(Bytes::from))
+        })
+        .await
+    }
+
+    async fn list_events(&self, q: EventQuery) -> Result<Vec<EventSummary>> {
+        self.read(move |conn| {
+            let mut sql = String::from("SELECT e.id, e.action, e.received_at, e.card_id, e.pipe_id FROM events e WHERE 1 = 1");
+            let mut args: Vec<rusqlite::types::Value> = Vec::new();
+            let arg = |v: String, args: &mut Vec<rusqlite::types::Value>| {
+                args.push(v.into());
+                format!("?{}", args.len())
+            };
+            if let Some(action) = q.action {
+                sql += &format!(" AND e.action = {}", arg(action, &mut args));
+            }
+            if let Some(card) = q.card_id {
+                sql += &format!(" AND e.card_id = {}", arg(card, &mut args));
+            }
+            if let Some(before) = q.before {
+                sql += &format!(" AND e.id < {}", arg(before, &mut args));
+            }
+            if q.subscription.is_some() || q.status.is_some() {
+                sql += " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id";
+                if let Some(sub) = q.subscription {
+                    sql += &format!(" AND d.subscription_id = {}", arg(sub, &mut args));
+                }
+                if let Some(status) = q.status {
+                    let list: Vec<String> =
+                        status.statuses().into_iter().map(|s| arg(s.as_str().to_string(), &mut args)).collect();
+                    sql += &format!(" AND d.status IN ({})", list.join(", "));
+                }
+                sql += ")";
+            }
+            sql += &format!(" ORDER BY e.id DESC LIMIT {}", q.limit.max(1));
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let events = stmt
+                .query_map(params_from_iter(args), |r| {
+                    Ok(EventSummary {
+                        id: r.get(0)?,
+                        action: r.get(1)?,
+                        received_at: r.get(2)?,
+                        card_id: r.get(3)?,
+                        pipe_id: r.get(4)?,
+                        deliveries: Vec::new(),
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            events
+                .into_iter()
+                .map(|mut e| {
+                    e.deliveries = deliveries_of(conn, &e.id)?;
+                    Ok(e)
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn event_detail(&self, event_id: &str) -> Result<Option<EventDetail>> {
+        let id = event_id.to_string();
+        self.read(move |conn| {
+            let row = conn
+                .prepare_cached("SELECT id, action, received_at, card_id, pipe_id, body FROM events WHERE id = ?1")?
+                .query_row([&id], |r| {
+                    let body: Vec<u8> = r.get(5)?;
+                    Ok(EventDetail {
+                        id: r.get(0)?,
+                        action: r.get(1)?,
+                        received_at: r.get(2)?,
+                        card_id: r.get(3)?,
+                        pipe_id: r.get(4)?,
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                        deliveries: Vec::new(),
+                    })
+                })
+                .optional()?;
+            let Some(mut detail) = row else { return Ok(None) };
+            for summary in deliveries_of(conn, &id)? {
+                let attempts = attempts_of(conn, &summary.id)?;
+                detail.deliveries.push(DeliveryDetail { summary, attempts });
+            }
+            Ok(Some(detail))
+        })
+        .await
+    }
+
+    async fn attempts_of(&self, delivery_id: &str) -> Result<Vec<Attempt>> {
+        let id = delivery_id.to_string();
+        self.read(move |conn| attempts_of(conn, &id)).await
+    }
+
+    async fn count_events(&self) -> Result<u64> {
+        self.read(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?)).await
+    }
+
+    async fn requeue_event(&self, event_id: &str, subscription_id: Option<&str>, now: Millis) -> Result<Vec<PendingDelivery>> {
+        let event_id = event_id.to_string();
+        let sub = subscription_id.map(str::to_string);
+        self.write(move |conn| {
+            let exists: bool = conn.query_row("SELECT EXISTS(SELECT 1 FROM events WHERE id = ?1)", [&event_id], |r| r.get(0))?;
+            if !exists {
+                return Err(Error::NotFound(format!("no event {event_id}; list events with GET /v1/events")));
+            }
+            let mut ids: Vec<String> = {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT id FROM deliveries WHERE event_id = ?1 AND (?2 IS NULL OR subscription_id = ?2) AND status != 'cancelled'",
+                )?;
+                stmt.query_map(params![event_id, sub], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+            };
+            if let (Some(sub), true) = (&sub, ids.is_empty()) {
+                // The subscription never had this event (created later, or filtered): deliver it now.
+                let id = crate::model::new_id("dlv");
+                conn.execute(
+                    "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at, updated_at)
+                     VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4)",
+                    params![id, event_id, sub, now],
+                )?;
+                ids.push(id);
+            }
+            requeue(conn, &ids, now)
+        })
+        .await
+    }
+
+    async fn requeue_failed(&self, subscription_id: &str, since: Millis, now: Millis) -> Result<Vec<PendingDelivery>> {
+        let sub = subscription_id.to_string();
+        self.write(move |conn| {
+            let ids: Vec<String> = {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT d.id FROM deliveries d JOIN events e ON e.id = d.event_id
+                     WHERE d.subscription_id = ?1 AND d.status IN ('dead', 'retrying') AND e.received_at >= ?2
+                     ORDER BY d.event_id",
+                )?;
+                stmt.query_map(params![sub, since], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+            };
+            requeue(conn, &ids, now)
+        })
+        .await
+    }
+
+    async fn prune(&self, before: Millis) -> Result<u64> {
+        let mut total = 0u64;
+        loop {
+            // In slices, so the writer never holds one long transaction that stalls ingest.
+            let removed = self
+                .write(move |conn| {
+                    Ok(conn.execute(
+                        "DELETE FROM events WHERE id IN (
+                            SELECT e.id FROM events e WHERE e.received_at < ?1 AND NOT EXISTS (
+                                SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status IN ('pending', 'retrying'))
+                            LIMIT 2000)",
+                        [before],
+                    )? as u64)
+                })
+                .await?;
+            total += removed;
+            if removed == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT subscription_id, started_at / 60000, COUNT(*), SUM(error_kind IS NULL)
+                 FROM attempts WHERE started_at >= ?1 GROUP BY 1, 2",
+            )?;
+            let rows = stmt.query_map([since], |r| {
+                Ok(MinuteCount { subscription_id: r.get(0)?, minute: r.get(1)?, attempts: r.get(2)?, successes: r.get(3)? })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+}

@@ -1,0 +1,243 @@
+//! Subscription input: what an operator may send to create or change one, and its validation.
+
+use crate::catalog::{Catalog, patterns_overlap};
+use crate::dispatch::signing;
+use crate::error::{Error, Result};
+use crate::model::{Filters, Millis, Subscription, SubscriptionState, new_id};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const DEFAULT_MAX_IN_FLIGHT: u32 = 16;
+pub const DEFAULT_TIMEOUT_MS: u64 = 15_000;
+const MAX_HEADERS: usize = 32;
+const MAX_FILTER_VALUES: usize = 500;
+
+/// The body of `POST /v1/subscriptions` (every field) and `PATCH` (the fields to change).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionInput {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub actions: Option<Vec<String>>,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub filters: Option<Filters>,
+    pub secret: Option<String>,
+    pub max_in_flight: Option<u32>,
+    pub ordered: Option<bool>,
+    pub timeout_ms: Option<u64>,
+    /// Only `active` or `paused` can be asked for; `disabled` is the dispatcher's verdict.
+    pub state: Option<SubscriptionState>,
+    /// Replace existing subscriptions with the same URL and an overlapping action instead of a 409.
+    #[serde(default)]
+    pub override_previous: bool,
+}
+
+impl SubscriptionInput {
+    /// Builds a new subscription from a create request.
+    pub fn create(&self, catalog: &Catalog, now: Millis) -> Result<Subscription> {
+        let url = self.url.as_deref().ok_or_else(|| Error::invalid("missing_url", "\"url\" is required, e.g. \"https://crm.example.com/hooks\""))?;
+        if self.actions.is_none() {
+            return Err(Error::invalid("missing_actions", "\"actions\" is required: a list like [\"card.move\"], [\"card.*\"] or [\"*\"]"));
+        }
+        let mut sub = Subscription {
+            id: new_id("sub"),
+            name: String::new(),
+            url: url.to_string(),
+            actions: Vec::new(),
+            headers: BTreeMap::new(),
+            filters: Filters::default(),
+            secret: String::new(),
+            previous_secret: None,
+            previous_secret_expires_at: None,
+            state: SubscriptionState::Active,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            ordered: false,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            created_at: now,
+            updated_at: now,
+            disabled_reason: None,
+        };
+        self.apply(&mut sub, catalog, now)?;
+        if sub.name.is_empty() {
+            sub.name = url::Url::parse(&sub.url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+        }
+        if sub.secret.is_empty() {
+            sub.secret = signing::generate_secret();
+        }
+        Ok(sub)
+    }
+
+    /// Applies the given fields to `sub`, validating each.
+    pub fn apply(&self, sub: &mut Subscription, catalog: &Catalog, now: Millis) -> Result<()> {
+        if let Some(name) = &self.name {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+                return Err(Error::invalid("invalid_name", "\"name\" must be 1 to 100 characters without control characters"));
+            }
+            sub.name = name.to_string();
+        }
+        if let Some(url) = &self.url {
+            sub.url = validate_url(url)?;
+        }
+        if let Some(actions) = &self.actions {
+            sub.actions = validate_actions(actions, catalog)?;
+        }
+        if let Some(headers) = &self.headers {
+            validate_headers(headers)?;
+            sub.headers = headers.clone();
+        }
+        if let Some(filters) = &self.filters {
+            let lists = [&filters.pipe_id, &filters.on_phase_id, &filters.from_phase_id, &filters.to_phase_id, &filters.field_id];
+            if lists.iter().any(|l| l.len() > MAX_FILTER_VALUES) {
+                return Err(Error::invalid("invalid_filters", format!("a filter list may hold at most {MAX_FILTER_VALUES} values")));
+            }
+            sub.filters = filters.clone();
+        }
+        if let Some(secret) = &self.secret {
+            signing::secret_key(secret).map_err(|e| Error::invalid("invalid_secret", e))?;
+            sub.secret = secret.clone();
+        }
+        if let Some(n) = self.max_in_flight {
+            if !(1..=256).contains(&n) {
+                return Err(Error::invalid("invalid_max_in_flight", format!("\"max_in_flight\" must be 1 to 256, not {n}")));
+            }
+            sub.max_in_flight = n;
+        }
+        if let Some(ordered) = self.ordered {
+            sub.ordered = ordered;
+        }
+        if let Some(ms) = self.timeout_ms {
+            if !(100..=120_000).contains(&ms) {
+                return Err(Error::invalid("invalid_timeout", format!("\"timeout_ms\" must be 100 to 120000 (2 minutes), not {ms}")));
+            }
+            sub.timeout_ms = ms;
+        }
+        match self.state {
+            Some(SubscriptionState::Disabled) => {
+                return Err(Error::invalid("invalid_state", "\"state\" may be \"active\" or \"paused\"; hookwatch alone disables a subscription"));
+            }
+            Some(state) => {
+                sub.state = state;
+                sub.disabled_reason = None;
+            }
+            None => {}
+        }
+        sub.updated_at = now;
+        Ok(())
+    }
+}
+
+/// http or https, a host, no credentials; returns the URL as given (trimmed).
+pub fn validate_url(url: &str) -> Result<String> {
+    let url = url.trim();
+    if url.len() > 2048 {
+        return Err(Error::invalid("invalid_url", "\"url\" is longer than 2048 characters"));
+    }
+    let parsed = url::Url::parse(url).map_err(|e| Error::invalid("invalid_url", format!("\"url\" {url:?} is not a URL ({e}); write e.g. https://crm.example.com/hooks")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(Error::invalid("invalid_url", format!("\"url\" must use http or https, not {:?}", parsed.scheme())));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(Error::invalid("invalid_url", "\"url\" has no host"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::invalid("invalid_url", "\"url\" must not carry credentials; send them in \"headers\", e.g. {\"Authorization\": \"Bearer …\"}"));
+    }
+    Ok(url.to_string())
+}
+
+fn validate_actions(actions: &[String], catalog: &Catalog) -> Result<Vec<String>> {
+    if actions.is_empty() {
+        return Err(Error::invalid("invalid_actions", "\"actions\" must name at least one action, or [\"*\"] for all"));
+    }
+    let mut out = Vec::new();
+    for a in actions {
+        let canonical = catalog.canonical_pattern(a).ok_or_else(|| {
+            Error::invalid("unknown_action", format!("unknown action {a:?}; valid actions: *, card.*, user.*, {}", catalog.names().join(", ")))
+        })?;
+        if !out.contains(&canonical) {
+            out.push(canonical);
+        }
+    }
+    Ok(out)
+}
+
+/// Headers hookwatch sets itself may not be overridden.
+const RESERVED_HEADERS: &[&str] = &["content-type", "content-length", "host", "user-agent", "transfer-encoding", "connection", "webhook-id", "webhook-timestamp", "webhook-signature"];
+
+fn validate_headers(headers: &BTreeMap<String, String>) -> Result<()> {
+    if headers.len() > MAX_HEADERS {
+        return Err(Error::invalid("invalid_headers", format!("at most {MAX_HEADERS} custom headers are allowed")));
+    }
+    for (name, value) in headers {
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(Error::invalid("invalid_headers", format!("header name {name:?} is not a valid HTTP header name")));
+        }
+        if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(Error::invalid("invalid_headers", format!("header {name:?} is set by hookwatch and cannot be overridden")));
+        }
+        if value.len() > 4096 || reqwest::header::HeaderValue::from_str(value).is_err() || value.chars().any(char::is_control) {
+            return Err(Error::invalid("invalid_headers", format!("the value of header {name:?} must be printable text (no CR, LF or other control characters) up to 4096 bytes")));
+        }
+    }
+    Ok(())
+}
+
+/// Existing subscriptions that `candidate` duplicates: same URL and an overlapping action.
+pub fn conflicts<'a>(candidate: &Subscription, existing: impl Iterator<Item = &'a Subscription>) -> Vec<&'a Subscription> {
+    existing
+        .filter(|s| s.id != candidate.id && same_url(&s.url, &candidate.url))
+        .filter(|s| s.actions.iter().any(|a| candidate.actions.iter().any(|b| patterns_overlap(a, b))))
+        .collect()
+}
+
+fn same_url(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(url: &str, actions: &[&str]) -> SubscriptionInput {
+        SubscriptionInput { url: Some(url.into()), actions: Some(actions.iter().map(|a| a.to_string()).collect()), ..Default::default() }
+    }
+
+    #[test]
+    fn create_fills_defaults_and_generates_a_secret() {
+        let sub = input("https://crm.example.com/hooks", &["Card.Move", "card.move"]).create(&Catalog::default(), 1).unwrap();
+        assert!(sub.id.starts_with("sub_"));
+        assert_eq!(sub.name, "crm.example.com");
+        assert_eq!(sub.actions, vec!["card.move"]);
+        assert!(sub.secret.starts_with("whsec_"));
+        assert_eq!((sub.max_in_flight, sub.timeout_ms), (16, 15_000));
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_a_reason() {
+        let c = Catalog::default();
+        for (url, code) in [("ftp://x.example.com", "invalid_url"), ("https://u:p@x.example.com", "invalid_url"), ("not a url", "invalid_url")] {
+            assert_eq!(input(url, &["*"]).create(&c, 1).unwrap_err().code(), code, "{url}");
+        }
+        assert_eq!(input("https://x.example.com", &["card.nope"]).create(&c, 1).unwrap_err().code(), "unknown_action");
+        let mut crlf = input("https://x.example.com", &["*"]);
+        crlf.headers = Some([("X-Team".to_string(), "a\r\nInjected: 1".to_string())].into());
+        assert_eq!(crlf.create(&c, 1).unwrap_err().code(), "invalid_headers");
+        let mut absurd = input("https://x.example.com", &["*"]);
+        absurd.max_in_flight = Some(1_000_000);
+        assert_eq!(absurd.create(&c, 1).unwrap_err().code(), "invalid_max_in_flight");
+    }
+
+    #[test]
+    fn duplicates_need_same_url_and_overlapping_actions() {
+        let c = Catalog::default();
+        let a = input("https://x.example.com/h", &["card.*"]).create(&c, 1).unwrap();
+        let b = input("https://x.example.com/h", &["card.move"]).create(&c, 1).unwrap();
+        let other = input("https://x.example.com/h", &["user.role_set"]).create(&c, 1).unwrap();
+        assert_eq!(conflicts(&b, [&a].into_iter()).len(), 1);
+        assert!(conflicts(&other, [&a].into_iter()).is_empty());
+    }
+}

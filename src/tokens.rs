@@ -1,0 +1,101 @@
+//! Admin and ingest tokens: from the environment or config, else generated once and kept in a
+//! 0600 file next to the database.
+
+use rand::RngCore;
+use std::path::{Path, PathBuf};
+use subtle::ConstantTimeEq;
+
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub admin: String,
+    pub ingest: String,
+    /// Where generated tokens are kept, when any were generated.
+    pub file: Option<PathBuf>,
+}
+
+pub fn generate() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("hw_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// Compares in constant time so response timing does not leak how much of a token matched.
+pub fn matches(given: &str, expected: &str) -> bool {
+    given.as_bytes().ct_eq(expected.as_bytes()).into()
+}
+
+impl Tokens {
+    /// `admin`/`ingest` are what the environment or config gave; missing ones come from (or go to)
+    /// `hookwatch.tokens` beside the database (or in `dir` when there is no database file).
+    pub fn resolve(admin: Option<String>, ingest: Option<String>, dir: &Path) -> anyhow::Result<Tokens> {
+        let admin = admin.filter(|t| !t.trim().is_empty());
+        let ingest = ingest.filter(|t| !t.trim().is_empty());
+        if let (Some(admin), Some(ingest)) = (&admin, &ingest) {
+            return Ok(Tokens { admin: admin.clone(), ingest: ingest.clone(), file: None });
+        }
+        let file = dir.join("hookwatch.tokens");
+        let (stored_admin, stored_ingest) = match std::fs::read_to_string(&file) {
+            Ok(text) => parse(&text),
+            Err(_) => (None, None),
+        };
+        let tokens = Tokens {
+            admin: admin.or(stored_admin.clone()).unwrap_or_else(generate),
+            ingest: ingest.or(stored_ingest.clone()).unwrap_or_else(generate),
+            file: Some(file.clone()),
+        };
+        if stored_admin.is_none() || stored_ingest.is_none() {
+            write_private(&file, &format!("admin_token = {:?}\ningest_token = {:?}\n", tokens.admin, tokens.ingest))?;
+        }
+        Ok(tokens)
+    }
+}
+
+fn parse(text: &str) -> (Option<String>, Option<String>) {
+    let value = |key: &str| {
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .find(|(k, _)| k.trim() == key)
+            .map(|(_, v)| v.trim().trim_matches('"').to_string())
+            .filter(|v| !v.is_empty())
+    };
+    (value("admin_token"), value("ingest_token"))
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot write the token file {}: {e}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn generated_tokens_persist_with_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Tokens::resolve(None, None, dir.path()).unwrap();
+        let file = first.file.clone().unwrap();
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        let again = Tokens::resolve(None, None, dir.path()).unwrap();
+        assert_eq!((first.admin, first.ingest), (again.admin, again.ingest));
+        let given = Tokens::resolve(Some("a".into()), Some("i".into()), dir.path()).unwrap();
+        assert_eq!((given.admin.as_str(), given.file), ("a", None));
+    }
+
+    #[test]
+    fn comparison_is_exact() {
+        assert!(matches("hw_abc", "hw_abc"));
+        assert!(!matches("hw_ab", "hw_abc"));
+        assert!(!matches("", "hw_abc"));
+    }
+}
