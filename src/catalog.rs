@@ -27,12 +27,24 @@ pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec { name: "card.overdue", description: "a card passed its due date", sample: card_overdue },
     ActionSpec { name: "card.field_update", description: "a card field changed", sample: card_field_update },
     ActionSpec { name: "card.delete", description: "a card was deleted", sample: card_delete },
-    ActionSpec { name: "card.comment_create", description: "a comment was added to a card", sample: card_comment_create },
+    ActionSpec {
+        name: "card.comment_create",
+        description: "a comment was added to a card",
+        sample: card_comment_create,
+    },
     ActionSpec { name: "card.email_received", description: "a card received an email", sample: card_email_received },
     ActionSpec { name: "user.invitation_sent", description: "a user was invited", sample: user_invitation_sent },
-    ActionSpec { name: "user.invitation_acceptance", description: "a user accepted an invitation", sample: user_invitation_acceptance },
+    ActionSpec {
+        name: "user.invitation_acceptance",
+        description: "a user accepted an invitation",
+        sample: user_invitation_acceptance,
+    },
     ActionSpec { name: "user.role_set", description: "a user's role changed", sample: user_role_set },
-    ActionSpec { name: "user.removal_from_org", description: "a user was removed from the organization", sample: user_removal_from_org },
+    ActionSpec {
+        name: "user.removal_from_org",
+        description: "a user was removed from the organization",
+        sample: user_removal_from_org,
+    },
 ];
 
 /// The set of actions this server accepts: the built-in table plus names declared in the config file.

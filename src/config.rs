@@ -104,10 +104,7 @@ impl Config {
             c.allow_private = v;
         }
         if let Some(list) = file.allow_networks {
-            c.allow_networks = list
-                .iter()
-                .map(|n| parse_network(n))
-                .collect::<anyhow::Result<_>>()?;
+            c.allow_networks = list.iter().map(|n| parse_network(n)).collect::<anyhow::Result<_>>()?;
         }
         if let Some(v) = file.retry_schedule {
             c.retry_schedule = RetrySchedule::parse(&v).map_err(anyhow::Error::msg)?;

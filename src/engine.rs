@@ -52,7 +52,8 @@ impl Engine {
             Some(path) => Arc::new(SqliteStore::open(path)?),
             None => anyhow::bail!("PostgreSQL storage is not available yet; use a SQLite file path for --db"),
         };
-        let guard = Arc::new(SsrfGuard { allow_private: config.allow_private, allowlist: config.allow_networks.clone() });
+        let guard =
+            Arc::new(SsrfGuard { allow_private: config.allow_private, allowlist: config.allow_networks.clone() });
         let stats = Arc::new(crate::stats::Stats::default());
         let feed = Feed::default();
         let (control_tx, control_rx) = mpsc::unbounded_channel();
@@ -128,7 +129,10 @@ impl Engine {
         if let Some(key) = &idempotency_key
             && (key.is_empty() || key.len() > 255 || key.chars().any(char::is_control))
         {
-            return Err(Error::bad_input("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable characters"));
+            return Err(Error::bad_input(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 printable characters",
+            ));
         }
         let deliveries: Vec<(String, String)> = self
             .subscriptions
@@ -154,12 +158,20 @@ impl Engine {
         let window = self.config.idempotency_window.as_millis() as i64;
         let event_id = event.id.clone();
         match self.store.ingest(event, now - window).await? {
-            IngestOutcome::Duplicate { id, action, deliveries } => Ok(Ingested { id, action, deliveries, replayed: true }),
+            IngestOutcome::Duplicate { id, action, deliveries } => {
+                Ok(Ingested { id, action, deliveries, replayed: true })
+            }
             IngestOutcome::Created => {
                 self.stats.record_ingest(now);
                 let mut summaries = Vec::with_capacity(deliveries.len());
                 for (delivery_id, sub_id) in &deliveries {
-                    let job = Job { delivery_id: delivery_id.clone(), event_id: event_id.clone(), attempts: 0, due: now, body: Some(body.clone()) };
+                    let job = Job {
+                        delivery_id: delivery_id.clone(),
+                        event_id: event_id.clone(),
+                        attempts: 0,
+                        due: now,
+                        body: Some(body.clone()),
+                    };
                     self.dispatcher.enqueue(sub_id, job);
                     summaries.push(crate::model::DeliverySummary {
                         id: delivery_id.clone(),
@@ -172,9 +184,21 @@ impl Engine {
                     });
                 }
                 self.feed.publish(FeedEvent::EventReceived {
-                    event: EventSummary { id: event_id.clone(), action: facts.action.clone(), received_at: now, card_id: facts.card_id, pipe_id: facts.pipe_id, deliveries: summaries },
+                    event: EventSummary {
+                        id: event_id.clone(),
+                        action: facts.action.clone(),
+                        received_at: now,
+                        card_id: facts.card_id,
+                        pipe_id: facts.pipe_id,
+                        deliveries: summaries,
+                    },
                 });
-                Ok(Ingested { id: event_id, action: facts.action, deliveries: deliveries.len() as u32, replayed: false })
+                Ok(Ingested {
+                    id: event_id,
+                    action: facts.action,
+                    deliveries: deliveries.len() as u32,
+                    replayed: false,
+                })
             }
         }
     }
@@ -227,7 +251,8 @@ impl Engine {
 
     fn check_conflicts(&self, sub: &Subscription, override_previous: bool) -> Result<Vec<String>> {
         let map = self.subscriptions.read().map_err(|_| Error::Storage("subscription registry poisoned".into()))?;
-        let found: Vec<String> = conflicts(sub, map.values().map(|s| s.as_ref())).iter().map(|s| s.id.clone()).collect();
+        let found: Vec<String> =
+            conflicts(sub, map.values().map(|s| s.as_ref())).iter().map(|s| s.id.clone()).collect();
         if !found.is_empty() && !override_previous {
             return Err(Error::Conflict(format!(
                 "subscription {} already sends an overlapping action to this URL; send \"override_previous\": true to replace it",
@@ -249,7 +274,10 @@ impl Engine {
         self.dispatcher.remove(id);
         self.stats.forget(id);
         if let Some(sub) = removed {
-            self.feed.publish(FeedEvent::SubscriptionChanged { change: SubscriptionChange::Deleted, subscription: Box::new((*sub).clone()) });
+            self.feed.publish(FeedEvent::SubscriptionChanged {
+                change: SubscriptionChange::Deleted,
+                subscription: Box::new((*sub).clone()),
+            });
         }
         Ok(())
     }
@@ -296,7 +324,11 @@ impl Engine {
     /// Creates or updates the subscriptions declared in the config file, matched by name.
     async fn apply_declared_subscriptions(&self) -> anyhow::Result<()> {
         for input in &self.config.subscriptions {
-            let name = input.name.clone().ok_or_else(|| anyhow::anyhow!("a subscription in the config file has no \"name\"; names identify them across restarts"))?;
+            let name = input.name.clone().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "a subscription in the config file has no \"name\"; names identify them across restarts"
+                )
+            })?;
             let existing = self.subscriptions().into_iter().find(|s| s.name == name);
             let outcome = match existing {
                 Some(sub) => self.update_subscription(&sub.id, input).await.map(|_| ()),
@@ -332,7 +364,10 @@ impl Engine {
     }
 
     pub async fn event(&self, id: &str) -> Result<EventDetail> {
-        self.store.event_detail(id).await?.ok_or_else(|| Error::NotFound(format!("no event {id}; list events with GET /v1/events")))
+        self.store
+            .event_detail(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no event {id}; list events with GET /v1/events")))
     }
 
     pub async fn count_events(&self) -> Result<u64> {

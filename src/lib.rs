@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod catalog;
+pub mod cli;
 pub mod config;
 pub mod dispatch;
 pub mod engine;
@@ -12,9 +13,8 @@ pub mod feed;
 pub mod model;
 pub mod payload;
 pub mod report;
+pub mod server;
 pub mod stats;
 pub mod store;
 pub mod subscriptions;
 pub mod tokens;
-pub mod cli;
-pub mod server;

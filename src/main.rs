@@ -50,7 +50,9 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Some(Command::Serve { common }) => serve(merge(cli.common, common)).await,
-            Some(Command::Send { action, data, url, token, idempotency_key }) => send(&action, data, &url, token, idempotency_key).await,
+            Some(Command::Send { action, data, url, token, idempotency_key }) => {
+                send(&action, data, &url, token, idempotency_key).await
+            }
             None => serve(cli.common).await,
         }
     });
@@ -90,7 +92,13 @@ async fn serve(options: CommonOptions) -> anyhow::Result<()> {
     server.shutdown().await
 }
 
-async fn send(action: &str, data: Option<String>, url: &str, token: Option<String>, idempotency_key: Option<String>) -> anyhow::Result<()> {
+async fn send(
+    action: &str,
+    data: Option<String>,
+    url: &str,
+    token: Option<String>,
+    idempotency_key: Option<String>,
+) -> anyhow::Result<()> {
     let body = match data {
         Some(d) => match d.strip_prefix('@') {
             Some(path) => std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {path}: {e}"))?,
@@ -98,7 +106,10 @@ async fn send(action: &str, data: Option<String>, url: &str, token: Option<Strin
         },
         None => {
             let spec = hookwatch::catalog::find(action).ok_or_else(|| {
-                anyhow::anyhow!("{action:?} has no sample payload; give one with --data (built-in actions: {})", hookwatch::catalog::Catalog::default().names().join(", "))
+                anyhow::anyhow!(
+                    "{action:?} has no sample payload; give one with --data (built-in actions: {})",
+                    hookwatch::catalog::Catalog::default().names().join(", ")
+                )
             })?;
             spec.sample().to_string()
         }

@@ -36,9 +36,9 @@ pub mod ts {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Millis, D::Error> {
         match Either::deserialize(d)? {
             Either::Number(n) => Ok(n),
-            Either::Text(t) => chrono::DateTime::parse_from_rfc3339(&t)
-                .map(|t| t.timestamp_millis())
-                .map_err(serde::de::Error::custom),
+            Either::Text(t) => {
+                chrono::DateTime::parse_from_rfc3339(&t).map(|t| t.timestamp_millis()).map_err(serde::de::Error::custom)
+            }
         }
     }
 

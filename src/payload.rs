@@ -38,7 +38,9 @@ pub fn inspect(body: &[u8], catalog: &Catalog) -> Result<PayloadFacts> {
     };
     let action = match data.get("action") {
         Some(Value::String(a)) => a,
-        Some(_) => return Err(Error::invalid("missing_action", "\"data.action\" must be a string naming a catalog action")),
+        Some(_) => {
+            return Err(Error::invalid("missing_action", "\"data.action\" must be a string naming a catalog action"));
+        }
         None => {
             return Err(Error::invalid(
                 "missing_action",

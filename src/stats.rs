@@ -148,7 +148,14 @@ impl Stats {
         (count as f64 / seconds as f64, g.1)
     }
 
-    pub fn record_attempt(&self, subscription_id: &str, at: Millis, success: bool, latency_ms: u64, error: Option<&str>) {
+    pub fn record_attempt(
+        &self,
+        subscription_id: &str,
+        at: Millis,
+        success: bool,
+        latency_ms: u64,
+        error: Option<&str>,
+    ) {
         let Ok(mut map) = self.endpoints.lock() else { return };
         let e = map.entry(subscription_id.to_string()).or_insert_with(EndpointStats::new);
         let ok = u64::from(success);

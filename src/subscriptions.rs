@@ -35,9 +35,14 @@ pub struct SubscriptionInput {
 impl SubscriptionInput {
     /// Builds a new subscription from a create request.
     pub fn create(&self, catalog: &Catalog, now: Millis) -> Result<Subscription> {
-        let url = self.url.as_deref().ok_or_else(|| Error::invalid("missing_url", "\"url\" is required, e.g. \"https://crm.example.com/hooks\""))?;
+        let url = self.url.as_deref().ok_or_else(|| {
+            Error::invalid("missing_url", "\"url\" is required, e.g. \"https://crm.example.com/hooks\"")
+        })?;
         if self.actions.is_none() {
-            return Err(Error::invalid("missing_actions", "\"actions\" is required: a list like [\"card.move\"], [\"card.*\"] or [\"*\"]"));
+            return Err(Error::invalid(
+                "missing_actions",
+                "\"actions\" is required: a list like [\"card.move\"], [\"card.*\"] or [\"*\"]",
+            ));
         }
         let mut sub = Subscription {
             id: new_id("sub"),
@@ -59,7 +64,8 @@ impl SubscriptionInput {
         };
         self.apply(&mut sub, catalog, now)?;
         if sub.name.is_empty() {
-            sub.name = url::Url::parse(&sub.url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+            sub.name =
+                url::Url::parse(&sub.url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
         }
         if sub.secret.is_empty() {
             sub.secret = signing::generate_secret();
@@ -72,7 +78,10 @@ impl SubscriptionInput {
         if let Some(name) = &self.name {
             let name = name.trim();
             if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-                return Err(Error::invalid("invalid_name", "\"name\" must be 1 to 100 characters without control characters"));
+                return Err(Error::invalid(
+                    "invalid_name",
+                    "\"name\" must be 1 to 100 characters without control characters",
+                ));
             }
             sub.name = name.to_string();
         }
@@ -87,9 +96,18 @@ impl SubscriptionInput {
             sub.headers = headers.clone();
         }
         if let Some(filters) = &self.filters {
-            let lists = [&filters.pipe_id, &filters.on_phase_id, &filters.from_phase_id, &filters.to_phase_id, &filters.field_id];
+            let lists = [
+                &filters.pipe_id,
+                &filters.on_phase_id,
+                &filters.from_phase_id,
+                &filters.to_phase_id,
+                &filters.field_id,
+            ];
             if lists.iter().any(|l| l.len() > MAX_FILTER_VALUES) {
-                return Err(Error::invalid("invalid_filters", format!("a filter list may hold at most {MAX_FILTER_VALUES} values")));
+                return Err(Error::invalid(
+                    "invalid_filters",
+                    format!("a filter list may hold at most {MAX_FILTER_VALUES} values"),
+                ));
             }
             sub.filters = filters.clone();
         }
@@ -99,7 +117,10 @@ impl SubscriptionInput {
         }
         if let Some(n) = self.max_in_flight {
             if !(1..=256).contains(&n) {
-                return Err(Error::invalid("invalid_max_in_flight", format!("\"max_in_flight\" must be 1 to 256, not {n}")));
+                return Err(Error::invalid(
+                    "invalid_max_in_flight",
+                    format!("\"max_in_flight\" must be 1 to 256, not {n}"),
+                ));
             }
             sub.max_in_flight = n;
         }
@@ -108,13 +129,19 @@ impl SubscriptionInput {
         }
         if let Some(ms) = self.timeout_ms {
             if !(100..=120_000).contains(&ms) {
-                return Err(Error::invalid("invalid_timeout", format!("\"timeout_ms\" must be 100 to 120000 (2 minutes), not {ms}")));
+                return Err(Error::invalid(
+                    "invalid_timeout",
+                    format!("\"timeout_ms\" must be 100 to 120000 (2 minutes), not {ms}"),
+                ));
             }
             sub.timeout_ms = ms;
         }
         match self.state {
             Some(SubscriptionState::Disabled) => {
-                return Err(Error::invalid("invalid_state", "\"state\" may be \"active\" or \"paused\"; hookwatch alone disables a subscription"));
+                return Err(Error::invalid(
+                    "invalid_state",
+                    "\"state\" may be \"active\" or \"paused\"; hookwatch alone disables a subscription",
+                ));
             }
             Some(state) => {
                 sub.state = state;
@@ -133,15 +160,26 @@ pub fn validate_url(url: &str) -> Result<String> {
     if url.len() > 2048 {
         return Err(Error::invalid("invalid_url", "\"url\" is longer than 2048 characters"));
     }
-    let parsed = url::Url::parse(url).map_err(|e| Error::invalid("invalid_url", format!("\"url\" {url:?} is not a URL ({e}); write e.g. https://crm.example.com/hooks")))?;
+    let parsed = url::Url::parse(url).map_err(|e| {
+        Error::invalid(
+            "invalid_url",
+            format!("\"url\" {url:?} is not a URL ({e}); write e.g. https://crm.example.com/hooks"),
+        )
+    })?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(Error::invalid("invalid_url", format!("\"url\" must use http or https, not {:?}", parsed.scheme())));
+        return Err(Error::invalid(
+            "invalid_url",
+            format!("\"url\" must use http or https, not {:?}", parsed.scheme()),
+        ));
     }
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(Error::invalid("invalid_url", "\"url\" has no host"));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Error::invalid("invalid_url", "\"url\" must not carry credentials; send them in \"headers\", e.g. {\"Authorization\": \"Bearer …\"}"));
+        return Err(Error::invalid(
+            "invalid_url",
+            "\"url\" must not carry credentials; send them in \"headers\", e.g. {\"Authorization\": \"Bearer …\"}",
+        ));
     }
     Ok(url.to_string())
 }
@@ -153,7 +191,10 @@ fn validate_actions(actions: &[String], catalog: &Catalog) -> Result<Vec<String>
     let mut out = Vec::new();
     for a in actions {
         let canonical = catalog.canonical_pattern(a).ok_or_else(|| {
-            Error::invalid("unknown_action", format!("unknown action {a:?}; valid actions: *, card.*, user.*, {}", catalog.names().join(", ")))
+            Error::invalid(
+                "unknown_action",
+                format!("unknown action {a:?}; valid actions: *, card.*, user.*, {}", catalog.names().join(", ")),
+            )
         })?;
         if !out.contains(&canonical) {
             out.push(canonical);
@@ -163,7 +204,17 @@ fn validate_actions(actions: &[String], catalog: &Catalog) -> Result<Vec<String>
 }
 
 /// Headers hookwatch sets itself may not be overridden.
-const RESERVED_HEADERS: &[&str] = &["content-type", "content-length", "host", "user-agent", "transfer-encoding", "connection", "webhook-id", "webhook-timestamp", "webhook-signature"];
+const RESERVED_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "host",
+    "user-agent",
+    "transfer-encoding",
+    "connection",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+];
 
 fn validate_headers(headers: &BTreeMap<String, String>) -> Result<()> {
     if headers.len() > MAX_HEADERS {
@@ -171,20 +222,37 @@ fn validate_headers(headers: &BTreeMap<String, String>) -> Result<()> {
     }
     for (name, value) in headers {
         if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            return Err(Error::invalid("invalid_headers", format!("header name {name:?} is not a valid HTTP header name")));
+            return Err(Error::invalid(
+                "invalid_headers",
+                format!("header name {name:?} is not a valid HTTP header name"),
+            ));
         }
         if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-            return Err(Error::invalid("invalid_headers", format!("header {name:?} is set by hookwatch and cannot be overridden")));
+            return Err(Error::invalid(
+                "invalid_headers",
+                format!("header {name:?} is set by hookwatch and cannot be overridden"),
+            ));
         }
-        if value.len() > 4096 || reqwest::header::HeaderValue::from_str(value).is_err() || value.chars().any(char::is_control) {
-            return Err(Error::invalid("invalid_headers", format!("the value of header {name:?} must be printable text (no CR, LF or other control characters) up to 4096 bytes")));
+        if value.len() > 4096
+            || reqwest::header::HeaderValue::from_str(value).is_err()
+            || value.chars().any(char::is_control)
+        {
+            return Err(Error::invalid(
+                "invalid_headers",
+                format!(
+                    "the value of header {name:?} must be printable text (no CR, LF or other control characters) up to 4096 bytes"
+                ),
+            ));
         }
     }
     Ok(())
 }
 
 /// Existing subscriptions that `candidate` duplicates: same URL and an overlapping action.
-pub fn conflicts<'a>(candidate: &Subscription, existing: impl Iterator<Item = &'a Subscription>) -> Vec<&'a Subscription> {
+pub fn conflicts<'a>(
+    candidate: &Subscription,
+    existing: impl Iterator<Item = &'a Subscription>,
+) -> Vec<&'a Subscription> {
     existing
         .filter(|s| s.id != candidate.id && same_url(&s.url, &candidate.url))
         .filter(|s| s.actions.iter().any(|a| candidate.actions.iter().any(|b| patterns_overlap(a, b))))
@@ -203,12 +271,17 @@ mod tests {
     use super::*;
 
     fn input(url: &str, actions: &[&str]) -> SubscriptionInput {
-        SubscriptionInput { url: Some(url.into()), actions: Some(actions.iter().map(|a| a.to_string()).collect()), ..Default::default() }
+        SubscriptionInput {
+            url: Some(url.into()),
+            actions: Some(actions.iter().map(|a| a.to_string()).collect()),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn create_fills_defaults_and_generates_a_secret() {
-        let sub = input("https://crm.example.com/hooks", &["Card.Move", "card.move"]).create(&Catalog::default(), 1).unwrap();
+        let sub =
+            input("https://crm.example.com/hooks", &["Card.Move", "card.move"]).create(&Catalog::default(), 1).unwrap();
         assert!(sub.id.starts_with("sub_"));
         assert_eq!(sub.name, "crm.example.com");
         assert_eq!(sub.actions, vec!["card.move"]);
@@ -219,7 +292,11 @@ mod tests {
     #[test]
     fn bad_input_is_refused_with_a_reason() {
         let c = Catalog::default();
-        for (url, code) in [("ftp://x.example.com", "invalid_url"), ("https://u:p@x.example.com", "invalid_url"), ("not a url", "invalid_url")] {
+        for (url, code) in [
+            ("ftp://x.example.com", "invalid_url"),
+            ("https://u:p@x.example.com", "invalid_url"),
+            ("not a url", "invalid_url"),
+        ] {
             assert_eq!(input(url, &["*"]).create(&c, 1).unwrap_err().code(), code, "{url}");
         }
         assert_eq!(input("https://x.example.com", &["card.nope"]).create(&c, 1).unwrap_err().code(), "unknown_action");

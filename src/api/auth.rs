@@ -1,6 +1,6 @@
 //! Bearer-token checks: ingest routes take the ingest (or admin) token, the rest the admin token.
 
-use super::{AppState, ApiError};
+use super::{ApiError, AppState};
 use crate::tokens;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -36,7 +36,9 @@ pub async fn require_admin(State(app): State<AppState>, req: Request, next: Next
 
 pub async fn require_ingest(State(app): State<AppState>, req: Request, next: Next) -> Response {
     match bearer(&req) {
-        Some(t) if tokens::matches(&t, &app.tokens.ingest) || tokens::matches(&t, &app.tokens.admin) => next.run(req).await,
+        Some(t) if tokens::matches(&t, &app.tokens.ingest) || tokens::matches(&t, &app.tokens.admin) => {
+            next.run(req).await
+        }
         _ => unauthorized("ingest"),
     }
 }

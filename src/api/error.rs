@@ -53,11 +53,19 @@ impl IntoResponse for ApiError {
 }
 
 pub async fn not_found(uri: axum::http::Uri) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no route {}; see the API reference in the README", uri.path()))
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route {}; see the API reference in the README", uri.path()),
+    )
 }
 
 pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("{method} is not supported on {}", uri.path()))
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not supported on {}", uri.path()),
+    )
 }
 
 /// Reads a JSON request body: checks the content type, the size and the syntax, saying what was wrong.
@@ -87,12 +95,20 @@ pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
         return Ok(());
     }
     let shown = if content_type.is_empty() { "none".to_string() } else { format!("{content_type:?}") };
-    Err(Error::bad_input("unsupported_media_type", format!("the body must be JSON: send Content-Type: application/json (got {shown})")).into())
+    Err(Error::bad_input(
+        "unsupported_media_type",
+        format!("the body must be JSON: send Content-Type: application/json (got {shown})"),
+    )
+    .into())
 }
 
 pub fn body_rejection(e: axum::extract::rejection::BytesRejection) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return Error::bad_input("payload_too_large", "the body is larger than the limit (max_body_bytes, default 256 KiB); send smaller events").into();
+        return Error::bad_input(
+            "payload_too_large",
+            "the body is larger than the limit (max_body_bytes, default 256 KiB); send smaller events",
+        )
+        .into();
     }
     ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", format!("the body could not be read: {}", e.body_text()))
 }

@@ -1,7 +1,7 @@
 //! `/v1/events`: newest first with per-delivery summaries, one event in full, redelivery.
 
 use super::error::json_body;
-use super::{AppState, ApiError};
+use super::{ApiError, AppState};
 use crate::store::{EventQuery, StatusFilter};
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
@@ -31,22 +31,26 @@ fn invalid(code: &'static str, message: String) -> ApiError {
 pub async fn list(State(app): State<AppState>, Query(p): Query<ListParams>) -> Result<Json<Value>, ApiError> {
     let limit = match p.limit.as_deref() {
         None | Some("") => DEFAULT_LIMIT,
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| invalid("invalid_limit", format!("limit must be a number from 1 to {MAX_LIMIT}, not {l:?}")))?,
+        Some(l) => l.parse::<u32>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+            invalid("invalid_limit", format!("limit must be a number from 1 to {MAX_LIMIT}, not {l:?}"))
+        })?,
     };
     let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(StatusFilter::parse(s).ok_or_else(|| {
-            invalid("invalid_status", format!("status must be one of pending, retrying, succeeded, dead, cancelled, failed; not {s:?}"))
+            invalid(
+                "invalid_status",
+                format!("status must be one of pending, retrying, succeeded, dead, cancelled, failed; not {s:?}"),
+            )
         })?),
     };
     let action = match p.action.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(a) => Some(app.engine.catalog().canonical(a).ok_or_else(|| {
-            invalid("unknown_action", format!("unknown action {a:?}; valid actions: {}", app.engine.catalog().names().join(", ")))
+            invalid(
+                "unknown_action",
+                format!("unknown action {a:?}; valid actions: {}", app.engine.catalog().names().join(", ")),
+            )
         })?),
     };
     let query = EventQuery {

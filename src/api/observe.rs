@@ -60,12 +60,17 @@ pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     let _ = writeln!(out, "hookwatch_backlog_total {}", report.backlog);
 
     let subs = &report.subscriptions;
-    let labels = |s: &crate::report::EndpointReport| format!("subscription=\"{}\",name=\"{}\"", label(&s.id), label(&s.name));
+    let labels =
+        |s: &crate::report::EndpointReport| format!("subscription=\"{}\",name=\"{}\"", label(&s.id), label(&s.name));
     family(&mut out, "hookwatch_delivery_attempts_total", "counter", "Delivery attempts since start, by outcome.");
     for s in subs {
         let l = labels(s);
         let _ = writeln!(out, "hookwatch_delivery_attempts_total{{{l},outcome=\"success\"}} {}", s.total_successes);
-        let _ = writeln!(out, "hookwatch_delivery_attempts_total{{{l},outcome=\"failure\"}} {}", s.total_attempts - s.total_successes);
+        let _ = writeln!(
+            out,
+            "hookwatch_delivery_attempts_total{{{l},outcome=\"failure\"}} {}",
+            s.total_attempts - s.total_successes
+        );
     }
     family(&mut out, "hookwatch_success_ratio", "gauge", "Attempt success ratio per window (absent without attempts).");
     for s in subs {
@@ -75,11 +80,21 @@ pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
             }
         }
     }
-    family(&mut out, "hookwatch_delivery_latency_seconds", "gauge", "Attempt latency quantiles over the last 5 minutes.");
+    family(
+        &mut out,
+        "hookwatch_delivery_latency_seconds",
+        "gauge",
+        "Attempt latency quantiles over the last 5 minutes.",
+    );
     for s in subs {
         for (q, v) in [("0.5", s.latency_ms.p50_ms), ("0.95", s.latency_ms.p95_ms), ("0.99", s.latency_ms.p99_ms)] {
             if let Some(ms) = v {
-                let _ = writeln!(out, "hookwatch_delivery_latency_seconds{{{},quantile=\"{q}\"}} {}", labels(s), ms as f64 / 1000.0);
+                let _ = writeln!(
+                    out,
+                    "hookwatch_delivery_latency_seconds{{{},quantile=\"{q}\"}} {}",
+                    labels(s),
+                    ms as f64 / 1000.0
+                );
             }
         }
     }
@@ -99,7 +114,13 @@ pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     family(&mut out, "hookwatch_subscription_state", "gauge", "1 for the subscription's current state.");
     for s in subs {
         for state in [SubscriptionState::Active, SubscriptionState::Paused, SubscriptionState::Disabled] {
-            let _ = writeln!(out, "hookwatch_subscription_state{{{},state=\"{}\"}} {}", labels(s), state.as_str(), u8::from(s.state == state));
+            let _ = writeln!(
+                out,
+                "hookwatch_subscription_state{{{},state=\"{}\"}} {}",
+                labels(s),
+                state.as_str(),
+                u8::from(s.state == state)
+            );
         }
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)

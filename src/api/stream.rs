@@ -14,14 +14,21 @@ const STATS_EVERY: Duration = Duration::from_secs(2);
 pub async fn stream(State(app): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let updates = BroadcastStream::new(app.engine.feed().subscribe()).map(|update| {
         Ok(match update {
-            Ok(ev) => Event::default().event(ev.name()).json_data(&*ev).unwrap_or_else(|_| Event::default().comment("unserialisable update")),
+            Ok(ev) => Event::default()
+                .event(ev.name())
+                .json_data(&*ev)
+                .unwrap_or_else(|_| Event::default().comment("unserialisable update")),
             // A slow client missed updates: say so, so it can refetch instead of showing stale data.
             Err(BroadcastStreamRecvError::Lagged(n)) => Event::default().event("lagged").data(n.to_string()),
         })
     });
     let engine = app.engine.clone();
-    let stats = IntervalStream::new(tokio::time::interval(STATS_EVERY))
-        .map(move |_| Ok(Event::default().event("stats").json_data(engine.stats()).unwrap_or_else(|_| Event::default().comment("stats unavailable"))));
+    let stats = IntervalStream::new(tokio::time::interval(STATS_EVERY)).map(move |_| {
+        Ok(Event::default()
+            .event("stats")
+            .json_data(engine.stats())
+            .unwrap_or_else(|_| Event::default().comment("stats unavailable")))
+    });
     let hello = stream::once(async { Ok(Event::default().event("hello").data(env!("CARGO_PKG_VERSION"))) });
     Sse::new(hello.chain(stream::select(updates, stats))).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

@@ -1,7 +1,7 @@
 //! `/v1/subscriptions`: create, list, read, change, delete, pause, resume, rotate, recover.
 
 use super::error::json_body;
-use super::{AppState, ApiError};
+use super::{ApiError, AppState};
 use crate::model::{Subscription, SubscriptionState};
 use crate::subscriptions::SubscriptionInput;
 use axum::Json;
@@ -19,7 +19,11 @@ fn one(sub: Arc<Subscription>) -> Json<Value> {
     Json(serde_json::to_value(&*sub).unwrap_or(Value::Null))
 }
 
-pub async fn create(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn create(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let input: SubscriptionInput = json_body(&headers, body, false)?.unwrap_or_default();
     let (sub, replaced) = app.engine.create_subscription(&input).await?;
     let mut value = serde_json::to_value(&*sub).unwrap_or(Value::Null);
@@ -38,7 +42,12 @@ pub async fn get(State(app): State<AppState>, Path(id): Path<String>) -> Result<
     Ok(one(app.engine.subscription(&id)?))
 }
 
-pub async fn update(State(app): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Json<Value>, ApiError> {
+pub async fn update(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
     let input: SubscriptionInput = json_body(&headers, body, false)?.unwrap_or_default();
     Ok(one(app.engine.update_subscription(&id, &input).await?))
 }
@@ -62,7 +71,12 @@ pub struct RotateBody {
     secret: Option<String>,
 }
 
-pub async fn rotate_secret(State(app): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Json<Value>, ApiError> {
+pub async fn rotate_secret(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
     let input: RotateBody = json_body(&headers, body, true)?.unwrap_or_default();
     Ok(one(app.engine.rotate_secret(&id, input.secret).await?))
 }
@@ -73,12 +87,25 @@ pub struct RecoverBody {
     since: String,
 }
 
-pub async fn recover(State(app): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn recover(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Some(input): Option<RecoverBody> = json_body(&headers, body, true)? else {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "missing_since", "send {\"since\": \"2026-01-31T00:00:00Z\"} (RFC 3339)"));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing_since",
+            "send {\"since\": \"2026-01-31T00:00:00Z\"} (RFC 3339)",
+        ));
     };
     let since = chrono::DateTime::parse_from_rfc3339(&input.since).map_err(|e| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_since", format!("\"since\" {:?} is not an RFC 3339 time ({e}), e.g. 2026-01-31T00:00:00Z", input.since))
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_since",
+            format!("\"since\" {:?} is not an RFC 3339 time ({e}), e.g. 2026-01-31T00:00:00Z", input.since),
+        )
     })?;
     let n = app.engine.recover(&id, since.timestamp_millis()).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"redelivering": n}))))

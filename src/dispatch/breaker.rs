@@ -32,7 +32,11 @@ pub struct BreakerConfig {
 
 impl Default for BreakerConfig {
     fn default() -> Self {
-        BreakerConfig { failure_threshold: 10, first_cooldown: Duration::from_secs(30), max_cooldown: Duration::from_secs(600) }
+        BreakerConfig {
+            failure_threshold: 10,
+            first_cooldown: Duration::from_secs(30),
+            max_cooldown: Duration::from_secs(600),
+        }
     }
 }
 

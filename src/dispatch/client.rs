@@ -55,7 +55,13 @@ pub fn mask(value: &str) -> String {
     format!("{visible}…(masked)")
 }
 
-pub async fn attempt(client: &reqwest::Client, guard: &SsrfGuard, sub: &Subscription, event_id: &str, body: Bytes) -> AttemptOutcome {
+pub async fn attempt(
+    client: &reqwest::Client,
+    guard: &SsrfGuard,
+    sub: &Subscription,
+    event_id: &str,
+    body: Bytes,
+) -> AttemptOutcome {
     let started_at = now_ms();
     let clock = Instant::now();
     let timestamp = started_at / 1000;
@@ -88,10 +94,8 @@ pub async fn attempt(client: &reqwest::Client, guard: &SsrfGuard, sub: &Subscrip
         Ok(s) => s,
         Err(e) => return fail(ErrorKind::Connect, format!("cannot sign: {e}"), recorded),
     };
-    let mut request = client
-        .post(&sub.url)
-        .timeout(Duration::from_millis(sub.timeout_ms))
-        .header("content-type", "application/json");
+    let mut request =
+        client.post(&sub.url).timeout(Duration::from_millis(sub.timeout_ms)).header("content-type", "application/json");
     let mut set = |name: &str, value: &str| {
         recorded.insert(name.to_string(), if is_sensitive(name) { mask(value) } else { value.to_string() });
     };

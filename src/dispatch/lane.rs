@@ -127,13 +127,18 @@ impl Lane {
         self.sub = sub;
     }
 
+    /// Due retries go to the front: they belong to older events, and in an ordered lane the head
+    /// must go before anything behind it.
     fn promote_due(&mut self, now: Millis) {
+        let mut due = Vec::new();
         while let Some(entry) = self.waiting.first_entry() {
             if entry.key().0 > now {
                 break;
             }
-            let job = entry.remove();
-            self.ready.push_back(job);
+            due.push(entry.remove());
+        }
+        for job in due.into_iter().rev() {
+            self.ready.push_front(job);
         }
     }
 
@@ -177,7 +182,13 @@ impl Lane {
         let now = now_ms();
         let success = outcome.succeeded();
         let ctx = &self.ctx;
-        ctx.stats.record_attempt(&self.sub.id, outcome.started_at, success, outcome.duration.as_millis() as u64, outcome.error.as_deref());
+        ctx.stats.record_attempt(
+            &self.sub.id,
+            outcome.started_at,
+            success,
+            outcome.duration.as_millis() as u64,
+            outcome.error.as_deref(),
+        );
         ctx.feed.publish(FeedEvent::DeliveryAttempted(AttemptNotice {
             event_id: job.event_id.clone(),
             delivery_id: job.delivery_id.clone(),

@@ -20,7 +20,8 @@ pub fn secret_key(secret: &str) -> Result<Vec<u8>, String> {
     let encoded = secret.strip_prefix(SECRET_PREFIX).ok_or_else(|| {
         format!("a secret must start with {SECRET_PREFIX:?} followed by base64 (leave it out to have one generated)")
     })?;
-    let key = STANDARD.decode(encoded).map_err(|e| format!("the secret after {SECRET_PREFIX:?} is not valid base64: {e}"))?;
+    let key =
+        STANDARD.decode(encoded).map_err(|e| format!("the secret after {SECRET_PREFIX:?} is not valid base64: {e}"))?;
     if !(24..=64).contains(&key.len()) {
         return Err(format!("the secret must decode to 24 to 64 bytes, not {}", key.len()));
     }

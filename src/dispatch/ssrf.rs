@@ -63,7 +63,9 @@ impl Resolve for GuardedResolver {
             let host = name.as_str().to_string();
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
                 .await
-                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { Box::new(DnsFailure(format!("{host} did not resolve: {e}"))) })?
+                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> {
+                    Box::new(DnsFailure(format!("{host} did not resolve: {e}")))
+                })?
                 .collect();
             let mut refused = None;
             let allowed: Vec<SocketAddr> = addrs
@@ -131,7 +133,19 @@ mod tests {
     #[test]
     fn private_and_special_addresses_are_refused() {
         let guard = SsrfGuard::default();
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(guard.check(ip.parse().unwrap()).is_err(), "{ip} must be refused");
         }
         for ip in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {

@@ -28,7 +28,11 @@ pub struct NewEvent {
 pub enum IngestOutcome {
     Created,
     /// The idempotency key was seen within its window: nothing was created.
-    Duplicate { id: String, action: String, deliveries: u32 },
+    Duplicate {
+        id: String,
+        action: String,
+        deliveries: u32,
+    },
 }
 
 /// A delivery that still has to be attempted, as the dispatcher schedules it.
@@ -127,7 +131,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Starts a new attempt series now for the event's deliveries (or only the subscription's,
     /// creating that delivery if the event never had one).
-    async fn requeue_event(&self, event_id: &str, subscription_id: Option<&str>, now: Millis) -> Result<Vec<PendingDelivery>>;
+    async fn requeue_event(
+        &self,
+        event_id: &str,
+        subscription_id: Option<&str>,
+        now: Millis,
+    ) -> Result<Vec<PendingDelivery>>;
     /// Starts a new attempt series now for the subscription's failed deliveries of events since `since`.
     async fn requeue_failed(&self, subscription_id: &str, since: Millis, now: Millis) -> Result<Vec<PendingDelivery>>;
 

@@ -101,7 +101,8 @@ pub struct SqliteStore {
 }
 
 fn open(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path).map_err(|e| Error::Storage(format!("cannot open database {}: {e}", path.display())))?;
+    let conn =
+        Connection::open(path).map_err(|e| Error::Storage(format!("cannot open database {}: {e}", path.display())))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
     Ok(conn)
@@ -128,7 +129,10 @@ impl SqliteStore {
     }
 
     /// Runs `work` in the writer's next group and resolves once that group has committed.
-    async fn write<T: Send + 'static>(&self, work: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let (done, answer) = oneshot::channel();
         let job: Box<dyn WriteJob> = Box::new(TypedJob { work, done });
         self.writer.send(job).map_err(|_| Error::Storage("the database writer has stopped".into()))?;
@@ -388,7 +392,10 @@ impl Store for SqliteStore {
             let bodies = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
             bodies
                 .iter()
-                .map(|b| serde_json::from_str(b).map_err(|e| Error::Storage(format!("a stored subscription is unreadable: {e}"))))
+                .map(|b| {
+                    serde_json::from_str(b)
+                        .map_err(|e| Error::Storage(format!("a stored subscription is unreadable: {e}")))
+                })
                 .collect()
         })
         .await
@@ -419,7 +426,8 @@ impl Store for SqliteStore {
 
     async fn list_events(&self, q: EventQuery) -> Result<Vec<EventSummary>> {
         self.read(move |conn| {
-            let mut sql = String::from("SELECT e.id, e.action, e.received_at, e.card_id, e.pipe_id FROM events e WHERE 1 = 1");
+            let mut sql =
+                String::from("SELECT e.id, e.action, e.received_at, e.card_id, e.pipe_id FROM events e WHERE 1 = 1");
             let mut args: Vec<rusqlite::types::Value> = Vec::new();
             let arg = |v: String, args: &mut Vec<rusqlite::types::Value>| {
                 args.push(v.into());
@@ -508,7 +516,12 @@ impl Store for SqliteStore {
         self.read(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?)).await
     }
 
-    async fn requeue_event(&self, event_id: &str, subscription_id: Option<&str>, now: Millis) -> Result<Vec<PendingDelivery>> {
+    async fn requeue_event(
+        &self,
+        event_id: &str,
+        subscription_id: Option<&str>,
+        now: Millis,
+    ) -> Result<Vec<PendingDelivery>> {
         let event_id = event_id.to_string();
         let sub = subscription_id.map(str::to_string);
         self.write(move |conn| {
@@ -582,7 +595,12 @@ impl Store for SqliteStore {
                  FROM attempts WHERE started_at >= ?1 GROUP BY 1, 2",
             )?;
             let rows = stmt.query_map([since], |r| {
-                Ok(MinuteCount { subscription_id: r.get(0)?, minute: r.get(1)?, attempts: r.get(2)?, successes: r.get(3)? })
+                Ok(MinuteCount {
+                    subscription_id: r.get(0)?,
+                    minute: r.get(1)?,
+                    attempts: r.get(2)?,
+                    successes: r.get(3)?,
+                })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })

@@ -1,0 +1,212 @@
+//! Shared test fixtures: a real hookwatch on loopback and real sink endpoints that record what
+//! they receive. Nothing is mocked; everything speaks HTTP over 127.0.0.1.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use bytes::Bytes;
+use hookwatch::config::Config;
+use hookwatch::dispatch::RetrySchedule;
+use hookwatch::server::Server;
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const ADMIN: &str = "test-admin-token";
+pub const INGEST: &str = "test-ingest-token";
+
+/// A fast config for tests: loopback allowed, retries in milliseconds, tokens fixed.
+pub fn test_config(dir: &std::path::Path) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        db: dir.join("hookwatch.db").to_string_lossy().into_owned(),
+        allow_private: true,
+        retry_schedule: RetrySchedule::parse("100ms,200ms,300ms").unwrap(),
+        admin_token: Some(ADMIN.into()),
+        ingest_token: Some(INGEST.into()),
+        ..Config::default()
+    }
+}
+
+pub struct Hookwatch {
+    pub server: Server,
+    pub base: String,
+    pub http: reqwest::Client,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Hookwatch {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(dir.path());
+        adjust(&mut config);
+        let server = Server::start(config).await.expect("hookwatch starts");
+        let base = format!("http://{}", server.addr);
+        Hookwatch { server, base, http: reqwest::Client::new(), _dir: Some(dir) }
+    }
+
+    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(ADMIN);
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b.to_string());
+        }
+        let resp = req.send().await.unwrap();
+        let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        let (status, body) = self.admin(reqwest::Method::GET, path, None).await;
+        assert!(status.is_success(), "GET {path}: {status} {body}");
+        body
+    }
+
+    pub async fn subscribe(&self, url: &str, actions: &[&str], extra: Value) -> Value {
+        let mut body = json!({"name": format!("sink {url}"), "url": url, "actions": actions});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        let (status, sub) = self.admin(reqwest::Method::POST, "/v1/subscriptions", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{sub}");
+        sub
+    }
+
+    /// Posts a raw body to the ingest endpoint.
+    pub async fn ingest_raw(
+        &self,
+        body: impl Into<reqwest::Body>,
+        content_type: &str,
+        token: &str,
+    ) -> (StatusCode, HeaderMap, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/v1/events", self.base))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        (status, headers, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn send(&self, payload: &Value) -> Value {
+        let (status, _, body) = self.ingest_raw(payload.to_string(), "application/json", INGEST).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        body
+    }
+
+    /// Waits until the event's deliveries all reach a final state, and returns the event.
+    pub async fn settled(&self, event_id: &str, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let event = self.get(&format!("/v1/events/{event_id}")).await;
+            let done = event["deliveries"].as_array().is_some_and(|ds| {
+                ds.iter().all(|d| matches!(d["status"].as_str(), Some("succeeded" | "dead" | "cancelled")))
+            });
+            if done || Instant::now() > deadline {
+                return event;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+pub fn card_move(pipe: &str, to_phase: u64) -> Value {
+    json!({"data": {"action": "card.move", "from": {"id": 1, "name": "Inbox"}, "to": {"id": to_phase, "name": "Doing"},
+        "moved_by": {"id": 7, "name": "Ana", "username": "ana", "email": "ana@example.com", "avatar_url": "https://example.com/a.png"},
+        "card": {"id": 42, "title": "Prospect", "pipe_id": pipe}}})
+}
+
+/// A request as the sink saw it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub at: Instant,
+}
+
+/// How the sink answers: a scripted list of statuses first, then `default_status`, after `delay`.
+#[derive(Debug, Clone)]
+pub struct Behaviour {
+    pub script: VecDeque<u16>,
+    pub default_status: u16,
+    pub delay: Duration,
+    pub extra_headers: Vec<(String, String)>,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Behaviour { script: VecDeque::new(), default_status: 200, delay: Duration::ZERO, extra_headers: Vec::new() }
+    }
+}
+
+#[derive(Clone)]
+pub struct Sink {
+    pub url: String,
+    pub addr: SocketAddr,
+    pub received: Arc<Mutex<Vec<Received>>>,
+    pub behaviour: Arc<Mutex<Behaviour>>,
+}
+
+impl Sink {
+    pub async fn start(behaviour: Behaviour) -> Sink {
+        Self::start_on("127.0.0.1:0".parse().unwrap(), behaviour).await
+    }
+
+    pub async fn start_on(addr: SocketAddr, behaviour: Behaviour) -> Sink {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let behaviour = Arc::new(Mutex::new(behaviour));
+        let (rec, beh) = (received.clone(), behaviour.clone());
+        let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
+            let (rec, beh) = (rec.clone(), beh.clone());
+            async move {
+                rec.lock().unwrap().push(Received { headers, body, at: Instant::now() });
+                let (status, delay, extra) = {
+                    let mut b = beh.lock().unwrap();
+                    let status = b.script.pop_front().unwrap_or(b.default_status);
+                    (status, b.delay, b.extra_headers.clone())
+                };
+                tokio::time::sleep(delay).await;
+                let mut resp =
+                    (StatusCode::from_u16(status).unwrap(), format!("sink answered {status}")).into_response();
+                for (k, v) in extra {
+                    resp.headers_mut()
+                        .insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+                }
+                resp
+            }
+        });
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Sink { url: format!("http://{addr}/hook"), addr, received, behaviour }
+    }
+
+    pub fn count(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+
+    pub fn requests(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `n` requests arrived (or the time is up) and returns the count.
+    pub async fn wait_for(&self, n: usize, within: Duration) -> usize {
+        let deadline = Instant::now() + within;
+        while self.count() < n && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.count()
+    }
+}

@@ -1,0 +1,240 @@
+//! Delivery end to end: signatures, filters, retries, isolation, pause/resume, redelivery.
+
+mod common;
+
+use common::*;
+use reqwest::Method;
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::test]
+async fn deliveries_are_byte_exact_and_verify_with_the_standard_webhooks_library() {
+    let hw = Hookwatch::start().await;
+    let sink = Sink::start(Behaviour::default()).await;
+    let sub = hw.subscribe(&sink.url, &["card.*"], json!({"headers": {"X-Team": "crm"}})).await;
+    // Odd spacing and key order must survive: the delivered body is the ingested body.
+    let raw = r#"{ "data" : {"action":"Card.Move", "card": {"id": 7, "pipe_id": "P1"}, "zeta": 1, "alpha": [1,2]} }"#;
+    let (status, _, accepted) = hw.ingest_raw(raw, "application/json", INGEST).await;
+    assert_eq!(status, 202, "{accepted}");
+    assert_eq!(accepted["action"], "card.move");
+    assert_eq!(accepted["deliveries"], 1);
+    assert_eq!(sink.wait_for(1, Duration::from_secs(5)).await, 1);
+    let got = &sink.requests()[0];
+    assert_eq!(&got.body[..], raw.as_bytes());
+    assert_eq!(got.headers["webhook-id"], accepted["id"].as_str().unwrap());
+    assert_eq!(got.headers["x-team"], "crm");
+    assert_eq!(got.headers["content-type"], "application/json");
+    assert!(got.headers["user-agent"].to_str().unwrap().starts_with("hookwatch/"));
+    let wh = standardwebhooks::Webhook::new(sub["secret"].as_str().unwrap()).unwrap();
+    wh.verify(&got.body, &got.headers).expect("the official verifier accepts the signature");
+
+    let event = hw.settled(accepted["id"].as_str().unwrap(), Duration::from_secs(5)).await;
+    let attempt = &event["deliveries"][0]["attempts"][0];
+    assert_eq!(event["deliveries"][0]["status"], "succeeded");
+    assert_eq!(attempt["status_code"], 200);
+    assert_eq!(attempt["response_body"], "sink answered 200");
+    assert!(attempt["request_headers"]["webhook-signature"].as_str().unwrap().starts_with("v1,"));
+}
+
+#[tokio::test]
+async fn rotated_secrets_sign_with_both_for_a_while() {
+    let hw = Hookwatch::start().await;
+    let sink = Sink::start(Behaviour::default()).await;
+    let sub = hw.subscribe(&sink.url, &["*"], json!({})).await;
+    let old = sub["secret"].as_str().unwrap().to_string();
+    let id = sub["id"].as_str().unwrap();
+    let (status, rotated) = hw.admin(Method::POST, &format!("/v1/subscriptions/{id}/rotate-secret"), None).await;
+    assert_eq!(status, 200, "{rotated}");
+    let new = rotated["secret"].as_str().unwrap().to_string();
+    assert_ne!(old, new);
+    hw.send(&card_move("P", 2)).await;
+    sink.wait_for(1, Duration::from_secs(5)).await;
+    let got = &sink.requests()[0];
+    assert_eq!(got.headers["webhook-signature"].to_str().unwrap().split(' ').count(), 2);
+    for secret in [&old, &new] {
+        standardwebhooks::Webhook::new(secret).unwrap().verify(&got.body, &got.headers).expect("both secrets verify");
+    }
+}
+
+#[tokio::test]
+async fn filters_and_actions_decide_who_receives_what() {
+    let hw = Hookwatch::start().await;
+    let crm = Sink::start(Behaviour::default()).await;
+    let users = Sink::start(Behaviour::default()).await;
+    hw.subscribe(&crm.url, &["card.move"], json!({"filters": {"pipe_id": ["P1"], "to_phase_id": ["20", "21"]}})).await;
+    hw.subscribe(&users.url, &["user.*"], json!({})).await;
+
+    assert_eq!(hw.send(&card_move("P1", 20)).await["deliveries"], 1);
+    assert_eq!(hw.send(&card_move("P2", 20)).await["deliveries"], 0, "pipe filter");
+    assert_eq!(hw.send(&card_move("P1", 99)).await["deliveries"], 0, "phase filter");
+    let role = hookwatch::catalog::find("user.role_set").unwrap().sample();
+    assert_eq!(hw.send(&role).await["deliveries"], 1);
+
+    assert_eq!(crm.wait_for(1, Duration::from_secs(5)).await, 1);
+    assert_eq!(users.wait_for(1, Duration::from_secs(5)).await, 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!((crm.count(), users.count()), (1, 1), "nothing else was delivered");
+}
+
+#[tokio::test]
+async fn a_failing_endpoint_is_retried_until_it_recovers() {
+    let hw = Hookwatch::start().await;
+    let sink = Sink::start(Behaviour { script: [500, 503].into(), ..Default::default() }).await;
+    hw.subscribe(&sink.url, &["*"], json!({})).await;
+    let id = hw.send(&card_move("P", 2)).await["id"].as_str().unwrap().to_string();
+    let event = hw.settled(&id, Duration::from_secs(10)).await;
+    let delivery = &event["deliveries"][0];
+    assert_eq!(delivery["status"], "succeeded", "{event}");
+    let attempts = delivery["attempts"].as_array().unwrap();
+    let codes: Vec<_> = attempts.iter().map(|a| a["status_code"].as_u64().unwrap()).collect();
+    assert_eq!(codes, vec![500, 503, 200]);
+    assert_eq!(attempts[0]["error_kind"], "status");
+    assert!(attempts[0]["next_retry_at"].is_string());
+    // Every attempt carries the same webhook-id.
+    let ids: Vec<_> = sink.requests().iter().map(|r| r.headers["webhook-id"].clone()).collect();
+    assert!(ids.windows(2).all(|w| w[0] == w[1]));
+}
+
+#[tokio::test]
+async fn exhausted_deliveries_are_dead_and_can_be_redelivered() {
+    let hw = Hookwatch::start().await;
+    let sink = Sink::start(Behaviour { default_status: 500, ..Default::default() }).await;
+    let sub = hw.subscribe(&sink.url, &["*"], json!({})).await;
+    let id = hw.send(&card_move("P", 2)).await["id"].as_str().unwrap().to_string();
+    let event = hw.settled(&id, Duration::from_secs(10)).await;
+    assert_eq!(event["deliveries"][0]["status"], "dead");
+    assert_eq!(sink.count(), 4, "one attempt plus three retries");
+
+    let failed = hw.get("/v1/events?status=failed").await;
+    assert_eq!(failed["data"].as_array().unwrap().len(), 1);
+
+    sink.behaviour.lock().unwrap().default_status = 200;
+    let (status, body) = hw.admin(Method::POST, &format!("/v1/events/{id}/redeliver"), None).await;
+    assert_eq!((status.as_u16(), body["redelivering"].as_u64()), (202, Some(1)));
+    let event = hw.settled(&id, Duration::from_secs(5)).await;
+    assert_eq!(event["deliveries"][0]["status"], "succeeded");
+
+    // Bulk recovery picks up every failed delivery since a time.
+    sink.behaviour.lock().unwrap().default_status = 500;
+    let id2 = hw.send(&card_move("P", 2)).await["id"].as_str().unwrap().to_string();
+    assert_eq!(hw.settled(&id2, Duration::from_secs(10)).await["deliveries"][0]["status"], "dead");
+    sink.behaviour.lock().unwrap().default_status = 200;
+    let sub_id = sub["id"].as_str().unwrap();
+    let (status, body) = hw
+        .admin(
+            Method::POST,
+            &format!("/v1/subscriptions/{sub_id}/recover"),
+            Some(json!({"since": "2020-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!((status.as_u16(), body["redelivering"].as_u64()), (202, Some(1)), "{body}");
+    assert_eq!(hw.settled(&id2, Duration::from_secs(5)).await["deliveries"][0]["status"], "succeeded");
+}
+
+#[tokio::test]
+async fn a_slow_endpoint_does_not_delay_a_fast_one() {
+    let hw = Hookwatch::start().await;
+    let slow = Sink::start(Behaviour { delay: Duration::from_secs(5), ..Default::default() }).await;
+    let fast = Sink::start(Behaviour::default()).await;
+    hw.subscribe(&slow.url, &["*"], json!({"max_in_flight": 1})).await;
+    hw.subscribe(&fast.url, &["*"], json!({})).await;
+    for _ in 0..10 {
+        hw.send(&card_move("P", 2)).await;
+    }
+    // The fast endpoint has everything long before the slow one answers even once.
+    assert_eq!(fast.wait_for(10, Duration::from_secs(3)).await, 10);
+    assert_eq!(slow.count(), 1, "the slow endpoint has one request in flight");
+}
+
+#[tokio::test]
+async fn paused_subscriptions_queue_and_resume_delivers() {
+    let hw = Hookwatch::start().await;
+    let sink = Sink::start(Behaviour::default()).await;
+    let sub = hw.subscribe(&sink.url, &["*"], json!({})).await;
+    let id = sub["id"].as_str().unwrap();
+    let (status, paused) = hw.admin(Method::POST, &format!("/v1/subscriptions/{id}/pause"), None).await;
+    assert_eq!((status.as_u16(), paused["state"].as_str()), (200, Some("paused")));
+    for _ in 0..3 {
+        hw.send(&card_move("P", 2)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.count(), 0, "nothing is attempted while paused");
+    let stats = hw.get("/v1/stats").await;
+    assert_eq!(stats["subscriptions"][0]["backlog"], 3);
+    hw.admin(Method::POST, &format!("/v1/subscriptions/{id}/resume"), None).await;
+    assert_eq!(sink.wait_for(3, Duration::from_secs(5)).await, 3);
+}
+
+#[tokio::test]
+async fn ordered_subscriptions_deliver_one_at_a_time_in_order() {
+    let hw = Hookwatch::start().await;
+    let sink =
+        Sink::start(Behaviour { script: [500].into(), delay: Duration::from_millis(20), ..Default::default() }).await;
+    hw.subscribe(&sink.url, &["*"], json!({"ordered": true})).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(hw.send(&card_move("P", 2)).await["id"].as_str().unwrap().to_string());
+    }
+    sink.wait_for(6, Duration::from_secs(5)).await;
+    let seen: Vec<String> =
+        sink.requests().iter().map(|r| r.headers["webhook-id"].to_str().unwrap().to_string()).collect();
+    // The first event failed once and was retried before anything behind it went out.
+    let mut expected = vec![ids[0].clone()];
+    expected.extend(ids.iter().cloned());
+    assert_eq!(seen, expected);
+}
+
+#[tokio::test]
+async fn gone_disables_the_subscription_and_raises_an_alert() {
+    let hw = Hookwatch::start().await;
+    let sink = Sink::start(Behaviour { default_status: 410, ..Default::default() }).await;
+    let sub = hw.subscribe(&sink.url, &["*"], json!({})).await;
+    hw.send(&card_move("P", 2)).await;
+    let id = sub["id"].as_str().unwrap();
+    let mut state = String::new();
+    for _ in 0..100 {
+        state = hw.get(&format!("/v1/subscriptions/{id}")).await["state"].as_str().unwrap().to_string();
+        if state == "disabled" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(state, "disabled");
+    let alerts = hw.get("/v1/alerts").await;
+    assert!(alerts["data"].as_array().unwrap().iter().any(|a| a["kind"] == "disabled"), "{alerts}");
+    // Disabled subscriptions receive no new deliveries until an operator resumes them.
+    assert_eq!(hw.send(&card_move("P", 2)).await["deliveries"], 0);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_on_429() {
+    let hw = Hookwatch::start().await;
+    let sink = Sink::start(Behaviour {
+        script: [429].into(),
+        extra_headers: vec![("retry-after".into(), "1".into())],
+        ..Default::default()
+    })
+    .await;
+    hw.subscribe(&sink.url, &["*"], json!({})).await;
+    hw.send(&card_move("P", 2)).await;
+    assert_eq!(sink.wait_for(2, Duration::from_secs(5)).await, 2);
+    let r = sink.requests();
+    let gap = r[1].at - r[0].at;
+    // The schedule says 100 ms; the endpoint asked for a second.
+    assert!(gap >= Duration::from_millis(900), "retried after {gap:?}");
+}
+
+#[tokio::test]
+async fn private_targets_are_refused_without_allow_private() {
+    let hw = Hookwatch::start_with(|c| c.allow_private = false).await;
+    let sink = Sink::start(Behaviour::default()).await;
+    let url = format!("http://localhost:{}/hook", sink.addr.port());
+    hw.subscribe(&url, &["*"], json!({})).await;
+    let id = hw.send(&card_move("P", 2)).await["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let event = hw.get(&format!("/v1/events/{id}")).await;
+    let attempt = &event["deliveries"][0]["attempts"][0];
+    assert_eq!(attempt["error_kind"], "connect", "{event}");
+    assert!(attempt["error"].as_str().unwrap().contains("SSRF"), "{attempt}");
+    assert_eq!(sink.count(), 0);
+}

@@ -1,0 +1,141 @@
+//! Ingest: every status code of SPEC §2, idempotency, and bad input that must lose nothing.
+
+mod common;
+
+use common::*;
+use reqwest::Method;
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::test]
+async fn each_error_is_json_with_an_actionable_message() {
+    let hw = Hookwatch::start().await;
+    let sample = card_move("P", 2).to_string();
+
+    let (status, _, body) = hw.ingest_raw("{\"data\": {\n \"action\": }", "application/json", INGEST).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "malformed_json");
+    assert!(body["error"]["message"].as_str().unwrap().contains("line 2"), "{body}");
+
+    let (status, _, body) = hw.ingest_raw(sample.clone(), "text/plain", INGEST).await;
+    assert_eq!(status, 415);
+    assert!(body["error"]["message"].as_str().unwrap().contains("application/json"));
+
+    let huge = format!("{{\"data\":{{\"action\":\"card.move\",\"pad\":\"{}\"}}}}", "x".repeat(300 * 1024));
+    let (status, _, body) = hw.ingest_raw(huge, "application/json", INGEST).await;
+    assert_eq!(status, 413);
+    assert_eq!(body["error"]["code"], "payload_too_large");
+
+    let (status, _, body) = hw.ingest_raw(r#"{"data":{"action":"card.teleport"}}"#, "application/json", INGEST).await;
+    assert_eq!(status, 422);
+    assert!(body["error"]["message"].as_str().unwrap().contains("card.field_update"), "lists valid actions: {body}");
+
+    let (status, _, body) = hw.ingest_raw(r#"{"data":{"card":{}}}"#, "application/json", INGEST).await;
+    assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (422, Some("missing_action")));
+
+    let (status, _, body) = hw.ingest_raw(r#"[1,2]"#, "application/json", INGEST).await;
+    assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (422, Some("missing_data")));
+
+    let (status, headers, body) = hw.ingest_raw(sample.clone(), "application/json", "wrong").await;
+    assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (401, Some("unauthorized")));
+    assert_eq!(headers["www-authenticate"], "Bearer");
+
+    // The admin token is not the ingest token's only substitute: no token at all is refused too.
+    let resp = hw
+        .http
+        .post(format!("{}/v1/events", hw.base))
+        .header("content-type", "application/json")
+        .body(sample)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+
+    // None of the refused requests stored anything.
+    assert_eq!(hw.get("/v1/events").await["data"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn extra_actions_from_the_config_are_accepted() {
+    let hw = Hookwatch::start_with(|c| c.extra_actions = vec!["deploy.finished".into()]).await;
+    let (status, _, body) = hw.ingest_raw(r#"{"data":{"action":"Deploy.Finished"}}"#, "application/json", INGEST).await;
+    assert_eq!((status.as_u16(), body["action"].as_str()), (202, Some("deploy.finished")));
+}
+
+#[tokio::test]
+async fn an_idempotency_key_returns_the_first_event_and_creates_nothing() {
+    let hw = Hookwatch::start().await;
+    let sink = Sink::start(Behaviour::default()).await;
+    hw.subscribe(&sink.url, &["*"], json!({})).await;
+    let send = |key: &'static str| {
+        hw.http
+            .post(format!("{}/v1/events", hw.base))
+            .bearer_auth(INGEST)
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(card_move("P", 2).to_string())
+            .send()
+    };
+    let first: serde_json::Value = send("order-77").await.unwrap().json_value().await;
+    let again = send("order-77").await.unwrap();
+    assert_eq!(again.status(), 202);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: serde_json::Value = again.json_value().await;
+    assert_eq!(first["id"], again["id"]);
+    assert_eq!(again["deliveries"], 1);
+    let other: serde_json::Value = send("order-78").await.unwrap().json_value().await;
+    assert_ne!(first["id"], other["id"]);
+    assert_eq!(hw.get("/v1/events").await["data"].as_array().unwrap().len(), 2);
+    sink.wait_for(2, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(sink.count(), 2, "the repeat was not delivered");
+}
+
+#[tokio::test]
+async fn a_full_backlog_answers_503_with_retry_after() {
+    let hw = Hookwatch::start_with(|c| c.max_backlog = 3).await;
+    let sink = Sink::start(Behaviour::default()).await;
+    let sub = hw.subscribe(&sink.url, &["*"], json!({})).await;
+    hw.admin(Method::POST, &format!("/v1/subscriptions/{}/pause", sub["id"].as_str().unwrap()), None).await;
+    for _ in 0..3 {
+        hw.send(&card_move("P", 2)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (status, headers, body) = hw.ingest_raw(card_move("P", 2).to_string(), "application/json", INGEST).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(headers.contains_key("retry-after"));
+    assert_eq!(body["error"]["code"], "unavailable");
+}
+
+#[tokio::test]
+async fn events_list_filters_and_pages() {
+    let hw = Hookwatch::start().await;
+    for i in 0..5 {
+        hw.send(&card_move(&format!("P{i}"), 2)).await;
+    }
+    hw.send(&hookwatch::catalog::find("card.create").unwrap().sample()).await;
+    let page = hw.get("/v1/events?limit=2").await;
+    let data = page["data"].as_array().unwrap();
+    assert_eq!(data.len(), 2);
+    assert_eq!(data[0]["action"], "card.create", "newest first");
+    let next = page["next_before"].as_str().unwrap();
+    let rest = hw.get(&format!("/v1/events?limit=50&before={next}")).await;
+    assert_eq!(rest["data"].as_array().unwrap().len(), 4);
+    assert_eq!(hw.get("/v1/events?action=CARD.MOVE").await["data"].as_array().unwrap().len(), 5);
+    let (status, body) = hw.admin(Method::GET, "/v1/events?limit=0", None).await;
+    assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (400, Some("invalid_limit")));
+    let (status, body) = hw.admin(Method::GET, "/v1/events?status=burnt", None).await;
+    assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (400, Some("invalid_status")));
+    let (status, _) = hw.admin(Method::GET, "/v1/events/evt_nope", None).await;
+    assert_eq!(status, 404);
+}
+
+trait JsonValue {
+    async fn json_value(self) -> serde_json::Value;
+}
+
+impl JsonValue for reqwest::Response {
+    async fn json_value(self) -> serde_json::Value {
+        serde_json::from_str(&self.text().await.unwrap()).unwrap()
+    }
+}

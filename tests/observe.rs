@@ -1,0 +1,106 @@
+//! Observing: SSE stream, stats, metrics, catalog, health.
+
+mod common;
+
+use common::*;
+use futures::StreamExt;
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::test]
+async fn the_stream_carries_events_attempts_and_stats() {
+    let hw = Hookwatch::start().await;
+    let sink = Sink::start(Behaviour::default()).await;
+    hw.subscribe(&sink.url, &["*"], json!({})).await;
+    let resp = hw.http.get(format!("{}/v1/stream", hw.base)).bearer_auth(ADMIN).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let mut body = resp.bytes_stream();
+    let sent = hw.send(&card_move("P", 2)).await;
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !(text.contains("event: event.received")
+        && text.contains("event: delivery.attempted")
+        && text.contains("event: stats"))
+    {
+        match tokio::time::timeout_at(deadline, body.next()).await {
+            Ok(Some(Ok(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            _ => panic!("stream ended or timed out; got:\n{text}"),
+        }
+    }
+    assert!(text.contains(sent["id"].as_str().unwrap()));
+    // Each data line is JSON.
+    for line in text.lines().filter_map(|l| l.strip_prefix("data: ")).filter(|l| l.starts_with('{')) {
+        serde_json::from_str::<serde_json::Value>(line).expect("data lines are JSON");
+    }
+}
+
+#[tokio::test]
+async fn stats_report_rates_latency_and_backlog() {
+    let hw = Hookwatch::start().await;
+    let sink = Sink::start(Behaviour { script: [500].into(), ..Default::default() }).await;
+    hw.subscribe(&sink.url, &["*"], json!({})).await;
+    for _ in 0..3 {
+        hw.send(&card_move("P", 2)).await;
+    }
+    sink.wait_for(4, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stats = hw.get("/v1/stats").await;
+    let s = &stats["subscriptions"][0];
+    assert_eq!(s["attempts"]["1m"], 4, "{stats}");
+    assert_eq!(s["success_rate"]["5m"], 0.75);
+    for w in ["1m", "5m", "1h", "24h"] {
+        assert!(s["success_rate"][w].is_number(), "{w}");
+    }
+    assert!(s["latency_ms"]["p99_ms"].is_number());
+    assert_eq!(s["breaker"], "closed");
+    assert_eq!(s["last_error"], "HTTP 500 Internal Server Error");
+    assert_eq!(stats["events_ingested"], 3);
+}
+
+#[tokio::test]
+async fn metrics_health_and_catalog_are_public_and_well_formed() {
+    let hw = Hookwatch::start().await;
+    hw.subscribe("https://x.example.com/h", &["*"], json!({"name": "we \"quote\""})).await;
+    let text = reqwest::get(format!("{}/metrics", hw.base)).await.unwrap().text().await.unwrap();
+    let mut families = 0;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            families += 1;
+            assert!(rest.ends_with(" gauge") || rest.ends_with(" counter"), "{line}");
+        } else if !line.starts_with('#') {
+            let value = line.rsplit(' ').next().unwrap();
+            value.parse::<f64>().unwrap_or_else(|_| panic!("sample value in {line:?}"));
+        }
+    }
+    assert!(families >= 8);
+    assert!(text.contains(r#"name="we \"quote\"""#), "label values are escaped");
+
+    let health: serde_json::Value = reqwest::get(format!("{}/healthz", hw.base)).await.unwrap().json_body().await;
+    assert_eq!(health["status"], "ok");
+    let catalog: serde_json::Value = reqwest::get(format!("{}/v1/catalog", hw.base)).await.unwrap().json_body().await;
+    let actions = catalog["data"].as_array().unwrap();
+    assert_eq!(actions.len(), 14);
+    assert!(actions.iter().all(|a| a["sample"]["data"]["action"] == a["action"]));
+}
+
+#[tokio::test]
+async fn admin_routes_need_the_admin_token() {
+    let hw = Hookwatch::start().await;
+    for path in ["/v1/subscriptions", "/v1/events", "/v1/stats", "/v1/stream"] {
+        let resp = hw.http.get(format!("{}{path}", hw.base)).bearer_auth(INGEST).send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{path}");
+    }
+    let resp = hw.http.get(format!("{}/v1/nope", hw.base)).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+}
+
+trait JsonBody {
+    async fn json_body(self) -> serde_json::Value;
+}
+
+impl JsonBody for reqwest::Response {
+    async fn json_body(self) -> serde_json::Value {
+        serde_json::from_str(&self.text().await.unwrap()).unwrap()
+    }
+}

@@ -1,0 +1,115 @@
+//! The subscriptions API: validation, duplicates, updates, deletion.
+
+mod common;
+
+use common::*;
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn create_validates_and_reports_each_problem() {
+    let hw = Hookwatch::start().await;
+    let cases = [
+        (json!({"url": "ftp://x.example.com", "actions": ["*"]}), 422, "invalid_url"),
+        (json!({"url": "https://user:pw@x.example.com", "actions": ["*"]}), 422, "invalid_url"),
+        (json!({"url": "https://x.example.com", "actions": ["card.explode"]}), 422, "unknown_action"),
+        (json!({"url": "https://x.example.com"}), 422, "missing_actions"),
+        (
+            json!({"url": "https://x.example.com", "actions": ["*"], "headers": {"X-A": "1\r\nX-B: 2"}}),
+            422,
+            "invalid_headers",
+        ),
+        (json!({"url": "https://x.example.com", "actions": ["*"], "timeout_ms": 0}), 422, "invalid_timeout"),
+        (json!({"url": "https://x.example.com", "actions": ["*"], "secret": "plain"}), 422, "invalid_secret"),
+        (json!({"url": "https://x.example.com", "actions": ["*"], "colour": "red"}), 422, "invalid_field"),
+    ];
+    for (body, status, code) in cases {
+        let (got, resp) = hw.admin(Method::POST, "/v1/subscriptions", Some(body.clone())).await;
+        assert_eq!((got.as_u16(), resp["error"]["code"].as_str()), (status, Some(code)), "{body} → {resp}");
+        assert!(!resp["error"]["message"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(hw.get("/v1/subscriptions").await["data"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn duplicates_are_refused_unless_overriding_the_previous_one() {
+    let hw = Hookwatch::start().await;
+    let first = hw.subscribe("https://crm.example.com/hooks", &["card.*"], json!({})).await;
+    let (status, body) = hw
+        .admin(
+            Method::POST,
+            "/v1/subscriptions",
+            Some(json!({"url": "https://crm.example.com/hooks", "actions": ["card.move"]})),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("override_previous"));
+    // A different action family on the same URL is fine.
+    hw.subscribe("https://crm.example.com/hooks", &["user.role_set"], json!({})).await;
+    let (status, body) = hw
+        .admin(
+            Method::POST,
+            "/v1/subscriptions",
+            Some(json!({"url": "https://crm.example.com/hooks", "actions": ["card.move"], "override_previous": true})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["replaced"], json!([first["id"]]));
+    let (status, _) =
+        hw.admin(Method::GET, &format!("/v1/subscriptions/{}", first["id"].as_str().unwrap()), None).await;
+    assert_eq!(status, 404, "the previous subscription was replaced");
+}
+
+#[tokio::test]
+async fn patch_changes_only_given_fields_and_delete_removes() {
+    let hw = Hookwatch::start().await;
+    let sub =
+        hw.subscribe("https://a.example.com/h", &["*"], json!({"headers": {"Authorization": "Bearer abc"}})).await;
+    let id = sub["id"].as_str().unwrap();
+    let (status, patched) = hw
+        .admin(
+            Method::PATCH,
+            &format!("/v1/subscriptions/{id}"),
+            Some(json!({"name": "billing", "max_in_flight": 4, "ordered": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(
+        (patched["name"].as_str(), patched["max_in_flight"].as_u64(), patched["ordered"].as_bool()),
+        (Some("billing"), Some(4), Some(true))
+    );
+    assert_eq!(patched["url"], sub["url"]);
+    assert_eq!(patched["secret"], sub["secret"]);
+    assert_eq!(patched["headers"]["Authorization"], "Bearer abc");
+    let (status, bad) =
+        hw.admin(Method::PATCH, &format!("/v1/subscriptions/{id}"), Some(json!({"url": "gopher://x"}))).await;
+    assert_eq!(status, 422, "{bad}");
+    let (status, _) = hw.admin(Method::DELETE, &format!("/v1/subscriptions/{id}"), None).await;
+    assert_eq!(status, 204);
+    let (status, body) = hw.admin(Method::DELETE, &format!("/v1/subscriptions/{id}"), None).await;
+    assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (404, Some("not_found")));
+}
+
+#[tokio::test]
+async fn subscriptions_survive_a_restart_and_config_declares_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config.subscriptions = vec![hookwatch::subscriptions::SubscriptionInput {
+        name: Some("declared".into()),
+        url: Some("https://declared.example.com/h".into()),
+        actions: Some(vec!["card.*".into()]),
+        ..Default::default()
+    }];
+    let server = hookwatch::server::Server::start(config.clone()).await.unwrap();
+    let subs = server.engine.subscriptions();
+    assert_eq!(subs.len(), 1);
+    let (id, secret) = (subs[0].id.clone(), subs[0].secret.clone());
+    server.shutdown().await.unwrap();
+
+    config.subscriptions[0].actions = Some(vec!["card.move".into()]);
+    let server = hookwatch::server::Server::start(config).await.unwrap();
+    let subs = server.engine.subscriptions();
+    assert_eq!(subs.len(), 1, "updated in place, matched by name");
+    assert_eq!((subs[0].id.as_str(), subs[0].secret.as_str()), (id.as_str(), secret.as_str()));
+    assert_eq!(subs[0].actions, vec!["card.move"]);
+}
