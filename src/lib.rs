@@ -6,6 +6,8 @@ pub mod api;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
+pub mod demo;
 pub mod dispatch;
 pub mod engine;
 pub mod error;

@@ -1,7 +1,9 @@
 use clap::{Parser, Subcommand};
 use hookwatch::cli::CommonOptions;
+use hookwatch::dashboard::{self, source::LocalSource, source::RemoteSource};
 use hookwatch::server::{self, Server};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(name = "hookwatch", version, about = "Self-hosted webhook dispatcher with a live terminal dashboard")]
@@ -10,14 +12,45 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     common: CommonOptions,
+    #[command(flatten)]
+    view: ViewOptions,
+}
+
+#[derive(clap::Args, Clone, Copy, Default)]
+struct ViewOptions {
+    /// No colours (also when NO_COLOR is set); state stays visible through glyphs and bold
+    #[arg(long, global = true)]
+    no_color: bool,
+    /// Frames per second at most
+    #[arg(long, default_value_t = 30, global = true)]
+    max_fps: u32,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server headless (logs to stderr), for systemd and containers
+    /// Server and dashboard in one process (the default)
+    Run {
+        #[command(flatten)]
+        common: CommonOptions,
+    },
+    /// The server headless (logs to stderr), for systemd and containers
     Serve {
         #[command(flatten)]
         common: CommonOptions,
+    },
+    /// The dashboard for a running server, over its HTTP API and SSE stream
+    Attach {
+        /// The server's base URL, e.g. http://10.0.0.5:8430
+        url: String,
+        /// Admin token
+        #[arg(long, env = "HOOKWATCH_ADMIN_TOKEN")]
+        token: String,
+    },
+    /// A temporary server with three demo endpoints and a stream of realistic events
+    Demo {
+        /// Where the demo's API listens (default: a free loopback port)
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Emit one event (the action's sample payload unless --data is given)
     Send {
@@ -36,6 +69,12 @@ enum Command {
         #[arg(long)]
         idempotency_key: Option<String>,
     },
+    /// Render the dashboard's views from synthetic data as SVG files
+    Screenshots {
+        /// Output folder
+        #[arg(default_value = "screenshots")]
+        dir: PathBuf,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -47,15 +86,30 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    let view = cli.view;
     let result = runtime.block_on(async {
         match cli.command {
+            None => run(cli.common, view).await,
+            Some(Command::Run { common }) => run(merge(cli.common, common), view).await,
             Some(Command::Serve { common }) => serve(merge(cli.common, common)).await,
+            Some(Command::Attach { url, token }) => {
+                log_to_file(Path::new("hookwatch-attach.log"))?;
+                dashboard::run(Arc::new(RemoteSource::new(&url, &token)), dashboard_options(view)).await
+            }
+            Some(Command::Demo { listen }) => demo(listen, view).await,
             Some(Command::Send { action, data, url, token, idempotency_key }) => {
                 send(&action, data, &url, token, idempotency_key).await
             }
-            None => serve(cli.common).await,
+            Some(Command::Screenshots { dir }) => {
+                for path in dashboard::screenshots::write_all(&dir)? {
+                    println!("{}", path.display());
+                }
+                Ok(())
+            }
         }
     });
+    // Background tasks (lanes, sinks) must not keep a quitting dashboard alive.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -63,6 +117,10 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn dashboard_options(view: ViewOptions) -> dashboard::Options {
+    dashboard::Options { no_color: view.no_color, max_fps: view.max_fps }
 }
 
 /// Options may come before or after the subcommand; those after it win.
@@ -74,6 +132,51 @@ fn merge(outer: CommonOptions, inner: CommonOptions) -> CommonOptions {
         allow_private: inner.allow_private || outer.allow_private,
         retry_schedule: inner.retry_schedule.or(outer.retry_schedule),
     }
+}
+
+/// While the dashboard owns the terminal, logs go to a file.
+fn log_to_file(path: &Path) -> anyhow::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot open the log file {}: {e}", path.display()))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .init();
+    Ok(())
+}
+
+async fn run(options: CommonOptions, view: ViewOptions) -> anyhow::Result<()> {
+    let config = options.resolve()?;
+    let log = config
+        .log_file
+        .clone()
+        .unwrap_or_else(|| config.sqlite_path().and_then(Path::parent).unwrap_or(Path::new(".")).join("hookwatch.log"));
+    log_to_file(&log)?;
+    let server = Server::start(config).await?;
+    let location = format!("http://{}", server.addr);
+    let tokens_file = server.tokens.file.clone();
+    let result =
+        dashboard::run(Arc::new(LocalSource::new(server.engine.clone(), location)), dashboard_options(view)).await;
+    let _ = server.shutdown().await;
+    if let Some(file) = tokens_file {
+        eprintln!("hookwatch: the API tokens are in {}; logs in {}", file.display(), log.display());
+    }
+    result
+}
+
+async fn demo(listen: Option<std::net::SocketAddr>, view: ViewOptions) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    log_to_file(&dir.path().join("hookwatch.log"))?;
+    let server = hookwatch::demo::start(dir.path(), listen).await?;
+    let location = format!("http://{} (demo · admin token demo-admin)", server.addr);
+    let result =
+        dashboard::run(Arc::new(LocalSource::new(server.engine.clone(), location)), dashboard_options(view)).await;
+    let _ = server.shutdown().await;
+    result
 }
 
 async fn serve(options: CommonOptions) -> anyhow::Result<()> {

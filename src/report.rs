@@ -23,6 +23,7 @@ pub struct EndpointReport {
     pub id: String,
     pub name: String,
     pub url: String,
+    pub actions: Vec<String>,
     pub state: SubscriptionState,
     /// Attempt success rate (0..1) per window: "1m", "5m", "1h", "24h"; null without attempts.
     pub success_rate: BTreeMap<String, Option<f64>>,
@@ -48,6 +49,7 @@ impl EndpointReport {
             id: sub.id.clone(),
             name: sub.name.clone(),
             url: sub.url.clone(),
+            actions: sub.actions.clone(),
             state: sub.state,
             success_rate: windows.iter().map(|(k, w)| (k.to_string(), w.rate)).collect(),
             attempts: windows.iter().map(|(k, w)| (k.to_string(), w.attempts)).collect(),

@@ -39,10 +39,15 @@ impl Server {
         Ok(Server { engine, tokens, addr, task, stop })
     }
 
-    /// Stops accepting requests and waits for those in progress.
+    /// Stops accepting requests and waits a little for those in progress; SSE streams never end
+    /// by themselves, so after the grace period the rest is dropped.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
-        self.task.await??;
+        let mut task = self.task;
+        match tokio::time::timeout(std::time::Duration::from_secs(3), &mut task).await {
+            Ok(joined) => joined??,
+            Err(_) => task.abort(),
+        }
         Ok(())
     }
 }

@@ -88,7 +88,7 @@ impl StatusFilter {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventQuery {
     pub action: Option<String>,
     pub subscription: Option<String>,

@@ -1,0 +1,485 @@
+//! The dashboard's state (a view-model) and how input and updates change it. Nothing here draws;
+//! work for the engine leaves as `Effect`s and comes back as `Outcome`s.
+
+use super::filter::Filter;
+use super::forms::{SendForm, SubscriptionForm};
+use super::inspector::Inspector;
+use super::keymap::Context;
+use super::source::Update;
+use crate::catalog::Catalog;
+use crate::feed::{Alert, FeedEvent, SubscriptionChange};
+use crate::model::{EventDetail, EventSummary, Millis, Subscription};
+use crate::report::{EndpointReport, StatsReport};
+use crate::store::EventQuery;
+use crate::subscriptions::SubscriptionInput;
+use ratatui_textarea::TextArea;
+use std::collections::VecDeque;
+
+/// How many events the stream keeps in memory: the view's cost never depends on the store's size.
+pub const STREAM_CAPACITY: usize = 2000;
+const STATUS_FOR_MS: Millis = 6000;
+const ALERT_LOG: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Subscriptions,
+    Rates,
+    Stream,
+}
+
+pub enum Popup {
+    Inspector(Box<Inspector>),
+    Help { scroll: usize },
+    Alerts { scroll: usize },
+    Subscription(Box<SubscriptionForm>),
+    Send(Box<SendForm>),
+}
+
+/// Work the event loop carries out against the source.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    LoadEvents(EventQuery),
+    LoadEvent(String),
+    Redeliver { event_id: String, subscription_id: Option<String> },
+    SetPaused { subscription_id: String, paused: bool },
+    SaveSubscription { id: Option<String>, input: SubscriptionInput },
+    SendEvent(String),
+    Quit,
+}
+
+/// What came back from an effect or an initial load.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Events(Vec<EventSummary>),
+    Event(Box<EventDetail>),
+    EventFailed { id: String, error: String },
+    Subscriptions(Vec<Subscription>),
+    Alerts(Vec<Alert>),
+    Catalog(Vec<String>),
+    Stats(Box<StatsReport>),
+    SubscriptionSaved(Box<Subscription>),
+    SaveFailed(String),
+    Sent(String),
+    SendFailed(String),
+    Done(String),
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub text: String,
+    pub error: bool,
+    pub at: Millis,
+}
+
+/// One stream row and when it last changed (rows are coloured by what just happened).
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub event: EventSummary,
+    pub changed_at: Millis,
+}
+
+pub struct App {
+    pub location: String,
+    pub now: Millis,
+    pub stats: Option<StatsReport>,
+    pub subscriptions: Vec<Subscription>,
+    pub catalog: Catalog,
+    /// Newest first.
+    pub events: VecDeque<EventRow>,
+    /// Events that arrived while the stream was frozen.
+    pub held: VecDeque<EventRow>,
+    pub follow: bool,
+    pub stream_cursor: usize,
+    pub sub_cursor: usize,
+    pub focus: Pane,
+    pub filter: Filter,
+    pub filter_text: String,
+    pub filter_input: Option<TextArea<'static>>,
+    pub filter_error: Option<String>,
+    pub alerts: VecDeque<Alert>,
+    pub unseen_alerts: usize,
+    pub popups: Vec<Popup>,
+    pub status: Option<Status>,
+    pub connected: bool,
+    pub connection_detail: String,
+    pub revealed_secret: Option<String>,
+    /// Whether the Delivery success pane has room of its own (Tab skips it when folded).
+    pub wide: bool,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(location: String) -> Self {
+        App {
+            location,
+            now: 0,
+            stats: None,
+            subscriptions: Vec::new(),
+            catalog: Catalog::default(),
+            events: VecDeque::new(),
+            held: VecDeque::new(),
+            follow: true,
+            stream_cursor: 0,
+            sub_cursor: 0,
+            focus: Pane::Stream,
+            filter: Filter::default(),
+            filter_text: String::new(),
+            filter_input: None,
+            filter_error: None,
+            alerts: VecDeque::new(),
+            unseen_alerts: 0,
+            popups: Vec::new(),
+            status: None,
+            connected: true,
+            connection_detail: String::new(),
+            revealed_secret: None,
+            wide: true,
+            quit: false,
+        }
+    }
+
+    /// The query that fills the stream for the current filter.
+    pub fn events_query(&self) -> EventQuery {
+        let subscription =
+            self.filter.subscription.as_ref().and_then(|q| self.matching_subscription(q)).map(|s| s.id.clone());
+        EventQuery {
+            action: self.filter.action.clone().filter(|a| !a.ends_with('*')),
+            subscription,
+            status: self.filter.status,
+            card_id: self.filter.card.clone(),
+            before: None,
+            limit: 500,
+        }
+    }
+
+    fn matching_subscription(&self, query: &str) -> Option<&Subscription> {
+        self.subscriptions.iter().find(|s| s.id == query || s.name.to_lowercase().contains(query))
+    }
+
+    /// Whether subscription `id` fits the `sub:` filter text (by name fragment or id).
+    pub fn subscription_matches(&self, id: &str, query: &str) -> bool {
+        id.to_lowercase().contains(query)
+            || self.subscriptions.iter().any(|s| s.id == id && s.name.to_lowercase().contains(query))
+    }
+
+    pub fn subscription_name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.subscriptions.iter().find(|s| s.id == id).map_or(id, |s| s.name.as_str())
+    }
+
+    /// The stream rows that pass the filter, newest first.
+    pub fn visible_events(&self) -> impl Iterator<Item = &EventRow> {
+        self.events.iter().filter(|r| self.filter.matches(&r.event, |id, q| self.subscription_matches(id, q)))
+    }
+
+    pub fn visible_count(&self) -> usize {
+        if self.filter.is_empty() { self.events.len() } else { self.visible_events().count() }
+    }
+
+    pub fn selected_event(&self) -> Option<&EventRow> {
+        self.visible_events().nth(self.stream_cursor)
+    }
+
+    /// Endpoints in display order (by name).
+    pub fn endpoints(&self) -> Vec<&EndpointReport> {
+        let mut list: Vec<&EndpointReport> = self.stats.iter().flat_map(|s| s.subscriptions.iter()).collect();
+        list.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
+        list
+    }
+
+    pub fn selected_endpoint(&self) -> Option<&EndpointReport> {
+        self.endpoints().get(self.sub_cursor).copied()
+    }
+
+    pub fn context(&self) -> Context {
+        match self.popups.last() {
+            Some(Popup::Inspector(_)) => Context::Inspector,
+            Some(Popup::Help { .. } | Popup::Alerts { .. }) => Context::Overlay,
+            Some(Popup::Subscription(_)) => Context::Form,
+            Some(Popup::Send(_)) => Context::SendForm,
+            None if self.filter_input.is_some() => Context::FilterInput,
+            None => match self.focus {
+                Pane::Subscriptions => Context::Subscriptions,
+                Pane::Rates => Context::Rates,
+                Pane::Stream => Context::Stream,
+            },
+        }
+    }
+
+    fn sort_subscriptions(&mut self) {
+        self.subscriptions.sort_by_key(|s| s.name.to_lowercase());
+    }
+
+    pub fn set_status(&mut self, text: impl Into<String>, error: bool) {
+        self.status = Some(Status { text: text.into(), error, at: self.now });
+    }
+
+    /// Time passing: drops an expired status message. Returns whether anything changed.
+    pub fn tick(&mut self, now: Millis) -> bool {
+        self.now = now;
+        if self.status.as_ref().is_some_and(|s| now - s.at > STATUS_FOR_MS) {
+            self.status = None;
+            return true;
+        }
+        false
+    }
+
+    // ----- updates from the source -----
+
+    pub fn apply_update(&mut self, update: Update) -> Vec<Effect> {
+        match update {
+            Update::Stats(report) => self.stats = Some(report),
+            Update::Connection { connected, detail } => {
+                let reconnected = connected && !self.connected;
+                self.connected = connected;
+                self.connection_detail = detail;
+                if reconnected {
+                    // Whatever happened while away is only in the server's store now.
+                    return vec![Effect::LoadEvents(self.events_query())];
+                }
+            }
+            Update::Lagged => return vec![Effect::LoadEvents(self.events_query())],
+            Update::Feed(event) => return self.apply_feed(event),
+        }
+        Vec::new()
+    }
+
+    fn apply_feed(&mut self, event: FeedEvent) -> Vec<Effect> {
+        match event {
+            FeedEvent::EventReceived { event } => {
+                let row = EventRow { event, changed_at: self.now };
+                let target = if self.follow { &mut self.events } else { &mut self.held };
+                target.push_front(row);
+                target.truncate(STREAM_CAPACITY);
+            }
+            FeedEvent::DeliveryAttempted(n) => {
+                let now = self.now;
+                let row = self.events.iter_mut().chain(self.held.iter_mut()).find(|r| r.event.id == n.event_id);
+                if let Some(row) = row {
+                    if let Some(d) = row.event.deliveries.iter_mut().find(|d| d.id == n.delivery_id) {
+                        d.status = n.status;
+                        d.attempts = n.attempt;
+                        d.last_status_code = n.status_code;
+                        d.last_error = n.error.clone();
+                        d.next_attempt_at = n.next_attempt_at;
+                    }
+                    row.changed_at = now;
+                }
+                if let Some(Popup::Inspector(ins)) = self.popups.last()
+                    && ins.event_id == n.event_id
+                {
+                    // Keep an open inspector current.
+                    return vec![Effect::LoadEvent(n.event_id)];
+                }
+            }
+            FeedEvent::SubscriptionChanged { change, subscription } => {
+                self.subscriptions.retain(|s| s.id != subscription.id);
+                if change != SubscriptionChange::Deleted {
+                    self.subscriptions.push(*subscription);
+                }
+                self.sort_subscriptions();
+            }
+            FeedEvent::Alert(alert) => self.push_alert(alert),
+        }
+        Vec::new()
+    }
+
+    fn push_alert(&mut self, alert: Alert) {
+        if self.alerts.len() >= ALERT_LOG {
+            self.alerts.pop_front();
+        }
+        self.alerts.push_back(alert);
+        if !matches!(self.popups.last(), Some(Popup::Alerts { .. })) {
+            self.unseen_alerts += 1;
+        }
+    }
+
+    pub fn apply_outcome(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Events(list) => {
+                self.events = list.into_iter().map(|event| EventRow { event, changed_at: 0 }).collect();
+                self.held.clear();
+                self.stream_cursor = self.stream_cursor.min(self.visible_count().saturating_sub(1));
+            }
+            Outcome::Event(detail) => {
+                if let Some(Popup::Inspector(ins)) = self.popups.last_mut()
+                    && ins.event_id == detail.id
+                {
+                    let (section, scroll, cursor) = (ins.section, ins.payload_scroll, ins.attempt_cursor);
+                    let reloading = ins.detail.is_some();
+                    ins.load(*detail);
+                    if reloading {
+                        ins.section = section;
+                        ins.payload_scroll = scroll;
+                        ins.attempt_cursor = cursor.max(ins.attempt_cursor.min(cursor));
+                    }
+                }
+            }
+            Outcome::EventFailed { id, error } => {
+                if let Some(Popup::Inspector(ins)) = self.popups.last_mut()
+                    && ins.event_id == id
+                {
+                    ins.error = Some(error);
+                }
+            }
+            Outcome::Subscriptions(subs) => {
+                self.subscriptions = subs;
+                self.sort_subscriptions();
+            }
+            Outcome::Alerts(alerts) => self.alerts = alerts.into_iter().collect(),
+            Outcome::Catalog(names) => {
+                let extra: Vec<String> = names.into_iter().filter(|n| crate::catalog::find(n).is_none()).collect();
+                self.catalog = Catalog::new(&extra);
+            }
+            Outcome::Stats(report) => self.stats = Some(*report),
+            Outcome::SubscriptionSaved(sub) => {
+                if matches!(self.popups.last(), Some(Popup::Subscription(_))) {
+                    self.popups.pop();
+                }
+                self.set_status(format!("saved subscription {}", sub.name), false);
+                self.subscriptions.retain(|s| s.id != sub.id);
+                self.subscriptions.push(*sub);
+                self.sort_subscriptions();
+            }
+            Outcome::SaveFailed(error) => match self.popups.last_mut() {
+                Some(Popup::Subscription(form)) => form.server_error = Some(error),
+                _ => self.set_status(error, true),
+            },
+            Outcome::Sent(id) => {
+                if matches!(self.popups.last(), Some(Popup::Send(_))) {
+                    self.popups.pop();
+                }
+                self.set_status(format!("sent test event {id}"), false);
+            }
+            Outcome::SendFailed(error) => match self.popups.last_mut() {
+                Some(Popup::Send(form)) => form.server_error = Some(error),
+                _ => self.set_status(error, true),
+            },
+            Outcome::Done(text) => self.set_status(text, false),
+            Outcome::Failed(text) => self.set_status(text, true),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dashboard::screenshots::demo_app;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
+        app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    fn typed(app: &mut App, text: &str) {
+        for c in text.chars() {
+            press(app, KeyCode::Char(c));
+        }
+    }
+
+    #[test]
+    fn enter_inspects_the_selected_event_and_esc_returns() {
+        let mut app = demo_app();
+        press(&mut app, KeyCode::Down);
+        let id = app.selected_event().unwrap().event.id.clone();
+        assert_eq!(press(&mut app, KeyCode::Enter), vec![Effect::LoadEvent(id)]);
+        assert_eq!(app.context(), Context::Inspector);
+        press(&mut app, KeyCode::Esc);
+        assert_eq!(app.context(), Context::Stream);
+    }
+
+    #[test]
+    fn moving_down_freezes_and_space_follows_with_held_events() {
+        let mut app = demo_app();
+        let first = app.events[0].event.clone();
+        press(&mut app, KeyCode::Char('j'));
+        assert!(!app.follow);
+        let mut newer = first.clone();
+        newer.id = "evt_NEWEST".into();
+        app.apply_update(Update::Feed(FeedEvent::EventReceived { event: newer }));
+        assert_eq!(app.held.len(), 1);
+        assert_eq!(app.events[0].event.id, first.id, "a frozen stream does not move");
+        press(&mut app, KeyCode::Char(' '));
+        assert!(app.follow);
+        assert_eq!(app.events[0].event.id, "evt_NEWEST");
+        assert_eq!(app.stream_cursor, 0);
+    }
+
+    #[test]
+    fn the_filter_is_validated_as_typed_and_applied_on_enter() {
+        let mut app = demo_app();
+        press(&mut app, KeyCode::Char('/'));
+        assert_eq!(app.context(), Context::FilterInput);
+        typed(&mut app, "status:burnt");
+        assert!(app.filter_error.is_some());
+        for _ in 0.."burnt".len() {
+            press(&mut app, KeyCode::Backspace);
+        }
+        typed(&mut app, "failed sub:billing");
+        assert!(app.filter_error.is_none());
+        let effects = press(&mut app, KeyCode::Enter);
+        let Some(Effect::LoadEvents(q)) = effects.first() else { panic!("{effects:?}") };
+        assert_eq!(q.subscription.as_deref(), Some("sub_01KQBIL0000000000000000003"));
+        assert!(app.visible_events().all(|r| {
+            r.event.deliveries.iter().any(|d| {
+                d.status == crate::model::DeliveryStatus::Dead || d.status == crate::model::DeliveryStatus::Retrying
+            })
+        }));
+        assert_eq!(app.context(), Context::Stream);
+    }
+
+    #[test]
+    fn pane_keys_pause_and_edit_the_selected_endpoint() {
+        let mut app = demo_app();
+        press(&mut app, KeyCode::Tab);
+        assert_eq!(app.focus, Pane::Subscriptions);
+        press(&mut app, KeyCode::Char('j'));
+        let effects = press(&mut app, KeyCode::Char('p'));
+        assert_eq!(
+            effects,
+            vec![Effect::SetPaused { subscription_id: "sub_01KQBIL0000000000000000003".into(), paused: true }]
+        );
+        press(&mut app, KeyCode::Char('e'));
+        assert_eq!(app.context(), Context::Form);
+        typed(&mut app, "q"); // letters are text in a form, not quit
+        assert!(!app.quit);
+        press(&mut app, KeyCode::Esc);
+        press(&mut app, KeyCode::Char('q'));
+        assert!(app.quit);
+    }
+
+    #[test]
+    fn tab_skips_the_folded_rates_pane() {
+        let mut app = demo_app();
+        app.wide = false;
+        press(&mut app, KeyCode::Tab);
+        press(&mut app, KeyCode::Tab);
+        assert_eq!(app.focus, Pane::Stream);
+    }
+
+    #[test]
+    fn attempts_update_rows_and_alerts_count_as_unseen() {
+        let mut app = demo_app();
+        let row = app.events[0].event.clone();
+        let d = &row.deliveries[0];
+        app.apply_update(Update::Feed(FeedEvent::DeliveryAttempted(crate::feed::AttemptNotice {
+            event_id: row.id.clone(),
+            delivery_id: d.id.clone(),
+            subscription_id: d.subscription_id.clone(),
+            attempt: 1,
+            started_at: 0,
+            duration_ms: 5,
+            status_code: Some(200),
+            error_kind: None,
+            error: None,
+            status: crate::model::DeliveryStatus::Succeeded,
+            next_attempt_at: None,
+        })));
+        assert_eq!(app.events[0].event.deliveries[0].status, crate::model::DeliveryStatus::Succeeded);
+        let before = app.unseen_alerts;
+        app.apply_update(Update::Feed(FeedEvent::Alert(app.alerts[0].clone())));
+        assert_eq!(app.unseen_alerts, before + 1);
+        press(&mut app, KeyCode::Char('a'));
+        assert_eq!(app.unseen_alerts, 0);
+    }
+}

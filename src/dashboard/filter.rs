@@ -1,0 +1,141 @@
+//! The stream filter language: `action:card.move sub:crm status:failed card:123` plus free text.
+
+use crate::model::{DeliveryStatus, EventSummary};
+use crate::store::StatusFilter;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub action: Option<String>,
+    /// A subscription name or id fragment (case-insensitive).
+    pub subscription: Option<String>,
+    pub status: Option<StatusFilter>,
+    pub card: Option<String>,
+    pub pipe: Option<String>,
+    /// Words that must all appear in the id, action, card or pipe.
+    pub text: Vec<String>,
+}
+
+pub const KEYS: &str = "action:, sub:, status:, card:, pipe:";
+
+impl Filter {
+    pub fn parse(input: &str) -> Result<Filter, String> {
+        let mut f = Filter::default();
+        for word in input.split_whitespace() {
+            let Some((key, value)) = word.split_once(':') else {
+                f.text.push(word.to_lowercase());
+                continue;
+            };
+            if value.is_empty() {
+                return Err(format!("{key}: needs a value, e.g. {key}:something"));
+            }
+            match key.to_ascii_lowercase().as_str() {
+                "action" => f.action = Some(value.to_ascii_lowercase()),
+                "sub" | "subscription" => f.subscription = Some(value.to_lowercase()),
+                "status" => {
+                    f.status = Some(StatusFilter::parse(&value.to_ascii_lowercase()).ok_or_else(|| {
+                        format!(
+                            "status:{value} is unknown; use pending, retrying, succeeded, dead, cancelled or failed"
+                        )
+                    })?)
+                }
+                "card" => f.card = Some(value.to_string()),
+                "pipe" => f.pipe = Some(value.to_string()),
+                other => return Err(format!("unknown filter key {other:?}; keys are {KEYS}")),
+            }
+        }
+        Ok(f)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Filter::default()
+    }
+
+    /// Whether an event passes; `sub_matches` tells whether a subscription id fits `sub:`.
+    pub fn matches(&self, e: &EventSummary, sub_matches: impl Fn(&str, &str) -> bool) -> bool {
+        if let Some(a) = &self.action {
+            let ok = match a.strip_suffix('*') {
+                Some(prefix) => e.action.starts_with(prefix),
+                None => e.action == *a,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        if self.card.as_ref().is_some_and(|c| e.card_id.as_deref() != Some(c)) {
+            return false;
+        }
+        if self.pipe.as_ref().is_some_and(|p| e.pipe_id.as_deref() != Some(p)) {
+            return false;
+        }
+        let delivery_ok = |status: DeliveryStatus, sub: &str| {
+            self.status.is_none_or(|f| f.statuses().contains(&status))
+                && self.subscription.as_ref().is_none_or(|s| sub_matches(sub, s))
+        };
+        if (self.status.is_some() || self.subscription.is_some())
+            && !e.deliveries.iter().any(|d| delivery_ok(d.status, &d.subscription_id))
+        {
+            return false;
+        }
+        self.text.iter().all(|word| {
+            [Some(e.id.as_str()), Some(e.action.as_str()), e.card_id.as_deref(), e.pipe_id.as_deref()]
+                .iter()
+                .flatten()
+                .any(|field| field.to_lowercase().contains(word))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DeliverySummary;
+
+    fn event(action: &str, card: &str, status: DeliveryStatus) -> EventSummary {
+        EventSummary {
+            id: "evt_01ABC".into(),
+            action: action.into(),
+            received_at: 0,
+            card_id: Some(card.into()),
+            pipe_id: Some("PIPE9".into()),
+            deliveries: vec![DeliverySummary {
+                id: "dlv_1".into(),
+                subscription_id: "sub_crm".into(),
+                status,
+                attempts: 1,
+                last_status_code: None,
+                last_error: None,
+                next_attempt_at: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn parses_keys_and_free_text() {
+        let f = Filter::parse("action:CARD.MOVE sub:CRM status:failed card:123 acme").unwrap();
+        assert_eq!(f.action.as_deref(), Some("card.move"));
+        assert_eq!(f.subscription.as_deref(), Some("crm"));
+        assert_eq!(f.status, Some(StatusFilter::Failed));
+        assert_eq!(f.card.as_deref(), Some("123"));
+        assert_eq!(f.text, vec!["acme"]);
+        assert!(Filter::parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_filters_explain_themselves() {
+        assert!(Filter::parse("colour:red").unwrap_err().contains("action:"));
+        assert!(Filter::parse("status:burnt").unwrap_err().contains("retrying"));
+        assert!(Filter::parse("card:").unwrap_err().contains("needs a value"));
+    }
+
+    #[test]
+    fn matching_combines_every_condition() {
+        let subs = |id: &str, q: &str| id.contains(q);
+        let e = event("card.move", "123", DeliveryStatus::Dead);
+        assert!(Filter::parse("action:card.move status:failed sub:crm card:123 pipe9").unwrap().matches(&e, subs));
+        assert!(Filter::parse("action:card.*").unwrap().matches(&e, subs));
+        assert!(!Filter::parse("status:succeeded").unwrap().matches(&e, subs));
+        assert!(!Filter::parse("sub:billing").unwrap().matches(&e, subs));
+        assert!(!Filter::parse("card:999").unwrap().matches(&e, subs));
+        assert!(!Filter::parse("nomatch").unwrap().matches(&e, subs));
+    }
+}

@@ -1,0 +1,224 @@
+//! Form state: the subscription form and the test-event editor, both on ratatui-textarea,
+//! validated as the operator types.
+
+use crate::catalog::{ACTIONS, Catalog};
+use crate::model::{Filters, Subscription};
+use crate::subscriptions::{SubscriptionInput, validate_url};
+use ratatui_textarea::TextArea;
+use std::collections::BTreeMap;
+
+pub struct Field {
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub input: TextArea<'static>,
+    pub error: Option<String>,
+}
+
+impl Field {
+    fn new(label: &'static str, hint: &'static str, value: String) -> Self {
+        let mut input = TextArea::new(vec![value]);
+        input.move_cursor(ratatui_textarea::CursorMove::End);
+        Field { label, hint, input, error: None }
+    }
+
+    pub fn value(&self) -> String {
+        self.input.lines().join("").trim().to_string()
+    }
+}
+
+pub struct SubscriptionForm {
+    /// The subscription being edited; `None` creates one.
+    pub editing: Option<String>,
+    pub fields: Vec<Field>,
+    pub focus: usize,
+    /// What the server said when saving failed.
+    pub server_error: Option<String>,
+}
+
+fn join_map(map: &BTreeMap<String, String>, sep: &str) -> String {
+    map.iter().map(|(k, v)| format!("{k}{sep}{v}")).collect::<Vec<_>>().join("; ")
+}
+
+fn filters_text(f: &Filters) -> String {
+    let lists = [
+        ("pipe_id", &f.pipe_id),
+        ("on_phase_id", &f.on_phase_id),
+        ("from_phase_id", &f.from_phase_id),
+        ("to_phase_id", &f.to_phase_id),
+        ("field_id", &f.field_id),
+    ];
+    lists
+        .iter()
+        .filter(|(_, l)| !l.is_empty())
+        .map(|(k, l)| format!("{k}={}", l.join(",")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl SubscriptionForm {
+    pub fn new(existing: Option<&Subscription>) -> Self {
+        let value =
+            |f: fn(&Subscription) -> String, default: &str| existing.map(f).unwrap_or_else(|| default.to_string());
+        let fields = vec![
+            Field::new("Name", "a label for people", value(|s| s.name.clone(), "")),
+            Field::new("URL", "http(s)://host/path, no credentials", value(|s| s.url.clone(), "https://")),
+            Field::new("Actions", "comma separated: card.move, card.*, *", value(|s| s.actions.join(", "), "*")),
+            Field::new("Headers", "Name: value; Name2: value2", value(|s| join_map(&s.headers, ": "), "")),
+            Field::new("Filters", "pipe_id=1,2; to_phase_id=3", value(|s| filters_text(&s.filters), "")),
+            Field::new("Max in flight", "1 to 256", value(|s| s.max_in_flight.to_string(), "16")),
+            Field::new("Timeout ms", "100 to 120000", value(|s| s.timeout_ms.to_string(), "15000")),
+            Field::new(
+                "Ordered",
+                "yes: one at a time, in event order",
+                value(|s| if s.ordered { "yes".into() } else { "no".into() }, "no"),
+            ),
+        ];
+        SubscriptionForm { editing: existing.map(|s| s.id.clone()), fields, focus: 0, server_error: None }
+    }
+
+    /// Checks every field, records each field's problem, and returns the request when all are fine.
+    pub fn validate(&mut self, catalog: &Catalog) -> Option<SubscriptionInput> {
+        let v: Vec<String> = self.fields.iter().map(Field::value).collect();
+        let mut input = SubscriptionInput::default();
+        let results: Vec<Result<(), String>> = vec![
+            if v[0].is_empty() || v[0].chars().count() > 100 {
+                Err("1 to 100 characters".into())
+            } else {
+                input.name = Some(v[0].clone());
+                Ok(())
+            },
+            validate_url(&v[1]).map(|u| input.url = Some(u)).map_err(|e| e.to_string()),
+            parse_actions(&v[2], catalog).map(|a| input.actions = Some(a)),
+            parse_pairs(&v[3], ':').map(|h| input.headers = Some(h)),
+            parse_filters(&v[4]).map(|f| input.filters = Some(f)),
+            parse_number(&v[5], 1, 256).map(|n| input.max_in_flight = Some(n as u32)),
+            parse_number(&v[6], 100, 120_000).map(|n| input.timeout_ms = Some(n)),
+            parse_yes_no(&v[7]).map(|b| input.ordered = Some(b)),
+        ];
+        let mut ok = true;
+        for (field, result) in self.fields.iter_mut().zip(results) {
+            field.error = result.err();
+            ok &= field.error.is_none();
+        }
+        ok.then_some(input)
+    }
+}
+
+fn parse_actions(text: &str, catalog: &Catalog) -> Result<Vec<String>, String> {
+    let actions: Vec<String> = text.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_string).collect();
+    if actions.is_empty() {
+        return Err("at least one action, or *".into());
+    }
+    for a in &actions {
+        if catalog.canonical_pattern(a).is_none() {
+            return Err(format!("unknown action {a:?}"));
+        }
+    }
+    Ok(actions)
+}
+
+fn parse_pairs(text: &str, sep: char) -> Result<BTreeMap<String, String>, String> {
+    let mut map = BTreeMap::new();
+    for pair in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once(sep).ok_or_else(|| format!("{pair:?} needs the form Name{sep} value"))?;
+        if k.trim().is_empty() {
+            return Err(format!("{pair:?} has no name"));
+        }
+        map.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    Ok(map)
+}
+
+fn parse_filters(text: &str) -> Result<Filters, String> {
+    let mut f = Filters::default();
+    for (key, values) in parse_pairs(text, '=')? {
+        let list: Vec<String> =
+            values.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_string).collect();
+        match key.as_str() {
+            "pipe_id" => f.pipe_id = list,
+            "on_phase_id" => f.on_phase_id = list,
+            "from_phase_id" => f.from_phase_id = list,
+            "to_phase_id" => f.to_phase_id = list,
+            "field_id" => f.field_id = list,
+            other => {
+                return Err(format!(
+                    "unknown filter {other:?}; use pipe_id, on_phase_id, from_phase_id, to_phase_id, field_id"
+                ));
+            }
+        }
+    }
+    Ok(f)
+}
+
+fn parse_yes_no(text: &str) -> Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "yes" | "y" | "true" => Ok(true),
+        "no" | "n" | "false" | "" => Ok(false),
+        _ => Err("yes or no".into()),
+    }
+}
+
+fn parse_number(text: &str, min: u64, max: u64) -> Result<u64, String> {
+    text.parse::<u64>().ok().filter(|n| (min..=max).contains(n)).ok_or_else(|| format!("a number from {min} to {max}"))
+}
+
+/// The JSON editor for a test event, pre-filled with an action's sample.
+pub struct SendForm {
+    pub action: usize,
+    pub editor: TextArea<'static>,
+    /// The verdict on the current text: `Ok(action)` or what is wrong.
+    pub verdict: Result<String, String>,
+    pub server_error: Option<String>,
+}
+
+impl SendForm {
+    pub fn new(action: usize) -> Self {
+        let action = action % ACTIONS.len();
+        let sample = serde_json::to_string_pretty(&ACTIONS[action].sample()).unwrap_or_default();
+        let editor = TextArea::new(sample.lines().map(str::to_string).collect());
+        let mut form = SendForm { action, editor, verdict: Err(String::new()), server_error: None };
+        form.revalidate(&Catalog::default());
+        form
+    }
+
+    pub fn text(&self) -> String {
+        self.editor.lines().join("\n")
+    }
+
+    pub fn revalidate(&mut self, catalog: &Catalog) {
+        self.verdict =
+            crate::payload::inspect(self.text().as_bytes(), catalog).map(|f| f.action).map_err(|e| e.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_validates_each_field_inline() {
+        let mut form = SubscriptionForm::new(None);
+        assert!(form.validate(&Catalog::default()).is_none(), "an empty name and bare https:// are refused");
+        assert!(form.fields[0].error.is_some());
+        assert!(form.fields[1].error.is_some());
+        form.fields[0] = Field::new("Name", "", "crm".into());
+        form.fields[1] = Field::new("URL", "", "https://crm.example.com/h".into());
+        form.fields[3] = Field::new("Headers", "", "Authorization: Bearer x".into());
+        form.fields[4] = Field::new("Filters", "", "pipe_id=1, 2".into());
+        let input = form.validate(&Catalog::default()).expect("valid");
+        assert_eq!(input.headers.unwrap()["Authorization"], "Bearer x");
+        assert_eq!(input.filters.unwrap().pipe_id, vec!["1", "2"]);
+        form.fields[2] = Field::new("Actions", "", "card.nope".into());
+        assert!(form.validate(&Catalog::default()).is_none());
+        assert!(form.fields[2].error.as_deref().unwrap().contains("card.nope"));
+    }
+
+    #[test]
+    fn the_send_form_starts_valid_and_notices_broken_json() {
+        let mut form = SendForm::new(4);
+        assert_eq!(form.verdict.as_deref(), Ok("card.move"));
+        form.editor.insert_str("}");
+        form.revalidate(&Catalog::default());
+        assert!(form.verdict.is_err());
+    }
+}

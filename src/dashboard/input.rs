@@ -1,0 +1,275 @@
+//! Keys become actions (through the key table), actions change the `App` and may ask for effects.
+
+use super::app::{App, Effect, Pane, Popup};
+use super::filter::Filter;
+use super::forms::{SendForm, SubscriptionForm};
+use super::inspector::Inspector;
+use super::keymap::{self, Action, Context};
+use crate::catalog::ACTIONS;
+use crate::model::SubscriptionState;
+use crossterm::event::KeyEvent;
+use ratatui_textarea::TextArea;
+
+const PAGE: isize = 10;
+
+impl App {
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let ctx = self.context();
+        let action = keymap::lookup(ctx, &key);
+        if action == Some(Action::Quit) {
+            self.quit = true;
+            return vec![Effect::Quit];
+        }
+        match ctx {
+            Context::FilterInput => self.filter_key(action, key),
+            Context::Form => self.form_key(action, key),
+            Context::SendForm => self.send_key(action, key),
+            Context::Inspector => self.inspector_action(action),
+            Context::Overlay => {
+                self.overlay_action(action);
+                Vec::new()
+            }
+            _ => action.map(|a| self.main_action(a)).unwrap_or_default(),
+        }
+    }
+
+    fn main_action(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::NextPane | Action::PrevPane => {
+                let order: &[Pane] = if self.wide {
+                    &[Pane::Subscriptions, Pane::Rates, Pane::Stream]
+                } else {
+                    &[Pane::Subscriptions, Pane::Stream]
+                };
+                let i = order.iter().position(|p| *p == self.focus).unwrap_or(0);
+                let step = if action == Action::NextPane { 1 } else { order.len() - 1 };
+                self.focus = order[(i + step) % order.len()];
+            }
+            Action::Up => self.move_cursor(-1),
+            Action::Down => self.move_cursor(1),
+            Action::PageUp => self.move_cursor(-PAGE),
+            Action::PageDown => self.move_cursor(PAGE),
+            Action::Top => self.move_to(false),
+            Action::Bottom => self.move_to(true),
+            Action::ToggleFollow => self.set_follow(!self.follow),
+            Action::Filter => {
+                let mut input = TextArea::new(vec![self.filter_text.clone()]);
+                input.move_cursor(ratatui_textarea::CursorMove::End);
+                self.filter_input = Some(input);
+                self.filter_error = None;
+            }
+            Action::Help => self.popups.push(Popup::Help { scroll: 0 }),
+            Action::Alerts => {
+                self.unseen_alerts = 0;
+                self.popups.push(Popup::Alerts { scroll: 0 });
+            }
+            Action::NewSubscription => self.popups.push(Popup::Subscription(Box::new(SubscriptionForm::new(None)))),
+            Action::SendTestEvent => self.popups.push(Popup::Send(Box::new(SendForm::new(4)))),
+            Action::EditSubscription => {
+                let sub =
+                    self.selected_endpoint().and_then(|e| self.subscriptions.iter().find(|s| s.id == e.id)).cloned();
+                match sub {
+                    Some(sub) => self.popups.push(Popup::Subscription(Box::new(SubscriptionForm::new(Some(&sub))))),
+                    None => self.set_status("no subscription selected", true),
+                }
+            }
+            Action::TogglePause => {
+                if let Some(e) = self.selected_endpoint() {
+                    let paused = e.state == SubscriptionState::Active;
+                    return vec![Effect::SetPaused { subscription_id: e.id.clone(), paused }];
+                }
+            }
+            Action::RevealSecret => {
+                let id = self.selected_endpoint().map(|e| e.id.clone());
+                self.revealed_secret = if self.revealed_secret == id { None } else { id };
+            }
+            Action::Inspect => match self.focus {
+                Pane::Stream => {
+                    if let Some(row) = self.selected_event() {
+                        let id = row.event.id.clone();
+                        self.popups.push(Popup::Inspector(Box::new(Inspector::loading(id.clone()))));
+                        return vec![Effect::LoadEvent(id)];
+                    }
+                }
+                Pane::Subscriptions | Pane::Rates => {
+                    if let Some(e) = self.selected_endpoint() {
+                        let text = format!("sub:{}", e.name.split_whitespace().next().unwrap_or(&e.id));
+                        self.focus = Pane::Stream;
+                        return self.apply_filter(&text);
+                    }
+                }
+            },
+            Action::Redeliver => {
+                if let Some(row) = self.selected_event() {
+                    return vec![Effect::Redeliver { event_id: row.event.id.clone(), subscription_id: None }];
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn move_cursor(&mut self, delta: isize) {
+        match self.focus {
+            Pane::Stream => {
+                let max = self.visible_count().saturating_sub(1);
+                self.stream_cursor = self.stream_cursor.saturating_add_signed(delta).min(max);
+                // Reading older rows freezes the stream so they stay put; space or g follows again.
+                if self.stream_cursor > 0 && self.follow {
+                    self.follow = false;
+                }
+            }
+            Pane::Subscriptions | Pane::Rates => {
+                let max = self.endpoints().len().saturating_sub(1);
+                self.sub_cursor = self.sub_cursor.saturating_add_signed(delta).min(max);
+            }
+        }
+    }
+
+    fn move_to(&mut self, bottom: bool) {
+        match self.focus {
+            Pane::Stream if !bottom => {
+                self.stream_cursor = 0;
+                self.set_follow(true);
+            }
+            Pane::Stream => self.move_cursor(isize::MAX / 2),
+            _ => self.sub_cursor = if bottom { self.endpoints().len().saturating_sub(1) } else { 0 },
+        }
+    }
+
+    pub fn set_follow(&mut self, follow: bool) {
+        self.follow = follow;
+        if follow {
+            // Held rows join the stream in arrival order (they are newest first already).
+            let held: Vec<_> = self.held.drain(..).collect();
+            for row in held.into_iter().rev() {
+                self.events.push_front(row);
+            }
+            self.events.truncate(super::app::STREAM_CAPACITY);
+            self.stream_cursor = 0;
+        }
+    }
+
+    fn apply_filter(&mut self, text: &str) -> Vec<Effect> {
+        match Filter::parse(text) {
+            Ok(filter) => {
+                self.filter = filter;
+                self.filter_text = text.trim().to_string();
+                self.filter_error = None;
+                self.filter_input = None;
+                self.stream_cursor = 0;
+                vec![Effect::LoadEvents(self.events_query())]
+            }
+            Err(e) => {
+                self.filter_error = Some(e);
+                Vec::new()
+            }
+        }
+    }
+
+    fn filter_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
+        match action {
+            Some(Action::Submit) => {
+                let text = self.filter_input.as_ref().map(|t| t.lines().join(" ")).unwrap_or_default();
+                self.apply_filter(&text)
+            }
+            Some(Action::Back) => {
+                self.filter_input = None;
+                self.filter_error = None;
+                Vec::new()
+            }
+            _ => {
+                if let Some(input) = &mut self.filter_input {
+                    input.input(key);
+                    let text = input.lines().join(" ");
+                    // Validate as the operator types; apply on Enter.
+                    self.filter_error = Filter::parse(&text).err();
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn form_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
+        let catalog = self.catalog.clone();
+        let Some(Popup::Subscription(form)) = self.popups.last_mut() else { return Vec::new() };
+        match action {
+            Some(Action::Back) => {
+                self.popups.pop();
+            }
+            Some(Action::NextField) => form.focus = (form.focus + 1) % form.fields.len(),
+            Some(Action::PrevField) => form.focus = (form.focus + form.fields.len() - 1) % form.fields.len(),
+            Some(Action::Submit) => {
+                if let Some(input) = form.validate(&catalog) {
+                    form.server_error = None;
+                    return vec![Effect::SaveSubscription { id: form.editing.clone(), input }];
+                }
+            }
+            _ => {
+                let field = &mut form.fields[form.focus];
+                field.input.input(key);
+                form.validate(&catalog);
+            }
+        }
+        Vec::new()
+    }
+
+    fn send_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
+        let catalog = self.catalog.clone();
+        let Some(Popup::Send(form)) = self.popups.last_mut() else { return Vec::new() };
+        match action {
+            Some(Action::Back) => {
+                self.popups.pop();
+            }
+            Some(Action::NextSample) => **form = SendForm::new((form.action + 1) % ACTIONS.len()),
+            Some(Action::Submit) => {
+                if form.verdict.is_ok() {
+                    form.server_error = None;
+                    return vec![Effect::SendEvent(form.text())];
+                }
+            }
+            _ => {
+                form.editor.input(key);
+                form.revalidate(&catalog);
+            }
+        }
+        Vec::new()
+    }
+
+    fn inspector_action(&mut self, action: Option<Action>) -> Vec<Effect> {
+        let Some(Popup::Inspector(ins)) = self.popups.last_mut() else { return Vec::new() };
+        match action {
+            Some(Action::Back) => {
+                self.popups.pop();
+            }
+            Some(Action::NextSection) => ins.section = ins.section.next(),
+            Some(Action::Up) => ins.scroll(-1, None),
+            Some(Action::Down) => ins.scroll(1, None),
+            Some(Action::PageUp) => ins.scroll(-PAGE, None),
+            Some(Action::PageDown) => ins.scroll(PAGE, None),
+            Some(Action::Top) => ins.scroll(0, Some(false)),
+            Some(Action::Bottom) => ins.scroll(0, Some(true)),
+            Some(Action::Redeliver) => {
+                let event_id = ins.event_id.clone();
+                return vec![Effect::Redeliver { event_id, subscription_id: ins.selected_subscription() }];
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn overlay_action(&mut self, action: Option<Action>) {
+        let Some(Popup::Help { scroll } | Popup::Alerts { scroll }) = self.popups.last_mut() else { return };
+        match action {
+            Some(Action::Back) => {
+                self.popups.pop();
+            }
+            Some(Action::Up) => *scroll = scroll.saturating_sub(1),
+            Some(Action::Down) => *scroll += 1,
+            Some(Action::PageUp) => *scroll = scroll.saturating_sub(PAGE as usize),
+            Some(Action::PageDown) => *scroll += PAGE as usize,
+            Some(Action::Top) => *scroll = 0,
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The inspector's state: one event's payload, deliveries and attempts, and what is selected.
+
+use super::json::{self, JsonLine};
+use crate::model::{Attempt, DeliveryDetail, EventDetail};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Payload,
+    Deliveries,
+    Response,
+}
+
+impl Section {
+    pub fn next(self) -> Self {
+        match self {
+            Section::Payload => Section::Deliveries,
+            Section::Deliveries => Section::Response,
+            Section::Response => Section::Payload,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Section::Payload => "Payload",
+            Section::Deliveries => "Deliveries",
+            Section::Response => "Response",
+        }
+    }
+}
+
+/// Payloads larger than this are shown as plain text rather than pretty-printed.
+const PRETTY_LIMIT: usize = 256 * 1024;
+
+pub struct Inspector {
+    pub event_id: String,
+    pub detail: Option<EventDetail>,
+    pub payload: Vec<JsonLine>,
+    pub section: Section,
+    pub payload_scroll: usize,
+    /// Index into `attempt_refs()`.
+    pub attempt_cursor: usize,
+    pub response_scroll: usize,
+    pub error: Option<String>,
+}
+
+impl Inspector {
+    pub fn loading(event_id: String) -> Self {
+        Inspector {
+            event_id,
+            detail: None,
+            payload: Vec::new(),
+            section: Section::Payload,
+            payload_scroll: 0,
+            attempt_cursor: 0,
+            response_scroll: 0,
+            error: None,
+        }
+    }
+
+    pub fn load(&mut self, detail: EventDetail) {
+        self.payload = match serde_json::from_str::<serde_json::Value>(&detail.body) {
+            Ok(v) if detail.body.len() <= PRETTY_LIMIT => json::lines(&v),
+            _ => json::plain(&detail.body),
+        };
+        // Start on the newest attempt: that is usually the question.
+        self.detail = Some(detail);
+        self.attempt_cursor = self.attempt_refs().len().saturating_sub(1);
+    }
+
+    /// Every attempt as (delivery index, attempt index), in display order.
+    pub fn attempt_refs(&self) -> Vec<(usize, usize)> {
+        let Some(d) = &self.detail else { return Vec::new() };
+        d.deliveries.iter().enumerate().flat_map(|(di, del)| (0..del.attempts.len()).map(move |ai| (di, ai))).collect()
+    }
+
+    pub fn selected(&self) -> Option<(&DeliveryDetail, &Attempt)> {
+        let (di, ai) = *self.attempt_refs().get(self.attempt_cursor)?;
+        let delivery = self.detail.as_ref()?.deliveries.get(di)?;
+        Some((delivery, delivery.attempts.get(ai)?))
+    }
+
+    /// The delivery to redeliver: the selected attempt's, or the only one.
+    pub fn selected_subscription(&self) -> Option<String> {
+        if let Some((d, _)) = self.selected() {
+            return Some(d.summary.subscription_id.clone());
+        }
+        let d = self.detail.as_ref()?;
+        (d.deliveries.len() == 1).then(|| d.deliveries[0].summary.subscription_id.clone())
+    }
+
+    pub fn scroll(&mut self, delta: isize, to_end: Option<bool>) {
+        let attempts = self.attempt_refs().len();
+        let (value, len) = match self.section {
+            Section::Payload => (&mut self.payload_scroll, self.payload.len()),
+            Section::Deliveries => (&mut self.attempt_cursor, attempts),
+            Section::Response => (&mut self.response_scroll, usize::MAX / 2),
+        };
+        let max = len.saturating_sub(1);
+        *value = match to_end {
+            Some(true) => max,
+            Some(false) => 0,
+            None => value.saturating_add_signed(delta).min(max),
+        };
+        if self.section == Section::Deliveries {
+            self.response_scroll = 0;
+        }
+    }
+}

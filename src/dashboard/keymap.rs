@@ -1,0 +1,459 @@
+//! The key table: the one source for input handling, the hint line and the help overlay.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Quit,
+    NextPane,
+    PrevPane,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Inspect,
+    Back,
+    Filter,
+    ToggleFollow,
+    Redeliver,
+    TogglePause,
+    NewSubscription,
+    EditSubscription,
+    SendTestEvent,
+    Alerts,
+    Help,
+    NextSection,
+    RevealSecret,
+    Submit,
+    NextField,
+    PrevField,
+    NextSample,
+}
+
+/// Where the cursor is; each binding says where it applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// Every main pane.
+    Main,
+    Subscriptions,
+    Rates,
+    Stream,
+    Inspector,
+    /// Help and alert log.
+    Overlay,
+    Form,
+    SendForm,
+    FilterInput,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Key(pub KeyCode, pub KeyModifiers);
+
+const fn k(c: char) -> Key {
+    Key(KeyCode::Char(c), KeyModifiers::NONE)
+}
+const fn code(c: KeyCode) -> Key {
+    Key(c, KeyModifiers::NONE)
+}
+const fn ctrl(c: char) -> Key {
+    Key(KeyCode::Char(c), KeyModifiers::CONTROL)
+}
+
+pub struct Binding {
+    pub action: Action,
+    pub keys: &'static [Key],
+    /// How the keys are written in the hint line and help.
+    pub label: &'static str,
+    pub help: &'static str,
+    pub contexts: &'static [Context],
+    /// Shown in the hint line (the rest only in help).
+    pub hint: bool,
+}
+
+use Context::*;
+
+const MAIN_PANES: &[Context] = &[Main];
+const LISTS: &[Context] = &[Subscriptions, Rates, Stream, Inspector, Overlay];
+const SUB_PANES: &[Context] = &[Subscriptions, Rates];
+
+pub const BINDINGS: &[Binding] = &[
+    Binding {
+        action: Action::Up,
+        keys: &[k('k'), code(KeyCode::Up)],
+        label: "k/↑",
+        help: "move up",
+        contexts: LISTS,
+        hint: false,
+    },
+    Binding {
+        action: Action::Down,
+        keys: &[k('j'), code(KeyCode::Down)],
+        label: "j/↓",
+        help: "move down",
+        contexts: LISTS,
+        hint: true,
+    },
+    Binding {
+        action: Action::PageUp,
+        keys: &[code(KeyCode::PageUp), ctrl('u')],
+        label: "PgUp",
+        help: "page up",
+        contexts: LISTS,
+        hint: false,
+    },
+    Binding {
+        action: Action::PageDown,
+        keys: &[code(KeyCode::PageDown), ctrl('d')],
+        label: "PgDn",
+        help: "page down",
+        contexts: LISTS,
+        hint: false,
+    },
+    Binding {
+        action: Action::Top,
+        keys: &[k('g'), code(KeyCode::Home)],
+        label: "g",
+        help: "go to the top (newest)",
+        contexts: LISTS,
+        hint: false,
+    },
+    Binding {
+        action: Action::Bottom,
+        keys: &[k('G'), code(KeyCode::End)],
+        label: "G",
+        help: "go to the bottom",
+        contexts: LISTS,
+        hint: false,
+    },
+    Binding {
+        action: Action::Inspect,
+        keys: &[code(KeyCode::Enter)],
+        label: "Enter",
+        help: "inspect the event",
+        contexts: &[Stream],
+        hint: true,
+    },
+    Binding {
+        action: Action::Inspect,
+        keys: &[code(KeyCode::Enter)],
+        label: "Enter",
+        help: "show this endpoint's events",
+        contexts: SUB_PANES,
+        hint: true,
+    },
+    Binding {
+        action: Action::Redeliver,
+        keys: &[k('r')],
+        label: "r",
+        help: "redeliver the event to all its subscriptions",
+        contexts: &[Stream],
+        hint: true,
+    },
+    Binding {
+        action: Action::Redeliver,
+        keys: &[k('r')],
+        label: "r",
+        help: "redeliver to the selected delivery's subscription",
+        contexts: &[Inspector],
+        hint: true,
+    },
+    Binding {
+        action: Action::TogglePause,
+        keys: &[k('p')],
+        label: "p",
+        help: "pause / resume the endpoint",
+        contexts: SUB_PANES,
+        hint: true,
+    },
+    Binding {
+        action: Action::EditSubscription,
+        keys: &[k('e')],
+        label: "e",
+        help: "edit the subscription",
+        contexts: SUB_PANES,
+        hint: true,
+    },
+    Binding {
+        action: Action::RevealSecret,
+        keys: &[k('S')],
+        label: "S",
+        help: "reveal / hide the signing secret",
+        contexts: SUB_PANES,
+        hint: false,
+    },
+    Binding {
+        action: Action::NextSection,
+        keys: &[code(KeyCode::Tab)],
+        label: "Tab",
+        help: "next section (payload, deliveries, response)",
+        contexts: &[Inspector],
+        hint: true,
+    },
+    Binding {
+        action: Action::NextPane,
+        keys: &[code(KeyCode::Tab)],
+        label: "Tab",
+        help: "next pane",
+        contexts: MAIN_PANES,
+        hint: true,
+    },
+    Binding {
+        action: Action::PrevPane,
+        keys: &[code(KeyCode::BackTab)],
+        label: "S-Tab",
+        help: "previous pane",
+        contexts: MAIN_PANES,
+        hint: false,
+    },
+    Binding {
+        action: Action::Filter,
+        keys: &[k('/')],
+        label: "/",
+        help: "filter the stream (action: sub: status: card: pipe: text)",
+        contexts: MAIN_PANES,
+        hint: true,
+    },
+    Binding {
+        action: Action::ToggleFollow,
+        keys: &[k(' ')],
+        label: "space",
+        help: "freeze / follow the live stream",
+        contexts: MAIN_PANES,
+        hint: true,
+    },
+    Binding {
+        action: Action::NewSubscription,
+        keys: &[k('n')],
+        label: "n",
+        help: "new subscription",
+        contexts: MAIN_PANES,
+        hint: true,
+    },
+    Binding {
+        action: Action::SendTestEvent,
+        keys: &[k('s')],
+        label: "s",
+        help: "send a test event",
+        contexts: MAIN_PANES,
+        hint: true,
+    },
+    Binding {
+        action: Action::Alerts,
+        keys: &[k('a')],
+        label: "a",
+        help: "alert log",
+        contexts: MAIN_PANES,
+        hint: true,
+    },
+    Binding {
+        action: Action::Help,
+        keys: &[k('?')],
+        label: "?",
+        help: "help: every key",
+        contexts: MAIN_PANES,
+        hint: true,
+    },
+    Binding {
+        action: Action::Quit,
+        keys: &[k('q'), ctrl('c')],
+        label: "q",
+        help: "quit",
+        contexts: MAIN_PANES,
+        hint: true,
+    },
+    Binding {
+        action: Action::Back,
+        keys: &[code(KeyCode::Esc), k('q')],
+        label: "Esc",
+        help: "close",
+        contexts: &[Inspector, Overlay],
+        hint: true,
+    },
+    Binding {
+        action: Action::Quit,
+        keys: &[ctrl('c')],
+        label: "C-c",
+        help: "quit hookwatch",
+        contexts: &[Inspector, Overlay, Form, SendForm, FilterInput],
+        hint: false,
+    },
+    Binding {
+        action: Action::NextField,
+        keys: &[code(KeyCode::Tab), code(KeyCode::Down)],
+        label: "Tab",
+        help: "next field",
+        contexts: &[Form],
+        hint: true,
+    },
+    Binding {
+        action: Action::PrevField,
+        keys: &[code(KeyCode::BackTab), code(KeyCode::Up)],
+        label: "S-Tab",
+        help: "previous field",
+        contexts: &[Form],
+        hint: true,
+    },
+    Binding {
+        action: Action::Submit,
+        keys: &[ctrl('s'), code(KeyCode::Enter)],
+        label: "Enter",
+        help: "save",
+        contexts: &[Form],
+        hint: true,
+    },
+    Binding {
+        action: Action::NextSample,
+        keys: &[ctrl('n')],
+        label: "C-n",
+        help: "next action's sample payload",
+        contexts: &[SendForm],
+        hint: true,
+    },
+    Binding {
+        action: Action::Submit,
+        keys: &[ctrl('s')],
+        label: "C-s",
+        help: "send the event",
+        contexts: &[SendForm],
+        hint: true,
+    },
+    Binding {
+        action: Action::Submit,
+        keys: &[code(KeyCode::Enter)],
+        label: "Enter",
+        help: "apply the filter",
+        contexts: &[FilterInput],
+        hint: true,
+    },
+    Binding {
+        action: Action::Back,
+        keys: &[code(KeyCode::Esc)],
+        label: "Esc",
+        help: "cancel",
+        contexts: &[Form, SendForm, FilterInput],
+        hint: true,
+    },
+];
+
+fn key_matches(spec: &Key, ev: &KeyEvent) -> bool {
+    let mods = ev.modifiers - KeyModifiers::SHIFT; // 'G' and BackTab arrive with SHIFT
+    let want = spec.1 - KeyModifiers::SHIFT;
+    let code_matches = match (spec.0, ev.code) {
+        (KeyCode::Char(a), KeyCode::Char(b)) if want.contains(KeyModifiers::CONTROL) => a.eq_ignore_ascii_case(&b),
+        (a, b) => a == b,
+    };
+    code_matches && mods == want
+}
+
+/// The action a key means where the cursor is. Main panes also take the `Main` bindings.
+pub fn lookup(ctx: Context, ev: &KeyEvent) -> Option<Action> {
+    let in_main = matches!(ctx, Subscriptions | Rates | Stream);
+    BINDINGS
+        .iter()
+        .filter(|b| b.contexts.contains(&ctx) || (in_main && b.contexts.contains(&Main)))
+        .find(|b| b.keys.iter().any(|spec| key_matches(spec, ev)))
+        .map(|b| b.action)
+}
+
+/// The hint line for a context: pane-specific keys first, then the global ones.
+pub fn hints(ctx: Context) -> Vec<(&'static str, &'static str)> {
+    let in_main = matches!(ctx, Subscriptions | Rates | Stream);
+    let specific = BINDINGS.iter().filter(|b| b.hint && b.contexts.contains(&ctx));
+    let global = BINDINGS.iter().filter(|b| b.hint && in_main && b.contexts.contains(&Main));
+    specific.chain(global).map(|b| (b.label, short(b.help))).collect()
+}
+
+/// The first words of a help text, for the hint line.
+fn short(help: &'static str) -> &'static str {
+    help.split([':', '(']).next().unwrap_or(help).trim()
+}
+
+pub fn context_title(ctx: Context) -> &'static str {
+    match ctx {
+        Main => "Everywhere",
+        Subscriptions => "Subscriptions / Delivery success",
+        Rates => "Delivery success",
+        Stream => "Event stream",
+        Inspector => "Inspector",
+        Overlay => "Help and alert log",
+        Form => "Subscription form",
+        SendForm => "Test event editor",
+        FilterInput => "Filter input",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(c: KeyCode, m: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(c, m)
+    }
+
+    #[test]
+    fn keys_resolve_by_context() {
+        let enter = key(KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(lookup(Stream, &enter), Some(Action::Inspect));
+        assert_eq!(lookup(FilterInput, &enter), Some(Action::Submit));
+        assert_eq!(lookup(Stream, &key(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Action::Bottom));
+        assert_eq!(lookup(Stream, &key(KeyCode::BackTab, KeyModifiers::SHIFT)), Some(Action::PrevPane));
+        assert_eq!(lookup(Subscriptions, &key(KeyCode::Char('p'), KeyModifiers::NONE)), Some(Action::TogglePause));
+        assert_eq!(
+            lookup(Stream, &key(KeyCode::Char('p'), KeyModifiers::NONE)),
+            None,
+            "p only where an endpoint is selected"
+        );
+        assert_eq!(lookup(Inspector, &key(KeyCode::Char('q'), KeyModifiers::NONE)), Some(Action::Back));
+        assert_eq!(lookup(Form, &key(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
+        assert_eq!(lookup(Form, &key(KeyCode::Char('q'), KeyModifiers::NONE)), None, "forms take letters as text");
+    }
+
+    #[test]
+    fn every_spec_key_is_bound_and_documented() {
+        // SPEC §6 lists these keys; each must do something in the main panes and appear in help.
+        let spec = [
+            ("Tab", Action::NextPane),
+            ("S-Tab", Action::PrevPane),
+            ("j/↓", Action::Down),
+            ("k/↑", Action::Up),
+            ("PgUp", Action::PageUp),
+            ("PgDn", Action::PageDown),
+            ("g", Action::Top),
+            ("G", Action::Bottom),
+            ("/", Action::Filter),
+            ("space", Action::ToggleFollow),
+            ("n", Action::NewSubscription),
+            ("s", Action::SendTestEvent),
+            ("a", Action::Alerts),
+            ("?", Action::Help),
+            ("q", Action::Quit),
+        ];
+        for (label, action) in spec {
+            assert!(BINDINGS.iter().any(|b| b.label == label && b.action == action), "{label} → {action:?}");
+        }
+        for (ctx, action) in [
+            (Stream, Action::Inspect),
+            (Stream, Action::Redeliver),
+            (Subscriptions, Action::TogglePause),
+            (Subscriptions, Action::EditSubscription),
+            (Inspector, Action::Back),
+        ] {
+            let b = BINDINGS.iter().find(|b| b.action == action && b.contexts.contains(&ctx)).unwrap();
+            assert!(
+                b.keys.iter().any(|spec| lookup(ctx, &KeyEvent::new(spec.0, spec.1)) == Some(action)),
+                "{action:?} reachable in {ctx:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn hint_lines_come_from_the_table() {
+        let stream = hints(Stream);
+        assert_eq!(stream[0].0, "j/↓");
+        assert!(stream.iter().any(|(k, h)| *k == "Enter" && *h == "inspect the event"));
+        assert!(stream.iter().any(|(k, _)| *k == "?"));
+        assert!(!hints(Form).iter().any(|(k, _)| *k == "?"));
+    }
+}

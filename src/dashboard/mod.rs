@@ -1,0 +1,175 @@
+//! The terminal dashboard. State lives in `app`, keys map through `keymap`, drawing is in `view`,
+//! and the engine is reached only through a `source` (in-process or remote).
+
+pub mod app;
+pub mod filter;
+pub mod forms;
+pub mod input;
+pub mod inspector;
+pub mod json;
+pub mod keymap;
+pub mod sanitize;
+pub mod screenshots;
+pub mod source;
+pub mod theme;
+pub mod view;
+
+use app::{App, Effect, Outcome};
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures::StreamExt;
+use source::{Source, Update};
+use std::sync::Arc;
+use std::time::Duration;
+use theme::Theme;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+pub struct Options {
+    pub no_color: bool,
+    /// Frames per second at most (default 30).
+    pub max_fps: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { no_color: false, max_fps: 30 }
+    }
+}
+
+/// Runs the dashboard until the operator quits or the process is told to stop
+/// (SIGTERM, SIGHUP: a dropped SSH session). The terminal is restored on every path, panics included.
+pub async fn run(source: Arc<dyn Source>, options: Options) -> anyhow::Result<()> {
+    let theme = Theme::detect(options.no_color);
+    // ratatui::try_init: raw mode, alternate screen, and a panic hook that restores the terminal
+    // before the original hook prints. Mouse capture stays off so text selection works over SSH.
+    let mut terminal = ratatui::try_init()?;
+    let result = event_loop(&mut terminal, source, &theme, &options).await;
+    ratatui::restore();
+    result
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    source: Arc<dyn Source>,
+    theme: &Theme,
+    options: &Options,
+) -> anyhow::Result<()> {
+    let frame_time = Duration::from_secs(1) / options.max_fps.max(1);
+    let mut app = App::new(source.location());
+    app.now = crate::model::now_ms();
+    let (updates_tx, mut updates) = mpsc::channel::<Update>(4096);
+    let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel::<Outcome>();
+    source.watch(updates_tx);
+    initial_load(&source, &app, &outcomes_tx);
+
+    let mut keys = EventStream::new();
+    let stop = crate::server::termination();
+    tokio::pin!(stop);
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - frame_time;
+    loop {
+        if dirty && last_draw.elapsed() >= frame_time {
+            app.now = crate::model::now_ms();
+            terminal.draw(|f| view::draw(f, &app, theme))?;
+            dirty = false;
+            last_draw = Instant::now();
+        }
+        // Redraw on change only, never faster than the frame cap; idle means asleep.
+        let next_frame = dirty.then(|| last_draw + frame_time);
+        let effects = tokio::select! {
+            key = keys.next() => match key {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                    dirty = true;
+                    app.wide = terminal.size().map_or(true, |s| s.width >= view::WIDE);
+                    app.on_key(k)
+                }
+                Some(Ok(Event::Resize(..))) => {
+                    dirty = true;
+                    Vec::new()
+                }
+                Some(Ok(_)) => Vec::new(),
+                Some(Err(e)) => return Err(e.into()),
+                None => break,
+            },
+            Some(update) = updates.recv() => {
+                dirty = true;
+                app.apply_update(update)
+            }
+            Some(outcome) = outcomes.recv() => {
+                dirty = true;
+                app.apply_outcome(outcome);
+                Vec::new()
+            }
+            _ = clock.tick() => {
+                dirty |= app.tick(crate::model::now_ms());
+                Vec::new()
+            }
+            _ = sleep_until(next_frame), if next_frame.is_some() => Vec::new(),
+            _ = &mut stop => break,
+        };
+        for effect in effects {
+            if effect == Effect::Quit {
+                return Ok(());
+            }
+            perform(&source, effect, &outcomes_tx);
+        }
+        if app.quit {
+            break;
+        }
+    }
+    Ok(())
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+fn initial_load(source: &Arc<dyn Source>, app: &App, tx: &mpsc::UnboundedSender<Outcome>) {
+    let (s, t, query) = (source.clone(), tx.clone(), app.events_query());
+    tokio::spawn(async move {
+        let outcomes = [
+            s.catalog().await.map(Outcome::Catalog),
+            s.subscriptions().await.map(Outcome::Subscriptions),
+            s.stats().await.map(|r| Outcome::Stats(Box::new(r))),
+            s.alerts().await.map(Outcome::Alerts),
+            s.events(query).await.map(Outcome::Events),
+        ];
+        for o in outcomes {
+            let _ = t.send(o.unwrap_or_else(Outcome::Failed));
+        }
+    });
+}
+
+/// Carries out an effect in the background and reports its outcome to the loop.
+fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<Outcome>) {
+    let (s, t) = (source.clone(), tx.clone());
+    tokio::spawn(async move {
+        let outcome = match effect {
+            Effect::LoadEvents(q) => s.events(q).await.map_or_else(Outcome::Failed, Outcome::Events),
+            Effect::LoadEvent(id) => match s.event(&id).await {
+                Ok(d) => Outcome::Event(Box::new(d)),
+                Err(error) => Outcome::EventFailed { id, error },
+            },
+            Effect::Redeliver { event_id, subscription_id } => {
+                match s.redeliver(&event_id, subscription_id.as_deref()).await {
+                    Ok(n) => Outcome::Done(format!("redelivering {event_id} ({n} deliveries)")),
+                    Err(e) => Outcome::Failed(format!("redeliver failed: {e}")),
+                }
+            }
+            Effect::SetPaused { subscription_id, paused } => match s.set_paused(&subscription_id, paused).await {
+                Ok(()) => Outcome::Done(format!("{} {subscription_id}", if paused { "paused" } else { "resumed" })),
+                Err(e) => Outcome::Failed(e),
+            },
+            Effect::SaveSubscription { id, input } => match s.save_subscription(id.as_deref(), input).await {
+                Ok(sub) => Outcome::SubscriptionSaved(Box::new(sub)),
+                Err(e) => Outcome::SaveFailed(e),
+            },
+            Effect::SendEvent(body) => s.send_event(body).await.map_or_else(Outcome::SendFailed, Outcome::Sent),
+            Effect::Quit => return,
+        };
+        let _ = t.send(outcome);
+    });
+}

@@ -1,0 +1,448 @@
+//! Fixed synthetic data and off-screen rendering: the source of the insta snapshots and of the
+//! SVG screenshots in `screenshots/`, so both come from the real render code and never leak data.
+
+use super::app::{App, EventRow, Pane, Popup};
+use super::forms::{SendForm, SubscriptionForm};
+use super::inspector::{Inspector, Section};
+use super::theme::Theme;
+use super::view;
+use crate::dispatch::BreakerState;
+use crate::feed::{Alert, AlertKind};
+use crate::model::*;
+use crate::report::{EndpointReport, StatsReport};
+use crate::stats::Latency;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// 2026-11-25 14:05:00 UTC: the fixture's "now".
+pub const NOW: Millis = 1_795_615_500_000;
+
+fn sub(id: &str, name: &str, url: &str, actions: &[&str], state: SubscriptionState) -> Subscription {
+    Subscription {
+        id: id.into(),
+        name: name.into(),
+        url: url.into(),
+        actions: actions.iter().map(|a| a.to_string()).collect(),
+        headers: BTreeMap::new(),
+        filters: Filters::default(),
+        secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".into(),
+        previous_secret: None,
+        previous_secret_expires_at: None,
+        state,
+        max_in_flight: 16,
+        ordered: false,
+        timeout_ms: 15_000,
+        created_at: NOW - 86_400_000,
+        updated_at: NOW - 3_600_000,
+        disabled_reason: None,
+    }
+}
+
+fn endpoint(
+    s: &Subscription,
+    rate: f64,
+    p99: u64,
+    backlog: u64,
+    breaker: BreakerState,
+    history: &[f64],
+) -> EndpointReport {
+    let attempts = 300u64;
+    EndpointReport {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        url: s.url.clone(),
+        actions: s.actions.clone(),
+        state: s.state,
+        success_rate: ["1m", "5m", "1h", "24h"].iter().map(|w| (w.to_string(), Some(rate))).collect(),
+        attempts: ["1m", "5m", "1h", "24h"].iter().map(|w| (w.to_string(), attempts)).collect(),
+        latency_ms: Latency { p50_ms: Some(p99 / 4), p95_ms: Some(p99 / 2), p99_ms: Some(p99), max_ms: Some(p99 * 2) },
+        backlog,
+        in_flight: backlog.min(16),
+        breaker,
+        last_error: (rate < 1.0).then(|| "HTTP 503 Service Unavailable".into()),
+        last_error_at: (rate < 1.0).then_some(NOW - 4000),
+        total_attempts: attempts,
+        total_successes: (attempts as f64 * rate) as u64,
+        history: history.iter().map(|r| Some(*r)).collect(),
+    }
+}
+
+fn delivery(n: usize, sub: &str, status: DeliveryStatus) -> DeliverySummary {
+    DeliverySummary {
+        id: format!("dlv_01KQ0000000000000000{n:06}"),
+        subscription_id: sub.into(),
+        status,
+        attempts: 1,
+        last_status_code: None,
+        last_error: None,
+        next_attempt_at: None,
+    }
+}
+
+/// The dashboard as an operator would see it mid-incident: one healthy, one flaky, one down endpoint.
+pub fn demo_app() -> App {
+    let subs = vec![
+        sub(
+            "sub_01KQCRM0000000000000000001",
+            "crm-sync",
+            "http://127.0.0.1:9101/hooks",
+            &["card.*"],
+            SubscriptionState::Active,
+        ),
+        sub(
+            "sub_01KQANA0000000000000000002",
+            "analytics",
+            "http://127.0.0.1:9102/ingest",
+            &["*"],
+            SubscriptionState::Active,
+        ),
+        sub(
+            "sub_01KQBIL0000000000000000003",
+            "billing",
+            "http://127.0.0.1:9103/webhooks",
+            &["user.*", "card.done"],
+            SubscriptionState::Active,
+        ),
+    ];
+    let stats = StatsReport {
+        generated_at: NOW,
+        uptime_s: 754,
+        ingest_per_second: 11.4,
+        events_ingested: 8_412,
+        backlog: 212,
+        subscriptions: vec![
+            endpoint(&subs[0], 1.0, 24, 0, BreakerState::Closed, &[1.0; 12]),
+            endpoint(
+                &subs[1],
+                0.912,
+                710,
+                3,
+                BreakerState::Closed,
+                &[0.95, 0.9, 0.85, 0.92, 0.88, 1.0, 0.9, 0.93, 0.87, 0.91, 0.95, 0.9],
+            ),
+            endpoint(
+                &subs[2],
+                0.0,
+                5002,
+                209,
+                BreakerState::Open,
+                &[1.0, 1.0, 0.6, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            ),
+        ],
+    };
+    let actions = [
+        "card.move",
+        "card.field_update",
+        "card.create",
+        "user.role_set",
+        "card.done",
+        "card.move",
+        "card.late",
+        "user.invitation_sent",
+    ];
+    let events = (0..60)
+        .map(|i| {
+            let action = actions[i % actions.len()];
+            let mut deliveries = Vec::new();
+            if action.starts_with("card.") {
+                deliveries.push(delivery(i * 3, &subs[0].id, DeliveryStatus::Succeeded));
+            }
+            deliveries.push(delivery(
+                i * 3 + 1,
+                &subs[1].id,
+                if i % 7 == 3 { DeliveryStatus::Retrying } else { DeliveryStatus::Succeeded },
+            ));
+            if action.starts_with("user.") || action == "card.done" {
+                deliveries.push(delivery(
+                    i * 3 + 2,
+                    &subs[2].id,
+                    if i < 10 { DeliveryStatus::Retrying } else { DeliveryStatus::Dead },
+                ));
+            }
+            if i == 0 {
+                deliveries.iter_mut().for_each(|d| d.status = DeliveryStatus::Pending);
+            }
+            EventRow {
+                event: EventSummary {
+                    id: format!("evt_01KQ{:022}", 900_000 - i),
+                    action: action.into(),
+                    received_at: NOW - (i as i64) * 850,
+                    card_id: action.starts_with("card.").then(|| format!("{}", 4_837_291 + i * 17)),
+                    pipe_id: action.starts_with("card.").then(|| ["CxeXHeOR", "Pq81LmZa"][i % 2].to_string()),
+                    deliveries,
+                },
+                changed_at: NOW - 10_000,
+            }
+        })
+        .collect();
+    let alerts = vec![
+        Alert {
+            kind: AlertKind::EndpointFailing,
+            subscription_id: subs[2].id.clone(),
+            subscription_name: "billing".into(),
+            message: "3 failures in a row, last: could not connect: Connection refused".into(),
+            at: NOW - 95_000,
+        },
+        Alert {
+            kind: AlertKind::BreakerOpen,
+            subscription_id: subs[2].id.clone(),
+            subscription_name: "billing".into(),
+            message: "10 consecutive failures; pausing deliveries for a cooldown".into(),
+            at: NOW - 80_000,
+        },
+        Alert {
+            kind: AlertKind::EndpointFailing,
+            subscription_id: subs[1].id.clone(),
+            subscription_name: "analytics".into(),
+            message: "3 failures in a row, last: HTTP 503 Service Unavailable".into(),
+            at: NOW - 41_000,
+        },
+        Alert {
+            kind: AlertKind::EndpointRecovered,
+            subscription_id: subs[1].id.clone(),
+            subscription_name: "analytics".into(),
+            message: "deliveries succeed again".into(),
+            at: NOW - 30_000,
+        },
+    ];
+    let mut app = App::new("127.0.0.1:8430".into());
+    app.now = NOW;
+    app.stats = Some(stats);
+    app.subscriptions = subs;
+    app.events = events;
+    app.alerts = alerts.into();
+    app.unseen_alerts = 1;
+    app
+}
+
+/// An inspected event with a failed then successful attempt.
+pub fn demo_inspector() -> Inspector {
+    let body = serde_json::to_string(&crate::catalog::find("card.move").map(|a| a.sample()).unwrap_or_default())
+        .unwrap_or_default();
+    let headers: BTreeMap<String, String> = [
+        ("content-type", "application/json"),
+        ("user-agent", "hookwatch/0.1.0"),
+        ("webhook-id", "evt_01KQ0000000000000000900000"),
+        ("webhook-timestamp", "1795615499"),
+        ("webhook-signature", "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let attempt = |id: i64, at: Millis, code: u16, error: Option<&str>, body: &str, next: Option<Millis>| Attempt {
+        id,
+        delivery_id: "dlv_01KQ0000000000000000000001".into(),
+        started_at: at,
+        duration_ms: if error.is_some() { 812 } else { 41 },
+        status_code: Some(code),
+        error_kind: error.map(|_| ErrorKind::Status),
+        error: error.map(str::to_string),
+        response_body: body.into(),
+        response_truncated: false,
+        next_retry_at: next,
+        request_headers: headers.clone(),
+    };
+    let detail = EventDetail {
+        id: "evt_01KQ0000000000000000900000".into(),
+        action: "card.move".into(),
+        received_at: NOW - 6000,
+        card_id: Some("4837291".into()),
+        pipe_id: Some("CxeXHeOR".into()),
+        body,
+        deliveries: vec![
+            DeliveryDetail {
+                summary: DeliverySummary {
+                    attempts: 1,
+                    status: DeliveryStatus::Succeeded,
+                    ..delivery(0, "sub_01KQCRM0000000000000000001", DeliveryStatus::Succeeded)
+                },
+                attempts: vec![attempt(1, NOW - 5990, 200, None, "{\"ok\":true}", None)],
+            },
+            DeliveryDetail {
+                summary: DeliverySummary {
+                    attempts: 2,
+                    status: DeliveryStatus::Retrying,
+                    next_attempt_at: Some(NOW + 4000),
+                    ..delivery(1, "sub_01KQANA0000000000000000002", DeliveryStatus::Retrying)
+                },
+                attempts: vec![
+                    attempt(
+                        2,
+                        NOW - 5990,
+                        503,
+                        Some("HTTP 503 Service Unavailable"),
+                        "upstream overloaded, try again",
+                        Some(NOW - 1000),
+                    ),
+                    attempt(
+                        3,
+                        NOW - 1000,
+                        500,
+                        Some("HTTP 500 Internal Server Error"),
+                        "{\"error\":\"database is locked\"}",
+                        Some(NOW + 4000),
+                    ),
+                ],
+            },
+        ],
+    };
+    let mut ins = Inspector::loading(detail.id.clone());
+    ins.load(detail);
+    ins
+}
+
+/// The named views the snapshots and screenshots cover.
+pub fn views() -> Vec<(&'static str, App)> {
+    let main = demo_app();
+    let mut inspector = demo_app();
+    inspector.popups.push(Popup::Inspector(Box::new(demo_inspector())));
+    let mut deliveries = demo_app();
+    let mut ins = demo_inspector();
+    ins.section = Section::Deliveries;
+    deliveries.popups.push(Popup::Inspector(Box::new(ins)));
+    let mut help = demo_app();
+    help.popups.push(Popup::Help { scroll: 0 });
+    let mut alerts = demo_app();
+    alerts.unseen_alerts = 0;
+    alerts.popups.push(Popup::Alerts { scroll: 0 });
+    let mut form = demo_app();
+    let mut sub_form = SubscriptionForm::new(None);
+    sub_form.validate(&crate::catalog::Catalog::default());
+    form.popups.push(Popup::Subscription(Box::new(sub_form)));
+    let mut send = demo_app();
+    send.popups.push(Popup::Send(Box::new(SendForm::new(4))));
+    let mut filtered = demo_app();
+    filtered.filter_text = "status:failed sub:billing".into();
+    filtered.filter = super::filter::Filter::parse(&filtered.filter_text).unwrap_or_default();
+    filtered.follow = false;
+    filtered.focus = Pane::Subscriptions;
+    filtered.sub_cursor = 2;
+    vec![
+        ("main", main),
+        ("inspector", inspector),
+        ("inspector_deliveries", deliveries),
+        ("help", help),
+        ("alerts", alerts),
+        ("subscription_form", form),
+        ("send_event", send),
+        ("filtered_frozen", filtered),
+    ]
+}
+
+pub fn render(app: &App, width: u16, height: u16, theme: &Theme) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test backend always opens");
+    let _ = terminal.draw(|f| view::draw(f, app, theme));
+    terminal.backend().buffer().clone()
+}
+
+/// The buffer as plain text, one line per row (what insta snapshots).
+pub fn to_text(buf: &Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        for x in 0..buf.area.width {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn hex(c: Color, default: &str) -> String {
+    match c {
+        Color::Reset => default.into(),
+        Color::Black => "#1d1f21".into(),
+        Color::Red => "#e05561".into(),
+        Color::Green => "#8cc265".into(),
+        Color::Yellow => "#d18f52".into(),
+        Color::Blue => "#4aa5f0".into(),
+        Color::Magenta => "#c162de".into(),
+        Color::Cyan => "#42b3c2".into(),
+        Color::Gray => "#c5c8c6".into(),
+        Color::DarkGray => "#6b7280".into(),
+        Color::White => "#ffffff".into(),
+        Color::Rgb(r, g, b) => format!("#{r:02x}{g:02x}{b:02x}"),
+        _ => default.into(),
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Writes the buffer as an SVG image: a dark terminal, one text run per cell style.
+pub fn to_svg(buf: &Buffer) -> String {
+    const CW: f32 = 8.4;
+    const CH: f32 = 17.0;
+    let (w, h) = (buf.area.width, buf.area.height);
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="14"><rect width="100%" height="100%" fill="#1d1f21"/>"##,
+        w as f32 * CW + 16.0,
+        h as f32 * CH + 16.0,
+        w as f32 * CW + 16.0,
+        h as f32 * CH + 16.0
+    );
+    for y in 0..h {
+        let mut x = 0;
+        while x < w {
+            let cell = &buf[(x, y)];
+            let style = (cell.fg, cell.bg, cell.modifier);
+            let start = x;
+            let mut text = String::new();
+            while x < w && (buf[(x, y)].fg, buf[(x, y)].bg, buf[(x, y)].modifier) == style {
+                text.push_str(buf[(x, y)].symbol());
+                x += 1;
+            }
+            let reversed = style.2.contains(Modifier::REVERSED);
+            let (mut fg, mut bg) = (hex(style.0, "#c5c8c6"), hex(style.1, "none"));
+            if reversed {
+                (fg, bg) = (if bg == "none" { "#1d1f21".into() } else { bg }, fg);
+            }
+            let px = 8.0 + start as f32 * CW;
+            let py = 8.0 + y as f32 * CH;
+            if bg != "none" {
+                let _ = write!(
+                    svg,
+                    r#"<rect x="{px:.1}" y="{py:.1}" width="{:.1}" height="{CH}" fill="{bg}"/>"#,
+                    (x - start) as f32 * CW
+                );
+            }
+            if text.trim().is_empty() {
+                continue;
+            }
+            let weight = if style.2.contains(Modifier::BOLD) { r#" font-weight="bold""# } else { "" };
+            let opacity = if style.2.contains(Modifier::DIM) { r#" opacity="0.6""# } else { "" };
+            let _ = write!(
+                svg,
+                r#"<text x="{px:.1}" y="{:.1}" fill="{fg}"{weight}{opacity} xml:space="preserve" textLength="{:.1}" lengthAdjust="spacingAndGlyphs">{}</text>"#,
+                py + CH * 0.78,
+                (x - start) as f32 * CW,
+                escape(&text)
+            );
+        }
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// Writes every view at 80x24 and 200x50 into `dir`; returns the files written.
+pub fn write_all(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let theme = Theme { color: true };
+    let mut written = Vec::new();
+    for (name, app) in views() {
+        for (w, h) in [(80, 24), (200, 50)] {
+            let path = dir.join(format!("{name}-{w}x{h}.svg"));
+            std::fs::write(&path, to_svg(&render(&app, w, h, &theme)))?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}

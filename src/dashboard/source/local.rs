@@ -1,0 +1,99 @@
+//! The in-process source: calls the engine directly.
+
+use super::{Source, SourceResult, Update};
+use crate::engine::Engine;
+use crate::feed::Alert;
+use crate::model::{EventDetail, EventSummary, Subscription, SubscriptionState};
+use crate::report::StatsReport;
+use crate::store::EventQuery;
+use crate::subscriptions::SubscriptionInput;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+
+pub struct LocalSource {
+    engine: Arc<Engine>,
+    location: String,
+}
+
+impl LocalSource {
+    pub fn new(engine: Arc<Engine>, location: String) -> Self {
+        LocalSource { engine, location }
+    }
+}
+
+/// How often stats are pushed; the dashboard redraws only if they changed.
+pub const STATS_EVERY: Duration = Duration::from_secs(1);
+
+#[async_trait::async_trait]
+impl Source for LocalSource {
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    fn watch(&self, tx: mpsc::Sender<Update>) {
+        let mut feed = self.engine.feed().subscribe();
+        let engine = self.engine.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(STATS_EVERY);
+            loop {
+                let update = tokio::select! {
+                    msg = feed.recv() => match msg {
+                        Ok(ev) => Update::Feed((*ev).clone()),
+                        Err(broadcast::error::RecvError::Lagged(_)) => Update::Lagged,
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    },
+                    _ = tick.tick() => Update::Stats(engine.stats()),
+                };
+                if tx.send(update).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+
+    async fn stats(&self) -> SourceResult<StatsReport> {
+        Ok(self.engine.stats())
+    }
+
+    async fn subscriptions(&self) -> SourceResult<Vec<Subscription>> {
+        Ok(self.engine.subscriptions().iter().map(|s| (**s).clone()).collect())
+    }
+
+    async fn events(&self, query: EventQuery) -> SourceResult<Vec<EventSummary>> {
+        self.engine.list_events(query).await.map_err(|e| e.to_string())
+    }
+
+    async fn event(&self, id: &str) -> SourceResult<EventDetail> {
+        self.engine.event(id).await.map_err(|e| e.to_string())
+    }
+
+    async fn alerts(&self) -> SourceResult<Vec<Alert>> {
+        Ok(self.engine.alerts())
+    }
+
+    async fn catalog(&self) -> SourceResult<Vec<String>> {
+        Ok(self.engine.catalog().names())
+    }
+
+    async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>) -> SourceResult<usize> {
+        self.engine.redeliver(event_id, subscription_id).await.map_err(|e| e.to_string())
+    }
+
+    async fn set_paused(&self, subscription_id: &str, paused: bool) -> SourceResult<()> {
+        let state = if paused { SubscriptionState::Paused } else { SubscriptionState::Active };
+        self.engine.set_state(subscription_id, state).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    async fn save_subscription(&self, id: Option<&str>, input: SubscriptionInput) -> SourceResult<Subscription> {
+        let saved = match id {
+            Some(id) => self.engine.update_subscription(id, &input).await,
+            None => self.engine.create_subscription(&input).await.map(|(s, _)| s),
+        };
+        saved.map(|s| (*s).clone()).map_err(|e| e.to_string())
+    }
+
+    async fn send_event(&self, body: String) -> SourceResult<String> {
+        self.engine.ingest(body.into(), None).await.map(|i| i.id).map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,51 @@
+//! How the dashboard reads and drives the engine: one interface, two implementations —
+//! in-process (`local`) and over the HTTP API and SSE stream (`remote`, for `hookwatch attach`).
+
+mod local;
+mod remote;
+
+pub use local::LocalSource;
+pub use remote::RemoteSource;
+
+use crate::feed::{Alert, FeedEvent};
+use crate::model::{EventDetail, EventSummary, Subscription};
+use crate::report::StatsReport;
+use crate::store::EventQuery;
+use crate::subscriptions::SubscriptionInput;
+use tokio::sync::mpsc;
+
+/// Something the dashboard should know about, pushed by the source.
+#[derive(Debug, Clone)]
+pub enum Update {
+    Feed(FeedEvent),
+    Stats(StatsReport),
+    /// A remote source lost or regained its server.
+    Connection {
+        connected: bool,
+        detail: String,
+    },
+    /// Updates were dropped because the dashboard fell behind: reload.
+    Lagged,
+}
+
+pub type SourceResult<T> = Result<T, String>;
+
+#[async_trait::async_trait]
+pub trait Source: Send + Sync + 'static {
+    /// What the header shows as "where": the listen address or the remote URL.
+    fn location(&self) -> String;
+    /// Starts pushing updates (feed events and periodic stats) into `tx`.
+    fn watch(&self, tx: mpsc::Sender<Update>);
+    async fn stats(&self) -> SourceResult<StatsReport>;
+    async fn subscriptions(&self) -> SourceResult<Vec<Subscription>>;
+    async fn events(&self, query: EventQuery) -> SourceResult<Vec<EventSummary>>;
+    async fn event(&self, id: &str) -> SourceResult<EventDetail>;
+    async fn alerts(&self) -> SourceResult<Vec<Alert>>;
+    /// Every accepted action name (built-ins and the server's extra ones).
+    async fn catalog(&self) -> SourceResult<Vec<String>>;
+    async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>) -> SourceResult<usize>;
+    async fn set_paused(&self, subscription_id: &str, paused: bool) -> SourceResult<()>;
+    async fn save_subscription(&self, id: Option<&str>, input: SubscriptionInput) -> SourceResult<Subscription>;
+    /// Ingests a test event; returns the new event's id.
+    async fn send_event(&self, body: String) -> SourceResult<String>;
+}

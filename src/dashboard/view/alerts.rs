@@ -1,0 +1,44 @@
+//! The alert log: endpoints failing, recovering, tripping their breaker, being disabled.
+
+use super::{clock, popup_area};
+use crate::dashboard::app::App;
+use crate::dashboard::sanitize::clean;
+use crate::dashboard::theme::Theme;
+use crate::feed::AlertKind;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &Theme) {
+    let rect = popup_area(frame, area, 80, 70, (58, 12));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(format!(" Alert log ({}) · newest first · Esc closes ", app.alerts.len()));
+    if app.alerts.is_empty() {
+        frame.render_widget(Paragraph::new("No alerts. Endpoints are healthy.").style(theme.ok()).block(block), rect);
+        return;
+    }
+    let lines: Vec<Line> = app
+        .alerts
+        .iter()
+        .rev()
+        .skip(scroll)
+        .map(|a| {
+            let (glyph, style, label) = match a.kind {
+                AlertKind::EndpointFailing => ("▲", theme.warn(), "failing"),
+                AlertKind::EndpointRecovered => ("✓", theme.ok(), "recovered"),
+                AlertKind::BreakerOpen => ("⚡", theme.bad(), "breaker open"),
+                AlertKind::Disabled => ("✗", theme.bad(), "disabled"),
+            };
+            Line::from(vec![
+                Span::styled(format!("{} ", clock(a.at)), theme.dim()),
+                Span::styled(format!("{glyph} {label:<12} "), style),
+                Span::styled(format!("{} ", clean(&a.subscription_name)), theme.bold()),
+                Span::raw(clean(&a.message).into_owned()),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
+}

@@ -1,0 +1,41 @@
+//! The bottom line: the filter being typed, a status message, or the keys that apply here.
+
+use crate::dashboard::app::App;
+use crate::dashboard::keymap;
+use crate::dashboard::sanitize::clean;
+use crate::dashboard::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    if let Some(input) = &app.filter_input {
+        let [label, field, error] =
+            Layout::horizontal([Constraint::Length(2), Constraint::Percentage(55), Constraint::Min(0)]).areas(area);
+        frame.render_widget(Paragraph::new("/").style(theme.bold()), label);
+        frame.render_widget(input, field);
+        let note = match &app.filter_error {
+            Some(e) => Span::styled(format!(" ✗ {}", clean(e)), theme.bad()),
+            None => Span::styled(" Enter applies · Esc cancels · action: sub: status: card: pipe: text", theme.dim()),
+        };
+        frame.render_widget(Paragraph::new(Line::from(note)), error);
+        return;
+    }
+    if let Some(status) = &app.status {
+        let style = if status.error { theme.bad() } else { theme.ok() };
+        let glyph = if status.error { "✗" } else { "✓" };
+        frame.render_widget(Paragraph::new(format!("{glyph} {}", clean(&status.text))).style(style), area);
+        return;
+    }
+    frame.render_widget(Paragraph::new(hint_line(app, theme)), area);
+}
+
+pub fn hint_line(app: &App, theme: &Theme) -> Line<'static> {
+    let mut spans = Vec::new();
+    for (key, help) in keymap::hints(app.context()) {
+        spans.push(Span::styled(key.to_string(), theme.accent().add_modifier(ratatui::style::Modifier::BOLD)));
+        spans.push(Span::styled(format!(" {help}  "), theme.dim()));
+    }
+    Line::from(spans)
+}

@@ -1,0 +1,49 @@
+//! The help overlay: every key, grouped by where it applies, straight from the key table.
+
+use super::popup_area;
+use crate::dashboard::keymap::{BINDINGS, Context, context_title};
+use crate::dashboard::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+const ORDER: [Context; 8] = [
+    Context::Main,
+    Context::Stream,
+    Context::Subscriptions,
+    Context::Inspector,
+    Context::Overlay,
+    Context::FilterInput,
+    Context::Form,
+    Context::SendForm,
+];
+
+/// Every line of the help text (also what the docs test checks).
+pub fn lines(theme: &Theme) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    for ctx in ORDER {
+        let bindings: Vec<_> = BINDINGS.iter().filter(|b| b.contexts.contains(&ctx)).collect();
+        if bindings.is_empty() {
+            continue;
+        }
+        out.push(Line::styled(context_title(ctx), theme.accent().add_modifier(ratatui::style::Modifier::BOLD)));
+        for b in bindings {
+            out.push(Line::from(vec![Span::styled(format!("  {:<8}", b.label), theme.bold()), Span::raw(b.help)]));
+        }
+        out.push(Line::raw(""));
+    }
+    out
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, scroll: usize, theme: &Theme) {
+    let rect = popup_area(frame, area, 70, 85, (58, 14));
+    let all = lines(theme);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(" Help · j/k scroll · Esc closes ");
+    let visible = block.inner(rect).height as usize;
+    let scroll = scroll.min(all.len().saturating_sub(visible)) as u16;
+    frame.render_widget(Paragraph::new(all).block(block).scroll((scroll, 0)), rect);
+}

@@ -1,0 +1,148 @@
+//! Drawing: pure functions from `&App` to a frame. One file per screen region.
+
+mod alerts;
+mod footer;
+mod forms;
+mod header;
+mod help;
+mod inspector;
+mod rates;
+mod stream;
+mod subscriptions;
+
+use super::app::{App, Pane, Popup};
+use super::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 15;
+/// From this width the Delivery success pane sits beside Subscriptions; below, it folds into it.
+pub const WIDE: u16 = 120;
+
+/// Where the main panes are for a given terminal size.
+pub struct MainLayout {
+    pub header: Rect,
+    pub subscriptions: Rect,
+    pub rates: Option<Rect>,
+    pub stream: Rect,
+    pub footer: Rect,
+}
+
+pub fn main_layout(area: Rect, endpoints: usize) -> MainLayout {
+    let [header, body, footer] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(area);
+    // Subscriptions take what they need, up to 40% of the body, at least 4 rows.
+    let wanted = endpoints as u16 + 3 + u16::from(area.width >= WIDE);
+    let top = wanted.clamp(4, (body.height * 2 / 5).max(4));
+    let [top_area, stream] = Layout::vertical([Constraint::Length(top), Constraint::Min(0)]).areas(body);
+    let (subscriptions, rates) = if area.width >= WIDE {
+        let [s, r] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(top_area);
+        (s, Some(r))
+    } else {
+        (top_area, None)
+    };
+    MainLayout { header, subscriptions, rates, stream, footer }
+}
+
+pub fn pane_block(title: &str, focused: bool, theme: &Theme) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(focused))
+        .title(Line::styled(format!(" {title} "), theme.border(focused)))
+}
+
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = format!(
+            "terminal too small: {}x{}\nhookwatch needs at least {MIN_WIDTH}x{MIN_HEIGHT}\n\nresize, or press q to quit",
+            area.width, area.height
+        );
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).style(theme.bold()), area);
+        return;
+    }
+    let layout = main_layout(area, app.endpoints().len());
+    header::draw(frame, layout.header, app, theme);
+    let rates_visible = layout.rates.is_some();
+    // A folded rates pane lives inside Subscriptions, so focus on it shows there.
+    let subs_focused = app.focus == Pane::Subscriptions || (app.focus == Pane::Rates && !rates_visible);
+    subscriptions::draw(frame, layout.subscriptions, app, theme, subs_focused, !rates_visible);
+    if let Some(r) = layout.rates {
+        rates::draw(frame, r, app, theme, app.focus == Pane::Rates);
+    }
+    stream::draw(frame, layout.stream, app, theme, app.focus == Pane::Stream);
+    footer::draw(frame, layout.footer, app, theme);
+    for popup in &app.popups {
+        match popup {
+            Popup::Inspector(ins) => inspector::draw(frame, area, app, ins, theme),
+            Popup::Help { scroll } => help::draw(frame, area, *scroll, theme),
+            Popup::Alerts { scroll } => alerts::draw(frame, area, app, *scroll, theme),
+            Popup::Subscription(form) => forms::draw_subscription(frame, area, form, theme),
+            Popup::Send(form) => forms::draw_send(frame, area, form, theme),
+        }
+    }
+}
+
+/// A centred rectangle of the given share of `area`, at least `min` cells, cleared for a popup.
+pub fn popup_area(frame: &mut Frame, area: Rect, percent_x: u16, percent_y: u16, min: (u16, u16)) -> Rect {
+    let w = (area.width * percent_x / 100).max(min.0).min(area.width);
+    let h = (area.height * percent_y / 100).max(min.1).min(area.height);
+    let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    frame.render_widget(Clear, rect);
+    rect
+}
+
+/// Cuts text to `width` display columns, marking the cut with `…`.
+pub fn fit(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let mut out = String::new();
+    let mut used = 0;
+    let total: usize = text.chars().map(|c| c.width().unwrap_or(0)).sum();
+    if total <= width {
+        return text.to_string();
+    }
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+pub fn percent(rate: Option<f64>) -> String {
+    match rate {
+        None => "—".into(),
+        Some(r) if r >= 0.9995 => "100%".into(),
+        Some(r) => format!("{:.1}%", r * 100.0),
+    }
+}
+
+pub fn clock(ms: crate::model::Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_default()
+}
+
+/// "3s", "4m", "2h05m": compact durations for the header and retry times.
+pub fn span(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..86_400 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+/// Short form of an id: the prefix and the last six characters (the ULID's random tail).
+pub fn short_id(id: &str) -> String {
+    match id.split_once('_') {
+        Some((prefix, rest)) if rest.len() > 6 => format!("{prefix}…{}", &rest[rest.len() - 6..]),
+        _ => id.to_string(),
+    }
+}

@@ -1,0 +1,54 @@
+//! The Delivery success pane: a rate bar and a sparkline per endpoint.
+
+use super::subscriptions::bar;
+use super::{fit, pane_block, percent};
+use crate::dashboard::app::App;
+use crate::dashboard::sanitize::clean;
+use crate::dashboard::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// One character per 10 s slot: height is the success rate, `·` marks a slot without attempts.
+pub fn sparkline(history: &[Option<f64>]) -> String {
+    history.iter().map(|r| r.map_or('·', |r| LEVELS[((r * 7.0).round() as usize).min(7)])).collect()
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
+    let block = pane_block("Delivery success · 5m · last 2 min", focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let name_w = (width / 4).clamp(6, 18);
+    let lines: Vec<Line> = app
+        .endpoints()
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let rate = e.success_rate.get("5m").copied().flatten();
+            let style = theme.rate(rate);
+            let spark = sparkline(&e.history);
+            let bar_w = width.saturating_sub(name_w + spark.chars().count() + 10).max(4);
+            let name = format!("{:<name_w$}", fit(&clean(&e.name), name_w));
+            let selected = i == app.sub_cursor;
+            let name_style = if selected && focused {
+                theme.selected()
+            } else if selected {
+                theme.bold()
+            } else {
+                Default::default()
+            };
+            Line::from(vec![
+                Span::styled(name, name_style),
+                Span::raw(" "),
+                Span::styled(bar(rate, bar_w), style),
+                Span::styled(format!(" {:>6} ", percent(rate)), style),
+                Span::styled(spark, style),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}

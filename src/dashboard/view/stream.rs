@@ -1,0 +1,110 @@
+//! The Event stream: a live tail, one row per event with an outcome chip per delivery.
+//! Only the rows on screen are built, so the cost does not grow with the stream.
+
+use super::{clock, fit, pane_block, short_id};
+use crate::dashboard::app::{App, EventRow};
+use crate::dashboard::sanitize::clean;
+use crate::dashboard::theme::Theme;
+use crate::model::DeliveryStatus;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+
+/// Rows that changed this recently are drawn bold: what just happened stands out.
+const FRESH_MS: i64 = 2000;
+
+/// The row's colour says what last happened to it: failed, retrying, delivered, or new.
+fn row_style(row: &EventRow, now: i64, theme: &Theme) -> Style {
+    let statuses: Vec<DeliveryStatus> = row.event.deliveries.iter().map(|d| d.status).collect();
+    let base = if statuses.contains(&DeliveryStatus::Dead) {
+        theme.bad()
+    } else if statuses.contains(&DeliveryStatus::Retrying) {
+        theme.warn()
+    } else if statuses.contains(&DeliveryStatus::Pending) {
+        theme.accent()
+    } else if statuses.is_empty() {
+        theme.dim()
+    } else {
+        theme.ok()
+    };
+    if now - row.changed_at < FRESH_MS { base.add_modifier(Modifier::BOLD) } else { base }
+}
+
+fn chips(row: &EventRow, app: &App, theme: &Theme, with_names: bool) -> Line<'static> {
+    if row.event.deliveries.is_empty() {
+        return Line::styled("no subscriber", theme.dim());
+    }
+    let mut spans = Vec::new();
+    for d in &row.event.deliveries {
+        let (glyph, style) = theme.delivery(d.status);
+        let label = if with_names {
+            format!("{glyph}{} ", fit(&clean(app.subscription_name(&d.subscription_id)), 12))
+        } else {
+            glyph.to_string()
+        };
+        spans.push(Span::styled(label, style));
+    }
+    Line::from(spans)
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
+    let mut title = String::from("Event stream");
+    if !app.filter_text.is_empty() {
+        title += &format!(" · filter: {}", clean(&app.filter_text));
+    }
+    title += if app.follow { " · live" } else { " · frozen (space follows)" };
+    let block = pane_block(&title, focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if app.events.is_empty() {
+        let text = if app.filter_text.is_empty() {
+            "Waiting for events… (s sends a test event)"
+        } else {
+            "No event matches the filter."
+        };
+        frame.render_widget(Paragraph::new(text).style(theme.dim()), inner);
+        return;
+    }
+    let height = inner.height.saturating_sub(1) as usize; // one line for the header row
+    let offset = app.stream_cursor.saturating_sub(height.saturating_sub(1));
+    let wide = inner.width >= 110;
+    let rows: Vec<Row> = app
+        .visible_events()
+        .skip(offset)
+        .take(height)
+        .map(|row| {
+            let e = &row.event;
+            let mut ids = Vec::new();
+            if let Some(c) = &e.card_id {
+                ids.push(format!("card {}", clean(c)));
+            }
+            if let Some(p) = &e.pipe_id
+                && wide
+            {
+                ids.push(format!("pipe {}", clean(p)));
+            }
+            Row::new(vec![
+                Cell::from(clock(e.received_at)),
+                Cell::from(clean(&e.action).into_owned()),
+                Cell::from(short_id(&e.id)),
+                Cell::from(ids.join(" · ")),
+                Cell::from(chips(row, app, theme, wide)),
+            ])
+            .style(row_style(row, app.now, theme))
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(8),
+        Constraint::Length(if wide { 26 } else { 18 }),
+        Constraint::Length(10),
+        Constraint::Length(if wide { 30 } else { 12 }),
+        Constraint::Min(6),
+    ];
+    let table = Table::new(rows, widths)
+        .header(Row::new(["time", "action", "id", "card / pipe", "deliveries"]).style(theme.bold()))
+        .row_highlight_style(if focused { theme.selected() } else { Style::new() });
+    let mut state = TableState::default().with_selected(Some(app.stream_cursor - offset));
+    frame.render_stateful_widget(table, inner, &mut state);
+}

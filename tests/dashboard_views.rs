@@ -1,0 +1,84 @@
+//! Snapshots of every dashboard view, drawn by the real render code from fixed synthetic data,
+//! at 80x24 and 200x50, plus the checks that must hold at any size.
+
+use hookwatch::dashboard::app::Popup;
+use hookwatch::dashboard::screenshots::{demo_app, render, to_text, views};
+use hookwatch::dashboard::theme::Theme;
+use hookwatch::feed::FeedEvent;
+
+const PLAIN: Theme = Theme { color: false };
+
+#[test]
+fn every_view_at_80x24_and_200x50() {
+    for (name, app) in views() {
+        for (w, h) in [(80, 24), (200, 50)] {
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), to_text(&render(&app, w, h, &PLAIN)));
+        }
+    }
+}
+
+#[test]
+fn too_small_says_so_and_any_size_renders() {
+    let app = demo_app();
+    let text = to_text(&render(&app, 40, 10, &PLAIN));
+    assert!(text.contains("terminal too small"), "{text}");
+    for (name, app) in views() {
+        for (w, h) in [(1, 1), (59, 14), (60, 15), (61, 40), (119, 30), (120, 30), (300, 80)] {
+            render(&app, w, h, &PLAIN); // must not panic
+            let _ = name;
+        }
+    }
+}
+
+#[test]
+fn hostile_text_is_escaped_before_it_reaches_the_terminal() {
+    let mut app = demo_app();
+    let mut event = app.events[0].event.clone();
+    event.action = "card.move\x1b]0;pwned\x07\x1b[2J".into();
+    event.card_id = Some("1\u{202e}evil\u{9b}31m".into());
+    app.events.push_front(hookwatch::dashboard::app::EventRow { event, changed_at: 0 });
+    app.popups.push(Popup::Help { scroll: 0 });
+    app.popups.clear();
+    let buf = render(&app, 200, 50, &PLAIN);
+    for cell in buf.content() {
+        assert!(
+            !cell.symbol().chars().any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)),
+            "raw control in {:?}",
+            cell.symbol()
+        );
+    }
+    let text = to_text(&buf);
+    assert!(text.contains("\\x1b]0;pwned"), "escaped text is visible");
+}
+
+#[test]
+fn no_color_keeps_state_visible_through_glyphs() {
+    let app = demo_app();
+    let buf = render(&app, 200, 50, &PLAIN);
+    assert!(buf.content().iter().all(|c| c.fg == ratatui::style::Color::Reset && c.bg == ratatui::style::Color::Reset));
+    let text = to_text(&buf);
+    for glyph in ["●", "✓", "✗", "↻", "OPEN"] {
+        assert!(text.contains(glyph), "{glyph} shows state without colour");
+    }
+}
+
+#[test]
+fn a_new_event_appears_at_the_top_of_a_live_stream() {
+    let mut app = demo_app();
+    let mut event = app.events[0].event.clone();
+    event.id = "evt_01KQZZZZZZZZZZZZZZZZNEWONE".into();
+    event.action = "user.role_set".into();
+    app.apply_update(hookwatch::dashboard::source::Update::Feed(FeedEvent::EventReceived { event }));
+    let text = to_text(&render(&app, 200, 50, &PLAIN));
+    let first_row = text.lines().find(|l| l.contains("evt…")).unwrap();
+    assert!(first_row.contains("NEWONE") && first_row.contains("user.role_set"), "{first_row}");
+}
+
+#[test]
+fn screenshots_are_written_as_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = hookwatch::dashboard::screenshots::write_all(dir.path()).unwrap();
+    assert_eq!(files.len(), views().len() * 2);
+    let svg = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("hookwatch") && svg.trim_end().ends_with("</svg>"));
+}

@@ -1,0 +1,130 @@
+//! End to end: the real binary's dashboard in a real pseudo-terminal (tmux), driven by keys and
+//! read back from the screen, as an operator over SSH would use it.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    fn start(width: u16, height: u16, command: &str) -> Tmux {
+        assert!(
+            Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()),
+            "tmux is required for this test (apt-get install tmux; .ci/run installs it)"
+        );
+        let session = format!("hookwatch-e2e-{}-{}", std::process::id(), width);
+        let status = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &session, "-x", &width.to_string(), "-y", &height.to_string()])
+            .arg(command)
+            .env("TERM", "xterm-256color")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        Tmux { session }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.session]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            Command::new("tmux").args(["send-keys", "-t", &self.session, k]).status().unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_for(&self, needle: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let screen = self.screen();
+            if screen.contains(needle) || Instant::now() > deadline {
+                assert!(screen.contains(needle), "waited for {needle:?}; the screen shows:\n{screen}");
+                return screen;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn pane(&self, format: &str) -> String {
+        let out = Command::new("tmux").args(["display-message", "-p", "-t", &self.session, format]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Waits for the program to exit and returns its exit code (printed by the wrapping shell).
+    fn wait_exit(&self, within: Duration) -> String {
+        let screen = self.wait_for("EXIT=", within);
+        screen.split("EXIT=").nth(1).unwrap_or("").split_whitespace().next().unwrap_or("").to_string()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["kill-session", "-t", &self.session]).status();
+    }
+}
+
+/// The first process whose parent is `parent` (read from /proc, so no extra tools are needed).
+fn child_of(parent: &str) -> Option<String> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+        // The command name is in parentheses and may hold spaces; the parent pid follows it.
+        let after = stat.rsplit_once(')')?.1;
+        let ppid = after.split_whitespace().nth(1)?;
+        (ppid == parent).then(|| entry.file_name().to_string_lossy().into_owned())
+    })
+}
+
+/// The demo, wrapped so its exit code stays on screen after it quits.
+fn demo_command() -> String {
+    format!("{} demo; echo EXIT=$?; sleep 30", env!("CARGO_BIN_EXE_hookwatch"))
+}
+
+#[test]
+fn the_demo_dashboard_comes_alive_and_answers_keys() {
+    let t = Tmux::start(120, 36, &demo_command());
+    let screen = t.wait_for("crm-sync", Duration::from_secs(10));
+    assert!(screen.contains("Subscriptions (3)") && screen.contains("Event stream"), "{screen}");
+    t.wait_for("✓crm-sync", Duration::from_secs(5)); // deliveries happen
+
+    t.keys(&["?"]);
+    t.wait_for("Help", Duration::from_secs(3));
+    t.keys(&["Escape", "j", "Enter"]);
+    t.wait_for("Payload", Duration::from_secs(3));
+    t.wait_for("\"data\"", Duration::from_secs(3));
+    t.keys(&["Tab"]);
+    t.wait_for("attempts", Duration::from_secs(3));
+    t.keys(&["Escape", "/"]);
+    for c in "action:card.move".chars() {
+        t.keys(&[&c.to_string()]);
+    }
+    t.keys(&["Enter"]);
+    t.wait_for("filter: action:card.move", Duration::from_secs(3));
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
+    // The terminal was restored: the alternate screen is gone and the cursor is visible again.
+    assert_eq!(t.pane("#{alternate_on}"), "0");
+    assert_eq!(t.pane("#{cursor_flag}"), "1");
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let t = Tmux::start(80, 24, &demo_command());
+    t.wait_for("Event stream", Duration::from_secs(10));
+    let shell = t.pane("#{pane_pid}");
+    let pid = child_of(&shell).expect("the dashboard runs under the pane's shell");
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    t.wait_exit(Duration::from_secs(5));
+    assert_eq!(t.pane("#{alternate_on}"), "0");
+}
+
+#[test]
+fn a_tiny_terminal_gets_a_notice_not_a_panic() {
+    let t = Tmux::start(50, 12, &demo_command());
+    t.wait_for("terminal too small", Duration::from_secs(10));
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
+}
