@@ -177,7 +177,7 @@ impl Engine {
                         id: delivery_id.clone(),
                         subscription_id: sub_id.clone(),
                         status: crate::model::DeliveryStatus::Pending,
-                        attempts: 0,
+                        attempt_count: 0,
                         last_status_code: None,
                         last_error: None,
                         next_attempt_at: Some(now),

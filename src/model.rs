@@ -238,7 +238,8 @@ pub struct DeliverySummary {
     pub id: String,
     pub subscription_id: String,
     pub status: DeliveryStatus,
-    pub attempts: u32,
+    /// Attempts in the current series (a redelivery starts a new one).
+    pub attempt_count: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_status_code: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -13,7 +13,7 @@ pub struct Server {
     pub tokens: Tokens,
     pub addr: SocketAddr,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
-    stop: tokio::sync::oneshot::Sender<()>,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Server {
@@ -31,18 +31,18 @@ impl Server {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (choose another with --listen)", config.listen))?;
         let addr = listener.local_addr()?;
         let engine = Engine::start(config).await?;
-        let app = api::router(engine.clone(), tokens.clone());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let app = api::router(engine.clone(), tokens.clone(), stopping.clone());
+        let mut stopped = stopping;
         let task = tokio::spawn(api::serve(listener, app, async move {
-            let _ = stopped.await;
+            let _ = stopped.wait_for(|s| *s).await;
         }));
         Ok(Server { engine, tokens, addr, task, stop })
     }
 
-    /// Stops accepting requests and waits a little for those in progress; SSE streams never end
-    /// by themselves, so after the grace period the rest is dropped.
+    /// Stops accepting requests, ends SSE streams and waits a little for requests in progress.
     pub async fn shutdown(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(());
+        let _ = self.stop.send(true);
         let mut task = self.task;
         match tokio::time::timeout(std::time::Duration::from_secs(3), &mut task).await {
             Ok(joined) => joined??,

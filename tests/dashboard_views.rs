@@ -82,3 +82,12 @@ fn screenshots_are_written_as_svg() {
     let svg = std::fs::read_to_string(&files[0]).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("hookwatch") && svg.trim_end().ends_with("</svg>"));
 }
+
+#[test]
+fn the_readme_documents_every_key() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for b in hookwatch::dashboard::keymap::BINDINGS {
+        let row = format!("| `{}` | {} |", b.label.replace('|', "\\|"), b.help);
+        assert!(readme.contains(&row), "README lacks the key row {row}");
+    }
+}

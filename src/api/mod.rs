@@ -23,13 +23,15 @@ use std::time::Duration;
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub tokens: Arc<Tokens>,
+    /// Turns true when the server stops, so long-lived SSE streams end and shutdown can finish.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Admin API bodies are small; ingest has its own configurable limit.
 const ADMIN_BODY_LIMIT: usize = 64 * 1024;
 
-pub fn router(engine: Arc<Engine>, tokens: Tokens) -> Router {
-    let state = AppState { tokens: Arc::new(tokens), engine: engine.clone() };
+pub fn router(engine: Arc<Engine>, tokens: Tokens, stopping: tokio::sync::watch::Receiver<bool>) -> Router {
+    let state = AppState { tokens: Arc::new(tokens), engine: engine.clone(), stopping };
     let ingest = Router::new()
         .route("/v1/events", post(ingest::ingest))
         .layer(DefaultBodyLimit::max(engine.config().max_body_bytes))
@@ -68,8 +70,7 @@ pub fn router(engine: Arc<Engine>, tokens: Tokens) -> Router {
         ))
 }
 
-/// Serves the API until `shutdown` resolves. Connections that send no request headers within
-/// a few seconds are dropped so slow clients cannot hold the listener.
+/// Serves the API until `shutdown` resolves, then lets requests in progress finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,

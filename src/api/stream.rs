@@ -30,5 +30,10 @@ pub async fn stream(State(app): State<AppState>) -> Sse<impl Stream<Item = Resul
             .unwrap_or_else(|_| Event::default().comment("stats unavailable")))
     });
     let hello = stream::once(async { Ok(Event::default().event("hello").data(env!("CARGO_PKG_VERSION"))) });
-    Sse::new(hello.chain(stream::select(updates, stats))).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    let mut stopping = app.stopping.clone();
+    let stop = async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    };
+    let events = hello.chain(stream::select(updates, stats)).take_until(stop);
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

@@ -258,7 +258,7 @@ impl App {
                 if let Some(row) = row {
                     if let Some(d) = row.event.deliveries.iter_mut().find(|d| d.id == n.delivery_id) {
                         d.status = n.status;
-                        d.attempts = n.attempt;
+                        d.attempt_count = n.attempt;
                         d.last_status_code = n.status_code;
                         d.last_error = n.error.clone();
                         d.next_attempt_at = n.next_attempt_at;

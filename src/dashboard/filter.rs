@@ -101,7 +101,7 @@ mod tests {
                 id: "dlv_1".into(),
                 subscription_id: "sub_crm".into(),
                 status,
-                attempts: 1,
+                attempt_count: 1,
                 last_status_code: None,
                 last_error: None,
                 next_attempt_at: None,

@@ -76,7 +76,7 @@ fn delivery(n: usize, sub: &str, status: DeliveryStatus) -> DeliverySummary {
         id: format!("dlv_01KQ0000000000000000{n:06}"),
         subscription_id: sub.into(),
         status,
-        attempts: 1,
+        attempt_count: 1,
         last_status_code: None,
         last_error: None,
         next_attempt_at: None,
@@ -256,7 +256,7 @@ pub fn demo_inspector() -> Inspector {
         deliveries: vec![
             DeliveryDetail {
                 summary: DeliverySummary {
-                    attempts: 1,
+                    attempt_count: 1,
                     status: DeliveryStatus::Succeeded,
                     ..delivery(0, "sub_01KQCRM0000000000000000001", DeliveryStatus::Succeeded)
                 },
@@ -264,7 +264,7 @@ pub fn demo_inspector() -> Inspector {
             },
             DeliveryDetail {
                 summary: DeliverySummary {
-                    attempts: 2,
+                    attempt_count: 2,
                     status: DeliveryStatus::Retrying,
                     next_attempt_at: Some(NOW + 4000),
                     ..delivery(1, "sub_01KQANA0000000000000000002", DeliveryStatus::Retrying)

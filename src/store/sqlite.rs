@@ -210,7 +210,7 @@ fn delivery_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeliverySummary
         id: row.get(0)?,
         subscription_id: row.get(1)?,
         status: status_of(row.get(2)?)?,
-        attempts: row.get(3)?,
+        attempt_count: row.get(3)?,
         last_status_code: row.get(4)?,
         last_error: row.get(5)?,
         next_attempt_at: row.get(6)?,
