@@ -6,7 +6,9 @@ use crate::config::Config;
 use crate::dispatch::{self, Context, Control, Dispatcher, Job, SsrfGuard};
 use crate::error::{Error, Result};
 use crate::feed::{Alert, Feed, FeedEvent, SubscriptionChange};
-use crate::model::{EventDetail, EventSummary, Millis, Subscription, SubscriptionState, new_id, now_ms};
+use crate::model::{
+    DeliveryStatus, DeliverySummary, EventDetail, EventSummary, Millis, Subscription, SubscriptionState, new_id, now_ms,
+};
 use crate::payload;
 use crate::report::{EndpointReport, StatsReport};
 use crate::store::{EventQuery, IngestOutcome, NewEvent, PendingDelivery, SqliteStore, Store};
@@ -163,7 +165,6 @@ impl Engine {
             }
             IngestOutcome::Created => {
                 self.stats.record_ingest(now);
-                let mut summaries = Vec::with_capacity(deliveries.len());
                 for (delivery_id, sub_id) in &deliveries {
                     let job = Job {
                         delivery_id: delivery_id.clone(),
@@ -173,26 +174,31 @@ impl Engine {
                         body: Some(body.clone()),
                     };
                     self.dispatcher.enqueue(sub_id, job);
-                    summaries.push(crate::model::DeliverySummary {
-                        id: delivery_id.clone(),
-                        subscription_id: sub_id.clone(),
-                        status: crate::model::DeliveryStatus::Pending,
-                        attempt_count: 0,
-                        last_status_code: None,
-                        last_error: None,
-                        next_attempt_at: Some(now),
+                }
+                if self.feed.has_listeners() {
+                    let summaries = deliveries
+                        .iter()
+                        .map(|(delivery_id, sub_id)| DeliverySummary {
+                            id: delivery_id.clone(),
+                            subscription_id: sub_id.clone(),
+                            status: DeliveryStatus::Pending,
+                            attempt_count: 0,
+                            last_status_code: None,
+                            last_error: None,
+                            next_attempt_at: Some(now),
+                        })
+                        .collect();
+                    self.feed.publish(FeedEvent::EventReceived {
+                        event: EventSummary {
+                            id: event_id.clone(),
+                            action: facts.action.clone(),
+                            received_at: now,
+                            card_id: facts.card_id,
+                            pipe_id: facts.pipe_id,
+                            deliveries: summaries,
+                        },
                     });
                 }
-                self.feed.publish(FeedEvent::EventReceived {
-                    event: EventSummary {
-                        id: event_id.clone(),
-                        action: facts.action.clone(),
-                        received_at: now,
-                        card_id: facts.card_id,
-                        pipe_id: facts.pipe_id,
-                        deliveries: summaries,
-                    },
-                });
                 Ok(Ingested {
                     id: event_id,
                     action: facts.action,

@@ -92,6 +92,11 @@ impl Feed {
         let _ = self.tx.send(Arc::new(event));
     }
 
+    /// Whether anyone watches: building an update is skipped when nobody would see it.
+    pub fn has_listeners(&self) -> bool {
+        self.tx.receiver_count() > 0
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<FeedEvent>> {
         self.tx.subscribe()
     }

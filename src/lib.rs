@@ -3,6 +3,7 @@
 //! Data flows one way: `api` → `engine` (validate, `store`) → `dispatch` → `stats` / `feed`.
 
 pub mod api;
+pub mod bench;
 pub mod catalog;
 pub mod cli;
 pub mod config;

@@ -4,7 +4,9 @@
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::model::Filters;
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::error::Category;
+use serde_json::value::RawValue;
 
 /// What routing, filtering and display need from a payload.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,27 +20,81 @@ pub struct PayloadFacts {
     pub field_id: Option<String>,
 }
 
+/// The part of a payload hookwatch reads. Everything else is skipped without being built, and
+/// the sub-objects are kept as raw text and read leniently, so a team's own event shapes pass.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    data: Data<'a>,
+}
+
+#[derive(Deserialize)]
+struct Data<'a> {
+    #[serde(borrow, default)]
+    action: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    card: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    on_phase: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    from: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    to: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    field: Option<&'a RawValue>,
+}
+
+/// `{"id": …, "pipe_id": …}` with ids as numbers or strings; anything else reads as absent.
+#[derive(Deserialize, Default)]
+struct Ids {
+    #[serde(default)]
+    id: Option<Id>,
+    #[serde(default)]
+    pipe_id: Option<Id>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Id {
+    Text(String),
+    Number(serde_json::Number),
+    Other(serde::de::IgnoredAny),
+}
+
+impl Id {
+    fn text(self) -> Option<String> {
+        match self {
+            Id::Text(s) => Some(s),
+            Id::Number(n) => Some(n.to_string()),
+            Id::Other(_) => None,
+        }
+    }
+}
+
+fn ids(raw: Option<&RawValue>) -> Ids {
+    raw.and_then(|r| serde_json::from_str(r.get()).ok()).unwrap_or_default()
+}
+
 /// Parses and checks a Pipefy-shaped body: JSON, an object with `data.action` naming a catalog action.
 pub fn inspect(body: &[u8], catalog: &Catalog) -> Result<PayloadFacts> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        Error::bad_input(
+    let envelope: Envelope = serde_json::from_slice(body).map_err(|e| match e.classify() {
+        Category::Data => Error::invalid(
+            "missing_data",
+            format!(
+                "the body must be an object with a \"data\" object holding \"action\", e.g. {{\"data\":{{\"action\":\"card.move\",...}}}} ({e})"
+            ),
+        ),
+        _ => Error::bad_input(
             "malformed_json",
             format!(
-                "the body is not valid JSON: {e} (line {}, column {}); send a JSON object like {{\"data\":{{\"action\":\"card.move\",...}}}}",
-                e.line(),
-                e.column()
+                "the body is not valid JSON: {e}; send a JSON object like {{\"data\":{{\"action\":\"card.move\",...}}}}"
             ),
-        )
+        ),
     })?;
-    let Some(data) = value.get("data").filter(|d| d.is_object()) else {
-        return Err(Error::invalid(
-            "missing_data",
-            "the body must be an object with a \"data\" object, e.g. {\"data\":{\"action\":\"card.move\",...}}",
-        ));
-    };
-    let action = match data.get("action") {
-        Some(Value::String(a)) => a,
-        Some(_) => {
+    let data = envelope.data;
+    let action: String = match data.action.map(|raw| serde_json::from_str::<String>(raw.get())) {
+        Some(Ok(a)) => a,
+        Some(Err(_)) => {
             return Err(Error::invalid("missing_action", "\"data.action\" must be a string naming a catalog action"));
         }
         None => {
@@ -48,38 +104,26 @@ pub fn inspect(body: &[u8], catalog: &Catalog) -> Result<PayloadFacts> {
             ));
         }
     };
-    let Some(action) = catalog.canonical(action) else {
+    let Some(action) = catalog.canonical(&action) else {
         return Err(Error::invalid(
             "unknown_action",
             format!(
                 "unknown action {:?}; valid actions: {} (declare your own under extra_actions in the config file)",
-                truncate(action, 80),
+                truncate(&action, 80),
                 catalog.names().join(", ")
             ),
         ));
     };
+    let card = ids(data.card);
     Ok(PayloadFacts {
         action,
-        card_id: id_at(data, &["card", "id"]),
-        pipe_id: id_at(data, &["card", "pipe_id"]),
-        on_phase_id: id_at(data, &["on_phase", "id"]),
-        from_phase_id: id_at(data, &["from", "id"]),
-        to_phase_id: id_at(data, &["to", "id"]),
-        field_id: id_at(data, &["field", "id"]),
+        card_id: card.id.and_then(Id::text),
+        pipe_id: card.pipe_id.and_then(Id::text),
+        on_phase_id: ids(data.on_phase).id.and_then(Id::text),
+        from_phase_id: ids(data.from).id.and_then(Id::text),
+        to_phase_id: ids(data.to).id.and_then(Id::text),
+        field_id: ids(data.field).id.and_then(Id::text),
     })
-}
-
-/// Pipefy sends ids as numbers or strings; both compare as their text.
-fn id_at(data: &Value, path: &[&str]) -> Option<String> {
-    let mut v = data;
-    for key in path {
-        v = v.get(key)?;
-    }
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -123,6 +167,22 @@ mod tests {
         let err = inspect(b"{\"data\": {\n\"action\": }", &Catalog::default()).unwrap_err();
         assert_eq!(err.code(), "malformed_json");
         assert!(err.to_string().contains("line 2"), "{err}");
+        let err = inspect(br#"{"data":{"action":"card.move"}} trailing"#, &Catalog::default()).unwrap_err();
+        assert_eq!(err.code(), "malformed_json");
+    }
+
+    #[test]
+    fn odd_shapes_are_read_leniently_but_structure_is_required() {
+        let c = Catalog::default();
+        let f = inspect(br#"{"data":{"action":"card.move","card":"not an object","to":{"id":[1]}}}"#, &c).unwrap();
+        assert_eq!((f.card_id, f.to_phase_id), (None, None));
+        assert_eq!(inspect(br#"[1,2]"#, &c).unwrap_err().code(), "missing_data");
+        assert_eq!(inspect(br#"{"data":"x"}"#, &c).unwrap_err().code(), "missing_data");
+        assert_eq!(inspect(br#"{"data":{"action":7}}"#, &c).unwrap_err().code(), "missing_action");
+        assert_eq!(
+            inspect(br#"{"data":{"action":"card.move","action":"card.done"}}"#, &c).unwrap_err().code(),
+            "missing_data"
+        );
     }
 
     #[test]

@@ -189,19 +189,21 @@ impl Lane {
             outcome.duration.as_millis() as u64,
             outcome.error.as_deref(),
         );
-        ctx.feed.publish(FeedEvent::DeliveryAttempted(AttemptNotice {
-            event_id: job.event_id.clone(),
-            delivery_id: job.delivery_id.clone(),
-            subscription_id: self.sub.id.clone(),
-            attempt: job.attempts + 1,
-            started_at: outcome.started_at,
-            duration_ms: outcome.duration.as_millis() as u64,
-            status_code: outcome.status_code,
-            error_kind: outcome.error_kind,
-            error: outcome.error.clone(),
-            status,
-            next_attempt_at: next_at,
-        }));
+        if ctx.feed.has_listeners() {
+            ctx.feed.publish(FeedEvent::DeliveryAttempted(AttemptNotice {
+                event_id: job.event_id.clone(),
+                delivery_id: job.delivery_id.clone(),
+                subscription_id: self.sub.id.clone(),
+                attempt: job.attempts + 1,
+                started_at: outcome.started_at,
+                duration_ms: outcome.duration.as_millis() as u64,
+                status_code: outcome.status_code,
+                error_kind: outcome.error_kind,
+                error: outcome.error.clone(),
+                status,
+                next_attempt_at: next_at,
+            }));
+        }
         match self.breaker.record(success, Instant::now()) {
             Transition::Opened => self.alert(
                 AlertKind::BreakerOpen,
@@ -328,10 +330,16 @@ async fn deliver(ctx: Arc<Context>, sub: Arc<Subscription>, job: Job) -> Finishe
         new_status: status,
         attempts_in_series: attempts,
     };
-    if let Err(e) = ctx.store.record_attempt(record).await {
-        // The attempt happened but is not on disk: after a restart it is sent again (at-least-once).
-        tracing::error!(delivery = %job.delivery_id, "could not record an attempt: {e}");
-    }
+    // Recorded in the background: the in-flight slot is free as soon as the endpoint answered.
+    // Should the process die before the record commits, the delivery is still pending on disk and
+    // is sent again after the restart (at-least-once).
+    let store = ctx.store.clone();
+    let delivery_id = job.delivery_id.clone();
+    tokio::spawn(async move {
+        if let Err(e) = store.record_attempt(record).await {
+            tracing::error!(delivery = %delivery_id, "could not record an attempt: {e}");
+        }
+    });
     Finished { job, outcome, status, next_at }
 }
 

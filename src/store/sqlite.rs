@@ -62,35 +62,32 @@ CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts(delivery_id);
 CREATE INDEX IF NOT EXISTS attempts_started ON attempts(started_at);
 "#;
 
-/// A unit of work for the writer. It runs inside the group's transaction and returns what to do
-/// once the commit is known: answering the caller only then is what makes a 202 durable.
+/// A unit of work for the writer. It runs inside the group's transaction and answers its caller
+/// only once the commit is known: that is what makes a 202 durable.
 trait WriteJob: Send {
-    /// Runs the work; the flag says whether it succeeded (a failed job's savepoint is rolled back).
-    fn run(self: Box<Self>, conn: &Connection) -> (bool, Finish);
-    /// The group's transaction could not begin: the job never ran.
-    fn abort(self: Box<Self>, reason: String);
+    /// Runs the work and keeps its outcome; `false` when it failed. May run again after a rollback.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Answers the caller with the kept outcome, or with the commit's failure.
+    fn finish(self: Box<Self>, committed: Result<(), String>);
 }
-
-type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
 
 struct TypedJob<T, F> {
     work: F,
+    outcome: Option<Result<T>>,
     done: oneshot::Sender<Result<T>>,
 }
 
-impl<T: Send + 'static, F: FnOnce(&Connection) -> Result<T> + Send> WriteJob for TypedJob<T, F> {
-    fn run(self: Box<Self>, conn: &Connection) -> (bool, Finish) {
+impl<T: Send + 'static, F: Fn(&Connection) -> Result<T> + Send> WriteJob for TypedJob<T, F> {
+    fn run(&mut self, conn: &Connection) -> bool {
         let outcome = (self.work)(conn);
-        let outcome_ok = outcome.is_ok();
-        let done = self.done;
-        let finish: Finish = Box::new(move |committed| {
-            let _ = done.send(committed.map_err(Error::Storage).and(outcome));
-        });
-        (outcome_ok, finish)
+        let ok = outcome.is_ok();
+        self.outcome = Some(outcome);
+        ok
     }
 
-    fn abort(self: Box<Self>, reason: String) {
-        let _ = self.done.send(Err(Error::Storage(reason)));
+    fn finish(self: Box<Self>, committed: Result<(), String>) {
+        let outcome = self.outcome.unwrap_or_else(|| Err(Error::Storage("the write never ran".into())));
+        let _ = self.done.send(committed.map_err(Error::Storage).and(outcome));
     }
 }
 
@@ -129,12 +126,10 @@ impl SqliteStore {
     }
 
     /// Runs `work` in the writer's next group and resolves once that group has committed.
-    async fn write<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
+    /// `work` may run twice (after a rollback caused by another job), so it only borrows its data.
+    async fn write<T: Send + 'static>(&self, work: impl Fn(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
         let (done, answer) = oneshot::channel();
-        let job: Box<dyn WriteJob> = Box::new(TypedJob { work, done });
+        let job: Box<dyn WriteJob> = Box::new(TypedJob { work, outcome: None, done });
         self.writer.send(job).map_err(|_| Error::Storage("the database writer has stopped".into()))?;
         answer.await.map_err(|_| Error::Storage("the database writer has stopped".into()))?
     }
@@ -169,32 +164,56 @@ fn run_writer(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
                 Err(_) => break,
             }
         }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-            let reason = format!("the database cannot start a transaction ({e}); check that the file is writable");
-            tracing::error!("{reason}");
-            group.into_iter().for_each(|job| job.abort(reason.clone()));
-            continue;
-        }
-        let mut finishes = Vec::with_capacity(group.len());
-        for job in group {
-            // A savepoint per job: a failing job rolls back alone and the group still commits.
-            let _ = conn.execute_batch("SAVEPOINT job");
-            let (ok, finish) = job.run(&conn);
-            if !ok {
-                let _ = conn.execute_batch("ROLLBACK TO job");
+        // The whole group in one transaction. A failing job (rare: a constraint, a full disk) rolls
+        // the group back and every job then runs in a transaction of its own, so one bad job never
+        // costs the others. Savepoints per job would do the same but copy pages on every write.
+        match transaction(&conn, &mut group) {
+            Outcome::AllCommitted => group.into_iter().for_each(|job| job.finish(Ok(()))),
+            Outcome::Failed(reason) => group.into_iter().for_each(|job| job.finish(Err(reason.clone()))),
+            Outcome::SomeJobFailed => {
+                for mut job in group {
+                    let result = match transaction(&conn, std::slice::from_mut(&mut job)) {
+                        // A job's own failure is its outcome; the caller gets that error.
+                        Outcome::AllCommitted | Outcome::SomeJobFailed => Ok(()),
+                        Outcome::Failed(reason) => Err(reason),
+                    };
+                    job.finish(result);
+                }
             }
-            let _ = conn.execute_batch("RELEASE job");
-            finishes.push(finish);
         }
-        let committed = conn.execute_batch("COMMIT").map_err(|e| {
+    }
+}
+
+enum Outcome {
+    AllCommitted,
+    /// At least one job's work failed; nothing was committed.
+    SomeJobFailed,
+    /// The transaction itself failed (cannot begin or commit): nothing was committed.
+    Failed(String),
+}
+
+fn transaction(conn: &Connection, jobs: &mut [Box<dyn WriteJob>]) -> Outcome {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let reason = format!("the database cannot start a transaction ({e}); check that the file is writable");
+        tracing::error!("{reason}");
+        return Outcome::Failed(reason);
+    }
+    let mut all_ok = true;
+    for job in jobs.iter_mut() {
+        all_ok &= job.run(conn);
+    }
+    if !all_ok {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Outcome::SomeJobFailed;
+    }
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => Outcome::AllCommitted,
+        Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
-            format!("the database could not commit ({e}); check free disk space and that the file is writable")
-        });
-        if let Err(e) = &committed {
-            tracing::error!("{e}");
-        }
-        for finish in finishes {
-            finish(committed.clone());
+            let reason =
+                format!("the database could not commit ({e}); check free disk space and that the file is writable");
+            tracing::error!("{reason}");
+            Outcome::Failed(reason)
         }
     }
 }

@@ -1,0 +1,77 @@
+//! The bench's client: keep-alive connections, a fixed number of workers, one body.
+
+use bytes::Bytes;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadResult {
+    pub ok: u64,
+    pub failed: u64,
+    pub elapsed: Duration,
+}
+
+impl LoadResult {
+    pub fn per_second(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+pub fn client(concurrency: usize) -> reqwest::Client {
+    reqwest::Client::builder().pool_max_idle_per_host(concurrency).tcp_nodelay(true).build().unwrap_or_default()
+}
+
+/// Posts `body` to `url` from `concurrency` workers until `duration` passes or `limit` requests
+/// were answered; counts answers with status `expect`.
+pub async fn flood(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: Bytes,
+    concurrency: usize,
+    duration: Duration,
+    limit: Option<u64>,
+    expect: u16,
+) -> LoadResult {
+    let ok = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let issued = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let deadline = start + duration;
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, url, body) = (client.clone(), url.to_string(), body.clone());
+            let token = token.map(str::to_string);
+            let (ok, failed, issued) = (ok.clone(), failed.clone(), issued.clone());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    if limit.is_some_and(|l| issued.fetch_add(1, Ordering::Relaxed) >= l) {
+                        break;
+                    }
+                    let mut req = client.post(&url).header("content-type", "application/json").body(body.clone());
+                    if let Some(t) = &token {
+                        req = req.bearer_auth(t);
+                    }
+                    match req.send().await {
+                        Ok(resp) if resp.status().as_u16() == expect => {
+                            let _ = resp.bytes().await;
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(resp) => {
+                            let _ = resp.bytes().await;
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(_) => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        let _ = w.await;
+    }
+    LoadResult { ok: ok.load(Ordering::Relaxed), failed: failed.load(Ordering::Relaxed), elapsed: start.elapsed() }
+}

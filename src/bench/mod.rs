@@ -1,0 +1,375 @@
+//! `hookwatch bench`: the load benchmark of SPEC §9. Everything runs in one process on loopback:
+//! hookwatch on a fresh database, a no-op sink subscribed to every action, a bare hyper server,
+//! and one client that loads each in turn, so the ratios compare like with like.
+
+mod load;
+mod targets;
+
+use crate::config::Config;
+use crate::dashboard::app::{App, Outcome};
+use crate::dashboard::theme::Theme;
+use crate::model::SubscriptionState;
+use crate::server::Server;
+use crate::store::EventQuery;
+use crate::subscriptions::SubscriptionInput;
+use hdrhistogram::Histogram;
+use hyper::StatusCode;
+use serde::Serialize;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use targets::SinkLog;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchOptions {
+    /// Concurrent client connections (also the sink subscription's in-flight limit)
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Length of each throughput phase, e.g. 10s
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub duration: Duration,
+    /// Events per second in the latency phase
+    #[arg(long, default_value_t = 1000)]
+    pub latency_rate: u64,
+    /// Length of the latency phase
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub latency_duration: Duration,
+    /// Stored events for the dashboard frame measurement
+    #[arg(long, default_value_t = 100_000)]
+    pub frame_events: u64,
+    /// Stored events for the memory measurement
+    #[arg(long, default_value_t = 1_000_000)]
+    pub memory_events: u64,
+    /// Print one JSON object as the last line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct BenchReport {
+    pub cores: usize,
+    pub concurrency: usize,
+    pub ingest_per_s: f64,
+    pub bare_ingest_per_s: f64,
+    pub ingest_ratio: f64,
+    pub ingest_errors: u64,
+    pub deliveries: u64,
+    pub delivery_per_s: f64,
+    pub bare_delivery_per_s: f64,
+    pub delivery_ratio: f64,
+    pub latency_events: u64,
+    pub latency_p50_ms: f64,
+    pub latency_p99_ms: f64,
+    pub latency_max_ms: f64,
+    pub frame_ms: f64,
+    pub frame_events: u64,
+    pub rss_mib: f64,
+    pub memory_events: u64,
+    pub passed: bool,
+}
+
+/// The SPEC §9 targets.
+const TARGETS: Targets =
+    Targets { ingest_ratio: 0.5, delivery_ratio: 0.5, latency_p99_ms: 10.0, frame_ms: 2.0, rss_mib: 200.0 };
+
+struct Targets {
+    ingest_ratio: f64,
+    delivery_ratio: f64,
+    latency_p99_ms: f64,
+    frame_ms: f64,
+    rss_mib: f64,
+}
+
+fn step(n: usize, text: &str) {
+    eprintln!("▸ [{n}/5] {text}");
+}
+
+pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
+    let dir = tempfile::tempdir()?;
+    let sink_log = Arc::new(SinkLog::default());
+    let sink = targets::start(StatusCode::OK, Some(sink_log.clone())).await?;
+    let bare = targets::start(StatusCode::ACCEPTED, None).await?;
+    let config = Config {
+        listen: "127.0.0.1:0".parse()?,
+        db: dir.path().join("bench.db").to_string_lossy().into_owned(),
+        allow_private: true,
+        max_backlog: 10_000_000,
+        admin_token: Some("bench-admin".into()),
+        ingest_token: Some("bench-ingest".into()),
+        extra_actions: vec!["bench.fill".into()],
+        ..Config::default()
+    };
+    let server = Server::start(config).await?;
+    let engine = server.engine.clone();
+    let (sub, _) = engine
+        .create_subscription(&SubscriptionInput {
+            name: Some("bench-sink".into()),
+            url: Some(format!("http://{sink}/hook")),
+            actions: Some(vec!["card.*".into(), "user.*".into()]),
+            max_in_flight: Some(opts.concurrency.clamp(1, 256) as u32),
+            ..Default::default()
+        })
+        .await?;
+    let mut report = BenchReport {
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        concurrency: opts.concurrency,
+        ..Default::default()
+    };
+    let client = load::client(opts.concurrency);
+    let body =
+        bytes::Bytes::from(crate::catalog::find("card.move").map(|a| a.sample()).unwrap_or_default().to_string());
+    let secs = opts.duration.as_secs_f64();
+
+    // 1. Ingest: durable 202s against hookwatch, then the bare server, same client and body.
+    //    Deliveries are held (subscription paused) so this phase measures the ingest path alone.
+    engine.set_state(&sub.id, SubscriptionState::Paused).await?;
+    step(1, &format!("ingest: hookwatch, then a bare hyper server, {secs:.0} s each"));
+    let url = format!("http://{}/v1/events", server.addr);
+    let hw = load::flood(&client, &url, Some("bench-ingest"), body.clone(), opts.concurrency, opts.duration, None, 202)
+        .await;
+    let base = load::flood(
+        &client,
+        &format!("http://{bare}/"),
+        None,
+        body.clone(),
+        opts.concurrency,
+        opts.duration,
+        None,
+        202,
+    )
+    .await;
+    report.ingest_per_s = hw.per_second();
+    report.bare_ingest_per_s = base.per_second();
+    report.ingest_ratio = report.ingest_per_s / report.bare_ingest_per_s.max(1e-9);
+    report.ingest_errors = hw.failed;
+
+    // 2. Delivery: release the backlog the ingest phase built and time how fast it drains,
+    //    then the client's own rate to the same sink with the same concurrency.
+    report.deliveries = hw.ok;
+    step(2, &format!("delivery: draining {} queued deliveries, then the client's bare rate to the sink", hw.ok));
+    let before = sink_log.received.load(Ordering::Relaxed);
+    let started = Instant::now();
+    engine.set_state(&sub.id, SubscriptionState::Active).await?;
+    let drain_deadline = started + Duration::from_secs(300);
+    while sink_log.received.load(Ordering::Relaxed) < before + hw.ok && Instant::now() < drain_deadline {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let delivered = sink_log.received.load(Ordering::Relaxed) - before;
+    report.delivery_per_s = delivered as f64 / started.elapsed().as_secs_f64();
+    let direct = load::flood(
+        &client,
+        &format!("http://{sink}/hook"),
+        None,
+        body.clone(),
+        opts.concurrency,
+        opts.duration,
+        None,
+        200,
+    )
+    .await;
+    report.bare_delivery_per_s = direct.per_second();
+    report.delivery_ratio = report.delivery_per_s / report.bare_delivery_per_s.max(1e-9);
+    // Let in-flight attempt records settle before the latency run.
+    while engine.backlog() > 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // 3. Latency: a steady rate; from the moment the ingest request starts to the sink's arrival.
+    step(3, &format!("latency: {} events/s for {:.0} s", opts.latency_rate, opts.latency_duration.as_secs_f64()));
+    let (p50, p99, max, n) = latency(&client, &url, &sink_log, opts.latency_rate, opts.latency_duration).await?;
+    (report.latency_p50_ms, report.latency_p99_ms, report.latency_max_ms, report.latency_events) = (p50, p99, max, n);
+
+    // 4. Dashboard: one 200x50 frame with at least `frame_events` stored.
+    step(4, &format!("dashboard: rendering 200x50 frames over {} stored events", opts.frame_events));
+    fill(&engine, opts.frame_events).await?;
+    report.frame_events = engine.count_events().await?;
+    report.frame_ms = frame_time(&engine).await?;
+
+    // 5. Memory: peak resident size once `memory_events` are stored.
+    step(5, &format!("memory: storing {} events, reading the peak resident size", opts.memory_events));
+    fill(&engine, opts.memory_events).await?;
+    report.memory_events = engine.count_events().await?;
+    report.rss_mib = peak_rss_mib();
+
+    report.passed = report.ingest_ratio >= TARGETS.ingest_ratio
+        && report.delivery_ratio >= TARGETS.delivery_ratio
+        && report.latency_p99_ms < TARGETS.latency_p99_ms
+        && report.frame_ms < TARGETS.frame_ms
+        && report.rss_mib < TARGETS.rss_mib;
+    server.shutdown().await?;
+    Ok(report)
+}
+
+async fn latency(
+    client: &reqwest::Client,
+    url: &str,
+    sink: &SinkLog,
+    rate: u64,
+    duration: Duration,
+) -> anyhow::Result<(f64, f64, f64, u64)> {
+    sink.arrivals.lock().await.clear();
+    sink.track.store(true, Ordering::Relaxed);
+    let total = (rate as f64 * duration.as_secs_f64()) as u64;
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1) as f64);
+    let start = tokio::time::Instant::now();
+    let mut sent = Vec::with_capacity(total as usize);
+    let mut tasks = Vec::with_capacity(total as usize);
+    let template = crate::catalog::find("card.move").map(|a| a.sample()).unwrap_or_default();
+    for seq in 0..total {
+        tokio::time::sleep_until(start + interval * seq as u32).await;
+        let mut payload = template.clone();
+        payload["data"]["card"]["title"] = format!("bench-{seq}").into();
+        let (client, url) = (client.clone(), url.to_string());
+        sent.push(Instant::now());
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth("bench-ingest")
+                .header("content-type", "application/json")
+                .body(payload.to_string())
+                .send()
+                .await
+                .map(|r| r.status().as_u16() == 202)
+                .unwrap_or(false)
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while (sink.arrivals.lock().await.len() as u64) < total && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    sink.track.store(false, Ordering::Relaxed);
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let mut seen = std::collections::HashSet::new();
+    for (seq, at) in sink.arrivals.lock().await.iter() {
+        if let Some(start) = sent.get(*seq as usize)
+            && seen.insert(*seq)
+        {
+            hist.saturating_record(at.saturating_duration_since(*start).as_micros() as u64);
+        }
+    }
+    let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    Ok((ms(0.5), ms(0.99), hist.max() as f64 / 1000.0, hist.len()))
+}
+
+/// Stores events that no subscription matches until `target` are stored, through the engine's
+/// ingest (validation, group commit) without HTTP, from many tasks at once.
+async fn fill(engine: &Arc<crate::engine::Engine>, target: u64) -> anyhow::Result<()> {
+    let have = engine.count_events().await?;
+    if have >= target {
+        return Ok(());
+    }
+    let remaining = Arc::new(std::sync::atomic::AtomicI64::new((target - have) as i64));
+    let body = bytes::Bytes::from_static(br#"{"data":{"action":"bench.fill","card":{"id":1,"pipe_id":"bench"}}}"#);
+    let workers: Vec<_> = (0..256)
+        .map(|_| {
+            let (engine, remaining, body) = (engine.clone(), remaining.clone(), body.clone());
+            tokio::spawn(async move {
+                while remaining.fetch_sub(1, Ordering::Relaxed) > 0 {
+                    if let Err(e) = engine.ingest(body.clone(), None).await {
+                        return Err(anyhow::anyhow!("filling the store failed: {e}"));
+                    }
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await??;
+    }
+    Ok(())
+}
+
+/// The median time to draw one 200x50 frame of the real dashboard over the engine's data.
+async fn frame_time(engine: &Arc<crate::engine::Engine>) -> anyhow::Result<f64> {
+    let mut app = App::new("bench".into());
+    app.now = crate::model::now_ms();
+    app.apply_outcome(Outcome::Stats(Box::new(engine.stats())));
+    app.apply_outcome(Outcome::Subscriptions(engine.subscriptions().iter().map(|s| (**s).clone()).collect()));
+    let events = engine.list_events(EventQuery { limit: 500, ..Default::default() }).await?;
+    app.apply_outcome(Outcome::Events(events));
+    let theme = Theme { color: true };
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(200, 50))?;
+    let mut times = Vec::with_capacity(200);
+    for _ in 0..200 {
+        let t = Instant::now();
+        terminal.draw(|f| crate::dashboard::view::draw(f, &app, &theme))?;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+/// Peak resident set size of this process (VmHWM), in MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok { "✓" } else { "✗" }
+}
+
+pub fn table(r: &BenchReport) -> String {
+    let t = &TARGETS;
+    let rows = [
+        format!(
+            "{:<34}{:>12.0}{:>12.0}{:>8.2}   ≥ {:.2} {}",
+            "ingest, durable 202/s",
+            r.ingest_per_s,
+            r.bare_ingest_per_s,
+            r.ingest_ratio,
+            t.ingest_ratio,
+            mark(r.ingest_ratio >= t.ingest_ratio)
+        ),
+        format!(
+            "{:<34}{:>12.0}{:>12.0}{:>8.2}   ≥ {:.2} {}",
+            "delivery, requests/s to the sink",
+            r.delivery_per_s,
+            r.bare_delivery_per_s,
+            r.delivery_ratio,
+            t.delivery_ratio,
+            mark(r.delivery_ratio >= t.delivery_ratio)
+        ),
+        format!("{:<34}{:>12.2}", "ingest → first attempt p50, ms", r.latency_p50_ms),
+        format!(
+            "{:<34}{:>12.2}{:>32} {}",
+            "ingest → first attempt p99, ms",
+            r.latency_p99_ms,
+            format!("< {:.0}", t.latency_p99_ms),
+            mark(r.latency_p99_ms < t.latency_p99_ms)
+        ),
+        format!(
+            "{:<34}{:>12.3}{:>32} {}",
+            format!("frame 200x50 ({}k events), ms", r.frame_events / 1000),
+            r.frame_ms,
+            format!("< {:.0}", t.frame_ms),
+            mark(r.frame_ms < t.frame_ms)
+        ),
+        format!(
+            "{:<34}{:>12.1}{:>32} {}",
+            format!("peak RSS ({}k events), MiB", r.memory_events / 1000),
+            r.rss_mib,
+            format!("< {:.0}", t.rss_mib),
+            mark(r.rss_mib < t.rss_mib)
+        ),
+    ];
+    format!(
+        "hookwatch bench · {} cores · {} connections · latency over {} events\n{:<34}{:>12}{:>12}{:>8}   target\n{}\n{}",
+        r.cores,
+        r.concurrency,
+        r.latency_events,
+        "metric",
+        "hookwatch",
+        "baseline",
+        "ratio",
+        rows.join("\n"),
+        if r.passed { "all SPEC §9 targets met" } else { "some SPEC §9 targets missed" }
+    )
+}
