@@ -22,33 +22,34 @@ pub fn client(concurrency: usize) -> reqwest::Client {
     reqwest::Client::builder().pool_max_idle_per_host(concurrency).tcp_nodelay(true).build().unwrap_or_default()
 }
 
-/// Posts `body` to `url` from `concurrency` workers until `duration` passes or `limit` requests
-/// were answered; counts answers with status `expect`.
+/// Where a flood goes and what counts as answered.
+pub struct Target<'a> {
+    pub url: &'a str,
+    pub token: Option<&'a str>,
+    pub expect: u16,
+}
+
+/// Posts `body` to the target from `concurrency` workers until `duration` passes; counts answers
+/// with the expected status.
 pub async fn flood(
     client: &reqwest::Client,
-    url: &str,
-    token: Option<&str>,
+    target: &Target<'_>,
     body: Bytes,
     concurrency: usize,
     duration: Duration,
-    limit: Option<u64>,
-    expect: u16,
 ) -> LoadResult {
+    let (url, token, expect) = (target.url, target.token, target.expect);
     let ok = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
-    let issued = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let deadline = start + duration;
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
             let (client, url, body) = (client.clone(), url.to_string(), body.clone());
             let token = token.map(str::to_string);
-            let (ok, failed, issued) = (ok.clone(), failed.clone(), issued.clone());
+            let (ok, failed) = (ok.clone(), failed.clone());
             tokio::spawn(async move {
                 while Instant::now() < deadline {
-                    if limit.is_some_and(|l| issued.fetch_add(1, Ordering::Relaxed) >= l) {
-                        break;
-                    }
                     let mut req = client.post(&url).header("content-type", "application/json").body(body.clone());
                     if let Some(t) = &token {
                         req = req.bearer_auth(t);

@@ -14,6 +14,7 @@ use crate::store::EventQuery;
 use crate::subscriptions::SubscriptionInput;
 use hdrhistogram::Histogram;
 use hyper::StatusCode;
+use load::Target;
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
