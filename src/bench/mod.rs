@@ -126,19 +126,11 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     engine.set_state(&sub.id, SubscriptionState::Paused).await?;
     step(1, &format!("ingest: hookwatch, then a bare hyper server, {secs:.0} s each"));
     let url = format!("http://{}/v1/events", server.addr);
-    let hw = load::flood(&client, &url, Some("bench-ingest"), body.clone(), opts.concurrency, opts.duration, None, 202)
-        .await;
-    let base = load::flood(
-        &client,
-        &format!("http://{bare}/"),
-        None,
-        body.clone(),
-        opts.concurrency,
-        opts.duration,
-        None,
-        202,
-    )
-    .await;
+    let (c, d) = (opts.concurrency, opts.duration);
+    let hw =
+        load::flood(&client, &Target { url: &url, token: Some("bench-ingest"), expect: 202 }, body.clone(), c, d).await;
+    let bare_url = format!("http://{bare}/");
+    let base = load::flood(&client, &Target { url: &bare_url, token: None, expect: 202 }, body.clone(), c, d).await;
     report.ingest_per_s = hw.per_second();
     report.bare_ingest_per_s = base.per_second();
     report.ingest_ratio = report.ingest_per_s / report.bare_ingest_per_s.max(1e-9);
@@ -157,17 +149,8 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     }
     let delivered = sink_log.received.load(Ordering::Relaxed) - before;
     report.delivery_per_s = delivered as f64 / started.elapsed().as_secs_f64();
-    let direct = load::flood(
-        &client,
-        &format!("http://{sink}/hook"),
-        None,
-        body.clone(),
-        opts.concurrency,
-        opts.duration,
-        None,
-        200,
-    )
-    .await;
+    let sink_url = format!("http://{sink}/hook");
+    let direct = load::flood(&client, &Target { url: &sink_url, token: None, expect: 200 }, body.clone(), c, d).await;
     report.bare_delivery_per_s = direct.per_second();
     report.delivery_ratio = report.delivery_per_s / report.bare_delivery_per_s.max(1e-9);
     // Let in-flight attempt records settle before the latency run.
