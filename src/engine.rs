@@ -70,6 +70,8 @@ impl Engine {
             feed: feed.clone(),
             control: control_tx,
             total_backlog: Default::default(),
+            body_bytes: Default::default(),
+            unrecorded: Arc::new(tokio::sync::Semaphore::new(dispatch::MAX_UNRECORDED)),
         });
         let stored = store.subscriptions().await?;
         let engine = Arc::new(Engine {
@@ -165,13 +167,16 @@ impl Engine {
             }
             IngestOutcome::Created => {
                 self.stats.record_ingest(now);
+                // A body from the HTTP layer can be a slice of a much larger read buffer; a queued
+                // job keeps an exact copy so it pins only its own bytes.
+                let held = (!deliveries.is_empty()).then(|| Bytes::copy_from_slice(&body));
                 for (delivery_id, sub_id) in &deliveries {
                     let job = Job {
                         delivery_id: delivery_id.clone(),
                         event_id: event_id.clone(),
                         attempts: 0,
                         due: now,
-                        body: Some(body.clone()),
+                        body: held.as_ref().and_then(|b| self.dispatcher.hold_body(b)),
                     };
                     self.dispatcher.enqueue(sub_id, job);
                 }
@@ -213,7 +218,7 @@ impl Engine {
         let n = pending.len();
         for p in pending {
             let sub = p.subscription_id.clone();
-            self.dispatcher.enqueue(&sub, Job::from_pending(p, None));
+            self.dispatcher.enqueue(&sub, Job::from_pending(p));
         }
         n
     }

@@ -29,6 +29,21 @@ pub struct Target<'a> {
     pub expect: u16,
 }
 
+/// Runs a flood on a runtime of its own, on threads of its own, as an outside load generator would:
+/// the client then competes with the server only for the CPU, not for the server's task queue.
+pub async fn flood_apart(target: &Target<'_>, body: Bytes, concurrency: usize, duration: Duration) -> LoadResult {
+    let (url, token, expect) = (target.url.to_string(), target.token.map(str::to_string), target.expect);
+    let worker = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().ok()?;
+        Some(rt.block_on(async move {
+            let client = client(concurrency);
+            let target = Target { url: &url, token: token.as_deref(), expect };
+            flood(&client, &target, body, concurrency, duration).await
+        }))
+    });
+    tokio::task::spawn_blocking(move || worker.join().ok().flatten().unwrap_or_default()).await.unwrap_or_default()
+}
+
 /// Posts `body` to the target from `concurrency` workers until `duration` passes; counts answers
 /// with the expected status.
 pub async fn flood(

@@ -16,8 +16,6 @@ use tokio::task::JoinSet;
 
 /// Consecutive failures after which an "endpoint failing" alert is raised.
 const FAILING_ALERT_AFTER: u32 = 3;
-/// Above this backlog, queued jobs drop their in-memory body and reload it from the store.
-const KEEP_BODIES_BELOW: usize = 1000;
 
 pub(super) enum Command {
     Enqueue(Job),
@@ -74,11 +72,14 @@ impl Lane {
             self.publish_gauges();
             let wake = self.next_wake();
             tokio::select! {
-                cmd = commands.recv() => match cmd {
-                    Some(Command::Enqueue(job)) => self.enqueue(job),
-                    Some(Command::Update(sub)) => self.update(sub),
-                    None => break,
-                },
+                cmd = commands.recv() => {
+                    let Some(cmd) = cmd else { break };
+                    self.command(cmd);
+                    // Take everything already queued before the bookkeeping above runs again.
+                    while let Ok(cmd) = commands.try_recv() {
+                        self.command(cmd);
+                    }
+                }
                 Some(done) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
                     if let Ok(done) = done {
                         self.finish(done);
@@ -91,7 +92,14 @@ impl Lane {
         self.ctx.total_backlog.fetch_sub(backlog, Ordering::Relaxed);
     }
 
-    fn enqueue(&mut self, mut job: Job) {
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Enqueue(job) => self.enqueue(job),
+            Command::Update(sub) => self.update(sub),
+        }
+    }
+
+    fn enqueue(&mut self, job: Job) {
         if !self.queued.insert(job.delivery_id.clone()) {
             // Already here: a requeue brings a waiting retry forward with its fresh series.
             let key = self.waiting.iter().find(|(_, j)| j.delivery_id == job.delivery_id).map(|(k, _)| *k);
@@ -100,9 +108,6 @@ impl Lane {
                 self.ready.push_back(job);
             }
             return;
-        }
-        if self.ready.len() + self.waiting.len() >= KEEP_BODIES_BELOW {
-            job.body = None;
         }
         if job.due <= now_ms() {
             self.ready.push_back(job);
@@ -237,7 +242,7 @@ impl Lane {
             (DeliveryStatus::Retrying, Some(due)) => {
                 job.attempts += 1;
                 job.due = due;
-                job.body = None;
+                job.body = None; // a retry waits long; its body is reread rather than held
                 self.wait(job);
             }
             _ => {
@@ -293,7 +298,7 @@ async fn sleep_until(at: Option<Instant>) {
 /// Makes one attempt, decides the delivery's next state and records both durably.
 async fn deliver(ctx: Arc<Context>, sub: Arc<Subscription>, job: Job) -> Finished {
     let body = match &job.body {
-        Some(b) => Some(b.clone()),
+        Some(b) => Some(b.bytes()),
         None => ctx.store.event_body(&job.event_id).await.ok().flatten(),
     };
     let outcome = match body {
@@ -332,13 +337,16 @@ async fn deliver(ctx: Arc<Context>, sub: Arc<Subscription>, job: Job) -> Finishe
     };
     // Recorded in the background: the in-flight slot is free as soon as the endpoint answered.
     // Should the process die before the record commits, the delivery is still pending on disk and
-    // is sent again after the restart (at-least-once).
+    // is sent again after the restart (at-least-once). The permit bounds how many records may wait
+    // for the writer, so a slow disk slows delivery down instead of growing memory.
     let store = ctx.store.clone();
     let delivery_id = job.delivery_id.clone();
+    let permit = ctx.unrecorded.clone().acquire_owned().await;
     tokio::spawn(async move {
         if let Err(e) = store.record_attempt(record).await {
             tracing::error!(delivery = %delivery_id, "could not record an attempt: {e}");
         }
+        drop(permit);
     });
     Finished { job, outcome, status, next_at }
 }

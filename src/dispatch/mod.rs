@@ -24,19 +24,42 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// A delivery waiting in a lane.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Job {
     pub delivery_id: String,
     pub event_id: String,
     pub attempts: u32,
     pub due: Millis,
-    /// The body when it is at hand (fresh events); otherwise read from the store when attempted.
-    pub body: Option<Bytes>,
+    /// The body when it is at hand (fresh events, within the memory budget); otherwise it is
+    /// read from the store when attempted.
+    pub body: Option<HeldBody>,
 }
 
 impl Job {
-    pub fn from_pending(p: PendingDelivery, body: Option<Bytes>) -> Self {
-        Job { delivery_id: p.id, event_id: p.event_id, attempts: p.attempts, due: p.next_attempt_at, body }
+    pub fn from_pending(p: PendingDelivery) -> Self {
+        Job { delivery_id: p.id, event_id: p.event_id, attempts: p.attempts, due: p.next_attempt_at, body: None }
+    }
+}
+
+/// How much event body the queues may keep in memory; beyond it bodies are reread from the store.
+const BODY_BUDGET: usize = 64 * 1024 * 1024;
+
+/// A body kept in memory for a queued delivery, counted against the budget until dropped.
+#[derive(Debug)]
+pub struct HeldBody {
+    bytes: Bytes,
+    used: Arc<AtomicUsize>,
+}
+
+impl HeldBody {
+    pub fn bytes(&self) -> Bytes {
+        self.bytes.clone()
+    }
+}
+
+impl Drop for HeldBody {
+    fn drop(&mut self) {
+        self.used.fetch_sub(self.bytes.len(), Ordering::Relaxed);
     }
 }
 
@@ -59,7 +82,14 @@ pub struct Context {
     pub feed: Feed,
     pub control: mpsc::UnboundedSender<Control>,
     pub total_backlog: AtomicUsize,
+    /// Bytes of event bodies held by queued jobs.
+    pub body_bytes: Arc<AtomicUsize>,
+    /// Attempt records that may be waiting for the writer at once.
+    pub unrecorded: Arc<tokio::sync::Semaphore>,
 }
+
+/// How many attempt records may wait for the database writer before deliveries slow down.
+pub const MAX_UNRECORDED: usize = 8192;
 
 /// Live numbers of one lane, read by stats and the dashboard without asking the lane.
 #[derive(Debug, Default)]
@@ -122,6 +152,16 @@ impl Dispatcher {
         {
             let _ = lane.commands.send(Command::Enqueue(job));
         }
+    }
+
+    /// Keeps `body` in memory for a job if the budget allows.
+    pub fn hold_body(&self, body: &Bytes) -> Option<HeldBody> {
+        let used = &self.ctx.body_bytes;
+        if used.fetch_add(body.len(), Ordering::Relaxed) + body.len() > BODY_BUDGET {
+            used.fetch_sub(body.len(), Ordering::Relaxed);
+            return None;
+        }
+        Some(HeldBody { bytes: body.clone(), used: used.clone() })
     }
 
     pub fn gauges(&self, subscription_id: &str) -> Option<Arc<LaneGauges>> {
