@@ -108,6 +108,9 @@ fn main() -> std::process::ExitCode {
                 send(&action, data, &url, token, idempotency_key).await
             }
             Some(Command::Bench(options)) => {
+                if let Some(addr) = options.serve_bare {
+                    return hookwatch::bench::serve_bare(addr).await;
+                }
                 let report = hookwatch::bench::run(&options).await?;
                 println!("{}", hookwatch::bench::table(&report));
                 if options.json {

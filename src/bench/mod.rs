@@ -44,6 +44,17 @@ pub struct BenchOptions {
     /// Print one JSON object as the last line
     #[arg(long)]
     pub json: bool,
+    /// Only run the bare 202 server on this address until stopped (for outside load generators)
+    #[arg(long, value_name = "ADDR")]
+    pub serve_bare: Option<std::net::SocketAddr>,
+}
+
+/// Serves the bench's bare 202 baseline on `addr` until the process is stopped.
+pub async fn serve_bare(addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    let bound = targets::start_on(addr, StatusCode::ACCEPTED, None).await?;
+    eprintln!("bare 202 server on http://{bound}");
+    crate::server::termination().await;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize, Default)]

@@ -21,9 +21,13 @@ pub struct SinkLog {
     pub track: std::sync::atomic::AtomicBool,
 }
 
-/// Starts a hyper HTTP/1 server on loopback that reads the body and answers `status`.
+/// Starts a hyper HTTP/1 server on a free loopback port that reads the body and answers `status`.
 pub async fn start(status: StatusCode, log: Option<Arc<SinkLog>>) -> anyhow::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    start_on(SocketAddr::from(([127, 0, 0, 1], 0)), status, log).await
+}
+
+pub async fn start_on(addr: SocketAddr, status: StatusCode, log: Option<Arc<SinkLog>>) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
         loop {
