@@ -22,6 +22,8 @@ pub struct FileConfig {
     pub retention: Option<String>,
     pub disable_after: Option<String>,
     pub idempotency_window: Option<String>,
+    pub header_timeout: Option<String>,
+    pub max_db_bytes: Option<u64>,
     pub breaker_threshold: Option<u32>,
     pub breaker_cooldown: Option<String>,
     pub breaker_max_cooldown: Option<String>,
@@ -54,6 +56,10 @@ pub struct Config {
     pub retention: Duration,
     pub disable_after: Duration,
     pub idempotency_window: Duration,
+    /// A client must send its request head within this time or the connection is closed.
+    pub header_timeout: Duration,
+    /// Refuse new events (503) once the database reaches this size, before the disk fills.
+    pub max_db_bytes: Option<u64>,
     pub breaker: BreakerConfig,
     pub admin_token: Option<String>,
     pub ingest_token: Option<String>,
@@ -75,6 +81,8 @@ impl Default for Config {
             retention: Duration::from_secs(7 * 86_400),
             disable_after: Duration::from_secs(5 * 86_400),
             idempotency_window: Duration::from_secs(86_400),
+            header_timeout: Duration::from_secs(10),
+            max_db_bytes: None,
             breaker: BreakerConfig::default(),
             admin_token: None,
             ingest_token: None,
@@ -124,6 +132,13 @@ impl Config {
         }
         if let Some(v) = file.idempotency_window {
             c.idempotency_window = duration("idempotency_window", &v)?;
+        }
+        if let Some(v) = file.header_timeout {
+            c.header_timeout = duration("header_timeout", &v)?;
+        }
+        if let Some(v) = file.max_db_bytes {
+            anyhow::ensure!(v >= 1 << 20, "max_db_bytes must be at least 1048576 (1 MiB)");
+            c.max_db_bytes = Some(v);
         }
         if let Some(v) = file.breaker_threshold {
             anyhow::ensure!(v >= 1, "breaker_threshold must be at least 1");

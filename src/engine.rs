@@ -51,7 +51,7 @@ impl Engine {
     /// Opens the store, resumes every unfinished delivery and starts the lanes.
     pub async fn start(config: Config) -> anyhow::Result<Arc<Engine>> {
         let store: Arc<dyn Store> = match config.sqlite_path() {
-            Some(path) => Arc::new(SqliteStore::open(path)?),
+            Some(path) => Arc::new(SqliteStore::open(path, config.max_db_bytes)?),
             None => anyhow::bail!("PostgreSQL storage is not available yet; use a SQLite file path for --db"),
         };
         let guard =

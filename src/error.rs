@@ -44,7 +44,17 @@ impl Error {
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error::Storage(e.to_string())
+        use rusqlite::ErrorCode;
+        let hint = match e.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => {
+                "the database is full (no disk space left, or max_db_bytes reached): free space or raise the limit"
+            }
+            Some(ErrorCode::ReadOnly) => "the database is read-only: check the file's permissions and its filesystem",
+            Some(ErrorCode::CannotOpen) => "the database file cannot be opened: check the path and permissions",
+            Some(ErrorCode::SystemIoFailure) => "the disk reported an I/O error: check the disk and free space",
+            _ => return Error::Storage(e.to_string()),
+        };
+        Error::Storage(format!("{hint} ({e})"))
     }
 }
 

@@ -75,8 +75,51 @@ fn ids(raw: Option<&RawValue>) -> Ids {
     raw.and_then(|r| serde_json::from_str(r.get()).ok()).unwrap_or_default()
 }
 
+/// Deeper payloads are refused: consumers' parsers (and ours, when showing one) have recursion
+/// limits, and no real event nests this far.
+pub const MAX_DEPTH: usize = 64;
+
+/// The deepest nesting of arrays and objects in JSON text (strings are skipped), without parsing.
+fn nesting_depth(body: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in body {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// Parses and checks a Pipefy-shaped body: JSON, an object with `data.action` naming a catalog action.
 pub fn inspect(body: &[u8], catalog: &Catalog) -> Result<PayloadFacts> {
+    // JSON is UTF-8 (RFC 8259); skipped strings are not checked by the parser, so check it all here.
+    if let Err(e) = std::str::from_utf8(body) {
+        return Err(Error::bad_input(
+            "malformed_json",
+            format!("the body is not valid UTF-8 (first bad byte at offset {}); send UTF-8 JSON", e.valid_up_to()),
+        ));
+    }
+    if nesting_depth(body) > MAX_DEPTH {
+        return Err(Error::bad_input(
+            "too_deep",
+            format!("the body nests arrays or objects more than {MAX_DEPTH} levels deep; flatten the payload"),
+        ));
+    }
     let envelope: Envelope = serde_json::from_slice(body).map_err(|e| match e.classify() {
         Category::Data => Error::invalid(
             "missing_data",
@@ -169,6 +212,14 @@ mod tests {
         assert!(err.to_string().contains("line 2"), "{err}");
         let err = inspect(br#"{"data":{"action":"card.move"}} trailing"#, &Catalog::default()).unwrap_err();
         assert_eq!(err.code(), "malformed_json");
+    }
+
+    #[test]
+    fn nesting_is_measured_outside_strings() {
+        assert_eq!(nesting_depth(br#"{"a":[{"b":"[[[[{{"}]}"#), 3);
+        assert_eq!(nesting_depth(br#"{"a":"\"[["}"#), 1);
+        let deep = format!(r#"{{"data":{{"action":"card.move","x":{}}}}}"#, "[".repeat(70) + &"]".repeat(70));
+        assert_eq!(inspect(deep.as_bytes(), &Catalog::default()).unwrap_err().code(), "too_deep");
     }
 
     #[test]

@@ -30,24 +30,21 @@ impl Server {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (choose another with --listen)", config.listen))?;
         let addr = listener.local_addr()?;
+        let header_timeout = config.header_timeout;
         let engine = Engine::start(config).await?;
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let app = api::router(engine.clone(), tokens.clone(), stopping.clone());
         let mut stopped = stopping;
-        let task = tokio::spawn(api::serve(listener, app, async move {
+        let task = tokio::spawn(api::serve(listener, app, header_timeout, async move {
             let _ = stopped.wait_for(|s| *s).await;
         }));
         Ok(Server { engine, tokens, addr, task, stop })
     }
 
-    /// Stops accepting requests, ends SSE streams and waits a little for requests in progress.
+    /// Stops accepting requests, ends SSE streams and waits (3 s at most) for requests in progress.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
-        let mut task = self.task;
-        match tokio::time::timeout(std::time::Duration::from_secs(3), &mut task).await {
-            Ok(joined) => joined??,
-            Err(_) => task.abort(),
-        }
+        self.task.await??;
         Ok(())
     }
 }

@@ -70,11 +70,57 @@ pub fn router(engine: Arc<Engine>, tokens: Tokens, stopping: tokio::sync::watch:
         ))
 }
 
-/// Serves the API until `shutdown` resolves, then lets requests in progress finish.
+/// Connections served at once; past this, new ones are closed at accept so the server stays up.
+const MAX_CONNECTIONS: usize = 4096;
+/// Request heads larger than this are refused (431) before anything else reads them.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// Serves the API until `shutdown` resolves, then lets requests in progress finish (3 s at most).
+/// Hand-rolled around hyper-util (rather than `axum::serve`) for two guards against hostile
+/// clients: a header-read timeout, so connections that send nothing or trickle bytes are closed,
+/// and a cap on open connections.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
+    header_timeout: Duration,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::warn!("{MAX_CONNECTIONS} connections are open; refusing another");
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .max_header_size(MAX_HEAD_BYTES)
+            .max_headers(100)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(3), graceful.shutdown()).await;
+    Ok(())
 }

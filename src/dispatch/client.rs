@@ -176,6 +176,21 @@ fn status_message(status: reqwest::StatusCode) -> String {
     msg
 }
 
+/// Whether `e` is a rustls error, bare or inside io::Errors (which hide it from `source()`).
+fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = current {
+        if err.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        current = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => None,
+        };
+    }
+    false
+}
+
 /// Maps a client error to the SPEC's error kinds by walking its cause chain.
 fn classify(err: &reqwest::Error) -> (ErrorKind, String) {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
@@ -187,7 +202,7 @@ fn classify(err: &reqwest::Error) -> (ErrorKind, String) {
         if let Some(d) = e.downcast_ref::<DnsFailure>() {
             return (ErrorKind::Dns, d.0.clone());
         }
-        if e.downcast_ref::<rustls::Error>().is_some() {
+        if is_tls(e) {
             return (ErrorKind::Tls, format!("TLS failed: {e}"));
         }
         chain.push(e.to_string());

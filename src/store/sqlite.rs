@@ -109,8 +109,14 @@ fn open(path: &Path) -> Result<Connection> {
 }
 
 impl SqliteStore {
-    pub fn open(path: &Path) -> Result<Self> {
+    /// Opens (or creates) the database. With `max_bytes`, writes beyond that size fail as
+    /// "database is full" (and ingest answers 503) instead of filling the disk.
+    pub fn open(path: &Path, max_bytes: Option<u64>) -> Result<Self> {
         let conn = open(path)?;
+        if let Some(max) = max_bytes {
+            let page_size: u64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            conn.query_row(&format!("PRAGMA max_page_count = {}", (max / page_size).max(1)), [], |_| Ok(()))?;
+        }
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > SCHEMA_VERSION {
             return Err(Error::Storage(format!(

@@ -1,0 +1,296 @@
+//! Hostile input and hostile endpoints: every case gets a clear answer, the server stays up and
+//! nothing stored is corrupted.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn still_serving(hw: &Hookwatch) {
+    let (status, _, body) = hw.ingest_raw(card_move("P", 2).to_string(), "application/json", INGEST).await;
+    assert_eq!(status, 202, "the server still ingests: {body}");
+}
+
+#[tokio::test]
+async fn pathological_json_is_refused_clearly() {
+    let hw = Hookwatch::start().await;
+    let deep = format!(r#"{{"data":{{"action":"card.move","x":{}{}}}}}"#, "[".repeat(100_000), "]".repeat(100_000));
+    let cases: Vec<(Vec<u8>, u16, &str)> = vec![
+        (deep.into_bytes(), 400, "too_deep"),
+        (b"{\"data\":{\"action\":\"card.move\",\"t\":\"\xff\xfe\"}}".to_vec(), 400, "malformed_json"),
+        (br#"{"data":{"action":"card.move"},"data":{"action":"card.done"}}"#.to_vec(), 422, "missing_data"),
+        (br#"{"data":{"action":"card.move"}} {"data":{}}"#.to_vec(), 400, "malformed_json"),
+        (b"".to_vec(), 400, "malformed_json"),
+        (b"\0\0\0".to_vec(), 400, "malformed_json"),
+        (br#""just a string""#.to_vec(), 422, "missing_data"),
+        (br#"{"data":{"action":"card.move\u0000"}}"#.to_vec(), 422, "unknown_action"),
+    ];
+    for (body, status, code) in cases {
+        let (got, _, resp) = hw.ingest_raw(body.clone(), "application/json", INGEST).await;
+        assert_eq!(
+            (got.as_u16(), resp["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{}",
+            String::from_utf8_lossy(&body[..body.len().min(80)])
+        );
+    }
+    assert_eq!(hw.get("/v1/events").await["data"].as_array().unwrap().len(), 0, "nothing was stored");
+    still_serving(&hw).await;
+}
+
+#[tokio::test]
+async fn a_large_string_within_the_limit_is_delivered_byte_for_byte() {
+    let hw = Hookwatch::start().await;
+    let sink = Sink::start(Behaviour::default()).await;
+    hw.subscribe(&sink.url, &["*"], json!({})).await;
+    let body = format!(r#"{{"data":{{"action":"card.move","note":"{}","emoji":"🚀\u202e"}}}}"#, "é".repeat(100_000));
+    let (status, _, _) = hw.ingest_raw(body.clone(), "application/json", INGEST).await;
+    assert_eq!(status, 202);
+    sink.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(&sink.requests()[0].body[..], body.as_bytes());
+}
+
+#[tokio::test]
+async fn oversized_request_heads_are_refused_and_the_server_lives() {
+    let hw = Hookwatch::start().await;
+    let resp = hw
+        .http
+        .post(format!("{}/v1/events", hw.base))
+        .bearer_auth(INGEST)
+        .header("content-type", "application/json")
+        .header("x-padding", "a".repeat(100 * 1024))
+        .body(card_move("P", 2).to_string())
+        .send()
+        .await;
+    match resp {
+        Ok(r) => assert_eq!(r.status(), 431),
+        Err(e) => assert!(e.is_request() || e.is_connect() || e.to_string().contains("closed"), "{e}"),
+    }
+    still_serving(&hw).await;
+}
+
+#[tokio::test]
+async fn silent_and_slow_clients_are_cut_off_without_starving_others() {
+    let hw = Hookwatch::start_with(|c| c.header_timeout = Duration::from_millis(800)).await;
+    let addr = hw.server.addr;
+    // Many connections that never send a byte, and one that trickles a request head.
+    let mut silent = Vec::new();
+    for _ in 0..200 {
+        silent.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"POST /v1/events HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    // Others are served meanwhile.
+    let started = Instant::now();
+    still_serving(&hw).await;
+    assert!(started.elapsed() < Duration::from_secs(2), "a normal request was served promptly");
+    // After the header timeout the server closes them: a read sees the end (or a reset).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for conn in silent.iter_mut().take(20).chain(std::iter::once(&mut slow)) {
+        let mut buf = [0u8; 512];
+        let n = tokio::time::timeout(Duration::from_secs(2), conn.read(&mut buf)).await.expect("closed, not hanging");
+        // Ok(0) or a 408: closed by the server; Err: reset by the server, closed as well.
+        if let Ok(n) = n {
+            assert!(
+                n == 0 || String::from_utf8_lossy(&buf[..n]).contains("408"),
+                "{:?}",
+                String::from_utf8_lossy(&buf[..n])
+            );
+        }
+    }
+    still_serving(&hw).await;
+}
+
+/// A raw TCP endpoint that does one thing to every connection.
+async fn raw_endpoint(behaviour: &'static str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { return };
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let _ = stream.read(&mut buf).await;
+                match behaviour {
+                    "huge" => {
+                        let body = vec![b'x'; 1024 * 1024];
+                        let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len());
+                        let _ = stream.write_all(head.as_bytes()).await;
+                        let _ = stream.write_all(&body).await;
+                    }
+                    "silent" => tokio::time::sleep(Duration::from_secs(30)).await,
+                    "cut" => {
+                        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\npartial").await;
+                    }
+                    "redirect" => {
+                        let _ = stream.write_all(b"HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:9/elsewhere\r\ncontent-length: 0\r\n\r\n").await;
+                    }
+                    "garbage" => {
+                        let _ = stream.write_all(b"\x16\x03\x01 this is not http\r\n\r\n").await;
+                    }
+                    _ => {}
+                }
+                let _ = stream.flush().await;
+            });
+        }
+    });
+    format!("http://{addr}/hook")
+}
+
+/// Subscribes `url` alone (earlier subscriptions are deleted), sends one event, returns its first attempt.
+async fn first_attempt(hw: &Hookwatch, url: &str, extra: serde_json::Value) -> serde_json::Value {
+    for sub in hw.get("/v1/subscriptions").await["data"].as_array().unwrap() {
+        hw.admin(reqwest::Method::DELETE, &format!("/v1/subscriptions/{}", sub["id"].as_str().unwrap()), None).await;
+    }
+    hw.subscribe(url, &["*"], extra).await;
+    let id = hw.send(&card_move("P", 2)).await["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let event = hw.get(&format!("/v1/events/{id}")).await;
+        let attempt = event["deliveries"][0]["attempts"][0].clone();
+        if !attempt.is_null() || Instant::now() > deadline {
+            return attempt;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn hostile_endpoints_are_recorded_with_the_right_error_kind() {
+    let hw = Hookwatch::start().await;
+
+    let a = first_attempt(&hw, &raw_endpoint("huge").await, json!({})).await;
+    assert_eq!((a["status_code"].as_u64(), a["error_kind"].as_str()), (Some(200), None), "{a}");
+    assert_eq!(a["response_body"].as_str().unwrap().len(), 16 * 1024, "kept the first 16 KiB");
+    assert_eq!(a["response_truncated"], true);
+
+    let a = first_attempt(&hw, &raw_endpoint("silent").await, json!({"timeout_ms": 300})).await;
+    assert_eq!(a["error_kind"], "timeout", "{a}");
+    assert!(a["duration_ms"].as_u64().unwrap() < 2000);
+
+    let a = first_attempt(&hw, &raw_endpoint("cut").await, json!({})).await;
+    assert_eq!(a["error_kind"], "connect", "{a}");
+    assert!(a["error"].as_str().unwrap().contains("HTTP 200 then the body failed"), "{a}");
+
+    let a = first_attempt(&hw, &raw_endpoint("redirect").await, json!({})).await;
+    assert_eq!((a["status_code"].as_u64(), a["error_kind"].as_str()), (Some(302), Some("status")), "{a}");
+    assert!(a["error"].as_str().unwrap().contains("redirects are not followed"));
+
+    let a = first_attempt(&hw, &raw_endpoint("garbage").await, json!({})).await;
+    assert_eq!(a["error_kind"], "connect", "{a}");
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let a = first_attempt(&hw, &format!("http://{closed}/hook"), json!({})).await;
+    assert_eq!(a["error_kind"], "connect", "{a}");
+
+    let a = first_attempt(&hw, "http://no-such-host.invalid/hook", json!({})).await;
+    assert_eq!(a["error_kind"], "dns", "{a}");
+
+    let plain = Sink::start(Behaviour::default()).await;
+    let a = first_attempt(&hw, &format!("https://127.0.0.1:{}/hook", plain.addr.port()), json!({})).await;
+    assert_eq!(a["error_kind"], "tls", "{a}");
+    still_serving(&hw).await;
+}
+
+#[tokio::test]
+async fn a_full_database_answers_503_and_keeps_what_it_had() {
+    let hw = Hookwatch::start_with(|c| c.max_db_bytes = Some(1 << 20)).await;
+    let mut accepted = Vec::new();
+    let pad = "x".repeat(50_000);
+    let mut refused = None;
+    for _ in 0..100 {
+        let body = json!({"data": {"action": "card.move", "pad": pad}}).to_string();
+        let (status, headers, resp) = hw.ingest_raw(body, "application/json", INGEST).await;
+        match status.as_u16() {
+            202 => accepted.push(resp["id"].as_str().unwrap().to_string()),
+            503 => {
+                refused = Some((headers, resp));
+                break;
+            }
+            other => panic!("unexpected {other}: {resp}"),
+        }
+    }
+    let (headers, resp) = refused.expect("the database filled up");
+    assert!(headers.contains_key("retry-after"));
+    let message = resp["error"]["message"].as_str().unwrap();
+    assert!(message.contains("database is full") || message.contains("max_db_bytes"), "{message}");
+    // Every event acknowledged before is intact.
+    for id in &accepted {
+        let event = hw.get(&format!("/v1/events/{id}")).await;
+        assert_eq!(event["payload"]["data"]["pad"].as_str().map(str::len), Some(50_000));
+    }
+}
+
+#[tokio::test]
+async fn a_flapping_endpoint_gets_everything_in_the_end() {
+    let hw = Hookwatch::start_with(|c| {
+        c.retry_schedule = hookwatch::dispatch::RetrySchedule::parse(&["20ms"; 10].join(",")).unwrap()
+    })
+    .await;
+    let script: std::collections::VecDeque<u16> = (0..60).map(|i| if i % 2 == 0 { 503 } else { 200 }).collect();
+    let sink = Sink::start(Behaviour { script, ..Default::default() }).await;
+    hw.subscribe(&sink.url, &["*"], json!({"max_in_flight": 4})).await;
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        ids.push(hw.send(&card_move("P", 2)).await["id"].as_str().unwrap().to_string());
+    }
+    for id in &ids {
+        let event = hw.settled(id, Duration::from_secs(10)).await;
+        assert_eq!(event["deliveries"][0]["status"], "succeeded", "{event}");
+    }
+}
+
+#[test]
+fn secrets_never_reach_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    let consumer_token = "consumer-token-SHOULD-NOT-LEAK";
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hookwatch"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--allow-private", "--retry-schedule", "100ms"])
+        .arg("--db")
+        .arg(dir.path().join("hw.db"))
+        .env("HOOKWATCH_ADMIN_TOKEN", ADMIN)
+        .env("HOOKWATCH_INGEST_TOKEN", INGEST)
+        .env("RUST_LOG", "trace")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut log = Vec::new();
+    let mut buf = [0u8; 4096];
+    let base = loop {
+        let n = stderr.read(&mut buf).unwrap();
+        assert!(n > 0, "hookwatch exited early");
+        log.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&log);
+        if let Some(rest) = text.split("listening on ").nth(1)
+            && let Some(addr) = rest.split_whitespace().next()
+        {
+            break addr.trim_start_matches("http://").to_string();
+        }
+    };
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let request = |method: &str, path: &str, token: &str, body: &str| {
+        let mut s = TcpStream::connect(&base).unwrap();
+        write!(s, "{method} {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len()).unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    };
+    let sub = json!({"name": "crm", "url": format!("http://{closed}/h"), "actions": ["*"], "secret": secret, "headers": {"Authorization": format!("Bearer {consumer_token}")}});
+    assert!(request("POST", "/v1/subscriptions", ADMIN, &sub.to_string()).contains("201"));
+    assert!(request("POST", "/v1/events", INGEST, &card_move("P", 2).to_string()).contains("202"));
+    std::thread::sleep(Duration::from_millis(800));
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = stderr.read_to_end(&mut log);
+    let text = String::from_utf8_lossy(&log);
+    assert!(text.contains("could not connect") || text.len() > 200, "the log has content: {text}");
+    for needle in [secret, "C2FVsBQIhrscChlQIMV", consumer_token, ADMIN, INGEST] {
+        assert!(!text.contains(needle), "{needle} leaked into the log");
+    }
+}
