@@ -111,6 +111,17 @@ fn main() -> std::process::ExitCode {
                 if let Some(addr) = options.serve_bare {
                     return hookwatch::bench::serve_bare(addr).await;
                 }
+                if let Some(duration) = options.soak {
+                    let every =
+                        (duration / 30).clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(10));
+                    let report = hookwatch::bench::soak::run(duration, options.soak_rate, every).await?;
+                    println!("{}", hookwatch::bench::soak::summary(&report));
+                    if options.json {
+                        println!("{}", serde_json::to_string(&report)?);
+                    }
+                    anyhow::ensure!(report.passed, "the soak found growth or errors");
+                    return Ok(());
+                }
                 let report = hookwatch::bench::run(&options).await?;
                 println!("{}", hookwatch::bench::table(&report));
                 if options.json {

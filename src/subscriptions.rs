@@ -160,22 +160,16 @@ pub fn validate_url(url: &str) -> Result<String> {
     if url.len() > 2048 {
         return Err(Error::invalid("invalid_url", "\"url\" is longer than 2048 characters"));
     }
-    let parsed = url::Url::parse(url).map_err(|e| {
-        Error::invalid(
-            "invalid_url",
-            format!("\"url\" {url:?} is not a URL ({e}); write e.g. https://crm.example.com/hooks"),
-        )
+    let (scheme, host, credentials) = url_facts(url).ok_or_else(|| {
+        Error::invalid("invalid_url", format!("\"url\" {url:?} is not a URL; write e.g. https://crm.example.com/hooks"))
     })?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(Error::invalid(
-            "invalid_url",
-            format!("\"url\" must use http or https, not {:?}", parsed.scheme()),
-        ));
+    if !matches!(scheme.as_str(), "http" | "https") {
+        return Err(Error::invalid("invalid_url", format!("\"url\" must use http or https, not {scheme:?}")));
     }
-    if parsed.host_str().is_none_or(str::is_empty) {
+    if !host {
         return Err(Error::invalid("invalid_url", "\"url\" has no host"));
     }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
+    if credentials {
         return Err(Error::invalid(
             "invalid_url",
             "\"url\" must not carry credentials; send them in \"headers\", e.g. {\"Authorization\": \"Bearer …\"}",
@@ -246,6 +240,14 @@ fn validate_headers(headers: &BTreeMap<String, String>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// (scheme, has a host, carries credentials) of a URL, or `None` when it does not parse.
+pub fn url_facts(text: &str) -> Option<(String, bool, bool)> {
+    let url = url::Url::parse(text).ok()?;
+    let host = url.host_str().is_some_and(|h| !h.is_empty());
+    let credentials = !url.username().is_empty() || url.password().is_some();
+    Some((url.scheme().to_string(), host, credentials))
 }
 
 /// Existing subscriptions that `candidate` duplicates: same URL and an overlapping action.

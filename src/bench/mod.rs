@@ -3,6 +3,7 @@
 //! and one client that loads each in turn, so the ratios compare like with like.
 
 mod load;
+pub mod soak;
 mod targets;
 
 use crate::config::Config;
@@ -44,6 +45,12 @@ pub struct BenchOptions {
     /// Print one JSON object as the last line
     #[arg(long)]
     pub json: bool,
+    /// Instead of the benchmark, a steady load for this long (e.g. 10m), sampling memory and errors
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub soak: Option<Duration>,
+    /// Events per second during a soak
+    #[arg(long, default_value_t = 500)]
+    pub soak_rate: u64,
     /// Only run the bare 202 server on this address until stopped (for outside load generators)
     #[arg(long, value_name = "ADDR")]
     pub serve_bare: Option<std::net::SocketAddr>,
