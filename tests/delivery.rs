@@ -246,7 +246,8 @@ async fn private_targets_are_refused_without_allow_private() {
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         let attempt = loop {
             let event = hw.get(&format!("/v1/events/{id}")).await;
-            let mine = event["deliveries"].as_array().unwrap().iter().find(|d| d["subscription_id"] == sub["id"]).cloned();
+            let mine =
+                event["deliveries"].as_array().unwrap().iter().find(|d| d["subscription_id"] == sub["id"]).cloned();
             let first = mine.map(|d| d["attempts"][0].clone()).unwrap_or_default();
             if !first.is_null() || std::time::Instant::now() > deadline {
                 break first;

@@ -318,49 +318,31 @@ fn mark(ok: bool) -> &'static str {
     if ok { "✓" } else { "✗" }
 }
 
+/// A ratio row: hookwatch's rate against the baseline's, with the target ratio.
+fn ratio_row(name: &str, ours: f64, baseline: f64, ratio: f64, target: f64) -> String {
+    format!("{name:<34}{ours:>12.0}{baseline:>12.0}{ratio:>8.2}   ≥ {target:.2} {}", mark(ratio >= target))
+}
+
+/// An upper-bound row: a value that must stay below `limit`.
+fn limit_row(name: &str, value: f64, decimals: usize, limit: f64) -> String {
+    format!("{name:<34}{value:>12.decimals$}{:>32} {}", format!("< {limit:.0}"), mark(value < limit))
+}
+
 pub fn table(r: &BenchReport) -> String {
     let t = &TARGETS;
     let rows = [
-        format!(
-            "{:<34}{:>12.0}{:>12.0}{:>8.2}   ≥ {:.2} {}",
-            "ingest, durable 202/s",
-            r.ingest_per_s,
-            r.bare_ingest_per_s,
-            r.ingest_ratio,
-            t.ingest_ratio,
-            mark(r.ingest_ratio >= t.ingest_ratio)
-        ),
-        format!(
-            "{:<34}{:>12.0}{:>12.0}{:>8.2}   ≥ {:.2} {}",
+        ratio_row("ingest, durable 202/s", r.ingest_per_s, r.bare_ingest_per_s, r.ingest_ratio, t.ingest_ratio),
+        ratio_row(
             "delivery, requests/s to the sink",
             r.delivery_per_s,
             r.bare_delivery_per_s,
             r.delivery_ratio,
             t.delivery_ratio,
-            mark(r.delivery_ratio >= t.delivery_ratio)
         ),
         format!("{:<34}{:>12.2}", "ingest → first attempt p50, ms", r.latency_p50_ms),
-        format!(
-            "{:<34}{:>12.2}{:>32} {}",
-            "ingest → first attempt p99, ms",
-            r.latency_p99_ms,
-            format!("< {:.0}", t.latency_p99_ms),
-            mark(r.latency_p99_ms < t.latency_p99_ms)
-        ),
-        format!(
-            "{:<34}{:>12.3}{:>32} {}",
-            format!("frame 200x50 ({}k events), ms", r.frame_events / 1000),
-            r.frame_ms,
-            format!("< {:.0}", t.frame_ms),
-            mark(r.frame_ms < t.frame_ms)
-        ),
-        format!(
-            "{:<34}{:>12.1}{:>32} {}",
-            format!("peak RSS ({}k events), MiB", r.memory_events / 1000),
-            r.rss_mib,
-            format!("< {:.0}", t.rss_mib),
-            mark(r.rss_mib < t.rss_mib)
-        ),
+        limit_row("ingest → first attempt p99, ms", r.latency_p99_ms, 2, t.latency_p99_ms),
+        limit_row(&format!("frame 200x50 ({}k events), ms", r.frame_events / 1000), r.frame_ms, 3, t.frame_ms),
+        limit_row(&format!("peak RSS ({}k events), MiB", r.memory_events / 1000), r.rss_mib, 1, t.rss_mib),
     ];
     format!(
         "hookwatch bench · {} cores · {} connections · latency over {} events\n{:<34}{:>12}{:>12}{:>8}   target\n{}\n{}",
