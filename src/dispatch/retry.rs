@@ -41,13 +41,6 @@ impl RetrySchedule {
         Some(base.mul_f64(factor))
     }
 
-    pub fn max_attempts(&self) -> u32 {
-        self.delays.len() as u32 + 1
-    }
-
-    pub fn longest(&self) -> Duration {
-        self.delays.iter().copied().max().unwrap_or(Duration::from_secs(60))
-    }
 }
 
 impl std::fmt::Display for RetrySchedule {
@@ -74,7 +67,7 @@ mod tests {
     #[test]
     fn default_schedule_has_jittered_steps_then_ends() {
         let s = RetrySchedule::default();
-        assert_eq!(s.max_attempts(), 8);
+        assert_eq!(s.delays.len(), 7);
         let first = s.next_delay(1).unwrap();
         assert!(first >= Duration::from_secs(4) && first <= Duration::from_secs(6), "{first:?}");
         assert!(s.next_delay(7).unwrap() >= Duration::from_secs(8 * 3600));

@@ -126,7 +126,6 @@ pub trait Store: Send + Sync + 'static {
     async fn event_body(&self, event_id: &str) -> Result<Option<Bytes>>;
     async fn list_events(&self, query: EventQuery) -> Result<Vec<EventSummary>>;
     async fn event_detail(&self, event_id: &str) -> Result<Option<EventDetail>>;
-    async fn attempts_of(&self, delivery_id: &str) -> Result<Vec<Attempt>>;
     async fn count_events(&self) -> Result<u64>;
 
     /// Starts a new attempt series now for the event's deliveries (or only the subscription's,

@@ -535,11 +535,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn attempts_of(&self, delivery_id: &str) -> Result<Vec<Attempt>> {
-        let id = delivery_id.to_string();
-        self.read(move |conn| attempts_of(conn, &id)).await
-    }
-
     async fn count_events(&self) -> Result<u64> {
         self.read(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?)).await
     }
