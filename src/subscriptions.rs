@@ -160,9 +160,13 @@ pub fn validate_url(url: &str) -> Result<String> {
     if url.len() > 2048 {
         return Err(Error::invalid("invalid_url", "\"url\" is longer than 2048 characters"));
     }
-    let (scheme, host, credentials) = url_facts(url).ok_or_else(|| {
-        Error::invalid("invalid_url", format!("\"url\" {url:?} is not a URL; write e.g. https://crm.example.com/hooks"))
+    let parsed = url::Url::parse(url).map_err(|e| {
+        Error::invalid(
+            "invalid_url",
+            format!("\"url\" {url:?} is not a URL ({e}); write e.g. https://crm.example.com/hooks"),
+        )
     })?;
+    let (scheme, host, credentials) = facts_of(&parsed);
     if !matches!(scheme.as_str(), "http" | "https") {
         return Err(Error::invalid("invalid_url", format!("\"url\" must use http or https, not {scheme:?}")));
     }
@@ -244,10 +248,13 @@ fn validate_headers(headers: &BTreeMap<String, String>) -> Result<()> {
 
 /// (scheme, has a host, carries credentials) of a URL, or `None` when it does not parse.
 pub fn url_facts(text: &str) -> Option<(String, bool, bool)> {
-    let url = url::Url::parse(text).ok()?;
+    url::Url::parse(text).ok().map(|u| facts_of(&u))
+}
+
+fn facts_of(url: &url::Url) -> (String, bool, bool) {
     let host = url.host_str().is_some_and(|h| !h.is_empty());
     let credentials = !url.username().is_empty() || url.password().is_some();
-    Some((url.scheme().to_string(), host, credentials))
+    (url.scheme().to_string(), host, credentials)
 }
 
 /// Existing subscriptions that `candidate` duplicates: same URL and an overlapping action.

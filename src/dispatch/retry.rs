@@ -40,7 +40,6 @@ impl RetrySchedule {
         let factor = rand::thread_rng().gen_range(0.8..=1.2);
         Some(base.mul_f64(factor))
     }
-
 }
 
 impl std::fmt::Display for RetrySchedule {
