@@ -125,9 +125,11 @@ pub fn realistic(action_index: usize, rng: &mut impl Rng) -> Value {
         card["title"] = Value::from(TITLES[rng.gen_range(0..TITLES.len())]);
         card["pipe_id"] = Value::from(PIPES[rng.gen_range(0..PIPES.len())]);
     }
-    for key in ["from", "to", "on_phase"] {
+    // A move goes forward one phase; other events sit somewhere in the pipe.
+    let at = rng.gen_range(0..PHASES.len() - 1);
+    for (key, offset) in [("from", 0), ("to", 1), ("on_phase", 0)] {
         if data.get(key).is_some_and(|p| p.get("name").is_some() && p.get("organization_id").is_none()) {
-            let (id, name) = PHASES[rng.gen_range(0..PHASES.len())];
+            let (id, name) = PHASES[at + offset];
             data[key] = serde_json::json!({"id": id, "name": name});
         }
     }
