@@ -259,3 +259,81 @@ async fn private_targets_are_refused_without_allow_private() {
     }
     assert_eq!(sink.count(), 0);
 }
+
+#[tokio::test]
+async fn the_breaker_opens_holds_deliveries_without_spending_retries_and_closes_on_a_probe() {
+    let hw = Hookwatch::start_with(|c| {
+        c.breaker.failure_threshold = 3;
+        c.breaker.first_cooldown = Duration::from_millis(700);
+        c.retry_schedule = hookwatch::dispatch::RetrySchedule::parse(&["50ms"; 8].join(",")).unwrap();
+    })
+    .await;
+    let sink = Sink::start(Behaviour { default_status: 500, ..Default::default() }).await;
+    let sub = hw.subscribe(&sink.url, &["*"], json!({"max_in_flight": 1})).await;
+    for _ in 0..5 {
+        hw.send(&card_move("P", 2)).await;
+    }
+    // Three failures open the breaker; then nothing is attempted during the cooldown.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while hw.get("/v1/stats").await["subscriptions"][0]["breaker"] != "open" {
+        assert!(std::time::Instant::now() < deadline, "the breaker never opened");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let attempts_when_open = sink.count();
+    assert_eq!(attempts_when_open, 3);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(sink.count(), attempts_when_open, "no attempt while the breaker is open");
+    let alerts = hw.get("/v1/alerts").await;
+    assert!(alerts["data"].as_array().unwrap().iter().any(|a| a["kind"] == "breaker_open"), "{alerts}");
+
+    // The endpoint recovers: the probe after the cooldown succeeds, the breaker closes and the
+    // held deliveries go out.
+    sink.behaviour.lock().unwrap().default_status = 200;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let failed = hw.get(&format!("/v1/events?subscription={}&status=failed", sub["id"].as_str().unwrap())).await;
+        let pending = hw.get(&format!("/v1/events?subscription={}&status=pending", sub["id"].as_str().unwrap())).await;
+        if failed["data"].as_array().unwrap().is_empty() && pending["data"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "deliveries never completed: {failed}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(hw.get("/v1/stats").await["subscriptions"][0]["breaker"], "closed");
+}
+
+#[tokio::test]
+async fn retention_prunes_finished_events_and_keeps_unfinished_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    let server = hookwatch::server::Server::start(config.clone()).await.unwrap();
+    let engine = server.engine.clone();
+    let paused = engine
+        .create_subscription(&hookwatch::subscriptions::SubscriptionInput {
+            name: Some("held".into()),
+            url: Some("http://127.0.0.1:9/never".into()),
+            actions: Some(vec!["user.*".into()]),
+            state: Some(hookwatch::model::SubscriptionState::Paused),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .0;
+    let finished = engine.ingest(card_move("P", 2).to_string().into(), None).await.unwrap();
+    let role = hookwatch::catalog::find("user.role_set").unwrap().sample().to_string();
+    let waiting = engine.ingest(role.into(), None).await.unwrap();
+    assert_eq!((finished.deliveries, waiting.deliveries), (0, 1));
+    server.shutdown().await.unwrap();
+    drop(engine);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    // Restart with a retention shorter than the events' age: the pass at start prunes.
+    config.retention = Duration::from_millis(10);
+    let server = hookwatch::server::Server::start(config).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while server.engine.event(&finished.id).await.is_ok() {
+        assert!(std::time::Instant::now() < deadline, "the finished event was not pruned");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(server.engine.event(&waiting.id).await.is_ok(), "an event still waiting for {} is kept", paused.id);
+}
