@@ -191,7 +191,7 @@ impl App {
     }
 
     fn form_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
-        let catalog = self.catalog.clone();
+        let catalog = &self.catalog;
         let Some(Popup::Subscription(form)) = self.popups.last_mut() else { return Vec::new() };
         match action {
             Some(Action::Back) => {
@@ -200,7 +200,7 @@ impl App {
             Some(Action::NextField) => form.focus = (form.focus + 1) % form.fields.len(),
             Some(Action::PrevField) => form.focus = (form.focus + form.fields.len() - 1) % form.fields.len(),
             Some(Action::Submit) => {
-                if let Some(input) = form.validate(&catalog) {
+                if let Some(input) = form.validate(catalog) {
                     form.server_error = None;
                     return vec![Effect::SaveSubscription { id: form.editing.clone(), input }];
                 }
@@ -208,14 +208,14 @@ impl App {
             _ => {
                 let field = &mut form.fields[form.focus];
                 field.input.input(key);
-                form.validate(&catalog);
+                form.validate(catalog);
             }
         }
         Vec::new()
     }
 
     fn send_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
-        let catalog = self.catalog.clone();
+        let catalog = &self.catalog;
         let Some(Popup::Send(form)) = self.popups.last_mut() else { return Vec::new() };
         match action {
             Some(Action::Back) => {
@@ -230,7 +230,7 @@ impl App {
             }
             _ => {
                 form.editor.input(key);
-                form.revalidate(&catalog);
+                form.revalidate(catalog);
             }
         }
         Vec::new()
