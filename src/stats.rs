@@ -121,6 +121,14 @@ pub struct EndpointSnapshot {
     pub history: Vec<Option<f64>>,
 }
 
+/// The endpoint's entry, allocating its key only the first time (this runs on every attempt).
+fn endpoint<'a>(map: &'a mut HashMap<String, EndpointStats>, id: &str) -> &'a mut EndpointStats {
+    if !map.contains_key(id) {
+        map.insert(id.to_string(), EndpointStats::new());
+    }
+    map.get_mut(id).expect("inserted above")
+}
+
 pub struct Stats {
     endpoints: Mutex<HashMap<String, EndpointStats>>,
     ingest: Mutex<(Ring, u64)>,
@@ -157,7 +165,7 @@ impl Stats {
         error: Option<&str>,
     ) {
         let Ok(mut map) = self.endpoints.lock() else { return };
-        let e = map.entry(subscription_id.to_string()).or_insert_with(EndpointStats::new);
+        let e = endpoint(&mut map, subscription_id);
         let ok = u64::from(success);
         e.seconds.add(at, 1, ok);
         e.minutes.add(at, 1, ok);
@@ -183,7 +191,7 @@ impl Stats {
     /// Seeds the minute windows from stored attempts after a restart.
     pub fn seed(&self, subscription_id: &str, minute: i64, attempts: u64, successes: u64) {
         if let Ok(mut map) = self.endpoints.lock() {
-            let e = map.entry(subscription_id.to_string()).or_insert_with(EndpointStats::new);
+            let e = endpoint(&mut map, subscription_id);
             e.minutes.add(minute * 60_000, attempts, successes);
         }
     }
