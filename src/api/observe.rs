@@ -56,8 +56,8 @@ pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     let _ = writeln!(out, "hookwatch_events_ingested_total {}", report.events_ingested);
     family(&mut out, "hookwatch_ingest_rate", "gauge", "Events accepted per second over the last 10 seconds.");
     let _ = writeln!(out, "hookwatch_ingest_rate {}", report.ingest_per_second);
-    family(&mut out, "hookwatch_backlog_total", "gauge", "Deliveries waiting across all subscriptions.");
-    let _ = writeln!(out, "hookwatch_backlog_total {}", report.backlog);
+    family(&mut out, "hookwatch_backlog_all_subscriptions", "gauge", "Deliveries waiting across all subscriptions.");
+    let _ = writeln!(out, "hookwatch_backlog_all_subscriptions {}", report.backlog);
 
     let subs = &report.subscriptions;
     let labels =
