@@ -101,10 +101,7 @@ fn open(path: &Path) -> Result<Connection> {
     let conn =
         Connection::open(path).map_err(|e| Error::Storage(format!("cannot open database {}: {e}", path.display())))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
-         PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=4000;",
-    )?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
     Ok(conn)
 }
 
