@@ -264,7 +264,7 @@ async fn private_targets_are_refused_without_allow_private() {
 async fn the_breaker_opens_holds_deliveries_without_spending_retries_and_closes_on_a_probe() {
     let hw = Hookwatch::start_with(|c| {
         c.breaker.failure_threshold = 3;
-        c.breaker.first_cooldown = Duration::from_millis(700);
+        c.breaker.first_cooldown = Duration::from_millis(1500);
         c.retry_schedule = hookwatch::dispatch::RetrySchedule::parse(&["50ms"; 8].join(",")).unwrap();
     })
     .await;
