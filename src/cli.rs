@@ -11,7 +11,7 @@ pub struct CommonOptions {
     /// Address the HTTP API listens on [config: listen] [default: 127.0.0.1:8430]
     #[arg(long, env = "HOOKWATCH_LISTEN")]
     pub listen: Option<SocketAddr>,
-    /// SQLite file (or postgres://… URL) [config: db] [default: hookwatch.db]
+    /// SQLite database file [config: db] [default: hookwatch.db] (postgres:// URLs: not yet supported)
     #[arg(long, env = "HOOKWATCH_DB")]
     pub db: Option<String>,
     /// Config file (TOML); every option has a key there
