@@ -50,6 +50,15 @@ impl Tokens {
     }
 }
 
+/// The tokens kept in `dir`, if a token file is there (for clients such as `hookwatch send`).
+pub fn stored(dir: &Path) -> Option<(String, String)> {
+    let text = std::fs::read_to_string(dir.join("hookwatch.tokens")).ok()?;
+    match parse(&text) {
+        (Some(admin), Some(ingest)) => Some((admin, ingest)),
+        _ => None,
+    }
+}
+
 fn parse(text: &str) -> (Option<String>, Option<String>) {
     let value = |key: &str| {
         text.lines()
