@@ -249,7 +249,9 @@ async fn send(
     let token = match token {
         Some(t) => t,
         None => hookwatch::tokens::stored(Path::new(".")).map(|(_, ingest)| ingest).ok_or_else(|| {
-            anyhow::anyhow!("no ingest token: pass --token, set HOOKWATCH_INGEST_TOKEN, or run where hookwatch.tokens is")
+            anyhow::anyhow!(
+                "no ingest token: pass --token, set HOOKWATCH_INGEST_TOKEN, or run where hookwatch.tokens is"
+            )
         })?,
     };
     let mut request = reqwest::Client::new()
