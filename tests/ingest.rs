@@ -139,3 +139,39 @@ impl JsonValue for reqwest::Response {
         serde_json::from_str(&self.text().await.unwrap()).unwrap()
     }
 }
+
+#[tokio::test]
+async fn the_send_command_emits_samples_and_reports_refusals() {
+    let hw = Hookwatch::start().await;
+    let run = |args: Vec<String>| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookwatch")).args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let base = hw.base.clone();
+    let common = move |extra: &[&str]| {
+        let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        args.extend(["--url".into(), base.clone(), "--token".into(), INGEST.into()]);
+        args
+    };
+    let (ok, out, _) = tokio::task::spawn_blocking({
+        let args = common(&["send", "user.role_set"]);
+        move || run(args)
+    })
+    .await
+    .unwrap();
+    assert!(ok && out.starts_with("202 ") && out.contains("user.role_set"), "{out}");
+    let (ok, out, err) = tokio::task::spawn_blocking({
+        let args = common(&["send", "card.move", "--data", r#"{"data":{"action":"card.teleport"}}"#]);
+        move || run(args)
+    })
+    .await
+    .unwrap();
+    assert!(!ok && out.starts_with("422 ") && err.contains("refused"), "{out} {err}");
+    let events = hw.get("/v1/events").await;
+    assert_eq!(events["data"].as_array().unwrap().len(), 1);
+    assert_eq!(events["data"][0]["action"], "user.role_set");
+}
