@@ -37,36 +37,11 @@ fn quoted(s: &str) -> String {
 fn emit(value: &Value, level: usize, line: &mut JsonLine, out: &mut Vec<JsonLine>) {
     match value {
         Value::Object(map) if !map.is_empty() => {
-            line.push((Token::Punct, "{".into()));
-            let n = map.len();
-            for (i, (k, v)) in map.iter().enumerate() {
-                out.push(std::mem::take(line));
-                line.push(indent(level + 1));
-                line.push((Token::Key, quoted(k)));
-                line.push((Token::Punct, ": ".into()));
-                emit(v, level + 1, line, out);
-                if i + 1 < n {
-                    line.push((Token::Punct, ",".into()));
-                }
-            }
-            out.push(std::mem::take(line));
-            line.push(indent(level));
-            line.push((Token::Punct, "}".into()));
+            let members = map.iter().map(|(k, v)| (Some(k.as_str()), v));
+            emit_container(("{", "}"), members, map.len(), level, line, out);
         }
         Value::Array(items) if !items.is_empty() => {
-            line.push((Token::Punct, "[".into()));
-            let n = items.len();
-            for (i, v) in items.iter().enumerate() {
-                out.push(std::mem::take(line));
-                line.push(indent(level + 1));
-                emit(v, level + 1, line, out);
-                if i + 1 < n {
-                    line.push((Token::Punct, ",".into()));
-                }
-            }
-            out.push(std::mem::take(line));
-            line.push(indent(level));
-            line.push((Token::Punct, "]".into()));
+            emit_container(("[", "]"), items.iter().map(|v| (None, v)), items.len(), level, line, out);
         }
         Value::Object(_) => line.push((Token::Punct, "{}".into())),
         Value::Array(_) => line.push((Token::Punct, "[]".into())),
@@ -75,6 +50,33 @@ fn emit(value: &Value, level: usize, line: &mut JsonLine, out: &mut Vec<JsonLine
         Value::Bool(b) => line.push((Token::Bool, b.to_string())),
         Value::Null => line.push((Token::Null, "null".into())),
     }
+}
+
+/// An object's members (with keys) or an array's items, one per line, indented one level deeper.
+fn emit_container<'v>(
+    (open, close): (&str, &str),
+    members: impl Iterator<Item = (Option<&'v str>, &'v Value)>,
+    n: usize,
+    level: usize,
+    line: &mut JsonLine,
+    out: &mut Vec<JsonLine>,
+) {
+    line.push((Token::Punct, open.into()));
+    for (i, (key, value)) in members.enumerate() {
+        out.push(std::mem::take(line));
+        line.push(indent(level + 1));
+        if let Some(key) = key {
+            line.push((Token::Key, quoted(key)));
+            line.push((Token::Punct, ": ".into()));
+        }
+        emit(value, level + 1, line, out);
+        if i + 1 < n {
+            line.push((Token::Punct, ",".into()));
+        }
+    }
+    out.push(std::mem::take(line));
+    line.push(indent(level));
+    line.push((Token::Punct, close.into()));
 }
 
 /// Lines of text that is not JSON (or too large to pretty-print): shown as plain, escaped strings.
