@@ -30,7 +30,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if !app.connected {
         spans.extend([
             sep(),
-            Span::styled(" DISCONNECTED · reconnecting… ", theme.bad().add_modifier(Modifier::REVERSED)),
+            Span::styled(
+                format!(" DISCONNECTED · reconnecting… {} ", clean(&app.connection_detail)),
+                theme.bad().add_modifier(Modifier::REVERSED),
+            ),
         ]);
     }
     if !app.follow {
