@@ -11,9 +11,13 @@ pub struct CommonOptions {
     /// Address the HTTP API listens on [config: listen] [default: 127.0.0.1:8430]
     #[arg(long, env = "HOOKWATCH_LISTEN")]
     pub listen: Option<SocketAddr>,
-    /// SQLite database file [config: db] [default: hookwatch.db] (postgres:// URLs: not yet supported)
+    /// SQLite database file, or postgres://user@host/db for several nodes on one database
+    /// [config: db] [default: hookwatch.db]
     #[arg(long, env = "HOOKWATCH_DB")]
     pub db: Option<String>,
+    /// This node's id in a cluster [config: node_id] [default: a new random id]
+    #[arg(long, env = "HOOKWATCH_NODE_ID")]
+    pub node_id: Option<String>,
     /// Config file (TOML); every option has a key there
     #[arg(long, env = "HOOKWATCH_CONFIG")]
     pub config: Option<PathBuf>,
@@ -38,6 +42,9 @@ impl CommonOptions {
         }
         if let Some(v) = &self.db {
             config.db = v.clone();
+        }
+        if let Some(v) = &self.node_id {
+            config.node_id = Some(crate::config::check_node_id(v)?);
         }
         if self.allow_private {
             config.allow_private = true;

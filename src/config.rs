@@ -31,6 +31,8 @@ pub struct FileConfig {
     pub ingest_token: Option<String>,
     pub extra_actions: Option<Vec<String>>,
     pub log_file: Option<PathBuf>,
+    pub node_id: Option<String>,
+    pub lease: Option<String>,
     #[serde(default)]
     pub subscriptions: Vec<SubscriptionInput>,
 }
@@ -65,6 +67,10 @@ pub struct Config {
     pub ingest_token: Option<String>,
     pub extra_actions: Vec<String>,
     pub log_file: Option<PathBuf>,
+    /// This node's name in a cluster; a node restarted under the same id takes its leases back at once.
+    pub node_id: Option<String>,
+    /// In a cluster, how long a silent node keeps its deliveries before the others take them over.
+    pub lease: Duration,
     pub subscriptions: Vec<SubscriptionInput>,
 }
 
@@ -88,6 +94,8 @@ impl Default for Config {
             ingest_token: None,
             extra_actions: Vec::new(),
             log_file: None,
+            node_id: None,
+            lease: Duration::from_secs(30),
             subscriptions: Vec::new(),
         }
     }
@@ -154,6 +162,13 @@ impl Config {
         c.ingest_token = file.ingest_token;
         c.extra_actions = file.extra_actions.unwrap_or_default();
         c.log_file = file.log_file;
+        if let Some(v) = file.lease {
+            c.lease = duration("lease", &v)?;
+            anyhow::ensure!(c.lease >= Duration::from_millis(500), "lease must be at least 500ms");
+        }
+        if let Some(id) = file.node_id {
+            c.node_id = Some(check_node_id(&id)?);
+        }
         c.subscriptions = file.subscriptions;
         Ok(c)
     }
@@ -162,6 +177,12 @@ impl Config {
     pub fn sqlite_path(&self) -> Option<&Path> {
         (!self.db.starts_with("postgres://") && !self.db.starts_with("postgresql://")).then(|| Path::new(&self.db))
     }
+}
+
+pub fn check_node_id(id: &str) -> anyhow::Result<String> {
+    let ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+    anyhow::ensure!(ok, "node id {id:?} must be 1 to 64 letters, digits or - _ . :");
+    Ok(id.to_string())
 }
 
 pub fn parse_network(text: &str) -> anyhow::Result<ipnet::IpNet> {

@@ -11,7 +11,10 @@ use crate::model::{
 };
 use crate::payload;
 use crate::report::{EndpointReport, StatsReport};
-use crate::store::{EventQuery, IngestOutcome, NewEvent, PendingDelivery, SqliteStore, Store};
+use crate::store::{
+    Activity, EventQuery, IngestOutcome, NewEvent, NodeInfo, NodeStatus, PendingDelivery, PostgresStore, SharedStore,
+    SqliteStore, Store,
+};
 use crate::subscriptions::{SubscriptionInput, conflicts};
 use bytes::Bytes;
 use std::collections::{BTreeMap, VecDeque};
@@ -45,14 +48,19 @@ pub struct Engine {
     feed: Feed,
     alerts: Mutex<VecDeque<Alert>>,
     started: Instant,
+    started_at: Millis,
+    node_id: String,
+    /// The cluster's nodes as the shared store last reported them (empty for a single node).
+    nodes: RwLock<Vec<NodeInfo>>,
 }
 
 impl Engine {
     /// Opens the store, resumes every unfinished delivery and starts the lanes.
     pub async fn start(config: Config) -> anyhow::Result<Arc<Engine>> {
+        let node_id = config.node_id.clone().unwrap_or_else(|| new_id("node"));
         let store: Arc<dyn Store> = match config.sqlite_path() {
             Some(path) => Arc::new(SqliteStore::open(path, config.max_db_bytes)?),
-            None => anyhow::bail!("PostgreSQL storage is not available yet; use a SQLite file path for --db"),
+            None => Arc::new(PostgresStore::connect(&config.db, node_id.clone()).await?),
         };
         let guard =
             Arc::new(SsrfGuard { allow_private: config.allow_private, allowlist: config.allow_networks.clone() });
@@ -85,22 +93,29 @@ impl Engine {
             feed,
             alerts: Mutex::new(VecDeque::new()),
             started: Instant::now(),
+            started_at: now_ms(),
+            node_id,
+            nodes: RwLock::new(Vec::new()),
         });
         engine.apply_declared_subscriptions().await?;
         for sub in engine.subscriptions() {
             engine.dispatcher.upsert(sub);
         }
+        // A single node resumes all unfinished work; a node of a cluster claims its share instead.
         let pending = engine.store.pending_deliveries().await?;
         if !pending.is_empty() {
             tracing::info!("resuming {} unfinished deliveries", pending.len());
         }
-        engine.enqueue(pending);
+        engine.resume(pending);
         let since = now_ms() - 86_400_000;
         for c in engine.store.attempt_counts_since(since).await? {
             engine.stats.seed(&c.subscription_id, c.minute, c.attempts, c.successes);
         }
         tokio::spawn(handle_control(Arc::downgrade(&engine), control_rx));
         tokio::spawn(prune_periodically(Arc::downgrade(&engine)));
+        if engine.store.shared().is_some() {
+            tokio::spawn(crate::cluster::run(Arc::downgrade(&engine), engine.config.lease));
+        }
         Ok(engine)
     }
 
@@ -114,6 +129,14 @@ impl Engine {
 
     pub fn feed(&self) -> &Feed {
         &self.feed
+    }
+
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    pub(crate) fn shared_store(&self) -> Option<&dyn SharedStore> {
+        self.store.shared()
     }
 
     pub fn uptime(&self) -> Duration {
@@ -214,7 +237,8 @@ impl Engine {
         }
     }
 
-    fn enqueue(&self, pending: Vec<PendingDelivery>) -> usize {
+    /// Hands unfinished deliveries (resumed at start, claimed, or requeued) to their lanes.
+    pub(crate) fn resume(&self, pending: Vec<PendingDelivery>) -> usize {
         let n = pending.len();
         for p in pending {
             let sub = p.subscription_id.clone();
@@ -281,6 +305,12 @@ impl Engine {
 
     async fn remove_subscription(&self, id: &str) -> Result<()> {
         self.store.delete_subscription(id).await?;
+        self.forget_subscription(id);
+        Ok(())
+    }
+
+    /// Drops a deleted subscription's lane and stats and tells the watchers.
+    fn forget_subscription(&self, id: &str) {
         let removed = self.subscriptions.write().ok().and_then(|mut m| m.remove(id));
         self.dispatcher.remove(id);
         self.stats.forget(id);
@@ -290,7 +320,6 @@ impl Engine {
                 subscription: Box::new((*sub).clone()),
             });
         }
-        Ok(())
     }
 
     /// Pause (deliveries queue) or resume (also re-enables a disabled subscription).
@@ -324,12 +353,17 @@ impl Engine {
     async fn save(&self, sub: Subscription, change: SubscriptionChange) -> Result<Arc<Subscription>> {
         self.store.save_subscription(&sub).await?;
         let sub = Arc::new(sub);
+        self.install(sub.clone(), change);
+        Ok(sub)
+    }
+
+    /// Makes a saved subscription the live one: registry, lane, watchers.
+    fn install(&self, sub: Arc<Subscription>, change: SubscriptionChange) {
         if let Ok(mut map) = self.subscriptions.write() {
             map.insert(sub.id.clone(), sub.clone());
         }
         self.dispatcher.upsert(sub.clone());
         self.feed.publish(FeedEvent::SubscriptionChanged { change, subscription: Box::new((*sub).clone()) });
-        Ok(sub)
     }
 
     /// Creates or updates the subscriptions declared in the config file, matched by name.
@@ -356,7 +390,7 @@ impl Engine {
     pub async fn recover(&self, subscription_id: &str, since: Millis) -> Result<usize> {
         self.subscription(subscription_id)?;
         let pending = self.store.requeue_failed(subscription_id, since, now_ms()).await?;
-        Ok(self.enqueue(pending))
+        Ok(self.resume(pending))
     }
 
     /// Redelivers an event to all its subscriptions, or to one (even one it never went to).
@@ -365,7 +399,7 @@ impl Engine {
             self.subscription(sub)?;
         }
         let pending = self.store.requeue_event(event_id, subscription_id, now_ms()).await?;
-        Ok(self.enqueue(pending))
+        Ok(self.resume(pending))
     }
 
     // ----- observing -----
@@ -395,6 +429,8 @@ impl Engine {
 
     pub fn stats(&self) -> StatsReport {
         let now = now_ms();
+        let nodes = self.nodes();
+        let others: Vec<&NodeInfo> = nodes.iter().filter(|n| n.id != self.node_id).collect();
         let (rate, total) = self.stats.ingest_rate(now, 10);
         let subscriptions = self
             .subscriptions()
@@ -409,8 +445,82 @@ impl Engine {
             uptime_s: self.uptime().as_secs(),
             ingest_per_second: rate,
             events_ingested: total,
-            backlog: self.backlog() as u64,
+            backlog: self.backlog() as u64 + others.iter().map(|n| n.backlog).sum::<u64>(),
             subscriptions,
+            nodes,
+        }
+    }
+
+    /// This node and, in a cluster, every other node the shared store knows.
+    fn nodes(&self) -> Vec<NodeInfo> {
+        let status = self.node_status();
+        let me = NodeInfo {
+            id: self.node_id.clone(),
+            address: status.address,
+            started_at: status.started_at,
+            heartbeat_at: now_ms(),
+            heartbeat_age_ms: 0,
+            in_flight: status.in_flight,
+            backlog: status.backlog,
+        };
+        let mut nodes = self.nodes.read().map(|n| n.clone()).unwrap_or_default();
+        match nodes.iter_mut().find(|n| n.id == me.id) {
+            Some(n) => *n = me,
+            None => nodes.insert(0, me),
+        }
+        nodes
+    }
+
+    // ----- cluster -----
+
+    pub(crate) fn node_status(&self) -> NodeStatus {
+        NodeStatus {
+            address: self.config.listen.to_string(),
+            started_at: self.started_at,
+            in_flight: self.dispatcher.total_in_flight() as u64,
+            backlog: self.backlog() as u64,
+        }
+    }
+
+    pub(crate) fn set_nodes(&self, nodes: Vec<NodeInfo>) {
+        if let Ok(mut n) = self.nodes.write() {
+            *n = nodes;
+        }
+    }
+
+    /// Applies subscription changes another node made (created, updated, paused, deleted).
+    pub(crate) async fn follow_subscriptions(&self, stored: Vec<Subscription>) {
+        let _guard = self.changes.lock().await;
+        let mut gone: std::collections::BTreeSet<String> = self.subscriptions().iter().map(|s| s.id.clone()).collect();
+        for sub in stored {
+            gone.remove(&sub.id);
+            let change = match self.subscription(&sub.id) {
+                Ok(known) if *known == sub => continue,
+                Ok(_) => SubscriptionChange::Updated,
+                Err(_) => SubscriptionChange::Created,
+            };
+            self.install(Arc::new(sub), change);
+        }
+        for id in gone {
+            self.forget_subscription(&id);
+        }
+    }
+
+    /// Folds the other nodes' events and attempts into this node's stats and live feed.
+    pub(crate) fn absorb(&self, activity: Activity) {
+        for event in activity.events {
+            self.stats.record_ingest(event.received_at);
+            self.feed.publish(FeedEvent::EventReceived { event });
+        }
+        for notice in activity.attempts {
+            self.stats.record_attempt(
+                &notice.subscription_id,
+                notice.started_at,
+                notice.error_kind.is_none(),
+                notice.duration_ms,
+                notice.error.as_deref(),
+            );
+            self.feed.publish(FeedEvent::DeliveryAttempted(notice));
         }
     }
 

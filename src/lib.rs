@@ -6,6 +6,7 @@ pub mod api;
 pub mod bench;
 pub mod catalog;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod dashboard;
 pub mod demo;

@@ -157,6 +157,7 @@ fn merge(outer: CommonOptions, inner: CommonOptions) -> CommonOptions {
     CommonOptions {
         listen: inner.listen.or(outer.listen),
         db: inner.db.or(outer.db),
+        node_id: inner.node_id.or(outer.node_id),
         config: inner.config.or(outer.config),
         allow_private: inner.allow_private || outer.allow_private,
         retry_schedule: inner.retry_schedule.or(outer.retry_schedule),

@@ -14,8 +14,12 @@ pub struct StatsReport {
     pub uptime_s: u64,
     pub ingest_per_second: f64,
     pub events_ingested: u64,
+    /// Deliveries queued, on every node of the cluster.
     pub backlog: u64,
     pub subscriptions: Vec<EndpointReport>,
+    /// This node first, then the cluster's other nodes (when several share a database).
+    #[serde(default)]
+    pub nodes: Vec<crate::store::NodeInfo>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -30,6 +30,9 @@ impl Server {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (choose another with --listen)", config.listen))?;
         let addr = listener.local_addr()?;
+        // The bound address (port 0 resolved) is what a cluster's nodes view shows.
+        let mut config = config;
+        config.listen = addr;
         let header_timeout = config.header_timeout;
         let engine = Engine::start(config).await?;
         let (stop, stopping) = tokio::sync::watch::channel(false);

@@ -11,6 +11,7 @@ use crate::feed::{Alert, AlertKind};
 use crate::model::*;
 use crate::report::{EndpointReport, StatsReport};
 use crate::stats::Latency;
+use crate::store::NodeInfo;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -132,6 +133,11 @@ pub fn demo_app() -> App {
                 BreakerState::Open,
                 &[1.0, 1.0, 0.6, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
             ),
+        ],
+        nodes: vec![
+            node("node-a", "10.0.4.11:8430", 754_000, 400, 7, 140),
+            node("node-b", "10.0.4.12:8430", 612_000, 1_300, 5, 72),
+            node("node-c", "10.0.4.13:8430", 3_600_000, 47_000, 0, 0),
         ],
     };
     let actions = [
@@ -445,4 +451,16 @@ pub fn write_all(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBu
         }
     }
     Ok(written)
+}
+
+fn node(id: &str, address: &str, up_ms: i64, heartbeat_age_ms: u64, in_flight: u64, backlog: u64) -> NodeInfo {
+    NodeInfo {
+        id: id.into(),
+        address: address.into(),
+        started_at: NOW - up_ms,
+        heartbeat_at: NOW - heartbeat_age_ms as i64,
+        heartbeat_age_ms,
+        in_flight,
+        backlog,
+    }
 }

@@ -168,6 +168,12 @@ impl Dispatcher {
         self.lanes.lock().ok()?.get(subscription_id).map(|l| l.gauges.clone())
     }
 
+    /// Attempts in flight across all lanes.
+    pub fn total_in_flight(&self) -> usize {
+        let Ok(lanes) = self.lanes.lock() else { return 0 };
+        lanes.values().map(|l| l.gauges.in_flight.load(Ordering::Relaxed)).sum()
+    }
+
     /// Deliveries queued across all lanes (not counting those in flight).
     pub fn total_backlog(&self) -> usize {
         self.ctx.total_backlog.load(Ordering::Relaxed)

@@ -1,14 +1,17 @@
 //! The storage interface. Everything durable goes through `Store`; SQLite is the embedded
 //! implementation (PostgreSQL for several nodes comes behind the same trait).
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::{PostgresStore, redact};
 pub use sqlite::SqliteStore;
 
 use crate::error::Result;
 use crate::model::{Attempt, DeliveryStatus, ErrorKind, EventDetail, EventSummary, Millis, Subscription};
 use bytes::Bytes;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// An event with its deliveries, written in one transaction.
 #[derive(Debug, Clone)]
@@ -142,4 +145,73 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes finished events received before `before` with their deliveries and attempts.
     async fn prune(&self, before: Millis) -> Result<u64>;
     async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>>;
+
+    /// The cluster side of a store several nodes share; `None` for a store of one node.
+    fn shared(&self) -> Option<&dyn SharedStore> {
+        None
+    }
+}
+
+/// What a node reports about itself with each heartbeat.
+#[derive(Debug, Clone)]
+pub struct NodeStatus {
+    pub address: String,
+    pub started_at: Millis,
+    pub in_flight: u64,
+    pub backlog: u64,
+}
+
+/// A node as the shared store last heard of it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NodeInfo {
+    pub id: String,
+    pub address: String,
+    #[serde(with = "crate::model::ts")]
+    pub started_at: Millis,
+    #[serde(with = "crate::model::ts")]
+    pub heartbeat_at: Millis,
+    /// Time since the last heartbeat, on the database's clock.
+    pub heartbeat_age_ms: u64,
+    pub in_flight: u64,
+    pub backlog: u64,
+}
+
+/// How far a node has read the other nodes' activity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ActivityCursor {
+    pub event_seq: i64,
+    pub attempt_id: i64,
+}
+
+/// Events received and attempts made by the other nodes since a cursor.
+#[derive(Debug, Clone, Default)]
+pub struct Activity {
+    pub events: Vec<EventSummary>,
+    pub attempts: Vec<crate::feed::AttemptNotice>,
+    pub cursor: ActivityCursor,
+}
+
+/// Leases and liveness for several nodes on one database. A delivery belongs to the node that
+/// leased it while that node's heartbeat is fresh; after that any node may claim it.
+#[async_trait::async_trait]
+pub trait SharedStore: Send + Sync {
+    fn node_id(&self) -> &str;
+    /// Records that this node is alive (renewing every lease it holds) and what it is doing.
+    async fn heartbeat(&self, node: &NodeStatus) -> Result<()>;
+    /// Leases up to `limit` unfinished deliveries due by `due_by` that no live node holds (with
+    /// `include_own`, also those this node's id already holds: a restart under the same id).
+    async fn claim(
+        &self,
+        limit: u32,
+        due_by: Millis,
+        lease: Duration,
+        include_own: bool,
+    ) -> Result<Vec<PendingDelivery>>;
+    async fn nodes(&self) -> Result<Vec<NodeInfo>>;
+    /// Removes nodes silent for `silent_for` that hold no unfinished delivery.
+    async fn forget_nodes(&self, silent_for: Duration) -> Result<u64>;
+    /// The other nodes' events and attempts after `cursor`, recorded at least `settled_for` ago.
+    async fn activity(&self, cursor: ActivityCursor, settled_for: Duration) -> Result<Activity>;
+    /// A cursor at the current end of the activity: a starting node does not replay history.
+    async fn activity_start(&self) -> Result<ActivityCursor>;
 }

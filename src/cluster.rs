@@ -1,0 +1,87 @@
+//! Several nodes on one shared store. Each node, on every tick: reports its heartbeat (which
+//! keeps its leases), claims the due deliveries no live node holds (a dead node's work), follows
+//! subscription changes made on other nodes, and folds the other nodes' events and attempts into
+//! its stats and live feed so that every node shows the whole cluster.
+
+use crate::engine::Engine;
+use crate::store::ActivityCursor;
+use std::sync::Weak;
+use std::time::{Duration, Instant};
+
+/// Most deliveries one claim takes: a node catches up on a dead node's backlog in batches.
+const CLAIM_BATCH: u32 = 1000;
+/// How long another node's rows must have been recorded before they are read: a row with a
+/// lower sequence number may still be committing, and the cursor must not skip it.
+const SETTLE: Duration = Duration::from_millis(1500);
+/// Nodes silent this long and holding nothing are removed from the nodes list.
+const FORGET_AFTER: Duration = Duration::from_secs(3600);
+
+/// The tick: a fifth of the lease, so a few missed heartbeats never cost a live node its leases.
+pub fn tick_for(lease: Duration) -> Duration {
+    (lease / 5).clamp(Duration::from_millis(100), Duration::from_secs(2))
+}
+
+/// Runs until the engine is dropped.
+pub async fn run(engine: Weak<Engine>, lease: Duration) {
+    let mut tick = tokio::time::interval(tick_for(lease));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut cursor: Option<ActivityCursor> = None;
+    let mut first_claim = true;
+    let mut last_forget = Instant::now();
+    loop {
+        tick.tick().await;
+        let Some(engine) = engine.upgrade() else { return };
+        let Some(shared) = engine.shared_store() else { return };
+        if let Err(e) = shared.heartbeat(&engine.node_status()).await {
+            tracing::warn!("cluster heartbeat failed (this node's leases expire if it keeps failing): {e}");
+            continue;
+        }
+        match shared.nodes().await {
+            Ok(nodes) => engine.set_nodes(nodes),
+            Err(e) => tracing::warn!("cannot read the nodes list: {e}"),
+        }
+        match engine.store().subscriptions().await {
+            Ok(subs) => engine.follow_subscriptions(subs).await,
+            Err(e) => tracing::warn!("cannot read subscriptions: {e}"),
+        }
+        // Leave room in the queues for this node's own ingest: claim only below half the limit.
+        if engine.backlog() < engine.config().max_backlog / 2 {
+            match shared.claim(CLAIM_BATCH, crate::model::now_ms(), lease, first_claim).await {
+                Ok(claimed) => {
+                    first_claim = false;
+                    if !claimed.is_empty() {
+                        tracing::info!("claimed {} deliveries no live node holds", claimed.len());
+                        engine.resume(claimed);
+                    }
+                }
+                Err(e) => tracing::warn!("claiming deliveries failed: {e}"),
+            }
+        }
+        let from = match cursor {
+            Some(c) => c,
+            None => match shared.activity_start().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!("cannot read the cluster's activity: {e}");
+                    continue;
+                }
+            },
+        };
+        match shared.activity(from, SETTLE).await {
+            Ok(activity) => {
+                cursor = Some(activity.cursor);
+                engine.absorb(activity);
+            }
+            Err(e) => {
+                cursor = Some(from);
+                tracing::warn!("cannot read the cluster's activity: {e}");
+            }
+        }
+        if last_forget.elapsed() > Duration::from_secs(60) {
+            last_forget = Instant::now();
+            if let Err(e) = shared.forget_nodes(FORGET_AFTER).await {
+                tracing::warn!("cannot prune the nodes list: {e}");
+            }
+        }
+    }
+}

@@ -1,0 +1,756 @@
+//! PostgreSQL store, shared by several hookwatch nodes. Each node ingests on its own; a delivery
+//! belongs to the node that leased it (`leased_by`) for as long as that node's heartbeat is fresh,
+//! and a node whose heartbeat stops has its unfinished deliveries claimed by the others
+//! (`FOR UPDATE SKIP LOCKED`, so two nodes never claim the same row).
+
+use super::*;
+use crate::error::Error;
+use crate::model::{DeliveryDetail, DeliverySummary};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
+
+/// Connections per node: enough for concurrent ingests to share PostgreSQL's group commit.
+const POOL_SIZE: usize = 24;
+
+/// The database's clock in milliseconds: liveness is judged on one clock for every node.
+const DB_NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
+/// Schema migrations, applied in order at start; a version is never edited once released.
+const MIGRATIONS: &[(i32, &str)] = &[(
+    1,
+    r#"
+CREATE TABLE events (
+    id TEXT PRIMARY KEY,
+    seq BIGSERIAL UNIQUE,
+    action TEXT NOT NULL,
+    received_at BIGINT NOT NULL,
+    body BYTEA NOT NULL,
+    idempotency_key TEXT,
+    card_id TEXT,
+    pipe_id TEXT,
+    node_id TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL DEFAULT (extract(epoch from clock_timestamp()) * 1000)::bigint
+);
+CREATE INDEX events_idempotency ON events(idempotency_key, received_at) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX events_received ON events(received_at);
+CREATE INDEX events_action ON events(action, id);
+CREATE TABLE subscriptions (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
+CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    subscription_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT,
+    last_status_code INTEGER,
+    last_error TEXT,
+    updated_at BIGINT NOT NULL,
+    leased_by TEXT,
+    UNIQUE (event_id, subscription_id)
+);
+CREATE INDEX deliveries_unfinished ON deliveries(next_attempt_at) WHERE status IN ('pending', 'retrying');
+CREATE INDEX deliveries_subscription ON deliveries(subscription_id, status);
+CREATE TABLE attempts (
+    id BIGSERIAL PRIMARY KEY,
+    delivery_id TEXT NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+    subscription_id TEXT NOT NULL,
+    node_id TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    duration_ms BIGINT NOT NULL,
+    status_code INTEGER,
+    error_kind TEXT,
+    error TEXT,
+    response_body BYTEA NOT NULL,
+    response_truncated BOOLEAN NOT NULL,
+    next_retry_at BIGINT,
+    request_headers TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL DEFAULT (extract(epoch from clock_timestamp()) * 1000)::bigint
+);
+CREATE INDEX attempts_delivery ON attempts(delivery_id);
+CREATE INDEX attempts_started ON attempts(started_at);
+CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL,
+    in_flight BIGINT NOT NULL DEFAULT 0,
+    backlog BIGINT NOT NULL DEFAULT 0
+);
+"#,
+)];
+
+/// Serialises migrations between nodes starting at once (any constant shared by all nodes).
+const MIGRATION_LOCK: i64 = 0x686f_6f6b_7761_7463;
+
+pub struct PostgresStore {
+    pool: Pool,
+    node_id: String,
+}
+
+impl From<tokio_postgres::Error> for Error {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.as_db_error() {
+            Some(db) => Error::Storage(format!("PostgreSQL: {} ({})", db.message(), db.code().code())),
+            None => Error::Storage(format!("PostgreSQL: {e}")),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for Error {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        Error::Storage(format!("cannot reach PostgreSQL: {e}"))
+    }
+}
+
+impl PostgresStore {
+    /// Connects, applies pending migrations and identifies this node as `node_id`.
+    pub async fn connect(url: &str, node_id: String) -> Result<Self> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e| {
+            Error::Storage(format!(
+                "--db {:?} is not a PostgreSQL URL ({e}); write postgres://user@host/db",
+                redact(url)
+            ))
+        })?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| Error::Storage(format!("cannot set up the PostgreSQL pool: {e}")))?;
+        let store = PostgresStore { pool, node_id };
+        store.migrate().await.map_err(|e| Error::Storage(format!("{} {e}", redact(url))))?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+        tx.batch_execute(
+            "SET LOCAL client_min_messages = warning;
+             CREATE TABLE IF NOT EXISTS hookwatch_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .await?;
+        let applied: i32 =
+            tx.query_one("SELECT COALESCE(MAX(version), 0) FROM hookwatch_migrations", &[]).await?.get(0);
+        let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+        if applied > known {
+            return Err(Error::Storage(format!(
+                "was migrated by a newer hookwatch (schema {applied}, this one knows {known}); upgrade this node"
+            )));
+        }
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > applied) {
+            tx.batch_execute(sql).await?;
+            tx.execute("INSERT INTO hookwatch_migrations VALUES ($1, $2)", &[version, &crate::model::now_ms()]).await?;
+            tracing::info!("PostgreSQL schema migrated to version {version}");
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn status_of(s: &str) -> Result<DeliveryStatus> {
+    DeliveryStatus::parse(s).ok_or_else(|| Error::Storage(format!("unknown delivery status {s:?} in the database")))
+}
+
+const DELIVERY_COLUMNS: &str = "id, subscription_id, status, attempts, last_status_code, last_error, next_attempt_at";
+const PENDING_COLUMNS: &str = "id, event_id, subscription_id, attempts, next_attempt_at";
+const EVENT_COLUMNS: &str = "e.id, e.action, e.received_at, e.card_id, e.pipe_id";
+
+fn delivery_summary(row: &tokio_postgres::Row) -> Result<DeliverySummary> {
+    Ok(DeliverySummary {
+        id: row.try_get(0)?,
+        subscription_id: row.try_get(1)?,
+        status: status_of(row.try_get(2)?)?,
+        attempt_count: row.try_get::<_, i32>(3)? as u32,
+        last_status_code: row.try_get::<_, Option<i32>>(4)?.map(|c| c as u16),
+        last_error: row.try_get(5)?,
+        next_attempt_at: row.try_get(6)?,
+    })
+}
+
+fn pending_row(row: &tokio_postgres::Row) -> Result<PendingDelivery> {
+    Ok(PendingDelivery {
+        id: row.try_get(0)?,
+        event_id: row.try_get(1)?,
+        subscription_id: row.try_get(2)?,
+        attempts: row.try_get::<_, i32>(3)? as u32,
+        next_attempt_at: row.try_get::<_, Option<i64>>(4)?.unwrap_or(0),
+    })
+}
+
+fn event_summary(row: &tokio_postgres::Row) -> Result<EventSummary> {
+    Ok(EventSummary {
+        id: row.try_get(0)?,
+        action: row.try_get(1)?,
+        received_at: row.try_get(2)?,
+        card_id: row.try_get(3)?,
+        pipe_id: row.try_get(4)?,
+        deliveries: Vec::new(),
+    })
+}
+
+async fn deliveries_of(
+    client: &deadpool_postgres::Client,
+    event_ids: &[String],
+) -> Result<Vec<(String, DeliverySummary)>> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {DELIVERY_COLUMNS}, event_id FROM deliveries WHERE event_id = ANY($1) ORDER BY subscription_id"
+        ))
+        .await?;
+    let rows = client.query(&stmt, &[&event_ids]).await?;
+    rows.iter().map(|r| Ok((r.try_get(7)?, delivery_summary(r)?))).collect()
+}
+
+/// Attaches each event's deliveries (one query for the whole page).
+async fn with_deliveries(
+    client: &deadpool_postgres::Client,
+    mut events: Vec<EventSummary>,
+) -> Result<Vec<EventSummary>> {
+    let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+    let mut by_event: std::collections::HashMap<String, Vec<DeliverySummary>> = Default::default();
+    for (event_id, d) in deliveries_of(client, &ids).await? {
+        by_event.entry(event_id).or_default().push(d);
+    }
+    for e in &mut events {
+        e.deliveries = by_event.remove(&e.id).unwrap_or_default();
+    }
+    Ok(events)
+}
+
+/// Puts the given deliveries back to `pending` at `now`, leased by this node, with a fresh series.
+async fn requeue(
+    tx: &deadpool_postgres::Transaction<'_>,
+    ids: &[String],
+    now: Millis,
+    node_id: &str,
+) -> Result<Vec<PendingDelivery>> {
+    let rows = tx
+        .query(
+            &format!(
+                "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $2, updated_at = $2,
+                        leased_by = $3
+                 WHERE id = ANY($1) RETURNING {PENDING_COLUMNS}"
+            ),
+            &[&ids, &now, &node_id],
+        )
+        .await?;
+    let mut out = rows.iter().map(pending_row).collect::<Result<Vec<_>>>()?;
+    out.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+    Ok(out)
+}
+
+#[async_trait::async_trait]
+impl Store for PostgresStore {
+    async fn ingest(&self, event: NewEvent, idempotency_since: Millis) -> Result<IngestOutcome> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        if let Some(key) = &event.idempotency_key {
+            // Two nodes may receive the same key at once: the lock makes the check and insert atomic.
+            tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[key]).await?;
+            let seen = tx
+                .query_opt(
+                    "SELECT e.id, e.action, (SELECT COUNT(*) FROM deliveries d WHERE d.event_id = e.id)
+                     FROM events e WHERE e.idempotency_key = $1 AND e.received_at >= $2 LIMIT 1",
+                    &[key, &idempotency_since],
+                )
+                .await?;
+            if let Some(row) = seen {
+                return Ok(IngestOutcome::Duplicate {
+                    id: row.try_get(0)?,
+                    action: row.try_get(1)?,
+                    deliveries: row.try_get::<_, i64>(2)? as u32,
+                });
+            }
+        }
+        let insert_event = tx
+            .prepare_cached(
+                "INSERT INTO events (id, action, received_at, body, idempotency_key, card_id, pipe_id, node_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .await?;
+        let body: &[u8] = &event.body;
+        tx.execute(
+            &insert_event,
+            &[
+                &event.id,
+                &event.action,
+                &event.received_at,
+                &body,
+                &event.idempotency_key,
+                &event.card_id,
+                &event.pipe_id,
+                &self.node_id,
+            ],
+        )
+        .await?;
+        if !event.deliveries.is_empty() {
+            let (ids, subs): (Vec<&str>, Vec<&str>) =
+                event.deliveries.iter().map(|(d, s)| (d.as_str(), s.as_str())).unzip();
+            let insert = tx
+                .prepare_cached(
+                    "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at,
+                                             updated_at, leased_by)
+                     SELECT d, $3, s, 'pending', 0, $4, $4, $5 FROM unnest($1::text[], $2::text[]) AS u(d, s)",
+                )
+                .await?;
+            tx.execute(&insert, &[&ids, &subs, &event.id, &event.received_at, &self.node_id]).await?;
+        }
+        tx.commit().await?;
+        Ok(IngestOutcome::Created)
+    }
+
+    async fn record_attempt(&self, rec: AttemptRecord) -> Result<()> {
+        let headers = serde_json::to_string(&rec.request_headers).unwrap_or_else(|_| "{}".into());
+        let client = self.pool.get().await?;
+        // One statement, so the attempt and the delivery's new state commit together.
+        let stmt = client
+            .prepare_cached(
+                "WITH attempt AS (
+                    INSERT INTO attempts (delivery_id, subscription_id, node_id, started_at, duration_ms, status_code,
+                                          error_kind, error, response_body, response_truncated, next_retry_at,
+                                          request_headers)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12))
+                 UPDATE deliveries SET status = $13, attempts = $14, next_attempt_at = $11, last_status_code = $6,
+                        last_error = $8, updated_at = $15
+                 WHERE id = $1 AND status != 'cancelled'",
+            )
+            .await?;
+        let params: [&(dyn ToSql + Sync); 15] = [
+            &rec.delivery_id,
+            &rec.subscription_id,
+            &self.node_id,
+            &rec.started_at,
+            &(rec.duration_ms as i64),
+            &rec.status_code.map(i32::from),
+            &rec.error_kind.map(ErrorKind::as_str),
+            &rec.error,
+            &rec.response_body,
+            &rec.response_truncated,
+            &rec.next_retry_at,
+            &headers,
+            &rec.new_status.as_str(),
+            &(rec.attempts_in_series as i32),
+            &(rec.started_at + rec.duration_ms as i64),
+        ];
+        client.execute(&stmt, &params).await?;
+        Ok(())
+    }
+
+    async fn save_subscription(&self, sub: &Subscription) -> Result<()> {
+        let body = serde_json::to_string(sub).map_err(|e| Error::Storage(e.to_string()))?;
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO subscriptions (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+                &[&sub.id, &body],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_subscription(&self, id: &str) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("DELETE FROM subscriptions WHERE id = $1", &[&id]).await?;
+        tx.execute(
+            "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL
+             WHERE subscription_id = $1 AND status IN ('pending', 'retrying')",
+            &[&id],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn subscriptions(&self) -> Result<Vec<Subscription>> {
+        let client = self.pool.get().await?;
+        let rows = client.query("SELECT body FROM subscriptions ORDER BY id", &[]).await?;
+        rows.iter()
+            .map(|r| {
+                serde_json::from_str(r.try_get(0)?)
+                    .map_err(|e| Error::Storage(format!("a stored subscription is unreadable: {e}")))
+            })
+            .collect()
+    }
+
+    /// On a shared database the unfinished work of other nodes is theirs: a starting node takes
+    /// only what `claim` gives it.
+    async fn pending_deliveries(&self) -> Result<Vec<PendingDelivery>> {
+        Ok(Vec::new())
+    }
+
+    async fn event_body(&self, event_id: &str) -> Result<Option<Bytes>> {
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached("SELECT body FROM events WHERE id = $1").await?;
+        let row = client.query_opt(&stmt, &[&event_id]).await?;
+        row.map(|r| r.try_get::<_, Vec<u8>>(0).map(Bytes::from)).transpose().map_err(Error::from)
+    }
+
+    async fn list_events(&self, q: EventQuery) -> Result<Vec<EventSummary>> {
+        let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE true");
+        let mut args: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
+        let mut arg = |v: Box<dyn ToSql + Sync + Send>| {
+            args.push(v);
+            format!("${}", args.len())
+        };
+        if let Some(action) = q.action {
+            sql += &format!(" AND e.action = {}", arg(Box::new(action)));
+        }
+        if let Some(card) = q.card_id {
+            sql += &format!(" AND e.card_id = {}", arg(Box::new(card)));
+        }
+        if let Some(before) = q.before {
+            sql += &format!(" AND e.id < {}", arg(Box::new(before)));
+        }
+        if q.subscription.is_some() || q.status.is_some() {
+            sql += " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id";
+            if let Some(sub) = q.subscription {
+                sql += &format!(" AND d.subscription_id = {}", arg(Box::new(sub)));
+            }
+            if let Some(status) = q.status {
+                let list: Vec<String> = status.statuses().into_iter().map(|s| s.as_str().to_string()).collect();
+                sql += &format!(" AND d.status = ANY({})", arg(Box::new(list)));
+            }
+            sql += ")";
+        }
+        sql += &format!(" ORDER BY e.id DESC LIMIT {}", q.limit.max(1));
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached(&sql).await?;
+        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref() as &(dyn ToSql + Sync)).collect();
+        let events = client.query(&stmt, &params).await?.iter().map(event_summary).collect::<Result<Vec<_>>>()?;
+        with_deliveries(&client, events).await
+    }
+
+    async fn event_detail(&self, event_id: &str) -> Result<Option<EventDetail>> {
+        let client = self.pool.get().await?;
+        let Some(row) = client
+            .query_opt("SELECT id, action, received_at, card_id, pipe_id, body FROM events WHERE id = $1", &[&event_id])
+            .await?
+        else {
+            return Ok(None);
+        };
+        let body: Vec<u8> = row.try_get(5)?;
+        let mut detail = EventDetail {
+            id: row.try_get(0)?,
+            action: row.try_get(1)?,
+            received_at: row.try_get(2)?,
+            card_id: row.try_get(3)?,
+            pipe_id: row.try_get(4)?,
+            body: String::from_utf8_lossy(&body).into_owned(),
+            deliveries: Vec::new(),
+        };
+        let attempts = client
+            .query(
+                "SELECT a.id, a.delivery_id, a.started_at, a.duration_ms, a.status_code, a.error_kind, a.error,
+                        a.response_body, a.response_truncated, a.next_retry_at, a.request_headers
+                 FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = $1 ORDER BY a.id",
+                &[&event_id],
+            )
+            .await?;
+        let mut attempts: Vec<Attempt> = attempts
+            .iter()
+            .map(|r| {
+                let kind: Option<String> = r.try_get(5)?;
+                let body: Vec<u8> = r.try_get(7)?;
+                let headers: String = r.try_get(10)?;
+                Ok(Attempt {
+                    id: r.try_get(0)?,
+                    delivery_id: r.try_get(1)?,
+                    started_at: r.try_get(2)?,
+                    duration_ms: r.try_get::<_, i64>(3)? as u64,
+                    status_code: r.try_get::<_, Option<i32>>(4)?.map(|c| c as u16),
+                    error_kind: kind.as_deref().and_then(ErrorKind::parse),
+                    error: r.try_get(6)?,
+                    response_body: String::from_utf8_lossy(&body).into_owned(),
+                    response_truncated: r.try_get(8)?,
+                    next_retry_at: r.try_get(9)?,
+                    request_headers: serde_json::from_str(&headers).unwrap_or_default(),
+                })
+            })
+            .collect::<Result<_>>()?;
+        for (_, summary) in deliveries_of(&client, &[event_id.to_string()]).await? {
+            let (mine, rest): (Vec<Attempt>, Vec<Attempt>) =
+                attempts.into_iter().partition(|a| a.delivery_id == summary.id);
+            attempts = rest;
+            detail.deliveries.push(DeliveryDetail { summary, attempts: mine });
+        }
+        Ok(Some(detail))
+    }
+
+    async fn count_events(&self) -> Result<u64> {
+        let client = self.pool.get().await?;
+        Ok(client.query_one("SELECT COUNT(*) FROM events", &[]).await?.try_get::<_, i64>(0)? as u64)
+    }
+
+    async fn requeue_event(
+        &self,
+        event_id: &str,
+        subscription_id: Option<&str>,
+        now: Millis,
+    ) -> Result<Vec<PendingDelivery>> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        if tx.query_opt("SELECT 1 FROM events WHERE id = $1", &[&event_id]).await?.is_none() {
+            return Err(Error::NotFound(format!("no event {event_id}; list events with GET /v1/events")));
+        }
+        let rows = tx
+            .query(
+                "SELECT id FROM deliveries WHERE event_id = $1 AND ($2::text IS NULL OR subscription_id = $2)
+                 AND status != 'cancelled'",
+                &[&event_id, &subscription_id],
+            )
+            .await?;
+        let mut ids: Vec<String> = rows.iter().map(|r| r.try_get(0)).collect::<std::result::Result<_, _>>()?;
+        if let (Some(sub), true) = (subscription_id, ids.is_empty()) {
+            // The subscription never had this event (created later, or filtered): deliver it now.
+            let id = crate::model::new_id("dlv");
+            tx.execute(
+                "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at, updated_at)
+                 VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
+                &[&id, &event_id, &sub, &now],
+            )
+            .await?;
+            ids.push(id);
+        }
+        let out = requeue(&tx, &ids, now, &self.node_id).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn requeue_failed(&self, subscription_id: &str, since: Millis, now: Millis) -> Result<Vec<PendingDelivery>> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let rows = tx
+            .query(
+                "SELECT d.id FROM deliveries d JOIN events e ON e.id = d.event_id
+                 WHERE d.subscription_id = $1 AND d.status IN ('dead', 'retrying') AND e.received_at >= $2",
+                &[&subscription_id, &since],
+            )
+            .await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.try_get(0)).collect::<std::result::Result<_, _>>()?;
+        let out = requeue(&tx, &ids, now, &self.node_id).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn prune(&self, before: Millis) -> Result<u64> {
+        let client = self.pool.get().await?;
+        let mut total = 0u64;
+        loop {
+            // In slices, so no node holds one long transaction over the tables.
+            let removed = client
+                .execute(
+                    "DELETE FROM events WHERE id IN (
+                        SELECT e.id FROM events e WHERE e.received_at < $1 AND NOT EXISTS (
+                            SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status IN ('pending', 'retrying'))
+                        LIMIT 2000)",
+                    &[&before],
+                )
+                .await?;
+            total += removed;
+            if removed == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT subscription_id, started_at / 60000, COUNT(*), COUNT(*) FILTER (WHERE error_kind IS NULL)
+                 FROM attempts WHERE started_at >= $1 GROUP BY 1, 2",
+                &[&since],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MinuteCount {
+                    subscription_id: r.try_get(0)?,
+                    minute: r.try_get(1)?,
+                    attempts: r.try_get::<_, i64>(2)? as u64,
+                    successes: r.try_get::<_, i64>(3)? as u64,
+                })
+            })
+            .collect()
+    }
+
+    fn shared(&self) -> Option<&dyn SharedStore> {
+        Some(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl SharedStore for PostgresStore {
+    fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    async fn heartbeat(&self, node: &NodeStatus) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO nodes (id, address, started_at, heartbeat_at, in_flight, backlog)
+                     VALUES ($1, $2, $3, {DB_NOW}, $4, $5)
+                     ON CONFLICT (id) DO UPDATE SET address = $2, heartbeat_at = {DB_NOW}, in_flight = $4, backlog = $5"
+                ),
+                &[&self.node_id, &node.address, &node.started_at, &(node.in_flight as i64), &(node.backlog as i64)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn claim(
+        &self,
+        limit: u32,
+        due_by: Millis,
+        lease: Duration,
+        include_own: bool,
+    ) -> Result<Vec<PendingDelivery>> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "UPDATE deliveries SET leased_by = $1 WHERE id IN (
+                    SELECT d.id FROM deliveries d
+                    WHERE d.status IN ('pending', 'retrying') AND d.next_attempt_at <= $2
+                      AND (d.leased_by IS NULL OR (d.leased_by = $1 AND $4) OR (d.leased_by <> $1 AND NOT EXISTS (
+                          SELECT 1 FROM nodes n WHERE n.id = d.leased_by AND n.heartbeat_at >= {DB_NOW} - $3)))
+                    ORDER BY d.next_attempt_at LIMIT $5
+                    FOR UPDATE SKIP LOCKED)
+                 RETURNING {PENDING_COLUMNS}"
+            ))
+            .await?;
+        let lease_ms = lease.as_millis() as i64;
+        let rows = client.query(&stmt, &[&self.node_id, &due_by, &lease_ms, &include_own, &(limit as i64)]).await?;
+        let mut out = rows.iter().map(pending_row).collect::<Result<Vec<_>>>()?;
+        out.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+        Ok(out)
+    }
+
+    async fn nodes(&self) -> Result<Vec<NodeInfo>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT id, address, started_at, heartbeat_at, in_flight, backlog, {DB_NOW} - heartbeat_at
+                     FROM nodes ORDER BY started_at, id"
+                ),
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(NodeInfo {
+                    id: r.try_get(0)?,
+                    address: r.try_get(1)?,
+                    started_at: r.try_get(2)?,
+                    heartbeat_at: r.try_get(3)?,
+                    in_flight: r.try_get::<_, i64>(4)? as u64,
+                    backlog: r.try_get::<_, i64>(5)? as u64,
+                    heartbeat_age_ms: r.try_get::<_, i64>(6)?.max(0) as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn forget_nodes(&self, silent_for: Duration) -> Result<u64> {
+        let client = self.pool.get().await?;
+        let silent_ms = silent_for.as_millis() as i64;
+        Ok(client
+            .execute(
+                &format!(
+                    "DELETE FROM nodes n WHERE n.heartbeat_at < {DB_NOW} - $1 AND NOT EXISTS (
+                        SELECT 1 FROM deliveries d WHERE d.leased_by = n.id AND d.status IN ('pending', 'retrying'))"
+                ),
+                &[&silent_ms],
+            )
+            .await?)
+    }
+
+    async fn activity(&self, cursor: ActivityCursor, settled_for: Duration) -> Result<Activity> {
+        let client = self.pool.get().await?;
+        let settled_ms = settled_for.as_millis() as i64;
+        // Only rows recorded a while ago: a row with a lower sequence number may still be
+        // committing, and a cursor that skipped it would never see it.
+        let events = client
+            .query(
+                &format!(
+                    "SELECT {EVENT_COLUMNS}, e.seq FROM events e
+                     WHERE e.seq > $1 AND e.recorded_at < {DB_NOW} - $2 AND e.node_id <> $3
+                     ORDER BY e.seq LIMIT 5000"
+                ),
+                &[&cursor.event_seq, &settled_ms, &self.node_id],
+            )
+            .await?;
+        let event_seq = match events.last() {
+            Some(r) => r.try_get(5)?,
+            None => cursor.event_seq,
+        };
+        let events = events.iter().map(event_summary).collect::<Result<Vec<_>>>()?;
+        let events = with_deliveries(&client, events).await?;
+        let attempts = client
+            .query(
+                &format!(
+                    "SELECT a.id, d.event_id, a.delivery_id, a.subscription_id, d.attempts, a.started_at,
+                            a.duration_ms, a.status_code, a.error_kind, a.error, d.status, a.next_retry_at
+                     FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+                     WHERE a.id > $1 AND a.recorded_at < {DB_NOW} - $2 AND a.node_id <> $3
+                     ORDER BY a.id LIMIT 20000"
+                ),
+                &[&cursor.attempt_id, &settled_ms, &self.node_id],
+            )
+            .await?;
+        let attempt_id = match attempts.last() {
+            Some(r) => r.try_get(0)?,
+            None => cursor.attempt_id,
+        };
+        let attempts = attempts
+            .iter()
+            .map(|r| {
+                let kind: Option<String> = r.try_get(8)?;
+                Ok(crate::feed::AttemptNotice {
+                    event_id: r.try_get(1)?,
+                    delivery_id: r.try_get(2)?,
+                    subscription_id: r.try_get(3)?,
+                    attempt: r.try_get::<_, i32>(4)? as u32,
+                    started_at: r.try_get(5)?,
+                    duration_ms: r.try_get::<_, i64>(6)? as u64,
+                    status_code: r.try_get::<_, Option<i32>>(7)?.map(|c| c as u16),
+                    error_kind: kind.as_deref().and_then(ErrorKind::parse),
+                    error: r.try_get(9)?,
+                    status: status_of(r.try_get(10)?)?,
+                    next_attempt_at: r.try_get(11)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Activity { events, attempts, cursor: ActivityCursor { event_seq, attempt_id } })
+    }
+
+    async fn activity_start(&self) -> Result<ActivityCursor> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_one(
+                "SELECT (SELECT COALESCE(MAX(seq), 0) FROM events), (SELECT COALESCE(MAX(id), 0) FROM attempts)",
+                &[],
+            )
+            .await?;
+        Ok(ActivityCursor { event_seq: row.try_get(0)?, attempt_id: row.try_get(1)? })
+    }
+}
