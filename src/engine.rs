@@ -113,7 +113,9 @@ impl Engine {
         }
         tokio::spawn(handle_control(Arc::downgrade(&engine), control_rx));
         tokio::spawn(prune_periodically(Arc::downgrade(&engine)));
-        if engine.store.shared().is_some() {
+        if let Some(shared) = engine.store.shared() {
+            // Announce this node before serving, so no other node takes what it is about to lease.
+            shared.heartbeat(&engine.node_status()).await?;
             tokio::spawn(crate::cluster::run(Arc::downgrade(&engine), engine.config.lease));
         }
         Ok(engine)
@@ -430,7 +432,10 @@ impl Engine {
     pub fn stats(&self) -> StatsReport {
         let now = now_ms();
         let nodes = self.nodes();
-        let others: Vec<&NodeInfo> = nodes.iter().filter(|n| n.id != self.node_id).collect();
+        // A silent node's last report is stale: its work is being taken over by the live ones.
+        let lease = self.config.lease.as_millis() as u64;
+        let others: Vec<&NodeInfo> =
+            nodes.iter().filter(|n| n.id != self.node_id && n.heartbeat_age_ms <= lease).collect();
         let (rate, total) = self.stats.ingest_rate(now, 10);
         let subscriptions = self
             .subscriptions()

@@ -627,14 +627,17 @@ impl SharedStore for PostgresStore {
         let client = self.pool.get().await?;
         let stmt = client
             .prepare_cached(&format!(
-                "UPDATE deliveries SET leased_by = $1 WHERE id IN (
+                // A CTE runs once: an `IN (subquery)` may be rescanned and lock more than `LIMIT`.
+                "WITH picked AS (
                     SELECT d.id FROM deliveries d
                     WHERE d.status IN ('pending', 'retrying') AND d.next_attempt_at <= $2
                       AND (d.leased_by IS NULL OR (d.leased_by = $1 AND $4) OR (d.leased_by <> $1 AND NOT EXISTS (
                           SELECT 1 FROM nodes n WHERE n.id = d.leased_by AND n.heartbeat_at >= {DB_NOW} - $3)))
                     ORDER BY d.next_attempt_at LIMIT $5
                     FOR UPDATE SKIP LOCKED)
-                 RETURNING {PENDING_COLUMNS}"
+                 UPDATE deliveries SET leased_by = $1 FROM picked WHERE deliveries.id = picked.id
+                 RETURNING deliveries.id, deliveries.event_id, deliveries.subscription_id, deliveries.attempts,
+                           deliveries.next_attempt_at"
             ))
             .await?;
         let lease_ms = lease.as_millis() as i64;

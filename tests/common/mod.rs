@@ -210,3 +210,124 @@ impl Sink {
         self.count()
     }
 }
+
+/// A new, empty PostgreSQL database when `HOOKWATCH_TEST_PG` names a server to create it on
+/// (`.ci/run` starts one); `None` otherwise, and PostgreSQL tests then only say they were skipped.
+pub async fn fresh_pg_database() -> Option<String> {
+    let base = std::env::var("HOOKWATCH_TEST_PG").ok().filter(|u| !u.is_empty())?;
+    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("HOOKWATCH_TEST_PG={base} is set but unreachable: {e}"));
+    tokio::spawn(conn);
+    let name = format!("hw_{}", hookwatch::model::new_id("t").to_lowercase());
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create a test database");
+    let mut url = url::Url::parse(&base).expect("HOOKWATCH_TEST_PG is a URL");
+    url.set_path(&name);
+    Some(url.to_string())
+}
+
+/// The real binary running `serve` on loopback, killed when dropped.
+pub struct Process {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl Process {
+    /// Starts `hookwatch serve` on `db` with fast retries and the test tokens.
+    pub fn spawn(db: &str, extra_args: &[&str]) -> Process {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hookwatch"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--allow-private",
+                "--retry-schedule",
+                "100ms,200ms,500ms,1s,1s,1s",
+            ])
+            .args(["--db", db])
+            .args(extra_args)
+            .env("HOOKWATCH_ADMIN_TOKEN", ADMIN)
+            .env("HOOKWATCH_INGEST_TOKEN", INGEST)
+            .env("RUST_LOG", "info")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the hookwatch binary starts");
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let base = loop {
+            let line = lines.next().expect("hookwatch printed its address").unwrap();
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest.trim().to_string();
+            }
+        };
+        // Keep draining stderr so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Process { child, base }
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Sends `card.move` events to `base` from `senders` connections until `stop` is set, pushing the
+/// id of every acknowledged (202) event to `acked`. Ends quietly when the server goes away.
+pub fn flood(
+    base: &str,
+    senders: usize,
+    acked: Arc<Mutex<Vec<String>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let http = reqwest::Client::new();
+    (0..senders)
+        .map(|_| {
+            let (http, base, acked, stop) = (http.clone(), base.to_string(), acked.clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let sent = http
+                        .post(format!("{base}/v1/events"))
+                        .bearer_auth(INGEST)
+                        .header("content-type", "application/json")
+                        .body(card_move("P", 2).to_string())
+                        .send()
+                        .await;
+                    let Ok(resp) = sent else { return };
+                    if resp.status() == 202 {
+                        let body: Value =
+                            serde_json::from_str(&resp.text().await.unwrap_or_default()).unwrap_or_default();
+                        if let Some(id) = body["id"].as_str() {
+                            acked.lock().unwrap().push(id.to_string());
+                        }
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// Waits until the sink has received every one of `expected` (by webhook-id) or `within` passes;
+/// returns how many are still missing.
+pub async fn missing_deliveries(sink: &Sink, expected: &std::collections::HashSet<String>, within: Duration) -> usize {
+    let deadline = Instant::now() + within;
+    loop {
+        let delivered: std::collections::HashSet<String> = sink
+            .requests()
+            .iter()
+            .filter_map(|r| r.headers.get("webhook-id")?.to_str().ok().map(str::to_string))
+            .collect();
+        let missing = expected.difference(&delivered).count();
+        if missing == 0 || Instant::now() > deadline {
+            return missing;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

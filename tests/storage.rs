@@ -1,0 +1,358 @@
+//! The storage suite: every behaviour of the `Store` interface, run against SQLite always and
+//! against PostgreSQL when `HOOKWATCH_TEST_PG` names a server (`.ci/run` starts one).
+
+mod common;
+
+use bytes::Bytes;
+use hookwatch::model::{DeliveryStatus, ErrorKind, Millis, Subscription, now_ms};
+use hookwatch::store::{
+    AttemptRecord, EventQuery, IngestOutcome, NewEvent, NodeStatus, PostgresStore, SqliteStore, StatusFilter, Store,
+};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Runs `scenario` against a fresh SQLite file and, when configured, a fresh PostgreSQL database.
+macro_rules! both_stores {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let dir = tempfile::tempdir().unwrap();
+                let store = hookwatch::store::SqliteStore::open(&dir.path().join("t.db"), None).unwrap();
+                super::$scenario(std::sync::Arc::new(store)).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let Some(store) = super::pg_store("node-a").await else { return };
+                super::$scenario(std::sync::Arc::new(store)).await;
+            }
+        }
+    };
+}
+
+both_stores!(ingest_and_read_back, ingest_and_read_back);
+both_stores!(idempotency_window, idempotency_window);
+both_stores!(attempts_move_deliveries, attempts_move_deliveries);
+both_stores!(queries_filter_and_page, queries_filter_and_page);
+both_stores!(redelivery_starts_new_series, redelivery_starts_new_series);
+both_stores!(deleting_a_subscription_cancels, deleting_a_subscription_cancels);
+both_stores!(retention_keeps_unfinished, retention_keeps_unfinished);
+both_stores!(subscriptions_round_trip, subscriptions_round_trip);
+
+async fn pg_store(node: &str) -> Option<PostgresStore> {
+    let Some(url) = common::fresh_pg_database().await else {
+        eprintln!("HOOKWATCH_TEST_PG is not set: PostgreSQL part skipped");
+        return None;
+    };
+    Some(PostgresStore::connect(&url, node.into()).await.expect("connect to PostgreSQL"))
+}
+
+fn event(id: &str, action: &str, at: Millis, subs: &[&str]) -> NewEvent {
+    NewEvent {
+        id: id.into(),
+        action: action.into(),
+        received_at: at,
+        body: Bytes::from(format!(r#"{{"data":{{"action":"{action}","card":{{"id":"{id}"}}}}}}"#)),
+        idempotency_key: None,
+        card_id: Some(format!("card-{id}")),
+        pipe_id: None,
+        deliveries: subs.iter().map(|s| (format!("dlv_{id}_{s}"), s.to_string())).collect(),
+    }
+}
+
+fn attempt(delivery: &str, sub: &str, at: Millis, status: Option<u16>, new_status: DeliveryStatus) -> AttemptRecord {
+    let failed = status.is_none_or(|s| !(200..300).contains(&s));
+    AttemptRecord {
+        delivery_id: delivery.into(),
+        subscription_id: sub.into(),
+        started_at: at,
+        duration_ms: 12,
+        status_code: status,
+        error_kind: failed.then_some(if status.is_some() { ErrorKind::Status } else { ErrorKind::Connect }),
+        error: failed.then(|| "it failed".to_string()),
+        response_body: b"ok".to_vec(),
+        response_truncated: false,
+        request_headers: [("webhook-id".to_string(), delivery.to_string())].into(),
+        next_retry_at: (new_status == DeliveryStatus::Retrying).then_some(at + 5000),
+        new_status,
+        attempts_in_series: 1,
+    }
+}
+
+fn query(limit: u32) -> EventQuery {
+    EventQuery { limit, ..EventQuery::default() }
+}
+
+async fn ingest_and_read_back(store: Arc<dyn Store>) {
+    let t = now_ms();
+    assert_eq!(
+        store.ingest(event("evt_1", "card.create", t, &["sub_a", "sub_b"]), 0).await.unwrap(),
+        IngestOutcome::Created
+    );
+    store.ingest(event("evt_2", "card.move", t + 1, &[]), 0).await.unwrap();
+    assert_eq!(store.count_events().await.unwrap(), 2);
+    let body = store.event_body("evt_1").await.unwrap().unwrap();
+    assert!(std::str::from_utf8(&body).unwrap().contains("card.create"));
+    assert!(store.event_body("evt_missing").await.unwrap().is_none());
+
+    let listed = store.list_events(query(10)).await.unwrap();
+    assert_eq!(listed.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["evt_2", "evt_1"], "newest first");
+    let first = &listed[1];
+    assert_eq!(first.card_id.as_deref(), Some("card-evt_1"));
+    assert_eq!(first.deliveries.len(), 2);
+    assert!(first.deliveries.iter().all(|d| d.status == DeliveryStatus::Pending && d.attempt_count == 0));
+
+    let detail = store.event_detail("evt_1").await.unwrap().unwrap();
+    assert_eq!(detail.deliveries.len(), 2);
+    assert!(detail.body.contains("evt_1"));
+    assert!(store.event_detail("evt_missing").await.unwrap().is_none());
+}
+
+async fn idempotency_window(store: Arc<dyn Store>) {
+    let t = now_ms();
+    let mut first = event("evt_1", "card.create", t, &["sub_a"]);
+    first.idempotency_key = Some("key-1".into());
+    store.ingest(first.clone(), t - 1000).await.unwrap();
+    let mut again = event("evt_2", "card.create", t + 10, &["sub_a"]);
+    again.idempotency_key = Some("key-1".into());
+    let outcome = store.ingest(again.clone(), t - 1000).await.unwrap();
+    assert_eq!(outcome, IngestOutcome::Duplicate { id: "evt_1".into(), action: "card.create".into(), deliveries: 1 });
+    assert_eq!(store.count_events().await.unwrap(), 1, "a duplicate writes nothing");
+    // Outside the window the same key makes a new event.
+    assert_eq!(store.ingest(again, t + 5).await.unwrap(), IngestOutcome::Created);
+    assert_eq!(store.count_events().await.unwrap(), 2);
+}
+
+async fn attempts_move_deliveries(store: Arc<dyn Store>) {
+    let t = now_ms();
+    store.ingest(event("evt_1", "card.create", t, &["sub_a"]), 0).await.unwrap();
+    store
+        .record_attempt(attempt("dlv_evt_1_sub_a", "sub_a", t + 1, Some(500), DeliveryStatus::Retrying))
+        .await
+        .unwrap();
+    let mut ok = attempt("dlv_evt_1_sub_a", "sub_a", t + 5001, Some(200), DeliveryStatus::Succeeded);
+    ok.attempts_in_series = 2;
+    store.record_attempt(ok).await.unwrap();
+
+    let detail = store.event_detail("evt_1").await.unwrap().unwrap();
+    let d = &detail.deliveries[0];
+    assert_eq!(d.summary.status, DeliveryStatus::Succeeded);
+    assert_eq!(d.summary.attempt_count, 2);
+    assert_eq!(d.summary.last_status_code, Some(200));
+    assert_eq!(d.attempts.len(), 2, "attempts are kept in order");
+    assert_eq!(d.attempts[0].status_code, Some(500));
+    assert_eq!(d.attempts[0].error_kind, Some(ErrorKind::Status));
+    assert_eq!(d.attempts[0].next_retry_at, Some(t + 5001));
+    assert_eq!(d.attempts[1].response_body, "ok");
+    assert_eq!(d.attempts[1].request_headers.get("webhook-id").map(String::as_str), Some("dlv_evt_1_sub_a"));
+
+    let counts = store.attempt_counts_since(t - 60_000).await.unwrap();
+    let (attempts, successes) = counts.iter().fold((0, 0), |(a, s), c| (a + c.attempts, s + c.successes));
+    assert_eq!((attempts, successes), (2, 1));
+}
+
+async fn queries_filter_and_page(store: Arc<dyn Store>) {
+    let t = now_ms();
+    for i in 0..6 {
+        let action = if i % 2 == 0 { "card.create" } else { "card.move" };
+        let subs: &[&str] = if i < 3 { &["sub_a"] } else { &["sub_b"] };
+        store.ingest(event(&format!("evt_{i}"), action, t + i, subs), 0).await.unwrap();
+    }
+    store.record_attempt(attempt("dlv_evt_4_sub_b", "sub_b", t + 10, None, DeliveryStatus::Dead)).await.unwrap();
+    store
+        .record_attempt(attempt("dlv_evt_1_sub_a", "sub_a", t + 10, Some(200), DeliveryStatus::Succeeded))
+        .await
+        .unwrap();
+
+    let ids = |events: Vec<hookwatch::model::EventSummary>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    let creates = store.list_events(EventQuery { action: Some("card.create".into()), ..query(10) }).await.unwrap();
+    assert_eq!(ids(creates), ["evt_4", "evt_2", "evt_0"]);
+    let of_b = store.list_events(EventQuery { subscription: Some("sub_b".into()), ..query(10) }).await.unwrap();
+    assert_eq!(ids(of_b), ["evt_5", "evt_4", "evt_3"]);
+    let failed = store.list_events(EventQuery { status: StatusFilter::parse("failed"), ..query(10) }).await.unwrap();
+    assert_eq!(ids(failed), ["evt_4"]);
+    let done = store.list_events(EventQuery { status: StatusFilter::parse("succeeded"), ..query(10) }).await.unwrap();
+    assert_eq!(ids(done), ["evt_1"]);
+    let by_card = store.list_events(EventQuery { card_id: Some("card-evt_3".into()), ..query(10) }).await.unwrap();
+    assert_eq!(ids(by_card), ["evt_3"]);
+    let page = store.list_events(EventQuery { before: Some("evt_3".into()), ..query(2) }).await.unwrap();
+    assert_eq!(ids(page), ["evt_2", "evt_1"], "paging continues below the cursor");
+}
+
+async fn redelivery_starts_new_series(store: Arc<dyn Store>) {
+    let t = now_ms();
+    store.ingest(event("evt_1", "card.create", t, &["sub_a", "sub_b"]), 0).await.unwrap();
+    let mut dead = attempt("dlv_evt_1_sub_a", "sub_a", t + 1, Some(500), DeliveryStatus::Dead);
+    dead.attempts_in_series = 7;
+    store.record_attempt(dead).await.unwrap();
+
+    let again = store.requeue_event("evt_1", None, t + 100).await.unwrap();
+    assert_eq!(again.len(), 2);
+    assert!(again.iter().all(|p| p.attempts == 0 && p.next_attempt_at == t + 100));
+    // To a subscription the event never went to: the delivery is created.
+    let new = store.requeue_event("evt_1", Some("sub_c"), t + 200).await.unwrap();
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0].subscription_id, "sub_c");
+    let detail = store.event_detail("evt_1").await.unwrap().unwrap();
+    assert_eq!(detail.deliveries.len(), 3);
+    let err = store.requeue_event("evt_missing", None, t).await.unwrap_err();
+    assert!(err.to_string().contains("no event evt_missing"), "{err}");
+
+    store.record_attempt(attempt("dlv_evt_1_sub_b", "sub_b", t + 300, None, DeliveryStatus::Dead)).await.unwrap();
+    let recovered = store.requeue_failed("sub_b", t - 1000, t + 400).await.unwrap();
+    assert_eq!(recovered.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["dlv_evt_1_sub_b"]);
+    assert!(store.requeue_failed("sub_b", t + 1000, t + 500).await.unwrap().is_empty(), "older than `since`");
+}
+
+async fn deleting_a_subscription_cancels(store: Arc<dyn Store>) {
+    let t = now_ms();
+    store.ingest(event("evt_1", "card.create", t, &["sub_a", "sub_b"]), 0).await.unwrap();
+    store.delete_subscription("sub_a").await.unwrap();
+    let detail = store.event_detail("evt_1").await.unwrap().unwrap();
+    let status =
+        |sub: &str| detail.deliveries.iter().find(|d| d.summary.subscription_id == sub).unwrap().summary.status;
+    assert_eq!(status("sub_a"), DeliveryStatus::Cancelled);
+    assert_eq!(status("sub_b"), DeliveryStatus::Pending);
+    // A late attempt record does not revive a cancelled delivery.
+    store
+        .record_attempt(attempt("dlv_evt_1_sub_a", "sub_a", t + 1, Some(200), DeliveryStatus::Succeeded))
+        .await
+        .unwrap();
+    let detail = store.event_detail("evt_1").await.unwrap().unwrap();
+    assert_eq!(
+        detail.deliveries.iter().find(|d| d.summary.subscription_id == "sub_a").unwrap().summary.status,
+        DeliveryStatus::Cancelled
+    );
+}
+
+async fn retention_keeps_unfinished(store: Arc<dyn Store>) {
+    let t = now_ms();
+    store.ingest(event("evt_old_done", "card.create", t - 10_000, &["sub_a"]), 0).await.unwrap();
+    store.ingest(event("evt_old_open", "card.create", t - 10_000, &["sub_a"]), 0).await.unwrap();
+    store.ingest(event("evt_new", "card.create", t, &["sub_a"]), 0).await.unwrap();
+    store
+        .record_attempt(attempt("dlv_evt_old_done_sub_a", "sub_a", t, Some(200), DeliveryStatus::Succeeded))
+        .await
+        .unwrap();
+    assert_eq!(store.prune(t - 5000).await.unwrap(), 1);
+    assert!(store.event_detail("evt_old_done").await.unwrap().is_none());
+    assert!(store.event_detail("evt_old_open").await.unwrap().is_some(), "unfinished work is never pruned");
+    assert!(store.event_detail("evt_new").await.unwrap().is_some());
+}
+
+async fn subscriptions_round_trip(store: Arc<dyn Store>) {
+    let input: hookwatch::subscriptions::SubscriptionInput = serde_json::from_value(serde_json::json!({
+        "name": "crm", "url": "https://crm.example.com/hooks", "actions": ["card.*"]
+    }))
+    .unwrap();
+    let catalog = hookwatch::catalog::Catalog::new(&[]);
+    let mut sub: Subscription = input.create(&catalog, now_ms()).unwrap();
+    store.save_subscription(&sub).await.unwrap();
+    sub.name = "crm-renamed".into();
+    store.save_subscription(&sub).await.unwrap();
+    assert_eq!(store.subscriptions().await.unwrap(), vec![sub.clone()]);
+    store.delete_subscription(&sub.id).await.unwrap();
+    assert!(store.subscriptions().await.unwrap().is_empty());
+}
+
+/// A single SQLite node resumes all unfinished work at start.
+#[tokio::test]
+async fn sqlite_resumes_every_unfinished_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db"), None).unwrap();
+    let t = now_ms();
+    store.ingest(event("evt_1", "card.create", t, &["sub_a", "sub_b"]), 0).await.unwrap();
+    store.record_attempt(attempt("dlv_evt_1_sub_a", "sub_a", t, Some(200), DeliveryStatus::Succeeded)).await.unwrap();
+    let pending = store.pending_deliveries().await.unwrap();
+    assert_eq!(pending.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["dlv_evt_1_sub_b"]);
+    assert!(store.shared().is_none(), "one SQLite file is one node");
+}
+
+fn status(address: &str) -> NodeStatus {
+    NodeStatus { address: address.into(), started_at: now_ms(), in_flight: 0, backlog: 0 }
+}
+
+/// Leases on a shared PostgreSQL: a live node keeps what it ingested; when its heartbeat stops,
+/// another node claims the work, and concurrent claims never take the same delivery twice.
+#[tokio::test]
+async fn postgres_leases_follow_heartbeats() {
+    let Some(url) = common::fresh_pg_database().await else {
+        eprintln!("HOOKWATCH_TEST_PG is not set: skipped");
+        return;
+    };
+    let a = PostgresStore::connect(&url, "node-a".into()).await.unwrap();
+    let b = PostgresStore::connect(&url, "node-b".into()).await.unwrap();
+    let c = PostgresStore::connect(&url, "node-c".into()).await.unwrap();
+    let lease = Duration::from_millis(600);
+    let (a_shared, b_shared, c_shared) = (a.shared().unwrap(), b.shared().unwrap(), c.shared().unwrap());
+    a_shared.heartbeat(&status("10.0.0.1:8430")).await.unwrap();
+    let t = now_ms();
+    for i in 0..40 {
+        a.ingest(event(&format!("evt_{i:02}"), "card.create", t, &["sub_a"]), 0).await.unwrap();
+    }
+    assert!(a.pending_deliveries().await.unwrap().is_empty(), "a cluster node resumes only what it claims");
+    assert!(b_shared.claim(100, t, lease, false).await.unwrap().is_empty(), "node-a is alive and holds them");
+
+    let nodes = b_shared.nodes().await.unwrap();
+    assert_eq!(nodes.len(), 1);
+    assert_eq!((nodes[0].id.as_str(), nodes[0].address.as_str()), ("node-a", "10.0.0.1:8430"));
+
+    tokio::time::sleep(lease + Duration::from_millis(300)).await;
+    // Every claiming node heartbeats first (the cluster loop does): a lease needs a live holder.
+    b_shared.heartbeat(&status("10.0.0.2:8430")).await.unwrap();
+    c_shared.heartbeat(&status("10.0.0.3:8430")).await.unwrap();
+    let (from_b, from_c) =
+        tokio::join!(b_shared.claim(25, now_ms(), lease, false), c_shared.claim(25, now_ms(), lease, false));
+    let (from_b, from_c) = (from_b.unwrap(), from_c.unwrap());
+    assert_eq!(from_b.len() + from_c.len(), 40, "node-a's silence hands all its work over");
+    let mut ids: Vec<&str> = from_b.iter().chain(&from_c).map(|p| p.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 40, "no delivery is claimed twice");
+
+    // node-b is now the holder: node-c gets nothing while node-b's heartbeat is fresh.
+    b_shared.heartbeat(&status("10.0.0.2:8430")).await.unwrap();
+    c_shared.heartbeat(&status("10.0.0.3:8430")).await.unwrap();
+    let claimed_by_b: Vec<String> = from_b.iter().map(|p| p.id.clone()).collect();
+    let retaken = c_shared.claim(100, now_ms(), lease, false).await.unwrap();
+    assert!(retaken.iter().all(|p| !claimed_by_b.contains(&p.id)), "a live node keeps its leases");
+    // A node restarted under its own id takes its leases back at once.
+    let back = b_shared.claim(100, now_ms(), lease, true).await.unwrap();
+    assert_eq!(back.len(), claimed_by_b.len());
+
+    // Finished deliveries are never claimed.
+    for p in &back {
+        b.record_attempt(attempt(&p.id, "sub_a", now_ms(), Some(200), DeliveryStatus::Succeeded)).await.unwrap();
+    }
+    tokio::time::sleep(lease + Duration::from_millis(300)).await;
+    let rest = c_shared.claim(100, now_ms(), lease, false).await.unwrap();
+    assert!(rest.iter().all(|p| !claimed_by_b.contains(&p.id)));
+}
+
+/// Another node's events and attempts reach this node's activity cursor once settled.
+#[tokio::test]
+async fn postgres_activity_shows_other_nodes_work() {
+    let Some(url) = common::fresh_pg_database().await else {
+        eprintln!("HOOKWATCH_TEST_PG is not set: skipped");
+        return;
+    };
+    let a = PostgresStore::connect(&url, "node-a".into()).await.unwrap();
+    let b = PostgresStore::connect(&url, "node-b".into()).await.unwrap();
+    let start = b.shared().unwrap().activity_start().await.unwrap();
+    let t = now_ms();
+    a.ingest(event("evt_1", "card.create", t, &["sub_a"]), 0).await.unwrap();
+    a.record_attempt(attempt("dlv_evt_1_sub_a", "sub_a", t, Some(200), DeliveryStatus::Succeeded)).await.unwrap();
+    b.ingest(event("evt_2", "card.create", t, &["sub_a"]), 0).await.unwrap();
+
+    let settled = Duration::from_millis(200);
+    let early = b.shared().unwrap().activity(start, Duration::from_secs(60)).await.unwrap();
+    assert!(early.events.is_empty(), "rows are read only once settled");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = b.shared().unwrap().activity(start, settled).await.unwrap();
+    assert_eq!(seen.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["evt_1"], "only other nodes' events");
+    assert_eq!(seen.attempts.len(), 1);
+    assert_eq!(seen.attempts[0].status, DeliveryStatus::Succeeded);
+    let again = b.shared().unwrap().activity(seen.cursor, settled).await.unwrap();
+    assert!(again.events.is_empty() && again.attempts.is_empty(), "the cursor moves past what was read");
+}
