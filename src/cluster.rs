@@ -31,7 +31,7 @@ pub async fn run(engine: Weak<Engine>, lease: Duration) {
     loop {
         tick.tick().await;
         let Some(engine) = engine.upgrade() else { return };
-        let Some(shared) = engine.shared_store() else { return };
+        let Some(shared) = engine.shared_store().filter(|_| !engine.has_left()) else { return };
         if let Err(e) = shared.heartbeat(&engine.node_status()).await {
             tracing::warn!("cluster heartbeat failed (this node's leases expire if it keeps failing): {e}");
             continue;

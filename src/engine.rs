@@ -52,6 +52,8 @@ pub struct Engine {
     node_id: String,
     /// The cluster's nodes as the shared store last reported them (empty for a single node).
     nodes: RwLock<Vec<NodeInfo>>,
+    /// Set on a clean exit from a cluster: the cluster loop stops claiming and heartbeating.
+    left: std::sync::atomic::AtomicBool,
 }
 
 impl Engine {
@@ -96,6 +98,7 @@ impl Engine {
             started_at: now_ms(),
             node_id,
             nodes: RwLock::new(Vec::new()),
+            left: Default::default(),
         });
         engine.apply_declared_subscriptions().await?;
         for sub in engine.subscriptions() {
@@ -433,9 +436,7 @@ impl Engine {
         let now = now_ms();
         let nodes = self.nodes();
         // A silent node's last report is stale: its work is being taken over by the live ones.
-        let lease = self.config.lease.as_millis() as u64;
-        let others: Vec<&NodeInfo> =
-            nodes.iter().filter(|n| n.id != self.node_id && n.heartbeat_age_ms <= lease).collect();
+        let others: Vec<&NodeInfo> = nodes.iter().filter(|n| n.id != self.node_id && n.alive).collect();
         let (rate, total) = self.stats.ingest_rate(now, 10);
         let subscriptions = self
             .subscriptions()
@@ -465,18 +466,37 @@ impl Engine {
             started_at: status.started_at,
             heartbeat_at: now_ms(),
             heartbeat_age_ms: 0,
+            alive: true,
             in_flight: status.in_flight,
             backlog: status.backlog,
         };
+        let lease = self.config.lease.as_millis() as u64;
         let mut nodes = self.nodes.read().map(|n| n.clone()).unwrap_or_default();
-        match nodes.iter_mut().find(|n| n.id == me.id) {
-            Some(n) => *n = me,
-            None => nodes.insert(0, me),
+        for n in &mut nodes {
+            n.alive = n.heartbeat_age_ms <= lease;
         }
+        nodes.retain(|n| n.id != me.id);
+        nodes.insert(0, me);
         nodes
     }
 
     // ----- cluster -----
+
+    /// On a clean exit from a cluster: stop delivering and hand this node's work to the others
+    /// now rather than when its lease runs out.
+    pub async fn leave(&self) {
+        let Some(shared) = self.store.shared() else { return };
+        self.left.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.dispatcher.stop_all();
+        match shared.leave().await {
+            Ok(()) => tracing::info!("left the cluster; the other nodes take over this node's deliveries"),
+            Err(e) => tracing::warn!("could not hand over this node's deliveries (they move when its lease ends): {e}"),
+        }
+    }
+
+    pub(crate) fn has_left(&self) -> bool {
+        self.left.load(std::sync::atomic::Ordering::SeqCst)
+    }
 
     pub(crate) fn node_status(&self) -> NodeStatus {
         NodeStatus {

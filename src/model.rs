@@ -63,8 +63,12 @@ pub mod ts {
 }
 
 /// A new sortable id (`evt_01J…`): ULIDs sort by creation time, so ids double as cursors.
+/// A prefixed ULID. Ids from one process increase strictly, even within a millisecond, because
+/// lists sort by id and "newest first" must hold for events received in the same millisecond.
 pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", ulid::Ulid::new())
+    static IDS: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
+    let id = IDS.lock().ok().and_then(|mut g| g.generate().ok()).unwrap_or_else(ulid::Ulid::new);
+    format!("{prefix}_{id}")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]

@@ -47,7 +47,9 @@ impl Server {
     /// Stops accepting requests, ends SSE streams and waits (3 s at most) for requests in progress.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
-        self.task.await??;
+        let served = self.task.await;
+        self.engine.leave().await;
+        served??;
         Ok(())
     }
 }

@@ -104,3 +104,51 @@ async fn a_killed_node_s_deliveries_are_taken_over() {
     assert!(node("node-b")["heartbeat_age_ms"].as_u64().unwrap() < 2000, "node-b is alive");
     assert_eq!(stats["backlog"].as_u64(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_stops_cleanly_hands_its_work_over_at_once() {
+    let Some(db) = fresh_pg_database().await else {
+        eprintln!("HOOKWATCH_TEST_PG is not set: skipped");
+        return;
+    };
+    // A long lease: only the clean hand-over can explain a fast take-over.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cluster.toml");
+    std::fs::write(&config, "lease = \"5m\"\n").unwrap();
+    let config = config.to_string_lossy().into_owned();
+    let sink = Sink::start(Behaviour { delay: Duration::from_millis(20), ..Behaviour::default() }).await;
+    let mut a = Process::spawn(&db, &["--config", &config, "--node-id", "node-a"]);
+    let b = Process::spawn(&db, &["--config", &config, "--node-id", "node-b"]);
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/subscriptions", a.base))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/json")
+        .body(json!({"name": "sink", "url": sink.url, "actions": ["*"], "max_in_flight": 2}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let senders = flood(&a.base, 6, acked.clone(), stop.clone());
+    while acked.lock().unwrap().len() < 400 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for s in senders {
+        let _ = s.await;
+    }
+    let expected: HashSet<String> = acked.lock().unwrap().iter().cloned().collect();
+    assert!(sink.count() < expected.len(), "node-a still holds work when it stops");
+    let status = std::process::Command::new("kill").args(["-TERM", &a.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let _ = a.child.wait();
+
+    let stats =
+        until(&b.base, "/v1/stats", Duration::from_secs(10), |v| v["nodes"].as_array().is_some_and(|n| n.len() == 1))
+            .await;
+    assert_eq!(stats["nodes"].as_array().unwrap().len(), 1, "node-a left the nodes list: {stats}");
+    let missing = missing_deliveries(&sink, &expected, Duration::from_secs(60)).await;
+    assert_eq!(missing, 0, "node-b delivered node-a's backlog long before the 5-minute lease");
+}

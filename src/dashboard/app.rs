@@ -31,6 +31,7 @@ pub enum Popup {
     Inspector(Box<Inspector>),
     Help { scroll: usize },
     Alerts { scroll: usize },
+    Nodes { scroll: usize },
     Subscription(Box<SubscriptionForm>),
     Send(Box<SendForm>),
 }
@@ -194,7 +195,7 @@ impl App {
     pub fn context(&self) -> Context {
         match self.popups.last() {
             Some(Popup::Inspector(_)) => Context::Inspector,
-            Some(Popup::Help { .. } | Popup::Alerts { .. }) => Context::Overlay,
+            Some(Popup::Help { .. } | Popup::Alerts { .. } | Popup::Nodes { .. }) => Context::Overlay,
             Some(Popup::Subscription(_)) => Context::Form,
             Some(Popup::Send(_)) => Context::SendForm,
             None if self.filter_input.is_some() => Context::FilterInput,

@@ -63,6 +63,7 @@ impl App {
                 self.unseen_alerts = 0;
                 self.popups.push(Popup::Alerts { scroll: 0 });
             }
+            Action::Nodes => self.popups.push(Popup::Nodes { scroll: 0 }),
             Action::NewSubscription => self.popups.push(Popup::Subscription(Box::new(SubscriptionForm::new(None)))),
             Action::SendTestEvent => self.popups.push(Popup::Send(Box::new(SendForm::new(4)))),
             Action::EditSubscription => {
@@ -259,7 +260,10 @@ impl App {
     }
 
     fn overlay_action(&mut self, action: Option<Action>) {
-        let Some(Popup::Help { scroll } | Popup::Alerts { scroll }) = self.popups.last_mut() else { return };
+        let Some(Popup::Help { scroll } | Popup::Alerts { scroll } | Popup::Nodes { scroll }) = self.popups.last_mut()
+        else {
+            return;
+        };
         match action {
             Some(Action::Back) => {
                 self.popups.pop();

@@ -23,6 +23,7 @@ pub enum Action {
     EditSubscription,
     SendTestEvent,
     Alerts,
+    Nodes,
     Help,
     NextSection,
     RevealSecret,
@@ -246,6 +247,14 @@ pub const BINDINGS: &[Binding] = &[
         help: "alert log",
         contexts: MAIN_PANES,
         hint: true,
+    },
+    Binding {
+        action: Action::Nodes,
+        keys: &[k('N')],
+        label: "N",
+        help: "nodes: this node and the cluster's others",
+        contexts: MAIN_PANES,
+        hint: false,
     },
     Binding {
         action: Action::Help,

@@ -315,6 +315,8 @@ pub fn views() -> Vec<(&'static str, App)> {
     let mut alerts = demo_app();
     alerts.unseen_alerts = 0;
     alerts.popups.push(Popup::Alerts { scroll: 0 });
+    let mut nodes = demo_app();
+    nodes.popups.push(Popup::Nodes { scroll: 0 });
     let mut form = demo_app();
     let mut sub_form = SubscriptionForm::new(None);
     sub_form.validate(&crate::catalog::Catalog::default());
@@ -333,6 +335,7 @@ pub fn views() -> Vec<(&'static str, App)> {
         ("inspector_deliveries", deliveries),
         ("help", help),
         ("alerts", alerts),
+        ("nodes", nodes),
         ("subscription_form", form),
         ("send_event", send),
         ("filtered_frozen", filtered),
@@ -460,6 +463,7 @@ fn node(id: &str, address: &str, up_ms: i64, heartbeat_age_ms: u64, in_flight: u
         started_at: NOW - up_ms,
         heartbeat_at: NOW - heartbeat_age_ms as i64,
         heartbeat_age_ms,
+        alive: heartbeat_age_ms < 30_000,
         in_flight,
         backlog,
     }

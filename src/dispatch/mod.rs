@@ -146,6 +146,13 @@ impl Dispatcher {
         }
     }
 
+    /// Stops every lane (and what it has in flight): the node is leaving.
+    pub fn stop_all(&self) {
+        if let Ok(mut lanes) = self.lanes.lock() {
+            lanes.clear();
+        }
+    }
+
     pub fn enqueue(&self, subscription_id: &str, job: Job) {
         if let Ok(lanes) = self.lanes.lock()
             && let Some(lane) = lanes.get(subscription_id)

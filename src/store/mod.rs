@@ -172,6 +172,9 @@ pub struct NodeInfo {
     pub heartbeat_at: Millis,
     /// Time since the last heartbeat, on the database's clock.
     pub heartbeat_age_ms: u64,
+    /// Heard from within the lease: a silent node's deliveries go to the live ones.
+    #[serde(default)]
+    pub alive: bool,
     pub in_flight: u64,
     pub backlog: u64,
 }
@@ -208,6 +211,8 @@ pub trait SharedStore: Send + Sync {
         include_own: bool,
     ) -> Result<Vec<PendingDelivery>>;
     async fn nodes(&self) -> Result<Vec<NodeInfo>>;
+    /// A clean exit: releases this node's leases so the others take its work at once.
+    async fn leave(&self) -> Result<()>;
     /// Removes nodes silent for `silent_for` that hold no unfinished delivery.
     async fn forget_nodes(&self, silent_for: Duration) -> Result<u64>;
     /// The other nodes' events and attempts after `cursor`, recorded at least `settled_for` ago.

@@ -668,9 +668,24 @@ impl SharedStore for PostgresStore {
                     in_flight: r.try_get::<_, i64>(4)? as u64,
                     backlog: r.try_get::<_, i64>(5)? as u64,
                     heartbeat_age_ms: r.try_get::<_, i64>(6)?.max(0) as u64,
+                    // Judged by the engine, which knows the lease.
+                    alive: false,
                 })
             })
             .collect()
+    }
+
+    async fn leave(&self) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "UPDATE deliveries SET leased_by = NULL WHERE leased_by = $1 AND status IN ('pending', 'retrying')",
+            &[&self.node_id],
+        )
+        .await?;
+        tx.execute("DELETE FROM nodes WHERE id = $1", &[&self.node_id]).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn forget_nodes(&self, silent_for: Duration) -> Result<u64> {

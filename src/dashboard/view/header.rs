@@ -60,6 +60,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         if stats.backlog > 0 {
             spans.extend([sep(), Span::styled(format!("backlog {}", stats.backlog), theme.warn())]);
         }
+        if stats.nodes.len() > 1 {
+            let alive = stats.nodes.iter().filter(|n| n.alive).count();
+            let style = if alive < stats.nodes.len() { theme.warn() } else { theme.dim() };
+            spans.extend([sep(), Span::styled(format!("nodes {alive}/{} (N)", stats.nodes.len()), style)]);
+        }
     }
     if !app.alerts.is_empty() {
         let (style, text) = match app.unseen_alerts {

@@ -6,6 +6,7 @@ mod forms;
 mod header;
 mod help;
 mod inspector;
+mod nodes;
 mod rates;
 mod stream;
 mod subscriptions;
@@ -80,6 +81,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             Popup::Inspector(ins) => inspector::draw(frame, area, app, ins, theme),
             Popup::Help { scroll } => help::draw(frame, area, *scroll, theme),
             Popup::Alerts { scroll } => alerts::draw(frame, area, app, *scroll, theme),
+            Popup::Nodes { scroll } => nodes::draw(frame, area, app, *scroll, theme),
             Popup::Subscription(form) => forms::draw_subscription(frame, area, form, theme),
             Popup::Send(form) => forms::draw_send(frame, area, form, theme),
         }

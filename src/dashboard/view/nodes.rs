@@ -1,0 +1,67 @@
+//! The nodes overlay: this node and, in a cluster, every other node on the shared database,
+//! with how recently each was heard from and the work it holds.
+
+use super::{popup_area, span};
+use crate::dashboard::app::App;
+use crate::dashboard::sanitize::clean;
+use crate::dashboard::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &Theme) {
+    let nodes = app.stats.as_ref().map(|s| s.nodes.as_slice()).unwrap_or_default();
+    let rect = popup_area(frame, area, 0, 0, (area.width.min(100), (nodes.len() as u16 + 3).clamp(5, area.height)));
+    let alive = nodes.iter().filter(|n| n.alive).count();
+    let title = match nodes.len() {
+        0 | 1 => " Nodes · one node (SQLite, or alone on its database) · Esc closes ".to_string(),
+        n => format!(" Nodes · {alive} of {n} alive · Esc closes "),
+    };
+    let block = Block::default().borders(Borders::ALL).border_style(theme.border(true)).title(title);
+    if nodes.is_empty() {
+        frame.render_widget(Paragraph::new("Waiting for the first stats…").style(theme.dim()).block(block), rect);
+        return;
+    }
+    let header = Row::new(["", "node", "address", "heartbeat", "in flight", "backlog", "up"]).style(theme.dim());
+    let rows = nodes.iter().enumerate().skip(scroll).map(|(i, n)| {
+        let (glyph, style) = if n.alive { ("●", theme.ok()) } else { ("○", theme.bad()) };
+        let heartbeat = if n.alive {
+            format!("{} ago", span(n.heartbeat_age_ms as i64))
+        } else {
+            format!("silent {}", span(n.heartbeat_age_ms as i64))
+        };
+        let mut id = clean(&n.id).into_owned();
+        if i == 0 {
+            id.push_str(" (this)");
+        }
+        let up = nodes.first().map_or(0, |me| me.heartbeat_at - n.started_at);
+        Row::new([
+            Cell::from(glyph).style(style),
+            Cell::from(id).style(theme.bold()),
+            Cell::from(clean(&n.address).into_owned()),
+            Cell::from(heartbeat).style(if n.alive { theme.dim() } else { theme.bad() }),
+            Cell::from(n.in_flight.to_string()),
+            Cell::from(n.backlog.to_string()).style(if n.backlog > 0 { theme.warn() } else { theme.dim() }),
+            Cell::from(span(up)).style(theme.dim()),
+        ])
+    });
+    // Columns sized to their content, so the table reads the same at 80 columns as at 200.
+    let id_width = nodes.iter().map(|n| clean(&n.id).chars().count()).max().unwrap_or(4) as u16 + 7;
+    let address_width = nodes.iter().map(|n| clean(&n.address).chars().count()).max().unwrap_or(7) as u16;
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Length(id_width.max(4)),
+        Constraint::Length(address_width.max(7)),
+        Constraint::Length(12),
+        Constraint::Length(9),
+        Constraint::Length(7),
+        Constraint::Length(7),
+    ];
+    let mut block = block;
+    if alive < nodes.len() {
+        block = block
+            .title_bottom(Line::styled(" a silent node's work goes to live nodes when its lease ends ", theme.dim()));
+    }
+    frame.render_widget(Table::new(rows, widths).header(header).block(block).column_spacing(1), rect);
+}
