@@ -24,7 +24,8 @@ pub fn client(concurrency: usize) -> reqwest::Client {
 
 /// Where a flood goes and what counts as answered.
 pub struct Target<'a> {
-    pub url: &'a str,
+    /// Worker `i` posts to `urls[i % urls.len()]`: several nodes share the load evenly.
+    pub urls: &'a [String],
     pub token: Option<&'a str>,
     pub expect: u16,
 }
@@ -32,12 +33,12 @@ pub struct Target<'a> {
 /// Runs a flood on a runtime of its own, on threads of its own, as an outside load generator would:
 /// the client then competes with the server only for the CPU, not for the server's task queue.
 pub async fn flood_apart(target: &Target<'_>, body: Bytes, concurrency: usize, duration: Duration) -> LoadResult {
-    let (url, token, expect) = (target.url.to_string(), target.token.map(str::to_string), target.expect);
+    let (urls, token, expect) = (target.urls.to_vec(), target.token.map(str::to_string), target.expect);
     let worker = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().ok()?;
         Some(rt.block_on(async move {
             let client = client(concurrency);
-            let target = Target { url: &url, token: token.as_deref(), expect };
+            let target = Target { urls: &urls, token: token.as_deref(), expect };
             flood(&client, &target, body, concurrency, duration).await
         }))
     });
@@ -53,14 +54,14 @@ pub async fn flood(
     concurrency: usize,
     duration: Duration,
 ) -> LoadResult {
-    let (url, token, expect) = (target.url, target.token, target.expect);
+    let (urls, token, expect) = (target.urls, target.token, target.expect);
     let ok = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let deadline = start + duration;
     let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (client, url, body) = (client.clone(), url.to_string(), body.clone());
+        .map(|i| {
+            let (client, url, body) = (client.clone(), urls[i % urls.len().max(1)].clone(), body.clone());
             let token = token.map(str::to_string);
             let (ok, failed) = (ok.clone(), failed.clone());
             tokio::spawn(async move {

@@ -51,6 +51,12 @@ pub struct BenchOptions {
     /// Events per second during a soak
     #[arg(long, default_value_t = 500)]
     pub soak_rate: u64,
+    /// Database to benchmark: an empty postgres://… database (default: a fresh SQLite file)
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+    /// hookwatch nodes sharing the --db PostgreSQL database; the client spreads its connections
+    #[arg(long, default_value_t = 1)]
+    pub nodes: usize,
     /// Only run the bare 202 server on this address until stopped (for outside load generators)
     #[arg(long, value_name = "ADDR")]
     pub serve_bare: Option<std::net::SocketAddr>,
@@ -68,6 +74,9 @@ pub async fn serve_bare(addr: std::net::SocketAddr) -> anyhow::Result<()> {
 pub struct BenchReport {
     pub cores: usize,
     pub concurrency: usize,
+    /// "sqlite" or "postgres".
+    pub storage: String,
+    pub nodes: usize,
     pub ingest_per_s: f64,
     pub bare_ingest_per_s: f64,
     pub ingest_ratio: f64,
@@ -108,9 +117,13 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     let sink_log = Arc::new(SinkLog::default());
     let sink = targets::start(StatusCode::OK, Some(sink_log.clone())).await?;
     let bare = targets::start(StatusCode::ACCEPTED, None).await?;
+    let db = match &opts.db {
+        Some(url) => url.clone(),
+        None => dir.path().join("bench.db").to_string_lossy().into_owned(),
+    };
     let config = Config {
         listen: "127.0.0.1:0".parse()?,
-        db: dir.path().join("bench.db").to_string_lossy().into_owned(),
+        db,
         allow_private: true,
         max_backlog: 10_000_000,
         admin_token: Some("bench-admin".into()),
@@ -118,8 +131,17 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         extra_actions: vec!["bench.fill".into()],
         ..Config::default()
     };
-    let server = Server::start(config).await?;
-    let engine = server.engine.clone();
+    let postgres = config.sqlite_path().is_none();
+    anyhow::ensure!(opts.nodes >= 1, "--nodes must be at least 1");
+    anyhow::ensure!(opts.nodes == 1 || postgres, "--nodes {} needs a shared database: --db postgres://…", opts.nodes);
+    let mut servers = Vec::with_capacity(opts.nodes);
+    for _ in 0..opts.nodes {
+        servers.push(Server::start(config.clone()).await?);
+    }
+    let engine = servers[0].engine.clone();
+    let engines: Vec<_> = servers.iter().map(|s| s.engine.clone()).collect();
+    let stored = engine.count_events().await?;
+    anyhow::ensure!(stored == 0, "the bench needs an empty database, and this one holds {stored} events");
     let (sub, _) = engine
         .create_subscription(&SubscriptionInput {
             name: Some("bench-sink".into()),
@@ -132,8 +154,12 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     let mut report = BenchReport {
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         concurrency: opts.concurrency,
+        storage: if postgres { "postgres" } else { "sqlite" }.into(),
+        nodes: opts.nodes,
         ..Default::default()
     };
+    // Every node runs the subscription, so each holds and drains its own share.
+    let every = |state| set_state_everywhere(&engines, &sub.id, state);
     let client = load::client(opts.concurrency);
     let body =
         bytes::Bytes::from(crate::catalog::find("card.move").map(|a| a.sample()).unwrap_or_default().to_string());
@@ -141,14 +167,15 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
 
     // 1. Ingest: durable 202s against hookwatch, then the bare server, same client and body.
     //    Deliveries are held (subscription paused) so this phase measures the ingest path alone.
-    engine.set_state(&sub.id, SubscriptionState::Paused).await?;
+    every(SubscriptionState::Paused).await?;
     step(1, &format!("ingest: hookwatch, then a bare hyper server, {secs:.0} s each"));
-    let url = format!("http://{}/v1/events", server.addr);
+    let urls: Vec<String> = servers.iter().map(|s| format!("http://{}/v1/events", s.addr)).collect();
+    let url = urls[0].clone();
     let (c, d) = (opts.concurrency, opts.duration);
-    let hw =
-        load::flood(&client, &Target { url: &url, token: Some("bench-ingest"), expect: 202 }, body.clone(), c, d).await;
-    let bare_url = format!("http://{bare}/");
-    let base = load::flood(&client, &Target { url: &bare_url, token: None, expect: 202 }, body.clone(), c, d).await;
+    let ingest = Target { urls: &urls, token: Some("bench-ingest"), expect: 202 };
+    let hw = load::flood(&client, &ingest, body.clone(), c, d).await;
+    let bare_url = [format!("http://{bare}/")];
+    let base = load::flood(&client, &Target { urls: &bare_url, token: None, expect: 202 }, body.clone(), c, d).await;
     report.ingest_per_s = hw.per_second();
     report.bare_ingest_per_s = base.per_second();
     report.ingest_ratio = report.ingest_per_s / report.bare_ingest_per_s.max(1e-9);
@@ -160,19 +187,19 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     step(2, &format!("delivery: draining {} queued deliveries, then the client's bare rate to the sink", hw.ok));
     let before = sink_log.received.load(Ordering::Relaxed);
     let started = Instant::now();
-    engine.set_state(&sub.id, SubscriptionState::Active).await?;
+    every(SubscriptionState::Active).await?;
     let drain_deadline = started + Duration::from_secs(300);
     while sink_log.received.load(Ordering::Relaxed) < before + hw.ok && Instant::now() < drain_deadline {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let delivered = sink_log.received.load(Ordering::Relaxed) - before;
     report.delivery_per_s = delivered as f64 / started.elapsed().as_secs_f64();
-    let sink_url = format!("http://{sink}/hook");
-    let direct = load::flood_apart(&Target { url: &sink_url, token: None, expect: 200 }, body.clone(), c, d).await;
+    let sink_url = [format!("http://{sink}/hook")];
+    let direct = load::flood_apart(&Target { urls: &sink_url, token: None, expect: 200 }, body.clone(), c, d).await;
     report.bare_delivery_per_s = direct.per_second();
     report.delivery_ratio = report.delivery_per_s / report.bare_delivery_per_s.max(1e-9);
     // Let in-flight attempt records settle before the latency run.
-    while engine.backlog() > 0 {
+    while engines.iter().any(|e| e.backlog() > 0) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
@@ -198,8 +225,28 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         && report.latency_p99_ms < TARGETS.latency_p99_ms
         && report.frame_ms < TARGETS.frame_ms
         && report.rss_mib < TARGETS.rss_mib;
-    server.shutdown().await?;
+    for server in servers {
+        server.shutdown().await?;
+    }
     Ok(report)
+}
+
+/// Pauses or resumes the subscription on every node at once, rather than waiting for the other
+/// nodes to notice the change, so each phase starts everywhere together.
+async fn set_state_everywhere(
+    engines: &[Arc<crate::engine::Engine>],
+    id: &str,
+    state: SubscriptionState,
+) -> anyhow::Result<()> {
+    for engine in engines {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // A node that has not yet seen the new subscription learns of it within a cluster tick.
+        while engine.subscription(id).is_err() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        engine.set_state(id, state).await?;
+    }
+    Ok(())
 }
 
 async fn latency(
@@ -345,9 +392,11 @@ pub fn table(r: &BenchReport) -> String {
         limit_row(&format!("peak RSS ({}k events), MiB", r.memory_events / 1000), r.rss_mib, 1, t.rss_mib),
     ];
     format!(
-        "hookwatch bench · {} cores · {} connections · latency over {} events\n{:<34}{:>12}{:>12}{:>8}   target\n{}\n{}",
+        "hookwatch bench · {} cores · {} connections · {} · {} node(s) · latency over {} events\n{:<34}{:>12}{:>12}{:>8}   target\n{}\n{}",
         r.cores,
         r.concurrency,
+        r.storage,
+        r.nodes,
         r.latency_events,
         "metric",
         "hookwatch",

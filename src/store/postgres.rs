@@ -259,58 +259,52 @@ async fn requeue(
 impl Store for PostgresStore {
     async fn ingest(&self, event: NewEvent, idempotency_since: Millis) -> Result<IngestOutcome> {
         let mut client = self.pool.get().await?;
+        let (ids, subs): (Vec<&str>, Vec<&str>) =
+            event.deliveries.iter().map(|(d, s)| (d.as_str(), s.as_str())).unzip();
+        let body: &[u8] = &event.body;
+        let params: [&(dyn ToSql + Sync); 10] = [
+            &event.id,
+            &event.action,
+            &event.received_at,
+            &body,
+            &event.idempotency_key,
+            &event.card_id,
+            &event.pipe_id,
+            &self.node_id,
+            &ids,
+            &subs,
+        ];
+        // The event and its deliveries in one statement: one round trip, one commit.
+        const INSERT: &str = "WITH e AS (
+                INSERT INTO events (id, action, received_at, body, idempotency_key, card_id, pipe_id, node_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id)
+             INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at, updated_at,
+                                     leased_by)
+             SELECT d, (SELECT id FROM e), s, 'pending', 0, $3, $3, $8 FROM unnest($9::text[], $10::text[]) AS u(d, s)";
+        let Some(key) = &event.idempotency_key else {
+            let insert = client.prepare_cached(INSERT).await?;
+            client.execute(&insert, &params).await?;
+            return Ok(IngestOutcome::Created);
+        };
         let tx = client.transaction().await?;
-        if let Some(key) = &event.idempotency_key {
-            // Two nodes may receive the same key at once: the lock makes the check and insert atomic.
-            tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[key]).await?;
-            let seen = tx
-                .query_opt(
-                    "SELECT e.id, e.action, (SELECT COUNT(*) FROM deliveries d WHERE d.event_id = e.id)
-                     FROM events e WHERE e.idempotency_key = $1 AND e.received_at >= $2 LIMIT 1",
-                    &[key, &idempotency_since],
-                )
-                .await?;
-            if let Some(row) = seen {
-                return Ok(IngestOutcome::Duplicate {
-                    id: row.try_get(0)?,
-                    action: row.try_get(1)?,
-                    deliveries: row.try_get::<_, i64>(2)? as u32,
-                });
-            }
-        }
-        let insert_event = tx
-            .prepare_cached(
-                "INSERT INTO events (id, action, received_at, body, idempotency_key, card_id, pipe_id, node_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        // Two nodes may receive the same key at once: the lock makes the check and insert atomic.
+        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[key]).await?;
+        let seen = tx
+            .query_opt(
+                "SELECT e.id, e.action, (SELECT COUNT(*) FROM deliveries d WHERE d.event_id = e.id)
+                 FROM events e WHERE e.idempotency_key = $1 AND e.received_at >= $2 LIMIT 1",
+                &[key, &idempotency_since],
             )
             .await?;
-        let body: &[u8] = &event.body;
-        tx.execute(
-            &insert_event,
-            &[
-                &event.id,
-                &event.action,
-                &event.received_at,
-                &body,
-                &event.idempotency_key,
-                &event.card_id,
-                &event.pipe_id,
-                &self.node_id,
-            ],
-        )
-        .await?;
-        if !event.deliveries.is_empty() {
-            let (ids, subs): (Vec<&str>, Vec<&str>) =
-                event.deliveries.iter().map(|(d, s)| (d.as_str(), s.as_str())).unzip();
-            let insert = tx
-                .prepare_cached(
-                    "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at,
-                                             updated_at, leased_by)
-                     SELECT d, $3, s, 'pending', 0, $4, $4, $5 FROM unnest($1::text[], $2::text[]) AS u(d, s)",
-                )
-                .await?;
-            tx.execute(&insert, &[&ids, &subs, &event.id, &event.received_at, &self.node_id]).await?;
+        if let Some(row) = seen {
+            return Ok(IngestOutcome::Duplicate {
+                id: row.try_get(0)?,
+                action: row.try_get(1)?,
+                deliveries: row.try_get::<_, i64>(2)? as u32,
+            });
         }
+        let insert = tx.prepare_cached(INSERT).await?;
+        tx.execute(&insert, &params).await?;
         tx.commit().await?;
         Ok(IngestOutcome::Created)
     }
