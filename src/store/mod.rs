@@ -1,6 +1,7 @@
 //! The storage interface. Everything durable goes through `Store`; SQLite is the embedded
 //! implementation (PostgreSQL for several nodes comes behind the same trait).
 
+mod batch;
 mod postgres;
 mod sqlite;
 

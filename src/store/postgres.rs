@@ -6,12 +6,14 @@
 use super::*;
 use crate::error::Error;
 use crate::model::{DeliveryDetail, DeliverySummary};
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use super::batch::Batcher;
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
-/// Connections per node: enough for concurrent ingests to share PostgreSQL's group commit.
+/// Connections per node: the group-commit statements, reads and the cluster loop.
 const POOL_SIZE: usize = 24;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The database's clock in milliseconds: liveness is judged on one clock for every node.
 const DB_NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
@@ -89,39 +91,87 @@ const MIGRATION_LOCK: i64 = 0x686f_6f6b_7761_7463;
 pub struct PostgresStore {
     pool: Pool,
     node_id: String,
+    /// Ingests without an idempotency key, committed in groups.
+    events: Batcher<NewEvent>,
+    /// Attempt records, committed in groups.
+    attempts: Batcher<AttemptRecord>,
+}
+
+/// Most items one group-commit statement carries.
+const BATCH: usize = 256;
+/// Group-commit statements in flight at once, per kind.
+const PARALLEL_BATCHES: usize = 4;
+
+/// The error with its root cause: the server's own message, or e.g. "Connection refused".
+fn describe(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{} ({})", db.message(), db.code().code());
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
 }
 
 impl From<tokio_postgres::Error> for Error {
     fn from(e: tokio_postgres::Error) -> Self {
-        match e.as_db_error() {
-            Some(db) => Error::Storage(format!("PostgreSQL: {} ({})", db.message(), db.code().code())),
-            None => Error::Storage(format!("PostgreSQL: {e}")),
-        }
+        Error::Storage(format!("PostgreSQL: {}", describe(&e)))
     }
 }
 
 impl From<deadpool_postgres::PoolError> for Error {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        Error::Storage(format!("cannot reach PostgreSQL: {e}"))
+        let cause = match &e {
+            deadpool_postgres::PoolError::Backend(e) => describe(e),
+            other => other.to_string(),
+        };
+        Error::Storage(format!("cannot reach PostgreSQL: {cause}"))
     }
 }
 
 impl PostgresStore {
     /// Connects, applies pending migrations and identifies this node as `node_id`.
     pub async fn connect(url: &str, node_id: String) -> Result<Self> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e| {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
             Error::Storage(format!(
                 "--db {:?} is not a PostgreSQL URL ({e}); write postgres://user@host/db",
                 redact(url)
             ))
         })?;
+        // An unreachable server must turn into an error a caller sees, never a request that hangs.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .wait_timeout(Some(CONNECT_TIMEOUT * 2))
             .build()
             .map_err(|e| Error::Storage(format!("cannot set up the PostgreSQL pool: {e}")))?;
-        let store = PostgresStore { pool, node_id };
-        store.migrate().await.map_err(|e| Error::Storage(format!("{} {e}", redact(url))))?;
+        let (events_pool, events_node) = (pool.clone(), node_id.clone());
+        let events = Batcher::start(BATCH, PARALLEL_BATCHES, move |batch| {
+            insert_events(events_pool.clone(), events_node.clone(), batch)
+        });
+        let (attempts_pool, attempts_node) = (pool.clone(), node_id.clone());
+        let attempts = Batcher::start(BATCH, PARALLEL_BATCHES, move |batch| {
+            insert_attempts(attempts_pool.clone(), attempts_node.clone(), batch)
+        });
+        let store = PostgresStore { pool, node_id, events, attempts };
+        store.migrate().await.map_err(|e| {
+            let reason = match e {
+                Error::Storage(reason) => reason,
+                other => other.to_string(),
+            };
+            Error::Storage(format!(
+                "{reason} (database {}; check that PostgreSQL runs there and that the user and database exist)",
+                redact(url)
+            ))
+        })?;
         Ok(store)
     }
 
@@ -255,45 +305,138 @@ async fn requeue(
     Ok(out)
 }
 
+async fn insert_events(pool: Pool, node_id: String, events: Vec<NewEvent>) -> Result<()> {
+    let client = pool.get().await?;
+    write_events(&client, &node_id, &events).await
+}
+
+/// Events and their deliveries in one statement: one round trip and one commit for the lot.
+async fn write_events(client: &impl GenericClient, node_id: &str, events: &[NewEvent]) -> Result<()> {
+    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    let received: Vec<i64> = events.iter().map(|e| e.received_at).collect();
+    let bodies: Vec<&[u8]> = events.iter().map(|e| &e.body[..]).collect();
+    let keys: Vec<Option<&str>> = events.iter().map(|e| e.idempotency_key.as_deref()).collect();
+    let cards: Vec<Option<&str>> = events.iter().map(|e| e.card_id.as_deref()).collect();
+    let pipes: Vec<Option<&str>> = events.iter().map(|e| e.pipe_id.as_deref()).collect();
+    let (mut d_ids, mut d_events, mut d_subs, mut d_at) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for e in events {
+        for (delivery, sub) in &e.deliveries {
+            d_ids.push(delivery.as_str());
+            d_events.push(e.id.as_str());
+            d_subs.push(sub.as_str());
+            d_at.push(e.received_at);
+        }
+    }
+    let stmt = client
+        .prepare_cached(
+            "WITH e AS (
+                INSERT INTO events (id, action, received_at, body, idempotency_key, card_id, pipe_id, node_id)
+                SELECT i, a, r, b, k, c, p, $8
+                FROM unnest($1::text[], $2::text[], $3::int8[], $4::bytea[], $5::text[], $6::text[], $7::text[])
+                     AS u(i, a, r, b, k, c, p))
+             INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at, updated_at,
+                                     leased_by)
+             SELECT d, ev, s, 'pending', 0, t, t, $8
+             FROM unnest($9::text[], $10::text[], $11::text[], $12::int8[]) AS u(d, ev, s, t)",
+        )
+        .await?;
+    let params: [&(dyn ToSql + Sync); 12] =
+        [&ids, &actions, &received, &bodies, &keys, &cards, &pipes, &node_id, &d_ids, &d_events, &d_subs, &d_at];
+    client.execute(&stmt, &params).await?;
+    Ok(())
+}
+
+/// Attempts and the states they lead to, in one statement. A delivery attempted twice within one
+/// batch takes the state of its later attempt.
+async fn insert_attempts(pool: Pool, node_id: String, records: Vec<AttemptRecord>) -> Result<()> {
+    let client = pool.get().await?;
+    let headers: Vec<String> = records
+        .iter()
+        .map(|r| serde_json::to_string(&r.request_headers).unwrap_or_else(|_| "{}".into()))
+        .collect();
+    let delivery: Vec<&str> = records.iter().map(|r| r.delivery_id.as_str()).collect();
+    let subscription: Vec<&str> = records.iter().map(|r| r.subscription_id.as_str()).collect();
+    let started: Vec<i64> = records.iter().map(|r| r.started_at).collect();
+    let duration: Vec<i64> = records.iter().map(|r| r.duration_ms as i64).collect();
+    let code: Vec<Option<i32>> = records.iter().map(|r| r.status_code.map(i32::from)).collect();
+    let kind: Vec<Option<&str>> = records.iter().map(|r| r.error_kind.map(ErrorKind::as_str)).collect();
+    let error: Vec<Option<&str>> = records.iter().map(|r| r.error.as_deref()).collect();
+    let body: Vec<&[u8]> = records.iter().map(|r| r.response_body.as_slice()).collect();
+    let truncated: Vec<bool> = records.iter().map(|r| r.response_truncated).collect();
+    let next: Vec<Option<i64>> = records.iter().map(|r| r.next_retry_at).collect();
+    let mut latest: std::collections::HashMap<&str, usize> = Default::default();
+    for (i, r) in records.iter().enumerate() {
+        latest.insert(r.delivery_id.as_str(), i);
+    }
+    let last: Vec<&AttemptRecord> = latest.values().map(|&i| &records[i]).collect();
+    let u_id: Vec<&str> = last.iter().map(|r| r.delivery_id.as_str()).collect();
+    let u_status: Vec<&str> = last.iter().map(|r| r.new_status.as_str()).collect();
+    let u_attempts: Vec<i32> = last.iter().map(|r| r.attempts_in_series as i32).collect();
+    let u_next: Vec<Option<i64>> = last.iter().map(|r| r.next_retry_at).collect();
+    let u_code: Vec<Option<i32>> = last.iter().map(|r| r.status_code.map(i32::from)).collect();
+    let u_error: Vec<Option<&str>> = last.iter().map(|r| r.error.as_deref()).collect();
+    let u_at: Vec<i64> = last.iter().map(|r| r.started_at + r.duration_ms as i64).collect();
+    let stmt = client
+        .prepare_cached(
+            "WITH a AS (
+                INSERT INTO attempts (delivery_id, subscription_id, node_id, started_at, duration_ms, status_code,
+                                      error_kind, error, response_body, response_truncated, next_retry_at,
+                                      request_headers)
+                SELECT d, s, $1, st, du, c, k, er, b, tr, nx, h
+                FROM unnest($2::text[], $3::text[], $4::int8[], $5::int8[], $6::int4[], $7::text[], $8::text[],
+                            $9::bytea[], $10::bool[], $11::int8[], $12::text[])
+                     AS u(d, s, st, du, c, k, er, b, tr, nx, h)
+                -- A delivery pruned meanwhile must not fail the whole batch.
+                WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = u.d))
+             UPDATE deliveries SET status = u.status, attempts = u.attempts, next_attempt_at = u.next,
+                    last_status_code = u.code, last_error = u.error, updated_at = u.at
+             FROM unnest($13::text[], $14::text[], $15::int4[], $16::int8[], $17::int4[], $18::text[], $19::int8[])
+                  AS u(id, status, attempts, next, code, error, at)
+             WHERE deliveries.id = u.id AND deliveries.status != 'cancelled'",
+        )
+        .await?;
+    let params: [&(dyn ToSql + Sync); 19] = [
+        &node_id,
+        &delivery,
+        &subscription,
+        &started,
+        &duration,
+        &code,
+        &kind,
+        &error,
+        &body,
+        &truncated,
+        &next,
+        &headers,
+        &u_id,
+        &u_status,
+        &u_attempts,
+        &u_next,
+        &u_code,
+        &u_error,
+        &u_at,
+    ];
+    client.execute(&stmt, &params).await?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl Store for PostgresStore {
     async fn ingest(&self, event: NewEvent, idempotency_since: Millis) -> Result<IngestOutcome> {
-        let mut client = self.pool.get().await?;
-        let (ids, subs): (Vec<&str>, Vec<&str>) =
-            event.deliveries.iter().map(|(d, s)| (d.as_str(), s.as_str())).unzip();
-        let body: &[u8] = &event.body;
-        let params: [&(dyn ToSql + Sync); 10] = [
-            &event.id,
-            &event.action,
-            &event.received_at,
-            &body,
-            &event.idempotency_key,
-            &event.card_id,
-            &event.pipe_id,
-            &self.node_id,
-            &ids,
-            &subs,
-        ];
-        // The event and its deliveries in one statement: one round trip, one commit.
-        const INSERT: &str = "WITH e AS (
-                INSERT INTO events (id, action, received_at, body, idempotency_key, card_id, pipe_id, node_id)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id)
-             INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at, updated_at,
-                                     leased_by)
-             SELECT d, (SELECT id FROM e), s, 'pending', 0, $3, $3, $8 FROM unnest($9::text[], $10::text[]) AS u(d, s)";
-        let Some(key) = &event.idempotency_key else {
-            let insert = client.prepare_cached(INSERT).await?;
-            client.execute(&insert, &params).await?;
+        let Some(key) = event.idempotency_key.clone() else {
+            self.events.submit(event).await?;
             return Ok(IngestOutcome::Created);
         };
+        let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         // Two nodes may receive the same key at once: the lock makes the check and insert atomic.
-        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[key]).await?;
+        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&key]).await?;
         let seen = tx
             .query_opt(
                 "SELECT e.id, e.action, (SELECT COUNT(*) FROM deliveries d WHERE d.event_id = e.id)
                  FROM events e WHERE e.idempotency_key = $1 AND e.received_at >= $2 LIMIT 1",
-                &[key, &idempotency_since],
+                &[&key, &idempotency_since],
             )
             .await?;
         if let Some(row) = seen {
@@ -303,47 +446,13 @@ impl Store for PostgresStore {
                 deliveries: row.try_get::<_, i64>(2)? as u32,
             });
         }
-        let insert = tx.prepare_cached(INSERT).await?;
-        tx.execute(&insert, &params).await?;
+        write_events(&tx, &self.node_id, &[event]).await?;
         tx.commit().await?;
         Ok(IngestOutcome::Created)
     }
 
     async fn record_attempt(&self, rec: AttemptRecord) -> Result<()> {
-        let headers = serde_json::to_string(&rec.request_headers).unwrap_or_else(|_| "{}".into());
-        let client = self.pool.get().await?;
-        // One statement, so the attempt and the delivery's new state commit together.
-        let stmt = client
-            .prepare_cached(
-                "WITH attempt AS (
-                    INSERT INTO attempts (delivery_id, subscription_id, node_id, started_at, duration_ms, status_code,
-                                          error_kind, error, response_body, response_truncated, next_retry_at,
-                                          request_headers)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12))
-                 UPDATE deliveries SET status = $13, attempts = $14, next_attempt_at = $11, last_status_code = $6,
-                        last_error = $8, updated_at = $15
-                 WHERE id = $1 AND status != 'cancelled'",
-            )
-            .await?;
-        let params: [&(dyn ToSql + Sync); 15] = [
-            &rec.delivery_id,
-            &rec.subscription_id,
-            &self.node_id,
-            &rec.started_at,
-            &(rec.duration_ms as i64),
-            &rec.status_code.map(i32::from),
-            &rec.error_kind.map(ErrorKind::as_str),
-            &rec.error,
-            &rec.response_body,
-            &rec.response_truncated,
-            &rec.next_retry_at,
-            &headers,
-            &rec.new_status.as_str(),
-            &(rec.attempts_in_series as i32),
-            &(rec.started_at + rec.duration_ms as i64),
-        ];
-        client.execute(&stmt, &params).await?;
-        Ok(())
+        self.attempts.submit(rec).await
     }
 
     async fn save_subscription(&self, sub: &Subscription) -> Result<()> {

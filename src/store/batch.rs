@@ -1,0 +1,59 @@
+//! Group commit for a store whose writes travel over connections: concurrent callers' items are
+//! gathered into one statement, so many share one round trip and one commit. While a few batches
+//! are being written, the next one fills up, so batches grow with the load.
+
+use crate::error::{Error, Result};
+use std::future::Future;
+use std::sync::Arc;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+type Pending<T> = (T, oneshot::Sender<Result<()>>);
+
+pub struct Batcher<T> {
+    items: mpsc::UnboundedSender<Pending<T>>,
+}
+
+impl<T: Send + 'static> Batcher<T> {
+    /// Starts the gathering task: batches of at most `max` items, at most `parallel` written at once.
+    pub fn start<F, Fut>(max: usize, parallel: usize, write: F) -> Self
+    where
+        F: Fn(Vec<T>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Pending<T>>();
+        let write = Arc::new(write);
+        let slots = Arc::new(Semaphore::new(parallel));
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let Ok(slot) = slots.clone().acquire_owned().await else { return };
+                let mut batch = vec![first];
+                while batch.len() < max {
+                    match rx.try_recv() {
+                        Ok(item) => batch.push(item),
+                        Err(_) => break,
+                    }
+                }
+                let write = write.clone();
+                tokio::spawn(async move {
+                    let (items, answers): (Vec<T>, Vec<_>) = batch.into_iter().unzip();
+                    let outcome = write(items).await.map_err(|e| match e {
+                        Error::Storage(reason) => reason,
+                        other => other.to_string(),
+                    });
+                    for answer in answers {
+                        let _ = answer.send(outcome.clone().map_err(Error::Storage));
+                    }
+                    drop(slot);
+                });
+            }
+        });
+        Batcher { items: tx }
+    }
+
+    /// Resolves once the batch holding `item` has committed.
+    pub async fn submit(&self, item: T) -> Result<()> {
+        let (done, answer) = oneshot::channel();
+        self.items.send((item, done)).map_err(|_| Error::Storage("the database writer has stopped".into()))?;
+        answer.await.map_err(|_| Error::Storage("the database writer has stopped".into()))?
+    }
+}
