@@ -67,7 +67,9 @@ pub mod ts {
 /// lists sort by id and "newest first" must hold for events received in the same millisecond.
 pub fn new_id(prefix: &str) -> String {
     static IDS: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
-    let id = IDS.lock().ok().and_then(|mut g| g.generate().ok()).unwrap_or_else(ulid::Ulid::new);
+    // A generator overflow (2^80 ids in one millisecond) or a poisoned lock falls back to a plain one.
+    let fresh = || ulid::Ulid::from_datetime(std::time::SystemTime::now());
+    let id = IDS.lock().ok().and_then(|mut g| g.generate().ok()).unwrap_or_else(fresh);
     format!("{prefix}_{id}")
 }
 

@@ -199,7 +199,6 @@ pub struct Activity {
 /// leased it while that node's heartbeat is fresh; after that any node may claim it.
 #[async_trait::async_trait]
 pub trait SharedStore: Send + Sync {
-    fn node_id(&self) -> &str;
     /// Records that this node is alive (renewing every lease it holds) and what it is doing.
     async fn heartbeat(&self, node: &NodeStatus) -> Result<()>;
     /// Leases up to `limit` unfinished deliveries due by `due_by` that no live node holds (with

@@ -3,10 +3,10 @@
 //! and a node whose heartbeat stops has its unfinished deliveries claimed by the others
 //! (`FOR UPDATE SKIP LOCKED`, so two nodes never claim the same row).
 
+use super::batch::Batcher;
 use super::*;
 use crate::error::Error;
 use crate::model::{DeliveryDetail, DeliverySummary};
-use super::batch::Batcher;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
@@ -351,10 +351,8 @@ async fn write_events(client: &impl GenericClient, node_id: &str, events: &[NewE
 /// batch takes the state of its later attempt.
 async fn insert_attempts(pool: Pool, node_id: String, records: Vec<AttemptRecord>) -> Result<()> {
     let client = pool.get().await?;
-    let headers: Vec<String> = records
-        .iter()
-        .map(|r| serde_json::to_string(&r.request_headers).unwrap_or_else(|_| "{}".into()))
-        .collect();
+    let headers: Vec<String> =
+        records.iter().map(|r| serde_json::to_string(&r.request_headers).unwrap_or_else(|_| "{}".into())).collect();
     let delivery: Vec<&str> = records.iter().map(|r| r.delivery_id.as_str()).collect();
     let subscription: Vec<&str> = records.iter().map(|r| r.subscription_id.as_str()).collect();
     let started: Vec<i64> = records.iter().map(|r| r.started_at).collect();
@@ -701,10 +699,6 @@ impl Store for PostgresStore {
 
 #[async_trait::async_trait]
 impl SharedStore for PostgresStore {
-    fn node_id(&self) -> &str {
-        &self.node_id
-    }
-
     async fn heartbeat(&self, node: &NodeStatus) -> Result<()> {
         let client = self.pool.get().await?;
         client
