@@ -59,7 +59,7 @@ pub struct Engine {
 impl Engine {
     /// Opens the store, resumes every unfinished delivery and starts the lanes.
     pub async fn start(config: Config) -> anyhow::Result<Arc<Engine>> {
-        let node_id = config.node_id.clone().unwrap_or_else(|| new_id("node"));
+        let node_id = config.node_id.clone().unwrap_or_else(default_node_id);
         let store: Arc<dyn Store> = match config.sqlite_path() {
             Some(path) => Arc::new(SqliteStore::open(path, config.max_db_bytes)?),
             None => Arc::new(PostgresStore::connect(&config.db, node_id.clone()).await?),
@@ -558,6 +558,21 @@ impl Engine {
         }
         self.feed.publish(FeedEvent::Alert(alert));
     }
+}
+
+/// The host's name and a random tail, e.g. `web-3-k2q9xz`: readable in the nodes view, and new
+/// at every start (use `--node-id` to keep one across restarts).
+fn default_node_id() -> String {
+    let host: String = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+        .take(40)
+        .collect();
+    let id = new_id("");
+    let tail = id[id.len() - 6..].to_ascii_lowercase();
+    if host.is_empty() { format!("node-{tail}") } else { format!("{host}-{tail}") }
 }
 
 /// Acts on what the lanes ask for; holds only a weak handle so the engine can be dropped.
