@@ -173,9 +173,9 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     let url = urls[0].clone();
     let (c, d) = (opts.concurrency, opts.duration);
     let ingest = Target { urls: &urls, token: Some("bench-ingest"), expect: 202 };
-    let hw = load::flood(&client, &ingest, body.clone(), c, d).await;
+    let hw = load::flood_apart(&ingest, body.clone(), c, d).await;
     let bare_url = [format!("http://{bare}/")];
-    let base = load::flood(&client, &Target { urls: &bare_url, token: None, expect: 202 }, body.clone(), c, d).await;
+    let base = load::flood_apart(&Target { urls: &bare_url, token: None, expect: 202 }, body.clone(), c, d).await;
     report.ingest_per_s = hw.per_second();
     report.bare_ingest_per_s = base.per_second();
     report.ingest_ratio = report.ingest_per_s / report.bare_ingest_per_s.max(1e-9);
