@@ -141,3 +141,55 @@ async fn a_node_that_stops_cleanly_hands_its_work_over_at_once() {
     let missing = missing_deliveries(&sink, &expected, Duration::from_secs(60)).await;
     assert_eq!(missing, 0, "node-b delivered node-a's backlog long before the 5-minute lease");
 }
+
+async fn post(base: &str, path: &str, token: &str, body: Value) -> Value {
+    let resp = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_str(&resp.text().await.unwrap()).unwrap_or(Value::Null)
+}
+
+/// What one node does shows on the other: a pause, the events it receives and the attempts it
+/// makes arrive in the other node's SSE stream and stats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_node_shows_the_whole_cluster() {
+    let Some((a, b, sink, _dir)) = two_nodes("2s", 4).await else { return };
+    let subs = until(&b.base, "/v1/subscriptions", Duration::from_secs(5), |v| v["data"][0]["id"].is_string()).await;
+    let sub_id = subs["data"][0]["id"].as_str().unwrap().to_string();
+
+    // Paused on node-b: node-a holds its deliveries too.
+    post(&b.base, &format!("/v1/subscriptions/{sub_id}/pause"), ADMIN, json!({})).await;
+    let paused =
+        until(&a.base, &format!("/v1/subscriptions/{sub_id}"), Duration::from_secs(5), |v| v["state"] == "paused")
+            .await;
+    assert_eq!(paused["state"], "paused", "node-a follows a pause made on node-b");
+
+    let stream = reqwest::Client::new().get(format!("{}/v1/stream", b.base)).bearer_auth(ADMIN).send().await.unwrap();
+    let mut body = stream.bytes_stream();
+    let sent = post(&a.base, "/v1/events", INGEST, card_move("P", 2)).await;
+    let event_id = sent["id"].as_str().expect("node-a accepted the event").to_string();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.count(), 0, "nothing is delivered while paused");
+    post(&b.base, &format!("/v1/subscriptions/{sub_id}/resume"), ADMIN, json!({})).await;
+
+    // Node-b's stream tells of node-a's event and of node-a's attempt.
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let attempt_seen = |t: &str| t.split("event: delivery.attempted").skip(1).any(|part| part.contains(&event_id));
+    while !(text.contains(&event_id) && attempt_seen(&text)) {
+        match tokio::time::timeout_at(deadline, futures::StreamExt::next(&mut body)).await {
+            Ok(Some(Ok(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            _ => panic!("node-b's stream never showed node-a's event {event_id} and its attempt; got:\n{text}"),
+        }
+    }
+    assert_eq!(sink.wait_for(1, Duration::from_secs(5)).await, 1);
+    let stats =
+        until(&b.base, "/v1/stats", Duration::from_secs(5), |v| v["subscriptions"][0]["total_attempts"] == 1).await;
+    assert_eq!(stats["subscriptions"][0]["total_attempts"], 1, "node-b's stats count node-a's attempt: {stats}");
+    assert!(stats["events_ingested"].as_u64() >= Some(1));
+}
