@@ -1,7 +1,7 @@
 //! Several nodes on one shared store. Each node, on every tick: reports its heartbeat (which
 //! keeps its leases), claims the due deliveries no live node holds (a dead node's work), follows
-//! subscription changes made on other nodes, and folds the other nodes' events and attempts into
-//! its stats and live feed so that every node shows the whole cluster.
+//! subscription changes made on other nodes, and folds the other nodes' events, attempts and
+//! alerts into its stats, alert log and live feed so that every node shows the whole cluster.
 
 use crate::engine::Engine;
 use crate::store::ActivityCursor;

@@ -84,6 +84,7 @@ impl Engine {
             unrecorded: Arc::new(tokio::sync::Semaphore::new(dispatch::MAX_UNRECORDED)),
         });
         let stored = store.subscriptions().await?;
+        let alerts = store.recent_alerts(ALERT_LOG as u32).await?;
         let engine = Arc::new(Engine {
             catalog: Catalog::new(&config.extra_actions),
             config,
@@ -93,7 +94,7 @@ impl Engine {
             dispatcher,
             stats,
             feed,
-            alerts: Mutex::new(VecDeque::new()),
+            alerts: Mutex::new(alerts.into()),
             started: Instant::now(),
             started_at: now_ms(),
             node_id,
@@ -531,7 +532,7 @@ impl Engine {
         }
     }
 
-    /// Folds the other nodes' events and attempts into this node's stats and live feed.
+    /// Folds the other nodes' events, attempts and alerts into this node's stats and live feed.
     pub(crate) fn absorb(&self, activity: Activity) {
         for event in activity.events {
             self.stats.record_ingest(event.received_at);
@@ -547,9 +548,20 @@ impl Engine {
             );
             self.feed.publish(FeedEvent::DeliveryAttempted(notice));
         }
+        for alert in activity.alerts {
+            self.remember_alert(alert);
+        }
     }
 
-    fn record_alert(&self, alert: Alert) {
+    /// A lane's alert: kept in the store (the log outlives restarts and is shared by a cluster).
+    async fn record_alert(&self, alert: Alert) {
+        if let Err(e) = self.store.save_alert(&alert).await {
+            tracing::warn!("could not store an alert (it stays in this node's log): {e}");
+        }
+        self.remember_alert(alert);
+    }
+
+    fn remember_alert(&self, alert: Alert) {
         if let Ok(mut log) = self.alerts.lock() {
             if log.len() >= ALERT_LOG {
                 log.pop_front();
@@ -580,7 +592,7 @@ async fn handle_control(engine: Weak<Engine>, mut rx: mpsc::UnboundedReceiver<Co
     while let Some(msg) = rx.recv().await {
         let Some(engine) = engine.upgrade() else { return };
         match msg {
-            Control::Alert(alert) => engine.record_alert(alert),
+            Control::Alert(alert) => engine.record_alert(alert).await,
             Control::Disable { subscription_id, reason } => {
                 let _guard = engine.changes.lock().await;
                 let Ok(sub) = engine.subscription(&subscription_id) else { continue };

@@ -4,6 +4,7 @@
 mod common;
 
 use bytes::Bytes;
+use hookwatch::feed::{Alert, AlertKind};
 use hookwatch::model::{DeliveryStatus, ErrorKind, Millis, Subscription, now_ms};
 use hookwatch::store::{
     AttemptRecord, EventQuery, IngestOutcome, NewEvent, NodeStatus, PostgresStore, SqliteStore, StatusFilter, Store,
@@ -39,6 +40,7 @@ both_stores!(redelivery_starts_new_series, redelivery_starts_new_series);
 both_stores!(deleting_a_subscription_cancels, deleting_a_subscription_cancels);
 both_stores!(retention_keeps_unfinished, retention_keeps_unfinished);
 both_stores!(subscriptions_round_trip, subscriptions_round_trip);
+both_stores!(alerts_are_kept_and_pruned, alerts_are_kept_and_pruned);
 
 async fn pg_store(node: &str) -> Option<PostgresStore> {
     let Some(url) = common::fresh_pg_database().await else {
@@ -256,6 +258,30 @@ async fn subscriptions_round_trip(store: Arc<dyn Store>) {
     assert!(store.subscriptions().await.unwrap().is_empty());
 }
 
+fn alert(name: &str, at: Millis) -> Alert {
+    Alert {
+        kind: AlertKind::EndpointFailing,
+        subscription_id: "sub_a".into(),
+        subscription_name: name.into(),
+        message: "3 failures in a row".into(),
+        at,
+    }
+}
+
+async fn alerts_are_kept_and_pruned(store: Arc<dyn Store>) {
+    let t = now_ms();
+    for (i, name) in ["first", "second", "third"].iter().enumerate() {
+        store.save_alert(&alert(name, t - 10_000 + i as i64 * 5000)).await.unwrap();
+    }
+    let newest: Vec<String> = store.recent_alerts(2).await.unwrap().into_iter().map(|a| a.subscription_name).collect();
+    assert_eq!(newest, ["second", "third"], "the newest, oldest first");
+    let kept = store.recent_alerts(10).await.unwrap();
+    assert_eq!(kept[0].kind, AlertKind::EndpointFailing);
+    assert_eq!(kept[0].at, t - 10_000);
+    store.prune(t - 7_000).await.unwrap();
+    assert_eq!(store.recent_alerts(10).await.unwrap().len(), 2, "retention applies to alerts too");
+}
+
 /// A single SQLite node resumes all unfinished work at start.
 #[tokio::test]
 async fn sqlite_resumes_every_unfinished_delivery() {
@@ -344,6 +370,8 @@ async fn postgres_activity_shows_other_nodes_work() {
     a.ingest(event("evt_1", "card.create", t, &["sub_a"]), 0).await.unwrap();
     a.record_attempt(attempt("dlv_evt_1_sub_a", "sub_a", t, Some(200), DeliveryStatus::Succeeded)).await.unwrap();
     b.ingest(event("evt_2", "card.create", t, &["sub_a"]), 0).await.unwrap();
+    a.save_alert(&alert("from-a", t)).await.unwrap();
+    b.save_alert(&alert("from-b", t)).await.unwrap();
 
     let settled = Duration::from_millis(200);
     let early = b.shared().unwrap().activity(start, Duration::from_secs(60)).await.unwrap();
@@ -353,6 +381,10 @@ async fn postgres_activity_shows_other_nodes_work() {
     assert_eq!(seen.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["evt_1"], "only other nodes' events");
     assert_eq!(seen.attempts.len(), 1);
     assert_eq!(seen.attempts[0].status, DeliveryStatus::Succeeded);
+    assert_eq!(seen.alerts.iter().map(|a| a.subscription_name.as_str()).collect::<Vec<_>>(), ["from-a"]);
     let again = b.shared().unwrap().activity(seen.cursor, settled).await.unwrap();
-    assert!(again.events.is_empty() && again.attempts.is_empty(), "the cursor moves past what was read");
+    assert!(
+        again.events.is_empty() && again.attempts.is_empty() && again.alerts.is_empty(),
+        "the cursor moves past what was read"
+    );
 }

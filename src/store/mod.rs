@@ -9,6 +9,7 @@ pub use postgres::{PostgresStore, redact};
 pub use sqlite::SqliteStore;
 
 use crate::error::Result;
+use crate::feed::Alert;
 use crate::model::{Attempt, DeliveryStatus, ErrorKind, EventDetail, EventSummary, Millis, Subscription};
 use bytes::Bytes;
 use std::collections::BTreeMap;
@@ -147,6 +148,11 @@ pub trait Store: Send + Sync + 'static {
     async fn prune(&self, before: Millis) -> Result<u64>;
     async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>>;
 
+    /// Keeps an alert, so the alert log survives restarts (and, shared, is the whole cluster's).
+    async fn save_alert(&self, alert: &Alert) -> Result<()>;
+    /// The newest `limit` alerts, oldest first.
+    async fn recent_alerts(&self, limit: u32) -> Result<Vec<Alert>>;
+
     /// The cluster side of a store several nodes share; `None` for a store of one node.
     fn shared(&self) -> Option<&dyn SharedStore> {
         None
@@ -185,6 +191,7 @@ pub struct NodeInfo {
 pub struct ActivityCursor {
     pub event_seq: i64,
     pub attempt_id: i64,
+    pub alert_id: i64,
 }
 
 /// Events received and attempts made by the other nodes since a cursor.
@@ -192,6 +199,7 @@ pub struct ActivityCursor {
 pub struct Activity {
     pub events: Vec<EventSummary>,
     pub attempts: Vec<crate::feed::AttemptNotice>,
+    pub alerts: Vec<Alert>,
     pub cursor: ActivityCursor,
 }
 
@@ -215,7 +223,7 @@ pub trait SharedStore: Send + Sync {
     async fn leave(&self) -> Result<()>;
     /// Removes nodes silent for `silent_for` that hold no unfinished delivery.
     async fn forget_nodes(&self, silent_for: Duration) -> Result<u64>;
-    /// The other nodes' events and attempts after `cursor`, recorded at least `settled_for` ago.
+    /// The other nodes' events, attempts and alerts after `cursor`, recorded at least `settled_for` ago.
     async fn activity(&self, cursor: ActivityCursor, settled_for: Duration) -> Result<Activity>;
     /// A cursor at the current end of the activity: a starting node does not replay history.
     async fn activity_start(&self) -> Result<ActivityCursor>;

@@ -19,9 +19,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const DB_NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 /// Schema migrations, applied in order at start; a version is never edited once released.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE events (
     id TEXT PRIMARY KEY,
     seq BIGSERIAL UNIQUE,
@@ -83,7 +84,21 @@ CREATE TABLE nodes (
     backlog BIGINT NOT NULL DEFAULT 0
 );
 "#,
-)];
+    ),
+    (
+        2,
+        r#"
+CREATE TABLE alerts (
+    id BIGSERIAL PRIMARY KEY,
+    node_id TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL DEFAULT (extract(epoch from clock_timestamp()) * 1000)::bigint
+);
+CREATE INDEX alerts_at ON alerts(at);
+"#,
+    ),
+];
 
 /// Serialises migrations between nodes starting at once (any constant shared by all nodes).
 const MIGRATION_LOCK: i64 = 0x686f_6f6b_7761_7463;
@@ -666,9 +681,25 @@ impl Store for PostgresStore {
                 .await?;
             total += removed;
             if removed == 0 {
+                client.execute("DELETE FROM alerts WHERE at < $1", &[&before]).await?;
                 return Ok(total);
             }
         }
+    }
+
+    async fn save_alert(&self, alert: &Alert) -> Result<()> {
+        let body = serde_json::to_string(alert).map_err(|e| Error::Storage(e.to_string()))?;
+        let client = self.pool.get().await?;
+        client
+            .execute("INSERT INTO alerts (node_id, at, body) VALUES ($1, $2, $3)", &[&self.node_id, &alert.at, &body])
+            .await?;
+        Ok(())
+    }
+
+    async fn recent_alerts(&self, limit: u32) -> Result<Vec<Alert>> {
+        let client = self.pool.get().await?;
+        let rows = client.query("SELECT body FROM alerts ORDER BY id DESC LIMIT $1", &[&(limit as i64)]).await?;
+        Ok(rows.iter().rev().filter_map(|r| serde_json::from_str(r.try_get(0).ok()?).ok()).collect())
     }
 
     async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>> {
@@ -855,17 +886,32 @@ impl SharedStore for PostgresStore {
                 })
             })
             .collect::<Result<_>>()?;
-        Ok(Activity { events, attempts, cursor: ActivityCursor { event_seq, attempt_id } })
+        let alerts = client
+            .query(
+                &format!(
+                    "SELECT id, body FROM alerts WHERE id > $1 AND recorded_at < {DB_NOW} - $2 AND node_id <> $3
+                     ORDER BY id LIMIT 1000"
+                ),
+                &[&cursor.alert_id, &settled_ms, &self.node_id],
+            )
+            .await?;
+        let alert_id = match alerts.last() {
+            Some(r) => r.try_get(0)?,
+            None => cursor.alert_id,
+        };
+        let alerts = alerts.iter().filter_map(|r| serde_json::from_str(r.try_get(1).ok()?).ok()).collect();
+        Ok(Activity { events, attempts, alerts, cursor: ActivityCursor { event_seq, attempt_id, alert_id } })
     }
 
     async fn activity_start(&self) -> Result<ActivityCursor> {
         let client = self.pool.get().await?;
         let row = client
             .query_one(
-                "SELECT (SELECT COALESCE(MAX(seq), 0) FROM events), (SELECT COALESCE(MAX(id), 0) FROM attempts)",
+                "SELECT (SELECT COALESCE(MAX(seq), 0) FROM events), (SELECT COALESCE(MAX(id), 0) FROM attempts),
+                        (SELECT COALESCE(MAX(id), 0) FROM alerts)",
                 &[],
             )
             .await?;
-        Ok(ActivityCursor { event_seq: row.try_get(0)?, attempt_id: row.try_get(1)? })
+        Ok(ActivityCursor { event_seq: row.try_get(0)?, attempt_id: row.try_get(1)?, alert_id: row.try_get(2)? })
     }
 }

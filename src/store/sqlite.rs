@@ -60,6 +60,12 @@ CREATE TABLE IF NOT EXISTS attempts (
 );
 CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts(delivery_id);
 CREATE INDEX IF NOT EXISTS attempts_started ON attempts(started_at);
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_at ON alerts(at);
 "#;
 
 /// A unit of work for the writer. It runs inside the group's transaction and answers its caller
@@ -603,9 +609,29 @@ impl Store for SqliteStore {
                 .await?;
             total += removed;
             if removed == 0 {
+                self.write(move |conn| Ok(conn.execute("DELETE FROM alerts WHERE at < ?1", [before])?)).await?;
                 return Ok(total);
             }
         }
+    }
+
+    async fn save_alert(&self, alert: &Alert) -> Result<()> {
+        let body = serde_json::to_string(alert).map_err(|e| Error::Storage(e.to_string()))?;
+        let at = alert.at;
+        self.write(move |conn| {
+            conn.prepare_cached("INSERT INTO alerts (at, body) VALUES (?1, ?2)")?.execute(params![at, body])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn recent_alerts(&self, limit: u32) -> Result<Vec<Alert>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare("SELECT body FROM alerts ORDER BY id DESC LIMIT ?1")?;
+            let bodies = stmt.query_map([limit], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(bodies.iter().rev().filter_map(|b| serde_json::from_str(b).ok()).collect())
+        })
+        .await
     }
 
     async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>> {
