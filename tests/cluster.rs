@@ -30,7 +30,11 @@ async fn until(base: &str, path: &str, within: Duration, check: impl Fn(&Value) 
 /// Two real nodes on a fresh PostgreSQL database with the given lease, and a slow sink (20 ms per
 /// request) subscribed through node-a, so a node holds a backlog when it goes away. `None` when no
 /// PostgreSQL is configured.
-async fn two_nodes(lease: &str, max_in_flight: u32) -> Option<(Process, Process, Sink, tempfile::TempDir)> {
+async fn two_nodes(
+    lease: &str,
+    max_in_flight: u32,
+    extra_args: &[&str],
+) -> Option<(Process, Process, Sink, tempfile::TempDir)> {
     let Some(db) = fresh_pg_database().await else {
         eprintln!("HOOKWATCH_TEST_PG is not set: skipped");
         return None;
@@ -40,8 +44,9 @@ async fn two_nodes(lease: &str, max_in_flight: u32) -> Option<(Process, Process,
     std::fs::write(&config, format!("lease = \"{lease}\"\n")).unwrap();
     let config = config.to_string_lossy().into_owned();
     let sink = Sink::start(Behaviour { delay: Duration::from_millis(20), ..Behaviour::default() }).await;
-    let a = Process::spawn(&db, &["--config", &config, "--node-id", "node-a"]);
-    let b = Process::spawn(&db, &["--config", &config, "--node-id", "node-b"]);
+    let args = |node| [&["--config", config.as_str(), "--node-id", node][..], extra_args].concat();
+    let a = Process::spawn(&db, &args("node-a"));
+    let b = Process::spawn(&db, &args("node-b"));
     let body = json!({"name": "sink", "url": sink.url, "actions": ["*"], "max_in_flight": max_in_flight});
     let resp = reqwest::Client::new()
         .post(format!("{}/v1/subscriptions", a.base))
@@ -57,7 +62,7 @@ async fn two_nodes(lease: &str, max_in_flight: u32) -> Option<(Process, Process,
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_node_s_deliveries_are_taken_over() {
-    let Some((mut a, b, sink, _dir)) = two_nodes("2s", 4).await else { return };
+    let Some((mut a, b, sink, _dir)) = two_nodes("2s", 4, &[]).await else { return };
     let subs = until(&b.base, "/v1/subscriptions", Duration::from_secs(5), |v| {
         v["data"].as_array().is_some_and(|d| d.len() == 1)
     })
@@ -116,7 +121,7 @@ async fn a_killed_node_s_deliveries_are_taken_over() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_stops_cleanly_hands_its_work_over_at_once() {
     // A long lease: only the clean hand-over can explain a fast take-over.
-    let Some((mut a, b, sink, _dir)) = two_nodes("5m", 2).await else { return };
+    let Some((mut a, b, sink, _dir)) = two_nodes("5m", 2, &[]).await else { return };
 
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
@@ -158,7 +163,7 @@ async fn post(base: &str, path: &str, token: &str, body: Value) -> Value {
 /// makes arrive in the other node's SSE stream and stats.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_node_shows_the_whole_cluster() {
-    let Some((a, b, sink, _dir)) = two_nodes("2s", 4).await else { return };
+    let Some((a, b, sink, _dir)) = two_nodes("2s", 4, &[]).await else { return };
     let subs = until(&b.base, "/v1/subscriptions", Duration::from_secs(5), |v| v["data"][0]["id"].is_string()).await;
     let sub_id = subs["data"][0]["id"].as_str().unwrap().to_string();
 
@@ -192,4 +197,28 @@ async fn every_node_shows_the_whole_cluster() {
         until(&b.base, "/v1/stats", Duration::from_secs(5), |v| v["subscriptions"][0]["total_attempts"] == 1).await;
     assert_eq!(stats["subscriptions"][0]["total_attempts"], 1, "node-b's stats count node-a's attempt: {stats}");
     assert!(stats["events_ingested"].as_u64() >= Some(1));
+}
+
+/// A retry waiting on node-a is redelivered by an operator on node-b: node-b sends it, and node-a,
+/// when its timer fires, sees the delivery is no longer its own and does not send it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivery_on_another_node_is_not_sent_twice() {
+    let Some((a, b, sink, _dir)) = two_nodes("30s", 4, &["--retry-schedule", "3s,3s"]).await else { return };
+    sink.behaviour.lock().unwrap().script = [500].into();
+    until(&b.base, "/v1/subscriptions", Duration::from_secs(5), |v| v["data"][0]["id"].is_string()).await;
+    let sent = post(&a.base, "/v1/events", INGEST, card_move("P", 2)).await;
+    let event_id = sent["id"].as_str().expect("node-a accepted the event").to_string();
+    let path = format!("/v1/events/{event_id}");
+    let retrying = until(&b.base, &path, Duration::from_secs(5), |v| v["deliveries"][0]["status"] == "retrying").await;
+    assert_eq!(retrying["deliveries"][0]["status"], "retrying", "node-a's first attempt failed: {retrying}");
+
+    post(&b.base, &format!("/v1/events/{event_id}/redeliver"), ADMIN, json!({})).await;
+    let done = until(&b.base, &path, Duration::from_secs(5), |v| v["deliveries"][0]["status"] == "succeeded").await;
+    assert_eq!(done["deliveries"][0]["status"], "succeeded", "{done}");
+    assert_eq!(sink.count(), 2, "the failed attempt, then node-b's redelivery");
+    // Node-a's retry was due 3 s after its attempt.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(sink.count(), 2, "node-a does not send the redelivered event again");
+    let after = get(&b.base, &path).await;
+    assert_eq!(after["deliveries"][0]["status"], "succeeded");
 }

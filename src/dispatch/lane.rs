@@ -39,7 +39,8 @@ pub(super) struct Lane {
     seq: u64,
     /// Delivery ids queued or in flight here, so a requeue never runs a delivery twice at once.
     queued: HashSet<String>,
-    in_flight: JoinSet<Finished>,
+    /// Attempts under way; `Err` gives back a job another node has taken over, unattempted.
+    in_flight: JoinSet<Result<Finished, Job>>,
     breaker: Breaker,
     consecutive_failures: u32,
     failing_since: Option<Millis>,
@@ -81,8 +82,12 @@ impl Lane {
                     }
                 }
                 Some(done) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
-                    if let Ok(done) = done {
-                        self.finish(done);
+                    match done {
+                        Ok(Ok(done)) => self.finish(done),
+                        Ok(Err(moved)) => {
+                            self.queued.remove(&moved.delivery_id);
+                        }
+                        Err(_) => {}
                     }
                 }
                 _ = sleep_until(wake), if wake.is_some() => {}
@@ -295,8 +300,16 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// Makes one attempt, decides the delivery's next state and records both durably.
-async fn deliver(ctx: Arc<Context>, sub: Arc<Subscription>, job: Job) -> Finished {
+/// Makes one attempt, decides the delivery's next state and records both durably. In a cluster a
+/// retry first checks that this node still holds the delivery: an operator may have redelivered
+/// it on another node meanwhile, and sending it from both would be a needless duplicate.
+async fn deliver(ctx: Arc<Context>, sub: Arc<Subscription>, job: Job) -> Result<Finished, Job> {
+    if let (true, Some(shared)) = (job.attempts > 0, ctx.store.shared())
+        && let Ok(false) = shared.holds(&job.delivery_id).await
+    {
+        tracing::debug!(delivery = %job.delivery_id, "another node has taken this delivery over");
+        return Err(job);
+    }
     let body = match &job.body {
         Some(b) => Some(b.bytes()),
         None => ctx.store.event_body(&job.event_id).await.ok().flatten(),
@@ -348,7 +361,7 @@ async fn deliver(ctx: Arc<Context>, sub: Arc<Subscription>, job: Job) -> Finishe
         }
         drop(permit);
     });
-    Finished { job, outcome, status, next_at }
+    Ok(Finished { job, outcome, status, next_at })
 }
 
 fn missing_event(job: &Job) -> AttemptOutcome {

@@ -219,6 +219,9 @@ pub trait SharedStore: Send + Sync {
         include_own: bool,
     ) -> Result<Vec<PendingDelivery>>;
     async fn nodes(&self) -> Result<Vec<NodeInfo>>;
+    /// Whether this node still holds the unfinished delivery: another node may have taken it over
+    /// (an operator's redelivery there, or this node's lease ran out).
+    async fn holds(&self, delivery_id: &str) -> Result<bool>;
     /// A clean exit: releases this node's leases so the others take its work at once.
     async fn leave(&self) -> Result<()>;
     /// Removes nodes silent for `silent_for` that hold no unfinished delivery.

@@ -406,7 +406,8 @@ async fn insert_attempts(pool: Pool, node_id: String, records: Vec<AttemptRecord
                     last_status_code = u.code, last_error = u.error, updated_at = u.at
              FROM unnest($13::text[], $14::text[], $15::int4[], $16::int8[], $17::int4[], $18::text[], $19::int8[])
                   AS u(id, status, attempts, next, code, error, at)
-             WHERE deliveries.id = u.id AND deliveries.status != 'cancelled'",
+             -- A delivery another node has taken over keeps the state that node gives it.
+             WHERE deliveries.id = u.id AND deliveries.status != 'cancelled' AND deliveries.leased_by = $1",
         )
         .await?;
     let params: [&(dyn ToSql + Sync); 19] = [
@@ -801,6 +802,16 @@ impl SharedStore for PostgresStore {
                 })
             })
             .collect()
+    }
+
+    async fn holds(&self, delivery_id: &str) -> Result<bool> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT 1 FROM deliveries WHERE id = $1 AND leased_by = $2 AND status IN ('pending', 'retrying')",
+            )
+            .await?;
+        Ok(client.query_opt(&stmt, &[&delivery_id, &self.node_id]).await?.is_some())
     }
 
     async fn leave(&self) -> Result<()> {

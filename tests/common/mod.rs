@@ -233,18 +233,18 @@ pub struct Process {
 }
 
 impl Process {
-    /// Starts `hookwatch serve` on `db` with fast retries and the test tokens.
+    /// Starts `hookwatch serve` on `db` with the test tokens and, unless `extra_args` sets one, a
+    /// fast retry schedule.
     pub fn spawn(db: &str, extra_args: &[&str]) -> Process {
         use std::io::{BufRead, BufReader};
+        let schedule: &[&str] = if extra_args.contains(&"--retry-schedule") {
+            &[]
+        } else {
+            &["--retry-schedule", "100ms,200ms,500ms,1s,1s,1s"]
+        };
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hookwatch"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--allow-private",
-                "--retry-schedule",
-                "100ms,200ms,500ms,1s,1s,1s",
-            ])
+            .args(["serve", "--listen", "127.0.0.1:0", "--allow-private"])
+            .args(schedule)
             .args(["--db", db])
             .args(extra_args)
             .env("HOOKWATCH_ADMIN_TOKEN", ADMIN)
