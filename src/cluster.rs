@@ -13,6 +13,8 @@ const CLAIM_BATCH: u32 = 1000;
 /// How long another node's rows must have been recorded before they are read: a row with a
 /// lower sequence number may still be committing, and the cursor must not skip it.
 const SETTLE: Duration = Duration::from_millis(1500);
+/// Activity reads per tick at most; each returns up to a few thousand rows.
+const CATCH_UP_READS: usize = 10;
 /// Nodes silent this long and holding nothing are removed from the nodes list.
 const FORGET_AFTER: Duration = Duration::from_secs(3600);
 
@@ -57,24 +59,28 @@ pub async fn run(engine: Weak<Engine>, lease: Duration) {
                 Err(e) => tracing::warn!("claiming deliveries failed: {e}"),
             }
         }
-        let from = match cursor {
-            Some(c) => c,
-            None => match shared.activity_start().await {
-                Ok(c) => c,
+        if cursor.is_none() {
+            match shared.activity_start().await {
+                Ok(c) => cursor = Some(c),
+                Err(e) => tracing::warn!("cannot read the cluster's activity: {e}"),
+            }
+        }
+        // Read until caught up (a few reads at most), so a busy cluster never leaves this node behind.
+        for _ in 0..CATCH_UP_READS {
+            let Some(from) = cursor else { break };
+            match shared.activity(from, SETTLE).await {
+                Ok(activity) => {
+                    cursor = Some(activity.cursor);
+                    let more = activity.more;
+                    engine.absorb(activity);
+                    if !more {
+                        break;
+                    }
+                }
                 Err(e) => {
                     tracing::warn!("cannot read the cluster's activity: {e}");
-                    continue;
+                    break;
                 }
-            },
-        };
-        match shared.activity(from, SETTLE).await {
-            Ok(activity) => {
-                cursor = Some(activity.cursor);
-                engine.absorb(activity);
-            }
-            Err(e) => {
-                cursor = Some(from);
-                tracing::warn!("cannot read the cluster's activity: {e}");
             }
         }
         if last_forget.elapsed() > Duration::from_secs(60) {

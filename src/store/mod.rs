@@ -201,6 +201,8 @@ pub struct Activity {
     pub attempts: Vec<crate::feed::AttemptNotice>,
     pub alerts: Vec<Alert>,
     pub cursor: ActivityCursor,
+    /// A limit was reached: more is waiting after `cursor`.
+    pub more: bool,
 }
 
 /// Leases and liveness for several nodes on one database. A delivery belongs to the node that

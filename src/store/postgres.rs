@@ -14,6 +14,10 @@ use tokio_postgres::types::ToSql;
 /// Connections per node: the group-commit statements, reads and the cluster loop.
 const POOL_SIZE: usize = 24;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most rows of each kind one activity read returns (the caller reads again when `more`).
+const ACTIVITY_EVENTS: usize = 5000;
+const ACTIVITY_ATTEMPTS: usize = 20_000;
+const ACTIVITY_ALERTS: usize = 1000;
 
 /// The database's clock in milliseconds: liveness is judged on one clock for every node.
 const DB_NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
@@ -851,11 +855,12 @@ impl SharedStore for PostgresStore {
                 &format!(
                     "SELECT {EVENT_COLUMNS}, e.seq FROM events e
                      WHERE e.seq > $1 AND e.recorded_at < {DB_NOW} - $2 AND e.node_id <> $3
-                     ORDER BY e.seq LIMIT 5000"
+                     ORDER BY e.seq LIMIT {ACTIVITY_EVENTS}"
                 ),
                 &[&cursor.event_seq, &settled_ms, &self.node_id],
             )
             .await?;
+        let mut more = events.len() == ACTIVITY_EVENTS;
         let event_seq = match events.last() {
             Some(r) => r.try_get(5)?,
             None => cursor.event_seq,
@@ -869,11 +874,12 @@ impl SharedStore for PostgresStore {
                             a.duration_ms, a.status_code, a.error_kind, a.error, d.status, a.next_retry_at
                      FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
                      WHERE a.id > $1 AND a.recorded_at < {DB_NOW} - $2 AND a.node_id <> $3
-                     ORDER BY a.id LIMIT 20000"
+                     ORDER BY a.id LIMIT {ACTIVITY_ATTEMPTS}"
                 ),
                 &[&cursor.attempt_id, &settled_ms, &self.node_id],
             )
             .await?;
+        more |= attempts.len() == ACTIVITY_ATTEMPTS;
         let attempt_id = match attempts.last() {
             Some(r) => r.try_get(0)?,
             None => cursor.attempt_id,
@@ -901,17 +907,18 @@ impl SharedStore for PostgresStore {
             .query(
                 &format!(
                     "SELECT id, body FROM alerts WHERE id > $1 AND recorded_at < {DB_NOW} - $2 AND node_id <> $3
-                     ORDER BY id LIMIT 1000"
+                     ORDER BY id LIMIT {ACTIVITY_ALERTS}"
                 ),
                 &[&cursor.alert_id, &settled_ms, &self.node_id],
             )
             .await?;
+        more |= alerts.len() == ACTIVITY_ALERTS;
         let alert_id = match alerts.last() {
             Some(r) => r.try_get(0)?,
             None => cursor.alert_id,
         };
         let alerts = alerts.iter().filter_map(|r| serde_json::from_str(r.try_get(1).ok()?).ok()).collect();
-        Ok(Activity { events, attempts, alerts, cursor: ActivityCursor { event_seq, attempt_id, alert_id } })
+        Ok(Activity { events, attempts, alerts, cursor: ActivityCursor { event_seq, attempt_id, alert_id }, more })
     }
 
     async fn activity_start(&self) -> Result<ActivityCursor> {
