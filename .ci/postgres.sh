@@ -8,9 +8,16 @@ set -euo pipefail
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1; }
 
 if [ -z "$(pg_bin)" ] || [ ! -x "$(pg_bin)/initdb" ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  apt-get update -qq
+  # The package's own service may fail to start where there is no init system; only its binaries
+  # are needed, so that failure is tolerated and the binaries are checked instead.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null || true
 fi
 PG_BIN="$(pg_bin)"
+if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
+  echo "PostgreSQL could not be installed (no initdb under /usr/lib/postgresql)" >&2
+  exit 1
+fi
 
 # PostgreSQL refuses to run as root: run it as the packages' "postgres" user when we are root.
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }

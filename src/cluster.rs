@@ -19,7 +19,7 @@ const CATCH_UP_READS: usize = 10;
 const FORGET_AFTER: Duration = Duration::from_secs(3600);
 
 /// The tick: a fifth of the lease, so a few missed heartbeats never cost a live node its leases.
-pub fn tick_for(lease: Duration) -> Duration {
+fn tick_for(lease: Duration) -> Duration {
     (lease / 5).clamp(Duration::from_millis(100), Duration::from_secs(2))
 }
 

@@ -5,7 +5,7 @@ mod batch;
 mod postgres;
 mod sqlite;
 
-pub use postgres::{PostgresStore, redact};
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::error::Result;

@@ -222,7 +222,7 @@ impl PostgresStore {
 }
 
 /// The URL without its password, for messages and logs.
-pub fn redact(url: &str) -> String {
+fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut u) if u.password().is_some() => {
             let _ = u.set_password(Some("***"));
