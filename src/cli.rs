@@ -15,7 +15,7 @@ pub struct CommonOptions {
     /// [config: db] [default: hookwatch.db]
     #[arg(long, env = "HOOKWATCH_DB")]
     pub db: Option<String>,
-    /// This node's id in a cluster [config: node_id] [default: a new random id]
+    /// This node's id in a cluster [config: node_id] [default: the host name and a random tail]
     #[arg(long, env = "HOOKWATCH_NODE_ID")]
     pub node_id: Option<String>,
     /// Config file (TOML); every option has a key there
