@@ -203,7 +203,7 @@ async fn every_node_shows_the_whole_cluster() {
 /// when its timer fires, sees the delivery is no longer its own and does not send it again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redelivery_on_another_node_is_not_sent_twice() {
-    let Some((a, b, sink, _dir)) = two_nodes("30s", 4, &["--retry-schedule", "3s,3s"]).await else { return };
+    let Some((a, b, sink, _dir)) = two_nodes("30s", 4, &["--retry-schedule", "5s,5s"]).await else { return };
     sink.behaviour.lock().unwrap().script = [500].into();
     until(&b.base, "/v1/subscriptions", Duration::from_secs(5), |v| v["data"][0]["id"].is_string()).await;
     let sent = post(&a.base, "/v1/events", INGEST, card_move("P", 2)).await;
@@ -216,8 +216,8 @@ async fn a_redelivery_on_another_node_is_not_sent_twice() {
     let done = until(&b.base, &path, Duration::from_secs(5), |v| v["deliveries"][0]["status"] == "succeeded").await;
     assert_eq!(done["deliveries"][0]["status"], "succeeded", "{done}");
     assert_eq!(sink.count(), 2, "the failed attempt, then node-b's redelivery");
-    // Node-a's retry was due 3 s after its attempt.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Node-a's retry was due 5 s after its attempt.
+    tokio::time::sleep(Duration::from_secs(6)).await;
     assert_eq!(sink.count(), 2, "node-a does not send the redelivered event again");
     let after = get(&b.base, &path).await;
     assert_eq!(after["deliveries"][0]["status"], "succeeded");
