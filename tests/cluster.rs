@@ -11,8 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 async fn get(base: &str, path: &str) -> Value {
-    let resp = reqwest::Client::new().get(format!("{base}{path}")).bearer_auth(ADMIN).send().await.unwrap();
-    serde_json::from_str(&resp.text().await.unwrap()).unwrap()
+    call(&reqwest::Client::new(), reqwest::Method::GET, &format!("{base}{path}"), ADMIN, None).await.1
+}
+
+async fn post(base: &str, path: &str, token: &str, body: Value) -> (axum::http::StatusCode, Value) {
+    call(&reqwest::Client::new(), reqwest::Method::POST, &format!("{base}{path}"), token, Some(body)).await
 }
 
 /// Waits until `check` holds for `GET path` on `base`.
@@ -48,15 +51,8 @@ async fn two_nodes(
     let a = Process::spawn(&db, &args("node-a"));
     let b = Process::spawn(&db, &args("node-b"));
     let body = json!({"name": "sink", "url": sink.url, "actions": ["*"], "max_in_flight": max_in_flight});
-    let resp = reqwest::Client::new()
-        .post(format!("{}/v1/subscriptions", a.base))
-        .bearer_auth(ADMIN)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
+    let (status, created) = post(&a.base, "/v1/subscriptions", ADMIN, body).await;
+    assert_eq!(status, 201, "{created}");
     Some((a, b, sink, dir))
 }
 
@@ -147,18 +143,6 @@ async fn a_node_that_stops_cleanly_hands_its_work_over_at_once() {
     assert_eq!(missing, 0, "node-b delivered node-a's backlog long before the 5-minute lease");
 }
 
-async fn post(base: &str, path: &str, token: &str, body: Value) -> Value {
-    let resp = reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    serde_json::from_str(&resp.text().await.unwrap()).unwrap_or(Value::Null)
-}
-
 /// What one node does shows on the other: a pause, the events it receives and the attempts it
 /// makes arrive in the other node's SSE stream and stats.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -176,7 +160,7 @@ async fn every_node_shows_the_whole_cluster() {
 
     let stream = reqwest::Client::new().get(format!("{}/v1/stream", b.base)).bearer_auth(ADMIN).send().await.unwrap();
     let mut body = stream.bytes_stream();
-    let sent = post(&a.base, "/v1/events", INGEST, card_move("P", 2)).await;
+    let (_, sent) = post(&a.base, "/v1/events", INGEST, card_move("P", 2)).await;
     let event_id = sent["id"].as_str().expect("node-a accepted the event").to_string();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(sink.count(), 0, "nothing is delivered while paused");
@@ -206,7 +190,7 @@ async fn a_redelivery_on_another_node_is_not_sent_twice() {
     let Some((a, b, sink, _dir)) = two_nodes("30s", 4, &["--retry-schedule", "5s,5s"]).await else { return };
     sink.behaviour.lock().unwrap().script = [500].into();
     until(&b.base, "/v1/subscriptions", Duration::from_secs(5), |v| v["data"][0]["id"].is_string()).await;
-    let sent = post(&a.base, "/v1/events", INGEST, card_move("P", 2)).await;
+    let (_, sent) = post(&a.base, "/v1/events", INGEST, card_move("P", 2)).await;
     let event_id = sent["id"].as_str().expect("node-a accepted the event").to_string();
     let path = format!("/v1/events/{event_id}");
     let retrying = until(&b.base, &path, Duration::from_secs(5), |v| v["deliveries"][0]["status"] == "retrying").await;

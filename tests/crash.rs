@@ -21,15 +21,10 @@ async fn sigkill_under_load_loses_no_acknowledged_event() {
     for cycle in 0..5 {
         let mut process = Process::spawn(&db, &[]);
         if cycle == 0 {
-            let resp = http
-                .post(format!("{}/v1/subscriptions", process.base))
-                .bearer_auth(ADMIN)
-                .header("content-type", "application/json")
-                .body(json!({"name": "sink", "url": sink.url, "actions": ["*"]}).to_string())
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(resp.status(), 201);
+            let url = format!("{}/v1/subscriptions", process.base);
+            let body = json!({"name": "sink", "url": sink.url, "actions": ["*"]});
+            let (status, created) = call(&http, reqwest::Method::POST, &url, ADMIN, Some(body)).await;
+            assert_eq!(status, 201, "{created}");
         }
         let target = acked.lock().unwrap().len() + 150;
         let senders = flood(&process.base, 8, acked.clone(), Arc::new(AtomicBool::new(false)));

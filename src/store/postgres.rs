@@ -324,6 +324,12 @@ async fn requeue(
     Ok(out)
 }
 
+/// Where an activity read leaves its cursor: the position (column `column`) of the last row read,
+/// or where it was when nothing was new.
+fn last_position(rows: &[tokio_postgres::Row], column: usize, unchanged: i64) -> Result<i64> {
+    rows.last().map_or(Ok(unchanged), |r| Ok(r.try_get(column)?))
+}
+
 async fn insert_events(pool: Pool, node_id: String, events: Vec<NewEvent>) -> Result<()> {
     let client = pool.get().await?;
     write_events(&client, &node_id, &events).await
@@ -861,10 +867,7 @@ impl SharedStore for PostgresStore {
             )
             .await?;
         let mut more = events.len() == ACTIVITY_EVENTS;
-        let event_seq = match events.last() {
-            Some(r) => r.try_get(5)?,
-            None => cursor.event_seq,
-        };
+        let event_seq = last_position(&events, 5, cursor.event_seq)?;
         let events = events.iter().map(event_summary).collect::<Result<Vec<_>>>()?;
         let events = with_deliveries(&client, events).await?;
         let attempts = client
@@ -880,10 +883,7 @@ impl SharedStore for PostgresStore {
             )
             .await?;
         more |= attempts.len() == ACTIVITY_ATTEMPTS;
-        let attempt_id = match attempts.last() {
-            Some(r) => r.try_get(0)?,
-            None => cursor.attempt_id,
-        };
+        let attempt_id = last_position(&attempts, 0, cursor.attempt_id)?;
         let attempts = attempts
             .iter()
             .map(|r| {
@@ -913,10 +913,7 @@ impl SharedStore for PostgresStore {
             )
             .await?;
         more |= alerts.len() == ACTIVITY_ALERTS;
-        let alert_id = match alerts.last() {
-            Some(r) => r.try_get(0)?,
-            None => cursor.alert_id,
-        };
+        let alert_id = last_position(&alerts, 0, cursor.alert_id)?;
         let alerts = alerts.iter().filter_map(|r| serde_json::from_str(r.try_get(1).ok()?).ok()).collect();
         Ok(Activity { events, attempts, alerts, cursor: ActivityCursor { event_seq, attempt_id, alert_id }, more })
     }

@@ -52,14 +52,7 @@ impl Hookwatch {
     }
 
     pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(ADMIN);
-        if let Some(b) = body {
-            req = req.header("content-type", "application/json").body(b.to_string());
-        }
-        let resp = req.send().await.unwrap();
-        let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        call(&self.http, method, &format!("{}{path}", self.base), ADMIN, body).await
     }
 
     pub async fn get(&self, path: &str) -> Value {
@@ -120,6 +113,25 @@ impl Hookwatch {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// One API request with a bearer token and an optional JSON body; the answer's status and JSON
+/// (`Null` when the body is not JSON).
+pub async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = http.request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.header("content-type", "application/json").body(b.to_string());
+    }
+    let resp = req.send().await.unwrap();
+    let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
+    let text = resp.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 pub fn card_move(pipe: &str, to_phase: u64) -> Value {
