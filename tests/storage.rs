@@ -65,8 +65,11 @@ fn event(id: &str, action: &str, at: Millis, subs: &[&str]) -> NewEvent {
 
 fn attempt(delivery: &str, sub: &str, at: Millis, status: Option<u16>, new_status: DeliveryStatus) -> AttemptRecord {
     let failed = status.is_none_or(|s| !(200..300).contains(&s));
+    // Deliveries here are named `dlv_<event>_<subscription>` (see `event`).
+    let event_id = delivery.strip_prefix("dlv_").and_then(|d| d.rsplit_once("_sub_")).map(|(e, _)| e).unwrap_or("");
     AttemptRecord {
         delivery_id: delivery.into(),
+        event_id: event_id.into(),
         subscription_id: sub.into(),
         started_at: at,
         duration_ms: 12,
@@ -230,17 +233,20 @@ async fn deleting_a_subscription_cancels(store: Arc<dyn Store>) {
 
 async fn retention_keeps_unfinished(store: Arc<dyn Store>) {
     let t = now_ms();
-    store.ingest(event("evt_old_done", "card.create", t - 10_000, &["sub_a"]), 0).await.unwrap();
-    store.ingest(event("evt_old_open", "card.create", t - 10_000, &["sub_a"]), 0).await.unwrap();
-    store.ingest(event("evt_new", "card.create", t, &["sub_a"]), 0).await.unwrap();
+    // Event ids begin with their time (ULIDs), as the engine makes them; retention relies on it.
+    let id_at = |at: Millis, n: u128| format!("evt_{}", ulid::Ulid::from_parts(at as u64, n));
+    let (old_done, old_open, new) = (id_at(t - 10_000, 1), id_at(t - 10_000, 2), id_at(t, 3));
+    store.ingest(event(&old_done, "card.create", t - 10_000, &["sub_a"]), 0).await.unwrap();
+    store.ingest(event(&old_open, "card.create", t - 10_000, &["sub_a"]), 0).await.unwrap();
+    store.ingest(event(&new, "card.create", t, &["sub_a"]), 0).await.unwrap();
     store
-        .record_attempt(attempt("dlv_evt_old_done_sub_a", "sub_a", t, Some(200), DeliveryStatus::Succeeded))
+        .record_attempt(attempt(&format!("dlv_{old_done}_sub_a"), "sub_a", t, Some(200), DeliveryStatus::Succeeded))
         .await
         .unwrap();
     assert_eq!(store.prune(t - 5000).await.unwrap(), 1);
-    assert!(store.event_detail("evt_old_done").await.unwrap().is_none());
-    assert!(store.event_detail("evt_old_open").await.unwrap().is_some(), "unfinished work is never pruned");
-    assert!(store.event_detail("evt_new").await.unwrap().is_some());
+    assert!(store.event_detail(&old_done).await.unwrap().is_none());
+    assert!(store.event_detail(&old_open).await.unwrap().is_some(), "unfinished work is never pruned");
+    assert!(store.event_detail(&new).await.unwrap().is_some());
 }
 
 async fn subscriptions_round_trip(store: Arc<dyn Store>) {

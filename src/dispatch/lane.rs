@@ -335,6 +335,7 @@ async fn deliver(ctx: Arc<Context>, sub: Arc<Subscription>, job: Job) -> Result<
     };
     let record = AttemptRecord {
         delivery_id: job.delivery_id.clone(),
+        event_id: job.event_id.clone(),
         subscription_id: sub.id.clone(),
         started_at: outcome.started_at,
         duration_ms: outcome.duration.as_millis() as u64,

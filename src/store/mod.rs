@@ -18,6 +18,7 @@ use std::time::Duration;
 /// An event with its deliveries, written in one transaction.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
+    /// `evt_` and a ULID made at `received_at`: ids sort by time, which retention relies on.
     pub id: String,
     pub action: String,
     pub received_at: Millis,
@@ -55,6 +56,7 @@ pub struct PendingDelivery {
 #[derive(Debug, Clone)]
 pub struct AttemptRecord {
     pub delivery_id: String,
+    pub event_id: String,
     pub subscription_id: String,
     pub started_at: Millis,
     pub duration_ms: u64,

@@ -11,8 +11,9 @@ use tokio::sync::oneshot;
 
 /// Most jobs one commit carries: bounds the latency a job waits behind others.
 const MAX_GROUP: usize = 512;
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
+/// Schema 1; a fresh database gets it and then every migration after it, like an old one.
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
     id TEXT PRIMARY KEY,
@@ -67,6 +68,37 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_at ON alerts(at);
 "#;
+
+/// Schema 2: a delivery gets its row at its first change (attempt, redelivery, cancel); until then
+/// it lives in its event's `fanout` list, pending. An ingest then writes one row in few indexes
+/// instead of two rows in nine, which is most of what a group commit costs. `open` marks events
+/// that may still have unfinished deliveries (set at ingest and on redelivery, cleared when the
+/// last one finishes). Event ids are ULIDs, so retention finds old events by id and
+/// `events_received` goes.
+const MIGRATE_TO_2: &str = r#"
+ALTER TABLE events ADD COLUMN fanout TEXT;
+ALTER TABLE events ADD COLUMN open INTEGER NOT NULL DEFAULT 0;
+UPDATE events SET open = 1 WHERE id IN (SELECT event_id FROM deliveries WHERE status IN ('pending', 'retrying'));
+DROP INDEX IF EXISTS events_received;
+CREATE INDEX events_open ON events(id) WHERE open = 1;
+CREATE VIEW all_deliveries AS
+    SELECT id, event_id, subscription_id, status, attempts, next_attempt_at, last_status_code, last_error, updated_at
+    FROM deliveries
+    UNION ALL
+    SELECT f.value ->> 0, e.id, f.value ->> 1, 'pending', 0, e.received_at, NULL, NULL, e.received_at
+    FROM events e, json_each(e.fanout) f
+    WHERE e.open = 1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = f.value ->> 0);
+"#;
+
+/// SQL true when event `event` (an SQL expression) has a pending or retrying delivery. Written out
+/// rather than read from `all_deliveries`: SQLite materialises a view for correlated lookups.
+fn has_unfinished(event: &str) -> String {
+    format!(
+        "(EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = {event} AND d.status IN ('pending', 'retrying'))
+          OR EXISTS (SELECT 1 FROM events x, json_each(x.fanout) f WHERE x.id = {event} AND x.open = 1
+                     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = f.value ->> 0)))"
+    )
+}
 
 /// A unit of work for the writer. It runs inside the group's transaction and answers its caller
 /// only once the commit is known: that is what makes a 202 durable.
@@ -127,8 +159,13 @@ impl SqliteStore {
                 path.display()
             )));
         }
-        conn.execute_batch(SCHEMA)?;
-        conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+        if version < 2 {
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(SCHEMA)?;
+            tx.execute_batch(MIGRATE_TO_2)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+            tx.commit()?;
+        }
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
         std::thread::Builder::new()
             .name("hookwatch-sqlite-writer".into())
@@ -250,7 +287,7 @@ fn delivery_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeliverySummary
 
 fn deliveries_of(conn: &Connection, event_id: &str) -> Result<Vec<DeliverySummary>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE event_id = ?1 ORDER BY subscription_id"
+        "SELECT {DELIVERY_COLUMNS} FROM all_deliveries WHERE event_id = ?1 ORDER BY subscription_id"
     ))?;
     let rows = stmt.query_map([event_id], delivery_summary)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -295,18 +332,33 @@ fn pending_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PendingDelivery> {
 
 const PENDING_COLUMNS: &str = "id, event_id, subscription_id, attempts, next_attempt_at";
 
-/// Puts the selected deliveries back to `pending` at `now` with a fresh attempt series.
-fn requeue(conn: &Connection, ids: &[String], now: Millis) -> Result<Vec<PendingDelivery>> {
-    let mut update = conn.prepare_cached(
-        "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1",
+/// Puts the selected deliveries, each `(id, event_id, subscription_id)`, back to `pending` at
+/// `now` with a fresh attempt series (giving them their row if they had none), and reopens
+/// their events.
+fn requeue(conn: &Connection, deliveries: Vec<(String, String, String)>, now: Millis) -> Result<Vec<PendingDelivery>> {
+    let mut upsert = conn.prepare_cached(
+        "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at, updated_at)
+         VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4)
+         ON CONFLICT (id) DO UPDATE SET status = 'pending', attempts = 0, next_attempt_at = ?4, updated_at = ?4",
     )?;
-    let mut select = conn.prepare_cached(&format!("SELECT {PENDING_COLUMNS} FROM deliveries WHERE id = ?1"))?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        update.execute(params![id, now])?;
-        out.push(select.query_row([id], pending_row)?);
+    let mut reopen = conn.prepare_cached("UPDATE events SET open = 1 WHERE id = ?1 AND open = 0")?;
+    let mut out = Vec::with_capacity(deliveries.len());
+    for (id, event_id, subscription_id) in deliveries {
+        upsert.execute(params![id, event_id, subscription_id, now])?;
+        reopen.execute([&event_id])?;
+        out.push(PendingDelivery { id, event_id, subscription_id, attempts: 0, next_attempt_at: now });
     }
     Ok(out)
+}
+
+/// Clears `open` once none of the event's deliveries is pending or retrying.
+fn close_if_finished(conn: &Connection, event_id: &str) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "UPDATE events SET open = 0 WHERE id = ?1 AND open = 1 AND NOT {}",
+        has_unfinished("?1")
+    ))?
+    .execute([event_id])?;
+    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -315,7 +367,7 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             if let Some(key) = &event.idempotency_key {
                 let mut stmt = conn.prepare_cached(
-                    "SELECT e.id, e.action, (SELECT COUNT(*) FROM deliveries d WHERE d.event_id = e.id)
+                    "SELECT e.id, e.action, (SELECT COUNT(*) FROM all_deliveries d WHERE d.event_id = e.id)
                      FROM events e WHERE e.idempotency_key = ?1 AND e.received_at >= ?2 LIMIT 1",
                 )?;
                 let seen = stmt
@@ -325,9 +377,13 @@ impl Store for SqliteStore {
                     return Ok(IngestOutcome::Duplicate { id, action, deliveries });
                 }
             }
+            let fanout = (!event.deliveries.is_empty())
+                .then(|| serde_json::to_string(&event.deliveries))
+                .transpose()
+                .map_err(|e| Error::Storage(e.to_string()))?;
             conn.prepare_cached(
-                "INSERT INTO events (id, action, received_at, body, idempotency_key, card_id, pipe_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO events (id, action, received_at, body, idempotency_key, card_id, pipe_id, fanout, open)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
                 event.id,
@@ -336,15 +392,10 @@ impl Store for SqliteStore {
                 &event.body[..],
                 event.idempotency_key,
                 event.card_id,
-                event.pipe_id
+                event.pipe_id,
+                fanout,
+                fanout.is_some()
             ])?;
-            let mut insert = conn.prepare_cached(
-                "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at, updated_at)
-                 VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4)",
-            )?;
-            for (delivery_id, sub_id) in &event.deliveries {
-                insert.execute(params![delivery_id, event.id, sub_id, event.received_at])?;
-            }
             Ok(IngestOutcome::Created)
         })
         .await
@@ -353,6 +404,26 @@ impl Store for SqliteStore {
     async fn record_attempt(&self, rec: AttemptRecord) -> Result<()> {
         self.write(move |conn| {
             let headers = serde_json::to_string(&rec.request_headers).unwrap_or_else(|_| "{}".into());
+            // The first change of a delivery gives it its row; a cancelled one stays cancelled.
+            conn.prepare_cached(
+                "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at,
+                                         last_status_code, last_error, updated_at)
+                 VALUES (?1, ?8, ?9, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (id) DO UPDATE SET status = ?2, attempts = ?3, next_attempt_at = ?4,
+                        last_status_code = ?5, last_error = ?6, updated_at = ?7
+                 WHERE status != 'cancelled'",
+            )?
+            .execute(params![
+                rec.delivery_id,
+                rec.new_status.as_str(),
+                rec.attempts_in_series,
+                rec.next_retry_at,
+                rec.status_code,
+                rec.error,
+                rec.started_at + rec.duration_ms as i64,
+                rec.event_id,
+                rec.subscription_id
+            ])?;
             conn.prepare_cached(
                 "INSERT INTO attempts (delivery_id, subscription_id, started_at, duration_ms, status_code, error_kind,
                                        error, response_body, response_truncated, next_retry_at, request_headers)
@@ -371,20 +442,9 @@ impl Store for SqliteStore {
                 rec.next_retry_at,
                 headers
             ])?;
-            conn.prepare_cached(
-                "UPDATE deliveries SET status = ?2, attempts = ?3, next_attempt_at = ?4, last_status_code = ?5,
-                        last_error = ?6, updated_at = ?7
-                 WHERE id = ?1 AND status != 'cancelled'",
-            )?
-            .execute(params![
-                rec.delivery_id,
-                rec.new_status.as_str(),
-                rec.attempts_in_series,
-                rec.next_retry_at,
-                rec.status_code,
-                rec.error,
-                rec.started_at + rec.duration_ms as i64
-            ])?;
+            if rec.new_status.is_final() {
+                close_if_finished(conn, &rec.event_id)?;
+            }
             Ok(())
         })
         .await
@@ -412,6 +472,17 @@ impl Store for SqliteStore {
                  WHERE subscription_id = ?1 AND status IN ('pending', 'retrying')",
                 [&id],
             )?;
+            conn.execute(
+                "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, updated_at)
+                 SELECT f.value ->> 0, e.id, ?1, 'cancelled', 0, ?2 FROM events e, json_each(e.fanout) f
+                 WHERE e.open = 1 AND f.value ->> 1 = ?1
+                   AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = f.value ->> 0)",
+                params![id, crate::model::now_ms()],
+            )?;
+            conn.execute(
+                &format!("UPDATE events SET open = 0 WHERE open = 1 AND NOT {}", has_unfinished("events.id")),
+                [],
+            )?;
             Ok(())
         })
         .await
@@ -435,7 +506,7 @@ impl Store for SqliteStore {
     async fn pending_deliveries(&self) -> Result<Vec<PendingDelivery>> {
         self.read(|conn| {
             let mut stmt = conn.prepare(&format!(
-                "SELECT {PENDING_COLUMNS} FROM deliveries WHERE status IN ('pending', 'retrying') ORDER BY event_id"
+                "SELECT {PENDING_COLUMNS} FROM all_deliveries WHERE status IN ('pending', 'retrying') ORDER BY event_id"
             ))?;
             let rows = stmt.query_map([], pending_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -474,14 +545,25 @@ impl Store for SqliteStore {
                 sql += &format!(" AND e.id < {}", arg(before, &mut args));
             }
             if q.subscription.is_some() || q.status.is_some() {
-                sql += " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id";
-                if let Some(sub) = q.subscription {
-                    sql += &format!(" AND d.subscription_id = {}", arg(sub, &mut args));
+                let statuses = q.status.map(StatusFilter::statuses);
+                let sub = q.subscription.map(|s| arg(s, &mut args));
+                sql += " AND (EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id";
+                if let Some(sub) = &sub {
+                    sql += &format!(" AND d.subscription_id = {sub}");
                 }
-                if let Some(status) = q.status {
-                    let list: Vec<String> =
-                        status.statuses().into_iter().map(|s| arg(s.as_str().to_string(), &mut args)).collect();
+                if let Some(statuses) = &statuses {
+                    let list: Vec<String> = statuses.iter().map(|s| arg(s.as_str().to_string(), &mut args)).collect();
                     sql += &format!(" AND d.status IN ({})", list.join(", "));
+                }
+                sql += ")";
+                // Deliveries without a row yet are pending.
+                if statuses.is_none_or(|s| s.contains(&DeliveryStatus::Pending)) {
+                    sql += " OR (e.open = 1 AND EXISTS (SELECT 1 FROM json_each(e.fanout) f WHERE
+                             NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = f.value ->> 0)";
+                    if let Some(sub) = &sub {
+                        sql += &format!(" AND f.value ->> 1 = {sub}");
+                    }
+                    sql += "))";
                 }
                 sql += ")";
             }
@@ -551,27 +633,24 @@ impl Store for SqliteStore {
         let event_id = event_id.to_string();
         let sub = subscription_id.map(str::to_string);
         self.write(move |conn| {
-            let exists: bool = conn.query_row("SELECT EXISTS(SELECT 1 FROM events WHERE id = ?1)", [&event_id], |r| r.get(0))?;
+            let exists: bool =
+                conn.query_row("SELECT EXISTS(SELECT 1 FROM events WHERE id = ?1)", [&event_id], |r| r.get(0))?;
             if !exists {
                 return Err(Error::NotFound(format!("no event {event_id}; list events with GET /v1/events")));
             }
-            let mut ids: Vec<String> = {
+            let mut deliveries: Vec<(String, String, String)> = {
                 let mut stmt = conn.prepare_cached(
-                    "SELECT id FROM deliveries WHERE event_id = ?1 AND (?2 IS NULL OR subscription_id = ?2) AND status != 'cancelled'",
+                    "SELECT id, event_id, subscription_id FROM all_deliveries
+                     WHERE event_id = ?1 AND (?2 IS NULL OR subscription_id = ?2) AND status != 'cancelled'",
                 )?;
-                stmt.query_map(params![event_id, sub], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+                stmt.query_map(params![event_id, sub], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<rusqlite::Result<_>>()?
             };
-            if let (Some(sub), true) = (&sub, ids.is_empty()) {
+            if let (Some(sub), true) = (&sub, deliveries.is_empty()) {
                 // The subscription never had this event (created later, or filtered): deliver it now.
-                let id = crate::model::new_id("dlv");
-                conn.execute(
-                    "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at, updated_at)
-                     VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4)",
-                    params![id, event_id, sub, now],
-                )?;
-                ids.push(id);
+                deliveries.push((crate::model::new_id("dlv"), event_id.clone(), sub.clone()));
             }
-            requeue(conn, &ids, now)
+            requeue(conn, deliveries, now)
         })
         .await
     }
@@ -579,31 +658,37 @@ impl Store for SqliteStore {
     async fn requeue_failed(&self, subscription_id: &str, since: Millis, now: Millis) -> Result<Vec<PendingDelivery>> {
         let sub = subscription_id.to_string();
         self.write(move |conn| {
-            let ids: Vec<String> = {
+            let deliveries: Vec<(String, String, String)> = {
                 let mut stmt = conn.prepare_cached(
-                    "SELECT d.id FROM deliveries d JOIN events e ON e.id = d.event_id
+                    "SELECT d.id, d.event_id, d.subscription_id FROM deliveries d JOIN events e ON e.id = d.event_id
                      WHERE d.subscription_id = ?1 AND d.status IN ('dead', 'retrying') AND e.received_at >= ?2
                      ORDER BY d.event_id",
                 )?;
-                stmt.query_map(params![sub, since], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+                stmt.query_map(params![sub, since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<rusqlite::Result<_>>()?
             };
-            requeue(conn, &ids, now)
+            requeue(conn, deliveries, now)
         })
         .await
     }
 
     async fn prune(&self, before: Millis) -> Result<u64> {
         let mut total = 0u64;
+        // Ids are ULIDs, which begin with their time: every event received before `before` sorts
+        // below the smallest id of that millisecond.
+        let oldest_kept = format!("evt_{}", ulid::Ulid::from_parts(before.max(0) as u64, 0));
         loop {
+            let oldest_kept = oldest_kept.clone();
             // In slices, so the writer never holds one long transaction that stalls ingest.
             let removed = self
                 .write(move |conn| {
                     Ok(conn.execute(
-                        "DELETE FROM events WHERE id IN (
-                            SELECT e.id FROM events e WHERE e.received_at < ?1 AND NOT EXISTS (
-                                SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status IN ('pending', 'retrying'))
-                            LIMIT 2000)",
-                        [before],
+                        &format!(
+                            "DELETE FROM events WHERE id IN (
+                                SELECT e.id FROM events e WHERE e.id < ?1 AND e.received_at < ?2 AND NOT {} LIMIT 2000)",
+                            has_unfinished("e.id")
+                        ),
+                        params![oldest_kept, before],
                     )? as u64)
                 })
                 .await?;
@@ -651,5 +736,41 @@ impl Store for SqliteStore {
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database written by schema 1 (a delivery row per delivery from the start) opens under
+    /// schema 2 with its unfinished work intact.
+    #[tokio::test]
+    async fn a_schema_1_database_migrates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute_batch(
+                "PRAGMA user_version = 1;
+                 INSERT INTO events (id, action, received_at, body) VALUES ('evt_a', 'card.move', 1000, x'7b7d');
+                 INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at, updated_at)
+                 VALUES ('dlv_1', 'evt_a', 'sub_1', 'retrying', 2, 5000, 1000),
+                        ('dlv_2', 'evt_a', 'sub_2', 'succeeded', 1, NULL, 1000);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path, None).unwrap();
+        let pending = store.pending_deliveries().await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!((pending[0].id.as_str(), pending[0].attempts, pending[0].next_attempt_at), ("dlv_1", 2, 5000));
+        let detail = store.event_detail("evt_a").await.unwrap().unwrap();
+        assert_eq!(detail.deliveries.len(), 2);
+        let failed = EventQuery { status: Some(StatusFilter::Failed), limit: 10, ..EventQuery::default() };
+        assert_eq!(store.list_events(failed).await.unwrap().len(), 1);
+        assert_eq!(store.prune(i64::MAX).await.unwrap(), 0, "an event with a retrying delivery is kept");
+        let version: i64 = Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
     }
 }
