@@ -15,14 +15,23 @@ impl Tmux {
             "tmux is required for this test (apt-get install tmux; .ci/run installs it)"
         );
         let session = format!("hookwatch-e2e-{}-{}", std::process::id(), width);
-        let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &session, "-x", &width.to_string(), "-y", &height.to_string()])
-            .arg(command)
-            .env("TERM", "xterm-256color")
-            .status()
-            .unwrap();
-        assert!(status.success());
-        Tmux { session }
+        // A start failed once in a full run; the tests start sessions in parallel, and racing to
+        // start the tmux server is the likely cause. Retried, and tmux's own error is reported.
+        let mut last_error = String::new();
+        for _ in 0..5 {
+            let out = Command::new("tmux")
+                .args(["new-session", "-d", "-s", &session, "-x", &width.to_string(), "-y", &height.to_string()])
+                .arg(command)
+                .env("TERM", "xterm-256color")
+                .output()
+                .unwrap();
+            if out.status.success() {
+                return Tmux { session };
+            }
+            last_error = String::from_utf8_lossy(&out.stderr).into_owned();
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("tmux could not start a session: {last_error}");
     }
 
     fn screen(&self) -> String {
