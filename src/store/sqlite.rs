@@ -366,14 +366,17 @@ impl Store for SqliteStore {
     async fn ingest(&self, event: NewEvent, idempotency_since: Millis) -> Result<IngestOutcome> {
         self.write(move |conn| {
             if let Some(key) = &event.idempotency_key {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT e.id, e.action, (SELECT COUNT(*) FROM all_deliveries d WHERE d.event_id = e.id)
-                     FROM events e WHERE e.idempotency_key = ?1 AND e.received_at >= ?2 LIMIT 1",
-                )?;
-                let seen = stmt
-                    .query_row(params![key, idempotency_since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                let seen: Option<(String, String)> = conn
+                    .prepare_cached(
+                        "SELECT id, action FROM events WHERE idempotency_key = ?1 AND received_at >= ?2 LIMIT 1",
+                    )?
+                    .query_row(params![key, idempotency_since], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?;
-                if let Some((id, action, deliveries)) = seen {
+                if let Some((id, action)) = seen {
+                    // A separate query: the view is only narrowed to one event by a bound value.
+                    let deliveries = conn
+                        .prepare_cached("SELECT COUNT(*) FROM all_deliveries WHERE event_id = ?1")?
+                        .query_row([&id], |r| r.get(0))?;
                     return Ok(IngestOutcome::Duplicate { id, action, deliveries });
                 }
             }
