@@ -179,6 +179,12 @@ async fn queries_filter_and_page(store: Arc<dyn Store>) {
     assert_eq!(ids(failed), ["evt_4"]);
     let done = store.list_events(EventQuery { status: StatusFilter::parse("succeeded"), ..query(10) }).await.unwrap();
     assert_eq!(ids(done), ["evt_1"]);
+    // Deliveries never attempted count as pending (SQLite keeps them in the event's fan-out list).
+    let pending = store.list_events(EventQuery { status: StatusFilter::parse("pending"), ..query(10) }).await.unwrap();
+    assert_eq!(ids(pending), ["evt_5", "evt_3", "evt_2", "evt_0"]);
+    let pending_a =
+        EventQuery { status: StatusFilter::parse("pending"), subscription: Some("sub_a".into()), ..query(10) };
+    assert_eq!(ids(store.list_events(pending_a).await.unwrap()), ["evt_2", "evt_0"]);
     let by_card = store.list_events(EventQuery { card_id: Some("card-evt_3".into()), ..query(10) }).await.unwrap();
     assert_eq!(ids(by_card), ["evt_3"]);
     let page = store.list_events(EventQuery { before: Some("evt_3".into()), ..query(2) }).await.unwrap();
