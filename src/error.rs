@@ -31,6 +31,14 @@ impl Error {
         Error::BadInput { code, message: message.into() }
     }
 
+    /// The message without the "storage error: " prefix, for wrapping in a storage error again.
+    pub fn into_reason(self) -> String {
+        match self {
+            Error::Storage(reason) => reason,
+            other => other.to_string(),
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             Error::BadInput { code, .. } | Error::Invalid { code, .. } => code,

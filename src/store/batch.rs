@@ -36,10 +36,7 @@ impl<T: Send + 'static> Batcher<T> {
                 let write = write.clone();
                 tokio::spawn(async move {
                     let (items, answers): (Vec<T>, Vec<_>) = batch.into_iter().unzip();
-                    let outcome = write(items).await.map_err(|e| match e {
-                        Error::Storage(reason) => reason,
-                        other => other.to_string(),
-                    });
+                    let outcome = write(items).await.map_err(Error::into_reason);
                     for answer in answers {
                         let _ = answer.send(outcome.clone().map_err(Error::Storage));
                     }

@@ -182,12 +182,9 @@ impl PostgresStore {
         });
         let store = PostgresStore { pool, node_id, events, attempts };
         store.migrate().await.map_err(|e| {
-            let reason = match e {
-                Error::Storage(reason) => reason,
-                other => other.to_string(),
-            };
             Error::Storage(format!(
-                "{reason} (database {}; check that PostgreSQL runs there and that the user and database exist)",
+                "{} (database {}; check that PostgreSQL runs there and that the user and database exist)",
+                e.into_reason(),
                 redact(url)
             ))
         })?;
