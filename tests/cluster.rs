@@ -159,7 +159,6 @@ async fn every_node_shows_the_whole_cluster() {
     assert_eq!(paused["state"], "paused", "node-a follows a pause made on node-b");
 
     let stream = reqwest::Client::new().get(format!("{}/v1/stream", b.base)).bearer_auth(ADMIN).send().await.unwrap();
-    let mut body = stream.bytes_stream();
     let (_, sent) = post(&a.base, "/v1/events", INGEST, card_move("P", 2)).await;
     let event_id = sent["id"].as_str().expect("node-a accepted the event").to_string();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -167,15 +166,8 @@ async fn every_node_shows_the_whole_cluster() {
     post(&b.base, &format!("/v1/subscriptions/{sub_id}/resume"), ADMIN, json!({})).await;
 
     // Node-b's stream tells of node-a's event and of node-a's attempt.
-    let mut text = String::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let attempt_seen = |t: &str| t.split("event: delivery.attempted").skip(1).any(|part| part.contains(&event_id));
-    while !(text.contains(&event_id) && attempt_seen(&text)) {
-        match tokio::time::timeout_at(deadline, futures::StreamExt::next(&mut body)).await {
-            Ok(Some(Ok(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
-            _ => panic!("node-b's stream never showed node-a's event {event_id} and its attempt; got:\n{text}"),
-        }
-    }
+    read_stream_until(stream, Duration::from_secs(10), |text| text.contains(&event_id) && attempt_seen(text)).await;
     assert_eq!(sink.wait_for(1, Duration::from_secs(5)).await, 1);
     let stats =
         until(&b.base, "/v1/stats", Duration::from_secs(5), |v| v["subscriptions"][0]["total_attempts"] == 1).await;

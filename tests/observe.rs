@@ -3,7 +3,6 @@
 mod common;
 
 use common::*;
-use futures::StreamExt;
 use serde_json::json;
 use std::time::Duration;
 
@@ -15,19 +14,13 @@ async fn the_stream_carries_events_attempts_and_stats() {
     let resp = hw.http.get(format!("{}/v1/stream", hw.base)).bearer_auth(ADMIN).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
-    let mut body = resp.bytes_stream();
     let sent = hw.send(&card_move("P", 2)).await;
-    let mut text = String::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !(text.contains("event: event.received")
-        && text.contains("event: delivery.attempted")
-        && text.contains("event: stats"))
-    {
-        match tokio::time::timeout_at(deadline, body.next()).await {
-            Ok(Some(Ok(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
-            _ => panic!("stream ended or timed out; got:\n{text}"),
-        }
-    }
+    let text = read_stream_until(resp, Duration::from_secs(5), |text| {
+        text.contains("event: event.received")
+            && text.contains("event: delivery.attempted")
+            && text.contains("event: stats")
+    })
+    .await;
     assert!(text.contains(sent["id"].as_str().unwrap()));
     // Each data line is JSON.
     for line in text.lines().filter_map(|l| l.strip_prefix("data: ")).filter(|l| l.starts_with('{')) {

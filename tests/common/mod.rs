@@ -134,6 +134,22 @@ pub async fn call(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// Reads an SSE response until `done` holds for everything read so far; panics with what was read
+/// when the stream ends or `within` passes first.
+pub async fn read_stream_until(resp: reqwest::Response, within: Duration, done: impl Fn(&str) -> bool) -> String {
+    use futures::StreamExt;
+    let mut body = resp.bytes_stream();
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + within;
+    while !done(&text) {
+        match tokio::time::timeout_at(deadline, body.next()).await {
+            Ok(Some(Ok(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            _ => panic!("stream ended or timed out; got:\n{text}"),
+        }
+    }
+    text
+}
+
 pub fn card_move(pipe: &str, to_phase: u64) -> Value {
     json!({"data": {"action": "card.move", "from": {"id": 1, "name": "Inbox"}, "to": {"id": to_phase, "name": "Doing"},
         "moved_by": {"id": 7, "name": "Ana", "username": "ana", "email": "ana@example.com", "avatar_url": "https://example.com/a.png"},
