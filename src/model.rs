@@ -62,9 +62,9 @@ pub mod ts {
     }
 }
 
-/// A new sortable id (`evt_01J…`): ULIDs sort by creation time, so ids double as cursors.
-/// A prefixed ULID. Ids from one process increase strictly, even within a millisecond, because
-/// lists sort by id and "newest first" must hold for events received in the same millisecond.
+/// A new sortable id (`evt_01J…`): ULIDs sort by creation time, so ids double as cursors. Ids from
+/// one process increase strictly, even within a millisecond, because lists sort by id and "newest
+/// first" must hold for events received in the same millisecond.
 pub fn new_id(prefix: &str) -> String {
     static IDS: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
     // A generator overflow (2^80 ids in one millisecond) or a poisoned lock falls back to a plain one.

@@ -1,5 +1,5 @@
-//! The storage interface. Everything durable goes through `Store`; SQLite is the embedded
-//! implementation (PostgreSQL for several nodes comes behind the same trait).
+//! The storage interface. Everything durable goes through `Store`: SQLite is the embedded
+//! implementation, PostgreSQL the one several nodes share (with `SharedStore` for leases).
 
 mod batch;
 mod postgres;
