@@ -176,10 +176,8 @@ impl SqliteStore {
             if version == 0 {
                 tx.execute_batch(SCHEMA)?;
             }
-            for (from, migration) in (1..).zip(MIGRATIONS) {
-                if version <= from {
-                    tx.execute_batch(migration)?;
-                }
+            for migration in &MIGRATIONS[(version.max(1) - 1) as usize..] {
+                tx.execute_batch(migration)?;
             }
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
             tx.commit()?;
@@ -768,10 +766,7 @@ mod tests {
     /// the current schema with its unfinished work intact.
     #[tokio::test]
     async fn a_schema_1_database_migrates() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("v1.db");
-        old_database(
-            &path,
+        let (_dir, path) = old_database(
             1,
             "INSERT INTO events (id, action, received_at, body) VALUES ('evt_a', 'card.move', 1000, x'7b7d');
              INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at, updated_at)
@@ -794,10 +789,7 @@ mod tests {
     /// when `events_open` is rebuilt.
     #[tokio::test]
     async fn a_schema_2_database_migrates() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("v2.db");
-        old_database(
-            &path,
+        let (_dir, path) = old_database(
             2,
             r#"INSERT INTO events (id, action, received_at, body, fanout, open)
                VALUES ('evt_01JB0000000000000000000000', 'card.create', 2000, x'7b7d', '[["dlv_3","sub_1"]]', 1),
@@ -811,14 +803,18 @@ mod tests {
         assert_current_schema(&path);
     }
 
-    /// Writes a database as hookwatch's schema `version` left it, holding `rows`.
-    fn old_database(path: &Path, version: usize, rows: &str) {
-        let conn = Connection::open(path).unwrap();
+    /// Writes a database, in a temporary directory of its own, as hookwatch's schema `version` left
+    /// it, holding `rows`.
+    fn old_database(version: usize, rows: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("v{version}.db"));
+        let conn = Connection::open(&path).unwrap();
         conn.execute_batch(SCHEMA).unwrap();
         for migration in &MIGRATIONS[..version - 1] {
             conn.execute_batch(migration).unwrap();
         }
         conn.execute_batch(&format!("PRAGMA user_version = {version}; {rows}")).unwrap();
+        (dir, path)
     }
 
     fn assert_current_schema(path: &Path) {
