@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::model::{DeliveryDetail, DeliverySummary};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, LazyLock, Mutex, mpsc};
 use tokio::sync::oneshot;
 
 /// Most jobs one commit carries: bounds the latency a job waits behind others.
@@ -369,11 +369,11 @@ fn requeue(conn: &Connection, deliveries: Vec<(String, String, String)>, now: Mi
 
 /// Clears `open` once none of the event's deliveries is pending or retrying.
 fn close_if_finished(conn: &Connection, event_id: &str) -> Result<()> {
-    conn.prepare_cached(&format!(
-        "UPDATE events SET open = 0 WHERE id = ?1 AND open = 1 AND NOT {}",
-        has_unfinished("?1")
-    ))?
-    .execute([event_id])?;
+    // Runs for every finished delivery, so its SQL is built once.
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!("UPDATE events SET open = 0 WHERE id = ?1 AND open = 1 AND NOT {}", has_unfinished("?1"))
+    });
+    conn.prepare_cached(&SQL)?.execute([event_id])?;
     Ok(())
 }
 
