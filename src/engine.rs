@@ -71,7 +71,7 @@ impl Engine {
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let dispatcher = Dispatcher::new(Context {
             store: store.clone(),
-            client: dispatch::client::build_client(&guard),
+            client: dispatch::client::build_client(&guard)?,
             guard,
             schedule: config.retry_schedule.clone(),
             breaker: config.breaker.clone(),
@@ -150,7 +150,7 @@ impl Engine {
     }
 
     /// Validates and durably stores an event, then hands its deliveries to the dispatcher.
-    pub async fn ingest(&self, body: Bytes, idempotency_key: Option<String>) -> Result<Ingested> {
+    pub async fn ingest(self: &Arc<Self>, body: Bytes, idempotency_key: Option<String>) -> Result<Ingested> {
         let backlog = self.dispatcher.total_backlog();
         if backlog >= self.config.max_backlog {
             return Err(Error::Unavailable {
@@ -182,15 +182,32 @@ impl Engine {
             id: new_id("evt"),
             action: facts.action.clone(),
             received_at: now,
-            body: body.clone(),
+            body,
             idempotency_key,
             card_id: facts.card_id.clone(),
             pipe_id: facts.pipe_id.clone(),
             deliveries: deliveries.clone(),
         };
         let window = self.config.idempotency_window.as_millis() as i64;
-        let event_id = event.id.clone();
-        match self.store.ingest(event, now - window).await? {
+        // The store call and the hand-off to the lanes run in their own task: the caller (an HTTP
+        // request whose client may hang up) can drop this future, but an event that reaches the
+        // store must still reach its lanes.
+        let engine = self.clone();
+        tokio::spawn(async move { engine.commit_and_dispatch(event, facts, now - window).await })
+            .await
+            .map_err(|e| Error::Storage(format!("the ingest task ended early: {e}")))?
+    }
+
+    /// Stores an accepted event and queues its deliveries; runs detached from the ingest's caller.
+    async fn commit_and_dispatch(
+        &self,
+        event: NewEvent,
+        facts: payload::PayloadFacts,
+        idempotency_since: Millis,
+    ) -> Result<Ingested> {
+        let (event_id, now, body, deliveries) =
+            (event.id.clone(), event.received_at, event.body.clone(), event.deliveries.clone());
+        match self.store.ingest(event, idempotency_since).await? {
             IngestOutcome::Duplicate { id, action, deliveries } => {
                 Ok(Ingested { id, action, deliveries, replayed: true })
             }

@@ -66,4 +66,13 @@ impl From<rusqlite::Error> for Error {
     }
 }
 
+/// The innermost cause of an error ("Connection refused"), which says more than a library's summary.
+pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner = e;
+    while let Some(next) = inner.source() {
+        inner = next;
+    }
+    inner.to_string()
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

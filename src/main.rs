@@ -166,9 +166,12 @@ fn merge(outer: CommonOptions, inner: CommonOptions) -> CommonOptions {
 
 /// While the dashboard owns the terminal, logs go to a file.
 fn log_to_file(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // The log names subscriptions and endpoints: its owner's alone, like the database.
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(path)
         .map_err(|e| anyhow::anyhow!("cannot open the log file {}: {e}", path.display()))?;
     tracing_subscriber::fmt()

@@ -36,17 +36,35 @@ impl Tokens {
         let file = dir.join("hookwatch.tokens");
         let (stored_admin, stored_ingest) = match std::fs::read_to_string(&file) {
             Ok(text) => parse(&text),
-            Err(_) => (None, None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // First start: generate what was not given and keep it.
+                let tokens = Tokens {
+                    admin: admin.unwrap_or_else(generate),
+                    ingest: ingest.unwrap_or_else(generate),
+                    file: Some(file.clone()),
+                };
+                let text = format!("admin_token = {:?}\ningest_token = {:?}\n", tokens.admin, tokens.ingest);
+                write_new_private(&file, &text)?;
+                return Ok(tokens);
+            }
+            // Never replace a file that exists: clients hold the tokens in it.
+            Err(e) => anyhow::bail!(
+                "cannot read the token file {}: {e}; fix its permissions, or set HOOKWATCH_ADMIN_TOKEN and \
+                 HOOKWATCH_INGEST_TOKEN",
+                file.display()
+            ),
         };
-        let tokens = Tokens {
-            admin: admin.or(stored_admin.clone()).unwrap_or_else(generate),
-            ingest: ingest.or(stored_ingest.clone()).unwrap_or_else(generate),
-            file: Some(file.clone()),
+        let missing = |key: &str| {
+            anyhow::anyhow!(
+                "the token file {} has no {key}; add `{key} = \"...\"` to it, or delete the file to generate new tokens",
+                file.display()
+            )
         };
-        if stored_admin.is_none() || stored_ingest.is_none() {
-            write_private(&file, &format!("admin_token = {:?}\ningest_token = {:?}\n", tokens.admin, tokens.ingest))?;
-        }
-        Ok(tokens)
+        Ok(Tokens {
+            admin: admin.or(stored_admin).ok_or_else(|| missing("admin_token"))?,
+            ingest: ingest.or(stored_ingest).ok_or_else(|| missing("ingest_token"))?,
+            file: Some(file),
+        })
     }
 }
 
@@ -70,13 +88,13 @@ fn parse(text: &str) -> (Option<String>, Option<String>) {
     (value("admin_token"), value("ingest_token"))
 }
 
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+/// Writes a file that must not exist yet, readable by its owner only.
+fn write_new_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(path)
         .map_err(|e| anyhow::anyhow!("cannot write the token file {}: {e}", path.display()))?;
@@ -99,6 +117,28 @@ mod tests {
         assert_eq!((first.admin, first.ingest), (again.admin, again.ingest));
         let given = Tokens::resolve(Some("a".into()), Some("i".into()), dir.path()).unwrap();
         assert_eq!((given.admin.as_str(), given.file), ("a", None));
+    }
+
+    #[test]
+    fn an_unreadable_or_incomplete_token_file_is_refused_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hookwatch.tokens");
+        // A directory in its place cannot be read as a file, whoever runs the test (root too).
+        std::fs::create_dir(&file).unwrap();
+        let err = Tokens::resolve(None, None, dir.path()).unwrap_err().to_string();
+        assert!(err.contains("cannot read the token file"), "{err}");
+        assert!(file.is_dir(), "the unreadable path was replaced");
+        std::fs::remove_dir(&file).unwrap();
+
+        std::fs::write(&file, "admin_token = \"hw_kept\"\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let err = Tokens::resolve(None, None, dir.path()).unwrap_err().to_string();
+        assert!(err.contains("has no ingest_token"), "{err}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "admin_token = \"hw_kept\"\n");
+        // The missing one given from outside completes it, and the file is left as it was.
+        let tokens = Tokens::resolve(None, Some("hw_given".into()), dir.path()).unwrap();
+        assert_eq!((tokens.admin.as_str(), tokens.ingest.as_str()), ("hw_kept", "hw_given"));
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "admin_token = \"hw_kept\"\n");
     }
 
     #[test]

@@ -294,3 +294,73 @@ fn secrets_never_reach_the_log() {
         assert!(!text.contains(needle), "{needle} leaked into the log");
     }
 }
+
+/// Clients that send an event and reset the connection before the answer: whatever reached the
+/// store must still be delivered, without a restart. Drives the real binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_from_clients_that_hang_up_are_all_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &[]);
+    let sink = Sink::start(Behaviour::default()).await;
+    let http = reqwest::Client::new();
+    let (status, _) = call(
+        &http,
+        reqwest::Method::POST,
+        &format!("{}/v1/subscriptions", server.base),
+        ADMIN,
+        Some(json!({"name": "sink", "url": sink.url, "actions": ["card.done"]})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let body = json!({"data": {"action": "card.done", "card": {"id": 7, "title": "Hang-up"}}}).to_string();
+    let request = format!(
+        "POST /v1/events HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {INGEST}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let clients: Vec<_> = (0..32u64)
+        .map(|client| {
+            let (addr, request) = (addr.clone(), request.clone());
+            tokio::spawn(async move {
+                for i in 0..25u64 {
+                    let Ok(mut stream) = tokio::net::TcpStream::connect(&addr).await else { continue };
+                    let _ = stream.write_all(request.as_bytes()).await;
+                    // 0 to 4 ms, then a reset (linger 0) instead of reading the answer.
+                    tokio::time::sleep(Duration::from_micros((client * 131 + i * 997) % 4000)).await;
+                    let _ = stream.set_zero_linger();
+                    drop(stream);
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.await.unwrap();
+    }
+    // Every event the store holds, however its request ended.
+    let mut stored = std::collections::HashSet::new();
+    let mut before = String::new();
+    loop {
+        let (status, page) = call(
+            &http,
+            reqwest::Method::GET,
+            &format!("{}/v1/events?limit=500&before={before}", server.base),
+            ADMIN,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        stored.extend(page["data"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()));
+        match page["next_before"].as_str() {
+            Some(next) => before = next.to_string(),
+            None => break,
+        }
+    }
+    assert!(
+        stored.len() >= 50,
+        "the hang-ups left only {} events stored: the test did not exercise much",
+        stored.len()
+    );
+    let missing = missing_deliveries(&sink, &stored, Duration::from_secs(30)).await;
+    assert_eq!(missing, 0, "{missing} of {} stored events were never delivered", stored.len());
+}

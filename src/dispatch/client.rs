@@ -32,7 +32,8 @@ impl AttemptOutcome {
 }
 
 /// Builds the shared outbound client: no redirects, connect timeout, SSRF-checking resolver.
-pub fn build_client(guard: &Arc<SsrfGuard>) -> reqwest::Client {
+/// Fails rather than fall back to a client without those guards.
+pub fn build_client(guard: &Arc<SsrfGuard>) -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(5))
@@ -41,7 +42,7 @@ pub fn build_client(guard: &Arc<SsrfGuard>) -> reqwest::Client {
         .pool_max_idle_per_host(64)
         .tcp_nodelay(true)
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .map_err(|e| anyhow::anyhow!("cannot build the outbound HTTP client: {}", crate::error::root_cause(&e)))
 }
 
 /// Header names whose values are masked in what is recorded (they carry the consumer's credentials).

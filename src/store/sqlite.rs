@@ -155,10 +155,33 @@ fn open(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// The database holds signing secrets and consumers' header tokens: its file is its owner's alone.
+/// SQLite gives the `-wal` and `-shm` files the database file's mode, so they follow.
+fn keep_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let refused = |e: std::io::Error| Error::Storage(format!("cannot create database {}: {e}", path.display()));
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(refused(e)),
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        let Ok(meta) = std::fs::metadata(&file) else { continue };
+        if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::Storage(format!("cannot make {} private (chmod 600 it): {e}", file.display())))?;
+            tracing::info!("made {} readable by its owner only: it holds signing secrets", file.display());
+        }
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens (or creates) the database. With `max_bytes`, writes beyond that size fail as
     /// "database is full" (and ingest answers 503) instead of filling the disk.
     pub fn open(path: &Path, max_bytes: Option<u64>) -> Result<Self> {
+        keep_private(path)?;
         let conn = open(path)?;
         if let Some(max) = max_bytes {
             let page_size: u64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;

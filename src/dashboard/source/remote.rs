@@ -1,6 +1,7 @@
 //! The remote source: the HTTP API and the SSE stream of a running server, reconnecting on its own.
 
 use super::{Source, SourceResult, Update};
+use crate::error::root_cause;
 use crate::feed::{Alert, FeedEvent};
 use crate::model::{EventDetail, EventSummary, Subscription};
 use crate::report::StatsReport;
@@ -38,7 +39,7 @@ impl RemoteSource {
         if let Some(body) = body {
             req = req.header("content-type", "application/json").body(body.to_string());
         }
-        let resp = req.send().await.map_err(|e| format!("cannot reach {}: {}", self.base, cause(&e)))?;
+        let resp = req.send().await.map_err(|e| format!("cannot reach {}: {}", self.base, root_cause(&e)))?;
         let status = resp.status();
         let text = resp.text().await.map_err(|e| format!("reading the answer failed: {e}"))?;
         if !status.is_success() {
@@ -55,15 +56,6 @@ impl RemoteSource {
     async fn get<T: DeserializeOwned>(&self, path: &str) -> SourceResult<T> {
         self.call(reqwest::Method::GET, path, None).await
     }
-}
-
-/// The innermost cause of an error ("Connection refused"), which says more than reqwest's summary.
-fn cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut inner = e;
-    while let Some(next) = inner.source() {
-        inner = next;
-    }
-    inner.to_string()
 }
 
 #[derive(serde::Deserialize)]
@@ -101,7 +93,7 @@ impl Source for RemoteSource {
                         }
                     }
                     Ok(resp) => format!("the server answered {}", resp.status()),
-                    Err(e) => format!("cannot connect: {}", cause(&e)),
+                    Err(e) => format!("cannot connect: {}", root_cause(&e)),
                 };
                 if tx.send(Update::Connection { connected: false, detail }).await.is_err() {
                     return;
@@ -179,7 +171,7 @@ impl Source for RemoteSource {
             .body(body)
             .send()
             .await
-            .map_err(|e| format!("cannot reach {}: {}", self.base, cause(&e)))?;
+            .map_err(|e| format!("cannot reach {}: {}", self.base, root_cause(&e)))?;
         let status = resp.status();
         let v: Value = serde_json::from_str(&resp.text().await.unwrap_or_default()).unwrap_or_default();
         match v["id"].as_str() {
