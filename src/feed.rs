@@ -24,6 +24,20 @@ impl FeedEvent {
             FeedEvent::Alert(_) => "alert",
         }
     }
+
+    /// The update as it leaves the process: a stream client never receives signing secrets or
+    /// consumers' credentials (it can read them with GET /v1/subscriptions/{id}).
+    pub fn for_watchers(&self) -> std::borrow::Cow<'_, FeedEvent> {
+        match self {
+            FeedEvent::SubscriptionChanged { change, subscription } => {
+                std::borrow::Cow::Owned(FeedEvent::SubscriptionChanged {
+                    change: *change,
+                    subscription: Box::new(subscription.masked()),
+                })
+            }
+            other => std::borrow::Cow::Borrowed(other),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -136,7 +136,32 @@ pub struct Subscription {
     pub disabled_reason: Option<String>,
 }
 
+/// Header names whose values are masked wherever they are shown or recorded (they carry the
+/// consumer's credentials).
+pub fn is_sensitive(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["authorization", "cookie", "token", "secret", "api-key", "apikey", "password"].iter().any(|s| n.contains(s))
+}
+
+pub fn mask(value: &str) -> String {
+    let visible: String = value.chars().take(4).collect();
+    format!("{visible}…(masked)")
+}
+
 impl Subscription {
+    /// A copy safe to broadcast: signing secrets and credential headers masked.
+    pub fn masked(&self) -> Subscription {
+        let mut copy = self.clone();
+        copy.secret = mask(&self.secret);
+        copy.previous_secret = self.previous_secret.as_deref().map(mask);
+        for (name, value) in copy.headers.iter_mut() {
+            if is_sensitive(name) {
+                *value = mask(value);
+            }
+        }
+        copy
+    }
+
     /// The secrets that sign a delivery now: the current one, plus the previous one during a rotation.
     pub fn signing_secrets(&self, now: Millis) -> Vec<&str> {
         let mut secrets = vec![self.secret.as_str()];

@@ -88,6 +88,41 @@ async fn admin_routes_need_the_admin_token() {
     assert_eq!(resp.status(), 404);
 }
 
+/// A token in the URL lands in proxy logs: only the stream (for EventSource) takes one there.
+#[tokio::test]
+async fn a_query_token_opens_the_stream_only() {
+    let hw = Hookwatch::start().await;
+    for path in ["/v1/subscriptions", "/v1/events", "/v1/stats"] {
+        let resp = hw.http.get(format!("{}{path}?access_token={ADMIN}", hw.base)).send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{path}");
+    }
+    let resp = hw.http.get(format!("{}/v1/stream?access_token={ADMIN}", hw.base)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+/// Stream clients see subscription changes with secrets and credential headers masked.
+#[tokio::test]
+async fn subscription_changes_on_the_stream_carry_no_secrets() {
+    let hw = Hookwatch::start().await;
+    let resp = hw.http.get(format!("{}/v1/stream", hw.base)).bearer_auth(ADMIN).send().await.unwrap();
+    let secret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    let sub = hw
+        .subscribe(
+            "https://x.example.com/h",
+            &["*"],
+            json!({"secret": secret, "headers": {"Authorization": "Bearer consumer-credential", "X-Team": "crm"}}),
+        )
+        .await;
+    assert_eq!(sub["secret"], secret, "the API itself still answers the secret to its admin");
+    let text = read_stream_until(resp, Duration::from_secs(5), |t| t.contains("event: subscription.changed")).await;
+    let line = text.lines().find(|l| l.contains("\"change\"")).unwrap().strip_prefix("data: ").unwrap();
+    let change: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(change["subscription"]["secret"], "whse…(masked)", "{change}");
+    assert_eq!(change["subscription"]["headers"]["Authorization"], "Bear…(masked)");
+    assert_eq!(change["subscription"]["headers"]["X-Team"], "crm");
+    assert!(!text.contains("C2FVsBQIhrscChlQIMV") && !text.contains("consumer-credential"), "{text}");
+}
+
 trait JsonBody {
     async fn json_body(self) -> serde_json::Value;
 }

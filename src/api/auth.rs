@@ -12,7 +12,11 @@ fn bearer(req: &Request) -> Option<String> {
         let (scheme, token) = value.trim().split_once(' ')?;
         return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string());
     }
-    // Browsers' EventSource cannot set headers; allow the token in the query for the stream.
+    // Browsers' EventSource cannot set headers: the stream, and only the stream, takes the token in
+    // its query (elsewhere it would put tokens in URLs and proxy logs for no need).
+    if req.uri().path() != "/v1/stream" {
+        return None;
+    }
     req.uri().query()?.split('&').find_map(|kv| kv.strip_prefix("access_token=")).map(str::to_string)
 }
 

@@ -16,7 +16,7 @@ pub async fn stream(State(app): State<AppState>) -> Sse<impl Stream<Item = Resul
         Ok(match update {
             Ok(ev) => Event::default()
                 .event(ev.name())
-                .json_data(&*ev)
+                .json_data(&*ev.for_watchers())
                 .unwrap_or_else(|_| Event::default().comment("unserialisable update")),
             // A slow client missed updates: say so, so it can refetch instead of showing stale data.
             Err(BroadcastStreamRecvError::Lagged(n)) => Event::default().event("lagged").data(n.to_string()),

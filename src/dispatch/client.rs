@@ -2,7 +2,7 @@
 
 use super::signing;
 use super::ssrf::{Blocked, DnsFailure, SsrfGuard};
-use crate::model::{ErrorKind, Millis, Subscription, now_ms};
+use crate::model::{ErrorKind, Millis, Subscription, is_sensitive, mask, now_ms};
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -43,17 +43,6 @@ pub fn build_client(guard: &Arc<SsrfGuard>) -> anyhow::Result<reqwest::Client> {
         .tcp_nodelay(true)
         .build()
         .map_err(|e| anyhow::anyhow!("cannot build the outbound HTTP client: {}", crate::error::root_cause(&e)))
-}
-
-/// Header names whose values are masked in what is recorded (they carry the consumer's credentials).
-fn is_sensitive(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    ["authorization", "cookie", "token", "secret", "api-key", "apikey", "password"].iter().any(|s| n.contains(s))
-}
-
-pub fn mask(value: &str) -> String {
-    let visible: String = value.chars().take(4).collect();
-    format!("{visible}…(masked)")
 }
 
 pub async fn attempt(

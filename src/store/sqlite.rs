@@ -826,6 +826,35 @@ mod tests {
         assert_current_schema(&path);
     }
 
+    /// The files hold signing secrets: a new database and its WAL files are the owner's alone, and
+    /// an old world-readable one is made private when opened.
+    #[tokio::test]
+    async fn database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        let store = SqliteStore::open(&path, None).unwrap();
+        store
+            .save_alert(&crate::feed::Alert {
+                kind: crate::feed::AlertKind::Disabled,
+                subscription_id: "sub_1".into(),
+                subscription_name: "crm".into(),
+                message: "a write, so the WAL files exist".into(),
+                at: 1,
+            })
+            .await
+            .unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+        let (_old_dir, old) = old_database(3, "");
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        SqliteStore::open(&old, None).unwrap();
+        assert_eq!(mode(&old), 0o600);
+    }
+
     /// Writes a database, in a temporary directory of its own, as hookwatch's schema `version` left
     /// it, holding `rows`.
     fn old_database(version: usize, rows: &str) -> (tempfile::TempDir, PathBuf) {
