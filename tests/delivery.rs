@@ -189,7 +189,7 @@ async fn gone_disables_the_subscription_and_raises_an_alert() {
     let hw = Hookwatch::start().await;
     let sink = Sink::start(Behaviour { default_status: 410, ..Default::default() }).await;
     let sub = hw.subscribe(&sink.url, &["*"], json!({})).await;
-    hw.send(&card_move("P", 2)).await;
+    let gone = hw.send(&card_move("P", 2)).await;
     let id = sub["id"].as_str().unwrap();
     let mut state = String::new();
     for _ in 0..100 {
@@ -204,6 +204,11 @@ async fn gone_disables_the_subscription_and_raises_an_alert() {
     assert!(alerts["data"].as_array().unwrap().iter().any(|a| a["kind"] == "disabled"), "{alerts}");
     // Disabled subscriptions receive no new deliveries until an operator resumes them.
     assert_eq!(hw.send(&card_move("P", 2)).await["deliveries"], 0);
+    // The endpoint said it is gone: its delivery is final, not a retry that never comes.
+    let event = hw.settled(gone["id"].as_str().unwrap(), Duration::from_secs(5)).await;
+    assert_eq!(event["deliveries"][0]["status"], "dead", "{event}");
+    assert_eq!(event["deliveries"][0]["attempts"].as_array().map_or(1, Vec::len), 1, "{event}");
+    assert_eq!(hw.get("/v1/stats").await["backlog"], 0);
 }
 
 #[tokio::test]

@@ -364,3 +364,47 @@ async fn events_from_clients_that_hang_up_are_all_delivered() {
     let missing = missing_deliveries(&sink, &stored, Duration::from_secs(30)).await;
     assert_eq!(missing, 0, "{missing} of {} stored events were never delivered", stored.len());
 }
+
+/// A storage fault while delivering is not the endpoint's: the delivery waits for the store and
+/// goes out once it reads again, with no attempt recorded against the endpoint meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storage_fault_while_delivering_is_not_charged_to_the_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hw.db");
+    let server = Process::spawn(&db.to_string_lossy(), &["--retry-schedule", "1s,1s,1s"]);
+    let sink = Sink::start(Behaviour { script: [500].into(), ..Default::default() }).await;
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", server.base);
+    let (status, _) = call(
+        &http,
+        reqwest::Method::POST,
+        &url("/v1/subscriptions"),
+        ADMIN,
+        Some(json!({"name": "sink", "url": sink.url, "actions": ["*"]})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (_, event) = call(&http, reqwest::Method::POST, &url("/v1/events"), INGEST, Some(card_move("P", 2))).await;
+    let id = event["id"].as_str().unwrap().to_string();
+    assert_eq!(sink.wait_for(1, Duration::from_secs(5)).await, 1);
+    // The retry rereads the body from the store: make that read fail, from outside the process.
+    let outside = rusqlite::Connection::open(&db).unwrap();
+    outside.busy_timeout(Duration::from_secs(5)).unwrap();
+    outside.execute_batch("ALTER TABLE events RENAME COLUMN body TO body_away").unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(sink.count(), 1, "nothing can be sent while the body is unreadable");
+    outside.execute_batch("ALTER TABLE events RENAME COLUMN body_away TO body").unwrap();
+    assert_eq!(sink.wait_for(2, Duration::from_secs(10)).await, 2, "the delivery goes out once the store reads again");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let detail = loop {
+        let (_, detail) = call(&http, reqwest::Method::GET, &url(&format!("/v1/events/{id}")), ADMIN, None).await;
+        if detail["deliveries"][0]["status"] == "succeeded" || std::time::Instant::now() > deadline {
+            break detail;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let delivery = &detail["deliveries"][0];
+    assert_eq!(delivery["status"], "succeeded", "{detail}");
+    let codes: Vec<_> = delivery["attempts"].as_array().unwrap().iter().map(|a| a["status_code"].clone()).collect();
+    assert_eq!(codes, [json!(500), json!(200)], "only the endpoint's own answers are attempts: {detail}");
+}

@@ -3,7 +3,7 @@
 
 use super::breaker::{Breaker, Transition};
 use super::client::{self, AttemptOutcome};
-use super::{Context, Control, Job, LaneGauges};
+use super::{Context, Control, Job, LaneGauges, retry};
 use crate::feed::{Alert, AlertKind, AttemptNotice, FeedEvent};
 use crate::model::{DeliveryStatus, Millis, Subscription, SubscriptionState, now_ms};
 use crate::store::AttemptRecord;
@@ -22,6 +22,19 @@ pub(super) enum Command {
     Update(Arc<Subscription>),
 }
 
+/// A job given back without an attempt.
+enum Unattempted {
+    /// Another node has taken the delivery over.
+    Moved(Job),
+    /// The event's body could not be read: tried again later, the endpoint not charged.
+    StoreFailed { job: Job, error: String },
+    /// The event, and with it the delivery, is no longer stored: nothing is left to send.
+    EventGone(Job),
+}
+
+/// How long a delivery waits after the store failed to give its body.
+const STORE_RETRY: Duration = Duration::from_secs(2);
+
 struct Finished {
     job: Job,
     outcome: AttemptOutcome,
@@ -39,8 +52,8 @@ pub(super) struct Lane {
     seq: u64,
     /// Delivery ids queued or in flight here, so a requeue never runs a delivery twice at once.
     queued: HashSet<String>,
-    /// Attempts under way; `Err` gives back a job another node has taken over, unattempted.
-    in_flight: JoinSet<Result<Finished, Job>>,
+    /// Attempts under way; `Err` gives a job back unattempted.
+    in_flight: JoinSet<Result<Finished, Unattempted>>,
     breaker: Breaker,
     consecutive_failures: u32,
     failing_since: Option<Millis>,
@@ -84,9 +97,7 @@ impl Lane {
                 Some(done) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
                     match done {
                         Ok(Ok(done)) => self.finish(done),
-                        Ok(Err(moved)) => {
-                            self.queued.remove(&moved.delivery_id);
-                        }
+                        Ok(Err(unattempted)) => self.give_back(unattempted),
                         Err(_) => {}
                     }
                 }
@@ -256,6 +267,23 @@ impl Lane {
         }
     }
 
+    fn give_back(&mut self, unattempted: Unattempted) {
+        match unattempted {
+            Unattempted::Moved(job) => {
+                self.queued.remove(&job.delivery_id);
+            }
+            Unattempted::StoreFailed { mut job, error } => {
+                tracing::warn!(delivery = %job.delivery_id, "cannot read the event to deliver (retrying in {}s, the endpoint is not charged): {error}", STORE_RETRY.as_secs());
+                job.due = now_ms() + STORE_RETRY.as_millis() as i64;
+                self.wait(job);
+            }
+            Unattempted::EventGone(job) => {
+                tracing::error!(delivery = %job.delivery_id, event = %job.event_id, "the event is no longer stored; its delivery cannot be sent");
+                self.queued.remove(&job.delivery_id);
+            }
+        }
+    }
+
     fn disable(&mut self, reason: String) {
         if self.sub.state == SubscriptionState::Disabled {
             return;
@@ -303,36 +331,25 @@ async fn sleep_until(at: Option<Instant>) {
 /// Makes one attempt, decides the delivery's next state and records both durably. In a cluster a
 /// retry first checks that this node still holds the delivery: an operator may have redelivered
 /// it on another node meanwhile, and sending it from both would be a needless duplicate.
-async fn deliver(ctx: Arc<Context>, sub: Arc<Subscription>, job: Job) -> Result<Finished, Job> {
+async fn deliver(ctx: Arc<Context>, sub: Arc<Subscription>, job: Job) -> Result<Finished, Unattempted> {
     if let (true, Some(shared)) = (job.attempts > 0, ctx.store.shared())
         && let Ok(false) = shared.holds(&job.delivery_id).await
     {
         tracing::debug!(delivery = %job.delivery_id, "another node has taken this delivery over");
-        return Err(job);
+        return Err(Unattempted::Moved(job));
     }
     let body = match &job.body {
         Some(b) => Some(b.bytes()),
-        None => ctx.store.event_body(&job.event_id).await.ok().flatten(),
+        // A storage fault is not the endpoint's: nothing is sent, recorded or charged.
+        None => match ctx.store.event_body(&job.event_id).await {
+            Ok(body) => body,
+            Err(e) => return Err(Unattempted::StoreFailed { job, error: e.to_string() }),
+        },
     };
-    let outcome = match body {
-        Some(body) => client::attempt(&ctx.client, &ctx.guard, &sub, &job.event_id, body).await,
-        None => missing_event(&job),
-    };
+    let Some(body) = body else { return Err(Unattempted::EventGone(job)) };
+    let outcome = client::attempt(&ctx.client, &ctx.guard, &sub, &job.event_id, body).await;
     let attempts = job.attempts + 1;
-    let (status, next_at) = if outcome.succeeded() {
-        (DeliveryStatus::Succeeded, None)
-    } else {
-        let scheduled = ctx.schedule.next_delay(attempts);
-        // Retry-After on 429/503 replaces the schedule's delay, never its length.
-        let honoured = match (scheduled, outcome.status_code, outcome.retry_after) {
-            (Some(_), Some(429 | 503), Some(after)) => Some(after.min(Duration::from_secs(86_400))),
-            (s, _, _) => s,
-        };
-        match honoured {
-            Some(delay) => (DeliveryStatus::Retrying, Some(now_ms() + delay.as_millis() as i64)),
-            None => (DeliveryStatus::Dead, None),
-        }
-    };
+    let (status, next_at) = retry::decide(&ctx.schedule, attempts, &outcome, now_ms());
     let record = AttemptRecord {
         delivery_id: job.delivery_id.clone(),
         event_id: job.event_id.clone(),
@@ -363,18 +380,4 @@ async fn deliver(ctx: Arc<Context>, sub: Arc<Subscription>, job: Job) -> Result<
         drop(permit);
     });
     Ok(Finished { job, outcome, status, next_at })
-}
-
-fn missing_event(job: &Job) -> AttemptOutcome {
-    AttemptOutcome {
-        started_at: now_ms(),
-        duration: Duration::ZERO,
-        status_code: None,
-        error_kind: Some(crate::model::ErrorKind::Connect),
-        error: Some(format!("event {} is no longer stored (pruned?)", job.event_id)),
-        response_body: Vec::new(),
-        response_truncated: false,
-        retry_after: None,
-        request_headers: Default::default(),
-    }
 }
