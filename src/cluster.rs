@@ -23,6 +23,17 @@ fn tick_for(lease: Duration) -> Duration {
     (lease / 5).clamp(Duration::from_millis(100), Duration::from_secs(2))
 }
 
+/// Applies other nodes' subscription changes as soon as they are announced, until the engine is
+/// dropped. The tick below catches up too, should an announcement be lost.
+pub async fn follow_subscription_changes(engine: Weak<Engine>, mut changes: tokio::sync::watch::Receiver<u64>) {
+    while changes.changed().await.is_ok() {
+        let Some(engine) = engine.upgrade() else { return };
+        if let Err(e) = engine.catch_up_subscriptions().await {
+            tracing::warn!("cannot read subscriptions after a change was announced: {e}");
+        }
+    }
+}
+
 /// Runs until the engine is dropped.
 pub async fn run(engine: Weak<Engine>, lease: Duration) {
     let mut tick = tokio::time::interval(tick_for(lease));
@@ -42,9 +53,8 @@ pub async fn run(engine: Weak<Engine>, lease: Duration) {
             Ok(nodes) => engine.set_nodes(nodes),
             Err(e) => tracing::warn!("cannot read the nodes list: {e}"),
         }
-        match engine.store().subscriptions().await {
-            Ok(subs) => engine.follow_subscriptions(subs).await,
-            Err(e) => tracing::warn!("cannot read subscriptions: {e}"),
+        if let Err(e) = engine.catch_up_subscriptions().await {
+            tracing::warn!("cannot read subscriptions: {e}");
         }
         // Leave room in the queues for this node's own ingest: claim only below half the limit.
         if engine.backlog() < engine.config().max_backlog / 2 {

@@ -36,11 +36,21 @@ pub struct Ingested {
     pub replayed: bool,
 }
 
+/// The live subscriptions and the store's subscriptions version they reflect.
+#[derive(Default)]
+struct Registry {
+    version: i64,
+    by_id: BTreeMap<String, Arc<Subscription>>,
+}
+
+/// How often an ingest matches again after the subscriptions changed under it, before it gives up.
+const MATCH_ATTEMPTS: usize = 8;
+
 pub struct Engine {
     config: Config,
     catalog: Catalog,
     store: Arc<dyn Store>,
-    subscriptions: RwLock<BTreeMap<String, Arc<Subscription>>>,
+    subscriptions: RwLock<Registry>,
     /// Serialises subscription changes so the duplicate check and the save see the same world.
     changes: tokio::sync::Mutex<()>,
     dispatcher: Dispatcher,
@@ -83,13 +93,17 @@ impl Engine {
             body_bytes: Default::default(),
             unrecorded: Arc::new(tokio::sync::Semaphore::new(dispatch::MAX_UNRECORDED)),
         });
+        let version = store.subscriptions_version().await?;
         let stored = store.subscriptions().await?;
         let alerts = store.recent_alerts(ALERT_LOG as u32).await?;
         let engine = Arc::new(Engine {
             catalog: Catalog::new(&config.extra_actions),
             config,
             store,
-            subscriptions: RwLock::new(stored.into_iter().map(|s| (s.id.clone(), Arc::new(s))).collect()),
+            subscriptions: RwLock::new(Registry {
+                version,
+                by_id: stored.into_iter().map(|s| (s.id.clone(), Arc::new(s))).collect(),
+            }),
             changes: tokio::sync::Mutex::new(()),
             dispatcher,
             stats,
@@ -121,6 +135,10 @@ impl Engine {
             // Announce this node before serving, so no other node takes what it is about to lease.
             shared.heartbeat(&engine.node_status()).await?;
             tokio::spawn(crate::cluster::run(Arc::downgrade(&engine), engine.config.lease));
+            tokio::spawn(crate::cluster::follow_subscription_changes(
+                Arc::downgrade(&engine),
+                shared.subscription_changes(),
+            ));
         }
         Ok(engine)
     }
@@ -135,10 +153,6 @@ impl Engine {
 
     pub fn feed(&self) -> &Feed {
         &self.feed
-    }
-
-    pub(crate) fn store(&self) -> &dyn Store {
-        self.store.as_ref()
     }
 
     pub(crate) fn shared_store(&self) -> Option<&dyn SharedStore> {
@@ -167,16 +181,6 @@ impl Engine {
                 "Idempotency-Key must be 1 to 255 printable characters",
             ));
         }
-        let deliveries: Vec<(String, String)> = self
-            .subscriptions
-            .read()
-            .map_err(|_| Error::Storage("subscription registry poisoned".into()))?
-            .values()
-            .filter(|s| s.state != SubscriptionState::Disabled)
-            .filter(|s| s.actions.iter().any(|p| crate::catalog::pattern_matches(p, &facts.action)))
-            .filter(|s| s.filters.matches(&facts))
-            .map(|s| (new_id("dlv"), s.id.clone()))
-            .collect();
         let now = now_ms();
         let event = NewEvent {
             id: new_id("evt"),
@@ -186,7 +190,8 @@ impl Engine {
             idempotency_key,
             card_id: facts.card_id.clone(),
             pipe_id: facts.pipe_id.clone(),
-            deliveries: deliveries.clone(),
+            deliveries: Vec::new(),
+            subscriptions_version: 0,
         };
         let window = self.config.idempotency_window.as_millis() as i64;
         // The store call and the hand-off to the lanes run in their own task: the caller (an HTTP
@@ -198,66 +203,88 @@ impl Engine {
             .map_err(|e| Error::Storage(format!("the ingest task ended early: {e}")))?
     }
 
+    /// The deliveries an event gets from the live subscriptions, and the version they are at.
+    fn route(&self, facts: &payload::PayloadFacts) -> Result<(i64, Vec<(String, String)>)> {
+        let registry =
+            self.subscriptions.read().map_err(|_| Error::Storage("subscription registry poisoned".into()))?;
+        let deliveries = registry
+            .by_id
+            .values()
+            .filter(|s| s.state != SubscriptionState::Disabled)
+            .filter(|s| s.actions.iter().any(|p| crate::catalog::pattern_matches(p, &facts.action)))
+            .filter(|s| s.filters.matches(facts))
+            .map(|s| (new_id("dlv"), s.id.clone()))
+            .collect();
+        Ok((registry.version, deliveries))
+    }
+
     /// Stores an accepted event and queues its deliveries; runs detached from the ingest's caller.
+    /// The store refuses an event matched against subscriptions older than its own: then this
+    /// node catches up with the stored subscriptions and matches again.
     async fn commit_and_dispatch(
         &self,
-        event: NewEvent,
+        mut event: NewEvent,
         facts: payload::PayloadFacts,
         idempotency_since: Millis,
     ) -> Result<Ingested> {
-        let (event_id, now, body, deliveries) =
-            (event.id.clone(), event.received_at, event.body.clone(), event.deliveries.clone());
-        match self.store.ingest(event, idempotency_since).await? {
-            IngestOutcome::Duplicate { id, action, deliveries } => {
-                Ok(Ingested { id, action, deliveries, replayed: true })
-            }
-            IngestOutcome::Created => {
-                self.stats.record_ingest(now);
-                // A body from the HTTP layer can be a slice of a much larger read buffer; a queued
-                // job keeps an exact copy so it pins only its own bytes.
-                let held = (!deliveries.is_empty()).then(|| Bytes::copy_from_slice(&body));
-                for (delivery_id, sub_id) in &deliveries {
-                    let job = Job {
-                        delivery_id: delivery_id.clone(),
-                        event_id: event_id.clone(),
-                        attempts: 0,
-                        due: now,
-                        body: held.as_ref().and_then(|b| self.dispatcher.hold_body(b)),
-                    };
-                    self.dispatcher.enqueue(sub_id, job);
+        for _ in 0..MATCH_ATTEMPTS {
+            (event.subscriptions_version, event.deliveries) = self.route(&facts)?;
+            match self.store.ingest(event.clone(), idempotency_since).await? {
+                IngestOutcome::StaleSubscriptions => self.catch_up_subscriptions().await?,
+                IngestOutcome::Duplicate { id, action, deliveries } => {
+                    return Ok(Ingested { id, action, deliveries, replayed: true });
                 }
-                if self.feed.has_listeners() {
-                    let summaries = deliveries
-                        .iter()
-                        .map(|(delivery_id, sub_id)| DeliverySummary {
-                            id: delivery_id.clone(),
-                            subscription_id: sub_id.clone(),
-                            status: DeliveryStatus::Pending,
-                            attempt_count: 0,
-                            last_status_code: None,
-                            last_error: None,
-                            next_attempt_at: Some(now),
-                        })
-                        .collect();
-                    self.feed.publish(FeedEvent::EventReceived {
-                        event: EventSummary {
-                            id: event_id.clone(),
-                            action: facts.action.clone(),
-                            received_at: now,
-                            card_id: facts.card_id,
-                            pipe_id: facts.pipe_id,
-                            deliveries: summaries,
-                        },
-                    });
-                }
-                Ok(Ingested {
-                    id: event_id,
-                    action: facts.action,
-                    deliveries: deliveries.len() as u32,
-                    replayed: false,
-                })
+                IngestOutcome::Created => return Ok(self.dispatch_new(event, facts)),
             }
         }
+        Err(Error::Unavailable {
+            message: "subscriptions are changing faster than events can be matched against them; retry".into(),
+            retry_after: Duration::from_secs(1),
+        })
+    }
+
+    /// Hands a stored event's deliveries to their lanes and tells the watchers.
+    fn dispatch_new(&self, event: NewEvent, facts: payload::PayloadFacts) -> Ingested {
+        let NewEvent { id: event_id, received_at: now, body, deliveries, .. } = event;
+        self.stats.record_ingest(now);
+        // A body from the HTTP layer can be a slice of a much larger read buffer; a queued
+        // job keeps an exact copy so it pins only its own bytes.
+        let held = (!deliveries.is_empty()).then(|| Bytes::copy_from_slice(&body));
+        for (delivery_id, sub_id) in &deliveries {
+            let job = Job {
+                delivery_id: delivery_id.clone(),
+                event_id: event_id.clone(),
+                attempts: 0,
+                due: now,
+                body: held.as_ref().and_then(|b| self.dispatcher.hold_body(b)),
+            };
+            self.dispatcher.enqueue(sub_id, job);
+        }
+        if self.feed.has_listeners() {
+            let summaries = deliveries
+                .iter()
+                .map(|(delivery_id, sub_id)| DeliverySummary {
+                    id: delivery_id.clone(),
+                    subscription_id: sub_id.clone(),
+                    status: DeliveryStatus::Pending,
+                    attempt_count: 0,
+                    last_status_code: None,
+                    last_error: None,
+                    next_attempt_at: Some(now),
+                })
+                .collect();
+            self.feed.publish(FeedEvent::EventReceived {
+                event: EventSummary {
+                    id: event_id.clone(),
+                    action: facts.action.clone(),
+                    received_at: now,
+                    card_id: facts.card_id,
+                    pipe_id: facts.pipe_id,
+                    deliveries: summaries,
+                },
+            });
+        }
+        Ingested { id: event_id, action: facts.action, deliveries: deliveries.len() as u32, replayed: false }
     }
 
     /// Hands unfinished deliveries (resumed at start, claimed, or requeued) to their lanes.
@@ -272,22 +299,65 @@ impl Engine {
 
     // ----- subscriptions -----
 
+    /// The live subscriptions as this node knows them (see `current_subscriptions` for a read
+    /// that must include every change answered anywhere).
     pub fn subscriptions(&self) -> Vec<Arc<Subscription>> {
-        self.subscriptions.read().map(|m| m.values().cloned().collect()).unwrap_or_default()
+        self.subscriptions.read().map(|r| r.by_id.values().cloned().collect()).unwrap_or_default()
     }
 
     pub fn subscription(&self, id: &str) -> Result<Arc<Subscription>> {
         self.subscriptions
             .read()
             .ok()
-            .and_then(|m| m.get(id).cloned())
+            .and_then(|r| r.by_id.get(id).cloned())
             .ok_or_else(|| Error::NotFound(format!("no subscription {id}; list them with GET /v1/subscriptions")))
+    }
+
+    /// The subscriptions including every change answered by any node (on a shared store, this
+    /// node first catches up with the store if its version moved).
+    pub async fn current_subscriptions(&self) -> Result<Vec<Arc<Subscription>>> {
+        if self.store.shared().is_some() {
+            self.catch_up_subscriptions().await?;
+        }
+        Ok(self.subscriptions())
+    }
+
+    pub async fn current_subscription(&self, id: &str) -> Result<Arc<Subscription>> {
+        if self.store.shared().is_some() {
+            self.catch_up_subscriptions().await?;
+        }
+        self.subscription(id)
+    }
+
+    fn registry_version(&self) -> i64 {
+        self.subscriptions.read().map(|r| r.version).unwrap_or(-1)
+    }
+
+    /// Catches up with subscription changes other nodes made (or this node made while an ingest
+    /// was matching).
+    pub(crate) async fn catch_up_subscriptions(&self) -> Result<()> {
+        let _guard = self.changes.lock().await;
+        self.sync_subscriptions().await
+    }
+
+    /// Brings the registry to the store's subscriptions version; the caller holds `changes`.
+    async fn sync_subscriptions(&self) -> Result<()> {
+        // The version first: subscriptions read after it are at least that new, so a registry
+        // labelled with it is never newer than its label says.
+        let version = self.store.subscriptions_version().await?;
+        if version == self.registry_version() {
+            return Ok(());
+        }
+        let stored = self.store.subscriptions().await?;
+        self.follow_subscriptions(version, stored);
+        Ok(())
     }
 
     /// Creates a subscription; with `override_previous` the duplicates it would have conflicted with
     /// are deleted and their ids returned.
     pub async fn create_subscription(&self, input: &SubscriptionInput) -> Result<(Arc<Subscription>, Vec<String>)> {
         let _guard = self.changes.lock().await;
+        self.sync_subscriptions().await?;
         let sub = input.create(&self.catalog, now_ms())?;
         let replaced = self.check_conflicts(&sub, input.override_previous)?;
         for id in &replaced {
@@ -299,6 +369,7 @@ impl Engine {
 
     pub async fn update_subscription(&self, id: &str, input: &SubscriptionInput) -> Result<Arc<Subscription>> {
         let _guard = self.changes.lock().await;
+        self.sync_subscriptions().await?;
         let mut sub = (*self.subscription(id)?).clone();
         input.apply(&mut sub, &self.catalog, now_ms())?;
         for replaced in self.check_conflicts(&sub, input.override_previous)? {
@@ -308,9 +379,10 @@ impl Engine {
     }
 
     fn check_conflicts(&self, sub: &Subscription, override_previous: bool) -> Result<Vec<String>> {
-        let map = self.subscriptions.read().map_err(|_| Error::Storage("subscription registry poisoned".into()))?;
+        let registry =
+            self.subscriptions.read().map_err(|_| Error::Storage("subscription registry poisoned".into()))?;
         let found: Vec<String> =
-            conflicts(sub, map.values().map(|s| s.as_ref())).iter().map(|s| s.id.clone()).collect();
+            conflicts(sub, registry.by_id.values().map(|s| s.as_ref())).iter().map(|s| s.id.clone()).collect();
         if !found.is_empty() && !override_previous {
             return Err(Error::Conflict(format!(
                 "subscription {} already sends an overlapping action to this URL; send \"override_previous\": true to replace it",
@@ -322,19 +394,34 @@ impl Engine {
 
     pub async fn delete_subscription(&self, id: &str) -> Result<()> {
         let _guard = self.changes.lock().await;
+        self.sync_subscriptions().await?;
         self.subscription(id)?;
         self.remove_subscription(id).await
     }
 
     async fn remove_subscription(&self, id: &str) -> Result<()> {
-        self.store.delete_subscription(id).await?;
+        let version = self.store.delete_subscription(id).await?;
         self.forget_subscription(id);
-        Ok(())
+        self.advance_to(version).await
+    }
+
+    /// After this node's own change created `version`: the registry is at it, unless another
+    /// node's change came in between, and then it catches up with the store. The caller holds
+    /// `changes`.
+    async fn advance_to(&self, version: i64) -> Result<()> {
+        let in_step = self.subscriptions.write().is_ok_and(|mut r| {
+            let next = r.version + 1 == version;
+            if next {
+                r.version = version;
+            }
+            next
+        });
+        if in_step { Ok(()) } else { self.sync_subscriptions().await }
     }
 
     /// Drops a deleted subscription's lane and stats and tells the watchers.
     fn forget_subscription(&self, id: &str) {
-        let removed = self.subscriptions.write().ok().and_then(|mut m| m.remove(id));
+        let removed = self.subscriptions.write().ok().and_then(|mut r| r.by_id.remove(id));
         self.dispatcher.remove(id);
         self.stats.forget(id);
         if let Some(sub) = removed {
@@ -348,6 +435,7 @@ impl Engine {
     /// Pause (deliveries queue) or resume (also re-enables a disabled subscription).
     pub async fn set_state(&self, id: &str, state: SubscriptionState) -> Result<Arc<Subscription>> {
         let _guard = self.changes.lock().await;
+        self.sync_subscriptions().await?;
         let mut sub = (*self.subscription(id)?).clone();
         sub.state = state;
         sub.disabled_reason = None;
@@ -358,6 +446,7 @@ impl Engine {
     /// A new secret signs from now on; the old one keeps signing beside it for 24 hours.
     pub async fn rotate_secret(&self, id: &str, secret: Option<String>) -> Result<Arc<Subscription>> {
         let _guard = self.changes.lock().await;
+        self.sync_subscriptions().await?;
         let mut sub = (*self.subscription(id)?).clone();
         let new_secret = match secret {
             Some(s) => {
@@ -374,16 +463,17 @@ impl Engine {
     }
 
     async fn save(&self, sub: Subscription, change: SubscriptionChange) -> Result<Arc<Subscription>> {
-        self.store.save_subscription(&sub).await?;
+        let version = self.store.save_subscription(&sub).await?;
         let sub = Arc::new(sub);
         self.install(sub.clone(), change);
+        self.advance_to(version).await?;
         Ok(sub)
     }
 
     /// Makes a saved subscription the live one: registry, lane, watchers.
     fn install(&self, sub: Arc<Subscription>, change: SubscriptionChange) {
-        if let Ok(mut map) = self.subscriptions.write() {
-            map.insert(sub.id.clone(), sub.clone());
+        if let Ok(mut registry) = self.subscriptions.write() {
+            registry.by_id.insert(sub.id.clone(), sub.clone());
         }
         self.dispatcher.upsert(sub.clone());
         self.feed.publish(FeedEvent::SubscriptionChanged { change, subscription: Box::new((*sub).clone()) });
@@ -531,9 +621,9 @@ impl Engine {
         }
     }
 
-    /// Applies subscription changes another node made (created, updated, paused, deleted).
-    pub(crate) async fn follow_subscriptions(&self, stored: Vec<Subscription>) {
-        let _guard = self.changes.lock().await;
+    /// Makes the stored subscriptions (at `version`) the live ones: changes another node made
+    /// (created, updated, paused, deleted). The caller holds `changes`.
+    fn follow_subscriptions(&self, version: i64, stored: Vec<Subscription>) {
         let mut gone: std::collections::BTreeSet<String> = self.subscriptions().iter().map(|s| s.id.clone()).collect();
         for sub in stored {
             gone.remove(&sub.id);
@@ -546,6 +636,9 @@ impl Engine {
         }
         for id in gone {
             self.forget_subscription(&id);
+        }
+        if let Ok(mut registry) = self.subscriptions.write() {
+            registry.version = version;
         }
     }
 
@@ -612,6 +705,9 @@ async fn handle_control(engine: Weak<Engine>, mut rx: mpsc::UnboundedReceiver<Co
             Control::Alert(alert) => engine.record_alert(alert).await,
             Control::Disable { subscription_id, reason } => {
                 let _guard = engine.changes.lock().await;
+                if let Err(e) = engine.sync_subscriptions().await {
+                    tracing::warn!("disabling {subscription_id} with subscriptions not caught up: {e}");
+                }
                 let Ok(sub) = engine.subscription(&subscription_id) else { continue };
                 let mut sub = (*sub).clone();
                 sub.state = SubscriptionState::Disabled;

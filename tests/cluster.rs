@@ -198,3 +198,48 @@ async fn a_redelivery_on_another_node_is_not_sent_twice() {
     let after = get(&b.base, &path).await;
     assert_eq!(after["deliveries"][0]["status"], "succeeded");
 }
+
+/// Behind a load balancer the next request lands on any node: a subscription change answered by
+/// one node holds for every ingest and read that follows on the other, with no wait between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_answered_on_one_node_holds_on_the_other_at_once() {
+    let Some(db) = fresh_pg_database().await else {
+        eprintln!("HOOKWATCH_TEST_PG is not set: skipped");
+        return;
+    };
+    // A long tick (lease 10 s gives a 2 s tick), so the test cannot pass by the tick catching up.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cluster.toml");
+    std::fs::write(&config, "lease = \"10s\"\n").unwrap();
+    let config = config.to_string_lossy().into_owned();
+    let a = Process::spawn(&db, &["--config", &config, "--node-id", "node-a"]);
+    let b = Process::spawn(&db, &["--config", &config, "--node-id", "node-b"]);
+    let sink = Sink::start(Behaviour::default()).await;
+    let mut expected = HashSet::new();
+    for round in 0..5 {
+        let body = json!({"name": format!("sink-{round}"), "url": format!("{}?r={round}", sink.url), "actions": ["card.done"]});
+        let (status, sub) = post(&a.base, "/v1/subscriptions", ADMIN, body).await;
+        assert_eq!(status, 201, "{sub}");
+        let id = sub["id"].as_str().unwrap().to_string();
+        let listed = get(&b.base, &format!("/v1/subscriptions/{id}")).await;
+        assert_eq!(listed["id"], id.as_str(), "node-b lists the new subscription at once: {listed}");
+        let (status, event) = post(&b.base, "/v1/events", INGEST, json!({"data": {"action": "card.done"}})).await;
+        assert_eq!(status, 202);
+        assert_eq!(event["deliveries"], 1, "node-b's next ingest sees the subscription: {event}");
+        expected.insert(event["id"].as_str().unwrap().to_string());
+        let (status, _) = call(
+            &reqwest::Client::new(),
+            reqwest::Method::DELETE,
+            &format!("{}/v1/subscriptions/{id}", a.base),
+            ADMIN,
+            None,
+        )
+        .await;
+        assert_eq!(status, 204);
+        let (_, event) = post(&b.base, "/v1/events", INGEST, json!({"data": {"action": "card.done"}})).await;
+        assert_eq!(event["deliveries"], 0, "node-b's next ingest sees the delete: {event}");
+        let listed = get(&b.base, "/v1/subscriptions").await;
+        assert_eq!(listed["data"].as_array().unwrap().len(), 0, "{listed}");
+    }
+    assert_eq!(missing_deliveries(&sink, &expected, Duration::from_secs(10)).await, 0);
+}

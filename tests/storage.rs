@@ -41,6 +41,7 @@ both_stores!(deleting_a_subscription_cancels, deleting_a_subscription_cancels);
 both_stores!(retention_keeps_unfinished, retention_keeps_unfinished);
 both_stores!(subscriptions_round_trip, subscriptions_round_trip);
 both_stores!(alerts_are_kept_and_pruned, alerts_are_kept_and_pruned);
+both_stores!(subscription_changes_fence_ingest, subscription_changes_fence_ingest);
 
 async fn pg_store(node: &str) -> Option<PostgresStore> {
     let Some(url) = common::fresh_pg_database().await else {
@@ -60,6 +61,7 @@ fn event(id: &str, action: &str, at: Millis, subs: &[&str]) -> NewEvent {
         card_id: Some(format!("card-{id}")),
         pipe_id: None,
         deliveries: subs.iter().map(|s| (format!("dlv_{id}_{s}"), s.to_string())).collect(),
+        subscriptions_version: 0,
     }
 }
 
@@ -268,6 +270,62 @@ async fn subscriptions_round_trip(store: Arc<dyn Store>) {
     assert_eq!(store.subscriptions().await.unwrap(), vec![sub.clone()]);
     store.delete_subscription(&sub.id).await.unwrap();
     assert!(store.subscriptions().await.unwrap().is_empty());
+}
+
+fn subscription(name: &str) -> Subscription {
+    let input: hookwatch::subscriptions::SubscriptionInput = serde_json::from_value(serde_json::json!({
+        "name": name, "url": format!("https://{name}.example.com/hooks"), "actions": ["card.*"]
+    }))
+    .unwrap();
+    input.create(&hookwatch::catalog::Catalog::new(&[]), now_ms()).unwrap()
+}
+
+/// Every save and delete moves the subscriptions version, and an event matched against an older
+/// version is refused without writing anything.
+async fn subscription_changes_fence_ingest(store: Arc<dyn Store>) {
+    let start = store.subscriptions_version().await.unwrap();
+    let sub = subscription("fence");
+    let created = store.save_subscription(&sub).await.unwrap();
+    assert_eq!(created, start + 1);
+    assert_eq!(store.subscriptions_version().await.unwrap(), created);
+    let t = now_ms();
+    let mut stale = event("evt_stale", "card.create", t, &[]);
+    stale.subscriptions_version = start;
+    assert_eq!(store.ingest(stale, 0).await.unwrap(), IngestOutcome::StaleSubscriptions);
+    assert!(store.event_detail("evt_stale").await.unwrap().is_none(), "a stale ingest writes nothing");
+    let mut keyed = event("evt_keyed", "card.create", t, &[]);
+    (keyed.subscriptions_version, keyed.idempotency_key) = (start, Some("k1".into()));
+    assert_eq!(store.ingest(keyed, 0).await.unwrap(), IngestOutcome::StaleSubscriptions, "with a key too");
+    let mut current = event("evt_current", "card.create", t, &[&sub.id]);
+    current.subscriptions_version = created;
+    assert_eq!(store.ingest(current, 0).await.unwrap(), IngestOutcome::Created);
+    let deleted = store.delete_subscription(&sub.id).await.unwrap();
+    assert_eq!(deleted, created + 1);
+}
+
+/// Two nodes on one database: a change answered on one fences the other's next ingest, and its
+/// announcement reaches the other node.
+#[tokio::test]
+async fn postgres_a_change_on_one_node_fences_the_others_ingest() {
+    let Some(url) = common::fresh_pg_database().await else {
+        eprintln!("HOOKWATCH_TEST_PG is not set: skipped");
+        return;
+    };
+    let a = PostgresStore::connect(&url, "node-a".into()).await.unwrap();
+    let b = PostgresStore::connect(&url, "node-b".into()).await.unwrap();
+    let mut announced = b.shared().unwrap().subscription_changes();
+    // The listener's first signal says it is listening.
+    tokio::time::timeout(Duration::from_secs(5), announced.changed()).await.unwrap().unwrap();
+    let seen_by_b = b.subscriptions_version().await.unwrap();
+    let version = a.save_subscription(&subscription("on-a")).await.unwrap();
+    assert_eq!(b.subscriptions_version().await.unwrap(), version, "one version for the cluster");
+    let mut late = event("evt_b", "card.create", now_ms(), &[]);
+    late.subscriptions_version = seen_by_b;
+    assert_eq!(b.ingest(late, 0).await.unwrap(), IngestOutcome::StaleSubscriptions);
+    tokio::time::timeout(Duration::from_secs(5), announced.changed())
+        .await
+        .expect("node b hears of node a's change")
+        .unwrap();
 }
 
 fn alert(name: &str, at: Millis) -> Alert {

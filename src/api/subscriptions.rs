@@ -33,13 +33,13 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(value)))
 }
 
-pub async fn list(State(app): State<AppState>) -> Json<Value> {
-    let subs: Vec<Arc<Subscription>> = app.engine.subscriptions();
-    Json(json!({"data": subs}))
+pub async fn list(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let subs: Vec<Arc<Subscription>> = app.engine.current_subscriptions().await?;
+    Ok(Json(json!({"data": subs})))
 }
 
 pub async fn get(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    Ok(one(app.engine.subscription(&id)?))
+    Ok(one(app.engine.current_subscription(&id).await?))
 }
 
 pub async fn update(

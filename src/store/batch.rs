@@ -7,20 +7,21 @@ use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-type Pending<T> = (T, oneshot::Sender<Result<()>>);
+type Pending<T, R> = (T, oneshot::Sender<Result<R>>);
 
-pub struct Batcher<T> {
-    items: mpsc::UnboundedSender<Pending<T>>,
+pub struct Batcher<T, R = ()> {
+    items: mpsc::UnboundedSender<Pending<T, R>>,
 }
 
-impl<T: Send + 'static> Batcher<T> {
+impl<T: Send + 'static, R: Clone + Send + 'static> Batcher<T, R> {
     /// Starts the gathering task: batches of at most `max` items, at most `parallel` written at once.
+    /// `write` answers one outcome per item, in order.
     pub fn start<F, Fut>(max: usize, parallel: usize, write: F) -> Self
     where
         F: Fn(Vec<T>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<()>> + Send + 'static,
+        Fut: Future<Output = Result<Vec<R>>> + Send + 'static,
     {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Pending<T>>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Pending<T, R>>();
         let write = Arc::new(write);
         let slots = Arc::new(Semaphore::new(parallel));
         tokio::spawn(async move {
@@ -36,9 +37,18 @@ impl<T: Send + 'static> Batcher<T> {
                 let write = write.clone();
                 tokio::spawn(async move {
                     let (items, answers): (Vec<T>, Vec<_>) = batch.into_iter().unzip();
-                    let outcome = write(items).await.map_err(Error::into_reason);
-                    for answer in answers {
-                        let _ = answer.send(outcome.clone().map_err(Error::Storage));
+                    match write(items).await {
+                        Ok(outcomes) => {
+                            for (answer, outcome) in answers.into_iter().zip(outcomes) {
+                                let _ = answer.send(Ok(outcome));
+                            }
+                        }
+                        Err(e) => {
+                            let reason = e.into_reason();
+                            for answer in answers {
+                                let _ = answer.send(Err(Error::Storage(reason.clone())));
+                            }
+                        }
                     }
                     drop(slot);
                 });
@@ -47,8 +57,8 @@ impl<T: Send + 'static> Batcher<T> {
         Batcher { items: tx }
     }
 
-    /// Resolves once the batch holding `item` has committed.
-    pub async fn submit(&self, item: T) -> Result<()> {
+    /// Resolves once the batch holding `item` has committed, with the item's outcome.
+    pub async fn submit(&self, item: T) -> Result<R> {
         let (done, answer) = oneshot::channel();
         self.items.send((item, done)).map_err(|_| Error::Storage("the database writer has stopped".into()))?;
         answer.await.map_err(|_| Error::Storage("the database writer has stopped".into()))?

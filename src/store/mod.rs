@@ -2,6 +2,7 @@
 //! implementation, PostgreSQL the one several nodes share (with `SharedStore` for leases).
 
 mod batch;
+mod listen;
 mod postgres;
 mod sqlite;
 
@@ -28,6 +29,9 @@ pub struct NewEvent {
     pub pipe_id: Option<String>,
     /// (delivery id, subscription id) for every matching subscription.
     pub deliveries: Vec<(String, String)>,
+    /// The subscriptions version `deliveries` were matched against: the store refuses the event
+    /// (`StaleSubscriptions`) if a change has committed since, so no answered change is missed.
+    pub subscriptions_version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +43,9 @@ pub enum IngestOutcome {
         action: String,
         deliveries: u32,
     },
+    /// The subscriptions changed since `NewEvent::subscriptions_version`: nothing was written;
+    /// match the event again against the current subscriptions.
+    StaleSubscriptions,
 }
 
 /// A delivery that still has to be attempted, as the dispatcher schedules it.
@@ -123,10 +130,14 @@ pub trait Store: Send + Sync + 'static {
     /// Records an attempt and moves its delivery to the next state.
     async fn record_attempt(&self, record: AttemptRecord) -> Result<()>;
 
-    async fn save_subscription(&self, sub: &Subscription) -> Result<()>;
-    /// Deletes a subscription; its unfinished deliveries become `cancelled`.
-    async fn delete_subscription(&self, id: &str) -> Result<()>;
+    /// Saves a subscription; returns the subscriptions version the change created.
+    async fn save_subscription(&self, sub: &Subscription) -> Result<i64>;
+    /// Deletes a subscription; its unfinished deliveries become `cancelled`. Returns the
+    /// subscriptions version the change created.
+    async fn delete_subscription(&self, id: &str) -> Result<i64>;
     async fn subscriptions(&self) -> Result<Vec<Subscription>>;
+    /// Counts subscription changes: every save and delete adds one, in the same transaction.
+    async fn subscriptions_version(&self) -> Result<i64>;
 
     /// Every delivery not yet finished, oldest event first: what resumes after a restart.
     async fn pending_deliveries(&self) -> Result<Vec<PendingDelivery>>;
@@ -234,4 +245,6 @@ pub trait SharedStore: Send + Sync {
     async fn activity(&self, cursor: ActivityCursor, settled_for: Duration) -> Result<Activity>;
     /// A cursor at the current end of the activity: a starting node does not replay history.
     async fn activity_start(&self) -> Result<ActivityCursor>;
+    /// Changes whenever another node may have changed the subscriptions.
+    fn subscription_changes(&self) -> tokio::sync::watch::Receiver<u64>;
 }

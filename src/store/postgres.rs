@@ -102,7 +102,31 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_at ON alerts(at);
 "#,
     ),
+    (
+        3,
+        r#"
+CREATE TABLE subscription_version (version BIGINT NOT NULL);
+INSERT INTO subscription_version VALUES (0);
+"#,
+    ),
 ];
+
+/// The channel a subscription change notifies, so the other nodes follow it at once.
+pub const SUBSCRIPTIONS_CHANNEL: &str = "hookwatch_subscriptions";
+
+/// Reads the subscriptions version and holds it for the transaction: a change (which updates
+/// the row) waits for ingests that matched against the old version to commit, and an ingest
+/// that starts after a change committed reads the new version (READ COMMITTED re-reads a row a
+/// locking read waited for).
+const HOLD_SUBSCRIPTIONS_VERSION: &str = "SELECT version FROM subscription_version FOR SHARE";
+
+/// A subscription change's last step: a new version, announced to the other nodes at commit.
+async fn bump_subscriptions_version(tx: &deadpool_postgres::Transaction<'_>) -> Result<i64> {
+    let version: i64 =
+        tx.query_one("UPDATE subscription_version SET version = version + 1 RETURNING version", &[]).await?.get(0);
+    tx.execute("SELECT pg_notify($1, $2)", &[&SUBSCRIPTIONS_CHANNEL, &version.to_string()]).await?;
+    Ok(version)
+}
 
 /// Serialises migrations between nodes starting at once (any constant shared by all nodes).
 const MIGRATION_LOCK: i64 = 0x686f_6f6b_7761_7463;
@@ -111,9 +135,11 @@ pub struct PostgresStore {
     pool: Pool,
     node_id: String,
     /// Ingests without an idempotency key, committed in groups.
-    events: Batcher<NewEvent>,
+    events: Batcher<NewEvent, IngestOutcome>,
     /// Attempt records, committed in groups.
     attempts: Batcher<AttemptRecord>,
+    /// Announcements of subscription changes (`SUBSCRIPTIONS_CHANNEL`).
+    subscription_changes: tokio::sync::watch::Receiver<u64>,
 }
 
 /// Most items one group-commit statement carries.
@@ -164,6 +190,7 @@ impl PostgresStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
+        let subscription_changes = super::listen::listen(config.clone(), SUBSCRIPTIONS_CHANNEL);
         let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
@@ -180,7 +207,7 @@ impl PostgresStore {
         let attempts = Batcher::start(BATCH, PARALLEL_BATCHES, move |batch| {
             insert_attempts(attempts_pool.clone(), attempts_node.clone(), batch)
         });
-        let store = PostgresStore { pool, node_id, events, attempts };
+        let store = PostgresStore { pool, node_id, events, attempts, subscription_changes };
         store.migrate().await.map_err(|e| {
             Error::Storage(format!(
                 "{} (database {}; check that PostgreSQL runs there and that the user and database exist)",
@@ -327,13 +354,30 @@ fn last_position(rows: &[tokio_postgres::Row], column: usize, unchanged: i64) ->
     rows.last().map_or(Ok(unchanged), |r| Ok(r.try_get(column)?))
 }
 
-async fn insert_events(pool: Pool, node_id: String, events: Vec<NewEvent>) -> Result<()> {
-    let client = pool.get().await?;
-    write_events(&client, &node_id, &events).await
+/// Writes the events matched against the current subscriptions; the others are answered stale.
+async fn insert_events(pool: Pool, node_id: String, events: Vec<NewEvent>) -> Result<Vec<IngestOutcome>> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let version: i64 = tx.query_one(HOLD_SUBSCRIPTIONS_VERSION, &[]).await?.get(0);
+    let (current, stale): (Vec<&NewEvent>, Vec<&NewEvent>) =
+        events.iter().partition(|e| e.subscriptions_version == version);
+    if !current.is_empty() {
+        write_events(&tx, &node_id, &current).await?;
+    }
+    tx.commit().await?;
+    if !stale.is_empty() {
+        tracing::debug!("{} events matched against an old subscriptions version; matching again", stale.len());
+    }
+    Ok(events
+        .iter()
+        .map(|e| {
+            if e.subscriptions_version == version { IngestOutcome::Created } else { IngestOutcome::StaleSubscriptions }
+        })
+        .collect())
 }
 
 /// Events and their deliveries in one statement: one round trip and one commit for the lot.
-async fn write_events(client: &impl GenericClient, node_id: &str, events: &[NewEvent]) -> Result<()> {
+async fn write_events(client: &impl GenericClient, node_id: &str, events: &[&NewEvent]) -> Result<()> {
     let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     let received: Vec<i64> = events.iter().map(|e| e.received_at).collect();
@@ -371,7 +415,7 @@ async fn write_events(client: &impl GenericClient, node_id: &str, events: &[NewE
 
 /// Attempts and the states they lead to, in one statement. A delivery attempted twice within one
 /// batch takes the state of its later attempt.
-async fn insert_attempts(pool: Pool, node_id: String, records: Vec<AttemptRecord>) -> Result<()> {
+async fn insert_attempts(pool: Pool, node_id: String, records: Vec<AttemptRecord>) -> Result<Vec<()>> {
     let client = pool.get().await?;
     let headers: Vec<String> =
         records.iter().map(|r| serde_json::to_string(&r.request_headers).unwrap_or_else(|_| "{}".into())).collect();
@@ -439,18 +483,21 @@ async fn insert_attempts(pool: Pool, node_id: String, records: Vec<AttemptRecord
         &u_at,
     ];
     client.execute(&stmt, &params).await?;
-    Ok(())
+    Ok(vec![(); records.len()])
 }
 
 #[async_trait::async_trait]
 impl Store for PostgresStore {
     async fn ingest(&self, event: NewEvent, idempotency_since: Millis) -> Result<IngestOutcome> {
         let Some(key) = event.idempotency_key.clone() else {
-            self.events.submit(event).await?;
-            return Ok(IngestOutcome::Created);
+            return self.events.submit(event).await;
         };
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
+        let version: i64 = tx.query_one(HOLD_SUBSCRIPTIONS_VERSION, &[]).await?.get(0);
+        if version != event.subscriptions_version {
+            return Ok(IngestOutcome::StaleSubscriptions);
+        }
         // Two nodes may receive the same key at once: the lock makes the check and insert atomic.
         tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&key]).await?;
         let seen = tx
@@ -467,7 +514,7 @@ impl Store for PostgresStore {
                 deliveries: row.try_get::<_, i64>(2)? as u32,
             });
         }
-        write_events(&tx, &self.node_id, &[event]).await?;
+        write_events(&tx, &self.node_id, &[&event]).await?;
         tx.commit().await?;
         Ok(IngestOutcome::Created)
     }
@@ -476,19 +523,21 @@ impl Store for PostgresStore {
         self.attempts.submit(rec).await
     }
 
-    async fn save_subscription(&self, sub: &Subscription) -> Result<()> {
+    async fn save_subscription(&self, sub: &Subscription) -> Result<i64> {
         let body = serde_json::to_string(sub).map_err(|e| Error::Storage(e.to_string()))?;
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "INSERT INTO subscriptions (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-                &[&sub.id, &body],
-            )
-            .await?;
-        Ok(())
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "INSERT INTO subscriptions (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            &[&sub.id, &body],
+        )
+        .await?;
+        let version = bump_subscriptions_version(&tx).await?;
+        tx.commit().await?;
+        Ok(version)
     }
 
-    async fn delete_subscription(&self, id: &str) -> Result<()> {
+    async fn delete_subscription(&self, id: &str) -> Result<i64> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         tx.execute("DELETE FROM subscriptions WHERE id = $1", &[&id]).await?;
@@ -498,8 +547,14 @@ impl Store for PostgresStore {
             &[&id],
         )
         .await?;
+        let version = bump_subscriptions_version(&tx).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(version)
+    }
+
+    async fn subscriptions_version(&self) -> Result<i64> {
+        let client = self.pool.get().await?;
+        Ok(client.query_one("SELECT version FROM subscription_version", &[]).await?.get(0))
     }
 
     async fn subscriptions(&self) -> Result<Vec<Subscription>> {
@@ -913,6 +968,10 @@ impl SharedStore for PostgresStore {
         let alert_id = last_position(&alerts, 0, cursor.alert_id)?;
         let alerts = alerts.iter().filter_map(|r| serde_json::from_str(r.try_get(1).ok()?).ok()).collect();
         Ok(Activity { events, attempts, alerts, cursor: ActivityCursor { event_seq, attempt_id, alert_id }, more })
+    }
+
+    fn subscription_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.subscription_changes.clone()
     }
 
     async fn activity_start(&self) -> Result<ActivityCursor> {

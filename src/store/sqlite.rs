@@ -98,8 +98,22 @@ DROP INDEX events_open;
 CREATE INDEX events_open ON events(open) WHERE open = 1;
 "#;
 
+/// Schema 4: a count of subscription changes, checked by every ingest in its transaction, so an
+/// event is never matched against subscriptions older than the last answered change.
+const MIGRATE_TO_4: &str = r#"
+CREATE TABLE subscription_version (version INTEGER NOT NULL);
+INSERT INTO subscription_version VALUES (0);
+"#;
+
 /// Migration `i` takes a database from schema `i + 1` to `i + 2`.
-const MIGRATIONS: [&str; 2] = [MIGRATE_TO_2, MIGRATE_TO_3];
+const MIGRATIONS: [&str; 3] = [MIGRATE_TO_2, MIGRATE_TO_3, MIGRATE_TO_4];
+
+/// A subscription change's last step, in its transaction.
+fn bump_subscriptions_version(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("UPDATE subscription_version SET version = version + 1 RETURNING version")?
+        .query_row([], |r| r.get(0))?)
+}
 const SCHEMA_VERSION: i64 = 1 + MIGRATIONS.len() as i64;
 
 /// SQL true when event `event` (an SQL expression) has a pending or retrying delivery. Written out
@@ -404,6 +418,11 @@ fn close_if_finished(conn: &Connection, event_id: &str) -> Result<()> {
 impl Store for SqliteStore {
     async fn ingest(&self, event: NewEvent, idempotency_since: Millis) -> Result<IngestOutcome> {
         self.write(move |conn| {
+            let version: i64 =
+                conn.prepare_cached("SELECT version FROM subscription_version")?.query_row([], |r| r.get(0))?;
+            if version != event.subscriptions_version {
+                return Ok(IngestOutcome::StaleSubscriptions);
+            }
             if let Some(key) = &event.idempotency_key {
                 let seen: Option<(String, String)> = conn
                     .prepare_cached(
@@ -492,7 +511,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn save_subscription(&self, sub: &Subscription) -> Result<()> {
+    async fn save_subscription(&self, sub: &Subscription) -> Result<i64> {
         let body = serde_json::to_string(sub).map_err(|e| Error::Storage(e.to_string()))?;
         let id = sub.id.clone();
         self.write(move |conn| {
@@ -500,12 +519,16 @@ impl Store for SqliteStore {
                 "INSERT INTO subscriptions (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
                 params![id, body],
             )?;
-            Ok(())
+            bump_subscriptions_version(conn)
         })
         .await
     }
 
-    async fn delete_subscription(&self, id: &str) -> Result<()> {
+    async fn subscriptions_version(&self) -> Result<i64> {
+        self.read(|conn| Ok(conn.query_row("SELECT version FROM subscription_version", [], |r| r.get(0))?)).await
+    }
+
+    async fn delete_subscription(&self, id: &str) -> Result<i64> {
         let id = id.to_string();
         self.write(move |conn| {
             conn.execute("DELETE FROM subscriptions WHERE id = ?1", [&id])?;
@@ -525,7 +548,7 @@ impl Store for SqliteStore {
                 &format!("UPDATE events SET open = 0 WHERE open = 1 AND NOT {}", has_unfinished("events.id")),
                 [],
             )?;
-            Ok(())
+            bump_subscriptions_version(conn)
         })
         .await
     }
