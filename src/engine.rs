@@ -532,6 +532,11 @@ impl Engine {
         self.store.count_events().await
     }
 
+    /// What happened after `since` (any node's), for a stream client that resumes.
+    pub async fn activity_since(&self, since: Millis, limit: u32) -> Result<Activity> {
+        self.store.activity_since(since, limit).await
+    }
+
     pub fn alerts(&self) -> Vec<Alert> {
         self.alerts.lock().map(|a| a.iter().cloned().collect()).unwrap_or_default()
     }

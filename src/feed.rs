@@ -25,6 +25,27 @@ impl FeedEvent {
         }
     }
 
+    /// When the update happened, as the store keeps it: what a stream id (a resume point) counts.
+    pub fn time(&self) -> Millis {
+        match self {
+            FeedEvent::EventReceived { event } => event.received_at,
+            FeedEvent::DeliveryAttempted(n) => n.started_at + n.duration_ms as Millis,
+            FeedEvent::SubscriptionChanged { subscription, .. } => subscription.updated_at,
+            FeedEvent::Alert(alert) => alert.at,
+        }
+    }
+
+    /// What tells this update apart from every other, so one sent twice (live and replayed from
+    /// the store) is sent once. Subscription changes are never replayed.
+    pub fn identity(&self) -> Option<String> {
+        match self {
+            FeedEvent::EventReceived { event } => Some(event.id.clone()),
+            FeedEvent::DeliveryAttempted(n) => Some(format!("{}@{}", n.delivery_id, n.started_at)),
+            FeedEvent::SubscriptionChanged { .. } => None,
+            FeedEvent::Alert(a) => Some(format!("{}@{}:{:?}", a.subscription_id, a.at, a.kind)),
+        }
+    }
+
     /// The update as it leaves the process: a stream client never receives signing secrets or
     /// consumers' credentials (it can read them with GET /v1/subscriptions/{id}).
     pub fn for_watchers(&self) -> std::borrow::Cow<'_, FeedEvent> {

@@ -123,6 +123,85 @@ async fn subscription_changes_on_the_stream_carry_no_secrets() {
     assert!(!text.contains("C2FVsBQIhrscChlQIMV") && !text.contains("consumer-credential"), "{text}");
 }
 
+/// The `id:` of the last frame that has one.
+fn last_id(text: &str) -> String {
+    text.lines().rev().find_map(|l| l.strip_prefix("id: ")).expect("frames carry ids").to_string()
+}
+
+/// A client that reconnects with `Last-Event-ID` gets what it missed from the store, across a
+/// restart of the server, and then the live updates; `?since=` does the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnecting_stream_replays_what_it_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hw.db").to_string_lossy().into_owned();
+    let sink = Sink::start(Behaviour::default()).await;
+    let http = reqwest::Client::new();
+    let mut server = Process::spawn(&db, &[]);
+    let post = |base: String, path: &'static str, token: &'static str, body: serde_json::Value| {
+        let http = http.clone();
+        async move { call(&http, reqwest::Method::POST, &format!("{base}{path}"), token, Some(body)).await.1 }
+    };
+    post(server.base.clone(), "/v1/subscriptions", ADMIN, json!({"name": "s", "url": sink.url, "actions": ["*"]}))
+        .await;
+    let resp = http.get(format!("{}/v1/stream", server.base)).bearer_auth(ADMIN).send().await.unwrap();
+    let first = post(server.base.clone(), "/v1/events", INGEST, card_move("P", 2)).await;
+    let first_id = first["id"].as_str().unwrap().to_string();
+    let seen = read_stream_until(resp, Duration::from_secs(5), |t| {
+        t.contains(&first_id) && t.contains("event: delivery.attempted")
+    })
+    .await;
+    let resume_at = last_id(&seen);
+
+    // Away: the server restarts and three events arrive.
+    server.kill();
+    server = Process::spawn(&db, &[]);
+    let mut missed = Vec::new();
+    for _ in 0..3 {
+        missed.push(
+            post(server.base.clone(), "/v1/events", INGEST, card_move("P", 3)).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let resp = http
+        .get(format!("{}/v1/stream", server.base))
+        .bearer_auth(ADMIN)
+        .header("last-event-id", &resume_at)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = read_stream_until(resp, Duration::from_secs(5), |t| t.contains("event: resumed")).await;
+    let before_resumed = text.split("event: resumed").next().unwrap();
+    for id in &missed {
+        assert!(before_resumed.contains(&format!("\"id\":\"{id}\"")), "{id} is replayed: {text}");
+    }
+    assert!(!text.contains("event: gap"), "{text}");
+    let ids: Vec<i64> = text.lines().filter_map(|l| l.strip_prefix("id: ")?.parse().ok()).collect();
+    assert!(ids.windows(2).all(|w| w[0] <= w[1]), "ids never go back: {ids:?}");
+
+    // The query form, for clients that cannot set headers; then live updates follow the replay.
+    let resp =
+        http.get(format!("{}/v1/stream?since={resume_at}", server.base)).bearer_auth(ADMIN).send().await.unwrap();
+    let live =
+        post(server.base.clone(), "/v1/events", INGEST, card_move("P", 4)).await["id"].as_str().unwrap().to_string();
+    let text =
+        read_stream_until(resp, Duration::from_secs(5), |t| t.contains("event: resumed") && t.contains(&live)).await;
+    assert_eq!(text.matches(&format!("\"id\":\"{live}\"")).count(), 1, "sent once, replayed or live: {text}");
+}
+
+/// A resume point older than retention may have lost updates: the stream says so.
+#[tokio::test]
+async fn resuming_from_before_retention_reports_a_gap() {
+    let hw = Hookwatch::start().await;
+    let resp = hw.http.get(format!("{}/v1/stream?since=1000", hw.base)).bearer_auth(ADMIN).send().await.unwrap();
+    let text = read_stream_until(resp, Duration::from_secs(5), |t| t.contains("event: resumed")).await;
+    assert!(text.contains("event: gap") && text.contains("pruned"), "{text}");
+    let resp = hw.http.get(format!("{}/v1/stream?since=yesterday", hw.base)).bearer_auth(ADMIN).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+}
+
 trait JsonBody {
     async fn json_body(self) -> serde_json::Value;
 }

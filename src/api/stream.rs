@@ -1,26 +1,123 @@
 //! `GET /v1/stream`: Server-Sent Events of every feed update plus periodic `stats`.
+//!
+//! Every update carries an `id:`, the time of the newest update sent so far (milliseconds). A
+//! client that reconnects with `Last-Event-ID` (or `?since=`) first gets what it missed, replayed
+//! from the store — so a resume works across restarts and cluster nodes — then `resumed`, then
+//! the live updates. When the store cannot give everything that was missed, a `gap` event says so.
 
-use super::AppState;
-use axum::extract::State;
+use super::{ApiError, AppState};
+use crate::feed::FeedEvent;
+use crate::model::{Millis, now_ms};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::stream::{self, Stream, StreamExt};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::HashSet;
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::{BroadcastStream, IntervalStream};
 
 const STATS_EVERY: Duration = Duration::from_secs(2);
+/// How far before the resume point the replay starts: an update is stored and sent shortly after
+/// the time it carries (a commit, an attempt record, another node's settle time), so one that
+/// happened just before the client's last id may have been sent after it left. Updates the client
+/// already had come again; it tells them apart by id (events) or applies them again (attempts).
+const RESUME_SLACK_MS: Millis = 10_000;
+/// Most updates of each kind one resume replays; beyond it the client is told to reload.
+const REPLAY_LIMIT: u32 = 5_000;
 
-pub async fn stream(State(app): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let updates = BroadcastStream::new(app.engine.feed().subscribe()).map(|update| {
-        Ok(match update {
-            Ok(ev) => Event::default()
-                .event(ev.name())
-                .json_data(&*ev.for_watchers())
-                .unwrap_or_else(|_| Event::default().comment("unserialisable update")),
+#[derive(Deserialize, Default)]
+pub struct StreamParams {
+    since: Option<String>,
+}
+
+/// Where the client asks to resume: `Last-Event-ID`, else `?since=`.
+fn resume_point(headers: &HeaderMap, params: &StreamParams) -> Result<Option<Millis>, ApiError> {
+    let given = headers.get("last-event-id").and_then(|v| v.to_str().ok()).or(params.since.as_deref());
+    let Some(text) = given.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
+    text.parse::<Millis>().ok().filter(|t| *t >= 0).map(Some).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_since",
+            format!("Last-Event-ID / since must be a stream id as sent in `id:` (milliseconds), not {text:?}"),
+        )
+    })
+}
+
+fn update_event(update: &FeedEvent, id: Millis) -> Event {
+    Event::default()
+        .id(id.to_string())
+        .event(update.name())
+        .json_data(&*update.for_watchers())
+        .unwrap_or_else(|_| Event::default().comment("unserialisable update"))
+}
+
+/// The updates after `since`, oldest first, and the gaps the store could not fill.
+async fn replay(app: &AppState, since: Millis) -> Result<(Vec<FeedEvent>, Vec<String>), ApiError> {
+    let mut gaps = Vec::new();
+    let retention = app.engine.config().retention;
+    let horizon = now_ms() - retention.as_millis() as Millis;
+    if since < horizon {
+        gaps.push(format!(
+            "updates before {} may have been pruned (retention {}); reload to see the current state",
+            crate::model::rfc3339(horizon),
+            humantime::format_duration(retention)
+        ));
+    }
+    let activity = app.engine.activity_since(since - RESUME_SLACK_MS, REPLAY_LIMIT).await?;
+    if activity.more {
+        gaps.push(format!("more than {REPLAY_LIMIT} updates of a kind were missed; reload to see the rest"));
+    }
+    let mut updates: Vec<FeedEvent> = activity
+        .events
+        .into_iter()
+        .map(|event| FeedEvent::EventReceived { event })
+        .chain(activity.attempts.into_iter().map(FeedEvent::DeliveryAttempted))
+        .chain(activity.alerts.into_iter().map(FeedEvent::Alert))
+        .collect();
+    updates.sort_by_key(FeedEvent::time);
+    Ok((updates, gaps))
+}
+
+pub async fn stream(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<StreamParams>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let resume = resume_point(&headers, &params)?;
+    // Listen before reading the store: an update is then either replayed, or live, or both.
+    let live = BroadcastStream::new(app.engine.feed().subscribe());
+    let mut newest = resume.unwrap_or_else(now_ms);
+    let mut opening = vec![Event::default().id(newest.to_string()).event("hello").data(env!("CARGO_PKG_VERSION"))];
+    let mut replayed = HashSet::new();
+    if let Some(since) = resume {
+        let (updates, gaps) = replay(&app, since).await?;
+        for reason in gaps {
+            opening.push(Event::default().event("gap").data(json!({"since": since, "reason": reason}).to_string()));
+        }
+        for update in &updates {
+            replayed.extend(update.identity());
+            newest = newest.max(update.time());
+            opening.push(update_event(update, newest));
+        }
+        let summary = json!({"since": since, "replayed": updates.len()});
+        opening.push(Event::default().id(newest.to_string()).event("resumed").data(summary.to_string()));
+    }
+    let updates = live.filter_map(move |update| {
+        let event = match update {
+            // Already sent from the store.
+            Ok(ev) if ev.identity().is_some_and(|id| replayed.remove(&id)) => None,
+            Ok(ev) => {
+                newest = newest.max(ev.time());
+                Some(update_event(&ev, newest))
+            }
             // A slow client missed updates: say so, so it can refetch instead of showing stale data.
-            Err(BroadcastStreamRecvError::Lagged(n)) => Event::default().event("lagged").data(n.to_string()),
-        })
+            Err(BroadcastStreamRecvError::Lagged(n)) => Some(Event::default().event("lagged").data(n.to_string())),
+        };
+        std::future::ready(event.map(Ok))
     });
     let engine = app.engine.clone();
     let stats = IntervalStream::new(tokio::time::interval(STATS_EVERY)).map(move |_| {
@@ -29,11 +126,10 @@ pub async fn stream(State(app): State<AppState>) -> Sse<impl Stream<Item = Resul
             .json_data(engine.stats())
             .unwrap_or_else(|_| Event::default().comment("stats unavailable")))
     });
-    let hello = stream::once(async { Ok(Event::default().event("hello").data(env!("CARGO_PKG_VERSION"))) });
     let mut stopping = app.stopping.clone();
     let stop = async move {
         let _ = stopping.wait_for(|s| *s).await;
     };
-    let events = hello.chain(stream::select(updates, stats)).take_until(stop);
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    let events = stream::iter(opening.into_iter().map(Ok)).chain(stream::select(updates, stats)).take_until(stop);
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -210,21 +210,6 @@ impl Lane {
             outcome.duration.as_millis() as u64,
             outcome.error.as_deref(),
         );
-        if ctx.feed.has_listeners() {
-            ctx.feed.publish(FeedEvent::DeliveryAttempted(AttemptNotice {
-                event_id: job.event_id.clone(),
-                delivery_id: job.delivery_id.clone(),
-                subscription_id: self.sub.id.clone(),
-                attempt: job.attempts + 1,
-                started_at: outcome.started_at,
-                duration_ms: outcome.duration.as_millis() as u64,
-                status_code: outcome.status_code,
-                error_kind: outcome.error_kind,
-                error: outcome.error.clone(),
-                status,
-                next_attempt_at: next_at,
-            }));
-        }
         match self.breaker.record(success, Instant::now()) {
             Transition::Opened => self.alert(
                 AlertKind::BreakerOpen,
@@ -370,7 +355,22 @@ async fn deliver(ctx: Arc<Context>, sub: Arc<Subscription>, job: Job) -> Result<
     // Should the process die before the record commits, the delivery is still pending on disk and
     // is sent again after the restart (at-least-once). The permit bounds how many records may wait
     // for the writer, so a slow disk slows delivery down instead of growing memory.
-    let store = ctx.store.clone();
+    // Watchers hear of the attempt once it is stored, so what they read back (an inspector, a
+    // resuming stream) already holds it.
+    let notice = ctx.feed.has_listeners().then(|| AttemptNotice {
+        event_id: job.event_id.clone(),
+        delivery_id: job.delivery_id.clone(),
+        subscription_id: sub.id.clone(),
+        attempt: attempts,
+        started_at: outcome.started_at,
+        duration_ms: outcome.duration.as_millis() as u64,
+        status_code: outcome.status_code,
+        error_kind: outcome.error_kind,
+        error: outcome.error.clone(),
+        status,
+        next_attempt_at: next_at,
+    });
+    let (store, feed) = (ctx.store.clone(), ctx.feed.clone());
     let delivery_id = job.delivery_id.clone();
     let permit = ctx.unrecorded.clone().acquire_owned().await;
     tokio::spawn(async move {
@@ -378,6 +378,9 @@ async fn deliver(ctx: Arc<Context>, sub: Arc<Subscription>, job: Job) -> Result<
             tracing::error!(delivery = %delivery_id, "could not record an attempt: {e}");
         }
         drop(permit);
+        if let Some(notice) = notice {
+            feed.publish(FeedEvent::DeliveryAttempted(notice));
+        }
     });
     Ok(Finished { job, outcome, status, next_at })
 }

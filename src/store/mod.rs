@@ -161,6 +161,11 @@ pub trait Store: Send + Sync + 'static {
     async fn prune(&self, before: Millis) -> Result<u64>;
     async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>>;
 
+    /// Events received, attempts finished and alerts raised after `since` by any node, each kind
+    /// oldest first and at most `limit` of it (`more` says a limit cut it short): what a resuming
+    /// stream client missed. Attempts carry their delivery's current state.
+    async fn activity_since(&self, since: Millis, limit: u32) -> Result<Activity>;
+
     /// Keeps an alert, so the alert log survives restarts (and, shared, is the whole cluster's).
     async fn save_alert(&self, alert: &Alert) -> Result<()>;
     /// The newest `limit` alerts, oldest first.
@@ -205,6 +210,15 @@ pub struct ActivityCursor {
     pub event_seq: i64,
     pub attempt_id: i64,
     pub alert_id: i64,
+}
+
+/// The longest an attempt can take (the largest subscription timeout, plus its connect timeout):
+/// an attempt that finished after a time started no earlier than this before it.
+pub const LONGEST_ATTEMPT_MS: Millis = 130_000;
+
+/// The smallest event id of a millisecond: ids are `evt_` and a ULID, which begins with its time.
+pub fn first_event_id_at(at: Millis) -> String {
+    format!("evt_{}", ulid::Ulid::from_parts(at.max(0) as u64, 0))
 }
 
 /// Events received and attempts made by the other nodes since a cursor.

@@ -276,6 +276,27 @@ fn delivery_summary(row: &tokio_postgres::Row) -> Result<DeliverySummary> {
     })
 }
 
+/// An attempt as the live feed shows it, with its delivery's current state.
+const ATTEMPT_NOTICE_COLUMNS: &str = "d.event_id, a.delivery_id, a.subscription_id, d.attempts, a.started_at,
+     a.duration_ms, a.status_code, a.error_kind, a.error, d.status, a.next_retry_at";
+
+fn attempt_notice(r: &tokio_postgres::Row) -> Result<crate::feed::AttemptNotice> {
+    let kind: Option<String> = r.try_get(7)?;
+    Ok(crate::feed::AttemptNotice {
+        event_id: r.try_get(0)?,
+        delivery_id: r.try_get(1)?,
+        subscription_id: r.try_get(2)?,
+        attempt: r.try_get::<_, i32>(3)? as u32,
+        started_at: r.try_get(4)?,
+        duration_ms: r.try_get::<_, i64>(5)? as u64,
+        status_code: r.try_get::<_, Option<i32>>(6)?.map(|c| c as u16),
+        error_kind: kind.as_deref().and_then(ErrorKind::parse),
+        error: r.try_get(8)?,
+        status: status_of(r.try_get(9)?)?,
+        next_attempt_at: r.try_get(10)?,
+    })
+}
+
 fn pending_row(row: &tokio_postgres::Row) -> Result<PendingDelivery> {
     Ok(PendingDelivery {
         id: row.try_get(0)?,
@@ -750,6 +771,41 @@ impl Store for PostgresStore {
         }
     }
 
+    async fn activity_since(&self, since: Millis, limit: u32) -> Result<Activity> {
+        let client = self.pool.get().await?;
+        let fetch = limit as i64 + 1;
+        let events = client
+            .query(
+                &format!(
+                    "SELECT {EVENT_COLUMNS} FROM events e WHERE e.id >= $1 AND e.received_at > $2
+                     ORDER BY e.id LIMIT $3"
+                ),
+                &[&first_event_id_at(since - 1), &since, &fetch],
+            )
+            .await?;
+        let mut more = events.len() as i64 == fetch;
+        let events = events.iter().take(limit as usize).map(event_summary).collect::<Result<Vec<_>>>()?;
+        let events = with_deliveries(&client, events).await?;
+        let attempts = client
+            .query(
+                &format!(
+                    "SELECT {ATTEMPT_NOTICE_COLUMNS} FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+                     WHERE a.started_at > $1 AND a.started_at + a.duration_ms > $2
+                     ORDER BY a.started_at + a.duration_ms, a.id LIMIT $3"
+                ),
+                &[&(since - LONGEST_ATTEMPT_MS), &since, &fetch],
+            )
+            .await?;
+        more |= attempts.len() as i64 == fetch;
+        let attempts = attempts.iter().take(limit as usize).map(attempt_notice).collect::<Result<_>>()?;
+        let alerts =
+            client.query("SELECT body FROM alerts WHERE at > $1 ORDER BY at, id LIMIT $2", &[&since, &fetch]).await?;
+        more |= alerts.len() as i64 == fetch;
+        let alerts =
+            alerts.iter().take(limit as usize).filter_map(|r| serde_json::from_str(r.try_get(0).ok()?).ok()).collect();
+        Ok(Activity { events, attempts, alerts, cursor: ActivityCursor::default(), more })
+    }
+
     async fn save_alert(&self, alert: &Alert) -> Result<()> {
         let body = serde_json::to_string(alert).map_err(|e| Error::Storage(e.to_string()))?;
         let client = self.pool.get().await?;
@@ -925,8 +981,7 @@ impl SharedStore for PostgresStore {
         let attempts = client
             .query(
                 &format!(
-                    "SELECT a.id, d.event_id, a.delivery_id, a.subscription_id, d.attempts, a.started_at,
-                            a.duration_ms, a.status_code, a.error_kind, a.error, d.status, a.next_retry_at
+                    "SELECT {ATTEMPT_NOTICE_COLUMNS}, a.id
                      FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
                      WHERE a.id > $1 AND a.recorded_at < {DB_NOW} - $2 AND a.node_id <> $3
                      ORDER BY a.id LIMIT {ACTIVITY_ATTEMPTS}"
@@ -935,26 +990,8 @@ impl SharedStore for PostgresStore {
             )
             .await?;
         more |= attempts.len() == ACTIVITY_ATTEMPTS;
-        let attempt_id = last_position(&attempts, 0, cursor.attempt_id)?;
-        let attempts = attempts
-            .iter()
-            .map(|r| {
-                let kind: Option<String> = r.try_get(8)?;
-                Ok(crate::feed::AttemptNotice {
-                    event_id: r.try_get(1)?,
-                    delivery_id: r.try_get(2)?,
-                    subscription_id: r.try_get(3)?,
-                    attempt: r.try_get::<_, i32>(4)? as u32,
-                    started_at: r.try_get(5)?,
-                    duration_ms: r.try_get::<_, i64>(6)? as u64,
-                    status_code: r.try_get::<_, Option<i32>>(7)?.map(|c| c as u16),
-                    error_kind: kind.as_deref().and_then(ErrorKind::parse),
-                    error: r.try_get(9)?,
-                    status: status_of(r.try_get(10)?)?,
-                    next_attempt_at: r.try_get(11)?,
-                })
-            })
-            .collect::<Result<_>>()?;
+        let attempt_id = last_position(&attempts, 11, cursor.attempt_id)?;
+        let attempts = attempts.iter().map(attempt_notice).collect::<Result<_>>()?;
         let alerts = client
             .query(
                 &format!(

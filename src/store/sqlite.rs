@@ -657,6 +657,67 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn activity_since(&self, since: Millis, limit: u32) -> Result<Activity> {
+        self.read(move |conn| {
+            let fetch = limit as usize + 1;
+            // The id index finds them (ids begin with their time; received_at may trail by a ms).
+            let mut events = conn
+                .prepare_cached(
+                    "SELECT id, action, received_at, card_id, pipe_id FROM events
+                     WHERE id >= ?1 AND received_at > ?2 ORDER BY id LIMIT ?3",
+                )?
+                .query_map(params![first_event_id_at(since - 1), since, fetch], |r| {
+                    Ok(EventSummary {
+                        id: r.get(0)?,
+                        action: r.get(1)?,
+                        received_at: r.get(2)?,
+                        card_id: r.get(3)?,
+                        pipe_id: r.get(4)?,
+                        deliveries: Vec::new(),
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for e in &mut events {
+                e.deliveries = deliveries_of(conn, &e.id)?;
+            }
+            let mut attempts = conn
+                .prepare_cached(
+                    "SELECT d.event_id, a.delivery_id, a.subscription_id, d.attempts, a.started_at, a.duration_ms,
+                            a.status_code, a.error_kind, a.error, d.status, a.next_retry_at
+                     FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+                     WHERE a.started_at > ?1 AND a.started_at + a.duration_ms > ?2
+                     ORDER BY a.started_at + a.duration_ms, a.id LIMIT ?3",
+                )?
+                .query_map(params![since - LONGEST_ATTEMPT_MS, since, fetch], |r| {
+                    Ok(crate::feed::AttemptNotice {
+                        event_id: r.get(0)?,
+                        delivery_id: r.get(1)?,
+                        subscription_id: r.get(2)?,
+                        attempt: r.get(3)?,
+                        started_at: r.get(4)?,
+                        duration_ms: r.get(5)?,
+                        status_code: r.get(6)?,
+                        error_kind: r.get::<_, Option<String>>(7)?.as_deref().and_then(ErrorKind::parse),
+                        error: r.get(8)?,
+                        status: status_of(r.get(9)?)?,
+                        next_attempt_at: r.get(10)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut alerts = conn
+                .prepare_cached("SELECT body FROM alerts WHERE at > ?1 ORDER BY at, id LIMIT ?2")?
+                .query_map(params![since, fetch], |r| r.get::<_, String>(0))?
+                .filter_map(|body| serde_json::from_str(&body.ok()?).ok())
+                .collect::<Vec<Alert>>();
+            let more = events.len() == fetch || attempts.len() == fetch || alerts.len() == fetch;
+            events.truncate(limit as usize);
+            attempts.truncate(limit as usize);
+            alerts.truncate(limit as usize);
+            Ok(Activity { events, attempts, alerts, cursor: ActivityCursor::default(), more })
+        })
+        .await
+    }
+
     async fn event_detail(&self, event_id: &str) -> Result<Option<EventDetail>> {
         let id = event_id.to_string();
         self.read(move |conn| {
@@ -741,7 +802,7 @@ impl Store for SqliteStore {
         let mut total = 0u64;
         // Ids are ULIDs, which begin with their time: every event received before `before` sorts
         // below the smallest id of that millisecond.
-        let oldest_kept = format!("evt_{}", ulid::Ulid::from_parts(before.max(0) as u64, 0));
+        let oldest_kept = first_event_id_at(before);
         loop {
             let oldest_kept = oldest_kept.clone();
             // In slices, so the writer never holds one long transaction that stalls ingest.
