@@ -101,7 +101,9 @@ fn main() -> std::process::ExitCode {
             Some(Command::Serve { common }) => serve(merge(cli.common, common)).await,
             Some(Command::Attach { url, token }) => {
                 log_to_file(Path::new("hookwatch-attach.log"))?;
-                dashboard::run(Arc::new(RemoteSource::new(&url, &token)), dashboard_options(view)).await
+                let source = RemoteSource::new(&url, &token).map_err(|e| anyhow::anyhow!("{e}"))?;
+                source.check_token().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                dashboard::run(Arc::new(source), dashboard_options(view)).await
             }
             Some(Command::Demo { listen }) => demo(listen, view).await,
             Some(Command::Send { action, data, url, token, idempotency_key }) => {

@@ -26,7 +26,7 @@ async fn next_matching(rx: &mut mpsc::Receiver<Update>, what: impl Fn(&Update) -
 async fn the_remote_source_drives_a_real_server() {
     let hw = Hookwatch::start().await;
     let sink = Sink::start(Behaviour::default()).await;
-    let remote = RemoteSource::new(&hw.base, ADMIN);
+    let remote = RemoteSource::new(&hw.base, ADMIN).unwrap();
     let input = SubscriptionInput {
         name: Some("crm".into()),
         url: Some(sink.url.clone()),
@@ -65,4 +65,104 @@ async fn the_remote_source_drives_a_real_server() {
     config.listen = addr;
     let _again = hookwatch::server::Server::start(config).await.unwrap();
     next_matching(&mut rx, |u| matches!(u, Update::Connection { connected: true, .. })).await;
+}
+
+/// The attached dashboard's stream survives reconnects: the server is killed and restarted three
+/// times while events flow, and in the end the dashboard lists every acknowledged event, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_attached_stream_ends_with_every_event_across_reconnects() {
+    use hookwatch::dashboard::app::App;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hw.db").to_string_lossy().into_owned();
+    let listen = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let mut server = Process::spawn_at(&listen, &db, &[]);
+    let base = server.base.clone();
+    let remote = RemoteSource::new(&base, ADMIN).unwrap();
+    let (tx, mut rx) = mpsc::channel(4096);
+    remote.watch(tx);
+    next_matching(&mut rx, |u| matches!(u, Update::Connection { connected: true, .. })).await;
+
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sender = {
+        let (acked, base) = (acked.clone(), base.clone());
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            for i in 0..400 {
+                let sent = http
+                    .post(format!("{base}/v1/events"))
+                    .bearer_auth(INGEST)
+                    .header("content-type", "application/json")
+                    .body(card_move("P", i).to_string())
+                    .send()
+                    .await;
+                if let Ok(resp) = sent
+                    && resp.status() == 202
+                {
+                    let v: serde_json::Value = serde_json::from_str(&resp.text().await.unwrap_or_default()).unwrap();
+                    acked.lock().unwrap().push(v["id"].as_str().unwrap().to_string());
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let mut app = App::new(base.clone());
+    let resumes = std::cell::Cell::new(0);
+    let apply = |app: &mut App, update: Update| {
+        if matches!(update, Update::Resumed { .. }) {
+            resumes.set(resumes.get() + 1);
+        }
+        app.now = hookwatch::model::now_ms();
+        app.apply_update(update);
+    };
+    for restart in 0..3 {
+        // Events flow for a while on this connection (after the first restart, a resumed one).
+        let until = tokio::time::Instant::now() + Duration::from_millis(400);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while tokio::time::Instant::now() < until || resumes.get() < restart {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(update)) => apply(&mut app, update),
+                _ => panic!("the stream did not resume after restart {restart}"),
+            }
+        }
+        server.kill();
+        server = Process::spawn_at(&listen, &db, &[]);
+    }
+    sender.await.unwrap();
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() > 100, "events flowed: {}", acked.len());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let listed = |app: &App| app.events.iter().map(|r| r.event.id.clone()).collect::<Vec<_>>();
+    while resumes.get() < 3 || !acked.iter().all(|id| listed(&app).contains(id)) {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(update)) => apply(&mut app, update),
+            _ => break,
+        }
+    }
+    let listed = listed(&app);
+    let missing: Vec<_> = acked.iter().filter(|id| !listed.contains(id)).collect();
+    assert!(missing.is_empty(), "{} of {} acknowledged events are not listed: {missing:?}", missing.len(), acked.len());
+    let unique: std::collections::HashSet<_> = listed.iter().collect();
+    assert_eq!(unique.len(), listed.len(), "an event is listed twice");
+    assert!(resumes.get() >= 3, "the stream resumed after each restart ({})", resumes.get());
+    assert!(app.status.as_ref().is_some_and(|s| s.text.contains("resumed")), "the screen says it resumed");
+    drop(server);
+}
+
+/// A refused token and a URL without a scheme end `attach` at once with what to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attach_refuses_a_wrong_token_and_a_bad_url_clearly() {
+    let hw = Hookwatch::start().await;
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookwatch"))
+            .arg("attach")
+            .args(args)
+            .current_dir(tempfile::tempdir().unwrap().path())
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (ok, err) = run(&[&hw.base, "--token", "wrong"]);
+    assert!(!ok && err.contains("refused this token") && err.contains("401"), "{err}");
+    let (ok, err) = run(&["localhost:8430", "--token", ADMIN]);
+    assert!(!ok && err.contains("http://10.0.0.5:8430"), "{err}");
 }

@@ -41,6 +41,7 @@ pub enum Popup {
 pub enum Effect {
     LoadEvents(EventQuery),
     LoadEvent(String),
+    LoadSubscriptions,
     Redeliver { event_id: String, subscription_id: Option<String> },
     SetPaused { subscription_id: String, paused: bool },
     SaveSubscription { id: Option<String>, input: SubscriptionInput },
@@ -104,6 +105,12 @@ pub struct App {
     pub status: Option<Status>,
     pub connected: bool,
     pub connection_detail: String,
+    /// When the connection was lost: everything shown from the source is as of then.
+    pub stale_since: Option<Millis>,
+    /// The server refused the credentials; the source has stopped trying.
+    pub refused: Option<String>,
+    /// Between a reconnect and the stream's `resumed`: replayed events may already be listed.
+    pub resuming: bool,
     pub revealed_secret: Option<String>,
     /// Whether the Delivery success pane has room of its own (Tab skips it when folded).
     pub wide: bool,
@@ -134,6 +141,9 @@ impl App {
             status: None,
             connected: true,
             connection_detail: String::new(),
+            stale_since: None,
+            refused: None,
+            resuming: false,
             revealed_secret: None,
             wide: true,
             quit: false,
@@ -231,13 +241,32 @@ impl App {
         match update {
             Update::Stats(report) => self.stats = Some(report),
             Update::Connection { connected, detail } => {
-                let reconnected = connected && !self.connected;
+                // Back again: the stream replays what was missed, then says `resumed`.
+                self.resuming |= connected && !self.connected;
+                if !connected && self.connected {
+                    self.stale_since = Some(self.now);
+                }
                 self.connected = connected;
                 self.connection_detail = detail;
-                if reconnected {
-                    // Whatever happened while away is only in the server's store now.
-                    return vec![Effect::LoadEvents(self.events_query())];
+            }
+            Update::Resumed { replayed, gaps } => {
+                self.resuming = false;
+                self.stale_since = None;
+                // Subscription changes are not replayed: read them again.
+                let mut effects = vec![Effect::LoadSubscriptions];
+                if gaps.is_empty() {
+                    self.set_status(format!("reconnected: resumed the stream, {replayed} updates replayed"), false);
+                } else {
+                    self.set_status(format!("reconnected with a gap: {}; reloaded the stream", gaps.join("; ")), true);
+                    effects.push(Effect::LoadEvents(self.events_query()));
                 }
+                return effects;
+            }
+            Update::Refused(reason) => {
+                self.connected = false;
+                self.stale_since.get_or_insert(self.now);
+                self.set_status(reason.clone(), true);
+                self.refused = Some(reason);
             }
             Update::Lagged => return vec![Effect::LoadEvents(self.events_query())],
             Update::Feed(event) => return self.apply_feed(event),
@@ -248,6 +277,14 @@ impl App {
     fn apply_feed(&mut self, event: FeedEvent) -> Vec<Effect> {
         match event {
             FeedEvent::EventReceived { event } => {
+                if self.resuming
+                    && let Some(row) =
+                        self.events.iter_mut().chain(self.held.iter_mut()).find(|r| r.event.id == event.id)
+                {
+                    // Replayed after a reconnect: already listed, perhaps with an older state.
+                    row.event = event;
+                    return Vec::new();
+                }
                 let row = EventRow { event, changed_at: self.now };
                 let target = if self.follow { &mut self.events } else { &mut self.held };
                 target.push_front(row);

@@ -149,6 +149,7 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
     tokio::spawn(async move {
         let outcome = match effect {
             Effect::LoadEvents(q) => s.events(q).await.map_or_else(Outcome::Failed, Outcome::Events),
+            Effect::LoadSubscriptions => s.subscriptions().await.map_or_else(Outcome::Failed, Outcome::Subscriptions),
             Effect::LoadEvent(id) => match s.event(&id).await {
                 Ok(d) => Outcome::Event(Box::new(d)),
                 Err(error) => Outcome::EventFailed { id, error },

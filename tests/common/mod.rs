@@ -264,6 +264,11 @@ impl Process {
     /// Starts `hookwatch serve` on `db` with the test tokens and, unless `extra_args` sets one, a
     /// fast retry schedule.
     pub fn spawn(db: &str, extra_args: &[&str]) -> Process {
+        Self::spawn_at("127.0.0.1:0", db, extra_args)
+    }
+
+    /// The same, listening on `listen` (a fixed port lets a restarted server be found again).
+    pub fn spawn_at(listen: &str, db: &str, extra_args: &[&str]) -> Process {
         use std::io::{BufRead, BufReader};
         let schedule: &[&str] = if extra_args.contains(&"--retry-schedule") {
             &[]
@@ -271,7 +276,7 @@ impl Process {
             &["--retry-schedule", "100ms,200ms,500ms,1s,1s,1s"]
         };
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hookwatch"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--allow-private"])
+            .args(["serve", "--listen", listen, "--allow-private"])
             .args(schedule)
             .args(["--db", db])
             .args(extra_args)

@@ -26,6 +26,13 @@ pub enum Update {
     },
     /// Updates were dropped because the dashboard fell behind: reload.
     Lagged,
+    /// A reconnected stream has replayed what it missed (`gaps`: what it could not replay).
+    Resumed {
+        replayed: u64,
+        gaps: Vec<String>,
+    },
+    /// The server refused the credentials: final, the source stops trying.
+    Refused(String),
 }
 
 pub type SourceResult<T> = Result<T, String>;

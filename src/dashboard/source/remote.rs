@@ -2,17 +2,19 @@
 
 use super::{Source, SourceResult, Update};
 use crate::error::root_cause;
-use crate::feed::{Alert, FeedEvent};
+use crate::feed::{Alert, FeedEvent, SubscriptionChange};
 use crate::model::{EventDetail, EventSummary, Subscription};
 use crate::report::StatsReport;
 use crate::store::{EventQuery, StatusFilter};
 use crate::subscriptions::SubscriptionInput;
+use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+#[derive(Clone)]
 pub struct RemoteSource {
     base: String,
     token: String,
@@ -20,9 +22,28 @@ pub struct RemoteSource {
 }
 
 impl RemoteSource {
-    pub fn new(base: &str, token: &str) -> Self {
-        let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build().unwrap_or_default();
-        RemoteSource { base: base.trim_end_matches('/').to_string(), token: token.to_string(), http }
+    /// A source for the server at `base` (http or https, with a host); refuses anything else with
+    /// what to write instead.
+    pub fn new(base: &str, token: &str) -> Result<Self, String> {
+        let hint = "write it like http://10.0.0.5:8430";
+        let url = url::Url::parse(base.trim()).map_err(|e| format!("{base:?} is not a server URL ({e}); {hint}"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("{base:?} is not an http(s) URL with a host; {hint}"));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {}", root_cause(&e)))?;
+        Ok(RemoteSource { base: url.as_str().trim_end_matches('/').to_string(), token: token.to_string(), http })
+    }
+
+    /// Checks that the server answers and takes the token. A refused token is final; an
+    /// unreachable server is not (the dashboard starts and keeps trying).
+    pub async fn check_token(&self) -> Result<(), String> {
+        match self.http.get(format!("{}/v1/stats", self.base)).bearer_auth(&self.token).send().await {
+            Ok(resp) if matches!(resp.status().as_u16(), 401 | 403) => Err(refusal(resp).await),
+            _ => Ok(()),
+        }
     }
 
     async fn call<T: DeserializeOwned>(
@@ -77,20 +98,32 @@ impl Source for RemoteSource {
     }
 
     fn watch(&self, tx: mpsc::Sender<Update>) {
-        let (http, url, token) = (self.http.clone(), format!("{}/v1/stream", self.base), self.token.clone());
+        let source = self.clone();
         tokio::spawn(async move {
             let mut backoff = Duration::from_millis(500);
+            // The id of the last update received: a reconnect resumes after it.
+            let mut last_id: Option<String> = None;
             loop {
-                let detail = match http.get(&url).bearer_auth(&token).send().await {
+                let url = format!("{}/v1/stream", source.base);
+                let mut request = source.http.get(&url).bearer_auth(&source.token);
+                if let Some(id) = &last_id {
+                    request = request.header("last-event-id", id);
+                }
+                let detail = match request.send().await {
                     Ok(resp) if resp.status().is_success() => {
                         backoff = Duration::from_millis(500);
                         if tx.send(Update::Connection { connected: true, detail: String::new() }).await.is_err() {
                             return;
                         }
-                        match read_stream(resp, &tx).await {
+                        match source.read_stream(resp, &tx, &mut last_id).await {
                             Ok(()) => return,
                             Err(e) => e,
                         }
+                    }
+                    Ok(resp) if matches!(resp.status().as_u16(), 401 | 403) => {
+                        // Retrying cannot help: say so once and stop.
+                        let _ = tx.send(Update::Refused(refusal(resp).await)).await;
+                        return;
                     }
                     Ok(resp) => format!("the server answered {}", resp.status()),
                     Err(e) => format!("cannot connect: {}", root_cause(&e)),
@@ -184,42 +217,76 @@ impl Source for RemoteSource {
     }
 }
 
-/// Reads SSE frames until the stream ends; `Ok` only when the dashboard went away.
-async fn read_stream(resp: reqwest::Response, tx: &mpsc::Sender<Update>) -> Result<(), String> {
-    let mut body = resp.bytes_stream();
-    let mut buf = String::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| format!("the stream broke: {e}"))?;
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buf.find("\n\n") {
-            let frame: String = buf.drain(..end + 2).collect();
-            if let Some(update) = parse_frame(&frame)
+impl RemoteSource {
+    /// Reads the stream until it ends; `Ok` only when the dashboard went away. `last_id` follows
+    /// the ids received, for the next reconnect to resume from.
+    async fn read_stream(
+        &self,
+        resp: reqwest::Response,
+        tx: &mpsc::Sender<Update>,
+        last_id: &mut Option<String>,
+    ) -> Result<(), String> {
+        let mut frames = resp.bytes_stream().eventsource();
+        let mut gaps = Vec::new();
+        while let Some(frame) = frames.next().await {
+            let frame = frame.map_err(|e| format!("the stream broke: {e}"))?;
+            if !frame.id.is_empty() {
+                *last_id = Some(frame.id.clone());
+            }
+            let update = match frame.event.as_str() {
+                "gap" => {
+                    let gap: Value = serde_json::from_str(&frame.data).unwrap_or_default();
+                    gaps.push(gap["reason"].as_str().unwrap_or("some updates could not be replayed").to_string());
+                    continue;
+                }
+                "resumed" => {
+                    let resumed: Value = serde_json::from_str(&frame.data).unwrap_or_default();
+                    let replayed = resumed["replayed"].as_u64().unwrap_or(0);
+                    Some(Update::Resumed { replayed, gaps: std::mem::take(&mut gaps) })
+                }
+                "subscription.changed" => match serde_json::from_str::<FeedEvent>(&frame.data) {
+                    // The stream masks secrets: the full subscription comes from the API.
+                    Ok(FeedEvent::SubscriptionChanged { change, subscription })
+                        if change != SubscriptionChange::Deleted =>
+                    {
+                        let full = self.get::<Subscription>(&format!("/v1/subscriptions/{}", subscription.id)).await;
+                        let subscription = Box::new(full.unwrap_or(*subscription));
+                        Some(Update::Feed(FeedEvent::SubscriptionChanged { change, subscription }))
+                    }
+                    parsed => parsed.ok().map(Update::Feed),
+                },
+                name => parse_frame(name, &frame.data),
+            };
+            if let Some(update) = update
                 && tx.send(update).await.is_err()
             {
                 return Ok(());
             }
         }
+        Err("the server closed the stream".into())
     }
-    Err("the server closed the stream".into())
 }
 
-fn parse_frame(frame: &str) -> Option<Update> {
-    let mut name = "message";
-    let mut data = String::new();
-    for line in frame.lines() {
-        if let Some(v) = line.strip_prefix("event:") {
-            name = v.trim();
-        } else if let Some(v) = line.strip_prefix("data:") {
-            data.push_str(v.strip_prefix(' ').unwrap_or(v));
-        }
-    }
+/// The server's own words for a refused token, with what to do.
+async fn refusal(resp: reqwest::Response) -> String {
+    let status = resp.status().as_u16();
+    let body: Value = serde_json::from_str(&resp.text().await.unwrap_or_default()).unwrap_or_default();
+    let said = body["error"]["message"].as_str().unwrap_or("the token was refused");
+    format!(
+        "the server refused this token ({status}: {said}); restart attach with the admin token (--token or HOOKWATCH_ADMIN_TOKEN)"
+    )
+}
+
+/// An update from a frame's name and data; `None` for frames the dashboard has no use for
+/// (`hello`, and names a newer server may add).
+fn parse_frame(name: &str, data: &str) -> Option<Update> {
     match name {
-        "stats" => serde_json::from_str(&data).ok().map(Update::Stats),
+        "stats" => serde_json::from_str(data).ok().map(Update::Stats),
         "lagged" => Some(Update::Lagged),
-        "event.received" | "delivery.attempted" | "subscription.changed" | "alert" => {
-            serde_json::from_str::<FeedEvent>(&data).ok().map(Update::Feed)
-        }
-        _ => None,
+        "hello" => None,
+        // Feed updates carry their type inside: a name this version does not know still parses
+        // if its type does, and is dropped otherwise.
+        _ => serde_json::from_str::<FeedEvent>(data).ok().map(Update::Feed),
     }
 }
 
@@ -229,8 +296,8 @@ mod tests {
 
     #[test]
     fn frames_become_updates() {
-        assert!(matches!(parse_frame("event: lagged\ndata: 3\n\n"), Some(Update::Lagged)));
-        assert!(parse_frame("event: hello\ndata: 0.1.0\n\n").is_none());
-        assert!(parse_frame(": keep-alive\n\n").is_none());
+        assert!(matches!(parse_frame("lagged", "3"), Some(Update::Lagged)));
+        assert!(parse_frame("hello", "0.1.0").is_none());
+        assert!(parse_frame("message", "").is_none());
     }
 }

@@ -27,11 +27,17 @@ pub fn overall_success(stats: &StatsReport) -> Option<f64> {
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let sep = || Span::raw("  ");
     let mut spans = vec![Span::styled(" hookwatch ", theme.title_bar().add_modifier(Modifier::BOLD))];
-    if !app.connected {
+    if let Some(reason) = &app.refused {
+        spans.extend([
+            sep(),
+            Span::styled(format!(" REFUSED · {} ", clean(reason)), theme.bad().add_modifier(Modifier::REVERSED)),
+        ]);
+    } else if !app.connected {
+        let since = app.stale_since.map(|t| format!(" since {}", super::clock(t))).unwrap_or_default();
         spans.extend([
             sep(),
             Span::styled(
-                format!(" DISCONNECTED · reconnecting… {} ", clean(&app.connection_detail)),
+                format!(" DISCONNECTED{since} · figures are stale · reconnecting… {} ", clean(&app.connection_detail)),
                 theme.bad().add_modifier(Modifier::REVERSED),
             ),
         ]);

@@ -55,6 +55,15 @@ pub fn pane_block(title: &str, focused: bool, theme: &Theme) -> Block<'static> {
         .title(Line::styled(format!(" {title} "), theme.border(focused)))
 }
 
+/// A pane showing figures from the source: marked stale while the source is out of reach.
+pub fn figures_block(title: &str, focused: bool, app: &App, theme: &Theme) -> Block<'static> {
+    let block = pane_block(title, focused, theme);
+    match app.stale_since {
+        Some(since) => block.title(Line::styled(format!(" STALE since {} ", clock(since)), theme.bad())),
+        None => block,
+    }
+}
+
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {

@@ -1,7 +1,7 @@
 //! The Delivery success pane: a rate bar and a sparkline per endpoint.
 
 use super::subscriptions::bar;
-use super::{fit, pane_block, percent};
+use super::{figures_block, fit, percent};
 use crate::dashboard::app::App;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
@@ -18,7 +18,7 @@ pub fn sparkline(history: &[Option<f64>]) -> String {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
-    let block = pane_block("Delivery success · 5m · last 2 min", focused, theme);
+    let block = figures_block("Delivery success · 5m · last 2 min", focused, app, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;

@@ -1,6 +1,6 @@
 //! The Subscriptions pane: one row per endpoint with its state, target and health.
 
-use super::{fit, pane_block, percent};
+use super::{figures_block, fit, percent};
 use crate::dashboard::app::App;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
@@ -27,11 +27,16 @@ pub fn bar(rate: Option<f64>, width: usize) -> String {
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool, folded: bool) {
     let endpoints = app.endpoints();
     let title = format!("Subscriptions ({})", endpoints.len());
-    let block = pane_block(&title, focused, theme);
+    let block = figures_block(&title, focused, app, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if endpoints.is_empty() {
-        let text = "No subscriptions yet. Press n to create one, or POST /v1/subscriptions.";
+        let text = match (&app.refused, &app.stats) {
+            (Some(reason), _) => format!("Not connected: {reason}"),
+            (None, None) if !app.connected => format!("Not connected yet: {}", app.connection_detail),
+            (None, None) => "Loading…".to_string(),
+            (None, Some(_)) => "No subscriptions yet. Press n to create one, or POST /v1/subscriptions.".to_string(),
+        };
         frame.render_widget(Paragraph::new(text).style(theme.dim()), inner);
         return;
     }
