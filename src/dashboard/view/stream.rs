@@ -1,7 +1,7 @@
 //! The Event stream: a live tail, one row per event with an outcome chip per delivery.
 //! Only the rows on screen are built, so the cost does not grow with the stream.
 
-use super::{clock, fit, pane_block, short_id};
+use super::{clock, figures_block, fit, short_id};
 use crate::dashboard::app::{App, EventRow};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
@@ -54,8 +54,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     if !app.filter_text.is_empty() {
         title += &format!(" · filter: {}", clean(&app.filter_text));
     }
-    title += if app.follow { " · live" } else { " · frozen (space follows)" };
-    let block = pane_block(&title, focused, theme);
+    title += match (app.stale_since, app.follow) {
+        (Some(_), _) => "",
+        (None, true) => " · live",
+        (None, false) => " · frozen (space follows)",
+    };
+    let block = figures_block(&title, focused, app, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if app.events.is_empty() {
