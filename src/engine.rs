@@ -507,11 +507,12 @@ impl Engine {
     }
 
     /// Redelivers an event to all its subscriptions, or to one (even one it never went to).
-    pub async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>) -> Result<usize> {
+    /// With `failed_only`, only the deliveries that failed: the others already went through.
+    pub async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>, failed_only: bool) -> Result<usize> {
         if let Some(sub) = subscription_id {
             self.subscription(sub)?;
         }
-        let pending = self.store.requeue_event(event_id, subscription_id, now_ms()).await?;
+        let pending = self.store.requeue_event(event_id, subscription_id, failed_only, now_ms()).await?;
         Ok(self.resume(pending))
     }
 

@@ -328,3 +328,17 @@ pub struct EventDetail {
     pub body: String,
     pub deliveries: Vec<DeliveryDetail>,
 }
+
+impl EventDetail {
+    /// The event as a list shows it.
+    pub fn summary(&self) -> EventSummary {
+        EventSummary {
+            id: self.id.clone(),
+            action: self.action.clone(),
+            received_at: self.received_at,
+            card_id: self.card_id.clone(),
+            pipe_id: self.pipe_id.clone(),
+            deliveries: self.deliveries.iter().map(|d| d.summary.clone()).collect(),
+        }
+    }
+}

@@ -37,6 +37,9 @@ pub struct EndpointReport {
     pub backlog: u64,
     pub in_flight: u64,
     pub breaker: BreakerState,
+    /// When an open breaker sends its next probe; deliveries wait until then.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::model::ts::option")]
+    pub next_probe_at: Option<Millis>,
     pub last_error: Option<String>,
     #[serde(with = "crate::model::ts::option")]
     pub last_error_at: Option<Millis>,
@@ -61,6 +64,7 @@ impl EndpointReport {
             backlog: gauges.map_or(0, |g| g.backlog.load(Ordering::Relaxed) as u64),
             in_flight: gauges.map_or(0, |g| g.in_flight.load(Ordering::Relaxed) as u64),
             breaker: gauges.map_or(BreakerState::Closed, LaneGauges::breaker),
+            next_probe_at: gauges.and_then(LaneGauges::next_probe_at),
             last_error: snap.last_error,
             last_error_at: snap.last_error_at,
             total_attempts: snap.total_attempts,

@@ -50,7 +50,7 @@ async fn the_remote_source_drives_a_real_server() {
     assert_eq!(events[0].id, id);
     let detail = remote.event(&id).await.unwrap();
     assert_eq!(detail.deliveries.len(), 1);
-    assert_eq!(remote.redeliver(&id, Some(&sub.id)).await.unwrap(), 1);
+    assert_eq!(remote.redeliver(&id, Some(&sub.id), false).await.unwrap(), 1);
     remote.set_paused(&sub.id, true).await.unwrap();
     assert_eq!(hw.get(&format!("/v1/subscriptions/{}", sub.id)).await["state"], "paused");
     let err = remote.send_event("{\"data\":{\"action\":\"nope\"}}".into()).await.unwrap_err();
@@ -165,4 +165,74 @@ async fn attach_refuses_a_wrong_token_and_a_bad_url_clearly() {
     assert!(!ok && err.contains("refused this token") && err.contains("401"), "{err}");
     let (ok, err) = run(&["localhost:8430", "--token", ADMIN]);
     assert!(!ok && err.contains("http://10.0.0.5:8430"), "{err}");
+}
+
+/// Feeds the source's updates to the dashboard and carries out the event loads they ask for,
+/// until `done` holds for the screen as drawn at 200x50 (or 20 s pass); returns that screen.
+async fn drive_until(
+    app: &mut hookwatch::dashboard::app::App,
+    remote: &RemoteSource,
+    rx: &mut mpsc::Receiver<Update>,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    use hookwatch::dashboard::app::{Effect, Outcome};
+    use hookwatch::dashboard::screenshots::{render, to_text};
+    let theme = hookwatch::dashboard::theme::Theme { color: false };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        app.now = hookwatch::model::now_ms();
+        let screen = to_text(&render(app, 200, 50, &theme));
+        if done(&screen) || tokio::time::Instant::now() > deadline {
+            return screen;
+        }
+        let Ok(Some(update)) = tokio::time::timeout_at(deadline, rx.recv()).await else { continue };
+        for effect in app.apply_update(update) {
+            if let Effect::LoadEvent(id) = effect {
+                match remote.event(&id).await {
+                    Ok(detail) => app.apply_outcome(Outcome::Event(Box::new(detail))),
+                    Err(error) => app.apply_outcome(Outcome::EventFailed { id, error }),
+                }
+            }
+        }
+    }
+}
+
+/// An open inspector follows its event until it is final: while an open breaker holds the
+/// delivery it says so and when the next probe goes, and after the probe succeeds it says
+/// succeeded. Against the real binary, through the remote source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inspector_follows_a_held_delivery_until_it_is_final() {
+    use hookwatch::dashboard::app::{App, Outcome, Popup};
+    use hookwatch::dashboard::inspector::Inspector;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hw.toml");
+    std::fs::write(&config, "breaker_threshold = 2\nbreaker_cooldown = \"3s\"\n").unwrap();
+    let db = dir.path().join("hw.db").to_string_lossy().into_owned();
+    let server = Process::spawn(
+        &db,
+        &["--config", &config.to_string_lossy(), "--retry-schedule", "200ms,200ms,200ms,200ms,200ms,200ms"],
+    );
+    let sink = Sink::start(Behaviour { script: [500, 500].into(), ..Default::default() }).await;
+    let remote = RemoteSource::new(&server.base, ADMIN).unwrap();
+    let input = SubscriptionInput {
+        name: Some("billing".into()),
+        url: Some(sink.url.clone()),
+        actions: Some(vec!["*".into()]),
+        ..Default::default()
+    };
+    let sub = remote.save_subscription(None, input).await.unwrap();
+    let mut app = App::new(server.base.clone());
+    app.apply_outcome(Outcome::Subscriptions(vec![sub]));
+    let (tx, mut rx) = mpsc::channel(1024);
+    remote.watch(tx);
+    next_matching(&mut rx, |u| matches!(u, Update::Connection { connected: true, .. })).await;
+    let id = remote.send_event(card_move("P", 2).to_string()).await.unwrap();
+    app.popups.push(Popup::Inspector(Box::new(Inspector::loading(id.clone()))));
+    app.apply_outcome(Outcome::Event(Box::new(remote.event(&id).await.unwrap())));
+
+    let held = drive_until(&mut app, &remote, &mut rx, |s| s.contains("held: breaker open, next probe")).await;
+    assert!(held.contains("held: breaker open, next probe"), "the held delivery says why:\n{held}");
+    assert!(!held.contains("next in 0s"), "{held}");
+    let done = drive_until(&mut app, &remote, &mut rx, |s| s.contains("succeeded · 3 attempts")).await;
+    assert!(done.contains("succeeded · 3 attempts"), "the inspector follows the probe's success:\n{done}");
 }

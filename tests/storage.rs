@@ -199,17 +199,25 @@ async fn redelivery_starts_new_series(store: Arc<dyn Store>) {
     let mut dead = attempt("dlv_evt_1_sub_a", "sub_a", t + 1, Some(500), DeliveryStatus::Dead);
     dead.attempts_in_series = 7;
     store.record_attempt(dead).await.unwrap();
+    store
+        .record_attempt(attempt("dlv_evt_1_sub_b", "sub_b", t + 2, Some(200), DeliveryStatus::Succeeded))
+        .await
+        .unwrap();
 
-    let again = store.requeue_event("evt_1", None, t + 100).await.unwrap();
+    // Only what failed, unless everything is asked for.
+    let failed = store.requeue_event("evt_1", None, true, t + 50).await.unwrap();
+    assert_eq!(failed.iter().map(|p| p.subscription_id.as_str()).collect::<Vec<_>>(), ["sub_a"]);
+    assert!(store.requeue_event("evt_1", Some("sub_c"), true, t + 50).await.unwrap().is_empty());
+    let again = store.requeue_event("evt_1", None, false, t + 100).await.unwrap();
     assert_eq!(again.len(), 2);
     assert!(again.iter().all(|p| p.attempts == 0 && p.next_attempt_at == t + 100));
     // To a subscription the event never went to: the delivery is created.
-    let new = store.requeue_event("evt_1", Some("sub_c"), t + 200).await.unwrap();
+    let new = store.requeue_event("evt_1", Some("sub_c"), false, t + 200).await.unwrap();
     assert_eq!(new.len(), 1);
     assert_eq!(new[0].subscription_id, "sub_c");
     let detail = store.event_detail("evt_1").await.unwrap().unwrap();
     assert_eq!(detail.deliveries.len(), 3);
-    let err = store.requeue_event("evt_missing", None, t).await.unwrap_err();
+    let err = store.requeue_event("evt_missing", None, false, t).await.unwrap_err();
     assert!(err.to_string().contains("no event evt_missing"), "{err}");
 
     store.record_attempt(attempt("dlv_evt_1_sub_b", "sub_b", t + 300, None, DeliveryStatus::Dead)).await.unwrap();

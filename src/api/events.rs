@@ -78,6 +78,9 @@ pub async fn detail(State(app): State<AppState>, Path(id): Path<String>) -> Resu
 #[serde(deny_unknown_fields)]
 pub struct RedeliverBody {
     subscription: Option<String>,
+    /// Only the deliveries that failed (retrying or dead), not those that went through.
+    #[serde(default)]
+    failed_only: bool,
 }
 
 pub async fn redeliver(
@@ -87,6 +90,6 @@ pub async fn redeliver(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let input: RedeliverBody = json_body(&headers, body, true)?.unwrap_or_default();
-    let n = app.engine.redeliver(&id, input.subscription.as_deref()).await?;
+    let n = app.engine.redeliver(&id, input.subscription.as_deref(), input.failed_only).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"redelivering": n}))))
 }

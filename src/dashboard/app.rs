@@ -7,8 +7,9 @@ use super::inspector::Inspector;
 use super::keymap::Context;
 use super::source::Update;
 use crate::catalog::Catalog;
+use crate::dispatch::BreakerState;
 use crate::feed::{Alert, FeedEvent, SubscriptionChange};
-use crate::model::{EventDetail, EventSummary, Millis, Subscription};
+use crate::model::{EventDetail, EventSummary, Millis, Subscription, SubscriptionState};
 use crate::report::{EndpointReport, StatsReport};
 use crate::store::EventQuery;
 use crate::subscriptions::SubscriptionInput;
@@ -29,11 +30,22 @@ pub enum Pane {
 
 pub enum Popup {
     Inspector(Box<Inspector>),
-    Help { scroll: usize },
-    Alerts { scroll: usize },
-    Nodes { scroll: usize },
+    Help {
+        scroll: usize,
+    },
+    Alerts {
+        scroll: usize,
+    },
+    Nodes {
+        scroll: usize,
+    },
     Subscription(Box<SubscriptionForm>),
     Send(Box<SendForm>),
+    /// Asks before a bulk or destructive action; `effect` runs on yes.
+    Confirm {
+        question: String,
+        effect: Box<Effect>,
+    },
 }
 
 /// Work the event loop carries out against the source.
@@ -42,9 +54,22 @@ pub enum Effect {
     LoadEvents(EventQuery),
     LoadEvent(String),
     LoadSubscriptions,
-    Redeliver { event_id: String, subscription_id: Option<String> },
-    SetPaused { subscription_id: String, paused: bool },
-    SaveSubscription { id: Option<String>, input: SubscriptionInput },
+    /// `failed_only`: just the deliveries that failed (retrying or dead). `note` says what will
+    /// happen, shown once the server has taken it.
+    Redeliver {
+        event_id: String,
+        subscription_id: Option<String>,
+        failed_only: bool,
+        note: String,
+    },
+    SetPaused {
+        subscription_id: String,
+        paused: bool,
+    },
+    SaveSubscription {
+        id: Option<String>,
+        input: SubscriptionInput,
+    },
     SendEvent(String),
     Quit,
 }
@@ -198,6 +223,35 @@ impl App {
         list
     }
 
+    /// Why a delivery to `subscription_id` that is not final waits on something other than its
+    /// retry schedule, said as the operator needs it.
+    pub fn held_reason(&self, subscription_id: &str) -> Option<String> {
+        let endpoint = self.stats.as_ref()?.subscriptions.iter().find(|e| e.id == subscription_id)?;
+        match (endpoint.state, endpoint.breaker) {
+            (SubscriptionState::Paused, _) => Some("held: subscription paused (p resumes)".into()),
+            (SubscriptionState::Disabled, _) => Some("held: subscription disabled (p re-enables)".into()),
+            (_, BreakerState::Open) => Some(match endpoint.next_probe_at {
+                Some(at) => format!("held: breaker open, next probe {}", super::view::clock(at)),
+                None => "held: breaker open".into(),
+            }),
+            (_, BreakerState::HalfOpen) => Some("held: breaker probing the endpoint".into()),
+            (_, BreakerState::Closed) => None,
+        }
+    }
+
+    /// What a redelivery to these subscriptions will do, for the status line.
+    pub fn redelivery_note(&self, subscription_ids: &[&str]) -> String {
+        let held: Vec<String> = subscription_ids
+            .iter()
+            .filter_map(|id| Some(format!("{}: {}", self.subscription_name(id), self.held_reason(id)?)))
+            .collect();
+        let what = match subscription_ids {
+            [one] => format!("redelivering to {}", self.subscription_name(one)),
+            many => format!("redelivering to {} subscriptions", many.len()),
+        };
+        if held.is_empty() { format!("{what}: sending now") } else { format!("{what}; {}", held.join("; ")) }
+    }
+
     pub fn selected_endpoint(&self) -> Option<&EndpointReport> {
         self.endpoints().get(self.sub_cursor).copied()
     }
@@ -208,6 +262,7 @@ impl App {
             Some(Popup::Help { .. } | Popup::Alerts { .. } | Popup::Nodes { .. }) => Context::Overlay,
             Some(Popup::Subscription(_)) => Context::Form,
             Some(Popup::Send(_)) => Context::SendForm,
+            Some(Popup::Confirm { .. }) => Context::Confirm,
             None if self.filter_input.is_some() => Context::FilterInput,
             None => match self.focus {
                 Pane::Subscriptions => Context::Subscriptions,
@@ -519,5 +574,35 @@ mod tests {
         assert_eq!(app.unseen_alerts, before + 1);
         press(&mut app, KeyCode::Char('a'));
         assert_eq!(app.unseen_alerts, 0);
+    }
+
+    #[test]
+    fn r_redelivers_what_failed_and_capital_r_asks_before_sending_to_all() {
+        use crate::model::DeliveryStatus::{Dead, Succeeded};
+        let mut app = demo_app();
+        let row = &mut app.events[0].event;
+        row.deliveries.truncate(2);
+        (row.deliveries[0].status, row.deliveries[1].status) = (Succeeded, Dead);
+        let (event_id, dead_sub) = (row.id.clone(), row.deliveries[1].subscription_id.clone());
+        let effects = press(&mut app, KeyCode::Char('r'));
+        let [Effect::Redeliver { event_id: e, subscription_id: None, failed_only: true, note }] = &effects[..] else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(e, &event_id);
+        assert!(note.contains(app.subscription_name(&dead_sub)), "{note}");
+
+        assert!(press(&mut app, KeyCode::Char('R')).is_empty(), "nothing is sent before the answer");
+        let Some(Popup::Confirm { question, .. }) = app.popups.last() else { panic!("no question asked") };
+        assert!(question.contains("1 already succeeded"), "{question}");
+        assert!(press(&mut app, KeyCode::Char('n')).is_empty());
+        assert!(app.popups.is_empty());
+        press(&mut app, KeyCode::Char('R'));
+        let effects = press(&mut app, KeyCode::Char('y'));
+        assert!(matches!(&effects[..], [Effect::Redeliver { failed_only: false, .. }]), "{effects:?}");
+
+        // Nothing failed: nothing is sent, and the screen says how to send anyway.
+        app.events[0].event.deliveries[1].status = Succeeded;
+        assert!(press(&mut app, KeyCode::Char('r')).is_empty());
+        assert!(app.status.as_ref().unwrap().text.contains("R redelivers to all 2"));
     }
 }

@@ -6,7 +6,7 @@ use super::forms::{SendForm, SubscriptionForm};
 use super::inspector::Inspector;
 use super::keymap::{self, Action, Context};
 use crate::catalog::ACTIONS;
-use crate::model::SubscriptionState;
+use crate::model::{DeliveryStatus, SubscriptionState};
 use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 
@@ -25,6 +25,7 @@ impl App {
             Context::Form => self.form_key(action, key),
             Context::SendForm => self.send_key(action, key),
             Context::Inspector => self.inspector_action(action),
+            Context::Confirm => self.confirm_action(action),
             Context::Overlay => {
                 self.overlay_action(action);
                 Vec::new()
@@ -102,7 +103,14 @@ impl App {
             },
             Action::Redeliver => {
                 if let Some(row) = self.selected_event() {
-                    return vec![Effect::Redeliver { event_id: row.event.id.clone(), subscription_id: None }];
+                    let event = row.event.clone();
+                    return self.redeliver_failed(&event);
+                }
+            }
+            Action::RedeliverAll => {
+                if let Some(row) = self.selected_event() {
+                    let event = row.event.clone();
+                    self.ask_redeliver_all(&event);
                 }
             }
             _ => {}
@@ -251,12 +259,74 @@ impl App {
             Some(Action::Top) => ins.scroll(0, Some(false)),
             Some(Action::Bottom) => ins.scroll(0, Some(true)),
             Some(Action::Redeliver) => {
-                let event_id = ins.event_id.clone();
-                return vec![Effect::Redeliver { event_id, subscription_id: ins.selected_subscription() }];
+                let (event_id, chosen) = (ins.event_id.clone(), ins.selected_subscription());
+                let summary = ins.detail.as_ref().map(|d| d.summary());
+                return match (chosen, summary) {
+                    // A delivery the operator picked: sent again whatever its state.
+                    (Some(sub), _) => {
+                        let note = self.redelivery_note(&[sub.as_str()]);
+                        vec![Effect::Redeliver { event_id, subscription_id: Some(sub), failed_only: false, note }]
+                    }
+                    (None, Some(event)) => self.redeliver_failed(&event),
+                    (None, None) => Vec::new(),
+                };
+            }
+            Some(Action::RedeliverAll) => {
+                if let Some(event) = ins.detail.as_ref().map(|d| d.summary()) {
+                    self.ask_redeliver_all(&event);
+                }
             }
             _ => {}
         }
         Vec::new()
+    }
+
+    /// `r`: only the deliveries that failed; the others went through and would get a duplicate.
+    fn redeliver_failed(&mut self, event: &crate::model::EventSummary) -> Vec<Effect> {
+        let failed: Vec<&str> = event
+            .deliveries
+            .iter()
+            .filter(|d| matches!(d.status, DeliveryStatus::Retrying | DeliveryStatus::Dead))
+            .map(|d| d.subscription_id.as_str())
+            .collect();
+        if failed.is_empty() {
+            let n = event.deliveries.len();
+            self.set_status(
+                format!("nothing has failed in {}; R redelivers to all {n} subscriptions", event.id),
+                false,
+            );
+            return Vec::new();
+        }
+        let note = self.redelivery_note(&failed);
+        vec![Effect::Redeliver { event_id: event.id.clone(), subscription_id: None, failed_only: true, note }]
+    }
+
+    /// `R`: every delivery, after saying which would receive the event again.
+    fn ask_redeliver_all(&mut self, event: &crate::model::EventSummary) {
+        let all: Vec<&str> = event.deliveries.iter().map(|d| d.subscription_id.as_str()).collect();
+        let succeeded = event.deliveries.iter().filter(|d| d.status == DeliveryStatus::Succeeded).count();
+        let mut question = format!("Redeliver {} to all {} of its subscriptions?", event.id, all.len());
+        if succeeded > 0 {
+            question += &format!(" {succeeded} already succeeded and will receive it again.");
+        }
+        let note = self.redelivery_note(&all);
+        let effect = Effect::Redeliver { event_id: event.id.clone(), subscription_id: None, failed_only: false, note };
+        self.popups.push(Popup::Confirm { question, effect: Box::new(effect) });
+    }
+
+    fn confirm_action(&mut self, action: Option<Action>) -> Vec<Effect> {
+        match action {
+            Some(Action::Submit) => match self.popups.pop() {
+                Some(Popup::Confirm { effect, .. }) => vec![*effect],
+                _ => Vec::new(),
+            },
+            Some(Action::Back) => {
+                self.popups.pop();
+                self.set_status("cancelled", false);
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
     }
 
     fn overlay_action(&mut self, action: Option<Action>) {

@@ -18,6 +18,7 @@ pub enum Action {
     Filter,
     ToggleFollow,
     Redeliver,
+    RedeliverAll,
     TogglePause,
     NewSubscription,
     EditSubscription,
@@ -47,6 +48,8 @@ pub enum Context {
     Form,
     SendForm,
     FilterInput,
+    /// A question before a bulk or destructive action.
+    Confirm,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -148,15 +151,39 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Redeliver,
         keys: &[k('r')],
         label: "r",
-        help: "redeliver the event to all its subscriptions",
+        help: "redeliver what failed (retrying or dead)",
         contexts: &[Stream],
+        hint: true,
+    },
+    Binding {
+        action: Action::RedeliverAll,
+        keys: &[k('R')],
+        label: "R",
+        help: "redeliver to every subscription, those that succeeded too (asks first)",
+        contexts: &[Stream, Inspector],
+        hint: false,
+    },
+    Binding {
+        action: Action::Submit,
+        keys: &[k('y'), code(KeyCode::Enter)],
+        label: "y",
+        help: "yes, do it",
+        contexts: &[Confirm],
+        hint: true,
+    },
+    Binding {
+        action: Action::Back,
+        keys: &[k('n'), code(KeyCode::Esc)],
+        label: "n",
+        help: "no, cancel",
+        contexts: &[Confirm],
         hint: true,
     },
     Binding {
         action: Action::Redeliver,
         keys: &[k('r')],
         label: "r",
-        help: "redeliver to the selected delivery's subscription",
+        help: "redeliver to the selected delivery's subscription (else what failed)",
         contexts: &[Inspector],
         hint: true,
     },
@@ -390,6 +417,7 @@ pub fn context_title(ctx: Context) -> &'static str {
         Form => "Subscription form",
         SendForm => "Test event editor",
         FilterInput => "Filter input",
+        Confirm => "Confirmation",
     }
 }
 

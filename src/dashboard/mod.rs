@@ -154,9 +154,10 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
                 Ok(d) => Outcome::Event(Box::new(d)),
                 Err(error) => Outcome::EventFailed { id, error },
             },
-            Effect::Redeliver { event_id, subscription_id } => {
-                match s.redeliver(&event_id, subscription_id.as_deref()).await {
-                    Ok(n) => Outcome::Done(format!("redelivering {event_id} ({n} deliveries)")),
+            Effect::Redeliver { event_id, subscription_id, failed_only, note } => {
+                match s.redeliver(&event_id, subscription_id.as_deref(), failed_only).await {
+                    Ok(0) => Outcome::Done(format!("nothing to redeliver in {event_id}")),
+                    Ok(n) => Outcome::Done(format!("{note} ({n} of {event_id}'s deliveries)")),
                     Err(e) => Outcome::Failed(format!("redeliver failed: {e}")),
                 }
             }

@@ -64,6 +64,7 @@ fn endpoint(
         backlog,
         in_flight: backlog.min(16),
         breaker,
+        next_probe_at: (breaker == BreakerState::Open).then_some(NOW + 24_000),
         last_error: (rate < 1.0).then(|| "HTTP 503 Service Unavailable".into()),
         last_error_at: (rate < 1.0).then_some(NOW - 4000),
         total_attempts: attempts,

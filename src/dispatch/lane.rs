@@ -303,6 +303,11 @@ impl Lane {
         }
         self.gauges.in_flight.store(self.in_flight.len(), Ordering::Relaxed);
         self.gauges.breaker.store(self.breaker.state() as u8, Ordering::Relaxed);
+        let probe = self
+            .breaker
+            .open_until()
+            .map_or(0, |at| now_ms() + at.saturating_duration_since(Instant::now()).as_millis() as Millis);
+        self.gauges.next_probe_at.store(probe, Ordering::Relaxed);
     }
 }
 

@@ -18,7 +18,7 @@ use crate::store::{PendingDelivery, Store};
 use bytes::Bytes;
 use lane::{Command, Lane};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -97,6 +97,8 @@ pub struct LaneGauges {
     pub backlog: AtomicUsize,
     pub in_flight: AtomicUsize,
     breaker: AtomicU8,
+    /// When an open breaker lets its next probe through (wall-clock ms; 0 when not open).
+    next_probe_at: AtomicI64,
 }
 
 impl LaneGauges {
@@ -106,6 +108,10 @@ impl LaneGauges {
             2 => BreakerState::HalfOpen,
             _ => BreakerState::Closed,
         }
+    }
+
+    pub fn next_probe_at(&self) -> Option<Millis> {
+        Some(self.next_probe_at.load(Ordering::Relaxed)).filter(|t| *t > 0)
     }
 }
 

@@ -147,11 +147,13 @@ pub trait Store: Send + Sync + 'static {
     async fn count_events(&self) -> Result<u64>;
 
     /// Starts a new attempt series now for the event's deliveries (or only the subscription's,
-    /// creating that delivery if the event never had one).
+    /// creating that delivery if the event never had one); with `failed_only`, only for those
+    /// that failed (retrying or dead).
     async fn requeue_event(
         &self,
         event_id: &str,
         subscription_id: Option<&str>,
+        failed_only: bool,
         now: Millis,
     ) -> Result<Vec<PendingDelivery>>;
     /// Starts a new attempt series now for the subscription's failed deliveries of events since `since`.

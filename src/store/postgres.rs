@@ -702,6 +702,7 @@ impl Store for PostgresStore {
         &self,
         event_id: &str,
         subscription_id: Option<&str>,
+        failed_only: bool,
         now: Millis,
     ) -> Result<Vec<PendingDelivery>> {
         let mut client = self.pool.get().await?;
@@ -712,12 +713,12 @@ impl Store for PostgresStore {
         let rows = tx
             .query(
                 "SELECT id FROM deliveries WHERE event_id = $1 AND ($2::text IS NULL OR subscription_id = $2)
-                 AND status != 'cancelled'",
-                &[&event_id, &subscription_id],
+                 AND status != 'cancelled' AND (NOT $3 OR status IN ('retrying', 'dead'))",
+                &[&event_id, &subscription_id, &failed_only],
             )
             .await?;
         let mut ids: Vec<String> = rows.iter().map(|r| r.try_get(0)).collect::<std::result::Result<_, _>>()?;
-        if let (Some(sub), true) = (subscription_id, ids.is_empty()) {
+        if let (Some(sub), true, false) = (subscription_id, ids.is_empty(), failed_only) {
             // The subscription never had this event (created later, or filtered): deliver it now.
             let id = crate::model::new_id("dlv");
             tx.execute(

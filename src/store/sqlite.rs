@@ -754,6 +754,7 @@ impl Store for SqliteStore {
         &self,
         event_id: &str,
         subscription_id: Option<&str>,
+        failed_only: bool,
         now: Millis,
     ) -> Result<Vec<PendingDelivery>> {
         let event_id = event_id.to_string();
@@ -767,12 +768,13 @@ impl Store for SqliteStore {
             let mut deliveries: Vec<(String, String, String)> = {
                 let mut stmt = conn.prepare_cached(
                     "SELECT id, event_id, subscription_id FROM all_deliveries
-                     WHERE event_id = ?1 AND (?2 IS NULL OR subscription_id = ?2) AND status != 'cancelled'",
+                     WHERE event_id = ?1 AND (?2 IS NULL OR subscription_id = ?2) AND status != 'cancelled'
+                       AND (NOT ?3 OR status IN ('retrying', 'dead'))",
                 )?;
-                stmt.query_map(params![event_id, sub], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                stmt.query_map(params![event_id, sub, failed_only], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                     .collect::<rusqlite::Result<_>>()?
             };
-            if let (Some(sub), true) = (&sub, deliveries.is_empty()) {
+            if let (Some(sub), true, false) = (&sub, deliveries.is_empty(), failed_only) {
                 // The subscription never had this event (created later, or filtered): deliver it now.
                 deliveries.push((crate::model::new_id("dlv"), event_id.clone(), sub.clone()));
             }

@@ -76,8 +76,8 @@ impl Source for LocalSource {
         Ok(self.engine.catalog().names())
     }
 
-    async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>) -> SourceResult<usize> {
-        self.engine.redeliver(event_id, subscription_id).await.map_err(|e| e.to_string())
+    async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>, failed_only: bool) -> SourceResult<usize> {
+        self.engine.redeliver(event_id, subscription_id, failed_only).await.map_err(|e| e.to_string())
     }
 
     async fn set_paused(&self, subscription_id: &str, paused: bool) -> SourceResult<()> {

@@ -50,7 +50,7 @@ pub trait Source: Send + Sync + 'static {
     async fn alerts(&self) -> SourceResult<Vec<Alert>>;
     /// Every accepted action name (built-ins and the server's extra ones).
     async fn catalog(&self) -> SourceResult<Vec<String>>;
-    async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>) -> SourceResult<usize>;
+    async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>, failed_only: bool) -> SourceResult<usize>;
     async fn set_paused(&self, subscription_id: &str, paused: bool) -> SourceResult<()>;
     async fn save_subscription(&self, id: Option<&str>, input: SubscriptionInput) -> SourceResult<Subscription>;
     /// Ingests a test event; returns the new event's id.

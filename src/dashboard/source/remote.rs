@@ -174,9 +174,10 @@ impl Source for RemoteSource {
         Ok(list.iter().filter_map(|a| a["action"].as_str().map(str::to_string)).collect())
     }
 
-    async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>) -> SourceResult<usize> {
-        let body = subscription_id.map(|s| serde_json::json!({"subscription": s}));
-        let v: Value = self.call(reqwest::Method::POST, &format!("/v1/events/{event_id}/redeliver"), body).await?;
+    async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>, failed_only: bool) -> SourceResult<usize> {
+        let body = serde_json::json!({"subscription": subscription_id, "failed_only": failed_only});
+        let v: Value =
+            self.call(reqwest::Method::POST, &format!("/v1/events/{event_id}/redeliver"), Some(body)).await?;
         Ok(v["redelivering"].as_u64().unwrap_or(0) as usize)
     }
 

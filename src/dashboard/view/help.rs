@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-const ORDER: [Context; 8] = [
+const ORDER: [Context; 9] = [
     Context::Main,
     Context::Stream,
     Context::Subscriptions,
@@ -17,6 +17,7 @@ const ORDER: [Context; 8] = [
     Context::FilterInput,
     Context::Form,
     Context::SendForm,
+    Context::Confirm,
 ];
 
 /// Every line of the help text (also what the docs test checks).

@@ -117,8 +117,17 @@ fn draw_deliveries(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, th
             ),
             Span::styled(format!("{} · {} attempts", d.summary.status.as_str(), d.attempts.len()), style),
         ];
-        if let Some(next) = d.summary.next_attempt_at.filter(|_| !d.summary.status.is_final()) {
-            head.push(Span::styled(format!(" · next in {}", span(next - app.now)), theme.warn()));
+        if !d.summary.status.is_final() {
+            // Something other than the schedule may hold it: say what, not a countdown at zero.
+            let wait = match (app.held_reason(&d.summary.subscription_id), d.summary.next_attempt_at) {
+                (Some(held), _) => Some(held),
+                (None, Some(next)) if next > app.now => Some(format!("next in {}", span(next - app.now))),
+                (None, Some(_)) => Some("due now".to_string()),
+                (None, None) => None,
+            };
+            if let Some(wait) = wait {
+                head.push(Span::styled(format!(" · {wait}"), theme.warn()));
+            }
         }
         lines.push(Line::from(head));
         for a in &d.attempts {

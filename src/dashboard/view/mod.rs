@@ -1,6 +1,7 @@
 //! Drawing: pure functions from `&App` to a frame. One file per screen region.
 
 mod alerts;
+mod confirm;
 mod footer;
 mod forms;
 mod header;
@@ -93,6 +94,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             Popup::Nodes { scroll } => nodes::draw(frame, area, app, *scroll, theme),
             Popup::Subscription(form) => forms::draw_subscription(frame, area, form, theme),
             Popup::Send(form) => forms::draw_send(frame, area, form, theme),
+            Popup::Confirm { question, .. } => confirm::draw(frame, area, question, theme),
         }
     }
 }
