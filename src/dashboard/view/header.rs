@@ -80,7 +80,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         spans.extend([sep(), Span::styled(text, style)]);
     }
     if let Some(stats) = &app.stats {
-        spans.extend([sep(), Span::styled(format!("up {}", span(stats.uptime_s as i64 * 1000)), theme.dim())]);
+        spans.extend([
+            sep(),
+            Span::styled(format!("up {}", span((stats.uptime_s as i64).saturating_mul(1000))), theme.dim()),
+        ]);
     }
     spans.extend([sep(), Span::styled(clean(&app.location).into_owned(), theme.dim())]);
     frame.render_widget(Paragraph::new(Line::from(spans)), area);

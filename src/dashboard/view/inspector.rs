@@ -121,7 +121,7 @@ fn draw_deliveries(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, th
             // Something other than the schedule may hold it: say what, not a countdown at zero.
             let wait = match (app.held_reason(&d.summary.subscription_id), d.summary.next_attempt_at) {
                 (Some(held), _) => Some(held),
-                (None, Some(next)) if next > app.now => Some(format!("next in {}", span(next - app.now))),
+                (None, Some(next)) if next > app.now => Some(format!("next in {}", span(next.saturating_sub(app.now)))),
                 (None, Some(_)) => Some("due now".to_string()),
                 (None, None) => None,
             };

@@ -154,8 +154,17 @@ pub fn span(ms: i64) -> String {
 
 /// Short form of an id: the prefix and the last six characters (the ULID's random tail).
 pub fn short_id(id: &str) -> String {
-    match id.split_once('_') {
-        Some((prefix, rest)) if rest.len() > 6 => format!("{prefix}…{}", &rest[rest.len() - 6..]),
-        _ => id.to_string(),
+    use unicode_width::UnicodeWidthChar;
+    // Ids can come from a remote server: cut by display width, never by bytes.
+    let Some((prefix, rest)) = id.split_once('_') else { return id.to_string() };
+    let mut tail = Vec::new();
+    let mut width = 0;
+    for c in rest.chars().rev() {
+        width += c.width().unwrap_or(0);
+        if width > 6 {
+            return format!("{prefix}…{}", tail.iter().rev().collect::<String>());
+        }
+        tail.push(c);
     }
+    id.to_string()
 }

@@ -35,7 +35,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &The
         if i == 0 {
             id.push_str(" (this)");
         }
-        let up = nodes.first().map_or(0, |me| me.heartbeat_at - n.started_at);
+        let up = nodes.first().map_or(0, |me| me.heartbeat_at.saturating_sub(n.started_at));
         Row::new([
             Cell::from(glyph).style(style),
             Cell::from(id).style(theme.bold()),

@@ -29,7 +29,7 @@ fn row_style(row: &EventRow, now: i64, theme: &Theme) -> Style {
     } else {
         theme.ok()
     };
-    if now - row.changed_at < FRESH_MS { base.add_modifier(Modifier::BOLD) } else { base }
+    if now.saturating_sub(row.changed_at) < FRESH_MS { base.add_modifier(Modifier::BOLD) } else { base }
 }
 
 fn chips(row: &EventRow, app: &App, theme: &Theme, with_names: bool) -> Line<'static> {
