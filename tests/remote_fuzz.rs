@@ -170,8 +170,11 @@ fn frames(rng: &mut Rng) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// A stream body as the network delivers it.
+type Chunks = Vec<Result<Bytes, std::io::Error>>;
+
 /// Splits `bytes` at random points, through multi-byte characters too.
-fn chunks(rng: &mut Rng, bytes: Vec<u8>) -> Vec<Result<Bytes, std::io::Error>> {
+fn chunks(rng: &mut Rng, bytes: Vec<u8>) -> Chunks {
     let mut out = Vec::new();
     let mut rest = &bytes[..];
     while !rest.is_empty() {
@@ -201,7 +204,7 @@ fn detail(rng: &mut Rng, id: String) -> EventDetail {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn any_remote_data_renders_every_view_at_any_size() {
-    let cases: Arc<Mutex<Vec<Vec<Result<Bytes, std::io::Error>>>>> = Arc::default();
+    let cases: Arc<Mutex<Vec<Chunks>>> = Arc::default();
     let queued = cases.clone();
     let app = axum::Router::new()
         .route(
