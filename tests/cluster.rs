@@ -243,3 +243,37 @@ async fn a_change_answered_on_one_node_holds_on_the_other_at_once() {
     }
     assert_eq!(missing_deliveries(&sink, &expected, Duration::from_secs(10)).await, 0);
 }
+
+/// A stream client that was on node-a resumes on node-b (as behind a load balancer): what was
+/// ingested on node-a while it was away is replayed from the shared store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_resumes_on_another_node() {
+    let Some(db) = fresh_pg_database().await else {
+        eprintln!("HOOKWATCH_TEST_PG is not set: skipped");
+        return;
+    };
+    let a = Process::spawn(&db, &["--node-id", "node-a"]);
+    let b = Process::spawn(&db, &["--node-id", "node-b"]);
+    let http = reqwest::Client::new();
+    let resp = http.get(format!("{}/v1/stream", a.base)).bearer_auth(ADMIN).send().await.unwrap();
+    let (_, first) = post(&a.base, "/v1/events", INGEST, json!({"data": {"action": "card.done"}})).await;
+    let first = first["id"].as_str().unwrap().to_string();
+    let seen = read_stream_until(resp, Duration::from_secs(5), |t| t.contains(&first)).await;
+    let resume_at = seen.lines().rev().find_map(|l| l.strip_prefix("id: ")).unwrap().to_string();
+    let mut missed = Vec::new();
+    for _ in 0..3 {
+        let (_, e) = post(&a.base, "/v1/events", INGEST, json!({"data": {"action": "card.done"}})).await;
+        missed.push(e["id"].as_str().unwrap().to_string());
+    }
+    let resp = http
+        .get(format!("{}/v1/stream", b.base))
+        .bearer_auth(ADMIN)
+        .header("last-event-id", &resume_at)
+        .send()
+        .await
+        .unwrap();
+    let text = read_stream_until(resp, Duration::from_secs(5), |t| t.contains("event: resumed")).await;
+    for id in &missed {
+        assert!(text.contains(id.as_str()), "node-b replays {id} ingested on node-a: {text}");
+    }
+}
