@@ -320,6 +320,21 @@ fn transaction(conn: &Connection, jobs: &mut [Box<dyn WriteJob>]) -> Outcome {
     }
 }
 
+/// Columns read by `event_summary`, in its order.
+const EVENT_COLUMNS: &str = "e.id, e.action, e.received_at, e.card_id, e.pipe_id";
+
+/// An event's row, without its deliveries (`deliveries_of` adds them).
+fn event_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventSummary> {
+    Ok(EventSummary {
+        id: r.get(0)?,
+        action: r.get(1)?,
+        received_at: r.get(2)?,
+        card_id: r.get(3)?,
+        pipe_id: r.get(4)?,
+        deliveries: Vec::new(),
+    })
+}
+
 fn status_of(s: String) -> rusqlite::Result<DeliveryStatus> {
     DeliveryStatus::parse(&s).ok_or_else(|| rusqlite::Error::InvalidColumnType(0, s, rusqlite::types::Type::Text))
 }
@@ -593,8 +608,7 @@ impl Store for SqliteStore {
 
     async fn list_events(&self, q: EventQuery) -> Result<Vec<EventSummary>> {
         self.read(move |conn| {
-            let mut sql =
-                String::from("SELECT e.id, e.action, e.received_at, e.card_id, e.pipe_id FROM events e WHERE 1 = 1");
+            let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE 1 = 1");
             let mut args: Vec<rusqlite::types::Value> = Vec::new();
             let arg = |v: String, args: &mut Vec<rusqlite::types::Value>| {
                 args.push(v.into());
@@ -634,18 +648,8 @@ impl Store for SqliteStore {
             }
             sql += &format!(" ORDER BY e.id DESC LIMIT {}", q.limit.max(1));
             let mut stmt = conn.prepare_cached(&sql)?;
-            let events = stmt
-                .query_map(params_from_iter(args), |r| {
-                    Ok(EventSummary {
-                        id: r.get(0)?,
-                        action: r.get(1)?,
-                        received_at: r.get(2)?,
-                        card_id: r.get(3)?,
-                        pipe_id: r.get(4)?,
-                        deliveries: Vec::new(),
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let events =
+                stmt.query_map(params_from_iter(args), event_summary)?.collect::<rusqlite::Result<Vec<_>>>()?;
             events
                 .into_iter()
                 .map(|mut e| {
@@ -662,20 +666,10 @@ impl Store for SqliteStore {
             let fetch = limit as usize + 1;
             // The id index finds them (ids begin with their time; received_at may trail by a ms).
             let mut events = conn
-                .prepare_cached(
-                    "SELECT id, action, received_at, card_id, pipe_id FROM events
-                     WHERE id >= ?1 AND received_at > ?2 ORDER BY id LIMIT ?3",
-                )?
-                .query_map(params![first_event_id_at(since - 1), since, fetch], |r| {
-                    Ok(EventSummary {
-                        id: r.get(0)?,
-                        action: r.get(1)?,
-                        received_at: r.get(2)?,
-                        card_id: r.get(3)?,
-                        pipe_id: r.get(4)?,
-                        deliveries: Vec::new(),
-                    })
-                })?
+                .prepare_cached(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM events e WHERE e.id >= ?1 AND e.received_at > ?2 ORDER BY e.id LIMIT ?3"
+                ))?
+                .query_map(params![first_event_id_at(since - 1), since, fetch], event_summary)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             for e in &mut events {
                 e.deliveries = deliveries_of(conn, &e.id)?;
