@@ -114,12 +114,6 @@ INSERT INTO subscription_version VALUES (0);
 /// The channel a subscription change notifies, so the other nodes follow it at once.
 pub const SUBSCRIPTIONS_CHANNEL: &str = "hookwatch_subscriptions";
 
-/// Reads the subscriptions version and holds it for the transaction: a change (which updates
-/// the row) waits for ingests that matched against the old version to commit, and an ingest
-/// that starts after a change committed reads the new version (READ COMMITTED re-reads a row a
-/// locking read waited for).
-const HOLD_SUBSCRIPTIONS_VERSION: &str = "SELECT version FROM subscription_version FOR SHARE";
-
 /// A subscription change's last step: a new version, announced to the other nodes at commit.
 async fn bump_subscriptions_version(tx: &deadpool_postgres::Transaction<'_>) -> Result<i64> {
     let version: i64 =
@@ -377,28 +371,28 @@ fn last_position(rows: &[tokio_postgres::Row], column: usize, unchanged: i64) ->
 
 /// Writes the events matched against the current subscriptions; the others are answered stale.
 async fn insert_events(pool: Pool, node_id: String, events: Vec<NewEvent>) -> Result<Vec<IngestOutcome>> {
-    let mut client = pool.get().await?;
-    let tx = client.transaction().await?;
-    let version: i64 = tx.query_one(HOLD_SUBSCRIPTIONS_VERSION, &[]).await?.get(0);
-    let (current, stale): (Vec<&NewEvent>, Vec<&NewEvent>) =
-        events.iter().partition(|e| e.subscriptions_version == version);
-    if !current.is_empty() {
-        write_events(&tx, &node_id, &current).await?;
-    }
-    tx.commit().await?;
-    if !stale.is_empty() {
-        tracing::debug!("{} events matched against an old subscriptions version; matching again", stale.len());
+    let client = pool.get().await?;
+    let batch: Vec<&NewEvent> = events.iter().collect();
+    let written = write_events(&client, &node_id, &batch).await?;
+    if written.len() < events.len() {
+        tracing::debug!("{} events matched against an old subscriptions version", events.len() - written.len());
     }
     Ok(events
         .iter()
-        .map(|e| {
-            if e.subscriptions_version == version { IngestOutcome::Created } else { IngestOutcome::StaleSubscriptions }
-        })
+        .map(|e| if written.contains(&e.id) { IngestOutcome::Created } else { IngestOutcome::StaleSubscriptions })
         .collect())
 }
 
-/// Events and their deliveries in one statement: one round trip and one commit for the lot.
-async fn write_events(client: &impl GenericClient, node_id: &str, events: &[&NewEvent]) -> Result<()> {
+/// Events and their deliveries in one statement (one round trip and one commit for the lot),
+/// fenced by the subscriptions version: only events matched against the current version are
+/// written, and their ids come back. The version row is read `FOR SHARE`, so a subscription change
+/// waits for this statement's commit, and a change committed while the statement waited is the
+/// version it compares with (READ COMMITTED returns the newest row a locking read waited for).
+async fn write_events(
+    client: &impl GenericClient,
+    node_id: &str,
+    events: &[&NewEvent],
+) -> Result<std::collections::HashSet<String>> {
     let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     let received: Vec<i64> = events.iter().map(|e| e.received_at).collect();
@@ -406,6 +400,7 @@ async fn write_events(client: &impl GenericClient, node_id: &str, events: &[&New
     let keys: Vec<Option<&str>> = events.iter().map(|e| e.idempotency_key.as_deref()).collect();
     let cards: Vec<Option<&str>> = events.iter().map(|e| e.card_id.as_deref()).collect();
     let pipes: Vec<Option<&str>> = events.iter().map(|e| e.pipe_id.as_deref()).collect();
+    let versions: Vec<i64> = events.iter().map(|e| e.subscriptions_version).collect();
     let (mut d_ids, mut d_events, mut d_subs, mut d_at) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for e in events {
         for (delivery, sub) in &e.deliveries {
@@ -417,21 +412,29 @@ async fn write_events(client: &impl GenericClient, node_id: &str, events: &[&New
     }
     let stmt = client
         .prepare_cached(
-            "WITH e AS (
+            "WITH v AS (SELECT version FROM subscription_version FOR SHARE),
+             e AS (
                 INSERT INTO events (id, action, received_at, body, idempotency_key, card_id, pipe_id, node_id)
                 SELECT i, a, r, b, k, c, p, $8
-                FROM unnest($1::text[], $2::text[], $3::int8[], $4::bytea[], $5::text[], $6::text[], $7::text[])
-                     AS u(i, a, r, b, k, c, p))
-             INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at, updated_at,
-                                     leased_by)
-             SELECT d, ev, s, 'pending', 0, t, t, $8
-             FROM unnest($9::text[], $10::text[], $11::text[], $12::int8[]) AS u(d, ev, s, t)",
+                FROM unnest($1::text[], $2::text[], $3::int8[], $4::bytea[], $5::text[], $6::text[], $7::text[],
+                            $13::int8[]) AS u(i, a, r, b, k, c, p, ver)
+                WHERE u.ver = (SELECT version FROM v)
+                RETURNING id),
+             d AS (
+                INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at,
+                                        updated_at, leased_by)
+                SELECT d, ev, s, 'pending', 0, t, t, $8
+                FROM unnest($9::text[], $10::text[], $11::text[], $12::int8[]) AS u(d, ev, s, t)
+                WHERE u.ev IN (SELECT id FROM e))
+             SELECT id FROM e",
         )
         .await?;
-    let params: [&(dyn ToSql + Sync); 12] =
-        [&ids, &actions, &received, &bodies, &keys, &cards, &pipes, &node_id, &d_ids, &d_events, &d_subs, &d_at];
-    client.execute(&stmt, &params).await?;
-    Ok(())
+    let params: [&(dyn ToSql + Sync); 13] = [
+        &ids, &actions, &received, &bodies, &keys, &cards, &pipes, &node_id, &d_ids, &d_events, &d_subs, &d_at,
+        &versions,
+    ];
+    let rows = client.query(&stmt, &params).await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
 }
 
 /// Attempts and the states they lead to, in one statement. A delivery attempted twice within one
@@ -515,10 +518,6 @@ impl Store for PostgresStore {
         };
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let version: i64 = tx.query_one(HOLD_SUBSCRIPTIONS_VERSION, &[]).await?.get(0);
-        if version != event.subscriptions_version {
-            return Ok(IngestOutcome::StaleSubscriptions);
-        }
         // Two nodes may receive the same key at once: the lock makes the check and insert atomic.
         tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&key]).await?;
         let seen = tx
@@ -535,7 +534,9 @@ impl Store for PostgresStore {
                 deliveries: row.try_get::<_, i64>(2)? as u32,
             });
         }
-        write_events(&tx, &self.node_id, &[&event]).await?;
+        if write_events(&tx, &self.node_id, &[&event]).await?.is_empty() {
+            return Ok(IngestOutcome::StaleSubscriptions);
+        }
         tx.commit().await?;
         Ok(IngestOutcome::Created)
     }
