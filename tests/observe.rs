@@ -22,6 +22,9 @@ async fn the_stream_carries_events_attempts_and_stats() {
     })
     .await;
     assert!(text.contains(sent["id"].as_str().unwrap()));
+    for frame in text.split("\n\n").filter(|f| f.contains("event: ")) {
+        assert!(frame.lines().any(|l| l.starts_with("id: ")), "every frame has an id: {frame}");
+    }
     // Each data line is JSON.
     for line in text.lines().filter_map(|l| l.strip_prefix("data: ")).filter(|l| l.starts_with('{')) {
         serde_json::from_str::<serde_json::Value>(line).expect("data lines are JSON");

@@ -16,6 +16,8 @@ use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashSet;
 use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::{BroadcastStream, IntervalStream};
@@ -96,7 +98,8 @@ pub async fn stream(
     if let Some(since) = resume {
         let (updates, gaps) = replay(&app, since).await?;
         for reason in gaps {
-            opening.push(Event::default().event("gap").data(json!({"since": since, "reason": reason}).to_string()));
+            let gap = json!({"since": since, "reason": reason}).to_string();
+            opening.push(Event::default().id(newest.to_string()).event("gap").data(gap));
         }
         for update in &updates {
             replayed.extend(update.identity());
@@ -106,22 +109,28 @@ pub async fn stream(
         let summary = json!({"since": since, "replayed": updates.len()});
         opening.push(Event::default().id(newest.to_string()).event("resumed").data(summary.to_string()));
     }
+    // Every frame carries the resume point as of that frame.
+    let newest = Arc::new(AtomicI64::new(newest));
+    let cursor = newest.clone();
     let updates = live.filter_map(move |update| {
         let event = match update {
             // Already sent from the store.
             Ok(ev) if ev.identity().is_some_and(|id| replayed.remove(&id)) => None,
             Ok(ev) => {
-                newest = newest.max(ev.time());
-                Some(update_event(&ev, newest))
+                let at = cursor.fetch_max(ev.time(), Ordering::Relaxed).max(ev.time());
+                Some(update_event(&ev, at))
             }
             // A slow client missed updates: say so, so it can refetch instead of showing stale data.
-            Err(BroadcastStreamRecvError::Lagged(n)) => Some(Event::default().event("lagged").data(n.to_string())),
+            Err(BroadcastStreamRecvError::Lagged(n)) => Some(
+                Event::default().id(cursor.load(Ordering::Relaxed).to_string()).event("lagged").data(n.to_string()),
+            ),
         };
         std::future::ready(event.map(Ok))
     });
     let engine = app.engine.clone();
     let stats = IntervalStream::new(tokio::time::interval(STATS_EVERY)).map(move |_| {
         Ok(Event::default()
+            .id(newest.load(Ordering::Relaxed).to_string())
             .event("stats")
             .json_data(engine.stats())
             .unwrap_or_else(|_| Event::default().comment("stats unavailable")))
