@@ -1,8 +1,6 @@
 //! Ingest: every status code of SPEC §2, idempotency, and bad input that must lose nothing.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;

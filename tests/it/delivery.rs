@@ -1,8 +1,6 @@
 //! Delivery end to end: signatures, filters, retries, isolation, pause/resume, redelivery.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;

@@ -3,8 +3,6 @@
 //! frames split at any byte, garbage frames — the dashboard fed by `attach`'s remote source draws
 //! every view at every size without panicking. A fixed set of seeds keeps failures reproducible.
 
-mod common;
-
 use axum::body::Body;
 use bytes::Bytes;
 use hookwatch::dashboard::app::{App, Outcome, Popup};

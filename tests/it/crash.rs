@@ -1,9 +1,7 @@
 //! At-least-once across crashes: the real binary is killed with SIGKILL while events flow,
 //! restarted on the same database, and every acknowledged event must still be delivered.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;

@@ -1,9 +1,7 @@
 //! Hostile input and hostile endpoints: every case gets a clear answer, the server stays up and
 //! nothing stored is corrupted.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::io::{Read, Write};
 use std::net::TcpStream;

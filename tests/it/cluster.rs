@@ -1,9 +1,7 @@
 //! Several nodes on one PostgreSQL (runs when `HOOKWATCH_TEST_PG` names a server; `.ci/run`
 //! starts one): a node is SIGKILLed mid-flood and the survivor delivers everything it acknowledged.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,10 +36,7 @@ async fn two_nodes(
     max_in_flight: u32,
     extra_args: &[&str],
 ) -> Option<(Process, Process, Sink, tempfile::TempDir)> {
-    let Some(db) = fresh_pg_database().await else {
-        eprintln!("HOOKWATCH_TEST_PG is not set: skipped");
-        return None;
-    };
+    let db = fresh_pg_database().await?;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("cluster.toml");
     std::fs::write(&config, format!("lease = \"{lease}\"\n")).unwrap();
@@ -203,10 +198,7 @@ async fn a_redelivery_on_another_node_is_not_sent_twice() {
 /// one node holds for every ingest and read that follows on the other, with no wait between.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_answered_on_one_node_holds_on_the_other_at_once() {
-    let Some(db) = fresh_pg_database().await else {
-        eprintln!("HOOKWATCH_TEST_PG is not set: skipped");
-        return;
-    };
+    let Some(db) = fresh_pg_database().await else { return };
     // A long tick (lease 10 s gives a 2 s tick), so the test cannot pass by the tick catching up.
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("cluster.toml");
@@ -248,10 +240,7 @@ async fn a_change_answered_on_one_node_holds_on_the_other_at_once() {
 /// ingested on node-a while it was away is replayed from the shared store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_resumes_on_another_node() {
-    let Some(db) = fresh_pg_database().await else {
-        eprintln!("HOOKWATCH_TEST_PG is not set: skipped");
-        return;
-    };
+    let Some(db) = fresh_pg_database().await else { return };
     let a = Process::spawn(&db, &["--node-id", "node-a"]);
     let b = Process::spawn(&db, &["--node-id", "node-b"]);
     let http = reqwest::Client::new();

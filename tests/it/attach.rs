@@ -1,9 +1,7 @@
 //! The remote source behind `hookwatch attach`: the same operations as in-process, over the real
 //! HTTP API and SSE stream, and it notices a lost server and reconnects.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use hookwatch::dashboard::source::{RemoteSource, Source, Update};
 use hookwatch::feed::FeedEvent;
 use hookwatch::store::EventQuery;

@@ -1,8 +1,6 @@
 //! The subscriptions API: validation, duplicates, updates, deletion.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::Method;
 use serde_json::json;
 

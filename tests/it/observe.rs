@@ -1,8 +1,6 @@
 //! Observing: SSE stream, stats, metrics, catalog, health.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::time::Duration;
 

@@ -1,8 +1,6 @@
 //! The storage suite: every behaviour of the `Store` interface, run against SQLite always and
 //! against PostgreSQL when `HOOKWATCH_TEST_PG` names a server (`.ci/run` starts one).
 
-mod common;
-
 use bytes::Bytes;
 use hookwatch::feed::{Alert, AlertKind};
 use hookwatch::model::{DeliveryStatus, ErrorKind, Millis, Subscription, now_ms};
@@ -44,10 +42,7 @@ both_stores!(alerts_are_kept_and_pruned, alerts_are_kept_and_pruned);
 both_stores!(subscription_changes_fence_ingest, subscription_changes_fence_ingest);
 
 async fn pg_store(node: &str) -> Option<PostgresStore> {
-    let Some(url) = common::fresh_pg_database().await else {
-        eprintln!("HOOKWATCH_TEST_PG is not set: PostgreSQL part skipped");
-        return None;
-    };
+    let url = crate::common::fresh_pg_database().await?;
     Some(PostgresStore::connect(&url, node.into()).await.expect("connect to PostgreSQL"))
 }
 
@@ -315,10 +310,7 @@ async fn subscription_changes_fence_ingest(store: Arc<dyn Store>) {
 /// announcement reaches the other node.
 #[tokio::test]
 async fn postgres_a_change_on_one_node_fences_the_others_ingest() {
-    let Some(url) = common::fresh_pg_database().await else {
-        eprintln!("HOOKWATCH_TEST_PG is not set: skipped");
-        return;
-    };
+    let Some(url) = crate::common::fresh_pg_database().await else { return };
     let a = PostgresStore::connect(&url, "node-a".into()).await.unwrap();
     let b = PostgresStore::connect(&url, "node-b".into()).await.unwrap();
     let mut announced = b.shared().unwrap().subscription_changes();
@@ -381,10 +373,7 @@ fn status(address: &str) -> NodeStatus {
 /// another node claims the work, and concurrent claims never take the same delivery twice.
 #[tokio::test]
 async fn postgres_leases_follow_heartbeats() {
-    let Some(url) = common::fresh_pg_database().await else {
-        eprintln!("HOOKWATCH_TEST_PG is not set: skipped");
-        return;
-    };
+    let Some(url) = crate::common::fresh_pg_database().await else { return };
     let a = PostgresStore::connect(&url, "node-a".into()).await.unwrap();
     let b = PostgresStore::connect(&url, "node-b".into()).await.unwrap();
     let c = PostgresStore::connect(&url, "node-c".into()).await.unwrap();
@@ -437,10 +426,7 @@ async fn postgres_leases_follow_heartbeats() {
 /// Another node's events and attempts reach this node's activity cursor once settled.
 #[tokio::test]
 async fn postgres_activity_shows_other_nodes_work() {
-    let Some(url) = common::fresh_pg_database().await else {
-        eprintln!("HOOKWATCH_TEST_PG is not set: skipped");
-        return;
-    };
+    let Some(url) = crate::common::fresh_pg_database().await else { return };
     let a = PostgresStore::connect(&url, "node-a".into()).await.unwrap();
     let b = PostgresStore::connect(&url, "node-b".into()).await.unwrap();
     let start = b.shared().unwrap().activity_start().await.unwrap();

@@ -1,0 +1,20 @@
+//! The integration suite, one binary (the crate is linked once). Each module drives the real
+//! library API or the real binary over loopback; `common` holds the shared fixtures.
+//!
+//! PostgreSQL parts run when `HOOKWATCH_TEST_PG` names a server (`.ci/run` starts one, and under
+//! `CI` a missing server fails the run); locally they say they were skipped.
+
+mod common;
+
+mod attach;
+mod cluster;
+mod crash;
+mod dashboard_views;
+mod delivery;
+mod hostile;
+mod ingest;
+mod observe;
+mod remote_fuzz;
+mod storage;
+mod subscriptions;
+mod tui_e2e;
