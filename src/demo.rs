@@ -8,7 +8,7 @@ use crate::engine::Engine;
 use crate::server::Server;
 use crate::subscriptions::SubscriptionInput;
 use axum::http::StatusCode;
-use rand::Rng;
+use rand::RngExt;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,12 +26,12 @@ enum Kind {
 async fn sink(kind: Kind) -> axum::response::Response {
     use axum::response::IntoResponse;
     let (delay, status) = {
-        let mut rng = rand::thread_rng();
+        let mut rng = rand::rng();
         match kind {
-            Kind::Healthy => (rng.gen_range(5..40), StatusCode::OK),
+            Kind::Healthy => (rng.random_range(5..40), StatusCode::OK),
             Kind::Flaky => {
-                let roll: f64 = rng.r#gen();
-                let delay = if rng.gen_bool(0.2) { rng.gen_range(400..1500) } else { rng.gen_range(20..120) };
+                let roll: f64 = rng.random();
+                let delay = if rng.random_bool(0.2) { rng.random_range(400..1500) } else { rng.random_range(20..120) };
                 let status = match roll {
                     r if r < 0.06 => StatusCode::SERVICE_UNAVAILABLE,
                     r if r < 0.10 => StatusCode::INTERNAL_SERVER_ERROR,
@@ -117,16 +117,16 @@ const TITLES: [&str; 6] =
     ["Acme Corp renewal", "Globex onboarding", "Initech upgrade", "Umbrella audit", "Stark expansion", "Wayne pilot"];
 
 /// A sample payload with varied ids, titles, pipes and phases.
-pub fn realistic(action_index: usize, rng: &mut impl Rng) -> Value {
+pub fn realistic(action_index: usize, rng: &mut impl RngExt) -> Value {
     let mut v = ACTIONS[action_index % ACTIONS.len()].sample();
     let data = &mut v["data"];
     if let Some(card) = data.get_mut("card") {
-        card["id"] = Value::from(rng.gen_range(4_800_000..4_900_000u64));
-        card["title"] = Value::from(TITLES[rng.gen_range(0..TITLES.len())]);
-        card["pipe_id"] = Value::from(PIPES[rng.gen_range(0..PIPES.len())]);
+        card["id"] = Value::from(rng.random_range(4_800_000..4_900_000u64));
+        card["title"] = Value::from(TITLES[rng.random_range(0..TITLES.len())]);
+        card["pipe_id"] = Value::from(PIPES[rng.random_range(0..PIPES.len())]);
     }
     // A move goes forward one phase; other events sit somewhere in the pipe.
-    let at = rng.gen_range(0..PHASES.len() - 1);
+    let at = rng.random_range(0..PHASES.len() - 1);
     for (key, offset) in [("from", 0), ("to", 1), ("on_phase", 0)] {
         if data.get(key).is_some_and(|p| p.get("name").is_some() && p.get("organization_id").is_none()) {
             let (id, name) = PHASES[at + offset];
@@ -155,8 +155,8 @@ async fn generate(engine: Arc<Engine>) {
     let mut sent = 0u64;
     loop {
         let payload = {
-            let mut rng = rand::thread_rng();
-            let mut pick = rng.gen_range(0..total);
+            let mut rng = rand::rng();
+            let mut pick = rng.random_range(0..total);
             let index = weights.iter().position(|w| {
                 if pick < *w {
                     return true;
@@ -170,7 +170,7 @@ async fn generate(engine: Arc<Engine>) {
             tracing::warn!("demo generator: {e}");
         }
         sent += 1;
-        let pause = if sent < 25 { 10 } else { rand::thread_rng().gen_range(50..200) };
+        let pause = if sent < 25 { 10 } else { rand::rng().random_range(50..200) };
         tokio::time::sleep(Duration::from_millis(pause)).await;
     }
 }
@@ -182,7 +182,7 @@ mod tests {
     #[test]
     fn realistic_payloads_stay_valid() {
         let catalog = crate::catalog::Catalog::default();
-        let mut rng = rand::thread_rng();
+        let mut rng = rand::rng();
         for i in 0..ACTIONS.len() * 3 {
             let v = realistic(i, &mut rng);
             let facts = crate::payload::inspect(v.to_string().as_bytes(), &catalog).unwrap();

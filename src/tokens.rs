@@ -1,7 +1,7 @@
 //! Admin and ingest tokens: from the environment or config, else generated once and kept in a
 //! 0600 file next to the database.
 
-use rand::RngCore;
+use rand::Rng;
 use std::path::{Path, PathBuf};
 use subtle::ConstantTimeEq;
 
@@ -15,7 +15,7 @@ pub struct Tokens {
 
 pub fn generate() -> String {
     let mut bytes = [0u8; 24];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    rand::rng().fill_bytes(&mut bytes);
     format!("hw_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 

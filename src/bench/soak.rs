@@ -69,7 +69,7 @@ pub async fn run(duration: Duration, rate: u64, every: Duration) -> anyhow::Resu
             while t0.elapsed() < duration {
                 tokio::time::sleep_until(t0 + interval * n as u32).await;
                 n += 1;
-                let body = crate::demo::realistic(n as usize, &mut rand::thread_rng()).to_string();
+                let body = crate::demo::realistic(n as usize, &mut rand::rng()).to_string();
                 let (client, url, accepted, refused) = (client.clone(), url.clone(), accepted.clone(), refused.clone());
                 tokio::spawn(async move {
                     let sent = client

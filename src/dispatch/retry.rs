@@ -1,6 +1,6 @@
 //! The retry schedule: delays between attempts, with jitter, and `Retry-After` handling.
 
-use rand::Rng;
+use rand::RngExt;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,7 +37,7 @@ impl RetrySchedule {
     /// The delay after the `attempts`-th failed attempt (1-based), ±20% jitter, or `None` when exhausted.
     pub fn next_delay(&self, attempts: u32) -> Option<Duration> {
         let base = *self.delays.get(attempts.checked_sub(1)? as usize)?;
-        let factor = rand::thread_rng().gen_range(0.8..=1.2);
+        let factor = rand::rng().random_range(0.8..=1.2);
         Some(base.mul_f64(factor))
     }
 }

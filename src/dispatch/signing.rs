@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
-use rand::RngCore;
+use rand::Rng;
 use sha2::Sha256;
 
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -11,7 +11,7 @@ pub const SECRET_PREFIX: &str = "whsec_";
 /// A new secret: `whsec_` + base64 of 32 random bytes.
 pub fn generate_secret() -> String {
     let mut key = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut key);
+    rand::rng().fill_bytes(&mut key);
     format!("{SECRET_PREFIX}{}", STANDARD.encode(key))
 }
 
