@@ -538,6 +538,11 @@ impl Engine {
         self.store.activity_since(since, limit).await
     }
 
+    /// The Prometheus exposition of this node (and, in a cluster, of the others it follows).
+    pub fn metrics(&self) -> String {
+        self.stats.metrics.render(&self.stats())
+    }
+
     pub fn alerts(&self) -> Vec<Alert> {
         self.alerts.lock().map(|a| a.iter().cloned().collect()).unwrap_or_default()
     }
@@ -655,13 +660,16 @@ impl Engine {
             self.feed.publish(FeedEvent::EventReceived { event });
         }
         for notice in activity.attempts {
-            self.stats.record_attempt(
-                &notice.subscription_id,
-                notice.started_at,
-                notice.error_kind.is_none(),
-                notice.duration_ms,
-                notice.error.as_deref(),
-            );
+            let facts = crate::metrics::AttemptFacts {
+                success: notice.error_kind.is_none(),
+                status_code: notice.status_code,
+                error_kind: notice.error_kind,
+                latency_ms: notice.duration_ms,
+                // The notice carries its delivery's current state: only the attempt after which no
+                // retry was scheduled is the one that made it dead.
+                status: if notice.next_attempt_at.is_none() { notice.status } else { DeliveryStatus::Retrying },
+            };
+            self.stats.record_attempt(&notice.subscription_id, notice.started_at, &facts, notice.error.as_deref());
             self.feed.publish(FeedEvent::DeliveryAttempted(notice));
         }
         for alert in activity.alerts {

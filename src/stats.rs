@@ -1,6 +1,7 @@
 //! Delivery statistics: success rates over sliding windows and latency percentiles, kept in
 //! fixed-size rings so memory and cost do not grow with traffic.
 
+use crate::metrics::{AttemptFacts, Metrics};
 use crate::model::Millis;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -132,16 +133,23 @@ fn endpoint<'a>(map: &'a mut HashMap<String, EndpointStats>, id: &str) -> &'a mu
 pub struct Stats {
     endpoints: Mutex<HashMap<String, EndpointStats>>,
     ingest: Mutex<(Ring, u64)>,
+    /// The same observations as Prometheus counters and histograms.
+    pub metrics: Metrics,
 }
 
 impl Default for Stats {
     fn default() -> Self {
-        Stats { endpoints: Mutex::new(HashMap::new()), ingest: Mutex::new((Ring::new(1000, 120), 0)) }
+        Stats {
+            endpoints: Mutex::new(HashMap::new()),
+            ingest: Mutex::new((Ring::new(1000, 120), 0)),
+            metrics: Metrics::default(),
+        }
     }
 }
 
 impl Stats {
     pub fn record_ingest(&self, at: Millis) {
+        self.metrics.record_ingest();
         if let Ok(mut g) = self.ingest.lock() {
             g.0.add(at, 1, 1);
             g.1 += 1;
@@ -156,14 +164,10 @@ impl Stats {
         (count as f64 / seconds as f64, g.1)
     }
 
-    pub fn record_attempt(
-        &self,
-        subscription_id: &str,
-        at: Millis,
-        success: bool,
-        latency_ms: u64,
-        error: Option<&str>,
-    ) {
+    /// One attempt that started `at`; `error` is what the operator reads of a failure.
+    pub fn record_attempt(&self, subscription_id: &str, at: Millis, facts: &AttemptFacts, error: Option<&str>) {
+        self.metrics.record_attempt(subscription_id, facts);
+        let (success, latency_ms) = (facts.success, facts.latency_ms);
         let Ok(mut map) = self.endpoints.lock() else { return };
         let e = endpoint(&mut map, subscription_id);
         let ok = u64::from(success);
@@ -197,6 +201,7 @@ impl Stats {
     }
 
     pub fn forget(&self, subscription_id: &str) {
+        self.metrics.forget(subscription_id);
         if let Ok(mut map) = self.endpoints.lock() {
             map.remove(subscription_id);
         }
@@ -256,10 +261,17 @@ mod tests {
     fn windows_count_only_their_span() {
         let s = Stats::default();
         let now = 10 * 3_600_000;
-        s.record_attempt("a", now - 2 * 3_600_000, false, 5, Some("HTTP 500"));
-        s.record_attempt("a", now - 120_000, true, 10, None);
-        s.record_attempt("a", now - 1_000, true, 20, None);
-        s.record_attempt("a", now, false, 30, Some("timeout"));
+        let attempt = |success, latency_ms| AttemptFacts {
+            success,
+            status_code: Some(if success { 200 } else { 500 }),
+            error_kind: (!success).then_some(crate::model::ErrorKind::Status),
+            latency_ms,
+            status: crate::model::DeliveryStatus::Retrying,
+        };
+        s.record_attempt("a", now - 2 * 3_600_000, &attempt(false, 5), Some("HTTP 500"));
+        s.record_attempt("a", now - 120_000, &attempt(true, 10), None);
+        s.record_attempt("a", now - 1_000, &attempt(true, 20), None);
+        s.record_attempt("a", now, &attempt(false, 30), Some("timeout"));
         let snap = s.snapshot("a", now);
         assert_eq!(snap.w1m.attempts, 2);
         assert_eq!(snap.w1m.rate, Some(0.5));

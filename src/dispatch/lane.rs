@@ -5,6 +5,7 @@ use super::breaker::{Breaker, Transition};
 use super::client::{self, AttemptOutcome};
 use super::{Context, Control, Job, LaneGauges, retry};
 use crate::feed::{Alert, AlertKind, AttemptNotice, FeedEvent};
+use crate::metrics::AttemptFacts;
 use crate::model::{DeliveryStatus, Millis, Subscription, SubscriptionState, now_ms};
 use crate::store::AttemptRecord;
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -203,13 +204,14 @@ impl Lane {
         let now = now_ms();
         let success = outcome.succeeded();
         let ctx = &self.ctx;
-        ctx.stats.record_attempt(
-            &self.sub.id,
-            outcome.started_at,
+        let facts = AttemptFacts {
             success,
-            outcome.duration.as_millis() as u64,
-            outcome.error.as_deref(),
-        );
+            status_code: outcome.status_code,
+            error_kind: outcome.error_kind,
+            latency_ms: outcome.duration.as_millis() as u64,
+            status,
+        };
+        ctx.stats.record_attempt(&self.sub.id, outcome.started_at, &facts, outcome.error.as_deref());
         match self.breaker.record(success, Instant::now()) {
             Transition::Opened => self.alert(
                 AlertKind::BreakerOpen,

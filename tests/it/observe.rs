@@ -56,19 +56,35 @@ async fn stats_report_rates_latency_and_backlog() {
 async fn metrics_health_and_catalog_are_public_and_well_formed() {
     let hw = Hookwatch::start().await;
     hw.subscribe("https://x.example.com/h", &["*"], json!({"name": "we \"quote\""})).await;
+    let sink = Sink::start(Behaviour { script: [503].into(), ..Default::default() }).await;
+    let sub = hw.subscribe(&sink.url, &["card.move"], json!({"name": "sink"})).await;
+    let sent = hw.send(&card_move("P", 2)).await;
+    hw.settled(sent["id"].as_str().unwrap(), Duration::from_secs(5)).await;
     let text = reqwest::get(format!("{}/metrics", hw.base)).await.unwrap().text().await.unwrap();
     let mut families = 0;
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             families += 1;
-            assert!(rest.ends_with(" gauge") || rest.ends_with(" counter"), "{line}");
+            assert!([" gauge", " counter", " histogram"].iter().any(|t| rest.ends_with(t)), "{line}");
         } else if !line.starts_with('#') {
             let value = line.rsplit(' ').next().unwrap();
             value.parse::<f64>().unwrap_or_else(|_| panic!("sample value in {line:?}"));
         }
     }
-    assert!(families >= 8);
+    assert!(families >= 12, "{text}");
     assert!(text.contains(r#"name="we \"quote\"""#), "label values are escaped");
+    let id = sub["id"].as_str().unwrap();
+    // A real histogram (aggregatable across endpoints and nodes), and counters by outcome.
+    for sample in [
+        format!(r#"hookwatch_delivery_latency_seconds_bucket{{subscription="{id}",le="+Inf"}} 2"#),
+        format!(r#"hookwatch_delivery_latency_seconds_count{{subscription="{id}"}} 2"#),
+        format!(r#"hookwatch_responses_total{{class="5xx",subscription="{id}"}} 1"#),
+        format!(r#"hookwatch_responses_total{{class="2xx",subscription="{id}"}} 1"#),
+        "hookwatch_events_ingested_total 1".to_string(),
+    ] {
+        assert!(text.contains(&sample), "{sample} in\n{text}");
+    }
+    promtool_accepts(&text);
 
     let health: serde_json::Value = reqwest::get(format!("{}/healthz", hw.base)).await.unwrap().json_body().await;
     assert_eq!(health["status"], "ok");
@@ -201,6 +217,30 @@ async fn resuming_from_before_retention_reports_a_gap() {
     assert!(text.contains("event: gap") && text.contains("pruned"), "{text}");
     let resp = hw.http.get(format!("{}/v1/stream?since=yesterday", hw.base)).bearer_auth(ADMIN).send().await.unwrap();
     assert_eq!(resp.status(), 400);
+}
+
+/// `promtool check metrics` (Prometheus's own linter) finds nothing to say. Required under CI,
+/// which installs it; skipped with a word on the terminal elsewhere.
+fn promtool_accepts(text: &str) {
+    use std::io::Write;
+    let child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => {
+            assert!(std::env::var_os("CI").is_none(), "promtool is required under CI: {e}");
+            let _ = writeln!(std::io::stderr().lock(), "skipped promtool check metrics: {e}");
+            return;
+        }
+    };
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics:\n{said}");
 }
 
 trait JsonBody {
