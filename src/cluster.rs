@@ -5,7 +5,7 @@
 
 use crate::engine::Engine;
 use crate::store::ActivityCursor;
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 /// Most deliveries one claim takes: a node catches up on a dead node's backlog in batches.
@@ -23,9 +23,19 @@ fn tick_for(lease: Duration) -> Duration {
     (lease / 5).clamp(Duration::from_millis(100), Duration::from_secs(2))
 }
 
+/// On a shared store: announces this node (before it serves, so no other node takes what it is
+/// about to lease) and starts the cluster loops. Nothing to do for a store of one node.
+pub async fn join(engine: &Arc<Engine>) -> crate::error::Result<()> {
+    let Some(shared) = engine.shared_store() else { return Ok(()) };
+    shared.heartbeat(&engine.node_status()).await?;
+    tokio::spawn(run(Arc::downgrade(engine), engine.config().lease));
+    tokio::spawn(follow_subscription_changes(Arc::downgrade(engine), shared.subscription_changes()));
+    Ok(())
+}
+
 /// Applies other nodes' subscription changes as soon as they are announced, until the engine is
 /// dropped. The tick below catches up too, should an announcement be lost.
-pub async fn follow_subscription_changes(engine: Weak<Engine>, mut changes: tokio::sync::watch::Receiver<u64>) {
+async fn follow_subscription_changes(engine: Weak<Engine>, mut changes: tokio::sync::watch::Receiver<u64>) {
     while changes.changed().await.is_ok() {
         let Some(engine) = engine.upgrade() else { return };
         if let Err(e) = engine.catch_up_subscriptions().await {
@@ -35,7 +45,7 @@ pub async fn follow_subscription_changes(engine: Weak<Engine>, mut changes: toki
 }
 
 /// Runs until the engine is dropped.
-pub async fn run(engine: Weak<Engine>, lease: Duration) {
+async fn run(engine: Weak<Engine>, lease: Duration) {
     let mut tick = tokio::time::interval(tick_for(lease));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut cursor: Option<ActivityCursor> = None;

@@ -5,7 +5,8 @@ use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::dispatch::{self, Context, Control, Dispatcher, Job, SsrfGuard};
 use crate::error::{Error, Result};
-use crate::feed::{Alert, Feed, FeedEvent, SubscriptionChange};
+use crate::feed::{Feed, FeedEvent};
+use crate::model::{Alert, SubscriptionChange};
 use crate::model::{
     DeliveryStatus, DeliverySummary, EventDetail, EventSummary, Millis, Subscription, SubscriptionState, new_id, now_ms,
 };
@@ -131,15 +132,6 @@ impl Engine {
         }
         tokio::spawn(handle_control(Arc::downgrade(&engine), control_rx));
         tokio::spawn(prune_periodically(Arc::downgrade(&engine)));
-        if let Some(shared) = engine.store.shared() {
-            // Announce this node before serving, so no other node takes what it is about to lease.
-            shared.heartbeat(&engine.node_status()).await?;
-            tokio::spawn(crate::cluster::run(Arc::downgrade(&engine), engine.config.lease));
-            tokio::spawn(crate::cluster::follow_subscription_changes(
-                Arc::downgrade(&engine),
-                shared.subscription_changes(),
-            ));
-        }
         Ok(engine)
     }
 
@@ -540,7 +532,7 @@ impl Engine {
 
     /// The Prometheus exposition of this node (and, in a cluster, of the others it follows).
     pub fn metrics(&self) -> String {
-        self.stats.metrics.render(&self.stats())
+        self.stats().exposition(self.stats.metrics.gather())
     }
 
     pub fn alerts(&self) -> Vec<Alert> {

@@ -1,11 +1,9 @@
-//! Prometheus metrics: counters and latency histograms observed as attempts happen (this node's
-//! and, in a cluster, the others' as they are folded in), and gauges read from the stats report
-//! at scrape time. Series are keyed by subscription id; `hookwatch_subscription_info` carries the
-//! name and URL to join on, so a rename never splits a series.
+//! Prometheus counters and latency histograms, observed as attempts happen (this node's and, in a
+//! cluster, the others' as they are folded in). Series are keyed by subscription id, so a rename
+//! never splits one; the gauges read at scrape time are in `report`.
 
 use crate::model::{DeliveryStatus, ErrorKind};
-use crate::report::StatsReport;
-use prometheus::{Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
 
 /// Attempt latency buckets, in seconds: from a fast loopback answer to the longest timeout.
 const LATENCY_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0];
@@ -17,21 +15,6 @@ pub struct Metrics {
     responses: IntCounterVec,
     dead: IntCounterVec,
     latency: HistogramVec,
-    /// Read from the stats report at each scrape.
-    gauges: Gauges,
-}
-
-struct Gauges {
-    up: Gauge,
-    uptime: Gauge,
-    ingest_rate: Gauge,
-    backlog_all: Gauge,
-    info: GaugeVec,
-    success_ratio: GaugeVec,
-    backlog: GaugeVec,
-    in_flight: GaugeVec,
-    breaker_open: GaugeVec,
-    state: GaugeVec,
 }
 
 /// How an attempt ended, as `hookwatch_responses_total` counts it: the status class, or the error
@@ -63,16 +46,6 @@ impl Metrics {
             registry.register(Box::new(c.clone()))?;
             Ok(c)
         };
-        let gauge = |name: &str, help: &str, labels: &[&str]| -> prometheus::Result<GaugeVec> {
-            let g = GaugeVec::new(Opts::new(name, help), labels)?;
-            registry.register(Box::new(g.clone()))?;
-            Ok(g)
-        };
-        let single = |name: &str, help: &str| -> prometheus::Result<Gauge> {
-            let g = Gauge::new(name, help)?;
-            registry.register(Box::new(g.clone()))?;
-            Ok(g)
-        };
         let events = IntCounter::new("hookwatch_events_ingested_total", "Events accepted since start.")?;
         registry.register(Box::new(events.clone()))?;
         let latency = HistogramVec::new(
@@ -99,33 +72,6 @@ impl Metrics {
                 sub,
             )?,
             latency,
-            gauges: Gauges {
-                up: single("hookwatch_up", "1 while the server runs.")?,
-                uptime: single("hookwatch_uptime_seconds", "Seconds since the server started.")?,
-                ingest_rate: single("hookwatch_ingest_rate", "Events accepted per second over the last 10 s.")?,
-                backlog_all: single(
-                    "hookwatch_backlog_all_subscriptions",
-                    "Deliveries waiting across all subscriptions.",
-                )?,
-                info: gauge(
-                    "hookwatch_subscription_info",
-                    "1 per subscription, with its name and URL.",
-                    &["subscription", "name", "url"],
-                )?,
-                success_ratio: gauge(
-                    "hookwatch_success_ratio",
-                    "Attempt success ratio per window (absent without attempts).",
-                    &["subscription", "window"],
-                )?,
-                backlog: gauge("hookwatch_backlog", "Deliveries waiting for this subscription.", sub)?,
-                in_flight: gauge("hookwatch_in_flight", "Attempts in flight for this subscription.", sub)?,
-                breaker_open: gauge("hookwatch_breaker_open", "1 when the circuit breaker is open or half-open.", sub)?,
-                state: gauge(
-                    "hookwatch_subscription_state",
-                    "1 for the subscription's current state.",
-                    &["subscription", "state"],
-                )?,
-            },
             registry,
         })
     }
@@ -160,42 +106,9 @@ impl Metrics {
         let _ = self.latency.remove_label_values(&[subscription_id]);
     }
 
-    /// The exposition (Prometheus text format 0.0.4), with the gauges as `report` has them.
-    pub fn render(&self, report: &StatsReport) -> String {
-        let g = &self.gauges;
-        g.up.set(1.0);
-        g.uptime.set(report.uptime_s as f64);
-        g.ingest_rate.set(report.ingest_per_second);
-        g.backlog_all.set(report.backlog as f64);
-        // Per-subscription gauges are set anew: a deleted subscription leaves no series behind.
-        for vec in [&g.info, &g.success_ratio, &g.backlog, &g.in_flight, &g.breaker_open, &g.state] {
-            vec.reset();
-        }
-        for s in &report.subscriptions {
-            let id = s.id.as_str();
-            g.info.with_label_values(&[id, &s.name, &s.url]).set(1.0);
-            for (window, rate) in &s.success_rate {
-                if let Some(rate) = rate {
-                    g.success_ratio.with_label_values(&[id, window]).set(*rate);
-                }
-            }
-            g.backlog.with_label_values(&[id]).set(s.backlog as f64);
-            g.in_flight.with_label_values(&[id]).set(s.in_flight as f64);
-            let open = s.breaker != crate::dispatch::BreakerState::Closed;
-            g.breaker_open.with_label_values(&[id]).set(f64::from(u8::from(open)));
-            for state in [
-                crate::model::SubscriptionState::Active,
-                crate::model::SubscriptionState::Paused,
-                crate::model::SubscriptionState::Disabled,
-            ] {
-                g.state.with_label_values(&[id, state.as_str()]).set(f64::from(u8::from(s.state == state)));
-            }
-        }
-        let mut out = Vec::new();
-        if let Err(e) = prometheus::TextEncoder::new().encode(&self.registry.gather(), &mut out) {
-            tracing::error!("cannot encode the metrics: {e}");
-        }
-        String::from_utf8(out).unwrap_or_default()
+    /// The observed families, for the exposition.
+    pub fn gather(&self) -> Vec<prometheus::proto::MetricFamily> {
+        self.registry.gather()
     }
 }
 

@@ -344,3 +344,52 @@ impl EventDetail {
         }
     }
 }
+
+/// One attempt as watchers see it: the live feed, the stream, another node's activity.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AttemptNotice {
+    pub event_id: String,
+    pub delivery_id: String,
+    pub subscription_id: String,
+    pub attempt: u32,
+    #[serde(with = "ts")]
+    pub started_at: Millis,
+    pub duration_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<ErrorKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The delivery's state after this attempt.
+    pub status: DeliveryStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts::option")]
+    pub next_attempt_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionChange {
+    Created,
+    Updated,
+    Deleted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    EndpointFailing,
+    EndpointRecovered,
+    BreakerOpen,
+    Disabled,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Alert {
+    pub kind: AlertKind,
+    pub subscription_id: String,
+    pub subscription_name: String,
+    pub message: String,
+    #[serde(with = "ts")]
+    pub at: Millis,
+}

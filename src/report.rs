@@ -73,3 +73,75 @@ impl EndpointReport {
         }
     }
 }
+
+impl StatsReport {
+    /// The Prometheus exposition (text format 0.0.4): `observed` (the counters and histograms kept
+    /// as attempts happen) and this report's figures as gauges. The gauges live in a registry of
+    /// this scrape only, so a deleted subscription leaves none behind.
+    pub fn exposition(&self, mut observed: Vec<prometheus::proto::MetricFamily>) -> String {
+        match self.gauges() {
+            Ok(registry) => observed.extend(registry.gather()),
+            Err(e) => tracing::error!("cannot build the metric gauges: {e}"),
+        }
+        let mut out = Vec::new();
+        if let Err(e) = prometheus::Encoder::encode(&prometheus::TextEncoder::new(), &observed, &mut out) {
+            tracing::error!("cannot encode the metrics: {e}");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    fn gauges(&self) -> prometheus::Result<prometheus::Registry> {
+        use prometheus::{Gauge, GaugeVec, Opts, Registry};
+        let registry = Registry::new();
+        let single = |name: &str, help: &str, value: f64| -> prometheus::Result<()> {
+            let g = Gauge::new(name, help)?;
+            g.set(value);
+            registry.register(Box::new(g))
+        };
+        single("hookwatch_up", "1 while the server runs.", 1.0)?;
+        single("hookwatch_uptime_seconds", "Seconds since the server started.", self.uptime_s as f64)?;
+        single("hookwatch_ingest_rate", "Events accepted per second over the last 10 s.", self.ingest_per_second)?;
+        single(
+            "hookwatch_backlog_all_subscriptions",
+            "Deliveries waiting across all subscriptions.",
+            self.backlog as f64,
+        )?;
+        let vec = |name: &str, help: &str, labels: &[&str]| -> prometheus::Result<GaugeVec> {
+            let g = GaugeVec::new(Opts::new(name, help), labels)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let info = vec(
+            "hookwatch_subscription_info",
+            "1 per subscription, with its name and URL.",
+            &["subscription", "name", "url"],
+        )?;
+        let ratio = vec(
+            "hookwatch_success_ratio",
+            "Attempt success ratio per window (absent without attempts).",
+            &["subscription", "window"],
+        )?;
+        let backlog = vec("hookwatch_backlog", "Deliveries waiting for this subscription.", &["subscription"])?;
+        let in_flight = vec("hookwatch_in_flight", "Attempts in flight for this subscription.", &["subscription"])?;
+        let breaker =
+            vec("hookwatch_breaker_open", "1 when the circuit breaker is open or half-open.", &["subscription"])?;
+        let state =
+            vec("hookwatch_subscription_state", "1 for the subscription's current state.", &["subscription", "state"])?;
+        for s in &self.subscriptions {
+            let id = s.id.as_str();
+            info.with_label_values(&[id, &s.name, &s.url]).set(1.0);
+            for (window, rate) in &s.success_rate {
+                if let Some(rate) = rate {
+                    ratio.with_label_values(&[id, window]).set(*rate);
+                }
+            }
+            backlog.with_label_values(&[id]).set(s.backlog as f64);
+            in_flight.with_label_values(&[id]).set(s.in_flight as f64);
+            breaker.with_label_values(&[id]).set(f64::from(u8::from(s.breaker != BreakerState::Closed)));
+            for st in [SubscriptionState::Active, SubscriptionState::Paused, SubscriptionState::Disabled] {
+                state.with_label_values(&[id, st.as_str()]).set(f64::from(u8::from(s.state == st)));
+            }
+        }
+        Ok(registry)
+    }
+}

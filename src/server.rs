@@ -35,6 +35,7 @@ impl Server {
         config.listen = addr;
         let header_timeout = config.header_timeout;
         let engine = Engine::start(config).await?;
+        crate::cluster::join(&engine).await?;
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let app = api::router(engine.clone(), tokens.clone(), stopping.clone());
         let mut stopped = stopping;

@@ -8,7 +8,8 @@ use super::keymap::Context;
 use super::source::Update;
 use crate::catalog::Catalog;
 use crate::dispatch::BreakerState;
-use crate::feed::{Alert, FeedEvent, SubscriptionChange};
+use crate::feed::FeedEvent;
+use crate::model::{Alert, SubscriptionChange};
 use crate::model::{EventDetail, EventSummary, Millis, Subscription, SubscriptionState};
 use crate::report::{EndpointReport, StatsReport};
 use crate::store::EventQuery;
@@ -555,7 +556,7 @@ mod tests {
         let mut app = demo_app();
         let row = app.events[0].event.clone();
         let d = &row.deliveries[0];
-        app.apply_update(Update::Feed(FeedEvent::DeliveryAttempted(crate::feed::AttemptNotice {
+        app.apply_update(Update::Feed(FeedEvent::DeliveryAttempted(crate::model::AttemptNotice {
             event_id: row.id.clone(),
             delivery_id: d.id.clone(),
             subscription_id: d.subscription_id.clone(),

@@ -4,8 +4,9 @@
 use super::breaker::{Breaker, Transition};
 use super::client::{self, AttemptOutcome};
 use super::{Context, Control, Job, LaneGauges, retry};
-use crate::feed::{Alert, AlertKind, AttemptNotice, FeedEvent};
+use crate::feed::FeedEvent;
 use crate::metrics::AttemptFacts;
+use crate::model::{Alert, AlertKind, AttemptNotice};
 use crate::model::{DeliveryStatus, Millis, Subscription, SubscriptionState, now_ms};
 use crate::store::AttemptRecord;
 use std::collections::{BTreeMap, HashSet, VecDeque};

@@ -11,7 +11,8 @@ pub use breaker::{BreakerConfig, BreakerState};
 pub use retry::RetrySchedule;
 pub use ssrf::SsrfGuard;
 
-use crate::feed::{Alert, Feed};
+use crate::feed::Feed;
+use crate::model::Alert;
 use crate::model::{Millis, Subscription};
 use crate::stats::Stats;
 use crate::store::{PendingDelivery, Store};

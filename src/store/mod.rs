@@ -10,7 +10,7 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::error::Result;
-use crate::feed::Alert;
+use crate::model::Alert;
 use crate::model::{Attempt, DeliveryStatus, ErrorKind, EventDetail, EventSummary, Millis, Subscription};
 use bytes::Bytes;
 use std::collections::BTreeMap;
@@ -227,7 +227,7 @@ pub fn first_event_id_at(at: Millis) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Activity {
     pub events: Vec<EventSummary>,
-    pub attempts: Vec<crate::feed::AttemptNotice>,
+    pub attempts: Vec<crate::model::AttemptNotice>,
     pub alerts: Vec<Alert>,
     pub cursor: ActivityCursor,
     /// A limit was reached: more is waiting after `cursor`.

@@ -274,9 +274,9 @@ fn delivery_summary(row: &tokio_postgres::Row) -> Result<DeliverySummary> {
 const ATTEMPT_NOTICE_COLUMNS: &str = "d.event_id, a.delivery_id, a.subscription_id, d.attempts, a.started_at,
      a.duration_ms, a.status_code, a.error_kind, a.error, d.status, a.next_retry_at";
 
-fn attempt_notice(r: &tokio_postgres::Row) -> Result<crate::feed::AttemptNotice> {
+fn attempt_notice(r: &tokio_postgres::Row) -> Result<crate::model::AttemptNotice> {
     let kind: Option<String> = r.try_get(7)?;
-    Ok(crate::feed::AttemptNotice {
+    Ok(crate::model::AttemptNotice {
         event_id: r.try_get(0)?,
         delivery_id: r.try_get(1)?,
         subscription_id: r.try_get(2)?,

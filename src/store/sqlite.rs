@@ -683,7 +683,7 @@ impl Store for SqliteStore {
                      ORDER BY a.started_at + a.duration_ms, a.id LIMIT ?3",
                 )?
                 .query_map(params![since - LONGEST_ATTEMPT_MS, since, fetch], |r| {
-                    Ok(crate::feed::AttemptNotice {
+                    Ok(crate::model::AttemptNotice {
                         event_id: r.get(0)?,
                         delivery_id: r.get(1)?,
                         subscription_id: r.get(2)?,
@@ -916,8 +916,8 @@ mod tests {
         let path = dir.path().join("new.db");
         let store = SqliteStore::open(&path, None).unwrap();
         store
-            .save_alert(&crate::feed::Alert {
-                kind: crate::feed::AlertKind::Disabled,
+            .save_alert(&crate::model::Alert {
+                kind: crate::model::AlertKind::Disabled,
                 subscription_id: "sub_1".into(),
                 subscription_name: "crm".into(),
                 message: "a write, so the WAL files exist".into(),

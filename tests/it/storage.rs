@@ -2,7 +2,7 @@
 //! against PostgreSQL when `HOOKWATCH_TEST_PG` names a server (`.ci/run` starts one).
 
 use bytes::Bytes;
-use hookwatch::feed::{Alert, AlertKind};
+use hookwatch::model::{Alert, AlertKind};
 use hookwatch::model::{DeliveryStatus, ErrorKind, Millis, Subscription, now_ms};
 use hookwatch::store::{
     AttemptRecord, EventQuery, IngestOutcome, NewEvent, NodeStatus, PostgresStore, SqliteStore, StatusFilter, Store,

@@ -2,7 +2,7 @@
 
 use super::{Source, SourceResult, Update};
 use crate::engine::Engine;
-use crate::feed::Alert;
+use crate::model::Alert;
 use crate::model::{EventDetail, EventSummary, Subscription, SubscriptionState};
 use crate::report::StatsReport;
 use crate::store::EventQuery;

@@ -7,7 +7,8 @@ mod remote;
 pub use local::LocalSource;
 pub use remote::RemoteSource;
 
-use crate::feed::{Alert, FeedEvent};
+use crate::feed::FeedEvent;
+use crate::model::Alert;
 use crate::model::{EventDetail, EventSummary, Subscription};
 use crate::report::StatsReport;
 use crate::store::EventQuery;

@@ -2,7 +2,8 @@
 
 use super::{Source, SourceResult, Update};
 use crate::error::root_cause;
-use crate::feed::{Alert, FeedEvent, SubscriptionChange};
+use crate::feed::FeedEvent;
+use crate::model::{Alert, SubscriptionChange};
 use crate::model::{EventDetail, EventSummary, Subscription};
 use crate::report::StatsReport;
 use crate::store::{EventQuery, StatusFilter};

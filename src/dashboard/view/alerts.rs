@@ -4,7 +4,7 @@ use super::{clock, popup_area};
 use crate::dashboard::app::App;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
-use crate::feed::AlertKind;
+use crate::model::AlertKind;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
