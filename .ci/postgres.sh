@@ -24,9 +24,16 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 
 PG_DIR="$(mktemp -d /tmp/hookwatch-pg.XXXXXX)"
 [ "$(id -u)" = 0 ] && chown postgres "$PG_DIR"
-PG_PORT="${HOOKWATCH_PG_PORT:-55432}"
 as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust >/dev/null
-as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c max_connections=300 -c fsync=on" start >/dev/null
+# A port another program holds (even as a client's ephemeral port) makes the start fail: try a few.
+started=
+for PG_PORT in "${HOOKWATCH_PG_PORT:-55432}" 55433 55434 45432 45433; do
+  if as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c max_connections=300 -c fsync=on" start >/dev/null; then
+    started=1
+    break
+  fi
+done
+[ -n "$started" ] || { echo "PostgreSQL would not start; its log:" >&2; cat "$PG_DIR/log" >&2; exit 1; }
 as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres hookwatch_test
 
 stop_pg() { as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$PG_DIR"; }
