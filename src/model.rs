@@ -361,7 +361,7 @@ pub struct AttemptNotice {
     pub error_kind: Option<ErrorKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// The delivery's state after this attempt.
+    /// The delivery's state after this attempt (replayed, or from another node: its state now).
     pub status: DeliveryStatus,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "ts::option")]
     pub next_attempt_at: Option<Millis>,
