@@ -302,4 +302,50 @@ mod tests {
         assert!(parse_frame("hello", "0.1.0").is_none());
         assert!(parse_frame("message", "").is_none());
     }
+
+    /// Every stream update, as the server sends it (its name and its watcher form), comes back as
+    /// the same update in `attach`.
+    #[test]
+    fn every_stream_update_round_trips() {
+        let app = crate::dashboard::screenshots::demo_app();
+        let event = app.events[0].event.clone();
+        let d = &event.deliveries[0];
+        let updates = [
+            FeedEvent::EventReceived { event: event.clone() },
+            FeedEvent::DeliveryAttempted(crate::model::AttemptNotice {
+                event_id: event.id.clone(),
+                delivery_id: d.id.clone(),
+                subscription_id: d.subscription_id.clone(),
+                attempt: 2,
+                started_at: 1_796_000_000_000,
+                duration_ms: 31,
+                status_code: Some(503),
+                error_kind: Some(crate::model::ErrorKind::Status),
+                error: Some("HTTP 503 Service Unavailable".into()),
+                status: crate::model::DeliveryStatus::Retrying,
+                next_attempt_at: Some(1_796_000_005_000),
+            }),
+            FeedEvent::SubscriptionChanged {
+                change: SubscriptionChange::Updated,
+                subscription: Box::new(app.subscriptions[0].clone()),
+            },
+            FeedEvent::Alert(app.alerts[0].clone()),
+        ];
+        for update in updates {
+            // A new kind of update fails to compile here until it is added to the list above.
+            match &update {
+                FeedEvent::EventReceived { .. }
+                | FeedEvent::DeliveryAttempted(_)
+                | FeedEvent::SubscriptionChanged { .. }
+                | FeedEvent::Alert(_) => {}
+            }
+            let sent = update.for_watchers();
+            let data = serde_json::to_string(&*sent).unwrap();
+            let Some(Update::Feed(back)) = parse_frame(update.name(), &data) else {
+                panic!("{} did not come back: {data}", update.name())
+            };
+            assert_eq!(back.name(), update.name());
+            assert_eq!(serde_json::to_value(&back).unwrap(), serde_json::to_value(&*sent).unwrap());
+        }
+    }
 }
