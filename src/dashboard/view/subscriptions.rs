@@ -5,6 +5,7 @@ use crate::dashboard::app::App;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
 use crate::dispatch::BreakerState;
+use crate::report::EndpointReport;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
@@ -22,6 +23,84 @@ fn breaker(state: BreakerState, theme: &Theme) -> Span<'static> {
 pub fn bar(rate: Option<f64>, width: usize) -> String {
     let filled = rate.map_or(0, |r| (r * width as f64).round() as usize).min(width);
     format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
+}
+
+/// The table's columns: each says its header, its width and its cell, so a column is one place.
+#[derive(Debug, Clone, Copy)]
+enum Column {
+    State,
+    Name,
+    Target,
+    Actions,
+    Success,
+    P99,
+    Backlog,
+    Breaker,
+}
+
+impl Column {
+    const ALL: [Column; 8] = [
+        Column::State,
+        Column::Name,
+        Column::Target,
+        Column::Actions,
+        Column::Success,
+        Column::P99,
+        Column::Backlog,
+        Column::Breaker,
+    ];
+
+    /// Shown only from 90 columns.
+    fn wide_only(self) -> bool {
+        matches!(self, Column::Target | Column::Actions)
+    }
+
+    fn header(self) -> &'static str {
+        match self {
+            Column::State => "state",
+            Column::Name => "name",
+            Column::Target => "target",
+            Column::Actions => "actions",
+            Column::Success => "ok 5m",
+            Column::P99 => "p99",
+            Column::Backlog => "backlog",
+            Column::Breaker => "breaker",
+        }
+    }
+
+    fn width(self, wide: bool, folded: bool) -> Constraint {
+        match self {
+            Column::State => Constraint::Length(10),
+            Column::Name => Constraint::Length(if wide { 18 } else { 14 }),
+            Column::Target => Constraint::Min(16),
+            Column::Actions => Constraint::Length(16),
+            Column::Success => Constraint::Length(if folded { 14 } else { 7 }),
+            Column::P99 | Column::Backlog | Column::Breaker => Constraint::Length(7),
+        }
+    }
+
+    fn cell(self, e: &EndpointReport, folded: bool, theme: &Theme) -> Cell<'static> {
+        match self {
+            Column::State => {
+                let (glyph, style) = theme.subscription(e.state);
+                Cell::from(Span::styled(format!("{glyph} {}", e.state.as_str()), style))
+            }
+            Column::Name => Cell::from(clean(&e.name).into_owned()),
+            Column::Target => Cell::from(Span::styled(clean(&e.url).into_owned(), theme.dim())),
+            Column::Actions => Cell::from(clean(&e.actions.join(",")).into_owned()),
+            Column::Success => {
+                let rate = e.success_rate.get("5m").copied().flatten();
+                let text = if folded { format!("{} {:>6}", bar(rate, 6), percent(rate)) } else { percent(rate) };
+                Cell::from(Span::styled(text, theme.rate(rate)))
+            }
+            Column::P99 => Cell::from(e.latency_ms.p99_ms.map_or("—".into(), |v| format!("{v}ms"))),
+            Column::Backlog => {
+                let style = if e.backlog > 0 { theme.warn() } else { theme.dim() };
+                Cell::from(Span::styled(e.backlog.to_string(), style))
+            }
+            Column::Breaker => Cell::from(breaker(e.breaker, theme)),
+        }
+    }
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool, folded: bool) {
@@ -44,41 +123,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     let detail_line = !folded && inner.height as usize > endpoints.len() + 1;
     let [table_area, detail_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(u16::from(detail_line))]).areas(inner);
-    let rows = endpoints.iter().map(|e| {
-        let (glyph, style) = theme.subscription(e.state);
-        let rate = e.success_rate.get("5m").copied().flatten();
-        let p99 = e.latency_ms.p99_ms.map_or("—".into(), |v| format!("{v}ms"));
-        let backlog = Span::styled(e.backlog.to_string(), if e.backlog > 0 { theme.warn() } else { theme.dim() });
-        let mut cells = vec![
-            Cell::from(Span::styled(format!("{glyph} {}", e.state.as_str()), style)),
-            Cell::from(clean(&e.name).into_owned()),
-        ];
-        if wide {
-            cells.push(Cell::from(Span::styled(clean(&e.url).into_owned(), theme.dim())));
-            cells.push(Cell::from(e.actions.join(",")));
-        }
-        let rate_text = if folded { format!("{} {:>6}", bar(rate, 6), percent(rate)) } else { percent(rate) };
-        cells.extend([
-            Cell::from(Span::styled(rate_text, theme.rate(rate))),
-            Cell::from(p99),
-            Cell::from(backlog),
-            Cell::from(breaker(e.breaker, theme)),
-        ]);
-        Row::new(cells)
-    });
-    let mut widths = vec![Constraint::Length(10), Constraint::Length(if wide { 18 } else { 14 })];
-    let mut header = vec!["state", "name"];
-    if wide {
-        widths.extend([Constraint::Min(16), Constraint::Length(16)]);
-        header.extend(["target", "actions"]);
-    }
-    widths.extend([
-        Constraint::Length(if folded { 14 } else { 7 }),
-        Constraint::Length(7),
-        Constraint::Length(7),
-        Constraint::Length(7),
-    ]);
-    header.extend(["ok 5m", "p99", "backlog", "breaker"]);
+    let columns: Vec<Column> = Column::ALL.into_iter().filter(|c| wide || !c.wide_only()).collect();
+    let rows = endpoints.iter().map(|e| Row::new(columns.iter().map(|c| c.cell(e, folded, theme))));
+    let widths = columns.iter().map(|c| c.width(wide, folded));
+    let header = columns.iter().map(|c| c.header());
     let table = Table::new(rows, widths).header(Row::new(header).style(theme.bold())).row_highlight_style(if focused {
         theme.selected()
     } else {
