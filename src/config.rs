@@ -173,9 +173,9 @@ impl Config {
         Ok(c)
     }
 
-    /// The SQLite file, or `None` for a `postgres://` URL.
-    pub fn sqlite_path(&self) -> Option<&Path> {
-        (!self.db.starts_with("postgres://") && !self.db.starts_with("postgresql://")).then(|| Path::new(&self.db))
+    /// The database `db` names.
+    pub fn database(&self) -> crate::store::Database {
+        crate::store::Database::parse(&self.db)
     }
 }
 

@@ -13,8 +13,7 @@ use crate::model::{
 use crate::payload;
 use crate::report::{EndpointReport, StatsReport};
 use crate::store::{
-    Activity, EventQuery, IngestOutcome, NewEvent, NodeInfo, NodeStatus, PendingDelivery, PostgresStore, SharedStore,
-    SqliteStore, Store,
+    Activity, EventQuery, IngestOutcome, NewEvent, NodeInfo, NodeStatus, PendingDelivery, SharedStore, Store,
 };
 use crate::subscriptions::{SubscriptionInput, conflicts};
 use bytes::Bytes;
@@ -71,10 +70,7 @@ impl Engine {
     /// Opens the store, resumes every unfinished delivery and starts the lanes.
     pub async fn start(config: Config) -> anyhow::Result<Arc<Engine>> {
         let node_id = config.node_id.clone().unwrap_or_else(default_node_id);
-        let store: Arc<dyn Store> = match config.sqlite_path() {
-            Some(path) => Arc::new(SqliteStore::open(path, config.max_db_bytes)?),
-            None => Arc::new(PostgresStore::connect(&config.db, node_id.clone()).await?),
-        };
+        let store = crate::store::open(&config.database(), &node_id, config.max_db_bytes).await?;
         let guard =
             Arc::new(SsrfGuard { allow_private: config.allow_private, allowlist: config.allow_networks.clone() });
         let stats = Arc::new(crate::stats::Stats::default());

@@ -186,10 +186,15 @@ fn log_to_file(path: &Path) -> anyhow::Result<()> {
 
 async fn run(options: CommonOptions, view: ViewOptions) -> anyhow::Result<()> {
     let config = options.resolve()?;
-    let log = config
-        .log_file
-        .clone()
-        .unwrap_or_else(|| config.sqlite_path().and_then(Path::parent).unwrap_or(Path::new(".")).join("hookwatch.log"));
+    let log = config.log_file.clone().unwrap_or_else(|| {
+        config
+            .database()
+            .sqlite_path()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| ".".into())
+            .join("hookwatch.log")
+    });
     log_to_file(&log)?;
     let server = Server::start(config).await?;
     let location = format!("http://{}", server.addr);

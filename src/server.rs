@@ -19,7 +19,8 @@ pub struct Server {
 impl Server {
     /// Binds the listener, starts the engine and serves the API in the background.
     pub async fn start(config: Config) -> anyhow::Result<Server> {
-        let dir = config
+        let database = config.database();
+        let dir = database
             .sqlite_path()
             .and_then(Path::parent)
             .filter(|p| !p.as_os_str().is_empty())

@@ -16,6 +16,42 @@ use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// Where the data lives, as `--db` names it: the one place the backend is chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An embedded SQLite file.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL server that several nodes may share (`postgres://` or `postgresql://`).
+    Postgres(String),
+}
+
+impl Database {
+    pub fn parse(db: &str) -> Database {
+        if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+            Database::Postgres(db.to_string())
+        } else {
+            Database::Sqlite(db.into())
+        }
+    }
+
+    /// The SQLite file, if that is the backend.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        match self {
+            Database::Sqlite(path) => Some(path),
+            Database::Postgres(_) => None,
+        }
+    }
+}
+
+/// Opens the store `db` names: SQLite (with `max_bytes` as its size limit) or PostgreSQL, where
+/// this node is `node_id`.
+pub async fn open(db: &Database, node_id: &str, max_bytes: Option<u64>) -> Result<std::sync::Arc<dyn Store>> {
+    Ok(match db {
+        Database::Sqlite(path) => std::sync::Arc::new(SqliteStore::open(path, max_bytes)?),
+        Database::Postgres(url) => std::sync::Arc::new(PostgresStore::connect(url, node_id.to_string()).await?),
+    })
+}
+
 /// An event with its deliveries, written in one transaction.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
