@@ -1,63 +1,109 @@
-//! Command-line options shared by the commands, merged over the config file.
+//! Command-line options shared by the commands: the top layer of the settings (see `config`).
 
-use crate::config::{Config, FileConfig};
-use crate::dispatch::RetrySchedule;
+use crate::config::{Config, Settings};
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// Every option is also a config-file key and an environment variable `HOOKWATCH_<KEY>`.
 #[derive(Debug, Clone, Args, Default)]
 pub struct CommonOptions {
-    /// Address the HTTP API listens on [config: listen] [default: 127.0.0.1:8430]
-    #[arg(long, env = "HOOKWATCH_LISTEN")]
-    pub listen: Option<SocketAddr>,
-    /// SQLite database file, or postgres://user@host/db for several nodes on one database
-    /// [config: db] [default: hookwatch.db]
-    #[arg(long, env = "HOOKWATCH_DB")]
-    pub db: Option<String>,
-    /// This node's id in a cluster [config: node_id] [default: the host name and a random tail]
-    #[arg(long, env = "HOOKWATCH_NODE_ID")]
-    pub node_id: Option<String>,
-    /// Config file (TOML); every option has a key there
+    /// Config file (TOML); every option has a key there, and a variable HOOKWATCH_<KEY>
     #[arg(long, env = "HOOKWATCH_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Allow deliveries to loopback, private and link-local addresses [config: allow_private]
+    /// Address the HTTP API listens on [default: 127.0.0.1:8430]
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// SQLite database file, or postgres://user@host/db for several nodes on one database
+    /// [default: hookwatch.db]
+    #[arg(long)]
+    pub db: Option<String>,
+    /// This node's id in a cluster [default: the host name and a random tail]
+    #[arg(long)]
+    pub node_id: Option<String>,
+    /// Allow deliveries to loopback, private and link-local addresses
     #[arg(long)]
     pub allow_private: bool,
-    /// Delays between attempts, e.g. 5s,5m,30m,2h,5h,10h,10h [config: retry_schedule]
+    /// Networks deliveries may reach although not public, e.g. 10.0.0.0/8 (comma-separated)
+    #[arg(long, value_delimiter = ',')]
+    pub allow_networks: Vec<String>,
+    /// Delays between attempts [default: 5s,5m,30m,2h,5h,10h,10h]
     #[arg(long)]
     pub retry_schedule: Option<String>,
+    /// Largest accepted event body in bytes [default: 262144]
+    #[arg(long)]
+    pub max_body_bytes: Option<usize>,
+    /// Queued deliveries past which ingest answers 503 [default: 100000]
+    #[arg(long)]
+    pub max_backlog: Option<usize>,
+    /// How long finished events are kept [default: 7d]
+    #[arg(long)]
+    pub retention: Option<String>,
+    /// A subscription that has only failed this long is disabled [default: 5d]
+    #[arg(long)]
+    pub disable_after: Option<String>,
+    /// How long an Idempotency-Key is remembered [default: 24h]
+    #[arg(long)]
+    pub idempotency_window: Option<String>,
+    /// Time a client has to send its request head [default: 10s]
+    #[arg(long)]
+    pub header_timeout: Option<String>,
+    /// Database size past which ingest answers 503 (SQLite) [default: none]
+    #[arg(long)]
+    pub max_db_bytes: Option<u64>,
+    /// Consecutive failures that open an endpoint's breaker [default: 10]
+    #[arg(long)]
+    pub breaker_threshold: Option<u32>,
+    /// First breaker cooldown before a probe [default: 30s]
+    #[arg(long)]
+    pub breaker_cooldown: Option<String>,
+    /// Longest breaker cooldown [default: 10m]
+    #[arg(long)]
+    pub breaker_max_cooldown: Option<String>,
+    /// Actions accepted beside the catalog (comma-separated)
+    #[arg(long, value_delimiter = ',')]
+    pub extra_actions: Vec<String>,
+    /// Where the dashboard's log goes [default: hookwatch.log beside the database]
+    #[arg(long)]
+    pub log_file: Option<PathBuf>,
+    /// In a cluster, how long a silent node keeps its deliveries [default: 30s]
+    #[arg(long)]
+    pub lease: Option<String>,
 }
 
 impl CommonOptions {
-    /// Defaults, then the config file, then the environment and command line.
-    pub fn resolve(&self) -> anyhow::Result<Config> {
-        let file = match &self.config {
-            Some(path) => FileConfig::load(path)?,
-            None => FileConfig::default(),
-        };
-        let mut config = Config::from_file(file)?;
-        if let Some(v) = self.listen {
-            config.listen = v;
+    /// The settings the flags give (only those given).
+    fn settings(&self) -> Settings {
+        let list = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+        Settings {
+            listen: self.listen,
+            db: self.db.clone(),
+            node_id: self.node_id.clone(),
+            allow_private: self.allow_private.then_some(true),
+            allow_networks: list(&self.allow_networks),
+            retry_schedule: self.retry_schedule.clone(),
+            max_body_bytes: self.max_body_bytes,
+            max_backlog: self.max_backlog,
+            retention: self.retention.clone(),
+            disable_after: self.disable_after.clone(),
+            idempotency_window: self.idempotency_window.clone(),
+            header_timeout: self.header_timeout.clone(),
+            max_db_bytes: self.max_db_bytes,
+            breaker_threshold: self.breaker_threshold,
+            breaker_cooldown: self.breaker_cooldown.clone(),
+            breaker_max_cooldown: self.breaker_max_cooldown.clone(),
+            extra_actions: list(&self.extra_actions),
+            log_file: self.log_file.clone(),
+            lease: self.lease.clone(),
+            ..Settings::default()
         }
-        if let Some(v) = &self.db {
-            config.db = v.clone();
-        }
-        if let Some(v) = &self.node_id {
-            config.node_id = Some(crate::config::check_node_id(v)?);
-        }
-        if self.allow_private {
-            config.allow_private = true;
-        }
-        if let Some(v) = &self.retry_schedule {
-            config.retry_schedule = RetrySchedule::parse(v).map_err(anyhow::Error::msg)?;
-        }
-        if let Ok(t) = std::env::var("HOOKWATCH_ADMIN_TOKEN") {
-            config.admin_token = Some(t);
-        }
-        if let Ok(t) = std::env::var("HOOKWATCH_INGEST_TOKEN") {
-            config.ingest_token = Some(t);
-        }
-        Ok(config)
+    }
+
+    /// Defaults, the config file, the environment, then each layer of flags (options given after
+    /// the subcommand come last and win).
+    pub fn resolve(layers: &[&CommonOptions]) -> anyhow::Result<Config> {
+        let file = layers.iter().rev().find_map(|l| l.config.as_deref());
+        let flags: Vec<Settings> = layers.iter().map(|l| l.settings()).collect();
+        Settings::layered(file, &flags)
     }
 }

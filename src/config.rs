@@ -1,47 +1,128 @@
-//! Options: defaults, then `hookwatch.toml`, then the command line (each option has a config key).
+//! Options, layered with figment: defaults, then the config file (`--config`, TOML), then the
+//! environment (`HOOKWATCH_<KEY>`), then the command line. Every option has a config key, an
+//! environment variable and a flag (except `subscriptions`, a list of tables, file only, and the
+//! tokens, never flags: a flag shows in `ps`).
 
 use crate::dispatch::{BreakerConfig, RetrySchedule};
 use crate::subscriptions::SubscriptionInput;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The config file's shape. Every key is optional.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// One layer of settings (the file, the environment or the flags); every key is optional.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileConfig {
+pub struct Settings {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub db: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_private: Option<bool>,
     /// Networks deliveries may reach although they are not public, e.g. ["10.0.0.0/8"].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_networks: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub retry_schedule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_body_bytes: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_backlog: Option<usize>,
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub retention: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub disable_after: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub idempotency_window: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub header_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_db_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub breaker_threshold: Option<u32>,
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub breaker_cooldown: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub breaker_max_cooldown: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub admin_token: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub ingest_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_actions: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub log_file: Option<PathBuf>,
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub node_id: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub lease: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subscriptions: Vec<SubscriptionInput>,
 }
 
-impl FileConfig {
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read the config file {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| anyhow::anyhow!("the config file {} is invalid: {e}", path.display()))
+/// The keys `HOOKWATCH_<KEY>` may set (other `HOOKWATCH_` variables belong to other tools).
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "db",
+    "allow_private",
+    "allow_networks",
+    "retry_schedule",
+    "max_body_bytes",
+    "max_backlog",
+    "retention",
+    "disable_after",
+    "idempotency_window",
+    "header_timeout",
+    "max_db_bytes",
+    "breaker_threshold",
+    "breaker_cooldown",
+    "breaker_max_cooldown",
+    "admin_token",
+    "ingest_token",
+    "extra_actions",
+    "log_file",
+    "node_id",
+    "lease",
+];
+
+/// Text that the environment may give as another scalar: `HOOKWATCH_ADMIN_TOKEN=1234` is the
+/// token "1234", not the number.
+fn scalar_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Text(String),
+        Int(i64),
+        Float(f64),
+        Bool(bool),
+    }
+    Ok(Option::<Scalar>::deserialize(d)?.map(|v| match v {
+        Scalar::Text(t) => t,
+        Scalar::Int(n) => n.to_string(),
+        Scalar::Float(f) => f.to_string(),
+        Scalar::Bool(b) => b.to_string(),
+    }))
+}
+
+impl Settings {
+    /// The file, then the environment, then each of `flags` (later ones win), over the defaults.
+    pub fn layered(file: Option<&Path>, flags: &[Settings]) -> anyhow::Result<Config> {
+        use figment::Figment;
+        use figment::providers::{Env, Format, Serialized, Toml};
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            // figment skips a missing file; a file asked for must be there.
+            std::fs::metadata(path)
+                .map_err(|e| anyhow::anyhow!("cannot read the config file {}: {e}", path.display()))?;
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment.merge(Env::prefixed("HOOKWATCH_").only(ENV_KEYS));
+        for layer in flags {
+            figment = figment.merge(Serialized::defaults(layer));
+        }
+        let settings: Settings = figment.extract().map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+        Config::from_settings(settings)
     }
 }
 
@@ -107,8 +188,8 @@ fn duration(key: &str, text: &str) -> anyhow::Result<Duration> {
 }
 
 impl Config {
-    /// Applies a config file on top of the defaults.
-    pub fn from_file(file: FileConfig) -> anyhow::Result<Self> {
+    /// Applies the layered settings on top of the defaults, checking each value.
+    pub fn from_settings(file: Settings) -> anyhow::Result<Self> {
         let mut c = Config::default();
         if let Some(v) = file.listen {
             c.listen = v;
@@ -198,7 +279,7 @@ mod tests {
 
     #[test]
     fn file_keys_override_defaults_and_bad_values_explain_themselves() {
-        let file: FileConfig = toml::from_str(
+        let file: Settings = toml::from_str(
             r#"listen = "0.0.0.0:9000"
                retry_schedule = "1s,2s"
                retention = "2d"
@@ -209,16 +290,68 @@ mod tests {
                actions = ["card.*"]"#,
         )
         .unwrap();
-        let c = Config::from_file(file).unwrap();
+        let c = Config::from_settings(file).unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.retry_schedule.delays.len(), 2);
         assert_eq!(c.retention, Duration::from_secs(2 * 86_400));
         assert_eq!(c.allow_networks.len(), 2);
         assert_eq!(c.subscriptions.len(), 1);
 
-        let bad: FileConfig = toml::from_str(r#"retention = "a week""#).unwrap();
-        let err = Config::from_file(bad).unwrap_err().to_string();
+        let bad: Settings = toml::from_str(r#"retention = "a week""#).unwrap();
+        let err = Config::from_settings(bad).unwrap_err().to_string();
         assert!(err.contains("retention") && err.contains("7d"), "{err}");
-        assert!(toml::from_str::<FileConfig>("lisen = 1").is_err(), "unknown keys are refused");
+        assert!(toml::from_str::<Settings>("lisen = 1").is_err(), "unknown keys are refused");
+    }
+
+    /// Defaults < file < environment < flags, and the environment's scalars read as text where
+    /// text is expected.
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail takes closures returning its own error type
+    fn every_layer_overrides_the_one_below() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "hw.toml",
+                "max_backlog = 10\nretry_schedule = \"1s\"\nretention = \"2d\"\nlease = \"5s\"\n",
+            )?;
+            jail.set_env("HOOKWATCH_MAX_BACKLOG", "20");
+            jail.set_env("HOOKWATCH_RETRY_SCHEDULE", "2s,3s");
+            jail.set_env("HOOKWATCH_ADMIN_TOKEN", "1234");
+            jail.set_env("HOOKWATCH_TEST_PG", "another tool's variable");
+            let flags = Settings { max_backlog: Some(30), ..Settings::default() };
+            let c = Settings::layered(Some(Path::new("hw.toml")), &[flags]).expect("the layers resolve");
+            assert_eq!(c.max_backlog, 30, "a flag beats the environment and the file");
+            assert_eq!(c.retry_schedule.delays.len(), 2, "the environment beats the file");
+            assert_eq!(c.retention, Duration::from_secs(2 * 86_400), "the file beats the default");
+            assert_eq!(c.lease, Duration::from_secs(5));
+            assert_eq!(c.admin_token.as_deref(), Some("1234"));
+            assert_eq!(c.max_body_bytes, Config::default().max_body_bytes, "untouched keys keep the default");
+            let missing = Settings::layered(Some(Path::new("nope.toml")), &[]).unwrap_err().to_string();
+            assert!(missing.contains("cannot read the config file nope.toml"), "{missing}");
+            Ok(())
+        });
+    }
+
+    /// Every key the environment may set is a flag too (tokens excepted: a flag shows in `ps`).
+    #[test]
+    #[allow(clippy::result_large_err)] // as above
+    fn every_option_has_a_flag_and_an_environment_variable() {
+        use clap::Args;
+        let command = crate::cli::CommonOptions::augment_args(clap::Command::new("hookwatch"));
+        let flags: Vec<String> =
+            command.get_arguments().filter_map(|a| a.get_long()).map(|l| l.replace('-', "_")).collect();
+        for key in ENV_KEYS.iter().filter(|k| !k.ends_with("_token")) {
+            assert!(flags.iter().any(|f| f == key), "--{} is missing", key.replace('_', "-"));
+        }
+        figment::Jail::expect_with(|jail| {
+            for key in ENV_KEYS {
+                jail.set_env(format!("HOOKWATCH_{}", key.to_uppercase()), "");
+            }
+            // Each variable reaches a key of its own (an unknown key would be refused).
+            let figment = figment::Figment::new().merge(figment::providers::Env::prefixed("HOOKWATCH_").only(ENV_KEYS));
+            let keys: Vec<String> =
+                figment::Provider::data(&figment).unwrap().values().flat_map(|d| d.keys().cloned()).collect();
+            assert_eq!(keys.len(), ENV_KEYS.len(), "{keys:?}");
+            Ok(())
+        });
     }
 }

@@ -1,5 +1,6 @@
 use clap::{Parser, Subcommand};
 use hookwatch::cli::CommonOptions;
+use hookwatch::config::Config;
 use hookwatch::dashboard::{self, source::LocalSource, source::RemoteSource};
 use hookwatch::server::{self, Server};
 use std::path::{Path, PathBuf};
@@ -96,9 +97,9 @@ fn main() -> std::process::ExitCode {
     let view = cli.view;
     let result = runtime.block_on(async {
         match cli.command {
-            None => run(cli.common, view).await,
-            Some(Command::Run { common }) => run(merge(cli.common, common), view).await,
-            Some(Command::Serve { common }) => serve(merge(cli.common, common)).await,
+            None => run(CommonOptions::resolve(&[&cli.common])?, view).await,
+            Some(Command::Run { common }) => run(CommonOptions::resolve(&[&cli.common, &common])?, view).await,
+            Some(Command::Serve { common }) => serve(CommonOptions::resolve(&[&cli.common, &common])?).await,
             Some(Command::Attach { url, token }) => {
                 log_to_file(Path::new("hookwatch-attach.log"))?;
                 let source = RemoteSource::new(&url, &token).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -154,18 +155,6 @@ fn dashboard_options(view: ViewOptions) -> dashboard::Options {
     dashboard::Options { no_color: view.no_color, max_fps: view.max_fps }
 }
 
-/// Options may come before or after the subcommand; those after it win.
-fn merge(outer: CommonOptions, inner: CommonOptions) -> CommonOptions {
-    CommonOptions {
-        listen: inner.listen.or(outer.listen),
-        db: inner.db.or(outer.db),
-        node_id: inner.node_id.or(outer.node_id),
-        config: inner.config.or(outer.config),
-        allow_private: inner.allow_private || outer.allow_private,
-        retry_schedule: inner.retry_schedule.or(outer.retry_schedule),
-    }
-}
-
 /// While the dashboard owns the terminal, logs go to a file.
 fn log_to_file(path: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
@@ -184,8 +173,7 @@ fn log_to_file(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run(options: CommonOptions, view: ViewOptions) -> anyhow::Result<()> {
-    let config = options.resolve()?;
+async fn run(config: Config, view: ViewOptions) -> anyhow::Result<()> {
     let log = config.log_file.clone().unwrap_or_else(|| {
         config
             .database()
@@ -219,12 +207,11 @@ async fn demo(listen: Option<std::net::SocketAddr>, view: ViewOptions) -> anyhow
     result
 }
 
-async fn serve(options: CommonOptions) -> anyhow::Result<()> {
+async fn serve(config: Config) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
-    let config = options.resolve()?;
     let server = Server::start(config).await?;
     tracing::info!("hookwatch {} listening on http://{}", env!("CARGO_PKG_VERSION"), server.addr);
     if let Some(file) = &server.tokens.file {
