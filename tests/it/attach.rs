@@ -149,12 +149,14 @@ async fn the_attached_stream_ends_with_every_event_across_reconnects() {
 /// A refused token and a URL without a scheme end `attach` at once with what to do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attach_refuses_a_wrong_token_and_a_bad_url_clearly() {
+    use std::os::unix::fs::PermissionsExt;
     let hw = Hookwatch::start().await;
+    let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookwatch"))
             .arg("attach")
             .args(args)
-            .current_dir(tempfile::tempdir().unwrap().path())
+            .current_dir(dir.path())
             .output()
             .unwrap();
         (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
@@ -163,6 +165,9 @@ async fn attach_refuses_a_wrong_token_and_a_bad_url_clearly() {
     assert!(!ok && err.contains("refused this token") && err.contains("401"), "{err}");
     let (ok, err) = run(&["localhost:8430", "--token", ADMIN]);
     assert!(!ok && err.contains("http://10.0.0.5:8430"), "{err}");
+    // The log it opened on the way is its owner's alone.
+    let log = std::fs::metadata(dir.path().join("hookwatch-attach.log")).expect("attach opened its log");
+    assert_eq!(log.permissions().mode() & 0o777, 0o600);
 }
 
 /// Feeds the source's updates to the dashboard and carries out the event loads they ask for,
