@@ -17,17 +17,45 @@ pub struct Metrics {
     latency: HistogramVec,
 }
 
-/// How an attempt ended, as `hookwatch_responses_total` counts it: the status class, or the error
-/// kind when no response came.
-pub fn response_class(status_code: Option<u16>, error_kind: Option<ErrorKind>) -> &'static str {
+/// How an attempt can end, as `hookwatch_responses_total` counts it: the status class, or the
+/// error kind when no response came.
+const RESPONSE_CLASSES: [&str; 10] =
+    ["2xx", "3xx", "4xx", "5xx", "other", "timeout", "connect", "dns", "tls", "unknown"];
+
+/// Which of `RESPONSE_CLASSES` an attempt falls in.
+fn response_class(status_code: Option<u16>, error_kind: Option<ErrorKind>) -> usize {
     match (status_code, error_kind) {
-        (Some(200..=299), _) => "2xx",
-        (Some(300..=399), _) => "3xx",
-        (Some(400..=499), _) => "4xx",
-        (Some(500..=599), _) => "5xx",
-        (Some(_), _) => "other",
-        (None, Some(kind)) => kind.as_str(),
-        (None, None) => "unknown",
+        (Some(200..=299), _) => 0,
+        (Some(300..=399), _) => 1,
+        (Some(400..=499), _) => 2,
+        (Some(500..=599), _) => 3,
+        (Some(_), _) => 4,
+        (None, Some(ErrorKind::Timeout)) => 5,
+        (None, Some(ErrorKind::Connect)) => 6,
+        (None, Some(ErrorKind::Dns)) => 7,
+        (None, Some(ErrorKind::Tls)) => 8,
+        (None, Some(ErrorKind::Status) | None) => 9,
+    }
+}
+
+/// One subscription's series.
+pub struct EndpointMetrics {
+    success: IntCounter,
+    failure: IntCounter,
+    responses: [IntCounter; RESPONSE_CLASSES.len()],
+    dead: IntCounter,
+    latency: prometheus::Histogram,
+}
+
+impl EndpointMetrics {
+    /// One attempt, as it ended, and the delivery state it led to.
+    pub fn record(&self, attempt: &AttemptFacts) {
+        if attempt.success { &self.success } else { &self.failure }.inc();
+        self.responses[response_class(attempt.status_code, attempt.error_kind)].inc();
+        self.latency.observe(attempt.latency_ms as f64 / 1000.0);
+        if attempt.status == DeliveryStatus::Dead {
+            self.dead.inc();
+        }
     }
 }
 
@@ -80,27 +108,26 @@ impl Metrics {
         self.events.inc();
     }
 
-    /// One attempt to `subscription_id`, as it ended, and the delivery state it led to.
-    pub fn record_attempt(&self, subscription_id: &str, attempt: &AttemptFacts) {
-        let outcome = if attempt.success { "success" } else { "failure" };
-        self.attempts.with_label_values(&[subscription_id, outcome]).inc();
-        let class = response_class(attempt.status_code, attempt.error_kind);
-        self.responses.with_label_values(&[subscription_id, class]).inc();
-        self.latency.with_label_values(&[subscription_id]).observe(attempt.latency_ms as f64 / 1000.0);
-        if attempt.status == DeliveryStatus::Dead {
-            self.dead.with_label_values(&[subscription_id]).inc();
+    /// The series of one subscription, looked up once and kept by its stats (an attempt then
+    /// costs no label lookup).
+    pub fn endpoint(&self, subscription_id: &str) -> EndpointMetrics {
+        let id = subscription_id;
+        EndpointMetrics {
+            success: self.attempts.with_label_values(&[id, "success"]),
+            failure: self.attempts.with_label_values(&[id, "failure"]),
+            responses: RESPONSE_CLASSES.map(|class| self.responses.with_label_values(&[id, class])),
+            dead: self.dead.with_label_values(&[id]),
+            latency: self.latency.with_label_values(&[id]),
         }
     }
 
     /// Drops a deleted subscription's series.
     pub fn forget(&self, subscription_id: &str) {
-        for vec in [&self.attempts, &self.responses] {
-            for label in ["success", "failure", "2xx", "3xx", "4xx", "5xx", "other", "unknown"] {
-                let _ = vec.remove_label_values(&[subscription_id, label]);
-            }
-            for kind in ErrorKind::ALL {
-                let _ = vec.remove_label_values(&[subscription_id, kind.as_str()]);
-            }
+        for outcome in ["success", "failure"] {
+            let _ = self.attempts.remove_label_values(&[subscription_id, outcome]);
+        }
+        for class in RESPONSE_CLASSES {
+            let _ = self.responses.remove_label_values(&[subscription_id, class]);
         }
         let _ = self.dead.remove_label_values(&[subscription_id]);
         let _ = self.latency.remove_label_values(&[subscription_id]);

@@ -228,8 +228,6 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 5] = [Self::Timeout, Self::Connect, Self::Dns, Self::Tls, Self::Status];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Timeout => "timeout",

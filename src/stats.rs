@@ -1,7 +1,7 @@
 //! Delivery statistics: success rates over sliding windows and latency percentiles, kept in
 //! fixed-size rings so memory and cost do not grow with traffic.
 
-use crate::metrics::{AttemptFacts, Metrics};
+use crate::metrics::{AttemptFacts, EndpointMetrics, Metrics};
 use crate::model::Millis;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -70,11 +70,13 @@ struct EndpointStats {
     total_attempts: u64,
     total_successes: u64,
     last_error: Option<(Millis, String)>,
+    metrics: EndpointMetrics,
 }
 
 impl EndpointStats {
-    fn new() -> Self {
+    fn new(metrics: EndpointMetrics) -> Self {
         EndpointStats {
+            metrics,
             seconds: Ring::new(1000, 120),
             minutes: Ring::new(60_000, 1440),
             latency: Vec::new(),
@@ -123,9 +125,9 @@ pub struct EndpointSnapshot {
 }
 
 /// The endpoint's entry, allocating its key only the first time (this runs on every attempt).
-fn endpoint<'a>(map: &'a mut HashMap<String, EndpointStats>, id: &str) -> &'a mut EndpointStats {
+fn endpoint<'a>(map: &'a mut HashMap<String, EndpointStats>, id: &str, metrics: &Metrics) -> &'a mut EndpointStats {
     if !map.contains_key(id) {
-        map.insert(id.to_string(), EndpointStats::new());
+        map.insert(id.to_string(), EndpointStats::new(metrics.endpoint(id)));
     }
     map.get_mut(id).expect("inserted above")
 }
@@ -166,10 +168,10 @@ impl Stats {
 
     /// One attempt that started `at`; `error` is what the operator reads of a failure.
     pub fn record_attempt(&self, subscription_id: &str, at: Millis, facts: &AttemptFacts, error: Option<&str>) {
-        self.metrics.record_attempt(subscription_id, facts);
         let (success, latency_ms) = (facts.success, facts.latency_ms);
         let Ok(mut map) = self.endpoints.lock() else { return };
-        let e = endpoint(&mut map, subscription_id);
+        let e = endpoint(&mut map, subscription_id, &self.metrics);
+        e.metrics.record(facts);
         let ok = u64::from(success);
         e.seconds.add(at, 1, ok);
         e.minutes.add(at, 1, ok);
@@ -195,7 +197,7 @@ impl Stats {
     /// Seeds the minute windows from stored attempts after a restart.
     pub fn seed(&self, subscription_id: &str, minute: i64, attempts: u64, successes: u64) {
         if let Ok(mut map) = self.endpoints.lock() {
-            let e = endpoint(&mut map, subscription_id);
+            let e = endpoint(&mut map, subscription_id, &self.metrics);
             e.minutes.add(minute * 60_000, attempts, successes);
         }
     }
