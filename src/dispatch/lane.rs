@@ -6,7 +6,7 @@ use super::client::{self, AttemptOutcome};
 use super::{Context, Control, Job, LaneGauges, retry};
 use crate::feed::FeedEvent;
 use crate::metrics::AttemptFacts;
-use crate::model::{Alert, AlertKind, AttemptNotice};
+use crate::model::{Alert, AlertKind};
 use crate::model::{DeliveryStatus, Millis, Subscription, SubscriptionState, now_ms};
 use crate::store::AttemptRecord;
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -365,19 +365,7 @@ async fn deliver(ctx: Arc<Context>, sub: Arc<Subscription>, job: Job) -> Result<
     // for the writer, so a slow disk slows delivery down instead of growing memory.
     // Watchers hear of the attempt once it is stored, so what they read back (an inspector, a
     // resuming stream) already holds it.
-    let notice = ctx.feed.has_listeners().then(|| AttemptNotice {
-        event_id: job.event_id.clone(),
-        delivery_id: job.delivery_id.clone(),
-        subscription_id: sub.id.clone(),
-        attempt: attempts,
-        started_at: outcome.started_at,
-        duration_ms: outcome.duration.as_millis() as u64,
-        status_code: outcome.status_code,
-        error_kind: outcome.error_kind,
-        error: outcome.error.clone(),
-        status,
-        next_attempt_at: next_at,
-    });
+    let notice = ctx.feed.has_listeners().then(|| record.notice());
     let (store, feed) = (ctx.store.clone(), ctx.feed.clone());
     let delivery_id = job.delivery_id.clone();
     let permit = ctx.unrecorded.clone().acquire_owned().await;

@@ -114,6 +114,25 @@ pub struct AttemptRecord {
     pub attempts_in_series: u32,
 }
 
+impl AttemptRecord {
+    /// The attempt as watchers see it.
+    pub fn notice(&self) -> crate::model::AttemptNotice {
+        crate::model::AttemptNotice {
+            event_id: self.event_id.clone(),
+            delivery_id: self.delivery_id.clone(),
+            subscription_id: self.subscription_id.clone(),
+            attempt: self.attempts_in_series,
+            started_at: self.started_at,
+            duration_ms: self.duration_ms,
+            status_code: self.status_code,
+            error_kind: self.error_kind,
+            error: self.error.clone(),
+            status: self.new_status,
+            next_attempt_at: self.next_retry_at,
+        }
+    }
+}
+
 /// Which deliveries an events query keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusFilter {
