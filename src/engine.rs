@@ -304,17 +304,18 @@ impl Engine {
     /// The subscriptions including every change answered by any node (on a shared store, this
     /// node first catches up with the store if its version moved).
     pub async fn current_subscriptions(&self) -> Result<Vec<Arc<Subscription>>> {
-        if self.store.shared().is_some() {
-            self.catch_up_subscriptions().await?;
-        }
+        self.catch_up_if_shared().await?;
         Ok(self.subscriptions())
     }
 
     pub async fn current_subscription(&self, id: &str) -> Result<Arc<Subscription>> {
-        if self.store.shared().is_some() {
-            self.catch_up_subscriptions().await?;
-        }
+        self.catch_up_if_shared().await?;
         self.subscription(id)
+    }
+
+    /// Alone on its store this node makes every change itself; sharing it, others may have.
+    async fn catch_up_if_shared(&self) -> Result<()> {
+        if self.store.shared().is_some() { self.catch_up_subscriptions().await } else { Ok(()) }
     }
 
     fn registry_version(&self) -> i64 {
@@ -324,8 +325,15 @@ impl Engine {
     /// Catches up with subscription changes other nodes made (or this node made while an ingest
     /// was matching).
     pub(crate) async fn catch_up_subscriptions(&self) -> Result<()> {
-        let _guard = self.changes.lock().await;
-        self.sync_subscriptions().await
+        self.begin_change().await.map(drop)
+    }
+
+    /// Takes the subscription-change lock with the registry caught up with the store, so a change
+    /// starts from every change answered before it, on any node.
+    async fn begin_change(&self) -> Result<tokio::sync::MutexGuard<'_, ()>> {
+        let guard = self.changes.lock().await;
+        self.sync_subscriptions().await?;
+        Ok(guard)
     }
 
     /// Brings the registry to the store's subscriptions version; the caller holds `changes`.
@@ -344,8 +352,7 @@ impl Engine {
     /// Creates a subscription; with `override_previous` the duplicates it would have conflicted with
     /// are deleted and their ids returned.
     pub async fn create_subscription(&self, input: &SubscriptionInput) -> Result<(Arc<Subscription>, Vec<String>)> {
-        let _guard = self.changes.lock().await;
-        self.sync_subscriptions().await?;
+        let _guard = self.begin_change().await?;
         let sub = input.create(&self.catalog, now_ms())?;
         let replaced = self.check_conflicts(&sub, input.override_previous)?;
         for id in &replaced {
@@ -356,8 +363,7 @@ impl Engine {
     }
 
     pub async fn update_subscription(&self, id: &str, input: &SubscriptionInput) -> Result<Arc<Subscription>> {
-        let _guard = self.changes.lock().await;
-        self.sync_subscriptions().await?;
+        let _guard = self.begin_change().await?;
         let mut sub = (*self.subscription(id)?).clone();
         input.apply(&mut sub, &self.catalog, now_ms())?;
         for replaced in self.check_conflicts(&sub, input.override_previous)? {
@@ -381,8 +387,7 @@ impl Engine {
     }
 
     pub async fn delete_subscription(&self, id: &str) -> Result<()> {
-        let _guard = self.changes.lock().await;
-        self.sync_subscriptions().await?;
+        let _guard = self.begin_change().await?;
         self.subscription(id)?;
         self.remove_subscription(id).await
     }
@@ -422,8 +427,7 @@ impl Engine {
 
     /// Pause (deliveries queue) or resume (also re-enables a disabled subscription).
     pub async fn set_state(&self, id: &str, state: SubscriptionState) -> Result<Arc<Subscription>> {
-        let _guard = self.changes.lock().await;
-        self.sync_subscriptions().await?;
+        let _guard = self.begin_change().await?;
         let mut sub = (*self.subscription(id)?).clone();
         sub.state = state;
         sub.disabled_reason = None;
@@ -433,8 +437,7 @@ impl Engine {
 
     /// A new secret signs from now on; the old one keeps signing beside it for 24 hours.
     pub async fn rotate_secret(&self, id: &str, secret: Option<String>) -> Result<Arc<Subscription>> {
-        let _guard = self.changes.lock().await;
-        self.sync_subscriptions().await?;
+        let _guard = self.begin_change().await?;
         let mut sub = (*self.subscription(id)?).clone();
         let new_secret = match secret {
             Some(s) => {
