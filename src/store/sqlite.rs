@@ -107,6 +107,11 @@ INSERT INTO subscription_version VALUES (0);
 
 /// Migration `i` takes a database from schema `i + 1` to `i + 2`.
 const MIGRATIONS: [&str; 3] = [MIGRATE_TO_2, MIGRATE_TO_3, MIGRATE_TO_4];
+const SCHEMA_VERSION: i64 = 1 + MIGRATIONS.len() as i64;
+
+fn subscriptions_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.prepare_cached("SELECT version FROM subscription_version")?.query_row([], |r| r.get(0))?)
+}
 
 /// A subscription change's last step, in its transaction.
 fn bump_subscriptions_version(conn: &Connection) -> Result<i64> {
@@ -114,7 +119,6 @@ fn bump_subscriptions_version(conn: &Connection) -> Result<i64> {
         .prepare_cached("UPDATE subscription_version SET version = version + 1 RETURNING version")?
         .query_row([], |r| r.get(0))?)
 }
-const SCHEMA_VERSION: i64 = 1 + MIGRATIONS.len() as i64;
 
 /// SQL true when event `event` (an SQL expression) has a pending or retrying delivery. Written out
 /// rather than read from `all_deliveries`: SQLite materialises a view for correlated lookups.
@@ -433,9 +437,7 @@ fn close_if_finished(conn: &Connection, event_id: &str) -> Result<()> {
 impl Store for SqliteStore {
     async fn ingest(&self, event: NewEvent, idempotency_since: Millis) -> Result<IngestOutcome> {
         self.write(move |conn| {
-            let version: i64 =
-                conn.prepare_cached("SELECT version FROM subscription_version")?.query_row([], |r| r.get(0))?;
-            if version != event.subscriptions_version {
+            if subscriptions_version(conn)? != event.subscriptions_version {
                 return Ok(IngestOutcome::StaleSubscriptions);
             }
             if let Some(key) = &event.idempotency_key {
@@ -540,7 +542,7 @@ impl Store for SqliteStore {
     }
 
     async fn subscriptions_version(&self) -> Result<i64> {
-        self.read(|conn| Ok(conn.query_row("SELECT version FROM subscription_version", [], |r| r.get(0))?)).await
+        self.read(subscriptions_version).await
     }
 
     async fn delete_subscription(&self, id: &str) -> Result<i64> {
