@@ -342,6 +342,39 @@ mod tests {
         for key in ENV_KEYS.iter().filter(|k| !k.ends_with("_token")) {
             assert!(flags.iter().any(|f| f == key), "--{} is missing", key.replace('_', "-"));
         }
+        // Every settings key is an environment key (a field added to `Settings` must be listed
+        // here, no `..Default`, and then in `ENV_KEYS`), `subscriptions` excepted.
+        let text = || Some(String::new());
+        let every = Settings {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 1))),
+            db: text(),
+            allow_private: Some(true),
+            allow_networks: Some(Vec::new()),
+            retry_schedule: text(),
+            max_body_bytes: Some(1),
+            max_backlog: Some(1),
+            retention: text(),
+            disable_after: text(),
+            idempotency_window: text(),
+            header_timeout: text(),
+            max_db_bytes: Some(1),
+            breaker_threshold: Some(1),
+            breaker_cooldown: text(),
+            breaker_max_cooldown: text(),
+            admin_token: text(),
+            ingest_token: text(),
+            extra_actions: Some(Vec::new()),
+            log_file: Some(PathBuf::new()),
+            node_id: text(),
+            lease: text(),
+            subscriptions: Vec::new(),
+        };
+        let fields = serde_json::to_value(&every).unwrap();
+        let mut fields: Vec<&str> = fields.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut keys = ENV_KEYS.to_vec();
+        fields.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(fields, keys, "every settings key is in ENV_KEYS");
         figment::Jail::expect_with(|jail| {
             for key in ENV_KEYS {
                 jail.set_env(format!("HOOKWATCH_{}", key.to_uppercase()), "");
