@@ -117,11 +117,13 @@ impl Engine {
             engine.dispatcher.upsert(sub);
         }
         // A single node resumes all unfinished work; a node of a cluster claims its share instead.
-        let pending = engine.store.pending_deliveries().await?;
-        if !pending.is_empty() {
-            tracing::info!("resuming {} unfinished deliveries", pending.len());
+        if engine.store.shared().is_none() {
+            let pending = engine.store.pending_deliveries().await?;
+            if !pending.is_empty() {
+                tracing::info!("resuming {} unfinished deliveries", pending.len());
+            }
+            engine.resume(pending);
         }
-        engine.resume(pending);
         let since = now_ms() - 86_400_000;
         for c in engine.store.attempt_counts_since(since).await? {
             engine.stats.seed(&c.subscription_id, c.minute, c.attempts, c.successes);

@@ -3,7 +3,10 @@
 
 mod batch;
 mod listen;
+mod migrate;
 mod postgres;
+mod query;
+mod rows;
 mod sqlite;
 
 pub use postgres::PostgresStore;
@@ -194,7 +197,8 @@ pub trait Store: Send + Sync + 'static {
     /// Counts subscription changes: every save and delete adds one, in the same transaction.
     async fn subscriptions_version(&self) -> Result<i64>;
 
-    /// Every delivery not yet finished, oldest event first: what resumes after a restart.
+    /// Every delivery not yet finished (pending or retrying, whichever node holds it), oldest event
+    /// first: what a single node resumes after a restart (a node of a cluster claims its share instead).
     async fn pending_deliveries(&self) -> Result<Vec<PendingDelivery>>;
     async fn event_body(&self, event_id: &str) -> Result<Option<Bytes>>;
     async fn list_events(&self, query: EventQuery) -> Result<Vec<EventSummary>>;

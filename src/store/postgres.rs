@@ -4,6 +4,12 @@
 //! (`FOR UPDATE SKIP LOCKED`, so two nodes never claim the same row).
 
 use super::batch::Batcher;
+use super::migrate::{self, Migration};
+use super::query::{self, Target};
+use super::rows::{
+    self, ATTEMPT_COLUMNS, ATTEMPT_NOTICE_COLUMNS, DELIVERY_COLUMNS, EVENT_COLUMNS, EVENT_DETAIL_COLUMNS,
+    PENDING_COLUMNS,
+};
 use super::*;
 use crate::error::Error;
 use crate::model::{DeliveryDetail, DeliverySummary};
@@ -22,11 +28,11 @@ const ACTIVITY_ALERTS: usize = 1000;
 /// The database's clock in milliseconds: liveness is judged on one clock for every node.
 const DB_NOW: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
-/// Schema migrations, applied in order at start; a version is never edited once released.
-const MIGRATIONS: &[(i32, &str)] = &[
-    (
-        1,
-        r#"
+/// The schema, step by step; `hookwatch_migrations` records the steps applied.
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: r#"
 CREATE TABLE events (
     id TEXT PRIMARY KEY,
     seq BIGSERIAL UNIQUE,
@@ -88,10 +94,10 @@ CREATE TABLE nodes (
     backlog BIGINT NOT NULL DEFAULT 0
 );
 "#,
-    ),
-    (
-        2,
-        r#"
+    },
+    Migration {
+        version: 2,
+        sql: r#"
 CREATE TABLE alerts (
     id BIGSERIAL PRIMARY KEY,
     node_id TEXT NOT NULL,
@@ -101,14 +107,14 @@ CREATE TABLE alerts (
 );
 CREATE INDEX alerts_at ON alerts(at);
 "#,
-    ),
-    (
-        3,
-        r#"
+    },
+    Migration {
+        version: 3,
+        sql: r#"
 CREATE TABLE subscription_version (version BIGINT NOT NULL);
 INSERT INTO subscription_version VALUES (0);
 "#,
-    ),
+    },
 ];
 
 /// The channel a subscription change notifies, so the other nodes follow it at once.
@@ -223,15 +229,11 @@ impl PostgresStore {
         .await?;
         let applied: i32 =
             tx.query_one("SELECT COALESCE(MAX(version), 0) FROM hookwatch_migrations", &[]).await?.get(0);
-        let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
-        if applied > known {
-            return Err(Error::Storage(format!(
-                "was migrated by a newer hookwatch (schema {applied}, this one knows {known}); upgrade this node"
-            )));
-        }
-        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > applied) {
-            tx.batch_execute(sql).await?;
-            tx.execute("INSERT INTO hookwatch_migrations VALUES ($1, $2)", &[version, &crate::model::now_ms()]).await?;
+        for step in migrate::pending(MIGRATIONS, applied.into(), "the database")? {
+            tx.batch_execute(step.sql).await?;
+            let version = step.version as i32;
+            tx.execute("INSERT INTO hookwatch_migrations VALUES ($1, $2)", &[&version, &crate::model::now_ms()])
+                .await?;
             tracing::info!("PostgreSQL schema migrated to version {version}");
         }
         tx.commit().await?;
@@ -250,66 +252,14 @@ fn redact(url: &str) -> String {
     }
 }
 
-fn status_of(s: &str) -> Result<DeliveryStatus> {
-    DeliveryStatus::parse(s).ok_or_else(|| Error::Storage(format!("unknown delivery status {s:?} in the database")))
+/// Every row's mapping by `map`.
+fn mapped<T>(rows: &[tokio_postgres::Row], map: fn(&tokio_postgres::Row) -> Result<T>) -> Result<Vec<T>> {
+    rows.iter().map(map).collect()
 }
 
-const DELIVERY_COLUMNS: &str = "id, subscription_id, status, attempts, last_status_code, last_error, next_attempt_at";
-const PENDING_COLUMNS: &str = "id, event_id, subscription_id, attempts, next_attempt_at";
-const EVENT_COLUMNS: &str = "e.id, e.action, e.received_at, e.card_id, e.pipe_id";
-
-fn delivery_summary(row: &tokio_postgres::Row) -> Result<DeliverySummary> {
-    Ok(DeliverySummary {
-        id: row.try_get(0)?,
-        subscription_id: row.try_get(1)?,
-        status: status_of(row.try_get(2)?)?,
-        attempt_count: row.try_get::<_, i32>(3)? as u32,
-        last_status_code: row.try_get::<_, Option<i32>>(4)?.map(|c| c as u16),
-        last_error: row.try_get(5)?,
-        next_attempt_at: row.try_get(6)?,
-    })
-}
-
-/// An attempt as the live feed shows it, with its delivery's current state.
-const ATTEMPT_NOTICE_COLUMNS: &str = "d.event_id, a.delivery_id, a.subscription_id, d.attempts, a.started_at,
-     a.duration_ms, a.status_code, a.error_kind, a.error, d.status, a.next_retry_at";
-
-fn attempt_notice(r: &tokio_postgres::Row) -> Result<crate::model::AttemptNotice> {
-    let kind: Option<String> = r.try_get(7)?;
-    Ok(crate::model::AttemptNotice {
-        event_id: r.try_get(0)?,
-        delivery_id: r.try_get(1)?,
-        subscription_id: r.try_get(2)?,
-        attempt: r.try_get::<_, i32>(3)? as u32,
-        started_at: r.try_get(4)?,
-        duration_ms: r.try_get::<_, i64>(5)? as u64,
-        status_code: r.try_get::<_, Option<i32>>(6)?.map(|c| c as u16),
-        error_kind: kind.as_deref().and_then(ErrorKind::parse),
-        error: r.try_get(8)?,
-        status: status_of(r.try_get(9)?)?,
-        next_attempt_at: r.try_get(10)?,
-    })
-}
-
-fn pending_row(row: &tokio_postgres::Row) -> Result<PendingDelivery> {
-    Ok(PendingDelivery {
-        id: row.try_get(0)?,
-        event_id: row.try_get(1)?,
-        subscription_id: row.try_get(2)?,
-        attempts: row.try_get::<_, i32>(3)? as u32,
-        next_attempt_at: row.try_get::<_, Option<i64>>(4)?.unwrap_or(0),
-    })
-}
-
-fn event_summary(row: &tokio_postgres::Row) -> Result<EventSummary> {
-    Ok(EventSummary {
-        id: row.try_get(0)?,
-        action: row.try_get(1)?,
-        received_at: row.try_get(2)?,
-        card_id: row.try_get(3)?,
-        pipe_id: row.try_get(4)?,
-        deliveries: Vec::new(),
-    })
+/// A redelivery's target row: (delivery id, event id, subscription id).
+fn target(r: &tokio_postgres::Row) -> Result<Target> {
+    Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
 }
 
 async fn deliveries_of(
@@ -321,8 +271,8 @@ async fn deliveries_of(
             "SELECT {DELIVERY_COLUMNS}, event_id FROM deliveries WHERE event_id = ANY($1) ORDER BY subscription_id"
         ))
         .await?;
-    let rows = client.query(&stmt, &[&event_ids]).await?;
-    rows.iter().map(|r| Ok((r.try_get(7)?, delivery_summary(r)?))).collect()
+    let found = client.query(&stmt, &[&event_ids]).await?;
+    found.iter().map(|r| Ok((r.try_get(7)?, rows::delivery_summary(r)?))).collect()
 }
 
 /// Attaches each event's deliveries (one query for the whole page).
@@ -341,25 +291,35 @@ async fn with_deliveries(
     Ok(events)
 }
 
-/// Puts the given deliveries back to `pending` at `now`, leased by this node, with a fresh series.
+/// Puts the given deliveries back to `pending` at `now`, leased by this node, with a fresh series
+/// (giving a delivery its row if it had none).
 async fn requeue(
     tx: &deadpool_postgres::Transaction<'_>,
-    ids: &[String],
+    targets: Vec<Target>,
     now: Millis,
     node_id: &str,
 ) -> Result<Vec<PendingDelivery>> {
-    let rows = tx
+    let (mut ids, mut events, mut subs) = (Vec::new(), Vec::new(), Vec::new());
+    for (id, event, sub) in targets {
+        ids.push(id);
+        events.push(event);
+        subs.push(sub);
+    }
+    let found = tx
         .query(
             &format!(
-                "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $2, updated_at = $2,
-                        leased_by = $3
-                 WHERE id = ANY($1) RETURNING {PENDING_COLUMNS}"
+                "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at, updated_at,
+                                         leased_by)
+                 SELECT i, e, s, 'pending', 0, $4, $4, $5 FROM unnest($1::text[], $2::text[], $3::text[]) AS u(i, e, s)
+                 ON CONFLICT (id) DO UPDATE SET status = 'pending', attempts = 0, next_attempt_at = $4,
+                        updated_at = $4, leased_by = $5
+                 RETURNING {PENDING_COLUMNS}"
             ),
-            &[&ids, &now, &node_id],
+            &[&ids, &events, &subs, &now, &node_id],
         )
         .await?;
-    let mut out = rows.iter().map(pending_row).collect::<Result<Vec<_>>>()?;
-    out.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+    let mut out = mapped(&found, rows::pending_delivery)?;
+    out.sort_by(|a, b| (&a.event_id, &a.id).cmp(&(&b.event_id, &b.id)));
     Ok(out)
 }
 
@@ -433,8 +393,8 @@ async fn write_events(
         &ids, &actions, &received, &bodies, &keys, &cards, &pipes, &node_id, &d_ids, &d_events, &d_subs, &d_at,
         &versions,
     ];
-    let rows = client.query(&stmt, &params).await?;
-    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    let found = client.query(&stmt, &params).await?;
+    found.iter().map(|r| Ok(r.try_get(0)?)).collect()
 }
 
 /// Attempts and the states they lead to, in one statement. A delivery attempted twice within one
@@ -581,8 +541,9 @@ impl Store for PostgresStore {
 
     async fn subscriptions(&self) -> Result<Vec<Subscription>> {
         let client = self.pool.get().await?;
-        let rows = client.query("SELECT body FROM subscriptions ORDER BY id", &[]).await?;
-        rows.iter()
+        let found = client.query("SELECT body FROM subscriptions ORDER BY id", &[]).await?;
+        found
+            .iter()
             .map(|r| {
                 serde_json::from_str(r.try_get(0)?)
                     .map_err(|e| Error::Storage(format!("a stored subscription is unreadable: {e}")))
@@ -590,10 +551,18 @@ impl Store for PostgresStore {
             .collect()
     }
 
-    /// On a shared database the unfinished work of other nodes is theirs: a starting node takes
-    /// only what `claim` gives it.
     async fn pending_deliveries(&self) -> Result<Vec<PendingDelivery>> {
-        Ok(Vec::new())
+        let client = self.pool.get().await?;
+        let found = client
+            .query(
+                &format!(
+                    "SELECT {PENDING_COLUMNS} FROM deliveries WHERE status IN ('pending', 'retrying')
+                     ORDER BY event_id, id"
+                ),
+                &[],
+            )
+            .await?;
+        mapped(&found, rows::pending_delivery)
     }
 
     async fn event_body(&self, event_id: &str) -> Result<Option<Bytes>> {
@@ -604,87 +573,33 @@ impl Store for PostgresStore {
     }
 
     async fn list_events(&self, q: EventQuery) -> Result<Vec<EventSummary>> {
-        let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE true");
-        let mut args: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
-        let mut arg = |v: Box<dyn ToSql + Sync + Send>| {
-            args.push(v);
-            format!("${}", args.len())
-        };
-        if let Some(action) = q.action {
-            sql += &format!(" AND e.action = {}", arg(Box::new(action)));
-        }
-        if let Some(card) = q.card_id {
-            sql += &format!(" AND e.card_id = {}", arg(Box::new(card)));
-        }
-        if let Some(before) = q.before {
-            sql += &format!(" AND e.id < {}", arg(Box::new(before)));
-        }
-        if q.subscription.is_some() || q.status.is_some() {
-            sql += " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id";
-            if let Some(sub) = q.subscription {
-                sql += &format!(" AND d.subscription_id = {}", arg(Box::new(sub)));
-            }
-            if let Some(status) = q.status {
-                let list: Vec<String> = status.statuses().into_iter().map(|s| s.as_str().to_string()).collect();
-                sql += &format!(" AND d.status = ANY({})", arg(Box::new(list)));
-            }
-            sql += ")";
-        }
-        sql += &format!(" ORDER BY e.id DESC LIMIT {}", q.limit.max(1));
+        let list = query::event_list(&q, "deliveries", None);
         let client = self.pool.get().await?;
-        let stmt = client.prepare_cached(&sql).await?;
-        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref() as &(dyn ToSql + Sync)).collect();
-        let events = client.query(&stmt, &params).await?.iter().map(event_summary).collect::<Result<Vec<_>>>()?;
+        let stmt = client.prepare_cached(&list.sql).await?;
+        let params: Vec<&(dyn ToSql + Sync)> = list.args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        let events = mapped(&client.query(&stmt, &params).await?, rows::event_summary)?;
         with_deliveries(&client, events).await
     }
 
     async fn event_detail(&self, event_id: &str) -> Result<Option<EventDetail>> {
         let client = self.pool.get().await?;
         let Some(row) = client
-            .query_opt("SELECT id, action, received_at, card_id, pipe_id, body FROM events WHERE id = $1", &[&event_id])
+            .query_opt(&format!("SELECT {EVENT_DETAIL_COLUMNS} FROM events e WHERE e.id = $1"), &[&event_id])
             .await?
         else {
             return Ok(None);
         };
-        let body: Vec<u8> = row.try_get(5)?;
-        let mut detail = EventDetail {
-            id: row.try_get(0)?,
-            action: row.try_get(1)?,
-            received_at: row.try_get(2)?,
-            card_id: row.try_get(3)?,
-            pipe_id: row.try_get(4)?,
-            body: String::from_utf8_lossy(&body).into_owned(),
-            deliveries: Vec::new(),
-        };
+        let mut detail = rows::event_detail(&row)?;
         let attempts = client
             .query(
-                "SELECT a.id, a.delivery_id, a.started_at, a.duration_ms, a.status_code, a.error_kind, a.error,
-                        a.response_body, a.response_truncated, a.next_retry_at, a.request_headers
-                 FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.event_id = $1 ORDER BY a.id",
+                &format!(
+                    "SELECT {ATTEMPT_COLUMNS} FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+                     WHERE d.event_id = $1 ORDER BY a.id"
+                ),
                 &[&event_id],
             )
             .await?;
-        let mut attempts: Vec<Attempt> = attempts
-            .iter()
-            .map(|r| {
-                let kind: Option<String> = r.try_get(5)?;
-                let body: Vec<u8> = r.try_get(7)?;
-                let headers: String = r.try_get(10)?;
-                Ok(Attempt {
-                    id: r.try_get(0)?,
-                    delivery_id: r.try_get(1)?,
-                    started_at: r.try_get(2)?,
-                    duration_ms: r.try_get::<_, i64>(3)? as u64,
-                    status_code: r.try_get::<_, Option<i32>>(4)?.map(|c| c as u16),
-                    error_kind: kind.as_deref().and_then(ErrorKind::parse),
-                    error: r.try_get(6)?,
-                    response_body: String::from_utf8_lossy(&body).into_owned(),
-                    response_truncated: r.try_get(8)?,
-                    next_retry_at: r.try_get(9)?,
-                    request_headers: serde_json::from_str(&headers).unwrap_or_default(),
-                })
-            })
-            .collect::<Result<_>>()?;
+        let mut attempts = mapped(&attempts, rows::attempt)?;
         for (_, summary) in deliveries_of(&client, &[event_id.to_string()]).await? {
             let (mine, rest): (Vec<Attempt>, Vec<Attempt>) =
                 attempts.into_iter().partition(|a| a.delivery_id == summary.id);
@@ -711,26 +626,10 @@ impl Store for PostgresStore {
         if tx.query_opt("SELECT 1 FROM events WHERE id = $1", &[&event_id]).await?.is_none() {
             return Err(Error::NotFound(format!("no event {event_id}; list events with GET /v1/events")));
         }
-        let rows = tx
-            .query(
-                "SELECT id FROM deliveries WHERE event_id = $1 AND ($2::text IS NULL OR subscription_id = $2)
-                 AND status != 'cancelled' AND (NOT $3 OR status IN ('retrying', 'dead'))",
-                &[&event_id, &subscription_id, &failed_only],
-            )
-            .await?;
-        let mut ids: Vec<String> = rows.iter().map(|r| r.try_get(0)).collect::<std::result::Result<_, _>>()?;
-        if let (Some(sub), true, false) = (subscription_id, ids.is_empty(), failed_only) {
-            // The subscription never had this event (created later, or filtered): deliver it now.
-            let id = crate::model::new_id("dlv");
-            tx.execute(
-                "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at, updated_at)
-                 VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
-                &[&id, &event_id, &sub, &now],
-            )
-            .await?;
-            ids.push(id);
-        }
-        let out = requeue(&tx, &ids, now, &self.node_id).await?;
+        let found = tx.query(&query::redeliverable("deliveries"), &[&event_id, &subscription_id, &failed_only]).await?;
+        let found = mapped(&found, target)?;
+        let targets = query::with_missing_delivery(found, event_id, subscription_id, failed_only);
+        let out = requeue(&tx, targets, now, &self.node_id).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -738,39 +637,24 @@ impl Store for PostgresStore {
     async fn requeue_failed(&self, subscription_id: &str, since: Millis, now: Millis) -> Result<Vec<PendingDelivery>> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let rows = tx
-            .query(
-                "SELECT d.id FROM deliveries d JOIN events e ON e.id = d.event_id
-                 WHERE d.subscription_id = $1 AND d.status IN ('dead', 'retrying') AND e.received_at >= $2",
-                &[&subscription_id, &since],
-            )
-            .await?;
-        let ids: Vec<String> = rows.iter().map(|r| r.try_get(0)).collect::<std::result::Result<_, _>>()?;
-        let out = requeue(&tx, &ids, now, &self.node_id).await?;
+        let found = tx.query(query::RECOVERABLE, &[&subscription_id, &since]).await?;
+        let out = requeue(&tx, mapped(&found, target)?, now, &self.node_id).await?;
         tx.commit().await?;
         Ok(out)
     }
 
     async fn prune(&self, before: Millis) -> Result<u64> {
         let client = self.pool.get().await?;
-        let mut total = 0u64;
-        loop {
-            // In slices, so no node holds one long transaction over the tables.
-            let removed = client
-                .execute(
-                    "DELETE FROM events WHERE id IN (
-                        SELECT e.id FROM events e WHERE e.received_at < $1 AND NOT EXISTS (
-                            SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status IN ('pending', 'retrying'))
-                        LIMIT 2000)",
-                    &[&before],
-                )
-                .await?;
-            total += removed;
-            if removed == 0 {
-                client.execute("DELETE FROM alerts WHERE at < $1", &[&before]).await?;
-                return Ok(total);
-            }
-        }
+        let sql = format!(
+            "DELETE FROM events WHERE id IN (
+                SELECT e.id FROM events e WHERE e.received_at < $1 AND NOT EXISTS (
+                    SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status IN ('pending', 'retrying'))
+                LIMIT {})",
+            query::PRUNE_SLICE
+        );
+        let pruned = query::in_slices(|| async { Ok(client.execute(&sql, &[&before]).await?) }).await?;
+        client.execute("DELETE FROM alerts WHERE at < $1", &[&before]).await?;
+        Ok(pruned)
     }
 
     async fn activity_since(&self, since: Millis, limit: u32) -> Result<Activity> {
@@ -786,7 +670,7 @@ impl Store for PostgresStore {
             )
             .await?;
         let mut more = events.len() as i64 == fetch;
-        let events = events.iter().take(limit as usize).map(event_summary).collect::<Result<Vec<_>>>()?;
+        let events = events.iter().take(limit as usize).map(rows::event_summary).collect::<Result<Vec<_>>>()?;
         let events = with_deliveries(&client, events).await?;
         let attempts = client
             .query(
@@ -799,7 +683,7 @@ impl Store for PostgresStore {
             )
             .await?;
         more |= attempts.len() as i64 == fetch;
-        let attempts = attempts.iter().take(limit as usize).map(attempt_notice).collect::<Result<_>>()?;
+        let attempts = attempts.iter().take(limit as usize).map(rows::attempt_notice).collect::<Result<_>>()?;
         let alerts =
             client.query("SELECT body FROM alerts WHERE at > $1 ORDER BY at, id LIMIT $2", &[&since, &fetch]).await?;
         more |= alerts.len() as i64 == fetch;
@@ -819,29 +703,13 @@ impl Store for PostgresStore {
 
     async fn recent_alerts(&self, limit: u32) -> Result<Vec<Alert>> {
         let client = self.pool.get().await?;
-        let rows = client.query("SELECT body FROM alerts ORDER BY id DESC LIMIT $1", &[&(limit as i64)]).await?;
-        Ok(rows.iter().rev().filter_map(|r| serde_json::from_str(r.try_get(0).ok()?).ok()).collect())
+        let found = client.query("SELECT body FROM alerts ORDER BY id DESC LIMIT $1", &[&(limit as i64)]).await?;
+        Ok(found.iter().rev().filter_map(|r| serde_json::from_str(r.try_get(0).ok()?).ok()).collect())
     }
 
     async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>> {
         let client = self.pool.get().await?;
-        let rows = client
-            .query(
-                "SELECT subscription_id, started_at / 60000, COUNT(*), COUNT(*) FILTER (WHERE error_kind IS NULL)
-                 FROM attempts WHERE started_at >= $1 GROUP BY 1, 2",
-                &[&since],
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(MinuteCount {
-                    subscription_id: r.try_get(0)?,
-                    minute: r.try_get(1)?,
-                    attempts: r.try_get::<_, i64>(2)? as u64,
-                    successes: r.try_get::<_, i64>(3)? as u64,
-                })
-            })
-            .collect()
+        mapped(&client.query(rows::MINUTE_COUNTS, &[&since]).await?, rows::minute_count)
     }
 
     fn shared(&self) -> Option<&dyn SharedStore> {
@@ -890,15 +758,15 @@ impl SharedStore for PostgresStore {
             ))
             .await?;
         let lease_ms = lease.as_millis() as i64;
-        let rows = client.query(&stmt, &[&self.node_id, &due_by, &lease_ms, &include_own, &(limit as i64)]).await?;
-        let mut out = rows.iter().map(pending_row).collect::<Result<Vec<_>>>()?;
+        let found = client.query(&stmt, &[&self.node_id, &due_by, &lease_ms, &include_own, &(limit as i64)]).await?;
+        let mut out = found.iter().map(rows::pending_delivery).collect::<Result<Vec<_>>>()?;
         out.sort_by(|a, b| a.event_id.cmp(&b.event_id));
         Ok(out)
     }
 
     async fn nodes(&self) -> Result<Vec<NodeInfo>> {
         let client = self.pool.get().await?;
-        let rows = client
+        let found = client
             .query(
                 &format!(
                     "SELECT id, address, started_at, heartbeat_at, in_flight, backlog, {DB_NOW} - heartbeat_at
@@ -907,7 +775,8 @@ impl SharedStore for PostgresStore {
                 &[],
             )
             .await?;
-        rows.iter()
+        found
+            .iter()
             .map(|r| {
                 Ok(NodeInfo {
                     id: r.try_get(0)?,
@@ -978,7 +847,7 @@ impl SharedStore for PostgresStore {
             .await?;
         let mut more = events.len() == ACTIVITY_EVENTS;
         let event_seq = last_position(&events, 5, cursor.event_seq)?;
-        let events = events.iter().map(event_summary).collect::<Result<Vec<_>>>()?;
+        let events = events.iter().map(rows::event_summary).collect::<Result<Vec<_>>>()?;
         let events = with_deliveries(&client, events).await?;
         let attempts = client
             .query(
@@ -993,7 +862,7 @@ impl SharedStore for PostgresStore {
             .await?;
         more |= attempts.len() == ACTIVITY_ATTEMPTS;
         let attempt_id = last_position(&attempts, 11, cursor.attempt_id)?;
-        let attempts = attempts.iter().map(attempt_notice).collect::<Result<_>>()?;
+        let attempts = attempts.iter().map(rows::attempt_notice).collect::<Result<_>>()?;
         let alerts = client
             .query(
                 &format!(

@@ -1,6 +1,12 @@
 //! SQLite store: WAL, `synchronous=FULL`, one writer thread that commits jobs in groups so that
 //! many concurrent ingests share one fsync, and a small pool of reader connections.
 
+use super::migrate::{self, Migration};
+use super::query::{self, Target};
+use super::rows::{
+    self, ATTEMPT_COLUMNS, ATTEMPT_NOTICE_COLUMNS, DELIVERY_COLUMNS, EVENT_COLUMNS, EVENT_DETAIL_COLUMNS,
+    PENDING_COLUMNS,
+};
 use super::*;
 use crate::error::Error;
 use crate::model::{DeliveryDetail, DeliverySummary};
@@ -13,7 +19,7 @@ use tokio::sync::oneshot;
 const MAX_GROUP: usize = 512;
 
 /// Schema 1; a fresh database gets it and then every migration after it, like an old one.
-const SCHEMA: &str = r#"
+const SCHEMA_1: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
     id TEXT PRIMARY KEY,
     action TEXT NOT NULL,
@@ -105,9 +111,35 @@ CREATE TABLE subscription_version (version INTEGER NOT NULL);
 INSERT INTO subscription_version VALUES (0);
 "#;
 
-/// Migration `i` takes a database from schema `i + 1` to `i + 2`.
-const MIGRATIONS: [&str; 3] = [MIGRATE_TO_2, MIGRATE_TO_3, MIGRATE_TO_4];
-const SCHEMA_VERSION: i64 = 1 + MIGRATIONS.len() as i64;
+/// The schema, step by step; `PRAGMA user_version` records the last step applied.
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, sql: SCHEMA_1 },
+    Migration { version: 2, sql: MIGRATE_TO_2 },
+    Migration { version: 3, sql: MIGRATE_TO_3 },
+    Migration { version: 4, sql: MIGRATE_TO_4 },
+];
+const SCHEMA_VERSION: i64 = migrate::latest(MIGRATIONS);
+
+/// Shared SQL (`store::query`, written with `$n`) as SQLite numbers its placeholders (`?n`).
+fn numbered(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+/// Every row `sql` returns for `params`, read by `map`.
+fn select<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    map: impl Fn(&rusqlite::Row<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(map(row)?);
+    }
+    Ok(out)
+}
 
 fn subscriptions_version(conn: &Connection) -> Result<i64> {
     Ok(conn.prepare_cached("SELECT version FROM subscription_version")?.query_row([], |r| r.get(0))?)
@@ -205,20 +237,12 @@ impl SqliteStore {
             let page_size: u64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
             conn.query_row(&format!("PRAGMA max_page_count = {}", (max / page_size).max(1)), [], |_| Ok(()))?;
         }
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version > SCHEMA_VERSION {
-            return Err(Error::Storage(format!(
-                "database {} was written by a newer hookwatch (schema {version}); upgrade hookwatch",
-                path.display()
-            )));
-        }
-        if version < SCHEMA_VERSION {
+        let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let steps = migrate::pending(MIGRATIONS, applied, &format!("database {}", path.display()))?;
+        if !steps.is_empty() {
             let tx = conn.unchecked_transaction()?;
-            if version == 0 {
-                tx.execute_batch(SCHEMA)?;
-            }
-            for migration in &MIGRATIONS[(version.max(1) - 1) as usize..] {
-                tx.execute_batch(migration)?;
+            for step in steps {
+                tx.execute_batch(step.sql)?;
             }
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
             tx.commit()?;
@@ -324,90 +348,28 @@ fn transaction(conn: &Connection, jobs: &mut [Box<dyn WriteJob>]) -> Outcome {
     }
 }
 
-/// Columns read by `event_summary`, in its order.
-const EVENT_COLUMNS: &str = "e.id, e.action, e.received_at, e.card_id, e.pipe_id";
-
-/// An event's row, without its deliveries (`deliveries_of` adds them).
-fn event_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventSummary> {
-    Ok(EventSummary {
-        id: r.get(0)?,
-        action: r.get(1)?,
-        received_at: r.get(2)?,
-        card_id: r.get(3)?,
-        pipe_id: r.get(4)?,
-        deliveries: Vec::new(),
-    })
-}
-
-fn status_of(s: String) -> rusqlite::Result<DeliveryStatus> {
-    DeliveryStatus::parse(&s).ok_or_else(|| rusqlite::Error::InvalidColumnType(0, s, rusqlite::types::Type::Text))
-}
-
-const DELIVERY_COLUMNS: &str = "id, subscription_id, status, attempts, last_status_code, last_error, next_attempt_at";
-
-fn delivery_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeliverySummary> {
-    Ok(DeliverySummary {
-        id: row.get(0)?,
-        subscription_id: row.get(1)?,
-        status: status_of(row.get(2)?)?,
-        attempt_count: row.get(3)?,
-        last_status_code: row.get(4)?,
-        last_error: row.get(5)?,
-        next_attempt_at: row.get(6)?,
-    })
-}
-
 fn deliveries_of(conn: &Connection, event_id: &str) -> Result<Vec<DeliverySummary>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {DELIVERY_COLUMNS} FROM all_deliveries WHERE event_id = ?1 ORDER BY subscription_id"
-    ))?;
-    let rows = stmt.query_map([event_id], delivery_summary)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    select(
+        conn,
+        &format!("SELECT {DELIVERY_COLUMNS} FROM all_deliveries WHERE event_id = ?1 ORDER BY subscription_id"),
+        [event_id],
+        |r| rows::delivery_summary(r),
+    )
 }
 
 fn attempts_of(conn: &Connection, delivery_id: &str) -> Result<Vec<Attempt>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, delivery_id, started_at, duration_ms, status_code, error_kind, error, response_body,
-                response_truncated, next_retry_at, request_headers
-         FROM attempts WHERE delivery_id = ?1 ORDER BY id",
-    )?;
-    let rows = stmt.query_map([delivery_id], |r| {
-        let kind: Option<String> = r.get(5)?;
-        let body: Vec<u8> = r.get(7)?;
-        let headers: String = r.get(10)?;
-        Ok(Attempt {
-            id: r.get(0)?,
-            delivery_id: r.get(1)?,
-            started_at: r.get(2)?,
-            duration_ms: r.get(3)?,
-            status_code: r.get(4)?,
-            error_kind: kind.as_deref().and_then(ErrorKind::parse),
-            error: r.get(6)?,
-            response_body: String::from_utf8_lossy(&body).into_owned(),
-            response_truncated: r.get(8)?,
-            next_retry_at: r.get(9)?,
-            request_headers: serde_json::from_str(&headers).unwrap_or_default(),
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    select(
+        conn,
+        &format!("SELECT {ATTEMPT_COLUMNS} FROM attempts a WHERE a.delivery_id = ?1 ORDER BY a.id"),
+        [delivery_id],
+        |r| rows::attempt(r),
+    )
 }
-
-fn pending_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PendingDelivery> {
-    Ok(PendingDelivery {
-        id: r.get(0)?,
-        event_id: r.get(1)?,
-        subscription_id: r.get(2)?,
-        attempts: r.get(3)?,
-        next_attempt_at: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
-    })
-}
-
-const PENDING_COLUMNS: &str = "id, event_id, subscription_id, attempts, next_attempt_at";
 
 /// Puts the selected deliveries, each `(id, event_id, subscription_id)`, back to `pending` at
 /// `now` with a fresh attempt series (giving them their row if they had none), and reopens
 /// their events.
-fn requeue(conn: &Connection, deliveries: Vec<(String, String, String)>, now: Millis) -> Result<Vec<PendingDelivery>> {
+fn requeue(conn: &Connection, deliveries: Vec<Target>, now: Millis) -> Result<Vec<PendingDelivery>> {
     let mut upsert = conn.prepare_cached(
         "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at, updated_at)
          VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4)
@@ -421,6 +383,20 @@ fn requeue(conn: &Connection, deliveries: Vec<(String, String, String)>, now: Mi
         out.push(PendingDelivery { id, event_id, subscription_id, attempts: 0, next_attempt_at: now });
     }
     Ok(out)
+}
+
+/// A redelivery's target row: (delivery id, event id, subscription id).
+fn target(r: &rusqlite::Row<'_>) -> Result<Target> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+}
+
+/// `query::event_list`'s condition for a pending delivery still held in event `e`'s fan-out list.
+fn has_unrowed_pending(subscription: Option<&str>) -> String {
+    let for_subscription = subscription.map(|sub| format!(" AND f.value ->> 1 = {sub}")).unwrap_or_default();
+    format!(
+        "(e.open = 1 AND EXISTS (SELECT 1 FROM json_each(e.fanout) f WHERE
+          NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = f.value ->> 0){for_subscription}))"
+    )
 }
 
 /// Clears `open` once none of the event's deliveries is pending or retrying.
@@ -587,11 +563,10 @@ impl Store for SqliteStore {
 
     async fn pending_deliveries(&self) -> Result<Vec<PendingDelivery>> {
         self.read(|conn| {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {PENDING_COLUMNS} FROM all_deliveries WHERE status IN ('pending', 'retrying') ORDER BY event_id"
-            ))?;
-            let rows = stmt.query_map([], pending_row)?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            let sql = format!(
+                "SELECT {PENDING_COLUMNS} FROM all_deliveries WHERE status IN ('pending', 'retrying') ORDER BY event_id, id"
+            );
+            select(conn, &sql, [], |r| rows::pending_delivery(r))
         })
         .await
     }
@@ -610,55 +585,13 @@ impl Store for SqliteStore {
 
     async fn list_events(&self, q: EventQuery) -> Result<Vec<EventSummary>> {
         self.read(move |conn| {
-            let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE 1 = 1");
-            let mut args: Vec<rusqlite::types::Value> = Vec::new();
-            let arg = |v: String, args: &mut Vec<rusqlite::types::Value>| {
-                args.push(v.into());
-                format!("?{}", args.len())
-            };
-            if let Some(action) = q.action {
-                sql += &format!(" AND e.action = {}", arg(action, &mut args));
+            let list = query::event_list(&q, "deliveries", Some(has_unrowed_pending));
+            let mut events =
+                select(conn, &numbered(&list.sql), params_from_iter(&list.args), |r| rows::event_summary(r))?;
+            for e in &mut events {
+                e.deliveries = deliveries_of(conn, &e.id)?;
             }
-            if let Some(card) = q.card_id {
-                sql += &format!(" AND e.card_id = {}", arg(card, &mut args));
-            }
-            if let Some(before) = q.before {
-                sql += &format!(" AND e.id < {}", arg(before, &mut args));
-            }
-            if q.subscription.is_some() || q.status.is_some() {
-                let statuses = q.status.map(StatusFilter::statuses);
-                let sub = q.subscription.map(|s| arg(s, &mut args));
-                sql += " AND (EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id";
-                if let Some(sub) = &sub {
-                    sql += &format!(" AND d.subscription_id = {sub}");
-                }
-                if let Some(statuses) = &statuses {
-                    let list: Vec<String> = statuses.iter().map(|s| arg(s.as_str().to_string(), &mut args)).collect();
-                    sql += &format!(" AND d.status IN ({})", list.join(", "));
-                }
-                sql += ")";
-                // Deliveries without a row yet are pending.
-                if statuses.is_none_or(|s| s.contains(&DeliveryStatus::Pending)) {
-                    sql += " OR (e.open = 1 AND EXISTS (SELECT 1 FROM json_each(e.fanout) f WHERE
-                             NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = f.value ->> 0)";
-                    if let Some(sub) = &sub {
-                        sql += &format!(" AND f.value ->> 1 = {sub}");
-                    }
-                    sql += "))";
-                }
-                sql += ")";
-            }
-            sql += &format!(" ORDER BY e.id DESC LIMIT {}", q.limit.max(1));
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let events =
-                stmt.query_map(params_from_iter(args), event_summary)?.collect::<rusqlite::Result<Vec<_>>>()?;
-            events
-                .into_iter()
-                .map(|mut e| {
-                    e.deliveries = deliveries_of(conn, &e.id)?;
-                    Ok(e)
-                })
-                .collect()
+            Ok(events)
         })
         .await
     }
@@ -667,39 +600,25 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             let fetch = limit as usize + 1;
             // The id index finds them (ids begin with their time; received_at may trail by a ms).
-            let mut events = conn
-                .prepare_cached(&format!(
-                    "SELECT {EVENT_COLUMNS} FROM events e WHERE e.id >= ?1 AND e.received_at > ?2 ORDER BY e.id LIMIT ?3"
-                ))?
-                .query_map(params![first_event_id_at(since - 1), since, fetch], event_summary)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut events = select(
+                conn,
+                &format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.id >= ?1 AND e.received_at > ?2 ORDER BY e.id LIMIT ?3"),
+                params![first_event_id_at(since - 1), since, fetch],
+                |r| rows::event_summary(r),
+            )?;
             for e in &mut events {
                 e.deliveries = deliveries_of(conn, &e.id)?;
             }
-            let mut attempts = conn
-                .prepare_cached(
-                    "SELECT d.event_id, a.delivery_id, a.subscription_id, d.attempts, a.started_at, a.duration_ms,
-                            a.status_code, a.error_kind, a.error, d.status, a.next_retry_at
-                     FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+            let mut attempts = select(
+                conn,
+                &format!(
+                    "SELECT {ATTEMPT_NOTICE_COLUMNS} FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
                      WHERE a.started_at > ?1 AND a.started_at + a.duration_ms > ?2
-                     ORDER BY a.started_at + a.duration_ms, a.id LIMIT ?3",
-                )?
-                .query_map(params![since - LONGEST_ATTEMPT_MS, since, fetch], |r| {
-                    Ok(crate::model::AttemptNotice {
-                        event_id: r.get(0)?,
-                        delivery_id: r.get(1)?,
-                        subscription_id: r.get(2)?,
-                        attempt: r.get(3)?,
-                        started_at: r.get(4)?,
-                        duration_ms: r.get(5)?,
-                        status_code: r.get(6)?,
-                        error_kind: r.get::<_, Option<String>>(7)?.as_deref().and_then(ErrorKind::parse),
-                        error: r.get(8)?,
-                        status: status_of(r.get(9)?)?,
-                        next_attempt_at: r.get(10)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+                     ORDER BY a.started_at + a.duration_ms, a.id LIMIT ?3"
+                ),
+                params![since - LONGEST_ATTEMPT_MS, since, fetch],
+                |r| rows::attempt_notice(r),
+            )?;
             let mut alerts = conn
                 .prepare_cached("SELECT body FROM alerts WHERE at > ?1 ORDER BY at, id LIMIT ?2")?
                 .query_map(params![since, fetch], |r| r.get::<_, String>(0))?
@@ -717,21 +636,11 @@ impl Store for SqliteStore {
     async fn event_detail(&self, event_id: &str) -> Result<Option<EventDetail>> {
         let id = event_id.to_string();
         self.read(move |conn| {
-            let row = conn
-                .prepare_cached("SELECT id, action, received_at, card_id, pipe_id, body FROM events WHERE id = ?1")?
-                .query_row([&id], |r| {
-                    let body: Vec<u8> = r.get(5)?;
-                    Ok(EventDetail {
-                        id: r.get(0)?,
-                        action: r.get(1)?,
-                        received_at: r.get(2)?,
-                        card_id: r.get(3)?,
-                        pipe_id: r.get(4)?,
-                        body: String::from_utf8_lossy(&body).into_owned(),
-                        deliveries: Vec::new(),
-                    })
-                })
-                .optional()?;
+            let found =
+                select(conn, &format!("SELECT {EVENT_DETAIL_COLUMNS} FROM events e WHERE e.id = ?1"), [&id], |r| {
+                    rows::event_detail(r)
+                })?;
+            let row = found.into_iter().next();
             let Some(mut detail) = row else { return Ok(None) };
             for summary in deliveries_of(conn, &id)? {
                 let attempts = attempts_of(conn, &summary.id)?;
@@ -761,19 +670,13 @@ impl Store for SqliteStore {
             if !exists {
                 return Err(Error::NotFound(format!("no event {event_id}; list events with GET /v1/events")));
             }
-            let mut deliveries: Vec<(String, String, String)> = {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT id, event_id, subscription_id FROM all_deliveries
-                     WHERE event_id = ?1 AND (?2 IS NULL OR subscription_id = ?2) AND status != 'cancelled'
-                       AND (NOT ?3 OR status IN ('retrying', 'dead'))",
-                )?;
-                stmt.query_map(params![event_id, sub, failed_only], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                    .collect::<rusqlite::Result<_>>()?
-            };
-            if let (Some(sub), true, false) = (&sub, deliveries.is_empty(), failed_only) {
-                // The subscription never had this event (created later, or filtered): deliver it now.
-                deliveries.push((crate::model::new_id("dlv"), event_id.clone(), sub.clone()));
-            }
+            let found = select(
+                conn,
+                &numbered(&query::redeliverable("all_deliveries")),
+                params![event_id, sub, failed_only],
+                target,
+            )?;
+            let deliveries = query::with_missing_delivery(found, &event_id, sub.as_deref(), failed_only);
             requeue(conn, deliveries, now)
         })
         .await
@@ -782,46 +685,31 @@ impl Store for SqliteStore {
     async fn requeue_failed(&self, subscription_id: &str, since: Millis, now: Millis) -> Result<Vec<PendingDelivery>> {
         let sub = subscription_id.to_string();
         self.write(move |conn| {
-            let deliveries: Vec<(String, String, String)> = {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT d.id, d.event_id, d.subscription_id FROM deliveries d JOIN events e ON e.id = d.event_id
-                     WHERE d.subscription_id = ?1 AND d.status IN ('dead', 'retrying') AND e.received_at >= ?2
-                     ORDER BY d.event_id",
-                )?;
-                stmt.query_map(params![sub, since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                    .collect::<rusqlite::Result<_>>()?
-            };
+            let deliveries = select(conn, &numbered(query::RECOVERABLE), params![sub, since], target)?;
             requeue(conn, deliveries, now)
         })
         .await
     }
 
     async fn prune(&self, before: Millis) -> Result<u64> {
-        let mut total = 0u64;
         // Ids are ULIDs, which begin with their time: every event received before `before` sorts
         // below the smallest id of that millisecond.
         let oldest_kept = first_event_id_at(before);
-        loop {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "DELETE FROM events WHERE id IN (
+                    SELECT e.id FROM events e WHERE e.id < ?1 AND e.received_at < ?2 AND NOT {} LIMIT {})",
+                has_unfinished("e.id"),
+                query::PRUNE_SLICE
+            )
+        });
+        let pruned = query::in_slices(|| {
             let oldest_kept = oldest_kept.clone();
-            // In slices, so the writer never holds one long transaction that stalls ingest.
-            let removed = self
-                .write(move |conn| {
-                    Ok(conn.execute(
-                        &format!(
-                            "DELETE FROM events WHERE id IN (
-                                SELECT e.id FROM events e WHERE e.id < ?1 AND e.received_at < ?2 AND NOT {} LIMIT 2000)",
-                            has_unfinished("e.id")
-                        ),
-                        params![oldest_kept, before],
-                    )? as u64)
-                })
-                .await?;
-            total += removed;
-            if removed == 0 {
-                self.write(move |conn| Ok(conn.execute("DELETE FROM alerts WHERE at < ?1", [before])?)).await?;
-                return Ok(total);
-            }
-        }
+            self.write(move |conn| Ok(conn.prepare_cached(&SQL)?.execute(params![oldest_kept, before])? as u64))
+        })
+        .await?;
+        self.write(move |conn| Ok(conn.execute("DELETE FROM alerts WHERE at < ?1", [before])?)).await?;
+        Ok(pruned)
     }
 
     async fn save_alert(&self, alert: &Alert) -> Result<()> {
@@ -844,22 +732,7 @@ impl Store for SqliteStore {
     }
 
     async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>> {
-        self.read(move |conn| {
-            let mut stmt = conn.prepare(
-                "SELECT subscription_id, started_at / 60000, COUNT(*), SUM(error_kind IS NULL)
-                 FROM attempts WHERE started_at >= ?1 GROUP BY 1, 2",
-            )?;
-            let rows = stmt.query_map([since], |r| {
-                Ok(MinuteCount {
-                    subscription_id: r.get(0)?,
-                    minute: r.get(1)?,
-                    attempts: r.get(2)?,
-                    successes: r.get(3)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })
-        .await
+        self.read(move |conn| select(conn, &numbered(rows::MINUTE_COUNTS), [since], |r| rows::minute_count(r))).await
     }
 }
 
@@ -943,9 +816,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(format!("v{version}.db"));
         let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(SCHEMA).unwrap();
-        for migration in &MIGRATIONS[..version - 1] {
-            conn.execute_batch(migration).unwrap();
+        for step in &MIGRATIONS[..version] {
+            conn.execute_batch(step.sql).unwrap();
         }
         conn.execute_batch(&format!("PRAGMA user_version = {version}; {rows}")).unwrap();
         (dir, path)

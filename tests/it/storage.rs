@@ -5,7 +5,7 @@ use bytes::Bytes;
 use hookwatch::model::{Alert, AlertKind};
 use hookwatch::model::{DeliveryStatus, ErrorKind, Millis, Subscription, now_ms};
 use hookwatch::store::{
-    AttemptRecord, EventQuery, IngestOutcome, NewEvent, NodeStatus, PostgresStore, SqliteStore, StatusFilter, Store,
+    AttemptRecord, EventQuery, IngestOutcome, NewEvent, NodeStatus, PostgresStore, StatusFilter, Store,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +40,7 @@ both_stores!(retention_keeps_unfinished, retention_keeps_unfinished);
 both_stores!(subscriptions_round_trip, subscriptions_round_trip);
 both_stores!(alerts_are_kept_and_pruned, alerts_are_kept_and_pruned);
 both_stores!(subscription_changes_fence_ingest, subscription_changes_fence_ingest);
+both_stores!(unfinished_deliveries_are_pending, unfinished_deliveries_are_pending);
 
 async fn pg_store(node: &str) -> Option<PostgresStore> {
     let url = crate::common::fresh_pg_database().await?;
@@ -352,17 +353,24 @@ async fn alerts_are_kept_and_pruned(store: Arc<dyn Store>) {
     assert_eq!(store.recent_alerts(10).await.unwrap().len(), 2, "retention applies to alerts too");
 }
 
-/// A single SQLite node resumes all unfinished work at start.
-#[tokio::test]
-async fn sqlite_resumes_every_unfinished_delivery() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("t.db"), None).unwrap();
+/// Every unfinished delivery, whichever state brought it there (never attempted, retrying,
+/// redelivered), and nothing finished or cancelled: both stores give the same list, in the same
+/// order. A single node resumes it at start; a node of a cluster claims its share instead.
+async fn unfinished_deliveries_are_pending(store: Arc<dyn Store>) {
     let t = now_ms();
-    store.ingest(event("evt_1", "card.create", t, &["sub_a", "sub_b"]), 0).await.unwrap();
+    store.ingest(event("evt_1", "card.create", t, &["sub_a", "sub_b", "sub_c"]), 0).await.unwrap();
+    store.ingest(event("evt_2", "card.move", t + 1, &["sub_a"]), 0).await.unwrap();
     store.record_attempt(attempt("dlv_evt_1_sub_a", "sub_a", t, Some(200), DeliveryStatus::Succeeded)).await.unwrap();
+    let mut retrying = attempt("dlv_evt_1_sub_b", "sub_b", t, Some(500), DeliveryStatus::Retrying);
+    retrying.next_retry_at = Some(t + 60_000);
+    store.record_attempt(retrying).await.unwrap();
+    store.record_attempt(attempt("dlv_evt_2_sub_a", "sub_a", t, Some(410), DeliveryStatus::Dead)).await.unwrap();
+    store.requeue_event("evt_2", None, true, t + 5).await.unwrap();
+    store.delete_subscription("sub_c").await.unwrap();
     let pending = store.pending_deliveries().await.unwrap();
-    assert_eq!(pending.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["dlv_evt_1_sub_b"]);
-    assert!(store.shared().is_none(), "one SQLite file is one node");
+    let listed: Vec<(&str, u32, Millis)> =
+        pending.iter().map(|p| (p.id.as_str(), p.attempts, p.next_attempt_at)).collect();
+    assert_eq!(listed, [("dlv_evt_1_sub_b", 1, t + 60_000), ("dlv_evt_2_sub_a", 0, t + 5)]);
 }
 
 fn status(address: &str) -> NodeStatus {
@@ -384,7 +392,6 @@ async fn postgres_leases_follow_heartbeats() {
     for i in 0..40 {
         a.ingest(event(&format!("evt_{i:02}"), "card.create", t, &["sub_a"]), 0).await.unwrap();
     }
-    assert!(a.pending_deliveries().await.unwrap().is_empty(), "a cluster node resumes only what it claims");
     assert!(b_shared.claim(100, t, lease, false).await.unwrap().is_empty(), "node-a is alive and holds them");
 
     let nodes = b_shared.nodes().await.unwrap();

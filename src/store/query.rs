@@ -1,0 +1,111 @@
+//! SQL both stores run, built once. Written with PostgreSQL's `$n` placeholders; SQLite reads
+//! the same text through `sqlite::numbered`, which turns them into its own `?n`.
+
+use super::rows::EVENT_COLUMNS;
+use super::{EventQuery, StatusFilter};
+use crate::model::DeliveryStatus;
+
+/// An events query as SQL text and the text values its placeholders stand for, in order.
+pub(super) struct EventList {
+    pub sql: String,
+    pub args: Vec<String>,
+}
+
+/// The SQL that answers `q`, newest first. `deliveries` is the table or view of delivery rows;
+/// `unrowed_pending`, where a store keeps pending deliveries without a row, gives the condition
+/// that event `e` has such a delivery (for the subscription placeholder, if any).
+pub(super) fn event_list(
+    q: &EventQuery,
+    deliveries: &str,
+    unrowed_pending: Option<fn(Option<&str>) -> String>,
+) -> EventList {
+    let mut args = Vec::new();
+    let mut arg = |v: &str| {
+        args.push(v.to_string());
+        format!("${}", args.len())
+    };
+    let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE true");
+    if let Some(action) = &q.action {
+        sql += &format!(" AND e.action = {}", arg(action));
+    }
+    if let Some(card) = &q.card_id {
+        sql += &format!(" AND e.card_id = {}", arg(card));
+    }
+    if let Some(before) = &q.before {
+        sql += &format!(" AND e.id < {}", arg(before));
+    }
+    if q.subscription.is_some() || q.status.is_some() {
+        let statuses = q.status.map(StatusFilter::statuses);
+        let sub = q.subscription.as_deref().map(&mut arg);
+        sql += &format!(" AND (EXISTS (SELECT 1 FROM {deliveries} d WHERE d.event_id = e.id");
+        if let Some(sub) = &sub {
+            sql += &format!(" AND d.subscription_id = {sub}");
+        }
+        if let Some(statuses) = &statuses {
+            let list: Vec<String> = statuses.iter().map(|s| arg(s.as_str())).collect();
+            sql += &format!(" AND d.status IN ({})", list.join(", "));
+        }
+        sql += ")";
+        if let Some(unrowed) = unrowed_pending
+            && statuses.is_none_or(|s| s.contains(&DeliveryStatus::Pending))
+        {
+            sql += &format!(" OR {}", unrowed(sub.as_deref()));
+        }
+        sql += ")";
+    }
+    sql += &format!(" ORDER BY e.id DESC LIMIT {}", q.limit.max(1));
+    EventList { sql, args }
+}
+
+/// The deliveries of event `$1` a redelivery starts again: every one that is not cancelled, or
+/// only subscription `$2`'s (when `$2` is not NULL), or only the failed ones (when `$3`).
+pub(super) fn redeliverable(deliveries: &str) -> String {
+    format!(
+        "SELECT id, event_id, subscription_id FROM {deliveries}
+         WHERE event_id = $1 AND (CAST($2 AS TEXT) IS NULL OR subscription_id = $2) AND status != 'cancelled'
+           AND (NOT $3 OR status IN ('retrying', 'dead'))"
+    )
+}
+
+/// A subscription's failed deliveries (`$1`) of events received since `$2`, oldest event first:
+/// what `recover` starts again.
+pub(super) const RECOVERABLE: &str = "SELECT d.id, d.event_id, d.subscription_id
+     FROM deliveries d JOIN events e ON e.id = d.event_id
+     WHERE d.subscription_id = $1 AND d.status IN ('dead', 'retrying') AND e.received_at >= $2
+     ORDER BY d.event_id";
+
+/// A delivery a redelivery starts again: (delivery id, event id, subscription id).
+pub(super) type Target = (String, String, String);
+
+/// A redelivery to one subscription of an event it never had (it was created later, or its
+/// filters left the event out) creates that delivery: it is delivered now.
+pub(super) fn with_missing_delivery(
+    mut found: Vec<Target>,
+    event_id: &str,
+    subscription_id: Option<&str>,
+    failed_only: bool,
+) -> Vec<Target> {
+    if let (Some(sub), true, false) = (subscription_id, found.is_empty(), failed_only) {
+        found.push((crate::model::new_id("dlv"), event_id.to_string(), sub.to_string()));
+    }
+    found
+}
+
+/// Most events one retention statement deletes: no store holds one long transaction that
+/// stalls ingest.
+pub(super) const PRUNE_SLICE: u32 = 2000;
+
+/// Runs `slice` (one bounded delete) until it removes nothing; returns how many it removed.
+pub(super) async fn in_slices<F, Fut>(mut slice: F) -> crate::error::Result<u64>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = crate::error::Result<u64>>,
+{
+    let mut total = 0;
+    loop {
+        match slice().await? {
+            0 => return Ok(total),
+            n => total += n,
+        }
+    }
+}

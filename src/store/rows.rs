@@ -1,0 +1,192 @@
+//! What both stores read back, written once: the column lists and the row mappers. A mapper reads
+//! a row of either database through `Cells`, by the position its column list gives.
+
+use super::{MinuteCount, PendingDelivery};
+use crate::error::{Error, Result};
+use crate::model::{Attempt, AttemptNotice, DeliveryStatus, DeliverySummary, ErrorKind, EventDetail, EventSummary};
+
+/// A result row of either database, read by column position.
+pub(super) trait Cells {
+    fn text(&self, i: usize) -> Result<Option<String>>;
+    /// An integer column of any width (PostgreSQL's INTEGER and BIGINT, SQLite's INTEGER).
+    fn int(&self, i: usize) -> Result<Option<i64>>;
+    fn bytes(&self, i: usize) -> Result<Vec<u8>>;
+    fn flag(&self, i: usize) -> Result<bool>;
+
+    fn required_text(&self, i: usize) -> Result<String> {
+        self.text(i)?.ok_or_else(|| Error::Storage(format!("column {i} is unexpectedly NULL")))
+    }
+
+    fn required_int(&self, i: usize) -> Result<i64> {
+        self.int(i)?.ok_or_else(|| Error::Storage(format!("column {i} is unexpectedly NULL")))
+    }
+}
+
+impl Cells for rusqlite::Row<'_> {
+    fn text(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.get(i)?)
+    }
+
+    fn int(&self, i: usize) -> Result<Option<i64>> {
+        Ok(self.get(i)?)
+    }
+
+    fn bytes(&self, i: usize) -> Result<Vec<u8>> {
+        Ok(self.get(i)?)
+    }
+
+    fn flag(&self, i: usize) -> Result<bool> {
+        Ok(self.get(i)?)
+    }
+}
+
+impl Cells for tokio_postgres::Row {
+    fn text(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.try_get(i)?)
+    }
+
+    fn int(&self, i: usize) -> Result<Option<i64>> {
+        match self.try_get::<_, Option<i64>>(i) {
+            Ok(v) => Ok(v),
+            Err(_) => Ok(self.try_get::<_, Option<i32>>(i)?.map(i64::from)),
+        }
+    }
+
+    fn bytes(&self, i: usize) -> Result<Vec<u8>> {
+        Ok(self.try_get(i)?)
+    }
+
+    fn flag(&self, i: usize) -> Result<bool> {
+        Ok(self.try_get(i)?)
+    }
+}
+
+fn status(cells: &impl Cells, i: usize) -> Result<DeliveryStatus> {
+    let s = cells.required_text(i)?;
+    DeliveryStatus::parse(&s).ok_or_else(|| Error::Storage(format!("unknown delivery status {s:?} in the database")))
+}
+
+fn error_kind(cells: &impl Cells, i: usize) -> Result<Option<ErrorKind>> {
+    Ok(cells.text(i)?.as_deref().and_then(ErrorKind::parse))
+}
+
+fn status_code(cells: &impl Cells, i: usize) -> Result<Option<u16>> {
+    Ok(cells.int(i)?.and_then(|c| u16::try_from(c).ok()))
+}
+
+/// Columns `event_summary` reads, from `events e`.
+pub(super) const EVENT_COLUMNS: &str = "e.id, e.action, e.received_at, e.card_id, e.pipe_id";
+
+/// An event's row, without its deliveries (each store adds them).
+pub(super) fn event_summary(r: &impl Cells) -> Result<EventSummary> {
+    Ok(EventSummary {
+        id: r.required_text(0)?,
+        action: r.required_text(1)?,
+        received_at: r.required_int(2)?,
+        card_id: r.text(3)?,
+        pipe_id: r.text(4)?,
+        deliveries: Vec::new(),
+    })
+}
+
+/// Columns `event_detail` reads, from `events e`.
+pub(super) const EVENT_DETAIL_COLUMNS: &str = "e.id, e.action, e.received_at, e.card_id, e.pipe_id, e.body";
+
+pub(super) fn event_detail(r: &impl Cells) -> Result<EventDetail> {
+    let summary = event_summary(r)?;
+    Ok(EventDetail {
+        id: summary.id,
+        action: summary.action,
+        received_at: summary.received_at,
+        card_id: summary.card_id,
+        pipe_id: summary.pipe_id,
+        body: String::from_utf8_lossy(&r.bytes(5)?).into_owned(),
+        deliveries: Vec::new(),
+    })
+}
+
+/// Columns `delivery_summary` reads, from a deliveries table or view.
+pub(super) const DELIVERY_COLUMNS: &str =
+    "id, subscription_id, status, attempts, last_status_code, last_error, next_attempt_at";
+
+pub(super) fn delivery_summary(r: &impl Cells) -> Result<DeliverySummary> {
+    Ok(DeliverySummary {
+        id: r.required_text(0)?,
+        subscription_id: r.required_text(1)?,
+        status: status(r, 2)?,
+        attempt_count: r.required_int(3)? as u32,
+        last_status_code: status_code(r, 4)?,
+        last_error: r.text(5)?,
+        next_attempt_at: r.int(6)?,
+    })
+}
+
+/// Columns `pending_delivery` reads, from a deliveries table or view.
+pub(super) const PENDING_COLUMNS: &str = "id, event_id, subscription_id, attempts, next_attempt_at";
+
+pub(super) fn pending_delivery(r: &impl Cells) -> Result<PendingDelivery> {
+    Ok(PendingDelivery {
+        id: r.required_text(0)?,
+        event_id: r.required_text(1)?,
+        subscription_id: r.required_text(2)?,
+        attempts: r.required_int(3)? as u32,
+        next_attempt_at: r.int(4)?.unwrap_or(0),
+    })
+}
+
+/// Columns `attempt` reads, from `attempts a`.
+pub(super) const ATTEMPT_COLUMNS: &str =
+    "a.id, a.delivery_id, a.started_at, a.duration_ms, a.status_code, a.error_kind,
+     a.error, a.response_body, a.response_truncated, a.next_retry_at, a.request_headers";
+
+pub(super) fn attempt(r: &impl Cells) -> Result<Attempt> {
+    Ok(Attempt {
+        id: r.required_int(0)?,
+        delivery_id: r.required_text(1)?,
+        started_at: r.required_int(2)?,
+        duration_ms: r.required_int(3)? as u64,
+        status_code: status_code(r, 4)?,
+        error_kind: error_kind(r, 5)?,
+        error: r.text(6)?,
+        response_body: String::from_utf8_lossy(&r.bytes(7)?).into_owned(),
+        response_truncated: r.flag(8)?,
+        next_retry_at: r.int(9)?,
+        request_headers: serde_json::from_str(&r.required_text(10)?).unwrap_or_default(),
+    })
+}
+
+/// Columns `attempt_notice` reads, from `attempts a JOIN deliveries d`: an attempt as the live
+/// feed shows it, with its delivery's current state.
+pub(super) const ATTEMPT_NOTICE_COLUMNS: &str =
+    "d.event_id, a.delivery_id, a.subscription_id, d.attempts, a.started_at,
+     a.duration_ms, a.status_code, a.error_kind, a.error, d.status, a.next_retry_at";
+
+pub(super) fn attempt_notice(r: &impl Cells) -> Result<AttemptNotice> {
+    Ok(AttemptNotice {
+        event_id: r.required_text(0)?,
+        delivery_id: r.required_text(1)?,
+        subscription_id: r.required_text(2)?,
+        attempt: r.required_int(3)? as u32,
+        started_at: r.required_int(4)?,
+        duration_ms: r.required_int(5)? as u64,
+        status_code: status_code(r, 6)?,
+        error_kind: error_kind(r, 7)?,
+        error: r.text(8)?,
+        status: status(r, 9)?,
+        next_attempt_at: r.int(10)?,
+    })
+}
+
+/// Columns `minute_count` reads: attempts per subscription and minute since `$1`.
+pub(super) const MINUTE_COUNTS: &str = "SELECT subscription_id, started_at / 60000, COUNT(*),
+            SUM(CASE WHEN error_kind IS NULL THEN 1 ELSE 0 END)
+     FROM attempts WHERE started_at >= $1 GROUP BY 1, 2";
+
+pub(super) fn minute_count(r: &impl Cells) -> Result<MinuteCount> {
+    Ok(MinuteCount {
+        subscription_id: r.required_text(0)?,
+        minute: r.required_int(1)?,
+        attempts: r.required_int(2)? as u64,
+        successes: r.int(3)?.unwrap_or(0) as u64,
+    })
+}
