@@ -1,0 +1,220 @@
+//! Subscription changes: each made under the change lock, saved in the store (which bumps the
+//! subscriptions version) and then made live in the registry, the lanes and the feed. Changes
+//! other nodes made are followed the same way.
+
+use super::Engine;
+use crate::dispatch;
+use crate::error::{Error, Result};
+use crate::feed::FeedEvent;
+use crate::model::{Subscription, SubscriptionChange, SubscriptionState, now_ms};
+use crate::subscriptions::SubscriptionInput;
+use std::sync::Arc;
+
+impl Engine {
+    /// The live subscriptions as this node knows them (see `current_subscriptions` for a read
+    /// that must include every change answered anywhere).
+    pub fn subscriptions(&self) -> Vec<Arc<Subscription>> {
+        self.registry.all()
+    }
+
+    pub fn subscription(&self, id: &str) -> Result<Arc<Subscription>> {
+        self.registry
+            .get(id)
+            .ok_or_else(|| Error::NotFound(format!("no subscription {id}; list them with GET /v1/subscriptions")))
+    }
+
+    /// The subscriptions including every change answered by any node (on a shared store, this
+    /// node first catches up with the store if its version moved).
+    pub async fn current_subscriptions(&self) -> Result<Vec<Arc<Subscription>>> {
+        self.catch_up_if_shared().await?;
+        Ok(self.subscriptions())
+    }
+
+    pub async fn current_subscription(&self, id: &str) -> Result<Arc<Subscription>> {
+        self.catch_up_if_shared().await?;
+        self.subscription(id)
+    }
+
+    /// Alone on its store this node makes every change itself; sharing it, others may have.
+    async fn catch_up_if_shared(&self) -> Result<()> {
+        if self.store.shared().is_some() { self.catch_up_subscriptions().await } else { Ok(()) }
+    }
+
+    /// Catches up with subscription changes other nodes made (or this node made while an ingest
+    /// was matching).
+    pub(crate) async fn catch_up_subscriptions(&self) -> Result<()> {
+        self.begin_change().await.map(drop)
+    }
+
+    /// Takes the subscription-change lock with the registry caught up with the store, so a change
+    /// starts from every change answered before it, on any node.
+    async fn begin_change(&self) -> Result<tokio::sync::MutexGuard<'_, ()>> {
+        let guard = self.registry.changes.lock().await;
+        self.sync_subscriptions().await?;
+        Ok(guard)
+    }
+
+    /// Brings the registry to the store's subscriptions version; the caller holds `changes`.
+    async fn sync_subscriptions(&self) -> Result<()> {
+        // The version first: subscriptions read after it are at least that new, so a registry
+        // labelled with it is never newer than its label says.
+        let version = self.store.subscriptions_version().await?;
+        if version == self.registry.version() {
+            return Ok(());
+        }
+        let stored = self.store.subscriptions().await?;
+        self.follow_subscriptions(version, stored);
+        Ok(())
+    }
+
+    /// Makes the stored subscriptions (at `version`) the live ones: changes another node made
+    /// (created, updated, paused, deleted). The caller holds `changes`.
+    fn follow_subscriptions(&self, version: i64, stored: Vec<Subscription>) {
+        let mut gone: std::collections::BTreeSet<String> = self.subscriptions().iter().map(|s| s.id.clone()).collect();
+        for sub in stored {
+            gone.remove(&sub.id);
+            let change = match self.registry.get(&sub.id) {
+                Some(known) if *known == sub => continue,
+                Some(_) => SubscriptionChange::Updated,
+                None => SubscriptionChange::Created,
+            };
+            self.install(Arc::new(sub), change);
+        }
+        for id in gone {
+            self.forget_subscription(&id);
+        }
+        self.registry.set_version(version);
+    }
+
+    /// Creates a subscription; with `override_previous` the duplicates it would have conflicted with
+    /// are deleted and their ids returned.
+    pub async fn create_subscription(&self, input: &SubscriptionInput) -> Result<(Arc<Subscription>, Vec<String>)> {
+        let _guard = self.begin_change().await?;
+        let sub = input.create(&self.catalog, now_ms())?;
+        let replaced = self.registry.conflicts_with(&sub, input.override_previous)?;
+        for id in &replaced {
+            self.remove_subscription(id).await?;
+        }
+        let sub = self.save(sub, SubscriptionChange::Created).await?;
+        Ok((sub, replaced))
+    }
+
+    pub async fn update_subscription(&self, id: &str, input: &SubscriptionInput) -> Result<Arc<Subscription>> {
+        let _guard = self.begin_change().await?;
+        let mut sub = (*self.subscription(id)?).clone();
+        input.apply(&mut sub, &self.catalog, now_ms())?;
+        for replaced in self.registry.conflicts_with(&sub, input.override_previous)? {
+            self.remove_subscription(&replaced).await?;
+        }
+        self.save(sub, SubscriptionChange::Updated).await
+    }
+
+    pub async fn delete_subscription(&self, id: &str) -> Result<()> {
+        let _guard = self.begin_change().await?;
+        self.subscription(id)?;
+        self.remove_subscription(id).await
+    }
+
+    async fn remove_subscription(&self, id: &str) -> Result<()> {
+        let version = self.store.delete_subscription(id).await?;
+        self.forget_subscription(id);
+        self.advance_to(version).await
+    }
+
+    /// After this node's own change created `version`: the registry is at it, unless another
+    /// node's change came in between, and then it catches up with the store. The caller holds
+    /// `changes`.
+    async fn advance_to(&self, version: i64) -> Result<()> {
+        if self.registry.advance_to(version) { Ok(()) } else { self.sync_subscriptions().await }
+    }
+
+    /// Drops a deleted subscription's lane and stats and tells the watchers.
+    fn forget_subscription(&self, id: &str) {
+        let removed = self.registry.remove(id);
+        self.dispatcher.remove(id);
+        self.stats.forget(id);
+        if let Some(sub) = removed {
+            self.feed.publish(FeedEvent::SubscriptionChanged {
+                change: SubscriptionChange::Deleted,
+                subscription: Box::new((*sub).clone()),
+            });
+        }
+    }
+
+    /// Pause (deliveries queue) or resume (also re-enables a disabled subscription).
+    pub async fn set_state(&self, id: &str, state: SubscriptionState) -> Result<Arc<Subscription>> {
+        let _guard = self.begin_change().await?;
+        let mut sub = (*self.subscription(id)?).clone();
+        sub.state = state;
+        sub.disabled_reason = None;
+        sub.updated_at = now_ms();
+        self.save(sub, SubscriptionChange::Updated).await
+    }
+
+    /// A lane gave up on an endpoint: its subscription is disabled with the reason.
+    pub(super) async fn disable(&self, id: &str, reason: String) {
+        let _guard = self.registry.changes.lock().await;
+        if let Err(e) = self.sync_subscriptions().await {
+            tracing::warn!("disabling {id} with subscriptions not caught up: {e}");
+        }
+        let Some(sub) = self.registry.get(id) else { return };
+        let mut sub = (*sub).clone();
+        sub.state = SubscriptionState::Disabled;
+        sub.disabled_reason = Some(reason);
+        sub.updated_at = now_ms();
+        if let Err(e) = self.save(sub, SubscriptionChange::Updated).await {
+            tracing::error!("could not disable {id}: {e}");
+        }
+    }
+
+    /// A new secret signs from now on; the old one keeps signing beside it for 24 hours.
+    pub async fn rotate_secret(&self, id: &str, secret: Option<String>) -> Result<Arc<Subscription>> {
+        let _guard = self.begin_change().await?;
+        let mut sub = (*self.subscription(id)?).clone();
+        let new_secret = match secret {
+            Some(s) => {
+                dispatch::signing::secret_key(&s).map_err(|e| Error::invalid("invalid_secret", e))?;
+                s
+            }
+            None => dispatch::signing::generate_secret(),
+        };
+        let now = now_ms();
+        sub.previous_secret = Some(std::mem::replace(&mut sub.secret, new_secret));
+        sub.previous_secret_expires_at = Some(now + 86_400_000);
+        sub.updated_at = now;
+        self.save(sub, SubscriptionChange::Updated).await
+    }
+
+    async fn save(&self, sub: Subscription, change: SubscriptionChange) -> Result<Arc<Subscription>> {
+        let version = self.store.save_subscription(&sub).await?;
+        let sub = Arc::new(sub);
+        self.install(sub.clone(), change);
+        self.advance_to(version).await?;
+        Ok(sub)
+    }
+
+    /// Makes a saved subscription the live one: registry, lane, watchers.
+    fn install(&self, sub: Arc<Subscription>, change: SubscriptionChange) {
+        self.registry.insert(sub.clone());
+        self.dispatcher.upsert(sub.clone());
+        self.feed.publish(FeedEvent::SubscriptionChanged { change, subscription: Box::new((*sub).clone()) });
+    }
+
+    /// Creates or updates the subscriptions declared in the config file, matched by name.
+    pub(super) async fn apply_declared_subscriptions(&self) -> anyhow::Result<()> {
+        for input in &self.config.subscriptions {
+            let name = input.name.clone().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "a subscription in the config file has no \"name\"; names identify them across restarts"
+                )
+            })?;
+            let existing = self.subscriptions().into_iter().find(|s| s.name == name);
+            let outcome = match existing {
+                Some(sub) => self.update_subscription(&sub.id, input).await.map(|_| ()),
+                None => self.create_subscription(input).await.map(|_| ()),
+            };
+            outcome.map_err(|e| anyhow::anyhow!("config subscription {name:?}: {e}"))?;
+        }
+        Ok(())
+    }
+}

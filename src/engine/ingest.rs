@@ -1,0 +1,148 @@
+//! Ingest: validate a body, store it durably with the deliveries it matched, then hand those to
+//! their lanes and tell the watchers.
+
+use super::Engine;
+use crate::dispatch::Job;
+use crate::error::{Error, Result};
+use crate::feed::FeedEvent;
+use crate::model::{DeliveryStatus, DeliverySummary, EventSummary, Millis, new_id, now_ms};
+use crate::payload::{self, PayloadFacts};
+use crate::store::{IngestOutcome, NewEvent, PendingDelivery};
+use bytes::Bytes;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often an ingest matches again after the subscriptions changed under it, before it gives up.
+const MATCH_ATTEMPTS: usize = 8;
+
+/// What an accepted ingest returns.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Ingested {
+    pub id: String,
+    pub action: String,
+    pub deliveries: u32,
+    /// True when the idempotency key matched an earlier event and nothing was created.
+    #[serde(skip)]
+    pub replayed: bool,
+}
+
+impl Engine {
+    /// Validates and durably stores an event, then hands its deliveries to the dispatcher.
+    pub async fn ingest(self: &Arc<Self>, body: Bytes, idempotency_key: Option<String>) -> Result<Ingested> {
+        let backlog = self.dispatcher.total_backlog();
+        if backlog >= self.config.max_backlog {
+            return Err(Error::Unavailable {
+                message: format!("{backlog} deliveries are waiting (limit {}); retry later", self.config.max_backlog),
+                retry_after: Duration::from_secs(5),
+            });
+        }
+        let facts = payload::inspect(&body, &self.catalog)?;
+        if let Some(key) = &idempotency_key
+            && (key.is_empty() || key.len() > 255 || key.chars().any(char::is_control))
+        {
+            return Err(Error::bad_input(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 printable characters",
+            ));
+        }
+        let now = now_ms();
+        let event = NewEvent {
+            id: new_id("evt"),
+            action: facts.action.clone(),
+            received_at: now,
+            body,
+            idempotency_key,
+            card_id: facts.card_id.clone(),
+            pipe_id: facts.pipe_id.clone(),
+            deliveries: Vec::new(),
+            subscriptions_version: 0,
+        };
+        let window = self.config.idempotency_window.as_millis() as i64;
+        // The store call and the hand-off to the lanes run in their own task: the caller (an HTTP
+        // request whose client may hang up) can drop this future, but an event that reaches the
+        // store must still reach its lanes.
+        let engine = self.clone();
+        tokio::spawn(async move { engine.commit_and_dispatch(event, facts, now - window).await })
+            .await
+            .map_err(|e| Error::Storage(format!("the ingest task ended early: {e}")))?
+    }
+
+    /// Stores an accepted event and queues its deliveries; runs detached from the ingest's caller.
+    /// The store refuses an event matched against subscriptions older than its own: then this
+    /// node catches up with the stored subscriptions and matches again.
+    async fn commit_and_dispatch(
+        &self,
+        mut event: NewEvent,
+        facts: PayloadFacts,
+        idempotency_since: Millis,
+    ) -> Result<Ingested> {
+        for _ in 0..MATCH_ATTEMPTS {
+            (event.subscriptions_version, event.deliveries) = self.registry.route(&facts)?;
+            match self.store.ingest(event.clone(), idempotency_since).await? {
+                IngestOutcome::StaleSubscriptions => self.catch_up_subscriptions().await?,
+                IngestOutcome::Duplicate { id, action, deliveries } => {
+                    return Ok(Ingested { id, action, deliveries, replayed: true });
+                }
+                IngestOutcome::Created => return Ok(self.dispatch_new(event, facts)),
+            }
+        }
+        Err(Error::Unavailable {
+            message: "subscriptions are changing faster than events can be matched against them; retry".into(),
+            retry_after: Duration::from_secs(1),
+        })
+    }
+
+    /// Hands a stored event's deliveries to their lanes and tells the watchers.
+    fn dispatch_new(&self, event: NewEvent, facts: PayloadFacts) -> Ingested {
+        let NewEvent { id: event_id, received_at: now, body, deliveries, .. } = event;
+        self.stats.record_ingest(now);
+        // A body from the HTTP layer can be a slice of a much larger read buffer; a queued
+        // job keeps an exact copy so it pins only its own bytes.
+        let held = (!deliveries.is_empty()).then(|| Bytes::copy_from_slice(&body));
+        for (delivery_id, sub_id) in &deliveries {
+            let job = Job {
+                delivery_id: delivery_id.clone(),
+                event_id: event_id.clone(),
+                attempts: 0,
+                due: now,
+                body: held.as_ref().and_then(|b| self.dispatcher.hold_body(b)),
+            };
+            self.dispatcher.enqueue(sub_id, job);
+        }
+        if self.feed.has_listeners() {
+            let summaries = deliveries
+                .iter()
+                .map(|(delivery_id, sub_id)| DeliverySummary {
+                    id: delivery_id.clone(),
+                    subscription_id: sub_id.clone(),
+                    status: DeliveryStatus::Pending,
+                    attempt_count: 0,
+                    last_status_code: None,
+                    last_error: None,
+                    next_attempt_at: Some(now),
+                })
+                .collect();
+            self.feed.publish(FeedEvent::EventReceived {
+                event: EventSummary {
+                    id: event_id.clone(),
+                    action: facts.action.clone(),
+                    received_at: now,
+                    card_id: facts.card_id,
+                    pipe_id: facts.pipe_id,
+                    deliveries: summaries,
+                },
+            });
+        }
+        Ingested { id: event_id, action: facts.action, deliveries: deliveries.len() as u32, replayed: false }
+    }
+
+    /// Hands unfinished deliveries (resumed at start, claimed, or requeued) to their lanes.
+    pub(crate) fn resume(&self, pending: Vec<PendingDelivery>) -> usize {
+        let n = pending.len();
+        for p in pending {
+            let sub = p.subscription_id.clone();
+            self.dispatcher.enqueue(&sub, Job::from_pending(p));
+        }
+        n
+    }
+}

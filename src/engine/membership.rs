@@ -1,0 +1,125 @@
+//! This node among the others of a cluster: its identity, what it reports with each heartbeat,
+//! the nodes the shared store last listed, and the other nodes' activity folded into this one's
+//! stats and feed. A single node is a cluster of one.
+
+use super::Engine;
+use crate::feed::FeedEvent;
+use crate::model::{DeliveryStatus, Millis, new_id, now_ms};
+use crate::store::{Activity, NodeInfo, NodeStatus};
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub(super) struct Membership {
+    pub(super) node_id: String,
+    pub(super) started_at: Millis,
+    /// The cluster's nodes as the shared store last reported them (empty for a single node).
+    nodes: RwLock<Vec<NodeInfo>>,
+    /// Set on a clean exit from a cluster: the cluster loop stops claiming and heartbeating.
+    left: AtomicBool,
+}
+
+impl Membership {
+    pub(super) fn new(node_id: Option<String>) -> Membership {
+        Membership {
+            node_id: node_id.unwrap_or_else(default_node_id),
+            started_at: now_ms(),
+            nodes: Default::default(),
+            left: Default::default(),
+        }
+    }
+}
+
+/// The host's name and a random tail, e.g. `web-3-k2q9xz`: readable in the nodes view, and new
+/// at every start (use `--node-id` to keep one across restarts).
+fn default_node_id() -> String {
+    let host: String = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+        .take(40)
+        .collect();
+    let id = new_id("");
+    let tail = id[id.len() - 6..].to_ascii_lowercase();
+    if host.is_empty() { format!("node-{tail}") } else { format!("{host}-{tail}") }
+}
+
+impl Engine {
+    /// On a clean exit from a cluster: stop delivering and hand this node's work to the others
+    /// now rather than when its lease runs out.
+    pub async fn leave(&self) {
+        let Some(shared) = self.store.shared() else { return };
+        self.membership.left.store(true, Ordering::SeqCst);
+        self.dispatcher.stop_all();
+        match shared.leave().await {
+            Ok(()) => tracing::info!("left the cluster; the other nodes take over this node's deliveries"),
+            Err(e) => tracing::warn!("could not hand over this node's deliveries (they move when its lease ends): {e}"),
+        }
+    }
+
+    pub(crate) fn has_left(&self) -> bool {
+        self.membership.left.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn node_status(&self) -> NodeStatus {
+        NodeStatus {
+            address: self.config.listen.to_string(),
+            started_at: self.membership.started_at,
+            in_flight: self.dispatcher.total_in_flight() as u64,
+            backlog: self.backlog() as u64,
+        }
+    }
+
+    pub(crate) fn set_nodes(&self, nodes: Vec<NodeInfo>) {
+        if let Ok(mut n) = self.membership.nodes.write() {
+            *n = nodes;
+        }
+    }
+
+    /// This node and, in a cluster, every other node the shared store knows.
+    pub(super) fn nodes(&self) -> Vec<NodeInfo> {
+        let status = self.node_status();
+        let me = NodeInfo {
+            id: self.membership.node_id.clone(),
+            address: status.address,
+            started_at: status.started_at,
+            heartbeat_at: now_ms(),
+            heartbeat_age_ms: 0,
+            alive: true,
+            in_flight: status.in_flight,
+            backlog: status.backlog,
+        };
+        let lease = self.config.lease.as_millis() as u64;
+        let mut nodes = self.membership.nodes.read().map(|n| n.clone()).unwrap_or_default();
+        for n in &mut nodes {
+            n.alive = n.heartbeat_age_ms <= lease;
+        }
+        nodes.retain(|n| n.id != me.id);
+        nodes.insert(0, me);
+        nodes
+    }
+
+    /// Folds the other nodes' events, attempts and alerts into this node's stats and live feed.
+    pub(crate) fn absorb(&self, activity: Activity) {
+        for event in activity.events {
+            self.stats.record_ingest(event.received_at);
+            self.feed.publish(FeedEvent::EventReceived { event });
+        }
+        for notice in activity.attempts {
+            let facts = crate::metrics::AttemptFacts {
+                success: notice.error_kind.is_none(),
+                status_code: notice.status_code,
+                error_kind: notice.error_kind,
+                latency_ms: notice.duration_ms,
+                // The notice carries its delivery's current state: only the attempt after which no
+                // retry was scheduled is the one that made it dead.
+                status: if notice.next_attempt_at.is_none() { notice.status } else { DeliveryStatus::Retrying },
+            };
+            self.stats.record_attempt(&notice.subscription_id, notice.started_at, &facts, notice.error.as_deref());
+            self.feed.publish(FeedEvent::DeliveryAttempted(notice));
+        }
+        for alert in activity.alerts {
+            self.remember_alert(alert);
+        }
+    }
+}

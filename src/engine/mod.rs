@@ -1,0 +1,121 @@
+//! The engine: the one library API behind the HTTP server and the dashboard. It owns the
+//! components of the flow and wires them; each part of its API lives in the file of its stage:
+//! `ingest` (validate → store → lanes), `changes` (subscriptions, over the versioned `registry`),
+//! `observe` (reads and redelivery), `alerts`, `membership` (this node in a cluster) and
+//! `background` (its own tasks).
+
+mod alerts;
+mod background;
+mod changes;
+mod ingest;
+mod membership;
+mod observe;
+mod registry;
+
+pub use ingest::Ingested;
+
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::dispatch::{self, Context, Dispatcher, SsrfGuard};
+use crate::feed::Feed;
+use crate::store::{SharedStore, Store};
+use alerts::{ALERT_LOG, AlertLog};
+use membership::Membership;
+use registry::Registry;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+pub struct Engine {
+    config: Config,
+    catalog: Catalog,
+    store: Arc<dyn Store>,
+    registry: Registry,
+    dispatcher: Dispatcher,
+    stats: Arc<crate::stats::Stats>,
+    feed: Feed,
+    alerts: AlertLog,
+    membership: Membership,
+    started: Instant,
+}
+
+impl Engine {
+    /// Opens the store, resumes every unfinished delivery and starts the lanes.
+    pub async fn start(config: Config) -> anyhow::Result<Arc<Engine>> {
+        let membership = Membership::new(config.node_id.clone());
+        let store = crate::store::open(&config.database(), &membership.node_id, config.max_db_bytes).await?;
+        let guard =
+            Arc::new(SsrfGuard { allow_private: config.allow_private, allowlist: config.allow_networks.clone() });
+        let stats = Arc::new(crate::stats::Stats::default());
+        let feed = Feed::default();
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let dispatcher = Dispatcher::new(Context {
+            store: store.clone(),
+            client: dispatch::client::build_client(&guard)?,
+            guard,
+            schedule: config.retry_schedule.clone(),
+            breaker: config.breaker.clone(),
+            disable_after: config.disable_after,
+            stats: stats.clone(),
+            feed: feed.clone(),
+            control: control_tx,
+            total_backlog: Default::default(),
+            body_bytes: Default::default(),
+            unrecorded: Arc::new(tokio::sync::Semaphore::new(dispatch::MAX_UNRECORDED)),
+        });
+        let version = store.subscriptions_version().await?;
+        let registry = Registry::new(version, store.subscriptions().await?);
+        let alerts = AlertLog::new(store.recent_alerts(ALERT_LOG as u32).await?);
+        let engine = Arc::new(Engine {
+            catalog: Catalog::new(&config.extra_actions),
+            config,
+            store,
+            registry,
+            dispatcher,
+            stats,
+            feed,
+            alerts,
+            membership,
+            started: Instant::now(),
+        });
+        engine.apply_declared_subscriptions().await?;
+        for sub in engine.subscriptions() {
+            engine.dispatcher.upsert(sub);
+        }
+        // A single node resumes all unfinished work; a node of a cluster claims its share instead.
+        if engine.store.shared().is_none() {
+            let pending = engine.store.pending_deliveries().await?;
+            if !pending.is_empty() {
+                tracing::info!("resuming {} unfinished deliveries", pending.len());
+            }
+            engine.resume(pending);
+        }
+        let since = crate::model::now_ms() - 86_400_000;
+        for c in engine.store.attempt_counts_since(since).await? {
+            engine.stats.seed(&c.subscription_id, c.minute, c.attempts, c.successes);
+        }
+        tokio::spawn(background::handle_control(Arc::downgrade(&engine), control_rx));
+        tokio::spawn(background::prune_periodically(Arc::downgrade(&engine)));
+        Ok(engine)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn feed(&self) -> &Feed {
+        &self.feed
+    }
+
+    pub(crate) fn shared_store(&self) -> Option<&dyn SharedStore> {
+        self.store.shared()
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+}

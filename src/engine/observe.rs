@@ -1,0 +1,81 @@
+//! Reading what happened (events, details, activity, stats, metrics) and acting on it
+//! (redelivery): everything the API and the dashboard ask of stored and live state.
+
+use super::Engine;
+use crate::error::{Error, Result};
+use crate::model::{EventDetail, EventSummary, Millis, now_ms};
+use crate::report::{EndpointReport, StatsReport};
+use crate::store::{Activity, EventQuery, NodeInfo};
+
+impl Engine {
+    pub async fn list_events(&self, query: EventQuery) -> Result<Vec<EventSummary>> {
+        self.store.list_events(query).await
+    }
+
+    pub async fn event(&self, id: &str) -> Result<EventDetail> {
+        self.store
+            .event_detail(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no event {id}; list events with GET /v1/events")))
+    }
+
+    pub async fn count_events(&self) -> Result<u64> {
+        self.store.count_events().await
+    }
+
+    /// What happened after `since` (any node's), for a stream client that resumes.
+    pub async fn activity_since(&self, since: Millis, limit: u32) -> Result<Activity> {
+        self.store.activity_since(since, limit).await
+    }
+
+    /// Redelivers every failed delivery of the subscription for events since `since`.
+    pub async fn recover(&self, subscription_id: &str, since: Millis) -> Result<usize> {
+        self.subscription(subscription_id)?;
+        let pending = self.store.requeue_failed(subscription_id, since, now_ms()).await?;
+        Ok(self.resume(pending))
+    }
+
+    /// Redelivers an event to all its subscriptions, or to one (even one it never went to).
+    /// With `failed_only`, only the deliveries that failed: the others already went through.
+    pub async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>, failed_only: bool) -> Result<usize> {
+        if let Some(sub) = subscription_id {
+            self.subscription(sub)?;
+        }
+        let pending = self.store.requeue_event(event_id, subscription_id, failed_only, now_ms()).await?;
+        Ok(self.resume(pending))
+    }
+
+    /// The Prometheus exposition of this node (and, in a cluster, of the others it follows).
+    pub fn metrics(&self) -> String {
+        self.stats().exposition(self.stats.metrics.gather())
+    }
+
+    pub fn backlog(&self) -> usize {
+        self.dispatcher.total_backlog()
+    }
+
+    pub fn stats(&self) -> StatsReport {
+        let now = now_ms();
+        let nodes = self.nodes();
+        // A silent node's last report is stale: its work is being taken over by the live ones.
+        let others: Vec<&NodeInfo> = nodes.iter().filter(|n| n.id != self.membership.node_id && n.alive).collect();
+        let (rate, total) = self.stats.ingest_rate(now, 10);
+        let subscriptions = self
+            .subscriptions()
+            .into_iter()
+            .map(|sub| {
+                let gauges = self.dispatcher.gauges(&sub.id);
+                EndpointReport::new(&sub, self.stats.snapshot(&sub.id, now), gauges.as_deref())
+            })
+            .collect();
+        StatsReport {
+            generated_at: now,
+            uptime_s: self.uptime().as_secs(),
+            ingest_per_second: rate,
+            events_ingested: total,
+            backlog: self.backlog() as u64 + others.iter().map(|n| n.backlog).sum::<u64>(),
+            subscriptions,
+            nodes,
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The live subscriptions: what every ingest is matched against. In memory, versioned by the
+//! store's subscriptions version; the engine keeps it in step with the store.
+
+use crate::error::{Error, Result};
+use crate::model::{Subscription, SubscriptionState, new_id};
+use crate::payload::PayloadFacts;
+use crate::subscriptions::conflicts;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+#[derive(Default)]
+struct Versioned {
+    version: i64,
+    by_id: BTreeMap<String, Arc<Subscription>>,
+}
+
+/// The subscriptions and the store's subscriptions version they reflect.
+pub(super) struct Registry {
+    live: RwLock<Versioned>,
+    /// Serialises subscription changes so the duplicate check and the save see the same world.
+    pub(super) changes: tokio::sync::Mutex<()>,
+}
+
+impl Registry {
+    pub(super) fn new(version: i64, stored: Vec<Subscription>) -> Registry {
+        let by_id = stored.into_iter().map(|s| (s.id.clone(), Arc::new(s))).collect();
+        Registry { live: RwLock::new(Versioned { version, by_id }), changes: Default::default() }
+    }
+
+    fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, Versioned>> {
+        self.live.read().map_err(|_| Error::Storage("subscription registry poisoned".into()))
+    }
+
+    pub(super) fn all(&self) -> Vec<Arc<Subscription>> {
+        self.read().map(|r| r.by_id.values().cloned().collect()).unwrap_or_default()
+    }
+
+    pub(super) fn get(&self, id: &str) -> Option<Arc<Subscription>> {
+        self.read().ok().and_then(|r| r.by_id.get(id).cloned())
+    }
+
+    /// The store version this registry reflects (-1 when unreadable: it then never matches).
+    pub(super) fn version(&self) -> i64 {
+        self.read().map(|r| r.version).unwrap_or(-1)
+    }
+
+    pub(super) fn set_version(&self, version: i64) {
+        if let Ok(mut live) = self.live.write() {
+            live.version = version;
+        }
+    }
+
+    /// Moves to `version` if it is the very next one (this node's own change); false when another
+    /// change came in between and the registry must be read again.
+    pub(super) fn advance_to(&self, version: i64) -> bool {
+        self.live.write().is_ok_and(|mut live| {
+            let next = live.version + 1 == version;
+            if next {
+                live.version = version;
+            }
+            next
+        })
+    }
+
+    pub(super) fn insert(&self, sub: Arc<Subscription>) {
+        if let Ok(mut live) = self.live.write() {
+            live.by_id.insert(sub.id.clone(), sub);
+        }
+    }
+
+    pub(super) fn remove(&self, id: &str) -> Option<Arc<Subscription>> {
+        self.live.write().ok().and_then(|mut live| live.by_id.remove(id))
+    }
+
+    /// The deliveries an event gets, each (new delivery id, subscription id), and the version
+    /// they were matched at.
+    pub(super) fn route(&self, facts: &PayloadFacts) -> Result<(i64, Vec<(String, String)>)> {
+        let live = self.read()?;
+        let deliveries = live
+            .by_id
+            .values()
+            .filter(|s| s.state != SubscriptionState::Disabled)
+            .filter(|s| s.actions.iter().any(|p| crate::catalog::pattern_matches(p, &facts.action)))
+            .filter(|s| s.filters.matches(facts))
+            .map(|s| (new_id("dlv"), s.id.clone()))
+            .collect();
+        Ok((live.version, deliveries))
+    }
+
+    /// The subscriptions `sub` would duplicate (same URL, overlapping actions); an error naming
+    /// them unless `override_previous` says to replace them.
+    pub(super) fn conflicts_with(&self, sub: &Subscription, override_previous: bool) -> Result<Vec<String>> {
+        let live = self.read()?;
+        let found: Vec<String> =
+            conflicts(sub, live.by_id.values().map(|s| s.as_ref())).iter().map(|s| s.id.clone()).collect();
+        if !found.is_empty() && !override_previous {
+            return Err(Error::Conflict(format!(
+                "subscription {} already sends an overlapping action to this URL; send \"override_previous\": true to replace it",
+                found.join(", ")
+            )));
+        }
+        Ok(found)
+    }
+}
