@@ -1,8 +1,8 @@
 //! One lane per subscription: its own queue, in-flight limit, retry timers and circuit breaker,
 //! so a slow or dead endpoint never delays the others.
 
-use super::breaker::{Breaker, Transition};
 use super::client::{self, AttemptOutcome};
+use super::health::{Ended, FAILING_ALERT_AFTER, Finding, Health};
 use super::{Context, Control, Job, LaneGauges, retry};
 use crate::feed::FeedEvent;
 use crate::metrics::AttemptFacts;
@@ -15,9 +15,6 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
-
-/// Consecutive failures after which an "endpoint failing" alert is raised.
-const FAILING_ALERT_AFTER: u32 = 3;
 
 pub(super) enum Command {
     Enqueue(Job),
@@ -56,15 +53,12 @@ pub(super) struct Lane {
     queued: HashSet<String>,
     /// Attempts under way; `Err` gives a job back unattempted.
     in_flight: JoinSet<Result<Finished, Unattempted>>,
-    breaker: Breaker,
-    consecutive_failures: u32,
-    failing_since: Option<Millis>,
-    alerted_failing: bool,
+    health: Health,
 }
 
 impl Lane {
     pub(super) fn new(sub: Arc<Subscription>, ctx: Arc<Context>, gauges: Arc<LaneGauges>) -> Self {
-        let breaker = Breaker::new(ctx.breaker.clone());
+        let health = Health::new(ctx.breaker.clone(), ctx.disable_after);
         Lane {
             sub,
             ctx,
@@ -74,32 +68,31 @@ impl Lane {
             seq: 0,
             queued: HashSet::new(),
             in_flight: JoinSet::new(),
-            breaker,
-            consecutive_failures: 0,
-            failing_since: None,
-            alerted_failing: false,
+            health,
         }
     }
 
     pub(super) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         loop {
-            self.promote_due(now_ms());
-            self.start_ready();
-            self.publish_gauges();
-            let wake = self.next_wake();
+            let (now, at) = (now_ms(), Instant::now());
+            self.promote_due(now);
+            self.start_ready(at);
+            self.publish_gauges(now, at);
+            let wake = self.next_wake(now, at);
             tokio::select! {
                 cmd = commands.recv() => {
                     let Some(cmd) = cmd else { break };
-                    self.command(cmd);
+                    let now = now_ms();
+                    self.command(cmd, now);
                     // Take everything already queued before the bookkeeping above runs again.
                     while let Ok(cmd) = commands.try_recv() {
-                        self.command(cmd);
+                        self.command(cmd, now);
                     }
                 }
                 Some(done) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
                     match done {
-                        Ok(Ok(done)) => self.finish(done),
-                        Ok(Err(unattempted)) => self.give_back(unattempted),
+                        Ok(Ok(done)) => self.finish(done, now_ms(), Instant::now()),
+                        Ok(Err(unattempted)) => self.give_back(unattempted, now_ms()),
                         Err(_) => {}
                     }
                 }
@@ -110,14 +103,14 @@ impl Lane {
         self.ctx.total_backlog.fetch_sub(backlog, Ordering::Relaxed);
     }
 
-    fn command(&mut self, cmd: Command) {
+    fn command(&mut self, cmd: Command, now: Millis) {
         match cmd {
-            Command::Enqueue(job) => self.enqueue(job),
+            Command::Enqueue(job) => self.enqueue(job, now),
             Command::Update(sub) => self.update(sub),
         }
     }
 
-    fn enqueue(&mut self, job: Job) {
+    fn enqueue(&mut self, job: Job, now: Millis) {
         if !self.queued.insert(job.delivery_id.clone()) {
             // Already here: a requeue brings a waiting retry forward with its fresh series.
             let key = self.waiting.iter().find(|(_, j)| j.delivery_id == job.delivery_id).map(|(k, _)| *k);
@@ -127,7 +120,7 @@ impl Lane {
             }
             return;
         }
-        if job.due <= now_ms() {
+        if job.due <= now {
             self.ready.push_back(job);
         } else {
             self.wait(job);
@@ -142,10 +135,7 @@ impl Lane {
     fn update(&mut self, sub: Arc<Subscription>) {
         let resumed = sub.state == SubscriptionState::Active && self.sub.state != SubscriptionState::Active;
         if resumed {
-            // The operator asked for traffic: start from a clean slate.
-            self.breaker.reset();
-            self.consecutive_failures = 0;
-            self.failing_since = None;
+            self.health.reset();
         }
         self.sub = sub;
     }
@@ -169,7 +159,7 @@ impl Lane {
         if self.sub.ordered { 1 } else { self.sub.max_in_flight.max(1) as usize }
     }
 
-    fn start_ready(&mut self) {
+    fn start_ready(&mut self, at: Instant) {
         if self.sub.state != SubscriptionState::Active {
             return;
         }
@@ -178,7 +168,7 @@ impl Lane {
             return;
         }
         while self.in_flight.len() < self.limit() && !self.ready.is_empty() {
-            if !self.breaker.try_admit(Instant::now()) {
+            if !self.health.breaker.try_admit(at) {
                 return;
             }
             let Some(job) = self.ready.pop_front() else { return };
@@ -188,23 +178,20 @@ impl Lane {
         }
     }
 
-    fn next_wake(&self) -> Option<Instant> {
-        let retry = self.waiting.keys().next().map(|(due, _)| {
-            let wait = (*due - now_ms()).max(0) as u64;
-            Instant::now() + Duration::from_millis(wait)
-        });
-        let probe = (!self.ready.is_empty()).then(|| self.breaker.open_until()).flatten();
+    /// When the lane must look again without being told: the next retry's due time, or the
+    /// breaker's probe time while deliveries wait behind it.
+    fn next_wake(&self, now: Millis, at: Instant) -> Option<Instant> {
+        let retry = self.waiting.keys().next().map(|(due, _)| at + Duration::from_millis((*due - now).max(0) as u64));
+        let probe = (!self.ready.is_empty()).then(|| self.health.breaker.open_until()).flatten();
         match (retry, probe) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
 
-    fn finish(&mut self, done: Finished) {
+    fn finish(&mut self, done: Finished, now: Millis, at: Instant) {
         let Finished { mut job, outcome, status, next_at } = done;
-        let now = now_ms();
         let success = outcome.succeeded();
-        let ctx = &self.ctx;
         let facts = AttemptFacts {
             success,
             status_code: outcome.status_code,
@@ -212,35 +199,28 @@ impl Lane {
             latency_ms: outcome.duration.as_millis() as u64,
             status,
         };
-        ctx.stats.record_attempt(&self.sub.id, outcome.started_at, &facts, outcome.error.as_deref());
-        match self.breaker.record(success, Instant::now()) {
-            Transition::Opened => self.alert(
-                AlertKind::BreakerOpen,
-                format!("{} consecutive failures; pausing deliveries for a cooldown", self.consecutive_failures + 1),
-            ),
-            Transition::Closed | Transition::None => {}
-        }
-        if success {
-            self.consecutive_failures = 0;
-            self.failing_since = None;
-            if std::mem::take(&mut self.alerted_failing) {
-                self.alert(AlertKind::EndpointRecovered, "deliveries succeed again".into());
+        self.ctx.stats.record_attempt(&self.sub.id, outcome.started_at, &facts, outcome.error.as_deref());
+        let ended = Ended {
+            success,
+            status_code: outcome.status_code,
+            started_at: outcome.started_at,
+            error: outcome.error.as_deref(),
+        };
+        for finding in self.health.attempt_ended(&ended, now, at) {
+            match finding {
+                Finding::BreakerOpened { failures } => self.alert(
+                    AlertKind::BreakerOpen,
+                    format!("{failures} consecutive failures; pausing deliveries for a cooldown"),
+                    now,
+                ),
+                Finding::Failing { last_error } => self.alert(
+                    AlertKind::EndpointFailing,
+                    format!("{FAILING_ALERT_AFTER} failures in a row, last: {last_error}"),
+                    now,
+                ),
+                Finding::Recovered => self.alert(AlertKind::EndpointRecovered, "deliveries succeed again".into(), now),
+                Finding::Disable(reason) => self.disable(reason, now),
             }
-            self.queued.remove(&job.delivery_id);
-            return;
-        }
-        self.consecutive_failures += 1;
-        let since = *self.failing_since.get_or_insert(outcome.started_at);
-        let error = outcome.error.clone().unwrap_or_default();
-        if self.consecutive_failures == FAILING_ALERT_AFTER {
-            self.alerted_failing = true;
-            self.alert(AlertKind::EndpointFailing, format!("{FAILING_ALERT_AFTER} failures in a row, last: {error}"));
-        }
-        if outcome.status_code == Some(410) {
-            self.disable("the endpoint answered 410 Gone".into());
-        } else if now - since >= ctx.disable_after.as_millis() as i64 {
-            let days = ctx.disable_after.as_secs_f64() / 86_400.0;
-            self.disable(format!("every attempt has failed for {days:.1} days"));
         }
         match (status, next_at) {
             (DeliveryStatus::Retrying, Some(due)) => {
@@ -255,14 +235,14 @@ impl Lane {
         }
     }
 
-    fn give_back(&mut self, unattempted: Unattempted) {
+    fn give_back(&mut self, unattempted: Unattempted, now: Millis) {
         match unattempted {
             Unattempted::Moved(job) => {
                 self.queued.remove(&job.delivery_id);
             }
             Unattempted::StoreFailed { mut job, error } => {
                 tracing::warn!(delivery = %job.delivery_id, "cannot read the event to deliver (retrying in {}s, the endpoint is not charged): {error}", STORE_RETRY.as_secs());
-                job.due = now_ms() + STORE_RETRY.as_millis() as i64;
+                job.due = now + STORE_RETRY.as_millis() as i64;
                 self.wait(job);
             }
             Unattempted::EventGone(job) => {
@@ -272,7 +252,7 @@ impl Lane {
         }
     }
 
-    fn disable(&mut self, reason: String) {
+    fn disable(&mut self, reason: String, now: Millis) {
         if self.sub.state == SubscriptionState::Disabled {
             return;
         }
@@ -280,23 +260,23 @@ impl Lane {
         sub.state = SubscriptionState::Disabled;
         sub.disabled_reason = Some(reason.clone());
         self.sub = Arc::new(sub);
-        self.alert(AlertKind::Disabled, format!("disabled: {reason}"));
+        self.alert(AlertKind::Disabled, format!("disabled: {reason}"), now);
         let _ = self.ctx.control.send(Control::Disable { subscription_id: self.sub.id.clone(), reason });
     }
 
-    fn alert(&self, kind: AlertKind, message: String) {
+    fn alert(&self, kind: AlertKind, message: String, now: Millis) {
         let alert = Alert {
             kind,
             subscription_id: self.sub.id.clone(),
             subscription_name: self.sub.name.clone(),
             message,
-            at: now_ms(),
+            at: now,
         };
         tracing::warn!(subscription = %alert.subscription_name, kind = ?alert.kind, "{}", alert.message);
         let _ = self.ctx.control.send(Control::Alert(alert));
     }
 
-    fn publish_gauges(&self) {
+    fn publish_gauges(&self, now: Millis, at: Instant) {
         let backlog = self.ready.len() + self.waiting.len();
         let before = self.gauges.backlog.swap(backlog, Ordering::Relaxed);
         if backlog >= before {
@@ -305,11 +285,10 @@ impl Lane {
             self.ctx.total_backlog.fetch_sub(before - backlog, Ordering::Relaxed);
         }
         self.gauges.in_flight.store(self.in_flight.len(), Ordering::Relaxed);
-        self.gauges.breaker.store(self.breaker.state() as u8, Ordering::Relaxed);
-        let probe = self
-            .breaker
-            .open_until()
-            .map_or(0, |at| now_ms() + at.saturating_duration_since(Instant::now()).as_millis() as Millis);
+        let breaker = &self.health.breaker;
+        self.gauges.breaker.store(breaker.state() as u8, Ordering::Relaxed);
+        let probe =
+            breaker.open_until().map_or(0, |open| now + open.saturating_duration_since(at).as_millis() as Millis);
         self.gauges.next_probe_at.store(probe, Ordering::Relaxed);
     }
 }

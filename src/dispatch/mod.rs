@@ -2,6 +2,7 @@
 
 mod breaker;
 pub mod client;
+mod health;
 mod lane;
 pub mod retry;
 pub mod signing;

@@ -156,7 +156,8 @@ async fn every_node_shows_the_whole_cluster() {
     let stream = reqwest::Client::new().get(format!("{}/v1/stream", b.base)).bearer_auth(ADMIN).send().await.unwrap();
     let (_, sent) = post(&a.base, "/v1/events", INGEST, card_move("P", 2)).await;
     let event_id = sent["id"].as_str().expect("node-a accepted the event").to_string();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let held = until(&a.base, "/v1/stats", Duration::from_secs(5), |v| v["subscriptions"][0]["backlog"] == 1).await;
+    assert_eq!(held["subscriptions"][0]["backlog"], 1, "node-a's paused lane holds the event: {held}");
     assert_eq!(sink.count(), 0, "nothing is delivered while paused");
     post(&b.base, &format!("/v1/subscriptions/{sub_id}/resume"), ADMIN, json!({})).await;
 
@@ -187,8 +188,10 @@ async fn a_redelivery_on_another_node_is_not_sent_twice() {
     let done = until(&b.base, &path, Duration::from_secs(5), |v| v["deliveries"][0]["status"] == "succeeded").await;
     assert_eq!(done["deliveries"][0]["status"], "succeeded", "{done}");
     assert_eq!(sink.count(), 2, "the failed attempt, then node-b's redelivery");
-    // Node-a's retry was due 5 s after its attempt.
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // Node-a's retry was due 5 s after its attempt: when it fires, node-a finds the delivery is no
+    // longer its own and lets it go, and its lane is empty.
+    let dropped = until(&a.base, "/v1/stats", Duration::from_secs(10), |v| v["subscriptions"][0]["backlog"] == 0).await;
+    assert_eq!(dropped["subscriptions"][0]["backlog"], 0, "node-a let its retry go: {dropped}");
     assert_eq!(sink.count(), 2, "node-a does not send the redelivered event again");
     let after = get(&b.base, &path).await;
     assert_eq!(after["deliveries"][0]["status"], "succeeded");

@@ -98,6 +98,31 @@ impl Hookwatch {
         body
     }
 
+    /// Polls `path` until `check` holds (or `within` passes) and returns its last answer.
+    pub async fn until(&self, path: &str, within: Duration, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let value = self.get(path).await;
+            if check(&value) || Instant::now() > deadline {
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until no delivery is queued or in flight here: whatever was sent has been sent,
+    /// and nothing more will be unless something new arrives. Returns the stats then.
+    pub async fn idle(&self, within: Duration) -> Value {
+        let stats = self
+            .until("/v1/stats", within, |s| {
+                s["backlog"] == 0
+                    && s["subscriptions"].as_array().is_some_and(|subs| subs.iter().all(|s| s["in_flight"] == 0))
+            })
+            .await;
+        assert_eq!(stats["backlog"], 0, "still busy after {within:?}: {stats}");
+        stats
+    }
+
     /// Waits until the event's deliveries all reach a final state, and returns the event.
     pub async fn settled(&self, event_id: &str, within: Duration) -> Value {
         let deadline = Instant::now() + within;

@@ -70,7 +70,7 @@ async fn filters_and_actions_decide_who_receives_what() {
 
     assert_eq!(crm.wait_for(1, Duration::from_secs(5)).await, 1);
     assert_eq!(users.wait_for(1, Duration::from_secs(5)).await, 1);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    hw.idle(Duration::from_secs(5)).await;
     assert_eq!((crm.count(), users.count()), (1, 1), "nothing else was delivered");
 }
 
@@ -155,10 +155,10 @@ async fn paused_subscriptions_queue_and_resume_delivers() {
     for _ in 0..3 {
         hw.send(&card_move("P", 2)).await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stats = hw.until("/v1/stats", Duration::from_secs(5), |s| s["subscriptions"][0]["backlog"] == 3).await;
+    assert_eq!(stats["subscriptions"][0]["backlog"], 3, "the paused lane holds them: {stats}");
+    assert_eq!(stats["subscriptions"][0]["in_flight"], 0);
     assert_eq!(sink.count(), 0, "nothing is attempted while paused");
-    let stats = hw.get("/v1/stats").await;
-    assert_eq!(stats["subscriptions"][0]["backlog"], 3);
     hw.admin(Method::POST, &format!("/v1/subscriptions/{id}/resume"), None).await;
     assert_eq!(sink.wait_for(3, Duration::from_secs(5)).await, 3);
 }
@@ -284,14 +284,18 @@ async fn the_breaker_opens_holds_deliveries_without_spending_retries_and_closes_
     }
     let attempts_when_open = sink.count();
     assert_eq!(attempts_when_open, 3);
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(sink.count(), attempts_when_open, "no attempt while the breaker is open");
+    // The endpoint recovers meanwhile; watched through the whole cooldown, not one attempt goes
+    // out while the stats say the breaker is open.
+    sink.behaviour.lock().unwrap().default_status = 200;
+    while hw.get("/v1/stats").await["subscriptions"][0]["breaker"] == "open" {
+        assert_eq!(sink.count(), attempts_when_open, "no attempt while the breaker is open");
+        assert!(std::time::Instant::now() < deadline, "the breaker never let a probe through");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let alerts = hw.get("/v1/alerts").await;
     assert!(alerts["data"].as_array().unwrap().iter().any(|a| a["kind"] == "breaker_open"), "{alerts}");
 
-    // The endpoint recovers: the probe after the cooldown succeeds, the breaker closes and the
-    // held deliveries go out.
-    sink.behaviour.lock().unwrap().default_status = 200;
+    // The probe after the cooldown succeeds, the breaker closes and the held deliveries go out.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let failed = hw.get(&format!("/v1/events?subscription={}&status=failed", sub["id"].as_str().unwrap())).await;

@@ -86,8 +86,7 @@ async fn silent_and_slow_clients_are_cut_off_without_starving_others() {
     let started = Instant::now();
     still_serving(&hw).await;
     assert!(started.elapsed() < Duration::from_secs(2), "a normal request was served promptly");
-    // After the header timeout the server closes them: a read sees the end (or a reset).
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // After the header timeout the server closes them: a read waits for it and sees the end (or a reset).
     for conn in silent.iter_mut().take(20).chain(std::iter::once(&mut slow)) {
         let mut buf = [0u8; 512];
         let n = tokio::time::timeout(Duration::from_secs(2), conn.read(&mut buf)).await.expect("closed, not hanging");
@@ -281,8 +280,17 @@ fn secrets_never_reach_the_log() {
     };
     let sub = json!({"name": "crm", "url": format!("http://{closed}/h"), "actions": ["*"], "secret": secret, "headers": {"Authorization": format!("Bearer {consumer_token}")}});
     assert!(request("POST", "/v1/subscriptions", ADMIN, &sub.to_string()).contains("201"));
-    assert!(request("POST", "/v1/events", INGEST, &card_move("P", 2).to_string()).contains("202"));
-    std::thread::sleep(Duration::from_millis(800));
+    let accepted = request("POST", "/v1/events", INGEST, &card_move("P", 2).to_string());
+    assert!(accepted.contains("202"), "{accepted}");
+    let event: serde_json::Value = serde_json::from_str(accepted.split("\r\n\r\n").nth(1).unwrap_or("")).unwrap();
+    let event_path = format!("/v1/events/{}", event["id"].as_str().unwrap());
+    // Both attempts (the first and its one retry) have failed and been recorded: all that this
+    // delivery will log has been logged.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !request("GET", &event_path, ADMIN, "").contains(r#""status":"dead""#) {
+        assert!(Instant::now() < deadline, "the delivery never gave up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let _ = child.kill();
     let _ = child.wait();
     let _ = stderr.read_to_end(&mut log);
@@ -388,8 +396,13 @@ async fn a_storage_fault_while_delivering_is_not_charged_to_the_endpoint() {
     // The retry rereads the body from the store: make that read fail, from outside the process.
     let outside = rusqlite::Connection::open(&db).unwrap();
     outside.busy_timeout(Duration::from_secs(5)).unwrap();
+    let (_, retrying) = call(&http, reqwest::Method::GET, &url(&format!("/v1/events/{id}")), ADMIN, None).await;
+    let due = retrying["deliveries"][0]["next_attempt_at"].as_str().expect("a retry is scheduled").to_string();
+    let due = chrono::DateTime::parse_from_rfc3339(&due).unwrap().timestamp_millis();
     outside.execute_batch("ALTER TABLE events RENAME COLUMN body TO body_away").unwrap();
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Past the retry's due time: its read of the body has failed.
+    let past = (due + 500 - hookwatch::model::now_ms()).max(0) as u64;
+    tokio::time::sleep(Duration::from_millis(past)).await;
     assert_eq!(sink.count(), 1, "nothing can be sent while the body is unreadable");
     outside.execute_batch("ALTER TABLE events RENAME COLUMN body_away TO body").unwrap();
     assert_eq!(sink.wait_for(2, Duration::from_secs(10)).await, 2, "the delivery goes out once the store reads again");

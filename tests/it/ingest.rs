@@ -85,7 +85,7 @@ async fn an_idempotency_key_returns_the_first_event_and_creates_nothing() {
     assert_ne!(first["id"], other["id"]);
     assert_eq!(hw.get("/v1/events").await["data"].as_array().unwrap().len(), 2);
     sink.wait_for(2, Duration::from_secs(5)).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    hw.idle(Duration::from_secs(5)).await;
     assert_eq!(sink.count(), 2, "the repeat was not delivered");
 }
 
@@ -98,7 +98,7 @@ async fn a_full_backlog_answers_503_with_retry_after() {
     for _ in 0..3 {
         hw.send(&card_move("P", 2)).await;
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    hw.until("/v1/stats", Duration::from_secs(5), |s| s["backlog"] == 3).await;
     let (status, headers, body) = hw.ingest_raw(card_move("P", 2).to_string(), "application/json", INGEST).await;
     assert_eq!(status, 503, "{body}");
     assert!(headers.contains_key("retry-after"));

@@ -38,8 +38,7 @@ async fn stats_report_rates_latency_and_backlog() {
         hw.send(&card_move("P", 2)).await;
     }
     sink.wait_for(4, Duration::from_secs(5)).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let stats = hw.get("/v1/stats").await;
+    let stats = hw.until("/v1/stats", Duration::from_secs(5), |s| s["subscriptions"][0]["attempts"]["1m"] == 4).await;
     let s = &stats["subscriptions"][0];
     assert_eq!(s["attempts"]["1m"], 4, "{stats}");
     assert_eq!(s["success_rate"]["5m"], 0.75);
