@@ -234,8 +234,9 @@ impl SqliteStore {
         keep_private(path)?;
         let conn = open(path)?;
         if let Some(max) = max_bytes {
-            let page_size: u64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-            conn.query_row(&format!("PRAGMA max_page_count = {}", (max / page_size).max(1)), [], |_| Ok(()))?;
+            let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            let pages = (max / page_size.max(1) as u64).max(1);
+            conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
         }
         let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let steps = migrate::pending(MIGRATIONS, applied, &format!("database {}", path.display()))?;
@@ -487,7 +488,7 @@ impl Store for SqliteStore {
                 rec.delivery_id,
                 rec.subscription_id,
                 rec.started_at,
-                rec.duration_ms,
+                rec.duration_ms as i64,
                 rec.status_code,
                 rec.error_kind.map(ErrorKind::as_str),
                 rec.error,
@@ -598,7 +599,7 @@ impl Store for SqliteStore {
 
     async fn activity_since(&self, since: Millis, limit: u32) -> Result<Activity> {
         self.read(move |conn| {
-            let fetch = limit as usize + 1;
+            let fetch = i64::from(limit) + 1;
             // The id index finds them (ids begin with their time; received_at may trail by a ms).
             let mut events = select(
                 conn,
@@ -624,7 +625,8 @@ impl Store for SqliteStore {
                 .query_map(params![since, fetch], |r| r.get::<_, String>(0))?
                 .filter_map(|body| serde_json::from_str(&body.ok()?).ok())
                 .collect::<Vec<Alert>>();
-            let more = events.len() == fetch || attempts.len() == fetch || alerts.len() == fetch;
+            let fetched = fetch as usize;
+            let more = events.len() == fetched || attempts.len() == fetched || alerts.len() == fetched;
             events.truncate(limit as usize);
             attempts.truncate(limit as usize);
             alerts.truncate(limit as usize);
@@ -652,7 +654,8 @@ impl Store for SqliteStore {
     }
 
     async fn count_events(&self) -> Result<u64> {
-        self.read(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?)).await
+        let count: i64 = self.read(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?)).await?;
+        Ok(count as u64)
     }
 
     async fn requeue_event(
