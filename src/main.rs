@@ -2,7 +2,7 @@ use clap::{Parser, Subcommand};
 use hookwatch::cli::CommonOptions;
 use hookwatch::config::Config;
 use hookwatch::dashboard::{self, source::LocalSource, source::RemoteSource};
-use hookwatch::server::{self, Server};
+use hookwatch::server::Server;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -217,7 +217,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(file) = &server.tokens.file {
         tracing::info!("admin and ingest tokens are in {}", file.display());
     }
-    server::termination().await;
+    hookwatch::signals::termination().await;
     tracing::info!("shutting down");
     server.shutdown().await
 }

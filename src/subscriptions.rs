@@ -1,7 +1,6 @@
 //! Subscription input: what an operator may send to create or change one, and its validation.
 
 use crate::catalog::{Catalog, patterns_overlap};
-use crate::dispatch::signing;
 use crate::error::{Error, Result};
 use crate::model::{Filters, Millis, Subscription, SubscriptionState, new_id};
 use serde::{Deserialize, Serialize};
@@ -68,7 +67,7 @@ impl SubscriptionInput {
                 url::Url::parse(&sub.url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
         }
         if sub.secret.is_empty() {
-            sub.secret = signing::generate_secret();
+            sub.secret = crate::secret::generate_secret();
         }
         Ok(sub)
     }
@@ -112,7 +111,7 @@ impl SubscriptionInput {
             sub.filters = filters.clone();
         }
         if let Some(secret) = &self.secret {
-            signing::secret_key(secret).map_err(|e| Error::invalid("invalid_secret", e))?;
+            crate::secret::secret_key(secret).map_err(|e| Error::invalid("invalid_secret", e))?;
             sub.secret = secret.clone();
         }
         if let Some(n) = self.max_in_flight {

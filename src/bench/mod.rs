@@ -66,7 +66,7 @@ pub struct BenchOptions {
 pub async fn serve_bare(addr: std::net::SocketAddr) -> anyhow::Result<()> {
     let bound = targets::start_on(addr, StatusCode::ACCEPTED, None).await?;
     eprintln!("bare 202 server on http://{bound}");
-    crate::server::termination().await;
+    crate::signals::termination().await;
     Ok(())
 }
 

@@ -63,7 +63,7 @@ async fn event_loop(
     initial_load(&source, &app, &outcomes_tx);
 
     let mut keys = EventStream::new();
-    let stop = crate::server::termination();
+    let stop = crate::signals::termination();
     tokio::pin!(stop);
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;

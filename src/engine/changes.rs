@@ -3,7 +3,7 @@
 //! other nodes made are followed the same way.
 
 use super::Engine;
-use crate::dispatch;
+
 use crate::error::{Error, Result};
 use crate::feed::FeedEvent;
 use crate::model::{Subscription, SubscriptionChange, SubscriptionState, now_ms};
@@ -173,10 +173,10 @@ impl Engine {
         let mut sub = (*self.subscription(id)?).clone();
         let new_secret = match secret {
             Some(s) => {
-                dispatch::signing::secret_key(&s).map_err(|e| Error::invalid("invalid_secret", e))?;
+                crate::secret::secret_key(&s).map_err(|e| Error::invalid("invalid_secret", e))?;
                 s
             }
-            None => dispatch::signing::generate_secret(),
+            None => crate::secret::generate_secret(),
         };
         let now = now_ms();
         sub.previous_secret = Some(std::mem::replace(&mut sub.secret, new_secret));
