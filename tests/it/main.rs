@@ -6,6 +6,7 @@
 
 mod common;
 
+mod architecture;
 mod attach;
 mod cluster;
 mod crash;
