@@ -46,10 +46,8 @@ impl Cells for tokio_postgres::Row {
     }
 
     fn int(&self, i: usize) -> Result<Option<i64>> {
-        match self.try_get::<_, Option<i64>>(i) {
-            Ok(v) => Ok(v),
-            Err(_) => Ok(self.try_get::<_, Option<i32>>(i)?.map(i64::from)),
-        }
+        let narrow = self.columns().get(i).is_some_and(|c| *c.type_() == tokio_postgres::types::Type::INT4);
+        if narrow { Ok(self.try_get::<_, Option<i32>>(i)?.map(i64::from)) } else { Ok(self.try_get(i)?) }
     }
 
     fn bytes(&self, i: usize) -> Result<Vec<u8>> {
