@@ -49,6 +49,8 @@ pub struct Settings {
     pub admin_token: Option<String>,
     #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub ingest_token: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
+    pub viewer_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_actions: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,6 +82,7 @@ const ENV_KEYS: &[&str] = &[
     "breaker_max_cooldown",
     "admin_token",
     "ingest_token",
+    "viewer_token",
     "extra_actions",
     "log_file",
     "node_id",
@@ -146,6 +149,8 @@ pub struct Config {
     pub breaker: BreakerConfig,
     pub admin_token: Option<String>,
     pub ingest_token: Option<String>,
+    /// Reads everything, changes nothing.
+    pub viewer_token: Option<String>,
     pub extra_actions: Vec<String>,
     pub log_file: Option<PathBuf>,
     /// This node's name in a cluster; a node restarted under the same id takes its leases back at once.
@@ -173,6 +178,7 @@ impl Default for Config {
             breaker: BreakerConfig::default(),
             admin_token: None,
             ingest_token: None,
+            viewer_token: None,
             extra_actions: Vec::new(),
             log_file: None,
             node_id: None,
@@ -241,6 +247,7 @@ impl Config {
         }
         c.admin_token = file.admin_token;
         c.ingest_token = file.ingest_token;
+        c.viewer_token = file.viewer_token;
         c.extra_actions = file.extra_actions.unwrap_or_default();
         c.log_file = file.log_file;
         if let Some(v) = file.lease {
@@ -363,6 +370,7 @@ mod tests {
             breaker_max_cooldown: text(),
             admin_token: text(),
             ingest_token: text(),
+            viewer_token: text(),
             extra_actions: Some(Vec::new()),
             log_file: Some(PathBuf::new()),
             node_id: text(),

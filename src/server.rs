@@ -26,7 +26,10 @@ impl Server {
             .filter(|p| !p.as_os_str().is_empty())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| ".".into());
-        let tokens = Tokens::resolve(config.admin_token.clone(), config.ingest_token.clone(), &dir)?;
+        let tokens = Tokens::resolve(
+            [config.admin_token.clone(), config.ingest_token.clone(), config.viewer_token.clone()],
+            &dir,
+        )?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (choose another with --listen)", config.listen))?;

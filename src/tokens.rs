@@ -1,5 +1,5 @@
-//! Admin and ingest tokens: from the environment or config, else generated once and kept in a
-//! 0600 file next to the database.
+//! Admin, ingest and viewer tokens: from the environment or config, else generated once and kept
+//! in a 0600 file next to the database.
 
 use rand::Rng;
 use std::path::{Path, PathBuf};
@@ -9,8 +9,31 @@ use subtle::ConstantTimeEq;
 pub struct Tokens {
     pub admin: String,
     pub ingest: String,
+    /// Reads everything the admin token reads, and changes nothing.
+    pub viewer: String,
     /// Where generated tokens are kept, when any were generated.
     pub file: Option<PathBuf>,
+}
+
+/// The token kinds, in the order `Tokens::resolve` takes them, with their key in the token file.
+const KEYS: [&str; 3] = ["admin_token", "ingest_token", "viewer_token"];
+
+/// Who made a request, as the token it carried says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Admin,
+    Ingest,
+    Viewer,
+}
+
+impl Actor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Actor::Admin => "admin",
+            Actor::Ingest => "ingest",
+            Actor::Viewer => "viewer",
+        }
+    }
 }
 
 pub fn generate() -> String {
@@ -25,46 +48,59 @@ pub fn matches(given: &str, expected: &str) -> bool {
 }
 
 impl Tokens {
-    /// `admin`/`ingest` are what the environment or config gave; missing ones come from (or go to)
-    /// `hookwatch.tokens` beside the database (or in `dir` when there is no database file).
-    pub fn resolve(admin: Option<String>, ingest: Option<String>, dir: &Path) -> anyhow::Result<Tokens> {
-        let admin = admin.filter(|t| !t.trim().is_empty());
-        let ingest = ingest.filter(|t| !t.trim().is_empty());
-        if let (Some(admin), Some(ingest)) = (&admin, &ingest) {
-            return Ok(Tokens { admin: admin.clone(), ingest: ingest.clone(), file: None });
+    /// `given` are the admin, ingest and viewer tokens the environment or config gave; missing
+    /// ones come from (or go to) `hookwatch.tokens` beside the database (or in `dir` when there is
+    /// no database file). A token the file lacks is generated and appended to it: what the file
+    /// already holds is never replaced, since clients hold those tokens.
+    pub fn resolve(given: [Option<String>; 3], dir: &Path) -> anyhow::Result<Tokens> {
+        let given = given.map(|t| t.filter(|t| !t.trim().is_empty()));
+        if let [Some(admin), Some(ingest), Some(viewer)] = &given {
+            return Ok(Tokens { admin: admin.clone(), ingest: ingest.clone(), viewer: viewer.clone(), file: None });
         }
         let file = dir.join("hookwatch.tokens");
-        let (stored_admin, stored_ingest) = match std::fs::read_to_string(&file) {
-            Ok(text) => parse(&text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                // First start: generate what was not given and keep it.
-                let tokens = Tokens {
-                    admin: admin.unwrap_or_else(generate),
-                    ingest: ingest.unwrap_or_else(generate),
-                    file: Some(file.clone()),
-                };
-                let text = format!("admin_token = {:?}\ningest_token = {:?}\n", tokens.admin, tokens.ingest);
-                write_new_private(&file, &text)?;
-                return Ok(tokens);
-            }
-            // Never replace a file that exists: clients hold the tokens in it.
+        let stored = match std::fs::read_to_string(&file) {
+            Ok(text) => Some(parse(&text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => anyhow::bail!(
-                "cannot read the token file {}: {e}; fix its permissions, or set HOOKWATCH_ADMIN_TOKEN and \
-                 HOOKWATCH_INGEST_TOKEN",
+                "cannot read the token file {}: {e}; fix its permissions, or set HOOKWATCH_ADMIN_TOKEN, \
+                 HOOKWATCH_INGEST_TOKEN and HOOKWATCH_VIEWER_TOKEN",
                 file.display()
             ),
         };
+        let Some(stored) = stored else {
+            // First start: generate what was not given and keep it.
+            let [admin, ingest, viewer] = given.map(|t| t.unwrap_or_else(generate));
+            let text = format!("admin_token = {admin:?}\ningest_token = {ingest:?}\nviewer_token = {viewer:?}\n");
+            write_new_private(&file, &text)?;
+            return Ok(Tokens { admin, ingest, viewer, file: Some(file) });
+        };
+        let [admin, ingest, viewer] = [0, 1, 2].map(|i| given[i].clone().or_else(|| stored[i].clone()));
         let missing = |key: &str| {
             anyhow::anyhow!(
                 "the token file {} has no {key}; add `{key} = \"...\"` to it, or delete the file to generate new tokens",
                 file.display()
             )
         };
-        Ok(Tokens {
-            admin: admin.or(stored_admin).ok_or_else(|| missing("admin_token"))?,
-            ingest: ingest.or(stored_ingest).ok_or_else(|| missing("ingest_token"))?,
-            file: Some(file),
-        })
+        let admin = admin.ok_or_else(|| missing(KEYS[0]))?;
+        let ingest = ingest.ok_or_else(|| missing(KEYS[1]))?;
+        // The viewer token came after the others: a file written before it gets one added.
+        let viewer = match viewer {
+            Some(v) => v,
+            None => {
+                let v = generate();
+                append_private(&file, &format!("{} = {v:?}\n", KEYS[2]))?;
+                v
+            }
+        };
+        Ok(Tokens { admin, ingest, viewer, file: Some(file) })
+    }
+
+    /// Which kind `given` is, if any (admin first: a deployment may give two kinds one value).
+    pub fn actor(&self, given: &str) -> Option<Actor> {
+        [(Actor::Admin, &self.admin), (Actor::Ingest, &self.ingest), (Actor::Viewer, &self.viewer)]
+            .into_iter()
+            .find(|(_, token)| matches(given, token))
+            .map(|(actor, _)| actor)
     }
 }
 
@@ -72,20 +108,31 @@ impl Tokens {
 pub fn stored(dir: &Path) -> Option<(String, String)> {
     let text = std::fs::read_to_string(dir.join("hookwatch.tokens")).ok()?;
     match parse(&text) {
-        (Some(admin), Some(ingest)) => Some((admin, ingest)),
+        [Some(admin), Some(ingest), _] => Some((admin, ingest)),
         _ => None,
     }
 }
 
-fn parse(text: &str) -> (Option<String>, Option<String>) {
-    let value = |key: &str| {
+/// The admin, ingest and viewer tokens a token file holds.
+fn parse(text: &str) -> [Option<String>; 3] {
+    KEYS.map(|key| {
         text.lines()
             .filter_map(|l| l.split_once('='))
             .find(|(k, _)| k.trim() == key)
             .map(|(_, v)| v.trim().trim_matches('"').to_string())
             .filter(|v| !v.is_empty())
-    };
-    (value("admin_token"), value("ingest_token"))
+    })
+}
+
+/// Adds a line to the token file, whose other lines stay as they are.
+fn append_private(path: &Path, line: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot add to the token file {}: {e}", path.display()))?;
+    f.write_all(line.as_bytes())?;
+    Ok(())
 }
 
 /// Writes a file that must not exist yet, readable by its owner only.
@@ -110,13 +157,15 @@ mod tests {
     #[test]
     fn generated_tokens_persist_with_mode_0600() {
         let dir = tempfile::tempdir().unwrap();
-        let first = Tokens::resolve(None, None, dir.path()).unwrap();
+        let first = Tokens::resolve([None, None, None], dir.path()).unwrap();
         let file = first.file.clone().unwrap();
         assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
-        let again = Tokens::resolve(None, None, dir.path()).unwrap();
-        assert_eq!((first.admin, first.ingest), (again.admin, again.ingest));
-        let given = Tokens::resolve(Some("a".into()), Some("i".into()), dir.path()).unwrap();
-        assert_eq!((given.admin.as_str(), given.file), ("a", None));
+        let again = Tokens::resolve([None, None, None], dir.path()).unwrap();
+        assert_eq!((&first.admin, &first.ingest, &first.viewer), (&again.admin, &again.ingest, &again.viewer));
+        assert_eq!(first.actor(&first.viewer), Some(Actor::Viewer));
+        assert_eq!(first.actor("hw_other"), None);
+        let given = Tokens::resolve([Some("a".into()), Some("i".into()), Some("v".into())], dir.path()).unwrap();
+        assert_eq!((given.admin.as_str(), given.viewer.as_str(), given.file), ("a", "v", None));
     }
 
     #[test]
@@ -125,20 +174,36 @@ mod tests {
         let file = dir.path().join("hookwatch.tokens");
         // A directory in its place cannot be read as a file, whoever runs the test (root too).
         std::fs::create_dir(&file).unwrap();
-        let err = Tokens::resolve(None, None, dir.path()).unwrap_err().to_string();
+        let err = Tokens::resolve([None, None, None], dir.path()).unwrap_err().to_string();
         assert!(err.contains("cannot read the token file"), "{err}");
         assert!(file.is_dir(), "the unreadable path was replaced");
         std::fs::remove_dir(&file).unwrap();
 
         std::fs::write(&file, "admin_token = \"hw_kept\"\n").unwrap();
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let err = Tokens::resolve(None, None, dir.path()).unwrap_err().to_string();
+        let err = Tokens::resolve([None, None, None], dir.path()).unwrap_err().to_string();
         assert!(err.contains("has no ingest_token"), "{err}");
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "admin_token = \"hw_kept\"\n");
         // The missing one given from outside completes it, and the file is left as it was.
-        let tokens = Tokens::resolve(None, Some("hw_given".into()), dir.path()).unwrap();
+        let tokens = Tokens::resolve([None, Some("hw_given".into()), Some("hw_view".into())], dir.path()).unwrap();
         assert_eq!((tokens.admin.as_str(), tokens.ingest.as_str()), ("hw_kept", "hw_given"));
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "admin_token = \"hw_kept\"\n");
+    }
+
+    /// A file written before the viewer token existed keeps its two tokens and gains a viewer
+    /// token, the same at every start after.
+    #[test]
+    fn a_file_without_a_viewer_token_gets_one_added() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hookwatch.tokens");
+        let old = "admin_token = \"hw_a\"\ningest_token = \"hw_i\"\n";
+        std::fs::write(&file, old).unwrap();
+        let first = Tokens::resolve([None, None, None], dir.path()).unwrap();
+        assert_eq!((first.admin.as_str(), first.ingest.as_str()), ("hw_a", "hw_i"));
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.starts_with(old) && text.contains(&format!("viewer_token = {:?}", first.viewer)), "{text}");
+        let again = Tokens::resolve([None, None, None], dir.path()).unwrap();
+        assert_eq!(again.viewer, first.viewer);
     }
 
     #[test]

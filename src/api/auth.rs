@@ -1,9 +1,10 @@
-//! Bearer-token checks: ingest routes take the ingest (or admin) token, the rest the admin token.
+//! Bearer-token checks: ingest routes take the ingest (or admin) token, the rest the admin token,
+//! or the viewer token for reads.
 
 use super::{ApiError, AppState};
-use crate::tokens;
+use crate::tokens::Actor;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -31,18 +32,37 @@ fn unauthorized(which: &str) -> Response {
     r
 }
 
-pub async fn require_admin(State(app): State<AppState>, req: Request, next: Next) -> Response {
-    match bearer(&req) {
-        Some(t) if tokens::matches(&t, &app.tokens.admin) => next.run(req).await,
-        _ => unauthorized("admin"),
-    }
+fn forbidden() -> Response {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "the viewer token reads only; this change needs the admin token".to_string(),
+    )
+    .into_response()
 }
 
+/// Whether a request only reads: the viewer token may make it.
+fn reads_only(req: &Request) -> bool {
+    matches!(*req.method(), Method::GET | Method::HEAD)
+}
+
+/// The admin routes: the admin token for everything, the viewer token for reads. The rule is the
+/// method's, so a new route is covered the day it is added. The request carries its `Actor`.
+pub async fn require_admin(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+    let actor = match bearer(&req).and_then(|t| app.tokens.actor(&t)) {
+        Some(Actor::Viewer) if !reads_only(&req) => return forbidden(),
+        Some(actor @ (Actor::Admin | Actor::Viewer)) => actor,
+        Some(Actor::Ingest) | None => return unauthorized("admin"),
+    };
+    req.extensions_mut().insert(actor);
+    next.run(req).await
+}
+
+/// Ingest takes the ingest or the admin token; the viewer token changes nothing.
 pub async fn require_ingest(State(app): State<AppState>, req: Request, next: Next) -> Response {
-    match bearer(&req) {
-        Some(t) if tokens::matches(&t, &app.tokens.ingest) || tokens::matches(&t, &app.tokens.admin) => {
-            next.run(req).await
-        }
-        _ => unauthorized("ingest"),
+    match bearer(&req).and_then(|t| app.tokens.actor(&t)) {
+        Some(Actor::Ingest | Actor::Admin) => next.run(req).await,
+        Some(Actor::Viewer) => forbidden(),
+        None => unauthorized("ingest"),
     }
 }

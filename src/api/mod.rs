@@ -15,7 +15,8 @@ use crate::engine::Engine;
 use crate::tokens::Tokens;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::http::Method;
+use axum::routing::{MethodRouter, delete, get, patch, post};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +28,33 @@ pub struct AppState {
     pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
+/// The admin API, a (method, path, handler) per route: the router is built from it and the tests
+/// read it (`admin_routes`), so a new route is in every check of the routes from the day it exists.
+fn admin_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    vec![
+        (Method::GET, "/v1/events", get(events::list)),
+        (Method::GET, "/v1/events/{id}", get(events::detail)),
+        (Method::POST, "/v1/events/{id}/redeliver", post(events::redeliver)),
+        (Method::POST, "/v1/subscriptions", post(subscriptions::create)),
+        (Method::GET, "/v1/subscriptions", get(subscriptions::list)),
+        (Method::GET, "/v1/subscriptions/{id}", get(subscriptions::get)),
+        (Method::PATCH, "/v1/subscriptions/{id}", patch(subscriptions::update)),
+        (Method::DELETE, "/v1/subscriptions/{id}", delete(subscriptions::delete)),
+        (Method::POST, "/v1/subscriptions/{id}/pause", post(subscriptions::pause)),
+        (Method::POST, "/v1/subscriptions/{id}/resume", post(subscriptions::resume)),
+        (Method::POST, "/v1/subscriptions/{id}/rotate-secret", post(subscriptions::rotate_secret)),
+        (Method::POST, "/v1/subscriptions/{id}/recover", post(subscriptions::recover)),
+        (Method::GET, "/v1/stats", get(observe::stats)),
+        (Method::GET, "/v1/alerts", get(observe::alerts)),
+        (Method::GET, "/v1/stream", get(stream::stream)),
+    ]
+}
+
+/// Every route behind the admin (or viewer) token, as (method, path template).
+pub fn admin_routes() -> Vec<(Method, &'static str)> {
+    admin_table().into_iter().map(|(method, path, _)| (method, path)).collect()
+}
+
 /// Admin API bodies are small; ingest has its own configurable limit.
 const ADMIN_BODY_LIMIT: usize = 64 * 1024;
 
@@ -36,22 +64,9 @@ pub fn router(engine: Arc<Engine>, tokens: Tokens, stopping: tokio::sync::watch:
         .route("/v1/events", post(ingest::ingest))
         .layer(DefaultBodyLimit::max(engine.config().max_body_bytes))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_ingest));
-    let admin = Router::new()
-        .route("/v1/events", get(events::list))
-        .route("/v1/events/{id}", get(events::detail))
-        .route("/v1/events/{id}/redeliver", post(events::redeliver))
-        .route("/v1/subscriptions", post(subscriptions::create).get(subscriptions::list))
-        .route(
-            "/v1/subscriptions/{id}",
-            get(subscriptions::get).patch(subscriptions::update).delete(subscriptions::delete),
-        )
-        .route("/v1/subscriptions/{id}/pause", post(subscriptions::pause))
-        .route("/v1/subscriptions/{id}/resume", post(subscriptions::resume))
-        .route("/v1/subscriptions/{id}/rotate-secret", post(subscriptions::rotate_secret))
-        .route("/v1/subscriptions/{id}/recover", post(subscriptions::recover))
-        .route("/v1/stats", get(observe::stats))
-        .route("/v1/alerts", get(observe::alerts))
-        .route("/v1/stream", get(stream::stream))
+    let admin = admin_table()
+        .into_iter()
+        .fold(Router::new(), |router, (_, path, handler)| router.route(path, handler))
         .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_admin));
     let public = Router::new()

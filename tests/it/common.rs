@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 pub const ADMIN: &str = "test-admin-token";
 pub const INGEST: &str = "test-ingest-token";
+pub const VIEWER: &str = "test-viewer-token";
 
 /// A fast config for tests: loopback allowed, retries in milliseconds, tokens fixed.
 pub fn test_config(dir: &std::path::Path) -> Config {
@@ -25,6 +26,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         retry_schedule: RetrySchedule::parse("100ms,200ms,300ms").unwrap(),
         admin_token: Some(ADMIN.into()),
         ingest_token: Some(INGEST.into()),
+        viewer_token: Some(VIEWER.into()),
         ..Config::default()
     }
 }
@@ -318,6 +320,7 @@ impl Process {
             .args(extra_args)
             .env("HOOKWATCH_ADMIN_TOKEN", ADMIN)
             .env("HOOKWATCH_INGEST_TOKEN", INGEST)
+            .env("HOOKWATCH_VIEWER_TOKEN", VIEWER)
             .env("RUST_LOG", "info")
             .stderr(std::process::Stdio::piped())
             .spawn()
