@@ -391,3 +391,44 @@ pub struct Alert {
     #[serde(with = "ts")]
     pub at: Millis,
 }
+
+/// Who made a change: the kind of token a request carried, or the part of hookwatch that made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    Admin,
+    Ingest,
+    Viewer,
+    /// The dashboard running in the same process (`hookwatch dashboard`, `demo`).
+    Local,
+    /// The config file's declared subscriptions, applied at start.
+    Config,
+    /// hookwatch itself, e.g. a lane disabling an endpoint that answered 410.
+    Hookwatch,
+}
+
+impl Actor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Actor::Admin => "admin",
+            Actor::Ingest => "ingest",
+            Actor::Viewer => "viewer",
+            Actor::Local => "local",
+            Actor::Config => "config",
+            Actor::Hookwatch => "hookwatch",
+        }
+    }
+}
+
+/// One change, as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    #[serde(with = "ts")]
+    pub at: Millis,
+    pub actor: Actor,
+    /// What was done, e.g. `subscription.pause`, `event.redeliver`.
+    pub action: String,
+    /// The id it was done to.
+    pub target: String,
+    pub summary: String,
+}

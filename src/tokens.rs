@@ -1,6 +1,7 @@
 //! Admin, ingest and viewer tokens: from the environment or config, else generated once and kept
 //! in a 0600 file next to the database.
 
+use crate::model::Actor;
 use rand::Rng;
 use std::path::{Path, PathBuf};
 use subtle::ConstantTimeEq;
@@ -17,24 +18,6 @@ pub struct Tokens {
 
 /// The token kinds, in the order `Tokens::resolve` takes them, with their key in the token file.
 const KEYS: [&str; 3] = ["admin_token", "ingest_token", "viewer_token"];
-
-/// Who made a request, as the token it carried says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Actor {
-    Admin,
-    Ingest,
-    Viewer,
-}
-
-impl Actor {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Actor::Admin => "admin",
-            Actor::Ingest => "ingest",
-            Actor::Viewer => "viewer",
-        }
-    }
-}
 
 pub fn generate() -> String {
     let mut bytes = [0u8; 24];

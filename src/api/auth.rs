@@ -2,7 +2,7 @@
 //! or the viewer token for reads.
 
 use super::{ApiError, AppState};
-use crate::tokens::Actor;
+use crate::model::Actor;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
@@ -52,7 +52,7 @@ pub async fn require_admin(State(app): State<AppState>, mut req: Request, next: 
     let actor = match bearer(&req).and_then(|t| app.tokens.actor(&t)) {
         Some(Actor::Viewer) if !reads_only(&req) => return forbidden(),
         Some(actor @ (Actor::Admin | Actor::Viewer)) => actor,
-        Some(Actor::Ingest) | None => return unauthorized("admin"),
+        _ => return unauthorized("admin"),
     };
     req.extensions_mut().insert(actor);
     next.run(req).await
@@ -63,6 +63,6 @@ pub async fn require_ingest(State(app): State<AppState>, req: Request, next: Nex
     match bearer(&req).and_then(|t| app.tokens.actor(&t)) {
         Some(Actor::Ingest | Actor::Admin) => next.run(req).await,
         Some(Actor::Viewer) => forbidden(),
-        None => unauthorized("ingest"),
+        _ => unauthorized("ingest"),
     }
 }

@@ -2,10 +2,11 @@
 
 use super::error::json_body;
 use super::{ApiError, AppState};
+use crate::model::Actor;
 use crate::store::{EventQuery, StatusFilter};
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 use serde::Deserialize;
@@ -85,11 +86,12 @@ pub struct RedeliverBody {
 
 pub async fn redeliver(
     State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let input: RedeliverBody = json_body(&headers, body, true)?.unwrap_or_default();
-    let n = app.engine.redeliver(&id, input.subscription.as_deref(), input.failed_only).await?;
+    let n = app.engine.redeliver(&id, input.subscription.as_deref(), input.failed_only, actor).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"redelivering": n}))))
 }

@@ -1,10 +1,11 @@
 //! Read-only views: `/v1/stats`, `/v1/alerts`, `/healthz`, `/metrics`, `/v1/catalog`.
 
-use super::AppState;
+use super::{ApiError, AppState};
 use crate::catalog::ACTIONS;
 use axum::Json;
-use axum::extract::State;
-use axum::http::header;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
@@ -16,6 +17,31 @@ pub async fn alerts(State(app): State<AppState>) -> Json<Value> {
     let mut alerts = app.engine.alerts();
     alerts.reverse();
     Json(json!({"data": alerts}))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    limit: Option<u32>,
+}
+
+/// The newest changes first: who made each, what, to which id.
+pub async fn audit(
+    State(app): State<AppState>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query.map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("{}; use ?limit=1..1000", e.body_text()))
+    })?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_limit",
+            format!("limit {limit} is out of range; use 1 to 1000"),
+        ));
+    }
+    Ok(Json(json!({"data": app.engine.audit_log(limit).await?})))
 }
 
 pub async fn healthz(State(app): State<AppState>) -> Json<Value> {

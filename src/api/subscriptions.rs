@@ -2,11 +2,11 @@
 
 use super::error::json_body;
 use super::{ApiError, AppState};
-use crate::model::{Subscription, SubscriptionState};
+use crate::model::{Actor, Subscription, SubscriptionState};
 use crate::subscriptions::SubscriptionInput;
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 use serde::Deserialize;
@@ -21,11 +21,12 @@ fn one(sub: Arc<Subscription>) -> Json<Value> {
 
 pub async fn create(
     State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let input: SubscriptionInput = json_body(&headers, body, false)?.unwrap_or_default();
-    let (sub, replaced) = app.engine.create_subscription(&input).await?;
+    let (sub, replaced) = app.engine.create_subscription(&input, actor).await?;
     let mut value = serde_json::to_value(&*sub).unwrap_or(Value::Null);
     if !replaced.is_empty() {
         value["replaced"] = json!(replaced);
@@ -44,25 +45,38 @@ pub async fn get(State(app): State<AppState>, Path(id): Path<String>) -> Result<
 
 pub async fn update(
     State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let input: SubscriptionInput = json_body(&headers, body, false)?.unwrap_or_default();
-    Ok(one(app.engine.update_subscription(&id, &input).await?))
+    Ok(one(app.engine.update_subscription(&id, &input, actor).await?))
 }
 
-pub async fn delete(State(app): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    app.engine.delete_subscription(&id).await?;
+pub async fn delete(
+    State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    app.engine.delete_subscription(&id, actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn pause(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    Ok(one(app.engine.set_state(&id, SubscriptionState::Paused).await?))
+pub async fn pause(
+    State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(one(app.engine.set_state(&id, SubscriptionState::Paused, actor).await?))
 }
 
-pub async fn resume(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    Ok(one(app.engine.set_state(&id, SubscriptionState::Active).await?))
+pub async fn resume(
+    State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(one(app.engine.set_state(&id, SubscriptionState::Active, actor).await?))
 }
 
 #[derive(Deserialize, Default)]
@@ -73,12 +87,13 @@ pub struct RotateBody {
 
 pub async fn rotate_secret(
     State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let input: RotateBody = json_body(&headers, body, true)?.unwrap_or_default();
-    Ok(one(app.engine.rotate_secret(&id, input.secret).await?))
+    Ok(one(app.engine.rotate_secret(&id, input.secret, actor).await?))
 }
 
 #[derive(Deserialize)]
@@ -89,6 +104,7 @@ pub struct RecoverBody {
 
 pub async fn recover(
     State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
@@ -107,6 +123,6 @@ pub async fn recover(
             format!("\"since\" {:?} is not an RFC 3339 time ({e}), e.g. 2026-01-31T00:00:00Z", input.since),
         )
     })?;
-    let n = app.engine.recover(&id, since.timestamp_millis()).await?;
+    let n = app.engine.recover(&id, since.timestamp_millis(), actor).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"redelivering": n}))))
 }

@@ -143,13 +143,16 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     let stored = engine.count_events().await?;
     anyhow::ensure!(stored == 0, "the bench needs an empty database, and this one holds {stored} events");
     let (sub, _) = engine
-        .create_subscription(&SubscriptionInput {
-            name: Some("bench-sink".into()),
-            url: Some(format!("http://{sink}/hook")),
-            actions: Some(vec!["card.*".into(), "user.*".into()]),
-            max_in_flight: Some(opts.concurrency.clamp(1, 256) as u32),
-            ..Default::default()
-        })
+        .create_subscription(
+            &SubscriptionInput {
+                name: Some("bench-sink".into()),
+                url: Some(format!("http://{sink}/hook")),
+                actions: Some(vec!["card.*".into(), "user.*".into()]),
+                max_in_flight: Some(opts.concurrency.clamp(1, 256) as u32),
+                ..Default::default()
+            },
+            crate::model::Actor::Local,
+        )
         .await?;
     let mut report = BenchReport {
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -244,7 +247,7 @@ async fn set_state_everywhere(
         while engine.subscription(id).is_err() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        engine.set_state(id, state).await?;
+        engine.set_state(id, state, crate::model::Actor::Local).await?;
     }
     Ok(())
 }

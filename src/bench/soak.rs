@@ -49,12 +49,15 @@ pub async fn run(duration: Duration, rate: u64, every: Duration) -> anyhow::Resu
     let server = Server::start(config).await?;
     server
         .engine
-        .create_subscription(&SubscriptionInput {
-            name: Some("soak-sink".into()),
-            url: Some(format!("http://{sink}/hook")),
-            actions: Some(vec!["*".into()]),
-            ..Default::default()
-        })
+        .create_subscription(
+            &SubscriptionInput {
+                name: Some("soak-sink".into()),
+                url: Some(format!("http://{sink}/hook")),
+                actions: Some(vec!["*".into()]),
+                ..Default::default()
+            },
+            crate::model::Actor::Local,
+        )
         .await?;
     let url = format!("http://{}/v1/events", server.addr);
     let client = super::load::client(64);

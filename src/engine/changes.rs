@@ -6,7 +6,7 @@ use super::Engine;
 
 use crate::error::{Error, Result};
 use crate::feed::FeedEvent;
-use crate::model::{Subscription, SubscriptionChange, SubscriptionState, now_ms};
+use crate::model::{Actor, AuditEntry, Subscription, SubscriptionChange, SubscriptionState, now_ms};
 use crate::subscriptions::SubscriptionInput;
 use std::sync::Arc;
 
@@ -88,35 +88,48 @@ impl Engine {
 
     /// Creates a subscription; with `override_previous` the duplicates it would have conflicted with
     /// are deleted and their ids returned.
-    pub async fn create_subscription(&self, input: &SubscriptionInput) -> Result<(Arc<Subscription>, Vec<String>)> {
+    pub async fn create_subscription(
+        &self,
+        input: &SubscriptionInput,
+        actor: Actor,
+    ) -> Result<(Arc<Subscription>, Vec<String>)> {
         let _guard = self.begin_change().await?;
         let sub = input.create(&self.catalog, now_ms())?;
         let replaced = self.registry.conflicts_with(&sub, input.override_previous)?;
         for id in &replaced {
-            self.remove_subscription(id).await?;
+            self.remove_subscription(id, audit(actor, "subscription.delete", id, format!("replaced by {}", sub.name)))
+                .await?;
         }
-        let sub = self.save(sub, SubscriptionChange::Created).await?;
+        let entry = audit(actor, "subscription.create", &sub.id, format!("{} → {}", sub.name, sub.url));
+        let sub = self.save(sub, SubscriptionChange::Created, entry).await?;
         Ok((sub, replaced))
     }
 
-    pub async fn update_subscription(&self, id: &str, input: &SubscriptionInput) -> Result<Arc<Subscription>> {
+    pub async fn update_subscription(
+        &self,
+        id: &str,
+        input: &SubscriptionInput,
+        actor: Actor,
+    ) -> Result<Arc<Subscription>> {
         let _guard = self.begin_change().await?;
         let mut sub = (*self.subscription(id)?).clone();
         input.apply(&mut sub, &self.catalog, now_ms())?;
         for replaced in self.registry.conflicts_with(&sub, input.override_previous)? {
-            self.remove_subscription(&replaced).await?;
+            let entry = audit(actor, "subscription.delete", &replaced, format!("replaced by {}", sub.name));
+            self.remove_subscription(&replaced, entry).await?;
         }
-        self.save(sub, SubscriptionChange::Updated).await
+        let entry = audit(actor, "subscription.update", id, sub.name.clone());
+        self.save(sub, SubscriptionChange::Updated, entry).await
     }
 
-    pub async fn delete_subscription(&self, id: &str) -> Result<()> {
+    pub async fn delete_subscription(&self, id: &str, actor: Actor) -> Result<()> {
         let _guard = self.begin_change().await?;
-        self.subscription(id)?;
-        self.remove_subscription(id).await
+        let sub = self.subscription(id)?;
+        self.remove_subscription(id, audit(actor, "subscription.delete", id, sub.name.clone())).await
     }
 
-    async fn remove_subscription(&self, id: &str) -> Result<()> {
-        let version = self.store.delete_subscription(id).await?;
+    async fn remove_subscription(&self, id: &str, entry: AuditEntry) -> Result<()> {
+        let version = self.store.delete_subscription(id, &entry).await?;
         self.forget_subscription(id);
         self.advance_to(version).await
     }
@@ -142,13 +155,15 @@ impl Engine {
     }
 
     /// Pause (deliveries queue) or resume (also re-enables a disabled subscription).
-    pub async fn set_state(&self, id: &str, state: SubscriptionState) -> Result<Arc<Subscription>> {
+    pub async fn set_state(&self, id: &str, state: SubscriptionState, actor: Actor) -> Result<Arc<Subscription>> {
         let _guard = self.begin_change().await?;
         let mut sub = (*self.subscription(id)?).clone();
         sub.state = state;
         sub.disabled_reason = None;
         sub.updated_at = now_ms();
-        self.save(sub, SubscriptionChange::Updated).await
+        let action = if state == SubscriptionState::Paused { "subscription.pause" } else { "subscription.resume" };
+        let entry = audit(actor, action, id, sub.name.clone());
+        self.save(sub, SubscriptionChange::Updated, entry).await
     }
 
     /// A lane gave up on an endpoint: its subscription is disabled with the reason.
@@ -160,15 +175,16 @@ impl Engine {
         let Some(sub) = self.registry.get(id) else { return };
         let mut sub = (*sub).clone();
         sub.state = SubscriptionState::Disabled;
+        let entry = audit(Actor::Hookwatch, "subscription.disable", id, format!("{}: {reason}", sub.name));
         sub.disabled_reason = Some(reason);
         sub.updated_at = now_ms();
-        if let Err(e) = self.save(sub, SubscriptionChange::Updated).await {
+        if let Err(e) = self.save(sub, SubscriptionChange::Updated, entry).await {
             tracing::error!("could not disable {id}: {e}");
         }
     }
 
     /// A new secret signs from now on; the old one keeps signing beside it for 24 hours.
-    pub async fn rotate_secret(&self, id: &str, secret: Option<String>) -> Result<Arc<Subscription>> {
+    pub async fn rotate_secret(&self, id: &str, secret: Option<String>, actor: Actor) -> Result<Arc<Subscription>> {
         let _guard = self.begin_change().await?;
         let mut sub = (*self.subscription(id)?).clone();
         let new_secret = match secret {
@@ -182,11 +198,22 @@ impl Engine {
         sub.previous_secret = Some(std::mem::replace(&mut sub.secret, new_secret));
         sub.previous_secret_expires_at = Some(now + 86_400_000);
         sub.updated_at = now;
-        self.save(sub, SubscriptionChange::Updated).await
+        let entry = audit(
+            actor,
+            "subscription.rotate_secret",
+            id,
+            format!("{}: a new secret signs, the old one for 24 h", sub.name),
+        );
+        self.save(sub, SubscriptionChange::Updated, entry).await
     }
 
-    async fn save(&self, sub: Subscription, change: SubscriptionChange) -> Result<Arc<Subscription>> {
-        let version = self.store.save_subscription(&sub).await?;
+    async fn save(
+        &self,
+        sub: Subscription,
+        change: SubscriptionChange,
+        entry: AuditEntry,
+    ) -> Result<Arc<Subscription>> {
+        let version = self.store.save_subscription(&sub, &entry).await?;
         let sub = Arc::new(sub);
         self.install(sub.clone(), change);
         self.advance_to(version).await?;
@@ -210,11 +237,16 @@ impl Engine {
             })?;
             let existing = self.subscriptions().into_iter().find(|s| s.name == name);
             let outcome = match existing {
-                Some(sub) => self.update_subscription(&sub.id, input).await.map(|_| ()),
-                None => self.create_subscription(input).await.map(|_| ()),
+                Some(sub) => self.update_subscription(&sub.id, input, Actor::Config).await.map(|_| ()),
+                None => self.create_subscription(input, Actor::Config).await.map(|_| ()),
             };
             outcome.map_err(|e| anyhow::anyhow!("config subscription {name:?}: {e}"))?;
         }
         Ok(())
     }
+}
+
+/// An audit entry for a change made now.
+pub(super) fn audit(actor: Actor, action: &str, target: &str, summary: String) -> AuditEntry {
+    AuditEntry { at: now_ms(), actor, action: action.to_string(), target: target.to_string(), summary }
 }

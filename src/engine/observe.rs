@@ -2,8 +2,9 @@
 //! (redelivery): everything the API and the dashboard ask of stored and live state.
 
 use super::Engine;
+use super::changes::audit;
 use crate::error::{Error, Result};
-use crate::model::{EventDetail, EventSummary, Millis, now_ms};
+use crate::model::{Actor, AuditEntry, EventDetail, EventSummary, Millis, now_ms};
 use crate::report::{EndpointReport, StatsReport};
 use crate::store::{Activity, EventQuery, NodeInfo};
 
@@ -29,20 +30,37 @@ impl Engine {
     }
 
     /// Redelivers every failed delivery of the subscription for events since `since`.
-    pub async fn recover(&self, subscription_id: &str, since: Millis) -> Result<usize> {
-        self.subscription(subscription_id)?;
-        let pending = self.store.requeue_failed(subscription_id, since, now_ms()).await?;
+    pub async fn recover(&self, subscription_id: &str, since: Millis, actor: Actor) -> Result<usize> {
+        let sub = self.subscription(subscription_id)?;
+        let since_text = chrono::DateTime::from_timestamp_millis(since).map(|t| t.to_rfc3339()).unwrap_or_default();
+        let summary = format!("{}: failed deliveries of events since {since_text}", sub.name);
+        let entry = audit(actor, "subscription.recover", subscription_id, summary);
+        let pending = self.store.requeue_failed(subscription_id, since, now_ms(), &entry).await?;
         Ok(self.resume(pending))
     }
 
     /// Redelivers an event to all its subscriptions, or to one (even one it never went to).
     /// With `failed_only`, only the deliveries that failed: the others already went through.
-    pub async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>, failed_only: bool) -> Result<usize> {
-        if let Some(sub) = subscription_id {
-            self.subscription(sub)?;
-        }
-        let pending = self.store.requeue_event(event_id, subscription_id, failed_only, now_ms()).await?;
+    pub async fn redeliver(
+        &self,
+        event_id: &str,
+        subscription_id: Option<&str>,
+        failed_only: bool,
+        actor: Actor,
+    ) -> Result<usize> {
+        let to = match subscription_id {
+            Some(sub) => format!("to {}", self.subscription(sub)?.name),
+            None => "to its subscriptions".to_string(),
+        };
+        let which = if failed_only { "the failed deliveries " } else { "" };
+        let entry = audit(actor, "event.redeliver", event_id, format!("{which}{to}"));
+        let pending = self.store.requeue_event(event_id, subscription_id, failed_only, now_ms(), &entry).await?;
         Ok(self.resume(pending))
+    }
+
+    /// The newest `limit` changes made by anyone, newest first.
+    pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+        self.store.audit_log(limit).await
     }
 
     /// The Prometheus exposition of this node (and, in a cluster, of the others it follows).

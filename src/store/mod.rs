@@ -13,7 +13,7 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::error::Result;
-use crate::model::Alert;
+use crate::model::{Alert, AuditEntry};
 use crate::model::{Attempt, DeliveryStatus, ErrorKind, EventDetail, EventSummary, Millis, Subscription};
 use bytes::Bytes;
 use std::collections::BTreeMap;
@@ -188,11 +188,12 @@ pub trait Store: Send + Sync + 'static {
     /// Records an attempt and moves its delivery to the next state.
     async fn record_attempt(&self, record: AttemptRecord) -> Result<()>;
 
-    /// Saves a subscription; returns the subscriptions version the change created.
-    async fn save_subscription(&self, sub: &Subscription) -> Result<i64>;
-    /// Deletes a subscription; its unfinished deliveries become `cancelled`. Returns the
-    /// subscriptions version the change created.
-    async fn delete_subscription(&self, id: &str) -> Result<i64>;
+    /// Saves a subscription, and `audit` in the same transaction; returns the subscriptions
+    /// version the change created.
+    async fn save_subscription(&self, sub: &Subscription, audit: &AuditEntry) -> Result<i64>;
+    /// Deletes a subscription (and keeps `audit`, in the same transaction); its unfinished
+    /// deliveries become `cancelled`. Returns the subscriptions version the change created.
+    async fn delete_subscription(&self, id: &str, audit: &AuditEntry) -> Result<i64>;
     async fn subscriptions(&self) -> Result<Vec<Subscription>>;
     /// Counts subscription changes: every save and delete adds one, in the same transaction.
     async fn subscriptions_version(&self) -> Result<i64>;
@@ -207,18 +208,27 @@ pub trait Store: Send + Sync + 'static {
 
     /// Starts a new attempt series now for the event's deliveries (or only the subscription's,
     /// creating that delivery if the event never had one); with `failed_only`, only for those
-    /// that failed (retrying or dead).
+    /// that failed (retrying or dead). `audit` is kept in the same transaction.
     async fn requeue_event(
         &self,
         event_id: &str,
         subscription_id: Option<&str>,
         failed_only: bool,
         now: Millis,
+        audit: &AuditEntry,
     ) -> Result<Vec<PendingDelivery>>;
-    /// Starts a new attempt series now for the subscription's failed deliveries of events since `since`.
-    async fn requeue_failed(&self, subscription_id: &str, since: Millis, now: Millis) -> Result<Vec<PendingDelivery>>;
+    /// Starts a new attempt series now for the subscription's failed deliveries of events since
+    /// `since`; `audit` is kept in the same transaction.
+    async fn requeue_failed(
+        &self,
+        subscription_id: &str,
+        since: Millis,
+        now: Millis,
+        audit: &AuditEntry,
+    ) -> Result<Vec<PendingDelivery>>;
 
-    /// Deletes finished events received before `before` with their deliveries and attempts.
+    /// Deletes finished events received before `before` with their deliveries and attempts, and
+    /// the alerts and audit entries from before it.
     async fn prune(&self, before: Millis) -> Result<u64>;
     async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>>;
 
@@ -231,6 +241,8 @@ pub trait Store: Send + Sync + 'static {
     async fn save_alert(&self, alert: &Alert) -> Result<()>;
     /// The newest `limit` alerts, oldest first.
     async fn recent_alerts(&self, limit: u32) -> Result<Vec<Alert>>;
+    /// The newest `limit` audit entries (changes made by operators and by hookwatch), newest first.
+    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>>;
 
     /// The cluster side of a store several nodes share; `None` for a store of one node.
     fn shared(&self) -> Option<&dyn SharedStore> {

@@ -115,7 +115,26 @@ CREATE TABLE subscription_version (version BIGINT NOT NULL);
 INSERT INTO subscription_version VALUES (0);
 "#,
     },
+    Migration {
+        version: 4,
+        sql: r#"
+CREATE TABLE audit (
+    id BIGSERIAL PRIMARY KEY,
+    node_id TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX audit_at ON audit(at);
+"#,
+    },
 ];
+
+/// Keeps an audit entry, in the caller's transaction.
+async fn insert_audit(tx: &deadpool_postgres::Transaction<'_>, node_id: &str, audit: &AuditEntry) -> Result<()> {
+    let body = serde_json::to_string(audit).map_err(|e| Error::Storage(e.to_string()))?;
+    tx.execute("INSERT INTO audit (node_id, at, body) VALUES ($1, $2, $3)", &[&node_id, &audit.at, &body]).await?;
+    Ok(())
+}
 
 /// The channel a subscription change notifies, so the other nodes follow it at once.
 pub const SUBSCRIPTIONS_CHANNEL: &str = "hookwatch_subscriptions";
@@ -505,10 +524,11 @@ impl Store for PostgresStore {
         self.attempts.submit(rec).await
     }
 
-    async fn save_subscription(&self, sub: &Subscription) -> Result<i64> {
+    async fn save_subscription(&self, sub: &Subscription, audit: &AuditEntry) -> Result<i64> {
         let body = serde_json::to_string(sub).map_err(|e| Error::Storage(e.to_string()))?;
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
+        insert_audit(&tx, &self.node_id, audit).await?;
         tx.execute(
             "INSERT INTO subscriptions (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
             &[&sub.id, &body],
@@ -519,9 +539,10 @@ impl Store for PostgresStore {
         Ok(version)
     }
 
-    async fn delete_subscription(&self, id: &str) -> Result<i64> {
+    async fn delete_subscription(&self, id: &str, audit: &AuditEntry) -> Result<i64> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
+        insert_audit(&tx, &self.node_id, audit).await?;
         tx.execute("DELETE FROM subscriptions WHERE id = $1", &[&id]).await?;
         tx.execute(
             "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL
@@ -620,6 +641,7 @@ impl Store for PostgresStore {
         subscription_id: Option<&str>,
         failed_only: bool,
         now: Millis,
+        audit: &AuditEntry,
     ) -> Result<Vec<PendingDelivery>> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
@@ -629,14 +651,22 @@ impl Store for PostgresStore {
         let found = tx.query(&query::redeliverable("deliveries"), &[&event_id, &subscription_id, &failed_only]).await?;
         let found = mapped(&found, target)?;
         let targets = query::with_missing_delivery(found, event_id, subscription_id, failed_only);
+        insert_audit(&tx, &self.node_id, audit).await?;
         let out = requeue(&tx, targets, now, &self.node_id).await?;
         tx.commit().await?;
         Ok(out)
     }
 
-    async fn requeue_failed(&self, subscription_id: &str, since: Millis, now: Millis) -> Result<Vec<PendingDelivery>> {
+    async fn requeue_failed(
+        &self,
+        subscription_id: &str,
+        since: Millis,
+        now: Millis,
+        audit: &AuditEntry,
+    ) -> Result<Vec<PendingDelivery>> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
+        insert_audit(&tx, &self.node_id, audit).await?;
         let found = tx.query(query::RECOVERABLE, &[&subscription_id, &since]).await?;
         let out = requeue(&tx, mapped(&found, target)?, now, &self.node_id).await?;
         tx.commit().await?;
@@ -654,6 +684,7 @@ impl Store for PostgresStore {
         );
         let pruned = query::in_slices(|| async { Ok(client.execute(&sql, &[&before]).await?) }).await?;
         client.execute("DELETE FROM alerts WHERE at < $1", &[&before]).await?;
+        client.execute("DELETE FROM audit WHERE at < $1", &[&before]).await?;
         Ok(pruned)
     }
 
@@ -705,6 +736,12 @@ impl Store for PostgresStore {
         let client = self.pool.get().await?;
         let found = client.query("SELECT body FROM alerts ORDER BY id DESC LIMIT $1", &[&(limit as i64)]).await?;
         Ok(found.iter().rev().filter_map(|r| serde_json::from_str(r.try_get(0).ok()?).ok()).collect())
+    }
+
+    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+        let client = self.pool.get().await?;
+        let found = client.query("SELECT body FROM audit ORDER BY id DESC LIMIT $1", &[&i64::from(limit)]).await?;
+        Ok(found.iter().filter_map(|r| serde_json::from_str(r.try_get(0).ok()?).ok()).collect())
     }
 
     async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>> {

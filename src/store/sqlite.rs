@@ -111,13 +111,34 @@ CREATE TABLE subscription_version (version INTEGER NOT NULL);
 INSERT INTO subscription_version VALUES (0);
 "#;
 
+/// Schema 5: the audit log, every change with who made it.
+const MIGRATE_TO_5: &str = r#"
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX audit_at ON audit(at);
+"#;
+
 /// The schema, step by step; `PRAGMA user_version` records the last step applied.
 pub(super) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: SCHEMA_1 },
     Migration { version: 2, sql: MIGRATE_TO_2 },
     Migration { version: 3, sql: MIGRATE_TO_3 },
     Migration { version: 4, sql: MIGRATE_TO_4 },
+    Migration { version: 5, sql: MIGRATE_TO_5 },
 ];
+
+/// Keeps an audit entry, in the caller's transaction.
+fn insert_audit(conn: &Connection, body: &str, at: Millis) -> Result<()> {
+    conn.prepare_cached("INSERT INTO audit (at, body) VALUES (?1, ?2)")?.execute(params![at, body])?;
+    Ok(())
+}
+
+fn audit_json(audit: &AuditEntry) -> Result<String> {
+    serde_json::to_string(audit).map_err(|e| Error::Storage(e.to_string()))
+}
 const SCHEMA_VERSION: i64 = migrate::latest(MIGRATIONS);
 
 /// Shared SQL (`store::query`, written with `$n`) as SQLite numbers its placeholders (`?n`).
@@ -505,10 +526,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn save_subscription(&self, sub: &Subscription) -> Result<i64> {
+    async fn save_subscription(&self, sub: &Subscription, audit: &AuditEntry) -> Result<i64> {
         let body = serde_json::to_string(sub).map_err(|e| Error::Storage(e.to_string()))?;
         let id = sub.id.clone();
+        let (entry, at) = (audit_json(audit)?, audit.at);
         self.write(move |conn| {
+            insert_audit(conn, &entry, at)?;
             conn.execute(
                 "INSERT INTO subscriptions (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
                 params![id, body],
@@ -522,9 +545,11 @@ impl Store for SqliteStore {
         self.read(subscriptions_version).await
     }
 
-    async fn delete_subscription(&self, id: &str) -> Result<i64> {
+    async fn delete_subscription(&self, id: &str, audit: &AuditEntry) -> Result<i64> {
         let id = id.to_string();
+        let (entry, at) = (audit_json(audit)?, audit.at);
         self.write(move |conn| {
+            insert_audit(conn, &entry, at)?;
             conn.execute("DELETE FROM subscriptions WHERE id = ?1", [&id])?;
             conn.execute(
                 "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL
@@ -664,9 +689,11 @@ impl Store for SqliteStore {
         subscription_id: Option<&str>,
         failed_only: bool,
         now: Millis,
+        audit: &AuditEntry,
     ) -> Result<Vec<PendingDelivery>> {
         let event_id = event_id.to_string();
         let sub = subscription_id.map(str::to_string);
+        let (entry, at) = (audit_json(audit)?, audit.at);
         self.write(move |conn| {
             let exists: bool =
                 conn.query_row("SELECT EXISTS(SELECT 1 FROM events WHERE id = ?1)", [&event_id], |r| r.get(0))?;
@@ -680,14 +707,23 @@ impl Store for SqliteStore {
                 target,
             )?;
             let deliveries = query::with_missing_delivery(found, &event_id, sub.as_deref(), failed_only);
+            insert_audit(conn, &entry, at)?;
             requeue(conn, deliveries, now)
         })
         .await
     }
 
-    async fn requeue_failed(&self, subscription_id: &str, since: Millis, now: Millis) -> Result<Vec<PendingDelivery>> {
+    async fn requeue_failed(
+        &self,
+        subscription_id: &str,
+        since: Millis,
+        now: Millis,
+        audit: &AuditEntry,
+    ) -> Result<Vec<PendingDelivery>> {
         let sub = subscription_id.to_string();
+        let (entry, at) = (audit_json(audit)?, audit.at);
         self.write(move |conn| {
+            insert_audit(conn, &entry, at)?;
             let deliveries = select(conn, &numbered(query::RECOVERABLE), params![sub, since], target)?;
             requeue(conn, deliveries, now)
         })
@@ -711,7 +747,11 @@ impl Store for SqliteStore {
             self.write(move |conn| Ok(conn.prepare_cached(&SQL)?.execute(params![oldest_kept, before])? as u64))
         })
         .await?;
-        self.write(move |conn| Ok(conn.execute("DELETE FROM alerts WHERE at < ?1", [before])?)).await?;
+        self.write(move |conn| {
+            conn.execute("DELETE FROM alerts WHERE at < ?1", [before])?;
+            Ok(conn.execute("DELETE FROM audit WHERE at < ?1", [before])?)
+        })
+        .await?;
         Ok(pruned)
     }
 
@@ -730,6 +770,16 @@ impl Store for SqliteStore {
             let mut stmt = conn.prepare("SELECT body FROM alerts ORDER BY id DESC LIMIT ?1")?;
             let bodies = stmt.query_map([limit], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(bodies.iter().rev().filter_map(|b| serde_json::from_str(b).ok()).collect())
+        })
+        .await
+    }
+
+    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+        self.read(move |conn| {
+            let bodies = select(conn, "SELECT body FROM audit ORDER BY id DESC LIMIT ?1", [limit], |r| {
+                Ok(r.get::<_, String>(0)?)
+            })?;
+            Ok(bodies.iter().filter_map(|b| serde_json::from_str(b).ok()).collect())
         })
         .await
     }

@@ -56,3 +56,65 @@ async fn the_viewer_token_reads_everything_and_changes_nothing() {
         call(&http, Method::GET, &format!("{}/v1/subscriptions/{sub_id}", server.base), VIEWER, None).await;
     assert_eq!(still["state"], "active", "nothing the viewer tried changed it: {still}");
 }
+
+/// Every change made through the API is in the audit log once, newest first, with the token kind
+/// that made it; a refused change leaves nothing; no secret reaches a summary.
+#[tokio::test]
+async fn every_change_is_audited_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &[]);
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", server.base);
+    let secret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    let (_, sub) = call(
+        &http,
+        Method::POST,
+        &url("/v1/subscriptions"),
+        ADMIN,
+        Some(json!({"name": "crm", "url": "http://127.0.0.1:9/h", "actions": ["*"], "secret": secret})),
+    )
+    .await;
+    let id = sub["id"].as_str().unwrap().to_string();
+    let (_, event) = call(&http, Method::POST, &url("/v1/events"), INGEST, Some(card_move("P", 2))).await;
+    let event_id = event["id"].as_str().unwrap();
+    let changes: [(Method, String, serde_json::Value); 7] = [
+        (Method::PATCH, format!("/v1/subscriptions/{id}"), json!({"timeout_ms": 5000})),
+        (Method::POST, format!("/v1/subscriptions/{id}/pause"), json!({})),
+        (Method::POST, format!("/v1/subscriptions/{id}/resume"), json!({})),
+        (Method::POST, format!("/v1/subscriptions/{id}/rotate-secret"), json!({})),
+        (Method::POST, format!("/v1/events/{event_id}/redeliver"), json!({"failed_only": true})),
+        (Method::POST, format!("/v1/subscriptions/{id}/recover"), json!({"since": "2026-01-01T00:00:00Z"})),
+        (Method::DELETE, format!("/v1/subscriptions/{id}"), json!({})),
+    ];
+    for (method, path, body) in changes {
+        let (status, answer) = call(&http, method.clone(), &url(&path), ADMIN, Some(body)).await;
+        assert!(status.is_success(), "{method} {path}: {status} {answer}");
+    }
+    let (status, _) = call(&http, Method::POST, &url("/v1/subscriptions/sub_none/pause"), ADMIN, None).await;
+    assert_eq!(status, 404, "a refused change");
+
+    let (status, log) = call(&http, Method::GET, &url("/v1/audit"), VIEWER, None).await;
+    assert_eq!(status, 200, "the viewer reads the audit log: {log}");
+    let entries = log["data"].as_array().unwrap();
+    let actions: Vec<&str> = entries.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        [
+            "subscription.delete",
+            "subscription.recover",
+            "event.redeliver",
+            "subscription.rotate_secret",
+            "subscription.resume",
+            "subscription.pause",
+            "subscription.update",
+            "subscription.create",
+        ],
+        "one entry per change, newest first: {log}"
+    );
+    assert!(entries.iter().all(|e| e["actor"] == "admin" && e["at"].is_string()), "{log}");
+    assert_eq!(entries[2]["target"], event_id);
+    assert!(entries.iter().filter(|e| e["action"] != "event.redeliver").all(|e| e["target"] == id.as_str()));
+    assert!(!log.to_string().contains(secret), "no secret in the audit log");
+    let (status, body) = call(&http, Method::GET, &url("/v1/audit?limit=0"), ADMIN, None).await;
+    assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (400, Some("invalid_limit")), "{body}");
+}

@@ -316,13 +316,16 @@ async fn retention_prunes_finished_events_and_keeps_unfinished_ones() {
     let server = hookwatch::server::Server::start(config.clone()).await.unwrap();
     let engine = server.engine.clone();
     let paused = engine
-        .create_subscription(&hookwatch::subscriptions::SubscriptionInput {
-            name: Some("held".into()),
-            url: Some("http://127.0.0.1:9/never".into()),
-            actions: Some(vec!["user.*".into()]),
-            state: Some(hookwatch::model::SubscriptionState::Paused),
-            ..Default::default()
-        })
+        .create_subscription(
+            &hookwatch::subscriptions::SubscriptionInput {
+                name: Some("held".into()),
+                url: Some("http://127.0.0.1:9/never".into()),
+                actions: Some(vec!["user.*".into()]),
+                state: Some(hookwatch::model::SubscriptionState::Paused),
+                ..Default::default()
+            },
+            hookwatch::model::Actor::Local,
+        )
         .await
         .unwrap()
         .0;

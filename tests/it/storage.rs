@@ -2,7 +2,7 @@
 //! against PostgreSQL when `HOOKWATCH_TEST_PG` names a server (`.ci/run` starts one).
 
 use bytes::Bytes;
-use hookwatch::model::{Alert, AlertKind};
+use hookwatch::model::{Actor, Alert, AlertKind, AuditEntry};
 use hookwatch::model::{DeliveryStatus, ErrorKind, Millis, Subscription, now_ms};
 use hookwatch::store::{
     AttemptRecord, EventQuery, IngestOutcome, NewEvent, NodeStatus, PostgresStore, StatusFilter, Store,
@@ -41,6 +41,7 @@ both_stores!(subscriptions_round_trip, subscriptions_round_trip);
 both_stores!(alerts_are_kept_and_pruned, alerts_are_kept_and_pruned);
 both_stores!(subscription_changes_fence_ingest, subscription_changes_fence_ingest);
 both_stores!(unfinished_deliveries_are_pending, unfinished_deliveries_are_pending);
+both_stores!(changes_are_audited_in_their_transaction, changes_are_audited_in_their_transaction);
 
 async fn pg_store(node: &str) -> Option<PostgresStore> {
     let url = crate::common::fresh_pg_database().await?;
@@ -80,6 +81,17 @@ fn attempt(delivery: &str, sub: &str, at: Millis, status: Option<u16>, new_statu
         next_retry_at: (new_status == DeliveryStatus::Retrying).then_some(at + 5000),
         new_status,
         attempts_in_series: 1,
+    }
+}
+
+/// The audit entry a change in these scenarios is made with.
+fn change() -> AuditEntry {
+    AuditEntry {
+        at: now_ms(),
+        actor: Actor::Admin,
+        action: "test.change".into(),
+        target: "x".into(),
+        summary: "a test".into(),
     }
 }
 
@@ -201,31 +213,34 @@ async fn redelivery_starts_new_series(store: Arc<dyn Store>) {
         .unwrap();
 
     // Only what failed, unless everything is asked for.
-    let failed = store.requeue_event("evt_1", None, true, t + 50).await.unwrap();
+    let failed = store.requeue_event("evt_1", None, true, t + 50, &change()).await.unwrap();
     assert_eq!(failed.iter().map(|p| p.subscription_id.as_str()).collect::<Vec<_>>(), ["sub_a"]);
-    assert!(store.requeue_event("evt_1", Some("sub_c"), true, t + 50).await.unwrap().is_empty());
-    let again = store.requeue_event("evt_1", None, false, t + 100).await.unwrap();
+    assert!(store.requeue_event("evt_1", Some("sub_c"), true, t + 50, &change()).await.unwrap().is_empty());
+    let again = store.requeue_event("evt_1", None, false, t + 100, &change()).await.unwrap();
     assert_eq!(again.len(), 2);
     assert!(again.iter().all(|p| p.attempts == 0 && p.next_attempt_at == t + 100));
     // To a subscription the event never went to: the delivery is created.
-    let new = store.requeue_event("evt_1", Some("sub_c"), false, t + 200).await.unwrap();
+    let new = store.requeue_event("evt_1", Some("sub_c"), false, t + 200, &change()).await.unwrap();
     assert_eq!(new.len(), 1);
     assert_eq!(new[0].subscription_id, "sub_c");
     let detail = store.event_detail("evt_1").await.unwrap().unwrap();
     assert_eq!(detail.deliveries.len(), 3);
-    let err = store.requeue_event("evt_missing", None, false, t).await.unwrap_err();
+    let err = store.requeue_event("evt_missing", None, false, t, &change()).await.unwrap_err();
     assert!(err.to_string().contains("no event evt_missing"), "{err}");
 
     store.record_attempt(attempt("dlv_evt_1_sub_b", "sub_b", t + 300, None, DeliveryStatus::Dead)).await.unwrap();
-    let recovered = store.requeue_failed("sub_b", t - 1000, t + 400).await.unwrap();
+    let recovered = store.requeue_failed("sub_b", t - 1000, t + 400, &change()).await.unwrap();
     assert_eq!(recovered.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["dlv_evt_1_sub_b"]);
-    assert!(store.requeue_failed("sub_b", t + 1000, t + 500).await.unwrap().is_empty(), "older than `since`");
+    assert!(
+        store.requeue_failed("sub_b", t + 1000, t + 500, &change()).await.unwrap().is_empty(),
+        "older than `since`"
+    );
 }
 
 async fn deleting_a_subscription_cancels(store: Arc<dyn Store>) {
     let t = now_ms();
     store.ingest(event("evt_1", "card.create", t, &["sub_a", "sub_b"]), 0).await.unwrap();
-    store.delete_subscription("sub_a").await.unwrap();
+    store.delete_subscription("sub_a", &change()).await.unwrap();
     let detail = store.event_detail("evt_1").await.unwrap().unwrap();
     let status =
         |sub: &str| detail.deliveries.iter().find(|d| d.summary.subscription_id == sub).unwrap().summary.status;
@@ -268,11 +283,11 @@ async fn subscriptions_round_trip(store: Arc<dyn Store>) {
     .unwrap();
     let catalog = hookwatch::catalog::Catalog::new(&[]);
     let mut sub: Subscription = input.create(&catalog, now_ms()).unwrap();
-    store.save_subscription(&sub).await.unwrap();
+    store.save_subscription(&sub, &change()).await.unwrap();
     sub.name = "crm-renamed".into();
-    store.save_subscription(&sub).await.unwrap();
+    store.save_subscription(&sub, &change()).await.unwrap();
     assert_eq!(store.subscriptions().await.unwrap(), vec![sub.clone()]);
-    store.delete_subscription(&sub.id).await.unwrap();
+    store.delete_subscription(&sub.id, &change()).await.unwrap();
     assert!(store.subscriptions().await.unwrap().is_empty());
 }
 
@@ -289,7 +304,7 @@ fn subscription(name: &str) -> Subscription {
 async fn subscription_changes_fence_ingest(store: Arc<dyn Store>) {
     let start = store.subscriptions_version().await.unwrap();
     let sub = subscription("fence");
-    let created = store.save_subscription(&sub).await.unwrap();
+    let created = store.save_subscription(&sub, &change()).await.unwrap();
     assert_eq!(created, start + 1);
     assert_eq!(store.subscriptions_version().await.unwrap(), created);
     let t = now_ms();
@@ -303,7 +318,7 @@ async fn subscription_changes_fence_ingest(store: Arc<dyn Store>) {
     let mut current = event("evt_current", "card.create", t, &[&sub.id]);
     current.subscriptions_version = created;
     assert_eq!(store.ingest(current, 0).await.unwrap(), IngestOutcome::Created);
-    let deleted = store.delete_subscription(&sub.id).await.unwrap();
+    let deleted = store.delete_subscription(&sub.id, &change()).await.unwrap();
     assert_eq!(deleted, created + 1);
 }
 
@@ -318,7 +333,7 @@ async fn postgres_a_change_on_one_node_fences_the_others_ingest() {
     // The listener's first signal says it is listening.
     tokio::time::timeout(Duration::from_secs(5), announced.changed()).await.unwrap().unwrap();
     let seen_by_b = b.subscriptions_version().await.unwrap();
-    let version = a.save_subscription(&subscription("on-a")).await.unwrap();
+    let version = a.save_subscription(&subscription("on-a"), &change()).await.unwrap();
     assert_eq!(b.subscriptions_version().await.unwrap(), version, "one version for the cluster");
     let mut late = event("evt_b", "card.create", now_ms(), &[]);
     late.subscriptions_version = seen_by_b;
@@ -365,8 +380,8 @@ async fn unfinished_deliveries_are_pending(store: Arc<dyn Store>) {
     retrying.next_retry_at = Some(t + 60_000);
     store.record_attempt(retrying).await.unwrap();
     store.record_attempt(attempt("dlv_evt_2_sub_a", "sub_a", t, Some(410), DeliveryStatus::Dead)).await.unwrap();
-    store.requeue_event("evt_2", None, true, t + 5).await.unwrap();
-    store.delete_subscription("sub_c").await.unwrap();
+    store.requeue_event("evt_2", None, true, t + 5, &change()).await.unwrap();
+    store.delete_subscription("sub_c", &change()).await.unwrap();
     let pending = store.pending_deliveries().await.unwrap();
     let listed: Vec<(&str, u32, Millis)> =
         pending.iter().map(|p| (p.id.as_str(), p.attempts, p.next_attempt_at)).collect();
@@ -458,4 +473,32 @@ async fn postgres_activity_shows_other_nodes_work() {
         again.events.is_empty() && again.attempts.is_empty() && again.alerts.is_empty(),
         "the cursor moves past what was read"
     );
+}
+
+/// Every change keeps its audit entry in its own transaction: a change that fails keeps none. The
+/// log reads newest first and retention prunes it.
+async fn changes_are_audited_in_their_transaction(store: Arc<dyn Store>) {
+    let t = now_ms();
+    let entry = |action: &str, at: Millis| AuditEntry {
+        at,
+        actor: Actor::Viewer,
+        action: action.into(),
+        target: "sub_x".into(),
+        summary: format!("did {action}"),
+    };
+    store.ingest(event("evt_1", "card.create", t, &["sub_x"]), 0).await.unwrap();
+    let sub = subscription("audited");
+    store.save_subscription(&sub, &entry("subscription.create", t - 10_000)).await.unwrap();
+    store.requeue_event("evt_1", None, false, t, &entry("event.redeliver", t - 5_000)).await.unwrap();
+    let refused = store.requeue_event("evt_missing", None, false, t, &entry("event.lost", t)).await;
+    assert!(refused.is_err());
+    store.delete_subscription(&sub.id, &entry("subscription.delete", t)).await.unwrap();
+    let log = store.audit_log(10).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["subscription.delete", "event.redeliver", "subscription.create"], "newest first");
+    assert_eq!(log[0], entry("subscription.delete", t), "kept whole");
+    assert_eq!(store.audit_log(1).await.unwrap().len(), 1);
+    store.prune(t - 7_000).await.unwrap();
+    let kept: Vec<String> = store.audit_log(10).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert_eq!(kept, ["subscription.delete", "event.redeliver"], "retention prunes the audit log");
 }

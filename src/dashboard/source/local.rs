@@ -2,7 +2,7 @@
 
 use super::{Source, SourceResult, Update};
 use crate::engine::Engine;
-use crate::model::Alert;
+use crate::model::{Actor, Alert};
 use crate::model::{EventDetail, EventSummary, Subscription, SubscriptionState};
 use crate::report::StatsReport;
 use crate::store::EventQuery;
@@ -77,18 +77,18 @@ impl Source for LocalSource {
     }
 
     async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>, failed_only: bool) -> SourceResult<usize> {
-        self.engine.redeliver(event_id, subscription_id, failed_only).await.map_err(|e| e.to_string())
+        self.engine.redeliver(event_id, subscription_id, failed_only, Actor::Local).await.map_err(|e| e.to_string())
     }
 
     async fn set_paused(&self, subscription_id: &str, paused: bool) -> SourceResult<()> {
         let state = if paused { SubscriptionState::Paused } else { SubscriptionState::Active };
-        self.engine.set_state(subscription_id, state).await.map(|_| ()).map_err(|e| e.to_string())
+        self.engine.set_state(subscription_id, state, Actor::Local).await.map(|_| ()).map_err(|e| e.to_string())
     }
 
     async fn save_subscription(&self, id: Option<&str>, input: SubscriptionInput) -> SourceResult<Subscription> {
         let saved = match id {
-            Some(id) => self.engine.update_subscription(id, &input).await,
-            None => self.engine.create_subscription(&input).await.map(|(s, _)| s),
+            Some(id) => self.engine.update_subscription(id, &input, Actor::Local).await,
+            None => self.engine.create_subscription(&input, Actor::Local).await.map(|(s, _)| s),
         };
         saved.map(|s| (*s).clone()).map_err(|e| e.to_string())
     }
