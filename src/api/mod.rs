@@ -44,6 +44,7 @@ fn admin_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/v1/subscriptions/{id}/resume", post(subscriptions::resume)),
         (Method::POST, "/v1/subscriptions/{id}/rotate-secret", post(subscriptions::rotate_secret)),
         (Method::POST, "/v1/subscriptions/{id}/recover", post(subscriptions::recover)),
+        (Method::POST, "/v1/subscriptions/{id}/probe", post(subscriptions::probe)),
         (Method::GET, "/v1/stats", get(observe::stats)),
         (Method::GET, "/v1/alerts", get(observe::alerts)),
         (Method::GET, "/v1/audit", get(observe::audit)),

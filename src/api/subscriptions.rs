@@ -126,3 +126,13 @@ pub async fn recover(
     let n = app.engine.recover(&id, since.timestamp_millis(), actor).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"redelivering": n}))))
 }
+
+/// Probes an open breaker now instead of at the end of its cooldown.
+pub async fn probe(
+    State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let held = app.engine.probe(&id, actor).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"probing": true, "held": held}))))
+}

@@ -115,6 +115,16 @@ impl Breaker {
         }
     }
 
+    /// An operator asked for a probe now: an open breaker's cooldown ends at `now`, so the next
+    /// held delivery goes out as the probe. False when the breaker is not open.
+    pub fn probe_now(&mut self, now: Instant) -> bool {
+        if self.state != BreakerState::Open {
+            return false;
+        }
+        self.open_until = Some(now);
+        true
+    }
+
     /// An operator's resume closes the breaker: they asked for traffic now.
     pub fn reset(&mut self) {
         *self = Breaker::new(self.config.clone());
@@ -143,5 +153,17 @@ mod tests {
         assert!(b.try_admit(t1 + Duration::from_secs(60)));
         assert_eq!(b.record(true, t1), Transition::Closed);
         assert_eq!(b.state(), BreakerState::Closed);
+    }
+
+    #[test]
+    fn a_probe_asked_for_ends_the_cooldown_of_an_open_breaker_only() {
+        let mut b = Breaker::new(BreakerConfig { failure_threshold: 1, ..BreakerConfig::default() });
+        let t0 = Instant::now();
+        assert!(!b.probe_now(t0), "a closed breaker has nothing to probe");
+        b.record(false, t0);
+        assert!(!b.try_admit(t0 + Duration::from_secs(1)), "cooling down");
+        assert!(b.probe_now(t0 + Duration::from_secs(1)));
+        assert!(b.try_admit(t0 + Duration::from_secs(1)), "the probe goes at once");
+        assert!(!b.probe_now(t0 + Duration::from_secs(1)), "one probe at a time");
     }
 }

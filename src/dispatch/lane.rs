@@ -19,6 +19,8 @@ use tokio::task::JoinSet;
 pub(super) enum Command {
     Enqueue(Job),
     Update(Arc<Subscription>),
+    /// End an open breaker's cooldown now: the next held delivery is the probe.
+    Probe,
 }
 
 /// A job given back without an attempt.
@@ -107,6 +109,9 @@ impl Lane {
         match cmd {
             Command::Enqueue(job) => self.enqueue(job, now),
             Command::Update(sub) => self.update(sub),
+            Command::Probe => {
+                self.health.breaker.probe_now(Instant::now());
+            }
         }
     }
 

@@ -169,6 +169,13 @@ impl Dispatcher {
         }
     }
 
+    /// Asks the lane to probe its endpoint now, if its breaker is open (false when it is not).
+    pub fn probe(&self, subscription_id: &str) -> bool {
+        let Ok(lanes) = self.lanes.lock() else { return false };
+        let Some(lane) = lanes.get(subscription_id) else { return false };
+        lane.gauges.breaker() == BreakerState::Open && lane.commands.send(Command::Probe).is_ok()
+    }
+
     /// Keeps `body` in memory for a job if the budget allows.
     pub fn hold_body(&self, body: &Bytes) -> Option<HeldBody> {
         let used = &self.ctx.body_bytes;

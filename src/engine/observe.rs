@@ -58,6 +58,25 @@ impl Engine {
         Ok(self.resume(pending))
     }
 
+    /// Probes the subscription's endpoint now if its breaker is open on this node: the cooldown
+    /// ends and the next held delivery goes out; its success closes the breaker. Returns how many
+    /// deliveries were held.
+    pub async fn probe(&self, subscription_id: &str, actor: Actor) -> Result<usize> {
+        let sub = self.subscription(subscription_id)?;
+        let held =
+            self.dispatcher.gauges(subscription_id).map_or(0, |g| g.backlog.load(std::sync::atomic::Ordering::Relaxed));
+        if !self.dispatcher.probe(subscription_id) {
+            return Err(Error::Conflict(format!(
+                "the breaker of {} is not open on this node: its deliveries are not held, so there is nothing to probe",
+                sub.name
+            )));
+        }
+        let entry =
+            audit(actor, "subscription.probe", subscription_id, format!("{}: {held} deliveries held", sub.name));
+        self.store.save_audit(&entry).await?;
+        Ok(held)
+    }
+
     /// The newest `limit` changes made by anyone, newest first.
     pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
         self.store.audit_log(limit).await

@@ -241,6 +241,8 @@ pub trait Store: Send + Sync + 'static {
     async fn save_alert(&self, alert: &Alert) -> Result<()>;
     /// The newest `limit` alerts, oldest first.
     async fn recent_alerts(&self, limit: u32) -> Result<Vec<Alert>>;
+    /// Keeps an audit entry for a change that has no stored state of its own (a probe).
+    async fn save_audit(&self, audit: &AuditEntry) -> Result<()>;
     /// The newest `limit` audit entries (changes made by operators and by hookwatch), newest first.
     async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>>;
 

@@ -129,10 +129,10 @@ CREATE INDEX audit_at ON audit(at);
     },
 ];
 
-/// Keeps an audit entry, in the caller's transaction.
-async fn insert_audit(tx: &deadpool_postgres::Transaction<'_>, node_id: &str, audit: &AuditEntry) -> Result<()> {
+/// Keeps an audit entry, in the caller's transaction (or alone).
+async fn insert_audit(client: &impl GenericClient, node_id: &str, audit: &AuditEntry) -> Result<()> {
     let body = serde_json::to_string(audit).map_err(|e| Error::Storage(e.to_string()))?;
-    tx.execute("INSERT INTO audit (node_id, at, body) VALUES ($1, $2, $3)", &[&node_id, &audit.at, &body]).await?;
+    client.execute("INSERT INTO audit (node_id, at, body) VALUES ($1, $2, $3)", &[&node_id, &audit.at, &body]).await?;
     Ok(())
 }
 
@@ -736,6 +736,10 @@ impl Store for PostgresStore {
         let client = self.pool.get().await?;
         let found = client.query("SELECT body FROM alerts ORDER BY id DESC LIMIT $1", &[&(limit as i64)]).await?;
         Ok(found.iter().rev().filter_map(|r| serde_json::from_str(r.try_get(0).ok()?).ok()).collect())
+    }
+
+    async fn save_audit(&self, audit: &AuditEntry) -> Result<()> {
+        insert_audit(&self.pool.get().await?, &self.node_id, audit).await
     }
 
     async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {

@@ -774,6 +774,11 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn save_audit(&self, audit: &AuditEntry) -> Result<()> {
+        let (entry, at) = (audit_json(audit)?, audit.at);
+        self.write(move |conn| insert_audit(conn, &entry, at)).await
+    }
+
     async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
         self.read(move |conn| {
             let bodies = select(conn, "SELECT body FROM audit ORDER BY id DESC LIMIT ?1", [limit], |r| {

@@ -118,3 +118,55 @@ async fn every_change_is_audited_once() {
     let (status, body) = call(&http, Method::GET, &url("/v1/audit?limit=0"), ADMIN, None).await;
     assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (400, Some("invalid_limit")), "{body}");
 }
+
+/// An operator probes an open breaker now instead of waiting out its cooldown (a minute here):
+/// the held delivery goes out, succeeds, and the breaker closes. A closed breaker has nothing to
+/// probe (409). The probe is audited.
+#[tokio::test]
+async fn a_probe_closes_an_open_breaker_before_its_cooldown_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::spawn(
+        &dir.path().join("hw.db").to_string_lossy(),
+        &["--breaker-threshold", "2", "--breaker-cooldown", "60s", "--retry-schedule", "10ms,10ms,10ms,10ms"],
+    );
+    let sink = Sink::start(Behaviour { default_status: 500, ..Default::default() }).await;
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", server.base);
+    let (_, sub) = call(
+        &http,
+        Method::POST,
+        &url("/v1/subscriptions"),
+        ADMIN,
+        Some(json!({"name": "crm", "url": sink.url, "actions": ["*"], "max_in_flight": 1})),
+    )
+    .await;
+    let id = sub["id"].as_str().unwrap().to_string();
+    let (status, refused) =
+        call(&http, Method::POST, &url(&format!("/v1/subscriptions/{id}/probe")), ADMIN, None).await;
+    assert_eq!((status.as_u16(), refused["error"]["code"].as_str()), (409, Some("conflict")), "{refused}");
+    let (_, event) = call(&http, Method::POST, &url("/v1/events"), INGEST, Some(card_move("P", 2))).await;
+    let event_path = format!("/v1/events/{}", event["id"].as_str().unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while call(&http, Method::GET, &url("/v1/stats"), ADMIN, None).await.1["subscriptions"][0]["breaker"] != "open" {
+        assert!(std::time::Instant::now() < deadline, "the breaker never opened");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let attempts_when_open = sink.count();
+    sink.behaviour.lock().unwrap().default_status = 200;
+    let (status, probing) =
+        call(&http, Method::POST, &url(&format!("/v1/subscriptions/{id}/probe")), ADMIN, None).await;
+    assert_eq!((status.as_u16(), probing["held"].as_u64()), (202, Some(1)), "{probing}");
+    assert_eq!(sink.wait_for(attempts_when_open + 1, std::time::Duration::from_secs(5)).await, attempts_when_open + 1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (_, detail) = call(&http, Method::GET, &url(&event_path), ADMIN, None).await;
+        let (_, stats) = call(&http, Method::GET, &url("/v1/stats"), ADMIN, None).await;
+        if detail["deliveries"][0]["status"] == "succeeded" && stats["subscriptions"][0]["breaker"] == "closed" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the probe did not close the breaker: {stats} {detail}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (_, log) = call(&http, Method::GET, &url("/v1/audit"), ADMIN, None).await;
+    assert_eq!(log["data"][0]["action"], "subscription.probe", "{log}");
+}
