@@ -30,6 +30,9 @@ struct ViewOptions {
     /// Frames per second at most
     #[arg(long, default_value_t = 30, global = true)]
     max_fps: u32,
+    /// Offer only what changes nothing (attach with a viewer token is read-only anyway)
+    #[arg(long, global = true)]
+    read_only: bool,
 }
 
 #[derive(Subcommand)]
@@ -48,7 +51,7 @@ enum Command {
     Attach {
         /// The server's base URL, e.g. http://10.0.0.5:8430
         url: String,
-        /// Admin token
+        /// Admin token (a viewer token gives a read-only dashboard)
         #[arg(long, env = "HOOKWATCH_ADMIN_TOKEN")]
         token: String,
     },
@@ -103,8 +106,10 @@ fn main() -> std::process::ExitCode {
             Some(Command::Attach { url, token }) => {
                 log_to_file(Path::new("hookwatch-attach.log"))?;
                 let source = RemoteSource::new(&url, &token).map_err(|e| anyhow::anyhow!("{e}"))?;
-                source.check_token().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-                dashboard::run(Arc::new(source), dashboard_options(view)).await
+                let can_change = source.check_token().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                let mut options = dashboard_options(view);
+                options.read_only |= !can_change;
+                dashboard::run(Arc::new(source), options).await
             }
             Some(Command::Demo { listen }) => demo(listen, view).await,
             Some(Command::Send { action, data, url, token, idempotency_key }) => {
@@ -152,7 +157,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn dashboard_options(view: ViewOptions) -> dashboard::Options {
-    dashboard::Options { no_color: view.no_color, max_fps: view.max_fps }
+    dashboard::Options { no_color: view.no_color, max_fps: view.max_fps, read_only: view.read_only }
 }
 
 /// While the dashboard owns the terminal, logs go to a file.

@@ -46,6 +46,7 @@ fn admin_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/v1/subscriptions/{id}/recover", post(subscriptions::recover)),
         (Method::POST, "/v1/subscriptions/{id}/probe", post(subscriptions::probe)),
         (Method::GET, "/v1/stats", get(observe::stats)),
+        (Method::GET, "/v1/access", get(observe::access)),
         (Method::GET, "/v1/alerts", get(observe::alerts)),
         (Method::GET, "/v1/audit", get(observe::audit)),
         (Method::GET, "/v1/stream", get(stream::stream)),

@@ -2,9 +2,10 @@
 
 use super::{ApiError, AppState};
 use crate::catalog::ACTIONS;
+use crate::model::Actor;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
@@ -42,6 +43,11 @@ pub async fn audit(
         ));
     }
     Ok(Json(json!({"data": app.engine.audit_log(limit).await?})))
+}
+
+/// What the request's token may do: `attach` makes its dashboard read-only for a viewer.
+pub async fn access(Extension(actor): Extension<Actor>) -> Json<Value> {
+    Json(json!({"actor": actor, "can_change": actor == Actor::Admin}))
 }
 
 pub async fn healthz(State(app): State<AppState>) -> Json<Value> {

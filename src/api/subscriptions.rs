@@ -34,13 +34,24 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(value)))
 }
 
-pub async fn list(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let subs: Vec<Arc<Subscription>> = app.engine.current_subscriptions().await?;
+/// A subscription as `actor` may read it: a viewer sees secrets and credential headers masked
+/// (reading must not hand out what signs or authenticates deliveries).
+fn as_read_by(sub: Arc<Subscription>, actor: Actor) -> Arc<Subscription> {
+    if actor == Actor::Admin { sub } else { Arc::new(sub.masked()) }
+}
+
+pub async fn list(State(app): State<AppState>, Extension(actor): Extension<Actor>) -> Result<Json<Value>, ApiError> {
+    let subs: Vec<Arc<Subscription>> =
+        app.engine.current_subscriptions().await?.into_iter().map(|s| as_read_by(s, actor)).collect();
     Ok(Json(json!({"data": subs})))
 }
 
-pub async fn get(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    Ok(one(app.engine.current_subscription(&id).await?))
+pub async fn get(
+    State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(one(as_read_by(app.engine.current_subscription(&id).await?, actor)))
 }
 
 pub async fn update(

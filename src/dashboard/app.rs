@@ -138,6 +138,8 @@ pub struct App {
     /// Between a reconnect and the stream's `resumed`: replayed events may already be listed.
     pub resuming: bool,
     pub revealed_secret: Option<String>,
+    /// Nothing can be changed from here (a viewer token, or `--read-only`): only reading is offered.
+    pub read_only: bool,
     /// Whether the Delivery success pane has room of its own (Tab skips it when folded).
     pub wide: bool,
     pub quit: bool,
@@ -171,6 +173,7 @@ impl App {
             refused: None,
             resuming: false,
             revealed_secret: None,
+            read_only: false,
             wide: true,
             quit: false,
         }

@@ -15,7 +15,7 @@ const PAGE: isize = 10;
 impl App {
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let ctx = self.context();
-        let action = keymap::lookup(ctx, &key);
+        let action = keymap::lookup(ctx, &key, self.read_only);
         if action == Some(Action::Quit) {
             self.quit = true;
             return vec![Effect::Quit];

@@ -34,6 +34,23 @@ pub enum Action {
     NextSample,
 }
 
+impl Action {
+    /// Whether the action changes something on the server: a read-only dashboard (a viewer
+    /// token, or `--read-only`) neither offers nor takes it.
+    pub fn changes(self) -> bool {
+        matches!(
+            self,
+            Action::Redeliver
+                | Action::RedeliverAll
+                | Action::TogglePause
+                | Action::NewSubscription
+                | Action::EditSubscription
+                | Action::SendTestEvent
+                | Action::RevealSecret
+        )
+    }
+}
+
 /// Where the cursor is; each binding says where it applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Context {
@@ -383,21 +400,25 @@ fn key_matches(spec: &Key, ev: &KeyEvent) -> bool {
     code_matches && mods == want
 }
 
+/// The bindings a dashboard offers: all of them, or (read-only) those that change nothing.
+pub fn offered(read_only: bool) -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().filter(move |b| !(read_only && b.action.changes()))
+}
+
 /// The action a key means where the cursor is. Main panes also take the `Main` bindings.
-pub fn lookup(ctx: Context, ev: &KeyEvent) -> Option<Action> {
+pub fn lookup(ctx: Context, ev: &KeyEvent, read_only: bool) -> Option<Action> {
     let in_main = matches!(ctx, Subscriptions | Rates | Stream);
-    BINDINGS
-        .iter()
+    offered(read_only)
         .filter(|b| b.contexts.contains(&ctx) || (in_main && b.contexts.contains(&Main)))
         .find(|b| b.keys.iter().any(|spec| key_matches(spec, ev)))
         .map(|b| b.action)
 }
 
 /// The hint line for a context: pane-specific keys first, then the global ones.
-pub fn hints(ctx: Context) -> Vec<(&'static str, &'static str)> {
+pub fn hints(ctx: Context, read_only: bool) -> Vec<(&'static str, &'static str)> {
     let in_main = matches!(ctx, Subscriptions | Rates | Stream);
-    let specific = BINDINGS.iter().filter(|b| b.hint && b.contexts.contains(&ctx));
-    let global = BINDINGS.iter().filter(|b| b.hint && in_main && b.contexts.contains(&Main));
+    let specific = offered(read_only).filter(|b| b.hint && b.contexts.contains(&ctx));
+    let global = offered(read_only).filter(|b| b.hint && in_main && b.contexts.contains(&Main));
     specific.chain(global).map(|b| (b.label, short(b.help))).collect()
 }
 
@@ -432,19 +453,26 @@ mod tests {
     #[test]
     fn keys_resolve_by_context() {
         let enter = key(KeyCode::Enter, KeyModifiers::NONE);
-        assert_eq!(lookup(Stream, &enter), Some(Action::Inspect));
-        assert_eq!(lookup(FilterInput, &enter), Some(Action::Submit));
-        assert_eq!(lookup(Stream, &key(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Action::Bottom));
-        assert_eq!(lookup(Stream, &key(KeyCode::BackTab, KeyModifiers::SHIFT)), Some(Action::PrevPane));
-        assert_eq!(lookup(Subscriptions, &key(KeyCode::Char('p'), KeyModifiers::NONE)), Some(Action::TogglePause));
+        assert_eq!(lookup(Stream, &enter, false), Some(Action::Inspect));
+        assert_eq!(lookup(FilterInput, &enter, false), Some(Action::Submit));
+        assert_eq!(lookup(Stream, &key(KeyCode::Char('G'), KeyModifiers::SHIFT), false), Some(Action::Bottom));
+        assert_eq!(lookup(Stream, &key(KeyCode::BackTab, KeyModifiers::SHIFT), false), Some(Action::PrevPane));
         assert_eq!(
-            lookup(Stream, &key(KeyCode::Char('p'), KeyModifiers::NONE)),
+            lookup(Subscriptions, &key(KeyCode::Char('p'), KeyModifiers::NONE), false),
+            Some(Action::TogglePause)
+        );
+        assert_eq!(
+            lookup(Stream, &key(KeyCode::Char('p'), KeyModifiers::NONE), false),
             None,
             "p only where an endpoint is selected"
         );
-        assert_eq!(lookup(Inspector, &key(KeyCode::Char('q'), KeyModifiers::NONE)), Some(Action::Back));
-        assert_eq!(lookup(Form, &key(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
-        assert_eq!(lookup(Form, &key(KeyCode::Char('q'), KeyModifiers::NONE)), None, "forms take letters as text");
+        assert_eq!(lookup(Inspector, &key(KeyCode::Char('q'), KeyModifiers::NONE), false), Some(Action::Back));
+        assert_eq!(lookup(Form, &key(KeyCode::Char('c'), KeyModifiers::CONTROL), false), Some(Action::Quit));
+        assert_eq!(
+            lookup(Form, &key(KeyCode::Char('q'), KeyModifiers::NONE), false),
+            None,
+            "forms take letters as text"
+        );
     }
 
     #[test]
@@ -479,18 +507,35 @@ mod tests {
         ] {
             let b = BINDINGS.iter().find(|b| b.action == action && b.contexts.contains(&ctx)).unwrap();
             assert!(
-                b.keys.iter().any(|spec| lookup(ctx, &KeyEvent::new(spec.0, spec.1)) == Some(action)),
+                b.keys.iter().any(|spec| lookup(ctx, &KeyEvent::new(spec.0, spec.1), false) == Some(action)),
                 "{action:?} reachable in {ctx:?}"
             );
         }
     }
 
     #[test]
+    fn a_read_only_dashboard_neither_offers_nor_takes_a_change() {
+        let p = KeyEvent::new(KeyCode::Char('p'), KeyModifiers::NONE);
+        assert_eq!(lookup(Subscriptions, &p, false), Some(Action::TogglePause));
+        assert_eq!(lookup(Subscriptions, &p, true), None);
+        let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(lookup(Stream, &enter, true), Some(Action::Inspect), "reading still works");
+        for ctx in [Main, Subscriptions, Rates, Stream, Inspector] {
+            let offered: Vec<&str> = hints(ctx, true).into_iter().map(|(k, _)| k).collect();
+            for changing in ["r", "p", "e", "n", "s"] {
+                assert!(!offered.contains(&changing), "{ctx:?} offers {changing} read-only: {offered:?}");
+            }
+        }
+        assert!(offered(true).all(|b| !b.action.changes()));
+        assert!(offered(false).any(|b| b.action.changes()));
+    }
+
+    #[test]
     fn hint_lines_come_from_the_table() {
-        let stream = hints(Stream);
+        let stream = hints(Stream, false);
         assert_eq!(stream[0].0, "j/↓");
         assert!(stream.iter().any(|(k, h)| *k == "Enter" && *h == "inspect the event"));
         assert!(stream.iter().any(|(k, _)| *k == "?"));
-        assert!(!hints(Form).iter().any(|(k, _)| *k == "?"));
+        assert!(!hints(Form, false).iter().any(|(k, _)| *k == "?"));
     }
 }

@@ -28,11 +28,13 @@ pub struct Options {
     pub no_color: bool,
     /// Frames per second at most (default 30).
     pub max_fps: u32,
+    /// Offer only what changes nothing.
+    pub read_only: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { no_color: false, max_fps: 30 }
+        Options { no_color: false, max_fps: 30, read_only: false }
     }
 }
 
@@ -57,6 +59,7 @@ async fn event_loop(
     let frame_time = Duration::from_secs(1) / options.max_fps.max(1);
     let mut app = App::new(source.location());
     app.now = crate::model::now_ms();
+    app.read_only = options.read_only;
     let (updates_tx, mut updates) = mpsc::channel::<Update>(4096);
     let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel::<Outcome>();
     source.watch(updates_tx);

@@ -330,8 +330,12 @@ pub fn views() -> Vec<(&'static str, App)> {
     filtered.follow = false;
     filtered.focus = Pane::Subscriptions;
     filtered.sub_cursor = 2;
+    let mut read_only = demo_app();
+    read_only.read_only = true;
+    read_only.focus = Pane::Subscriptions;
     vec![
         ("main", main),
+        ("read_only", read_only),
         ("inspector", inspector),
         ("inspector_deliveries", deliveries),
         ("help", help),

@@ -3,6 +3,7 @@
 //! router itself, so a route added later is checked too.
 
 use crate::common::*;
+use hookwatch::model::mask;
 use reqwest::Method;
 use serde_json::json;
 
@@ -16,7 +17,8 @@ async fn the_viewer_token_reads_everything_and_changes_nothing() {
         Method::POST,
         &format!("{}/v1/subscriptions", server.base),
         ADMIN,
-        Some(json!({"name": "crm", "url": "http://127.0.0.1:9/h", "actions": ["*"]})),
+        Some(json!({"name": "crm", "url": "http://127.0.0.1:9/h", "actions": ["*"],
+                    "headers": {"Authorization": "Bearer consumer-credential"}})),
     )
     .await;
     assert_eq!(status, 201, "the admin token still changes things: {sub}");
@@ -55,6 +57,15 @@ async fn the_viewer_token_reads_everything_and_changes_nothing() {
     let (_, still) =
         call(&http, Method::GET, &format!("{}/v1/subscriptions/{sub_id}", server.base), VIEWER, None).await;
     assert_eq!(still["state"], "active", "nothing the viewer tried changed it: {still}");
+    let (_, listed) = call(&http, Method::GET, &format!("{}/v1/subscriptions", server.base), VIEWER, None).await;
+    for seen in [&still, &listed["data"][0]] {
+        assert_eq!(seen["secret"], json!(mask(sub["secret"].as_str().unwrap())), "the viewer sees secrets masked");
+        assert_eq!(seen["headers"]["Authorization"], json!(mask("Bearer consumer-credential")));
+    }
+    let (_, access) = call(&http, Method::GET, &format!("{}/v1/access", server.base), VIEWER, None).await;
+    assert_eq!((access["actor"].as_str(), access["can_change"].as_bool()), (Some("viewer"), Some(false)));
+    let (_, access) = call(&http, Method::GET, &format!("{}/v1/access", server.base), ADMIN, None).await;
+    assert_eq!(access["can_change"], true);
 }
 
 /// Every change made through the API is in the audit log once, newest first, with the token kind

@@ -137,3 +137,44 @@ fn a_tiny_terminal_gets_a_notice_not_a_panic() {
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
 }
+
+/// `attach` with the viewer token: the header says READ-ONLY, the hint line offers no change,
+/// and a change key does nothing (the server's subscription and audit log are untouched).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attach_with_the_viewer_token_is_read_only() {
+    use crate::common::*;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &[]);
+    let http = reqwest::Client::new();
+    let (_, sub) = call(
+        &http,
+        reqwest::Method::POST,
+        &format!("{}/v1/subscriptions", server.base),
+        ADMIN,
+        Some(serde_json::json!({"name": "crm", "url": "http://127.0.0.1:9/h", "actions": ["*"]})),
+    )
+    .await;
+    let path = format!("{}/v1/subscriptions/{}", server.base, sub["id"].as_str().unwrap());
+    let command = format!(
+        "cd {} && {} attach {} --token {VIEWER}; echo EXIT=$?; sleep 30",
+        dir.path().display(),
+        env!("CARGO_BIN_EXE_hookwatch"),
+        server.base
+    );
+    let t = Tmux::start(100, 30, &command);
+    let screen = t.wait_for("READ-ONLY", Duration::from_secs(10));
+    t.wait_for("crm", Duration::from_secs(10));
+    assert!(!screen.contains(" r redeliver"), "no change is offered:\n{screen}");
+    t.keys(&["Tab"]);
+    let screen = t.wait_for("show this endpoint's events", Duration::from_secs(5));
+    assert!(!screen.contains("p pause") && !screen.contains("e edit"), "no change is offered:\n{screen}");
+    t.keys(&["p", "n"]);
+    let screen = t.screen();
+    assert!(!screen.contains("New subscription"), "the form did not open:\n{screen}");
+    let (_, still) = call(&http, reqwest::Method::GET, &path, ADMIN, None).await;
+    assert_eq!(still["state"], "active", "p changed nothing: {still}");
+    let (_, log) = call(&http, reqwest::Method::GET, &format!("{}/v1/audit", server.base), ADMIN, None).await;
+    assert_eq!(log["data"].as_array().map(|a| a.len()), Some(1), "only the admin's create: {log}");
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
+}

@@ -40,10 +40,17 @@ impl RemoteSource {
 
     /// Checks that the server answers and takes the token. A refused token is final; an
     /// unreachable server is not (the dashboard starts and keeps trying).
-    pub async fn check_token(&self) -> Result<(), String> {
-        match self.http.get(format!("{}/v1/stats", self.base)).bearer_auth(&self.token).send().await {
+    /// Checks the token before the dashboard starts: an error if the server refuses it, else
+    /// whether it may change things (false for a viewer token). A server that cannot be reached
+    /// yet, or predates `/v1/access`, is taken at its word later.
+    pub async fn check_token(&self) -> Result<bool, String> {
+        match self.http.get(format!("{}/v1/access", self.base)).bearer_auth(&self.token).send().await {
             Ok(resp) if matches!(resp.status().as_u16(), 401 | 403) => Err(refusal(resp).await),
-            _ => Ok(()),
+            Ok(resp) if resp.status().is_success() => {
+                let access: Value = serde_json::from_str(&resp.text().await.unwrap_or_default()).unwrap_or_default();
+                Ok(access["can_change"].as_bool().unwrap_or(true))
+            }
+            _ => Ok(true),
         }
     }
 

@@ -33,7 +33,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
 pub fn hint_line(app: &App, theme: &Theme) -> Line<'static> {
     let mut spans = Vec::new();
-    for (key, help) in keymap::hints(app.context()) {
+    for (key, help) in keymap::hints(app.context(), app.read_only) {
         spans.push(Span::styled(key.to_string(), theme.accent().add_modifier(ratatui::style::Modifier::BOLD)));
         spans.push(Span::styled(format!(" {help}  "), theme.dim()));
     }

@@ -27,6 +27,9 @@ pub fn overall_success(stats: &StatsReport) -> Option<f64> {
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let sep = || Span::raw("  ");
     let mut spans = vec![Span::styled(" hookwatch ", theme.title_bar().add_modifier(Modifier::BOLD))];
+    if app.read_only {
+        spans.extend([sep(), Span::styled(" READ-ONLY ", theme.warn().add_modifier(Modifier::REVERSED))]);
+    }
     if let Some(reason) = &app.refused {
         spans.extend([
             sep(),

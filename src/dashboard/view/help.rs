@@ -1,7 +1,7 @@
 //! The help overlay: every key, grouped by where it applies, straight from the key table.
 
 use super::popup_area;
-use crate::dashboard::keymap::{BINDINGS, Context, context_title};
+use crate::dashboard::keymap::{Context, context_title, offered};
 use crate::dashboard::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -20,11 +20,11 @@ const ORDER: [Context; 9] = [
     Context::Confirm,
 ];
 
-/// Every line of the help text (also what the docs test checks).
-pub fn lines(theme: &Theme) -> Vec<Line<'static>> {
+/// Every line of the help text (also what the docs test checks); read-only, only what it offers.
+pub fn lines(theme: &Theme, read_only: bool) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     for ctx in ORDER {
-        let bindings: Vec<_> = BINDINGS.iter().filter(|b| b.contexts.contains(&ctx)).collect();
+        let bindings: Vec<_> = offered(read_only).filter(|b| b.contexts.contains(&ctx)).collect();
         if bindings.is_empty() {
             continue;
         }
@@ -37,9 +37,9 @@ pub fn lines(theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, scroll: usize, theme: &Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, scroll: usize, read_only: bool, theme: &Theme) {
     let rect = popup_area(frame, area, 70, 85, (58, 14));
-    let all = lines(theme);
+    let all = lines(theme, read_only);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(true))

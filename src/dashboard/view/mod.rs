@@ -89,7 +89,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     for popup in &app.popups {
         match popup {
             Popup::Inspector(ins) => inspector::draw(frame, area, app, ins, theme),
-            Popup::Help { scroll } => help::draw(frame, area, *scroll, theme),
+            Popup::Help { scroll } => help::draw(frame, area, *scroll, app.read_only, theme),
             Popup::Alerts { scroll } => alerts::draw(frame, area, app, *scroll, theme),
             Popup::Nodes { scroll } => nodes::draw(frame, area, app, *scroll, theme),
             Popup::Subscription(form) => forms::draw_subscription(frame, area, form, theme),
