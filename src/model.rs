@@ -125,6 +125,10 @@ pub struct Subscription {
     pub previous_secret_expires_at: Option<Millis>,
     pub state: SubscriptionState,
     pub max_in_flight: u32,
+    /// Attempts started per second at most, for every delivery (new, retried, redelivered);
+    /// absent: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_s: Option<u32>,
     pub ordered: bool,
     pub timeout_ms: u64,
     #[serde(with = "ts")]

@@ -36,6 +36,9 @@ pub struct EndpointReport {
     pub latency_ms: Latency,
     pub backlog: u64,
     pub in_flight: u64,
+    /// Attempts per second at most (absent: unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_s: Option<u32>,
     pub breaker: BreakerState,
     /// When an open breaker sends its next probe; deliveries wait until then.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::model::ts::option")]
@@ -63,6 +66,7 @@ impl EndpointReport {
             latency_ms: snap.latency_5m,
             backlog: gauges.map_or(0, |g| g.backlog.load(Ordering::Relaxed) as u64),
             in_flight: gauges.map_or(0, |g| g.in_flight.load(Ordering::Relaxed) as u64),
+            rate_limit_per_s: sub.rate_limit_per_s,
             breaker: gauges.map_or(BreakerState::Closed, LaneGauges::breaker),
             next_probe_at: gauges.and_then(LaneGauges::next_probe_at),
             last_error: snap.last_error,

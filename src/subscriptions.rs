@@ -22,6 +22,9 @@ pub struct SubscriptionInput {
     pub filters: Option<Filters>,
     pub secret: Option<String>,
     pub max_in_flight: Option<u32>,
+    /// A number sets the limit; `null` removes it; absent leaves it as it is.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_s: Option<Option<u32>>,
     pub ordered: Option<bool>,
     pub timeout_ms: Option<u64>,
     /// Only `active` or `paused` can be asked for; `disabled` is the dispatcher's verdict.
@@ -29,6 +32,14 @@ pub struct SubscriptionInput {
     /// Replace existing subscriptions with the same URL and an overlapping action instead of a 409.
     #[serde(default)]
     pub override_previous: bool,
+}
+
+/// The highest rate limit a subscription may have, in attempts per second.
+pub const MAX_RATE_PER_S: u32 = 10_000;
+
+/// A field given as `null` is `Some(None)`: told apart from one left out (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
+    Option::<u32>::deserialize(d).map(Some)
 }
 
 impl SubscriptionInput {
@@ -55,6 +66,7 @@ impl SubscriptionInput {
             previous_secret_expires_at: None,
             state: SubscriptionState::Active,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            rate_limit_per_s: None,
             ordered: false,
             timeout_ms: DEFAULT_TIMEOUT_MS,
             created_at: now,
@@ -122,6 +134,19 @@ impl SubscriptionInput {
                 ));
             }
             sub.max_in_flight = n;
+        }
+        if let Some(limit) = self.rate_limit_per_s {
+            if let Some(n) = limit
+                && !(1..=MAX_RATE_PER_S).contains(&n)
+            {
+                return Err(Error::invalid(
+                    "invalid_rate_limit",
+                    format!(
+                        "\"rate_limit_per_s\" must be 1 to {MAX_RATE_PER_S} attempts per second, not {n} (null removes the limit)"
+                    ),
+                ));
+            }
+            sub.rate_limit_per_s = limit;
         }
         if let Some(ordered) = self.ordered {
             sub.ordered = ordered;

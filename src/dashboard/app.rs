@@ -69,7 +69,7 @@ pub enum Effect {
     },
     SaveSubscription {
         id: Option<String>,
-        input: SubscriptionInput,
+        input: Box<SubscriptionInput>,
     },
     SendEvent(String),
     Quit,

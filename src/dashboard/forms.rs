@@ -3,7 +3,7 @@
 
 use crate::catalog::{ACTIONS, Catalog};
 use crate::model::{Filters, Subscription};
-use crate::subscriptions::{SubscriptionInput, validate_url};
+use crate::subscriptions::{MAX_RATE_PER_S, SubscriptionInput, validate_url};
 use ratatui_textarea::TextArea;
 use std::collections::BTreeMap;
 
@@ -66,6 +66,11 @@ impl SubscriptionForm {
             Field::new("Headers", "Name: value; Name2: value2", value(|s| join_map(&s.headers, ": "), "")),
             Field::new("Filters", "pipe_id=1,2; to_phase_id=3", value(|s| filters_text(&s.filters), "")),
             Field::new("Max in flight", "1 to 256", value(|s| s.max_in_flight.to_string(), "16")),
+            Field::new(
+                "Rate limit /s",
+                "attempts per second at most; empty: unlimited",
+                value(|s| s.rate_limit_per_s.map(|n| n.to_string()).unwrap_or_default(), ""),
+            ),
             Field::new("Timeout ms", "100 to 120000", value(|s| s.timeout_ms.to_string(), "15000")),
             Field::new(
                 "Ordered",
@@ -92,8 +97,14 @@ impl SubscriptionForm {
             parse_pairs(&v[3], ':').map(|h| input.headers = Some(h)),
             parse_filters(&v[4]).map(|f| input.filters = Some(f)),
             parse_number(&v[5], 1, 256).map(|n| input.max_in_flight = Some(n as u32)),
-            parse_number(&v[6], 100, 120_000).map(|n| input.timeout_ms = Some(n)),
-            parse_yes_no(&v[7]).map(|b| input.ordered = Some(b)),
+            if v[6].is_empty() {
+                input.rate_limit_per_s = Some(None);
+                Ok(())
+            } else {
+                parse_number(&v[6], 1, u64::from(MAX_RATE_PER_S)).map(|n| input.rate_limit_per_s = Some(Some(n as u32)))
+            },
+            parse_number(&v[7], 100, 120_000).map(|n| input.timeout_ms = Some(n)),
+            parse_yes_no(&v[8]).map(|b| input.ordered = Some(b)),
         ];
         let mut ok = true;
         for (field, result) in self.fields.iter_mut().zip(results) {

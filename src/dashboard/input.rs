@@ -211,7 +211,7 @@ impl App {
             Some(Action::Submit) => {
                 if let Some(input) = form.validate(catalog) {
                     form.server_error = None;
-                    return vec![Effect::SaveSubscription { id: form.editing.clone(), input }];
+                    return vec![Effect::SaveSubscription { id: form.editing.clone(), input: Box::new(input) }];
                 }
             }
             _ => {

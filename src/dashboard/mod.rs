@@ -168,7 +168,7 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
                 Ok(()) => Outcome::Done(format!("{} {subscription_id}", if paused { "paused" } else { "resumed" })),
                 Err(e) => Outcome::Failed(e),
             },
-            Effect::SaveSubscription { id, input } => match s.save_subscription(id.as_deref(), input).await {
+            Effect::SaveSubscription { id, input } => match s.save_subscription(id.as_deref(), *input).await {
                 Ok(sub) => Outcome::SubscriptionSaved(Box::new(sub)),
                 Err(e) => Outcome::SaveFailed(e),
             },

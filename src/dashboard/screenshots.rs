@@ -35,6 +35,8 @@ fn sub(id: &str, name: &str, url: &str, actions: &[&str], state: SubscriptionSta
         previous_secret_expires_at: None,
         state,
         max_in_flight: 16,
+        // One endpoint paced, as an operator does for a fragile consumer.
+        rate_limit_per_s: (name == "billing").then_some(20),
         ordered: false,
         timeout_ms: 15_000,
         created_at: NOW - 86_400_000,
@@ -63,6 +65,7 @@ fn endpoint(
         latency_ms: Latency { p50_ms: Some(p99 / 4), p95_ms: Some(p99 / 2), p99_ms: Some(p99), max_ms: Some(p99 * 2) },
         backlog,
         in_flight: backlog.min(16),
+        rate_limit_per_s: s.rate_limit_per_s,
         breaker,
         next_probe_at: (breaker == BreakerState::Open).then_some(NOW + 24_000),
         last_error: (rate < 1.0).then(|| "HTTP 503 Service Unavailable".into()),

@@ -56,6 +56,8 @@ pub(super) struct Lane {
     /// Attempts under way; `Err` gives a job back unattempted.
     in_flight: JoinSet<Result<Finished, Unattempted>>,
     health: Health,
+    /// With a rate limit, the earliest the next attempt may start.
+    next_start: Option<Instant>,
 }
 
 impl Lane {
@@ -71,6 +73,7 @@ impl Lane {
             queued: HashSet::new(),
             in_flight: JoinSet::new(),
             health,
+            next_start: None,
         }
     }
 
@@ -173,9 +176,17 @@ impl Lane {
             return;
         }
         while self.in_flight.len() < self.limit() && !self.ready.is_empty() {
+            if self.next_start.is_some_and(|next| at < next) {
+                return;
+            }
             if !self.health.breaker.try_admit(at) {
                 return;
             }
+            // A limit spaces the starts evenly: a queue of any size goes out at the rate, never in a burst.
+            self.next_start = self
+                .sub
+                .rate_limit_per_s
+                .map(|rate| self.next_start.map_or(at, |next| next.max(at)) + Duration::from_secs(1) / rate.max(1));
             let Some(job) = self.ready.pop_front() else { return };
             let ctx = self.ctx.clone();
             let sub = self.sub.clone();
@@ -188,10 +199,8 @@ impl Lane {
     fn next_wake(&self, now: Millis, at: Instant) -> Option<Instant> {
         let retry = self.waiting.keys().next().map(|(due, _)| at + Duration::from_millis((*due - now).max(0) as u64));
         let probe = (!self.ready.is_empty()).then(|| self.health.breaker.open_until()).flatten();
-        match (retry, probe) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let paced = (!self.ready.is_empty()).then_some(self.next_start).flatten().filter(|next| *next > at);
+        [retry, probe, paced].into_iter().flatten().min()
     }
 
     fn finish(&mut self, done: Finished, now: Millis, at: Instant) {

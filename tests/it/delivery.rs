@@ -347,3 +347,51 @@ async fn retention_prunes_finished_events_and_keeps_unfinished_ones() {
     }
     assert!(server.engine.event(&waiting.id).await.is_ok(), "an event still waiting for {} is kept", paused.id);
 }
+
+/// A subscription's rate limit paces every delivery, however many are queued: 30 events at once
+/// to a 20/s endpoint arrive evenly over about 1.5 s, never more than 20 in any second. Through
+/// the real binary; the limit is shown in the stats and can be removed again.
+#[tokio::test]
+async fn a_rate_limit_paces_every_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &[]);
+    let sink = Sink::start(Behaviour::default()).await;
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", server.base);
+    let body = json!({"name": "paced", "url": sink.url, "actions": ["*"], "rate_limit_per_s": 20, "max_in_flight": 64});
+    let (status, sub) = call(&http, Method::POST, &url("/v1/subscriptions"), ADMIN, Some(body)).await;
+    assert_eq!((status.as_u16(), sub["rate_limit_per_s"].as_u64()), (201, Some(20)), "{sub}");
+    for _ in 0..30 {
+        let (status, _) = call(&http, Method::POST, &url("/v1/events"), INGEST, Some(card_move("P", 2))).await;
+        assert_eq!(status, 202);
+    }
+    assert_eq!(sink.wait_for(30, Duration::from_secs(10)).await, 30);
+    let times: Vec<std::time::Instant> = sink.requests().iter().map(|r| r.at).collect();
+    let span = *times.last().unwrap() - times[0];
+    assert!(span >= Duration::from_millis(29 * 50 - 100), "30 at 20/s take about 1.45 s, not {span:?}");
+    for (i, start) in times.iter().enumerate() {
+        let within_a_second = times[i..].iter().take_while(|t| **t - *start < Duration::from_secs(1)).count();
+        assert!(within_a_second <= 21, "{within_a_second} attempts within one second of attempt {i}");
+    }
+    let (_, stats) = call(&http, Method::GET, &url("/v1/stats"), ADMIN, None).await;
+    assert_eq!(stats["subscriptions"][0]["rate_limit_per_s"], 20, "{stats}");
+    let id = sub["id"].as_str().unwrap();
+    let (_, unlimited) = call(
+        &http,
+        Method::PATCH,
+        &url(&format!("/v1/subscriptions/{id}")),
+        ADMIN,
+        Some(json!({"rate_limit_per_s": null})),
+    )
+    .await;
+    assert!(unlimited.get("rate_limit_per_s").is_none(), "null removes the limit: {unlimited}");
+    let (status, refused) = call(
+        &http,
+        Method::PATCH,
+        &url(&format!("/v1/subscriptions/{id}")),
+        ADMIN,
+        Some(json!({"rate_limit_per_s": 0})),
+    )
+    .await;
+    assert_eq!((status.as_u16(), refused["error"]["code"].as_str()), (422, Some("invalid_rate_limit")), "{refused}");
+}

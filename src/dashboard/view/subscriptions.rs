@@ -35,11 +35,12 @@ enum Column {
     Success,
     P99,
     Backlog,
+    Limit,
     Breaker,
 }
 
 impl Column {
-    const ALL: [Column; 8] = [
+    const ALL: [Column; 9] = [
         Column::State,
         Column::Name,
         Column::Target,
@@ -47,12 +48,13 @@ impl Column {
         Column::Success,
         Column::P99,
         Column::Backlog,
+        Column::Limit,
         Column::Breaker,
     ];
 
     /// Shown only from 90 columns.
     fn wide_only(self) -> bool {
-        matches!(self, Column::Target | Column::Actions)
+        matches!(self, Column::Target | Column::Actions | Column::Limit)
     }
 
     fn header(self) -> &'static str {
@@ -64,6 +66,7 @@ impl Column {
             Column::Success => "ok 5m",
             Column::P99 => "p99",
             Column::Backlog => "backlog",
+            Column::Limit => "limit",
             Column::Breaker => "breaker",
         }
     }
@@ -75,7 +78,7 @@ impl Column {
             Column::Target => Constraint::Min(16),
             Column::Actions => Constraint::Length(16),
             Column::Success => Constraint::Length(if folded { 14 } else { 7 }),
-            Column::P99 | Column::Backlog | Column::Breaker => Constraint::Length(7),
+            Column::P99 | Column::Backlog | Column::Limit | Column::Breaker => Constraint::Length(7),
         }
     }
 
@@ -97,6 +100,9 @@ impl Column {
             Column::Backlog => {
                 let style = if e.backlog > 0 { theme.warn() } else { theme.dim() };
                 Cell::from(Span::styled(e.backlog.to_string(), style))
+            }
+            Column::Limit => {
+                Cell::from(Span::styled(e.rate_limit_per_s.map_or("—".into(), |n| format!("{n}/s")), theme.dim()))
             }
             Column::Breaker => Cell::from(breaker(e.breaker, theme)),
         }
