@@ -436,3 +436,54 @@ pub struct AuditEntry {
     pub target: String,
     pub summary: String,
 }
+
+/// Which deliveries a replay sends again: every field narrows it (all optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayFilter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<String>,
+    /// As in `GET /v1/events`: `pending`, `retrying`, `succeeded`, `dead`, `cancelled` or `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts::option")]
+    pub since: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts::option")]
+    pub until: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayState {
+    Running,
+    Done,
+    Cancelled,
+}
+
+/// A stored replay job: it survives restarts and resumes after the last event it handed on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replay {
+    pub id: String,
+    pub filter: ReplayFilter,
+    pub rate_per_s: u32,
+    pub state: ReplayState,
+    /// Deliveries it will send again, counted when it was created.
+    pub total: u64,
+    /// Deliveries handed to their lanes so far.
+    pub done: u64,
+    /// Events it could not redeliver (pruned meanwhile, or a storage fault).
+    pub failed: u64,
+    #[serde(with = "ts")]
+    pub created_at: Millis,
+    #[serde(with = "ts")]
+    pub updated_at: Millis,
+    /// The last event handed on: where it resumes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// The node that runs it (in a cluster it resumes when that node restarts with its id).
+    pub node: String,
+}

@@ -61,6 +61,7 @@ pub async fn list(State(app): State<AppState>, Query(p): Query<ListParams>) -> R
         card_id: p.card.filter(|s| !s.is_empty()),
         before: p.before.filter(|s| !s.is_empty()),
         limit,
+        ..EventQuery::default()
     };
     let events = app.engine.list_events(query).await?;
     let next = (events.len() == limit as usize).then(|| events.last().map(|e| e.id.clone())).flatten();

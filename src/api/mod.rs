@@ -6,6 +6,7 @@ mod error;
 mod events;
 mod ingest;
 mod observe;
+mod replays;
 mod stream;
 mod subscriptions;
 
@@ -45,6 +46,10 @@ fn admin_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/v1/subscriptions/{id}/rotate-secret", post(subscriptions::rotate_secret)),
         (Method::POST, "/v1/subscriptions/{id}/recover", post(subscriptions::recover)),
         (Method::POST, "/v1/subscriptions/{id}/probe", post(subscriptions::probe)),
+        (Method::POST, "/v1/replays", post(replays::create)),
+        (Method::GET, "/v1/replays", get(replays::list)),
+        (Method::GET, "/v1/replays/{id}", get(replays::get)),
+        (Method::POST, "/v1/replays/{id}/cancel", post(replays::cancel)),
         (Method::GET, "/v1/stats", get(observe::stats)),
         (Method::GET, "/v1/access", get(observe::access)),
         (Method::GET, "/v1/alerts", get(observe::alerts)),

@@ -188,8 +188,8 @@ impl App {
             subscription,
             status: self.filter.status,
             card_id: self.filter.card.clone(),
-            before: None,
             limit: 500,
+            ..EventQuery::default()
         }
     }
 

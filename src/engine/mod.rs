@@ -11,8 +11,10 @@ mod ingest;
 mod membership;
 mod observe;
 mod registry;
+mod replays;
 
 pub use ingest::Ingested;
+pub use replays::{MAX_REPLAY_RATE, PreviewTarget, ReplayPreview};
 
 use crate::catalog::Catalog;
 use crate::config::Config;
@@ -36,6 +38,7 @@ pub struct Engine {
     feed: Feed,
     alerts: AlertLog,
     membership: Membership,
+    replay_runs: replays::ReplayRuns,
     started: Instant,
 }
 
@@ -76,6 +79,7 @@ impl Engine {
             feed,
             alerts,
             membership,
+            replay_runs: Default::default(),
             started: Instant::now(),
         });
         engine.apply_declared_subscriptions().await?;
@@ -94,6 +98,7 @@ impl Engine {
         for c in engine.store.attempt_counts_since(since).await? {
             engine.stats.seed(&c.subscription_id, c.minute, c.attempts, c.successes);
         }
+        engine.resume_replays().await?;
         tokio::spawn(background::handle_control(Arc::downgrade(&engine), control_rx));
         tokio::spawn(background::prune_periodically(Arc::downgrade(&engine)));
         Ok(engine)

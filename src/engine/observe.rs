@@ -54,7 +54,7 @@ impl Engine {
         };
         let which = if failed_only { "the failed deliveries " } else { "" };
         let entry = audit(actor, "event.redeliver", event_id, format!("{which}{to}"));
-        let pending = self.store.requeue_event(event_id, subscription_id, failed_only, now_ms(), &entry).await?;
+        let pending = self.store.requeue_event(event_id, subscription_id, failed_only, now_ms(), Some(&entry)).await?;
         Ok(self.resume(pending))
     }
 

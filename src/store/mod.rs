@@ -13,7 +13,7 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::error::Result;
-use crate::model::{Alert, AuditEntry};
+use crate::model::{Alert, AuditEntry, Replay};
 use crate::model::{Attempt, DeliveryStatus, ErrorKind, EventDetail, EventSummary, Millis, Subscription};
 use bytes::Bytes;
 use std::collections::BTreeMap;
@@ -168,6 +168,10 @@ pub struct EventQuery {
     pub card_id: Option<String>,
     /// Only events with an id strictly below this one (ids sort by time): the paging cursor.
     pub before: Option<String>,
+    /// Only events with an id strictly above this one: the cursor of a pass oldest first.
+    pub after: Option<String>,
+    /// Oldest first instead of newest first.
+    pub oldest_first: bool,
     pub limit: u32,
 }
 
@@ -208,14 +212,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Starts a new attempt series now for the event's deliveries (or only the subscription's,
     /// creating that delivery if the event never had one); with `failed_only`, only for those
-    /// that failed (retrying or dead). `audit` is kept in the same transaction.
+    /// that failed (retrying or dead). `audit` is kept in the same transaction (a replay audits
+    /// itself once, not each event it redelivers).
     async fn requeue_event(
         &self,
         event_id: &str,
         subscription_id: Option<&str>,
         failed_only: bool,
         now: Millis,
-        audit: &AuditEntry,
+        audit: Option<&AuditEntry>,
     ) -> Result<Vec<PendingDelivery>>;
     /// Starts a new attempt series now for the subscription's failed deliveries of events since
     /// `since`; `audit` is kept in the same transaction.
@@ -241,6 +246,10 @@ pub trait Store: Send + Sync + 'static {
     async fn save_alert(&self, alert: &Alert) -> Result<()>;
     /// The newest `limit` alerts, oldest first.
     async fn recent_alerts(&self, limit: u32) -> Result<Vec<Alert>>;
+    /// Saves a replay job (created, or its progress), with `audit` in the same transaction if given.
+    async fn save_replay(&self, replay: &Replay, audit: Option<&AuditEntry>) -> Result<()>;
+    /// Every replay job, newest first.
+    async fn replays(&self) -> Result<Vec<Replay>>;
     /// Keeps an audit entry for a change that has no stored state of its own (a probe).
     async fn save_audit(&self, audit: &AuditEntry) -> Result<()>;
     /// The newest `limit` audit entries (changes made by operators and by hookwatch), newest first.

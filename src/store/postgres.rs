@@ -127,6 +127,15 @@ CREATE TABLE audit (
 CREATE INDEX audit_at ON audit(at);
 "#,
     },
+    Migration {
+        version: 5,
+        sql: r#"
+CREATE TABLE replays (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
+"#,
+    },
 ];
 
 /// Keeps an audit entry, in the caller's transaction (or alone).
@@ -641,7 +650,7 @@ impl Store for PostgresStore {
         subscription_id: Option<&str>,
         failed_only: bool,
         now: Millis,
-        audit: &AuditEntry,
+        audit: Option<&AuditEntry>,
     ) -> Result<Vec<PendingDelivery>> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
@@ -651,7 +660,9 @@ impl Store for PostgresStore {
         let found = tx.query(&query::redeliverable("deliveries"), &[&event_id, &subscription_id, &failed_only]).await?;
         let found = mapped(&found, target)?;
         let targets = query::with_missing_delivery(found, event_id, subscription_id, failed_only);
-        insert_audit(&tx, &self.node_id, audit).await?;
+        if let Some(audit) = audit {
+            insert_audit(&tx, &self.node_id, audit).await?;
+        }
         let out = requeue(&tx, targets, now, &self.node_id).await?;
         tx.commit().await?;
         Ok(out)
@@ -736,6 +747,34 @@ impl Store for PostgresStore {
         let client = self.pool.get().await?;
         let found = client.query("SELECT body FROM alerts ORDER BY id DESC LIMIT $1", &[&(limit as i64)]).await?;
         Ok(found.iter().rev().filter_map(|r| serde_json::from_str(r.try_get(0).ok()?).ok()).collect())
+    }
+
+    async fn save_replay(&self, replay: &Replay, audit: Option<&AuditEntry>) -> Result<()> {
+        let body = serde_json::to_string(replay).map_err(|e| Error::Storage(e.to_string()))?;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "INSERT INTO replays (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            &[&replay.id, &body],
+        )
+        .await?;
+        if let Some(audit) = audit {
+            insert_audit(&tx, &self.node_id, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn replays(&self) -> Result<Vec<Replay>> {
+        let client = self.pool.get().await?;
+        let found = client.query("SELECT body FROM replays ORDER BY id DESC", &[]).await?;
+        found
+            .iter()
+            .map(|r| {
+                serde_json::from_str(r.try_get(0)?)
+                    .map_err(|e| Error::Storage(format!("a stored replay is unreadable: {e}")))
+            })
+            .collect()
     }
 
     async fn save_audit(&self, audit: &AuditEntry) -> Result<()> {

@@ -34,6 +34,9 @@ pub(super) fn event_list(
     if let Some(before) = &q.before {
         sql += &format!(" AND e.id < {}", arg(before));
     }
+    if let Some(after) = &q.after {
+        sql += &format!(" AND e.id > {}", arg(after));
+    }
     if q.subscription.is_some() || q.status.is_some() {
         let statuses = q.status.map(StatusFilter::statuses);
         let sub = q.subscription.as_deref().map(&mut arg);
@@ -53,7 +56,8 @@ pub(super) fn event_list(
         }
         sql += ")";
     }
-    sql += &format!(" ORDER BY e.id DESC LIMIT {}", q.limit.max(1));
+    let order = if q.oldest_first { "ASC" } else { "DESC" };
+    sql += &format!(" ORDER BY e.id {order} LIMIT {}", q.limit.max(1));
     EventList { sql, args }
 }
 

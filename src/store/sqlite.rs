@@ -121,6 +121,14 @@ CREATE TABLE audit (
 CREATE INDEX audit_at ON audit(at);
 "#;
 
+/// Schema 6: replay jobs, stored so they resume after a restart.
+const MIGRATE_TO_6: &str = r#"
+CREATE TABLE replays (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
+"#;
+
 /// The schema, step by step; `PRAGMA user_version` records the last step applied.
 pub(super) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: SCHEMA_1 },
@@ -128,6 +136,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, sql: MIGRATE_TO_3 },
     Migration { version: 4, sql: MIGRATE_TO_4 },
     Migration { version: 5, sql: MIGRATE_TO_5 },
+    Migration { version: 6, sql: MIGRATE_TO_6 },
 ];
 
 /// Keeps an audit entry, in the caller's transaction.
@@ -689,11 +698,11 @@ impl Store for SqliteStore {
         subscription_id: Option<&str>,
         failed_only: bool,
         now: Millis,
-        audit: &AuditEntry,
+        audit: Option<&AuditEntry>,
     ) -> Result<Vec<PendingDelivery>> {
         let event_id = event_id.to_string();
         let sub = subscription_id.map(str::to_string);
-        let (entry, at) = (audit_json(audit)?, audit.at);
+        let entry = audit.map(|a| Ok::<_, Error>((audit_json(a)?, a.at))).transpose()?;
         self.write(move |conn| {
             let exists: bool =
                 conn.query_row("SELECT EXISTS(SELECT 1 FROM events WHERE id = ?1)", [&event_id], |r| r.get(0))?;
@@ -707,7 +716,9 @@ impl Store for SqliteStore {
                 target,
             )?;
             let deliveries = query::with_missing_delivery(found, &event_id, sub.as_deref(), failed_only);
-            insert_audit(conn, &entry, at)?;
+            if let Some((entry, at)) = &entry {
+                insert_audit(conn, entry, *at)?;
+            }
             requeue(conn, deliveries, now)
         })
         .await
@@ -770,6 +781,36 @@ impl Store for SqliteStore {
             let mut stmt = conn.prepare("SELECT body FROM alerts ORDER BY id DESC LIMIT ?1")?;
             let bodies = stmt.query_map([limit], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(bodies.iter().rev().filter_map(|b| serde_json::from_str(b).ok()).collect())
+        })
+        .await
+    }
+
+    async fn save_replay(&self, replay: &Replay, audit: Option<&AuditEntry>) -> Result<()> {
+        let body = serde_json::to_string(replay).map_err(|e| Error::Storage(e.to_string()))?;
+        let id = replay.id.clone();
+        let entry = audit.map(|a| Ok::<_, Error>((audit_json(a)?, a.at))).transpose()?;
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO replays (id, body) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            )?
+            .execute(params![id, body])?;
+            if let Some((entry, at)) = &entry {
+                insert_audit(conn, entry, *at)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn replays(&self) -> Result<Vec<Replay>> {
+        self.read(|conn| {
+            let bodies = select(conn, "SELECT body FROM replays ORDER BY id DESC", [], |r| Ok(r.get::<_, String>(0)?))?;
+            bodies
+                .iter()
+                .map(|b| {
+                    serde_json::from_str(b).map_err(|e| Error::Storage(format!("a stored replay is unreadable: {e}")))
+                })
+                .collect()
         })
         .await
     }

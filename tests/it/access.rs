@@ -26,12 +26,26 @@ async fn the_viewer_token_reads_everything_and_changes_nothing() {
     let (_, event) =
         call(&http, Method::POST, &format!("{}/v1/events", server.base), INGEST, Some(card_move("P", 2))).await;
     let event_id = event["id"].as_str().unwrap();
+    let (_, replay) = call(
+        &http,
+        Method::POST,
+        &format!("{}/v1/replays", server.base),
+        ADMIN,
+        Some(json!({"filter": {"action": "card.create"}})),
+    )
+    .await;
+    let replay_id = replay["id"].as_str().expect("a replay was created");
 
     let routes = hookwatch::api::admin_routes();
     assert!(routes.len() >= 15, "the router's table was read: {routes:?}");
     let mut refused = 0;
     for (method, template) in routes {
-        let path = template.replace("{id}", if template.starts_with("/v1/events/") { event_id } else { sub_id });
+        let id = match template {
+            t if t.starts_with("/v1/events/") => event_id,
+            t if t.starts_with("/v1/replays/") => replay_id,
+            _ => sub_id,
+        };
+        let path = template.replace("{id}", id);
         let url = format!("{}{path}", server.base);
         let resp = http
             .request(method.clone(), &url)

@@ -17,6 +17,7 @@ mod hostile;
 mod ingest;
 mod observe;
 mod remote_fuzz;
+mod replays;
 mod storage;
 mod subscriptions;
 mod tui_e2e;

@@ -213,19 +213,19 @@ async fn redelivery_starts_new_series(store: Arc<dyn Store>) {
         .unwrap();
 
     // Only what failed, unless everything is asked for.
-    let failed = store.requeue_event("evt_1", None, true, t + 50, &change()).await.unwrap();
+    let failed = store.requeue_event("evt_1", None, true, t + 50, Some(&change())).await.unwrap();
     assert_eq!(failed.iter().map(|p| p.subscription_id.as_str()).collect::<Vec<_>>(), ["sub_a"]);
-    assert!(store.requeue_event("evt_1", Some("sub_c"), true, t + 50, &change()).await.unwrap().is_empty());
-    let again = store.requeue_event("evt_1", None, false, t + 100, &change()).await.unwrap();
+    assert!(store.requeue_event("evt_1", Some("sub_c"), true, t + 50, Some(&change())).await.unwrap().is_empty());
+    let again = store.requeue_event("evt_1", None, false, t + 100, Some(&change())).await.unwrap();
     assert_eq!(again.len(), 2);
     assert!(again.iter().all(|p| p.attempts == 0 && p.next_attempt_at == t + 100));
     // To a subscription the event never went to: the delivery is created.
-    let new = store.requeue_event("evt_1", Some("sub_c"), false, t + 200, &change()).await.unwrap();
+    let new = store.requeue_event("evt_1", Some("sub_c"), false, t + 200, Some(&change())).await.unwrap();
     assert_eq!(new.len(), 1);
     assert_eq!(new[0].subscription_id, "sub_c");
     let detail = store.event_detail("evt_1").await.unwrap().unwrap();
     assert_eq!(detail.deliveries.len(), 3);
-    let err = store.requeue_event("evt_missing", None, false, t, &change()).await.unwrap_err();
+    let err = store.requeue_event("evt_missing", None, false, t, Some(&change())).await.unwrap_err();
     assert!(err.to_string().contains("no event evt_missing"), "{err}");
 
     store.record_attempt(attempt("dlv_evt_1_sub_b", "sub_b", t + 300, None, DeliveryStatus::Dead)).await.unwrap();
@@ -380,7 +380,7 @@ async fn unfinished_deliveries_are_pending(store: Arc<dyn Store>) {
     retrying.next_retry_at = Some(t + 60_000);
     store.record_attempt(retrying).await.unwrap();
     store.record_attempt(attempt("dlv_evt_2_sub_a", "sub_a", t, Some(410), DeliveryStatus::Dead)).await.unwrap();
-    store.requeue_event("evt_2", None, true, t + 5, &change()).await.unwrap();
+    store.requeue_event("evt_2", None, true, t + 5, Some(&change())).await.unwrap();
     store.delete_subscription("sub_c", &change()).await.unwrap();
     let pending = store.pending_deliveries().await.unwrap();
     let listed: Vec<(&str, u32, Millis)> =
@@ -489,8 +489,8 @@ async fn changes_are_audited_in_their_transaction(store: Arc<dyn Store>) {
     store.ingest(event("evt_1", "card.create", t, &["sub_x"]), 0).await.unwrap();
     let sub = subscription("audited");
     store.save_subscription(&sub, &entry("subscription.create", t - 10_000)).await.unwrap();
-    store.requeue_event("evt_1", None, false, t, &entry("event.redeliver", t - 5_000)).await.unwrap();
-    let refused = store.requeue_event("evt_missing", None, false, t, &entry("event.lost", t)).await;
+    store.requeue_event("evt_1", None, false, t, Some(&entry("event.redeliver", t - 5_000))).await.unwrap();
+    let refused = store.requeue_event("evt_missing", None, false, t, Some(&entry("event.lost", t))).await;
     assert!(refused.is_err());
     store.delete_subscription(&sub.id, &entry("subscription.delete", t)).await.unwrap();
     let log = store.audit_log(10).await.unwrap();

@@ -1,0 +1,120 @@
+//! Replays through the real binary: a preview that creates nothing, a paced replay that finishes,
+//! a cancel that stops one, and a replay that survives a SIGKILL and finishes after the restart.
+
+use crate::common::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// A server whose one subscription has `n` dead deliveries (its endpoint failed twice on each),
+/// and the endpoint answering 200 again.
+async fn with_dead_deliveries(db: &str, n: usize) -> (Process, Sink, String) {
+    let server = Process::spawn(db, &["--retry-schedule", "10ms", "--breaker-threshold", "1000"]);
+    let sink = Sink::start(Behaviour { default_status: 500, ..Default::default() }).await;
+    let http = reqwest::Client::new();
+    let body = json!({"name": "crm", "url": sink.url, "actions": ["*"], "max_in_flight": 64});
+    let (_, sub) = call(&http, Method::POST, &format!("{}/v1/subscriptions", server.base), ADMIN, Some(body)).await;
+    for _ in 0..n {
+        call(&http, Method::POST, &format!("{}/v1/events", server.base), INGEST, Some(card_move("P", 2))).await;
+    }
+    assert_eq!(sink.wait_for(2 * n, Duration::from_secs(10)).await, 2 * n, "each event failed twice");
+    let dead =
+        until_api(&server.base, "/v1/events?status=dead&limit=500", |v| v["data"].as_array().map(Vec::len) == Some(n))
+            .await;
+    assert_eq!(dead["data"].as_array().map(Vec::len), Some(n), "{dead}");
+    sink.behaviour.lock().unwrap().default_status = 200;
+    (server, sink, sub["id"].as_str().unwrap().to_string())
+}
+
+async fn until_api(base: &str, path: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, value) = call(&http, Method::GET, &format!("{base}{path}"), ADMIN, None).await;
+        if check(&value) || Instant::now() > deadline {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
+    let (status, value) =
+        call(&reqwest::Client::new(), Method::POST, &format!("{base}{path}"), ADMIN, Some(body)).await;
+    (status.as_u16(), value)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_is_previewed_paced_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, sink, sub_id) = with_dead_deliveries(&dir.path().join("hw.db").to_string_lossy(), 24).await;
+    let filter = json!({"filter": {"status": "failed", "subscription": sub_id}, "rate_per_s": 20});
+
+    let (status, preview) = post(&server.base, "/v1/replays?dry_run=true", filter.clone()).await;
+    assert_eq!((status, preview["total"].as_u64()), (200, Some(24)), "{preview}");
+    assert_eq!(preview["subscriptions"][0]["name"], "crm");
+    let (_, listed) =
+        call(&reqwest::Client::new(), Method::GET, &format!("{}/v1/replays", server.base), ADMIN, None).await;
+    assert_eq!(listed["data"], json!([]), "a dry run creates nothing");
+
+    let before = sink.count();
+    let (status, replay) = post(&server.base, "/v1/replays", filter).await;
+    assert_eq!(
+        (status, replay["state"].as_str(), replay["total"].as_u64()),
+        (202, Some("running"), Some(24)),
+        "{replay}"
+    );
+    let id = replay["id"].as_str().unwrap();
+    assert!(id.starts_with("rpl_"));
+    let done = until_api(&server.base, &format!("/v1/replays/{id}"), |r| r["state"] == "done").await;
+    assert_eq!((done["done"].as_u64(), done["failed"].as_u64()), (Some(24), Some(0)), "{done}");
+    assert_eq!(sink.wait_for(before + 24, Duration::from_secs(5)).await, before + 24);
+    let times: Vec<Instant> = sink.requests()[before..].iter().map(|r| r.at).collect();
+    assert!(*times.last().unwrap() - times[0] >= Duration::from_millis(23 * 50 - 100), "paced at 20/s");
+    for (i, start) in times.iter().enumerate() {
+        let within = times[i..].iter().take_while(|t| **t - *start < Duration::from_secs(1)).count();
+        assert!(within <= 21, "{within} deliveries within a second of delivery {i}");
+    }
+    let failed = until_api(&server.base, "/v1/events?status=failed", |v| v["data"] == json!([])).await;
+    assert_eq!(failed["data"], json!([]), "every replayed delivery went through");
+    let (_, log) = call(&reqwest::Client::new(), Method::GET, &format!("{}/v1/audit", server.base), ADMIN, None).await;
+    assert_eq!(
+        (log["data"][0]["action"].as_str(), log["data"][0]["target"].as_str()),
+        (Some("replay.start"), Some(id))
+    );
+    let (status, refused) = post(&server.base, "/v1/replays", json!({"rate_per_s": 0})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("invalid_rate")), "{refused}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_replay_stops_and_a_killed_one_finishes_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hw.db").to_string_lossy().into_owned();
+    let (server, sink, _) = with_dead_deliveries(&db, 20).await;
+
+    // Cancel: at 4/s, stopped after about a second.
+    let (_, slow) = post(&server.base, "/v1/replays", json!({"filter": {"status": "dead"}, "rate_per_s": 4})).await;
+    let id = slow["id"].as_str().unwrap().to_string();
+    until_api(&server.base, &format!("/v1/replays/{id}"), |r| r["done"].as_u64() >= Some(3)).await;
+    let (status, cancelled) = post(&server.base, &format!("/v1/replays/{id}/cancel"), json!({})).await;
+    assert_eq!((status, cancelled["state"].as_str()), (200, Some("cancelled")), "{cancelled}");
+    let stopped = until_api(&server.base, &format!("/v1/replays/{id}"), |r| r["state"] == "cancelled").await;
+    let sent = stopped["done"].as_u64().unwrap();
+    assert!((3..20).contains(&sent), "{stopped}");
+    let (status, again) = post(&server.base, &format!("/v1/replays/{id}/cancel"), json!({})).await;
+    assert_eq!(status, 409, "{again}");
+    drop(server);
+
+    // Kill: a replay of everything at 5/s, SIGKILLed mid-way, resumes when the server restarts.
+    let mut server = Process::spawn(&db, &["--retry-schedule", "10ms", "--breaker-threshold", "1000"]);
+    let (_, job) = post(&server.base, "/v1/replays", json!({"rate_per_s": 5})).await;
+    assert_eq!(job["total"], 20, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    until_api(&server.base, &format!("/v1/replays/{id}"), |r| r["done"].as_u64() >= Some(4)).await;
+    server.kill();
+    let before_restart = sink.count();
+    let server = Process::spawn(&db, &["--retry-schedule", "10ms", "--breaker-threshold", "1000"]);
+    let finished = until_api(&server.base, &format!("/v1/replays/{id}"), |r| r["state"] == "done").await;
+    assert_eq!((finished["state"].as_str(), finished["done"].as_u64()), (Some("done"), Some(20)), "{finished}");
+    assert!(sink.count() > before_restart, "the restarted server went on sending");
+}
