@@ -1,8 +1,8 @@
 //! The engine: the one library API behind the HTTP server and the dashboard. It owns the
 //! components of the flow and wires them; each part of its API lives in the file of its stage:
 //! `ingest` (validate → store → lanes), `changes` (subscriptions, over the versioned `registry`),
-//! `observe` (reads and redelivery), `alerts`, `membership` (this node in a cluster) and
-//! `background` (its own tasks).
+//! `observe` (reads, redelivery, probes), `replays` (stored, paced bulk redelivery), `alerts`,
+//! `membership` (this node in a cluster) and `background` (its own tasks).
 
 mod alerts;
 mod background;
