@@ -67,6 +67,10 @@ pub enum Effect {
         subscription_id: String,
         paused: bool,
     },
+    Probe {
+        subscription_id: String,
+        name: String,
+    },
     SaveSubscription {
         id: Option<String>,
         input: Box<SubscriptionInput>,
@@ -523,6 +527,22 @@ mod tests {
             })
         }));
         assert_eq!(app.context(), Context::Stream);
+    }
+
+    #[test]
+    fn b_probes_only_an_open_breaker() {
+        let mut app = demo_app();
+        press(&mut app, KeyCode::Tab);
+        press(&mut app, KeyCode::Char('j'));
+        let effects = press(&mut app, KeyCode::Char('b'));
+        assert_eq!(
+            effects,
+            vec![Effect::Probe { subscription_id: "sub_01KQBIL0000000000000000003".into(), name: "billing".into() }]
+        );
+        press(&mut app, KeyCode::Char('j'));
+        assert!(press(&mut app, KeyCode::Char('b')).is_empty(), "crm-sync's breaker is closed");
+        let said = app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+        assert!(said.contains("not open"), "{said}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::forms::{SendForm, SubscriptionForm};
 use super::inspector::Inspector;
 use super::keymap::{self, Action, Context};
 use crate::catalog::ACTIONS;
+use crate::dispatch::BreakerState;
 use crate::model::{DeliveryStatus, SubscriptionState};
 use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
@@ -81,6 +82,13 @@ impl App {
                     return vec![Effect::SetPaused { subscription_id: e.id.clone(), paused }];
                 }
             }
+            Action::Probe => match self.selected_endpoint() {
+                Some(e) if e.breaker == BreakerState::Open => {
+                    return vec![Effect::Probe { subscription_id: e.id.clone(), name: e.name.clone() }];
+                }
+                Some(e) => self.set_status(format!("{}'s breaker is not open: nothing to probe", e.name), true),
+                None => self.set_status("no subscription selected", true),
+            },
             Action::RevealSecret => {
                 let id = self.selected_endpoint().map(|e| e.id.clone());
                 self.revealed_secret = if self.revealed_secret == id { None } else { id };

@@ -20,6 +20,7 @@ pub enum Action {
     Redeliver,
     RedeliverAll,
     TogglePause,
+    Probe,
     NewSubscription,
     EditSubscription,
     SendTestEvent,
@@ -43,6 +44,7 @@ impl Action {
             Action::Redeliver
                 | Action::RedeliverAll
                 | Action::TogglePause
+                | Action::Probe
                 | Action::NewSubscription
                 | Action::EditSubscription
                 | Action::SendTestEvent
@@ -211,6 +213,14 @@ pub const BINDINGS: &[Binding] = &[
         help: "pause / resume the endpoint",
         contexts: SUB_PANES,
         hint: true,
+    },
+    Binding {
+        action: Action::Probe,
+        keys: &[k('b')],
+        label: "b",
+        help: "probe an open breaker now: the next held delivery goes out",
+        contexts: SUB_PANES,
+        hint: false,
     },
     Binding {
         action: Action::EditSubscription,

@@ -168,6 +168,10 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
                 Ok(()) => Outcome::Done(format!("{} {subscription_id}", if paused { "paused" } else { "resumed" })),
                 Err(e) => Outcome::Failed(e),
             },
+            Effect::Probe { subscription_id, name } => match s.probe(&subscription_id).await {
+                Ok(held) => Outcome::Done(format!("probing {name}: the next of {held} held deliveries goes out now")),
+                Err(e) => Outcome::Failed(format!("probe failed: {e}")),
+            },
             Effect::SaveSubscription { id, input } => match s.save_subscription(id.as_deref(), *input).await {
                 Ok(sub) => Outcome::SubscriptionSaved(Box::new(sub)),
                 Err(e) => Outcome::SaveFailed(e),

@@ -85,6 +85,10 @@ impl Source for LocalSource {
         self.engine.set_state(subscription_id, state, Actor::Local).await.map(|_| ()).map_err(|e| e.to_string())
     }
 
+    async fn probe(&self, subscription_id: &str) -> SourceResult<usize> {
+        self.engine.probe(subscription_id, Actor::Local).await.map_err(|e| e.to_string())
+    }
+
     async fn save_subscription(&self, id: Option<&str>, input: SubscriptionInput) -> SourceResult<Subscription> {
         let saved = match id {
             Some(id) => self.engine.update_subscription(id, &input, Actor::Local).await,

@@ -53,6 +53,8 @@ pub trait Source: Send + Sync + 'static {
     async fn catalog(&self) -> SourceResult<Vec<String>>;
     async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>, failed_only: bool) -> SourceResult<usize>;
     async fn set_paused(&self, subscription_id: &str, paused: bool) -> SourceResult<()>;
+    /// Probes an open breaker now; how many deliveries it held.
+    async fn probe(&self, subscription_id: &str) -> SourceResult<usize>;
     async fn save_subscription(&self, id: Option<&str>, input: SubscriptionInput) -> SourceResult<Subscription>;
     /// Ingests a test event; returns the new event's id.
     async fn send_event(&self, body: String) -> SourceResult<String>;

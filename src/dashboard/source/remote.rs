@@ -196,6 +196,12 @@ impl Source for RemoteSource {
             .map(|_| ())
     }
 
+    async fn probe(&self, subscription_id: &str) -> SourceResult<usize> {
+        let v: Value =
+            self.call(reqwest::Method::POST, &format!("/v1/subscriptions/{subscription_id}/probe"), None).await?;
+        Ok(v["held"].as_u64().unwrap_or(0) as usize)
+    }
+
     async fn save_subscription(&self, id: Option<&str>, input: SubscriptionInput) -> SourceResult<Subscription> {
         let body = serde_json::to_value(&input).map_err(|e| e.to_string())?;
         match id {
