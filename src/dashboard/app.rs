@@ -9,7 +9,7 @@ use super::source::Update;
 use crate::catalog::Catalog;
 use crate::dispatch::BreakerState;
 use crate::feed::FeedEvent;
-use crate::model::{Alert, SubscriptionChange};
+use crate::model::{Alert, AuditEntry, SubscriptionChange};
 use crate::model::{EventDetail, EventSummary, Millis, Subscription, SubscriptionState};
 use crate::report::{EndpointReport, StatsReport};
 use crate::store::EventQuery;
@@ -35,6 +35,10 @@ pub enum Popup {
         scroll: usize,
     },
     Alerts {
+        scroll: usize,
+    },
+    /// The audit log as read when it was opened.
+    Audit {
         scroll: usize,
     },
     Nodes {
@@ -67,6 +71,7 @@ pub enum Effect {
         subscription_id: String,
         paused: bool,
     },
+    LoadAudit,
     Probe {
         subscription_id: String,
         name: String,
@@ -84,9 +89,14 @@ pub enum Effect {
 pub enum Outcome {
     Events(Vec<EventSummary>),
     Event(Box<EventDetail>),
-    EventFailed { id: String, error: String },
+    EventFailed {
+        id: String,
+        error: String,
+    },
     Subscriptions(Vec<Subscription>),
     Alerts(Vec<Alert>),
+    /// The audit log, newest first, and when it was read.
+    Audit(Vec<AuditEntry>, Millis),
     Catalog(Vec<String>),
     Stats(Box<StatsReport>),
     SubscriptionSaved(Box<Subscription>),
@@ -130,6 +140,8 @@ pub struct App {
     pub filter_input: Option<TextArea<'static>>,
     pub filter_error: Option<String>,
     pub alerts: VecDeque<Alert>,
+    /// The audit log as last read (newest first) and when; `None` until first read.
+    pub audit: Option<(Vec<AuditEntry>, Millis)>,
     pub unseen_alerts: usize,
     pub popups: Vec<Popup>,
     pub status: Option<Status>,
@@ -168,6 +180,7 @@ impl App {
             filter_input: None,
             filter_error: None,
             alerts: VecDeque::new(),
+            audit: None,
             unseen_alerts: 0,
             popups: Vec::new(),
             status: None,
@@ -267,7 +280,9 @@ impl App {
     pub fn context(&self) -> Context {
         match self.popups.last() {
             Some(Popup::Inspector(_)) => Context::Inspector,
-            Some(Popup::Help { .. } | Popup::Alerts { .. } | Popup::Nodes { .. }) => Context::Overlay,
+            Some(Popup::Help { .. } | Popup::Alerts { .. } | Popup::Audit { .. } | Popup::Nodes { .. }) => {
+                Context::Overlay
+            }
             Some(Popup::Subscription(_)) => Context::Form,
             Some(Popup::Send(_)) => Context::SendForm,
             Some(Popup::Confirm { .. }) => Context::Confirm,
@@ -428,6 +443,7 @@ impl App {
                 self.sort_subscriptions();
             }
             Outcome::Alerts(alerts) => self.alerts = alerts.into_iter().collect(),
+            Outcome::Audit(entries, at) => self.audit = Some((entries, at)),
             Outcome::Catalog(names) => {
                 let extra: Vec<String> = names.into_iter().filter(|n| crate::catalog::find(n).is_none()).collect();
                 self.catalog = Catalog::new(&extra);
@@ -527,6 +543,14 @@ mod tests {
             })
         }));
         assert_eq!(app.context(), Context::Stream);
+    }
+
+    #[test]
+    fn capital_a_opens_the_audit_log_and_reads_it() {
+        let mut app = demo_app();
+        assert_eq!(press(&mut app, KeyCode::Char('A')), vec![Effect::LoadAudit]);
+        assert!(matches!(app.popups.last(), Some(Popup::Audit { .. })));
+        assert_eq!(app.context(), Context::Overlay);
     }
 
     #[test]

@@ -66,6 +66,10 @@ impl App {
                 self.popups.push(Popup::Alerts { scroll: 0 });
             }
             Action::Nodes => self.popups.push(Popup::Nodes { scroll: 0 }),
+            Action::Audit => {
+                self.popups.push(Popup::Audit { scroll: 0 });
+                return vec![Effect::LoadAudit];
+            }
             Action::NewSubscription => self.popups.push(Popup::Subscription(Box::new(SubscriptionForm::new(None)))),
             Action::SendTestEvent => self.popups.push(Popup::Send(Box::new(SendForm::new(4)))),
             Action::EditSubscription => {
@@ -338,7 +342,8 @@ impl App {
     }
 
     fn overlay_action(&mut self, action: Option<Action>) {
-        let Some(Popup::Help { scroll } | Popup::Alerts { scroll } | Popup::Nodes { scroll }) = self.popups.last_mut()
+        let Some(Popup::Help { scroll } | Popup::Alerts { scroll } | Popup::Audit { scroll } | Popup::Nodes { scroll }) =
+            self.popups.last_mut()
         else {
             return;
         };

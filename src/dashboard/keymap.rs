@@ -25,6 +25,7 @@ pub enum Action {
     EditSubscription,
     SendTestEvent,
     Alerts,
+    Audit,
     Nodes,
     Help,
     NextSection,
@@ -301,6 +302,14 @@ pub const BINDINGS: &[Binding] = &[
         help: "alert log",
         contexts: MAIN_PANES,
         hint: true,
+    },
+    Binding {
+        action: Action::Audit,
+        keys: &[k('A')],
+        label: "A",
+        help: "audit log: who changed what, newest first",
+        contexts: MAIN_PANES,
+        hint: false,
     },
     Binding {
         action: Action::Nodes,

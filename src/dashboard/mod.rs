@@ -168,6 +168,10 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
                 Ok(()) => Outcome::Done(format!("{} {subscription_id}", if paused { "paused" } else { "resumed" })),
                 Err(e) => Outcome::Failed(e),
             },
+            Effect::LoadAudit => match s.audit().await {
+                Ok(entries) => Outcome::Audit(entries, crate::model::now_ms()),
+                Err(e) => Outcome::Failed(format!("cannot read the audit log: {e}")),
+            },
             Effect::Probe { subscription_id, name } => match s.probe(&subscription_id).await {
                 Ok(held) => Outcome::Done(format!("probing {name}: the next of {held} held deliveries goes out now")),
                 Err(e) => Outcome::Failed(format!("probe failed: {e}")),

@@ -333,6 +333,44 @@ pub fn views() -> Vec<(&'static str, App)> {
     filtered.follow = false;
     filtered.focus = Pane::Subscriptions;
     filtered.sub_cursor = 2;
+    let mut audit = demo_app();
+    let entry = |ago: Millis, actor, action: &str, target: &str, summary: &str| crate::model::AuditEntry {
+        at: NOW - ago,
+        actor,
+        action: action.into(),
+        target: target.into(),
+        summary: summary.into(),
+    };
+    use crate::model::Actor;
+    audit.audit = Some((
+        vec![
+            entry(20_000, Actor::Admin, "replay.start", "rpl_01KQBIL0000000000000000001", "212 deliveries at 20/s"),
+            entry(
+                95_000,
+                Actor::Admin,
+                "subscription.probe",
+                "sub_01KQBIL0000000000000000003",
+                "billing: 209 deliveries held",
+            ),
+            entry(
+                400_000,
+                Actor::Hookwatch,
+                "subscription.disable",
+                "sub_01KQBIL0000000000000000004",
+                "legacy: the endpoint answered 410 Gone",
+            ),
+            entry(3_600_000, Actor::Local, "subscription.pause", "sub_01KQBIL0000000000000000002", "analytics"),
+            entry(
+                86_000_000,
+                Actor::Config,
+                "subscription.create",
+                "sub_01KQBIL0000000000000000001",
+                "crm-sync → http://127.0.0.1:9101/hooks",
+            ),
+        ],
+        NOW,
+    ));
+    audit.popups.push(Popup::Audit { scroll: 0 });
     let mut read_only = demo_app();
     read_only.read_only = true;
     read_only.focus = Pane::Subscriptions;
@@ -343,6 +381,7 @@ pub fn views() -> Vec<(&'static str, App)> {
         ("inspector_deliveries", deliveries),
         ("help", help),
         ("alerts", alerts),
+        ("audit", audit),
         ("nodes", nodes),
         ("subscription_form", form),
         ("send_event", send),

@@ -1,8 +1,9 @@
 //! The in-process source: calls the engine directly.
 
+use super::AUDIT_SHOWN;
 use super::{Source, SourceResult, Update};
 use crate::engine::Engine;
-use crate::model::{Actor, Alert};
+use crate::model::{Actor, Alert, AuditEntry};
 use crate::model::{EventDetail, EventSummary, Subscription, SubscriptionState};
 use crate::report::StatsReport;
 use crate::store::EventQuery;
@@ -70,6 +71,10 @@ impl Source for LocalSource {
 
     async fn alerts(&self) -> SourceResult<Vec<Alert>> {
         Ok(self.engine.alerts())
+    }
+
+    async fn audit(&self) -> SourceResult<Vec<AuditEntry>> {
+        self.engine.audit_log(AUDIT_SHOWN).await.map_err(|e| e.to_string())
     }
 
     async fn catalog(&self) -> SourceResult<Vec<String>> {

@@ -8,7 +8,7 @@ pub use local::LocalSource;
 pub use remote::RemoteSource;
 
 use crate::feed::FeedEvent;
-use crate::model::Alert;
+use crate::model::{Alert, AuditEntry};
 use crate::model::{EventDetail, EventSummary, Subscription};
 use crate::report::StatsReport;
 use crate::store::EventQuery;
@@ -38,6 +38,9 @@ pub enum Update {
 
 pub type SourceResult<T> = Result<T, String>;
 
+/// How many of the newest audit entries the dashboard reads.
+pub const AUDIT_SHOWN: u32 = 500;
+
 #[async_trait::async_trait]
 pub trait Source: Send + Sync + 'static {
     /// What the header shows as "where": the listen address or the remote URL.
@@ -49,6 +52,8 @@ pub trait Source: Send + Sync + 'static {
     async fn events(&self, query: EventQuery) -> SourceResult<Vec<EventSummary>>;
     async fn event(&self, id: &str) -> SourceResult<EventDetail>;
     async fn alerts(&self) -> SourceResult<Vec<Alert>>;
+    /// The newest changes, newest first.
+    async fn audit(&self) -> SourceResult<Vec<AuditEntry>>;
     /// Every accepted action name (built-ins and the server's extra ones).
     async fn catalog(&self) -> SourceResult<Vec<String>>;
     async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>, failed_only: bool) -> SourceResult<usize>;

@@ -1,9 +1,10 @@
 //! The remote source: the HTTP API and the SSE stream of a running server, reconnecting on its own.
 
+use super::AUDIT_SHOWN;
 use super::{Source, SourceResult, Update};
 use crate::error::root_cause;
 use crate::feed::FeedEvent;
-use crate::model::{Alert, SubscriptionChange};
+use crate::model::{Alert, AuditEntry, SubscriptionChange};
 use crate::model::{EventDetail, EventSummary, Subscription};
 use crate::report::StatsReport;
 use crate::store::{EventQuery, StatusFilter};
@@ -169,6 +170,10 @@ impl Source for RemoteSource {
 
     async fn event(&self, id: &str) -> SourceResult<EventDetail> {
         self.get(&format!("/v1/events/{id}")).await
+    }
+
+    async fn audit(&self) -> SourceResult<Vec<AuditEntry>> {
+        Ok(self.get::<Data<Vec<AuditEntry>>>(&format!("/v1/audit?limit={AUDIT_SHOWN}")).await?.data)
     }
 
     async fn alerts(&self) -> SourceResult<Vec<Alert>> {

@@ -1,6 +1,7 @@
 //! Drawing: pure functions from `&App` to a frame. One file per screen region.
 
 mod alerts;
+mod audit;
 mod confirm;
 mod footer;
 mod forms;
@@ -91,6 +92,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             Popup::Inspector(ins) => inspector::draw(frame, area, app, ins, theme),
             Popup::Help { scroll } => help::draw(frame, area, *scroll, app.read_only, theme),
             Popup::Alerts { scroll } => alerts::draw(frame, area, app, *scroll, theme),
+            Popup::Audit { scroll } => audit::draw(frame, area, app, *scroll, theme),
             Popup::Nodes { scroll } => nodes::draw(frame, area, app, *scroll, theme),
             Popup::Subscription(form) => forms::draw_subscription(frame, area, form, theme),
             Popup::Send(form) => forms::draw_send(frame, area, form, theme),

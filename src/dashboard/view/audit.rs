@@ -1,0 +1,42 @@
+//! The audit log: every change and who made it, newest first, as read when it was opened.
+
+use super::{clock, popup_area};
+use crate::dashboard::app::App;
+use crate::dashboard::sanitize::clean;
+use crate::dashboard::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &Theme) {
+    let rect = popup_area(frame, area, 80, 70, (58, 12));
+    let Some((entries, read_at)) = &app.audit else {
+        let block = Block::default().borders(Borders::ALL).border_style(theme.border(true)).title(" Audit log ");
+        frame.render_widget(Paragraph::new("Loading…").style(theme.dim()).block(block), rect);
+        return;
+    };
+    // Read once when opened: the title says as of when, so it is never taken for live.
+    let block = Block::default().borders(Borders::ALL).border_style(theme.border(true)).title(format!(
+        " Audit log ({}) · newest first · as of {} · Esc closes ",
+        entries.len(),
+        clock(*read_at)
+    ));
+    if entries.is_empty() {
+        frame.render_widget(Paragraph::new("No changes recorded yet.").style(theme.dim()).block(block), rect);
+        return;
+    }
+    let lines: Vec<Line> = entries
+        .iter()
+        .skip(scroll)
+        .map(|e| {
+            Line::from(vec![
+                Span::styled(format!("{} ", clock(e.at)), theme.dim()),
+                Span::styled(format!("{:<9} ", e.actor.as_str()), theme.accent()),
+                Span::styled(format!("{:<26} ", clean(&e.action)), theme.bold()),
+                Span::raw(clean(&e.summary).into_owned()),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
+}
