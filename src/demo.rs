@@ -84,6 +84,7 @@ pub async fn start(dir: &std::path::Path, listen: Option<SocketAddr>) -> anyhow:
         retry_schedule: RetrySchedule::parse("1s,2s,4s,8s,15s,30s").map_err(anyhow::Error::msg)?,
         admin_token: Some("demo-admin".into()),
         ingest_token: Some("demo-ingest".into()),
+        viewer_token: Some("demo-viewer".into()),
         log_file: Some(dir.join("hookwatch.log")),
         ..Config::default()
     };

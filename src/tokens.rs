@@ -51,9 +51,17 @@ impl Tokens {
             ),
         };
         let Some(stored) = stored else {
-            // First start: generate what was not given and keep it.
-            let [admin, ingest, viewer] = given.map(|t| t.unwrap_or_else(generate));
-            let text = format!("admin_token = {admin:?}\ningest_token = {ingest:?}\nviewer_token = {viewer:?}\n");
+            // First start: generate what was not given and keep only that: a token given from
+            // outside stays out of the file (it lives wherever the operator keeps it).
+            let mut text = String::new();
+            let [admin, ingest, viewer] = [0, 1, 2].map(|i| match &given[i] {
+                Some(token) => token.clone(),
+                None => {
+                    let token = generate();
+                    text += &format!("{} = {token:?}\n", KEYS[i]);
+                    token
+                }
+            });
             write_new_private(&file, &text)?;
             return Ok(Tokens { admin, ingest, viewer, file: Some(file) });
         };
@@ -171,6 +179,19 @@ mod tests {
         let tokens = Tokens::resolve([None, Some("hw_given".into()), Some("hw_view".into())], dir.path()).unwrap();
         assert_eq!((tokens.admin.as_str(), tokens.ingest.as_str()), ("hw_kept", "hw_given"));
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "admin_token = \"hw_kept\"\n");
+    }
+
+    /// Tokens given from the environment are never written to the file; only the generated one is.
+    #[test]
+    fn given_tokens_stay_out_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let tokens =
+            Tokens::resolve([Some("hw_env_admin".into()), Some("hw_env_ingest".into()), None], dir.path()).unwrap();
+        let text = std::fs::read_to_string(tokens.file.unwrap()).unwrap();
+        assert_eq!(text, format!("viewer_token = {:?}\n", tokens.viewer));
+        let again =
+            Tokens::resolve([Some("hw_env_admin".into()), Some("hw_env_ingest".into()), None], dir.path()).unwrap();
+        assert_eq!(again.viewer, tokens.viewer, "the generated one is kept");
     }
 
     /// A file written before the viewer token existed keeps its two tokens and gains a viewer

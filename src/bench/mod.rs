@@ -128,6 +128,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         max_backlog: 10_000_000,
         admin_token: Some("bench-admin".into()),
         ingest_token: Some("bench-ingest".into()),
+        viewer_token: Some("bench-viewer".into()),
         extra_actions: vec!["bench.fill".into()],
         ..Config::default()
     };

@@ -44,6 +44,7 @@ pub async fn run(duration: Duration, rate: u64, every: Duration) -> anyhow::Resu
         allow_private: true,
         admin_token: Some("soak-admin".into()),
         ingest_token: Some("soak-ingest".into()),
+        viewer_token: Some("soak-viewer".into()),
         ..Config::default()
     };
     let server = Server::start(config).await?;
