@@ -464,6 +464,16 @@ pub enum ReplayState {
     Cancelled,
 }
 
+impl ReplayState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplayState::Running => "running",
+            ReplayState::Done => "done",
+            ReplayState::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// A stored replay job: it survives restarts and resumes after the last event it handed on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Replay {

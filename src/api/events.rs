@@ -39,10 +39,7 @@ pub async fn list(State(app): State<AppState>, Query(p): Query<ListParams>) -> R
     let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(StatusFilter::parse(s).ok_or_else(|| {
-            invalid(
-                "invalid_status",
-                format!("status must be one of pending, retrying, succeeded, dead, cancelled, failed; not {s:?}"),
-            )
+            invalid("invalid_status", format!("status must be one of {}; not {s:?}", StatusFilter::NAMES))
         })?),
     };
     let action = match p.action.as_deref().filter(|s| !s.is_empty()) {

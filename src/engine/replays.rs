@@ -49,10 +49,7 @@ impl Selection {
         let status = match filter.status.as_deref() {
             None => None,
             Some(s) => Some(StatusFilter::parse(s).ok_or_else(|| {
-                Error::invalid(
-                    "invalid_status",
-                    format!("status {s:?} is not one of pending, retrying, succeeded, dead, cancelled, failed"),
-                )
+                Error::invalid("invalid_status", format!("status {s:?} is not one of {}", StatusFilter::NAMES))
             })?),
         };
         if let (Some(since), Some(until)) = (filter.since, filter.until)
@@ -173,10 +170,7 @@ impl Engine {
             let replay = self.replay(id).await?;
             return Err(Error::Conflict(format!(
                 "replay {id} is {} here, not running on this node; nothing to cancel",
-                serde_json::to_value(replay.state)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
+                replay.state.as_str()
             )));
         };
         flag.store(true, Ordering::SeqCst);

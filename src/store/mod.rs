@@ -145,6 +145,9 @@ pub enum StatusFilter {
 }
 
 impl StatusFilter {
+    /// The names `parse` takes, for messages.
+    pub const NAMES: &str = "pending, retrying, succeeded, dead, cancelled, failed";
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "failed" => Some(Self::Failed),

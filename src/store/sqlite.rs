@@ -140,13 +140,10 @@ pub(super) const MIGRATIONS: &[Migration] = &[
 ];
 
 /// Keeps an audit entry, in the caller's transaction.
-fn insert_audit(conn: &Connection, body: &str, at: Millis) -> Result<()> {
-    conn.prepare_cached("INSERT INTO audit (at, body) VALUES (?1, ?2)")?.execute(params![at, body])?;
+fn insert_audit(conn: &Connection, audit: &AuditEntry) -> Result<()> {
+    let body = serde_json::to_string(audit).map_err(|e| Error::Storage(e.to_string()))?;
+    conn.prepare_cached("INSERT INTO audit (at, body) VALUES (?1, ?2)")?.execute(params![audit.at, body])?;
     Ok(())
-}
-
-fn audit_json(audit: &AuditEntry) -> Result<String> {
-    serde_json::to_string(audit).map_err(|e| Error::Storage(e.to_string()))
 }
 const SCHEMA_VERSION: i64 = migrate::latest(MIGRATIONS);
 
@@ -538,9 +535,9 @@ impl Store for SqliteStore {
     async fn save_subscription(&self, sub: &Subscription, audit: &AuditEntry) -> Result<i64> {
         let body = serde_json::to_string(sub).map_err(|e| Error::Storage(e.to_string()))?;
         let id = sub.id.clone();
-        let (entry, at) = (audit_json(audit)?, audit.at);
+        let audit = audit.clone();
         self.write(move |conn| {
-            insert_audit(conn, &entry, at)?;
+            insert_audit(conn, &audit)?;
             conn.execute(
                 "INSERT INTO subscriptions (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
                 params![id, body],
@@ -556,9 +553,9 @@ impl Store for SqliteStore {
 
     async fn delete_subscription(&self, id: &str, audit: &AuditEntry) -> Result<i64> {
         let id = id.to_string();
-        let (entry, at) = (audit_json(audit)?, audit.at);
+        let audit = audit.clone();
         self.write(move |conn| {
-            insert_audit(conn, &entry, at)?;
+            insert_audit(conn, &audit)?;
             conn.execute("DELETE FROM subscriptions WHERE id = ?1", [&id])?;
             conn.execute(
                 "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL
@@ -702,7 +699,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<PendingDelivery>> {
         let event_id = event_id.to_string();
         let sub = subscription_id.map(str::to_string);
-        let entry = audit.map(|a| Ok::<_, Error>((audit_json(a)?, a.at))).transpose()?;
+        let audit = audit.cloned();
         self.write(move |conn| {
             let exists: bool =
                 conn.query_row("SELECT EXISTS(SELECT 1 FROM events WHERE id = ?1)", [&event_id], |r| r.get(0))?;
@@ -716,8 +713,8 @@ impl Store for SqliteStore {
                 target,
             )?;
             let deliveries = query::with_missing_delivery(found, &event_id, sub.as_deref(), failed_only);
-            if let Some((entry, at)) = &entry {
-                insert_audit(conn, entry, *at)?;
+            if let Some(audit) = &audit {
+                insert_audit(conn, audit)?;
             }
             requeue(conn, deliveries, now)
         })
@@ -732,9 +729,9 @@ impl Store for SqliteStore {
         audit: &AuditEntry,
     ) -> Result<Vec<PendingDelivery>> {
         let sub = subscription_id.to_string();
-        let (entry, at) = (audit_json(audit)?, audit.at);
+        let audit = audit.clone();
         self.write(move |conn| {
-            insert_audit(conn, &entry, at)?;
+            insert_audit(conn, &audit)?;
             let deliveries = select(conn, &numbered(query::RECOVERABLE), params![sub, since], target)?;
             requeue(conn, deliveries, now)
         })
@@ -788,14 +785,14 @@ impl Store for SqliteStore {
     async fn save_replay(&self, replay: &Replay, audit: Option<&AuditEntry>) -> Result<()> {
         let body = serde_json::to_string(replay).map_err(|e| Error::Storage(e.to_string()))?;
         let id = replay.id.clone();
-        let entry = audit.map(|a| Ok::<_, Error>((audit_json(a)?, a.at))).transpose()?;
+        let audit = audit.cloned();
         self.write(move |conn| {
             conn.prepare_cached(
                 "INSERT INTO replays (id, body) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
             )?
             .execute(params![id, body])?;
-            if let Some((entry, at)) = &entry {
-                insert_audit(conn, entry, *at)?;
+            if let Some(audit) = &audit {
+                insert_audit(conn, audit)?;
             }
             Ok(())
         })
@@ -816,8 +813,8 @@ impl Store for SqliteStore {
     }
 
     async fn save_audit(&self, audit: &AuditEntry) -> Result<()> {
-        let (entry, at) = (audit_json(audit)?, audit.at);
-        self.write(move |conn| insert_audit(conn, &entry, at)).await
+        let audit = audit.clone();
+        self.write(move |conn| insert_audit(conn, &audit)).await
     }
 
     async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
