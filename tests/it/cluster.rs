@@ -16,18 +16,6 @@ async fn post(base: &str, path: &str, token: &str, body: Value) -> (axum::http::
     call(&reqwest::Client::new(), reqwest::Method::POST, &format!("{base}{path}"), token, Some(body)).await
 }
 
-/// Waits until `check` holds for `GET path` on `base`.
-async fn until(base: &str, path: &str, within: Duration, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let value = get(base, path).await;
-        if check(&value) || Instant::now() > deadline {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Two real nodes on a fresh PostgreSQL database with the given lease, and a slow sink (20 ms per
 /// request) subscribed through node-a, so a node holds a backlog when it goes away. `None` when no
 /// PostgreSQL is configured.

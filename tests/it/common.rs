@@ -141,6 +141,20 @@ impl Hookwatch {
     }
 }
 
+/// Polls `GET path` on the server at `base` (admin token) until `check` holds or `within`
+/// passes, and returns its last answer.
+pub async fn until(base: &str, path: &str, within: Duration, check: impl Fn(&Value) -> bool) -> Value {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + within;
+    loop {
+        let (_, value) = call(&http, reqwest::Method::GET, &format!("{base}{path}"), ADMIN, None).await;
+        if check(&value) || Instant::now() > deadline {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// One API request with a bearer token and an optional JSON body; the answer's status and JSON
 /// (`Null` when the body is not JSON).
 pub async fn call(

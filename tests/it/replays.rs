@@ -6,6 +6,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
+/// How long a replay test waits for the server to reach a state.
+const WAIT: Duration = Duration::from_secs(15);
+
 /// A server whose one subscription has `n` dead deliveries (its endpoint failed twice on each),
 /// and the endpoint answering 200 again.
 async fn with_dead_deliveries(db: &str, n: usize) -> (Process, Sink, String) {
@@ -18,24 +21,13 @@ async fn with_dead_deliveries(db: &str, n: usize) -> (Process, Sink, String) {
         call(&http, Method::POST, &format!("{}/v1/events", server.base), INGEST, Some(card_move("P", 2))).await;
     }
     assert_eq!(sink.wait_for(2 * n, Duration::from_secs(10)).await, 2 * n, "each event failed twice");
-    let dead =
-        until_api(&server.base, "/v1/events?status=dead&limit=500", |v| v["data"].as_array().map(Vec::len) == Some(n))
-            .await;
+    let dead = until(&server.base, "/v1/events?status=dead&limit=500", WAIT, |v| {
+        v["data"].as_array().map(Vec::len) == Some(n)
+    })
+    .await;
     assert_eq!(dead["data"].as_array().map(Vec::len), Some(n), "{dead}");
     sink.behaviour.lock().unwrap().default_status = 200;
     (server, sink, sub["id"].as_str().unwrap().to_string())
-}
-
-async fn until_api(base: &str, path: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let (_, value) = call(&http, Method::GET, &format!("{base}{path}"), ADMIN, None).await;
-        if check(&value) || Instant::now() > deadline {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
@@ -66,7 +58,7 @@ async fn a_replay_is_previewed_paced_and_audited() {
     );
     let id = replay["id"].as_str().unwrap();
     assert!(id.starts_with("rpl_"));
-    let done = until_api(&server.base, &format!("/v1/replays/{id}"), |r| r["state"] == "done").await;
+    let done = until(&server.base, &format!("/v1/replays/{id}"), WAIT, |r| r["state"] == "done").await;
     assert_eq!((done["done"].as_u64(), done["failed"].as_u64()), (Some(24), Some(0)), "{done}");
     assert_eq!(sink.wait_for(before + 24, Duration::from_secs(5)).await, before + 24);
     let times: Vec<Instant> = sink.requests()[before..].iter().map(|r| r.at).collect();
@@ -75,7 +67,7 @@ async fn a_replay_is_previewed_paced_and_audited() {
         let within = times[i..].iter().take_while(|t| **t - *start < Duration::from_secs(1)).count();
         assert!(within <= 21, "{within} deliveries within a second of delivery {i}");
     }
-    let failed = until_api(&server.base, "/v1/events?status=failed", |v| v["data"] == json!([])).await;
+    let failed = until(&server.base, "/v1/events?status=failed", WAIT, |v| v["data"] == json!([])).await;
     assert_eq!(failed["data"], json!([]), "every replayed delivery went through");
     let (_, log) = call(&reqwest::Client::new(), Method::GET, &format!("{}/v1/audit", server.base), ADMIN, None).await;
     assert_eq!(
@@ -95,10 +87,10 @@ async fn a_cancelled_replay_stops_and_a_killed_one_finishes_after_restart() {
     // Cancel: at 4/s, stopped after about a second.
     let (_, slow) = post(&server.base, "/v1/replays", json!({"filter": {"status": "dead"}, "rate_per_s": 4})).await;
     let id = slow["id"].as_str().unwrap().to_string();
-    until_api(&server.base, &format!("/v1/replays/{id}"), |r| r["done"].as_u64() >= Some(3)).await;
+    until(&server.base, &format!("/v1/replays/{id}"), WAIT, |r| r["done"].as_u64() >= Some(3)).await;
     let (status, cancelled) = post(&server.base, &format!("/v1/replays/{id}/cancel"), json!({})).await;
     assert_eq!((status, cancelled["state"].as_str()), (200, Some("cancelled")), "{cancelled}");
-    let stopped = until_api(&server.base, &format!("/v1/replays/{id}"), |r| r["state"] == "cancelled").await;
+    let stopped = until(&server.base, &format!("/v1/replays/{id}"), WAIT, |r| r["state"] == "cancelled").await;
     let sent = stopped["done"].as_u64().unwrap();
     assert!((3..20).contains(&sent), "{stopped}");
     let (status, again) = post(&server.base, &format!("/v1/replays/{id}/cancel"), json!({})).await;
@@ -110,11 +102,11 @@ async fn a_cancelled_replay_stops_and_a_killed_one_finishes_after_restart() {
     let (_, job) = post(&server.base, "/v1/replays", json!({"rate_per_s": 5})).await;
     assert_eq!(job["total"], 20, "{job}");
     let id = job["id"].as_str().unwrap().to_string();
-    until_api(&server.base, &format!("/v1/replays/{id}"), |r| r["done"].as_u64() >= Some(4)).await;
+    until(&server.base, &format!("/v1/replays/{id}"), WAIT, |r| r["done"].as_u64() >= Some(4)).await;
     server.kill();
     let before_restart = sink.count();
     let server = Process::spawn(&db, &["--retry-schedule", "10ms", "--breaker-threshold", "1000"]);
-    let finished = until_api(&server.base, &format!("/v1/replays/{id}"), |r| r["state"] == "done").await;
+    let finished = until(&server.base, &format!("/v1/replays/{id}"), WAIT, |r| r["state"] == "done").await;
     assert_eq!((finished["state"].as_str(), finished["done"].as_u64()), (Some("done"), Some(20)), "{finished}");
     assert!(sink.count() > before_restart, "the restarted server went on sending");
 }
