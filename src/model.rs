@@ -474,6 +474,26 @@ impl ReplayState {
     }
 }
 
+/// What a replay would do, answered before it is created (`?dry_run=true`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplayPreview {
+    /// Deliveries it would send again.
+    pub total: u64,
+    /// Events they belong to: at `rate_per_s` events a second, the replay takes `events / rate_per_s` seconds.
+    #[serde(default)]
+    pub events: u64,
+    pub rate_per_s: u32,
+    /// Each subscription it would send to, with how many deliveries.
+    pub subscriptions: Vec<PreviewTarget>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviewTarget {
+    pub id: String,
+    pub name: String,
+    pub deliveries: u64,
+}
+
 /// A stored replay job: it survives restarts and resumes after the last event it handed on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Replay {

@@ -2,6 +2,7 @@
 
 use super::error::json_body;
 use super::{ApiError, AppState};
+use crate::engine::DEFAULT_REPLAY_RATE;
 use crate::model::{Actor, ReplayFilter};
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -25,9 +26,6 @@ pub struct CreateQuery {
     dry_run: bool,
 }
 
-/// Deliveries per second per endpoint when the request names no rate.
-const DEFAULT_RATE: u32 = 10;
-
 pub async fn create(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -39,7 +37,7 @@ pub async fn create(
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("{}; use ?dry_run=true", e.body_text()))
     })?;
     let input: CreateBody = json_body(&headers, body, true)?.unwrap_or_default();
-    let rate = input.rate_per_s.unwrap_or(DEFAULT_RATE);
+    let rate = input.rate_per_s.unwrap_or(DEFAULT_REPLAY_RATE);
     if query.dry_run {
         let preview = app.engine.preview_replay(&input.filter, rate).await?;
         return Ok((StatusCode::OK, Json(serde_json::to_value(preview).unwrap_or(Value::Null))));

@@ -5,11 +5,13 @@ use super::filter::Filter;
 use super::forms::{SendForm, SubscriptionForm};
 use super::inspector::Inspector;
 use super::keymap::Context;
+use super::palette::Palette;
+use super::replay::ReplayDraft;
 use super::source::Update;
 use crate::catalog::Catalog;
 use crate::dispatch::BreakerState;
 use crate::feed::FeedEvent;
-use crate::model::{Alert, AuditEntry, SubscriptionChange};
+use crate::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview, ReplayState, SubscriptionChange};
 use crate::model::{EventDetail, EventSummary, Millis, Subscription, SubscriptionState};
 use crate::report::{EndpointReport, StatsReport};
 use crate::store::EventQuery;
@@ -21,6 +23,10 @@ use std::collections::VecDeque;
 pub const STREAM_CAPACITY: usize = 2000;
 const STATUS_FOR_MS: Millis = 6000;
 const ALERT_LOG: usize = 500;
+/// How often the replays are read: often while one runs (its progress is in the header), else
+/// enough to notice one started elsewhere.
+const REPLAYS_EVERY_RUNNING: Millis = 1000;
+const REPLAYS_EVERY: Millis = 5000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -46,6 +52,8 @@ pub enum Popup {
     },
     Subscription(Box<SubscriptionForm>),
     Send(Box<SendForm>),
+    /// A replay of what the stream filter selects: its preview, the rate, then yes or no.
+    Replay(Box<ReplayDraft>),
     /// Asks before a bulk or destructive action; `effect` runs on yes.
     Confirm {
         question: String,
@@ -81,6 +89,17 @@ pub enum Effect {
         input: Box<SubscriptionInput>,
     },
     SendEvent(String),
+    DeleteSubscription {
+        id: String,
+        name: String,
+    },
+    PreviewReplay(ReplayFilter),
+    StartReplay {
+        filter: ReplayFilter,
+        rate_per_s: u32,
+    },
+    LoadReplays,
+    CancelReplay(String),
     Quit,
 }
 
@@ -103,6 +122,13 @@ pub enum Outcome {
     SaveFailed(String),
     Sent(String),
     SendFailed(String),
+    ReplayPreview(Result<ReplayPreview, String>),
+    ReplayStarted(Box<Replay>),
+    ReplayRefused(String),
+    /// Every stored replay, newest first, and when they were read.
+    Replays(Vec<Replay>, Millis),
+    ReplaysUnread(String),
+    ReplayCancelled(Box<Replay>),
     Done(String),
     Failed(String),
 }
@@ -139,6 +165,15 @@ pub struct App {
     pub filter_text: String,
     pub filter_input: Option<TextArea<'static>>,
     pub filter_error: Option<String>,
+    /// The command palette, while open.
+    pub palette: Option<Palette>,
+    /// Command lines run this session, oldest first.
+    pub command_history: Vec<String>,
+    /// The replays running as last read, newest first.
+    pub replays: Vec<Replay>,
+    /// When the replays were last read, and why the latest read failed (if it did).
+    pub replays_read: Option<(Millis, Option<String>)>,
+    replays_asked_at: Millis,
     pub alerts: VecDeque<Alert>,
     /// The audit log as last read (newest first) and when; `None` until first read.
     pub audit: Option<(Vec<AuditEntry>, Millis)>,
@@ -179,6 +214,11 @@ impl App {
             filter_text: String::new(),
             filter_input: None,
             filter_error: None,
+            palette: None,
+            command_history: Vec::new(),
+            replays: Vec::new(),
+            replays_read: None,
+            replays_asked_at: 0,
             alerts: VecDeque::new(),
             audit: None,
             unseen_alerts: 0,
@@ -286,6 +326,8 @@ impl App {
             Some(Popup::Subscription(_)) => Context::Form,
             Some(Popup::Send(_)) => Context::SendForm,
             Some(Popup::Confirm { .. }) => Context::Confirm,
+            Some(Popup::Replay(_)) => Context::Replay,
+            None if self.palette.is_some() => Context::Palette,
             None if self.filter_input.is_some() => Context::FilterInput,
             None => match self.focus {
                 Pane::Subscriptions => Context::Subscriptions,
@@ -311,6 +353,34 @@ impl App {
             return true;
         }
         false
+    }
+
+    /// Reads that are due by now (called on the clock's tick).
+    pub fn due_reads(&mut self, now: Millis) -> Vec<Effect> {
+        let every = if self.replays.is_empty() { REPLAYS_EVERY } else { REPLAYS_EVERY_RUNNING };
+        if now - self.replays_asked_at < every {
+            return Vec::new();
+        }
+        self.replays_asked_at = now;
+        vec![Effect::LoadReplays]
+    }
+
+    /// Takes a fresh read of the replays; says how those that were running here have ended.
+    fn read_replays(&mut self, all: Vec<Replay>, at: Millis) {
+        for gone in self.replays.iter().filter(|r| !all.iter().any(|a| a.id == r.id && a.state == ReplayState::Running))
+        {
+            let Some(last) = all.iter().find(|a| a.id == gone.id) else { continue };
+            let mut text = format!("replay {} {}: {} deliveries sent again", last.id, last.state.as_str(), last.done);
+            if last.state == ReplayState::Done && last.done < last.total {
+                text += &format!(" of the {} selected at its start (the others no longer matched)", last.total);
+            }
+            if last.failed > 0 {
+                text += &format!("; {} events could not be read", last.failed);
+            }
+            self.status = Some(Status { text, error: last.failed > 0, at: self.now });
+        }
+        self.replays = all.into_iter().filter(|r| r.state == ReplayState::Running).collect();
+        self.replays_read = Some((at, None));
     }
 
     // ----- updates from the source -----
@@ -472,6 +542,42 @@ impl App {
                 Some(Popup::Send(form)) => form.server_error = Some(error),
                 _ => self.set_status(error, true),
             },
+            Outcome::ReplayPreview(preview) => {
+                if let Some(Popup::Replay(draft)) = self.popups.last_mut() {
+                    draft.preview = Some(preview);
+                }
+            }
+            Outcome::ReplayStarted(replay) => {
+                if matches!(self.popups.last(), Some(Popup::Replay(_))) {
+                    self.popups.pop();
+                }
+                self.set_status(
+                    format!(
+                        "replay {} started: {} deliveries at {}/s; X cancels it",
+                        replay.id, replay.total, replay.rate_per_s
+                    ),
+                    false,
+                );
+                if replay.state == ReplayState::Running {
+                    self.replays.insert(0, *replay);
+                }
+            }
+            Outcome::ReplayRefused(error) => match self.popups.last_mut() {
+                Some(Popup::Replay(draft)) => draft.server_error = Some(error),
+                _ => self.set_status(error, true),
+            },
+            Outcome::Replays(all, at) => self.read_replays(all, at),
+            Outcome::ReplaysUnread(error) => {
+                let at = self.replays_read.as_ref().map_or(0, |(at, _)| *at);
+                self.replays_read = Some((at, Some(error)));
+            }
+            Outcome::ReplayCancelled(replay) => {
+                self.replays.retain(|r| r.id != replay.id);
+                self.set_status(
+                    format!("cancelled replay {} after {} of {} deliveries", replay.id, replay.done, replay.total),
+                    false,
+                );
+            }
             Outcome::Done(text) => self.set_status(text, false),
             Outcome::Failed(text) => self.set_status(text, true),
         }
@@ -652,5 +758,123 @@ mod tests {
         app.events[0].event.deliveries[1].status = Succeeded;
         assert!(press(&mut app, KeyCode::Char('r')).is_empty());
         assert!(app.status.as_ref().unwrap().text.contains("R redelivers to all 2"));
+    }
+
+    fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
+        app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+    }
+
+    #[test]
+    fn colon_runs_commands_by_name_with_completion_and_history() {
+        let mut app = demo_app();
+        press(&mut app, KeyCode::Char(':'));
+        assert_eq!(app.context(), Context::Palette);
+        typed(&mut app, "pau");
+        press(&mut app, KeyCode::Tab);
+        typed(&mut app, "bil");
+        press(&mut app, KeyCode::Tab);
+        assert_eq!(app.palette.as_ref().unwrap().line(), "pause billing");
+        let effects = press(&mut app, KeyCode::Enter);
+        assert_eq!(
+            effects,
+            vec![Effect::SetPaused { subscription_id: "sub_01KQBIL0000000000000000003".into(), paused: true }]
+        );
+        assert!(app.palette.is_none());
+
+        press(&mut app, KeyCode::Char(':'));
+        press(&mut app, KeyCode::Up);
+        assert_eq!(app.palette.as_ref().unwrap().line(), "pause billing", "↑ recalls the last line");
+        press(&mut app, KeyCode::Esc);
+
+        press(&mut app, KeyCode::Char(':'));
+        typed(&mut app, "probe nowhere");
+        assert!(press(&mut app, KeyCode::Enter).is_empty());
+        assert!(app.status.as_ref().unwrap().text.contains("no subscription is named"));
+
+        press(&mut app, KeyCode::Char(':'));
+        typed(&mut app, "launch");
+        press(&mut app, KeyCode::Enter);
+        let error = app.palette.as_ref().and_then(|p| p.error.clone()).unwrap_or_default();
+        assert!(error.contains("no command"), "a bad line stays open with its error: {error}");
+        press(&mut app, KeyCode::Esc);
+
+        app.read_only = true;
+        press(&mut app, KeyCode::Char(':'));
+        typed(&mut app, "delete billing");
+        assert!(press(&mut app, KeyCode::Enter).is_empty());
+        assert!(app.palette.as_ref().and_then(|p| p.error.as_deref()).unwrap_or_default().contains("read-only"));
+    }
+
+    #[test]
+    fn ctrl_r_previews_the_filtered_replay_and_starts_it_only_on_yes() {
+        let mut app = demo_app();
+        press(&mut app, KeyCode::Char('/'));
+        typed(&mut app, "status:failed sub:billing");
+        press(&mut app, KeyCode::Enter);
+        let effects = ctrl(&mut app, 'r');
+        let [Effect::PreviewReplay(filter)] = &effects[..] else { panic!("{effects:?}") };
+        assert_eq!(filter.subscription.as_deref(), Some("sub_01KQBIL0000000000000000003"));
+        assert_eq!(filter.status.as_deref(), Some("failed"));
+        assert_eq!(app.context(), Context::Replay);
+        assert!(press(&mut app, KeyCode::Char('y')).is_empty(), "nothing starts before the count is in");
+
+        let preview = ReplayPreview { total: 5, events: 5, rate_per_s: 10, subscriptions: Vec::new() };
+        app.apply_outcome(Outcome::ReplayPreview(Ok(preview)));
+        press(&mut app, KeyCode::Backspace);
+        press(&mut app, KeyCode::Backspace);
+        typed(&mut app, "x20"); // letters are not a rate
+        let effects = press(&mut app, KeyCode::Char('y'));
+        assert!(matches!(&effects[..], [Effect::StartReplay { rate_per_s: 20, .. }]), "{effects:?}");
+
+        let replay = Replay {
+            id: "rpl_1".into(),
+            filter: filter.clone(),
+            rate_per_s: 20,
+            state: ReplayState::Running,
+            total: 5,
+            done: 0,
+            failed: 0,
+            created_at: 0,
+            updated_at: 0,
+            cursor: None,
+            node: "n".into(),
+        };
+        app.apply_outcome(Outcome::ReplayStarted(Box::new(replay.clone())));
+        assert!(app.popups.is_empty());
+        assert_eq!(app.replays.len(), 1);
+        assert_eq!(press(&mut app, KeyCode::Char('X')), vec![Effect::CancelReplay("rpl_1".into())]);
+        let finished = Replay { state: ReplayState::Done, done: 4, ..replay };
+        app.apply_outcome(Outcome::Replays(vec![finished], 0));
+        assert!(app.replays.is_empty());
+        let said = &app.status.as_ref().unwrap().text;
+        assert!(said.contains("rpl_1 done: 4 deliveries") && said.contains("of the 5 selected"), "{said}");
+        assert!(press(&mut app, KeyCode::Char('X')).is_empty(), "nothing left to cancel");
+    }
+
+    #[test]
+    fn a_filter_a_replay_cannot_take_is_refused_with_why() {
+        let mut app = demo_app();
+        press(&mut app, KeyCode::Char('/'));
+        typed(&mut app, "pipe:301");
+        press(&mut app, KeyCode::Enter);
+        assert!(ctrl(&mut app, 'r').is_empty());
+        assert!(app.popups.is_empty());
+        assert!(app.status.as_ref().unwrap().text.contains("take pipe:"));
+    }
+
+    #[test]
+    fn capital_d_asks_before_deleting_and_says_what_it_cancels() {
+        let mut app = demo_app();
+        press(&mut app, KeyCode::Tab);
+        press(&mut app, KeyCode::Char('j'));
+        assert!(press(&mut app, KeyCode::Char('D')).is_empty());
+        let Some(Popup::Confirm { question, .. }) = app.popups.last() else { panic!("no question asked") };
+        let backlog = app.selected_endpoint().unwrap().backlog;
+        assert!(question.contains("billing") && question.contains(&format!("its {backlog} deliveries")), "{question}");
+        let effects = press(&mut app, KeyCode::Char('y'));
+        assert_eq!(
+            effects,
+            vec![Effect::DeleteSubscription { id: "sub_01KQBIL0000000000000000003".into(), name: "billing".into() }]
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! The stream filter language: `action:card.move sub:crm status:failed card:123` plus free text.
 
-use crate::model::{DeliveryStatus, EventSummary};
+use crate::model::{DeliveryStatus, EventSummary, Subscription};
 use crate::store::StatusFilter;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -85,6 +85,24 @@ impl Filter {
     }
 }
 
+/// The one subscription `query` names: its id, its whole name, or a fragment only it contains
+/// (case-insensitive). Several matches are an error that lists them.
+pub fn resolve_subscription<'a>(subscriptions: &'a [Subscription], query: &str) -> Result<&'a Subscription, String> {
+    let q = query.trim().to_lowercase();
+    if let Some(s) = subscriptions.iter().find(|s| s.id == query.trim() || s.name.to_lowercase() == q) {
+        return Ok(s);
+    }
+    let matching: Vec<&Subscription> = subscriptions.iter().filter(|s| s.name.to_lowercase().contains(&q)).collect();
+    match matching[..] {
+        [one] => Ok(one),
+        [] => Err(format!("no subscription is named {query:?}")),
+        _ => {
+            let names: Vec<&str> = matching.iter().map(|s| s.name.as_str()).collect();
+            Err(format!("{query:?} matches {}; write more of the name", names.join(", ")))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +155,13 @@ mod tests {
         assert!(!Filter::parse("sub:billing").unwrap().matches(&e, subs));
         assert!(!Filter::parse("card:999").unwrap().matches(&e, subs));
         assert!(!Filter::parse("nomatch").unwrap().matches(&e, subs));
+    }
+    #[test]
+    fn a_fragment_must_name_one_subscription() {
+        let app = crate::dashboard::screenshots::demo_app();
+        let names: Vec<&str> = app.subscriptions.iter().map(|s| s.name.as_str()).collect();
+        assert!(resolve_subscription(&app.subscriptions, "BILLING").is_ok(), "case does not matter: {names:?}");
+        let err = resolve_subscription(&app.subscriptions, "i").unwrap_err();
+        assert!(err.contains("write more"), "{err}");
     }
 }

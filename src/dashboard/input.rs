@@ -1,14 +1,16 @@
 //! Keys become actions (through the key table), actions change the `App` and may ask for effects.
 
 use super::app::{App, Effect, Pane, Popup};
-use super::filter::Filter;
+use super::filter::{Filter, resolve_subscription};
 use super::forms::{SendForm, SubscriptionForm};
 use super::inspector::Inspector;
 use super::keymap::{self, Action, Context};
+use super::palette::{self, Invocation, Palette, Verb};
+use super::replay::{ReplayDraft, replay_filter};
 use crate::catalog::ACTIONS;
 use crate::dispatch::BreakerState;
 use crate::model::{DeliveryStatus, SubscriptionState};
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
 
 const PAGE: isize = 10;
@@ -27,6 +29,8 @@ impl App {
             Context::SendForm => self.send_key(action, key),
             Context::Inspector => self.inspector_action(action),
             Context::Confirm => self.confirm_action(action),
+            Context::Palette => self.palette_key(action, key),
+            Context::Replay => self.replay_key(action, key),
             Context::Overlay => {
                 self.overlay_action(action);
                 Vec::new()
@@ -72,30 +76,19 @@ impl App {
             }
             Action::NewSubscription => self.popups.push(Popup::Subscription(Box::new(SubscriptionForm::new(None)))),
             Action::SendTestEvent => self.popups.push(Popup::Send(Box::new(SendForm::new(4)))),
-            Action::EditSubscription => {
-                let sub =
-                    self.selected_endpoint().and_then(|e| self.subscriptions.iter().find(|s| s.id == e.id)).cloned();
-                match sub {
-                    Some(sub) => self.popups.push(Popup::Subscription(Box::new(SubscriptionForm::new(Some(&sub))))),
-                    None => self.set_status("no subscription selected", true),
-                }
-            }
-            Action::TogglePause => {
-                if let Some(e) = self.selected_endpoint() {
-                    let paused = e.state == SubscriptionState::Active;
-                    return vec![Effect::SetPaused { subscription_id: e.id.clone(), paused }];
-                }
-            }
-            Action::Probe => match self.selected_endpoint() {
-                Some(e) if e.breaker == BreakerState::Open => {
-                    return vec![Effect::Probe { subscription_id: e.id.clone(), name: e.name.clone() }];
-                }
-                Some(e) => self.set_status(format!("{}'s breaker is not open: nothing to probe", e.name), true),
-                None => self.set_status("no subscription selected", true),
-            },
-            Action::RevealSecret => {
-                let id = self.selected_endpoint().map(|e| e.id.clone());
-                self.revealed_secret = if self.revealed_secret == id { None } else { id };
+            Action::Palette => self.palette = Some(Palette::default()),
+            Action::Replay => return self.open_replay(),
+            Action::CancelReplay => return self.cancel_replay(None),
+            Action::EditSubscription
+            | Action::TogglePause
+            | Action::Probe
+            | Action::DeleteSubscription
+            | Action::RevealSecret => {
+                let Some(id) = self.selected_endpoint().map(|e| e.id.clone()) else {
+                    self.set_status("no subscription selected", true);
+                    return Vec::new();
+                };
+                return self.endpoint_action(action, &id);
             }
             Action::Inspect => match self.focus {
                 Pane::Stream => {
@@ -128,6 +121,191 @@ impl App {
             _ => {}
         }
         Vec::new()
+    }
+
+    /// An action on one subscription, chosen in a pane or named in the palette.
+    fn endpoint_action(&mut self, action: Action, id: &str) -> Vec<Effect> {
+        let Some(sub) = self.subscriptions.iter().find(|s| s.id == id).cloned() else {
+            self.set_status(format!("no subscription {id}"), true);
+            return Vec::new();
+        };
+        match action {
+            Action::EditSubscription => {
+                self.popups.push(Popup::Subscription(Box::new(SubscriptionForm::new(Some(&sub)))))
+            }
+            Action::TogglePause => return self.set_paused(&sub, sub.state == SubscriptionState::Active),
+            Action::Probe => match self.endpoints().into_iter().find(|e| e.id == id) {
+                Some(e) if e.breaker == BreakerState::Open => {
+                    return vec![Effect::Probe { subscription_id: sub.id, name: sub.name }];
+                }
+                _ => self.set_status(format!("{}'s breaker is not open: nothing to probe", sub.name), true),
+            },
+            Action::DeleteSubscription => self.ask_delete(&sub),
+            Action::RevealSecret => {
+                self.revealed_secret = if self.revealed_secret.as_deref() == Some(id) { None } else { Some(sub.id) };
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn set_paused(&mut self, sub: &crate::model::Subscription, paused: bool) -> Vec<Effect> {
+        let already =
+            if paused { sub.state == SubscriptionState::Paused } else { sub.state == SubscriptionState::Active };
+        if already {
+            self.set_status(format!("{} is already {}", sub.name, sub.state.as_str()), false);
+            return Vec::new();
+        }
+        vec![Effect::SetPaused { subscription_id: sub.id.clone(), paused }]
+    }
+
+    /// `D`: deleting stops the endpoint's deliveries for good, so the question says how many.
+    fn ask_delete(&mut self, sub: &crate::model::Subscription) {
+        let waiting = self.endpoints().into_iter().find(|e| e.id == sub.id).map_or(0, |e| e.backlog);
+        let question = format!(
+            "Delete subscription {} ({})? It gets no new events, and its {waiting} deliveries not yet sent are \
+             cancelled. Its delivery history stays readable.",
+            sub.name, sub.url
+        );
+        let effect = Effect::DeleteSubscription { id: sub.id.clone(), name: sub.name.clone() };
+        self.popups.push(Popup::Confirm { question, effect: Box::new(effect) });
+    }
+
+    /// C-r or `:replay`: the preview of replaying what the stream filter selects.
+    fn open_replay(&mut self) -> Vec<Effect> {
+        match replay_filter(&self.filter, &self.subscriptions) {
+            Ok(filter) => {
+                self.popups.push(Popup::Replay(Box::new(ReplayDraft::new(filter.clone(), &self.filter_text))));
+                vec![Effect::PreviewReplay(filter)]
+            }
+            Err(e) => {
+                self.set_status(format!("cannot replay this filter: {e}"), true);
+                Vec::new()
+            }
+        }
+    }
+
+    /// X or `:cancel [ID]`: the named running replay, else the newest.
+    fn cancel_replay(&mut self, id: Option<&str>) -> Vec<Effect> {
+        let found = match id {
+            Some(id) => self.replays.iter().find(|r| r.id == id || r.id.ends_with(id)),
+            None => self.replays.first(),
+        };
+        match found {
+            Some(r) => vec![Effect::CancelReplay(r.id.clone())],
+            None => {
+                let what = id.map_or("no replay is running".to_string(), |id| format!("no running replay {id}"));
+                self.set_status(what, true);
+                Vec::new()
+            }
+        }
+    }
+
+    fn replay_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
+        let Some(Popup::Replay(draft)) = self.popups.last_mut() else { return Vec::new() };
+        match action {
+            Some(Action::Submit) => match draft.ready() {
+                Ok(rate_per_s) => {
+                    draft.server_error = None;
+                    return vec![Effect::StartReplay { filter: draft.filter.clone(), rate_per_s }];
+                }
+                Err(e) => draft.server_error = Some(e),
+            },
+            Some(Action::Back) => {
+                self.popups.pop();
+                self.set_status("replay cancelled: nothing was sent", false);
+            }
+            // The rate is the only thing typed here: digits and editing keys.
+            _ if !matches!(key.code, KeyCode::Char(c) if !c.is_ascii_digit()) => {
+                draft.rate.input(key);
+                draft.server_error = None;
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn palette_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
+        let (read_only, history) = (self.read_only, &self.command_history);
+        let Some(p) = self.palette.as_mut() else { return Vec::new() };
+        match action {
+            Some(Action::Submit) => {
+                let line = p.line();
+                match palette::parse(&line, read_only) {
+                    Ok(invocation) => {
+                        palette::remember(&mut self.command_history, &line);
+                        self.palette = None;
+                        return self.run_command(invocation);
+                    }
+                    Err(e) => p.error = Some(e),
+                }
+            }
+            Some(Action::Back) => self.palette = None,
+            Some(Action::Complete) => {
+                let line = p.line();
+                let completed = palette::complete(&line, &self.palette_candidates(&line));
+                if let Some(p) = self.palette.as_mut() {
+                    p.set_line(&completed);
+                    p.error = None;
+                }
+            }
+            Some(Action::Up) => p.recall(history, true),
+            Some(Action::Down) => p.recall(history, false),
+            _ => {
+                p.input.input(key);
+                p.error = None;
+                p.recalled = None;
+            }
+        }
+        Vec::new()
+    }
+
+    /// What may follow the palette's line, from the subscriptions and replays known now.
+    pub fn palette_candidates(&self, line: &str) -> Vec<(String, String)> {
+        let names: Vec<&str> = self.subscriptions.iter().map(|s| s.name.as_str()).collect();
+        let replays: Vec<&str> = self.replays.iter().map(|r| r.id.as_str()).collect();
+        palette::candidates(line, &names, &replays, self.read_only)
+    }
+
+    fn run_command(&mut self, invocation: Invocation) -> Vec<Effect> {
+        let Invocation { verb, arg } = invocation;
+        let on_subscription = match verb {
+            Verb::Pause | Verb::Resume => Some(Action::TogglePause),
+            Verb::Probe => Some(Action::Probe),
+            Verb::Edit => Some(Action::EditSubscription),
+            Verb::Delete => Some(Action::DeleteSubscription),
+            _ => None,
+        };
+        if let Some(action) = on_subscription {
+            let sub = match resolve_subscription(&self.subscriptions, &arg) {
+                Ok(sub) => sub.clone(),
+                Err(e) => {
+                    self.set_status(format!(":{} {arg}: {e}", verb.name()), true);
+                    return Vec::new();
+                }
+            };
+            return match verb {
+                Verb::Pause | Verb::Resume => self.set_paused(&sub, verb == Verb::Pause),
+                _ => self.endpoint_action(action, &sub.id),
+            };
+        }
+        let action = match verb {
+            Verb::Replay => return self.open_replay(),
+            Verb::Cancel => return self.cancel_replay(Some(arg.as_str()).filter(|a| !a.is_empty())),
+            Verb::Filter => return self.apply_filter(&arg),
+            Verb::Quit => {
+                self.quit = true;
+                return vec![Effect::Quit];
+            }
+            Verb::New => Action::NewSubscription,
+            Verb::Send => Action::SendTestEvent,
+            Verb::Alerts => Action::Alerts,
+            Verb::Audit => Action::Audit,
+            Verb::Nodes => Action::Nodes,
+            Verb::Help => Action::Help,
+            Verb::Pause | Verb::Resume | Verb::Probe | Verb::Edit | Verb::Delete => return Vec::new(),
+        };
+        self.main_action(action)
     }
 
     fn move_cursor(&mut self, delta: isize) {

@@ -21,6 +21,11 @@ pub enum Action {
     RedeliverAll,
     TogglePause,
     Probe,
+    DeleteSubscription,
+    Replay,
+    CancelReplay,
+    Palette,
+    Complete,
     NewSubscription,
     EditSubscription,
     SendTestEvent,
@@ -46,6 +51,9 @@ impl Action {
                 | Action::RedeliverAll
                 | Action::TogglePause
                 | Action::Probe
+                | Action::DeleteSubscription
+                | Action::Replay
+                | Action::CancelReplay
                 | Action::NewSubscription
                 | Action::EditSubscription
                 | Action::SendTestEvent
@@ -70,6 +78,10 @@ pub enum Context {
     FilterInput,
     /// A question before a bulk or destructive action.
     Confirm,
+    /// The command palette (`:`).
+    Palette,
+    /// A replay's preview, before it starts.
+    Replay,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -184,6 +196,30 @@ pub const BINDINGS: &[Binding] = &[
         hint: false,
     },
     Binding {
+        action: Action::Replay,
+        keys: &[ctrl('r')],
+        label: "C-r",
+        help: "replay what the filter selects, paced: a preview first, then yes or no",
+        contexts: &[Stream],
+        hint: false,
+    },
+    Binding {
+        action: Action::Submit,
+        keys: &[k('y'), code(KeyCode::Enter)],
+        label: "y",
+        help: "yes, start it (digits and Backspace change the rate)",
+        contexts: &[Replay],
+        hint: true,
+    },
+    Binding {
+        action: Action::Back,
+        keys: &[k('n'), code(KeyCode::Esc)],
+        label: "n",
+        help: "no, cancel",
+        contexts: &[Replay],
+        hint: true,
+    },
+    Binding {
         action: Action::Submit,
         keys: &[k('y'), code(KeyCode::Enter)],
         label: "y",
@@ -220,6 +256,14 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[k('b')],
         label: "b",
         help: "probe an open breaker now: the next held delivery goes out",
+        contexts: SUB_PANES,
+        hint: false,
+    },
+    Binding {
+        action: Action::DeleteSubscription,
+        keys: &[k('D')],
+        label: "D",
+        help: "delete the subscription (asks first, saying what it cancels)",
         contexts: SUB_PANES,
         hint: false,
     },
@@ -296,6 +340,22 @@ pub const BINDINGS: &[Binding] = &[
         hint: true,
     },
     Binding {
+        action: Action::Palette,
+        keys: &[k(':')],
+        label: ":",
+        help: "commands: every action by name (Tab completes, ↑ recalls)",
+        contexts: MAIN_PANES,
+        hint: true,
+    },
+    Binding {
+        action: Action::CancelReplay,
+        keys: &[k('X')],
+        label: "X",
+        help: "cancel the newest running replay (its progress is in the header)",
+        contexts: MAIN_PANES,
+        hint: false,
+    },
+    Binding {
         action: Action::Alerts,
         keys: &[k('a')],
         label: "a",
@@ -348,7 +408,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[ctrl('c')],
         label: "C-c",
         help: "quit hookwatch",
-        contexts: &[Inspector, Overlay, Form, SendForm, FilterInput],
+        contexts: &[Inspector, Overlay, Form, SendForm, FilterInput, Palette, Replay],
         hint: false,
     },
     Binding {
@@ -400,11 +460,43 @@ pub const BINDINGS: &[Binding] = &[
         hint: true,
     },
     Binding {
+        action: Action::Submit,
+        keys: &[code(KeyCode::Enter)],
+        label: "Enter",
+        help: "run the command",
+        contexts: &[Palette],
+        hint: true,
+    },
+    Binding {
+        action: Action::Complete,
+        keys: &[code(KeyCode::Tab)],
+        label: "Tab",
+        help: "complete the command or the name",
+        contexts: &[Palette],
+        hint: true,
+    },
+    Binding {
+        action: Action::Up,
+        keys: &[code(KeyCode::Up)],
+        label: "↑",
+        help: "the previous command line",
+        contexts: &[Palette],
+        hint: true,
+    },
+    Binding {
+        action: Action::Down,
+        keys: &[code(KeyCode::Down)],
+        label: "↓",
+        help: "the next command line",
+        contexts: &[Palette],
+        hint: false,
+    },
+    Binding {
         action: Action::Back,
         keys: &[code(KeyCode::Esc)],
         label: "Esc",
         help: "cancel",
-        contexts: &[Form, SendForm, FilterInput],
+        contexts: &[Form, SendForm, FilterInput, Palette],
         hint: true,
     },
 ];
@@ -458,6 +550,8 @@ pub fn context_title(ctx: Context) -> &'static str {
         SendForm => "Test event editor",
         FilterInput => "Filter input",
         Confirm => "Confirmation",
+        Palette => "Command palette (:)",
+        Replay => "Replay preview",
     }
 }
 

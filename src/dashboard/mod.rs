@@ -8,6 +8,8 @@ pub mod input;
 pub mod inspector;
 pub mod json;
 pub mod keymap;
+pub mod palette;
+pub mod replay;
 pub mod sanitize;
 pub mod screenshots;
 pub mod source;
@@ -105,8 +107,9 @@ async fn event_loop(
                 Vec::new()
             }
             _ = clock.tick() => {
-                dirty |= app.tick(crate::model::now_ms());
-                Vec::new()
+                let now = crate::model::now_ms();
+                dirty |= app.tick(now);
+                app.due_reads(now)
             }
             _ = sleep_until(next_frame), if next_frame.is_some() => Vec::new(),
             _ = &mut stop => break,
@@ -139,6 +142,7 @@ fn initial_load(source: &Arc<dyn Source>, app: &App, tx: &mpsc::UnboundedSender<
             s.stats().await.map(|r| Outcome::Stats(Box::new(r))),
             s.alerts().await.map(Outcome::Alerts),
             s.events(query).await.map(Outcome::Events),
+            s.replays().await.map(|all| Outcome::Replays(all, crate::model::now_ms())),
         ];
         for o in outcomes {
             let _ = t.send(o.unwrap_or_else(Outcome::Failed));
@@ -181,6 +185,25 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
                 Err(e) => Outcome::SaveFailed(e),
             },
             Effect::SendEvent(body) => s.send_event(body).await.map_or_else(Outcome::SendFailed, Outcome::Sent),
+            Effect::DeleteSubscription { id, name } => match s.delete_subscription(&id).await {
+                Ok(()) => Outcome::Done(format!("deleted subscription {name}")),
+                Err(e) => Outcome::Failed(format!("cannot delete {name}: {e}")),
+            },
+            Effect::PreviewReplay(filter) => {
+                Outcome::ReplayPreview(s.preview_replay(&filter, crate::engine::DEFAULT_REPLAY_RATE).await)
+            }
+            Effect::StartReplay { filter, rate_per_s } => match s.start_replay(&filter, rate_per_s).await {
+                Ok(replay) => Outcome::ReplayStarted(Box::new(replay)),
+                Err(e) => Outcome::ReplayRefused(format!("the replay did not start: {e}")),
+            },
+            Effect::LoadReplays => match s.replays().await {
+                Ok(all) => Outcome::Replays(all, crate::model::now_ms()),
+                Err(e) => Outcome::ReplaysUnread(e),
+            },
+            Effect::CancelReplay(id) => match s.cancel_replay(&id).await {
+                Ok(replay) => Outcome::ReplayCancelled(Box::new(replay)),
+                Err(e) => Outcome::Failed(format!("cannot cancel {id}: {e}")),
+            },
             Effect::Quit => return,
         };
         let _ = t.send(outcome);

@@ -327,9 +327,7 @@ pub fn views() -> Vec<(&'static str, App)> {
     form.popups.push(Popup::Subscription(Box::new(sub_form)));
     let mut send = demo_app();
     send.popups.push(Popup::Send(Box::new(SendForm::new(4))));
-    let mut filtered = demo_app();
-    filtered.filter_text = "status:failed sub:billing".into();
-    filtered.filter = super::filter::Filter::parse(&filtered.filter_text).unwrap_or_default();
+    let mut filtered = filtered_app();
     filtered.follow = false;
     filtered.focus = Pane::Subscriptions;
     filtered.sub_cursor = 2;
@@ -371,6 +369,33 @@ pub fn views() -> Vec<(&'static str, App)> {
         NOW,
     ));
     audit.popups.push(Popup::Audit { scroll: 0 });
+    let mut palette = demo_app();
+    let mut line = super::palette::Palette::default();
+    line.set_line("p");
+    palette.palette = Some(line);
+    palette.replays = vec![demo_replay()];
+    palette.replays_read = Some((NOW, None));
+    let mut replay = filtered_app();
+    let mut draft = super::replay::ReplayDraft::new(
+        super::replay::replay_filter(&replay.filter, &replay.subscriptions).unwrap_or_default(),
+        &replay.filter_text,
+    );
+    draft.rate = ratatui_textarea::TextArea::new(vec!["20".into()]);
+    draft.preview = Some(Ok(crate::model::ReplayPreview {
+        total: 212,
+        events: 212,
+        rate_per_s: 10,
+        subscriptions: vec![crate::model::PreviewTarget {
+            id: "sub_01KQBIL0000000000000000003".into(),
+            name: "billing".into(),
+            deliveries: 212,
+        }],
+    }));
+    replay.popups.push(Popup::Replay(Box::new(draft)));
+    let mut delete = demo_app();
+    delete.focus = Pane::Subscriptions;
+    delete.sub_cursor = 1;
+    delete.on_key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('D')));
     let mut read_only = demo_app();
     read_only.read_only = true;
     read_only.focus = Pane::Subscriptions;
@@ -386,7 +411,39 @@ pub fn views() -> Vec<(&'static str, App)> {
         ("subscription_form", form),
         ("send_event", send),
         ("filtered_frozen", filtered),
+        ("palette", palette),
+        ("replay_preview", replay),
+        ("confirm_delete", delete),
     ]
+}
+
+/// The demo with the stream filtered to billing's failures.
+fn filtered_app() -> App {
+    let mut app = demo_app();
+    app.filter_text = "status:failed sub:billing".into();
+    app.filter = super::filter::Filter::parse(&app.filter_text).unwrap_or_default();
+    app
+}
+
+/// A replay a third of the way through.
+fn demo_replay() -> crate::model::Replay {
+    crate::model::Replay {
+        id: "rpl_01KQRPL0000000000000000001".into(),
+        filter: crate::model::ReplayFilter {
+            subscription: Some("sub_01KQBIL0000000000000000003".into()),
+            status: Some("failed".into()),
+            ..Default::default()
+        },
+        rate_per_s: 20,
+        state: crate::model::ReplayState::Running,
+        total: 212,
+        done: 71,
+        failed: 0,
+        created_at: NOW - 4_000,
+        updated_at: NOW,
+        cursor: None,
+        node: "node-1".into(),
+    }
 }
 
 pub fn render(app: &App, width: u16, height: u16, theme: &Theme) -> Buffer {

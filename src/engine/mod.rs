@@ -14,7 +14,7 @@ mod registry;
 mod replays;
 
 pub use ingest::Ingested;
-pub use replays::{MAX_REPLAY_RATE, PreviewTarget, ReplayPreview};
+pub use replays::{DEFAULT_REPLAY_RATE, MAX_REPLAY_RATE};
 
 use crate::catalog::Catalog;
 use crate::config::Config;

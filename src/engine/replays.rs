@@ -4,7 +4,9 @@
 use super::Engine;
 use super::changes::audit;
 use crate::error::{Error, Result};
-use crate::model::{Actor, DeliveryStatus, Replay, ReplayFilter, ReplayState, new_id, now_ms};
+use crate::model::{
+    Actor, DeliveryStatus, PreviewTarget, Replay, ReplayFilter, ReplayPreview, ReplayState, new_id, now_ms,
+};
 use crate::store::{EventQuery, StatusFilter, first_event_id_at};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,26 +15,12 @@ use std::time::{Duration, Instant};
 
 /// The highest rate a replay may send at, per endpoint.
 pub const MAX_REPLAY_RATE: u32 = 10_000;
+/// Deliveries per second per endpoint when a replay names no rate.
+pub const DEFAULT_REPLAY_RATE: u32 = 10;
 /// Events read per page while counting or replaying.
 const PAGE: u32 = 500;
 /// How often a running replay stores its progress (a restart resends at most this much).
 const SAVE_EVERY: Duration = Duration::from_millis(250);
-
-/// What a replay would do, answered before it is created (`?dry_run=true`).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ReplayPreview {
-    pub total: u64,
-    pub rate_per_s: u32,
-    /// Each subscription it would send to, with how many deliveries.
-    pub subscriptions: Vec<PreviewTarget>,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct PreviewTarget {
-    pub id: String,
-    pub name: String,
-    pub deliveries: u64,
-}
 
 /// The cancel flags of the replays running on this node.
 #[derive(Default)]
@@ -101,13 +89,17 @@ impl Engine {
         }
         let selection = Selection::of(filter)?;
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        let mut events = 0;
         let mut cursor = None;
         loop {
             let page = self.store.list_events(selection.page(cursor.as_deref())).await?;
             for event in &page {
+                let mut taken = false;
                 for d in event.deliveries.iter().filter(|d| selection.takes(&d.subscription_id, d.status)) {
                     *counts.entry(d.subscription_id.clone()).or_default() += 1;
+                    taken = true;
                 }
+                events += u64::from(taken);
             }
             match page.last() {
                 Some(last) if page.len() == PAGE as usize => cursor = Some(last.id.clone()),
@@ -121,7 +113,8 @@ impl Engine {
                 PreviewTarget { id, name, deliveries }
             })
             .collect::<Vec<_>>();
-        Ok(ReplayPreview { total: subscriptions.iter().map(|s| s.deliveries).sum(), rate_per_s, subscriptions })
+        let total = subscriptions.iter().map(|s| s.deliveries).sum();
+        Ok(ReplayPreview { total, events, rate_per_s, subscriptions })
     }
 
     /// Creates a replay and starts it on this node.

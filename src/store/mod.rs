@@ -155,6 +155,14 @@ impl StatusFilter {
         }
     }
 
+    /// The name `parse` takes back.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Is(s) => s.as_str(),
+            Self::Failed => "failed",
+        }
+    }
+
     pub fn statuses(self) -> Vec<DeliveryStatus> {
         match self {
             Self::Is(s) => vec![s],
@@ -305,7 +313,17 @@ pub const LONGEST_ATTEMPT_MS: Millis = 130_000;
 
 /// The smallest event id of a millisecond: ids are `evt_` and a ULID, which begins with its time.
 pub fn first_event_id_at(at: Millis) -> String {
-    format!("evt_{}", ulid::Ulid::from_parts(at.max(0) as u64, 0))
+    first_id_at("evt", at)
+}
+
+/// The smallest id with `prefix` made at `at`: ids are ULIDs, which begin with their time.
+fn first_id_at(prefix: &str, at: Millis) -> String {
+    format!("{prefix}_{}", ulid::Ulid::from_parts(at.max(0) as u64, 0))
+}
+
+/// Below this id, a replay was created before `at` (retention prunes the finished ones).
+fn first_replay_id_at(at: Millis) -> String {
+    first_id_at("rpl", at)
 }
 
 /// Events received and attempts made by the other nodes since a cursor.

@@ -696,6 +696,12 @@ impl Store for PostgresStore {
         let pruned = query::in_slices(|| async { Ok(client.execute(&sql, &[&before]).await?) }).await?;
         client.execute("DELETE FROM alerts WHERE at < $1", &[&before]).await?;
         client.execute("DELETE FROM audit WHERE at < $1", &[&before]).await?;
+        client
+            .execute(
+                "DELETE FROM replays WHERE id < $1 AND (body::json ->> 'state') <> 'running'",
+                &[&super::first_replay_id_at(before)],
+            )
+            .await?;
         Ok(pruned)
     }
 

@@ -755,8 +755,13 @@ impl Store for SqliteStore {
             self.write(move |conn| Ok(conn.prepare_cached(&SQL)?.execute(params![oldest_kept, before])? as u64))
         })
         .await?;
+        let oldest_replay = super::first_replay_id_at(before);
         self.write(move |conn| {
             conn.execute("DELETE FROM alerts WHERE at < ?1", [before])?;
+            conn.execute(
+                "DELETE FROM replays WHERE id < ?1 AND json_extract(body, '$.state') <> 'running'",
+                [&oldest_replay],
+            )?;
             Ok(conn.execute("DELETE FROM audit WHERE at < ?1", [before])?)
         })
         .await?;

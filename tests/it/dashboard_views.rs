@@ -90,4 +90,8 @@ fn the_docs_document_every_key() {
         let row = format!("| `{}` | {} |", b.label.replace('|', "\\|"), b.help);
         assert!(readme.contains(&row), "docs/dashboard.md lacks the key row {row}");
     }
+    for c in hookwatch::dashboard::palette::COMMANDS {
+        let row = format!("| `:{}` | {} |", c.usage, c.help);
+        assert!(readme.contains(&row), "docs/dashboard.md lacks the command row {row}");
+    }
 }

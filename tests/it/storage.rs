@@ -2,7 +2,7 @@
 //! against PostgreSQL when `HOOKWATCH_TEST_PG` names a server (`.ci/run` starts one).
 
 use bytes::Bytes;
-use hookwatch::model::{Actor, Alert, AlertKind, AuditEntry};
+use hookwatch::model::{Actor, Alert, AlertKind, AuditEntry, Replay, ReplayFilter, ReplayState};
 use hookwatch::model::{DeliveryStatus, ErrorKind, Millis, Subscription, now_ms};
 use hookwatch::store::{
     AttemptRecord, EventQuery, IngestOutcome, NewEvent, NodeStatus, PostgresStore, StatusFilter, Store,
@@ -42,6 +42,7 @@ both_stores!(alerts_are_kept_and_pruned, alerts_are_kept_and_pruned);
 both_stores!(subscription_changes_fence_ingest, subscription_changes_fence_ingest);
 both_stores!(unfinished_deliveries_are_pending, unfinished_deliveries_are_pending);
 both_stores!(changes_are_audited_in_their_transaction, changes_are_audited_in_their_transaction);
+both_stores!(finished_replays_are_pruned, finished_replays_are_pruned);
 
 async fn pg_store(node: &str) -> Option<PostgresStore> {
     let url = crate::common::fresh_pg_database().await?;
@@ -501,4 +502,31 @@ async fn changes_are_audited_in_their_transaction(store: Arc<dyn Store>) {
     store.prune(t - 7_000).await.unwrap();
     let kept: Vec<String> = store.audit_log(10).await.unwrap().into_iter().map(|e| e.action).collect();
     assert_eq!(kept, ["subscription.delete", "event.redeliver"], "retention prunes the audit log");
+}
+
+/// Retention prunes replays that finished and were created before the cutoff; a running one stays
+/// however old, since it resumes after a restart.
+async fn finished_replays_are_pruned(store: Arc<dyn Store>) {
+    let t = now_ms();
+    let replay = |created: Millis, state: ReplayState| Replay {
+        id: format!("rpl_{}", ulid::Ulid::from_parts(created as u64, 1)),
+        filter: ReplayFilter::default(),
+        rate_per_s: 10,
+        state,
+        total: 3,
+        done: 1,
+        failed: 0,
+        created_at: created,
+        updated_at: created,
+        cursor: None,
+        node: "node-a".into(),
+    };
+    let (old_done, old_running) = (replay(t - 60_000, ReplayState::Done), replay(t - 50_000, ReplayState::Running));
+    let (old_cancelled, new_done) = (replay(t - 40_000, ReplayState::Cancelled), replay(t - 1_000, ReplayState::Done));
+    for r in [&old_done, &old_running, &old_cancelled, &new_done] {
+        store.save_replay(r, None).await.unwrap();
+    }
+    store.prune(t - 10_000).await.unwrap();
+    let kept: Vec<String> = store.replays().await.unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(kept, [new_done.id, old_running.id], "newest first; the finished old ones are gone");
 }

@@ -14,7 +14,9 @@ impl Tmux {
             Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()),
             "tmux is required for this test (apt-get install tmux; .ci/run installs it)"
         );
-        let session = format!("hookwatch-e2e-{}-{}", std::process::id(), width);
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = format!("hookwatch-e2e-{}-{n}", std::process::id());
         // A start failed once in a full run; the tests start sessions in parallel, and racing to
         // start the tmux server is the likely cause. Retried, and tmux's own error is reported.
         let mut last_error = String::new();
@@ -177,4 +179,121 @@ async fn attach_with_the_viewer_token_is_read_only() {
     assert_eq!(log["data"].as_array().map(|a| a.len()), Some(1), "only the admin's create: {log}");
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
+}
+
+/// Types `text` a character at a time (tmux reads a word as a key name).
+fn type_text(t: &Tmux, text: &str) {
+    for c in text.chars() {
+        let key = if c == ' ' { "Space".to_string() } else { c.to_string() };
+        t.keys(&[&key]);
+    }
+}
+
+/// `attach` as the admin: a server with one subscription and six delivered events.
+async fn attached_admin(
+    width: u16,
+    height: u16,
+) -> (tempfile::TempDir, crate::common::Process, crate::common::Sink, Tmux, String) {
+    use crate::common::*;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &[]);
+    let sink = Sink::start(Behaviour::default()).await;
+    let http = reqwest::Client::new();
+    let body = serde_json::json!({"name": "billing", "url": sink.url, "actions": ["*"]});
+    let (_, sub) =
+        call(&http, reqwest::Method::POST, &format!("{}/v1/subscriptions", server.base), ADMIN, Some(body)).await;
+    for _ in 0..6 {
+        call(&http, reqwest::Method::POST, &format!("{}/v1/events", server.base), INGEST, Some(card_move("P", 2)))
+            .await;
+    }
+    assert_eq!(sink.wait_for(6, Duration::from_secs(10)).await, 6);
+    let command = format!(
+        "cd {} && {} attach {} --token {ADMIN}; echo EXIT=$?; sleep 30",
+        dir.path().display(),
+        env!("CARGO_BIN_EXE_hookwatch"),
+        server.base
+    );
+    let t = Tmux::start(width, height, &command);
+    t.wait_for("billing", Duration::from_secs(10));
+    let id = sub["id"].as_str().unwrap().to_string();
+    (dir, server, sink, t, id)
+}
+
+/// The palette: `:` then a shortened command, Tab to complete it and the name, Enter to run it;
+/// ↑ brings the line back. The change reaches the server, and a bad line says what is wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_palette_completes_runs_and_remembers_commands() {
+    use crate::common::*;
+    let (_dir, server, _sink, t, id) = attached_admin(110, 32).await;
+    let path = format!("/v1/subscriptions/{id}");
+    t.keys(&[":"]);
+    t.wait_for("Command · Tab completes", Duration::from_secs(3));
+    type_text(&t, "pa");
+    t.keys(&["Tab"]);
+    type_text(&t, "bi");
+    t.keys(&["Tab"]);
+    t.wait_for(":pause billing", Duration::from_secs(3));
+    t.keys(&["Enter"]);
+    until(&server.base, &path, Duration::from_secs(5), |s| s["state"] == "paused").await;
+    t.wait_for("‖1", Duration::from_secs(5));
+
+    t.keys(&[":", "Up"]);
+    t.wait_for(":pause billing", Duration::from_secs(3));
+    for _ in 0.."pause billing".len() {
+        t.keys(&["BSpace"]);
+    }
+    type_text(&t, "resume billing");
+    t.keys(&["Enter"]);
+    until(&server.base, &path, Duration::from_secs(5), |s| s["state"] == "active").await;
+
+    t.keys(&[":"]);
+    type_text(&t, "probe nowhere");
+    t.keys(&["Enter"]);
+    t.wait_for("no subscription is named", Duration::from_secs(3));
+    t.keys(&[":"]);
+    type_text(&t, "re");
+    t.keys(&["Enter"]);
+    t.wait_for("could be replay, resume", Duration::from_secs(3));
+    t.keys(&["Escape"]);
+    let (_, log) =
+        call(&reqwest::Client::new(), reqwest::Method::GET, &format!("{}/v1/audit", server.base), ADMIN, None).await;
+    let actions: Vec<&str> = log["data"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(actions, ["subscription.resume", "subscription.pause", "subscription.create"], "{log}");
+    t.keys(&[":"]);
+    type_text(&t, "quit");
+    t.keys(&["Enter"]);
+    assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
+}
+
+/// C-r on a filtered stream: the preview counts what the server would send and nothing goes out
+/// until `y`; `n` sends nothing. Started, it arrives at the sink and its progress shows in the header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_is_previewed_confirmed_and_followed_from_the_keyboard() {
+    use crate::common::*;
+    let (_dir, server, sink, t, _) = attached_admin(110, 32).await;
+    t.keys(&["/"]);
+    type_text(&t, "sub:billing");
+    t.keys(&["Enter"]);
+    t.wait_for("filter: sub:billing", Duration::from_secs(3));
+    t.keys(&["C-r"]);
+    t.wait_for("Selects   6 deliveries of 6 events", Duration::from_secs(5));
+    t.keys(&["n"]);
+    t.wait_for("replay cancelled: nothing was sent", Duration::from_secs(3));
+    let (_, none) =
+        call(&reqwest::Client::new(), reqwest::Method::GET, &format!("{}/v1/replays", server.base), ADMIN, None).await;
+    assert_eq!(none["data"].as_array().map(Vec::len), Some(0), "n created nothing: {none}");
+    assert_eq!(sink.count(), 6);
+
+    t.keys(&["C-r"]);
+    t.wait_for("Selects   6 deliveries", Duration::from_secs(5));
+    t.keys(&["BSpace", "BSpace", "2"]);
+    t.wait_for("Takes     about 3s", Duration::from_secs(3));
+    t.keys(&["y"]);
+    t.wait_for("▶ replay", Duration::from_secs(5));
+    assert_eq!(sink.wait_for(12, Duration::from_secs(15)).await, 12, "the replay sent each delivery again");
+    t.wait_for("done: 6 deliveries sent again", Duration::from_secs(10));
+    let (_, log) =
+        call(&reqwest::Client::new(), reqwest::Method::GET, &format!("{}/v1/audit", server.base), ADMIN, None).await;
+    assert_eq!(log["data"][0]["action"], "replay.start", "{log}");
+    assert_eq!(log["data"][0]["actor"], "admin", "{log}");
 }

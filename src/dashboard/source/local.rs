@@ -3,7 +3,7 @@
 use super::AUDIT_SHOWN;
 use super::{Source, SourceResult, Update};
 use crate::engine::Engine;
-use crate::model::{Actor, Alert, AuditEntry};
+use crate::model::{Actor, Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview};
 use crate::model::{EventDetail, EventSummary, Subscription, SubscriptionState};
 use crate::report::StatsReport;
 use crate::store::EventQuery;
@@ -100,6 +100,26 @@ impl Source for LocalSource {
             None => self.engine.create_subscription(&input, Actor::Local).await.map(|(s, _)| s),
         };
         saved.map(|s| (*s).clone()).map_err(|e| e.to_string())
+    }
+
+    async fn delete_subscription(&self, id: &str) -> SourceResult<()> {
+        self.engine.delete_subscription(id, Actor::Local).await.map_err(|e| e.to_string())
+    }
+
+    async fn preview_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<ReplayPreview> {
+        self.engine.preview_replay(filter, rate_per_s).await.map_err(|e| e.to_string())
+    }
+
+    async fn start_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<Replay> {
+        self.engine.start_replay(filter.clone(), rate_per_s, Actor::Local).await.map_err(|e| e.to_string())
+    }
+
+    async fn replays(&self) -> SourceResult<Vec<Replay>> {
+        self.engine.replays().await.map_err(|e| e.to_string())
+    }
+
+    async fn cancel_replay(&self, id: &str) -> SourceResult<Replay> {
+        self.engine.cancel_replay(id, Actor::Local).await.map_err(|e| e.to_string())
     }
 
     async fn send_event(&self, body: String) -> SourceResult<String> {

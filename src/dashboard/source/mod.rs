@@ -8,7 +8,7 @@ pub use local::LocalSource;
 pub use remote::RemoteSource;
 
 use crate::feed::FeedEvent;
-use crate::model::{Alert, AuditEntry};
+use crate::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview};
 use crate::model::{EventDetail, EventSummary, Subscription};
 use crate::report::StatsReport;
 use crate::store::EventQuery;
@@ -61,6 +61,13 @@ pub trait Source: Send + Sync + 'static {
     /// Probes an open breaker now; how many deliveries it held.
     async fn probe(&self, subscription_id: &str) -> SourceResult<usize>;
     async fn save_subscription(&self, id: Option<&str>, input: SubscriptionInput) -> SourceResult<Subscription>;
+    async fn delete_subscription(&self, id: &str) -> SourceResult<()>;
+    /// What a replay of `filter` would send, creating nothing.
+    async fn preview_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<ReplayPreview>;
+    async fn start_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<Replay>;
+    /// Every stored replay, newest first.
+    async fn replays(&self) -> SourceResult<Vec<Replay>>;
+    async fn cancel_replay(&self, id: &str) -> SourceResult<Replay>;
     /// Ingests a test event; returns the new event's id.
     async fn send_event(&self, body: String) -> SourceResult<String>;
 }

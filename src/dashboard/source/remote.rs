@@ -4,7 +4,7 @@ use super::AUDIT_SHOWN;
 use super::{Source, SourceResult, Update};
 use crate::error::root_cause;
 use crate::feed::FeedEvent;
-use crate::model::{Alert, AuditEntry, SubscriptionChange};
+use crate::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview, SubscriptionChange};
 use crate::model::{EventDetail, EventSummary, Subscription};
 use crate::report::StatsReport;
 use crate::store::{EventQuery, StatusFilter};
@@ -160,11 +160,7 @@ impl Source for RemoteSource {
         param(&mut params, "subscription", q.subscription.as_deref());
         param(&mut params, "card", q.card_id.as_deref());
         param(&mut params, "before", q.before.as_deref());
-        let status = q.status.map(|s| match s {
-            StatusFilter::Failed => "failed".to_string(),
-            StatusFilter::Is(s) => s.as_str().to_string(),
-        });
-        param(&mut params, "status", status.as_deref());
+        param(&mut params, "status", q.status.map(StatusFilter::as_str));
         Ok(self.get::<Data<_>>(&format!("/v1/events?{}", params.join("&"))).await?.data)
     }
 
@@ -213,6 +209,28 @@ impl Source for RemoteSource {
             Some(id) => self.call(reqwest::Method::PATCH, &format!("/v1/subscriptions/{id}"), Some(body)).await,
             None => self.call(reqwest::Method::POST, "/v1/subscriptions", Some(body)).await,
         }
+    }
+
+    async fn delete_subscription(&self, id: &str) -> SourceResult<()> {
+        self.call::<Value>(reqwest::Method::DELETE, &format!("/v1/subscriptions/{id}"), None).await.map(|_| ())
+    }
+
+    async fn preview_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<ReplayPreview> {
+        let body = serde_json::json!({"filter": filter, "rate_per_s": rate_per_s});
+        self.call(reqwest::Method::POST, "/v1/replays?dry_run=true", Some(body)).await
+    }
+
+    async fn start_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<Replay> {
+        let body = serde_json::json!({"filter": filter, "rate_per_s": rate_per_s});
+        self.call(reqwest::Method::POST, "/v1/replays", Some(body)).await
+    }
+
+    async fn replays(&self) -> SourceResult<Vec<Replay>> {
+        Ok(self.get::<Data<_>>("/v1/replays").await?.data)
+    }
+
+    async fn cancel_replay(&self, id: &str) -> SourceResult<Replay> {
+        self.call(reqwest::Method::POST, &format!("/v1/replays/{id}/cancel"), None).await
     }
 
     async fn send_event(&self, body: String) -> SourceResult<String> {

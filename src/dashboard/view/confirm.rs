@@ -7,15 +7,20 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use unicode_width::UnicodeWidthStr;
 
 pub fn draw(frame: &mut Frame, area: Rect, question: &str, theme: &Theme) {
-    let rect = popup_area(frame, area, 60, 30, (40, 7));
+    let question = clean(question);
+    // Tall enough for the question as wrapped (a line spare for words pushed down), then y / n.
+    let width = (area.width * 60 / 100).max(50).min(area.width);
+    let wrapped = question.width().div_ceil(usize::from(width.saturating_sub(2)).max(1)) + 1;
+    let rect = popup_area(frame, area, 60, 0, (50, wrapped as u16 + 4));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.warn())
         .title(Line::styled(" Confirm ", theme.warn()));
     let text = vec![
-        Line::raw(clean(question).into_owned()),
+        Line::raw(question.into_owned()),
         Line::raw(""),
         Line::from(vec![
             Span::styled("y", theme.bold()),

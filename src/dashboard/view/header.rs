@@ -24,6 +24,27 @@ pub fn overall_success(stats: &StatsReport) -> Option<f64> {
     (attempts > 0.0).then(|| successes / attempts)
 }
 
+/// Replays older than this read are shown with the time they were read.
+const REPLAYS_FRESH_MS: i64 = 3000;
+
+/// The running replays' progress, with the key that cancels; marked with its time when not current.
+fn replay_progress(app: &App) -> Option<String> {
+    let newest = app.replays.first()?;
+    let mut text = match &app.replays[..] {
+        [one] => format!(" ▶ replay {}/{} at {}/s · X cancels", one.done, one.total, one.rate_per_s),
+        many => {
+            let (done, total) = many.iter().fold((0, 0), |(d, t), r| (d + r.done, t + r.total));
+            format!(" ▶ {} replays {done}/{total} · X cancels {}", many.len(), super::short_id(&newest.id))
+        }
+    };
+    if let Some((at, error)) = &app.replays_read
+        && (error.is_some() || app.now - at > REPLAYS_FRESH_MS)
+    {
+        text += &format!(" · as of {}", super::clock(*at));
+    }
+    Some(text + " ")
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let sep = || Span::raw("  ");
     let mut spans = vec![Span::styled(" hookwatch ", theme.title_bar().add_modifier(Modifier::BOLD))];
@@ -50,6 +71,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             sep(),
             Span::styled(format!(" FROZEN +{} ", app.held.len()), theme.warn().add_modifier(Modifier::REVERSED)),
         ]);
+    }
+    if let Some(progress) = replay_progress(app) {
+        spans.extend([sep(), Span::styled(progress, theme.accent().add_modifier(Modifier::REVERSED))]);
     }
     if let Some(stats) = &app.stats {
         let overall = overall_success(stats);

@@ -2,22 +2,25 @@
 
 use super::popup_area;
 use crate::dashboard::keymap::{Context, context_title, offered};
+use crate::dashboard::palette;
 use crate::dashboard::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-const ORDER: [Context; 9] = [
+const ORDER: [Context; 11] = [
     Context::Main,
     Context::Stream,
     Context::Subscriptions,
     Context::Inspector,
     Context::Overlay,
     Context::FilterInput,
+    Context::Palette,
     Context::Form,
     Context::SendForm,
     Context::Confirm,
+    Context::Replay,
 ];
 
 /// Every line of the help text (also what the docs test checks); read-only, only what it offers.
@@ -33,6 +36,13 @@ pub fn lines(theme: &Theme, read_only: bool) -> Vec<Line<'static>> {
             out.push(Line::from(vec![Span::styled(format!("  {:<8}", b.label), theme.bold()), Span::raw(b.help)]));
         }
         out.push(Line::raw(""));
+    }
+    out.push(Line::styled(
+        "Commands (: then a name; Tab completes)",
+        theme.accent().add_modifier(ratatui::style::Modifier::BOLD),
+    ));
+    for c in palette::offered(read_only) {
+        out.push(Line::from(vec![Span::styled(format!("  :{:<14}", c.usage), theme.bold()), Span::raw(c.help)]));
     }
     out
 }

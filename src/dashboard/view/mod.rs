@@ -9,7 +9,9 @@ mod header;
 mod help;
 mod inspector;
 mod nodes;
+mod palette;
 mod rates;
+mod replay;
 mod stream;
 mod subscriptions;
 
@@ -97,7 +99,11 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             Popup::Subscription(form) => forms::draw_subscription(frame, area, form, theme),
             Popup::Send(form) => forms::draw_send(frame, area, form, theme),
             Popup::Confirm { question, .. } => confirm::draw(frame, area, question, theme),
+            Popup::Replay(draft) => replay::draw(frame, area, app, draft, theme),
         }
+    }
+    if let Some(p) = &app.palette {
+        palette::draw(frame, area, app, p, theme);
     }
 }
 
