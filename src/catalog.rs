@@ -1,6 +1,7 @@
 //! The event catalog: every action hookwatch accepts, with a realistic sample payload.
 //! This table is the one place action names live; everything else asks it.
 
+use crate::model::{Alert, AlertKind};
 use serde_json::{Value, json};
 
 /// Which actor field an action's payload carries, if any.
@@ -47,6 +48,77 @@ pub const ACTIONS: &[ActionSpec] = &[
     },
 ];
 
+/// hookwatch's own alerts, as events: sent signed and retried like any other, only to the
+/// subscriptions that name them (`hookwatch.*`; `*` does not cover them), never to the endpoint an
+/// alert is about, and never taken from outside.
+pub const OPERATIONAL: &[ActionSpec] = &[
+    ActionSpec {
+        name: "hookwatch.endpoint_failing",
+        description: "hookwatch: an endpoint failed three attempts in a row",
+        sample: || alert_sample(AlertKind::EndpointFailing, "3 attempts in a row failed: HTTP 503 Service Unavailable"),
+    },
+    ActionSpec {
+        name: "hookwatch.endpoint_recovered",
+        description: "hookwatch: a failing endpoint succeeds again",
+        sample: || alert_sample(AlertKind::EndpointRecovered, "deliveries succeed again"),
+    },
+    ActionSpec {
+        name: "hookwatch.breaker_open",
+        description: "hookwatch: an endpoint's breaker opened; deliveries wait for a probe",
+        sample: || alert_sample(AlertKind::BreakerOpen, "breaker open after 10 failures in a row; next probe in 30s"),
+    },
+    ActionSpec {
+        name: "hookwatch.disabled",
+        description: "hookwatch: a subscription was disabled (410 Gone, or failing for days)",
+        sample: || alert_sample(AlertKind::Disabled, "disabled: the endpoint answered 410 Gone"),
+    },
+    ActionSpec {
+        name: "hookwatch.backlog_high",
+        description: "hookwatch: more deliveries wait for an endpoint than backlog_alert",
+        sample: || alert_sample(AlertKind::BacklogHigh, "1204 deliveries are waiting (backlog_alert is 1000)"),
+    },
+];
+
+/// Whether `action` is one of hookwatch's own (reserved: never ingested from outside).
+pub fn is_operational(action: &str) -> bool {
+    action.starts_with("hookwatch.")
+}
+
+/// The action an alert of `kind` is sent as.
+pub fn alert_action(kind: AlertKind) -> &'static str {
+    match kind {
+        AlertKind::EndpointFailing => "hookwatch.endpoint_failing",
+        AlertKind::EndpointRecovered => "hookwatch.endpoint_recovered",
+        AlertKind::BreakerOpen => "hookwatch.breaker_open",
+        AlertKind::Disabled => "hookwatch.disabled",
+        AlertKind::BacklogHigh => "hookwatch.backlog_high",
+    }
+}
+
+/// The event an alert is sent as: which subscription it is about, what happened, when, where.
+pub fn alert_payload(alert: &Alert, url: &str, node: &str) -> Value {
+    let at = chrono::DateTime::from_timestamp_millis(alert.at)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    json!({"data": {
+        "action": alert_action(alert.kind),
+        "subscription": {"id": alert.subscription_id, "name": alert.subscription_name, "url": url},
+        "message": alert.message,
+        "at": at,
+        "node": node,
+    }})
+}
+
+fn alert_sample(kind: AlertKind, message: &str) -> Value {
+    let alert = Alert {
+        kind,
+        subscription_id: "sub_01KQBIL0000000000000000003".into(),
+        subscription_name: "billing".into(),
+        message: message.into(),
+        at: 1_796_000_000_000,
+    };
+    alert_payload(&alert, "https://billing.example.com/webhooks", "hw-1")
+}
+
 /// The set of actions this server accepts: the built-in table plus names declared in the config file.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
@@ -72,9 +144,9 @@ impl Catalog {
         (find(&lower).is_some() || self.extra.contains(&lower)).then_some(lower)
     }
 
-    /// Every accepted action name, built-ins first.
+    /// Every action name, built-ins first, then hookwatch's own, then the extra ones.
     pub fn names(&self) -> Vec<String> {
-        ACTIONS.iter().map(|a| a.name.to_string()).chain(self.extra.iter().cloned()).collect()
+        ACTIONS.iter().chain(OPERATIONAL).map(|a| a.name.to_string()).chain(self.extra.iter().cloned()).collect()
     }
 
     /// Checks a subscription's action pattern: a catalog name, `*`, or a `prefix.*` wildcard.
@@ -92,11 +164,16 @@ impl Catalog {
 }
 
 pub fn find(name: &str) -> Option<&'static ActionSpec> {
-    ACTIONS.iter().find(|a| a.name.eq_ignore_ascii_case(name))
+    ACTIONS.iter().chain(OPERATIONAL).find(|a| a.name.eq_ignore_ascii_case(name))
 }
 
-/// Whether a subscription pattern (`*`, `card.*`, `card.move`) covers `action`.
+/// Whether a subscription pattern (`*`, `card.*`, `card.move`) covers `action`. hookwatch's own
+/// actions are covered only by patterns that name them: a subscription to `*` never gets alerts
+/// it did not ask for.
 pub fn pattern_matches(pattern: &str, action: &str) -> bool {
+    if is_operational(action) && !is_operational(pattern) {
+        return false;
+    }
     match pattern.strip_suffix('*') {
         Some(prefix) => action.starts_with(prefix),
         None => pattern == action,
@@ -105,6 +182,9 @@ pub fn pattern_matches(pattern: &str, action: &str) -> bool {
 
 /// Whether two patterns can match a common action (for the duplicate-subscription rule).
 pub fn patterns_overlap(a: &str, b: &str) -> bool {
+    if is_operational(a) != is_operational(b) {
+        return false;
+    }
     let prefix = |p: &str| p.strip_suffix('*').map(str::to_string);
     match (prefix(a), prefix(b)) {
         (Some(pa), Some(pb)) => pa.starts_with(&pb) || pb.starts_with(&pa),
@@ -204,7 +284,7 @@ mod tests {
 
     #[test]
     fn every_sample_names_its_own_action() {
-        for spec in ACTIONS {
+        for spec in ACTIONS.iter().chain(OPERATIONAL) {
             assert_eq!(spec.sample()["data"]["action"], spec.name);
         }
     }
@@ -228,5 +308,25 @@ mod tests {
         assert!(patterns_overlap("*", "user.role_set"));
         assert!(!patterns_overlap("card.move", "card.done"));
         assert!(!patterns_overlap("user.*", "card.move"));
+    }
+
+    #[test]
+    fn only_patterns_that_name_them_cover_hookwatchs_own_actions() {
+        assert!(!pattern_matches("*", "hookwatch.breaker_open"), "* is every Pipefy action, not the alerts");
+        assert!(pattern_matches("hookwatch.*", "hookwatch.breaker_open"));
+        assert!(pattern_matches("hookwatch.disabled", "hookwatch.disabled"));
+        assert!(!pattern_matches("hookwatch.*", "card.move"));
+        assert!(!patterns_overlap("*", "hookwatch.*"));
+        assert!(patterns_overlap("hookwatch.*", "hookwatch.disabled"));
+        assert_eq!(Catalog::default().canonical_pattern("hookwatch.*").as_deref(), Some("hookwatch.*"));
+        for kind in [
+            AlertKind::EndpointFailing,
+            AlertKind::EndpointRecovered,
+            AlertKind::BreakerOpen,
+            AlertKind::Disabled,
+            AlertKind::BacklogHigh,
+        ] {
+            assert!(find(alert_action(kind)).is_some(), "{kind:?} is in the catalog");
+        }
     }
 }

@@ -36,6 +36,9 @@ pub struct CommonOptions {
     /// Queued deliveries past which ingest answers 503 [default: 100000]
     #[arg(long)]
     pub max_backlog: Option<usize>,
+    /// Deliveries waiting for one endpoint that raise a backlog_high alert; 0 turns it off [default: 1000]
+    #[arg(long)]
+    pub backlog_alert: Option<usize>,
     /// How long finished events are kept [default: 7d]
     #[arg(long)]
     pub retention: Option<String>,
@@ -84,6 +87,7 @@ impl CommonOptions {
             retry_schedule: self.retry_schedule.clone(),
             max_body_bytes: self.max_body_bytes,
             max_backlog: self.max_backlog,
+            backlog_alert: self.backlog_alert,
             retention: self.retention.clone(),
             disable_after: self.disable_after.clone(),
             idempotency_window: self.idempotency_window.clone(),

@@ -29,6 +29,8 @@ pub struct Settings {
     pub max_body_bytes: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_backlog: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backlog_alert: Option<usize>,
     #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub retention: Option<String>,
     #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
@@ -72,6 +74,7 @@ const ENV_KEYS: &[&str] = &[
     "retry_schedule",
     "max_body_bytes",
     "max_backlog",
+    "backlog_alert",
     "retention",
     "disable_after",
     "idempotency_window",
@@ -139,6 +142,8 @@ pub struct Config {
     pub retry_schedule: RetrySchedule,
     pub max_body_bytes: usize,
     pub max_backlog: usize,
+    /// An endpoint with this many deliveries waiting raises `backlog_high` (0: never).
+    pub backlog_alert: usize,
     pub retention: Duration,
     pub disable_after: Duration,
     pub idempotency_window: Duration,
@@ -170,6 +175,7 @@ impl Default for Config {
             retry_schedule: RetrySchedule::default(),
             max_body_bytes: 256 * 1024,
             max_backlog: 100_000,
+            backlog_alert: 1000,
             retention: Duration::from_secs(7 * 86_400),
             disable_after: Duration::from_secs(5 * 86_400),
             idempotency_window: Duration::from_secs(86_400),
@@ -219,6 +225,9 @@ impl Config {
         if let Some(v) = file.max_backlog {
             c.max_backlog = v;
         }
+        if let Some(v) = file.backlog_alert {
+            c.backlog_alert = v;
+        }
         if let Some(v) = file.retention {
             c.retention = duration("retention", &v)?;
         }
@@ -249,6 +258,11 @@ impl Config {
         c.ingest_token = file.ingest_token;
         c.viewer_token = file.viewer_token;
         c.extra_actions = file.extra_actions.unwrap_or_default();
+        if let Some(reserved) =
+            c.extra_actions.iter().find(|a| crate::catalog::is_operational(&a.trim().to_ascii_lowercase()))
+        {
+            anyhow::bail!("extra_actions: {reserved:?} is refused: hookwatch.* names are hookwatch's own alerts");
+        }
         c.log_file = file.log_file;
         if let Some(v) = file.lease {
             c.lease = duration("lease", &v)?;
@@ -360,6 +374,7 @@ mod tests {
             retry_schedule: text(),
             max_body_bytes: Some(1),
             max_backlog: Some(1),
+            backlog_alert: Some(1),
             retention: text(),
             disable_after: text(),
             idempotency_window: text(),

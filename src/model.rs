@@ -384,6 +384,8 @@ pub enum AlertKind {
     EndpointRecovered,
     BreakerOpen,
     Disabled,
+    /// More deliveries wait for the endpoint than `backlog_alert`.
+    BacklogHigh,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -18,6 +18,8 @@ pub struct PayloadFacts {
     pub from_phase_id: Option<String>,
     pub to_phase_id: Option<String>,
     pub field_id: Option<String>,
+    /// hookwatch's own alert about this subscription: never delivered to it.
+    pub about_subscription: Option<String>,
 }
 
 /// The part of a payload hookwatch reads. Everything else is skipped without being built, and
@@ -192,6 +194,14 @@ pub fn inspect(body: &[u8], catalog: &Catalog) -> Result<PayloadFacts> {
             ),
         ));
     };
+    if crate::catalog::is_operational(&action) {
+        return Err(Error::invalid(
+            "reserved_action",
+            format!(
+                "{action:?} is one of hookwatch's own alerts: hookwatch sends them itself and takes none from outside"
+            ),
+        ));
+    }
     let card = ids(data.card);
     Ok(PayloadFacts {
         action,
@@ -201,6 +211,7 @@ pub fn inspect(body: &[u8], catalog: &Catalog) -> Result<PayloadFacts> {
         from_phase_id: ids(data.from).id.and_then(Id::text),
         to_phase_id: ids(data.to).id.and_then(Id::text),
         field_id: ids(data.field).id.and_then(Id::text),
+        about_subscription: None,
     })
 }
 

@@ -60,8 +60,9 @@ pub async fn catalog(State(app): State<AppState>) -> Json<Value> {
         .names()
         .into_iter()
         .map(|name| match crate::catalog::find(&name) {
-            Some(spec) => json!({"action": spec.name, "description": spec.description, "sample": spec.sample()}),
-            None => json!({"action": name, "description": "declared in the config file", "sample": null}),
+            Some(spec) => json!({"action": spec.name, "description": spec.description, "sample": spec.sample(),
+                "operational": crate::catalog::is_operational(spec.name)}),
+            None => json!({"action": name, "description": "declared in the config file", "sample": null, "operational": false}),
         })
         .collect();
     Json(json!({"data": actions, "builtin": ACTIONS.len()}))

@@ -2,8 +2,10 @@
 //! disabled), kept in the store so it outlives restarts and, shared, is the whole cluster's.
 
 use super::Engine;
+use crate::catalog;
 use crate::feed::FeedEvent;
 use crate::model::Alert;
+use crate::payload::PayloadFacts;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
@@ -38,12 +40,27 @@ impl Engine {
         self.alerts.all()
     }
 
-    /// A lane's alert: stored, logged and told to the watchers.
+    /// An alert this node raised: stored, logged, told to the watchers, and sent as an event to
+    /// the subscriptions that ask for hookwatch's own actions (never to the one it is about).
     pub(super) async fn record_alert(&self, alert: Alert) {
         if let Err(e) = self.store.save_alert(&alert).await {
             tracing::warn!("could not store an alert (it stays in this node's log): {e}");
         }
-        self.remember_alert(alert);
+        self.remember_alert(alert.clone());
+        let url = self.subscription(&alert.subscription_id).map(|s| s.url.clone()).unwrap_or_default();
+        let body = catalog::alert_payload(&alert, &url, &self.membership.node_id).to_string();
+        let facts = PayloadFacts {
+            action: catalog::alert_action(alert.kind).to_string(),
+            about_subscription: Some(alert.subscription_id.clone()),
+            ..PayloadFacts::default()
+        };
+        match self.ingest_own(body.into(), facts).await {
+            Ok(Some(sent)) => {
+                tracing::info!("alert sent as {} ({}) to {} subscriptions", sent.id, sent.action, sent.deliveries)
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!("could not send the alert as an event (it is in the alert log): {e}"),
+        }
     }
 
     /// An alert another node stored, or this node's own: logged and told to the watchers.

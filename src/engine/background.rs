@@ -3,8 +3,10 @@
 
 use super::Engine;
 use crate::dispatch::Control;
-use crate::model::now_ms;
+use crate::model::{Alert, AlertKind, now_ms};
+use std::collections::HashSet;
 use std::sync::Weak;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -31,5 +33,67 @@ pub(super) async fn prune_periodically(engine: Weak<Engine>) {
             Ok(n) => tracing::info!("retention: pruned {n} events"),
             Err(e) => tracing::error!("retention: pruning failed: {e}"),
         }
+    }
+}
+
+/// How often each endpoint's queue is compared with `backlog_alert`.
+const BACKLOG_EVERY: Duration = Duration::from_secs(5);
+
+/// Raises `backlog_high` when an endpoint's queue on this node reaches `backlog_alert`.
+pub(super) async fn watch_backlogs(engine: Weak<Engine>) {
+    let mut high = HashSet::new();
+    let mut tick = tokio::time::interval(BACKLOG_EVERY);
+    loop {
+        tick.tick().await;
+        let Some(engine) = engine.upgrade() else { return };
+        let threshold = engine.config.backlog_alert;
+        if threshold == 0 {
+            return;
+        }
+        let queues: Vec<(String, usize)> = engine
+            .subscriptions()
+            .iter()
+            .map(|s| (s.id.clone(), engine.dispatcher.gauges(&s.id).map_or(0, |g| g.backlog.load(Ordering::Relaxed))))
+            .collect();
+        for (id, backlog) in crossed(&mut high, &queues, threshold) {
+            let Ok(sub) = engine.subscription(&id) else { continue };
+            let message = format!("{backlog} deliveries are waiting (backlog_alert is {threshold})");
+            tracing::warn!(subscription = %sub.name, "{message}");
+            let alert = Alert {
+                kind: AlertKind::BacklogHigh,
+                subscription_id: id,
+                subscription_name: sub.name.clone(),
+                message,
+                at: now_ms(),
+            };
+            engine.record_alert(alert).await;
+        }
+    }
+}
+
+/// The queues that reached `threshold` since they were last under half of it; `high` remembers
+/// which are over, so a queue hovering at the line alerts once, not on every check.
+fn crossed(high: &mut HashSet<String>, queues: &[(String, usize)], threshold: usize) -> Vec<(String, usize)> {
+    high.retain(|id| queues.iter().any(|(q, n)| q == id && *n >= threshold / 2));
+    queues.iter().filter(|(id, n)| *n >= threshold && high.insert(id.clone())).cloned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queue_alerts_once_until_it_has_drained_to_half() {
+        let mut high = HashSet::new();
+        let q = |n: usize| vec![("sub_a".to_string(), n)];
+        assert!(crossed(&mut high, &q(999), 1000).is_empty());
+        assert_eq!(crossed(&mut high, &q(1000), 1000), q(1000));
+        assert!(crossed(&mut high, &q(1500), 1000).is_empty(), "still over: said once");
+        assert!(crossed(&mut high, &q(600), 1000).is_empty());
+        assert!(crossed(&mut high, &q(1001), 1000).is_empty(), "never fell under half");
+        assert!(crossed(&mut high, &q(499), 1000).is_empty());
+        assert_eq!(crossed(&mut high, &q(1200), 1000), q(1200), "drained, then over again");
+        assert!(crossed(&mut high, &[], 1000).is_empty());
+        assert!(high.is_empty(), "a deleted subscription is forgotten");
     }
 }

@@ -15,6 +15,21 @@ use std::time::Duration;
 /// How often an ingest matches again after the subscriptions changed under it, before it gives up.
 const MATCH_ATTEMPTS: usize = 8;
 
+/// A new event for a validated body, before it is matched.
+fn new_event(facts: &PayloadFacts, body: Bytes, idempotency_key: Option<String>, now: Millis) -> NewEvent {
+    NewEvent {
+        id: new_id("evt"),
+        action: facts.action.clone(),
+        received_at: now,
+        body,
+        idempotency_key,
+        card_id: facts.card_id.clone(),
+        pipe_id: facts.pipe_id.clone(),
+        deliveries: Vec::new(),
+        subscriptions_version: 0,
+    }
+}
+
 /// What an accepted ingest returns.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Ingested {
@@ -46,17 +61,7 @@ impl Engine {
             ));
         }
         let now = now_ms();
-        let event = NewEvent {
-            id: new_id("evt"),
-            action: facts.action.clone(),
-            received_at: now,
-            body,
-            idempotency_key,
-            card_id: facts.card_id.clone(),
-            pipe_id: facts.pipe_id.clone(),
-            deliveries: Vec::new(),
-            subscriptions_version: 0,
-        };
+        let event = new_event(&facts, body, idempotency_key, now);
         let window = self.config.idempotency_window.as_millis() as i64;
         // The store call and the hand-off to the lanes run in their own task: the caller (an HTTP
         // request whose client may hang up) can drop this future, but an event that reaches the
@@ -65,6 +70,18 @@ impl Engine {
         tokio::spawn(async move { engine.commit_and_dispatch(event, facts, now - window).await })
             .await
             .map_err(|e| Error::Storage(format!("the ingest task ended early: {e}")))?
+    }
+
+    /// Stores and dispatches one of hookwatch's own events (an alert), if any subscription asks for
+    /// it. Called from the engine's own tasks, never from a request a client could cancel; the
+    /// backlog limit does not apply, since an alert matters most when deliveries pile up.
+    pub(super) async fn ingest_own(&self, body: Bytes, facts: PayloadFacts) -> Result<Option<Ingested>> {
+        if self.registry.route(&facts)?.1.is_empty() {
+            return Ok(None);
+        }
+        let now = now_ms();
+        let event = new_event(&facts, body, None, now);
+        self.commit_and_dispatch(event, facts, now).await.map(Some)
     }
 
     /// Stores an accepted event and queues its deliveries; runs detached from the ingest's caller.

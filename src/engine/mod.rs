@@ -101,6 +101,7 @@ impl Engine {
         engine.resume_replays().await?;
         tokio::spawn(background::handle_control(Arc::downgrade(&engine), control_rx));
         tokio::spawn(background::prune_periodically(Arc::downgrade(&engine)));
+        tokio::spawn(background::watch_backlogs(Arc::downgrade(&engine)));
         Ok(engine)
     }
 

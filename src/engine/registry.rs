@@ -80,6 +80,7 @@ impl Registry {
             .by_id
             .values()
             .filter(|s| s.state != SubscriptionState::Disabled)
+            .filter(|s| facts.about_subscription.as_ref() != Some(&s.id))
             .filter(|s| s.actions.iter().any(|p| crate::catalog::pattern_matches(p, &facts.action)))
             .filter(|s| s.filters.matches(facts))
             .map(|s| (new_id("dlv"), s.id.clone()))

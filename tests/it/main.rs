@@ -16,6 +16,7 @@ mod delivery;
 mod hostile;
 mod ingest;
 mod observe;
+mod operational;
 mod remote_fuzz;
 mod replays;
 mod storage;

@@ -31,6 +31,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &The
                 AlertKind::EndpointRecovered => ("✓", theme.ok(), "recovered"),
                 AlertKind::BreakerOpen => ("⚡", theme.bad(), "breaker open"),
                 AlertKind::Disabled => ("✗", theme.bad(), "disabled"),
+                AlertKind::BacklogHigh => ("≋", theme.warn(), "backlog high"),
             };
             Line::from(vec![
                 Span::styled(format!("{} ", clock(a.at)), theme.dim()),
