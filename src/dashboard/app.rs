@@ -370,7 +370,7 @@ impl App {
         for gone in self.replays.iter().filter(|r| !all.iter().any(|a| a.id == r.id && a.state == ReplayState::Running))
         {
             let Some(last) = all.iter().find(|a| a.id == gone.id) else { continue };
-            let mut text = format!("replay {} {}: {} deliveries sent again", last.id, last.state.as_str(), last.done);
+            let mut text = format!("replay {} {}: {} deliveries requeued", last.id, last.state.as_str(), last.done);
             if last.state == ReplayState::Done && last.done < last.total {
                 text += &format!(" of the {} selected at its start (the others no longer matched)", last.total);
             }
@@ -847,7 +847,7 @@ mod tests {
         app.apply_outcome(Outcome::Replays(vec![finished], 0));
         assert!(app.replays.is_empty());
         let said = &app.status.as_ref().unwrap().text;
-        assert!(said.contains("rpl_1 done: 4 deliveries") && said.contains("of the 5 selected"), "{said}");
+        assert!(said.contains("rpl_1 done: 4 deliveries requeued") && said.contains("of the 5 selected"), "{said}");
         assert!(press(&mut app, KeyCode::Char('X')).is_empty(), "nothing left to cancel");
     }
 

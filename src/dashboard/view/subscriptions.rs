@@ -1,21 +1,24 @@
 //! The Subscriptions pane: one row per endpoint with its state, target and health.
 
-use super::{figures_block, fit, percent};
+use super::{clock, figures_block, fit, percent, span};
 use crate::dashboard::app::App;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
 use crate::dispatch::BreakerState;
+use crate::model::Millis;
 use crate::report::EndpointReport;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
-fn breaker(state: BreakerState, theme: &Theme) -> Span<'static> {
-    match state {
-        BreakerState::Closed => Span::styled("closed", theme.dim()),
-        BreakerState::Open => Span::styled("OPEN", theme.bad()),
-        BreakerState::HalfOpen => Span::styled("probe", theme.warn()),
+/// The breaker's state; an open one with the time left to its next probe ("OPEN 24s").
+fn breaker(e: &EndpointReport, now: Millis, theme: &Theme) -> Span<'static> {
+    match (e.breaker, e.next_probe_at) {
+        (BreakerState::Closed, _) => Span::styled("closed", theme.dim()),
+        (BreakerState::Open, Some(at)) => Span::styled(format!("OPEN {}", span(at - now)), theme.bad()),
+        (BreakerState::Open, None) => Span::styled("OPEN", theme.bad()),
+        (BreakerState::HalfOpen, _) => Span::styled("probe", theme.warn()),
     }
 }
 
@@ -78,11 +81,12 @@ impl Column {
             Column::Target => Constraint::Min(16),
             Column::Actions => Constraint::Length(16),
             Column::Success => Constraint::Length(if folded { 14 } else { 7 }),
-            Column::P99 | Column::Backlog | Column::Limit | Column::Breaker => Constraint::Length(7),
+            Column::P99 | Column::Backlog | Column::Limit => Constraint::Length(7),
+            Column::Breaker => Constraint::Length(9),
         }
     }
 
-    fn cell(self, e: &EndpointReport, folded: bool, theme: &Theme) -> Cell<'static> {
+    fn cell(self, e: &EndpointReport, folded: bool, now: Millis, theme: &Theme) -> Cell<'static> {
         match self {
             Column::State => {
                 let (glyph, style) = theme.subscription(e.state);
@@ -104,7 +108,7 @@ impl Column {
             Column::Limit => {
                 Cell::from(Span::styled(e.rate_limit_per_s.map_or("—".into(), |n| format!("{n}/s")), theme.dim()))
             }
-            Column::Breaker => Cell::from(breaker(e.breaker, theme)),
+            Column::Breaker => Cell::from(breaker(e, now, theme)),
         }
     }
 }
@@ -130,7 +134,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     let [table_area, detail_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(u16::from(detail_line))]).areas(inner);
     let columns: Vec<Column> = Column::ALL.into_iter().filter(|c| wide || !c.wide_only()).collect();
-    let rows = endpoints.iter().map(|e| Row::new(columns.iter().map(|c| c.cell(e, folded, theme))));
+    let rows = endpoints.iter().map(|e| Row::new(columns.iter().map(|c| c.cell(e, folded, app.now, theme))));
     let widths = columns.iter().map(|c| c.width(wide, folded));
     let header = columns.iter().map(|c| c.header());
     let table = Table::new(rows, widths).header(Row::new(header).style(theme.bold())).row_highlight_style(if focused {
@@ -149,7 +153,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
             None => String::new(),
         };
         let last = e.last_error.as_deref().map(|err| format!("  last error: {}", clean(err))).unwrap_or_default();
-        let text = format!("{}  secret {secret}{last}", e.id);
+        let probe = match (e.breaker, e.next_probe_at) {
+            (BreakerState::Open, Some(at)) => format!("breaker open, next probe {} (b probes now)  ", clock(at)),
+            _ => String::new(),
+        };
+        let text = format!("{probe}{}  secret {secret}{last}", e.id);
         frame.render_widget(Paragraph::new(fit(&text, detail_area.width as usize)).style(theme.dim()), detail_area);
     }
 }
