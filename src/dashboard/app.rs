@@ -358,7 +358,7 @@ impl App {
     /// Reads that are due by now (called on the clock's tick).
     pub fn due_reads(&mut self, now: Millis) -> Vec<Effect> {
         let every = if self.replays.is_empty() { REPLAYS_EVERY } else { REPLAYS_EVERY_RUNNING };
-        if now - self.replays_asked_at < every {
+        if now.saturating_sub(self.replays_asked_at) < every {
             return Vec::new();
         }
         self.replays_asked_at = now;

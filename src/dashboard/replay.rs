@@ -73,7 +73,7 @@ impl ReplayDraft {
     pub fn duration_ms(&self) -> Option<i64> {
         let preview = self.preview.as_ref()?.as_ref().ok()?;
         let rate = self.rate().ok()?;
-        Some((preview.events * 1000).div_ceil(u64::from(rate)) as i64)
+        Some(preview.events.saturating_mul(1000).div_ceil(u64::from(rate)).min(i64::MAX as u64) as i64)
     }
 }
 

@@ -7,6 +7,8 @@ use axum::body::Body;
 use bytes::Bytes;
 use hookwatch::dashboard::app::{App, Outcome, Popup};
 use hookwatch::dashboard::inspector::Inspector;
+use hookwatch::dashboard::palette::Palette;
+use hookwatch::dashboard::replay::ReplayDraft;
 use hookwatch::dashboard::screenshots::render;
 use hookwatch::dashboard::source::{RemoteSource, Source, Update};
 use hookwatch::dashboard::theme::Theme;
@@ -200,6 +202,25 @@ fn detail(rng: &mut Rng, id: String) -> EventDetail {
     serde_json::from_value(event).expect("a well-formed event detail")
 }
 
+/// Running replays and a replay preview, with any numbers and names.
+fn replays(rng: &mut Rng) -> (Vec<hookwatch::model::Replay>, hookwatch::model::ReplayPreview) {
+    let list = (0..rng.below(4))
+        .map(|_| {
+            serde_json::from_value(json!({"id": rng.text(), "filter": {}, "rate_per_s": rng.below(20_000), "state": "running",
+                "total": rng.count(), "done": rng.count(), "failed": rng.count(), "created_at": rng.millis(),
+                "updated_at": rng.millis(), "node": rng.text()}))
+            .expect("a well-formed replay")
+        })
+        .collect();
+    let targets: Vec<Value> =
+        (0..rng.below(12)).map(|_| json!({"id": rng.text(), "name": rng.text(), "deliveries": rng.count()})).collect();
+    let preview = serde_json::from_value(
+        json!({"total": rng.count(), "events": rng.count(), "rate_per_s": 10, "subscriptions": targets}),
+    )
+    .expect("a well-formed preview");
+    (list, preview)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn any_remote_data_renders_every_view_at_any_size() {
     let cases: Arc<Mutex<Vec<Chunks>>> = Arc::default();
@@ -246,7 +267,9 @@ async fn any_remote_data_renders_every_view_at_any_size() {
         drop(rx);
         let id = app.events.front().map(|r| r.event.id.clone()).unwrap_or_else(|| rng.text());
         app.apply_outcome(Outcome::Alerts(Vec::new()));
-        for popup in 0..5 {
+        let (running, preview) = replays(&mut rng);
+        app.apply_outcome(Outcome::Replays(running, rng.millis()));
+        for popup in 0..7 {
             app.popups.clear();
             match popup {
                 1 => app.popups.push(Popup::Help { scroll: rng.below(500) }),
@@ -257,7 +280,18 @@ async fn any_remote_data_renders_every_view_at_any_size() {
                     ins.load(detail(&mut rng, id.clone()));
                     app.popups.push(Popup::Inspector(Box::new(ins)));
                 }
-                _ => {}
+                5 => {
+                    let mut draft = ReplayDraft::new(Default::default(), &rng.text());
+                    draft.rate = ratatui_textarea::TextArea::new(vec![rng.pick(&["1", "10000", "0", "99999999999"])]);
+                    draft.preview = Some(Ok(preview.clone()));
+                    app.popups.push(Popup::Replay(Box::new(draft)));
+                }
+                6 => {
+                    let mut palette = Palette::default();
+                    palette.set_line(&rng.text());
+                    app.palette = Some(palette);
+                }
+                _ => app.palette = None,
             }
             for (w, h) in sizes {
                 app.wide = w >= 120;

@@ -33,12 +33,13 @@ fn replay_progress(app: &App) -> Option<String> {
     let mut text = match &app.replays[..] {
         [one] => format!(" ▶ replay {}/{} at {}/s · X cancels", one.done, one.total, one.rate_per_s),
         many => {
-            let (done, total) = many.iter().fold((0, 0), |(d, t), r| (d + r.done, t + r.total));
+            let (done, total) =
+                many.iter().fold((0u64, 0u64), |(d, t), r| (d.saturating_add(r.done), t.saturating_add(r.total)));
             format!(" ▶ {} replays {done}/{total} · X cancels {}", many.len(), super::short_id(&newest.id))
         }
     };
     if let Some((at, error)) = &app.replays_read
-        && (error.is_some() || app.now - at > REPLAYS_FRESH_MS)
+        && (error.is_some() || app.now.saturating_sub(*at) > REPLAYS_FRESH_MS)
     {
         text += &format!(" · as of {}", super::clock(*at));
     }

@@ -16,7 +16,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 fn breaker(e: &EndpointReport, now: Millis, theme: &Theme) -> Span<'static> {
     match (e.breaker, e.next_probe_at) {
         (BreakerState::Closed, _) => Span::styled("closed", theme.dim()),
-        (BreakerState::Open, Some(at)) => Span::styled(format!("OPEN {}", span(at - now)), theme.bad()),
+        (BreakerState::Open, Some(at)) => Span::styled(format!("OPEN {}", span(at.saturating_sub(now))), theme.bad()),
         (BreakerState::Open, None) => Span::styled("OPEN", theme.bad()),
         (BreakerState::HalfOpen, _) => Span::styled("probe", theme.warn()),
     }
