@@ -46,6 +46,9 @@ pub struct EndpointReport {
     pub last_error: Option<String>,
     #[serde(with = "crate::model::ts::option")]
     pub last_error_at: Option<Millis>,
+    /// The last attempt that succeeded: a last error before it is history, not the present.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::model::ts::option")]
+    pub last_success_at: Option<Millis>,
     pub total_attempts: u64,
     pub total_successes: u64,
     /// Success rate per 10 s over the last 2 minutes, oldest first.
@@ -71,6 +74,7 @@ impl EndpointReport {
             next_probe_at: gauges.and_then(LaneGauges::next_probe_at),
             last_error: snap.last_error,
             last_error_at: snap.last_error_at,
+            last_success_at: snap.last_success_at,
             total_attempts: snap.total_attempts,
             total_successes: snap.total_successes,
             history: snap.history,

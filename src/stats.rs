@@ -70,6 +70,7 @@ struct EndpointStats {
     total_attempts: u64,
     total_successes: u64,
     last_error: Option<(Millis, String)>,
+    last_success_at: Option<Millis>,
     metrics: EndpointMetrics,
 }
 
@@ -83,6 +84,7 @@ impl EndpointStats {
             total_attempts: 0,
             total_successes: 0,
             last_error: None,
+            last_success_at: None,
         }
     }
 }
@@ -120,6 +122,7 @@ pub struct EndpointSnapshot {
     pub total_successes: u64,
     pub last_error: Option<String>,
     pub last_error_at: Option<Millis>,
+    pub last_success_at: Option<Millis>,
     /// Success rate per 10 s over the last 5 minutes, oldest first (`None`: no attempts then).
     pub history: Vec<Option<f64>>,
 }
@@ -179,6 +182,9 @@ impl Stats {
         e.total_successes += ok;
         if let Some(err) = error {
             e.last_error = Some((at, err.to_string()));
+        }
+        if success {
+            e.last_success_at = Some(e.last_success_at.map_or(at, |t| t.max(at)));
         }
         let minute = at.div_euclid(60_000);
         if e.latency.last().is_none_or(|(m, _)| *m != minute) {
@@ -250,6 +256,7 @@ impl Stats {
             total_successes: e.total_successes,
             last_error: e.last_error.as_ref().map(|(_, m)| m.clone()),
             last_error_at: e.last_error.as_ref().map(|(t, _)| *t),
+            last_success_at: e.last_success_at,
             history,
         }
     }

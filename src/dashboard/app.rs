@@ -8,6 +8,7 @@ use super::keymap::Context;
 use super::palette::Palette;
 use super::replay::ReplayDraft;
 use super::source::Update;
+use super::view::counted;
 use crate::catalog::Catalog;
 use crate::dispatch::BreakerState;
 use crate::feed::FeedEvent;
@@ -77,6 +78,7 @@ pub enum Effect {
     },
     SetPaused {
         subscription_id: String,
+        name: String,
         paused: bool,
     },
     LoadAudit,
@@ -193,6 +195,8 @@ pub struct App {
     pub read_only: bool,
     /// Whether the Delivery success pane has room of its own (Tab skips it when folded).
     pub wide: bool,
+    /// The terminal's height, for how far an overlay scrolls.
+    pub screen_height: u16,
     pub quit: bool,
 }
 
@@ -232,6 +236,7 @@ impl App {
             revealed_secret: None,
             read_only: false,
             wide: true,
+            screen_height: 24,
             quit: false,
         }
     }
@@ -308,7 +313,7 @@ impl App {
             .collect();
         let what = match subscription_ids {
             [one] => format!("redelivering to {}", self.subscription_name(one)),
-            many => format!("redelivering to {} subscriptions", many.len()),
+            many => format!("redelivering to {}", counted(many.len() as u64, "subscription")),
         };
         if held.is_empty() { format!("{what}: sending now") } else { format!("{what}; {}", held.join("; ")) }
     }
@@ -370,12 +375,13 @@ impl App {
         for gone in self.replays.iter().filter(|r| !all.iter().any(|a| a.id == r.id && a.state == ReplayState::Running))
         {
             let Some(last) = all.iter().find(|a| a.id == gone.id) else { continue };
-            let mut text = format!("replay {} {}: {} deliveries requeued", last.id, last.state.as_str(), last.done);
+            let mut text =
+                format!("replay {} {}: {} requeued", last.id, last.state.as_str(), counted(last.done, "delivery"));
             if last.state == ReplayState::Done && last.done < last.total {
                 text += &format!(" of the {} selected at its start (the others no longer matched)", last.total);
             }
             if last.failed > 0 {
-                text += &format!("; {} events could not be read", last.failed);
+                text += &format!("; {} could not be read", counted(last.failed, "event"));
             }
             self.status = Some(Status { text, error: last.failed > 0, at: self.now });
         }
@@ -553,8 +559,10 @@ impl App {
                 }
                 self.set_status(
                     format!(
-                        "replay {} started: {} deliveries at {}/s; X cancels it",
-                        replay.id, replay.total, replay.rate_per_s
+                        "replay {} started: {} at {}/s; X cancels it",
+                        replay.id,
+                        counted(replay.total, "delivery"),
+                        replay.rate_per_s
                     ),
                     false,
                 );
@@ -574,7 +582,12 @@ impl App {
             Outcome::ReplayCancelled(replay) => {
                 self.replays.retain(|r| r.id != replay.id);
                 self.set_status(
-                    format!("cancelled replay {} after {} of {} deliveries", replay.id, replay.done, replay.total),
+                    format!(
+                        "cancelled replay {} after {} of {}",
+                        replay.id,
+                        replay.done,
+                        counted(replay.total, "delivery")
+                    ),
                     false,
                 );
             }
@@ -684,7 +697,11 @@ mod tests {
         let effects = press(&mut app, KeyCode::Char('p'));
         assert_eq!(
             effects,
-            vec![Effect::SetPaused { subscription_id: "sub_01KQBIL0000000000000000003".into(), paused: true }]
+            vec![Effect::SetPaused {
+                subscription_id: "sub_01KQBIL0000000000000000003".into(),
+                name: "billing".into(),
+                paused: true
+            }]
         );
         press(&mut app, KeyCode::Char('e'));
         assert_eq!(app.context(), Context::Form);
@@ -693,6 +710,24 @@ mod tests {
         press(&mut app, KeyCode::Esc);
         press(&mut app, KeyCode::Char('q'));
         assert!(app.quit);
+    }
+
+    #[test]
+    fn capital_g_scrolls_an_overlay_to_its_last_page_and_k_moves_back_at_once() {
+        let mut app = demo_app();
+        press(&mut app, KeyCode::Char('?'));
+        press(&mut app, KeyCode::Char('G'));
+        let rows = crate::dashboard::view::overlay_rows(app.popups.last().unwrap(), &app, app.screen_height);
+        let last = crate::dashboard::view::help_len(false) - rows;
+        let scroll = |app: &App| match app.popups.last() {
+            Some(Popup::Help { scroll }) => *scroll,
+            _ => usize::MAX,
+        };
+        assert_eq!(scroll(&app), last);
+        press(&mut app, KeyCode::Char('j'));
+        assert_eq!(scroll(&app), last, "no scrolling past the end");
+        press(&mut app, KeyCode::Char('k'));
+        assert_eq!(scroll(&app), last - 1);
     }
 
     #[test]
@@ -777,7 +812,11 @@ mod tests {
         let effects = press(&mut app, KeyCode::Enter);
         assert_eq!(
             effects,
-            vec![Effect::SetPaused { subscription_id: "sub_01KQBIL0000000000000000003".into(), paused: true }]
+            vec![Effect::SetPaused {
+                subscription_id: "sub_01KQBIL0000000000000000003".into(),
+                name: "billing".into(),
+                paused: true
+            }]
         );
         assert!(app.palette.is_none());
 

@@ -7,6 +7,7 @@ use super::inspector::Inspector;
 use super::keymap::{self, Action, Context};
 use super::palette::{self, Invocation, Palette, Verb};
 use super::replay::{ReplayDraft, replay_filter};
+use super::view::counted;
 use crate::catalog::ACTIONS;
 use crate::dispatch::BreakerState;
 use crate::model::{DeliveryStatus, SubscriptionState};
@@ -156,16 +157,18 @@ impl App {
             self.set_status(format!("{} is already {}", sub.name, sub.state.as_str()), false);
             return Vec::new();
         }
-        vec![Effect::SetPaused { subscription_id: sub.id.clone(), paused }]
+        vec![Effect::SetPaused { subscription_id: sub.id.clone(), name: sub.name.clone(), paused }]
     }
 
     /// `D`: deleting stops the endpoint's deliveries for good, so the question says how many.
     fn ask_delete(&mut self, sub: &crate::model::Subscription) {
         let waiting = self.endpoints().into_iter().find(|e| e.id == sub.id).map_or(0, |e| e.backlog);
         let question = format!(
-            "Delete subscription {} ({})? It gets no new events, and its {waiting} deliveries not yet sent are \
+            "Delete subscription {} ({})? It gets no new events, and its {} not yet sent are \
              cancelled. Its delivery history stays readable.",
-            sub.name, sub.url
+            sub.name,
+            sub.url,
+            counted(waiting, "delivery")
         );
         let effect = Effect::DeleteSubscription { id: sub.id.clone(), name: sub.name.clone() };
         self.popups.push(Popup::Confirm { question, effect: Box::new(effect) });
@@ -482,7 +485,11 @@ impl App {
         if failed.is_empty() {
             let n = event.deliveries.len();
             self.set_status(
-                format!("nothing has failed in {}; R redelivers to all {n} subscriptions", event.id),
+                format!(
+                    "nothing has failed in {}; R redelivers to all {}",
+                    event.id,
+                    counted(n as u64, "subscription")
+                ),
                 false,
             );
             return Vec::new();
@@ -495,7 +502,7 @@ impl App {
     fn ask_redeliver_all(&mut self, event: &crate::model::EventSummary) {
         let all: Vec<&str> = event.deliveries.iter().map(|d| d.subscription_id.as_str()).collect();
         let succeeded = event.deliveries.iter().filter(|d| d.status == DeliveryStatus::Succeeded).count();
-        let mut question = format!("Redeliver {} to all {} of its subscriptions?", event.id, all.len());
+        let mut question = format!("Redeliver {} to {}?", event.id, counted(all.len() as u64, "subscription"));
         if succeeded > 0 {
             question += &format!(" {succeeded} already succeeded and will receive it again.");
         }
@@ -520,6 +527,20 @@ impl App {
     }
 
     fn overlay_action(&mut self, action: Option<Action>) {
+        // Scrolling stops where the last line shows at the bottom, so `k` after `G` moves at once.
+        let last = match self.popups.last() {
+            Some(popup) => {
+                let len = match popup {
+                    Popup::Help { .. } => super::view::help_len(self.read_only),
+                    Popup::Alerts { .. } => self.alerts.len(),
+                    Popup::Audit { .. } => self.audit.as_ref().map_or(0, |(entries, _)| entries.len()),
+                    Popup::Nodes { .. } => self.stats.as_ref().map_or(0, |s| s.nodes.len()),
+                    _ => 0,
+                };
+                len.saturating_sub(super::view::overlay_rows(popup, self, self.screen_height))
+            }
+            None => return,
+        };
         let Some(Popup::Help { scroll } | Popup::Alerts { scroll } | Popup::Audit { scroll } | Popup::Nodes { scroll }) =
             self.popups.last_mut()
         else {
@@ -530,10 +551,11 @@ impl App {
                 self.popups.pop();
             }
             Some(Action::Up) => *scroll = scroll.saturating_sub(1),
-            Some(Action::Down) => *scroll += 1,
+            Some(Action::Down) => *scroll = (*scroll + 1).min(last),
             Some(Action::PageUp) => *scroll = scroll.saturating_sub(PAGE as usize),
-            Some(Action::PageDown) => *scroll += PAGE as usize,
+            Some(Action::PageDown) => *scroll = (*scroll + PAGE as usize).min(last),
             Some(Action::Top) => *scroll = 0,
+            Some(Action::Bottom) => *scroll = last,
             _ => {}
         }
     }

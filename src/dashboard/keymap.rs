@@ -530,7 +530,11 @@ pub fn hints(ctx: Context, read_only: bool) -> Vec<(&'static str, &'static str)>
     let in_main = matches!(ctx, Subscriptions | Rates | Stream);
     let specific = offered(read_only).filter(|b| b.hint && b.contexts.contains(&ctx));
     let global = offered(read_only).filter(|b| b.hint && in_main && b.contexts.contains(&Main));
-    specific.chain(global).map(|b| (b.label, short(b.help))).collect()
+    // Up and down are one hint: "j/k move".
+    specific
+        .chain(global)
+        .map(|b| if b.action == Action::Down { ("j/k", "move") } else { (b.label, short(b.help)) })
+        .collect()
 }
 
 /// The first words of a help text, for the hint line.
@@ -646,7 +650,7 @@ mod tests {
     #[test]
     fn hint_lines_come_from_the_table() {
         let stream = hints(Stream, false);
-        assert_eq!(stream[0].0, "j/↓");
+        assert_eq!(stream[0], ("j/k", "move"));
         assert!(stream.iter().any(|(k, h)| *k == "Enter" && *h == "inspect the event"));
         assert!(stream.iter().any(|(k, _)| *k == "?"));
         assert!(!hints(Form, false).iter().any(|(k, _)| *k == "?"));

@@ -86,7 +86,9 @@ async fn event_loop(
             key = keys.next() => match key {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                     dirty = true;
-                    app.wide = terminal.size().map_or(true, |s| s.width >= view::WIDE);
+                    if let Ok(size) = terminal.size() {
+                        (app.wide, app.screen_height) = (size.width >= view::WIDE, size.height);
+                    }
                     app.on_key(k)
                 }
                 Some(Ok(Event::Resize(..))) => {
@@ -168,16 +170,19 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
                     Err(e) => Outcome::Failed(format!("redeliver failed: {e}")),
                 }
             }
-            Effect::SetPaused { subscription_id, paused } => match s.set_paused(&subscription_id, paused).await {
-                Ok(()) => Outcome::Done(format!("{} {subscription_id}", if paused { "paused" } else { "resumed" })),
-                Err(e) => Outcome::Failed(e),
+            Effect::SetPaused { subscription_id, name, paused } => match s.set_paused(&subscription_id, paused).await {
+                Ok(()) => Outcome::Done(format!("{} {name}", if paused { "paused" } else { "resumed" })),
+                Err(e) => Outcome::Failed(format!("cannot {} {name}: {e}", if paused { "pause" } else { "resume" })),
             },
             Effect::LoadAudit => match s.audit().await {
                 Ok(entries) => Outcome::Audit(entries, crate::model::now_ms()),
                 Err(e) => Outcome::Failed(format!("cannot read the audit log: {e}")),
             },
             Effect::Probe { subscription_id, name } => match s.probe(&subscription_id).await {
-                Ok(held) => Outcome::Done(format!("probing {name}: the next of {held} held deliveries goes out now")),
+                Ok(held) => Outcome::Done(format!(
+                    "probing {name}: the next of {} held goes out now",
+                    view::counted(held as u64, "delivery")
+                )),
                 Err(e) => Outcome::Failed(format!("probe failed: {e}")),
             },
             Effect::SaveSubscription { id, input } => match s.save_subscription(id.as_deref(), *input).await {

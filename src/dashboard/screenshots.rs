@@ -70,6 +70,7 @@ fn endpoint(
         next_probe_at: (breaker == BreakerState::Open).then_some(NOW + 24_000),
         last_error: (rate < 1.0).then(|| "HTTP 503 Service Unavailable".into()),
         last_error_at: (rate < 1.0).then_some(NOW - 4000),
+        last_success_at: (rate > 0.0).then_some(NOW - 1000),
         total_attempts: attempts,
         total_successes: (attempts as f64 * rate) as u64,
         history: history.iter().map(|r| Some(*r)).collect(),

@@ -206,9 +206,11 @@ fn detail(rng: &mut Rng, id: String) -> EventDetail {
 fn replays(rng: &mut Rng) -> (Vec<hookwatch::model::Replay>, hookwatch::model::ReplayPreview) {
     let list = (0..rng.below(4))
         .map(|_| {
-            serde_json::from_value(json!({"id": rng.text(), "filter": {}, "rate_per_s": rng.below(20_000), "state": "running",
+            serde_json::from_value(
+                json!({"id": rng.text(), "filter": {}, "rate_per_s": rng.below(20_000), "state": "running",
                 "total": rng.count(), "done": rng.count(), "failed": rng.count(), "created_at": rng.millis(),
-                "updated_at": rng.millis(), "node": rng.text()}))
+                "updated_at": rng.millis(), "node": rng.text()}),
+            )
             .expect("a well-formed replay")
         })
         .collect();

@@ -1,6 +1,6 @@
 //! The alert log: endpoints failing, recovering, tripping their breaker, being disabled.
 
-use super::{clock, popup_area};
+use super::{LOG_BOX, clock, popup_area};
 use crate::dashboard::app::App;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &Theme) {
-    let rect = popup_area(frame, area, 80, 70, (58, 12));
+    let rect = popup_area(frame, area, LOG_BOX.width, LOG_BOX.height, LOG_BOX.min);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(true))

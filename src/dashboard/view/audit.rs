@@ -1,6 +1,6 @@
 //! The audit log: every change and who made it, newest first, as read when it was opened.
 
-use super::{clock, popup_area};
+use super::{LOG_BOX, clock, popup_area};
 use crate::dashboard::app::App;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &Theme) {
-    let rect = popup_area(frame, area, 80, 70, (58, 12));
+    let rect = popup_area(frame, area, LOG_BOX.width, LOG_BOX.height, LOG_BOX.min);
     let Some((entries, read_at)) = &app.audit else {
         let block = Block::default().borders(Borders::ALL).border_style(theme.border(true)).title(" Audit log ");
         frame.render_widget(Paragraph::new("Loading…").style(theme.dim()).block(block), rect);

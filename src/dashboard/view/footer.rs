@@ -8,6 +8,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
+use unicode_width::UnicodeWidthStr;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if let Some(input) = &app.filter_input {
@@ -28,12 +29,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         frame.render_widget(Paragraph::new(format!("{glyph} {}", clean(&status.text))).style(style), area);
         return;
     }
-    frame.render_widget(Paragraph::new(hint_line(app, theme)), area);
+    frame.render_widget(Paragraph::new(hint_line(app, theme, area.width as usize)), area);
 }
 
-pub fn hint_line(app: &App, theme: &Theme) -> Line<'static> {
+/// The keys that apply here, as many as fit in `width`: help and quit always end the line, and
+/// the last of the others give way first.
+pub fn hint_line(app: &App, theme: &Theme, width: usize) -> Line<'static> {
+    let hints = keymap::hints(app.context(), app.read_only);
+    let (mut hints, tail): (Vec<_>, Vec<_>) = hints.into_iter().partition(|(key, _)| !matches!(*key, "?" | "q"));
+    let cost = |(key, help): &(&str, &str)| key.width() + help.width() + 3;
+    let mut used: usize = tail.iter().map(cost).sum();
+    let fitting = hints.iter().take_while(|h| {
+        used += cost(h);
+        used <= width
+    });
+    hints.truncate(fitting.count());
     let mut spans = Vec::new();
-    for (key, help) in keymap::hints(app.context(), app.read_only) {
+    for (key, help) in hints.into_iter().chain(tail) {
         spans.push(Span::styled(key.to_string(), theme.accent().add_modifier(ratatui::style::Modifier::BOLD)));
         spans.push(Span::styled(format!(" {help}  "), theme.dim()));
     }

@@ -1,7 +1,7 @@
 //! The header: how healthy, how busy, alerts, then where and how long — most urgent first, so a
 //! narrow terminal cuts the least important part.
 
-use super::{percent, span};
+use super::{counted, percent, span};
 use crate::dashboard::app::App;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
@@ -46,73 +46,90 @@ fn replay_progress(app: &App) -> Option<String> {
     Some(text + " ")
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let sep = || Span::raw("  ");
-    let mut spans = vec![Span::styled(" hookwatch ", theme.title_bar().add_modifier(Modifier::BOLD))];
+/// What the header says, each part with how soon it gives way on a narrow screen (higher first).
+fn segments(app: &App, theme: &Theme) -> Vec<(u8, Vec<Span<'static>>)> {
+    let reversed =
+        |text: String, style: ratatui::style::Style| vec![Span::styled(text, style.add_modifier(Modifier::REVERSED))];
+    let mut out = vec![(0, vec![Span::styled(" hookwatch ", theme.title_bar().add_modifier(Modifier::BOLD))])];
     if app.read_only {
-        spans.extend([sep(), Span::styled(" READ-ONLY ", theme.warn().add_modifier(Modifier::REVERSED))]);
+        out.push((0, reversed(" READ-ONLY ".into(), theme.warn())));
     }
     if let Some(reason) = &app.refused {
-        spans.extend([
-            sep(),
-            Span::styled(format!(" REFUSED · {} ", clean(reason)), theme.bad().add_modifier(Modifier::REVERSED)),
-        ]);
+        out.push((0, reversed(format!(" REFUSED · {} ", clean(reason)), theme.bad())));
     } else if !app.connected {
         let since = app.stale_since.map(|t| format!(" since {}", super::clock(t))).unwrap_or_default();
-        spans.extend([
-            sep(),
-            Span::styled(
-                format!(" DISCONNECTED{since} · figures are stale · reconnecting… {} ", clean(&app.connection_detail)),
-                theme.bad().add_modifier(Modifier::REVERSED),
-            ),
-        ]);
+        let detail = clean(&app.connection_detail);
+        out.push((
+            0,
+            reversed(format!(" DISCONNECTED{since} · figures are stale · reconnecting… {detail} "), theme.bad()),
+        ));
     }
     if !app.follow {
-        spans.extend([
-            sep(),
-            Span::styled(format!(" FROZEN +{} ", app.held.len()), theme.warn().add_modifier(Modifier::REVERSED)),
-        ]);
+        out.push((1, reversed(format!(" FROZEN +{} ", app.held.len()), theme.warn())));
     }
     if let Some(progress) = replay_progress(app) {
-        spans.extend([sep(), Span::styled(progress, theme.accent().add_modifier(Modifier::REVERSED))]);
+        out.push((1, reversed(progress, theme.accent())));
     }
     if let Some(stats) = &app.stats {
         let overall = overall_success(stats);
-        spans.extend([
-            sep(),
-            Span::raw("ok "),
-            Span::styled(percent(overall), theme.rate(overall).add_modifier(Modifier::BOLD)),
-            sep(),
-            Span::styled(format!("{:.1} ev/s", stats.ingest_per_second), theme.bold()),
-            sep(),
-        ]);
-        for state in [SubscriptionState::Active, SubscriptionState::Paused, SubscriptionState::Disabled] {
+        out.push((
+            2,
+            vec![Span::raw("ok "), Span::styled(percent(overall), theme.rate(overall).add_modifier(Modifier::BOLD))],
+        ));
+        out.push((4, vec![Span::styled(format!("{:.1} ev/s", stats.ingest_per_second), theme.bold())]));
+        let states = [SubscriptionState::Active, SubscriptionState::Paused, SubscriptionState::Disabled].map(|state| {
             let (glyph, style) = theme.subscription(state);
             let n = stats.subscriptions.iter().filter(|e| e.state == state).count();
-            spans.push(Span::styled(format!("{glyph}{n} "), style));
-        }
+            Span::styled(format!("{glyph}{n} "), style)
+        });
+        out.push((5, states.to_vec()));
         if stats.backlog > 0 {
-            spans.extend([sep(), Span::styled(format!("backlog {}", stats.backlog), theme.warn())]);
+            out.push((3, vec![Span::styled(format!("backlog {}", stats.backlog), theme.warn())]));
         }
         if stats.nodes.len() > 1 {
             let alive = stats.nodes.iter().filter(|n| n.alive).count();
             let style = if alive < stats.nodes.len() { theme.warn() } else { theme.dim() };
-            spans.extend([sep(), Span::styled(format!("nodes {alive}/{} (N)", stats.nodes.len()), style)]);
+            out.push((6, vec![Span::styled(format!("nodes {alive}/{} (N)", stats.nodes.len()), style)]));
         }
     }
     if !app.alerts.is_empty() {
         let (style, text) = match app.unseen_alerts {
             0 => (theme.dim(), format!("⚠ {}", app.alerts.len())),
-            n => (theme.bad().add_modifier(Modifier::BOLD), format!("⚠ {} alerts, {n} new (a)", app.alerts.len())),
+            n => (
+                theme.bad().add_modifier(Modifier::BOLD),
+                format!("⚠ {}, {n} new (a)", counted(app.alerts.len() as u64, "alert")),
+            ),
         };
-        spans.extend([sep(), Span::styled(text, style)]);
+        out.push((1, vec![Span::styled(text, style)]));
     }
     if let Some(stats) = &app.stats {
-        spans.extend([
-            sep(),
-            Span::styled(format!("up {}", span((stats.uptime_s as i64).saturating_mul(1000))), theme.dim()),
-        ]);
+        out.push((
+            7,
+            vec![Span::styled(format!("up {}", span((stats.uptime_s as i64).saturating_mul(1000))), theme.dim())],
+        ));
     }
-    spans.extend([sep(), Span::styled(clean(&app.location).into_owned(), theme.dim())]);
+    out.push((8, vec![Span::styled(clean(&app.location).into_owned(), theme.dim())]));
+    out
+}
+
+/// The header: whole parts give way, least important first, so nothing shown is cut mid-word.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    const GAP: usize = 2;
+    let mut parts = segments(app, theme);
+    let width = |parts: &[(u8, Vec<Span>)]| -> usize {
+        parts.iter().map(|(_, spans)| spans.iter().map(Span::width).sum::<usize>() + GAP).sum::<usize>() - GAP
+    };
+    while width(&parts) > usize::from(area.width) && parts.iter().any(|(rank, _)| *rank > 0) {
+        let least = parts.iter().map(|(rank, _)| *rank).max().unwrap_or(0);
+        let Some(i) = parts.iter().rposition(|(rank, _)| *rank == least) else { break };
+        parts.remove(i);
+    }
+    let mut spans = Vec::new();
+    for (i, (_, part)) in parts.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(" ".repeat(GAP)));
+        }
+        spans.extend(part);
+    }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

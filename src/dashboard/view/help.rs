@@ -1,6 +1,6 @@
 //! The help overlay: every key, grouped by where it applies, straight from the key table.
 
-use super::popup_area;
+use super::{HELP_BOX, popup_area};
 use crate::dashboard::keymap::{Context, context_title, offered};
 use crate::dashboard::palette;
 use crate::dashboard::theme::Theme;
@@ -48,7 +48,7 @@ pub fn lines(theme: &Theme, read_only: bool) -> Vec<Line<'static>> {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, scroll: usize, read_only: bool, theme: &Theme) {
-    let rect = popup_area(frame, area, 70, 85, (58, 14));
+    let rect = popup_area(frame, area, HELP_BOX.width, HELP_BOX.height, HELP_BOX.min);
     let all = lines(theme, read_only);
     let block = Block::default()
         .borders(Borders::ALL)

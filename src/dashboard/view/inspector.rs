@@ -1,7 +1,7 @@
 //! The inspector: payload as coloured JSON, deliveries with every attempt, and the selected
 //! attempt's response and request headers. Side by side when wide, one section at a time when not.
 
-use super::{WIDE, clock, popup_area, span};
+use super::{WIDE, clock, counted, popup_area, span};
 use crate::dashboard::app::App;
 use crate::dashboard::inspector::{Inspector, Section};
 use crate::dashboard::json::Token;
@@ -115,7 +115,10 @@ fn draw_deliveries(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, th
                 format!("{glyph} {} ", clean(app.subscription_name(&d.summary.subscription_id))),
                 style.add_modifier(ratatui::style::Modifier::BOLD),
             ),
-            Span::styled(format!("{} · {} attempts", d.summary.status.as_str(), d.attempts.len()), style),
+            Span::styled(
+                format!("{} · {}", d.summary.status.as_str(), counted(d.attempts.len() as u64, "attempt")),
+                style,
+            ),
         ];
         if !d.summary.status.is_final() {
             // Something other than the schedule may hold it: say what, not a countdown at zero.

@@ -40,7 +40,8 @@ pub fn main_layout(area: Rect, endpoints: usize) -> MainLayout {
     let [header, body, footer] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(area);
     // Subscriptions take what they need, up to 40% of the body, at least 4 rows.
-    let wanted = endpoints as u16 + 3 + u16::from(area.width >= WIDE);
+    // A row each, the header row, the selected one's detail line and the border.
+    let wanted = (endpoints.min(usize::from(u16::MAX) - 4) as u16) + 4;
     let top = wanted.clamp(4, (body.height * 2 / 5).max(4));
     let [top_area, stream] = Layout::vertical([Constraint::Length(top), Constraint::Min(0)]).areas(body);
     let (subscriptions, rates) = if area.width >= WIDE {
@@ -107,6 +108,37 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     }
 }
 
+/// An overlay's share of the screen: width and height in percent, and the least it takes.
+pub struct Share {
+    pub width: u16,
+    pub height: u16,
+    pub min: (u16, u16),
+}
+
+/// The help overlay's share.
+pub const HELP_BOX: Share = Share { width: 70, height: 85, min: (58, 14) };
+/// The alert and audit logs' share.
+pub const LOG_BOX: Share = Share { width: 80, height: 70, min: (58, 12) };
+
+/// How many lines of a list fit in an overlay open over a screen `height` rows tall (inside its
+/// border): the overlay's drawing and its scrolling both use it, so `G` lands on the last page.
+pub fn overlay_rows(popup: &Popup, app: &App, height: u16) -> usize {
+    let boxed =
+        |share: &Share| usize::from((height * share.height / 100).max(share.min.1).min(height).saturating_sub(2));
+    match popup {
+        Popup::Help { .. } => boxed(&HELP_BOX),
+        Popup::Alerts { .. } | Popup::Audit { .. } => boxed(&LOG_BOX),
+        // As tall as the nodes need (a header row inside the border).
+        Popup::Nodes { .. } => usize::from(nodes::height(app, height).saturating_sub(3)),
+        _ => 0,
+    }
+}
+
+/// How many lines the help has (what `G` scrolls to).
+pub fn help_len(read_only: bool) -> usize {
+    help::lines(&Theme { color: false }, read_only).len()
+}
+
 /// A centred rectangle of the given share of `area`, at least `min` cells, cleared for a popup.
 pub fn popup_area(frame: &mut Frame, area: Rect, percent_x: u16, percent_y: u16, min: (u16, u16)) -> Rect {
     let w = (area.width * percent_x / 100).max(min.0).min(area.width);
@@ -137,6 +169,27 @@ pub fn fit(text: &str, width: usize) -> String {
     out
 }
 
+/// `text` cut or padded to exactly `width` display columns: wide characters (CJK, emoji) count
+/// as two, so what follows stays aligned.
+pub fn pad(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let mut out = fit(text, width);
+    let used = out.width();
+    // A wide character that did not fit may leave one column short.
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
+    out
+}
+
+/// "1 attempt", "2 attempts", "1 delivery", "3 deliveries".
+pub fn counted(n: impl Into<u64>, singular: &str) -> String {
+    let n = n.into();
+    match (n, singular.strip_suffix('y')) {
+        (1, _) => format!("1 {singular}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        (_, None) => format!("{n} {singular}s"),
+    }
+}
+
 pub fn percent(rate: Option<f64>) -> String {
     match rate {
         None => "—".into(),
@@ -157,6 +210,29 @@ pub fn span(ms: i64) -> String {
         60..3600 => format!("{}m{:02}s", s / 60, s % 60),
         3600..86_400 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
         _ => format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_counts_display_width() {
+        use unicode_width::UnicodeWidthStr;
+        for name in ["billing", "請求システム", "🚀 launch", "e\u{301}te", "a-very-long-subscription-name"] {
+            assert_eq!(pad(name, 12).width(), 12, "{name:?} → {:?}", pad(name, 12));
+        }
+        assert_eq!(pad("請求システム", 5).width(), 5, "a wide character cut in half leaves a space");
+        assert_eq!(fit("請求システム", 12), "請求システム", "exactly full: not cut");
+    }
+
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(counted(1u64, "attempt"), "1 attempt");
+        assert_eq!(counted(0u64, "attempt"), "0 attempts");
+        assert_eq!(counted(3u64, "delivery"), "3 deliveries");
+        assert_eq!(counted(1u64, "delivery"), "1 delivery");
     }
 }
 

@@ -10,9 +10,15 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
+/// The overlay's height on a screen `height` rows tall: a row per node, a header and the border.
+pub fn height(app: &App, height: u16) -> u16 {
+    let nodes = app.stats.as_ref().map_or(0, |s| s.nodes.len());
+    (nodes.min(usize::from(u16::MAX)) as u16).saturating_add(3).clamp(5, height.max(5))
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &Theme) {
     let nodes = app.stats.as_ref().map(|s| s.nodes.as_slice()).unwrap_or_default();
-    let rect = popup_area(frame, area, 0, 0, (area.width.min(100), (nodes.len() as u16 + 3).clamp(5, area.height)));
+    let rect = popup_area(frame, area, 0, 0, (area.width.min(100), height(app, area.height).min(area.height)));
     let alive = nodes.iter().filter(|n| n.alive).count();
     let title = match nodes.len() {
         0 | 1 => " Nodes · one node (SQLite, or alone on its database) · Esc closes ".to_string(),

@@ -1,7 +1,7 @@
 //! The Delivery success pane: a rate bar and a sparkline per endpoint.
 
 use super::subscriptions::bar;
-use super::{figures_block, fit, percent};
+use super::{figures_block, pad, percent};
 use crate::dashboard::app::App;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
@@ -32,7 +32,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
             let style = theme.rate(rate);
             let spark = sparkline(&e.history);
             let bar_w = width.saturating_sub(name_w + spark.chars().count() + 10).max(4);
-            let name = format!("{:<name_w$}", fit(&clean(&e.name), name_w));
+            let name = pad(&clean(&e.name), name_w);
             let selected = i == app.sub_cursor;
             let name_style = if selected && focused {
                 theme.selected()

@@ -1,7 +1,7 @@
 //! The replay preview: what the stream filter selects, where it goes, at what rate, for how long —
 //! the question asked before anything is sent.
 
-use super::{popup_area, span};
+use super::{counted, popup_area, span};
 use crate::dashboard::app::App;
 use crate::dashboard::replay::ReplayDraft;
 use crate::dashboard::sanitize::clean;
@@ -65,8 +65,8 @@ fn selection_lines(app: &App, draft: &ReplayDraft, theme: &Theme) -> Vec<Line<'s
         Some(Ok(p)) => {
             lines.push(Line::from(vec![
                 label("Selects"),
-                Span::styled(format!("{} deliveries", p.total), theme.bold()),
-                Span::raw(format!(" of {} events, oldest first", p.events)),
+                Span::styled(counted(p.total, "delivery"), theme.bold()),
+                Span::raw(format!(" of {}, oldest first", counted(p.events, "event"))),
             ]));
             for (i, target) in p.subscriptions.iter().enumerate().take(TARGETS_SHOWN) {
                 let limit = app

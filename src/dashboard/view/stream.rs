@@ -32,15 +32,23 @@ fn row_style(row: &EventRow, now: i64, theme: &Theme) -> Style {
     if now.saturating_sub(row.changed_at) < FRESH_MS { base.add_modifier(Modifier::BOLD) } else { base }
 }
 
-fn chips(row: &EventRow, app: &App, theme: &Theme, with_names: bool) -> Line<'static> {
-    if row.event.deliveries.is_empty() {
+/// Names shorter than this say too little: the chips are glyphs alone.
+const LEAST_NAME: usize = 3;
+
+/// A chip per delivery, each named as far as `width` allows, so a narrow screen still says which
+/// endpoint failed ("✗bil ✓crm").
+fn chips(row: &EventRow, app: &App, theme: &Theme, width: usize) -> Line<'static> {
+    let deliveries = &row.event.deliveries;
+    if deliveries.is_empty() {
         return Line::styled("no subscriber", theme.dim());
     }
+    // A glyph and a space around each name.
+    let name_w = (width / deliveries.len()).saturating_sub(2).min(12);
     let mut spans = Vec::new();
-    for d in &row.event.deliveries {
+    for d in deliveries {
         let (glyph, style) = theme.delivery(d.status);
-        let label = if with_names {
-            format!("{glyph}{} ", fit(&clean(app.subscription_name(&d.subscription_id)), 12))
+        let label = if name_w >= LEAST_NAME {
+            format!("{glyph}{} ", fit(&clean(app.subscription_name(&d.subscription_id)), name_w))
         } else {
             glyph.to_string()
         };
@@ -74,6 +82,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     let height = inner.height.saturating_sub(1) as usize; // one line for the header row
     let offset = app.stream_cursor.saturating_sub(height.saturating_sub(1));
     let wide = inner.width >= 110;
+    let widths = [
+        Constraint::Length(8),
+        Constraint::Length(if wide { 26 } else { 18 }),
+        Constraint::Length(10),
+        Constraint::Length(if wide { 30 } else { 12 }),
+        Constraint::Min(6),
+    ];
+    let fixed: u16 = widths.iter().map(|c| if let Constraint::Length(n) = c { *n } else { 0 }).sum();
+    let chips_w = usize::from(inner.width.saturating_sub(fixed + widths.len() as u16 - 1));
     let rows: Vec<Row> = app
         .visible_events()
         .skip(offset)
@@ -94,18 +111,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
                 Cell::from(clean(&e.action).into_owned()),
                 Cell::from(short_id(&e.id)),
                 Cell::from(ids.join(" · ")),
-                Cell::from(chips(row, app, theme, wide)),
+                Cell::from(chips(row, app, theme, chips_w)),
             ])
             .style(row_style(row, app.now, theme))
         })
         .collect();
-    let widths = [
-        Constraint::Length(8),
-        Constraint::Length(if wide { 26 } else { 18 }),
-        Constraint::Length(10),
-        Constraint::Length(if wide { 30 } else { 12 }),
-        Constraint::Min(6),
-    ];
     let table = Table::new(rows, widths)
         .header(Row::new(["time", "action", "id", "card / pipe", "deliveries"]).style(theme.bold()))
         .row_highlight_style(if focused { theme.selected() } else { Style::new() });

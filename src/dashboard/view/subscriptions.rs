@@ -1,6 +1,6 @@
 //! The Subscriptions pane: one row per endpoint with its state, target and health.
 
-use super::{clock, figures_block, fit, percent, span};
+use super::{clock, figures_block, percent, span};
 use crate::dashboard::app::App;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
@@ -9,7 +9,7 @@ use crate::model::Millis;
 use crate::report::EndpointReport;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 /// The breaker's state; an open one with the time left to its next probe ("OPEN 24s").
@@ -55,9 +55,42 @@ impl Column {
         Column::Breaker,
     ];
 
-    /// Shown only from 90 columns.
-    fn wide_only(self) -> bool {
-        matches!(self, Column::Target | Column::Actions | Column::Limit)
+    /// Which columns give way first when the pane is narrow: the highest rank goes first.
+    fn rank(self) -> u8 {
+        match self {
+            Column::State => 0,
+            Column::Name => 1,
+            Column::Success => 2,
+            Column::Breaker => 3,
+            Column::Backlog => 4,
+            Column::P99 => 5,
+            Column::Target => 6,
+            Column::Limit => 7,
+            Column::Actions => 8,
+        }
+    }
+
+    /// The columns that fit in `width` cells, in display order: whole columns give way, by rank,
+    /// so no figure is ever cut.
+    fn fitting(width: u16, wide: bool, folded: bool) -> Vec<Column> {
+        let mut by_rank = Column::ALL;
+        by_rank.sort_by_key(|c| c.rank());
+        let mut used = 0u16;
+        let kept: Vec<Column> = by_rank
+            .into_iter()
+            .take_while(|c| {
+                used += c.least_width(wide, folded) + u16::from(used > 0);
+                used <= width
+            })
+            .collect();
+        Column::ALL.into_iter().filter(|c| kept.iter().any(|k| k.rank() == c.rank())).collect()
+    }
+
+    fn least_width(self, wide: bool, folded: bool) -> u16 {
+        match self.width(wide, folded) {
+            Constraint::Length(n) | Constraint::Min(n) => n,
+            _ => 0,
+        }
     }
 
     fn header(self) -> &'static str {
@@ -78,7 +111,7 @@ impl Column {
         match self {
             Column::State => Constraint::Length(10),
             Column::Name => Constraint::Length(if wide { 18 } else { 14 }),
-            Column::Target => Constraint::Min(16),
+            Column::Target => Constraint::Min(if wide { 16 } else { 10 }),
             Column::Actions => Constraint::Length(16),
             Column::Success => Constraint::Length(if folded { 14 } else { 7 }),
             Column::P99 | Column::Backlog | Column::Limit => Constraint::Length(7),
@@ -86,14 +119,18 @@ impl Column {
         }
     }
 
-    fn cell(self, e: &EndpointReport, folded: bool, now: Millis, theme: &Theme) -> Cell<'static> {
+    fn cell(self, e: &EndpointReport, wide: bool, folded: bool, now: Millis, theme: &Theme) -> Cell<'static> {
         match self {
             Column::State => {
                 let (glyph, style) = theme.subscription(e.state);
                 Cell::from(Span::styled(format!("{glyph} {}", e.state.as_str()), style))
             }
             Column::Name => Cell::from(clean(&e.name).into_owned()),
-            Column::Target => Cell::from(Span::styled(clean(&e.url).into_owned(), theme.dim())),
+            Column::Target => {
+                // Narrow, the host matters more than the scheme.
+                let url = if wide { &e.url } else { e.url.split_once("://").map_or(&e.url[..], |(_, rest)| rest) };
+                Cell::from(Span::styled(clean(url).into_owned(), theme.dim()))
+            }
             Column::Actions => Cell::from(clean(&e.actions.join(",")).into_owned()),
             Column::Success => {
                 let rate = e.success_rate.get("5m").copied().flatten();
@@ -130,11 +167,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
         return;
     }
     let wide = inner.width >= 90;
-    let detail_line = !folded && inner.height as usize > endpoints.len() + 1;
+    let detail_line = inner.height as usize > endpoints.len() + 1;
     let [table_area, detail_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(u16::from(detail_line))]).areas(inner);
-    let columns: Vec<Column> = Column::ALL.into_iter().filter(|c| wide || !c.wide_only()).collect();
-    let rows = endpoints.iter().map(|e| Row::new(columns.iter().map(|c| c.cell(e, folded, app.now, theme))));
+    let columns = Column::fitting(inner.width, wide, folded);
+    let rows = endpoints.iter().map(|e| Row::new(columns.iter().map(|c| c.cell(e, wide, folded, app.now, theme))));
     let widths = columns.iter().map(|c| c.width(wide, folded));
     let header = columns.iter().map(|c| c.header());
     let table = Table::new(rows, widths).header(Row::new(header).style(theme.bold())).row_highlight_style(if focused {
@@ -152,12 +189,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
             Some(_) => "whsec_•••••••• (S reveals)".to_string(),
             None => String::new(),
         };
-        let last = e.last_error.as_deref().map(|err| format!("  last error: {}", clean(err))).unwrap_or_default();
-        let probe = match (e.breaker, e.next_probe_at) {
-            (BreakerState::Open, Some(at)) => format!("breaker open, next probe {} (b probes now)  ", clock(at)),
-            _ => String::new(),
-        };
-        let text = format!("{probe}{}  secret {secret}{last}", e.id);
-        frame.render_widget(Paragraph::new(fit(&text, detail_area.width as usize)).style(theme.dim()), detail_area);
+        let mut parts = vec![Span::styled(clean(&e.name).into_owned(), theme.bold())];
+        if let (BreakerState::Open, Some(at)) = (e.breaker, e.next_probe_at) {
+            parts.push(Span::styled(format!("  breaker open, next probe {} (b probes now)", clock(at)), theme.bad()));
+        }
+        if let (Some(err), Some(at)) = (&e.last_error, e.last_error_at) {
+            // An error older than the last success is history: said as such, not in red.
+            let (since, style) = match e.last_success_at.is_some_and(|ok| ok > at) {
+                true => (" (succeeded since)", theme.dim()),
+                false => ("", theme.bad()),
+            };
+            parts.push(Span::styled(format!("  last error {}{since}: {}", clock(at), clean(err)), style));
+        }
+        parts.push(Span::styled(format!("  {}  secret {secret}", e.id), theme.dim()));
+        frame.render_widget(Paragraph::new(Line::from(parts)), detail_area);
     }
 }
