@@ -213,6 +213,23 @@ pub fn span(ms: i64) -> String {
     }
 }
 
+/// Short form of an id: the prefix and the last six characters (the ULID's random tail).
+pub fn short_id(id: &str) -> String {
+    use unicode_width::UnicodeWidthChar;
+    // Ids can come from a remote server: cut by display width, never by bytes.
+    let Some((prefix, rest)) = id.split_once('_') else { return id.to_string() };
+    let mut tail = Vec::new();
+    let mut width = 0;
+    for c in rest.chars().rev() {
+        width += c.width().unwrap_or(0);
+        if width > 6 {
+            return format!("{prefix}…{}", tail.iter().rev().collect::<String>());
+        }
+        tail.push(c);
+    }
+    id.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,21 +251,4 @@ mod tests {
         assert_eq!(counted(3u64, "delivery"), "3 deliveries");
         assert_eq!(counted(1u64, "delivery"), "1 delivery");
     }
-}
-
-/// Short form of an id: the prefix and the last six characters (the ULID's random tail).
-pub fn short_id(id: &str) -> String {
-    use unicode_width::UnicodeWidthChar;
-    // Ids can come from a remote server: cut by display width, never by bytes.
-    let Some((prefix, rest)) = id.split_once('_') else { return id.to_string() };
-    let mut tail = Vec::new();
-    let mut width = 0;
-    for c in rest.chars().rev() {
-        width += c.width().unwrap_or(0);
-        if width > 6 {
-            return format!("{prefix}…{}", tail.iter().rev().collect::<String>());
-        }
-        tail.push(c);
-    }
-    id.to_string()
 }
