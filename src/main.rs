@@ -22,17 +22,30 @@ struct Cli {
     view: ViewOptions,
 }
 
+/// The dashboard's options: on the commands that show it (and before any command), not on the
+/// others' help.
 #[derive(clap::Args, Clone, Copy, Default)]
 struct ViewOptions {
     /// No colours (also when NO_COLOR is set); state stays visible through glyphs and bold
-    #[arg(long, global = true)]
+    #[arg(long)]
     no_color: bool,
-    /// Frames per second at most
-    #[arg(long, default_value_t = 30, global = true)]
-    max_fps: u32,
+    /// Frames per second at most [default: 30]
+    #[arg(long)]
+    max_fps: Option<u32>,
     /// Offer only what changes nothing (attach with a viewer token is read-only anyway)
-    #[arg(long, global = true)]
+    #[arg(long)]
     read_only: bool,
+}
+
+impl ViewOptions {
+    /// Given before the command (`self`) and after it (`after`, which wins).
+    fn with(self, after: ViewOptions) -> ViewOptions {
+        ViewOptions {
+            no_color: self.no_color || after.no_color,
+            max_fps: after.max_fps.or(self.max_fps),
+            read_only: self.read_only || after.read_only,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -41,6 +54,8 @@ enum Command {
     Run {
         #[command(flatten)]
         common: CommonOptions,
+        #[command(flatten)]
+        view: ViewOptions,
     },
     /// The server headless (logs to stderr), for systemd and containers
     Serve {
@@ -54,12 +69,16 @@ enum Command {
         /// Admin token (a viewer token gives a read-only dashboard)
         #[arg(long, env = "HOOKWATCH_ADMIN_TOKEN")]
         token: String,
+        #[command(flatten)]
+        view: ViewOptions,
     },
     /// A temporary server with three demo endpoints and a stream of realistic events
     Demo {
         /// Where the demo's API listens (default: a free loopback port)
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
+        #[command(flatten)]
+        view: ViewOptions,
     },
     /// Emit one event (the action's sample payload unless --data is given)
     Send {
@@ -101,9 +120,12 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             None => run(CommonOptions::resolve(&[&cli.common])?, view).await,
-            Some(Command::Run { common }) => run(CommonOptions::resolve(&[&cli.common, &common])?, view).await,
+            Some(Command::Run { common, view: after }) => {
+                run(CommonOptions::resolve(&[&cli.common, &common])?, view.with(after)).await
+            }
             Some(Command::Serve { common }) => serve(CommonOptions::resolve(&[&cli.common, &common])?).await,
-            Some(Command::Attach { url, token }) => {
+            Some(Command::Attach { url, token, view: after }) => {
+                let view = view.with(after);
                 log_to_file(Path::new("hookwatch-attach.log"))?;
                 let source = RemoteSource::new(&url, &token).map_err(|e| anyhow::anyhow!("{e}"))?;
                 let can_change = source.check_token().await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -111,7 +133,7 @@ fn main() -> std::process::ExitCode {
                 options.read_only |= !can_change;
                 dashboard::run(Arc::new(source), options).await
             }
-            Some(Command::Demo { listen }) => demo(listen, view).await,
+            Some(Command::Demo { listen, view: after }) => demo(listen, view.with(after)).await,
             Some(Command::Send { action, data, url, token, idempotency_key }) => {
                 send(&action, data, &url, token, idempotency_key).await
             }
@@ -157,7 +179,8 @@ fn main() -> std::process::ExitCode {
 }
 
 fn dashboard_options(view: ViewOptions) -> dashboard::Options {
-    dashboard::Options { no_color: view.no_color, max_fps: view.max_fps, read_only: view.read_only }
+    let max_fps = view.max_fps.unwrap_or(dashboard::Options::default().max_fps);
+    dashboard::Options { no_color: view.no_color, max_fps, read_only: view.read_only }
 }
 
 /// While the dashboard owns the terminal, logs go to a file.
@@ -213,8 +236,13 @@ async fn demo(listen: Option<std::net::SocketAddr>, view: ViewOptions) -> anyhow
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    // Colour only for a person at a terminal who has not asked for none: a file or journald gets
+    // plain text.
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .init();
     let server = Server::start(config).await?;
@@ -240,10 +268,12 @@ async fn send(
             None => d,
         },
         None => {
-            let spec = hookwatch::catalog::find(action).ok_or_else(|| {
+            let actions = hookwatch::catalog::ACTIONS;
+            let spec = actions.iter().find(|a| a.name.eq_ignore_ascii_case(action)).ok_or_else(|| {
+                let names: Vec<&str> = actions.iter().map(|a| a.name).collect();
                 anyhow::anyhow!(
-                    "{action:?} has no sample payload; give one with --data (built-in actions: {})",
-                    hookwatch::catalog::Catalog::default().names().join(", ")
+                    "{action:?} has no sample payload; give one with --data (actions: {})",
+                    names.join(", ")
                 )
             })?;
             spec.sample().to_string()
@@ -257,18 +287,33 @@ async fn send(
             )
         })?,
     };
+    let base = url::Url::parse(url.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()))
+        .ok_or_else(|| {
+            anyhow::anyhow!("--url {url:?} is not an http(s) URL with a host; write it like http://127.0.0.1:8430")
+        })?;
     let mut request = reqwest::Client::new()
-        .post(format!("{}/v1/events", url.trim_end_matches('/')))
+        .post(format!("{}/v1/events", base.as_str().trim_end_matches('/')))
         .bearer_auth(token)
         .header("content-type", "application/json")
         .body(body);
     if let Some(key) = idempotency_key {
         request = request.header("idempotency-key", key);
     }
-    let response = request.send().await.map_err(|e| anyhow::anyhow!("cannot reach {url}: {e}"))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach {url}: {}", hookwatch::error::root_cause(&e)))?;
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
     println!("{} {text}", status.as_u16());
     anyhow::ensure!(status.is_success(), "the server refused the event");
+    // A 2xx from something else (a proxy's page, another service) is not an accepted event.
+    let accepted: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    anyhow::ensure!(
+        accepted["id"].as_str().is_some_and(|id| id.starts_with("evt_")),
+        "{url} answered {status} but not as hookwatch does (no event id): is it a hookwatch server?"
+    );
     Ok(())
 }

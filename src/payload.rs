@@ -158,10 +158,14 @@ pub fn inspect(body: &[u8], catalog: &Catalog) -> Result<PayloadFacts> {
         ));
     }
     let envelope: Envelope = serde_json::from_slice(body).map_err(|e| match e.classify() {
+        // serde's own words name the Rust types it wanted ("expected struct Envelope"): say
+        // what the body needs instead, and where it went wrong.
         Category::Data => Error::invalid(
             "missing_data",
             format!(
-                "the body must be an object with a \"data\" object holding \"action\", e.g. {{\"data\":{{\"action\":\"card.move\",...}}}} ({e})"
+                "the body must be an object with a \"data\" object holding \"action\", e.g. {{\"data\":{{\"action\":\"card.move\",...}}}} (line {}, column {})",
+                e.line(),
+                e.column()
             ),
         ),
         _ => Error::bad_input(
@@ -239,6 +243,17 @@ impl Filters {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shape_errors_say_what_the_body_needs_not_which_type_was_expected() {
+        for body in [&b"[1, 2]"[..], b"{\"data\": 5}", b"\"text\""] {
+            let said = inspect(body, &Catalog::default()).unwrap_err().to_string();
+            assert!(said.contains("\"data\" object") && said.contains("line 1"), "{said}");
+            assert!(!said.contains("struct") && !said.contains("Envelope"), "{said}");
+        }
+        let said = inspect(br#"{"data":{"action":"hookwatch.disabled"}}"#, &Catalog::default()).unwrap_err();
+        assert!(said.to_string().contains("hookwatch's own alerts"), "{said}");
+    }
 
     #[test]
     fn reads_facts_from_a_card_move() {

@@ -26,6 +26,17 @@ impl Server {
             .filter(|p| !p.as_os_str().is_empty())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| ".".into());
+        // The database's folder is asked for first: the tokens are kept beside it, and a missing
+        // folder is the database's problem, not the token file's.
+        if let Some(path) = database.sqlite_path()
+            && !dir.is_dir()
+        {
+            anyhow::bail!(
+                "cannot open the database {}: the directory {} does not exist; create it or give another --db",
+                path.display(),
+                dir.display()
+            );
+        }
         let tokens = Tokens::resolve(
             [config.admin_token.clone(), config.ingest_token.clone(), config.viewer_token.clone()],
             &dir,

@@ -535,7 +535,11 @@ impl App {
                 self.sort_subscriptions();
             }
             Outcome::SaveFailed(error) => match self.popups.last_mut() {
-                Some(Popup::Subscription(form)) => form.server_error = Some(error),
+                Some(Popup::Subscription(form)) => {
+                    // The server's words for an overlap name the field that replaces it.
+                    form.conflict = error.contains("override_previous");
+                    form.server_error = Some(error);
+                }
                 _ => self.set_status(error, true),
             },
             Outcome::Sent(id) => {
@@ -728,6 +732,24 @@ mod tests {
         assert_eq!(scroll(&app), last, "no scrolling past the end");
         press(&mut app, KeyCode::Char('k'));
         assert_eq!(scroll(&app), last - 1);
+    }
+
+    #[test]
+    fn a_409_in_the_form_offers_to_save_replacing_the_overlap() {
+        let mut app = demo_app();
+        press(&mut app, KeyCode::Tab);
+        press(&mut app, KeyCode::Char('e'));
+        assert!(ctrl(&mut app, 'o').is_empty(), "nothing to replace before the server says so");
+        let effects = press(&mut app, KeyCode::Enter);
+        assert!(matches!(&effects[..], [Effect::SaveSubscription { input, .. }] if !input.override_previous));
+        app.apply_outcome(Outcome::SaveFailed(
+            "409: subscription sub_x already sends an overlapping action to this URL; send \"override_previous\": true to replace it".into(),
+        ));
+        let effects = ctrl(&mut app, 'o');
+        assert!(
+            matches!(&effects[..], [Effect::SaveSubscription { input, .. }] if input.override_previous),
+            "{effects:?}"
+        );
     }
 
     #[test]

@@ -33,7 +33,19 @@ pub struct SubscriptionForm {
     pub focus: usize,
     /// What the server said when saving failed.
     pub server_error: Option<String>,
+    /// Whether header values show (they often hold credentials: hidden until asked for).
+    pub revealed: bool,
+    /// The server refused the save because another subscription sends an overlapping action to
+    /// this URL; saving again may replace it.
+    pub conflict: bool,
 }
+
+/// The Headers field's place in the form.
+pub const HEADERS: usize = 3;
+/// The Ordered field's place: a yes/no toggle.
+pub const ORDERED: usize = 8;
+/// What stands for a hidden header value.
+const MASK: char = '•';
 
 fn join_map(map: &BTreeMap<String, String>, sep: &str) -> String {
     map.iter().map(|(k, v)| format!("{k}{sep}{v}")).collect::<Vec<_>>().join("; ")
@@ -63,7 +75,11 @@ impl SubscriptionForm {
             Field::new("Name", "a label for people", value(|s| s.name.clone(), "")),
             Field::new("URL", "http(s)://host/path, no credentials", value(|s| s.url.clone(), "https://")),
             Field::new("Actions", "comma separated: card.move, card.*, *", value(|s| s.actions.join(", "), "*")),
-            Field::new("Headers", "Name: value; Name2: value2", value(|s| join_map(&s.headers, ": "), "")),
+            Field::new(
+                "Headers",
+                "Name: value; Name2: value2 · C-r shows the values",
+                value(|s| join_map(&s.headers, ": "), ""),
+            ),
             Field::new("Filters", "pipe_id=1,2; to_phase_id=3", value(|s| filters_text(&s.filters), "")),
             Field::new("Max in flight", "1 to 256", value(|s| s.max_in_flight.to_string(), "16")),
             Field::new(
@@ -74,11 +90,52 @@ impl SubscriptionForm {
             Field::new("Timeout ms", "100 to 120000", value(|s| s.timeout_ms.to_string(), "15000")),
             Field::new(
                 "Ordered",
-                "yes: one at a time, in event order",
+                "Space toggles; yes: one at a time, in event order",
                 value(|s| if s.ordered { "yes".into() } else { "no".into() }, "no"),
             ),
         ];
-        SubscriptionForm { editing: existing.map(|s| s.id.clone()), fields, focus: 0, server_error: None }
+        let mut form = SubscriptionForm {
+            editing: existing.map(|s| s.id.clone()),
+            fields,
+            focus: 0,
+            server_error: None,
+            revealed: true,
+            conflict: false,
+        };
+        // An existing subscription's header values stay hidden; a new one has none yet.
+        if existing.is_some_and(|s| !s.headers.is_empty()) {
+            form.toggle_reveal();
+        }
+        form
+    }
+
+    pub fn toggle_reveal(&mut self) {
+        self.revealed = !self.revealed;
+        let input = &mut self.fields[HEADERS].input;
+        if self.revealed { input.clear_mask_char() } else { input.set_mask_char(MASK) }
+    }
+
+    /// A field's text as shown when it is not being edited: header values masked unless revealed.
+    pub fn shown(&self, index: usize) -> String {
+        let value = self.fields[index].value();
+        if index != HEADERS || self.revealed {
+            return value;
+        }
+        value
+            .split(';')
+            .map(|pair| match pair.split_once(':') {
+                Some((name, _)) => format!("{}: {}", name.trim(), MASK.to_string().repeat(6)),
+                None => MASK.to_string().repeat(6),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Space on the Ordered field: yes becomes no and back.
+    pub fn toggle_ordered(&mut self) {
+        let next = if parse_yes_no(&self.fields[ORDERED].value()) == Ok(true) { "no" } else { "yes" };
+        let field = &mut self.fields[ORDERED];
+        field.input = TextArea::new(vec![next.to_string()]);
     }
 
     /// Checks every field, records each field's problem, and returns the request when all are fine.
@@ -122,10 +179,27 @@ fn parse_actions(text: &str, catalog: &Catalog) -> Result<Vec<String>, String> {
     }
     for a in &actions {
         if catalog.canonical_pattern(a).is_none() {
-            return Err(format!("unknown action {a:?}"));
+            return Err(unknown_action(a, catalog));
         }
     }
     Ok(actions)
+}
+
+/// What to write instead of an unknown action: the names of its family, else the families.
+fn unknown_action(action: &str, catalog: &Catalog) -> String {
+    let names = catalog.names();
+    let family = action.split_once('.').map(|(f, _)| format!("{}.", f.to_ascii_lowercase()));
+    let kin: Vec<&str> = names.iter().filter_map(|n| family.as_deref().and_then(|f| n.strip_prefix(f))).collect();
+    if let Some(f) = family.filter(|_| !kin.is_empty()) {
+        return format!("unknown action {action:?}; {f}* has {}", kin.join(", "));
+    }
+    let mut families: Vec<String> = Vec::new();
+    for family in names.iter().filter_map(|n| n.split_once('.').map(|(f, _)| format!("{f}.*"))) {
+        if !families.contains(&family) {
+            families.push(family);
+        }
+    }
+    format!("unknown action {action:?}; use *, {}, or one of their actions", families.join(", "))
 }
 
 fn parse_pairs(text: &str, sep: char) -> Result<BTreeMap<String, String>, String> {
@@ -221,7 +295,28 @@ mod tests {
         assert_eq!(input.filters.unwrap().pipe_id, vec!["1", "2"]);
         form.fields[2] = Field::new("Actions", "", "card.nope".into());
         assert!(form.validate(&Catalog::default()).is_none());
-        assert!(form.fields[2].error.as_deref().unwrap().contains("card.nope"));
+        let said = form.fields[2].error.clone().unwrap();
+        assert!(said.contains("card.nope") && said.contains("card.* has create, done"), "{said}");
+        form.fields[2] = Field::new("Actions", "", "deploy.done".into());
+        form.validate(&Catalog::default());
+        let said = form.fields[2].error.clone().unwrap();
+        assert!(said.contains("card.*, user.*"), "{said}");
+    }
+
+    #[test]
+    fn header_values_stay_hidden_until_asked_for_and_ordered_toggles() {
+        let mut sub = crate::dashboard::screenshots::demo_app().subscriptions[0].clone();
+        sub.headers.insert("Authorization".into(), "Bearer s3cr3t".into());
+        sub.ordered = false;
+        let mut form = SubscriptionForm::new(Some(&sub));
+        assert!(!form.shown(HEADERS).contains("s3cr3t") && form.shown(HEADERS).contains("Authorization: ••••"));
+        form.toggle_reveal();
+        assert!(form.shown(HEADERS).contains("Bearer s3cr3t"));
+        assert!(SubscriptionForm::new(None).revealed, "a new form has nothing to hide");
+        form.toggle_ordered();
+        assert_eq!(form.validate(&Catalog::default()).and_then(|i| i.ordered), Some(true));
+        form.toggle_ordered();
+        assert_eq!(form.validate(&Catalog::default()).and_then(|i| i.ordered), Some(false));
     }
 
     #[test]

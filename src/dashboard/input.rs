@@ -401,12 +401,26 @@ impl App {
             }
             Some(Action::NextField) => form.focus = (form.focus + 1) % form.fields.len(),
             Some(Action::PrevField) => form.focus = (form.focus + form.fields.len() - 1) % form.fields.len(),
-            Some(Action::Submit) => {
-                if let Some(input) = form.validate(catalog) {
+            Some(Action::Submit | Action::SaveReplacing) => {
+                // Replacing is offered only once the server has said what it would replace.
+                let replacing = action == Some(Action::SaveReplacing);
+                if replacing && !form.conflict {
+                    return Vec::new();
+                }
+                if let Some(mut input) = form.validate(catalog) {
+                    input.override_previous = replacing;
                     form.server_error = None;
+                    form.conflict = false;
                     return vec![Effect::SaveSubscription { id: form.editing.clone(), input: Box::new(input) }];
                 }
             }
+            Some(Action::RevealSecret) => form.toggle_reveal(),
+            Some(Action::Toggle) if form.focus == super::forms::ORDERED => {
+                form.toggle_ordered();
+                form.validate(catalog);
+            }
+            // Ordered is a toggle: typing does not reach it.
+            _ if form.focus == super::forms::ORDERED => {}
             _ => {
                 let field = &mut form.fields[form.focus];
                 field.input.input(key);

@@ -1,7 +1,7 @@
 //! The inspector's state: one event's payload, deliveries and attempts, and what is selected.
 
 use super::json::{self, JsonLine};
-use crate::model::{Attempt, DeliveryDetail, EventDetail};
+use crate::model::{Attempt, DeliveryDetail, DeliveryStatus, EventDetail};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
@@ -62,9 +62,23 @@ impl Inspector {
             Ok(v) if detail.body.len() <= PRETTY_LIMIT => json::lines(&v),
             _ => json::plain(&detail.body),
         };
-        // Start on the newest attempt: that is usually the question.
         self.detail = Some(detail);
-        self.attempt_cursor = self.attempt_refs().len().saturating_sub(1);
+        self.attempt_cursor = self.first_attempt();
+    }
+
+    /// Where the cursor starts: the newest attempt of a delivery that failed (that is the
+    /// question on a failed event), else the newest attempt.
+    fn first_attempt(&self) -> usize {
+        let Some(detail) = &self.detail else { return 0 };
+        let failed =
+            |di: usize| matches!(detail.deliveries[di].summary.status, DeliveryStatus::Retrying | DeliveryStatus::Dead);
+        let newest = |refs: &mut dyn Iterator<Item = (usize, (usize, usize))>| {
+            refs.max_by_key(|(_, (di, ai))| detail.deliveries[*di].attempts[*ai].started_at).map(|(i, _)| i)
+        };
+        let refs = self.attempt_refs();
+        newest(&mut refs.iter().copied().enumerate().filter(|(_, (di, _))| failed(*di)))
+            .or_else(|| newest(&mut refs.iter().copied().enumerate()))
+            .unwrap_or(0)
     }
 
     /// Every attempt as (delivery index, attempt index), in display order.
@@ -104,5 +118,29 @@ impl Inspector {
         if self.section == Section::Deliveries {
             self.response_scroll = 0;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dashboard::screenshots::demo_inspector;
+
+    #[test]
+    fn the_cursor_starts_on_the_newest_attempt_of_a_failed_delivery() {
+        let mut detail = demo_inspector().detail.unwrap();
+        // The failed delivery first, a newer successful one after it: the failure is the question.
+        detail.deliveries.sort_by_key(|d| d.summary.status == DeliveryStatus::Succeeded);
+        let failed = detail.deliveries.iter().position(|d| d.summary.status != DeliveryStatus::Succeeded);
+        assert!(failed.is_some(), "the demo event has a failed delivery");
+        let newest_ok = detail.deliveries.iter().flat_map(|d| &d.attempts).map(|a| a.started_at).max().unwrap();
+        if let Some(ok) = detail.deliveries.iter_mut().find(|d| d.summary.status == DeliveryStatus::Succeeded) {
+            ok.attempts.last_mut().unwrap().started_at = newest_ok + 1000;
+        }
+        let mut ins = Inspector::loading(detail.id.clone());
+        ins.load(detail);
+        let (delivery, attempt) = ins.selected().unwrap();
+        assert_ne!(delivery.summary.status, DeliveryStatus::Succeeded);
+        assert_eq!(Some(attempt.started_at), delivery.attempts.iter().map(|a| a.started_at).max());
     }
 }

@@ -173,3 +173,33 @@ async fn the_send_command_emits_samples_and_reports_refusals() {
     assert_eq!(events["data"].as_array().unwrap().len(), 1);
     assert_eq!(events["data"][0]["action"], "user.role_set");
 }
+
+/// The binary's messages give the root cause, and each command's help lists only what applies to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_errors_name_the_root_cause_and_help_fits_the_command() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookwatch")).args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, said) = run(&["send", "card.move", "--url", "http://127.0.0.1:1", "--token", "t"]);
+    assert!(!ok && said.to_lowercase().contains("connection refused"), "{said}");
+    let (ok, said) = run(&["send", "card.move", "--url", "htp:/x", "--token", "t"]);
+    assert!(!ok && said.contains("not an http(s) URL"), "{said}");
+    let other = Sink::start(Behaviour::default()).await;
+    let (ok, said) = run(&["send", "card.move", "--url", &format!("http://{}", other.addr), "--token", "t"]);
+    assert!(!ok && said.contains("is it a hookwatch server"), "a 200 from something else is not success: {said}");
+    let (ok, said) = run(&["serve", "--db", "/nonexistent/dir/hw.db"]);
+    assert!(!ok && said.contains("the directory /nonexistent/dir does not exist"), "{said}");
+    assert!(!said.contains("token"), "the database's problem, not the token file's: {said}");
+    for (command, absent, present) in [
+        ("send", "--max-fps", "--idempotency-key"),
+        ("serve", "--read-only", "--retention"),
+        ("attach", "--db", "--read-only"),
+    ] {
+        let (_, help) = run(&[command, "--help"]);
+        assert!(!help.contains(absent) && help.contains(present), "{command} --help:\n{help}");
+    }
+}

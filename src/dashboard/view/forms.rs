@@ -38,7 +38,7 @@ pub fn draw_subscription(frame: &mut Frame, area: Rect, form: &SubscriptionForm,
         if focused {
             frame.render_widget(&field.input, input);
         } else {
-            frame.render_widget(Paragraph::new(clean(&field.value()).into_owned()), input);
+            frame.render_widget(Paragraph::new(clean(&form.shown(i)).into_owned()), input);
         }
         let [_, note] = Layout::horizontal([Constraint::Length(LABEL), Constraint::Min(0)]).areas(areas[i * 2 + 1]);
         let line = match &field.error {
@@ -51,9 +51,13 @@ pub fn draw_subscription(frame: &mut Frame, area: Rect, form: &SubscriptionForm,
     if let Some(err) = &form.server_error {
         let last = areas[areas.len() - 1];
         frame.render_widget(
-            Paragraph::new(format!("✗ the server refused: {}", clean(err)))
-                .style(theme.bad())
-                .wrap(Wrap { trim: true }),
+            Paragraph::new(format!(
+                "✗ the server refused: {}{}",
+                clean(err),
+                if form.conflict { " · C-o saves anyway, replacing it" } else { "" }
+            ))
+            .style(theme.bad())
+            .wrap(Wrap { trim: true }),
             last,
         );
     }

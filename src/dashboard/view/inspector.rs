@@ -55,7 +55,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, theme: &T
         let [top, bottom] = Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(right);
         draw_payload(frame, left, ins, theme);
         draw_deliveries(frame, top, app, ins, theme);
-        draw_response(frame, bottom, ins, theme);
+        draw_response(frame, bottom, app, ins, theme);
     } else {
         let [tabs, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
         let tab_spans: Vec<Span> = [Section::Payload, Section::Deliveries, Section::Response]
@@ -69,7 +69,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, theme: &T
         match ins.section {
             Section::Payload => draw_payload(frame, rest, ins, theme),
             Section::Deliveries => draw_deliveries(frame, rest, app, ins, theme),
-            Section::Response => draw_response(frame, rest, ins, theme),
+            Section::Response => draw_response(frame, rest, app, ins, theme),
         }
     }
 }
@@ -164,8 +164,8 @@ fn draw_deliveries(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, th
     frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
 }
 
-fn draw_response(frame: &mut Frame, area: Rect, ins: &Inspector, theme: &Theme) {
-    let Some((_, attempt)) = ins.selected() else {
+fn draw_response(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, theme: &Theme) {
+    let Some((delivery, attempt)) = ins.selected() else {
         frame.render_widget(
             Paragraph::new("no attempt yet").style(theme.dim()).block(section_block(Section::Response, ins, theme, "")),
             area,
@@ -173,11 +173,19 @@ fn draw_response(frame: &mut Frame, area: Rect, ins: &Inspector, theme: &Theme) 
         return;
     };
     let truncated = if attempt.response_truncated { " · first 16 KiB" } else { "" };
+    // Which answer this is: whose, which attempt, and what it was.
+    let number = delivery.attempts.iter().position(|a| std::ptr::eq(a, attempt)).map_or(0, |i| i + 1);
+    let outcome = match (attempt.status_code, attempt.error_kind) {
+        (Some(code), _) => format!("HTTP {code}"),
+        (None, Some(kind)) => kind.as_str().to_string(),
+        (None, None) => "no answer".to_string(),
+    };
+    let whose = clean(app.subscription_name(&delivery.summary.subscription_id)).into_owned();
     let block = section_block(
         Section::Response,
         ins,
         theme,
-        &format!(" · attempt at {}{truncated}", clock(attempt.started_at)),
+        &format!(" · {whose} · attempt {number} at {} · {outcome}{truncated}", clock(attempt.started_at)),
     );
     let mut lines = vec![Line::styled("Response body", theme.bold())];
     if attempt.response_body.is_empty() {
