@@ -55,6 +55,10 @@ pub enum Popup {
     Send(Box<SendForm>),
     /// A replay of what the stream filter selects: its preview, the rate, then yes or no.
     Replay(Box<ReplayDraft>),
+    /// What `y` in the inspector can copy; `cursor` is the highlighted choice.
+    CopyMenu {
+        cursor: usize,
+    },
     /// Asks before a bulk or destructive action; `effect` runs on yes.
     Confirm {
         question: String,
@@ -102,6 +106,11 @@ pub enum Effect {
     },
     LoadReplays,
     CancelReplay(String),
+    /// Text for the terminal's clipboard (OSC 52); `what` names it in the status line.
+    Copy {
+        text: String,
+        what: String,
+    },
     Quit,
 }
 
@@ -332,6 +341,7 @@ impl App {
             Some(Popup::Send(_)) => Context::SendForm,
             Some(Popup::Confirm { .. }) => Context::Confirm,
             Some(Popup::Replay(_)) => Context::Replay,
+            Some(Popup::CopyMenu { .. }) => Context::CopyMenu,
             None if self.palette.is_some() => Context::Palette,
             None if self.filter_input.is_some() => Context::FilterInput,
             None => match self.focus {

@@ -1,6 +1,7 @@
 //! Keys become actions (through the key table), actions change the `App` and may ask for effects.
 
 use super::app::{App, Effect, Pane, Popup};
+use super::copy::{self, Copyable};
 use super::filter::{Filter, resolve_subscription};
 use super::forms::{SendForm, SubscriptionForm};
 use super::inspector::Inspector;
@@ -32,6 +33,7 @@ impl App {
             Context::Confirm => self.confirm_action(action),
             Context::Palette => self.palette_key(action, key),
             Context::Replay => self.replay_key(action, key),
+            Context::CopyMenu => self.copy_menu_key(action, key),
             Context::Overlay => {
                 self.overlay_action(action);
                 Vec::new()
@@ -78,6 +80,12 @@ impl App {
             Action::NewSubscription => self.popups.push(Popup::Subscription(Box::new(SubscriptionForm::new(None)))),
             Action::SendTestEvent => self.popups.push(Popup::Send(Box::new(SendForm::new(4)))),
             Action::Palette => self.palette = Some(Palette::default()),
+            Action::Copy => {
+                if let Some(row) = self.selected_event() {
+                    let id = row.event.id.clone();
+                    return vec![Effect::Copy { what: format!("the event id {id}"), text: id }];
+                }
+            }
             Action::Replay => return self.open_replay(),
             Action::CancelReplay => return self.cancel_replay(None),
             Action::EditSubscription
@@ -226,6 +234,69 @@ impl App {
             _ => {}
         }
         Vec::new()
+    }
+
+    fn copy_menu_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
+        let Some(Popup::CopyMenu { cursor }) = self.popups.last_mut() else { return Vec::new() };
+        let last = Copyable::ALL.len() - 1;
+        let chosen = match (action, key.code) {
+            (Some(Action::Up), _) => {
+                *cursor = cursor.saturating_sub(1);
+                None
+            }
+            (Some(Action::Down), _) => {
+                *cursor = (*cursor + 1).min(last);
+                None
+            }
+            (Some(Action::Submit), _) => Some(Copyable::ALL[(*cursor).min(last)]),
+            (Some(Action::Back), _) => {
+                self.popups.pop();
+                None
+            }
+            (_, KeyCode::Char(c)) => Copyable::ALL.into_iter().find(|k| k.key() == c),
+            _ => None,
+        };
+        let Some(chosen) = chosen else { return Vec::new() };
+        self.popups.pop();
+        match self.copied(chosen) {
+            Ok((text, what)) => vec![Effect::Copy { text, what }],
+            Err(why) => {
+                self.set_status(why, true);
+                Vec::new()
+            }
+        }
+    }
+
+    /// The text a copy menu choice stands for, from the open inspector, and how to name it.
+    fn copied(&self, chosen: Copyable) -> Result<(String, String), String> {
+        let Some(Popup::Inspector(ins)) = self.popups.last() else { return Err("no event is open".into()) };
+        let detail = ins.detail.as_ref().ok_or("the event is still loading")?;
+        let attempt = ins.selected();
+        match chosen {
+            Copyable::Id => Ok((detail.id.clone(), format!("the event id {}", detail.id))),
+            Copyable::Payload => {
+                Ok((detail.body.clone(), format!("the payload of {} ({} bytes)", detail.id, detail.body.len())))
+            }
+            Copyable::Response => {
+                let (delivery, attempt) = attempt.ok_or("no attempt is selected: Tab to Deliveries and pick one")?;
+                let whose = self.subscription_name(&delivery.summary.subscription_id);
+                Ok((
+                    attempt.response_body.clone(),
+                    format!("{whose}'s response ({} bytes)", attempt.response_body.len()),
+                ))
+            }
+            Copyable::Curl => {
+                let sub_id = ins.selected_subscription().ok_or("select a delivery first (Tab to Deliveries)")?;
+                let sub = self.subscriptions.iter().find(|s| s.id == sub_id).ok_or("that subscription is gone")?;
+                let (command, unsigned) =
+                    copy::curl_command(sub, &detail.id, &detail.body, crate::model::now_ms() / 1000);
+                let mut what = format!("a curl command that sends {} to {} again", detail.id, sub.name);
+                if let Some(note) = unsigned {
+                    what += &format!(", {note}");
+                }
+                Ok((command, what))
+            }
+        }
     }
 
     fn palette_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
@@ -483,6 +554,7 @@ impl App {
                     self.ask_redeliver_all(&event);
                 }
             }
+            Some(Action::Copy) => self.popups.push(Popup::CopyMenu { cursor: 0 }),
             _ => {}
         }
         Vec::new()

@@ -28,6 +28,7 @@ pub enum Action {
     Complete,
     Toggle,
     SaveReplacing,
+    Copy,
     NewSubscription,
     EditSubscription,
     SendTestEvent,
@@ -84,6 +85,8 @@ pub enum Context {
     Palette,
     /// A replay's preview, before it starts.
     Replay,
+    /// What the inspector can copy.
+    CopyMenu,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -187,6 +190,54 @@ pub const BINDINGS: &[Binding] = &[
         label: "r",
         help: "redeliver what failed (retrying or dead)",
         contexts: &[Stream],
+        hint: true,
+    },
+    Binding {
+        action: Action::Copy,
+        keys: &[k('y')],
+        label: "y",
+        help: "copy the event id (OSC 52: works over SSH and in tmux)",
+        contexts: &[Stream],
+        hint: false,
+    },
+    Binding {
+        action: Action::Copy,
+        keys: &[k('y')],
+        label: "y",
+        help: "copy: the payload, a signed curl command, the response or the id",
+        contexts: &[Inspector],
+        hint: true,
+    },
+    Binding {
+        action: Action::Up,
+        keys: &[k('k'), code(KeyCode::Up)],
+        label: "k/↑",
+        help: "previous choice",
+        contexts: &[CopyMenu],
+        hint: false,
+    },
+    Binding {
+        action: Action::Down,
+        keys: &[k('j'), code(KeyCode::Down)],
+        label: "j/↓",
+        help: "next choice",
+        contexts: &[CopyMenu],
+        hint: false,
+    },
+    Binding {
+        action: Action::Submit,
+        keys: &[code(KeyCode::Enter)],
+        label: "Enter",
+        help: "copy the highlighted choice (or press its letter: p c r i)",
+        contexts: &[CopyMenu],
+        hint: true,
+    },
+    Binding {
+        action: Action::Back,
+        keys: &[code(KeyCode::Esc), k('q')],
+        label: "Esc",
+        help: "close without copying",
+        contexts: &[CopyMenu],
         hint: true,
     },
     Binding {
@@ -410,7 +461,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[ctrl('c')],
         label: "C-c",
         help: "quit hookwatch",
-        contexts: &[Inspector, Overlay, Form, SendForm, FilterInput, Palette, Replay],
+        contexts: &[Inspector, Overlay, Form, SendForm, FilterInput, Palette, Replay, CopyMenu],
         hint: false,
     },
     Binding {
@@ -582,6 +633,7 @@ pub fn context_title(ctx: Context) -> &'static str {
         Confirm => "Confirmation",
         Palette => "Command palette (:)",
         Replay => "Replay preview",
+        CopyMenu => "Copy menu (y in the inspector)",
     }
 }
 

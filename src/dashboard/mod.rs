@@ -2,6 +2,7 @@
 //! and the engine is reached only through a `source` (in-process or remote).
 
 pub mod app;
+pub mod copy;
 pub mod filter;
 pub mod forms;
 pub mod input;
@@ -117,16 +118,29 @@ async fn event_loop(
             _ = &mut stop => break,
         };
         for effect in effects {
-            if effect == Effect::Quit {
-                return Ok(());
+            match effect {
+                Effect::Quit => return Ok(()),
+                Effect::Copy { text, what } => {
+                    dirty = true;
+                    match copy_to_clipboard(&text) {
+                        Ok(()) => app.set_status(format!("copied {what} to the clipboard (OSC 52)"), false),
+                        Err(e) => app.set_status(format!("cannot copy: {e}"), true),
+                    }
+                }
+                effect => perform(&source, effect, &outcomes_tx),
             }
-            perform(&source, effect, &outcomes_tx);
         }
         if app.quit {
             break;
         }
     }
     Ok(())
+}
+
+/// Hands `text` to the terminal's clipboard with OSC 52: the terminal (or tmux) keeps it, so it
+/// works over SSH without an X server.
+fn copy_to_clipboard(text: &str) -> std::io::Result<()> {
+    crossterm::execute!(std::io::stdout(), crossterm::clipboard::CopyToClipboard::to_clipboard_from(text))
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -209,7 +223,8 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
                 Ok(replay) => Outcome::ReplayCancelled(Box::new(replay)),
                 Err(e) => Outcome::Failed(format!("cannot cancel {id}: {e}")),
             },
-            Effect::Quit => return,
+            // Done by the loop itself: they touch the terminal, not the source.
+            Effect::Copy { .. } | Effect::Quit => return,
         };
         let _ = t.send(outcome);
     });

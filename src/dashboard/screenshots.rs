@@ -393,6 +393,9 @@ pub fn views() -> Vec<(&'static str, App)> {
         }],
     }));
     replay.popups.push(Popup::Replay(Box::new(draft)));
+    let mut copy_menu = demo_app();
+    copy_menu.popups.push(Popup::Inspector(Box::new(demo_inspector())));
+    copy_menu.popups.push(Popup::CopyMenu { cursor: 1 });
     let mut delete = demo_app();
     delete.focus = Pane::Subscriptions;
     delete.sub_cursor = 1;
@@ -415,6 +418,7 @@ pub fn views() -> Vec<(&'static str, App)> {
         ("palette", palette),
         ("replay_preview", replay),
         ("confirm_delete", delete),
+        ("copy_menu", copy_menu),
     ]
 }
 

@@ -60,6 +60,12 @@ impl Tmux {
         }
     }
 
+    /// tmux's newest paste buffer: what the program copied with OSC 52 (with `set-clipboard on`).
+    fn clipboard(&self) -> String {
+        let out = Command::new("tmux").args(["show-buffer"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     fn pane(&self, format: &str) -> String {
         let out = Command::new("tmux").args(["display-message", "-p", "-t", &self.session, format]).output().unwrap();
         String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -107,7 +113,7 @@ fn the_demo_dashboard_comes_alive_and_answers_keys() {
     t.wait_for("Payload", Duration::from_secs(3));
     t.wait_for("\"data\"", Duration::from_secs(3));
     t.keys(&["Tab"]);
-    t.wait_for("attempts", Duration::from_secs(3));
+    t.wait_for(" attempt", Duration::from_secs(3));
     t.keys(&["Escape", "/"]);
     for c in "action:card.move".chars() {
         t.keys(&[&c.to_string()]);
@@ -193,7 +199,7 @@ fn type_text(t: &Tmux, text: &str) {
 async fn attached_admin(
     width: u16,
     height: u16,
-) -> (tempfile::TempDir, crate::common::Process, crate::common::Sink, Tmux, String) {
+) -> (tempfile::TempDir, crate::common::Process, crate::common::Sink, Tmux, serde_json::Value) {
     use crate::common::*;
     let dir = tempfile::tempdir().unwrap();
     let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &[]);
@@ -215,8 +221,7 @@ async fn attached_admin(
     );
     let t = Tmux::start(width, height, &command);
     t.wait_for("billing", Duration::from_secs(10));
-    let id = sub["id"].as_str().unwrap().to_string();
-    (dir, server, sink, t, id)
+    (dir, server, sink, t, sub)
 }
 
 /// The palette: `:` then a shortened command, Tab to complete it and the name, Enter to run it;
@@ -224,8 +229,8 @@ async fn attached_admin(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_palette_completes_runs_and_remembers_commands() {
     use crate::common::*;
-    let (_dir, server, _sink, t, id) = attached_admin(110, 32).await;
-    let path = format!("/v1/subscriptions/{id}");
+    let (_dir, server, _sink, t, sub) = attached_admin(110, 32).await;
+    let path = format!("/v1/subscriptions/{}", sub["id"].as_str().unwrap());
     t.keys(&[":"]);
     t.wait_for("Command · Tab completes", Duration::from_secs(3));
     type_text(&t, "pa");
@@ -296,4 +301,43 @@ async fn a_replay_is_previewed_confirmed_and_followed_from_the_keyboard() {
         call(&reqwest::Client::new(), reqwest::Method::GET, &format!("{}/v1/audit", server.base), ADMIN, None).await;
     assert_eq!(log["data"][0]["action"], "replay.start", "{log}");
     assert_eq!(log["data"][0]["actor"], "admin", "{log}");
+}
+
+/// `y` copies through OSC 52 into tmux's buffer: the event id from the stream; from the inspector,
+/// the payload byte for byte and a curl command that, run, delivers again with a valid signature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn y_copies_the_id_the_payload_and_a_signed_curl_command() {
+    use crate::common::*;
+    let (_dir, server, sink, t, sub) = attached_admin(120, 36).await;
+    assert!(Command::new("tmux").args(["set-option", "-s", "set-clipboard", "on"]).status().unwrap().success());
+    let http = reqwest::Client::new();
+    let (_, events) =
+        call(&http, reqwest::Method::GET, &format!("{}/v1/events?limit=1", server.base), ADMIN, None).await;
+    let newest = events["data"][0]["id"].as_str().unwrap().to_string();
+    t.keys(&["y"]);
+    t.wait_for("copied the event id", Duration::from_secs(3));
+    assert_eq!(t.clipboard(), newest, "the selected (newest) event's id");
+
+    t.keys(&["Enter"]);
+    t.wait_for("Payload", Duration::from_secs(5));
+    t.wait_for("\"data\"", Duration::from_secs(5));
+    t.keys(&["y", "p"]);
+    t.wait_for("copied the payload", Duration::from_secs(3));
+    let (_, event) =
+        call(&http, reqwest::Method::GET, &format!("{}/v1/events/{newest}", server.base), ADMIN, None).await;
+    assert_eq!(t.clipboard(), event["body"].as_str().unwrap(), "byte for byte");
+
+    t.keys(&["y", "c"]);
+    t.wait_for("copied a curl command", Duration::from_secs(3));
+    let command = t.clipboard();
+    assert!(command.starts_with("curl "), "{command}");
+    let before = sink.count();
+    let run = std::process::Command::new("bash").args(["-c", &command]).output().unwrap();
+    assert!(run.status.success(), "the copied command runs: {}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(sink.wait_for(before + 1, Duration::from_secs(5)).await, before + 1);
+    let got = sink.requests().pop().unwrap();
+    assert_eq!(got.body, event["body"].as_str().unwrap().as_bytes());
+    let wh = standardwebhooks::Webhook::new(sub["secret"].as_str().unwrap()).unwrap();
+    wh.verify(&got.body, &got.headers).expect("the copied command is signed like a delivery");
+    assert_eq!(got.headers["webhook-id"], newest.as_str());
 }

@@ -9,11 +9,12 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-const ORDER: [Context; 11] = [
+const ORDER: [Context; 12] = [
     Context::Main,
     Context::Stream,
     Context::Subscriptions,
     Context::Inspector,
+    Context::CopyMenu,
     Context::Overlay,
     Context::FilterInput,
     Context::Palette,

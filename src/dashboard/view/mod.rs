@@ -3,6 +3,7 @@
 mod alerts;
 mod audit;
 mod confirm;
+mod copy;
 mod footer;
 mod forms;
 mod header;
@@ -101,6 +102,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             Popup::Send(form) => forms::draw_send(frame, area, form, theme),
             Popup::Confirm { question, .. } => confirm::draw(frame, area, question, theme),
             Popup::Replay(draft) => replay::draw(frame, area, app, draft, theme),
+            Popup::CopyMenu { cursor } => copy::draw(frame, area, *cursor, theme),
         }
     }
     if let Some(p) = &app.palette {
