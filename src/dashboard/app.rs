@@ -763,6 +763,28 @@ mod tests {
     }
 
     #[test]
+    fn inputs_edit_like_a_shell_line_and_esc_clears_an_applied_filter() {
+        let mut app = demo_app();
+        press(&mut app, KeyCode::Char('/'));
+        typed(&mut app, "status:failed card");
+        ctrl(&mut app, 'w');
+        let line = |app: &App| app.filter_input.as_ref().map(|i| i.lines().join("")).unwrap_or_default();
+        assert_eq!(line(&app), "status:failed ", "C-w deletes the word before the cursor");
+        ctrl(&mut app, 'a');
+        typed(&mut app, "sub:billing ");
+        assert_eq!(line(&app), "sub:billing status:failed ", "C-a goes to the start");
+        ctrl(&mut app, 'e');
+        ctrl(&mut app, 'u');
+        assert_eq!(line(&app), "", "C-u deletes to the start");
+        typed(&mut app, "status:dead");
+        press(&mut app, KeyCode::Enter);
+        assert_eq!(app.filter_text, "status:dead");
+        let effects = press(&mut app, KeyCode::Esc);
+        assert!(app.filter_text.is_empty() && app.filter.is_empty());
+        assert!(matches!(&effects[..], [Effect::LoadEvents(q)] if q.status.is_none()), "{effects:?}");
+    }
+
+    #[test]
     fn tab_skips_the_folded_rates_pane() {
         let mut app = demo_app();
         app.wide = false;

@@ -7,6 +7,18 @@ use crate::subscriptions::{MAX_RATE_PER_S, SubscriptionInput, validate_url};
 use ratatui_textarea::TextArea;
 use std::collections::BTreeMap;
 
+/// A key typed into any text input, with the shell's editing keys: C-a and C-e go to the start and
+/// end, C-w deletes the word before the cursor (the textarea's own), and C-u deletes to the start
+/// of the line (the textarea would undo).
+pub fn edit(input: &mut TextArea<'static>, key: crossterm::event::KeyEvent) {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    if key.code == KeyCode::Char('u') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        input.delete_line_by_head();
+    } else {
+        input.input(key);
+    }
+}
+
 pub struct Field {
     pub label: &'static str,
     pub hint: &'static str,

@@ -80,6 +80,10 @@ impl App {
             Action::NewSubscription => self.popups.push(Popup::Subscription(Box::new(SubscriptionForm::new(None)))),
             Action::SendTestEvent => self.popups.push(Popup::Send(Box::new(SendForm::new(4)))),
             Action::Palette => self.palette = Some(Palette::default()),
+            Action::Back if !self.filter_text.is_empty() => {
+                self.set_status(format!("cleared the filter {}", self.filter_text), false);
+                return self.apply_filter("");
+            }
             Action::Copy => {
                 if let Some(row) = self.selected_event() {
                     let id = row.event.id.clone();
@@ -228,7 +232,7 @@ impl App {
             }
             // The rate is the only thing typed here: digits and editing keys.
             _ if !matches!(key.code, KeyCode::Char(c) if !c.is_ascii_digit()) => {
-                draft.rate.input(key);
+                super::forms::edit(&mut draft.rate, key);
                 draft.server_error = None;
             }
             _ => {}
@@ -326,7 +330,7 @@ impl App {
             Some(Action::Up) => p.recall(history, true),
             Some(Action::Down) => p.recall(history, false),
             _ => {
-                p.input.input(key);
+                super::forms::edit(&mut p.input, key);
                 p.error = None;
                 p.recalled = None;
             }
@@ -453,7 +457,7 @@ impl App {
             }
             _ => {
                 if let Some(input) = &mut self.filter_input {
-                    input.input(key);
+                    super::forms::edit(input, key);
                     let text = input.lines().join(" ");
                     // Validate as the operator types; apply on Enter.
                     self.filter_error = Filter::parse(&text).err();
@@ -494,7 +498,7 @@ impl App {
             _ if form.focus == super::forms::ORDERED => {}
             _ => {
                 let field = &mut form.fields[form.focus];
-                field.input.input(key);
+                super::forms::edit(&mut field.input, key);
                 form.validate(catalog);
             }
         }
@@ -516,7 +520,7 @@ impl App {
                 }
             }
             _ => {
-                form.editor.input(key);
+                super::forms::edit(&mut form.editor, key);
                 form.revalidate(catalog);
             }
         }

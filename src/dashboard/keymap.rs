@@ -369,6 +369,14 @@ pub const BINDINGS: &[Binding] = &[
         hint: true,
     },
     Binding {
+        action: Action::Back,
+        keys: &[code(KeyCode::Esc)],
+        label: "Esc",
+        help: "clear the applied filter",
+        contexts: MAIN_PANES,
+        hint: false,
+    },
+    Binding {
         action: Action::ToggleFollow,
         keys: &[k(' ')],
         label: "space",
