@@ -23,6 +23,8 @@ pub struct ListParams {
     card: Option<String>,
     limit: Option<String>,
     before: Option<String>,
+    /// Payload search: words, and `data.path:value` field conditions.
+    q: Option<String>,
 }
 
 fn invalid(code: &'static str, message: String) -> ApiError {
@@ -51,7 +53,11 @@ pub async fn list(State(app): State<AppState>, Query(p): Query<ListParams>) -> R
             )
         })?),
     };
+    let (words, fields) = crate::store::search_terms(p.q.as_deref().unwrap_or_default())
+        .map_err(|e| invalid("invalid_query", format!("q: {e}")))?;
     let query = EventQuery {
+        words,
+        fields,
         action,
         subscription: p.subscription.filter(|s| !s.is_empty()),
         status,

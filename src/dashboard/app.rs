@@ -259,6 +259,8 @@ impl App {
             subscription,
             status: self.filter.status,
             card_id: self.filter.card.clone(),
+            words: self.filter.text.clone(),
+            fields: self.filter.fields.clone(),
             limit: 500,
             ..EventQuery::default()
         }
@@ -447,6 +449,11 @@ impl App {
                 {
                     // Replayed after a reconnect: already listed, perhaps with an older state.
                     row.event = event;
+                    return Vec::new();
+                }
+                // While searching payloads, a live event joins only if what is known of it here
+                // matches; the others show when the search is read again.
+                if self.filter.searches() && !self.filter.matches_live(&event) {
                     return Vec::new();
                 }
                 let row = EventRow { event, changed_at: self.now };

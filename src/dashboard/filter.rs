@@ -11,11 +11,13 @@ pub struct Filter {
     pub status: Option<StatusFilter>,
     pub card: Option<String>,
     pub pipe: Option<String>,
-    /// Words that must all appear in the id, action, card or pipe.
+    /// Words that must all appear in the payload or the event id (searched by the store).
     pub text: Vec<String>,
+    /// Payload fields (`data.card.title:Acme`) whose text must hold the value (searched by the store).
+    pub fields: Vec<(String, String)>,
 }
 
-pub const KEYS: &str = "action:, sub:, status:, card:, pipe:";
+pub const KEYS: &str = "action:, sub:, status:, card:, pipe:, or a payload field like data.card.title:";
 
 impl Filter {
     pub fn parse(input: &str) -> Result<Filter, String> {
@@ -27,6 +29,11 @@ impl Filter {
             };
             if value.is_empty() {
                 return Err(format!("{key}: needs a value, e.g. {key}:something"));
+            }
+            if key.contains('.') {
+                crate::store::field_path(key)?;
+                f.fields.push((key.to_string(), value.to_string()));
+                continue;
             }
             match key.to_ascii_lowercase().as_str() {
                 "action" => f.action = Some(value.to_ascii_lowercase()),
@@ -48,6 +55,28 @@ impl Filter {
 
     pub fn is_empty(&self) -> bool {
         *self == Filter::default()
+    }
+
+    /// What a search looks for, lowercase, to mark where it was found.
+    pub fn search_needles(&self) -> Vec<String> {
+        self.text.iter().cloned().chain(self.fields.iter().map(|(_, v)| v.to_lowercase())).collect()
+    }
+
+    /// Whether the filter searches payloads: only the store can tell which events match.
+    pub fn searches(&self) -> bool {
+        !self.text.is_empty() || !self.fields.is_empty()
+    }
+
+    /// For an event that arrives live, while searching: whether what is known of it here (its id,
+    /// action, card and pipe; not its payload) holds every word. Field conditions need the store.
+    pub fn matches_live(&self, e: &EventSummary) -> bool {
+        self.fields.is_empty()
+            && self.text.iter().all(|word| {
+                [Some(e.id.as_str()), Some(e.action.as_str()), e.card_id.as_deref(), e.pipe_id.as_deref()]
+                    .iter()
+                    .flatten()
+                    .any(|field| field.to_lowercase().contains(word))
+            })
     }
 
     /// Whether an event passes; `sub_matches` tells whether a subscription id fits `sub:`.
@@ -76,12 +105,8 @@ impl Filter {
         {
             return false;
         }
-        self.text.iter().all(|word| {
-            [Some(e.id.as_str()), Some(e.action.as_str()), e.card_id.as_deref(), e.pipe_id.as_deref()]
-                .iter()
-                .flatten()
-                .any(|field| field.to_lowercase().contains(word))
-        })
+        // Words and fields were matched by the store that listed the event.
+        true
     }
 }
 
@@ -136,6 +161,10 @@ mod tests {
         assert_eq!(f.card.as_deref(), Some("123"));
         assert_eq!(f.text, vec!["acme"]);
         assert!(Filter::parse("").unwrap().is_empty());
+        let f = Filter::parse("data.card.title:Acme").unwrap();
+        assert_eq!(f.fields, vec![("data.card.title".to_string(), "Acme".to_string())]);
+        assert!(f.searches());
+        assert!(Filter::parse("data..title:x").unwrap_err().contains("field path"));
     }
 
     #[test]
@@ -154,7 +183,10 @@ mod tests {
         assert!(!Filter::parse("status:succeeded").unwrap().matches(&e, subs));
         assert!(!Filter::parse("sub:billing").unwrap().matches(&e, subs));
         assert!(!Filter::parse("card:999").unwrap().matches(&e, subs));
-        assert!(!Filter::parse("nomatch").unwrap().matches(&e, subs));
+        assert!(Filter::parse("nomatch").unwrap().matches(&e, subs), "words are the store's to match");
+        assert!(!Filter::parse("nomatch").unwrap().matches_live(&e), "a live event is checked on what is known");
+        assert!(Filter::parse("card.move 123").unwrap().matches_live(&e));
+        assert!(!Filter::parse("data.card.title:x").unwrap().matches_live(&e), "fields need the store");
     }
     #[test]
     fn a_fragment_must_name_one_subscription() {

@@ -58,6 +58,7 @@ impl Selection {
                 after: filter.since.map(first_event_id_at),
                 oldest_first: true,
                 limit: PAGE,
+                ..EventQuery::default()
             },
             failed_only,
         })

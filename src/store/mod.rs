@@ -183,7 +183,44 @@ pub struct EventQuery {
     pub after: Option<String>,
     /// Oldest first instead of newest first.
     pub oldest_first: bool,
+    /// Words each of which the payload must hold, as a word or the beginning of one (any case).
+    pub words: Vec<String>,
+    /// Payload fields (`data.card.title`) whose text must hold the value (any case).
+    pub fields: Vec<FieldCondition>,
     pub limit: u32,
+}
+
+/// A payload field's path (`data.card.title`) and the text its value must hold.
+pub type FieldCondition = (String, String);
+
+/// A search text (`acme data.card.title:renewal`) as words and field conditions: a term whose key
+/// has a dot is a field; any other term is a word.
+pub fn search_terms(text: &str) -> std::result::Result<(Vec<String>, Vec<FieldCondition>), String> {
+    let (mut words, mut fields) = (Vec::new(), Vec::new());
+    for term in text.split_whitespace() {
+        match term.split_once(':') {
+            Some((path, value)) if path.contains('.') => {
+                field_path(path)?;
+                if value.is_empty() {
+                    return Err(format!("{path}: needs a value, e.g. {path}:Acme"));
+                }
+                fields.push((path.to_string(), value.to_string()));
+            }
+            _ => words.push(term.to_string()),
+        }
+    }
+    Ok((words, fields))
+}
+
+/// A payload field path as the filter and `GET /v1/events?field=` write it: dot-separated keys
+/// (letters, digits, `_`, `-`), a number indexing an array. What is wrong with it, otherwise.
+pub fn field_path(path: &str) -> std::result::Result<Vec<String>, String> {
+    let segments: Vec<String> = path.split('.').map(str::to_string).collect();
+    let ok = |s: &String| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if segments.len() < 2 || !segments.iter().all(ok) {
+        return Err(format!("{path:?} is not a field path; write it like data.card.title"));
+    }
+    Ok(segments)
 }
 
 /// Attempts per subscription and minute, to rebuild the success-rate windows after a restart.

@@ -138,6 +138,23 @@ CREATE TABLE replays (
     },
 ];
 
+/// How PostgreSQL searches payloads: a scan of the bodies (narrowed by the query's other
+/// conditions), words as substrings and fields through `jsonb`, case-insensitively.
+const PAYLOAD_SEARCH: query::PayloadSearch = query::PayloadSearch {
+    word: |indexed, raw| {
+        format!(
+            "(strpos(lower(convert_from(e.body, 'UTF8')), lower({indexed})) > 0 OR strpos(lower(e.id), lower({raw})) > 0)"
+        )
+    },
+    word_arg: |w| w.to_string(),
+    field: |path, value| {
+        format!(
+            "strpos(lower(convert_from(e.body, 'UTF8')::jsonb #>> CAST(CAST({path} AS TEXT) AS TEXT[])), lower({value})) > 0"
+        )
+    },
+    path_arg: |segments| format!("{{{}}}", segments.join(",")),
+};
+
 /// Keeps an audit entry, in the caller's transaction (or alone).
 async fn insert_audit(client: &impl GenericClient, node_id: &str, audit: &AuditEntry) -> Result<()> {
     let body = serde_json::to_string(audit).map_err(|e| Error::Storage(e.to_string()))?;
@@ -603,7 +620,7 @@ impl Store for PostgresStore {
     }
 
     async fn list_events(&self, q: EventQuery) -> Result<Vec<EventSummary>> {
-        let list = query::event_list(&q, "deliveries", None);
+        let list = query::event_list(&q, "deliveries", None, &PAYLOAD_SEARCH);
         let client = self.pool.get().await?;
         let stmt = client.prepare_cached(&list.sql).await?;
         let params: Vec<&(dyn ToSql + Sync)> = list.args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();

@@ -14,10 +14,22 @@ pub(super) struct EventList {
 /// The SQL that answers `q`, newest first. `deliveries` is the table or view of delivery rows;
 /// `unrowed_pending`, where a store keeps pending deliveries without a row, gives the condition
 /// that event `e` has such a delivery (for the subscription placeholder, if any).
+/// How a store searches payloads: its SQL for one word and for one field, given the placeholders
+/// of their arguments, and how it writes those arguments.
+pub(super) struct PayloadSearch {
+    /// A word in the payload or the event id: `indexed` is the word as `word_arg` writes it,
+    /// `raw` as typed.
+    pub word: fn(indexed: &str, raw: &str) -> String,
+    pub word_arg: fn(word: &str) -> String,
+    pub field: fn(path: &str, value: &str) -> String,
+    pub path_arg: fn(segments: &[String]) -> String,
+}
+
 pub(super) fn event_list(
     q: &EventQuery,
     deliveries: &str,
     unrowed_pending: Option<fn(Option<&str>) -> String>,
+    search: &PayloadSearch,
 ) -> EventList {
     let mut args = Vec::new();
     let mut arg = |v: &str| {
@@ -36,6 +48,19 @@ pub(super) fn event_list(
     }
     if let Some(after) = &q.after {
         sql += &format!(" AND e.id > {}", arg(after));
+    }
+    for word in &q.words {
+        let (indexed, raw) = (arg(&(search.word_arg)(word)), arg(word));
+        sql += &format!(" AND {}", (search.word)(&indexed, &raw));
+    }
+    for (path, value) in &q.fields {
+        // Paths are checked where they come in; one that is not is matched by nothing.
+        let Ok(segments) = super::field_path(path) else {
+            sql += " AND false";
+            continue;
+        };
+        let (path, value) = (arg(&(search.path_arg)(&segments)), arg(value));
+        sql += &format!(" AND {}", (search.field)(&path, &value));
     }
     if q.subscription.is_some() || q.status.is_some() {
         let statuses = q.status.map(StatusFilter::statuses);

@@ -129,6 +129,37 @@ CREATE TABLE replays (
 );
 "#;
 
+/// Payload search: a full-text index (FTS5) over every event's body, kept by triggers in the
+/// event's own transaction, and filled for the events already there.
+const MIGRATE_TO_7: &str = r#"
+CREATE VIRTUAL TABLE events_fts USING fts5(body, content='events', content_rowid='rowid');
+INSERT INTO events_fts(events_fts) VALUES ('rebuild');
+CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
+    INSERT INTO events_fts(rowid, body) VALUES (new.rowid, new.body);
+END;
+CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+    INSERT INTO events_fts(events_fts, rowid, body) VALUES ('delete', old.rowid, old.body);
+END;
+"#;
+
+/// How SQLite searches payloads: words through the FTS5 index (each as a prefix), fields with
+/// `json_extract` (the body is stored as a BLOB, read as the JSON text it is).
+const PAYLOAD_SEARCH: query::PayloadSearch = query::PayloadSearch {
+    word: |indexed, raw| {
+        format!(
+            "(e.rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {indexed}) OR instr(lower(e.id), lower({raw})) > 0)"
+        )
+    },
+    word_arg: |w| format!("\"{}\"*", w.replace('"', "\"\"")),
+    field: |path, value| format!("instr(lower(json_extract(CAST(e.body AS TEXT), {path})), lower({value})) > 0"),
+    path_arg: |segments| {
+        segments.iter().fold("$".to_string(), |out, s| match s.parse::<u32>() {
+            Ok(i) => format!("{out}[{i}]"),
+            Err(_) => format!("{out}.\"{s}\""),
+        })
+    },
+};
+
 /// The schema, step by step; `PRAGMA user_version` records the last step applied.
 pub(super) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: SCHEMA_1 },
@@ -137,6 +168,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, sql: MIGRATE_TO_4 },
     Migration { version: 5, sql: MIGRATE_TO_5 },
     Migration { version: 6, sql: MIGRATE_TO_6 },
+    Migration { version: 7, sql: MIGRATE_TO_7 },
 ];
 
 /// Keeps an audit entry, in the caller's transaction.
@@ -617,7 +649,7 @@ impl Store for SqliteStore {
 
     async fn list_events(&self, q: EventQuery) -> Result<Vec<EventSummary>> {
         self.read(move |conn| {
-            let list = query::event_list(&q, "deliveries", Some(has_unrowed_pending));
+            let list = query::event_list(&q, "deliveries", Some(has_unrowed_pending), &PAYLOAD_SEARCH);
             let mut events =
                 select(conn, &numbered(&list.sql), params_from_iter(&list.args), |r| rows::event_summary(r))?;
             for e in &mut events {

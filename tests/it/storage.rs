@@ -43,6 +43,7 @@ both_stores!(subscription_changes_fence_ingest, subscription_changes_fence_inges
 both_stores!(unfinished_deliveries_are_pending, unfinished_deliveries_are_pending);
 both_stores!(changes_are_audited_in_their_transaction, changes_are_audited_in_their_transaction);
 both_stores!(finished_replays_are_pruned, finished_replays_are_pruned);
+both_stores!(payloads_are_searched_by_word_and_field, payloads_are_searched_by_word_and_field);
 
 async fn pg_store(node: &str) -> Option<PostgresStore> {
     let url = crate::common::fresh_pg_database().await?;
@@ -529,4 +530,45 @@ async fn finished_replays_are_pruned(store: Arc<dyn Store>) {
     store.prune(t - 10_000).await.unwrap();
     let kept: Vec<String> = store.replays().await.unwrap().into_iter().map(|r| r.id).collect();
     assert_eq!(kept, [new_done.id, old_running.id], "newest first; the finished old ones are gone");
+}
+
+/// Payload search: words anywhere in the body (whole, or their beginning; any case), and a JSON
+/// field's text; with the other conditions, and pruned events are no longer found.
+async fn payloads_are_searched_by_word_and_field(store: Arc<dyn Store>) {
+    let t = now_ms();
+    let card = |id: &str, title: &str, at: Millis| {
+        let mut e = event(id, "card.move", at, &[]);
+        e.body = Bytes::from(format!(
+            r#"{{"data":{{"action":"card.move","card":{{"id":1,"title":"{title}"}},"moved_by":{{"name":"Ana Lima"}}}}}}"#
+        ));
+        e
+    };
+    store.ingest(card("evt_01", "Prospect: Acme Corp renewal", t - 20_000), 0).await.unwrap();
+    store.ingest(card("evt_02", "Invoice for Globex", t), 0).await.unwrap();
+    let mut other = event("evt_03", "user.role_set", t, &[]);
+    other.body = Bytes::from_static(br#"{"data":{"action":"user.role_set","user":{"name":"Acme admin"}}}"#);
+    store.ingest(other, 0).await.unwrap();
+    let found = |words: &[&str], fields: &[(&str, &str)], action: Option<&str>| {
+        let q = EventQuery {
+            words: words.iter().map(|w| w.to_string()).collect(),
+            fields: fields.iter().map(|(p, v)| (p.to_string(), v.to_string())).collect(),
+            action: action.map(str::to_string),
+            limit: 10,
+            ..EventQuery::default()
+        };
+        let store = store.clone();
+        async move { store.list_events(q).await.unwrap().into_iter().map(|e| e.id).collect::<Vec<_>>() }
+    };
+    assert_eq!(found(&["prospect"], &[], None).await, ["evt_01"], "a word of the title, any case");
+    assert_eq!(found(&["Prosp"], &[], None).await, ["evt_01"], "the beginning of a word");
+    assert_eq!(found(&["acme"], &[], None).await, ["evt_03", "evt_01"], "anywhere in the payload");
+    assert_eq!(found(&["acme", "renewal"], &[], None).await, ["evt_01"], "every word");
+    assert_eq!(found(&["acme"], &[], Some("card.move")).await, ["evt_01"], "with the other conditions");
+    assert_eq!(found(&[], &[("data.card.title", "ACME")], None).await, ["evt_01"], "a field's text");
+    assert!(found(&[], &[("data.moved_by.name", "acme")], None).await.is_empty(), "only in that field");
+    assert!(found(&["nowhere"], &[], None).await.is_empty());
+    assert_eq!(found(&["VT_02"], &[], None).await, ["evt_02"], "a piece of the event id");
+    assert!(found(&[], &[("not a path", "x")], None).await.is_empty());
+    store.prune(t - 10_000).await.unwrap();
+    assert!(found(&["prospect"], &[], None).await.is_empty(), "a pruned event is no longer found");
 }

@@ -341,3 +341,45 @@ async fn y_copies_the_id_the_payload_and_a_signed_curl_command() {
     wh.verify(&got.body, &got.headers).expect("the copied command is signed like a delivery");
     assert_eq!(got.headers["webhook-id"], newest.as_str());
 }
+
+/// `/` with free text searches payloads in the store: an event far older than what the dashboard
+/// loaded (500 newer ones came after it) is found by a word of its card title, and by the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_payload_text_beyond_what_is_loaded() {
+    use crate::common::*;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &[]);
+    let http = reqwest::Client::new();
+    let events = format!("{}/v1/events", server.base);
+    let special = serde_json::json!({"data": {"action": "card.done", "card": {"id": 7, "title": "Globex renewal", "pipe_id": "P"}}});
+    let (status, _) = call(&http, reqwest::Method::POST, &events, INGEST, Some(special)).await;
+    assert_eq!(status, 202);
+    for _ in 0..12 {
+        let batch = (0..50).map(|_| call(&http, reqwest::Method::POST, &events, INGEST, Some(card_move("P", 2))));
+        futures::future::join_all(batch).await;
+    }
+    let command = format!(
+        "cd {} && {} attach {} --token {ADMIN}; echo EXIT=$?; sleep 30",
+        dir.path().display(),
+        env!("CARGO_BIN_EXE_hookwatch"),
+        server.base
+    );
+    let t = Tmux::start(120, 36, &command);
+    let screen = t.wait_for("card.move", Duration::from_secs(10));
+    assert!(!screen.contains("card.done"), "the old event is not among those loaded:\n{screen}");
+    t.keys(&["/"]);
+    type_text(&t, "globex");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("card.done", Duration::from_secs(5));
+    assert!(screen.contains("filter: globex") && !screen.contains("card.move"), "{screen}");
+    t.keys(&["/", "C-u"]);
+    type_text(&t, "data.card.title:RENEWAL");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("filter: data.card.title:RENEWAL", Duration::from_secs(5));
+    assert!(screen.contains("card.done") && !screen.contains("card.move"), "{screen}");
+    t.keys(&["Enter"]);
+    t.wait_for("Globex renewal", Duration::from_secs(5));
+    t.keys(&["Escape", "Escape"]);
+    t.wait_for("cleared the filter", Duration::from_secs(3));
+    t.wait_for("card.move", Duration::from_secs(5));
+}

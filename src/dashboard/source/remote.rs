@@ -161,6 +161,9 @@ impl Source for RemoteSource {
         param(&mut params, "card", q.card_id.as_deref());
         param(&mut params, "before", q.before.as_deref());
         param(&mut params, "status", q.status.map(StatusFilter::as_str));
+        let terms: Vec<String> =
+            q.words.iter().cloned().chain(q.fields.iter().map(|(path, value)| format!("{path}:{value}"))).collect();
+        param(&mut params, "q", Some(terms.join(" ")).filter(|t| !t.is_empty()).as_deref());
         Ok(self.get::<Data<_>>(&format!("/v1/events?{}", params.join("&"))).await?.data)
     }
 

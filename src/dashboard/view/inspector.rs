@@ -1,7 +1,7 @@
 //! The inspector: payload as coloured JSON, deliveries with every attempt, and the selected
 //! attempt's response and request headers. Side by side when wide, one section at a time when not.
 
-use super::{WIDE, clock, counted, popup_area, span};
+use super::{WIDE, clock, counted, highlighted, popup_area, span};
 use crate::dashboard::app::App;
 use crate::dashboard::inspector::{Inspector, Section};
 use crate::dashboard::json::Token;
@@ -53,7 +53,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, theme: &T
     if area.width >= WIDE {
         let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
         let [top, bottom] = Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(right);
-        draw_payload(frame, left, ins, theme);
+        draw_payload(frame, left, app, ins, theme);
         draw_deliveries(frame, top, app, ins, theme);
         draw_response(frame, bottom, app, ins, theme);
     } else {
@@ -67,7 +67,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, theme: &T
             .collect();
         frame.render_widget(Paragraph::new(Line::from(tab_spans)), tabs);
         match ins.section {
-            Section::Payload => draw_payload(frame, rest, ins, theme),
+            Section::Payload => draw_payload(frame, rest, app, ins, theme),
             Section::Deliveries => draw_deliveries(frame, rest, app, ins, theme),
             Section::Response => draw_response(frame, rest, app, ins, theme),
         }
@@ -84,7 +84,8 @@ fn token_style(t: Token, theme: &Theme) -> Style {
     }
 }
 
-fn draw_payload(frame: &mut Frame, area: Rect, ins: &Inspector, theme: &Theme) {
+fn draw_payload(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, theme: &Theme) {
+    let needles = app.filter.search_needles();
     let block = section_block(Section::Payload, ins, theme, &format!(" · {} lines", ins.payload.len()));
     let height = block.inner(area).height as usize;
     let scroll = ins.payload_scroll.min(ins.payload.len().saturating_sub(height));
@@ -93,7 +94,9 @@ fn draw_payload(frame: &mut Frame, area: Rect, ins: &Inspector, theme: &Theme) {
         .iter()
         .skip(scroll)
         .take(height)
-        .map(|l| Line::from(l.iter().map(|(t, s)| Span::styled(s.clone(), token_style(*t, theme))).collect::<Vec<_>>()))
+        .map(|l| {
+            Line::from(l.iter().flat_map(|(t, s)| highlighted(s, &needles, token_style(*t, theme))).collect::<Vec<_>>())
+        })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

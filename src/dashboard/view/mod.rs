@@ -182,6 +182,47 @@ pub fn pad(text: &str, width: usize) -> String {
     out
 }
 
+/// `text` in pieces, each saying whether it is one of `needles` (lowercase; matched in any
+/// case): what a search found, to be highlighted.
+pub fn marked(text: &str, needles: &[String]) -> Vec<(bool, String)> {
+    let lower = text.to_lowercase();
+    // Lowercasing that changes lengths (rare outside ASCII) would misplace the marks: none then.
+    if needles.is_empty() || lower.len() != text.len() {
+        return vec![(false, text.to_string())];
+    }
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < text.len() {
+        let next = needles
+            .iter()
+            .filter(|n| !n.is_empty())
+            .filter_map(|n| lower[at..].find(n.as_str()).map(|i| (at + i, at + i + n.len())))
+            .filter(|(start, end)| text.is_char_boundary(*start) && text.is_char_boundary(*end))
+            .min();
+        let Some((start, end)) = next else { break };
+        if start > at {
+            out.push((false, text[at..start].to_string()));
+        }
+        out.push((true, text[start..end].to_string()));
+        at = end;
+    }
+    if at < text.len() {
+        out.push((false, text[at..].to_string()));
+    }
+    out
+}
+
+/// The spans of `text` in `style`, what the search found reversed.
+pub fn highlighted(text: &str, needles: &[String], style: ratatui::style::Style) -> Vec<ratatui::text::Span<'static>> {
+    use ratatui::style::Modifier;
+    marked(text, needles)
+        .into_iter()
+        .map(|(hit, piece)| {
+            ratatui::text::Span::styled(piece, if hit { style.add_modifier(Modifier::REVERSED) } else { style })
+        })
+        .collect()
+}
+
 /// "1 attempt", "2 attempts", "1 delivery", "3 deliveries".
 pub fn counted(n: impl Into<u64>, singular: &str) -> String {
     let n = n.into();
@@ -244,6 +285,21 @@ mod tests {
         }
         assert_eq!(pad("請求システム", 5).width(), 5, "a wide character cut in half leaves a space");
         assert_eq!(fit("請求システム", 12), "請求システム", "exactly full: not cut");
+    }
+
+    #[test]
+    fn search_hits_are_marked_in_any_case() {
+        let needles = vec!["acme".to_string(), "corp".to_string()];
+        let pieces = marked("Prospect: ACME Corp", &needles);
+        let hits: Vec<&str> = pieces.iter().filter(|(hit, _)| *hit).map(|(_, p)| p.as_str()).collect();
+        assert_eq!(hits, ["ACME", "Corp"]);
+        assert_eq!(pieces.iter().map(|(_, p)| p.as_str()).collect::<String>(), "Prospect: ACME Corp");
+        assert_eq!(
+            marked("İstanbul acme", &needles),
+            vec![(false, "İstanbul acme".to_string())],
+            "lengths change: unmarked"
+        );
+        assert_eq!(marked("none here", &[]), vec![(false, "none here".to_string())]);
     }
 
     #[test]

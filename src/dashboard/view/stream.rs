@@ -1,7 +1,7 @@
 //! The Event stream: a live tail, one row per event with an outcome chip per delivery.
 //! Only the rows on screen are built, so the cost does not grow with the stream.
 
-use super::{clock, figures_block, fit, short_id};
+use super::{clock, figures_block, fit, highlighted, short_id};
 use crate::dashboard::app::{App, EventRow};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
@@ -79,6 +79,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
         frame.render_widget(Paragraph::new(text).style(theme.dim()), inner);
         return;
     }
+    let needles = app.filter.search_needles();
     let height = inner.height.saturating_sub(1) as usize; // one line for the header row
     let offset = app.stream_cursor.saturating_sub(height.saturating_sub(1));
     let wide = inner.width >= 110;
@@ -108,9 +109,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
             }
             Row::new(vec![
                 Cell::from(clock(e.received_at)),
-                Cell::from(clean(&e.action).into_owned()),
+                Cell::from(Line::from(highlighted(&clean(&e.action), &needles, Style::new()))),
                 Cell::from(short_id(&e.id)),
-                Cell::from(ids.join(" · ")),
+                Cell::from(Line::from(highlighted(&ids.join(" · "), &needles, Style::new()))),
                 Cell::from(chips(row, app, theme, chips_w)),
             ])
             .style(row_style(row, app.now, theme))
