@@ -569,6 +569,9 @@ async fn payloads_are_searched_by_word_and_field(store: Arc<dyn Store>) {
     assert!(found(&["nowhere"], &[], None).await.is_empty());
     assert_eq!(found(&["VT_02"], &[], None).await, ["evt_02"], "a piece of the event id");
     assert!(found(&[], &[("not a path", "x")], None).await.is_empty());
+    for odd in ["pro\"spect", "*", "AND", "-", "NEAR(", "'", "%"] {
+        assert!(found(&[odd], &[], None).await.len() <= 3, "{odd:?} is a word, not syntax");
+    }
     store.prune(t - 10_000).await.unwrap();
     assert!(found(&["prospect"], &[], None).await.is_empty(), "a pruned event is no longer found");
 }
