@@ -18,8 +18,20 @@ pub struct PayloadFacts {
     pub from_phase_id: Option<String>,
     pub to_phase_id: Option<String>,
     pub field_id: Option<String>,
-    /// hookwatch's own alert about this subscription: never delivered to it.
-    pub about_subscription: Option<String>,
+    /// Who gets the event beside what its action and filters decide.
+    pub audience: Audience,
+}
+
+/// Which subscriptions an event goes to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Audience {
+    /// Those whose actions and filters match it.
+    #[default]
+    Matching,
+    /// Those that match, except this one: hookwatch's own alert about it.
+    MatchingExcept(String),
+    /// This one alone, whatever its actions and filters: a test sent to one endpoint.
+    Only(String),
 }
 
 /// The part of a payload hookwatch reads. Everything else is skipped without being built, and
@@ -215,7 +227,7 @@ pub fn inspect(body: &[u8], catalog: &Catalog) -> Result<PayloadFacts> {
         from_phase_id: ids(data.from).id.and_then(Id::text),
         to_phase_id: ids(data.to).id.and_then(Id::text),
         field_id: ids(data.field).id.and_then(Id::text),
-        about_subscription: None,
+        audience: Audience::Matching,
     })
 }
 

@@ -94,7 +94,11 @@ pub enum Effect {
         id: Option<String>,
         input: Box<SubscriptionInput>,
     },
-    SendEvent(String),
+    /// A test event's body, for one subscription or (`None`) every matching one.
+    SendEvent {
+        body: String,
+        to: Option<String>,
+    },
     DeleteSubscription {
         id: String,
         name: String,

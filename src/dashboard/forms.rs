@@ -262,6 +262,8 @@ fn parse_number(text: &str, min: u64, max: u64) -> Result<u64, String> {
 /// The JSON editor for a test event, pre-filled with an action's sample.
 pub struct SendForm {
     pub action: usize,
+    /// Where it goes: one subscription (id, name), or `None` for every subscription it matches.
+    pub target: Option<(String, String)>,
     pub editor: TextArea<'static>,
     /// The verdict on the current text: `Ok(action)` or what is wrong.
     pub verdict: Result<String, String>,
@@ -273,13 +275,24 @@ impl SendForm {
         let action = action % ACTIONS.len();
         let sample = serde_json::to_string_pretty(&ACTIONS[action].sample()).unwrap_or_default();
         let editor = TextArea::new(sample.lines().map(str::to_string).collect());
-        let mut form = SendForm { action, editor, verdict: Err(String::new()), server_error: None };
+        let mut form = SendForm { action, target: None, editor, verdict: Err(String::new()), server_error: None };
         form.revalidate(&Catalog::default());
         form
     }
 
     pub fn text(&self) -> String {
         self.editor.lines().join("\n")
+    }
+
+    /// The next place to send it: each subscription in turn (`subscriptions` as listed), then
+    /// every matching one, then the first again.
+    pub fn next_target(&mut self, subscriptions: &[(String, String)]) {
+        let at = self.target.as_ref().and_then(|(id, _)| subscriptions.iter().position(|(s, _)| s == id));
+        self.target = match at {
+            None if self.target.is_none() => subscriptions.first().cloned(),
+            None => None,
+            Some(i) => subscriptions.get(i + 1).cloned(),
+        };
     }
 
     pub fn revalidate(&mut self, catalog: &Catalog) {
@@ -329,6 +342,19 @@ mod tests {
         assert_eq!(form.validate(&Catalog::default()).and_then(|i| i.ordered), Some(true));
         form.toggle_ordered();
         assert_eq!(form.validate(&Catalog::default()).and_then(|i| i.ordered), Some(false));
+    }
+
+    #[test]
+    fn the_send_form_goes_to_each_subscription_then_to_all() {
+        let subs = vec![("sub_a".to_string(), "a".to_string()), ("sub_b".to_string(), "b".to_string())];
+        let mut form = SendForm::new(0);
+        form.target = Some(subs[0].clone());
+        form.next_target(&subs);
+        assert_eq!(form.target.as_ref().map(|t| t.1.as_str()), Some("b"));
+        form.next_target(&subs);
+        assert_eq!(form.target, None, "then every matching one");
+        form.next_target(&subs);
+        assert_eq!(form.target.as_ref().map(|t| t.1.as_str()), Some("a"), "and round again");
     }
 
     #[test]

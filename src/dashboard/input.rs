@@ -78,7 +78,20 @@ impl App {
                 return vec![Effect::LoadAudit];
             }
             Action::NewSubscription => self.popups.push(Popup::Subscription(Box::new(SubscriptionForm::new(None)))),
-            Action::SendTestEvent => self.popups.push(Popup::Send(Box::new(SendForm::new(4)))),
+            Action::SendTestEvent => {
+                // A test goes to one endpoint unless the operator widens it: the selected one, or
+                // the first.
+                let mut form = SendForm::new(4);
+                let selected = matches!(self.focus, Pane::Subscriptions | Pane::Rates)
+                    .then(|| self.selected_endpoint().map(|e| e.id.clone()))
+                    .flatten();
+                form.target = self
+                    .subscriptions
+                    .iter()
+                    .find(|s| selected.as_ref().is_none_or(|id| s.id == *id))
+                    .map(|s| (s.id.clone(), s.name.clone()));
+                self.popups.push(Popup::Send(Box::new(form)));
+            }
             Action::Palette => self.palette = Some(Palette::default()),
             Action::Back if !self.filter_text.is_empty() => {
                 self.set_status(format!("cleared the filter {}", self.filter_text), false);
@@ -512,11 +525,23 @@ impl App {
             Some(Action::Back) => {
                 self.popups.pop();
             }
-            Some(Action::NextSample) => **form = SendForm::new((form.action + 1) % ACTIONS.len()),
+            Some(Action::NextSample) => {
+                let target = form.target.take();
+                **form = SendForm::new((form.action + 1) % ACTIONS.len());
+                form.target = target;
+            }
+            Some(Action::NextTarget) => {
+                let subs: Vec<(String, String)> =
+                    self.subscriptions.iter().map(|s| (s.id.clone(), s.name.clone())).collect();
+                form.next_target(&subs);
+            }
             Some(Action::Submit) => {
                 if form.verdict.is_ok() {
                     form.server_error = None;
-                    return vec![Effect::SendEvent(form.text())];
+                    return vec![Effect::SendEvent {
+                        body: form.text(),
+                        to: form.target.as_ref().map(|(id, _)| id.clone()),
+                    }];
                 }
             }
             _ => {

@@ -203,7 +203,9 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
                 Ok(sub) => Outcome::SubscriptionSaved(Box::new(sub)),
                 Err(e) => Outcome::SaveFailed(e),
             },
-            Effect::SendEvent(body) => s.send_event(body).await.map_or_else(Outcome::SendFailed, Outcome::Sent),
+            Effect::SendEvent { body, to } => {
+                s.send_event(body, to.as_deref()).await.map_or_else(Outcome::SendFailed, Outcome::Sent)
+            }
             Effect::DeleteSubscription { id, name } => match s.delete_subscription(&id).await {
                 Ok(()) => Outcome::Done(format!("deleted subscription {name}")),
                 Err(e) => Outcome::Failed(format!("cannot delete {name}: {e}")),

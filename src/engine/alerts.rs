@@ -5,7 +5,7 @@ use super::Engine;
 use crate::catalog;
 use crate::feed::FeedEvent;
 use crate::model::Alert;
-use crate::payload::PayloadFacts;
+use crate::payload::{Audience, PayloadFacts};
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
@@ -51,7 +51,7 @@ impl Engine {
         let body = catalog::alert_payload(&alert, &url, &self.membership.node_id).to_string();
         let facts = PayloadFacts {
             action: catalog::alert_action(alert.kind).to_string(),
-            about_subscription: Some(alert.subscription_id.clone()),
+            audience: Audience::MatchingExcept(alert.subscription_id.clone()),
             ..PayloadFacts::default()
         };
         match self.ingest_own(body.into(), facts).await {

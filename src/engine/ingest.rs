@@ -6,7 +6,7 @@ use crate::dispatch::Job;
 use crate::error::{Error, Result};
 use crate::feed::FeedEvent;
 use crate::model::{DeliveryStatus, DeliverySummary, EventSummary, Millis, new_id, now_ms};
-use crate::payload::{self, PayloadFacts};
+use crate::payload::{self, Audience, PayloadFacts};
 use crate::store::{IngestOutcome, NewEvent, PendingDelivery};
 use bytes::Bytes;
 use std::sync::Arc;
@@ -44,6 +44,25 @@ pub struct Ingested {
 impl Engine {
     /// Validates and durably stores an event, then hands its deliveries to the dispatcher.
     pub async fn ingest(self: &Arc<Self>, body: Bytes, idempotency_key: Option<String>) -> Result<Ingested> {
+        self.ingest_for(body, idempotency_key, Audience::Matching).await
+    }
+
+    /// A test event for one subscription alone, whatever its actions and filters: what the
+    /// dashboard's test-event editor sends by default, so a test reaches no other endpoint.
+    pub async fn send_test(self: &Arc<Self>, subscription_id: &str, body: Bytes) -> Result<Ingested> {
+        let sub = self.subscription(subscription_id)?;
+        if sub.state == crate::model::SubscriptionState::Disabled {
+            return Err(Error::Conflict(format!("{} is disabled and gets no events; resume it to test it", sub.name)));
+        }
+        self.ingest_for(body, None, Audience::Only(subscription_id.to_string())).await
+    }
+
+    async fn ingest_for(
+        self: &Arc<Self>,
+        body: Bytes,
+        idempotency_key: Option<String>,
+        audience: Audience,
+    ) -> Result<Ingested> {
         let backlog = self.dispatcher.total_backlog();
         if backlog >= self.config.max_backlog {
             return Err(Error::Unavailable {
@@ -51,7 +70,7 @@ impl Engine {
                 retry_after: Duration::from_secs(5),
             });
         }
-        let facts = payload::inspect(&body, &self.catalog)?;
+        let facts = PayloadFacts { audience, ..payload::inspect(&body, &self.catalog)? };
         if let Some(key) = &idempotency_key
             && (key.is_empty() || key.len() > 255 || key.chars().any(char::is_control))
         {

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::{Subscription, SubscriptionState, new_id};
-use crate::payload::PayloadFacts;
+use crate::payload::{Audience, PayloadFacts};
 use crate::subscriptions::conflicts;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -15,6 +15,11 @@ struct Versioned {
 }
 
 /// The subscriptions and the store's subscriptions version they reflect.
+/// Whether a subscription's actions and filters take the event.
+fn wants(sub: &Subscription, facts: &PayloadFacts) -> bool {
+    sub.actions.iter().any(|p| crate::catalog::pattern_matches(p, &facts.action)) && sub.filters.matches(facts)
+}
+
 pub(super) struct Registry {
     live: RwLock<Versioned>,
     /// Serialises subscription changes so the duplicate check and the save see the same world.
@@ -80,9 +85,11 @@ impl Registry {
             .by_id
             .values()
             .filter(|s| s.state != SubscriptionState::Disabled)
-            .filter(|s| facts.about_subscription.as_ref() != Some(&s.id))
-            .filter(|s| s.actions.iter().any(|p| crate::catalog::pattern_matches(p, &facts.action)))
-            .filter(|s| s.filters.matches(facts))
+            .filter(|s| match &facts.audience {
+                Audience::Matching => wants(s, facts),
+                Audience::MatchingExcept(id) => s.id != *id && wants(s, facts),
+                Audience::Only(id) => s.id == *id,
+            })
             .map(|s| (new_id("dlv"), s.id.clone()))
             .collect();
         Ok((live.version, deliveries))

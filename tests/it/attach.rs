@@ -39,7 +39,8 @@ async fn the_remote_source_drives_a_real_server() {
     remote.watch(tx);
     next_matching(&mut rx, |u| matches!(u, Update::Connection { connected: true, .. })).await;
 
-    let id = remote.send_event(card_move("P", 2).to_string()).await.unwrap();
+    // To the subscription alone (the test-event editor's default), through its test route.
+    let id = remote.send_event(card_move("P", 2).to_string(), Some(&sub.id)).await.unwrap();
     next_matching(&mut rx, |u| matches!(u, Update::Feed(FeedEvent::EventReceived { event }) if event.id == id)).await;
     next_matching(&mut rx, |u| matches!(u, Update::Feed(FeedEvent::DeliveryAttempted(n)) if n.event_id == id)).await;
     next_matching(&mut rx, |u| matches!(u, Update::Stats(s) if s.events_ingested == 1)).await;
@@ -51,7 +52,7 @@ async fn the_remote_source_drives_a_real_server() {
     assert_eq!(remote.redeliver(&id, Some(&sub.id), false).await.unwrap(), 1);
     remote.set_paused(&sub.id, true).await.unwrap();
     assert_eq!(hw.get(&format!("/v1/subscriptions/{}", sub.id)).await["state"], "paused");
-    let err = remote.send_event("{\"data\":{\"action\":\"nope\"}}".into()).await.unwrap_err();
+    let err = remote.send_event("{\"data\":{\"action\":\"nope\"}}".into(), None).await.unwrap_err();
     assert!(err.contains("unknown action"), "{err}");
 
     // The server goes away: the source says so, then comes back when a server listens again.
@@ -229,7 +230,7 @@ async fn the_inspector_follows_a_held_delivery_until_it_is_final() {
     let (tx, mut rx) = mpsc::channel(1024);
     remote.watch(tx);
     next_matching(&mut rx, |u| matches!(u, Update::Connection { connected: true, .. })).await;
-    let id = remote.send_event(card_move("P", 2).to_string()).await.unwrap();
+    let id = remote.send_event(card_move("P", 2).to_string(), None).await.unwrap();
     app.popups.push(Popup::Inspector(Box::new(Inspector::loading(id.clone()))));
     app.apply_outcome(Outcome::Event(Box::new(remote.event(&id).await.unwrap())));
 

@@ -203,3 +203,28 @@ async fn cli_errors_name_the_root_cause_and_help_fits_the_command() {
         assert!(!help.contains(absent) && help.contains(present), "{command} --help:\n{help}");
     }
 }
+
+/// A test event for one subscription reaches it alone, whatever its actions and filters; the
+/// others that the action matches get nothing.
+#[tokio::test]
+async fn a_test_event_goes_to_its_subscription_alone() {
+    let hw = Hookwatch::start().await;
+    let (chosen, other) = (Sink::start(Behaviour::default()).await, Sink::start(Behaviour::default()).await);
+    let sub = hw.subscribe(&chosen.url, &["user.*"], serde_json::json!({})).await;
+    hw.subscribe(&other.url, &["*"], serde_json::json!({})).await;
+    let id = sub["id"].as_str().unwrap();
+    let path = format!("/v1/subscriptions/{id}/test");
+    let (status, sent) = hw.admin(reqwest::Method::POST, &path, Some(card_move("P", 2))).await;
+    assert_eq!(status, 202, "{sent}");
+    assert_eq!(sent["deliveries"], 1, "{sent}");
+    assert_eq!(
+        chosen.wait_for(1, Duration::from_secs(5)).await,
+        1,
+        "card.move reaches a user.* subscription when sent to it"
+    );
+    hw.idle(Duration::from_secs(5)).await;
+    assert_eq!(other.count(), 0, "the * subscription was not the target");
+    let (status, missing) =
+        hw.admin(reqwest::Method::POST, "/v1/subscriptions/sub_nope/test", Some(card_move("P", 2))).await;
+    assert_eq!(status, 404, "{missing}");
+}

@@ -122,7 +122,11 @@ impl Source for LocalSource {
         self.engine.cancel_replay(id, Actor::Local).await.map_err(|e| e.to_string())
     }
 
-    async fn send_event(&self, body: String) -> SourceResult<String> {
-        self.engine.ingest(body.into(), None).await.map(|i| i.id).map_err(|e| e.to_string())
+    async fn send_event(&self, body: String, to: Option<&str>) -> SourceResult<String> {
+        let sent = match to {
+            Some(id) => self.engine.send_test(id, body.into()).await,
+            None => self.engine.ingest(body.into(), None).await,
+        };
+        sent.map(|i| i.id).map_err(|e| e.to_string())
     }
 }

@@ -68,6 +68,7 @@ pub trait Source: Send + Sync + 'static {
     /// Every stored replay, newest first.
     async fn replays(&self) -> SourceResult<Vec<Replay>>;
     async fn cancel_replay(&self, id: &str) -> SourceResult<Replay>;
-    /// Ingests a test event; returns the new event's id.
-    async fn send_event(&self, body: String) -> SourceResult<String>;
+    /// Ingests a test event, for subscription `to` alone or (`None`) for every matching one;
+    /// returns the new event's id.
+    async fn send_event(&self, body: String, to: Option<&str>) -> SourceResult<String>;
 }

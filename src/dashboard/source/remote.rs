@@ -236,10 +236,14 @@ impl Source for RemoteSource {
         self.call(reqwest::Method::POST, &format!("/v1/replays/{id}/cancel"), None).await
     }
 
-    async fn send_event(&self, body: String) -> SourceResult<String> {
+    async fn send_event(&self, body: String, to: Option<&str>) -> SourceResult<String> {
+        let path = match to {
+            Some(id) => format!("/v1/subscriptions/{id}/test"),
+            None => "/v1/events".to_string(),
+        };
         let resp = self
             .http
-            .post(format!("{}/v1/events", self.base))
+            .post(format!("{}{path}", self.base))
             .bearer_auth(&self.token)
             .header("content-type", "application/json")
             .body(body)

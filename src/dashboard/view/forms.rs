@@ -72,7 +72,21 @@ pub fn draw_send(frame: &mut Frame, area: Rect, form: &SendForm, theme: &Theme) 
     ));
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let [editor, verdict] = Layout::vertical([Constraint::Min(3), Constraint::Length(2)]).areas(inner);
+    let [target, editor, verdict] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(2)]).areas(inner);
+    let to = match &form.target {
+        Some((_, name)) => Line::from(vec![
+            Span::styled("To ", theme.bold()),
+            Span::raw(format!("{} only", clean(name))),
+            Span::styled("  (C-t: another, or every matching subscription)", theme.dim()),
+        ]),
+        None => Line::from(vec![
+            Span::styled("To ", theme.bold()),
+            Span::styled("⚠ every subscription it matches, production endpoints included", theme.warn()),
+            Span::styled("  (C-t: one alone)", theme.dim()),
+        ]),
+    };
+    frame.render_widget(Paragraph::new(to), target);
     frame.render_widget(&form.editor, editor);
     let line = match (&form.server_error, &form.verdict) {
         (Some(e), _) => Line::styled(format!("✗ the server refused: {}", clean(e)), theme.bad()),
