@@ -36,6 +36,28 @@ pub(super) async fn prune_periodically(engine: Weak<Engine>) {
     }
 }
 
+/// How often the payload search index is brought up to date when it was.
+const INDEX_EVERY: Duration = Duration::from_millis(500);
+
+/// Keeps the payload search index up to date, off the ingest path: a batch at a time, at once
+/// again while there is more.
+pub(super) async fn index_payloads(engine: Weak<Engine>) {
+    loop {
+        let Some(engine) = engine.upgrade() else { return };
+        let indexed = match engine.store.index_payloads().await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!("search index: {e}; trying again");
+                0
+            }
+        };
+        drop(engine);
+        if indexed == 0 {
+            tokio::time::sleep(INDEX_EVERY).await;
+        }
+    }
+}
+
 /// How often each endpoint's queue is compared with `backlog_alert`.
 const BACKLOG_EVERY: Duration = Duration::from_secs(5);
 

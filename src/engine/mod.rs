@@ -102,6 +102,7 @@ impl Engine {
         tokio::spawn(background::handle_control(Arc::downgrade(&engine), control_rx));
         tokio::spawn(background::prune_periodically(Arc::downgrade(&engine)));
         tokio::spawn(background::watch_backlogs(Arc::downgrade(&engine)));
+        tokio::spawn(background::index_payloads(Arc::downgrade(&engine)));
         Ok(engine)
     }
 

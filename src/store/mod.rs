@@ -283,6 +283,11 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes finished events received before `before` with their deliveries and attempts, and
     /// the alerts and audit entries from before it.
     async fn prune(&self, before: Millis) -> Result<u64>;
+    /// Brings the payload search index up to date with a batch of the newest events; how many it
+    /// indexed (0: up to date, or a store that needs no index).
+    async fn index_payloads(&self) -> Result<u64> {
+        Ok(0)
+    }
     async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>>;
 
     /// Events received, attempts finished and alerts raised after `since` by any node, each kind
