@@ -145,7 +145,7 @@ END;
 "#;
 
 /// Events indexed for search per batch: one write transaction each.
-const INDEX_BATCH: u32 = 5000;
+const INDEX_BATCH: u32 = 1000;
 
 /// How SQLite searches payloads: words through the FTS5 index (each as a prefix), fields with
 /// `json_extract` (the body is stored as a BLOB, read as the JSON text it is).
