@@ -29,6 +29,45 @@ const ALERT_LOG: usize = 500;
 const REPLAYS_EVERY_RUNNING: Millis = 1000;
 const REPLAYS_EVERY: Millis = 5000;
 
+/// What the subscriptions table is ordered by (`o` cycles, `O` reverses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    #[default]
+    Name,
+    State,
+    Success,
+    P99,
+    Backlog,
+    Breaker,
+}
+
+impl SortKey {
+    const ORDER: [SortKey; 6] =
+        [SortKey::Name, SortKey::State, SortKey::Success, SortKey::P99, SortKey::Backlog, SortKey::Breaker];
+
+    pub fn next(self) -> SortKey {
+        let i = Self::ORDER.iter().position(|k| *k == self).unwrap_or(0);
+        Self::ORDER[(i + 1) % Self::ORDER.len()]
+    }
+
+    fn compare(self, a: &EndpointReport, b: &EndpointReport) -> std::cmp::Ordering {
+        let success = |e: &EndpointReport| e.success_rate.get("5m").copied().flatten().unwrap_or(-1.0);
+        let breaker = |e: &EndpointReport| match e.breaker {
+            BreakerState::Closed => 0,
+            BreakerState::HalfOpen => 1,
+            BreakerState::Open => 2,
+        };
+        match self {
+            SortKey::Name => std::cmp::Ordering::Equal,
+            SortKey::State => a.state.as_str().cmp(b.state.as_str()),
+            SortKey::Success => success(a).total_cmp(&success(b)),
+            SortKey::P99 => a.latency_ms.p99_ms.cmp(&b.latency_ms.p99_ms),
+            SortKey::Backlog => a.backlog.cmp(&b.backlog),
+            SortKey::Breaker => breaker(a).cmp(&breaker(b)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
     Subscriptions,
@@ -208,6 +247,10 @@ pub struct App {
     pub read_only: bool,
     /// Whether the Delivery success pane has room of its own (Tab skips it when folded).
     pub wide: bool,
+    /// The subscriptions table's order, and whether it is reversed.
+    pub sort: (SortKey, bool),
+    /// The focused pane fills the screen (`z`).
+    pub zoomed: bool,
     /// The terminal's height, for how far an overlay scrolls.
     pub screen_height: u16,
     pub quit: bool,
@@ -249,6 +292,8 @@ impl App {
             revealed_secret: None,
             read_only: false,
             wide: true,
+            sort: (SortKey::Name, false),
+            zoomed: false,
             screen_height: 24,
             quit: false,
         }
@@ -298,9 +343,14 @@ impl App {
     }
 
     /// Endpoints in display order (by name).
+    /// Endpoints in the table's order: by the sort key (reversed if asked), then by name.
     pub fn endpoints(&self) -> Vec<&EndpointReport> {
         let mut list: Vec<&EndpointReport> = self.stats.iter().flat_map(|s| s.subscriptions.iter()).collect();
-        list.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
+        let (key, reversed) = self.sort;
+        list.sort_by(|a, b| {
+            let by_key = if reversed { key.compare(b, a) } else { key.compare(a, b) };
+            by_key.then(a.name.to_lowercase().cmp(&b.name.to_lowercase())).then(a.id.cmp(&b.id))
+        });
         list
     }
 
@@ -793,6 +843,28 @@ mod tests {
         let effects = press(&mut app, KeyCode::Esc);
         assert!(app.filter_text.is_empty() && app.filter.is_empty());
         assert!(matches!(&effects[..], [Effect::LoadEvents(q)] if q.status.is_none()), "{effects:?}");
+    }
+
+    #[test]
+    fn o_orders_the_table_by_each_column_keeping_the_selection_and_z_zooms() {
+        let mut app = demo_app();
+        press(&mut app, KeyCode::Tab);
+        press(&mut app, KeyCode::Char('j'));
+        assert_eq!(app.selected_endpoint().unwrap().name, "billing");
+        for _ in 0..4 {
+            press(&mut app, KeyCode::Char('o'));
+        }
+        assert_eq!(app.sort, (SortKey::Backlog, false));
+        let names: Vec<&str> = app.endpoints().iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["crm-sync", "analytics", "billing"], "fewest waiting first");
+        assert_eq!(app.selected_endpoint().unwrap().name, "billing", "the selection moved with its row");
+        press(&mut app, KeyCode::Char('O'));
+        assert_eq!(app.endpoints()[0].name, "billing", "reversed: most waiting first");
+        assert_eq!(app.sub_cursor, 0);
+        press(&mut app, KeyCode::Char('z'));
+        assert!(app.zoomed);
+        press(&mut app, KeyCode::Char('z'));
+        assert!(!app.zoomed);
     }
 
     #[test]

@@ -93,6 +93,18 @@ impl App {
                 self.popups.push(Popup::Send(Box::new(form)));
             }
             Action::Palette => self.palette = Some(Palette::default()),
+            Action::Zoom => self.zoomed = !self.zoomed,
+            Action::Sort | Action::ReverseSort => {
+                // The selection stays on the same endpoint as the rows move.
+                let selected = self.selected_endpoint().map(|e| e.id.clone());
+                self.sort = match action {
+                    Action::Sort => (self.sort.0.next(), false),
+                    _ => (self.sort.0, !self.sort.1),
+                };
+                if let Some(id) = selected {
+                    self.sub_cursor = self.endpoints().iter().position(|e| e.id == id).unwrap_or(0);
+                }
+            }
             Action::Back if !self.filter_text.is_empty() => {
                 self.set_status(format!("cleared the filter {}", self.filter_text), false);
                 return self.apply_filter("");

@@ -393,6 +393,10 @@ pub fn views() -> Vec<(&'static str, App)> {
         }],
     }));
     replay.popups.push(Popup::Replay(Box::new(draft)));
+    let mut zoomed = demo_app();
+    zoomed.focus = Pane::Subscriptions;
+    zoomed.sort = (super::app::SortKey::Backlog, true);
+    zoomed.zoomed = true;
     let mut copy_menu = demo_app();
     copy_menu.popups.push(Popup::Inspector(Box::new(demo_inspector())));
     copy_menu.popups.push(Popup::CopyMenu { cursor: 1 });
@@ -419,6 +423,7 @@ pub fn views() -> Vec<(&'static str, App)> {
         ("replay_preview", replay),
         ("confirm_delete", delete),
         ("copy_menu", copy_menu),
+        ("zoomed_sorted", zoomed),
     ]
 }
 

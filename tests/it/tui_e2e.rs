@@ -383,3 +383,23 @@ async fn search_finds_payload_text_beyond_what_is_loaded() {
     t.wait_for("cleared the filter", Duration::from_secs(3));
     t.wait_for("card.move", Duration::from_secs(5));
 }
+
+/// `o` orders the subscriptions table (the header marks the column), `O` reverses it, and `z`
+/// gives the focused pane the whole screen and back.
+#[test]
+fn o_sorts_the_table_and_z_zooms_the_pane() {
+    let t = Tmux::start(120, 36, &demo_command());
+    t.wait_for("crm-sync", Duration::from_secs(10));
+    t.keys(&["Tab", "o", "o", "o", "o"]);
+    t.wait_for("backlog▲", Duration::from_secs(3));
+    t.keys(&["O"]);
+    t.wait_for("backlog▼", Duration::from_secs(3));
+    t.keys(&["z"]);
+    let screen = t.wait_for("ZOOM", Duration::from_secs(3));
+    assert!(!screen.contains("Event stream"), "the subscriptions pane alone:\n{screen}");
+    t.keys(&["z"]);
+    let screen = t.wait_for("Event stream", Duration::from_secs(3));
+    assert!(!screen.contains("ZOOM"), "{screen}");
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
+}

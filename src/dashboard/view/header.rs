@@ -67,6 +67,9 @@ fn segments(app: &App, theme: &Theme) -> Vec<(u8, Vec<Span<'static>>)> {
     if !app.follow {
         out.push((1, reversed(format!(" FROZEN +{} ", app.held.len()), theme.warn())));
     }
+    if app.zoomed {
+        out.push((1, reversed(" ZOOM · z returns ".into(), theme.accent())));
+    }
     if let Some(progress) = replay_progress(app) {
         out.push((1, reversed(progress, theme.accent())));
     }

@@ -82,6 +82,18 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     }
     let layout = main_layout(area, app.endpoints().len());
     header::draw(frame, layout.header, app, theme);
+    footer::draw(frame, layout.footer, app, theme);
+    if app.zoomed {
+        // The focused pane alone, between the header and the hint line.
+        let body = Rect { y: layout.header.bottom(), height: layout.footer.y - layout.header.bottom(), ..area };
+        match app.focus {
+            Pane::Stream => stream::draw(frame, body, app, theme, true),
+            Pane::Rates if layout.rates.is_some() => rates::draw(frame, body, app, theme, true),
+            Pane::Subscriptions | Pane::Rates => subscriptions::draw(frame, body, app, theme, true, true),
+        }
+        draw_popups(frame, area, app, theme);
+        return;
+    }
     let rates_visible = layout.rates.is_some();
     // A folded rates pane lives inside Subscriptions, so focus on it shows there.
     let subs_focused = app.focus == Pane::Subscriptions || (app.focus == Pane::Rates && !rates_visible);
@@ -90,7 +102,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         rates::draw(frame, r, app, theme, app.focus == Pane::Rates);
     }
     stream::draw(frame, layout.stream, app, theme, app.focus == Pane::Stream);
-    footer::draw(frame, layout.footer, app, theme);
+    draw_popups(frame, area, app, theme);
+}
+
+fn draw_popups(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     for popup in &app.popups {
         match popup {
             Popup::Inspector(ins) => inspector::draw(frame, area, app, ins, theme),

@@ -1,7 +1,7 @@
 //! The Subscriptions pane: one row per endpoint with its state, target and health.
 
 use super::{clock, figures_block, percent, span};
-use crate::dashboard::app::App;
+use crate::dashboard::app::{App, SortKey};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
 use crate::dispatch::BreakerState;
@@ -93,6 +93,19 @@ impl Column {
         }
     }
 
+    /// The order this column's values give the table, if it can sort it.
+    fn sort_key(self) -> Option<SortKey> {
+        match self {
+            Column::Name => Some(SortKey::Name),
+            Column::State => Some(SortKey::State),
+            Column::Success => Some(SortKey::Success),
+            Column::P99 => Some(SortKey::P99),
+            Column::Backlog => Some(SortKey::Backlog),
+            Column::Breaker => Some(SortKey::Breaker),
+            Column::Target | Column::Actions | Column::Limit => None,
+        }
+    }
+
     fn header(self) -> &'static str {
         match self {
             Column::State => "state",
@@ -114,7 +127,8 @@ impl Column {
             Column::Target => Constraint::Min(if wide { 16 } else { 10 }),
             Column::Actions => Constraint::Length(16),
             Column::Success => Constraint::Length(if folded { 14 } else { 7 }),
-            Column::P99 | Column::Backlog | Column::Limit => Constraint::Length(7),
+            Column::P99 | Column::Limit => Constraint::Length(7),
+            Column::Backlog => Constraint::Length(8),
             Column::Breaker => Constraint::Length(9),
         }
     }
@@ -173,7 +187,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     let columns = Column::fitting(inner.width, wide, folded);
     let rows = endpoints.iter().map(|e| Row::new(columns.iter().map(|c| c.cell(e, wide, folded, app.now, theme))));
     let widths = columns.iter().map(|c| c.width(wide, folded));
-    let header = columns.iter().map(|c| c.header());
+    // The sorted column says so, and which way (▲ ascending, ▼ descending).
+    let header = columns.iter().map(|c| match c.sort_key() {
+        Some(key) if key == app.sort.0 => format!("{}{}", c.header(), if app.sort.1 { "▼" } else { "▲" }),
+        _ => c.header().to_string(),
+    });
     let table = Table::new(rows, widths).header(Row::new(header).style(theme.bold())).row_highlight_style(if focused {
         theme.selected()
     } else {
