@@ -221,6 +221,8 @@ pub struct App {
     pub filter_error: Option<String>,
     /// The command palette, while open.
     pub palette: Option<Palette>,
+    /// What the help is narrowed to (`/` in the help), and whether it is being typed.
+    pub help_search: Option<(TextArea<'static>, bool)>,
     /// Command lines run this session, oldest first.
     pub command_history: Vec<String>,
     /// The replays running as last read, newest first.
@@ -275,6 +277,7 @@ impl App {
             filter_input: None,
             filter_error: None,
             palette: None,
+            help_search: None,
             command_history: Vec::new(),
             replays: Vec::new(),
             replays_read: None,
@@ -390,6 +393,9 @@ impl App {
     pub fn context(&self) -> Context {
         match self.popups.last() {
             Some(Popup::Inspector(_)) => Context::Inspector,
+            Some(Popup::Help { .. }) if self.help_search.as_ref().is_some_and(|(_, typing)| *typing) => {
+                Context::HelpSearch
+            }
             Some(Popup::Help { .. } | Popup::Alerts { .. } | Popup::Audit { .. } | Popup::Nodes { .. }) => {
                 Context::Overlay
             }
@@ -793,7 +799,7 @@ mod tests {
         press(&mut app, KeyCode::Char('?'));
         press(&mut app, KeyCode::Char('G'));
         let rows = crate::dashboard::view::overlay_rows(app.popups.last().unwrap(), &app, app.screen_height);
-        let last = crate::dashboard::view::help_len(false) - rows;
+        let last = crate::dashboard::view::help_len(false, "") - rows;
         let scroll = |app: &App| match app.popups.last() {
             Some(Popup::Help { scroll }) => *scroll,
             _ => usize::MAX,
@@ -865,6 +871,25 @@ mod tests {
         assert!(app.zoomed);
         press(&mut app, KeyCode::Char('z'));
         assert!(!app.zoomed);
+    }
+
+    #[test]
+    fn slash_in_the_help_narrows_it_to_what_mentions_a_word() {
+        let mut app = demo_app();
+        press(&mut app, KeyCode::Char('?'));
+        press(&mut app, KeyCode::Char('/'));
+        assert_eq!(app.context(), Context::HelpSearch);
+        typed(&mut app, "replay");
+        let shown = crate::dashboard::view::help_len(false, "replay");
+        assert!(shown > 3 && shown < crate::dashboard::view::help_len(false, "") / 4, "{shown} lines");
+        press(&mut app, KeyCode::Enter);
+        assert_eq!(app.context(), Context::Overlay, "Enter keeps it narrowed and scrolls it");
+        press(&mut app, KeyCode::Char('/'));
+        press(&mut app, KeyCode::Esc);
+        assert!(app.help_search.is_none(), "Esc while typing shows the whole help");
+        assert!(matches!(app.popups.last(), Some(Popup::Help { .. })));
+        press(&mut app, KeyCode::Esc);
+        assert!(app.popups.is_empty());
     }
 
     #[test]

@@ -34,6 +34,10 @@ impl App {
             Context::Palette => self.palette_key(action, key),
             Context::Replay => self.replay_key(action, key),
             Context::CopyMenu => self.copy_menu_key(action, key),
+            Context::HelpSearch => {
+                self.help_search_key(action, key);
+                Vec::new()
+            }
             Context::Overlay => {
                 self.overlay_action(action);
                 Vec::new()
@@ -653,12 +657,31 @@ impl App {
         }
     }
 
+    /// What the help is narrowed to ("" for all of it).
+    fn help_query(&self) -> String {
+        self.help_search.as_ref().map(|(input, _)| input.lines().join("")).unwrap_or_default()
+    }
+
+    fn help_search_key(&mut self, action: Option<Action>, key: KeyEvent) {
+        let Some((input, typing)) = self.help_search.as_mut() else { return };
+        match action {
+            Some(Action::Submit) => *typing = false,
+            Some(Action::Back) => self.help_search = None,
+            _ => super::forms::edit(input, key),
+        }
+        // What is shown changed: from its top.
+        if let Some(Popup::Help { scroll }) = self.popups.last_mut() {
+            *scroll = 0;
+        }
+    }
+
     fn overlay_action(&mut self, action: Option<Action>) {
+        let in_help = matches!(self.popups.last(), Some(Popup::Help { .. }));
         // Scrolling stops where the last line shows at the bottom, so `k` after `G` moves at once.
         let last = match self.popups.last() {
             Some(popup) => {
                 let len = match popup {
-                    Popup::Help { .. } => super::view::help_len(self.read_only),
+                    Popup::Help { .. } => super::view::help_len(self.read_only, &self.help_query()),
                     Popup::Alerts { .. } => self.alerts.len(),
                     Popup::Audit { .. } => self.audit.as_ref().map_or(0, |(entries, _)| entries.len()),
                     Popup::Nodes { .. } => self.stats.as_ref().map_or(0, |s| s.nodes.len()),
@@ -676,6 +699,12 @@ impl App {
         match action {
             Some(Action::Back) => {
                 self.popups.pop();
+                self.help_search = None;
+            }
+            Some(Action::Filter) if in_help => {
+                let mut input = self.help_search.take().map(|(input, _)| input).unwrap_or_default();
+                input.move_cursor(ratatui_textarea::CursorMove::End);
+                self.help_search = Some((input, true));
             }
             Some(Action::Up) => *scroll = scroll.saturating_sub(1),
             Some(Action::Down) => *scroll = (*scroll + 1).min(last),

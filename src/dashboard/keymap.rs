@@ -91,6 +91,8 @@ pub enum Context {
     Replay,
     /// What the inspector can copy.
     CopyMenu,
+    /// Typing what to look for in the help.
+    HelpSearch,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -493,11 +495,35 @@ pub const BINDINGS: &[Binding] = &[
         hint: true,
     },
     Binding {
+        action: Action::Filter,
+        keys: &[k('/')],
+        label: "/",
+        help: "in the help: show only the keys and commands that mention a word",
+        contexts: &[Overlay],
+        hint: true,
+    },
+    Binding {
+        action: Action::Submit,
+        keys: &[code(KeyCode::Enter)],
+        label: "Enter",
+        help: "keep the help narrowed and scroll it",
+        contexts: &[HelpSearch],
+        hint: true,
+    },
+    Binding {
+        action: Action::Back,
+        keys: &[code(KeyCode::Esc)],
+        label: "Esc",
+        help: "show the whole help again",
+        contexts: &[HelpSearch],
+        hint: true,
+    },
+    Binding {
         action: Action::Quit,
         keys: &[ctrl('c')],
         label: "C-c",
         help: "quit hookwatch",
-        contexts: &[Inspector, Overlay, Form, SendForm, FilterInput, Palette, Replay, CopyMenu],
+        contexts: &[Inspector, Overlay, Form, SendForm, FilterInput, Palette, Replay, CopyMenu, HelpSearch],
         hint: false,
     },
     Binding {
@@ -678,6 +704,7 @@ pub fn context_title(ctx: Context) -> &'static str {
         Palette => "Command palette (:)",
         Replay => "Replay preview",
         CopyMenu => "Copy menu (y in the inspector)",
+        HelpSearch => "Searching the help",
     }
 }
 

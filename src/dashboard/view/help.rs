@@ -1,21 +1,24 @@
 //! The help overlay: every key, grouped by where it applies, straight from the key table.
 
 use super::{HELP_BOX, popup_area};
+use crate::dashboard::app::App;
 use crate::dashboard::keymap::{Context, context_title, offered};
 use crate::dashboard::palette;
+use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-const ORDER: [Context; 12] = [
+const ORDER: [Context; 13] = [
     Context::Main,
     Context::Stream,
     Context::Subscriptions,
     Context::Inspector,
     Context::CopyMenu,
     Context::Overlay,
+    Context::HelpSearch,
     Context::FilterInput,
     Context::Palette,
     Context::Form,
@@ -24,37 +27,52 @@ const ORDER: [Context; 12] = [
     Context::Replay,
 ];
 
-/// Every line of the help text (also what the docs test checks); read-only, only what it offers.
-pub fn lines(theme: &Theme, read_only: bool) -> Vec<Line<'static>> {
+/// Every line of the help text (also what the docs test checks); read-only, only what it offers;
+/// with a `query`, only the keys and commands that mention it (any case), under their headings.
+pub fn lines(theme: &Theme, read_only: bool, query: &str) -> Vec<Line<'static>> {
+    let query = query.trim().to_lowercase();
+    let mentions = |texts: &[&str]| query.is_empty() || texts.iter().any(|t| t.to_lowercase().contains(&query));
+    let heading =
+        |title: &str| Line::styled(title.to_string(), theme.accent().add_modifier(ratatui::style::Modifier::BOLD));
     let mut out = Vec::new();
     for ctx in ORDER {
-        let bindings: Vec<_> = offered(read_only).filter(|b| b.contexts.contains(&ctx)).collect();
+        let bindings: Vec<_> = offered(read_only)
+            .filter(|b| b.contexts.contains(&ctx) && mentions(&[b.label, b.help, context_title(ctx)]))
+            .collect();
         if bindings.is_empty() {
             continue;
         }
-        out.push(Line::styled(context_title(ctx), theme.accent().add_modifier(ratatui::style::Modifier::BOLD)));
+        out.push(heading(context_title(ctx)));
         for b in bindings {
             out.push(Line::from(vec![Span::styled(format!("  {:<8}", b.label), theme.bold()), Span::raw(b.help)]));
         }
         out.push(Line::raw(""));
     }
-    out.push(Line::styled(
-        "Commands (: then a name; Tab completes)",
-        theme.accent().add_modifier(ratatui::style::Modifier::BOLD),
-    ));
-    for c in palette::offered(read_only) {
+    let commands: Vec<_> = palette::offered(read_only).filter(|c| mentions(&[c.usage, c.help])).collect();
+    if !commands.is_empty() {
+        out.push(heading("Commands (: then a name; Tab completes)"));
+    }
+    for c in commands {
         out.push(Line::from(vec![Span::styled(format!("  :{:<14}", c.usage), theme.bold()), Span::raw(c.help)]));
+    }
+    if out.is_empty() {
+        out.push(Line::styled(format!("Nothing in the help mentions {query:?}. Esc shows it all."), theme.dim()));
     }
     out
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, scroll: usize, read_only: bool, theme: &Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, scroll: usize, app: &App, theme: &Theme) {
     let rect = popup_area(frame, area, HELP_BOX.width, HELP_BOX.height, HELP_BOX.min);
-    let all = lines(theme, read_only);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border(true))
-        .title(" Help · j/k scroll · Esc closes ");
+    let query = app.help_search.as_ref().map(|(input, _)| input.lines().join("")).unwrap_or_default();
+    let all = lines(theme, app.read_only, &query);
+    let title = match &app.help_search {
+        Some((_, true)) => format!(" Help · /{}▏ · Enter keeps it · Esc shows all ", clean(&query)),
+        Some(_) => {
+            format!(" Help · showing what mentions {:?} · / changes it · Esc closes ", clean(&query).into_owned())
+        }
+        None => " Help · / searches · j/k scroll · Esc closes ".to_string(),
+    };
+    let block = Block::default().borders(Borders::ALL).border_style(theme.border(true)).title(title);
     let visible = block.inner(rect).height as usize;
     let scroll = scroll.min(all.len().saturating_sub(visible)) as u16;
     frame.render_widget(Paragraph::new(all).block(block).scroll((scroll, 0)), rect);

@@ -109,7 +109,7 @@ fn draw_popups(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     for popup in &app.popups {
         match popup {
             Popup::Inspector(ins) => inspector::draw(frame, area, app, ins, theme),
-            Popup::Help { scroll } => help::draw(frame, area, *scroll, app.read_only, theme),
+            Popup::Help { scroll } => help::draw(frame, area, *scroll, app, theme),
             Popup::Alerts { scroll } => alerts::draw(frame, area, app, *scroll, theme),
             Popup::Audit { scroll } => audit::draw(frame, area, app, *scroll, theme),
             Popup::Nodes { scroll } => nodes::draw(frame, area, app, *scroll, theme),
@@ -151,9 +151,9 @@ pub fn overlay_rows(popup: &Popup, app: &App, height: u16) -> usize {
     }
 }
 
-/// How many lines the help has (what `G` scrolls to).
-pub fn help_len(read_only: bool) -> usize {
-    help::lines(&Theme { color: false }, read_only).len()
+/// How many lines the help has as narrowed by `query` (what `G` scrolls to).
+pub fn help_len(read_only: bool, query: &str) -> usize {
+    help::lines(&Theme { color: false }, read_only, query).len()
 }
 
 /// A centred rectangle of the given share of `area`, at least `min` cells, cleared for a popup.
