@@ -223,7 +223,7 @@ pub struct App {
     pub palette: Option<Palette>,
     /// What the help is narrowed to (`/` in the help), and whether it is being typed.
     pub help_search: Option<(TextArea<'static>, bool)>,
-    /// Command lines run this session, oldest first.
+    /// Command lines run since the dashboard started, oldest first.
     pub command_history: Vec<String>,
     /// The replays running as last read, newest first.
     pub replays: Vec<Replay>,
@@ -430,6 +430,11 @@ impl App {
             return true;
         }
         false
+    }
+
+    /// What the help is narrowed to ("" for all of it).
+    pub fn help_query(&self) -> String {
+        self.help_search.as_ref().map(|(input, _)| input.lines().join("")).unwrap_or_default()
     }
 
     /// Reads that are due by now (called on the clock's tick).

@@ -30,9 +30,8 @@ impl Filter {
             if value.is_empty() {
                 return Err(format!("{key}: needs a value, e.g. {key}:something"));
             }
-            if key.contains('.') {
-                crate::store::field_path(key)?;
-                f.fields.push((key.to_string(), value.to_string()));
+            if let Some(field) = crate::store::field_term(word) {
+                f.fields.push(field?);
                 continue;
             }
             match key.to_ascii_lowercase().as_str() {

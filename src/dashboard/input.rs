@@ -657,11 +657,6 @@ impl App {
         }
     }
 
-    /// What the help is narrowed to ("" for all of it).
-    fn help_query(&self) -> String {
-        self.help_search.as_ref().map(|(input, _)| input.lines().join("")).unwrap_or_default()
-    }
-
     fn help_search_key(&mut self, action: Option<Action>, key: KeyEvent) {
         let Some((input, typing)) = self.help_search.as_mut() else { return };
         match action {

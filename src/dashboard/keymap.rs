@@ -271,14 +271,6 @@ pub const BINDINGS: &[Binding] = &[
         hint: true,
     },
     Binding {
-        action: Action::Back,
-        keys: &[k('n'), code(KeyCode::Esc)],
-        label: "n",
-        help: "no, cancel",
-        contexts: &[Replay],
-        hint: true,
-    },
-    Binding {
         action: Action::Submit,
         keys: &[k('y'), code(KeyCode::Enter)],
         label: "y",
@@ -291,7 +283,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[k('n'), code(KeyCode::Esc)],
         label: "n",
         help: "no, cancel",
-        contexts: &[Confirm],
+        contexts: &[Confirm, Replay],
         hint: true,
     },
     Binding {

@@ -42,12 +42,13 @@ pub(super) async fn prune_periodically(engine: Weak<Engine>) {
 const INDEX_EVERY: Duration = Duration::from_millis(100);
 
 /// Keeps the payload search index up to date, off the ingest path: a batch at a time, at once
-/// again while there is more.
+/// again while there is more. Ends at once for a store that keeps no index.
 pub(super) async fn index_payloads(engine: Weak<Engine>) {
     loop {
         let Some(engine) = engine.upgrade() else { return };
         let indexed = match engine.store.index_payloads().await {
-            Ok(n) => n,
+            Ok(Some(n)) => n,
+            Ok(None) => return,
             Err(e) => {
                 tracing::warn!("search index: {e}; trying again");
                 0

@@ -198,21 +198,25 @@ pub type FieldCondition = (String, String);
 pub fn search_terms(text: &str) -> std::result::Result<(Vec<String>, Vec<FieldCondition>), String> {
     let (mut words, mut fields) = (Vec::new(), Vec::new());
     for term in text.split_whitespace() {
-        match term.split_once(':') {
-            Some((path, value)) if path.contains('.') => {
-                field_path(path)?;
-                if value.is_empty() {
-                    return Err(format!("{path}: needs a value, e.g. {path}:Acme"));
-                }
-                fields.push((path.to_string(), value.to_string()));
-            }
-            _ => words.push(term.to_string()),
+        match field_term(term) {
+            Some(field) => fields.push(field?),
+            None => words.push(term.to_string()),
         }
     }
     Ok((words, fields))
 }
 
-/// A payload field path as the filter and `GET /v1/events?field=` write it: dot-separated keys
+/// `term` as a field condition if its key has a dot (`data.card.title:Acme`), checked; `None`
+/// for any other term.
+pub fn field_term(term: &str) -> Option<std::result::Result<FieldCondition, String>> {
+    let (path, value) = term.split_once(':').filter(|(path, _)| path.contains('.'))?;
+    Some(field_path(path).and_then(|_| match value {
+        "" => Err(format!("{path}: needs a value, e.g. {path}:Acme")),
+        _ => Ok((path.to_string(), value.to_string())),
+    }))
+}
+
+/// A payload field path as the filter and `GET /v1/events?q=` write it: dot-separated keys
 /// (letters, digits, `_`, `-`), a number indexing an array. What is wrong with it, otherwise.
 pub fn field_path(path: &str) -> std::result::Result<Vec<String>, String> {
     let segments: Vec<String> = path.split('.').map(str::to_string).collect();
@@ -284,9 +288,9 @@ pub trait Store: Send + Sync + 'static {
     /// the alerts and audit entries from before it.
     async fn prune(&self, before: Millis) -> Result<u64>;
     /// Brings the payload search index up to date with a batch of the newest events; how many it
-    /// indexed (0: up to date, or a store that needs no index).
-    async fn index_payloads(&self) -> Result<u64> {
-        Ok(0)
+    /// indexed (0: up to date), or `None` for a store that keeps no index (it searches otherwise).
+    async fn index_payloads(&self) -> Result<Option<u64>> {
+        Ok(None)
     }
     async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>>;
 

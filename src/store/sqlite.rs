@@ -775,7 +775,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn index_payloads(&self) -> Result<u64> {
+    async fn index_payloads(&self) -> Result<Option<u64>> {
         self.write(|conn| {
             let from: i64 = conn.query_row("SELECT indexed_rowid FROM events_fts_progress", [], |r| r.get(0))?;
             let to: Option<i64> = conn.query_row(
@@ -783,13 +783,13 @@ impl Store for SqliteStore {
                 params![from, INDEX_BATCH],
                 |r| r.get(0),
             )?;
-            let Some(to) = to else { return Ok(0) };
+            let Some(to) = to else { return Ok(Some(0)) };
             let indexed = conn.execute(
                 "INSERT INTO events_fts(rowid, body) SELECT rowid, body FROM events WHERE rowid > ?1 AND rowid <= ?2",
                 params![from, to],
             )?;
             conn.execute("UPDATE events_fts_progress SET indexed_rowid = ?1", [to])?;
-            Ok(indexed as u64)
+            Ok(Some(indexed as u64))
         })
         .await
     }

@@ -549,7 +549,7 @@ async fn payloads_are_searched_by_word_and_field(store: Arc<dyn Store>) {
     other.body = Bytes::from_static(br#"{"data":{"action":"user.role_set","user":{"name":"Acme admin"}}}"#);
     store.ingest(other, 0).await.unwrap();
     // The index is filled off the ingest path (the engine runs this every half second).
-    while store.index_payloads().await.unwrap() > 0 {}
+    while store.index_payloads().await.unwrap().is_some_and(|n| n > 0) {}
     let found = |words: &[&str], fields: &[(&str, &str)], action: Option<&str>| {
         let q = EventQuery {
             words: words.iter().map(|w| w.to_string()).collect(),
@@ -580,7 +580,7 @@ async fn payloads_are_searched_by_word_and_field(store: Arc<dyn Store>) {
     store.ingest(card("evt_004", "Initech onboarding", t - 20_000), 0).await.unwrap();
     store.prune(t - 10_000).await.unwrap();
     store.ingest(card("evt_05", "Initech renewal", t), 0).await.unwrap();
-    while store.index_payloads().await.unwrap() > 0 {}
+    while store.index_payloads().await.unwrap().is_some_and(|n| n > 0) {}
     assert_eq!(found(&["initech"], &[], None).await, ["evt_05"]);
     assert_eq!(found(&["acme"], &[], None).await, ["evt_03"]);
 }

@@ -95,6 +95,15 @@ fn child_of(parent: &str) -> Option<String> {
     })
 }
 
+/// `attach` to `base` with `token`, run in `dir` (its log goes there), wrapped like the demo.
+fn attach_command(dir: &std::path::Path, base: &str, token: &str) -> String {
+    format!(
+        "cd {} && {} attach {base} --token {token}; echo EXIT=$?; sleep 30",
+        dir.display(),
+        env!("CARGO_BIN_EXE_hookwatch")
+    )
+}
+
 /// The demo, wrapped so its exit code stays on screen after it quits.
 fn demo_command() -> String {
     format!("{} demo; echo EXIT=$?; sleep 30", env!("CARGO_BIN_EXE_hookwatch"))
@@ -163,12 +172,7 @@ async fn attach_with_the_viewer_token_is_read_only() {
     )
     .await;
     let path = format!("{}/v1/subscriptions/{}", server.base, sub["id"].as_str().unwrap());
-    let command = format!(
-        "cd {} && {} attach {} --token {VIEWER}; echo EXIT=$?; sleep 30",
-        dir.path().display(),
-        env!("CARGO_BIN_EXE_hookwatch"),
-        server.base
-    );
+    let command = attach_command(dir.path(), &server.base, VIEWER);
     let t = Tmux::start(100, 30, &command);
     let screen = t.wait_for("READ-ONLY", Duration::from_secs(10));
     t.wait_for("crm", Duration::from_secs(10));
@@ -213,12 +217,7 @@ async fn attached_admin(
             .await;
     }
     assert_eq!(sink.wait_for(6, Duration::from_secs(10)).await, 6);
-    let command = format!(
-        "cd {} && {} attach {} --token {ADMIN}; echo EXIT=$?; sleep 30",
-        dir.path().display(),
-        env!("CARGO_BIN_EXE_hookwatch"),
-        server.base
-    );
+    let command = attach_command(dir.path(), &server.base, ADMIN);
     let t = Tmux::start(width, height, &command);
     t.wait_for("billing", Duration::from_secs(10));
     (dir, server, sink, t, sub)
@@ -358,12 +357,7 @@ async fn search_finds_payload_text_beyond_what_is_loaded() {
         let batch = (0..50).map(|_| call(&http, reqwest::Method::POST, &events, INGEST, Some(card_move("P", 2))));
         futures::future::join_all(batch).await;
     }
-    let command = format!(
-        "cd {} && {} attach {} --token {ADMIN}; echo EXIT=$?; sleep 30",
-        dir.path().display(),
-        env!("CARGO_BIN_EXE_hookwatch"),
-        server.base
-    );
+    let command = attach_command(dir.path(), &server.base, ADMIN);
     let t = Tmux::start(120, 36, &command);
     let screen = t.wait_for("card.move", Duration::from_secs(10));
     assert!(!screen.contains("card.done"), "the old event is not among those loaded:\n{screen}");

@@ -93,6 +93,11 @@ struct Data<T> {
     data: T,
 }
 
+/// What `POST /v1/replays` takes, for a preview and for the replay itself.
+fn replay_body(filter: &ReplayFilter, rate_per_s: u32) -> Value {
+    serde_json::json!({"filter": filter, "rate_per_s": rate_per_s})
+}
+
 /// Appends `key=value` to a query string, percent-encoding the value.
 fn param(out: &mut Vec<String>, key: &str, value: Option<&str>) {
     if let Some(v) = value {
@@ -219,13 +224,11 @@ impl Source for RemoteSource {
     }
 
     async fn preview_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<ReplayPreview> {
-        let body = serde_json::json!({"filter": filter, "rate_per_s": rate_per_s});
-        self.call(reqwest::Method::POST, "/v1/replays?dry_run=true", Some(body)).await
+        self.call(reqwest::Method::POST, "/v1/replays?dry_run=true", Some(replay_body(filter, rate_per_s))).await
     }
 
     async fn start_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<Replay> {
-        let body = serde_json::json!({"filter": filter, "rate_per_s": rate_per_s});
-        self.call(reqwest::Method::POST, "/v1/replays", Some(body)).await
+        self.call(reqwest::Method::POST, "/v1/replays", Some(replay_body(filter, rate_per_s))).await
     }
 
     async fn replays(&self) -> SourceResult<Vec<Replay>> {

@@ -1,6 +1,6 @@
 //! The question asked before a bulk or destructive action.
 
-use super::popup_area;
+use super::{popup_area, share_of};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
 use ratatui::Frame;
@@ -12,9 +12,10 @@ use unicode_width::UnicodeWidthStr;
 pub fn draw(frame: &mut Frame, area: Rect, question: &str, theme: &Theme) {
     let question = clean(question);
     // Tall enough for the question as wrapped (a line spare for words pushed down), then y / n.
-    let width = (area.width * 60 / 100).max(50).min(area.width);
+    let (percent, least) = (60, 50);
+    let width = share_of(area.width, percent, least);
     let wrapped = question.width().div_ceil(usize::from(width.saturating_sub(2)).max(1)) + 1;
-    let rect = popup_area(frame, area, 60, 0, (50, wrapped as u16 + 4));
+    let rect = popup_area(frame, area, percent, 0, (least, wrapped as u16 + 4));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.warn())

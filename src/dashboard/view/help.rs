@@ -63,7 +63,7 @@ pub fn lines(theme: &Theme, read_only: bool, query: &str) -> Vec<Line<'static>> 
 
 pub fn draw(frame: &mut Frame, area: Rect, scroll: usize, app: &App, theme: &Theme) {
     let rect = popup_area(frame, area, HELP_BOX.width, HELP_BOX.height, HELP_BOX.min);
-    let query = app.help_search.as_ref().map(|(input, _)| input.lines().join("")).unwrap_or_default();
+    let query = app.help_query();
     let all = lines(theme, app.read_only, &query);
     let title = match &app.help_search {
         Some((_, true)) => format!(" Help · /{}▏ · Enter keeps it · Esc shows all ", clean(&query)),

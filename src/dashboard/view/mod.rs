@@ -140,8 +140,7 @@ pub const LOG_BOX: Share = Share { width: 80, height: 70, min: (58, 12) };
 /// How many lines of a list fit in an overlay open over a screen `height` rows tall (inside its
 /// border): the overlay's drawing and its scrolling both use it, so `G` lands on the last page.
 pub fn overlay_rows(popup: &Popup, app: &App, height: u16) -> usize {
-    let boxed =
-        |share: &Share| usize::from((height * share.height / 100).max(share.min.1).min(height).saturating_sub(2));
+    let boxed = |share: &Share| usize::from(share_of(height, share.height, share.min.1).saturating_sub(2));
     match popup {
         Popup::Help { .. } => boxed(&HELP_BOX),
         Popup::Alerts { .. } | Popup::Audit { .. } => boxed(&LOG_BOX),
@@ -156,10 +155,14 @@ pub fn help_len(read_only: bool, query: &str) -> usize {
     help::lines(&Theme { color: false }, read_only, query).len()
 }
 
+/// `percent` of `length` cells, at least `least`, at most all of them: a popup's width or height.
+pub fn share_of(length: u16, percent: u16, least: u16) -> u16 {
+    (length * percent / 100).max(least).min(length)
+}
+
 /// A centred rectangle of the given share of `area`, at least `min` cells, cleared for a popup.
 pub fn popup_area(frame: &mut Frame, area: Rect, percent_x: u16, percent_y: u16, min: (u16, u16)) -> Rect {
-    let w = (area.width * percent_x / 100).max(min.0).min(area.width);
-    let h = (area.height * percent_y / 100).max(min.1).min(area.height);
+    let (w, h) = (share_of(area.width, percent_x, min.0), share_of(area.height, percent_y, min.1));
     let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
     frame.render_widget(Clear, rect);
     rect
