@@ -47,6 +47,7 @@ fn admin_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/v1/subscriptions/{id}/recover", post(subscriptions::recover)),
         (Method::POST, "/v1/subscriptions/{id}/probe", post(subscriptions::probe)),
         (Method::POST, "/v1/subscriptions/{id}/test", post(ingest::test)),
+        (Method::GET, "/v1/subscriptions/{id}/history", get(observe::history)),
         (Method::POST, "/v1/replays", post(replays::create)),
         (Method::GET, "/v1/replays", get(replays::list)),
         (Method::GET, "/v1/replays/{id}", get(replays::get)),

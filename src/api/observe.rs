@@ -1,11 +1,12 @@
-//! Read-only views: `/v1/stats`, `/v1/alerts`, `/healthz`, `/metrics`, `/v1/catalog`.
+//! Read-only views: `/v1/stats`, an endpoint's history, `/v1/alerts`, `/healthz`, `/metrics`, `/v1/catalog`.
 
 use super::{ApiError, AppState};
 use crate::catalog::ACTIONS;
 use crate::model::Actor;
+use crate::stats::Span;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
@@ -43,6 +44,31 @@ pub async fn audit(
         ));
     }
     Ok(Json(json!({"data": app.engine.audit_log(limit).await?})))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    span: Option<String>,
+}
+
+/// One endpoint's attempts per time slot over `span` (2m, 1h or 24h), its responses by status
+/// and error, its recent failures and its breaker's changes.
+pub async fn history(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<HistoryQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query.map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("{}; use ?span=2m, 1h or 24h", e.body_text()))
+    })?;
+    let span = match query.span.as_deref() {
+        None => Span::default(),
+        Some(text) => Span::parse(text).ok_or_else(|| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_span", format!("span {text:?} is not one of 2m, 1h, 24h"))
+        })?,
+    };
+    Ok(Json(serde_json::to_value(app.engine.endpoint_history(&id, span)?).unwrap_or(Value::Null)))
 }
 
 /// What the request's token may do: `attach` makes its dashboard read-only for a viewer.

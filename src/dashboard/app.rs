@@ -1,6 +1,7 @@
 //! The dashboard's state (a view-model) and how input and updates change it. Nothing here draws;
 //! work for the engine leaves as `Effect`s and comes back as `Outcome`s.
 
+use super::endpoint::EndpointPage;
 use super::filter::Filter;
 use super::forms::{SendForm, SubscriptionForm};
 use super::inspector::Inspector;
@@ -15,6 +16,7 @@ use crate::feed::FeedEvent;
 use crate::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview, ReplayState, SubscriptionChange};
 use crate::model::{EventDetail, EventSummary, Millis, Subscription, SubscriptionState};
 use crate::report::{EndpointReport, StatsReport};
+use crate::stats::{EndpointHistory, Span};
 use crate::store::EventQuery;
 use crate::subscriptions::SubscriptionInput;
 use ratatui_textarea::TextArea;
@@ -77,6 +79,8 @@ pub enum Pane {
 
 pub enum Popup {
     Inspector(Box<Inspector>),
+    /// One subscription's page: its history over a span, its failures.
+    Endpoint(Box<EndpointPage>),
     Help {
         scroll: usize,
     },
@@ -149,6 +153,11 @@ pub enum Effect {
     },
     LoadReplays,
     CancelReplay(String),
+    /// An endpoint page's history over its span.
+    LoadHistory {
+        id: String,
+        span: Span,
+    },
     /// Text for the terminal's clipboard (OSC 52); `what` names it in the status line.
     Copy {
         text: String,
@@ -183,6 +192,11 @@ pub enum Outcome {
     Replays(Vec<Replay>, Millis),
     ReplaysUnread(String),
     ReplayCancelled(Box<Replay>),
+    History {
+        id: String,
+        span: Span,
+        read: Result<Box<EndpointHistory>, String>,
+    },
     Done(String),
     Failed(String),
 }
@@ -393,6 +407,7 @@ impl App {
     pub fn context(&self) -> Context {
         match self.popups.last() {
             Some(Popup::Inspector(_)) => Context::Inspector,
+            Some(Popup::Endpoint(_)) => Context::Endpoint,
             Some(Popup::Help { .. }) if self.help_search.as_ref().is_some_and(|(_, typing)| *typing) => {
                 Context::HelpSearch
             }
@@ -439,12 +454,13 @@ impl App {
 
     /// Reads that are due by now (called on the clock's tick).
     pub fn due_reads(&mut self, now: Millis) -> Vec<Effect> {
+        let mut due = self.due_histories(now);
         let every = if self.replays.is_empty() { REPLAYS_EVERY } else { REPLAYS_EVERY_RUNNING };
-        if now.saturating_sub(self.replays_asked_at) < every {
-            return Vec::new();
+        if now.saturating_sub(self.replays_asked_at) >= every {
+            self.replays_asked_at = now;
+            due.push(Effect::LoadReplays);
         }
-        self.replays_asked_at = now;
-        vec![Effect::LoadReplays]
+        due
     }
 
     /// Takes a fresh read of the replays; says how those that were running here have ended.
@@ -661,6 +677,7 @@ impl App {
                 _ => self.set_status(error, true),
             },
             Outcome::Replays(all, at) => self.read_replays(all, at),
+            Outcome::History { id, span, read } => self.read_history(&id, span, read.map(|h| *h)),
             Outcome::ReplaysUnread(error) => {
                 let at = self.replays_read.as_ref().map_or(0, |(at, _)| *at);
                 self.replays_read = Some((at, Some(error)));

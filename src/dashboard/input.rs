@@ -30,6 +30,7 @@ impl App {
             Context::Form => self.form_key(action, key),
             Context::SendForm => self.send_key(action, key),
             Context::Inspector => self.inspector_action(action),
+            Context::Endpoint => self.endpoint_key(action),
             Context::Confirm => self.confirm_action(action),
             Context::Palette => self.palette_key(action, key),
             Context::Replay => self.replay_key(action, key),
@@ -141,10 +142,8 @@ impl App {
                     }
                 }
                 Pane::Subscriptions | Pane::Rates => {
-                    if let Some(e) = self.selected_endpoint() {
-                        let text = format!("sub:{}", e.name.split_whitespace().next().unwrap_or(&e.id));
-                        self.focus = Pane::Stream;
-                        return self.apply_filter(&text);
+                    if let Some(id) = self.selected_endpoint().map(|e| e.id.clone()) {
+                        return self.open_endpoint(id);
                     }
                 }
             },
@@ -165,8 +164,16 @@ impl App {
         Vec::new()
     }
 
-    /// An action on one subscription, chosen in a pane or named in the palette.
-    fn endpoint_action(&mut self, action: Action, id: &str) -> Vec<Effect> {
+    /// The stream, focused and filtered to subscription `id`'s events.
+    pub(super) fn filter_to_endpoint(&mut self, id: &str) -> Vec<Effect> {
+        let Some(sub) = self.subscriptions.iter().find(|s| s.id == id) else { return Vec::new() };
+        let text = format!("sub:{}", sub.name.split_whitespace().next().unwrap_or(&sub.id));
+        self.focus = Pane::Stream;
+        self.apply_filter(&text)
+    }
+
+    /// An action on one subscription, chosen in a pane or on its page, or named in the palette.
+    pub(super) fn endpoint_action(&mut self, action: Action, id: &str) -> Vec<Effect> {
         let Some(sub) = self.subscriptions.iter().find(|s| s.id == id).cloned() else {
             self.set_status(format!("no subscription {id}"), true);
             return Vec::new();

@@ -41,6 +41,8 @@ pub struct Inspector {
     pub attempt_cursor: usize,
     pub response_scroll: usize,
     pub error: Option<String>,
+    /// The attempt to start on (its subscription and start), when opened from one.
+    pub wanted: Option<(String, crate::model::Millis)>,
 }
 
 impl Inspector {
@@ -54,7 +56,13 @@ impl Inspector {
             attempt_cursor: 0,
             response_scroll: 0,
             error: None,
+            wanted: None,
         }
+    }
+
+    /// Opens on one attempt: subscription `subscription_id`'s that started `at`, its response shown.
+    pub fn at_attempt(event_id: String, subscription_id: String, at: crate::model::Millis) -> Self {
+        Inspector { section: Section::Response, wanted: Some((subscription_id, at)), ..Inspector::loading(event_id) }
     }
 
     pub fn load(&mut self, detail: EventDetail) {
@@ -66,16 +74,25 @@ impl Inspector {
         self.attempt_cursor = self.first_attempt();
     }
 
-    /// Where the cursor starts: the newest attempt of a delivery that failed (that is the
-    /// question on a failed event), else the newest attempt.
+    /// Where the cursor starts: the attempt it was opened on, else the newest attempt of a
+    /// delivery that failed (that is the question on a failed event), else the newest attempt.
     fn first_attempt(&self) -> usize {
         let Some(detail) = &self.detail else { return 0 };
+        let refs = self.attempt_refs();
+        if let Some((sub, at)) = &self.wanted {
+            let is_wanted = |(di, ai): &(usize, usize)| {
+                let d = &detail.deliveries[*di];
+                d.summary.subscription_id == *sub && d.attempts[*ai].started_at == *at
+            };
+            if let Some(i) = refs.iter().position(is_wanted) {
+                return i;
+            }
+        }
         let failed =
             |di: usize| matches!(detail.deliveries[di].summary.status, DeliveryStatus::Retrying | DeliveryStatus::Dead);
         let newest = |refs: &mut dyn Iterator<Item = (usize, (usize, usize))>| {
             refs.max_by_key(|(_, (di, ai))| detail.deliveries[*di].attempts[*ai].started_at).map(|(i, _)| i)
         };
-        let refs = self.attempt_refs();
         newest(&mut refs.iter().copied().enumerate().filter(|(_, (di, _))| failed(*di)))
             .or_else(|| newest(&mut refs.iter().copied().enumerate()))
             .unwrap_or(0)

@@ -32,6 +32,8 @@ pub enum Action {
     Sort,
     ReverseSort,
     Zoom,
+    LongerSpan,
+    ShorterSpan,
     Copy,
     NewSubscription,
     EditSubscription,
@@ -78,6 +80,8 @@ pub enum Context {
     Rates,
     Stream,
     Inspector,
+    /// A subscription's page.
+    Endpoint,
     /// Help and alert log.
     Overlay,
     Form,
@@ -122,8 +126,10 @@ pub struct Binding {
 use Context::*;
 
 const MAIN_PANES: &[Context] = &[Main];
-const LISTS: &[Context] = &[Subscriptions, Rates, Stream, Inspector, Overlay];
+const LISTS: &[Context] = &[Subscriptions, Rates, Stream, Inspector, Endpoint, Overlay];
 const SUB_PANES: &[Context] = &[Subscriptions, Rates];
+/// Where one subscription is chosen: its row, or its page.
+const ON_ENDPOINT: &[Context] = &[Subscriptions, Rates, Endpoint];
 
 pub const BINDINGS: &[Binding] = &[
     Binding {
@@ -186,8 +192,40 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Inspect,
         keys: &[code(KeyCode::Enter)],
         label: "Enter",
-        help: "show this endpoint's events",
+        help: "open the endpoint's page",
         contexts: SUB_PANES,
+        hint: true,
+    },
+    Binding {
+        action: Action::Inspect,
+        keys: &[code(KeyCode::Enter)],
+        label: "Enter",
+        help: "inspect the failure's event",
+        contexts: &[Endpoint],
+        hint: true,
+    },
+    Binding {
+        action: Action::LongerSpan,
+        keys: &[k('+'), k('=')],
+        label: "+",
+        help: "further back (2m, 1h, 24h)",
+        contexts: &[Endpoint],
+        hint: true,
+    },
+    Binding {
+        action: Action::ShorterSpan,
+        keys: &[k('-')],
+        label: "-",
+        help: "less far back",
+        contexts: &[Endpoint],
+        hint: true,
+    },
+    Binding {
+        action: Action::Filter,
+        keys: &[k('/')],
+        label: "/",
+        help: "its events in the stream",
+        contexts: &[Endpoint],
         hint: true,
     },
     Binding {
@@ -299,7 +337,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[k('p')],
         label: "p",
         help: "pause / resume the endpoint",
-        contexts: SUB_PANES,
+        contexts: ON_ENDPOINT,
         hint: true,
     },
     Binding {
@@ -307,7 +345,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[k('b')],
         label: "b",
         help: "probe an open breaker now: the next held delivery goes out",
-        contexts: SUB_PANES,
+        contexts: ON_ENDPOINT,
         hint: false,
     },
     Binding {
@@ -339,7 +377,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[k('e')],
         label: "e",
         help: "edit the subscription",
-        contexts: SUB_PANES,
+        contexts: ON_ENDPOINT,
         hint: true,
     },
     Binding {
@@ -483,7 +521,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[code(KeyCode::Esc), k('q')],
         label: "Esc",
         help: "close",
-        contexts: &[Inspector, Overlay],
+        contexts: &[Inspector, Endpoint, Overlay],
         hint: true,
     },
     Binding {
@@ -515,7 +553,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[ctrl('c')],
         label: "C-c",
         help: "quit hookwatch",
-        contexts: &[Inspector, Overlay, Form, SendForm, FilterInput, Palette, Replay, CopyMenu, HelpSearch],
+        contexts: &[Inspector, Endpoint, Overlay, Form, SendForm, FilterInput, Palette, Replay, CopyMenu, HelpSearch],
         hint: false,
     },
     Binding {
@@ -688,6 +726,7 @@ pub fn context_title(ctx: Context) -> &'static str {
         Rates => "Delivery success",
         Stream => "Event stream",
         Inspector => "Inspector",
+        Endpoint => "Endpoint page (Enter on a subscription)",
         Overlay => "Help and alert log",
         Form => "Subscription form",
         SendForm => "Test event editor",

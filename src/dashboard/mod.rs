@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod copy;
+pub mod endpoint;
 pub mod filter;
 pub mod forms;
 pub mod input;
@@ -217,6 +218,9 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
                 Ok(replay) => Outcome::ReplayStarted(Box::new(replay)),
                 Err(e) => Outcome::ReplayRefused(format!("the replay did not start: {e}")),
             },
+            Effect::LoadHistory { id, span } => {
+                Outcome::History { read: s.endpoint_history(&id, span).await.map(Box::new), id, span }
+            }
             Effect::LoadReplays => match s.replays().await {
                 Ok(all) => Outcome::Replays(all, crate::model::now_ms()),
                 Err(e) => Outcome::ReplaysUnread(e),

@@ -10,7 +10,7 @@ use crate::dispatch::BreakerState;
 use crate::model::*;
 use crate::model::{Alert, AlertKind};
 use crate::report::{EndpointReport, StatsReport};
-use crate::stats::Latency;
+use crate::stats::{EndpointHistory, HistoryPoint, Latency, RecentFailure, ResponseCount, Span};
 use crate::store::NodeInfo;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -306,6 +306,62 @@ pub fn demo_inspector() -> Inspector {
     ins
 }
 
+/// Billing's last hour: healthy, then failing for its last 20 minutes until its breaker opened.
+pub fn demo_history() -> EndpointHistory {
+    let points = (0..60i64)
+        .map(|i| {
+            let at = (NOW / 60_000 - 59 + i) * 60_000;
+            let failing = i >= 40;
+            let attempts = if i >= 55 { 6 } else { 120 };
+            let successes = if failing {
+                attempts * (59 - i as u32) / 40
+            } else {
+                attempts - u32::from((i as u32).is_multiple_of(7))
+            };
+            let (p50, p95, p99) =
+                if failing { (910, 4_800, 5_000) } else { (42 + i as u64 % 5, 120, 190 + i as u64 % 9 * 10) };
+            HistoryPoint { at, attempts, successes, p50_ms: Some(p50), p95_ms: Some(p95), p99_ms: Some(p99) }
+        })
+        .collect();
+    let response =
+        |status_code, error_kind, count, ago| ResponseCount { status_code, error_kind, count, last_seen_at: NOW - ago };
+    let failure = |ago: Millis, event: &str, attempt, status_code, error: &str| RecentFailure {
+        at: NOW - ago,
+        event_id: event.into(),
+        attempt,
+        status_code,
+        error: error.into(),
+    };
+    let alert = |kind, ago: Millis, message: &str| Alert {
+        kind,
+        subscription_id: "sub_01KQBIL0000000000000000003".into(),
+        subscription_name: "billing".into(),
+        message: message.into(),
+        at: NOW - ago,
+    };
+    EndpointHistory {
+        span: Span::Hour,
+        slot_s: 60,
+        points,
+        responses: vec![
+            response(Some(200), None, 5_112, 61_000),
+            response(Some(503), None, 1_204, 3_000),
+            response(None, Some(ErrorKind::Timeout), 388, 9_000),
+            response(Some(500), None, 41, 1_140_000),
+        ],
+        failures: vec![
+            failure(3_000, "evt_01KQ0000000000000000900000", 4, Some(503), "HTTP 503 Service Unavailable"),
+            failure(9_000, "evt_01KQ0000000000000000900001", 2, None, "timed out after 5s"),
+            failure(14_000, "evt_01KQ0000000000000000900002", 3, Some(503), "HTTP 503 Service Unavailable"),
+            failure(61_000, "evt_01KQ0000000000000000900003", 1, Some(503), "HTTP 503 Service Unavailable"),
+        ],
+        breaker: vec![
+            alert(AlertKind::BreakerOpen, 60_000, "5 consecutive failures; pausing deliveries for a cooldown"),
+            alert(AlertKind::EndpointFailing, 1_150_000, "3 failures in a row, last: HTTP 500 Internal Server Error"),
+        ],
+    }
+}
+
 /// The named views the snapshots and screenshots cover.
 pub fn views() -> Vec<(&'static str, App)> {
     let main = demo_app();
@@ -404,6 +460,10 @@ pub fn views() -> Vec<(&'static str, App)> {
     delete.focus = Pane::Subscriptions;
     delete.sub_cursor = 1;
     delete.on_key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('D')));
+    let mut endpoint = demo_app();
+    let mut page = super::endpoint::EndpointPage::new("sub_01KQBIL0000000000000000003".into(), NOW);
+    page.history = Some((demo_history(), NOW));
+    endpoint.popups.push(Popup::Endpoint(Box::new(page)));
     let mut read_only = demo_app();
     read_only.read_only = true;
     read_only.focus = Pane::Subscriptions;
@@ -424,6 +484,7 @@ pub fn views() -> Vec<(&'static str, App)> {
         ("confirm_delete", delete),
         ("copy_menu", copy_menu),
         ("zoomed_sorted", zoomed),
+        ("endpoint", endpoint),
     ]
 }
 

@@ -213,7 +213,12 @@ impl Lane {
             latency_ms: outcome.duration.as_millis() as u64,
             status,
         };
-        self.ctx.stats.record_attempt(&self.sub.id, outcome.started_at, &facts, outcome.error.as_deref());
+        let failed = outcome.error.as_deref().map(|error| crate::stats::Failed {
+            error,
+            event_id: &job.event_id,
+            attempt: job.attempts + 1,
+        });
+        self.ctx.stats.record_attempt(&self.sub.id, outcome.started_at, &facts, failed);
         let ended = Ended {
             success,
             status_code: outcome.status_code,

@@ -115,7 +115,12 @@ impl Engine {
                 // retry was scheduled is the one that made it dead.
                 status: if notice.next_attempt_at.is_none() { notice.status } else { DeliveryStatus::Retrying },
             };
-            self.stats.record_attempt(&notice.subscription_id, notice.started_at, &facts, notice.error.as_deref());
+            let failed = notice.error.as_deref().map(|error| crate::stats::Failed {
+                error,
+                event_id: &notice.event_id,
+                attempt: notice.attempt,
+            });
+            self.stats.record_attempt(&notice.subscription_id, notice.started_at, &facts, failed);
             self.feed.publish(FeedEvent::DeliveryAttempted(notice));
         }
         for alert in activity.alerts {

@@ -96,7 +96,13 @@ impl Engine {
         }
         let since = crate::model::now_ms() - 86_400_000;
         for c in engine.store.attempt_counts_since(since).await? {
-            engine.stats.seed(&c.subscription_id, c.minute, c.attempts, c.successes);
+            let seeded = crate::stats::Seeded {
+                attempts: c.attempts,
+                successes: c.successes,
+                status_code: c.status_code,
+                error_kind: c.error_kind,
+            };
+            engine.stats.seed(&c.subscription_id, c.minute, seeded);
         }
         engine.resume_replays().await?;
         tokio::spawn(background::handle_control(Arc::downgrade(&engine), control_rx));

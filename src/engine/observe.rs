@@ -4,8 +4,9 @@
 use super::Engine;
 use super::changes::audit;
 use crate::error::{Error, Result};
-use crate::model::{Actor, AuditEntry, EventDetail, EventSummary, Millis, now_ms};
+use crate::model::{Actor, AlertKind, AuditEntry, EventDetail, EventSummary, Millis, now_ms};
 use crate::report::{EndpointReport, StatsReport};
+use crate::stats::{EndpointHistory, Span};
 use crate::store::{Activity, EventQuery, NodeInfo};
 
 impl Engine {
@@ -75,6 +76,23 @@ impl Engine {
             audit(actor, "subscription.probe", subscription_id, format!("{}: {held} deliveries held", sub.name));
         self.store.save_audit(&entry).await?;
         Ok(held)
+    }
+
+    /// Subscription `id`'s attempts per time slot over `span`, the responses it gave, its recent
+    /// failures and the changes of its health (breaker, failure streaks, disabling).
+    pub fn endpoint_history(&self, id: &str, span: Span) -> Result<EndpointHistory> {
+        let sub = self.subscription(id)?;
+        let mut history = self.stats.history(&sub.id, span, now_ms());
+        let health =
+            [AlertKind::BreakerOpen, AlertKind::EndpointFailing, AlertKind::EndpointRecovered, AlertKind::Disabled];
+        history.breaker = self
+            .alerts()
+            .into_iter()
+            .rev()
+            .filter(|a| a.subscription_id == sub.id && health.contains(&a.kind))
+            .take(20)
+            .collect();
+        Ok(history)
     }
 
     /// The newest `limit` changes made by anyone, newest first.

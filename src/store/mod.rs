@@ -227,11 +227,14 @@ pub fn field_path(path: &str) -> std::result::Result<Vec<String>, String> {
     Ok(segments)
 }
 
-/// Attempts per subscription and minute, to rebuild the success-rate windows after a restart.
+/// Attempts per subscription, minute and response, to rebuild the success-rate windows and the
+/// endpoint's history after a restart.
 #[derive(Debug, Clone)]
 pub struct MinuteCount {
     pub subscription_id: String,
     pub minute: i64,
+    pub status_code: Option<u16>,
+    pub error_kind: Option<crate::model::ErrorKind>,
     pub attempts: u64,
     pub successes: u64,
 }

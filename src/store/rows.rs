@@ -175,10 +175,10 @@ pub(super) fn attempt_notice(r: &impl Cells) -> Result<AttemptNotice> {
     })
 }
 
-/// Columns `minute_count` reads: attempts per subscription and minute since `$1`.
+/// Columns `minute_count` reads: attempts per subscription, minute and response since `$1`.
 pub(super) const MINUTE_COUNTS: &str = "SELECT subscription_id, started_at / 60000, COUNT(*),
-            SUM(CASE WHEN error_kind IS NULL THEN 1 ELSE 0 END)
-     FROM attempts WHERE started_at >= $1 GROUP BY 1, 2";
+            SUM(CASE WHEN error_kind IS NULL THEN 1 ELSE 0 END), status_code, error_kind
+     FROM attempts WHERE started_at >= $1 GROUP BY 1, 2, 5, 6";
 
 pub(super) fn minute_count(r: &impl Cells) -> Result<MinuteCount> {
     Ok(MinuteCount {
@@ -186,5 +186,7 @@ pub(super) fn minute_count(r: &impl Cells) -> Result<MinuteCount> {
         minute: r.required_int(1)?,
         attempts: r.required_int(2)? as u64,
         successes: r.int(3)?.unwrap_or(0) as u64,
+        status_code: status_code(r, 4)?,
+        error_kind: error_kind(r, 5)?,
     })
 }

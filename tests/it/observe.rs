@@ -255,3 +255,76 @@ impl JsonBody for reqwest::Response {
         serde_json::from_str(&self.text().await.unwrap()).unwrap()
     }
 }
+
+/// `GET /v1/subscriptions/{id}/history`: attempts per slot, responses by status with when each
+/// was last seen, and the failed attempts with their events; after a restart the counts and
+/// responses come back from the stored attempts.
+#[tokio::test]
+async fn an_endpoints_history_counts_its_responses_and_failures_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(dir.path());
+    let sink = Sink::start(Behaviour { script: [503, 500].into(), ..Default::default() }).await;
+    let server = hookwatch::server::Server::start(config.clone()).await.unwrap();
+    let base = format!("http://{}", server.addr);
+    let http = reqwest::Client::new();
+    let (_, sub) = call(
+        &http,
+        reqwest::Method::POST,
+        &format!("{base}/v1/subscriptions"),
+        ADMIN,
+        Some(json!({
+            "name": "history", "url": sink.url, "actions": ["*"]
+        })),
+    )
+    .await;
+    let id = sub["id"].as_str().unwrap().to_string();
+    let mut sent = Vec::new();
+    for _ in 0..3 {
+        let (_, event) =
+            call(&http, reqwest::Method::POST, &format!("{base}/v1/events"), INGEST, Some(card_move("P", 2))).await;
+        sent.push(event["id"].as_str().unwrap().to_string());
+    }
+    // Two failures, then their retries and the third event succeed: five attempts.
+    let path = format!("/v1/subscriptions/{id}/history?span=2m");
+    let attempts = |h: &serde_json::Value| {
+        h["points"].as_array().map_or(0, |p| p.iter().map(|p| p["attempts"].as_u64().unwrap_or(0)).sum())
+    };
+    let history = until(&base, &path, Duration::from_secs(10), |h| attempts(h) == 5).await;
+    assert_eq!(attempts(&history), 5, "{history}");
+    assert_eq!((history["span"].as_str(), history["points"].as_array().map(Vec::len)), (Some("2m"), Some(120)));
+    let counts: Vec<(u64, u64)> = history["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["status_code"].as_u64().unwrap(), r["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(counts[0], (200, 3), "{history}");
+    assert!(counts.contains(&(503, 1)) && counts.contains(&(500, 1)), "{history}");
+    let failures = history["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 2, "{history}");
+    for f in failures {
+        assert!(sent.iter().any(|s| f["event_id"] == s.as_str()), "{f}");
+        assert_eq!(f["attempt"], 1);
+        assert!(f["error"].as_str().unwrap().starts_with("HTTP 50"), "{f}");
+    }
+    let timed = history["points"].as_array().unwrap().iter().filter(|p| p["p99_ms"].is_number()).count();
+    assert!(timed >= 1, "latencies per slot: {history}");
+
+    let bad =
+        call(&http, reqwest::Method::GET, &format!("{base}/v1/subscriptions/{id}/history?span=7d"), ADMIN, None).await;
+    assert_eq!((bad.0.as_u16(), bad.1["error"]["code"].as_str()), (400, Some("invalid_span")));
+    assert!(bad.1["error"]["message"].as_str().unwrap().contains("2m, 1h, 24h"), "{}", bad.1);
+    let unknown =
+        call(&http, reqwest::Method::GET, &format!("{base}/v1/subscriptions/sub_nope/history"), ADMIN, None).await;
+    assert_eq!(unknown.0.as_u16(), 404);
+    server.shutdown().await.unwrap();
+
+    let server = hookwatch::server::Server::start(config).await.unwrap();
+    let base = format!("http://{}", server.addr);
+    let (_, history) =
+        call(&http, reqwest::Method::GET, &format!("{base}/v1/subscriptions/{id}/history?span=1h"), ADMIN, None).await;
+    assert_eq!(attempts(&history), 5, "counted again from the stored attempts: {history}");
+    let seen: u64 = history["responses"].as_array().unwrap().iter().map(|r| r["count"].as_u64().unwrap()).sum();
+    assert_eq!(seen, 5, "{history}");
+    server.shutdown().await.unwrap();
+}

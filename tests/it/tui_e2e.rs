@@ -397,3 +397,32 @@ fn o_sorts_the_table_and_z_zooms_the_pane() {
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
 }
+
+/// Enter on a subscription opens its page over the API: its responses by status, its failed
+/// attempts (Enter opens one in the inspector), `+` looks further back, `/` shows its events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_endpoint_page_shows_responses_and_failures_and_opens_them() {
+    use crate::common::*;
+    let (_dir, server, sink, t, _) = attached_admin(120, 40).await;
+    sink.behaviour.lock().unwrap().script = [503].into();
+    let http = reqwest::Client::new();
+    let (_, failed) =
+        call(&http, reqwest::Method::POST, &format!("{}/v1/events", server.base), INGEST, Some(card_move("P", 3)))
+            .await;
+    assert_eq!(sink.wait_for(8, Duration::from_secs(10)).await, 8, "the failure and its retry");
+    t.keys(&["Tab", "Enter"]);
+    t.wait_for("Endpoint billing · last 1h", Duration::from_secs(5));
+    let screen = t.wait_for("Recent failures (1)", Duration::from_secs(5));
+    assert!(screen.contains("503") && screen.contains("HTTP 503"), "{screen}");
+    assert!(screen.contains("200") && screen.contains("Success per 1m"), "{screen}");
+    t.keys(&["Enter"]);
+    let id = failed["id"].as_str().unwrap();
+    let screen = t.wait_for(&format!("Event {id}"), Duration::from_secs(5));
+    assert!(screen.contains("Service Unavailable") || screen.contains("503"), "on the failed attempt:\n{screen}");
+    t.keys(&["Escape", "+"]);
+    t.wait_for("Responses · last 24h", Duration::from_secs(5));
+    t.keys(&["/"]);
+    t.wait_for("filter: sub:billing", Duration::from_secs(5));
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
+}

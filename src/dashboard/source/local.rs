@@ -6,6 +6,7 @@ use crate::engine::Engine;
 use crate::model::{Actor, Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview};
 use crate::model::{EventDetail, EventSummary, Subscription, SubscriptionState};
 use crate::report::StatsReport;
+use crate::stats::{EndpointHistory, Span};
 use crate::store::EventQuery;
 use crate::subscriptions::SubscriptionInput;
 use std::sync::Arc;
@@ -71,6 +72,10 @@ impl Source for LocalSource {
 
     async fn alerts(&self) -> SourceResult<Vec<Alert>> {
         Ok(self.engine.alerts())
+    }
+
+    async fn endpoint_history(&self, id: &str, span: Span) -> SourceResult<EndpointHistory> {
+        self.engine.endpoint_history(id, span).map_err(|e| e.to_string())
     }
 
     async fn audit(&self) -> SourceResult<Vec<AuditEntry>> {

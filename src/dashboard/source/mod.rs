@@ -11,6 +11,7 @@ use crate::feed::FeedEvent;
 use crate::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview};
 use crate::model::{EventDetail, EventSummary, Subscription};
 use crate::report::StatsReport;
+use crate::stats::{EndpointHistory, Span};
 use crate::store::EventQuery;
 use crate::subscriptions::SubscriptionInput;
 use tokio::sync::mpsc;
@@ -52,6 +53,8 @@ pub trait Source: Send + Sync + 'static {
     async fn events(&self, query: EventQuery) -> SourceResult<Vec<EventSummary>>;
     async fn event(&self, id: &str) -> SourceResult<EventDetail>;
     async fn alerts(&self) -> SourceResult<Vec<Alert>>;
+    /// One endpoint's attempts per time slot over `span`, for its page.
+    async fn endpoint_history(&self, id: &str, span: Span) -> SourceResult<EndpointHistory>;
     /// The newest changes, newest first.
     async fn audit(&self) -> SourceResult<Vec<AuditEntry>>;
     /// Every accepted action name (built-ins and the server's extra ones).

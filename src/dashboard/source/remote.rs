@@ -7,6 +7,7 @@ use crate::feed::FeedEvent;
 use crate::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview, SubscriptionChange};
 use crate::model::{EventDetail, EventSummary, Subscription};
 use crate::report::StatsReport;
+use crate::stats::{EndpointHistory, Span};
 use crate::store::{EventQuery, StatusFilter};
 use crate::subscriptions::SubscriptionInput;
 use eventsource_stream::Eventsource;
@@ -174,6 +175,10 @@ impl Source for RemoteSource {
 
     async fn event(&self, id: &str) -> SourceResult<EventDetail> {
         self.get(&format!("/v1/events/{id}")).await
+    }
+
+    async fn endpoint_history(&self, id: &str, span: Span) -> SourceResult<EndpointHistory> {
+        self.get(&format!("/v1/subscriptions/{id}/history?span={}", span.label())).await
     }
 
     async fn audit(&self) -> SourceResult<Vec<AuditEntry>> {

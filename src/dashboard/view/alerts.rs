@@ -7,8 +7,20 @@ use crate::dashboard::theme::Theme;
 use crate::model::AlertKind;
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+/// An alert kind's glyph, style and name.
+pub fn mark(kind: AlertKind, theme: &Theme) -> (&'static str, Style, &'static str) {
+    match kind {
+        AlertKind::EndpointFailing => ("▲", theme.warn(), "failing"),
+        AlertKind::EndpointRecovered => ("✓", theme.ok(), "recovered"),
+        AlertKind::BreakerOpen => ("⚡", theme.bad(), "breaker open"),
+        AlertKind::Disabled => ("✗", theme.bad(), "disabled"),
+        AlertKind::BacklogHigh => ("≋", theme.warn(), "backlog high"),
+    }
+}
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &Theme) {
     let rect = popup_area(frame, area, LOG_BOX.width, LOG_BOX.height, LOG_BOX.min);
@@ -26,13 +38,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &The
         .rev()
         .skip(scroll)
         .map(|a| {
-            let (glyph, style, label) = match a.kind {
-                AlertKind::EndpointFailing => ("▲", theme.warn(), "failing"),
-                AlertKind::EndpointRecovered => ("✓", theme.ok(), "recovered"),
-                AlertKind::BreakerOpen => ("⚡", theme.bad(), "breaker open"),
-                AlertKind::Disabled => ("✗", theme.bad(), "disabled"),
-                AlertKind::BacklogHigh => ("≋", theme.warn(), "backlog high"),
-            };
+            let (glyph, style, label) = mark(a.kind, theme);
             Line::from(vec![
                 Span::styled(format!("{} ", clock(a.at)), theme.dim()),
                 Span::styled(format!("{glyph} {label:<12} "), style),

@@ -32,11 +32,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(Paragraph::new(hint_line(app, theme, area.width as usize)), area);
 }
 
-/// The keys that apply here, as many as fit in `width`: help and quit always end the line, and
-/// the last of the others give way first.
+/// The keys that apply here, as many as fit in `width`: the way out (Esc, or help and quit)
+/// always ends the line, and the last of the others give way first.
 pub fn hint_line(app: &App, theme: &Theme, width: usize) -> Line<'static> {
     let hints = keymap::hints(app.context(), app.read_only);
-    let (mut hints, tail): (Vec<_>, Vec<_>) = hints.into_iter().partition(|(key, _)| !matches!(*key, "?" | "q"));
+    let (mut hints, tail): (Vec<_>, Vec<_>) =
+        hints.into_iter().partition(|(key, _)| !matches!(*key, "?" | "q" | "Esc"));
     let cost = |(key, help): &(&str, &str)| key.width() + help.width() + 3;
     let mut used: usize = tail.iter().map(cost).sum();
     let fitting = hints.iter().take_while(|h| {

@@ -4,6 +4,7 @@ mod alerts;
 mod audit;
 mod confirm;
 mod copy;
+mod endpoint;
 mod footer;
 mod forms;
 mod header;
@@ -109,6 +110,7 @@ fn draw_popups(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     for popup in &app.popups {
         match popup {
             Popup::Inspector(ins) => inspector::draw(frame, area, app, ins, theme),
+            Popup::Endpoint(page) => endpoint::draw(frame, area, app, page, theme),
             Popup::Help { scroll } => help::draw(frame, area, *scroll, app, theme),
             Popup::Alerts { scroll } => alerts::draw(frame, area, app, *scroll, theme),
             Popup::Audit { scroll } => audit::draw(frame, area, app, *scroll, theme),

@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 /// The breaker's state; an open one with the time left to its next probe ("OPEN 24s").
-fn breaker(e: &EndpointReport, now: Millis, theme: &Theme) -> Span<'static> {
+pub(super) fn breaker(e: &EndpointReport, now: Millis, theme: &Theme) -> Span<'static> {
     match (e.breaker, e.next_probe_at) {
         (BreakerState::Closed, _) => Span::styled("closed", theme.dim()),
         (BreakerState::Open, Some(at)) => Span::styled(format!("OPEN {}", span(at.saturating_sub(now))), theme.bad()),

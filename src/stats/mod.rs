@@ -1,5 +1,12 @@
 //! Delivery statistics: success rates over sliding windows and latency percentiles, kept in
-//! fixed-size rings so memory and cost do not grow with traffic.
+//! fixed-size rings so memory and cost do not grow with traffic; `history` keeps the same per
+//! time slot for the endpoint page.
+
+mod history;
+mod ring;
+
+pub use history::{EndpointHistory, HistoryPoint, RecentFailure, ResponseCount, Span};
+use ring::Ring;
 
 use crate::metrics::{AttemptFacts, EndpointMetrics, Metrics};
 use crate::model::Millis;
@@ -8,63 +15,31 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+/// Attempts and how many of them succeeded, in one slot.
 #[derive(Debug, Clone, Copy, Default)]
-struct Bucket {
-    key: i64,
+struct Counts {
     attempts: u64,
     successes: u64,
 }
 
-/// A ring of counters keyed by time slot (second or minute); stale slots are reused in place.
-#[derive(Debug, Clone)]
-struct Ring {
-    slot_ms: i64,
-    buckets: Vec<Bucket>,
-}
-
-impl Ring {
-    fn new(slot_ms: i64, slots: usize) -> Self {
-        Ring { slot_ms, buckets: vec![Bucket { key: -1, ..Default::default() }; slots] }
-    }
-
+impl Ring<Counts> {
     fn add(&mut self, at: Millis, attempts: u64, successes: u64) {
-        let key = at.div_euclid(self.slot_ms);
-        let len = self.buckets.len() as i64;
-        let b = &mut self.buckets[key.rem_euclid(len) as usize];
-        if b.key != key {
-            *b = Bucket { key, attempts: 0, successes: 0 };
-        }
-        b.attempts += attempts;
-        b.successes += successes;
+        let c = self.slot_mut(at);
+        c.attempts += attempts;
+        c.successes += successes;
     }
 
     /// Totals over the last `slots` slots up to and including the one holding `now`.
-    fn sum(&self, now: Millis, slots: i64) -> (u64, u64) {
-        let current = now.div_euclid(self.slot_ms);
-        self.buckets
-            .iter()
-            .filter(|b| b.key > current - slots && b.key <= current)
-            .fold((0, 0), |(a, s), b| (a + b.attempts, s + b.successes))
-    }
-
-    /// Per-slot (attempts, successes) for the last `slots` slots, oldest first.
-    fn series(&self, now: Millis, slots: i64) -> Vec<(u64, u64)> {
-        let current = now.div_euclid(self.slot_ms);
-        let len = self.buckets.len() as i64;
-        (current - slots + 1..=current)
-            .map(|key| {
-                let b = &self.buckets[key.rem_euclid(len) as usize];
-                if b.key == key { (b.attempts, b.successes) } else { (0, 0) }
-            })
-            .collect()
+    fn sum(&self, now: Millis, slots: usize) -> (u64, u64) {
+        self.recent(now, slots).filter_map(|(_, c)| c).fold((0, 0), |(a, s), c| (a + c.attempts, s + c.successes))
     }
 }
 
 const LATENCY_MINUTES: usize = 5;
 
 struct EndpointStats {
-    seconds: Ring,
-    minutes: Ring,
+    seconds: Ring<Counts>,
+    minutes: Ring<Counts>,
     /// One histogram per minute for the last few minutes: (minute, histogram).
     latency: Vec<(i64, Histogram<u64>)>,
     total_attempts: u64,
@@ -72,6 +47,7 @@ struct EndpointStats {
     last_error: Option<(Millis, String)>,
     last_success_at: Option<Millis>,
     metrics: EndpointMetrics,
+    history: history::History,
 }
 
 impl EndpointStats {
@@ -85,8 +61,24 @@ impl EndpointStats {
             total_successes: 0,
             last_error: None,
             last_success_at: None,
+            history: history::History::new(),
         }
     }
+}
+
+/// What a failed attempt leaves for the operator to read, and which attempt of which event it was.
+pub struct Failed<'a> {
+    pub error: &'a str,
+    pub event_id: &'a str,
+    pub attempt: u32,
+}
+
+/// Stored attempts of one minute that ended alike, counted again after a restart.
+pub struct Seeded {
+    pub attempts: u64,
+    pub successes: u64,
+    pub status_code: Option<u16>,
+    pub error_kind: Option<crate::model::ErrorKind>,
 }
 
 /// Success rate (0..1) and attempts over one window; `rate` is `None` without attempts.
@@ -137,7 +129,7 @@ fn endpoint<'a>(map: &'a mut HashMap<String, EndpointStats>, id: &str, metrics: 
 
 pub struct Stats {
     endpoints: Mutex<HashMap<String, EndpointStats>>,
-    ingest: Mutex<(Ring, u64)>,
+    ingest: Mutex<(Ring<Counts>, u64)>,
     /// The same observations as Prometheus counters and histograms.
     pub metrics: Metrics,
 }
@@ -165,12 +157,12 @@ impl Stats {
     pub fn ingest_rate(&self, now: Millis, seconds: i64) -> (f64, u64) {
         let Ok(g) = self.ingest.lock() else { return (0.0, 0) };
         // Leave out the current, partial second so the rate does not dip at each second's start.
-        let (count, _) = g.0.sum(now - 1000, seconds);
+        let (count, _) = g.0.sum(now - 1000, seconds as usize);
         (count as f64 / seconds as f64, g.1)
     }
 
-    /// One attempt that started `at`; `error` is what the operator reads of a failure.
-    pub fn record_attempt(&self, subscription_id: &str, at: Millis, facts: &AttemptFacts, error: Option<&str>) {
+    /// One attempt that started `at`; a failure says what the operator reads of it.
+    pub fn record_attempt(&self, subscription_id: &str, at: Millis, facts: &AttemptFacts, failure: Option<Failed<'_>>) {
         let (success, latency_ms) = (facts.success, facts.latency_ms);
         let Ok(mut map) = self.endpoints.lock() else { return };
         let e = endpoint(&mut map, subscription_id, &self.metrics);
@@ -180,8 +172,17 @@ impl Stats {
         e.minutes.add(at, 1, ok);
         e.total_attempts += 1;
         e.total_successes += ok;
-        if let Some(err) = error {
-            e.last_error = Some((at, err.to_string()));
+        let response = history::Response::of(facts.status_code, facts.error_kind);
+        e.history.add(at, 1, ok as u32, response, Some(latency_ms));
+        if let Some(f) = failure {
+            e.last_error = Some((at, f.error.to_string()));
+            e.history.failed(RecentFailure {
+                at,
+                event_id: f.event_id.to_string(),
+                attempt: f.attempt,
+                status_code: facts.status_code,
+                error: f.error.to_string(),
+            });
         }
         if success {
             e.last_success_at = Some(e.last_success_at.map_or(at, |t| t.max(at)));
@@ -200,12 +201,24 @@ impl Stats {
         }
     }
 
-    /// Seeds the minute windows from stored attempts after a restart.
-    pub fn seed(&self, subscription_id: &str, minute: i64, attempts: u64, successes: u64) {
+    /// Seeds the minute windows and the endpoint's history from stored attempts after a restart:
+    /// `attempts` in one minute that answered `status_code` (or failed with `error_kind`).
+    pub fn seed(&self, subscription_id: &str, minute: i64, seeded: Seeded) {
         if let Ok(mut map) = self.endpoints.lock() {
             let e = endpoint(&mut map, subscription_id, &self.metrics);
-            e.minutes.add(minute * 60_000, attempts, successes);
+            let at = minute * 60_000;
+            e.minutes.add(at, seeded.attempts, seeded.successes);
+            let response = history::Response::of(seeded.status_code, seeded.error_kind);
+            e.history.add(at, seeded.attempts as u32, seeded.successes as u32, response, None);
         }
+    }
+
+    /// The endpoint's attempts per slot over `span`, and its recent failures.
+    pub fn history(&self, subscription_id: &str, span: Span, now: Millis) -> EndpointHistory {
+        let known =
+            self.endpoints.lock().ok().and_then(|map| map.get(subscription_id).map(|e| e.history.report(span, now)));
+        // An endpoint never attempted has the same report as one whose attempts have aged out.
+        known.unwrap_or_else(|| history::History::new().report(span, now))
     }
 
     pub fn forget(&self, subscription_id: &str) {
@@ -237,14 +250,10 @@ impl Stats {
             },
             None => Latency::default(),
         };
-        let history = e
-            .seconds
-            .series(now, 120)
+        let per_second: Vec<Counts> = e.seconds.recent(now, 120).map(|(_, c)| c.copied().unwrap_or_default()).collect();
+        let history = per_second
             .chunks(10)
-            .map(|c| {
-                let (a, s) = c.iter().fold((0, 0), |(a, s), (x, y)| (a + x, s + y));
-                Window::of((a, s)).rate
-            })
+            .map(|c| Window::of(c.iter().fold((0, 0), |(a, s), c| (a + c.attempts, s + c.successes))).rate)
             .collect();
         EndpointSnapshot {
             w1m: Window::of(e.seconds.sum(now, 60)),
@@ -277,10 +286,11 @@ mod tests {
             latency_ms,
             status: crate::model::DeliveryStatus::Retrying,
         };
-        s.record_attempt("a", now - 2 * 3_600_000, &attempt(false, 5), Some("HTTP 500"));
+        let failed = |error| Some(Failed { error, event_id: "evt", attempt: 1 });
+        s.record_attempt("a", now - 2 * 3_600_000, &attempt(false, 5), failed("HTTP 500"));
         s.record_attempt("a", now - 120_000, &attempt(true, 10), None);
         s.record_attempt("a", now - 1_000, &attempt(true, 20), None);
-        s.record_attempt("a", now, &attempt(false, 30), Some("timeout"));
+        s.record_attempt("a", now, &attempt(false, 30), failed("timeout"));
         let snap = s.snapshot("a", now);
         assert_eq!(snap.w1m.attempts, 2);
         assert_eq!(snap.w1m.rate, Some(0.5));
@@ -291,6 +301,9 @@ mod tests {
         assert_eq!(snap.last_error.as_deref(), Some("timeout"));
         assert_eq!(snap.latency_5m.max_ms, Some(30));
         assert_eq!(snap.history.len(), 12);
+        let hour = s.history("a", Span::Hour, now);
+        assert_eq!(hour.points.iter().map(|p| p.attempts).sum::<u32>(), 3);
+        assert_eq!(hour.failures.iter().map(|f| f.error.as_str()).collect::<Vec<_>>(), ["timeout"]);
     }
 
     #[test]

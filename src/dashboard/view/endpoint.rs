@@ -1,0 +1,267 @@
+//! The endpoint page: what the subscription is doing now (from the live stats), its success and
+//! latency over the span, the responses it gave, its breaker's changes and its recent failures.
+
+use super::subscriptions::breaker;
+use super::{clock, fit, pane_block, percent, popup_area, short_id, span};
+use crate::dashboard::app::App;
+use crate::dashboard::endpoint::{EndpointPage, HISTORY_STALE};
+use crate::dashboard::sanitize::clean;
+use crate::dashboard::theme::Theme;
+use crate::report::EndpointReport;
+use crate::stats::{EndpointHistory, HistoryPoint, ResponseCount, Span as Zoom};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, page: &EndpointPage, theme: &Theme) {
+    let rect = popup_area(frame, area, 96, 94, (58, 14));
+    let name = app.subscription_name(&page.id);
+    let mut outer = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(Line::styled(format!(" Endpoint {} · last {} ", clean(name), page.span.label()), theme.bold()));
+    if let Some(note) = freshness(app, page, theme) {
+        outer = outer.title(note.right_aligned());
+    }
+    let inner = outer.inner(rect);
+    frame.render_widget(outer, rect);
+    let chart_h = (inner.height.saturating_sub(2) * 2 / 5).clamp(5, 14);
+    let lists_h =
+        page.history.as_ref().map_or(3, |(h, _)| h.responses.len().max(h.breaker.len()).clamp(1, 6) as u16 + 2);
+    let [facts, charts, lists, failures] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(chart_h),
+        Constraint::Length(lists_h),
+        Constraint::Min(3),
+    ])
+    .areas(inner);
+    let report = app.endpoints().into_iter().find(|e| e.id == page.id);
+    frame.render_widget(Paragraph::new(now_lines(app, report, theme, facts.width)), facts);
+    let Some((history, _)) = &page.history else { return };
+    let [success, latency] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
+    draw_success(frame, success, history, theme);
+    draw_latency(frame, latency, history, theme);
+    let [responses, changes] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(lists);
+    draw_responses(frame, responses, app, history, theme);
+    draw_breaker(frame, changes, history, theme);
+    draw_failures(frame, failures, app, page, history, theme);
+}
+
+/// Whether the page is current: a read in progress, failed, or too old says so in the title.
+fn freshness(app: &App, page: &EndpointPage, theme: &Theme) -> Option<Line<'static>> {
+    let read = page.history.as_ref();
+    if let Some(e) = &page.error {
+        let since = read.map_or(String::new(), |(_, at)| format!(" · as of {}", clock(*at)));
+        return Some(Line::styled(format!(" ✗ {}{since} ", fit(&clean(e), 60)), theme.bad()));
+    }
+    match read {
+        None => Some(Line::styled(" loading… ", theme.dim())),
+        Some((h, _)) if h.span != page.span => {
+            Some(Line::styled(format!(" loading {}… ", page.span.label()), theme.dim()))
+        }
+        Some((_, at)) if app.now.saturating_sub(*at) > HISTORY_STALE => {
+            Some(Line::styled(format!(" as of {} ", clock(*at)), theme.warn()))
+        }
+        Some(_) => None,
+    }
+}
+
+/// The endpoint now, from the live stats: state, breaker, work in hand, then its rates.
+fn now_lines(app: &App, report: Option<&EndpointReport>, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+    let Some(e) = report else { return vec![Line::styled("no figures for this subscription yet", theme.dim())] };
+    let (glyph, state_style) = theme.subscription(e.state);
+    let limit = app.subscriptions.iter().find(|s| s.id == e.id);
+    let in_flight = limit.map_or(e.in_flight.to_string(), |s| format!("{}/{}", e.in_flight, s.max_in_flight));
+    let rate_limit = e.rate_limit_per_s.map_or("none".to_string(), |r| format!("{r}/s"));
+    let mut first = vec![
+        Span::styled(format!("{glyph} {}", e.state.as_str()), state_style),
+        Span::raw("  breaker "),
+        breaker(e, app.now, theme),
+        Span::raw(format!("  in flight {in_flight}  backlog {}  rate limit {rate_limit}  ", e.backlog)),
+    ];
+    let used: usize = first.iter().map(|s| s.width()).sum();
+    first.push(Span::styled(fit(&clean(&e.url), usize::from(width).saturating_sub(used)), theme.dim()));
+    let mut second = vec![Span::raw("ok")];
+    for window in ["1m", "5m", "1h", "24h"] {
+        let rate = e.success_rate.get(window).copied().flatten();
+        second.push(Span::raw(format!(" {window} ")));
+        second.push(Span::styled(percent(rate), theme.rate(rate)));
+    }
+    let l = &e.latency_ms;
+    second.push(Span::raw(format!("  5m p50 {} p95 {} p99 {}", ms(l.p50_ms), ms(l.p95_ms), ms(l.p99_ms))));
+    vec![Line::from(first), Line::from(second)]
+}
+
+fn ms(value: Option<u64>) -> String {
+    match value {
+        None => "—".into(),
+        Some(v) if v < 1000 => format!("{v}ms"),
+        Some(v) => format!("{:.1}s", v as f64 / 1000.0),
+    }
+}
+
+/// The x axis: the span's start, its middle, now.
+fn time_axis(zoom: Zoom, points: usize, theme: &Theme) -> Axis<'static> {
+    let labels = match zoom {
+        Zoom::TwoMinutes => ["-2m", "-1m", "now"],
+        Zoom::Hour => ["-60m", "-30m", "now"],
+        Zoom::Day => ["-24h", "-12h", "now"],
+    };
+    Axis::default().bounds([0.0, points.saturating_sub(1) as f64]).labels(labels).style(theme.dim())
+}
+
+fn per_slot(history: &EndpointHistory) -> String {
+    match history.slot_s {
+        s if s < 60 => format!("per {s}s"),
+        s if s < 3600 => format!("per {}m", s / 60),
+        s => format!("per {}h", s / 3600),
+    }
+}
+
+fn draw_success(frame: &mut Frame, area: Rect, history: &EndpointHistory, theme: &Theme) {
+    let points: Vec<(f64, f64)> = history
+        .points
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.attempts > 0)
+        .map(|(i, p)| (i as f64, f64::from(p.successes) * 100.0 / f64::from(p.attempts)))
+        .collect();
+    let lowest = points.iter().map(|(_, r)| *r).fold(100.0, f64::min);
+    let title = format!("Success {} · lowest {}", per_slot(history), percent(Some(lowest / 100.0)));
+    let block = pane_block(&title, false, theme);
+    if points.is_empty() {
+        frame.render_widget(Paragraph::new(Line::styled("no attempts", theme.dim())).block(block), area);
+        return;
+    }
+    let data = Dataset::default()
+        .marker(Marker::Braille)
+        .graph_type(GraphType::Line)
+        .style(theme.rate(Some(lowest / 100.0)))
+        .data(&points);
+    let chart = Chart::new(vec![data])
+        .block(block)
+        .x_axis(time_axis(history.span, history.points.len(), theme))
+        .y_axis(Axis::default().bounds([0.0, 100.0]).labels(["0%", "50%", "100%"]).style(theme.dim()));
+    frame.render_widget(chart, area);
+}
+
+/// Latency on a log scale, so a 40 ms median and a 5 s tail are both read off the same chart.
+fn draw_latency(frame: &mut Frame, area: Rect, history: &EndpointHistory, theme: &Theme) {
+    let series = |pick: fn(&HistoryPoint) -> Option<u64>| -> Vec<(f64, f64)> {
+        let log = |ms: u64| (ms.max(1) as f64).log10();
+        history.points.iter().enumerate().filter_map(|(i, p)| pick(p).map(|v| (i as f64, log(v)))).collect()
+    };
+    let (p50, p95, p99) = (series(|p| p.p50_ms), series(|p| p.p95_ms), series(|p| p.p99_ms));
+    let top = p99.iter().map(|(_, v)| *v).fold(1.0, f64::max);
+    let at = |log: f64| ms(Some(10f64.powf(log).round() as u64));
+    let block = pane_block(&format!("Latency {} · p50 p95 p99 · log", per_slot(history)), false, theme);
+    if p99.is_empty() {
+        frame.render_widget(Paragraph::new(Line::styled("no timed attempts", theme.dim())).block(block), area);
+        return;
+    }
+    // Three markers as well as three colours, so the lines stay apart without colour.
+    let line = |name: &'static str, marker: Marker, style: Style, data| {
+        Dataset::default().name(name).marker(marker).graph_type(GraphType::Line).style(style).data(data)
+    };
+    let chart = Chart::new(vec![
+        line("p50", Marker::Dot, theme.ok(), &p50),
+        line("p95", Marker::Bar, theme.warn(), &p95),
+        line("p99", Marker::Braille, theme.bad(), &p99),
+    ])
+    .block(block)
+    .hidden_legend_constraints((Constraint::Ratio(1, 3), Constraint::Ratio(1, 2)))
+    .x_axis(time_axis(history.span, history.points.len(), theme))
+    .y_axis(Axis::default().bounds([0.0, top]).labels([at(0.0), at(top / 2.0), at(top)]).style(theme.dim()));
+    frame.render_widget(chart, area);
+}
+
+fn response_label(r: &ResponseCount, theme: &Theme) -> (String, Style) {
+    match (r.status_code, r.error_kind) {
+        (Some(code), _) if (200..300).contains(&code) => (code.to_string(), theme.ok()),
+        (Some(code), _) if (400..500).contains(&code) => (code.to_string(), theme.warn()),
+        (Some(code), _) => (code.to_string(), theme.bad()),
+        (None, Some(kind)) => (kind.as_str().to_string(), theme.bad()),
+        (None, None) => ("other".to_string(), theme.dim()),
+    }
+}
+
+fn draw_responses(frame: &mut Frame, area: Rect, app: &App, history: &EndpointHistory, theme: &Theme) {
+    let total: u64 = history.responses.iter().map(|r| r.count).sum();
+    let block = pane_block(&format!("Responses · last {}", history.span.label()), false, theme);
+    let lines: Vec<Line> = history
+        .responses
+        .iter()
+        .map(|r| {
+            let (label, style) = response_label(r, theme);
+            let share = percent(Some(r.count as f64 / total.max(1) as f64));
+            Line::from(vec![
+                Span::styled(format!("{label:<8}"), style),
+                Span::raw(format!("{:>7} {share:>6}", r.count)),
+                Span::styled(format!("  {} ago", span(app.now.saturating_sub(r.last_seen_at))), theme.dim()),
+            ])
+        })
+        .collect();
+    let empty = Line::styled("no attempts", theme.dim());
+    frame.render_widget(Paragraph::new(if lines.is_empty() { vec![empty] } else { lines }).block(block), area);
+}
+
+fn draw_breaker(frame: &mut Frame, area: Rect, history: &EndpointHistory, theme: &Theme) {
+    let block = pane_block("Breaker and health", false, theme);
+    let lines: Vec<Line> = history
+        .breaker
+        .iter()
+        .map(|a| {
+            let (glyph, style, label) = super::alerts::mark(a.kind, theme);
+            Line::from(vec![
+                Span::styled(format!("{} ", clock(a.at)), theme.dim()),
+                Span::styled(format!("{glyph} {label} "), style),
+                Span::raw(clean(&a.message).into_owned()),
+            ])
+        })
+        .collect();
+    let empty = Line::styled("none: the breaker stayed closed", theme.dim());
+    frame.render_widget(Paragraph::new(if lines.is_empty() { vec![empty] } else { lines }).block(block), area);
+}
+
+fn draw_failures(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    page: &EndpointPage,
+    history: &EndpointHistory,
+    theme: &Theme,
+) {
+    let block = pane_block(&format!("Recent failures ({}) · Enter inspects", history.failures.len()), true, theme);
+    let rows = usize::from(block.inner(area).height);
+    if history.failures.is_empty() {
+        let text = format!("no failed attempts in the last {}", history.span.label());
+        frame.render_widget(Paragraph::new(Line::styled(text, theme.ok())).block(block), area);
+        return;
+    }
+    let first = page.cursor.saturating_sub(rows.saturating_sub(1));
+    let lines: Vec<Line> = history
+        .failures
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(rows)
+        .map(|(i, f)| {
+            let answer = f.status_code.map_or("—".to_string(), |c| c.to_string());
+            let text = format!(
+                "{}  {:<12} attempt {:<3} {answer:<4} {}",
+                clock(f.at),
+                short_id(&f.event_id),
+                f.attempt,
+                clean(&f.error)
+            );
+            let style = if i == page.cursor { theme.selected() } else { Style::default() };
+            let ago = Span::styled(format!("  {} ago", span(app.now.saturating_sub(f.at))), theme.dim());
+            Line::from(vec![Span::styled(text, style), ago])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}

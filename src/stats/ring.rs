@@ -1,0 +1,58 @@
+//! A fixed ring of time slots: memory and cost stay the same whatever the traffic.
+
+use crate::model::Millis;
+
+/// Slots keyed by `at / slot_ms`; a slot left from an earlier turn of the ring is reset in
+/// place when its time comes again.
+#[derive(Debug, Clone)]
+pub(super) struct Ring<T> {
+    slot_ms: i64,
+    slots: Vec<(i64, T)>,
+}
+
+impl<T: Default + Clone> Ring<T> {
+    pub(super) fn new(slot_ms: i64, len: usize) -> Self {
+        Ring { slot_ms, slots: vec![(i64::MIN, T::default()); len] }
+    }
+
+    pub(super) fn slot_ms(&self) -> i64 {
+        self.slot_ms
+    }
+
+    /// The slot holding time `at`, emptied first if it still holds an older time's values.
+    pub(super) fn slot_mut(&mut self, at: Millis) -> &mut T {
+        let key = at.div_euclid(self.slot_ms);
+        let len = self.slots.len() as i64;
+        let slot = &mut self.slots[key.rem_euclid(len) as usize];
+        if slot.0 != key {
+            *slot = (key, T::default());
+        }
+        &mut slot.1
+    }
+
+    /// The last `n` slots (at most the ring's length) up to the one holding `now`, oldest
+    /// first, each with its start time; `None` for a slot nothing was recorded in.
+    pub(super) fn recent(&self, now: Millis, n: usize) -> impl Iterator<Item = (Millis, Option<&T>)> {
+        let current = now.div_euclid(self.slot_ms);
+        let len = self.slots.len() as i64;
+        let n = n.min(self.slots.len()) as i64;
+        (current - n + 1..=current).map(move |key| {
+            let (held, value) = &self.slots[key.rem_euclid(len) as usize];
+            (key * self.slot_ms, (*held == key).then_some(value))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_reused_after_a_turn_starts_empty() {
+        let mut ring: Ring<u32> = Ring::new(1000, 3);
+        *ring.slot_mut(500) += 1;
+        *ring.slot_mut(3_500) += 5; // the same slot, one turn later
+        let seen: Vec<_> = ring.recent(3_999, 4).map(|(at, v)| (at, v.copied())).collect();
+        assert_eq!(seen, vec![(1_000, None), (2_000, None), (3_000, Some(5))]);
+    }
+}
