@@ -267,7 +267,8 @@ pub struct App {
     pub sort: (SortKey, bool),
     /// The focused pane fills the screen (`z`).
     pub zoomed: bool,
-    /// The terminal's height, for how far an overlay scrolls.
+    /// The terminal's size, for how far an overlay or the inspector scrolls.
+    pub screen_width: u16,
     pub screen_height: u16,
     pub quit: bool,
 }
@@ -311,6 +312,7 @@ impl App {
             wide: true,
             sort: (SortKey::Name, false),
             zoomed: false,
+            screen_width: 80,
             screen_height: 24,
             quit: false,
         }

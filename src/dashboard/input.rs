@@ -576,18 +576,23 @@ impl App {
     }
 
     fn inspector_action(&mut self, action: Option<Action>) -> Vec<Effect> {
+        let screen = ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height);
+        let (limit, sideways) = match self.popups.last() {
+            Some(Popup::Inspector(ins)) => super::view::scroll_limits(self, ins, ins.section, screen),
+            _ => (0, 0),
+        };
         let Some(Popup::Inspector(ins)) = self.popups.last_mut() else { return Vec::new() };
         match action {
             Some(Action::Back) => {
                 self.popups.pop();
             }
             Some(Action::NextSection) => ins.section = ins.section.next(),
-            Some(Action::Up) => ins.scroll(-1, None),
-            Some(Action::Down) => ins.scroll(1, None),
-            Some(Action::PageUp) => ins.scroll(-PAGE, None),
-            Some(Action::PageDown) => ins.scroll(PAGE, None),
-            Some(Action::Top) => ins.scroll(0, Some(false)),
-            Some(Action::Bottom) => ins.scroll(0, Some(true)),
+            Some(Action::Up) => ins.scroll(-1, None, limit),
+            Some(Action::Down) => ins.scroll(1, None, limit),
+            Some(Action::PageUp) => ins.scroll(-PAGE, None, limit),
+            Some(Action::PageDown) => ins.scroll(PAGE, None, limit),
+            Some(Action::Top) => ins.scroll(0, Some(false), limit),
+            Some(Action::Bottom) => ins.scroll(0, Some(true), limit),
             Some(Action::Redeliver) => {
                 let (event_id, chosen) = (ins.event_id.clone(), ins.selected_subscription());
                 let summary = ins.detail.as_ref().map(|d| d.summary());
@@ -607,6 +612,9 @@ impl App {
                 }
             }
             Some(Action::Copy) => self.popups.push(Popup::CopyMenu { cursor: 0 }),
+            Some(Action::Wrap) => ins.toggle_wrap(),
+            Some(Action::Left) => ins.sideways(false, sideways),
+            Some(Action::Right) => ins.sideways(true, sideways),
             _ => {}
         }
         Vec::new()

@@ -43,7 +43,14 @@ pub struct Inspector {
     pub error: Option<String>,
     /// The attempt to start on (its subscription and start), when opened from one.
     pub wanted: Option<(String, crate::model::Millis)>,
+    /// Long lines of the payload and response go on in the rows below (`w`); otherwise they are
+    /// cut at the pane's edge, shifted `columns` to the left (←/→).
+    pub wrap: bool,
+    pub columns: usize,
 }
+
+/// How far ←/→ shift cut lines.
+const SIDEWAYS: usize = 8;
 
 impl Inspector {
     pub fn loading(event_id: String) -> Self {
@@ -57,6 +64,8 @@ impl Inspector {
             response_scroll: 0,
             error: None,
             wanted: None,
+            wrap: true,
+            columns: 0,
         }
     }
 
@@ -119,14 +128,17 @@ impl Inspector {
         (d.deliveries.len() == 1).then(|| d.deliveries[0].summary.subscription_id.clone())
     }
 
-    pub fn scroll(&mut self, delta: isize, to_end: Option<bool>) {
+    /// Moves the section's view (or, in Deliveries, the cursor) by `delta` rows, or to an end;
+    /// `limit` is how far the payload or response can scroll as shown now.
+    pub fn scroll(&mut self, delta: isize, to_end: Option<bool>, limit: usize) {
         let attempts = self.attempt_refs().len();
-        let (value, len) = match self.section {
-            Section::Payload => (&mut self.payload_scroll, self.payload.len()),
-            Section::Deliveries => (&mut self.attempt_cursor, attempts),
-            Section::Response => (&mut self.response_scroll, usize::MAX / 2),
+        let (value, max) = match self.section {
+            Section::Payload => (&mut self.payload_scroll, limit),
+            Section::Deliveries => (&mut self.attempt_cursor, attempts.saturating_sub(1)),
+            Section::Response => (&mut self.response_scroll, limit),
         };
-        let max = len.saturating_sub(1);
+        // A view left past its end (the pane grew, lines were wrapped) comes back on first move.
+        *value = (*value).min(max);
         *value = match to_end {
             Some(true) => max,
             Some(false) => 0,
@@ -135,6 +147,21 @@ impl Inspector {
         if self.section == Section::Deliveries {
             self.response_scroll = 0;
         }
+    }
+
+    /// `w`: wrap long lines, or cut them again where they were.
+    pub fn toggle_wrap(&mut self) {
+        self.wrap = !self.wrap;
+        self.columns = 0;
+    }
+
+    /// ←/→ on cut lines: shift them, no further than where the longest line's end shows
+    /// (`limit`).
+    pub fn sideways(&mut self, right: bool, limit: usize) {
+        if self.wrap {
+            return;
+        }
+        self.columns = if right { (self.columns + SIDEWAYS).min(limit) } else { self.columns.saturating_sub(SIDEWAYS) };
     }
 }
 

@@ -89,7 +89,7 @@ async fn event_loop(
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                     dirty = true;
                     if let Ok(size) = terminal.size() {
-                        (app.wide, app.screen_height) = (size.width >= view::WIDE, size.height);
+                        (app.wide, app.screen_width, app.screen_height) = (size.width >= view::WIDE, size.width, size.height);
                     }
                     app.on_key(k)
                 }

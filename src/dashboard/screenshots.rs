@@ -362,6 +362,21 @@ pub fn demo_history() -> EndpointHistory {
     }
 }
 
+/// The demo event with a card title of 10,000 characters, wrapped (the inspector's default).
+pub fn long_title_inspector() -> Inspector {
+    let mut detail = demo_inspector().detail.expect("the demo inspector is loaded");
+    let mut payload: serde_json::Value = serde_json::from_str(&detail.body).unwrap_or_default();
+    let title = format!("Renewal: {}end of title", "Acme Corporation, ".repeat(554));
+    payload["data"]["card"]["title"] = serde_json::Value::String(title);
+    detail.body = payload.to_string();
+    let mut ins = Inspector::loading(detail.id.clone());
+    ins.load(detail);
+    // Scrolled to the title, two lines above it showing.
+    let title = ins.payload.iter().position(|l| l.iter().any(|(_, s)| s.contains("\"title\"")));
+    ins.payload_scroll = title.unwrap_or(0).saturating_sub(2);
+    ins
+}
+
 /// The named views the snapshots and screenshots cover.
 pub fn views() -> Vec<(&'static str, App)> {
     let main = demo_app();
@@ -460,6 +475,8 @@ pub fn views() -> Vec<(&'static str, App)> {
     delete.focus = Pane::Subscriptions;
     delete.sub_cursor = 1;
     delete.on_key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('D')));
+    let mut long_title = demo_app();
+    long_title.popups.push(Popup::Inspector(Box::new(long_title_inspector())));
     let mut endpoint = demo_app();
     let mut page = super::endpoint::EndpointPage::new("sub_01KQBIL0000000000000000003".into(), NOW);
     page.history = Some((demo_history(), NOW));
@@ -485,6 +502,7 @@ pub fn views() -> Vec<(&'static str, App)> {
         ("copy_menu", copy_menu),
         ("zoomed_sorted", zoomed),
         ("endpoint", endpoint),
+        ("inspector_long_title", long_title),
     ]
 }
 

@@ -95,3 +95,36 @@ fn the_docs_document_every_key() {
         assert!(readme.contains(&row), "docs/dashboard.md lacks the command row {row}");
     }
 }
+
+/// A 10,000-character card title: wrapped, the payload scrolls by screen rows and `G` shows its
+/// end; cut (`w`), → shifts the lines until the end shows.
+#[test]
+fn a_long_title_wraps_and_scrolls_by_rows_to_its_end() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    use hookwatch::dashboard::screenshots::long_title_inspector;
+    let mut app = demo_app();
+    (app.screen_width, app.screen_height) = (80, 24);
+    let mut ins = long_title_inspector();
+    ins.payload_scroll = 0;
+    app.popups.push(Popup::Inspector(Box::new(ins)));
+    let screen = |app: &hookwatch::dashboard::app::App| to_text(&render(app, 80, 24, &PLAIN));
+    assert!(!screen(&app).contains("end of title"));
+    app.on_key(KeyEvent::from(KeyCode::Char('G')));
+    let bottom = screen(&app);
+    assert!(bottom.contains("end of title") && bottom.contains('}'), "G shows the last rows:\n{bottom}");
+    app.on_key(KeyEvent::from(KeyCode::Char('k')));
+    assert_ne!(screen(&app), bottom, "k after G moves at once");
+
+    app.on_key(KeyEvent::from(KeyCode::Char('w')));
+    app.on_key(KeyEvent::from(KeyCode::Char('G')));
+    assert!(screen(&app).contains("· cut"), "{}", screen(&app));
+    let right = |app: &mut hookwatch::dashboard::app::App, n| {
+        for _ in 0..n {
+            app.on_key(KeyEvent::from(KeyCode::Right));
+        }
+    };
+    right(&mut app, 1_000);
+    assert!(!screen(&app).contains("end of title"), "the title is cut, not wrapped");
+    right(&mut app, 300);
+    assert!(screen(&app).contains("end of title"), "→ reaches the title's end:\n{}", screen(&app));
+}

@@ -1,7 +1,7 @@
 //! The inspector: payload as coloured JSON, deliveries with every attempt, and the selected
 //! attempt's response and request headers. Side by side when wide, one section at a time when not.
 
-use super::{WIDE, clock, counted, highlighted, popup_area, span};
+use super::{WIDE, centred, clock, counted, highlighted, popup_area, span, wrapped};
 use crate::dashboard::app::App;
 use crate::dashboard::inspector::{Inspector, Section};
 use crate::dashboard::json::Token;
@@ -11,7 +11,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 fn section_block(section: Section, ins: &Inspector, theme: &Theme, extra: &str) -> Block<'static> {
     let focused = ins.section == section;
@@ -21,23 +21,64 @@ fn section_block(section: Section, ins: &Inspector, theme: &Theme, extra: &str) 
         .title(Line::styled(format!(" {}{extra} ", section.title()), theme.border(focused)))
 }
 
+/// Where the inspector's parts are on a screen of `area`: the summary line, the tab line (narrow
+/// only) and each section's pane (narrow: the one pane all sections share).
+struct Parts {
+    outer: Rect,
+    summary: Rect,
+    tabs: Option<Rect>,
+    payload: Rect,
+    deliveries: Rect,
+    response: Rect,
+}
+
+fn parts(area: Rect) -> Parts {
+    let outer = centred(area, 94, 90, (58, 14));
+    let inner = Block::default().borders(Borders::ALL).inner(outer);
+    let [summary, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    if area.width >= WIDE {
+        let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+        let [top, bottom] = Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(right);
+        Parts { outer, summary, tabs: None, payload: left, deliveries: top, response: bottom }
+    } else {
+        let [tabs, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
+        Parts { outer, summary, tabs: Some(tabs), payload: rest, deliveries: rest, response: rest }
+    }
+}
+
+/// How far a section can scroll on a screen of `area`, down and sideways: its rows (wrapped or
+/// not) less those that show, so `G` lands where the last row is at the bottom; its longest line
+/// less the pane's width, so → stops where that line's end shows.
+pub fn scroll_limits(app: &App, ins: &Inspector, section: Section, area: Rect) -> (usize, usize) {
+    let parts = parts(area);
+    let (pane, lines) = match section {
+        Section::Payload => (parts.payload, payload_lines(app, ins, &Theme { color: false })),
+        Section::Response => (parts.response, response_lines(ins, &Theme { color: false })),
+        Section::Deliveries => return (0, 0),
+    };
+    let inner = Block::default().borders(Borders::ALL).inner(pane);
+    let longest = lines.iter().map(Line::width).max().unwrap_or(0);
+    let down = rows(lines, inner.width, ins.wrap).len().saturating_sub(usize::from(inner.height));
+    (down, longest.saturating_sub(usize::from(inner.width)))
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, theme: &Theme) {
+    let parts = parts(area);
     let rect = popup_area(frame, area, 94, 90, (58, 14));
     let outer = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(true))
         .title(Line::styled(format!(" Event {} · Tab section · r redeliver · Esc back ", ins.event_id), theme.bold()));
-    let inner = outer.inner(rect);
     frame.render_widget(outer, rect);
+    debug_assert_eq!(rect, parts.outer);
     let Some(detail) = &ins.detail else {
         let text = match &ins.error {
             Some(e) => Line::styled(format!("✗ {}", clean(e)), theme.bad()),
             None => Line::styled("loading…", theme.dim()),
         };
-        frame.render_widget(Paragraph::new(text), inner);
+        frame.render_widget(Paragraph::new(text), parts.summary);
         return;
     };
-    let [summary, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
     let mut facts = vec![
         Span::styled(clean(&detail.action).into_owned(), theme.bold()),
         Span::raw(format!("  received {}", super::super::super::model::rfc3339(detail.received_at))),
@@ -48,29 +89,43 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, theme: &T
     if let Some(p) = &detail.pipe_id {
         facts.push(Span::raw(format!("  pipe {}", clean(p))));
     }
-    frame.render_widget(Paragraph::new(Line::from(facts)), summary);
+    frame.render_widget(Paragraph::new(Line::from(facts)), parts.summary);
+    let Some(tabs) = parts.tabs else {
+        draw_payload(frame, parts.payload, app, ins, theme);
+        draw_deliveries(frame, parts.deliveries, app, ins, theme);
+        draw_response(frame, parts.response, app, ins, theme);
+        return;
+    };
+    let tab_spans: Vec<Span> = [Section::Payload, Section::Deliveries, Section::Response]
+        .iter()
+        .map(|s| {
+            let style = if *s == ins.section { theme.selected() } else { theme.dim() };
+            Span::styled(format!(" {} ", s.title()), style)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(Line::from(tab_spans)), tabs);
+    match ins.section {
+        Section::Payload => draw_payload(frame, parts.payload, app, ins, theme),
+        Section::Deliveries => draw_deliveries(frame, parts.deliveries, app, ins, theme),
+        Section::Response => draw_response(frame, parts.response, app, ins, theme),
+    }
+}
 
-    if area.width >= WIDE {
-        let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
-        let [top, bottom] = Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(right);
-        draw_payload(frame, left, app, ins, theme);
-        draw_deliveries(frame, top, app, ins, theme);
-        draw_response(frame, bottom, app, ins, theme);
-    } else {
-        let [tabs, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
-        let tab_spans: Vec<Span> = [Section::Payload, Section::Deliveries, Section::Response]
-            .iter()
-            .map(|s| {
-                let style = if *s == ins.section { theme.selected() } else { theme.dim() };
-                Span::styled(format!(" {} ", s.title()), style)
-            })
-            .collect();
-        frame.render_widget(Paragraph::new(Line::from(tab_spans)), tabs);
-        match ins.section {
-            Section::Payload => draw_payload(frame, rest, app, ins, theme),
-            Section::Deliveries => draw_deliveries(frame, rest, app, ins, theme),
-            Section::Response => draw_response(frame, rest, app, ins, theme),
-        }
+/// The lines as shown in a pane `width` columns wide: wrapped onto as many rows as they need,
+/// or whole (cut at the pane's edge, scrolled sideways).
+fn rows(lines: Vec<Line<'static>>, width: u16, wrap: bool) -> Vec<Line<'static>> {
+    if !wrap {
+        return lines;
+    }
+    lines.into_iter().flat_map(|l| wrapped(l, usize::from(width))).collect()
+}
+
+/// What the pane's title says of long lines.
+fn wrap_note(ins: &Inspector) -> String {
+    match (ins.wrap, ins.columns) {
+        (true, _) => " · wrapped".into(),
+        (false, 0) => " · cut (w wraps, → shifts)".into(),
+        (false, n) => format!(" · from column {} (←/→)", n + 1),
     }
 }
 
@@ -84,21 +139,38 @@ fn token_style(t: Token, theme: &Theme) -> Style {
     }
 }
 
-fn draw_payload(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, theme: &Theme) {
+/// The payload's lines, coloured, with what the search found highlighted.
+fn payload_lines(app: &App, ins: &Inspector, theme: &Theme) -> Vec<Line<'static>> {
     let needles = app.filter.search_needles();
-    let block = section_block(Section::Payload, ins, theme, &format!(" · {} lines", ins.payload.len()));
-    let height = block.inner(area).height as usize;
-    let scroll = ins.payload_scroll.min(ins.payload.len().saturating_sub(height));
-    let lines: Vec<Line> = ins
-        .payload
+    ins.payload
         .iter()
-        .skip(scroll)
-        .take(height)
         .map(|l| {
             Line::from(l.iter().flat_map(|(t, s)| highlighted(s, &needles, token_style(*t, theme))).collect::<Vec<_>>())
         })
-        .collect();
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+        .collect()
+}
+
+fn draw_payload(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, theme: &Theme) {
+    let extra = format!(" · {} lines{}", ins.payload.len(), wrap_note(ins));
+    let block = section_block(Section::Payload, ins, theme, &extra);
+    let inner = block.inner(area);
+    draw_rows(frame, area, block, rows(payload_lines(app, ins, theme), inner.width, ins.wrap), ins.payload_scroll, ins);
+}
+
+/// `rows` from `scroll` (as far as the last shows at the bottom), shifted sideways when cut.
+fn draw_rows(
+    frame: &mut Frame,
+    area: Rect,
+    block: Block<'static>,
+    rows: Vec<Line<'static>>,
+    scroll: usize,
+    ins: &Inspector,
+) {
+    let height = usize::from(block.inner(area).height);
+    let scroll = scroll.min(rows.len().saturating_sub(height));
+    let shown: Vec<Line> = rows.into_iter().skip(scroll).take(height).collect();
+    let sideways = if ins.wrap { 0 } else { ins.columns as u16 };
+    frame.render_widget(Paragraph::new(shown).block(block).scroll((0, sideways)), area);
 }
 
 fn draw_deliveries(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, theme: &Theme) {
@@ -167,6 +239,25 @@ fn draw_deliveries(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, th
     frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
 }
 
+/// The selected attempt's response body, then the request headers it was sent with.
+fn response_lines(ins: &Inspector, theme: &Theme) -> Vec<Line<'static>> {
+    let Some((_, attempt)) = ins.selected() else { return Vec::new() };
+    let mut lines = vec![Line::styled("Response body", theme.bold())];
+    if attempt.response_body.is_empty() {
+        lines.push(Line::styled("(empty)", theme.dim()));
+    }
+    lines.extend(attempt.response_body.lines().map(|l| Line::raw(clean(l).into_owned())));
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Request headers sent", theme.bold()));
+    for (k, v) in &attempt.request_headers {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{}: ", clean(k)), theme.accent()),
+            Span::raw(clean(v).into_owned()),
+        ]));
+    }
+    lines
+}
+
 fn draw_response(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, theme: &Theme) {
     let Some((delivery, attempt)) = ins.selected() else {
         frame.render_widget(
@@ -188,23 +279,12 @@ fn draw_response(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, them
         Section::Response,
         ins,
         theme,
-        &format!(" · {whose} · attempt {number} at {} · {outcome}{truncated}", clock(attempt.started_at)),
+        &format!(
+            " · {whose} · attempt {number} at {} · {outcome}{truncated}{}",
+            clock(attempt.started_at),
+            wrap_note(ins)
+        ),
     );
-    let mut lines = vec![Line::styled("Response body", theme.bold())];
-    if attempt.response_body.is_empty() {
-        lines.push(Line::styled("(empty)", theme.dim()));
-    }
-    lines.extend(attempt.response_body.lines().map(|l| Line::raw(clean(l).into_owned())));
-    lines.push(Line::raw(""));
-    lines.push(Line::styled("Request headers sent", theme.bold()));
-    for (k, v) in &attempt.request_headers {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{}: ", clean(k)), theme.accent()),
-            Span::raw(clean(v).into_owned()),
-        ]));
-    }
-    frame.render_widget(
-        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((ins.response_scroll as u16, 0)),
-        area,
-    );
+    let inner = block.inner(area);
+    draw_rows(frame, area, block, rows(response_lines(ins, theme), inner.width, ins.wrap), ins.response_scroll, ins);
 }

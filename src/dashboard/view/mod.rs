@@ -152,6 +152,8 @@ pub fn overlay_rows(popup: &Popup, app: &App, height: u16) -> usize {
     }
 }
 
+pub use inspector::scroll_limits;
+
 /// How many lines the help has as narrowed by `query` (what `G` scrolls to).
 pub fn help_len(read_only: bool, query: &str) -> usize {
     help::lines(&Theme { color: false }, read_only, query).len()
@@ -162,12 +164,46 @@ pub fn share_of(length: u16, percent: u16, least: u16) -> u16 {
     (length * percent / 100).max(least).min(length)
 }
 
-/// A centred rectangle of the given share of `area`, at least `min` cells, cleared for a popup.
-pub fn popup_area(frame: &mut Frame, area: Rect, percent_x: u16, percent_y: u16, min: (u16, u16)) -> Rect {
+/// A centred rectangle of the given share of `area`, at least `min` cells.
+pub fn centred(area: Rect, percent_x: u16, percent_y: u16, min: (u16, u16)) -> Rect {
     let (w, h) = (share_of(area.width, percent_x, min.0), share_of(area.height, percent_y, min.1));
-    let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+}
+
+/// `centred`, cleared for a popup.
+pub fn popup_area(frame: &mut Frame, area: Rect, percent_x: u16, percent_y: u16, min: (u16, u16)) -> Rect {
+    let rect = centred(area, percent_x, percent_y, min);
     frame.render_widget(Clear, rect);
     rect
+}
+
+/// `line` cut into rows of at most `width` display columns, each piece keeping its style: a
+/// long value goes on in the rows below. A character wider than the row still gets a row.
+pub fn wrapped(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
+    use unicode_width::UnicodeWidthChar;
+    let mut rows = vec![Vec::new()];
+    let mut used = 0;
+    for span in line.spans {
+        let mut piece = String::new();
+        for c in span.content.chars() {
+            let w = c.width().unwrap_or(0);
+            if used + w > width && used > 0 {
+                if !piece.is_empty() {
+                    rows.last_mut()
+                        .expect("a row is open")
+                        .push(ratatui::text::Span::styled(std::mem::take(&mut piece), span.style));
+                }
+                rows.push(Vec::new());
+                used = 0;
+            }
+            piece.push(c);
+            used += w;
+        }
+        if !piece.is_empty() {
+            rows.last_mut().expect("a row is open").push(ratatui::text::Span::styled(piece, span.style));
+        }
+    }
+    rows.into_iter().map(|spans| Line::from(spans).style(line.style)).collect()
 }
 
 /// Cuts text to `width` display columns, marking the cut with `…`.
@@ -305,6 +341,24 @@ mod tests {
         }
         assert_eq!(pad("請求システム", 5).width(), 5, "a wide character cut in half leaves a space");
         assert_eq!(fit("請求システム", 12), "請求システム", "exactly full: not cut");
+    }
+
+    #[test]
+    fn wrapping_keeps_styles_and_counts_display_width() {
+        use ratatui::style::Style;
+        use unicode_width::UnicodeWidthStr;
+        let key = Style::new().bold();
+        let line = Line::from(vec![
+            ratatui::text::Span::styled("\"title\": ", key),
+            ratatui::text::Span::raw(format!("\"{}請求\"", "x".repeat(10_000))),
+        ]);
+        let rows = wrapped(line, 80);
+        assert!(rows.iter().all(|r| r.width() <= 80), "no row is wider than the pane");
+        let text: String = rows.iter().flat_map(|r| r.spans.iter().map(|s| s.content.to_string())).collect();
+        assert_eq!(text.width(), 9 + 10_000 + 6, "nothing is lost");
+        assert_eq!(rows.len(), (9 + 10_000 + 6usize).div_ceil(80));
+        assert_eq!(rows[0].spans[0].style, key, "the key keeps its style");
+        assert_eq!(wrapped(Line::raw(""), 10).len(), 1, "an empty line is one row");
     }
 
     #[test]
