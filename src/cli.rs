@@ -1,6 +1,6 @@
 //! Command-line options shared by the commands: the top layer of the settings (see `config`).
 
-use crate::config::{Config, Settings};
+use crate::config::{Config, Settings, ThemeName};
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -109,5 +109,40 @@ impl CommonOptions {
         let file = layers.iter().rev().find_map(|l| l.config.as_deref());
         let flags: Vec<Settings> = layers.iter().map(|l| l.settings()).collect();
         Settings::layered(file, &flags)
+    }
+}
+
+/// The dashboard's options: on the commands that show it (and before any command), not on the
+/// others' help.
+#[derive(clap::Args, Clone, Copy, Default)]
+pub struct ViewOptions {
+    /// No colours (also when NO_COLOR is set); state stays visible through glyphs and bold
+    #[arg(long)]
+    pub no_color: bool,
+    /// The palette (also HOOKWATCH_THEME, or `theme` in the config file of `run`) [default: default]
+    #[arg(long, value_enum, env = "HOOKWATCH_THEME")]
+    pub theme: Option<ThemeName>,
+    /// Take the mouse: the wheel scrolls, a click selects, a click on the selected row opens it
+    /// (text selection then needs Shift in most terminals)
+    #[arg(long, env = "HOOKWATCH_MOUSE")]
+    pub mouse: bool,
+    /// Frames per second at most [default: 30]
+    #[arg(long)]
+    pub max_fps: Option<u32>,
+    /// Offer only what changes nothing (attach with a viewer token is read-only anyway)
+    #[arg(long)]
+    pub read_only: bool,
+}
+
+impl ViewOptions {
+    /// Given before the command (`self`) and after it (`after`, which wins).
+    pub fn with(self, after: ViewOptions) -> ViewOptions {
+        ViewOptions {
+            no_color: self.no_color || after.no_color,
+            theme: after.theme.or(self.theme),
+            mouse: self.mouse || after.mouse,
+            max_fps: after.max_fps.or(self.max_fps),
+            read_only: self.read_only || after.read_only,
+        }
     }
 }

@@ -61,8 +61,35 @@ pub struct Settings {
     pub node_id: Option<String>,
     #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub lease: Option<String>,
+    /// The dashboard's colours: default, high-contrast or 16.
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
+    pub theme: Option<String>,
+    /// The dashboard takes the mouse: the wheel scrolls, a click selects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mouse: Option<bool>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subscriptions: Vec<SubscriptionInput>,
+}
+
+/// The dashboard's palettes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ThemeName {
+    /// Soft 256-colour tones
+    #[default]
+    Default,
+    /// Bright colours and bold states on the terminal's background
+    HighContrast,
+    /// The 16 basic ANSI colours, for terminals without 256
+    #[value(name = "16")]
+    Sixteen,
+}
+
+impl ThemeName {
+    pub fn parse(text: &str) -> anyhow::Result<ThemeName> {
+        use clap::ValueEnum;
+        ThemeName::from_str(text.trim(), true)
+            .map_err(|_| anyhow::anyhow!("theme = {text:?} is not a theme; use default, high-contrast or 16"))
+    }
 }
 
 /// The keys `HOOKWATCH_<KEY>` may set (other `HOOKWATCH_` variables belong to other tools).
@@ -90,6 +117,8 @@ const ENV_KEYS: &[&str] = &[
     "log_file",
     "node_id",
     "lease",
+    "theme",
+    "mouse",
 ];
 
 /// Text that the environment may give as another scalar: `HOOKWATCH_ADMIN_TOKEN=1234` is the
@@ -162,6 +191,9 @@ pub struct Config {
     pub node_id: Option<String>,
     /// In a cluster, how long a silent node keeps its deliveries before the others take them over.
     pub lease: Duration,
+    /// The dashboard's palette and whether it takes the mouse (`run`; the flags win).
+    pub theme: ThemeName,
+    pub mouse: bool,
     pub subscriptions: Vec<SubscriptionInput>,
 }
 
@@ -189,6 +221,8 @@ impl Default for Config {
             log_file: None,
             node_id: None,
             lease: Duration::from_secs(30),
+            theme: ThemeName::Default,
+            mouse: false,
             subscriptions: Vec::new(),
         }
     }
@@ -264,6 +298,10 @@ impl Config {
             anyhow::bail!("extra_actions: {reserved:?} is refused: hookwatch.* names are hookwatch's own alerts");
         }
         c.log_file = file.log_file;
+        if let Some(v) = file.theme {
+            c.theme = ThemeName::parse(&v)?;
+        }
+        c.mouse = file.mouse.unwrap_or(c.mouse);
         if let Some(v) = file.lease {
             c.lease = duration("lease", &v)?;
             anyhow::ensure!(c.lease >= Duration::from_millis(500), "lease must be at least 500ms");
@@ -305,6 +343,8 @@ mod tests {
                retry_schedule = "1s,2s"
                retention = "2d"
                allow_networks = ["10.0.0.0/8", "192.168.1.7"]
+               theme = "high-contrast"
+               mouse = true
                [[subscriptions]]
                name = "crm"
                url = "https://crm.example.com/hooks"
@@ -317,6 +357,11 @@ mod tests {
         assert_eq!(c.retention, Duration::from_secs(2 * 86_400));
         assert_eq!(c.allow_networks.len(), 2);
         assert_eq!(c.subscriptions.len(), 1);
+        assert_eq!((c.theme, c.mouse), (ThemeName::HighContrast, true));
+        let sixteen: Settings = toml::from_str("theme = 16").unwrap();
+        assert_eq!(Config::from_settings(sixteen).unwrap().theme, ThemeName::Sixteen, "16 as a number too");
+        let err = Config::from_settings(toml::from_str(r#"theme = "neon""#).unwrap()).unwrap_err().to_string();
+        assert!(err.contains("default, high-contrast or 16"), "{err}");
 
         let bad: Settings = toml::from_str(r#"retention = "a week""#).unwrap();
         let err = Config::from_settings(bad).unwrap_err().to_string();
@@ -357,7 +402,9 @@ mod tests {
     #[allow(clippy::result_large_err)] // as above
     fn every_option_has_a_flag_and_an_environment_variable() {
         use clap::Args;
+        // The dashboard's own options are flags of the commands that show it.
         let command = crate::cli::CommonOptions::augment_args(clap::Command::new("hookwatch"));
+        let command = crate::cli::ViewOptions::augment_args(command);
         let flags: Vec<String> =
             command.get_arguments().filter_map(|a| a.get_long()).map(|l| l.replace('-', "_")).collect();
         for key in ENV_KEYS.iter().filter(|k| !k.ends_with("_token")) {
@@ -390,6 +437,8 @@ mod tests {
             log_file: Some(PathBuf::new()),
             node_id: text(),
             lease: text(),
+            theme: text(),
+            mouse: Some(true),
             subscriptions: Vec::new(),
         };
         let fields = serde_json::to_value(&every).unwrap();

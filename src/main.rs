@@ -1,5 +1,5 @@
 use clap::{Parser, Subcommand};
-use hookwatch::cli::CommonOptions;
+use hookwatch::cli::{CommonOptions, ViewOptions};
 use hookwatch::config::Config;
 use hookwatch::dashboard::{self, source::LocalSource, source::RemoteSource};
 use hookwatch::server::Server;
@@ -20,32 +20,6 @@ struct Cli {
     common: CommonOptions,
     #[command(flatten)]
     view: ViewOptions,
-}
-
-/// The dashboard's options: on the commands that show it (and before any command), not on the
-/// others' help.
-#[derive(clap::Args, Clone, Copy, Default)]
-struct ViewOptions {
-    /// No colours (also when NO_COLOR is set); state stays visible through glyphs and bold
-    #[arg(long)]
-    no_color: bool,
-    /// Frames per second at most [default: 30]
-    #[arg(long)]
-    max_fps: Option<u32>,
-    /// Offer only what changes nothing (attach with a viewer token is read-only anyway)
-    #[arg(long)]
-    read_only: bool,
-}
-
-impl ViewOptions {
-    /// Given before the command (`self`) and after it (`after`, which wins).
-    fn with(self, after: ViewOptions) -> ViewOptions {
-        ViewOptions {
-            no_color: self.no_color || after.no_color,
-            max_fps: after.max_fps.or(self.max_fps),
-            read_only: self.read_only || after.read_only,
-        }
-    }
 }
 
 #[derive(Subcommand)]
@@ -129,7 +103,7 @@ fn main() -> std::process::ExitCode {
                 log_to_file(Path::new("hookwatch-attach.log"))?;
                 let source = RemoteSource::new(&url, &token).map_err(|e| anyhow::anyhow!("{e}"))?;
                 let can_change = source.check_token().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-                let mut options = dashboard_options(view);
+                let mut options = dashboard_options(view, None);
                 options.read_only |= !can_change;
                 dashboard::run(Arc::new(source), options).await
             }
@@ -178,9 +152,16 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn dashboard_options(view: ViewOptions) -> dashboard::Options {
+/// The dashboard's options from its flags, over the config file's (`run` reads one).
+fn dashboard_options(view: ViewOptions, config: Option<&Config>) -> dashboard::Options {
     let max_fps = view.max_fps.unwrap_or(dashboard::Options::default().max_fps);
-    dashboard::Options { no_color: view.no_color, max_fps, read_only: view.read_only }
+    dashboard::Options {
+        no_color: view.no_color,
+        theme: view.theme.or(config.map(|c| c.theme)).unwrap_or_default(),
+        mouse: view.mouse || config.is_some_and(|c| c.mouse),
+        max_fps,
+        read_only: view.read_only,
+    }
 }
 
 /// While the dashboard owns the terminal, logs go to a file.
@@ -212,11 +193,11 @@ async fn run(config: Config, view: ViewOptions) -> anyhow::Result<()> {
             .join("hookwatch.log")
     });
     log_to_file(&log)?;
+    let options = dashboard_options(view, Some(&config));
     let server = Server::start(config).await?;
     let location = format!("http://{}", server.addr);
     let tokens_file = server.tokens.file.clone();
-    let result =
-        dashboard::run(Arc::new(LocalSource::new(server.engine.clone(), location)), dashboard_options(view)).await;
+    let result = dashboard::run(Arc::new(LocalSource::new(server.engine.clone(), location)), options).await;
     let _ = server.shutdown().await;
     if let Some(file) = tokens_file {
         eprintln!("hookwatch: the API tokens are in {}; logs in {}", file.display(), log.display());
@@ -230,7 +211,8 @@ async fn demo(listen: Option<std::net::SocketAddr>, view: ViewOptions) -> anyhow
     let server = hookwatch::demo::start(dir.path(), listen).await?;
     let location = format!("http://{} (demo · admin token demo-admin)", server.addr);
     let result =
-        dashboard::run(Arc::new(LocalSource::new(server.engine.clone(), location)), dashboard_options(view)).await;
+        dashboard::run(Arc::new(LocalSource::new(server.engine.clone(), location)), dashboard_options(view, None))
+            .await;
     let _ = server.shutdown().await;
     result
 }

@@ -343,7 +343,7 @@ async fn frame_time(engine: &Arc<crate::engine::Engine>) -> anyhow::Result<f64> 
     app.apply_outcome(Outcome::Subscriptions(engine.subscriptions().iter().map(|s| (**s).clone()).collect()));
     let events = engine.list_events(EventQuery { limit: 500, ..Default::default() }).await?;
     app.apply_outcome(Outcome::Events(events));
-    let theme = Theme { color: true };
+    let theme = Theme::named(crate::config::ThemeName::Default);
     let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(200, 50))?;
     let mut times = Vec::with_capacity(200);
     for _ in 0..200 {

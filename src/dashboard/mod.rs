@@ -10,6 +10,7 @@ pub mod input;
 pub mod inspector;
 pub mod json;
 pub mod keymap;
+pub mod mouse;
 pub mod palette;
 pub mod replay;
 pub mod sanitize;
@@ -18,6 +19,7 @@ pub mod source;
 pub mod theme;
 pub mod view;
 
+use crate::config::ThemeName;
 use app::{App, Effect, Outcome};
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
@@ -30,6 +32,9 @@ use tokio::time::Instant;
 
 pub struct Options {
     pub no_color: bool,
+    pub theme: ThemeName,
+    /// Take the mouse: wheel and clicks.
+    pub mouse: bool,
     /// Frames per second at most (default 30).
     pub max_fps: u32,
     /// Offer only what changes nothing.
@@ -38,20 +43,38 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { no_color: false, max_fps: 30, read_only: false }
+        Options { no_color: false, theme: ThemeName::Default, mouse: false, max_fps: 30, read_only: false }
     }
 }
 
 /// Runs the dashboard until the operator quits or the process is told to stop
 /// (SIGTERM, SIGHUP: a dropped SSH session). The terminal is restored on every path, panics included.
 pub async fn run(source: Arc<dyn Source>, options: Options) -> anyhow::Result<()> {
-    let theme = Theme::detect(options.no_color);
+    let theme = Theme::detect(options.no_color, options.theme);
     // ratatui::try_init: raw mode, alternate screen, and a panic hook that restores the terminal
-    // before the original hook prints. Mouse capture stays off so text selection works over SSH.
+    // before the original hook prints. Mouse capture stays off unless asked for, so text
+    // selection works over SSH.
     let mut terminal = ratatui::try_init()?;
+    if options.mouse {
+        capture_mouse()?;
+    }
     let result = event_loop(&mut terminal, source, &theme, &options).await;
+    if options.mouse {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    }
     ratatui::restore();
     result
+}
+
+/// Turns mouse reporting on, and off again before a panic's message, as ratatui's hook does for
+/// the rest of the terminal: a shell left reporting the mouse prints escape codes at every move.
+fn capture_mouse() -> std::io::Result<()> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        previous(info);
+    }));
+    crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)
 }
 
 async fn event_loop(
@@ -86,12 +109,16 @@ async fn event_loop(
         let next_frame = dirty.then(|| last_draw + frame_time);
         let effects = tokio::select! {
             key = keys.next() => match key {
-                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                Some(Ok(input @ (Event::Key(_) | Event::Mouse(_)))) => {
                     dirty = true;
                     if let Ok(size) = terminal.size() {
                         (app.wide, app.screen_width, app.screen_height) = (size.width >= view::WIDE, size.width, size.height);
                     }
-                    app.on_key(k)
+                    match input {
+                        Event::Key(k) if k.kind != KeyEventKind::Release => app.on_key(k),
+                        Event::Mouse(m) if options.mouse => app.on_mouse(m),
+                        _ => Vec::new(),
+                    }
                 }
                 Some(Ok(Event::Resize(..))) => {
                     dirty = true;

@@ -568,8 +568,35 @@ fn hex(c: Color, default: &str) -> String {
         Color::Gray => "#c5c8c6".into(),
         Color::DarkGray => "#6b7280".into(),
         Color::White => "#ffffff".into(),
+        Color::LightRed => "#ff7b86".into(),
+        Color::LightGreen => "#a8e08a".into(),
+        Color::LightYellow => "#ffd580".into(),
+        Color::LightCyan => "#7fe3f0".into(),
         Color::Rgb(r, g, b) => format!("#{r:02x}{g:02x}{b:02x}"),
+        Color::Indexed(i) => xterm(i),
         _ => default.into(),
+    }
+}
+
+/// The xterm 256-colour table: the colour cube from 16, the greys from 232.
+fn xterm(i: u8) -> String {
+    const LEVELS: [u8; 6] = [0, 95, 135, 175, 215, 255];
+    match i {
+        16..=231 => {
+            let n = i - 16;
+            let (r, g, b) = (LEVELS[usize::from(n / 36)], LEVELS[usize::from(n / 6 % 6)], LEVELS[usize::from(n % 6)]);
+            format!("#{r:02x}{g:02x}{b:02x}")
+        }
+        232..=255 => {
+            let v = 8 + 10 * (i - 232);
+            format!("#{v:02x}{v:02x}{v:02x}")
+        }
+        _ => {
+            use Color::*;
+            let basic = [Black, Red, Green, Yellow, Blue, Magenta, Cyan, Gray];
+            let bright = [DarkGray, LightRed, LightGreen, LightYellow, LightBlue, LightMagenta, LightCyan, White];
+            hex(basic.into_iter().chain(bright).nth(usize::from(i)).unwrap_or(Reset), "#c5c8c6")
+        }
     }
 }
 
@@ -637,7 +664,7 @@ pub fn to_svg(buf: &Buffer) -> String {
 /// Writes every view at 80x24 and 200x50 into `dir`; returns the files written.
 pub fn write_all(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
     std::fs::create_dir_all(dir)?;
-    let theme = Theme { color: true };
+    let theme = Theme::named(crate::config::ThemeName::Default);
     let mut written = Vec::new();
     for (name, app) in views() {
         for (w, h) in [(80, 24), (200, 50)] {

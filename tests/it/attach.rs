@@ -181,7 +181,7 @@ async fn drive_until(
 ) -> String {
     use hookwatch::dashboard::app::{Effect, Outcome};
     use hookwatch::dashboard::screenshots::{render, to_text};
-    let theme = hookwatch::dashboard::theme::Theme { color: false };
+    let theme = hookwatch::dashboard::theme::Theme::PLAIN;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         app.now = hookwatch::model::now_ms();

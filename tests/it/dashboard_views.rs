@@ -6,7 +6,7 @@ use hookwatch::dashboard::screenshots::{demo_app, render, to_text, views};
 use hookwatch::dashboard::theme::Theme;
 use hookwatch::feed::FeedEvent;
 
-const PLAIN: Theme = Theme { color: false };
+const PLAIN: Theme = Theme::PLAIN;
 
 #[test]
 fn every_view_at_80x24_and_200x50() {

@@ -244,7 +244,7 @@ async fn any_remote_data_renders_every_view_at_any_size() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let theme = Theme { color: false };
+    let theme = Theme::PLAIN;
     let sizes = [(1, 1), (20, 6), (59, 14), (60, 15), (80, 24), (120, 30), (200, 50)];
     for seed in 1..=40u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);

@@ -41,6 +41,12 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The screen with its colours, as escape sequences.
+    fn coloured_screen(&self) -> String {
+        let out = Command::new("tmux").args(["capture-pane", "-p", "-e", "-t", &self.session]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     fn keys(&self, keys: &[&str]) {
         for k in keys {
             Command::new("tmux").args(["send-keys", "-t", &self.session, k]).status().unwrap();
@@ -106,7 +112,12 @@ fn attach_command(dir: &std::path::Path, base: &str, token: &str) -> String {
 
 /// The demo, wrapped so its exit code stays on screen after it quits.
 fn demo_command() -> String {
-    format!("{} demo; echo EXIT=$?; sleep 30", env!("CARGO_BIN_EXE_hookwatch"))
+    demo_with("")
+}
+
+/// The demo with these options.
+fn demo_with(options: &str) -> String {
+    format!("{} demo {options}; echo EXIT=$?; sleep 30", env!("CARGO_BIN_EXE_hookwatch"))
 }
 
 #[test]
@@ -178,7 +189,7 @@ async fn attach_with_the_viewer_token_is_read_only() {
     t.wait_for("crm", Duration::from_secs(10));
     assert!(!screen.contains(" r redeliver"), "no change is offered:\n{screen}");
     t.keys(&["Tab"]);
-    let screen = t.wait_for("show this endpoint's events", Duration::from_secs(5));
+    let screen = t.wait_for("open the endpoint's page", Duration::from_secs(5));
     assert!(!screen.contains("p pause") && !screen.contains("e edit"), "no change is offered:\n{screen}");
     t.keys(&["p", "n"]);
     let screen = t.screen();
@@ -425,4 +436,40 @@ async fn the_endpoint_page_shows_responses_and_failures_and_opens_them() {
     t.wait_for("filter: sub:billing", Duration::from_secs(5));
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
+}
+
+/// `--theme 16` paints with the basic colours only, the default theme with the 256-colour
+/// palette; `--mouse` asks the terminal for mouse reports (tmux says so) and gives them back at
+/// the end, and without it the terminal's own selection stays.
+#[test]
+fn the_theme_picks_the_palette_and_mouse_is_taken_only_when_asked() {
+    let sixteen = Tmux::start(100, 30, &demo_with("--theme 16"));
+    sixteen.wait_for("crm-sync", Duration::from_secs(10));
+    // tmux writes every foreground as 38;5;N: the basic colours are N below 16.
+    let foregrounds = |screen: String| -> Vec<u8> {
+        screen.split("38;5;").skip(1).filter_map(|rest| rest.split(['m', ';']).next()?.parse().ok()).collect()
+    };
+    let basic = foregrounds(sixteen.coloured_screen());
+    assert!(!basic.is_empty() && basic.iter().all(|n| *n < 16), "basic colours only: {basic:?}");
+    assert_eq!(sixteen.pane("#{mouse_any_flag}"), "0", "no mouse unless asked");
+
+    let t = Tmux::start(100, 30, &demo_with("--mouse --theme default"));
+    t.wait_for("crm-sync", Duration::from_secs(10));
+    let tones = foregrounds(t.coloured_screen());
+    assert!(tones.iter().any(|n| *n >= 16), "the default palette is the 256-colour one: {tones:?}");
+    assert_eq!(t.pane("#{mouse_any_flag}#{mouse_sgr_flag}"), "11", "--mouse asked for mouse reports");
+    // A click as the terminal reports it (SGR: button 0 at column;row, 1-based), twice on
+    // billing's row: selected, then opened.
+    let row = t.screen().lines().position(|l| l.contains(" billing ")).expect("billing is listed") + 1;
+    for _ in 0..2 {
+        for event in [format!("\x1b[<0;20;{row}M"), format!("\x1b[<0;20;{row}m")] {
+            Command::new("tmux").args(["send-keys", "-l", "-t", &t.session, &event]).status().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    t.wait_for("Endpoint billing", Duration::from_secs(5));
+    t.keys(&["Escape"]);
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
+    assert_eq!(t.pane("#{mouse_any_flag}"), "0", "given back at the end");
 }

@@ -52,8 +52,8 @@ fn parts(area: Rect) -> Parts {
 pub fn scroll_limits(app: &App, ins: &Inspector, section: Section, area: Rect) -> (usize, usize) {
     let parts = parts(area);
     let (pane, lines) = match section {
-        Section::Payload => (parts.payload, payload_lines(app, ins, &Theme { color: false })),
-        Section::Response => (parts.response, response_lines(ins, &Theme { color: false })),
+        Section::Payload => (parts.payload, payload_lines(app, ins, &Theme::PLAIN)),
+        Section::Response => (parts.response, response_lines(ins, &Theme::PLAIN)),
         Section::Deliveries => return (0, 0),
     };
     let inner = Block::default().borders(Borders::ALL).inner(pane);

@@ -156,7 +156,7 @@ pub use inspector::scroll_limits;
 
 /// How many lines the help has as narrowed by `query` (what `G` scrolls to).
 pub fn help_len(read_only: bool, query: &str) -> usize {
-    help::lines(&Theme { color: false }, read_only, query).len()
+    help::lines(&Theme::PLAIN, read_only, query).len()
 }
 
 /// `percent` of `length` cells, at least `least`, at most all of them: a popup's width or height.
