@@ -46,7 +46,32 @@ pub const ACTIONS: &[ActionSpec] = &[
         description: "a user was removed from the organization",
         sample: user_removal_from_org,
     },
+    ActionSpec {
+        name: "user.removal_from_pipe",
+        description: "a user was removed from a pipe",
+        sample: user_removal_from_pipe,
+    },
+    ActionSpec {
+        name: "user.removal_from_table",
+        description: "a user was removed from a database table",
+        sample: user_removal_from_table,
+    },
+    ActionSpec {
+        name: "automation.execution",
+        description: "an automation ran (or failed to)",
+        sample: automation_execution,
+    },
+    ActionSpec { name: "agent.ai_execution", description: "an AI agent ran", sample: agent_ai_execution },
+    ActionSpec {
+        name: "audit_log.export_finished",
+        description: "an audit log export is ready to download",
+        sample: audit_log_export_finished,
+    },
 ];
+
+/// Other spellings Pipefy uses for an action, and the catalog name each stands for: an event or a
+/// subscription may use either, and both reach the same subscriptions.
+pub const ALIASES: &[(&str, &str)] = &[("user.invitation_accepted", "user.invitation_acceptance")];
 
 /// hookwatch's own alerts, as events: sent signed and retried like any other, only to the
 /// subscriptions that name them (`hookwatch.*`; `*` does not cover them), never to the endpoint an
@@ -131,16 +156,20 @@ impl Catalog {
         let mut extra: Vec<String> = extra
             .iter()
             .map(|a| a.trim().to_ascii_lowercase())
-            .filter(|a| !a.is_empty() && find(a).is_none())
+            .filter(|a| !a.is_empty() && find(a).is_none() && !ALIASES.iter().any(|(alias, _)| alias == a))
             .collect();
         extra.sort();
         extra.dedup();
         Catalog { extra }
     }
 
-    /// The canonical (lowercase) name of `action`, or `None` when it is not in the catalog.
+    /// The canonical (lowercase) name of `action`, an alias read as the name it stands for, or
+    /// `None` when it is not in the catalog.
     pub fn canonical(&self, action: &str) -> Option<String> {
         let lower = action.trim().to_ascii_lowercase();
+        if let Some((_, name)) = ALIASES.iter().find(|(alias, _)| *alias == lower) {
+            return Some(name.to_string());
+        }
         (find(&lower).is_some() || self.extra.contains(&lower)).then_some(lower)
     }
 
@@ -271,6 +300,42 @@ fn user_role_set() -> Value {
         "action_done_by": person(301_975, "Maria Silva", "maria-silva"), "from": org(300_512),
         "previous_role": "member", "new_role": "admin", "action_done_at": "2026-11-21T09:30:00Z"}})
 }
+fn pipe(id: u64, name: &str) -> Value {
+    json!({"id": id, "name": name})
+}
+fn user_removal_from_pipe() -> Value {
+    json!({"data": {"action": "user.removal_from_pipe", "payload_id": "e2d3c4b5-a6f7-4e8d-9c0b-1a2f3e4d5c6b",
+        "user": person(402_118, "Ana Costa", "ana-costa"),
+        "user_removed_by": person(301_975, "Maria Silva", "maria-silva"), "from": pipe(301_234, "Sales"),
+        "action_done_at": "2026-11-23T10:12:00Z"}})
+}
+fn user_removal_from_table() -> Value {
+    json!({"data": {"action": "user.removal_from_table", "payload_id": "f3e4d5c6-b7a8-4f9e-8d1c-2b3a4f5e6d7c",
+        "user": person(402_118, "Ana Costa", "ana-costa"),
+        "user_removed_by": person(301_975, "Maria Silva", "maria-silva"),
+        "from": {"id": "k7Ds2Lq9", "name": "Customers"}, "action_done_at": "2026-11-23T10:14:00Z"}})
+}
+fn automation_execution() -> Value {
+    json!({"data": {"action": "automation.execution", "payload_id": "a4f5e6d7-c8b9-4a0f-9e2d-3c4b5a6f7e8d",
+        "automation": {"id": 88_120_443, "name": "Move won deals to Onboarding"},
+        "execution": {"id": "3f1c9a2e-77b4-4d1a-a0c5-6e2b8f9d0c14", "status": "success",
+            "started_at": "2026-11-24T08:00:01Z", "finished_at": "2026-11-24T08:00:02Z"},
+        "event": {"action": "card.move", "card_id": 4_837_291, "pipe_id": 301_234}, "card": card()}})
+}
+fn agent_ai_execution() -> Value {
+    json!({"data": {"action": "agent.ai_execution", "payload_id": "b5a6f7e8-d9c0-4b1a-8f3e-4d5c6b7a8f9e",
+        "agent": {"id": 5_512, "name": "Lead qualifier"},
+        "execution": {"id": "9b2e4c6a-1d3f-4e5a-b7c9-0a1b2c3d4e5f", "status": "success",
+            "credits_used": 3, "started_at": "2026-11-24T09:15:40Z", "finished_at": "2026-11-24T09:15:47Z"},
+        "card": card()}})
+}
+fn audit_log_export_finished() -> Value {
+    json!({"data": {"action": "audit_log.export_finished", "payload_id": "c6b7a8f9-e0d1-4c2b-9a4f-5e6d7c8b9a0f",
+        "organization": org(300_512), "requested_by": person(301_975, "Maria Silva", "maria-silva"),
+        "export": {"id": 77_301, "status": "finished", "format": "csv",
+            "file_url": "https://app.pipefy.example/exports/77301.csv", "expires_at": "2026-11-27T12:00:00Z"},
+        "finished_at": "2026-11-25T12:00:00Z"}})
+}
 fn user_removal_from_org() -> Value {
     json!({"data": {"action": "user.removal_from_org", "payload_id": "d1c2b3a4-9f8e-4d7c-8b6a-5f4e3d2c1b09",
         "user": person(402_118, "Ana Costa", "ana-costa"),
@@ -286,6 +351,16 @@ mod tests {
     fn every_sample_names_its_own_action() {
         for spec in ACTIONS.iter().chain(OPERATIONAL) {
             assert_eq!(spec.sample()["data"]["action"], spec.name);
+        }
+    }
+
+    #[test]
+    fn an_alias_stands_for_its_catalog_name() {
+        let c = Catalog::default();
+        assert_eq!(c.canonical("user.invitation_accepted").as_deref(), Some("user.invitation_acceptance"));
+        assert_eq!(c.canonical_pattern("User.Invitation_Accepted").as_deref(), Some("user.invitation_acceptance"));
+        for (alias, name) in ALIASES {
+            assert!(find(name).is_some() && find(alias).is_none(), "{alias} stands for a catalog name");
         }
     }
 

@@ -93,20 +93,55 @@ impl SubscriptionState {
     }
 }
 
-/// Pipefy's webhook filters: each given list must contain the payload's value.
+/// Pipefy's webhook filters: each given list must contain the payload's value. Ids are given as
+/// numbers or strings (`[123]`, `["123"]`, as Pipefy's own examples do) and kept as text.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Filters {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, deserialize_with = "id_list", skip_serializing_if = "Vec::is_empty")]
     pub pipe_id: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, deserialize_with = "id_list", skip_serializing_if = "Vec::is_empty")]
     pub on_phase_id: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, deserialize_with = "id_list", skip_serializing_if = "Vec::is_empty")]
     pub from_phase_id: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, deserialize_with = "id_list", skip_serializing_if = "Vec::is_empty")]
     pub to_phase_id: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Matches the field's `id` or its numeric `internal_id`.
+    #[serde(default, deserialize_with = "id_list", skip_serializing_if = "Vec::is_empty")]
     pub field_id: Vec<String>,
+}
+
+/// An id as given: a number or a string, as text.
+pub struct IdText(pub String);
+
+impl<'de> Deserialize<'de> for IdText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = IdText;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an id: a number or a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<IdText, E> {
+                Ok(IdText(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<IdText, E> {
+                Ok(IdText(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<IdText, E> {
+                Ok(IdText(v.to_string()))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+fn id_list<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
+    Ok(Vec::<IdText>::deserialize(d)?.into_iter().map(|id| id.0).collect())
+}
+
+fn optional_id<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    Ok(Option::<IdText>::deserialize(d)?.map(|id| id.0))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,6 +158,10 @@ pub struct Subscription {
     pub previous_secret: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "ts::option")]
     pub previous_secret_expires_at: Option<Millis>,
+    /// Secrets replaced by earlier rotations that are still within their 24 hours: each keeps
+    /// signing until its own end, however often the secret was rotated since.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub older_secrets: Vec<RetiredSecret>,
     pub state: SubscriptionState,
     pub max_in_flight: u32,
     /// Attempts started per second at most, for every delivery (new, retried, redelivered);
@@ -139,6 +178,24 @@ pub struct Subscription {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<String>,
 }
+
+struct RetiredSecretRef<'a> {
+    secret: &'a str,
+    until: Millis,
+}
+
+/// A secret a rotation replaced, and until when it still signs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetiredSecret {
+    pub secret: String,
+    #[serde(with = "ts")]
+    pub until: Millis,
+}
+
+/// How long a replaced secret keeps signing.
+pub const ROTATION_OVERLAP_MS: Millis = 86_400_000;
+/// Secrets signing at once at most (the current one and those of recent rotations).
+pub const MAX_SIGNING_SECRETS: usize = 10;
 
 /// Header names whose values are masked wherever they are shown or recorded (they carry the
 /// consumer's credentials).
@@ -158,6 +215,9 @@ impl Subscription {
         let mut copy = self.clone();
         copy.secret = mask(&self.secret);
         copy.previous_secret = self.previous_secret.as_deref().map(mask);
+        for old in copy.older_secrets.iter_mut() {
+            old.secret = mask(&old.secret);
+        }
         for (name, value) in copy.headers.iter_mut() {
             if is_sensitive(name) {
                 *value = mask(value);
@@ -166,15 +226,46 @@ impl Subscription {
         copy
     }
 
-    /// The secrets that sign a delivery now: the current one, plus the previous one during a rotation.
+    /// The secrets that sign a delivery now: the current one, plus every one a rotation replaced
+    /// less than 24 hours ago, newest first.
     pub fn signing_secrets(&self, now: Millis) -> Vec<&str> {
         let mut secrets = vec![self.secret.as_str()];
-        if let (Some(prev), Some(until)) = (&self.previous_secret, self.previous_secret_expires_at)
-            && now < until
-        {
-            secrets.push(prev);
-        }
+        secrets.extend(self.retired(now).into_iter().map(|r| r.secret));
         secrets
+    }
+
+    /// The replaced secrets still signing at `now`, newest first.
+    fn retired(&self, now: Millis) -> Vec<RetiredSecretRef<'_>> {
+        let previous = match (&self.previous_secret, self.previous_secret_expires_at) {
+            (Some(secret), Some(until)) => Some(RetiredSecretRef { secret, until }),
+            _ => None,
+        };
+        let older = self.older_secrets.iter().map(|r| RetiredSecretRef { secret: &r.secret, until: r.until });
+        previous.into_iter().chain(older).filter(|r| now < r.until).collect()
+    }
+
+    /// A rotation: `new` signs from `now`, the current secret and every replaced one still within
+    /// its 24 hours keep signing. Refused when that would be more than `MAX_SIGNING_SECRETS`.
+    pub fn rotate(&mut self, new: String, now: Millis) -> Result<(), String> {
+        let still: Vec<RetiredSecret> = self
+            .retired(now)
+            .into_iter()
+            .map(|r| RetiredSecret { secret: r.secret.to_string(), until: r.until })
+            .collect();
+        if still.len() + 2 > MAX_SIGNING_SECRETS {
+            return Err(format!(
+                "{} secrets already sign for {} (rotations within 24 hours keep the replaced ones signing); \
+                 wait until the oldest expires at {}",
+                still.len() + 1,
+                self.name,
+                rfc3339(still.iter().map(|r| r.until).min().unwrap_or(now))
+            ));
+        }
+        let old = std::mem::replace(&mut self.secret, new);
+        self.previous_secret = Some(old);
+        self.previous_secret_expires_at = Some(now + ROTATION_OVERLAP_MS);
+        self.older_secrets = still;
+        Ok(())
     }
 }
 
@@ -450,7 +541,8 @@ pub struct ReplayFilter {
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A card id, a number or a string.
+    #[serde(default, deserialize_with = "optional_id", skip_serializing_if = "Option::is_none")]
     pub card: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "ts::option")]
     pub since: Option<Millis>,
@@ -518,4 +610,39 @@ pub struct Replay {
     pub cursor: Option<String>,
     /// The node that runs it (in a cluster it resumes when that node restarts with its id).
     pub node: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subscription() -> Subscription {
+        crate::subscriptions::SubscriptionInput {
+            url: Some("https://crm.example.com/h".into()),
+            actions: Some(vec!["*".into()]),
+            ..Default::default()
+        }
+        .create(&crate::catalog::Catalog::default(), 0)
+        .expect("a valid subscription")
+    }
+
+    /// Every secret a rotation replaced signs for its own 24 hours, however many rotations came
+    /// after it; past that, it stops.
+    #[test]
+    fn each_replaced_secret_signs_for_its_own_day() {
+        let mut sub = subscription();
+        let first = sub.secret.clone();
+        sub.rotate("whsec_second".into(), 1_000).unwrap();
+        sub.rotate("whsec_third".into(), 2_000).unwrap();
+        assert_eq!(sub.signing_secrets(3_000), ["whsec_third", "whsec_second", first.as_str()]);
+        assert_eq!(sub.signing_secrets(1_000 + ROTATION_OVERLAP_MS), ["whsec_third", "whsec_second"]);
+        assert_eq!(sub.signing_secrets(2_000 + ROTATION_OVERLAP_MS), ["whsec_third"]);
+        for n in 4..=MAX_SIGNING_SECRETS {
+            sub.rotate(format!("whsec_{n}"), 2_500).unwrap();
+        }
+        let refused = sub.rotate("whsec_one_too_many".into(), 2_600).unwrap_err();
+        assert!(refused.contains("wait until the oldest expires"), "{refused}");
+        assert_eq!(sub.signing_secrets(2_600).len(), MAX_SIGNING_SECRETS);
+        assert!(sub.masked().older_secrets.iter().all(|r| r.secret.ends_with("(masked)")));
+    }
 }

@@ -18,6 +18,8 @@ pub struct PayloadFacts {
     pub from_phase_id: Option<String>,
     pub to_phase_id: Option<String>,
     pub field_id: Option<String>,
+    /// The field's numeric id, which Pipefy's `field_id` filters name.
+    pub field_internal_id: Option<String>,
     /// Who gets the event beside what its action and filters decide.
     pub audience: Audience,
 }
@@ -58,13 +60,16 @@ struct Data<'a> {
     field: Option<&'a RawValue>,
 }
 
-/// `{"id": …, "pipe_id": …}` with ids as numbers or strings; anything else reads as absent.
+/// `{"id": …, "pipe_id": …, "internal_id": …}` with ids as numbers or strings; anything else
+/// reads as absent.
 #[derive(Deserialize, Default)]
 struct Ids {
     #[serde(default)]
     id: Option<Id>,
     #[serde(default)]
     pipe_id: Option<Id>,
+    #[serde(default)]
+    internal_id: Option<Id>,
 }
 
 /// An id as sent: a number or a string; anything else reads as absent. A visitor rather than
@@ -219,6 +224,7 @@ pub fn inspect(body: &[u8], catalog: &Catalog) -> Result<PayloadFacts> {
         ));
     }
     let card = ids(data.card);
+    let field = ids(data.field);
     Ok(PayloadFacts {
         action,
         card_id: card.id.and_then(Id::text),
@@ -226,7 +232,8 @@ pub fn inspect(body: &[u8], catalog: &Catalog) -> Result<PayloadFacts> {
         on_phase_id: ids(data.on_phase).id.and_then(Id::text),
         from_phase_id: ids(data.from).id.and_then(Id::text),
         to_phase_id: ids(data.to).id.and_then(Id::text),
-        field_id: ids(data.field).id.and_then(Id::text),
+        field_id: field.id.and_then(Id::text),
+        field_internal_id: field.internal_id.and_then(Id::text),
         audience: Audience::Matching,
     })
 }
@@ -248,7 +255,7 @@ impl Filters {
             && check(&self.on_phase_id, &facts.on_phase_id)
             && check(&self.from_phase_id, &facts.from_phase_id)
             && check(&self.to_phase_id, &facts.to_phase_id)
-            && check(&self.field_id, &facts.field_id)
+            && (check(&self.field_id, &facts.field_id) || check(&self.field_id, &facts.field_internal_id))
     }
 }
 
@@ -329,5 +336,25 @@ mod tests {
         let f = Filters { field_id: vec!["x".into()], ..Default::default() };
         assert!(!f.matches(&facts));
         assert!(Filters::default().matches(&facts));
+    }
+
+    /// Pipefy's filters give ids as numbers, and `field_id` names the field's numeric
+    /// `internal_id` (its `id` is a slug): both match.
+    #[test]
+    fn filters_take_numeric_ids_and_a_fields_internal_id() {
+        let f: Filters = serde_json::from_str(r#"{"on_phase_id":[123],"field_id":[318406017,"deal_value"]}"#).unwrap();
+        assert_eq!((f.on_phase_id.as_slice(), f.field_id.len()), (["123".to_string()].as_slice(), 2));
+        let facts = inspect(
+            br#"{"data":{"action":"card.field_update","on_phase":{"id":123},"field":{"id":"deal_value","internal_id":318406017}}}"#,
+            &Catalog::default(),
+        )
+        .unwrap();
+        assert!(f.matches(&facts));
+        let by_internal_only = Filters { field_id: vec!["318406017".into()], ..Default::default() };
+        assert!(by_internal_only.matches(&facts), "the numeric internal_id matches");
+        let other = Filters { field_id: vec!["318406018".into()], ..Default::default() };
+        assert!(!other.matches(&facts));
+        let err = serde_json::from_str::<Filters>(r#"{"pipe_id":[true]}"#).unwrap_err().to_string();
+        assert!(err.contains("an id: a number or a string"), "{err}");
     }
 }

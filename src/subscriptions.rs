@@ -64,6 +64,7 @@ impl SubscriptionInput {
             secret: String::new(),
             previous_secret: None,
             previous_secret_expires_at: None,
+            older_secrets: Vec::new(),
             state: SubscriptionState::Active,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             rate_limit_per_s: None,
@@ -194,8 +195,18 @@ pub fn validate_url(url: &str) -> Result<String> {
     if !matches!(scheme.as_str(), "http" | "https") {
         return Err(Error::invalid("invalid_url", format!("\"url\" must use http or https, not {scheme:?}")));
     }
-    if !host {
-        return Err(Error::invalid("invalid_url", "\"url\" has no host"));
+    // The parser repairs `http:///nohost` and `http:nohost` into the host "nohost": as written,
+    // such a URL names no host.
+    let after_scheme = url.split_once(':').map_or("", |(_, rest)| rest);
+    let authority =
+        after_scheme.strip_prefix("//").is_some_and(|rest| !rest.is_empty() && !rest.starts_with(['/', '\\']));
+    if !host || !authority {
+        return Err(Error::invalid(
+            "invalid_url",
+            format!(
+                "\"url\" {url:?} has no host; write it as {scheme}://host/path, e.g. https://crm.example.com/hooks"
+            ),
+        ));
     }
     if credentials {
         return Err(Error::invalid(

@@ -84,7 +84,8 @@ pub fn json_body<T: serde::de::DeserializeOwned>(
             serde_json::error::Category::Data => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
             _ => (StatusCode::BAD_REQUEST, "malformed_json"),
         };
-        ApiError::new(status, code, format!("{e} (line {}, column {})", e.line(), e.column()))
+        // serde_json's message already ends with where: "… at line 1 column 130".
+        ApiError::new(status, code, e.to_string())
     })
 }
 

@@ -45,8 +45,7 @@ fn quoted(text: &str) -> String {
 /// its headers, and Standard Webhooks headers signed now with its secret(s). Without the secret
 /// (a viewer sees it masked), the command is unsigned and the second value says so.
 pub fn curl_command(sub: &Subscription, event_id: &str, body: &str, now_s: i64) -> (String, Option<String>) {
-    let mut secrets = vec![sub.secret.as_str()];
-    secrets.extend(sub.previous_secret.as_deref());
+    let secrets = sub.signing_secrets(now_s * 1000);
     let mut lines = vec![format!("curl -sS -X POST {}", quoted(&sub.url))];
     let mut header = |name: &str, value: &str| lines.push(format!("  -H {}", quoted(&format!("{name}: {value}"))));
     header("content-type", "application/json");

@@ -33,6 +33,7 @@ fn sub(id: &str, name: &str, url: &str, actions: &[&str], state: SubscriptionSta
         secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".into(),
         previous_secret: None,
         previous_secret_expires_at: None,
+        older_secrets: Vec::new(),
         state,
         max_in_flight: 16,
         // One endpoint paced, as an operator does for a fragile consumer.

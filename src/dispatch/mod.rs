@@ -132,6 +132,11 @@ impl Dispatcher {
         Dispatcher { ctx: Arc::new(ctx), lanes: Mutex::new(HashMap::new()) }
     }
 
+    /// What deliveries may reach.
+    pub fn guard(&self) -> &SsrfGuard {
+        &self.ctx.guard
+    }
+
     /// Starts the subscription's lane, or hands it the new settings.
     pub fn upsert(&self, sub: Arc<Subscription>) {
         let Ok(mut lanes) = self.lanes.lock() else { return };

@@ -47,6 +47,17 @@ impl SsrfGuard {
         )))
     }
 
+    /// Checks `url`'s host when it is an address literal, so a target that could never be reached
+    /// is refused when it is set rather than spending its retries. A name is checked when it
+    /// resolves, at every delivery (what it resolves to may change).
+    pub fn check_literal(&self, url: &str) -> Result<(), Blocked> {
+        match url::Url::parse(url).ok().as_ref().and_then(url::Url::host) {
+            Some(url::Host::Ipv4(ip)) => self.check(IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => self.check(IpAddr::V6(ip)),
+            _ => Ok(()),
+        }
+    }
+
     pub fn resolver(self: &Arc<Self>) -> Arc<GuardedResolver> {
         Arc::new(GuardedResolver { guard: self.clone() })
     }

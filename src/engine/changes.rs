@@ -95,6 +95,7 @@ impl Engine {
     ) -> Result<(Arc<Subscription>, Vec<String>)> {
         let _guard = self.begin_change().await?;
         let sub = input.create(&self.catalog, now_ms())?;
+        self.reachable(&sub.url)?;
         let replaced = self.registry.conflicts_with(&sub, input.override_previous)?;
         for id in &replaced {
             self.remove_subscription(id, audit(actor, "subscription.delete", id, format!("replaced by {}", sub.name)))
@@ -114,12 +115,23 @@ impl Engine {
         let _guard = self.begin_change().await?;
         let mut sub = (*self.subscription(id)?).clone();
         input.apply(&mut sub, &self.catalog, now_ms())?;
+        if input.url.is_some() {
+            self.reachable(&sub.url)?;
+        }
         for replaced in self.registry.conflicts_with(&sub, input.override_previous)? {
             let entry = audit(actor, "subscription.delete", &replaced, format!("replaced by {}", sub.name));
             self.remove_subscription(&replaced, entry).await?;
         }
         let entry = audit(actor, "subscription.update", id, sub.name.clone());
         self.save(sub, SubscriptionChange::Updated, entry).await
+    }
+
+    /// Refuses a target the SSRF guard would refuse at every attempt: an address literal that is
+    /// not public (unless allowed by `allow_private` or `allow_networks`).
+    fn reachable(&self, url: &str) -> Result<()> {
+        self.dispatcher.guard().check_literal(url).map_err(|blocked| {
+            Error::invalid("blocked_target", format!("\"url\" {url:?} cannot be delivered to: {blocked}"))
+        })
     }
 
     pub async fn delete_subscription(&self, id: &str, actor: Actor) -> Result<()> {
@@ -195,14 +207,13 @@ impl Engine {
             None => crate::secret::generate_secret(),
         };
         let now = now_ms();
-        sub.previous_secret = Some(std::mem::replace(&mut sub.secret, new_secret));
-        sub.previous_secret_expires_at = Some(now + 86_400_000);
+        sub.rotate(new_secret, now).map_err(Error::Conflict)?;
         sub.updated_at = now;
         let entry = audit(
             actor,
             "subscription.rotate_secret",
             id,
-            format!("{}: a new secret signs, the old one for 24 h", sub.name),
+            format!("{}: a new secret signs, the replaced ones for 24 h each", sub.name),
         );
         self.save(sub, SubscriptionChange::Updated, entry).await
     }

@@ -116,8 +116,19 @@ impl Engine {
             (event.subscriptions_version, event.deliveries) = self.registry.route(&facts)?;
             match self.store.ingest(event.clone(), idempotency_since).await? {
                 IngestOutcome::StaleSubscriptions => self.catch_up_subscriptions().await?,
-                IngestOutcome::Duplicate { id, action, deliveries } => {
+                IngestOutcome::Duplicate { id, action, deliveries, same_body: true } => {
                     return Ok(Ingested { id, action, deliveries, replayed: true });
+                }
+                // As Stripe does: a key names one request; another body under it is a mistake.
+                IngestOutcome::Duplicate { id, same_body: false, .. } => {
+                    return Err(Error::invalid(
+                        "idempotency_key_reused",
+                        format!(
+                            "Idempotency-Key {:?} was already used for event {id} with a different body; \
+                             send a new key for a new event (the same body under the same key replays {id})",
+                            event.idempotency_key.as_deref().unwrap_or_default()
+                        ),
+                    ));
                 }
                 IngestOutcome::Created => return Ok(self.dispatch_new(event, facts)),
             }

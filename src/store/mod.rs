@@ -76,11 +76,13 @@ pub struct NewEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IngestOutcome {
     Created,
-    /// The idempotency key was seen within its window: nothing was created.
+    /// The idempotency key was seen within its window: nothing was created. `same_body`: the
+    /// earlier event's body is this one's, byte for byte (else the key is being reused).
     Duplicate {
         id: String,
         action: String,
         deliveries: u32,
+        same_body: bool,
     },
     /// The subscriptions changed since `NewEvent::subscriptions_version`: nothing was written;
     /// match the event again against the current subscriptions.

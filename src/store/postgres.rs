@@ -527,9 +527,9 @@ impl Store for PostgresStore {
         tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&key]).await?;
         let seen = tx
             .query_opt(
-                "SELECT e.id, e.action, (SELECT COUNT(*) FROM deliveries d WHERE d.event_id = e.id)
+                "SELECT e.id, e.action, (SELECT COUNT(*) FROM deliveries d WHERE d.event_id = e.id), e.body = $3
                  FROM events e WHERE e.idempotency_key = $1 AND e.received_at >= $2 LIMIT 1",
-                &[&key, &idempotency_since],
+                &[&key, &idempotency_since, &&event.body[..]],
             )
             .await?;
         if let Some(row) = seen {
@@ -537,6 +537,7 @@ impl Store for PostgresStore {
                 id: row.try_get(0)?,
                 action: row.try_get(1)?,
                 deliveries: row.try_get::<_, i64>(2)? as u32,
+                same_body: row.try_get(3)?,
             });
         }
         if write_events(&tx, &self.node_id, &[&event]).await?.is_empty() {

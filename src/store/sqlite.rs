@@ -482,18 +482,21 @@ impl Store for SqliteStore {
                 return Ok(IngestOutcome::StaleSubscriptions);
             }
             if let Some(key) = &event.idempotency_key {
-                let seen: Option<(String, String)> = conn
+                let seen: Option<(String, String, bool)> = conn
                     .prepare_cached(
-                        "SELECT id, action FROM events WHERE idempotency_key = ?1 AND received_at >= ?2 LIMIT 1",
+                        "SELECT id, action, body = ?3 FROM events
+                         WHERE idempotency_key = ?1 AND received_at >= ?2 LIMIT 1",
                     )?
-                    .query_row(params![key, idempotency_since], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .query_row(params![key, idempotency_since, &event.body[..]], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
                     .optional()?;
-                if let Some((id, action)) = seen {
+                if let Some((id, action, same_body)) = seen {
                     // A separate query: the view is only narrowed to one event by a bound value.
                     let deliveries = conn
                         .prepare_cached("SELECT COUNT(*) FROM all_deliveries WHERE event_id = ?1")?
                         .query_row([&id], |r| r.get(0))?;
-                    return Ok(IngestOutcome::Duplicate { id, action, deliveries });
+                    return Ok(IngestOutcome::Duplicate { id, action, deliveries, same_body });
                 }
             }
             let fanout = (!event.deliveries.is_empty())

@@ -35,7 +35,7 @@ async fn deliveries_are_byte_exact_and_verify_with_the_standard_webhooks_library
 }
 
 #[tokio::test]
-async fn rotated_secrets_sign_with_both_for_a_while() {
+async fn every_secret_rotated_out_within_a_day_keeps_signing() {
     let hw = Hookwatch::start().await;
     let sink = Sink::start(Behaviour::default()).await;
     let sub = hw.subscribe(&sink.url, &["*"], json!({})).await;
@@ -45,13 +45,17 @@ async fn rotated_secrets_sign_with_both_for_a_while() {
     assert_eq!(status, 200, "{rotated}");
     let new = rotated["secret"].as_str().unwrap().to_string();
     assert_ne!(old, new);
+    // A second rotation within the 24 hours: the first secret keeps signing too.
+    let (_, again) = hw.admin(Method::POST, &format!("/v1/subscriptions/{id}/rotate-secret"), None).await;
+    let newest = again["secret"].as_str().unwrap().to_string();
     hw.send(&card_move("P", 2)).await;
     sink.wait_for(1, Duration::from_secs(5)).await;
     let got = &sink.requests()[0];
-    assert_eq!(got.headers["webhook-signature"].to_str().unwrap().split(' ').count(), 2);
-    for secret in [&old, &new] {
-        standardwebhooks::Webhook::new(secret).unwrap().verify(&got.body, &got.headers).expect("both secrets verify");
+    assert_eq!(got.headers["webhook-signature"].to_str().unwrap().split(' ').count(), 3);
+    for secret in [&old, &new, &newest] {
+        standardwebhooks::Webhook::new(secret).unwrap().verify(&got.body, &got.headers).expect("every secret verifies");
     }
+    assert_eq!(again["older_secrets"][0]["secret"], old.as_str(), "the admin sees what still signs: {again}");
 }
 
 #[tokio::test]
@@ -59,19 +63,33 @@ async fn filters_and_actions_decide_who_receives_what() {
     let hw = Hookwatch::start().await;
     let crm = Sink::start(Behaviour::default()).await;
     let users = Sink::start(Behaviour::default()).await;
-    hw.subscribe(&crm.url, &["card.move"], json!({"filters": {"pipe_id": ["P1"], "to_phase_id": ["20", "21"]}})).await;
+    // Ids as numbers or strings, as Pipefy's own examples give them.
+    hw.subscribe(&crm.url, &["card.move"], json!({"filters": {"pipe_id": ["P1"], "to_phase_id": [20, "21"]}})).await;
     hw.subscribe(&users.url, &["user.*"], json!({})).await;
+    // `field_id` names the field's numeric internal_id, as Pipefy's filters do.
+    let fields = Sink::start(Behaviour::default()).await;
+    hw.subscribe(&fields.url, &["card.field_update"], json!({"filters": {"field_id": [318406017]}})).await;
+    let update = hookwatch::catalog::find("card.field_update").unwrap().sample();
+    assert_eq!(update["data"]["field"]["internal_id"], 318406017, "the sample carries the internal id");
+    assert_eq!(hw.send(&update).await["deliveries"], 1);
+    assert_eq!(fields.wait_for(1, Duration::from_secs(5)).await, 1);
 
     assert_eq!(hw.send(&card_move("P1", 20)).await["deliveries"], 1);
     assert_eq!(hw.send(&card_move("P2", 20)).await["deliveries"], 0, "pipe filter");
     assert_eq!(hw.send(&card_move("P1", 99)).await["deliveries"], 0, "phase filter");
     let role = hookwatch::catalog::find("user.role_set").unwrap().sample();
     assert_eq!(hw.send(&role).await["deliveries"], 1);
+    // The changelog's spelling is the same action.
+    let accepted = json!({"data": {"action": "user.invitation_accepted", "user": {"id": 402118}}});
+    let sent = hw.send(&accepted).await;
+    assert_eq!((sent["action"].as_str(), sent["deliveries"].as_u64()), (Some("user.invitation_acceptance"), Some(1)));
 
     assert_eq!(crm.wait_for(1, Duration::from_secs(5)).await, 1);
-    assert_eq!(users.wait_for(1, Duration::from_secs(5)).await, 1);
+    assert_eq!(users.wait_for(2, Duration::from_secs(5)).await, 2);
     hw.idle(Duration::from_secs(5)).await;
-    assert_eq!((crm.count(), users.count()), (1, 1), "nothing else was delivered");
+    assert_eq!((crm.count(), users.count()), (1, 2), "nothing else was delivered");
+    let as_sent = br#"{"data":{"action":"user.invitation_accepted""#;
+    assert!(users.requests().iter().any(|r| r.body.starts_with(as_sent)), "delivered byte for byte");
 }
 
 #[tokio::test]
@@ -227,40 +245,74 @@ async fn retry_after_is_honoured_on_429() {
     assert!(gap >= Duration::from_millis(900), "retried after {gap:?}");
 }
 
+/// The first attempt of `event_id`'s delivery to `sub_id`, once there is one (or null after 5 s).
+async fn first_attempt(base: &str, event_id: &str, sub_id: &str) -> serde_json::Value {
+    let found = until(base, &format!("/v1/events/{event_id}"), Duration::from_secs(5), |event| {
+        let mine =
+            event["deliveries"].as_array().and_then(|d| d.iter().find(|d| d["subscription_id"] == sub_id).cloned());
+        mine.is_some_and(|d| !d["attempts"][0].is_null())
+    })
+    .await;
+    let mine = found["deliveries"].as_array().and_then(|d| d.iter().find(|d| d["subscription_id"] == sub_id).cloned());
+    mine.map(|d| d["attempts"][0].clone()).unwrap_or_default()
+}
+
 #[tokio::test]
 async fn private_targets_are_refused_without_allow_private() {
-    let hw = Hookwatch::start_with(|c| c.allow_private = false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config.allow_private = false;
     let sink = Sink::start(Behaviour::default()).await;
     let port = sink.addr.port();
-    // A name that resolves to loopback (checked in the resolver) and address literals (checked
-    // before connecting): none may be reached.
-    let targets = [
-        format!("http://localhost:{port}/hook"),
+    let server = hookwatch::server::Server::start(config.clone()).await.unwrap();
+    let base = format!("http://{}", server.addr);
+    let http = reqwest::Client::new();
+    let create = |url: String| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            let body = json!({"url": url, "actions": ["*"]});
+            call(&http, Method::POST, &format!("{base}/v1/subscriptions"), ADMIN, Some(body)).await
+        }
+    };
+    // An address literal that is not public could never be reached: refused when it is set.
+    let literals = [
         format!("http://127.0.0.1:{port}/hook"),
         format!("http://[::1]:{port}/hook"),
         format!("http://[::ffff:127.0.0.1]:{port}/hook"),
         format!("http://0.0.0.0:{port}/hook"),
+        "https://10.1.2.3/hook".to_string(),
     ];
-    // (Private ranges beyond loopback are covered by the guard's unit tests: a test must never
-    // send traffic off this machine, even if the guard were broken.)
-    for url in &targets {
-        let sub = hw.subscribe(url, &["*"], json!({})).await;
-        let id = hw.send(&card_move("P", 2)).await["id"].as_str().unwrap().to_string();
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        let attempt = loop {
-            let event = hw.get(&format!("/v1/events/{id}")).await;
-            let mine =
-                event["deliveries"].as_array().unwrap().iter().find(|d| d["subscription_id"] == sub["id"]).cloned();
-            let first = mine.map(|d| d["attempts"][0].clone()).unwrap_or_default();
-            if !first.is_null() || std::time::Instant::now() > deadline {
-                break first;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        assert_eq!(attempt["error_kind"], "connect", "{url}: {attempt}");
-        assert!(attempt["error"].as_str().unwrap().contains("SSRF"), "{url}: {attempt}");
+    for url in &literals {
+        let (status, body) = create(url.clone()).await;
+        assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (422, Some("blocked_target")), "{url}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("allow_networks"), "says how to allow it: {body}");
     }
+    // A name is checked where it resolves, at delivery: localhost is refused there.
+    let (_, named) = create(format!("http://localhost:{port}/hook")).await;
+    let (_, event) = call(&http, Method::POST, &format!("{base}/v1/events"), INGEST, Some(card_move("P", 2))).await;
+    let attempt = first_attempt(&base, event["id"].as_str().unwrap(), named["id"].as_str().unwrap()).await;
+    assert_eq!(attempt["error_kind"], "connect", "{attempt}");
+    assert!(attempt["error"].as_str().unwrap().contains("SSRF"), "{attempt}");
+    server.shutdown().await.unwrap();
+
+    // A literal stored while private targets were allowed is still refused at delivery once they
+    // are not.
+    let open = hookwatch::server::Server::start(hookwatch::config::Config { allow_private: true, ..config.clone() })
+        .await
+        .unwrap();
+    let open_base = format!("http://{}", open.addr);
+    let body = json!({"url": format!("http://127.0.0.1:{port}/stored"), "actions": ["card.move"]});
+    let (status, stored) = call(&http, Method::POST, &format!("{open_base}/v1/subscriptions"), ADMIN, Some(body)).await;
+    assert_eq!(status, 201, "{stored}");
+    open.shutdown().await.unwrap();
+    let server = hookwatch::server::Server::start(config).await.unwrap();
+    let base = format!("http://{}", server.addr);
+    let (_, event) = call(&http, Method::POST, &format!("{base}/v1/events"), INGEST, Some(card_move("P", 2))).await;
+    let attempt = first_attempt(&base, event["id"].as_str().unwrap(), stored["id"].as_str().unwrap()).await;
+    assert!(attempt["error"].as_str().unwrap_or_default().contains("SSRF"), "{attempt}");
     assert_eq!(sink.count(), 0);
+    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]

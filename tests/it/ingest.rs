@@ -83,6 +83,21 @@ async fn an_idempotency_key_returns_the_first_event_and_creates_nothing() {
     assert_eq!(again["deliveries"], 1);
     let other: serde_json::Value = send("order-78").await.unwrap().json_value().await;
     assert_ne!(first["id"], other["id"]);
+    // The same key with another body is a mistake, answered as Stripe does.
+    let reused = hw
+        .http
+        .post(format!("{}/v1/events", hw.base))
+        .bearer_auth(INGEST)
+        .header("content-type", "application/json")
+        .header("idempotency-key", "order-77")
+        .body(card_move("P", 3).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reused.status(), 422);
+    let reused: serde_json::Value = reused.json_value().await;
+    assert_eq!(reused["error"]["code"], "idempotency_key_reused", "{reused}");
+    assert!(reused["error"]["message"].as_str().unwrap().contains(first["id"].as_str().unwrap()), "{reused}");
     assert_eq!(hw.get("/v1/events").await["data"].as_array().unwrap().len(), 2);
     sink.wait_for(2, Duration::from_secs(5)).await;
     hw.idle(Duration::from_secs(5)).await;

@@ -89,7 +89,7 @@ async fn metrics_health_and_catalog_are_public_and_well_formed() {
     assert_eq!(health["status"], "ok");
     let catalog: serde_json::Value = reqwest::get(format!("{}/v1/catalog", hw.base)).await.unwrap().json_body().await;
     let actions = catalog["data"].as_array().unwrap();
-    assert_eq!(actions.len(), 19, "Pipefy's 14 and hookwatch's own 5");
+    assert_eq!(actions.len(), 24, "Pipefy's 19 and hookwatch's own 5");
     assert!(actions.iter().all(|a| a["sample"]["data"]["action"] == a["action"]));
     let own: Vec<&str> =
         actions.iter().filter(|a| a["operational"] == true).filter_map(|a| a["action"].as_str()).collect();

@@ -134,7 +134,16 @@ async fn idempotency_window(store: Arc<dyn Store>) {
     let mut again = event("evt_2", "card.create", t + 10, &["sub_a"]);
     again.idempotency_key = Some("key-1".into());
     let outcome = store.ingest(again.clone(), t - 1000).await.unwrap();
-    assert_eq!(outcome, IngestOutcome::Duplicate { id: "evt_1".into(), action: "card.create".into(), deliveries: 1 });
+    let duplicate = |same_body| IngestOutcome::Duplicate {
+        id: "evt_1".into(),
+        action: "card.create".into(),
+        deliveries: 1,
+        same_body,
+    };
+    assert_eq!(outcome, duplicate(false), "another body under the same key");
+    let mut same = again.clone();
+    same.body = first.body.clone();
+    assert_eq!(store.ingest(same, t - 1000).await.unwrap(), duplicate(true));
     assert_eq!(store.count_events().await.unwrap(), 1, "a duplicate writes nothing");
     // Outside the window the same key makes a new event.
     assert_eq!(store.ingest(again, t + 5).await.unwrap(), IngestOutcome::Created);

@@ -10,6 +10,8 @@ async fn create_validates_and_reports_each_problem() {
     let cases = [
         (json!({"url": "ftp://x.example.com", "actions": ["*"]}), 422, "invalid_url"),
         (json!({"url": "https://user:pw@x.example.com", "actions": ["*"]}), 422, "invalid_url"),
+        (json!({"url": "http:///nohost", "actions": ["*"]}), 422, "invalid_url"),
+        (json!({"url": "http:nohost/h", "actions": ["*"]}), 422, "invalid_url"),
         (json!({"url": "https://x.example.com", "actions": ["card.explode"]}), 422, "unknown_action"),
         (json!({"url": "https://x.example.com"}), 422, "missing_actions"),
         (
@@ -27,6 +29,12 @@ async fn create_validates_and_reports_each_problem() {
         assert!(!resp["error"]["message"].as_str().unwrap().is_empty());
     }
     assert_eq!(hw.get("/v1/subscriptions").await["data"].as_array().unwrap().len(), 0);
+    // Where the body went wrong is said once.
+    let (_, resp) = hw
+        .admin(Method::POST, "/v1/subscriptions", Some(json!({"url": "https://x.example.com", "actions": [7]})))
+        .await;
+    let message = resp["error"]["message"].as_str().unwrap();
+    assert_eq!(message.matches("line 1").count(), 1, "{message}");
 }
 
 #[tokio::test]
