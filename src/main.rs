@@ -1,4 +1,4 @@
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use hookwatch::cli::{CommonOptions, ViewOptions};
 use hookwatch::config::Config;
 use hookwatch::dashboard::{self, source::LocalSource, source::RemoteSource};
@@ -79,6 +79,14 @@ enum Command {
         #[arg(default_value = "screenshots")]
         dir: PathBuf,
     },
+    /// Shell completions, e.g. hookwatch completions bash > /etc/bash_completion.d/hookwatch
+    Completions { shell: clap_complete::Shell },
+    /// The manual page (roff) on standard output, e.g. hookwatch man | man -l -
+    Man {
+        /// Write hookwatch.1 and a page per command (hookwatch-serve.1, …) into this folder instead
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -137,6 +145,22 @@ fn main() -> std::process::ExitCode {
                 for path in dashboard::screenshots::write_all(&dir)? {
                     println!("{}", path.display());
                 }
+                Ok(())
+            }
+            Some(Command::Completions { shell }) => {
+                clap_complete::generate(shell, &mut Cli::command(), "hookwatch", &mut std::io::stdout());
+                Ok(())
+            }
+            Some(Command::Man { dir: None }) => {
+                match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                    // `hookwatch man | head` closes the pipe early: that is not a failure.
+                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                    _ => Ok(()),
+                }
+            }
+            Some(Command::Man { dir: Some(dir) }) => {
+                std::fs::create_dir_all(&dir)?;
+                clap_mangen::generate_to(Cli::command(), &dir)?;
                 Ok(())
             }
         }

@@ -243,3 +243,40 @@ async fn a_test_event_goes_to_its_subscription_alone() {
         hw.admin(reqwest::Method::POST, "/v1/subscriptions/sub_nope/test", Some(card_move("P", 2))).await;
     assert_eq!(status, 404, "{missing}");
 }
+
+/// `hookwatch completions` writes scripts the shells take (bash checks the syntax of its own);
+/// `hookwatch man` a page groff renders without a warning, and a page per command into a folder.
+#[test]
+fn completions_and_the_manual_page_fit_the_shells_and_man() {
+    use std::process::{Command, Stdio};
+    let bin = env!("CARGO_BIN_EXE_hookwatch");
+    let output = |args: &[&str]| {
+        let out = Command::new(bin).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let bash = output(&["completions", "bash"]);
+    assert!(bash.contains("complete -F") && bash.contains("attach") && bash.contains("--theme"), "{bash}");
+    let mut check = Command::new("bash").arg("-n").stdin(Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(check.stdin.as_mut().unwrap(), bash.as_bytes()).unwrap();
+    assert!(check.wait().unwrap().success(), "bash -n accepts the completion script");
+    assert!(output(&["completions", "zsh"]).starts_with("#compdef hookwatch"));
+    assert!(output(&["completions", "fish"]).contains("complete -c hookwatch"));
+
+    let page = output(&["man"]);
+    assert!(page.contains(".TH hookwatch 1") && page.contains("attach"), "{page}");
+    let mut groff = Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("groff is required for this test (apt-get install groff-base; .ci/run installs it)");
+    std::io::Write::write_all(groff.stdin.as_mut().unwrap(), page.as_bytes()).unwrap();
+    let rendered = groff.wait_with_output().unwrap();
+    assert!(rendered.status.success() && rendered.stderr.is_empty(), "{}", String::from_utf8_lossy(&rendered.stderr));
+    let dir = tempfile::tempdir().unwrap();
+    output(&["man", "--dir", &dir.path().to_string_lossy()]);
+    for page in ["hookwatch.1", "hookwatch-serve.1", "hookwatch-attach.1"] {
+        assert!(dir.path().join(page).exists(), "{page}");
+    }
+}
