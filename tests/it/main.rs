@@ -10,6 +10,7 @@ mod access;
 mod architecture;
 mod attach;
 mod cluster;
+mod contrib;
 mod crash;
 mod dashboard_views;
 mod delivery;
