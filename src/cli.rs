@@ -48,6 +48,10 @@ pub struct CommonOptions {
     /// How long an Idempotency-Key is remembered [default: 24h]
     #[arg(long)]
     pub idempotency_window: Option<String>,
+    /// Answer a body seen this recently, without an Idempotency-Key, as a replay of the first
+    /// (Pipefy's redeliveries carry no key) [default: off]
+    #[arg(long)]
+    pub dedupe_window: Option<String>,
     /// Time a client has to send its request head [default: 10s]
     #[arg(long)]
     pub header_timeout: Option<String>,
@@ -91,6 +95,7 @@ impl CommonOptions {
             retention: self.retention.clone(),
             disable_after: self.disable_after.clone(),
             idempotency_window: self.idempotency_window.clone(),
+            dedupe_window: self.dedupe_window.clone(),
             header_timeout: self.header_timeout.clone(),
             max_db_bytes: self.max_db_bytes,
             breaker_threshold: self.breaker_threshold,

@@ -38,6 +38,8 @@ pub struct Settings {
     #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub idempotency_window: Option<String>,
     #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
+    pub dedupe_window: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub header_timeout: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_db_bytes: Option<u64>,
@@ -105,6 +107,7 @@ const ENV_KEYS: &[&str] = &[
     "retention",
     "disable_after",
     "idempotency_window",
+    "dedupe_window",
     "header_timeout",
     "max_db_bytes",
     "breaker_threshold",
@@ -176,6 +179,9 @@ pub struct Config {
     pub retention: Duration,
     pub disable_after: Duration,
     pub idempotency_window: Duration,
+    /// A body ingested again without an Idempotency-Key within this time is a replay of the first
+    /// (`None`: every body is a new event).
+    pub dedupe_window: Option<Duration>,
     /// A client must send its request head within this time or the connection is closed.
     pub header_timeout: Duration,
     /// Refuse new events (503) once the database reaches this size, before the disk fills.
@@ -211,6 +217,7 @@ impl Default for Config {
             retention: Duration::from_secs(7 * 86_400),
             disable_after: Duration::from_secs(5 * 86_400),
             idempotency_window: Duration::from_secs(86_400),
+            dedupe_window: None,
             header_timeout: Duration::from_secs(10),
             max_db_bytes: None,
             breaker: BreakerConfig::default(),
@@ -267,6 +274,10 @@ impl Config {
         }
         if let Some(v) = file.disable_after {
             c.disable_after = duration("disable_after", &v)?;
+        }
+        if let Some(v) = file.dedupe_window {
+            let window = duration("dedupe_window", &v)?;
+            c.dedupe_window = (!window.is_zero()).then_some(window);
         }
         if let Some(v) = file.idempotency_window {
             c.idempotency_window = duration("idempotency_window", &v)?;
@@ -425,6 +436,7 @@ mod tests {
             retention: text(),
             disable_after: text(),
             idempotency_window: text(),
+            dedupe_window: text(),
             header_timeout: text(),
             max_db_bytes: Some(1),
             breaker_threshold: Some(1),

@@ -16,6 +16,13 @@ use std::time::Duration;
 const MATCH_ATTEMPTS: usize = 8;
 
 /// A new event for a validated body, before it is matched.
+/// The idempotency key an unkeyed body gets under `dedupe_window`: its SHA-256.
+fn body_key(body: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body);
+    format!("body-sha256:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
 fn new_event(facts: &PayloadFacts, body: Bytes, idempotency_key: Option<String>, now: Millis) -> NewEvent {
     NewEvent {
         id: new_id("evt"),
@@ -80,8 +87,15 @@ impl Engine {
             ));
         }
         let now = now_ms();
+        // Pipefy redelivers without a key: with `dedupe_window`, an unkeyed body is keyed by its
+        // hash, so a repeat within the window is answered as a replay of the first.
+        let (idempotency_key, window) = match (idempotency_key, self.config.dedupe_window) {
+            (None, Some(window)) if facts.audience == Audience::Matching => {
+                (Some(body_key(&body)), window.as_millis() as i64)
+            }
+            (key, _) => (key, self.config.idempotency_window.as_millis() as i64),
+        };
         let event = new_event(&facts, body, idempotency_key, now);
-        let window = self.config.idempotency_window.as_millis() as i64;
         // The store call and the hand-off to the lanes run in their own task: the caller (an HTTP
         // request whose client may hang up) can drop this future, but an event that reaches the
         // store must still reach its lanes.

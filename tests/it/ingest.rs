@@ -280,3 +280,36 @@ fn completions_and_the_manual_page_fit_the_shells_and_man() {
         assert!(dir.path().join(page).exists(), "{page}");
     }
 }
+
+/// With `dedupe_window`, a body sent again without an Idempotency-Key (Pipefy's redeliveries carry
+/// none) is answered as a replay of the first and delivered once; without it, each is an event.
+#[tokio::test]
+async fn a_dedupe_window_answers_a_repeated_body_as_a_replay() {
+    let post = |hw: &Hookwatch, body: String| {
+        hw.http
+            .post(format!("{}/v1/events", hw.base))
+            .bearer_auth(INGEST)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let hw = Hookwatch::start_with(|c| c.dedupe_window = Some(Duration::from_secs(600))).await;
+    let sink = Sink::start(Behaviour::default()).await;
+    hw.subscribe(&sink.url, &["*"], json!({})).await;
+    let body = card_move("P", 2).to_string();
+    let first: serde_json::Value = post(&hw, body.clone()).await.unwrap().json_value().await;
+    let again = post(&hw, body.clone()).await.unwrap();
+    assert_eq!((again.status().as_u16(), again.headers().get("idempotent-replayed").is_some()), (202, true));
+    let again: serde_json::Value = again.json_value().await;
+    assert_eq!(first["id"], again["id"]);
+    let other: serde_json::Value = post(&hw, card_move("P", 3).to_string()).await.unwrap().json_value().await;
+    assert_ne!(first["id"], other["id"], "another body is another event");
+    sink.wait_for(2, Duration::from_secs(5)).await;
+    hw.idle(Duration::from_secs(5)).await;
+    assert_eq!(sink.count(), 2, "the repeat was not delivered");
+
+    let plain = Hookwatch::start().await;
+    let a: serde_json::Value = post(&plain, body.clone()).await.unwrap().json_value().await;
+    let b: serde_json::Value = post(&plain, body).await.unwrap().json_value().await;
+    assert_ne!(a["id"], b["id"], "off by default: each post is an event");
+}
