@@ -162,6 +162,10 @@ pub struct Subscription {
     /// signing until its own end, however often the secret was rotated since.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub older_secrets: Vec<RetiredSecret>,
+    /// With `v1a` signing: the Ed25519 public key (`whpk_…`) consumers verify deliveries with.
+    /// Public: shown to viewers too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
     pub state: SubscriptionState,
     pub max_in_flight: u32,
     /// Attempts started per second at most, for every delivery (new, retried, redelivered);

@@ -21,6 +21,9 @@ pub struct SubscriptionInput {
     pub headers: Option<BTreeMap<String, String>>,
     pub filters: Option<Filters>,
     pub secret: Option<String>,
+    /// `v1` (HMAC, the default) or `v1a` (Ed25519): a new key of that kind is made when no
+    /// `secret` is given; changing it rotates to one, the old secret signing for 24 h beside it.
+    pub signing: Option<crate::secret::Scheme>,
     pub max_in_flight: Option<u32>,
     /// A number sets the limit; `null` removes it; absent leaves it as it is.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
@@ -65,6 +68,7 @@ impl SubscriptionInput {
             previous_secret: None,
             previous_secret_expires_at: None,
             older_secrets: Vec::new(),
+            public_key: None,
             state: SubscriptionState::Active,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             rate_limit_per_s: None,
@@ -80,7 +84,8 @@ impl SubscriptionInput {
                 url::Url::parse(&sub.url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
         }
         if sub.secret.is_empty() {
-            sub.secret = crate::secret::generate_secret();
+            sub.secret = crate::secret::generate(self.signing.unwrap_or_default());
+            sub.public_key = crate::secret::public_key(&sub.secret);
         }
         Ok(sub)
     }
@@ -124,8 +129,21 @@ impl SubscriptionInput {
             sub.filters = filters.clone();
         }
         if let Some(secret) = &self.secret {
-            crate::secret::secret_key(secret).map_err(|e| Error::invalid("invalid_secret", e))?;
+            crate::secret::check(secret).map_err(|e| Error::invalid("invalid_secret", e))?;
+            if self.signing.is_some_and(|s| s != crate::secret::Scheme::of(secret)) {
+                return Err(Error::invalid(
+                    "invalid_secret",
+                    "\"signing\" and \"secret\" disagree: v1 takes a whsec_ secret, v1a a whsk_ key; give one of them",
+                ));
+            }
             sub.secret = secret.clone();
+            sub.public_key = crate::secret::public_key(secret);
+        } else if let Some(scheme) = self.signing
+            && !sub.secret.is_empty()
+            && crate::secret::Scheme::of(&sub.secret) != scheme
+        {
+            sub.rotate(crate::secret::generate(scheme), now).map_err(Error::Conflict)?;
+            sub.public_key = crate::secret::public_key(&sub.secret);
         }
         if let Some(n) = self.max_in_flight {
             if !(1..=256).contains(&n) {

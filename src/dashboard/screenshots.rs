@@ -34,6 +34,7 @@ fn sub(id: &str, name: &str, url: &str, actions: &[&str], state: SubscriptionSta
         previous_secret: None,
         previous_secret_expires_at: None,
         older_secrets: Vec::new(),
+        public_key: None,
         state,
         max_in_flight: 16,
         // One endpoint paced, as an operator does for a fragile consumer.

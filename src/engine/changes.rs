@@ -201,13 +201,15 @@ impl Engine {
         let mut sub = (*self.subscription(id)?).clone();
         let new_secret = match secret {
             Some(s) => {
-                crate::secret::secret_key(&s).map_err(|e| Error::invalid("invalid_secret", e))?;
+                crate::secret::check(&s).map_err(|e| Error::invalid("invalid_secret", e))?;
                 s
             }
-            None => crate::secret::generate_secret(),
+            // A new key of the kind the subscription signs with.
+            None => crate::secret::generate(crate::secret::Scheme::of(&sub.secret)),
         };
         let now = now_ms();
         sub.rotate(new_secret, now).map_err(Error::Conflict)?;
+        sub.public_key = crate::secret::public_key(&sub.secret);
         sub.updated_at = now;
         let entry = audit(
             actor,

@@ -58,6 +58,55 @@ async fn every_secret_rotated_out_within_a_day_keeps_signing() {
     assert_eq!(again["older_secrets"][0]["secret"], old.as_str(), "the admin sees what still signs: {again}");
 }
 
+/// A subscription signing with `v1a` (Ed25519): deliveries carry `v1a,…`, verified here by an
+/// independent implementation with the public key the API shows (to a viewer too); switching a
+/// `v1` subscription to `v1a` keeps the old secret signing beside the new key.
+#[tokio::test]
+async fn v1a_deliveries_verify_with_the_published_public_key() {
+    use base64::Engine as _;
+    use ed25519_dalek::Verifier;
+    let hw = Hookwatch::start().await;
+    let sink = Sink::start(Behaviour::default()).await;
+    let sub = hw.subscribe(&sink.url, &["*"], json!({"signing": "v1a"})).await;
+    assert!(sub["secret"].as_str().unwrap().starts_with("whsk_"), "{sub}");
+    let id = sub["id"].as_str().unwrap();
+    let (_, as_viewer) = call(&hw.http, Method::GET, &format!("{}/v1/subscriptions/{id}", hw.base), VIEWER, None).await;
+    assert_eq!(as_viewer["public_key"], sub["public_key"], "the public key is for anyone who reads");
+    assert!(as_viewer["secret"].as_str().unwrap().ends_with("(masked)"));
+    let public = sub["public_key"].as_str().unwrap().strip_prefix("whpk_").unwrap();
+    let public: [u8; 32] = base64::engine::general_purpose::STANDARD.decode(public).unwrap().try_into().unwrap();
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&public).unwrap();
+
+    hw.send(&card_move("P", 2)).await;
+    sink.wait_for(1, Duration::from_secs(5)).await;
+    let got = &sink.requests()[0];
+    let header = |name: &str| got.headers[name].to_str().unwrap().to_string();
+    let signature = header("webhook-signature");
+    let signature = signature.strip_prefix("v1a,").expect("a v1a signature");
+    let signature = base64::engine::general_purpose::STANDARD.decode(signature).unwrap();
+    let mut signed = format!("{}.{}.", header("webhook-id"), header("webhook-timestamp")).into_bytes();
+    signed.extend_from_slice(&got.body);
+    key.verify(&signed, &ed25519_dalek::Signature::from_slice(&signature).unwrap()).expect("the delivery verifies");
+
+    // A v1 subscription switched to v1a: both schemes sign until the old secret's day is over.
+    let other = Sink::start(Behaviour::default()).await;
+    let v1 = hw.subscribe(&other.url, &["*"], json!({})).await;
+    let path = format!("/v1/subscriptions/{}", v1["id"].as_str().unwrap());
+    let (status, switched) = hw.admin(Method::PATCH, &path, Some(json!({"signing": "v1a"}))).await;
+    assert_eq!(status, 200, "{switched}");
+    assert_eq!(switched["previous_secret"], v1["secret"]);
+    hw.send(&card_move("P", 2)).await;
+    other.wait_for(1, Duration::from_secs(5)).await;
+    let got = &other.requests()[0];
+    let schemes: Vec<&str> =
+        got.headers["webhook-signature"].to_str().unwrap().split(' ').filter_map(|s| s.split(',').next()).collect();
+    assert_eq!(schemes, ["v1a", "v1"]);
+    standardwebhooks::Webhook::new(v1["secret"].as_str().unwrap())
+        .unwrap()
+        .verify(&got.body, &got.headers)
+        .expect("a v1 consumer still verifies");
+}
+
 #[tokio::test]
 async fn filters_and_actions_decide_who_receives_what() {
     let hw = Hookwatch::start().await;
