@@ -112,7 +112,7 @@ pub struct Filters {
 }
 
 /// An id as given: a number or a string, as text.
-pub struct IdText(pub String);
+struct IdText(String);
 
 impl<'de> Deserialize<'de> for IdText {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {

@@ -86,8 +86,12 @@ pub async fn catalog(State(app): State<AppState>) -> Json<Value> {
         .names()
         .into_iter()
         .map(|name| match crate::catalog::find(&name) {
-            Some(spec) => json!({"action": spec.name, "description": spec.description, "sample": spec.sample(),
-                "operational": crate::catalog::is_operational(spec.name)}),
+            Some(spec) => {
+                let aliases: Vec<&str> =
+                    crate::catalog::ALIASES.iter().filter(|(_, n)| *n == spec.name).map(|(a, _)| *a).collect();
+                json!({"action": spec.name, "description": spec.description, "sample": spec.sample(),
+                    "operational": crate::catalog::is_operational(spec.name), "aliases": aliases})
+            }
             None => json!({"action": name, "description": "declared in the config file", "sample": null, "operational": false}),
         })
         .collect();

@@ -15,7 +15,6 @@ use std::time::Duration;
 /// How often an ingest matches again after the subscriptions changed under it, before it gives up.
 const MATCH_ATTEMPTS: usize = 8;
 
-/// A new event for a validated body, before it is matched.
 /// The idempotency key an unkeyed body gets under `dedupe_window`: its SHA-256.
 fn body_key(body: &[u8]) -> String {
     use sha2::Digest;
@@ -23,6 +22,7 @@ fn body_key(body: &[u8]) -> String {
     format!("body-sha256:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
+/// A new event for a validated body, before it is matched.
 fn new_event(facts: &PayloadFacts, body: Bytes, idempotency_key: Option<String>, now: Millis) -> NewEvent {
     NewEvent {
         id: new_id("evt"),

@@ -91,6 +91,8 @@ async fn metrics_health_and_catalog_are_public_and_well_formed() {
     let actions = catalog["data"].as_array().unwrap();
     assert_eq!(actions.len(), 24, "Pipefy's 19 and hookwatch's own 5");
     assert!(actions.iter().all(|a| a["sample"]["data"]["action"] == a["action"]));
+    let accepted = actions.iter().find(|a| a["action"] == "user.invitation_acceptance").unwrap();
+    assert_eq!(accepted["aliases"], serde_json::json!(["user.invitation_accepted"]));
     let own: Vec<&str> =
         actions.iter().filter(|a| a["operational"] == true).filter_map(|a| a["action"].as_str()).collect();
     assert_eq!(own.len(), 5, "{own:?}");
