@@ -3,6 +3,7 @@
 
 use crate::catalog::{ACTIONS, Catalog};
 use crate::model::{Filters, Subscription};
+use crate::secret::Scheme;
 use crate::subscriptions::{MAX_RATE_PER_S, SubscriptionInput, validate_url};
 use ratatui_textarea::TextArea;
 use std::collections::BTreeMap;
@@ -54,8 +55,10 @@ pub struct SubscriptionForm {
 
 /// The Headers field's place in the form.
 pub const HEADERS: usize = 3;
-/// The Ordered field's place: a yes/no toggle.
-pub const ORDERED: usize = 8;
+/// The fields that are a choice, not text (Space goes to the next), and their choices.
+const CHOICES: [(usize, [&str; 2]); 2] = [(ORDERED, ["no", "yes"]), (SIGNING, ["v1", "v1a"])];
+const ORDERED: usize = 8;
+const SIGNING: usize = 9;
 /// What stands for a hidden header value.
 const MASK: char = '•';
 
@@ -105,6 +108,11 @@ impl SubscriptionForm {
                 "Space toggles; yes: one at a time, in event order",
                 value(|s| if s.ordered { "yes".into() } else { "no".into() }, "no"),
             ),
+            Field::new(
+                "Signing",
+                "Space: v1 (HMAC) or v1a (Ed25519, a public key)",
+                value(|s| if Scheme::of(&s.secret) == Scheme::V1a { "v1a".into() } else { "v1".into() }, "v1"),
+            ),
         ];
         let mut form = SubscriptionForm {
             editing: existing.map(|s| s.id.clone()),
@@ -143,11 +151,17 @@ impl SubscriptionForm {
             .join("; ")
     }
 
-    /// Space on the Ordered field: yes becomes no and back.
-    pub fn toggle_ordered(&mut self) {
-        let next = if parse_yes_no(&self.fields[ORDERED].value()) == Ok(true) { "no" } else { "yes" };
-        let field = &mut self.fields[ORDERED];
-        field.input = TextArea::new(vec![next.to_string()]);
+    /// Whether the focused field is a choice (Ordered, Signing) rather than text.
+    pub fn on_choice(&self) -> bool {
+        CHOICES.iter().any(|(i, _)| *i == self.focus)
+    }
+
+    /// Space on a choice: its next value.
+    pub fn toggle(&mut self) {
+        let Some((_, values)) = CHOICES.iter().find(|(i, _)| *i == self.focus) else { return };
+        let now = self.fields[self.focus].value();
+        let next = if values[0] == now.to_lowercase() { values[1] } else { values[0] };
+        self.fields[self.focus].input = TextArea::new(vec![next.to_string()]);
     }
 
     /// Checks every field, records each field's problem, and returns the request when all are fine.
@@ -173,7 +187,8 @@ impl SubscriptionForm {
                 parse_number(&v[6], 1, u64::from(MAX_RATE_PER_S)).map(|n| input.rate_limit_per_s = Some(Some(n as u32)))
             },
             parse_number(&v[7], 100, 120_000).map(|n| input.timeout_ms = Some(n)),
-            parse_yes_no(&v[8]).map(|b| input.ordered = Some(b)),
+            parse_yes_no(&v[ORDERED]).map(|b| input.ordered = Some(b)),
+            parse_scheme(&v[SIGNING]).map(|s| input.signing = Some(s)),
         ];
         let mut ok = true;
         for (field, result) in self.fields.iter_mut().zip(results) {
@@ -181,6 +196,14 @@ impl SubscriptionForm {
             ok &= field.error.is_none();
         }
         ok.then_some(input)
+    }
+}
+
+fn parse_scheme(text: &str) -> Result<Scheme, String> {
+    match text.to_lowercase().as_str() {
+        "v1" => Ok(Scheme::V1),
+        "v1a" => Ok(Scheme::V1a),
+        _ => Err("v1 or v1a".into()),
     }
 }
 
@@ -329,7 +352,7 @@ mod tests {
     }
 
     #[test]
-    fn header_values_stay_hidden_until_asked_for_and_ordered_toggles() {
+    fn header_values_stay_hidden_until_asked_for_and_choices_toggle() {
         let mut sub = crate::dashboard::screenshots::demo_app().subscriptions[0].clone();
         sub.headers.insert("Authorization".into(), "Bearer s3cr3t".into());
         sub.ordered = false;
@@ -338,10 +361,18 @@ mod tests {
         form.toggle_reveal();
         assert!(form.shown(HEADERS).contains("Bearer s3cr3t"));
         assert!(SubscriptionForm::new(None).revealed, "a new form has nothing to hide");
-        form.toggle_ordered();
+        form.focus = ORDERED;
+        assert!(form.on_choice());
+        form.toggle();
         assert_eq!(form.validate(&Catalog::default()).and_then(|i| i.ordered), Some(true));
-        form.toggle_ordered();
+        form.toggle();
         assert_eq!(form.validate(&Catalog::default()).and_then(|i| i.ordered), Some(false));
+        form.focus = SIGNING;
+        assert_eq!(form.validate(&Catalog::default()).and_then(|i| i.signing), Some(Scheme::V1));
+        form.toggle();
+        assert_eq!(form.validate(&Catalog::default()).and_then(|i| i.signing), Some(Scheme::V1a));
+        form.focus = HEADERS;
+        assert!(!form.on_choice());
     }
 
     #[test]

@@ -526,12 +526,12 @@ impl App {
                 }
             }
             Some(Action::RevealSecret) => form.toggle_reveal(),
-            Some(Action::Toggle) if form.focus == super::forms::ORDERED => {
-                form.toggle_ordered();
+            Some(Action::Toggle) if form.on_choice() => {
+                form.toggle();
                 form.validate(catalog);
             }
-            // Ordered is a toggle: typing does not reach it.
-            _ if form.focus == super::forms::ORDERED => {}
+            // A choice changes by Space only: typing does not reach it.
+            _ if form.on_choice() => {}
             _ => {
                 let field = &mut form.fields[form.focus];
                 super::forms::edit(&mut field.input, key);

@@ -611,7 +611,7 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Toggle,
         keys: &[k(' ')],
         label: "space",
-        help: "toggle yes / no (on Ordered; elsewhere a space)",
+        help: "the next choice (on Ordered and Signing; elsewhere a space)",
         contexts: &[Form],
         hint: false,
     },

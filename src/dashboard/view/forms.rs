@@ -13,7 +13,11 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 const LABEL: u16 = 15;
 
 pub fn draw_subscription(frame: &mut Frame, area: Rect, form: &SubscriptionForm, theme: &Theme) {
-    let rows = form.fields.len() as u16 * 2 + 4;
+    // A field's note line (its hint, or its error) shows under the focused field and under those
+    // with an error, so ten fields still leave the header and the hint line in view at 80x24.
+    let noted = |i: usize, field: &crate::dashboard::forms::Field| i == form.focus || field.error.is_some();
+    let notes = form.fields.iter().enumerate().filter(|(i, f)| noted(*i, f)).count() as u16;
+    let rows = form.fields.len() as u16 + notes + 4;
     let rect = popup_area(frame, area, 80, 0, (58, rows.min(area.height)));
     let title = if form.editing.is_some() { " Edit subscription " } else { " New subscription " };
     let block = Block::default()
@@ -22,8 +26,12 @@ pub fn draw_subscription(frame: &mut Frame, area: Rect, form: &SubscriptionForm,
         .title(Line::styled(format!("{title}· Tab next · Enter saves · Esc cancels "), theme.bold()));
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let mut constraints: Vec<Constraint> =
-        form.fields.iter().flat_map(|_| [Constraint::Length(1), Constraint::Length(1)]).collect();
+    let mut constraints: Vec<Constraint> = form
+        .fields
+        .iter()
+        .enumerate()
+        .flat_map(|(i, f)| [Constraint::Length(1), Constraint::Length(u16::from(noted(i, f)))])
+        .collect();
     constraints.push(Constraint::Min(0));
     let areas = Layout::vertical(constraints).split(inner);
     for (i, field) in form.fields.iter().enumerate() {
