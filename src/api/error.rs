@@ -103,6 +103,11 @@ pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     .into())
 }
 
+/// A query string the route cannot read, with the form it takes (`usage`, e.g. "?limit=1..1000").
+pub fn query_rejection(e: axum::extract::rejection::QueryRejection, usage: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("{}; use {usage}", e.body_text()))
+}
+
 pub fn body_rejection(e: axum::extract::rejection::BytesRejection) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return Error::bad_input(

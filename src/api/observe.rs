@@ -1,5 +1,6 @@
 //! Read-only views: `/v1/stats`, an endpoint's history, `/v1/alerts`, `/healthz`, `/metrics`, `/v1/catalog`.
 
+use super::error::query_rejection;
 use super::{ApiError, AppState};
 use crate::catalog::ACTIONS;
 use crate::model::Actor;
@@ -32,9 +33,7 @@ pub async fn audit(
     State(app): State<AppState>,
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(query) = query.map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("{}; use ?limit=1..1000", e.body_text()))
-    })?;
+    let Query(query) = query.map_err(|e| query_rejection(e, "?limit=1..1000"))?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::new(
@@ -59,9 +58,7 @@ pub async fn history(
     Path(id): Path<String>,
     query: Result<Query<HistoryQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(query) = query.map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("{}; use ?span=2m, 1h or 24h", e.body_text()))
-    })?;
+    let Query(query) = query.map_err(|e| query_rejection(e, "?span=2m, 1h or 24h"))?;
     let span = match query.span.as_deref() {
         None => Span::default(),
         Some(text) => Span::parse(text).ok_or_else(|| {

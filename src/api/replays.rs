@@ -1,6 +1,6 @@
 //! `/v1/replays`: create (or preview with `?dry_run=true`), list, read, cancel.
 
-use super::error::json_body;
+use super::error::{json_body, query_rejection};
 use super::{ApiError, AppState};
 use crate::engine::DEFAULT_REPLAY_RATE;
 use crate::model::{Actor, ReplayFilter};
@@ -33,9 +33,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Query(query) = query.map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("{}; use ?dry_run=true", e.body_text()))
-    })?;
+    let Query(query) = query.map_err(|e| query_rejection(e, "?dry_run=true"))?;
     let input: CreateBody = json_body(&headers, body, true)?.unwrap_or_default();
     let rate = input.rate_per_s.unwrap_or(DEFAULT_REPLAY_RATE);
     if query.dry_run {
