@@ -312,6 +312,11 @@ impl DeliveryStatus {
     pub fn is_final(self) -> bool {
         matches!(self, Self::Succeeded | Self::Dead | Self::Cancelled)
     }
+
+    /// Retrying or dead: its last attempt failed (what `failed` selects, and `r` redelivers).
+    pub fn has_failed(self) -> bool {
+        matches!(self, Self::Retrying | Self::Dead)
+    }
 }
 
 /// How an attempt failed, as the SPEC names the kinds.

@@ -622,12 +622,8 @@ impl App {
 
     /// `r`: only the deliveries that failed; the others went through and would get a duplicate.
     fn redeliver_failed(&mut self, event: &crate::model::EventSummary) -> Vec<Effect> {
-        let failed: Vec<&str> = event
-            .deliveries
-            .iter()
-            .filter(|d| matches!(d.status, DeliveryStatus::Retrying | DeliveryStatus::Dead))
-            .map(|d| d.subscription_id.as_str())
-            .collect();
+        let failed: Vec<&str> =
+            event.deliveries.iter().filter(|d| d.status.has_failed()).map(|d| d.subscription_id.as_str()).collect();
         if failed.is_empty() {
             let n = event.deliveries.len();
             self.set_status(

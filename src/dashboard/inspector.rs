@@ -1,7 +1,7 @@
 //! The inspector's state: one event's payload, deliveries and attempts, and what is selected.
 
 use super::json::{self, JsonLine};
-use crate::model::{Attempt, DeliveryDetail, DeliveryStatus, EventDetail};
+use crate::model::{Attempt, DeliveryDetail, EventDetail};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
@@ -97,8 +97,7 @@ impl Inspector {
                 return i;
             }
         }
-        let failed =
-            |di: usize| matches!(detail.deliveries[di].summary.status, DeliveryStatus::Retrying | DeliveryStatus::Dead);
+        let failed = |di: usize| detail.deliveries[di].summary.status.has_failed();
         let newest = |refs: &mut dyn Iterator<Item = (usize, (usize, usize))>| {
             refs.max_by_key(|(_, (di, ai))| detail.deliveries[*di].attempts[*ai].started_at).map(|(i, _)| i)
         };
@@ -169,6 +168,7 @@ impl Inspector {
 mod tests {
     use super::*;
     use crate::dashboard::screenshots::demo_inspector;
+    use crate::model::DeliveryStatus;
 
     #[test]
     fn the_cursor_starts_on_the_newest_attempt_of_a_failed_delivery() {

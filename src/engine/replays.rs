@@ -45,9 +45,7 @@ impl Selection {
         {
             return Err(Error::invalid("invalid_range", "\"since\" is after \"until\""));
         }
-        let failed_only = status.is_some_and(|s| {
-            s.statuses().iter().all(|st| matches!(st, DeliveryStatus::Retrying | DeliveryStatus::Dead))
-        });
+        let failed_only = status.is_some_and(|s| s.statuses().iter().all(|st| st.has_failed()));
         Ok(Selection {
             query: EventQuery {
                 action: filter.action.clone(),
@@ -77,7 +75,7 @@ impl Selection {
     fn takes(&self, subscription_id: &str, status: DeliveryStatus) -> bool {
         self.query.subscription.as_deref().is_none_or(|s| s == subscription_id)
             && status != DeliveryStatus::Cancelled
-            && (!self.failed_only || matches!(status, DeliveryStatus::Retrying | DeliveryStatus::Dead))
+            && (!self.failed_only || status.has_failed())
     }
 }
 
