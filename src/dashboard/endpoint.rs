@@ -50,17 +50,14 @@ impl App {
     pub fn endpoint_key(&mut self, action: Option<Action>) -> Vec<Effect> {
         let Some(Popup::Endpoint(page)) = self.popups.last_mut() else { return Vec::new() };
         let last = page.failures().len().saturating_sub(1);
-        let step = |cursor: usize, delta: isize| cursor.saturating_add_signed(delta).min(last);
+        if let Some(cursor) = action.and_then(|a| super::input::moved(page.cursor, a, last)) {
+            page.cursor = cursor;
+            return Vec::new();
+        }
         match action {
             Some(Action::Back) => {
                 self.popups.pop();
             }
-            Some(Action::Up) => page.cursor = step(page.cursor, -1),
-            Some(Action::Down) => page.cursor = step(page.cursor, 1),
-            Some(Action::PageUp) => page.cursor = step(page.cursor, -10),
-            Some(Action::PageDown) => page.cursor = step(page.cursor, 10),
-            Some(Action::Top) => page.cursor = 0,
-            Some(Action::Bottom) => page.cursor = last,
             Some(action @ (Action::LongerSpan | Action::ShorterSpan)) => {
                 let span = page.span.zoomed(action == Action::LongerSpan);
                 if span != page.span {

@@ -17,6 +17,21 @@ use ratatui_textarea::TextArea;
 
 const PAGE: isize = 10;
 
+/// Where a movement key takes a position in a list or view of `0..=last`; `None` for any other
+/// action.
+pub(super) fn moved(position: usize, action: Action, last: usize) -> Option<usize> {
+    let by = |delta: isize| position.saturating_add_signed(delta).min(last);
+    Some(match action {
+        Action::Up => by(-1),
+        Action::Down => by(1),
+        Action::PageUp => by(-PAGE),
+        Action::PageDown => by(PAGE),
+        Action::Top => 0,
+        Action::Bottom => last,
+        _ => return None,
+    })
+}
+
 impl App {
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let ctx = self.context();
@@ -712,13 +727,8 @@ impl App {
                 input.move_cursor(ratatui_textarea::CursorMove::End);
                 self.help_search = Some((input, true));
             }
-            Some(Action::Up) => *scroll = scroll.saturating_sub(1),
-            Some(Action::Down) => *scroll = (*scroll + 1).min(last),
-            Some(Action::PageUp) => *scroll = scroll.saturating_sub(PAGE as usize),
-            Some(Action::PageDown) => *scroll = (*scroll + PAGE as usize).min(last),
-            Some(Action::Top) => *scroll = 0,
-            Some(Action::Bottom) => *scroll = last,
-            _ => {}
+            Some(action) => *scroll = moved(*scroll, action, last).unwrap_or(*scroll),
+            None => {}
         }
     }
 }
