@@ -26,8 +26,7 @@ impl App {
         let screen = Rect::new(0, 0, self.screen_width, self.screen_height);
         let layout = view::main_layout(screen, self.endpoints().len());
         if self.zoomed {
-            let body = Rect { y: layout.header.bottom(), height: layout.footer.y - layout.header.bottom(), ..screen };
-            return vec![(self.focus, body)];
+            return vec![(self.focus, layout.body)];
         }
         let mut areas = vec![(Pane::Subscriptions, layout.subscriptions), (Pane::Stream, layout.stream)];
         areas.extend(layout.rates.map(|r| (Pane::Rates, r)));
@@ -54,7 +53,7 @@ impl App {
             Pane::Rates => (self.sub_cursor, self.endpoints().len(), usize::from(inner.height)),
         };
         // As the views scroll: just far enough that the cursor shows.
-        let offset = if pane == Pane::Rates { 0 } else { cursor.saturating_sub(shown.saturating_sub(1)) };
+        let offset = if pane == Pane::Rates { 0 } else { view::first_shown(cursor, shown) };
         let index = offset + row;
         if row >= shown || index >= len {
             return Vec::new();

@@ -242,7 +242,7 @@ fn draw_failures(
         frame.render_widget(Paragraph::new(Line::styled(text, theme.ok())).block(block), area);
         return;
     }
-    let first = page.cursor.saturating_sub(rows.saturating_sub(1));
+    let first = super::first_shown(page.cursor, rows);
     let lines: Vec<Line> = history
         .failures
         .iter()

@@ -235,7 +235,7 @@ fn draw_deliveries(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, th
             index += 1;
         }
     }
-    let scroll = cursor_line.saturating_sub(height.saturating_sub(1)) as u16;
+    let scroll = super::first_shown(cursor_line, height) as u16;
     frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
 }
 

@@ -32,6 +32,8 @@ pub const WIDE: u16 = 120;
 /// Where the main panes are for a given terminal size.
 pub struct MainLayout {
     pub header: Rect,
+    /// Everything between the header and the hint line: what a zoomed pane fills.
+    pub body: Rect,
     pub subscriptions: Rect,
     pub rates: Option<Rect>,
     pub stream: Rect,
@@ -52,7 +54,7 @@ pub fn main_layout(area: Rect, endpoints: usize) -> MainLayout {
     } else {
         (top_area, None)
     };
-    MainLayout { header, subscriptions, rates, stream, footer }
+    MainLayout { header, body, subscriptions, rates, stream, footer }
 }
 
 pub fn pane_block(title: &str, focused: bool, theme: &Theme) -> Block<'static> {
@@ -86,7 +88,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     footer::draw(frame, layout.footer, app, theme);
     if app.zoomed {
         // The focused pane alone, between the header and the hint line.
-        let body = Rect { y: layout.header.bottom(), height: layout.footer.y - layout.header.bottom(), ..area };
+        let body = layout.body;
         match app.focus {
             Pane::Stream => stream::draw(frame, body, app, theme, true),
             Pane::Rates if layout.rates.is_some() => rates::draw(frame, body, app, theme, true),
@@ -204,6 +206,12 @@ pub fn wrapped(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
         }
     }
     rows.into_iter().map(|spans| Line::from(spans).style(line.style)).collect()
+}
+
+/// The first row a list `rows` high shows so that row `cursor` is in view: the list scrolls just
+/// far enough (as ratatui's tables do with a selection).
+pub fn first_shown(cursor: usize, rows: usize) -> usize {
+    cursor.saturating_sub(rows.saturating_sub(1))
 }
 
 /// Cuts text to `width` display columns, marking the cut with `…`.

@@ -81,7 +81,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     }
     let needles = app.filter.search_needles();
     let height = inner.height.saturating_sub(1) as usize; // one line for the header row
-    let offset = app.stream_cursor.saturating_sub(height.saturating_sub(1));
+    let offset = super::first_shown(app.stream_cursor, height);
     let wide = inner.width >= 110;
     let widths = [
         Constraint::Length(8),
