@@ -53,7 +53,7 @@ pub fn generate_secret() -> String {
 pub fn check(secret: &str) -> Result<(), String> {
     match Scheme::of(secret) {
         Scheme::V1 => secret_key(secret).map(drop),
-        Scheme::V1a => ed25519_seed(secret).map(drop),
+        Scheme::V1a => ed25519_pair(secret).map(drop),
     }
 }
 
@@ -72,9 +72,10 @@ pub fn secret_key(secret: &str) -> Result<Vec<u8>, String> {
     Ok(key)
 }
 
-/// The 32-byte seed of a `whsk_…` key: given alone, or followed by its public key (which must
-/// then be the seed's).
-pub fn ed25519_seed(secret: &str) -> Result<[u8; 32], String> {
+/// The key pair of a `whsk_…` key: its seed given alone, or followed by its public key (which must
+/// then be the seed's). Derived once per use: a signature needs the pair, not the seed.
+fn ed25519_pair(secret: &str) -> Result<ring::signature::Ed25519KeyPair, String> {
+    use ring::signature::KeyPair;
     let encoded = secret
         .strip_prefix(SIGNING_KEY_PREFIX)
         .ok_or_else(|| format!("an Ed25519 signing key starts with {SIGNING_KEY_PREFIX:?}"))?;
@@ -87,13 +88,11 @@ pub fn ed25519_seed(secret: &str) -> Result<[u8; 32], String> {
             bytes.len()
         ));
     }
-    let mut seed = [0u8; 32];
-    seed.copy_from_slice(&bytes[..32]);
-    let public = keypair(&seed).map(|k| ring::signature::KeyPair::public_key(&k).as_ref().to_vec())?;
-    if bytes.len() == 64 && bytes[32..] != public[..] {
+    let pair = keypair(&bytes[..32])?;
+    if bytes.len() == 64 && bytes[32..] != *pair.public_key().as_ref() {
         return Err("the key's last 32 bytes are not the public key of its first 32".into());
     }
-    Ok(seed)
+    Ok(pair)
 }
 
 fn keypair(seed: &[u8]) -> Result<ring::signature::Ed25519KeyPair, String> {
@@ -102,12 +101,11 @@ fn keypair(seed: &[u8]) -> Result<ring::signature::Ed25519KeyPair, String> {
 
 /// The `whpk_…` public key consumers verify `v1a` signatures with; `None` for a `v1` secret.
 pub fn public_key(secret: &str) -> Option<String> {
-    let seed = ed25519_seed(secret).ok()?;
-    let pair = keypair(&seed).ok()?;
+    let pair = ed25519_pair(secret).ok()?;
     Some(format!("{PUBLIC_KEY_PREFIX}{}", STANDARD.encode(ring::signature::KeyPair::public_key(&pair).as_ref())))
 }
 
 /// The Ed25519 signature of `message` with a `whsk_…` key.
 pub fn ed25519_sign(secret: &str, message: &[u8]) -> Result<Vec<u8>, String> {
-    Ok(keypair(&ed25519_seed(secret)?)?.sign(message).as_ref().to_vec())
+    Ok(ed25519_pair(secret)?.sign(message).as_ref().to_vec())
 }
