@@ -64,7 +64,8 @@ impl SubscriptionInput {
             actions: Vec::new(),
             headers: BTreeMap::new(),
             filters: Filters::default(),
-            secret: String::new(),
+            // Replaced by a given `secret`; otherwise the scheme asked for (v1 by default).
+            secret: crate::secret::generate(self.signing.unwrap_or_default()),
             previous_secret: None,
             previous_secret_expires_at: None,
             older_secrets: Vec::new(),
@@ -82,10 +83,6 @@ impl SubscriptionInput {
         if sub.name.is_empty() {
             sub.name =
                 url::Url::parse(&sub.url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
-        }
-        if sub.secret.is_empty() {
-            sub.secret = crate::secret::generate(self.signing.unwrap_or_default());
-            sub.public_key = crate::secret::public_key(&sub.secret);
         }
         Ok(sub)
     }
@@ -137,14 +134,13 @@ impl SubscriptionInput {
                 ));
             }
             sub.secret = secret.clone();
-            sub.public_key = crate::secret::public_key(secret);
         } else if let Some(scheme) = self.signing
-            && !sub.secret.is_empty()
             && crate::secret::Scheme::of(&sub.secret) != scheme
         {
             sub.rotate(crate::secret::generate(scheme), now).map_err(Error::Conflict)?;
-            sub.public_key = crate::secret::public_key(&sub.secret);
         }
+        // Derived from the secret, stored so that every reader (viewers too) is shown it.
+        sub.public_key = crate::secret::public_key(&sub.secret);
         if let Some(n) = self.max_in_flight {
             if !(1..=256).contains(&n) {
                 return Err(Error::invalid(
