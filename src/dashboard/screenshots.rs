@@ -575,29 +575,29 @@ fn hex(c: Color, default: &str) -> String {
         Color::LightYellow => "#ffd580".into(),
         Color::LightCyan => "#7fe3f0".into(),
         Color::Rgb(r, g, b) => format!("#{r:02x}{g:02x}{b:02x}"),
-        Color::Indexed(i) => xterm(i),
+        Color::Indexed(i) => hex(xterm(i), default),
         _ => default.into(),
     }
 }
 
-/// The xterm 256-colour table: the colour cube from 16, the greys from 232.
-fn xterm(i: u8) -> String {
+/// What xterm's 256-colour index `i` stands for: the 16 named colours, the colour cube from 16,
+/// the greys from 232.
+fn xterm(i: u8) -> Color {
     const LEVELS: [u8; 6] = [0, 95, 135, 175, 215, 255];
     match i {
         16..=231 => {
             let n = i - 16;
-            let (r, g, b) = (LEVELS[usize::from(n / 36)], LEVELS[usize::from(n / 6 % 6)], LEVELS[usize::from(n % 6)]);
-            format!("#{r:02x}{g:02x}{b:02x}")
+            Color::Rgb(LEVELS[usize::from(n / 36)], LEVELS[usize::from(n / 6 % 6)], LEVELS[usize::from(n % 6)])
         }
         232..=255 => {
             let v = 8 + 10 * (i - 232);
-            format!("#{v:02x}{v:02x}{v:02x}")
+            Color::Rgb(v, v, v)
         }
         _ => {
             use Color::*;
             let basic = [Black, Red, Green, Yellow, Blue, Magenta, Cyan, Gray];
             let bright = [DarkGray, LightRed, LightGreen, LightYellow, LightBlue, LightMagenta, LightCyan, White];
-            hex(basic.into_iter().chain(bright).nth(usize::from(i)).unwrap_or(Reset), "#c5c8c6")
+            basic.into_iter().chain(bright).nth(usize::from(i)).unwrap_or(Reset)
         }
     }
 }
