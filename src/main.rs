@@ -87,6 +87,8 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// The HTTP API's OpenAPI 3.1 document (JSON), as GET /v1/openapi.json serves it
+    Openapi,
 }
 
 fn main() -> std::process::ExitCode {
@@ -161,6 +163,10 @@ fn main() -> std::process::ExitCode {
             Some(Command::Man { dir: Some(dir) }) => {
                 std::fs::create_dir_all(&dir)?;
                 clap_mangen::generate_to(Cli::command(), &dir)?;
+                Ok(())
+            }
+            Some(Command::Openapi) => {
+                println!("{}", hookwatch::api::openapi_document().to_pretty_json()?);
                 Ok(())
             }
         }

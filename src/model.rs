@@ -73,7 +73,7 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{id}")
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SubscriptionState {
     Active,
@@ -95,19 +95,24 @@ impl SubscriptionState {
 
 /// Pipefy's webhook filters: each given list must contain the payload's value. Ids are given as
 /// numbers or strings (`[123]`, `["123"]`, as Pipefy's own examples do) and kept as text.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Filters {
     #[serde(default, deserialize_with = "id_list", skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = id_list_schema)]
     pub pipe_id: Vec<String>,
     #[serde(default, deserialize_with = "id_list", skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = id_list_schema)]
     pub on_phase_id: Vec<String>,
     #[serde(default, deserialize_with = "id_list", skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = id_list_schema)]
     pub from_phase_id: Vec<String>,
     #[serde(default, deserialize_with = "id_list", skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = id_list_schema)]
     pub to_phase_id: Vec<String>,
     /// Matches the field's `id` or its numeric `internal_id`.
     #[serde(default, deserialize_with = "id_list", skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = id_list_schema)]
     pub field_id: Vec<String>,
 }
 
@@ -136,15 +141,28 @@ impl<'de> Deserialize<'de> for IdText {
     }
 }
 
+/// What `id_list` takes, for the API's document: a list of numbers or strings.
+fn id_list_schema() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ObjectBuilder, OneOfBuilder, Type};
+    let id = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ObjectBuilder::new().schema_type(Type::Integer));
+    utoipa::openapi::Array::new(id)
+}
+
 fn id_list<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
     Ok(Vec::<IdText>::deserialize(d)?.into_iter().map(|id| id.0).collect())
+}
+
+fn id_text<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    Ok(IdText::deserialize(d)?.0)
 }
 
 fn optional_id<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
     Ok(Option::<IdText>::deserialize(d)?.map(|id| id.0))
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Subscription {
     pub id: String,
     pub name: String,
@@ -157,6 +175,7 @@ pub struct Subscription {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_secret: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "ts::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub previous_secret_expires_at: Option<Millis>,
     /// Secrets replaced by earlier rotations that are still within their 24 hours: each keeps
     /// signing until its own end, however often the secret was rotated since.
@@ -175,12 +194,49 @@ pub struct Subscription {
     pub ordered: bool,
     pub timeout_ms: u64,
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Millis,
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Millis,
     /// Why the subscription was disabled, for the operator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<String>,
+    /// The pipe, table or organization it is a webhook of, in Pipefy's terms (the GraphQL API
+    /// lists it there); a pipe's or table's takes only the events of cards in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+    /// Where Pipefy would mail about failing deliveries: kept and shown (hookwatch raises alerts
+    /// and `hookwatch.*` events instead of sending mail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// What a Pipefy webhook belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Owner {
+    pub kind: OwnerKind,
+    /// The pipe's, table's or organization's id, as text.
+    #[serde(deserialize_with = "id_text")]
+    #[schema(value_type = String)]
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerKind {
+    Pipe,
+    /// A database table: its records are cards whose `pipe_id` is the table's id.
+    Table,
+    Organization,
+}
+
+impl OwnerKind {
+    /// Whether its webhooks take only the events of cards in it.
+    pub fn scopes_cards(self) -> bool {
+        matches!(self, OwnerKind::Pipe | OwnerKind::Table)
+    }
 }
 
 struct RetiredSecretRef<'a> {
@@ -189,10 +245,11 @@ struct RetiredSecretRef<'a> {
 }
 
 /// A secret a rotation replaced, and until when it still signs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RetiredSecret {
     pub secret: String,
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub until: Millis,
 }
 
@@ -273,7 +330,7 @@ impl Subscription {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Waiting for its first attempt (or queued behind a paused endpoint or open breaker).
@@ -320,7 +377,7 @@ impl DeliveryStatus {
 }
 
 /// How an attempt failed, as the SPEC names the kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     Timeout,
@@ -355,11 +412,12 @@ impl ErrorKind {
 }
 
 /// A stored event as lists show it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventSummary {
     pub id: String,
     pub action: String,
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub received_at: Millis,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card_id: Option<String>,
@@ -368,7 +426,7 @@ pub struct EventSummary {
     pub deliveries: Vec<DeliverySummary>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeliverySummary {
     pub id: String,
     pub subscription_id: String,
@@ -380,14 +438,16 @@ pub struct DeliverySummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "ts::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub next_attempt_at: Option<Millis>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attempt {
     pub id: i64,
     pub delivery_id: String,
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub started_at: Millis,
     pub duration_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -400,6 +460,7 @@ pub struct Attempt {
     pub response_body: String,
     pub response_truncated: bool,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "ts::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub next_retry_at: Option<Millis>,
     /// The request headers sent, signature included (the subscription secret never is).
     pub request_headers: BTreeMap<String, String>,
@@ -411,18 +472,19 @@ impl Attempt {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeliveryDetail {
     #[serde(flatten)]
     pub summary: DeliverySummary,
     pub attempts: Vec<Attempt>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventDetail {
     pub id: String,
     pub action: String,
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub received_at: Millis,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card_id: Option<String>,
@@ -477,7 +539,7 @@ pub enum SubscriptionChange {
     Deleted,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     EndpointFailing,
@@ -488,18 +550,19 @@ pub enum AlertKind {
     BacklogHigh,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Alert {
     pub kind: AlertKind,
     pub subscription_id: String,
     pub subscription_name: String,
     pub message: String,
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub at: Millis,
 }
 
 /// Who made a change: the kind of token a request carried, or the part of hookwatch that made it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Actor {
     Admin,
@@ -527,9 +590,10 @@ impl Actor {
 }
 
 /// One change, as the audit log keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub at: Millis,
     pub actor: Actor,
     /// What was done, e.g. `subscription.pause`, `event.redeliver`.
@@ -540,7 +604,7 @@ pub struct AuditEntry {
 }
 
 /// Which deliveries a replay sends again: every field narrows it (all optional).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -554,12 +618,14 @@ pub struct ReplayFilter {
     #[serde(default, deserialize_with = "optional_id", skip_serializing_if = "Option::is_none")]
     pub card: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "ts::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub since: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "ts::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub until: Option<Millis>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReplayState {
     Running,
@@ -578,7 +644,7 @@ impl ReplayState {
 }
 
 /// What a replay would do, answered before it is created (`?dry_run=true`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReplayPreview {
     /// Deliveries it would send again.
     pub total: u64,
@@ -590,7 +656,7 @@ pub struct ReplayPreview {
     pub subscriptions: Vec<PreviewTarget>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PreviewTarget {
     pub id: String,
     pub name: String,
@@ -598,7 +664,7 @@ pub struct PreviewTarget {
 }
 
 /// A stored replay job: it survives restarts and resumes after the last event it handed on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Replay {
     pub id: String,
     pub filter: ReplayFilter,
@@ -611,8 +677,10 @@ pub struct Replay {
     /// Events it could not redeliver (pruned meanwhile, or a storage fault).
     pub failed: u64,
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Millis,
     #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Millis,
     /// The last event handed on: where it resumes.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -245,6 +245,15 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// Whether a webhook of `owner` takes the event: a pipe's or table's only the events of cards in
+/// it (`card.pipe_id`, compared as text), so events that carry no card are not theirs.
+pub fn owner_takes(owner: Option<&crate::model::Owner>, facts: &PayloadFacts) -> bool {
+    match owner {
+        Some(owner) if owner.kind.scopes_cards() => facts.pipe_id.as_deref() == Some(owner.id.as_str()),
+        _ => true,
+    }
+}
+
 impl Filters {
     /// An event matches when every given filter list contains the payload's value.
     pub fn matches(&self, facts: &PayloadFacts) -> bool {
@@ -262,6 +271,24 @@ impl Filters {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A pipe's (or table's) webhook takes the cards of its pipe, compared as text; an event with no
+    /// card is not its; an organization's takes every event.
+    #[test]
+    fn a_pipe_webhook_takes_only_its_pipes_cards() {
+        use crate::model::{Owner, OwnerKind};
+        let pipe = Owner { kind: OwnerKind::Pipe, id: "301234".into() };
+        let org = Owner { kind: OwnerKind::Organization, id: "22".into() };
+        let card = inspect(br#"{"data":{"action":"card.move","card":{"id":1,"pipe_id":301234}}}"#, &Catalog::default())
+            .unwrap();
+        let elsewhere =
+            inspect(br#"{"data":{"action":"card.move","card":{"id":1,"pipe_id":"9"}}}"#, &Catalog::default()).unwrap();
+        let no_card = inspect(br#"{"data":{"action":"user.role_set"}}"#, &Catalog::default()).unwrap();
+        assert!(owner_takes(Some(&pipe), &card));
+        assert!(!owner_takes(Some(&pipe), &elsewhere));
+        assert!(!owner_takes(Some(&pipe), &no_card));
+        assert!([&card, &elsewhere, &no_card].iter().all(|f| owner_takes(Some(&org), f) && owner_takes(None, f)));
+    }
 
     #[test]
     fn shape_errors_say_what_the_body_needs_not_which_type_was_expected() {

@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct StatsReport {
     #[serde(with = "crate::model::ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub generated_at: Millis,
     pub uptime_s: u64,
     pub ingest_per_second: f64,
@@ -22,7 +23,7 @@ pub struct StatsReport {
     pub nodes: Vec<crate::store::NodeInfo>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct EndpointReport {
     pub id: String,
     pub name: String,
@@ -42,12 +43,15 @@ pub struct EndpointReport {
     pub breaker: BreakerState,
     /// When an open breaker sends its next probe; deliveries wait until then.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::model::ts::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub next_probe_at: Option<Millis>,
     pub last_error: Option<String>,
     #[serde(with = "crate::model::ts::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub last_error_at: Option<Millis>,
     /// The last attempt that succeeded: a last error before it is history, not the present.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::model::ts::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub last_success_at: Option<Millis>,
     pub total_attempts: u64,
     pub total_successes: u64,

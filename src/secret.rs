@@ -14,7 +14,7 @@ pub const PUBLIC_KEY_PREFIX: &str = "whpk_";
 
 /// How deliveries are signed: `v1` (HMAC-SHA256 with a shared secret) or `v1a` (Ed25519: the
 /// consumer holds only the public key, and a signature proves hookwatch sent it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Scheme {
     #[default]

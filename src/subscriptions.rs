@@ -12,7 +12,7 @@ const MAX_HEADERS: usize = 32;
 const MAX_FILTER_VALUES: usize = 500;
 
 /// The body of `POST /v1/subscriptions` (every field) and `PATCH` (the fields to change).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionInput {
     pub name: Option<String>,
@@ -35,6 +35,10 @@ pub struct SubscriptionInput {
     /// Replace existing subscriptions with the same URL and an overlapping action instead of a 409.
     #[serde(default)]
     pub override_previous: bool,
+    /// The Pipefy pipe, table or organization it is a webhook of; set when it is created.
+    pub owner: Option<crate::model::Owner>,
+    /// Kept and shown, for Pipefy parity; `""` removes it.
+    pub email: Option<String>,
 }
 
 /// The highest rate limit a subscription may have, in attempts per second.
@@ -78,6 +82,8 @@ impl SubscriptionInput {
             created_at: now,
             updated_at: now,
             disabled_reason: None,
+            owner: None,
+            email: None,
         };
         self.apply(&mut sub, catalog, now)?;
         if sub.name.is_empty() {
@@ -101,6 +107,12 @@ impl SubscriptionInput {
         }
         if let Some(url) = &self.url {
             sub.url = validate_url(url)?;
+        }
+        if let Some(owner) = &self.owner {
+            sub.owner = Some(validate_owner(owner, sub.owner.as_ref())?);
+        }
+        if let Some(email) = &self.email {
+            sub.email = validate_email(email)?;
         }
         if let Some(actions) = &self.actions {
             sub.actions = validate_actions(actions, catalog)?;
@@ -231,6 +243,40 @@ pub fn validate_url(url: &str) -> Result<String> {
     Ok(url.to_string())
 }
 
+/// An owner is given once, when the webhook is created: a webhook does not move between pipes.
+fn validate_owner(owner: &crate::model::Owner, current: Option<&crate::model::Owner>) -> Result<crate::model::Owner> {
+    let id = owner.id.trim();
+    if id.is_empty() || id.chars().count() > 100 || id.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "invalid_owner",
+            "\"owner.id\" must be 1 to 100 characters without control characters",
+        ));
+    }
+    let owner = crate::model::Owner { kind: owner.kind, id: id.to_string() };
+    match current {
+        Some(current) if *current != owner => Err(Error::invalid(
+            "owner_fixed",
+            format!("this webhook belongs to {:?} {}; create a new one for another", current.kind, current.id),
+        )),
+        _ => Ok(owner),
+    }
+}
+
+fn validate_email(email: &str) -> Result<Option<String>> {
+    let email = email.trim();
+    if email.is_empty() {
+        return Ok(None);
+    }
+    let shaped = email.split_once('@').is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'));
+    if !shaped || email.len() > 254 || email.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::invalid(
+            "invalid_email",
+            format!("\"email\" {email:?} is not an address like ops@example.com"),
+        ));
+    }
+    Ok(Some(email.to_string()))
+}
+
 fn validate_actions(actions: &[String], catalog: &Catalog) -> Result<Vec<String>> {
     if actions.is_empty() {
         return Err(Error::invalid("invalid_actions", "\"actions\" must name at least one action, or [\"*\"] for all"));
@@ -306,13 +352,14 @@ fn facts_of(url: &url::Url) -> (String, bool, bool) {
     (url.scheme().to_string(), host, credentials)
 }
 
-/// Existing subscriptions that `candidate` duplicates: same URL and an overlapping action.
+/// Existing subscriptions that `candidate` duplicates: the same owner (a Pipefy pipe's webhooks
+/// are apart from another's, as in Pipefy), the same URL and an overlapping action.
 pub fn conflicts<'a>(
     candidate: &Subscription,
     existing: impl Iterator<Item = &'a Subscription>,
 ) -> Vec<&'a Subscription> {
     existing
-        .filter(|s| s.id != candidate.id && same_url(&s.url, &candidate.url))
+        .filter(|s| s.id != candidate.id && s.owner == candidate.owner && same_url(&s.url, &candidate.url))
         .filter(|s| s.actions.iter().any(|a| candidate.actions.iter().any(|b| patterns_overlap(a, b))))
         .collect()
 }
@@ -345,6 +392,36 @@ mod tests {
         assert_eq!(sub.actions, vec!["card.move"]);
         assert!(sub.secret.starts_with("whsec_"));
         assert_eq!((sub.max_in_flight, sub.timeout_ms), (16, 15_000));
+    }
+
+    /// A Pipefy webhook's owner is given once; its duplicates are looked for among its owner's
+    /// webhooks only, as Pipefy keeps each pipe's apart.
+    #[test]
+    fn an_owner_is_fixed_and_scopes_the_same_url_rule() {
+        let c = Catalog::default();
+        let owned = |id: &str| SubscriptionInput {
+            owner: Some(crate::model::Owner { kind: crate::model::OwnerKind::Pipe, id: format!(" {id} ") }),
+            email: Some("ops@example.com".into()),
+            ..input("https://crm.example.com/hooks", &["card.move"])
+        };
+        let mut first = owned("301234").create(&c, 1).unwrap();
+        assert_eq!(
+            (first.owner.as_ref().unwrap().id.as_str(), first.email.as_deref()),
+            ("301234", Some("ops@example.com"))
+        );
+        let other_pipe = owned("999").create(&c, 1).unwrap();
+        let same_pipe = owned("301234").create(&c, 1).unwrap();
+        let plain = input("https://crm.example.com/hooks", &["card.move"]).create(&c, 1).unwrap();
+        let found: Vec<&str> =
+            conflicts(&same_pipe, [&first, &other_pipe, &plain].into_iter()).iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(found, [first.id.as_str()]);
+        let moved = owned("999").apply(&mut first, &c, 2).unwrap_err();
+        assert_eq!(moved.code(), "owner_fixed", "{moved}");
+        let cleared = SubscriptionInput { email: Some(String::new()), ..Default::default() };
+        cleared.apply(&mut first, &c, 3).unwrap();
+        assert_eq!(first.email, None, "\"\" removes the address");
+        let bad = SubscriptionInput { email: Some("not an address".into()), ..Default::default() };
+        assert_eq!(bad.apply(&mut first, &c, 4).unwrap_err().code(), "invalid_email");
     }
 
     #[test]

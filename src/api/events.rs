@@ -1,8 +1,8 @@
 //! `/v1/events`: newest first with per-delivery summaries, one event in full, redelivery.
 
 use super::error::json_body;
-use super::{ApiError, AppState};
-use crate::model::Actor;
+use super::{ApiError, AppState, ErrorBody};
+use crate::model::{Actor, EventDetail, EventSummary};
 use crate::store::{EventQuery, StatusFilter};
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
@@ -10,28 +10,63 @@ use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 500;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// An action (or alias), e.g. `card.move`.
     action: Option<String>,
+    /// Events with a delivery to this subscription.
     subscription: Option<String>,
+    /// `pending`, `retrying`, `succeeded`, `dead`, `cancelled`, or `failed` (retrying or dead).
     status: Option<String>,
+    /// A card id.
     card: Option<String>,
+    /// 1 to 500 (default 50).
+    #[param(value_type = Option<u32>)]
     limit: Option<String>,
+    /// An event id: the page after it (`next_before` of the previous page).
     before: Option<String>,
     /// Payload search: words, and `data.path:value` field conditions.
     q: Option<String>,
+}
+
+/// A page of events, newest first.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct EventPage {
+    data: Vec<EventSummary>,
+    /// Pass as `before` for the next page; null on the last.
+    next_before: Option<String>,
+}
+
+/// An event with its deliveries and attempts, and its payload parsed.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct EventWithPayload {
+    #[serde(flatten)]
+    event: EventDetail,
+    /// The payload as JSON for readers, beside the exact ingested text in `body`.
+    #[schema(value_type = Object)]
+    payload: Value,
+}
+
+/// How many deliveries were sent again.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Redelivering {
+    pub redelivering: usize,
 }
 
 fn invalid(code: &'static str, message: String) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, code, message)
 }
 
-pub async fn list(State(app): State<AppState>, Query(p): Query<ListParams>) -> Result<Json<Value>, ApiError> {
+/// Lists stored events, newest first, with their deliveries.
+#[utoipa::path(get, path = "/v1/events", operation_id = "listEvents", tag = "events", params(ListParams),
+    responses((status = 200, body = EventPage), (status = 400, body = ErrorBody)))]
+pub async fn list(State(app): State<AppState>, Query(p): Query<ListParams>) -> Result<Json<EventPage>, ApiError> {
     let limit = match p.limit.as_deref() {
         None | Some("") => DEFAULT_LIMIT,
         Some(l) => l.parse::<u32>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
@@ -68,34 +103,41 @@ pub async fn list(State(app): State<AppState>, Query(p): Query<ListParams>) -> R
     };
     let events = app.engine.list_events(query).await?;
     let next = (events.len() == limit as usize).then(|| events.last().map(|e| e.id.clone())).flatten();
-    Ok(Json(json!({"data": events, "next_before": next})))
+    Ok(Json(EventPage { data: events, next_before: next }))
 }
 
-pub async fn detail(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+/// One event: its payload, every delivery and every attempt.
+#[utoipa::path(get, path = "/v1/events/{id}", operation_id = "getEvent", tag = "events",
+    params(("id" = String, Path, description = "evt_…")),
+    responses((status = 200, body = EventWithPayload), (status = 404, body = ErrorBody)))]
+pub async fn detail(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<EventWithPayload>, ApiError> {
     let event = app.engine.event(&id).await?;
-    let mut value = serde_json::to_value(&event).unwrap_or(Value::Null);
-    // The payload as JSON for readers, beside the exact ingested text in "body".
-    value["payload"] = serde_json::from_str(&event.body).unwrap_or(Value::Null);
-    Ok(Json(value))
+    let payload = serde_json::from_str(&event.body).unwrap_or(Value::Null);
+    Ok(Json(EventWithPayload { event, payload }))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedeliverBody {
+    /// Only the delivery to this subscription (default: every one).
     subscription: Option<String>,
     /// Only the deliveries that failed (retrying or dead), not those that went through.
     #[serde(default)]
     failed_only: bool,
 }
 
+/// Sends an event's deliveries again, each as a new series of attempts.
+#[utoipa::path(post, path = "/v1/events/{id}/redeliver", operation_id = "redeliverEvent", tag = "events",
+    params(("id" = String, Path, description = "evt_…")), request_body(content = Option<RedeliverBody>),
+    responses((status = 202, body = Redelivering), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn redeliver(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Redelivering>), ApiError> {
     let input: RedeliverBody = json_body(&headers, body, true)?.unwrap_or_default();
-    let n = app.engine.redeliver(&id, input.subscription.as_deref(), input.failed_only, actor).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"redelivering": n}))))
+    let redelivering = app.engine.redeliver(&id, input.subscription.as_deref(), input.failed_only, actor).await?;
+    Ok((StatusCode::ACCEPTED, Json(Redelivering { redelivering })))
 }

@@ -4,13 +4,16 @@
 mod auth;
 mod error;
 mod events;
+mod graphql;
 mod ingest;
 mod observe;
+mod openapi;
 mod replays;
 mod stream;
 mod subscriptions;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorBody};
+pub use openapi::document as openapi_document;
 
 use crate::engine::Engine;
 use crate::tokens::Tokens;
@@ -25,6 +28,8 @@ use std::time::Duration;
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub tokens: Arc<Tokens>,
+    /// Pipefy's webhook API, over the same engine.
+    pub graphql: graphql::PipefySchema,
     /// Turns true when the server stops, so long-lived SSE streams end and shutdown can finish.
     pub stopping: tokio::sync::watch::Receiver<bool>,
 }
@@ -57,21 +62,54 @@ fn admin_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/v1/alerts", get(observe::alerts)),
         (Method::GET, "/v1/audit", get(observe::audit)),
         (Method::GET, "/v1/stream", get(stream::stream)),
+        (Method::POST, "/graphql", post(graphql::serve)),
     ]
 }
+
+/// The routes that need no token.
+fn public_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    vec![
+        (Method::GET, "/healthz", get(observe::healthz)),
+        (Method::GET, "/metrics", get(observe::metrics)),
+        (Method::GET, "/v1/catalog", get(observe::catalog)),
+        (Method::GET, "/v1/openapi.json", get(openapi::serve)),
+    ]
+}
+
+/// The ingest route, behind the ingest (or admin) token.
+const INGEST_ROUTE: (Method, &str) = (Method::POST, "/v1/events");
 
 /// Every route behind the admin (or viewer) token, as (method, path template).
 pub fn admin_routes() -> Vec<(Method, &'static str)> {
     admin_table().into_iter().map(|(method, path, _)| (method, path)).collect()
 }
 
+/// Every route the router serves, as (method, path template): what the OpenAPI document must cover.
+pub fn routes() -> Vec<(Method, &'static str)> {
+    let public = public_table().into_iter().map(|(method, path, _)| (method, path));
+    std::iter::once(INGEST_ROUTE).chain(admin_routes()).chain(public).collect()
+}
+
+/// The body of every list answer: `{"data": [...]}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct List<T> {
+    pub data: Vec<T>,
+}
+
+impl<T> List<T> {
+    pub fn of(data: Vec<T>) -> axum::Json<List<T>> {
+        axum::Json(List { data })
+    }
+}
+
 /// Admin API bodies are small; ingest has its own configurable limit.
 const ADMIN_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(engine: Arc<Engine>, tokens: Tokens, stopping: tokio::sync::watch::Receiver<bool>) -> Router {
-    let state = AppState { tokens: Arc::new(tokens), engine: engine.clone(), stopping };
+    let graphql = graphql::schema(engine.clone());
+    let state = AppState { tokens: Arc::new(tokens), engine: engine.clone(), graphql, stopping };
     let ingest = Router::new()
-        .route("/v1/events", post(ingest::ingest))
+        .route(INGEST_ROUTE.1, post(ingest::ingest))
         .layer(DefaultBodyLimit::max(engine.config().max_body_bytes))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_ingest));
     let admin = admin_table()
@@ -79,10 +117,8 @@ pub fn router(engine: Arc<Engine>, tokens: Tokens, stopping: tokio::sync::watch:
         .fold(Router::new(), |router, (_, path, handler)| router.route(path, handler))
         .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_admin));
-    let public = Router::new()
-        .route("/healthz", get(observe::healthz))
-        .route("/metrics", get(observe::metrics))
-        .route("/v1/catalog", get(observe::catalog));
+    let public =
+        public_table().into_iter().fold(Router::new(), |router, (_, path, handler)| router.route(path, handler));
     ingest
         .merge(admin)
         .merge(public)

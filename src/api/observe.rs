@@ -1,38 +1,47 @@
 //! Read-only views: `/v1/stats`, an endpoint's history, `/v1/alerts`, `/healthz`, `/metrics`, `/v1/catalog`.
 
 use super::error::query_rejection;
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, ErrorBody, List};
 use crate::catalog::ACTIONS;
-use crate::model::Actor;
-use crate::stats::Span;
+use crate::model::{Actor, Alert, AuditEntry};
+use crate::report::StatsReport;
+use crate::stats::{EndpointHistory, Span};
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-pub async fn stats(State(app): State<AppState>) -> Json<Value> {
-    Json(serde_json::to_value(app.engine.stats()).unwrap_or(Value::Null))
+/// Per endpoint: success over 1m/5m/1h/24h, latency, backlog, breaker; and the cluster's nodes.
+#[utoipa::path(get, path = "/v1/stats", operation_id = "getStats", tag = "observe", responses((status = 200, body = StatsReport)))]
+pub async fn stats(State(app): State<AppState>) -> Json<StatsReport> {
+    Json(app.engine.stats())
 }
 
-pub async fn alerts(State(app): State<AppState>) -> Json<Value> {
+/// Recent alerts (failing, recovered, breaker open, disabled, backlog high), newest first.
+#[utoipa::path(get, path = "/v1/alerts", operation_id = "listAlerts", tag = "observe", responses((status = 200, body = List<Alert>)))]
+pub async fn alerts(State(app): State<AppState>) -> Json<List<Alert>> {
     let mut alerts = app.engine.alerts();
     alerts.reverse();
-    Json(json!({"data": alerts}))
+    List::of(alerts)
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// 1 to 1000 (default 100).
     limit: Option<u32>,
 }
 
 /// The newest changes first: who made each, what, to which id.
+#[utoipa::path(get, path = "/v1/audit", operation_id = "listAudit", tag = "observe", params(AuditQuery),
+    responses((status = 200, body = List<AuditEntry>), (status = 400, body = ErrorBody)))]
 pub async fn audit(
     State(app): State<AppState>,
     query: Result<Query<AuditQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<List<AuditEntry>>, ApiError> {
     let Query(query) = query.map_err(|e| query_rejection(e, "?limit=1..1000"))?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -42,22 +51,27 @@ pub async fn audit(
             format!("limit {limit} is out of range; use 1 to 1000"),
         ));
     }
-    Ok(Json(json!({"data": app.engine.audit_log(limit).await?})))
+    Ok(List::of(app.engine.audit_log(limit).await?))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
+    /// `2m` (by the second), `1h` (by the minute, the default) or `24h` (by ten minutes).
     span: Option<String>,
 }
 
 /// One endpoint's attempts per time slot over `span` (2m, 1h or 24h), its responses by status
 /// and error, its recent failures and its breaker's changes.
+#[utoipa::path(get, path = "/v1/subscriptions/{id}/history", operation_id = "getEndpointHistory", tag = "observe",
+    params(("id" = String, Path, description = "sub_…"), HistoryQuery),
+    responses((status = 200, body = EndpointHistory), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn history(
     State(app): State<AppState>,
     Path(id): Path<String>,
     query: Result<Query<HistoryQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EndpointHistory>, ApiError> {
     let Query(query) = query.map_err(|e| query_rejection(e, "?span=2m, 1h or 24h"))?;
     let span = match query.span.as_deref() {
         None => Span::default(),
@@ -65,36 +79,83 @@ pub async fn history(
             ApiError::new(StatusCode::BAD_REQUEST, "invalid_span", format!("span {text:?} is not one of 2m, 1h, 24h"))
         })?,
     };
-    Ok(Json(serde_json::to_value(app.engine.endpoint_history(&id, span)?).unwrap_or(Value::Null)))
+    Ok(Json(app.engine.endpoint_history(&id, span)?))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Access {
+    actor: Actor,
+    /// Whether this token may change anything (the viewer token reads only).
+    can_change: bool,
 }
 
 /// What the request's token may do: `attach` makes its dashboard read-only for a viewer.
-pub async fn access(Extension(actor): Extension<Actor>) -> Json<Value> {
-    Json(json!({"actor": actor, "can_change": actor == Actor::Admin}))
+#[utoipa::path(get, path = "/v1/access", operation_id = "getAccess", tag = "observe", responses((status = 200, body = Access)))]
+pub async fn access(Extension(actor): Extension<Actor>) -> Json<Access> {
+    Json(Access { actor, can_change: actor == Actor::Admin })
 }
 
-pub async fn healthz(State(app): State<AppState>) -> Json<Value> {
-    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"), "uptime_s": app.engine.uptime().as_secs()}))
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    status: &'static str,
+    version: &'static str,
+    uptime_s: u64,
 }
 
-pub async fn catalog(State(app): State<AppState>) -> Json<Value> {
-    let catalog = app.engine.catalog();
-    let actions: Vec<Value> = catalog
-        .names()
-        .into_iter()
-        .map(|name| match crate::catalog::find(&name) {
-            Some(spec) => {
-                let aliases: Vec<&str> =
-                    crate::catalog::ALIASES.iter().filter(|(_, n)| *n == spec.name).map(|(a, _)| *a).collect();
-                json!({"action": spec.name, "description": spec.description, "sample": spec.sample(),
-                    "operational": crate::catalog::is_operational(spec.name), "aliases": aliases})
-            }
-            None => json!({"action": name, "description": "declared in the config file", "sample": null, "operational": false}),
-        })
-        .collect();
-    Json(json!({"data": actions, "builtin": ACTIONS.len()}))
+/// Liveness: answers while the server runs.
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "public", security(()),
+    responses((status = 200, body = Health)))]
+pub async fn healthz(State(app): State<AppState>) -> Json<Health> {
+    Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION"), uptime_s: app.engine.uptime().as_secs() })
 }
 
+/// An action events may carry.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct CatalogAction {
+    action: String,
+    description: &'static str,
+    /// A realistic payload (null for actions declared in the config file).
+    #[schema(value_type = Option<Object>)]
+    sample: Option<Value>,
+    /// One of hookwatch's own `hookwatch.*` alerts: subscribable, never ingested.
+    operational: bool,
+    /// Other spellings accepted for it.
+    aliases: Vec<&'static str>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Catalog {
+    data: Vec<CatalogAction>,
+    /// How many of them are built in (the rest come from `extra_actions`).
+    builtin: usize,
+}
+
+/// Every action, with a description and a sample payload.
+#[utoipa::path(get, path = "/v1/catalog", operation_id = "getCatalog", tag = "public", security(()),
+    responses((status = 200, body = Catalog)))]
+pub async fn catalog(State(app): State<AppState>) -> Json<Catalog> {
+    let action = |name: String| match crate::catalog::find(&name) {
+        Some(spec) => CatalogAction {
+            description: spec.description,
+            sample: Some(spec.sample()),
+            operational: crate::catalog::is_operational(spec.name),
+            aliases: crate::catalog::ALIASES.iter().filter(|(_, n)| *n == spec.name).map(|(a, _)| *a).collect(),
+            action: name,
+        },
+        None => CatalogAction {
+            action: name,
+            description: "declared in the config file",
+            sample: None,
+            operational: false,
+            aliases: Vec::new(),
+        },
+    };
+    Json(Catalog { data: app.engine.catalog().names().into_iter().map(action).collect(), builtin: ACTIONS.len() })
+}
+
+/// Prometheus exposition.
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "public", security(()),
+    responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)], app.engine.metrics())
 }

@@ -1,61 +1,77 @@
 //! `/v1/replays`: create (or preview with `?dry_run=true`), list, read, cancel.
 
 use super::error::{json_body, query_rejection};
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, ErrorBody, List};
 use crate::engine::DEFAULT_REPLAY_RATE;
-use crate::model::{Actor, ReplayFilter};
+use crate::model::{Actor, Replay, ReplayFilter, ReplayPreview};
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     #[serde(default)]
     filter: ReplayFilter,
+    /// Events handed on per second (default 100).
     rate_per_s: Option<u32>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CreateQuery {
+    /// Answer what the replay would do (200, a preview) instead of starting it.
     #[serde(default)]
     dry_run: bool,
 }
 
+/// Starts a paced replay of the deliveries the filter selects, or previews it with `?dry_run=true`.
+#[utoipa::path(post, path = "/v1/replays", operation_id = "createReplay", tag = "replays", params(CreateQuery),
+    request_body(content = Option<CreateBody>),
+    responses((status = 202, description = "started", body = Replay), (status = 200, description = "the preview", body = ReplayPreview),
+        (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
     query: Result<Query<CreateQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| query_rejection(e, "?dry_run=true"))?;
     let input: CreateBody = json_body(&headers, body, true)?.unwrap_or_default();
     let rate = input.rate_per_s.unwrap_or(DEFAULT_REPLAY_RATE);
     if query.dry_run {
         let preview = app.engine.preview_replay(&input.filter, rate).await?;
-        return Ok((StatusCode::OK, Json(serde_json::to_value(preview).unwrap_or(Value::Null))));
+        return Ok((StatusCode::OK, Json(preview)).into_response());
     }
     let replay = app.engine.start_replay(input.filter, rate, actor).await?;
-    Ok((StatusCode::ACCEPTED, Json(serde_json::to_value(replay).unwrap_or(Value::Null))))
+    Ok((StatusCode::ACCEPTED, Json(replay)).into_response())
 }
 
-pub async fn list(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({"data": app.engine.replays().await?})))
+/// Every replay job, newest first.
+#[utoipa::path(get, path = "/v1/replays", operation_id = "listReplays", tag = "replays",
+    responses((status = 200, body = List<Replay>)))]
+pub async fn list(State(app): State<AppState>) -> Result<Json<List<Replay>>, ApiError> {
+    Ok(List::of(app.engine.replays().await?))
 }
 
-pub async fn get(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(serde_json::to_value(app.engine.replay(&id).await?).unwrap_or(Value::Null)))
+#[utoipa::path(get, path = "/v1/replays/{id}", operation_id = "getReplay", tag = "replays",
+    params(("id" = String, Path, description = "rpl_…")), responses((status = 200, body = Replay), (status = 404, body = ErrorBody)))]
+pub async fn get(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<Replay>, ApiError> {
+    Ok(Json(app.engine.replay(&id).await?))
 }
 
+/// Stops a running replay where it is.
+#[utoipa::path(post, path = "/v1/replays/{id}/cancel", operation_id = "cancelReplay", tag = "replays",
+    params(("id" = String, Path, description = "rpl_…")), responses((status = 200, body = Replay), (status = 404, body = ErrorBody)))]
 pub async fn cancel(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(serde_json::to_value(app.engine.cancel_replay(&id, actor).await?).unwrap_or(Value::Null)))
+) -> Result<Json<Replay>, ApiError> {
+    Ok(Json(app.engine.cancel_replay(&id, actor).await?))
 }

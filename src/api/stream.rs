@@ -31,8 +31,10 @@ const RESUME_SLACK_MS: Millis = 10_000;
 /// Most updates of each kind one resume replays; beyond it the client is told to reload.
 const REPLAY_LIMIT: u32 = 5_000;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StreamParams {
+    /// Resume after this stream id (what `Last-Event-ID` says, for clients that cannot set it).
     since: Option<String>,
 }
 
@@ -84,6 +86,12 @@ async fn replay(app: &AppState, since: Millis) -> Result<(Vec<FeedEvent>, Vec<St
     Ok((updates, gaps))
 }
 
+/// Server-Sent Events: every update (events, attempts, subscription changes, alerts) and `stats`
+/// every 2 s; resumes from `Last-Event-ID`. Browsers may pass the token as `?access_token=`.
+#[utoipa::path(get, path = "/v1/stream", operation_id = "stream", tag = "observe",
+    params(StreamParams, ("Last-Event-ID" = Option<String>, Header, description = "the last `id:` received")),
+    responses((status = 200, description = "an event stream: `event:` names the update, `data:` is its JSON", content_type = "text/event-stream", body = String),
+        (status = 400, body = super::ErrorBody)))]
 pub async fn stream(
     State(app): State<AppState>,
     headers: HeaderMap,

@@ -1,7 +1,8 @@
 //! `/v1/subscriptions`: create, list, read, change, delete, pause, resume, rotate, recover.
 
 use super::error::json_body;
-use super::{ApiError, AppState};
+use super::events::Redelivering;
+use super::{ApiError, AppState, ErrorBody, List};
 use crate::model::{Actor, Subscription, SubscriptionState};
 use crate::subscriptions::SubscriptionInput;
 use axum::Json;
@@ -9,29 +10,36 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 type Body = Result<Bytes, BytesRejection>;
 
-fn one(sub: Arc<Subscription>) -> Json<Value> {
-    Json(serde_json::to_value(&*sub).unwrap_or(Value::Null))
+/// A new subscription, and the ones it replaced (with `override_previous`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Created {
+    #[serde(flatten)]
+    #[schema(value_type = Subscription)]
+    subscription: Arc<Subscription>,
+    /// Ids of the subscriptions deleted in its favour.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    replaced: Vec<String>,
 }
 
+/// Creates a subscription; without a `secret`, one of the `signing` scheme asked for is made.
+#[utoipa::path(post, path = "/v1/subscriptions", operation_id = "createSubscription", tag = "subscriptions",
+    request_body = SubscriptionInput,
+    responses((status = 201, body = Created), (status = 409, description = "same URL and an overlapping action", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Created>), ApiError> {
     let input: SubscriptionInput = json_body(&headers, body, false)?.unwrap_or_default();
-    let (sub, replaced) = app.engine.create_subscription(&input, actor).await?;
-    let mut value = serde_json::to_value(&*sub).unwrap_or(Value::Null);
-    if !replaced.is_empty() {
-        value["replaced"] = json!(replaced);
-    }
-    Ok((StatusCode::CREATED, Json(value)))
+    let (subscription, replaced) = app.engine.create_subscription(&input, actor).await?;
+    Ok((StatusCode::CREATED, Json(Created { subscription, replaced })))
 }
 
 /// A subscription as `actor` may read it: a viewer sees secrets and credential headers masked
@@ -40,31 +48,47 @@ fn as_read_by(sub: Arc<Subscription>, actor: Actor) -> Arc<Subscription> {
     if actor == Actor::Admin { sub } else { Arc::new(sub.masked()) }
 }
 
-pub async fn list(State(app): State<AppState>, Extension(actor): Extension<Actor>) -> Result<Json<Value>, ApiError> {
-    let subs: Vec<Arc<Subscription>> =
-        app.engine.current_subscriptions().await?.into_iter().map(|s| as_read_by(s, actor)).collect();
-    Ok(Json(json!({"data": subs})))
+/// Every subscription (a viewer sees secrets and credential headers masked).
+#[utoipa::path(get, path = "/v1/subscriptions", operation_id = "listSubscriptions", tag = "subscriptions",
+    responses((status = 200, body = List<Subscription>)))]
+pub async fn list(
+    State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
+) -> Result<Json<List<Arc<Subscription>>>, ApiError> {
+    Ok(List::of(app.engine.current_subscriptions().await?.into_iter().map(|s| as_read_by(s, actor)).collect()))
 }
 
+#[utoipa::path(get, path = "/v1/subscriptions/{id}", operation_id = "getSubscription", tag = "subscriptions",
+    params(("id" = String, Path, description = "sub_…")),
+    responses((status = 200, body = Subscription), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(one(as_read_by(app.engine.current_subscription(&id).await?, actor)))
+) -> Result<Json<Arc<Subscription>>, ApiError> {
+    Ok(Json(as_read_by(app.engine.current_subscription(&id).await?, actor)))
 }
 
+/// Changes the fields given; the others stay as they are.
+#[utoipa::path(patch, path = "/v1/subscriptions/{id}", operation_id = "updateSubscription", tag = "subscriptions",
+    params(("id" = String, Path, description = "sub_…")), request_body = SubscriptionInput,
+    responses((status = 200, body = Subscription), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Arc<Subscription>>, ApiError> {
     let input: SubscriptionInput = json_body(&headers, body, false)?.unwrap_or_default();
-    Ok(one(app.engine.update_subscription(&id, &input, actor).await?))
+    Ok(Json(app.engine.update_subscription(&id, &input, actor).await?))
 }
 
+/// Deletes it; its unfinished deliveries are cancelled.
+#[utoipa::path(delete, path = "/v1/subscriptions/{id}", operation_id = "deleteSubscription", tag = "subscriptions",
+    params(("id" = String, Path, description = "sub_…")),
+    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -74,27 +98,41 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Deliveries queue up; none are attempted until it is resumed.
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/pause", operation_id = "pauseSubscription", tag = "subscriptions",
+    params(("id" = String, Path, description = "sub_…")),
+    responses((status = 200, body = Subscription), (status = 404, body = ErrorBody)))]
 pub async fn pause(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(one(app.engine.set_state(&id, SubscriptionState::Paused, actor).await?))
+) -> Result<Json<Arc<Subscription>>, ApiError> {
+    Ok(Json(app.engine.set_state(&id, SubscriptionState::Paused, actor).await?))
 }
 
+/// Makes a paused or disabled subscription active again.
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/resume", operation_id = "resumeSubscription", tag = "subscriptions",
+    params(("id" = String, Path, description = "sub_…")),
+    responses((status = 200, body = Subscription), (status = 404, body = ErrorBody)))]
 pub async fn resume(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(one(app.engine.set_state(&id, SubscriptionState::Active, actor).await?))
+) -> Result<Json<Arc<Subscription>>, ApiError> {
+    Ok(Json(app.engine.set_state(&id, SubscriptionState::Active, actor).await?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotateBody {
+    /// The new secret (`whsec_…` or `whsk_…`); absent: a new one of the same scheme.
     secret: Option<String>,
 }
+
+/// A new secret signs from now; the replaced ones keep signing beside it for 24 hours each.
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/rotate-secret", operation_id = "rotateSecret", tag = "subscriptions",
+    params(("id" = String, Path, description = "sub_…")), request_body(content = Option<RotateBody>),
+    responses((status = 200, body = Subscription), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 
 pub async fn rotate_secret(
     State(app): State<AppState>,
@@ -102,16 +140,23 @@ pub async fn rotate_secret(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Arc<Subscription>>, ApiError> {
     let input: RotateBody = json_body(&headers, body, true)?.unwrap_or_default();
-    Ok(one(app.engine.rotate_secret(&id, input.secret, actor).await?))
+    Ok(Json(app.engine.rotate_secret(&id, input.secret, actor).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecoverBody {
+    /// RFC 3339: failed deliveries of events received since then are sent again.
+    #[schema(format = DateTime)]
     since: String,
 }
+
+/// Sends again every failed delivery to it of events received since a time (after an outage).
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/recover", operation_id = "recoverSubscription", tag = "subscriptions",
+    params(("id" = String, Path, description = "sub_…")), request_body = RecoverBody,
+    responses((status = 202, body = Redelivering), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 
 pub async fn recover(
     State(app): State<AppState>,
@@ -119,7 +164,7 @@ pub async fn recover(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Redelivering>), ApiError> {
     let Some(input): Option<RecoverBody> = json_body(&headers, body, true)? else {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -134,16 +179,27 @@ pub async fn recover(
             format!("\"since\" {:?} is not an RFC 3339 time ({e}), e.g. 2026-01-31T00:00:00Z", input.since),
         )
     })?;
-    let n = app.engine.recover(&id, since.timestamp_millis(), actor).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"redelivering": n}))))
+    let redelivering = app.engine.recover(&id, since.timestamp_millis(), actor).await?;
+    Ok((StatusCode::ACCEPTED, Json(Redelivering { redelivering })))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Probing {
+    probing: bool,
+    /// Deliveries waiting behind the open breaker.
+    held: usize,
 }
 
 /// Probes an open breaker now instead of at the end of its cooldown.
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/probe", operation_id = "probeSubscription", tag = "subscriptions",
+    params(("id" = String, Path, description = "sub_…")),
+    responses((status = 202, body = Probing), (status = 404, body = ErrorBody),
+        (status = 409, description = "the breaker is not open", body = ErrorBody)))]
 pub async fn probe(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Probing>), ApiError> {
     let held = app.engine.probe(&id, actor).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"probing": true, "held": held}))))
+    Ok((StatusCode::ACCEPTED, Json(Probing { probing: true, held })))
 }

@@ -44,6 +44,8 @@ fn sub(id: &str, name: &str, url: &str, actions: &[&str], state: SubscriptionSta
         created_at: NOW - 86_400_000,
         updated_at: NOW - 3_600_000,
         disabled_reason: None,
+        owner: None,
+        email: None,
     }
 }
 

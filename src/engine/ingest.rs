@@ -38,7 +38,7 @@ fn new_event(facts: &PayloadFacts, body: Bytes, idempotency_key: Option<String>,
 }
 
 /// What an accepted ingest returns.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Ingested {
     pub id: String,
     pub action: String,

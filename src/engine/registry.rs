@@ -15,9 +15,11 @@ struct Versioned {
 }
 
 /// The subscriptions and the store's subscriptions version they reflect.
-/// Whether a subscription's actions and filters take the event.
+/// Whether a subscription's actions, filters and owner take the event.
 fn wants(sub: &Subscription, facts: &PayloadFacts) -> bool {
-    sub.actions.iter().any(|p| crate::catalog::pattern_matches(p, &facts.action)) && sub.filters.matches(facts)
+    sub.actions.iter().any(|p| crate::catalog::pattern_matches(p, &facts.action))
+        && sub.filters.matches(facts)
+        && crate::payload::owner_takes(sub.owner.as_ref(), facts)
 }
 
 pub(super) struct Registry {
@@ -103,7 +105,8 @@ impl Registry {
             conflicts(sub, live.by_id.values().map(|s| s.as_ref())).iter().map(|s| s.id.clone()).collect();
         if !found.is_empty() && !override_previous {
             return Err(Error::Conflict(format!(
-                "subscription {} already sends an overlapping action to this URL; send \"override_previous\": true to replace it",
+                "subscription {} already sends an overlapping action to this URL; send \"override_previous\": true \
+                 (in GraphQL: overridePreviousWithSameUrl: true) to replace it",
                 found.join(", ")
             )));
         }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// How far back the endpoint page looks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub enum Span {
     #[serde(rename = "2m")]
     TwoMinutes,
@@ -100,9 +100,10 @@ impl Response {
 }
 
 /// A failed attempt as the endpoint page lists it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct RecentFailure {
     #[serde(with = "crate::model::ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub at: Millis,
     pub event_id: String,
     pub attempt: u32,
@@ -112,9 +113,10 @@ pub struct RecentFailure {
 }
 
 /// One slot of the span, oldest first in `EndpointHistory::points`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct HistoryPoint {
     #[serde(with = "crate::model::ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub at: Millis,
     pub attempts: u32,
     pub successes: u32,
@@ -129,7 +131,7 @@ pub struct HistoryPoint {
 }
 
 /// How often the endpoint answered one way over the span, and when it last did.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ResponseCount {
     /// The HTTP status; absent with `error_kind` when no answer came, absent with it too for
     /// the responses beyond the ones told apart.
@@ -139,10 +141,11 @@ pub struct ResponseCount {
     pub error_kind: Option<ErrorKind>,
     pub count: u64,
     #[serde(with = "crate::model::ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub last_seen_at: Millis,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EndpointHistory {
     pub span: Span,
     pub slot_s: u32,

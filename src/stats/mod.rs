@@ -95,7 +95,7 @@ impl Window {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Latency {
     pub p50_ms: Option<u64>,
     pub p95_ms: Option<u64>,

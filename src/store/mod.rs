@@ -333,13 +333,15 @@ pub struct NodeStatus {
 }
 
 /// A node as the shared store last heard of it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct NodeInfo {
     pub id: String,
     pub address: String,
     #[serde(with = "crate::model::ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub started_at: Millis,
     #[serde(with = "crate::model::ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub heartbeat_at: Millis,
     /// Time since the last heartbeat, on the database's clock.
     pub heartbeat_age_ms: u64,

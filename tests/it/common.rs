@@ -417,3 +417,24 @@ pub async fn missing_deliveries(sink: &Sink, expected: &std::collections::HashSe
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A Python that can import `modules`: `HOOKWATCH_TEST_PYTHON` (`.ci/run` makes a virtualenv
+/// with the third-party clients the tests use), else `python3`. Without one the test is skipped,
+/// saying so; under `CI` it fails instead.
+pub fn python_with(modules: &[&str]) -> Option<String> {
+    let python = std::env::var("HOOKWATCH_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let imports = format!("import {}", modules.join(", "));
+    let found = std::process::Command::new(&python)
+        .args(["-c", &imports])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return Some(python);
+    }
+    let missing = format!("{python} cannot {imports} (source .ci/python.sh makes a virtualenv with them)");
+    assert!(std::env::var_os("CI").is_none(), "{missing}: these clients are required under CI");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "skipped a test: {missing}");
+    None
+}

@@ -289,7 +289,8 @@ async fn retention_keeps_unfinished(store: Arc<dyn Store>) {
 
 async fn subscriptions_round_trip(store: Arc<dyn Store>) {
     let input: hookwatch::subscriptions::SubscriptionInput = serde_json::from_value(serde_json::json!({
-        "name": "crm", "url": "https://crm.example.com/hooks", "actions": ["card.*"]
+        "name": "crm", "url": "https://crm.example.com/hooks", "actions": ["card.*"],
+        "owner": {"kind": "pipe", "id": 301234}, "email": "ops@example.com"
     }))
     .unwrap();
     let catalog = hookwatch::catalog::Catalog::new(&[]);

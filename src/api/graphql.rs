@@ -1,0 +1,390 @@
+//! `POST /graphql`: Pipefy's webhook management API (async-graphql), so a team moving off
+//! Pipefy's webhooks keeps its requests and changes a URL and a token. A webhook is a
+//! subscription with an `owner`: a pipe's or table's takes the events of cards in it, an
+//! organization's every event of its actions. The mapping is in docs/pipefy.md.
+
+use super::AppState;
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::model::{Actor, Filters, Owner, OwnerKind, Subscription};
+use crate::subscriptions::SubscriptionInput;
+use async_graphql::{Context, EmptySubscription, ErrorExtensions, ID, InputObject, Json, Object, SimpleObject};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::extract::{Extension, State};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub type PipefySchema = async_graphql::Schema<Query, Mutation, EmptySubscription>;
+
+pub fn schema(engine: Arc<Engine>) -> PipefySchema {
+    async_graphql::Schema::build(Query, Mutation, EmptySubscription).data(engine).limit_depth(32).finish()
+}
+
+/// Pipefy's webhook API: `createWebhook`, `updateWebhook`, `deleteWebhook`, the organization's
+/// three, and the queries `pipe`, `pipes`, `table`, `organization`. Errors come as GraphQL
+/// errors whose `extensions.code` is the REST API's error code.
+#[utoipa::path(post, path = "/graphql", operation_id = "graphql", tag = "pipefy",
+    request_body(content = Object, description = "`{\"query\": …, \"variables\": {…}, \"operationName\": …}`",
+        example = json!({"query": "mutation { createWebhook(input: {pipe_id: 301234, name: \"crm\", \
+            url: \"https://crm.example.com/hooks\", actions: [\"card.move\"]}) { webhook { id name url actions } } }"})),
+    responses((status = 200, description = "`data`, and `errors` when a part failed", body = Object,
+        example = json!({"data": {"createWebhook": {"webhook": {"id": "sub_01M8TQ4KCC1K1X2Z3HAVDK5Q43", "name": "crm",
+            "url": "https://crm.example.com/hooks", "actions": ["card.move"]}}}}))))]
+pub async fn serve(
+    State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    app.graphql.execute(request.into_inner().data(actor)).await.into()
+}
+
+/// A Pipefy webhook, as Pipefy's API returns it.
+#[derive(SimpleObject)]
+struct Webhook {
+    id: ID,
+    name: String,
+    url: String,
+    actions: Vec<String>,
+    headers: Json<BTreeMap<String, String>>,
+    filters: Json<Filters>,
+    email: Option<String>,
+}
+
+impl From<&Subscription> for Webhook {
+    fn from(sub: &Subscription) -> Self {
+        Webhook {
+            id: ID(sub.id.clone()),
+            name: sub.name.clone(),
+            url: sub.url.clone(),
+            actions: sub.actions.clone(),
+            headers: Json(sub.headers.clone()),
+            filters: Json(sub.filters.clone()),
+            email: sub.email.clone(),
+        }
+    }
+}
+
+/// A pipe, table or organization as far as hookwatch knows it: its id and its webhooks (hookwatch
+/// does not know its name: null).
+#[derive(SimpleObject)]
+#[graphql(concrete(name = "Pipe", params(PipeKind)))]
+#[graphql(concrete(name = "Table", params(TableKind)))]
+#[graphql(concrete(name = "Organization", params(OrganizationKind)))]
+struct Owned<K: Kind> {
+    id: ID,
+    name: Option<String>,
+    webhooks: Vec<Webhook>,
+    #[graphql(skip)]
+    kind: std::marker::PhantomData<K>,
+}
+
+trait Kind: Send + Sync + 'static {
+    const KIND: OwnerKind;
+}
+struct PipeKind;
+struct TableKind;
+struct OrganizationKind;
+impl Kind for PipeKind {
+    const KIND: OwnerKind = OwnerKind::Pipe;
+}
+impl Kind for TableKind {
+    const KIND: OwnerKind = OwnerKind::Table;
+}
+impl Kind for OrganizationKind {
+    const KIND: OwnerKind = OwnerKind::Organization;
+}
+
+async fn owned<K: Kind>(ctx: &Context<'_>, id: ID) -> async_graphql::Result<Owned<K>> {
+    let owner = Owner { kind: K::KIND, id: id.0.trim().to_string() };
+    let subs = engine(ctx).current_subscriptions().await.map_err(failure)?;
+    let webhooks = subs.iter().filter(|s| s.owner.as_ref() == Some(&owner)).map(|s| Webhook::from(&**s)).collect();
+    Ok(Owned { id: ID(owner.id), name: None, webhooks, kind: std::marker::PhantomData })
+}
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    async fn pipe(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Owned<PipeKind>> {
+        owned(ctx, id).await
+    }
+
+    async fn pipes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> async_graphql::Result<Vec<Owned<PipeKind>>> {
+        let mut pipes = Vec::with_capacity(ids.len());
+        for id in ids {
+            pipes.push(owned(ctx, id).await?);
+        }
+        Ok(pipes)
+    }
+
+    async fn table(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Owned<TableKind>> {
+        owned(ctx, id).await
+    }
+
+    async fn organization(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Owned<OrganizationKind>> {
+        owned(ctx, id).await
+    }
+}
+
+#[derive(InputObject)]
+#[graphql(rename_fields = "snake_case")]
+struct CreateWebhookInput {
+    #[graphql(name = "clientMutationId")]
+    client_mutation_id: Option<String>,
+    pipe_id: Option<ID>,
+    table_id: Option<ID>,
+    #[graphql(flatten)]
+    webhook: NewWebhook,
+}
+
+#[derive(InputObject)]
+#[graphql(rename_fields = "snake_case")]
+struct CreateOrganizationWebhookInput {
+    #[graphql(name = "clientMutationId")]
+    client_mutation_id: Option<String>,
+    organization_id: ID,
+    #[graphql(flatten)]
+    webhook: NewWebhook,
+}
+
+/// What every create mutation gives of the new webhook.
+#[derive(InputObject)]
+#[graphql(rename_fields = "snake_case")]
+struct NewWebhook {
+    name: String,
+    url: String,
+    actions: Vec<String>,
+    /// An object, or Pipefy's JSON text form (`"{\"to_phase_id\":[123]}"`).
+    filters: Option<Json<Value>>,
+    /// An object, or Pipefy's JSON text form.
+    headers: Option<Json<Value>>,
+    email: Option<String>,
+    /// Replace this owner's webhooks to the same URL with an overlapping action instead of failing.
+    #[graphql(name = "overridePreviousWithSameUrl")]
+    override_previous_with_same_url: Option<bool>,
+}
+
+/// `updateWebhook` and `updateOrganizationWebhook`: the fields given change, the others stay.
+#[derive(InputObject)]
+#[graphql(rename_fields = "snake_case")]
+struct UpdateWebhookInput {
+    #[graphql(name = "clientMutationId")]
+    client_mutation_id: Option<String>,
+    id: ID,
+    name: Option<String>,
+    url: Option<String>,
+    actions: Option<Vec<String>>,
+    filters: Option<Json<Value>>,
+    headers: Option<Json<Value>>,
+    email: Option<String>,
+    #[graphql(name = "overridePreviousWithSameUrl")]
+    override_previous_with_same_url: Option<bool>,
+}
+
+#[derive(InputObject)]
+struct DeleteWebhookInput {
+    #[graphql(name = "clientMutationId")]
+    client_mutation_id: Option<String>,
+    id: ID,
+}
+
+#[derive(SimpleObject)]
+struct WebhookPayload {
+    #[graphql(name = "clientMutationId")]
+    client_mutation_id: Option<String>,
+    webhook: Webhook,
+}
+
+#[derive(SimpleObject)]
+struct DeletePayload {
+    #[graphql(name = "clientMutationId")]
+    client_mutation_id: Option<String>,
+    success: bool,
+}
+
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// A webhook of a pipe (`pipe_id`) or a database table (`table_id`).
+    async fn create_webhook(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateWebhookInput,
+    ) -> async_graphql::Result<WebhookPayload> {
+        let owner = match (input.pipe_id, input.table_id) {
+            (Some(id), None) => Owner { kind: OwnerKind::Pipe, id: id.0 },
+            (None, Some(id)) => Owner { kind: OwnerKind::Table, id: id.0 },
+            _ => return Err(invalid("invalid_owner", "give pipe_id or table_id (one of them)")),
+        };
+        create(ctx, owner, input.webhook.into(), input.client_mutation_id).await
+    }
+
+    async fn update_webhook(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateWebhookInput,
+    ) -> async_graphql::Result<WebhookPayload> {
+        update(ctx, &[OwnerKind::Pipe, OwnerKind::Table], input).await
+    }
+
+    async fn delete_webhook(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteWebhookInput,
+    ) -> async_graphql::Result<DeletePayload> {
+        delete(ctx, &[OwnerKind::Pipe, OwnerKind::Table], input).await
+    }
+
+    async fn create_organization_webhook(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganizationWebhookInput,
+    ) -> async_graphql::Result<WebhookPayload> {
+        let owner = Owner { kind: OwnerKind::Organization, id: input.organization_id.0 };
+        create(ctx, owner, input.webhook.into(), input.client_mutation_id).await
+    }
+
+    async fn update_organization_webhook(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateWebhookInput,
+    ) -> async_graphql::Result<WebhookPayload> {
+        update(ctx, &[OwnerKind::Organization], input).await
+    }
+
+    async fn delete_organization_webhook(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteWebhookInput,
+    ) -> async_graphql::Result<DeletePayload> {
+        delete(ctx, &[OwnerKind::Organization], input).await
+    }
+}
+
+/// What a create or an update may change, as Pipefy sends it.
+struct Fields {
+    name: Option<String>,
+    url: Option<String>,
+    actions: Option<Vec<String>>,
+    filters: Option<Json<Value>>,
+    headers: Option<Json<Value>>,
+    email: Option<String>,
+    override_previous: Option<bool>,
+}
+
+impl From<NewWebhook> for Fields {
+    fn from(new: NewWebhook) -> Self {
+        Fields {
+            name: Some(new.name),
+            url: Some(new.url),
+            actions: Some(new.actions),
+            filters: new.filters,
+            headers: new.headers,
+            email: new.email,
+            override_previous: new.override_previous_with_same_url,
+        }
+    }
+}
+
+impl Fields {
+    fn input(self) -> async_graphql::Result<SubscriptionInput> {
+        Ok(SubscriptionInput {
+            name: self.name,
+            url: self.url,
+            actions: self.actions,
+            filters: self.filters.map(|j| object_or_text(j.0, "filters")).transpose()?,
+            headers: self.headers.map(|j| object_or_text(j.0, "headers")).transpose()?,
+            email: self.email,
+            override_previous: self.override_previous.unwrap_or(false),
+            ..SubscriptionInput::default()
+        })
+    }
+}
+
+/// Pipefy's `JSON` arguments come as an object or as its JSON text; `null` or `""` is empty.
+fn object_or_text<T: serde::de::DeserializeOwned + Default>(value: Value, field: &str) -> async_graphql::Result<T> {
+    let value = match value {
+        Value::Null => return Ok(T::default()),
+        Value::String(text) if text.trim().is_empty() => return Ok(T::default()),
+        Value::String(text) => serde_json::from_str(&text)
+            .map_err(|e| invalid("invalid_field", format!("{field}: the text is not JSON ({e})")))?,
+        other => other,
+    };
+    serde_json::from_value(value).map_err(|e| invalid("invalid_field", format!("{field}: {e}")))
+}
+
+async fn create(
+    ctx: &Context<'_>,
+    owner: Owner,
+    fields: Fields,
+    client_mutation_id: Option<String>,
+) -> async_graphql::Result<WebhookPayload> {
+    let input = SubscriptionInput { owner: Some(owner), ..fields.input()? };
+    let (sub, _) = engine(ctx).create_subscription(&input, actor(ctx)?).await.map_err(failure)?;
+    Ok(WebhookPayload { client_mutation_id, webhook: Webhook::from(&*sub) })
+}
+
+/// The webhook `id` names, if it is one of `kinds` (an organization's webhook is changed through
+/// the organization's mutations, as in Pipefy; a subscription made through the REST API is no
+/// Pipefy webhook).
+async fn webhook_of(ctx: &Context<'_>, kinds: &[OwnerKind], id: &ID) -> async_graphql::Result<Arc<Subscription>> {
+    let sub = engine(ctx).current_subscription(&id.0).await.map_err(failure)?;
+    match &sub.owner {
+        Some(owner) if kinds.contains(&owner.kind) => Ok(sub),
+        _ => Err(failure(Error::NotFound(format!(
+            "{} is not a {} webhook",
+            id.0,
+            kinds.iter().map(|k| format!("{k:?}").to_lowercase()).collect::<Vec<_>>().join(" or ")
+        )))),
+    }
+}
+
+async fn update(
+    ctx: &Context<'_>,
+    kinds: &[OwnerKind],
+    input: UpdateWebhookInput,
+) -> async_graphql::Result<WebhookPayload> {
+    let sub = webhook_of(ctx, kinds, &input.id).await?;
+    let fields = Fields {
+        name: input.name,
+        url: input.url,
+        actions: input.actions,
+        filters: input.filters,
+        headers: input.headers,
+        email: input.email,
+        override_previous: input.override_previous_with_same_url,
+    };
+    let sub = engine(ctx).update_subscription(&sub.id, &fields.input()?, actor(ctx)?).await.map_err(failure)?;
+    Ok(WebhookPayload { client_mutation_id: input.client_mutation_id, webhook: Webhook::from(&*sub) })
+}
+
+async fn delete(
+    ctx: &Context<'_>,
+    kinds: &[OwnerKind],
+    input: DeleteWebhookInput,
+) -> async_graphql::Result<DeletePayload> {
+    let sub = webhook_of(ctx, kinds, &input.id).await?;
+    engine(ctx).delete_subscription(&sub.id, actor(ctx)?).await.map_err(failure)?;
+    Ok(DeletePayload { client_mutation_id: input.client_mutation_id, success: true })
+}
+
+fn engine<'a>(ctx: &Context<'a>) -> &'a Arc<Engine> {
+    ctx.data_unchecked::<Arc<Engine>>()
+}
+
+/// Who sent the request (the router's auth put it there).
+fn actor(ctx: &Context<'_>) -> async_graphql::Result<Actor> {
+    ctx.data::<Actor>().copied()
+}
+
+fn invalid(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
+    failure(Error::invalid(code, message))
+}
+
+/// A domain error as a GraphQL error: its message, and its code in `extensions.code`.
+fn failure(e: Error) -> async_graphql::Error {
+    let code = e.code();
+    async_graphql::Error::new(e.to_string()).extend_with(|_, ext| ext.set("code", code))
+}
