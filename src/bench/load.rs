@@ -1,15 +1,40 @@
-//! The bench's client: keep-alive connections, a fixed number of workers, one body.
+//! The bench's client: keep-alive connections, a fixed number of workers, one body (or one
+//! numbered payload per request).
 
 use bytes::Bytes;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use hdrhistogram::Histogram;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct LoadResult {
     pub ok: u64,
     pub failed: u64,
     pub elapsed: Duration,
+    /// How long the accepted requests took to be answered, 99th percentile.
+    pub answer_p99_ms: f64,
+    /// (sequence number, when it was sent) of every accepted numbered request.
+    pub sent: Vec<(u64, Instant)>,
+}
+
+/// What a flood posts: the same body every time, or a payload whose card title carries each
+/// request's sequence number (`bench-<n>`, what the sink reads), so its arrival can be timed.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    Same(Bytes),
+    Numbered(serde_json::Value),
+}
+
+impl Payload {
+    pub fn body(&self, seq: u64) -> Bytes {
+        match self {
+            Payload::Same(body) => body.clone(),
+            Payload::Numbered(template) => {
+                let mut payload = template.clone();
+                payload["data"]["card"]["title"] = format!("bench-{seq}").into();
+                Bytes::from(payload.to_string())
+            }
+        }
+    }
 }
 
 impl LoadResult {
@@ -32,7 +57,7 @@ pub struct Target<'a> {
 
 /// Runs a flood on a runtime of its own, on threads of its own, as an outside load generator would:
 /// the client then competes with the server only for the CPU, not for the server's task queue.
-pub async fn flood_apart(target: &Target<'_>, body: Bytes, concurrency: usize, duration: Duration) -> LoadResult {
+pub async fn flood_apart(target: &Target<'_>, body: Payload, concurrency: usize, duration: Duration) -> LoadResult {
     let (urls, token, expect) = (target.urls.to_vec(), target.token.map(str::to_string), target.expect);
     let worker = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().ok()?;
@@ -45,50 +70,75 @@ pub async fn flood_apart(target: &Target<'_>, body: Bytes, concurrency: usize, d
     tokio::task::spawn_blocking(move || worker.join().ok().flatten().unwrap_or_default()).await.unwrap_or_default()
 }
 
+/// What one worker saw.
+struct Worker {
+    ok: u64,
+    failed: u64,
+    answered: Histogram<u64>,
+    sent: Vec<(u64, Instant)>,
+}
+
 /// Posts `body` to the target from `concurrency` workers until `duration` passes; counts answers
-/// with the expected status.
+/// with the expected status and times them.
 pub async fn flood(
     client: &reqwest::Client,
     target: &Target<'_>,
-    body: Bytes,
+    body: Payload,
     concurrency: usize,
     duration: Duration,
 ) -> LoadResult {
     let (urls, token, expect) = (target.urls, target.token, target.expect);
-    let ok = Arc::new(AtomicU64::new(0));
-    let failed = Arc::new(AtomicU64::new(0));
+    let numbered = matches!(body, Payload::Numbered(_));
     let start = Instant::now();
     let deadline = start + duration;
     let workers: Vec<_> = (0..concurrency)
         .map(|i| {
             let (client, url, body) = (client.clone(), urls[i % urls.len().max(1)].clone(), body.clone());
             let token = token.map(str::to_string);
-            let (ok, failed) = (ok.clone(), failed.clone());
             tokio::spawn(async move {
+                let answered = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).ok()?;
+                let mut seen = Worker { ok: 0, failed: 0, answered, sent: Vec::new() };
+                // Worker i numbers its requests i, i + concurrency, …: unique across workers.
+                let mut seq = i as u64;
                 while Instant::now() < deadline {
-                    let mut req = client.post(&url).header("content-type", "application/json").body(body.clone());
+                    let mut req = client.post(&url).header("content-type", "application/json").body(body.body(seq));
                     if let Some(t) = &token {
                         req = req.bearer_auth(t);
                     }
+                    let sent = Instant::now();
                     match req.send().await {
                         Ok(resp) if resp.status().as_u16() == expect => {
                             let _ = resp.bytes().await;
-                            ok.fetch_add(1, Ordering::Relaxed);
+                            seen.ok += 1;
+                            seen.answered.saturating_record(sent.elapsed().as_micros() as u64);
+                            if numbered {
+                                seen.sent.push((seq, sent));
+                            }
                         }
                         Ok(resp) => {
                             let _ = resp.bytes().await;
-                            failed.fetch_add(1, Ordering::Relaxed);
+                            seen.failed += 1;
                         }
-                        Err(_) => {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                        }
+                        Err(_) => seen.failed += 1,
                     }
+                    seq += concurrency as u64;
                 }
+                Some(seen)
             })
         })
         .collect();
+    let mut result = LoadResult::default();
+    let mut answered = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).ok();
     for w in workers {
-        let _ = w.await;
+        let Ok(Some(seen)) = w.await else { continue };
+        result.ok += seen.ok;
+        result.failed += seen.failed;
+        result.sent.extend(seen.sent);
+        if let Some(all) = answered.as_mut() {
+            let _ = all.add(&seen.answered);
+        }
     }
-    LoadResult { ok: ok.load(Ordering::Relaxed), failed: failed.load(Ordering::Relaxed), elapsed: start.elapsed() }
+    result.elapsed = start.elapsed();
+    result.answer_p99_ms = answered.map_or(0.0, |h| h.value_at_quantile(0.99) as f64 / 1000.0);
+    result
 }

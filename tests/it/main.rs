@@ -9,6 +9,7 @@ mod common;
 mod access;
 mod architecture;
 mod attach;
+mod bench;
 mod cluster;
 mod contrib;
 mod crash;
