@@ -1,6 +1,7 @@
-//! `hookwatch bench`: the load benchmark of SPEC §9. Everything runs in one process on loopback:
-//! hookwatch on a fresh database, a no-op sink subscribed to every action, a bare hyper server,
-//! and one client that loads each in turn, so the ratios compare like with like.
+//! `hookwatch bench`: the load benchmark of SPEC §9. Everything runs on loopback: hookwatch on a
+//! fresh database, a no-op sink subscribed to every action, a bare hyper server, and one client
+//! that loads each in turn, so the ratios compare like with like. Phases 1–5 run hookwatch in this
+//! process; the live phase (6) runs it as a child process, to read its CPU apart.
 
 mod live;
 mod load;
