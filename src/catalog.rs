@@ -259,7 +259,8 @@ fn card_expired() -> Value {
 fn card_late() -> Value {
     json!({"data": {"action": "card.late", "on_phase": phase(311_214_434, "Qualification"), "card": card()}})
 }
-fn card_move() -> Value {
+/// The `card.move` sample: the body the bench posts, the API document shows and the screenshots inspect.
+pub fn card_move() -> Value {
     json!({"data": {"action": "card.move", "from": phase(311_214_433, "Inbox"),
         "to": phase(311_214_434, "Qualification"),
         "moved_by": person(12_345, "John Doe", "john-doe"), "card": card()}})

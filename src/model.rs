@@ -233,6 +233,14 @@ pub enum OwnerKind {
 }
 
 impl OwnerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OwnerKind::Pipe => "pipe",
+            OwnerKind::Table => "table",
+            OwnerKind::Organization => "organization",
+        }
+    }
+
     /// Whether its webhooks take only the events of cards in it.
     pub fn scopes_cards(self) -> bool {
         matches!(self, OwnerKind::Pipe | OwnerKind::Table)

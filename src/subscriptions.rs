@@ -97,7 +97,7 @@ impl SubscriptionInput {
     pub fn apply(&self, sub: &mut Subscription, catalog: &Catalog, now: Millis) -> Result<()> {
         if let Some(name) = &self.name {
             let name = name.trim();
-            if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            if !is_short_text(name) {
                 return Err(Error::invalid(
                     "invalid_name",
                     "\"name\" must be 1 to 100 characters without control characters",
@@ -243,10 +243,15 @@ pub fn validate_url(url: &str) -> Result<String> {
     Ok(url.to_string())
 }
 
+/// 1 to 100 characters without control characters: what a name or an owner's id may be.
+fn is_short_text(text: &str) -> bool {
+    !text.is_empty() && text.chars().count() <= 100 && !text.chars().any(char::is_control)
+}
+
 /// An owner is given once, when the webhook is created: a webhook does not move between pipes.
 fn validate_owner(owner: &crate::model::Owner, current: Option<&crate::model::Owner>) -> Result<crate::model::Owner> {
     let id = owner.id.trim();
-    if id.is_empty() || id.chars().count() > 100 || id.chars().any(char::is_control) {
+    if !is_short_text(id) {
         return Err(Error::invalid(
             "invalid_owner",
             "\"owner.id\" must be 1 to 100 characters without control characters",
@@ -256,7 +261,7 @@ fn validate_owner(owner: &crate::model::Owner, current: Option<&crate::model::Ow
     match current {
         Some(current) if *current != owner => Err(Error::invalid(
             "owner_fixed",
-            format!("this webhook belongs to {:?} {}; create a new one for another", current.kind, current.id),
+            format!("this webhook belongs to {} {}; create a new one for another", current.kind.as_str(), current.id),
         )),
         _ => Ok(owner),
     }

@@ -95,11 +95,15 @@ impl Kind for OrganizationKind {
     const KIND: OwnerKind = OwnerKind::Organization;
 }
 
-async fn owned<K: Kind>(ctx: &Context<'_>, id: ID) -> async_graphql::Result<Owned<K>> {
+/// The subscriptions as they are now, read once per query.
+async fn subscriptions(ctx: &Context<'_>) -> async_graphql::Result<Vec<Arc<Subscription>>> {
+    engine(ctx).current_subscriptions().await.map_err(failure)
+}
+
+fn owned<K: Kind>(subs: &[Arc<Subscription>], id: ID) -> Owned<K> {
     let owner = Owner { kind: K::KIND, id: id.0.trim().to_string() };
-    let subs = engine(ctx).current_subscriptions().await.map_err(failure)?;
     let webhooks = subs.iter().filter(|s| s.owner.as_ref() == Some(&owner)).map(|s| Webhook::from(&**s)).collect();
-    Ok(Owned { id: ID(owner.id), name: None, webhooks, kind: std::marker::PhantomData })
+    Owned { id: ID(owner.id), name: None, webhooks, kind: std::marker::PhantomData }
 }
 
 pub struct Query;
@@ -107,23 +111,20 @@ pub struct Query;
 #[Object]
 impl Query {
     async fn pipe(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Owned<PipeKind>> {
-        owned(ctx, id).await
+        Ok(owned(&subscriptions(ctx).await?, id))
     }
 
     async fn pipes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> async_graphql::Result<Vec<Owned<PipeKind>>> {
-        let mut pipes = Vec::with_capacity(ids.len());
-        for id in ids {
-            pipes.push(owned(ctx, id).await?);
-        }
-        Ok(pipes)
+        let subs = subscriptions(ctx).await?;
+        Ok(ids.into_iter().map(|id| owned(&subs, id)).collect())
     }
 
     async fn table(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Owned<TableKind>> {
-        owned(ctx, id).await
+        Ok(owned(&subscriptions(ctx).await?, id))
     }
 
     async fn organization(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Owned<OrganizationKind>> {
-        owned(ctx, id).await
+        Ok(owned(&subscriptions(ctx).await?, id))
     }
 }
 
@@ -167,19 +168,12 @@ struct NewWebhook {
 
 /// `updateWebhook` and `updateOrganizationWebhook`: the fields given change, the others stay.
 #[derive(InputObject)]
-#[graphql(rename_fields = "snake_case")]
 struct UpdateWebhookInput {
     #[graphql(name = "clientMutationId")]
     client_mutation_id: Option<String>,
     id: ID,
-    name: Option<String>,
-    url: Option<String>,
-    actions: Option<Vec<String>>,
-    filters: Option<Json<Value>>,
-    headers: Option<Json<Value>>,
-    email: Option<String>,
-    #[graphql(name = "overridePreviousWithSameUrl")]
-    override_previous_with_same_url: Option<bool>,
+    #[graphql(flatten)]
+    changes: WebhookChanges,
 }
 
 #[derive(InputObject)]
@@ -263,32 +257,36 @@ impl Mutation {
     }
 }
 
-/// What a create or an update may change, as Pipefy sends it.
-struct Fields {
+/// What a create or an update may change, as Pipefy sends it (an update's fields; a create gives
+/// the first three).
+#[derive(InputObject)]
+#[graphql(rename_fields = "snake_case")]
+struct WebhookChanges {
     name: Option<String>,
     url: Option<String>,
     actions: Option<Vec<String>>,
     filters: Option<Json<Value>>,
     headers: Option<Json<Value>>,
     email: Option<String>,
-    override_previous: Option<bool>,
+    #[graphql(name = "overridePreviousWithSameUrl")]
+    override_previous_with_same_url: Option<bool>,
 }
 
-impl From<NewWebhook> for Fields {
+impl From<NewWebhook> for WebhookChanges {
     fn from(new: NewWebhook) -> Self {
-        Fields {
+        WebhookChanges {
             name: Some(new.name),
             url: Some(new.url),
             actions: Some(new.actions),
             filters: new.filters,
             headers: new.headers,
             email: new.email,
-            override_previous: new.override_previous_with_same_url,
+            override_previous_with_same_url: new.override_previous_with_same_url,
         }
     }
 }
 
-impl Fields {
+impl WebhookChanges {
     fn input(self) -> async_graphql::Result<SubscriptionInput> {
         Ok(SubscriptionInput {
             name: self.name,
@@ -297,7 +295,7 @@ impl Fields {
             filters: self.filters.map(|j| object_or_text(j.0, "filters")).transpose()?,
             headers: self.headers.map(|j| object_or_text(j.0, "headers")).transpose()?,
             email: self.email,
-            override_previous: self.override_previous.unwrap_or(false),
+            override_previous: self.override_previous_with_same_url.unwrap_or(false),
             ..SubscriptionInput::default()
         })
     }
@@ -318,10 +316,10 @@ fn object_or_text<T: serde::de::DeserializeOwned + Default>(value: Value, field:
 async fn create(
     ctx: &Context<'_>,
     owner: Owner,
-    fields: Fields,
+    changes: WebhookChanges,
     client_mutation_id: Option<String>,
 ) -> async_graphql::Result<WebhookPayload> {
-    let input = SubscriptionInput { owner: Some(owner), ..fields.input()? };
+    let input = SubscriptionInput { owner: Some(owner), ..changes.input()? };
     let (sub, _) = engine(ctx).create_subscription(&input, actor(ctx)?).await.map_err(failure)?;
     Ok(WebhookPayload { client_mutation_id, webhook: Webhook::from(&*sub) })
 }
@@ -336,7 +334,7 @@ async fn webhook_of(ctx: &Context<'_>, kinds: &[OwnerKind], id: &ID) -> async_gr
         _ => Err(failure(Error::NotFound(format!(
             "{} is not a {} webhook",
             id.0,
-            kinds.iter().map(|k| format!("{k:?}").to_lowercase()).collect::<Vec<_>>().join(" or ")
+            kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" or ")
         )))),
     }
 }
@@ -347,16 +345,8 @@ async fn update(
     input: UpdateWebhookInput,
 ) -> async_graphql::Result<WebhookPayload> {
     let sub = webhook_of(ctx, kinds, &input.id).await?;
-    let fields = Fields {
-        name: input.name,
-        url: input.url,
-        actions: input.actions,
-        filters: input.filters,
-        headers: input.headers,
-        email: input.email,
-        override_previous: input.override_previous_with_same_url,
-    };
-    let sub = engine(ctx).update_subscription(&sub.id, &fields.input()?, actor(ctx)?).await.map_err(failure)?;
+    let changes = input.changes.input()?;
+    let sub = engine(ctx).update_subscription(&sub.id, &changes, actor(ctx)?).await.map_err(failure)?;
     Ok(WebhookPayload { client_mutation_id: input.client_mutation_id, webhook: Webhook::from(&*sub) })
 }
 

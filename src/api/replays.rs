@@ -17,7 +17,7 @@ use serde::Deserialize;
 pub struct CreateBody {
     #[serde(default)]
     filter: ReplayFilter,
-    /// Events handed on per second (default 100).
+    /// Events handed on per second, 1 to 10000 (default 10).
     rate_per_s: Option<u32>,
 }
 

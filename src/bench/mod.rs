@@ -187,7 +187,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     // Every node runs the subscription, so each holds and drains its own share.
     let every = |state| set_state_everywhere(&engines, &sub.id, state);
     let client = load::client(opts.concurrency);
-    let body = load::Payload::Same(bytes::Bytes::from(card_move().to_string()));
+    let body = load::Payload::Same(bytes::Bytes::from(crate::catalog::card_move().to_string()));
     let secs = opts.duration.as_secs_f64();
 
     // 1. Ingest: durable 202s against hookwatch, then the bare server, same client and body.
@@ -274,11 +274,6 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     Ok(report)
 }
 
-/// The payload every phase posts: the catalog's `card.move` sample.
-fn card_move() -> serde_json::Value {
-    crate::catalog::find("card.move").map(|a| a.sample()).unwrap_or_default()
-}
-
 /// Pauses or resumes the subscription on every node at once, rather than waiting for the other
 /// nodes to notice the change, so each phase starts everywhere together.
 async fn set_state_everywhere(
@@ -311,7 +306,7 @@ async fn latency(
     let start = tokio::time::Instant::now();
     let mut sent = Vec::with_capacity(total as usize);
     let mut tasks = Vec::with_capacity(total as usize);
-    let numbered = load::Payload::Numbered(card_move());
+    let numbered = load::Payload::Numbered(crate::catalog::card_move());
     for seq in 0..total {
         tokio::time::sleep_until(start + interval * seq as u32).await;
         let payload = numbered.body(seq);

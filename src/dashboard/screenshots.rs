@@ -236,8 +236,7 @@ pub fn demo_app() -> App {
 
 /// An inspected event with a failed then successful attempt.
 pub fn demo_inspector() -> Inspector {
-    let body = serde_json::to_string(&crate::catalog::find("card.move").map(|a| a.sample()).unwrap_or_default())
-        .unwrap_or_default();
+    let body = crate::catalog::card_move().to_string();
     let headers: BTreeMap<String, String> = [
         ("content-type", "application/json"),
         ("user-agent", "hookwatch/0.1.0"),
