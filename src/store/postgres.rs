@@ -370,8 +370,32 @@ async fn requeue(
 
 /// Where an activity read leaves its cursor: the position (column `column`) of the last row read,
 /// or where it was when nothing was new.
-fn last_position(rows: &[tokio_postgres::Row], column: usize, unchanged: i64) -> Result<i64> {
-    rows.last().map_or(Ok(unchanged), |r| Ok(r.try_get(column)?))
+/// Where an activity stream's cursor goes after a read of at most `limit` rows up to `settled`:
+/// the last row read when the read was full (the rest comes next time), else `settled`, so rows
+/// this node wrote itself are passed over once, never scanned again at every tick.
+fn next_position(rows: &[tokio_postgres::Row], column: usize, limit: usize, settled: i64) -> Result<i64> {
+    match rows.last() {
+        Some(last) if rows.len() == limit => Ok(last.try_get(column)?),
+        _ => Ok(settled),
+    }
+}
+
+/// The highest position (`column` of `table`) among rows of every node recorded more than
+/// `settled_ms` ago and after `after`: an activity read reaches that far and no further. A row with
+/// a lower position may still be committing until then.
+async fn settled_position(
+    client: &impl GenericClient,
+    table: &str,
+    column: &str,
+    after: i64,
+    settled_ms: i64,
+) -> Result<i64> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT COALESCE(MAX({column}), $1) FROM {table} WHERE {column} > $1 AND recorded_at < {DB_NOW} - $2"
+        ))
+        .await?;
+    Ok(client.query_one(&stmt, &[&after, &settled_ms]).await?.try_get(0)?)
 }
 
 /// Writes the events matched against the current subscriptions; the others are answered stale.
@@ -937,47 +961,50 @@ impl SharedStore for PostgresStore {
     async fn activity(&self, cursor: ActivityCursor, settled_for: Duration) -> Result<Activity> {
         let client = self.pool.get().await?;
         let settled_ms = settled_for.as_millis() as i64;
-        // Only rows recorded a while ago: a row with a lower sequence number may still be
-        // committing, and a cursor that skipped it would never see it.
+        // Only rows settled a while ago: a row with a lower position may still be committing, and
+        // a cursor that passed it would never see it.
+        let settled = settled_position(&client, "events", "seq", cursor.event_seq, settled_ms).await?;
         let events = client
             .query(
                 &format!(
                     "SELECT {EVENT_COLUMNS}, e.seq FROM events e
-                     WHERE e.seq > $1 AND e.recorded_at < {DB_NOW} - $2 AND e.node_id <> $3
+                     WHERE e.seq > $1 AND e.seq <= $2 AND e.node_id <> $3
                      ORDER BY e.seq LIMIT {ACTIVITY_EVENTS}"
                 ),
-                &[&cursor.event_seq, &settled_ms, &self.node_id],
+                &[&cursor.event_seq, &settled, &self.node_id],
             )
             .await?;
         let mut more = events.len() == ACTIVITY_EVENTS;
-        let event_seq = last_position(&events, 5, cursor.event_seq)?;
+        let event_seq = next_position(&events, 5, ACTIVITY_EVENTS, settled)?;
         let events = events.iter().map(rows::event_summary).collect::<Result<Vec<_>>>()?;
         let events = with_deliveries(&client, events).await?;
+        let settled = settled_position(&client, "attempts", "id", cursor.attempt_id, settled_ms).await?;
         let attempts = client
             .query(
                 &format!(
                     "SELECT {ATTEMPT_NOTICE_COLUMNS}, a.id
                      FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
-                     WHERE a.id > $1 AND a.recorded_at < {DB_NOW} - $2 AND a.node_id <> $3
+                     WHERE a.id > $1 AND a.id <= $2 AND a.node_id <> $3
                      ORDER BY a.id LIMIT {ACTIVITY_ATTEMPTS}"
                 ),
-                &[&cursor.attempt_id, &settled_ms, &self.node_id],
+                &[&cursor.attempt_id, &settled, &self.node_id],
             )
             .await?;
         more |= attempts.len() == ACTIVITY_ATTEMPTS;
-        let attempt_id = last_position(&attempts, 11, cursor.attempt_id)?;
+        let attempt_id = next_position(&attempts, 11, ACTIVITY_ATTEMPTS, settled)?;
         let attempts = attempts.iter().map(rows::attempt_notice).collect::<Result<_>>()?;
+        let settled = settled_position(&client, "alerts", "id", cursor.alert_id, settled_ms).await?;
         let alerts = client
             .query(
                 &format!(
-                    "SELECT id, body FROM alerts WHERE id > $1 AND recorded_at < {DB_NOW} - $2 AND node_id <> $3
+                    "SELECT id, body FROM alerts WHERE id > $1 AND id <= $2 AND node_id <> $3
                      ORDER BY id LIMIT {ACTIVITY_ALERTS}"
                 ),
-                &[&cursor.alert_id, &settled_ms, &self.node_id],
+                &[&cursor.alert_id, &settled, &self.node_id],
             )
             .await?;
         more |= alerts.len() == ACTIVITY_ALERTS;
-        let alert_id = last_position(&alerts, 0, cursor.alert_id)?;
+        let alert_id = next_position(&alerts, 0, ACTIVITY_ALERTS, settled)?;
         let alerts = alerts.iter().filter_map(|r| serde_json::from_str(r.try_get(1).ok()?).ok()).collect();
         Ok(Activity { events, attempts, alerts, cursor: ActivityCursor { event_seq, attempt_id, alert_id }, more })
     }

@@ -457,7 +457,8 @@ async fn postgres_leases_follow_heartbeats() {
     assert!(rest.iter().all(|p| !claimed_by_b.contains(&p.id)));
 }
 
-/// Another node's events and attempts reach this node's activity cursor once settled.
+/// Another node's events and attempts reach this node's activity cursor once settled, and the
+/// cursor moves past this node's own rows too, so a tick never reads them again.
 #[tokio::test]
 async fn postgres_activity_shows_other_nodes_work() {
     let Some(url) = crate::common::fresh_pg_database().await else { return };
@@ -480,6 +481,11 @@ async fn postgres_activity_shows_other_nodes_work() {
     assert_eq!(seen.attempts.len(), 1);
     assert_eq!(seen.attempts[0].status, DeliveryStatus::Succeeded);
     assert_eq!(seen.alerts.iter().map(|a| a.subscription_name.as_str()).collect::<Vec<_>>(), ["from-a"]);
+    let newest = b.shared().unwrap().activity_start().await.unwrap();
+    assert_eq!(
+        seen.cursor, newest,
+        "the cursor reaches the newest settled rows, this node's own (evt_2, from-b) included"
+    );
     let again = b.shared().unwrap().activity(seen.cursor, settled).await.unwrap();
     assert!(
         again.events.is_empty() && again.attempts.is_empty() && again.alerts.is_empty(),
