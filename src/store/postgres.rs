@@ -368,8 +368,6 @@ async fn requeue(
     Ok(out)
 }
 
-/// Where an activity read leaves its cursor: the position (column `column`) of the last row read,
-/// or where it was when nothing was new.
 /// Where an activity stream's cursor goes after a read of at most `limit` rows up to `settled`:
 /// the last row read when the read was full (the rest comes next time), else `settled`, so rows
 /// this node wrote itself are passed over once, never scanned again at every tick.
