@@ -2,6 +2,7 @@
 //! implementation, PostgreSQL the one several nodes share (with `SharedStore` for leases).
 
 mod batch;
+mod checkpoint;
 mod listen;
 mod migrate;
 mod postgres;
@@ -411,7 +412,8 @@ pub trait SharedStore: Send + Sync {
     async fn holds(&self, delivery_id: &str) -> Result<bool>;
     /// A clean exit: releases this node's leases so the others take its work at once.
     async fn leave(&self) -> Result<()>;
-    /// Removes nodes silent for `silent_for` that hold no unfinished delivery.
+    /// Removes nodes silent for `silent_for` that hold no unfinished delivery, and releases the
+    /// leases of nodes no longer listed.
     async fn forget_nodes(&self, silent_for: Duration) -> Result<u64>;
     /// The other nodes' events, attempts and alerts after `cursor`, recorded at least `settled_for` ago.
     async fn activity(&self, cursor: ActivityCursor, settled_for: Duration) -> Result<Activity>;

@@ -136,6 +136,15 @@ CREATE TABLE replays (
 );
 "#,
     },
+    Migration {
+        version: 6,
+        // Keyed by lease holder: a claim seeks the unleased rows and those of silent nodes,
+        // instead of walking every unfinished delivery the live nodes hold.
+        sql: r#"
+DROP INDEX deliveries_unfinished;
+CREATE INDEX deliveries_unfinished ON deliveries(leased_by, next_attempt_at) WHERE status IN ('pending', 'retrying');
+"#,
+    },
 ];
 
 /// How PostgreSQL searches payloads: a scan of the bodies (narrowed by the query's other
@@ -870,14 +879,27 @@ impl SharedStore for PostgresStore {
         let client = self.pool.get().await?;
         let stmt = client
             .prepare_cached(&format!(
-                // A CTE runs once: an `IN (subquery)` may be rescanned and lock more than `LIMIT`.
-                "WITH picked AS (
-                    SELECT d.id FROM deliveries d
-                    WHERE d.status IN ('pending', 'retrying') AND d.next_attempt_at <= $2
-                      AND (d.leased_by IS NULL OR (d.leased_by = $1 AND $4) OR (d.leased_by <> $1 AND NOT EXISTS (
-                          SELECT 1 FROM nodes n WHERE n.id = d.leased_by AND n.heartbeat_at >= {DB_NOW} - $3)))
+                // Two seeks by `deliveries_unfinished` (lease holder, due time): the unleased rows,
+                // and, node by node, those of the nodes whose leases ended (or this node's own, with
+                // `$4`). A lease whose node row is gone is released by `forget_nodes`. Each CTE runs
+                // once: an `IN (subquery)` may be rescanned and lock more than `LIMIT`.
+                "WITH ended AS (
+                    SELECT n.id FROM nodes n
+                    WHERE (n.id = $1 AND $4) OR (n.id <> $1 AND n.heartbeat_at < {DB_NOW} - $3)),
+                 unleased AS MATERIALIZED (
+                    SELECT d.id, d.next_attempt_at FROM deliveries d
+                    WHERE d.leased_by IS NULL AND d.status IN ('pending', 'retrying') AND d.next_attempt_at <= $2
                     ORDER BY d.next_attempt_at LIMIT $5
-                    FOR UPDATE SKIP LOCKED)
+                    FOR UPDATE SKIP LOCKED),
+                 taken_over AS MATERIALIZED (
+                    SELECT t.id, t.next_attempt_at FROM ended e CROSS JOIN LATERAL (
+                        SELECT d.id, d.next_attempt_at FROM deliveries d
+                        WHERE d.leased_by = e.id AND d.status IN ('pending', 'retrying') AND d.next_attempt_at <= $2
+                        ORDER BY d.next_attempt_at LIMIT $5
+                        FOR UPDATE SKIP LOCKED) t),
+                 picked AS (
+                    SELECT id, next_attempt_at FROM unleased UNION ALL SELECT id, next_attempt_at FROM taken_over
+                    ORDER BY next_attempt_at LIMIT $5)
                  UPDATE deliveries SET leased_by = $1 FROM picked WHERE deliveries.id = picked.id
                  RETURNING deliveries.id, deliveries.event_id, deliveries.subscription_id, deliveries.attempts,
                            deliveries.next_attempt_at"
@@ -945,7 +967,7 @@ impl SharedStore for PostgresStore {
     async fn forget_nodes(&self, silent_for: Duration) -> Result<u64> {
         let client = self.pool.get().await?;
         let silent_ms = silent_for.as_millis() as i64;
-        Ok(client
+        let forgotten = client
             .execute(
                 &format!(
                     "DELETE FROM nodes n WHERE n.heartbeat_at < {DB_NOW} - $1 AND NOT EXISTS (
@@ -953,7 +975,18 @@ impl SharedStore for PostgresStore {
                 ),
                 &[&silent_ms],
             )
-            .await?)
+            .await?;
+        // A forgotten node that was still ingesting (its heartbeats failing, its writes not) leased
+        // rows to a node no longer listed, which `claim` never looks for: they become unleased.
+        client
+            .execute(
+                "UPDATE deliveries d SET leased_by = NULL
+                 WHERE d.leased_by IS NOT NULL AND d.status IN ('pending', 'retrying')
+                   AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = d.leased_by)",
+                &[],
+            )
+            .await?;
+        Ok(forgotten)
     }
 
     async fn activity(&self, cursor: ActivityCursor, settled_for: Duration) -> Result<Activity> {

@@ -457,6 +457,26 @@ async fn postgres_leases_follow_heartbeats() {
     assert!(rest.iter().all(|p| !claimed_by_b.contains(&p.id)));
 }
 
+/// A lease held in the name of a node that is not listed (forgotten while its writes still went
+/// through) is no live node's: the periodic pruning of the nodes list releases it to be claimed.
+#[tokio::test]
+async fn postgres_leases_of_unlisted_nodes_are_released() {
+    let Some(url) = crate::common::fresh_pg_database().await else { return };
+    let unlisted = PostgresStore::connect(&url, "node-x".into()).await.unwrap();
+    let b = PostgresStore::connect(&url, "node-b".into()).await.unwrap();
+    let lease = Duration::from_millis(600);
+    let t = now_ms();
+    for i in 0..3 {
+        unlisted.ingest(event(&format!("evt_{i}"), "card.create", t, &["sub_a"]), 0).await.unwrap();
+    }
+    let b_shared = b.shared().unwrap();
+    b_shared.heartbeat(&status("10.0.0.2:8430")).await.unwrap();
+    assert!(b_shared.claim(100, now_ms(), lease, false).await.unwrap().is_empty(), "a claim seeks listed holders");
+    b_shared.forget_nodes(Duration::from_secs(3600)).await.unwrap();
+    let claimed = b_shared.claim(100, now_ms(), lease, false).await.unwrap();
+    assert_eq!(claimed.len(), 3, "the unlisted node's leases were released");
+}
+
 /// Another node's events and attempts reach this node's activity cursor once settled, and the
 /// cursor moves past this node's own rows too, so a tick never reads them again.
 #[tokio::test]
