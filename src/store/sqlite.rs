@@ -1,6 +1,8 @@
 //! SQLite store: WAL, `synchronous=FULL`, one writer thread that commits jobs in groups so that
-//! many concurrent ingests share one fsync, and a small pool of reader connections.
+//! many concurrent ingests share one fsync (its checkpoints copied beside it, `checkpoint.rs`),
+//! and a small pool of reader connections.
 
+use super::checkpoint::Checkpoints;
 use super::migrate::{self, Migration};
 use super::query::{self, Target};
 use super::rows::{
@@ -301,7 +303,7 @@ impl SqliteStore {
     /// "database is full" (and ingest answers 503) instead of filling the disk.
     pub fn open(path: &Path, max_bytes: Option<u64>) -> Result<Self> {
         keep_private(path)?;
-        let conn = open(path)?;
+        let mut conn = open(path)?;
         if let Some(max) = max_bytes {
             let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
             let pages = (max / page_size.max(1) as u64).max(1);
@@ -317,10 +319,11 @@ impl SqliteStore {
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
             tx.commit()?;
         }
+        let checkpoints = Checkpoints::start(&mut conn, open(path)?)?;
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
         std::thread::Builder::new()
             .name("hookwatch-sqlite-writer".into())
-            .spawn(move || run_writer(conn, rx))
+            .spawn(move || run_writer(conn, rx, checkpoints))
             .map_err(|e| Error::Storage(format!("cannot start the database writer: {e}")))?;
         Ok(SqliteStore { writer: tx, readers: Arc::new(Mutex::new(Vec::new())), path: path.to_path_buf() })
     }
@@ -355,7 +358,7 @@ impl SqliteStore {
     }
 }
 
-fn run_writer(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
+fn run_writer(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>, checkpoints: Checkpoints) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -381,6 +384,7 @@ fn run_writer(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
                 }
             }
         }
+        checkpoints.after_commit(&conn);
     }
 }
 
