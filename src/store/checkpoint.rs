@@ -1,11 +1,11 @@
 //! SQLite checkpoints off the writer's thread.
 //!
 //! SQLite's automatic checkpoint runs inside the COMMIT that takes the WAL past 1,000 frames: it
-//! copies those pages into the database file and fsyncs it while no other write can commit, 10 to
-//! 40 ms on this project's machine, and the largest part of the ingest → first attempt p99 at
-//! 1,000 events/s (`hookwatch bench`, 2026-12-02). Here a thread with its own connection copies
-//! the pages beside the writer (a PASSIVE checkpoint takes no writer lock); the writer then copies
-//! only the frames committed meanwhile, so that the WAL is wholly in the database file and
+//! copies those pages into the database file and fsyncs it while no other write can commit (8 to
+//! 40 ms on this project's machine), one of the two things that held the ingest → first attempt
+//! p99 at 1,000 events/s (`hookwatch bench`, 2026-12-02). Here a thread with its own connection
+//! copies the pages beside the writer (a PASSIVE checkpoint takes no writer lock); the writer then
+//! copies only the frames committed meanwhile, so that the WAL is wholly in the database file and
 //! SQLite's next write starts it over from its beginning instead of letting it grow.
 
 use crate::error::{Error, Result};
@@ -63,12 +63,13 @@ impl Checkpoints {
             IDLE if frames >= CHECKPOINT_FRAMES => {
                 self.state.store(COPYING, Ordering::Release);
                 if let Err(TrySendError::Disconnected(())) = self.wake.try_send(()) {
-                    // The thread is gone (it never panics on its own): checkpoint here, as SQLite would.
+                    // The thread is gone: checkpoint here, as SQLite would have.
                     checkpoint(writer, "the writer");
                     self.state.store(IDLE, Ordering::Release);
                 }
             }
-            // Busy while the thread copies; the thread's own pass then lets the writer finish.
+            // Past the limit while the thread copies: the writer tries too (busy if the thread is
+            // still at it; the thread's pass then lets the writer finish).
             COPYING if frames >= WAL_LIMIT_FRAMES => checkpoint(writer, "the writer"),
             _ => {}
         }

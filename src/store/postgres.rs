@@ -889,7 +889,9 @@ impl SharedStore for PostgresStore {
                  unleased AS MATERIALIZED (
                     SELECT d.id, d.next_attempt_at FROM deliveries d
                     WHERE d.leased_by IS NULL AND d.status IN ('pending', 'retrying') AND d.next_attempt_at <= $2
-                    ORDER BY d.next_attempt_at LIMIT $5
+                    -- By the index's own order: under `IS NULL` the planner does not see that
+                    -- `next_attempt_at` alone is sorted, and sorted every unleased row first.
+                    ORDER BY d.leased_by, d.next_attempt_at LIMIT $5
                     FOR UPDATE SKIP LOCKED),
                  taken_over AS MATERIALIZED (
                     SELECT t.id, t.next_attempt_at FROM ended e CROSS JOIN LATERAL (
