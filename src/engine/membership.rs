@@ -45,10 +45,16 @@ fn default_node_id() -> String {
 }
 
 impl Engine {
-    /// On a clean exit from a cluster: stop delivering and hand this node's work to the others
-    /// now rather than when its lease runs out.
+    /// On a clean exit. Alone: wait for the attempt records still waiting to commit. In a cluster:
+    /// stop delivering and hand this node's work to the others now rather than when its lease
+    /// runs out.
     pub async fn leave(&self) {
-        let Some(shared) = self.store.shared() else { return };
+        let Some(shared) = self.store.shared() else {
+            if let Err(e) = self.store.settle().await {
+                tracing::warn!("attempts made just before stopping may not be recorded (they are sent again): {e}");
+            }
+            return;
+        };
         self.membership.left.store(true, Ordering::SeqCst);
         self.dispatcher.stop_all();
         match shared.leave().await {

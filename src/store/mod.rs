@@ -318,6 +318,12 @@ pub trait Store: Send + Sync + 'static {
     /// The newest `limit` audit entries (changes made by operators and by hookwatch), newest first.
     async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>>;
 
+    /// Returns once every write sent before it has committed (SQLite's writer lets attempt records
+    /// wait a few milliseconds to share a commit): what a node leaving calls last.
+    async fn settle(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// The cluster side of a store several nodes share; `None` for a store of one node.
     fn shared(&self) -> Option<&dyn SharedStore> {
         None
