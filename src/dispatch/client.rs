@@ -4,6 +4,7 @@ use super::signing;
 use super::ssrf::{Blocked, DnsFailure, SsrfGuard};
 use crate::model::{ErrorKind, Millis, Subscription, is_sensitive, mask, now_ms};
 use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,9 +46,60 @@ pub fn build_client(guard: &Arc<SsrfGuard>) -> anyhow::Result<reqwest::Client> {
         .map_err(|e| anyhow::anyhow!("cannot build the outbound HTTP client: {}", crate::error::root_cause(&e)))
 }
 
+/// What every attempt to one subscription shares, worked out when the lane gets the subscription
+/// rather than at each attempt: its URL parsed once (the guard's parse and reqwest's were 2% of
+/// the live path's CPU, perf 2026-12-05), the guard's verdict on an IP literal, and the headers that
+/// do not change, as sent and as recorded (secrets masked).
+pub struct Endpoint {
+    /// The URL, or why nothing can be sent to it.
+    url: Result<reqwest::Url, String>,
+    headers: HeaderMap,
+    recorded: BTreeMap<String, String>,
+    timeout: Duration,
+}
+
+impl Endpoint {
+    pub fn new(sub: &Subscription, guard: &SsrfGuard) -> Self {
+        let mut headers = HeaderMap::new();
+        // reqwest adds the user agent the client was built with.
+        let mut recorded = BTreeMap::from([("user-agent".to_string(), USER_AGENT.to_string())]);
+        let mut fault = None;
+        let mut set = |name: &str, value: &str| {
+            match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+                (Ok(name), Ok(value)) => {
+                    headers.append(name, value);
+                }
+                _ => fault = Some(format!("header {name:?} cannot be sent; edit the subscription's headers")),
+            }
+            recorded.insert(name.to_string(), if is_sensitive(name) { mask(value) } else { value.to_string() });
+        };
+        set("content-type", "application/json");
+        for (name, value) in &sub.headers {
+            set(name, value);
+        }
+        let url = match (reqwest::Url::parse(&sub.url), fault) {
+            (_, Some(fault)) => Err(fault),
+            (Err(e), None) => Err(format!("the subscription's URL cannot be used: {e}")),
+            (Ok(url), None) => {
+                // IP literals never reach the resolver, so the guard checks them here.
+                let literal = match url.host() {
+                    Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+                    Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+                    _ => None,
+                };
+                match literal.map(|ip| guard.check(ip)) {
+                    Some(Err(blocked)) => Err(blocked.0),
+                    _ => Ok(url),
+                }
+            }
+        };
+        Endpoint { url, headers, recorded, timeout: Duration::from_millis(sub.timeout_ms) }
+    }
+}
+
 pub async fn attempt(
     client: &reqwest::Client,
-    guard: &SsrfGuard,
+    endpoint: &Endpoint,
     sub: &Subscription,
     event_id: &str,
     body: Bytes,
@@ -55,7 +107,6 @@ pub async fn attempt(
     let started_at = now_ms();
     let clock = Instant::now();
     let timestamp = started_at / 1000;
-    let mut recorded = BTreeMap::new();
     let fail = |kind, error: String, headers| AttemptOutcome {
         started_at,
         duration: clock.elapsed(),
@@ -67,43 +118,31 @@ pub async fn attempt(
         retry_after: None,
         request_headers: headers,
     };
-
-    // IP literals never reach the resolver, so the guard checks them here.
-    if let Ok(url) = url::Url::parse(&sub.url) {
-        let literal = match url.host() {
-            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
-            _ => None,
-        };
-        if let Some(Err(blocked)) = literal.map(|ip| guard.check(ip)) {
-            return fail(ErrorKind::Connect, blocked.0, recorded);
-        }
-    }
-
+    let url = match &endpoint.url {
+        Ok(url) => url.clone(),
+        Err(why) => return fail(ErrorKind::Connect, why.clone(), BTreeMap::new()),
+    };
+    let mut recorded = endpoint.recorded.clone();
     let signature = match signing::signature_header(&sub.signing_secrets(started_at), event_id, timestamp, &body) {
         Ok(s) => s,
         Err(e) => return fail(ErrorKind::Connect, format!("cannot sign: {e}"), recorded),
     };
-    let mut request =
-        client.post(&sub.url).timeout(Duration::from_millis(sub.timeout_ms)).header("content-type", "application/json");
-    let mut set = |name: &str, value: &str| {
-        recorded.insert(name.to_string(), if is_sensitive(name) { mask(value) } else { value.to_string() });
-    };
-    set("content-type", "application/json");
-    set("user-agent", USER_AGENT);
-    for (name, value) in &sub.headers {
-        request = request.header(name, value);
-        set(name, value);
+    let timestamp = timestamp.to_string();
+    let mut request = reqwest::Request::new(reqwest::Method::POST, url);
+    *request.headers_mut() = endpoint.headers.clone();
+    *request.timeout_mut() = Some(endpoint.timeout);
+    *request.body_mut() = Some(body.into());
+    for (name, value) in
+        [("webhook-id", event_id), ("webhook-timestamp", &timestamp), ("webhook-signature", &signature)]
+    {
+        match HeaderValue::from_str(value) {
+            Ok(header) => request.headers_mut().insert(name, header),
+            Err(_) => return fail(ErrorKind::Connect, format!("cannot send {name} {value:?}"), recorded),
+        };
+        recorded.insert(name.to_string(), value.to_string());
     }
-    request = request
-        .header("webhook-id", event_id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", &signature);
-    set("webhook-id", event_id);
-    set("webhook-timestamp", &timestamp.to_string());
-    set("webhook-signature", &signature);
 
-    let mut response = match request.body(body).send().await {
+    let mut response = match client.execute(request).await {
         Ok(r) => r,
         Err(e) => {
             let (kind, msg) = classify(&e);

@@ -1,7 +1,7 @@
 //! One lane per subscription: its own queue, in-flight limit, retry timers and circuit breaker,
 //! so a slow or dead endpoint never delays the others.
 
-use super::client::{self, AttemptOutcome};
+use super::client::{self, AttemptOutcome, Endpoint};
 use super::health::{Ended, FAILING_ALERT_AFTER, Finding, Health};
 use super::{Context, Control, Job, LaneGauges, retry};
 use crate::feed::FeedEvent;
@@ -45,6 +45,8 @@ struct Finished {
 
 pub(super) struct Lane {
     sub: Arc<Subscription>,
+    /// What every attempt to `sub` shares; made again whenever `sub` changes.
+    endpoint: Arc<Endpoint>,
     ctx: Arc<Context>,
     gauges: Arc<LaneGauges>,
     ready: VecDeque<Job>,
@@ -64,6 +66,7 @@ impl Lane {
     pub(super) fn new(sub: Arc<Subscription>, ctx: Arc<Context>, gauges: Arc<LaneGauges>) -> Self {
         let health = Health::new(ctx.breaker.clone(), ctx.disable_after);
         Lane {
+            endpoint: Arc::new(Endpoint::new(&sub, &ctx.guard)),
             sub,
             ctx,
             gauges,
@@ -145,6 +148,7 @@ impl Lane {
         if resumed {
             self.health.reset();
         }
+        self.endpoint = Arc::new(Endpoint::new(&sub, &self.ctx.guard));
         self.sub = sub;
     }
 
@@ -188,9 +192,8 @@ impl Lane {
                 .rate_limit_per_s
                 .map(|rate| self.next_start.map_or(at, |next| next.max(at)) + Duration::from_secs(1) / rate.max(1));
             let Some(job) = self.ready.pop_front() else { return };
-            let ctx = self.ctx.clone();
-            let sub = self.sub.clone();
-            self.in_flight.spawn(async move { deliver(ctx, sub, job).await });
+            let (ctx, sub, endpoint) = (self.ctx.clone(), self.sub.clone(), self.endpoint.clone());
+            self.in_flight.spawn(async move { deliver(ctx, sub, endpoint, job).await });
         }
     }
 
@@ -322,7 +325,12 @@ async fn sleep_until(at: Option<Instant>) {
 /// Makes one attempt, decides the delivery's next state and records both durably. In a cluster a
 /// retry first checks that this node still holds the delivery: an operator may have redelivered
 /// it on another node meanwhile, and sending it from both would be a needless duplicate.
-async fn deliver(ctx: Arc<Context>, sub: Arc<Subscription>, job: Job) -> Result<Finished, Unattempted> {
+async fn deliver(
+    ctx: Arc<Context>,
+    sub: Arc<Subscription>,
+    endpoint: Arc<Endpoint>,
+    job: Job,
+) -> Result<Finished, Unattempted> {
     if let (true, Some(shared)) = (job.attempts > 0, ctx.store.shared())
         && let Ok(false) = shared.holds(&job.delivery_id).await
     {
@@ -338,7 +346,7 @@ async fn deliver(ctx: Arc<Context>, sub: Arc<Subscription>, job: Job) -> Result<
         },
     };
     let Some(body) = body else { return Err(Unattempted::EventGone(job)) };
-    let outcome = client::attempt(&ctx.client, &ctx.guard, &sub, &job.event_id, body).await;
+    let mut outcome = client::attempt(&ctx.client, &endpoint, &sub, &job.event_id, body).await;
     let attempts = job.attempts + 1;
     let (status, next_at) = retry::decide(&ctx.schedule, attempts, &outcome, now_ms());
     let record = AttemptRecord {
@@ -350,9 +358,10 @@ async fn deliver(ctx: Arc<Context>, sub: Arc<Subscription>, job: Job) -> Result<
         status_code: outcome.status_code,
         error_kind: outcome.error_kind,
         error: outcome.error.clone(),
-        response_body: outcome.response_body.clone(),
+        // The lane reads neither again: they move to the record.
+        response_body: std::mem::take(&mut outcome.response_body),
         response_truncated: outcome.response_truncated,
-        request_headers: outcome.request_headers.clone(),
+        request_headers: std::mem::take(&mut outcome.request_headers),
         next_retry_at: next_at,
         new_status: status,
         attempts_in_series: attempts,
