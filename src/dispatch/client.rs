@@ -80,18 +80,8 @@ impl Endpoint {
         let url = match (reqwest::Url::parse(&sub.url), fault) {
             (_, Some(fault)) => Err(fault),
             (Err(e), None) => Err(format!("the subscription's URL cannot be used: {e}")),
-            (Ok(url), None) => {
-                // IP literals never reach the resolver, so the guard checks them here.
-                let literal = match url.host() {
-                    Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
-                    Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
-                    _ => None,
-                };
-                match literal.map(|ip| guard.check(ip)) {
-                    Some(Err(blocked)) => Err(blocked.0),
-                    _ => Ok(url),
-                }
-            }
+            // IP literals never reach the resolver, so the guard checks them here.
+            (Ok(url), None) => guard.check_parsed(&url).map(|()| url).map_err(|blocked| blocked.0),
         };
         Endpoint { url, headers, recorded, timeout: Duration::from_millis(sub.timeout_ms) }
     }

@@ -51,7 +51,12 @@ impl SsrfGuard {
     /// is refused when it is set rather than spending its retries. A name is checked when it
     /// resolves, at every delivery (what it resolves to may change).
     pub fn check_literal(&self, url: &str) -> Result<(), Blocked> {
-        match url::Url::parse(url).ok().as_ref().and_then(url::Url::host) {
+        url::Url::parse(url).map_or(Ok(()), |url| self.check_parsed(&url))
+    }
+
+    /// `check_literal` for a URL already parsed (IP literals never reach the resolver).
+    pub fn check_parsed(&self, url: &url::Url) -> Result<(), Blocked> {
+        match url.host() {
             Some(url::Host::Ipv4(ip)) => self.check(IpAddr::V4(ip)),
             Some(url::Host::Ipv6(ip)) => self.check(IpAddr::V6(ip)),
             _ => Ok(()),
