@@ -55,7 +55,7 @@ pub struct CommonOptions {
     /// Time a client has to send its request head [default: 10s]
     #[arg(long)]
     pub header_timeout: Option<String>,
-    /// Database size past which ingest answers 503 (SQLite) [default: none]
+    /// Database size past which ingest answers 503 (SQLite; the search index beside it, `<db>-search`, is not counted: about a quarter of the events' size) [default: none]
     #[arg(long)]
     pub max_db_bytes: Option<u64>,
     /// Consecutive failures that open an endpoint's breaker [default: 10]

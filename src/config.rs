@@ -184,7 +184,9 @@ pub struct Config {
     pub dedupe_window: Option<Duration>,
     /// A client must send its request head within this time or the connection is closed.
     pub header_timeout: Duration,
-    /// Refuse new events (503) once the database reaches this size, before the disk fills.
+    /// Refuse new events (503) once the database reaches this size, before the disk fills. The
+    /// search index's file beside it (`<db>-search`) grows with the events, to about a quarter of
+    /// their size, and is not counted.
     pub max_db_bytes: Option<u64>,
     pub breaker: BreakerConfig,
     pub admin_token: Option<String>,

@@ -373,17 +373,18 @@ async fn deliver(
     // Watchers hear of the attempt once it is stored, so what they read back (an inspector, a
     // resuming stream) already holds it.
     let notice = ctx.feed.has_listeners().then(|| record.notice());
-    let (store, feed) = (ctx.store.clone(), ctx.feed.clone());
+    let feed = ctx.feed.clone();
     let delivery_id = job.delivery_id.clone();
     let permit = ctx.unrecorded.clone().acquire_owned().await;
-    tokio::spawn(async move {
-        if let Err(e) = store.record_attempt(record).await {
+    let recorded = move |outcome: crate::error::Result<()>| {
+        if let Err(e) = outcome {
             tracing::error!(delivery = %delivery_id, "could not record an attempt: {e}");
         }
         drop(permit);
         if let Some(notice) = notice {
             feed.publish(FeedEvent::DeliveryAttempted(notice));
         }
-    });
+    };
+    ctx.store.clone().record_attempt_then(record, Box::new(recorded));
     Ok(Finished { job, outcome, status, next_at })
 }

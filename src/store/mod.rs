@@ -8,6 +8,7 @@ mod migrate;
 mod postgres;
 mod query;
 mod rows;
+mod search;
 mod sqlite;
 
 pub use postgres::PostgresStore;
@@ -18,6 +19,7 @@ use crate::model::{Alert, AuditEntry, Replay};
 use crate::model::{Attempt, DeliveryStatus, ErrorKind, EventDetail, EventSummary, Millis, Subscription};
 use bytes::Bytes;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where the data lives, as `--db` names it: the one place the backend is chosen.
@@ -242,6 +244,9 @@ pub struct MinuteCount {
     pub successes: u64,
 }
 
+/// What runs once an attempt record has committed, or failed to.
+pub type OnRecorded = Box<dyn FnOnce(Result<()>) + Send>;
+
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Stores an event and its deliveries durably; returns only after the commit reached disk.
@@ -249,6 +254,11 @@ pub trait Store: Send + Sync + 'static {
     async fn ingest(&self, event: NewEvent, idempotency_since: Millis) -> Result<IngestOutcome>;
     /// Records an attempt and moves its delivery to the next state.
     async fn record_attempt(&self, record: AttemptRecord) -> Result<()>;
+    /// Records an attempt with nobody waiting on it: `recorded` gets the outcome once it is known.
+    /// A store may call it on its own writer thread, so it must be quick and never block.
+    fn record_attempt_then(self: Arc<Self>, record: AttemptRecord, recorded: OnRecorded) {
+        tokio::spawn(async move { recorded(self.record_attempt(record).await) });
+    }
 
     /// Saves a subscription, and `audit` in the same transaction; returns the subscriptions
     /// version the change created.

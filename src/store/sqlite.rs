@@ -1,6 +1,7 @@
 //! SQLite store: WAL, `synchronous=FULL`, one writer thread that commits jobs in groups so that
 //! many concurrent ingests share one fsync (its checkpoints copied beside it, `checkpoint.rs`),
-//! and a small pool of reader connections.
+//! and a small pool of reader connections. The payload search index lives in a file beside it
+//! (`search.rs`).
 
 use super::checkpoint::Checkpoints;
 use super::migrate::{self, Migration};
@@ -9,6 +10,7 @@ use super::rows::{
     self, ATTEMPT_COLUMNS, ATTEMPT_NOTICE_COLUMNS, DELIVERY_COLUMNS, EVENT_COLUMNS, EVENT_DETAIL_COLUMNS,
     PENDING_COLUMNS,
 };
+use super::search::{self, SearchIndex};
 use super::*;
 use crate::error::Error;
 use crate::model::{DeliveryDetail, DeliverySummary};
@@ -163,15 +165,20 @@ END;
 /// 7.0–22.0 ms to 5.5–9.5 ms (five alternated `hookwatch bench` runs each, 2026-12-02).
 const MIGRATE_TO_8: &str = "INSERT INTO events_fts(events_fts, rank) VALUES ('automerge', 8);";
 
-/// Events indexed for search per batch: one write transaction each.
-const INDEX_BATCH: u32 = 1000;
+/// Schema 9: the search index moves to a file of its own (`search.rs`), which takes every event
+/// in again from the first.
+const MIGRATE_TO_9: &str = r#"
+DROP TRIGGER events_fts_delete;
+DROP TABLE events_fts;
+DROP TABLE events_fts_progress;
+"#;
 
 /// How SQLite searches payloads: words through the FTS5 index (each as a prefix), fields with
 /// `json_extract` (the body is stored as a BLOB, read as the JSON text it is).
 const PAYLOAD_SEARCH: query::PayloadSearch = query::PayloadSearch {
     word: |indexed, raw| {
         format!(
-            "(e.rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {indexed}) OR instr(lower(e.id), lower({raw})) > 0)"
+            "(e.rowid IN (SELECT rowid FROM search.events_fts WHERE events_fts MATCH {indexed}) OR instr(lower(e.id), lower({raw})) > 0)"
         )
     },
     word_arg: |w| format!("\"{}\"*", w.replace('"', "\"\"")),
@@ -194,6 +201,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     Migration { version: 6, sql: MIGRATE_TO_6 },
     Migration { version: 7, sql: MIGRATE_TO_7 },
     Migration { version: 8, sql: MIGRATE_TO_8 },
+    Migration { version: 9, sql: MIGRATE_TO_9 },
 ];
 
 /// Keeps an audit entry, in the caller's transaction.
@@ -296,6 +304,7 @@ impl<T: Send + 'static, F: Fn(&Connection) -> Result<T> + Send> WriteJob for Typ
 pub struct SqliteStore {
     writer: mpsc::Sender<Box<dyn WriteJob>>,
     readers: Arc<Mutex<Vec<Connection>>>,
+    search: SearchIndex,
     path: PathBuf,
 }
 
@@ -355,13 +364,15 @@ impl SqliteStore {
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
             tx.commit()?;
         }
+        keep_private(&search::path_of(path))?;
+        let search = SearchIndex::open(path, open)?;
         let checkpoints = Checkpoints::start(&mut conn, open(path)?)?;
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
         std::thread::Builder::new()
             .name("hookwatch-sqlite-writer".into())
             .spawn(move || run_writer(conn, rx, checkpoints))
             .map_err(|e| Error::Storage(format!("cannot start the database writer: {e}")))?;
-        Ok(SqliteStore { writer: tx, readers: Arc::new(Mutex::new(Vec::new())), path: path.to_path_buf() })
+        Ok(SqliteStore { writer: tx, readers: Arc::new(Mutex::new(Vec::new())), search, path: path.to_path_buf() })
     }
 
     /// Runs `work` in turn in the writer's next group and resolves once that group has committed.
@@ -389,7 +400,11 @@ impl SqliteStore {
             let pooled = readers.lock().map_err(|_| Error::Storage("reader pool poisoned".into()))?.pop();
             let conn = match pooled {
                 Some(c) => c,
-                None => open(&path)?,
+                None => {
+                    let conn = open(&path)?;
+                    search::attach(&conn, &path)?;
+                    conn
+                }
             };
             let result = work(&conn);
             if let Ok(mut pool) = readers.lock() {
@@ -887,22 +902,7 @@ impl Store for SqliteStore {
     }
 
     async fn index_payloads(&self) -> Result<Option<u64>> {
-        self.write(|conn| {
-            let from: i64 = conn.query_row("SELECT indexed_rowid FROM events_fts_progress", [], |r| r.get(0))?;
-            let to: Option<i64> = conn.query_row(
-                "SELECT max(rowid) FROM (SELECT rowid FROM events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)",
-                params![from, INDEX_BATCH],
-                |r| r.get(0),
-            )?;
-            let Some(to) = to else { return Ok(Some(0)) };
-            let indexed = conn.execute(
-                "INSERT INTO events_fts(rowid, body) SELECT rowid, body FROM events WHERE rowid > ?1 AND rowid <= ?2",
-                params![from, to],
-            )?;
-            conn.execute("UPDATE events_fts_progress SET indexed_rowid = ?1", [to])?;
-            Ok(Some(indexed as u64))
-        })
-        .await
+        self.search.index_batch().await.map(Some)
     }
 
     async fn prune(&self, before: Millis) -> Result<u64> {
@@ -912,14 +912,26 @@ impl Store for SqliteStore {
         static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
                 "DELETE FROM events WHERE id IN (
-                    SELECT e.id FROM events e WHERE e.id < ?1 AND e.received_at < ?2 AND NOT {} LIMIT {})",
+                    SELECT e.id FROM events e WHERE e.id < ?1 AND e.received_at < ?2 AND NOT {} LIMIT {})
+                 RETURNING rowid",
                 has_unfinished("e.id"),
                 query::PRUNE_SLICE
             )
         });
         let pruned = query::in_slices(|| {
             let oldest_kept = oldest_kept.clone();
-            self.write(move |conn| Ok(conn.prepare_cached(&SQL)?.execute(params![oldest_kept, before])? as u64))
+            async move {
+                let rowids = self
+                    .write(move |conn| {
+                        let mut delete = conn.prepare_cached(&SQL)?;
+                        let rowids = delete.query_map(params![oldest_kept, before], |r| r.get(0))?;
+                        Ok(rowids.collect::<rusqlite::Result<Vec<i64>>>()?)
+                    })
+                    .await?;
+                let pruned = rowids.len() as u64;
+                self.search.forget(rowids).await?;
+                Ok(pruned)
+            }
         })
         .await?;
         let oldest_replay = super::first_replay_id_at(before);
@@ -1049,6 +1061,22 @@ mod tests {
         assert_current_schema(&path);
     }
 
+    /// A schema-8 database's events, searched until then through an index in the same file, are
+    /// found through the index beside it once it has taken them in.
+    #[tokio::test]
+    async fn a_schema_8_database_is_searched_through_the_index_beside_it() {
+        let (_dir, path) = old_database(
+            8,
+            r#"INSERT INTO events (id, action, received_at, body)
+               VALUES ('evt_01JB0000000000000000000000', 'card.create', 2000, CAST('{"data":{"title":"Acme renewal"}}' AS BLOB));
+               INSERT INTO events_fts(rowid, body) SELECT rowid, body FROM events;
+               UPDATE events_fts_progress SET indexed_rowid = 1;"#,
+        );
+        let store = SqliteStore::open(&path, None).unwrap();
+        assert_eq!(search::tests::searched(&store, "renewal").await, ["evt_01JB0000000000000000000000"]);
+        assert_current_schema(&path);
+    }
+
     /// The files hold signing secrets: a new database and its WAL files are the owner's alone, and
     /// an old world-readable one is made private when opened.
     #[tokio::test]
@@ -1068,7 +1096,7 @@ mod tests {
             })
             .await
             .unwrap();
-        for suffix in ["", "-wal", "-shm"] {
+        for suffix in ["", "-wal", "-shm", "-search", "-search-wal", "-search-shm"] {
             let file = PathBuf::from(format!("{}{suffix}", path.display()));
             assert_eq!(mode(&file), 0o600, "{}", file.display());
         }
@@ -1165,8 +1193,13 @@ mod tests {
         let open_index: String =
             conn.query_row("SELECT sql FROM sqlite_schema WHERE name = 'events_open'", [], |r| r.get(0)).unwrap();
         assert!(open_index.contains("events(open)"), "{open_index}");
+        let in_store: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'events_fts%'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(in_store, 0, "the search index lives in a file of its own");
+        let index = Connection::open(search::path_of(path)).unwrap();
         let automerge: i64 =
-            conn.query_row("SELECT v FROM events_fts_config WHERE k = 'automerge'", [], |r| r.get(0)).unwrap();
+            index.query_row("SELECT v FROM events_fts_config WHERE k = 'automerge'", [], |r| r.get(0)).unwrap();
         assert_eq!(automerge, 8);
     }
 }
