@@ -33,6 +33,9 @@ const ATTEMPTS_WAIT: Duration = Duration::from_millis(10);
 /// Waiting attempt records that commit at once, whatever their age.
 const ATTEMPTS_BATCH: usize = 256;
 
+/// What a write is answered once the writer thread is gone.
+const WRITER_STOPPED: &str = "the database writer has stopped";
+
 /// Schema 1; a fresh database gets it and then every migration after it, like an old one.
 const SCHEMA_1: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
@@ -276,14 +279,20 @@ trait WriteJob: Send {
     fn order(&self) -> Order;
 }
 
-struct TypedJob<T, F> {
+/// `work` and what to do with its outcome once the commit is known (`reply`, on the writer thread).
+struct TypedJob<T, F, R> {
     work: F,
     order: Order,
     outcome: Option<Result<T>>,
-    done: oneshot::Sender<Result<T>>,
+    reply: R,
 }
 
-impl<T: Send + 'static, F: Fn(&Connection) -> Result<T> + Send> WriteJob for TypedJob<T, F> {
+impl<T, F, R> WriteJob for TypedJob<T, F, R>
+where
+    T: Send + 'static,
+    F: Fn(&Connection) -> Result<T> + Send,
+    R: FnOnce(Result<T>) + Send,
+{
     fn order(&self) -> Order {
         self.order
     }
@@ -297,7 +306,7 @@ impl<T: Send + 'static, F: Fn(&Connection) -> Result<T> + Send> WriteJob for Typ
 
     fn finish(self: Box<Self>, committed: Result<(), String>) {
         let outcome = self.outcome.unwrap_or_else(|| Err(Error::Storage("the write never ran".into())));
-        let _ = self.done.send(committed.map_err(Error::Storage).and(outcome));
+        (self.reply)(committed.map_err(Error::Storage).and(outcome));
     }
 }
 
@@ -387,9 +396,15 @@ impl SqliteStore {
         work: impl Fn(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (done, answer) = oneshot::channel();
-        let job: Box<dyn WriteJob> = Box::new(TypedJob { work, order, outcome: None, done });
-        self.writer.send(job).map_err(|_| Error::Storage("the database writer has stopped".into()))?;
-        answer.await.map_err(|_| Error::Storage("the database writer has stopped".into()))?
+        self.submit(Box::new(TypedJob { work, order, outcome: None, reply: move |outcome| drop(done.send(outcome)) }));
+        answer.await.map_err(|_| Error::Storage(WRITER_STOPPED.into()))?
+    }
+
+    /// Hands a job to the writer; one it can no longer take is answered at once.
+    fn submit(&self, job: Box<dyn WriteJob>) {
+        if let Err(mpsc::SendError(job)) = self.writer.send(job) {
+            job.finish(Err(WRITER_STOPPED.into()));
+        }
     }
 
     /// Runs a read on a pooled connection off the async threads (WAL lets reads run beside the writer).
@@ -583,6 +598,53 @@ fn has_unrowed_pending(subscription: Option<&str>) -> String {
     )
 }
 
+/// An attempt and its delivery's next state, in the writer's transaction.
+fn record(conn: &Connection, rec: &AttemptRecord) -> Result<()> {
+    let headers = serde_json::to_string(&rec.request_headers).unwrap_or_else(|_| "{}".into());
+    // The first change of a delivery gives it its row; a cancelled one stays cancelled.
+    conn.prepare_cached(
+        "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at,
+                                 last_status_code, last_error, updated_at)
+         VALUES (?1, ?8, ?9, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET status = ?2, attempts = ?3, next_attempt_at = ?4,
+                last_status_code = ?5, last_error = ?6, updated_at = ?7
+         WHERE status != 'cancelled'",
+    )?
+    .execute(params![
+        rec.delivery_id,
+        rec.new_status.as_str(),
+        rec.attempts_in_series,
+        rec.next_retry_at,
+        rec.status_code,
+        rec.error,
+        rec.started_at + rec.duration_ms as i64,
+        rec.event_id,
+        rec.subscription_id
+    ])?;
+    conn.prepare_cached(
+        "INSERT INTO attempts (delivery_id, subscription_id, started_at, duration_ms, status_code, error_kind,
+                               error, response_body, response_truncated, next_retry_at, request_headers)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        rec.delivery_id,
+        rec.subscription_id,
+        rec.started_at,
+        rec.duration_ms as i64,
+        rec.status_code,
+        rec.error_kind.map(ErrorKind::as_str),
+        rec.error,
+        rec.response_body,
+        rec.response_truncated,
+        rec.next_retry_at,
+        headers
+    ])?;
+    if rec.new_status.is_final() {
+        close_if_finished(conn, &rec.event_id)?;
+    }
+    Ok(())
+}
+
 /// Clears `open` once none of the event's deliveries is pending or retrying.
 fn close_if_finished(conn: &Connection, event_id: &str) -> Result<()> {
     // Runs for every finished delivery, so its SQL is built once.
@@ -643,52 +705,12 @@ impl Store for SqliteStore {
     }
 
     async fn record_attempt(&self, rec: AttemptRecord) -> Result<()> {
-        self.write_ordered(Order::Batched, move |conn| {
-            let headers = serde_json::to_string(&rec.request_headers).unwrap_or_else(|_| "{}".into());
-            // The first change of a delivery gives it its row; a cancelled one stays cancelled.
-            conn.prepare_cached(
-                "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, next_attempt_at,
-                                         last_status_code, last_error, updated_at)
-                 VALUES (?1, ?8, ?9, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (id) DO UPDATE SET status = ?2, attempts = ?3, next_attempt_at = ?4,
-                        last_status_code = ?5, last_error = ?6, updated_at = ?7
-                 WHERE status != 'cancelled'",
-            )?
-            .execute(params![
-                rec.delivery_id,
-                rec.new_status.as_str(),
-                rec.attempts_in_series,
-                rec.next_retry_at,
-                rec.status_code,
-                rec.error,
-                rec.started_at + rec.duration_ms as i64,
-                rec.event_id,
-                rec.subscription_id
-            ])?;
-            conn.prepare_cached(
-                "INSERT INTO attempts (delivery_id, subscription_id, started_at, duration_ms, status_code, error_kind,
-                                       error, response_body, response_truncated, next_retry_at, request_headers)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?
-            .execute(params![
-                rec.delivery_id,
-                rec.subscription_id,
-                rec.started_at,
-                rec.duration_ms as i64,
-                rec.status_code,
-                rec.error_kind.map(ErrorKind::as_str),
-                rec.error,
-                rec.response_body,
-                rec.response_truncated,
-                rec.next_retry_at,
-                headers
-            ])?;
-            if rec.new_status.is_final() {
-                close_if_finished(conn, &rec.event_id)?;
-            }
-            Ok(())
-        })
-        .await
+        self.write_ordered(Order::Batched, move |conn| record(conn, &rec)).await
+    }
+
+    fn record_attempt_then(self: Arc<Self>, rec: AttemptRecord, recorded: OnRecorded) {
+        let work = move |conn: &Connection| record(conn, &rec);
+        self.submit(Box::new(TypedJob { work, order: Order::Batched, outcome: None, reply: recorded }));
     }
 
     async fn settle(&self) -> Result<()> {
