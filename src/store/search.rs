@@ -3,10 +3,10 @@
 //!
 //! In the store's own file, each batch (and FTS5's merges inside it) was a transaction of the
 //! writer's, and every ingest waited behind it. Here a batch reads the events through the store's
-//! file, attached, and writes only its own, beside the writer. The index holds
-//! nothing the events do not, so it commits without an fsync (`synchronous=NORMAL`, which in WAL
-//! mode may lose the last batches on a power cut but never corrupts): those events are indexed
-//! again. Deleting the file rebuilds the index.
+//! file, attached, and writes only its own, beside the writer. The index holds nothing the events
+//! do not, so it commits without an fsync (`synchronous=NORMAL`, which in WAL mode may lose the
+//! last batches on a power cut but never corrupts): those events are indexed again. Deleting the
+//! file rebuilds the index.
 
 use crate::error::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
