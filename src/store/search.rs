@@ -124,7 +124,7 @@ pub(super) mod tests {
     use crate::store::{EventQuery, NewEvent, Store};
     use bytes::Bytes;
 
-    pub(in crate::store) fn titled(id: &str, title: &str, at: crate::model::Millis) -> NewEvent {
+    fn titled(id: &str, title: &str, at: crate::model::Millis) -> NewEvent {
         NewEvent {
             id: id.into(),
             action: "card.create".into(),
