@@ -3,7 +3,7 @@
 
 use super::client::{self, AttemptOutcome, Endpoint};
 use super::health::{Ended, FAILING_ALERT_AFTER, Finding, Health};
-use super::{Context, Control, Job, LaneGauges, retry};
+use super::{CompactId, Context, Control, Job, LaneGauges, retry};
 use crate::feed::FeedEvent;
 use crate::metrics::AttemptFacts;
 use crate::model::{Alert, AlertKind};
@@ -54,7 +54,7 @@ pub(super) struct Lane {
     waiting: BTreeMap<(Millis, u64), Job>,
     seq: u64,
     /// Delivery ids queued or in flight here, so a requeue never runs a delivery twice at once.
-    queued: HashSet<String>,
+    queued: HashSet<CompactId>,
     /// Attempts under way; `Err` gives a job back unattempted.
     in_flight: JoinSet<Result<Finished, Unattempted>>,
     health: Health,
@@ -216,9 +216,10 @@ impl Lane {
             latency_ms: outcome.duration.as_millis() as u64,
             status,
         };
-        let failed = outcome.error.as_deref().map(|error| crate::stats::Failed {
+        let event_id = outcome.error.is_some().then(|| job.event_id.to_string());
+        let failed = outcome.error.as_deref().zip(event_id.as_deref()).map(|(error, event_id)| crate::stats::Failed {
             error,
-            event_id: &job.event_id,
+            event_id,
             attempt: job.attempts + 1,
         });
         self.ctx.stats.record_attempt(&self.sub.id, outcome.started_at, &facts, failed);
@@ -331,8 +332,9 @@ async fn deliver(
     endpoint: Arc<Endpoint>,
     job: Job,
 ) -> Result<Finished, Unattempted> {
+    let (delivery_id, event_id) = (job.delivery_id.to_string(), job.event_id.to_string());
     if let (true, Some(shared)) = (job.attempts > 0, ctx.store.shared())
-        && let Ok(false) = shared.holds(&job.delivery_id).await
+        && let Ok(false) = shared.holds(&delivery_id).await
     {
         tracing::debug!(delivery = %job.delivery_id, "another node has taken this delivery over");
         return Err(Unattempted::Moved(job));
@@ -340,18 +342,18 @@ async fn deliver(
     let body = match &job.body {
         Some(b) => Some(b.bytes()),
         // A storage fault is not the endpoint's: nothing is sent, recorded or charged.
-        None => match ctx.store.event_body(&job.event_id).await {
+        None => match ctx.store.event_body(&event_id).await {
             Ok(body) => body,
             Err(e) => return Err(Unattempted::StoreFailed { job, error: e.to_string() }),
         },
     };
     let Some(body) = body else { return Err(Unattempted::EventGone(job)) };
-    let mut outcome = client::attempt(&ctx.client, &endpoint, &sub, &job.event_id, body).await;
+    let mut outcome = client::attempt(&ctx.client, &endpoint, &sub, &event_id, body).await;
     let attempts = job.attempts + 1;
     let (status, next_at) = retry::decide(&ctx.schedule, attempts, &outcome, now_ms());
     let record = AttemptRecord {
-        delivery_id: job.delivery_id.clone(),
-        event_id: job.event_id.clone(),
+        delivery_id,
+        event_id,
         subscription_id: sub.id.clone(),
         started_at: outcome.started_at,
         duration_ms: outcome.duration.as_millis() as u64,

@@ -2,6 +2,7 @@
 
 mod breaker;
 pub mod client;
+mod compact_id;
 mod health;
 mod lane;
 pub mod retry;
@@ -18,6 +19,7 @@ use crate::model::{Millis, Subscription};
 use crate::stats::Stats;
 use crate::store::{PendingDelivery, Store};
 use bytes::Bytes;
+pub use compact_id::CompactId;
 use lane::{Command, Lane};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU8, AtomicUsize, Ordering};
@@ -28,8 +30,8 @@ use tokio::sync::mpsc;
 /// A delivery waiting in a lane.
 #[derive(Debug)]
 pub struct Job {
-    pub delivery_id: String,
-    pub event_id: String,
+    pub delivery_id: CompactId,
+    pub event_id: CompactId,
     pub attempts: u32,
     pub due: Millis,
     /// The body when it is at hand (fresh events, within the memory budget); otherwise it is
@@ -39,7 +41,13 @@ pub struct Job {
 
 impl Job {
     pub fn from_pending(p: PendingDelivery) -> Self {
-        Job { delivery_id: p.id, event_id: p.event_id, attempts: p.attempts, due: p.next_attempt_at, body: None }
+        Job {
+            delivery_id: CompactId::new(&p.id),
+            event_id: CompactId::new(&p.event_id),
+            attempts: p.attempts,
+            due: p.next_attempt_at,
+            body: None,
+        }
     }
 }
 

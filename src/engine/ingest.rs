@@ -2,7 +2,7 @@
 //! their lanes and tell the watchers.
 
 use super::Engine;
-use crate::dispatch::Job;
+use crate::dispatch::{CompactId, Job};
 use crate::error::{Error, Result};
 use crate::feed::FeedEvent;
 use crate::model::{DeliveryStatus, DeliverySummary, EventSummary, Millis, new_id, now_ms};
@@ -160,10 +160,11 @@ impl Engine {
         // A body from the HTTP layer can be a slice of a much larger read buffer; a queued
         // job keeps an exact copy so it pins only its own bytes.
         let held = (!deliveries.is_empty()).then(|| Bytes::copy_from_slice(&body));
+        let queued_event_id = CompactId::new(&event_id);
         for (delivery_id, sub_id) in &deliveries {
             let job = Job {
-                delivery_id: delivery_id.clone(),
-                event_id: event_id.clone(),
+                delivery_id: CompactId::new(delivery_id),
+                event_id: queued_event_id.clone(),
                 attempts: 0,
                 due: now,
                 body: held.as_ref().and_then(|b| self.dispatcher.hold_body(b)),
