@@ -33,6 +33,23 @@ impl CompactId {
     }
 }
 
+impl CompactId {
+    /// The id as text, in one allocation of its exact length (`to_string` grows a `String` as
+    /// the parts are written).
+    pub fn text(&self) -> String {
+        match self {
+            CompactId::Ulid { prefix, value } => {
+                let mut text = String::with_capacity(prefix.len() + 1 + ulid::ULID_LEN);
+                text.extend(prefix.iter().map(|&letter| char::from(letter)));
+                text.push('_');
+                text.push_str(ulid::Ulid::from_bytes(*value).array_to_str(&mut [0; ulid::ULID_LEN]));
+                text
+            }
+            CompactId::Text(text) => text.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for CompactId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -63,6 +80,7 @@ mod tests {
             let compact = CompactId::new(&id);
             assert!(matches!(compact, CompactId::Ulid { .. }), "{id}");
             assert_eq!(compact.to_string(), id);
+            assert_eq!(compact.text(), id);
         }
     }
 
@@ -82,6 +100,7 @@ mod tests {
             let compact = CompactId::new(&id);
             assert!(matches!(compact, CompactId::Text(_)), "{id}");
             assert_eq!(compact.to_string(), id);
+            assert_eq!(compact.text(), id);
         }
     }
 

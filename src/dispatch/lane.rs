@@ -216,7 +216,7 @@ impl Lane {
             latency_ms: outcome.duration.as_millis() as u64,
             status,
         };
-        let event_id = outcome.error.is_some().then(|| job.event_id.to_string());
+        let event_id = outcome.error.is_some().then(|| job.event_id.text());
         let failed = outcome.error.as_deref().zip(event_id.as_deref()).map(|(error, event_id)| crate::stats::Failed {
             error,
             event_id,
@@ -332,7 +332,7 @@ async fn deliver(
     endpoint: Arc<Endpoint>,
     job: Job,
 ) -> Result<Finished, Unattempted> {
-    let (delivery_id, event_id) = (job.delivery_id.to_string(), job.event_id.to_string());
+    let (delivery_id, event_id) = (job.delivery_id.text(), job.event_id.text());
     if let (true, Some(shared)) = (job.attempts > 0, ctx.store.shared())
         && let Ok(false) = shared.holds(&delivery_id).await
     {
