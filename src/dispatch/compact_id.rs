@@ -27,13 +27,11 @@ impl CompactId {
         let prefix: [u8; 3] = prefix.as_bytes().try_into().ok().filter(|p: &[u8; 3]| p.is_ascii())?;
         let ulid = ulid::Ulid::from_string(encoded).ok()?;
         // Base32 reads some strings more than one way (lower case, an overlong first letter):
-        // only an id written the way it is written back may lose its text.
+        // only an id that writes back exactly as given is kept as bytes.
         let mut written = [0; ulid::ULID_LEN];
         (ulid.array_to_str(&mut written) == encoded).then_some(CompactId::Ulid { prefix, value: ulid.to_bytes() })
     }
-}
 
-impl CompactId {
     /// The id as text, in one allocation of its exact length (`to_string` grows a `String` as
     /// the parts are written).
     pub fn text(&self) -> String {
