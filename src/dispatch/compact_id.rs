@@ -35,30 +35,34 @@ impl CompactId {
     /// The id as text, in one allocation of its exact length (`to_string` grows a `String` as
     /// the parts are written).
     pub fn text(&self) -> String {
+        let len = match self {
+            CompactId::Ulid { prefix, .. } => prefix.len() + 1 + ulid::ULID_LEN,
+            CompactId::Text(text) => text.len(),
+        };
+        let mut text = String::with_capacity(len);
+        // Writing into a String cannot fail.
+        let _ = self.write(&mut text);
+        text
+    }
+
+    /// The one way an id is written, for `text` and `Display`.
+    fn write(&self, out: &mut impl Write) -> fmt::Result {
         match self {
             CompactId::Ulid { prefix, value } => {
-                let mut text = String::with_capacity(prefix.len() + 1 + ulid::ULID_LEN);
-                text.extend(prefix.iter().map(|&letter| char::from(letter)));
-                text.push('_');
-                text.push_str(ulid::Ulid::from_bytes(*value).array_to_str(&mut [0; ulid::ULID_LEN]));
-                text
+                for &letter in prefix {
+                    out.write_char(char::from(letter))?;
+                }
+                out.write_char('_')?;
+                out.write_str(ulid::Ulid::from_bytes(*value).array_to_str(&mut [0; ulid::ULID_LEN]))
             }
-            CompactId::Text(text) => text.to_string(),
+            CompactId::Text(text) => out.write_str(text),
         }
     }
 }
 
 impl fmt::Display for CompactId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CompactId::Ulid { prefix, value } => {
-                for &letter in prefix {
-                    f.write_char(char::from(letter))?;
-                }
-                write!(f, "_{}", ulid::Ulid::from_bytes(*value))
-            }
-            CompactId::Text(text) => f.write_str(text),
-        }
+        self.write(f)
     }
 }
 
