@@ -17,6 +17,10 @@ pub struct StatsReport {
     pub events_ingested: u64,
     /// Deliveries queued, on every node of the cluster.
     pub backlog: u64,
+    /// Bytes of event bodies this node keeps in memory for queued and in-flight deliveries (a
+    /// paused subscription's are left in the store).
+    #[serde(default)]
+    pub held_body_bytes: u64,
     pub subscriptions: Vec<EndpointReport>,
     /// This node first, then the cluster's other nodes (when several share a database).
     #[serde(default)]
@@ -117,6 +121,11 @@ impl StatsReport {
             "hookwatch_backlog_all_subscriptions",
             "Deliveries waiting across all subscriptions.",
             self.backlog as f64,
+        )?;
+        single(
+            "hookwatch_held_body_bytes",
+            "Bytes of event bodies this node keeps in memory for queued and in-flight deliveries.",
+            self.held_body_bytes as f64,
         )?;
         let vec = |name: &str, help: &str, labels: &[&str]| -> prometheus::Result<GaugeVec> {
             let g = GaugeVec::new(Opts::new(name, help), labels)?;

@@ -124,6 +124,7 @@ pub fn demo_app() -> App {
         ingest_per_second: 11.4,
         events_ingested: 8_412,
         backlog: 212,
+        held_body_bytes: 180_224,
         subscriptions: vec![
             endpoint(&subs[0], 1.0, 24, 0, BreakerState::Closed, &[1.0; 12]),
             endpoint(

@@ -3,13 +3,14 @@
 
 use super::client::{self, AttemptOutcome, Endpoint};
 use super::health::{Ended, FAILING_ALERT_AFTER, Finding, Health};
-use super::{CompactId, Context, Control, Job, LaneGauges, retry};
+use super::{CompactId, Context, Control, HeldBody, Job, LaneGauges, retry};
 use crate::feed::FeedEvent;
 use crate::metrics::AttemptFacts;
 use crate::model::{Alert, AlertKind};
 use crate::model::{DeliveryStatus, Millis, Subscription, SubscriptionState, now_ms};
 use crate::store::AttemptRecord;
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use bytes::Bytes;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -23,18 +24,14 @@ pub(super) enum Command {
     Probe,
 }
 
-/// A job given back without an attempt.
-enum Unattempted {
-    /// Another node has taken the delivery over.
-    Moved(Job),
-    /// The event's body could not be read: tried again later, the endpoint not charged.
-    StoreFailed { job: Job, error: String },
-    /// The event, and with it the delivery, is no longer stored: nothing is left to send.
-    EventGone(Job),
-}
+/// A job given back without an attempt: another node has taken the delivery over.
+struct Moved(Job);
 
-/// How long a delivery waits after the store failed to give its body.
+/// How long deliveries wait after the store failed to give their bodies.
 const STORE_RETRY: Duration = Duration::from_secs(2);
+
+/// Bodies read from the store, by event id.
+type BodiesRead = crate::error::Result<Vec<(String, Bytes)>>;
 
 struct Finished {
     job: Job,
@@ -55,8 +52,14 @@ pub(super) struct Lane {
     seq: u64,
     /// Delivery ids queued or in flight here, so a requeue never runs a delivery twice at once.
     queued: HashSet<CompactId>,
-    /// Attempts under way; `Err` gives a job back unattempted.
-    in_flight: JoinSet<Result<Finished, Unattempted>>,
+    /// Attempts under way.
+    in_flight: JoinSet<Result<Finished, Moved>>,
+    /// The one read under way of bodies that jobs near the head of `ready` lack, and which events
+    /// it asked for.
+    reading: JoinSet<BodiesRead>,
+    asked: Vec<CompactId>,
+    /// After the store failed to give bodies, when to ask again.
+    read_again_at: Option<Instant>,
     health: Health,
     /// With a rate limit, the earliest the next attempt may start.
     next_start: Option<Instant>,
@@ -75,6 +78,9 @@ impl Lane {
             seq: 0,
             queued: HashSet::new(),
             in_flight: JoinSet::new(),
+            reading: JoinSet::new(),
+            asked: Vec::new(),
+            read_again_at: None,
             health,
             next_start: None,
         }
@@ -84,6 +90,7 @@ impl Lane {
         loop {
             let (now, at) = (now_ms(), Instant::now());
             self.promote_due(now);
+            self.read_ahead(at);
             self.start_ready(at);
             self.publish_gauges(now, at);
             let wake = self.next_wake(now, at);
@@ -100,9 +107,14 @@ impl Lane {
                 Some(done) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
                     match done {
                         Ok(Ok(done)) => self.finish(done, now_ms(), Instant::now()),
-                        Ok(Err(unattempted)) => self.give_back(unattempted, now_ms()),
+                        Ok(Err(Moved(job))) => {
+                            self.queued.remove(&job.delivery_id);
+                        }
                         Err(_) => {}
                     }
+                }
+                Some(read) = self.reading.join_next(), if !self.reading.is_empty() => {
+                    self.bodies_read(read.unwrap_or_else(|e| Err(crate::error::Error::Storage(e.to_string()))), Instant::now());
                 }
                 _ = sleep_until(wake), if wake.is_some() => {}
             }
@@ -121,7 +133,10 @@ impl Lane {
         }
     }
 
-    fn enqueue(&mut self, job: Job, now: Millis) {
+    fn enqueue(&mut self, mut job: Job, now: Millis) {
+        if self.sub.state != SubscriptionState::Active {
+            job.body = None; // it may wait for as long as the pause lasts: read it back on resume
+        }
         if !self.queued.insert(job.delivery_id.clone()) {
             // Already here: a requeue brings a waiting retry forward with its fresh series.
             let key = self.waiting.iter().find(|(_, j)| j.delivery_id == job.delivery_id).map(|(k, _)| *k);
@@ -147,6 +162,10 @@ impl Lane {
         let resumed = sub.state == SubscriptionState::Active && self.sub.state != SubscriptionState::Active;
         if resumed {
             self.health.reset();
+        }
+        if sub.state != SubscriptionState::Active {
+            // Deliveries held by an operator may wait for hours; the memory goes to lanes that send.
+            self.ready.iter_mut().chain(self.waiting.values_mut()).for_each(|job| job.body = None);
         }
         self.endpoint = Arc::new(Endpoint::new(&sub, &self.ctx.guard));
         self.sub = sub;
@@ -179,7 +198,11 @@ impl Lane {
         if self.sub.ordered && !self.waiting.is_empty() {
             return;
         }
-        while self.in_flight.len() < self.limit() && !self.ready.is_empty() {
+        while self.in_flight.len() < self.limit() {
+            // The head goes once its body is at hand; `read_ahead` asks the store for it.
+            let Some(body) = self.ready.front().and_then(|job| job.body.as_ref().map(HeldBody::bytes)) else {
+                return;
+            };
             if self.next_start.is_some_and(|next| at < next) {
                 return;
             }
@@ -193,7 +216,74 @@ impl Lane {
                 .map(|rate| self.next_start.map_or(at, |next| next.max(at)) + Duration::from_secs(1) / rate.max(1));
             let Some(job) = self.ready.pop_front() else { return };
             let (ctx, sub, endpoint) = (self.ctx.clone(), self.sub.clone(), self.endpoint.clone());
-            self.in_flight.spawn(async move { deliver(ctx, sub, endpoint, job).await });
+            self.in_flight.spawn(async move { deliver(ctx, sub, endpoint, job, body).await });
+        }
+    }
+
+    /// How many jobs ahead of the attempts a lane keeps its bodies at hand.
+    fn read_ahead_window(&self) -> usize {
+        (2 * self.limit()).clamp(8, 128)
+    }
+
+    /// Asks the store, in one read, for the bodies that jobs near the head of `ready` lack
+    /// (after a restart, a pause, a retry or with the memory budget spent), so that they are at
+    /// hand by the time those jobs reach the head.
+    fn read_ahead(&mut self, at: Instant) {
+        let window = self.read_ahead_window();
+        if self.sub.state != SubscriptionState::Active
+            || !self.reading.is_empty()
+            || self.read_again_at.is_some_and(|again| at < again)
+            || self.ready.iter().take(window).all(|job| job.body.is_some())
+        {
+            return;
+        }
+        self.read_again_at = None;
+        self.asked = self
+            .ready
+            .iter()
+            .take(2 * window)
+            .filter(|job| job.body.is_none())
+            .take(window)
+            .map(|job| job.event_id.clone())
+            .collect();
+        let (store, ids) = (self.ctx.store.clone(), self.asked.iter().map(CompactId::text).collect());
+        self.reading.spawn(async move { store.event_bodies(ids).await });
+    }
+
+    /// Gives the jobs the bodies read ahead. A storage fault is not the endpoint's: nothing is
+    /// sent or charged, and the lane asks again later. An event no longer stored has nothing
+    /// left to send, so its job leaves the queue.
+    fn bodies_read(&mut self, read: BodiesRead, at: Instant) {
+        let asked = std::mem::take(&mut self.asked);
+        let found = match read {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(subscription = %self.sub.name, "cannot read {} events to deliver (asking again in {} s; the endpoint is not charged): {e}", asked.len(), STORE_RETRY.as_secs());
+                self.read_again_at = Some(at + STORE_RETRY);
+                return;
+            }
+        };
+        if self.sub.state != SubscriptionState::Active {
+            return; // paused meanwhile: read again on resume
+        }
+        let mut bodies: HashMap<CompactId, Bytes> =
+            found.into_iter().map(|(id, body)| (CompactId::new(&id), body)).collect();
+        let mut gone: HashSet<CompactId> = asked.into_iter().filter(|id| !bodies.contains_key(id)).collect();
+        let mut i = 0;
+        while i < self.ready.len() && !(bodies.is_empty() && gone.is_empty()) {
+            let job = &mut self.ready[i];
+            if job.body.is_none() {
+                if let Some(body) = bodies.remove(&job.event_id) {
+                    job.body = Some(HeldBody::counted(body, &self.ctx.body_bytes));
+                } else if gone.remove(&job.event_id)
+                    && let Some(job) = self.ready.remove(i)
+                {
+                    tracing::error!(delivery = %job.delivery_id, event = %job.event_id, "the event is no longer stored; its delivery cannot be sent");
+                    self.queued.remove(&job.delivery_id);
+                    continue;
+                }
+            }
+            i += 1;
         }
     }
 
@@ -203,7 +293,8 @@ impl Lane {
         let retry = self.waiting.keys().next().map(|(due, _)| at + Duration::from_millis((*due - now).max(0) as u64));
         let probe = (!self.ready.is_empty()).then(|| self.health.breaker.open_until()).flatten();
         let paced = (!self.ready.is_empty()).then_some(self.next_start).flatten().filter(|next| *next > at);
-        [retry, probe, paced].into_iter().flatten().min()
+        let read = (!self.ready.is_empty()).then_some(self.read_again_at).flatten().filter(|again| *again > at);
+        [retry, probe, paced, read].into_iter().flatten().min()
     }
 
     fn finish(&mut self, done: Finished, now: Millis, at: Instant) {
@@ -253,23 +344,6 @@ impl Lane {
                 self.wait(job);
             }
             _ => {
-                self.queued.remove(&job.delivery_id);
-            }
-        }
-    }
-
-    fn give_back(&mut self, unattempted: Unattempted, now: Millis) {
-        match unattempted {
-            Unattempted::Moved(job) => {
-                self.queued.remove(&job.delivery_id);
-            }
-            Unattempted::StoreFailed { mut job, error } => {
-                tracing::warn!(delivery = %job.delivery_id, "cannot read the event to deliver (retrying in {}s, the endpoint is not charged): {error}", STORE_RETRY.as_secs());
-                job.due = now + STORE_RETRY.as_millis() as i64;
-                self.wait(job);
-            }
-            Unattempted::EventGone(job) => {
-                tracing::error!(delivery = %job.delivery_id, event = %job.event_id, "the event is no longer stored; its delivery cannot be sent");
                 self.queued.remove(&job.delivery_id);
             }
         }
@@ -331,23 +405,15 @@ async fn deliver(
     sub: Arc<Subscription>,
     endpoint: Arc<Endpoint>,
     job: Job,
-) -> Result<Finished, Unattempted> {
+    body: Bytes,
+) -> Result<Finished, Moved> {
     let (delivery_id, event_id) = (job.delivery_id.text(), job.event_id.text());
     if let (true, Some(shared)) = (job.attempts > 0, ctx.store.shared())
         && let Ok(false) = shared.holds(&delivery_id).await
     {
         tracing::debug!(delivery = %job.delivery_id, "another node has taken this delivery over");
-        return Err(Unattempted::Moved(job));
+        return Err(Moved(job));
     }
-    let body = match &job.body {
-        Some(b) => Some(b.bytes()),
-        // A storage fault is not the endpoint's: nothing is sent, recorded or charged.
-        None => match ctx.store.event_body(&event_id).await {
-            Ok(body) => body,
-            Err(e) => return Err(Unattempted::StoreFailed { job, error: e.to_string() }),
-        },
-    };
-    let Some(body) = body else { return Err(Unattempted::EventGone(job)) };
     let mut outcome = client::attempt(&ctx.client, &endpoint, &sub, &event_id, body).await;
     let attempts = job.attempts + 1;
     let (status, next_at) = retry::decide(&ctx.schedule, attempts, &outcome, now_ms());

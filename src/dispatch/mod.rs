@@ -34,8 +34,8 @@ pub struct Job {
     pub event_id: CompactId,
     pub attempts: u32,
     pub due: Millis,
-    /// The body when it is at hand (fresh events, within the memory budget); otherwise it is
-    /// read from the store when attempted.
+    /// The body when it is at hand (fresh events within the memory budget, or read ahead by the
+    /// lane); a job goes out only once it is.
     pub body: Option<HeldBody>,
 }
 
@@ -51,7 +51,9 @@ impl Job {
     }
 }
 
-/// How much event body the queues may keep in memory; beyond it bodies are reread from the store.
+/// How much event body fresh jobs may keep in memory; beyond it bodies are read back from the
+/// store just before they are sent. A read-ahead is counted but not refused, so the total can
+/// pass the budget by what the lanes are about to send (twice their in-flight limits at most).
 const BODY_BUDGET: usize = 64 * 1024 * 1024;
 
 /// A body kept in memory for a queued delivery, counted against the budget until dropped.
@@ -62,6 +64,12 @@ pub struct HeldBody {
 }
 
 impl HeldBody {
+    /// Counts `bytes` against the budget `used`, whatever it already holds.
+    fn counted(bytes: Bytes, used: &Arc<AtomicUsize>) -> Self {
+        used.fetch_add(bytes.len(), Ordering::Relaxed);
+        HeldBody { bytes, used: used.clone() }
+    }
+
     pub fn bytes(&self) -> Bytes {
         self.bytes.clone()
     }
@@ -192,11 +200,12 @@ impl Dispatcher {
     /// Keeps `body` in memory for a job if the budget allows.
     pub fn hold_body(&self, body: &Bytes) -> Option<HeldBody> {
         let used = &self.ctx.body_bytes;
-        if used.fetch_add(body.len(), Ordering::Relaxed) + body.len() > BODY_BUDGET {
-            used.fetch_sub(body.len(), Ordering::Relaxed);
-            return None;
-        }
-        Some(HeldBody { bytes: body.clone(), used: used.clone() })
+        (used.load(Ordering::Relaxed) + body.len() <= BODY_BUDGET).then(|| HeldBody::counted(body.clone(), used))
+    }
+
+    /// Bytes of event bodies kept in memory for queued and in-flight deliveries.
+    pub fn held_body_bytes(&self) -> usize {
+        self.ctx.body_bytes.load(Ordering::Relaxed)
     }
 
     pub fn gauges(&self, subscription_id: &str) -> Option<Arc<LaneGauges>> {

@@ -129,6 +129,7 @@ impl Engine {
             ingest_per_second: rate,
             events_ingested: total,
             backlog: self.backlog() as u64 + others.iter().map(|n| n.backlog).sum::<u64>(),
+            held_body_bytes: self.dispatcher.held_body_bytes() as u64,
             subscriptions,
             nodes,
         }

@@ -273,7 +273,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every delivery not yet finished (pending or retrying, whichever node holds it), oldest event
     /// first: what a single node resumes after a restart (a node of a cluster claims its share instead).
     async fn pending_deliveries(&self) -> Result<Vec<PendingDelivery>>;
-    async fn event_body(&self, event_id: &str) -> Result<Option<Bytes>>;
+    /// The bodies of those of `event_ids` still stored, in any order: a lane reads what it is
+    /// about to send in one query rather than one per attempt.
+    async fn event_bodies(&self, event_ids: Vec<String>) -> Result<Vec<(String, Bytes)>>;
     async fn list_events(&self, query: EventQuery) -> Result<Vec<EventSummary>>;
     async fn event_detail(&self, event_id: &str) -> Result<Option<EventDetail>>;
     async fn count_events(&self) -> Result<u64>;

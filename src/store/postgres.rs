@@ -644,11 +644,11 @@ impl Store for PostgresStore {
         mapped(&found, rows::pending_delivery)
     }
 
-    async fn event_body(&self, event_id: &str) -> Result<Option<Bytes>> {
+    async fn event_bodies(&self, event_ids: Vec<String>) -> Result<Vec<(String, Bytes)>> {
         let client = self.pool.get().await?;
-        let stmt = client.prepare_cached("SELECT body FROM events WHERE id = $1").await?;
-        let row = client.query_opt(&stmt, &[&event_id]).await?;
-        row.map(|r| r.try_get::<_, Vec<u8>>(0).map(Bytes::from)).transpose().map_err(Error::from)
+        let stmt = client.prepare_cached("SELECT id, body FROM events WHERE id = ANY($1)").await?;
+        let rows = client.query(&stmt, &[&event_ids]).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, Bytes::from(r.try_get::<_, Vec<u8>>(1)?)))).collect()
     }
 
     async fn list_events(&self, q: EventQuery) -> Result<Vec<EventSummary>> {

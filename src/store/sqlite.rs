@@ -788,14 +788,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn event_body(&self, event_id: &str) -> Result<Option<Bytes>> {
-        let id = event_id.to_string();
+    async fn event_bodies(&self, event_ids: Vec<String>) -> Result<Vec<(String, Bytes)>> {
+        let ids = serde_json::to_string(&event_ids).map_err(|e| Error::Storage(e.to_string()))?;
         self.read(move |conn| {
-            let body: Option<Vec<u8>> = conn
-                .prepare_cached("SELECT body FROM events WHERE id = ?1")?
-                .query_row([id], |r| r.get(0))
-                .optional()?;
-            Ok(body.map(Bytes::from))
+            let sql = "SELECT id, body FROM events WHERE id IN (SELECT value FROM json_each(?1))";
+            select(conn, sql, [ids], |r| Ok((r.get(0)?, Bytes::from(r.get::<_, Vec<u8>>(1)?))))
         })
         .await
     }

@@ -215,19 +215,40 @@ async fn a_slow_endpoint_does_not_delay_a_fast_one() {
 async fn paused_subscriptions_queue_and_resume_delivers() {
     let hw = Hookwatch::start().await;
     let sink = Sink::start(Behaviour::default()).await;
+    let slow = Sink::start(Behaviour { delay: Duration::from_secs(3), ..Default::default() }).await;
     let sub = hw.subscribe(&sink.url, &["*"], json!({})).await;
-    let id = sub["id"].as_str().unwrap();
+    let busy = hw.subscribe(&slow.url, &["*"], json!({"max_in_flight": 1})).await;
+    let (id, busy_id) = (sub["id"].as_str().unwrap(), busy["id"].as_str().unwrap());
     let (status, paused) = hw.admin(Method::POST, &format!("/v1/subscriptions/{id}/pause"), None).await;
     assert_eq!((status.as_u16(), paused["state"].as_str()), (200, Some("paused")));
-    for _ in 0..3 {
-        hw.send(&card_move("P", 2)).await;
+    let mut sent: Vec<String> = (0..3).map(|phase| card_move(&format!("pipe-{phase}"), phase).to_string()).collect();
+    for body in &sent {
+        let (status, _, answer) = hw.ingest_raw(body.clone(), "application/json", INGEST).await;
+        assert_eq!(status.as_u16(), 202, "{answer}");
     }
-    let stats = hw.until("/v1/stats", Duration::from_secs(5), |s| s["subscriptions"][0]["backlog"] == 3).await;
-    assert_eq!(stats["subscriptions"][0]["backlog"], 3, "the paused lane holds them: {stats}");
-    assert_eq!(stats["subscriptions"][0]["in_flight"], 0);
+    let lane = |stats: &serde_json::Value, id: &str| {
+        stats["subscriptions"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap().clone()
+    };
+    let stats = hw
+        .until("/v1/stats", Duration::from_secs(5), |s| {
+            lane(s, id)["backlog"] == 3 && lane(s, busy_id)["in_flight"] == 1
+        })
+        .await;
+    assert_eq!(lane(&stats, id)["backlog"], 3, "the paused lane holds them: {stats}");
+    assert_eq!(lane(&stats, id)["in_flight"], 0);
+    let bytes: usize = sent.iter().map(String::len).sum();
+    assert_eq!(
+        stats["held_body_bytes"], bytes,
+        "the busy lane keeps its three bodies at hand; the paused lane leaves its own in the store: {stats}"
+    );
     assert_eq!(sink.count(), 0, "nothing is attempted while paused");
     hw.admin(Method::POST, &format!("/v1/subscriptions/{id}/resume"), None).await;
     assert_eq!(sink.wait_for(3, Duration::from_secs(5)).await, 3);
+    let mut delivered: Vec<String> =
+        sink.requests().iter().map(|r| String::from_utf8(r.body.to_vec()).unwrap()).collect();
+    delivered.sort();
+    sent.sort();
+    assert_eq!(delivered, sent, "each body read back from the store, byte for byte, once");
 }
 
 #[tokio::test]

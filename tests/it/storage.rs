@@ -109,9 +109,11 @@ async fn ingest_and_read_back(store: Arc<dyn Store>) {
     );
     store.ingest(event("evt_2", "card.move", t + 1, &[]), 0).await.unwrap();
     assert_eq!(store.count_events().await.unwrap(), 2);
-    let body = store.event_body("evt_1").await.unwrap().unwrap();
-    assert!(std::str::from_utf8(&body).unwrap().contains("card.create"));
-    assert!(store.event_body("evt_missing").await.unwrap().is_none());
+    let bodies = store.event_bodies(vec!["evt_missing".into(), "evt_2".into(), "evt_1".into()]).await.unwrap();
+    let mut found: Vec<_> = bodies.iter().map(|(id, body)| (id.as_str(), std::str::from_utf8(body).unwrap())).collect();
+    found.sort();
+    assert_eq!(found.iter().map(|(id, _)| *id).collect::<Vec<_>>(), ["evt_1", "evt_2"], "a missing event is left out");
+    assert!(found[0].1.contains("card.create") && found[1].1.contains("card.move"), "each body with its id: {found:?}");
 
     let listed = store.list_events(query(10)).await.unwrap();
     assert_eq!(listed.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["evt_2", "evt_1"], "newest first");
