@@ -37,6 +37,9 @@ impl AttemptOutcome {
 pub fn build_client(guard: &Arc<SsrfGuard>) -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // hookwatch's own schedule decides every retry and records each attempt. reqwest's
+        // policy (resending what an HTTP/2 server refused) would copy every request to be able to.
+        .retry(reqwest::retry::never().max_retries_per_request(0))
         .connect_timeout(Duration::from_secs(5))
         .user_agent(USER_AGENT)
         .dns_resolver(guard.resolver())
