@@ -270,6 +270,31 @@ async fn ordered_subscriptions_deliver_one_at_a_time_in_order() {
     assert_eq!(seen, expected);
 }
 
+/// A resumed ordered lane reads its bodies back from the store in batches and still sends in
+/// event order, each body with its own event.
+#[tokio::test]
+async fn a_resumed_ordered_subscription_keeps_event_order() {
+    let hw = Hookwatch::start().await;
+    let sink = Sink::start(Behaviour::default()).await;
+    let sub = hw.subscribe(&sink.url, &["*"], json!({"ordered": true})).await;
+    let id = sub["id"].as_str().unwrap();
+    hw.admin(Method::POST, &format!("/v1/subscriptions/{id}/pause"), None).await;
+    // More than one read-ahead's worth (eight jobs for an ordered lane).
+    let mut sent = Vec::new();
+    for phase in 0..20 {
+        let body = card_move(&format!("pipe-{phase}"), phase);
+        sent.push((hw.send(&body).await["id"].as_str().unwrap().to_string(), body.to_string()));
+    }
+    hw.admin(Method::POST, &format!("/v1/subscriptions/{id}/resume"), None).await;
+    assert_eq!(sink.wait_for(20, Duration::from_secs(5)).await, 20);
+    let seen: Vec<(String, String)> = sink
+        .requests()
+        .iter()
+        .map(|r| (r.headers["webhook-id"].to_str().unwrap().to_string(), String::from_utf8(r.body.to_vec()).unwrap()))
+        .collect();
+    assert_eq!(seen, sent);
+}
+
 #[tokio::test]
 async fn gone_disables_the_subscription_and_raises_an_alert() {
     let hw = Hookwatch::start().await;
