@@ -247,13 +247,14 @@ fn bump_subscriptions_version(conn: &Connection) -> Result<i64> {
         .query_row([], |r| r.get(0))?)
 }
 
-/// SQL true when event `event` (an SQL expression) has a pending or retrying delivery. Written out
-/// rather than read from `all_deliveries`: SQLite materialises a view for correlated lookups.
+/// SQL true when the events row `event` (the outer query's name for it) has a pending or retrying
+/// delivery. Written out rather than read from `all_deliveries`: SQLite materialises a view for
+/// correlated lookups. The fan-out list is read from the outer row itself, not looked up again.
 fn has_unfinished(event: &str) -> String {
     format!(
-        "(EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = {event} AND d.status IN ('pending', 'retrying'))
-          OR EXISTS (SELECT 1 FROM events x, json_each(x.fanout) f WHERE x.id = {event} AND x.open = 1
-                     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = f.value ->> 0)))"
+        "(EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = {event}.id AND d.status IN ('pending', 'retrying'))
+          OR ({event}.open = 1 AND EXISTS (SELECT 1 FROM json_each({event}.fanout) f
+                     WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = f.value ->> 0))))"
     )
 }
 
@@ -649,7 +650,7 @@ fn record(conn: &Connection, rec: &AttemptRecord) -> Result<()> {
 fn close_if_finished(conn: &Connection, event_id: &str) -> Result<()> {
     // Runs for every finished delivery, so its SQL is built once.
     static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!("UPDATE events SET open = 0 WHERE id = ?1 AND open = 1 AND NOT {}", has_unfinished("?1"))
+        format!("UPDATE events SET open = 0 WHERE id = ?1 AND open = 1 AND NOT {}", has_unfinished("events"))
     });
     conn.prepare_cached(&SQL)?.execute([event_id])?;
     Ok(())
@@ -755,7 +756,7 @@ impl Store for SqliteStore {
                 params![id, crate::model::now_ms()],
             )?;
             conn.execute(
-                &format!("UPDATE events SET open = 0 WHERE open = 1 AND NOT {}", has_unfinished("events.id")),
+                &format!("UPDATE events SET open = 0 WHERE open = 1 AND NOT {}", has_unfinished("events")),
                 [],
             )?;
             bump_subscriptions_version(conn)
@@ -933,7 +934,7 @@ impl Store for SqliteStore {
                 "DELETE FROM events WHERE id IN (
                     SELECT e.id FROM events e WHERE e.id < ?1 AND e.received_at < ?2 AND NOT {} LIMIT {})
                  RETURNING rowid",
-                has_unfinished("e.id"),
+                has_unfinished("e"),
                 query::PRUNE_SLICE
             )
         });
@@ -1199,7 +1200,7 @@ mod tests {
             .unwrap();
             close_if_finished(&conn, &format!("evt_{n}")).unwrap();
         }
-        let sql = format!("UPDATE events SET open = 0 WHERE id = ?1 AND open = 1 AND NOT {}", has_unfinished("?1"));
+        let sql = format!("UPDATE events SET open = 0 WHERE id = ?1 AND open = 1 AND NOT {}", has_unfinished("events"));
         let stmt = conn.prepare_cached(&sql).unwrap();
         assert_eq!(stmt.get_status(rusqlite::StatementStatus::Run), 5);
         assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
