@@ -84,8 +84,20 @@ pub const OPERATIONAL: &[ActionSpec] = &[
     },
     ActionSpec {
         name: "hookwatch.endpoint_recovered",
-        description: "hookwatch: a failing endpoint succeeds again",
-        sample: || alert_sample(AlertKind::EndpointRecovered, "deliveries succeed again"),
+        description: "hookwatch: a failing endpoint succeeds again (a streak of successes, quiet for 30 s)",
+        sample: || {
+            alert_sample(AlertKind::EndpointRecovered, "deliveries succeed again; 6 of 11 attempts failed over 1m 34s")
+        },
+    },
+    ActionSpec {
+        name: "hookwatch.endpoint_flapping",
+        description: "hookwatch: an endpoint's failures keep returning between successes",
+        sample: || {
+            alert_sample(
+                AlertKind::EndpointFlapping,
+                "flapping: failures keep returning between successes; 31 of 64 attempts failed over 42s",
+            )
+        },
     },
     ActionSpec {
         name: "hookwatch.breaker_open",
@@ -114,6 +126,7 @@ pub fn alert_action(kind: AlertKind) -> &'static str {
     match kind {
         AlertKind::EndpointFailing => "hookwatch.endpoint_failing",
         AlertKind::EndpointRecovered => "hookwatch.endpoint_recovered",
+        AlertKind::EndpointFlapping => "hookwatch.endpoint_flapping",
         AlertKind::BreakerOpen => "hookwatch.breaker_open",
         AlertKind::Disabled => "hookwatch.disabled",
         AlertKind::BacklogHigh => "hookwatch.backlog_high",
@@ -398,6 +411,7 @@ mod tests {
         for kind in [
             AlertKind::EndpointFailing,
             AlertKind::EndpointRecovered,
+            AlertKind::EndpointFlapping,
             AlertKind::BreakerOpen,
             AlertKind::Disabled,
             AlertKind::BacklogHigh,

@@ -11,6 +11,7 @@ const LATENCY_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 pub struct Metrics {
     registry: Registry,
     events: IntCounter,
+    own_events: IntCounter,
     attempts: IntCounterVec,
     responses: IntCounterVec,
     dead: IntCounterVec,
@@ -74,8 +75,13 @@ impl Metrics {
             registry.register(Box::new(c.clone()))?;
             Ok(c)
         };
-        let events = IntCounter::new("hookwatch_events_ingested_total", "Events accepted since start.")?;
+        let events = IntCounter::new("hookwatch_events_ingested_total", "Events accepted from clients since start.")?;
         registry.register(Box::new(events.clone()))?;
+        let own_events = IntCounter::new(
+            "hookwatch_own_events_total",
+            "hookwatch's own events (alerts sent as hookwatch.* events) since start; not counted as ingested.",
+        )?;
+        registry.register(Box::new(own_events.clone()))?;
         let latency = HistogramVec::new(
             HistogramOpts::new("hookwatch_delivery_latency_seconds", "Attempt latency, from send to answer.")
                 .buckets(LATENCY_BUCKETS.to_vec()),
@@ -84,6 +90,7 @@ impl Metrics {
         registry.register(Box::new(latency.clone()))?;
         Ok(Metrics {
             events,
+            own_events,
             attempts: counter(
                 "hookwatch_delivery_attempts_total",
                 "Delivery attempts since start, by outcome (success or failure).",
@@ -106,6 +113,10 @@ impl Metrics {
 
     pub fn record_ingest(&self) {
         self.events.inc();
+    }
+
+    pub fn record_own_event(&self) {
+        self.own_events.inc();
     }
 
     /// The series of one subscription, looked up once and kept by its stats (an attempt then

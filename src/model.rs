@@ -552,6 +552,9 @@ pub enum SubscriptionChange {
 pub enum AlertKind {
     EndpointFailing,
     EndpointRecovered,
+    /// Failures keep returning between successes, or soon after a recovery: one alert, with counts,
+    /// instead of a `failing`/`recovered` pair per flip.
+    EndpointFlapping,
     BreakerOpen,
     Disabled,
     /// More deliveries wait for the endpoint than `backlog_alert`.

@@ -49,6 +49,11 @@ pub struct EndpointReport {
     #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::model::ts::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub next_probe_at: Option<Millis>,
+    /// Since when an open breaker has held this endpoint's deliveries (through failed probes):
+    /// the success rates are older than this.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::model::ts::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub breaker_since: Option<Millis>,
     pub last_error: Option<String>,
     #[serde(with = "crate::model::ts::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -80,6 +85,7 @@ impl EndpointReport {
             rate_limit_per_s: sub.rate_limit_per_s,
             breaker: gauges.map_or(BreakerState::Closed, LaneGauges::breaker),
             next_probe_at: gauges.and_then(LaneGauges::next_probe_at),
+            breaker_since: gauges.and_then(LaneGauges::breaker_since),
             last_error: snap.last_error,
             last_error_at: snap.last_error_at,
             last_success_at: snap.last_success_at,

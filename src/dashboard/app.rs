@@ -273,6 +273,14 @@ pub struct App {
     pub quit: bool,
 }
 
+/// Alerts of one kind about one endpoint, raised one after another.
+pub struct AlertGroup<'a> {
+    pub newest: &'a Alert,
+    pub count: usize,
+    /// When the first of them was raised.
+    pub first_at: Millis,
+}
+
 impl App {
     pub fn new(location: String) -> Self {
         App {
@@ -361,7 +369,21 @@ impl App {
         self.visible_events().nth(self.stream_cursor)
     }
 
-    /// Endpoints in display order (by name).
+    /// The alert log newest first, a run of the same alert about the same endpoint as one group.
+    pub fn alert_groups(&self) -> Vec<AlertGroup<'_>> {
+        let mut groups: Vec<AlertGroup> = Vec::new();
+        for alert in self.alerts.iter().rev() {
+            match groups.last_mut() {
+                Some(g) if g.newest.kind == alert.kind && g.newest.subscription_id == alert.subscription_id => {
+                    g.count += 1;
+                    g.first_at = alert.at;
+                }
+                _ => groups.push(AlertGroup { newest: alert, count: 1, first_at: alert.at }),
+            }
+        }
+        groups
+    }
+
     /// Endpoints in the table's order: by the sort key (reversed if asked), then by name.
     pub fn endpoints(&self) -> Vec<&EndpointReport> {
         let mut list: Vec<&EndpointReport> = self.stats.iter().flat_map(|s| s.subscriptions.iter()).collect();

@@ -703,7 +703,7 @@ impl App {
             Some(popup) => {
                 let len = match popup {
                     Popup::Help { .. } => super::view::help_len(self.read_only, &self.help_query()),
-                    Popup::Alerts { .. } => self.alerts.len(),
+                    Popup::Alerts { .. } => self.alert_groups().len(),
                     Popup::Audit { .. } => self.audit.as_ref().map_or(0, |(entries, _)| entries.len()),
                     Popup::Nodes { .. } => self.stats.as_ref().map_or(0, |s| s.nodes.len()),
                     _ => 0,

@@ -72,6 +72,7 @@ fn endpoint(
         rate_limit_per_s: s.rate_limit_per_s,
         breaker,
         next_probe_at: (breaker == BreakerState::Open).then_some(NOW + 24_000),
+        breaker_since: (breaker == BreakerState::Open).then_some(NOW - 96_000),
         last_error: (rate < 1.0).then(|| "HTTP 503 Service Unavailable".into()),
         last_error_at: (rate < 1.0).then_some(NOW - 4000),
         last_success_at: (rate > 0.0).then_some(NOW - 1000),

@@ -332,7 +332,18 @@ impl Lane {
                     format!("{FAILING_ALERT_AFTER} failures in a row, last: {last_error}"),
                     now,
                 ),
-                Finding::Recovered => self.alert(AlertKind::EndpointRecovered, "deliveries succeed again".into(), now),
+                Finding::Flapping(tally) => {
+                    let how = match tally.after_recovery {
+                        Some(gap) => format!("failing again {}s after it recovered", gap / 1000),
+                        None => "failures keep returning between successes".to_string(),
+                    };
+                    self.alert(AlertKind::EndpointFlapping, format!("flapping: {how}; {}", tally.describe(now)), now)
+                }
+                Finding::Recovered(tally) => self.alert(
+                    AlertKind::EndpointRecovered,
+                    format!("deliveries succeed again; {}", tally.describe(now)),
+                    now,
+                ),
                 Finding::Disable(reason) => self.disable(reason, now),
             }
         }
@@ -387,6 +398,7 @@ impl Lane {
         let probe =
             breaker.open_until().map_or(0, |open| now + open.saturating_duration_since(at).as_millis() as Millis);
         self.gauges.next_probe_at.store(probe, Ordering::Relaxed);
+        self.gauges.breaker_since.store(self.health.breaker_since().unwrap_or(0), Ordering::Relaxed);
     }
 }
 

@@ -117,6 +117,9 @@ pub struct LaneGauges {
     breaker: AtomicU8,
     /// When an open breaker lets its next probe through (wall-clock ms; 0 when not open).
     next_probe_at: AtomicI64,
+    /// Since when the breaker has held deliveries, through failed probes (wall-clock ms; 0 when
+    /// closed).
+    breaker_since: AtomicI64,
 }
 
 impl LaneGauges {
@@ -130,6 +133,10 @@ impl LaneGauges {
 
     pub fn next_probe_at(&self) -> Option<Millis> {
         Some(self.next_probe_at.load(Ordering::Relaxed)).filter(|t| *t > 0)
+    }
+
+    pub fn breaker_since(&self) -> Option<Millis> {
+        Some(self.breaker_since.load(Ordering::Relaxed)).filter(|t| *t > 0)
     }
 }
 

@@ -156,7 +156,7 @@ impl Engine {
     /// Hands a stored event's deliveries to their lanes and tells the watchers.
     fn dispatch_new(&self, event: NewEvent, facts: PayloadFacts) -> Ingested {
         let NewEvent { id: event_id, received_at: now, body, deliveries, .. } = event;
-        self.stats.record_ingest(now);
+        self.stats.record_event(now, &facts.action);
         // A body from the HTTP layer can be a slice of a much larger read buffer; a queued
         // job keeps an exact copy so it pins only its own bytes.
         let held = (!deliveries.is_empty()).then(|| Bytes::copy_from_slice(&body));

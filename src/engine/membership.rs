@@ -108,7 +108,7 @@ impl Engine {
     /// Folds the other nodes' events, attempts and alerts into this node's stats and live feed.
     pub(crate) fn absorb(&self, activity: Activity) {
         for event in activity.events {
-            self.stats.record_ingest(event.received_at);
+            self.stats.record_event(event.received_at, &event.action);
             self.feed.publish(FeedEvent::EventReceived { event });
         }
         for notice in activity.attempts {

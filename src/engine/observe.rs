@@ -83,8 +83,13 @@ impl Engine {
     pub fn endpoint_history(&self, id: &str, span: Span) -> Result<EndpointHistory> {
         let sub = self.subscription(id)?;
         let mut history = self.stats.history(&sub.id, span, now_ms());
-        let health =
-            [AlertKind::BreakerOpen, AlertKind::EndpointFailing, AlertKind::EndpointRecovered, AlertKind::Disabled];
+        let health = [
+            AlertKind::BreakerOpen,
+            AlertKind::EndpointFailing,
+            AlertKind::EndpointFlapping,
+            AlertKind::EndpointRecovered,
+            AlertKind::Disabled,
+        ];
         history.breaker = self
             .alerts()
             .into_iter()

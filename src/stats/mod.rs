@@ -145,7 +145,17 @@ impl Default for Stats {
 }
 
 impl Stats {
-    pub fn record_ingest(&self, at: Millis) {
+    /// One event stored at `at`: a client's counts as ingest traffic; one of hookwatch's own
+    /// (an alert sent as a `hookwatch.*` event) is counted apart, so alerts never read as load.
+    pub fn record_event(&self, at: Millis, action: &str) {
+        if crate::catalog::is_operational(action) {
+            self.metrics.record_own_event();
+        } else {
+            self.record_ingest(at);
+        }
+    }
+
+    fn record_ingest(&self, at: Millis) {
         self.metrics.record_ingest();
         if let Ok(mut g) = self.ingest.lock() {
             g.0.add(at, 1, 1);

@@ -431,6 +431,11 @@ async fn the_breaker_opens_holds_deliveries_without_spending_retries_and_closes_
     }
     let attempts_when_open = sink.count();
     assert_eq!(attempts_when_open, 3);
+    // The stats say since when the deliveries are held, so no rate is read as the present.
+    let endpoint = &hw.get("/v1/stats").await["subscriptions"][0];
+    let since = endpoint["breaker_since"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let probe = endpoint["next_probe_at"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    assert!(since.zip(probe).is_some_and(|(since, probe)| since < probe), "{endpoint}");
     // The endpoint recovers meanwhile; watched through the whole cooldown, not one attempt goes
     // out while the stats say the breaker is open. The sink is counted before the stats are read:
     // the probe may go out while a slow stats answer is on its way, but not before it was taken.

@@ -80,6 +80,7 @@ async fn metrics_health_and_catalog_are_public_and_well_formed() {
         format!(r#"hookwatch_responses_total{{class="5xx",subscription="{id}"}} 1"#),
         format!(r#"hookwatch_responses_total{{class="2xx",subscription="{id}"}} 1"#),
         "hookwatch_events_ingested_total 1".to_string(),
+        "hookwatch_own_events_total 0".to_string(),
     ] {
         assert!(text.contains(&sample), "{sample} in\n{text}");
     }
@@ -89,13 +90,13 @@ async fn metrics_health_and_catalog_are_public_and_well_formed() {
     assert_eq!(health["status"], "ok");
     let catalog: serde_json::Value = reqwest::get(format!("{}/v1/catalog", hw.base)).await.unwrap().json_body().await;
     let actions = catalog["data"].as_array().unwrap();
-    assert_eq!(actions.len(), 24, "Pipefy's 19 and hookwatch's own 5");
+    assert_eq!(actions.len(), 25, "Pipefy's 19 and hookwatch's own 6");
     assert!(actions.iter().all(|a| a["sample"]["data"]["action"] == a["action"]));
     let accepted = actions.iter().find(|a| a["action"] == "user.invitation_acceptance").unwrap();
     assert_eq!(accepted["aliases"], serde_json::json!(["user.invitation_accepted"]));
     let own: Vec<&str> =
         actions.iter().filter(|a| a["operational"] == true).filter_map(|a| a["action"].as_str()).collect();
-    assert_eq!(own.len(), 5, "{own:?}");
+    assert_eq!(own.len(), 6, "{own:?}");
     assert!(own.iter().all(|a| a.starts_with("hookwatch.")), "{own:?}");
 }
 

@@ -129,3 +129,54 @@ async fn a_queue_past_backlog_alert_raises_backlog_high() {
     let raised = bodies(&pager_sink).iter().filter(|b| b["data"]["action"] == "hookwatch.backlog_high").count();
     assert_eq!(raised, 1, "said once while the queue stays over the line");
 }
+
+/// A fixed pseudo-random bit per attempt (splitmix64), so a flaky endpoint fails the same way in
+/// every run.
+fn coin(i: u64) -> bool {
+    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) & 1 == 1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_failing_half_its_requests_raises_a_few_alerts_that_are_not_ingest_traffic() {
+    let server = Server::start(&[]);
+    let script = (0..10_000).map(|i| if coin(i) { 500 } else { 200 }).collect();
+    let (flaky_sink, pager_sink) =
+        (Sink::start(Behaviour { script, ..Behaviour::default() }).await, Sink::start(Behaviour::default()).await);
+    let flaky = server.subscribe("flaky", &flaky_sink, &["card.*"], json!({})).await;
+    server.subscribe("pager", &pager_sink, &["hookwatch.*"], json!({})).await;
+    let flaky_id = flaky["id"].as_str().unwrap();
+
+    // 40 events a second for 10 s, each failing half its attempts, retries included.
+    let sent = 400;
+    for i in 0..sent {
+        let (status, _) = server.ingest(card_move("P", i)).await;
+        assert_eq!(status, 202);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let base = &server.process.base;
+    let alerts = until(base, "/v1/alerts", Duration::from_secs(5), |v| {
+        v["data"].as_array().is_some_and(|a| a.iter().any(|a| a["kind"] == "endpoint_flapping"))
+    })
+    .await;
+    let alerts: Vec<&Value> = alerts["data"].as_array().unwrap().iter().collect();
+    let kinds: Vec<&str> = alerts.iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert!(alerts.iter().all(|a| a["subscription_id"] == flaky_id), "{alerts:?}");
+    assert!((2..=4).contains(&alerts.len()), "a spell raises at most four alerts: {kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "endpoint_flapping").count(), 1, "{kinds:?}");
+    assert!(!kinds.contains(&"endpoint_recovered"), "successes between failures are no recovery: {kinds:?}");
+    let flapping = alerts.iter().find(|a| a["kind"] == "endpoint_flapping").unwrap();
+    assert!(flapping["message"].as_str().unwrap().contains(" attempts failed over "), "{flapping}");
+
+    // Each alert reached the pager as an event once, and none counts as a client's event.
+    assert_eq!(pager_sink.wait_for(alerts.len(), Duration::from_secs(5)).await, alerts.len());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(pager_sink.count(), alerts.len(), "{:?}", bodies(&pager_sink));
+    let stats = until(base, "/v1/stats", Duration::from_secs(1), |_| true).await;
+    assert_eq!(stats["events_ingested"], sent, "{stats}");
+    let metrics = server.http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(&format!("hookwatch_own_events_total {}", alerts.len())), "{metrics}");
+    assert!(metrics.contains(&format!("hookwatch_events_ingested_total {sent}")), "{metrics}");
+}

@@ -16,6 +16,7 @@ pub fn mark(kind: AlertKind, theme: &Theme) -> (&'static str, Style, &'static st
     match kind {
         AlertKind::EndpointFailing => ("▲", theme.warn(), "failing"),
         AlertKind::EndpointRecovered => ("✓", theme.ok(), "recovered"),
+        AlertKind::EndpointFlapping => ("↯", theme.warn(), "flapping"),
         AlertKind::BreakerOpen => ("⚡", theme.bad(), "breaker open"),
         AlertKind::Disabled => ("✗", theme.bad(), "disabled"),
         AlertKind::BacklogHigh => ("≋", theme.warn(), "backlog high"),
@@ -33,18 +34,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &The
         return;
     }
     let lines: Vec<Line> = app
-        .alerts
+        .alert_groups()
         .iter()
-        .rev()
         .skip(scroll)
-        .map(|a| {
+        .map(|g| {
+            let a = g.newest;
             let (glyph, style, label) = mark(a.kind, theme);
-            Line::from(vec![
+            let mut line = vec![
                 Span::styled(format!("{} ", clock(a.at)), theme.dim()),
                 Span::styled(format!("{glyph} {label:<12} "), style),
                 Span::styled(format!("{} ", clean(&a.subscription_name)), theme.bold()),
-                Span::raw(clean(&a.message).into_owned()),
-            ])
+            ];
+            if g.count > 1 {
+                line.push(Span::styled(format!("×{} since {} · ", g.count, clock(g.first_at)), style));
+            }
+            line.push(Span::raw(clean(&a.message).into_owned()));
+            Line::from(line)
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);

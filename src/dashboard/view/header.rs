@@ -5,8 +5,9 @@ use super::{counted, percent, span};
 use crate::dashboard::app::App;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
+use crate::dispatch::BreakerState;
 use crate::model::SubscriptionState;
-use crate::report::StatsReport;
+use crate::report::{EndpointReport, StatsReport};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -22,6 +23,11 @@ pub fn overall_success(stats: &StatsReport) -> Option<f64> {
         successes += n * e.success_rate.get("5m").copied().flatten().unwrap_or(0.0);
     }
     (attempts > 0.0).then(|| successes / attempts)
+}
+
+/// Whether an endpoint's deliveries are held: its breaker is not closed, or it is disabled.
+fn is_down(e: &EndpointReport) -> bool {
+    e.breaker != BreakerState::Closed || e.state == SubscriptionState::Disabled
 }
 
 /// Replays older than this read are shown with the time they were read.
@@ -75,17 +81,28 @@ fn segments(app: &App, theme: &Theme) -> Vec<(u8, Vec<Span<'static>>)> {
     }
     if let Some(stats) = &app.stats {
         let overall = overall_success(stats);
-        out.push((
-            2,
-            vec![Span::raw("ok "), Span::styled(percent(overall), theme.rate(overall).add_modifier(Modifier::BOLD))],
-        ));
+        // Attempts alone would read healthy while an endpoint gets none: the endpoints whose
+        // deliveries are held (breaker open or probing, or disabled) are said beside the figure.
+        let down = stats.subscriptions.iter().filter(|e| is_down(e)).count();
+        let style = if down > 0 { theme.bad() } else { theme.rate(overall) };
+        let mut ok = vec![Span::raw("ok "), Span::styled(percent(overall), style.add_modifier(Modifier::BOLD))];
+        if down > 0 {
+            let text = format!(" · {down}/{} down", stats.subscriptions.len());
+            ok.push(Span::styled(text, theme.bad().add_modifier(Modifier::BOLD)));
+        }
+        out.push((2, ok));
         out.push((4, vec![Span::styled(format!("{:.1} ev/s", stats.ingest_per_second), theme.bold())]));
         let states = [SubscriptionState::Active, SubscriptionState::Paused, SubscriptionState::Disabled].map(|state| {
             let (glyph, style) = theme.subscription(state);
             let n = stats.subscriptions.iter().filter(|e| e.state == state).count();
             Span::styled(format!("{glyph}{n} "), style)
         });
-        out.push((5, states.to_vec()));
+        let mut states = states.to_vec();
+        let open = stats.subscriptions.iter().filter(|e| e.breaker != BreakerState::Closed).count();
+        if open > 0 {
+            states.insert(1, Span::styled(format!("⚡{open} "), theme.bad()));
+        }
+        out.push((5, states));
         if stats.backlog > 0 {
             out.push((3, vec![Span::styled(format!("backlog {}", stats.backlog), theme.warn())]));
         }

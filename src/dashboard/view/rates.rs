@@ -1,12 +1,13 @@
 //! The Delivery success pane: a rate bar and a sparkline per endpoint.
 
-use super::subscriptions::bar;
+use super::subscriptions::{bar, hold_texts};
 use super::{figures_block, pad, percent};
 use crate::dashboard::app::App;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -41,13 +42,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
             } else {
                 Default::default()
             };
-            Line::from(vec![
-                Span::styled(name, name_style),
-                Span::raw(" "),
-                Span::styled(bar(rate, bar_w), style),
-                Span::styled(format!(" {:>6} ", percent(rate)), style),
-                Span::styled(spark, style),
-            ])
+            // While deliveries are held the rate is history: the hold is said in its place.
+            let figure = match hold_texts(e, app.now).into_iter().find(|t| t.chars().count() < bar_w + 8) {
+                Some(hold) => {
+                    Span::styled(format!("{hold:<w$} ", w = bar_w + 7), theme.bad().add_modifier(Modifier::BOLD))
+                }
+                None => Span::styled(format!("{} {:>6} ", bar(rate, bar_w), percent(rate)), style),
+            };
+            Line::from(vec![Span::styled(name, name_style), Span::raw(" "), figure, Span::styled(spark, style)])
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);

@@ -5,10 +5,11 @@ use crate::dashboard::app::{App, SortKey};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
 use crate::dispatch::BreakerState;
-use crate::model::Millis;
+use crate::model::{Millis, SubscriptionState};
 use crate::report::EndpointReport;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
@@ -20,6 +21,31 @@ pub(super) fn breaker(e: &EndpointReport, now: Millis, theme: &Theme) -> Span<'s
         (BreakerState::Open, None) => Span::styled("OPEN", theme.bad()),
         (BreakerState::HalfOpen, _) => Span::styled("probe", theme.warn()),
     }
+}
+
+/// What keeps an endpoint's deliveries from being attempted, so its success rate is not the
+/// present: an open breaker, one probing, or the subscription disabled. Said in place of the rate.
+pub(super) fn held_by(e: &EndpointReport) -> Option<&'static str> {
+    match (e.state, e.breaker) {
+        (SubscriptionState::Disabled, _) => Some("off"),
+        (_, BreakerState::Open) => Some("OPEN"),
+        (_, BreakerState::HalfOpen) => Some("probe"),
+        (_, BreakerState::Closed) => None,
+    }
+}
+
+/// The hold said in full, longest first, for the caller to take the first that fits:
+/// "OPEN since 18:22:04 · 186 held · probe in 24s".
+pub(super) fn hold_texts(e: &EndpointReport, now: Millis) -> Vec<String> {
+    let Some(what) = held_by(e) else { return Vec::new() };
+    let since = e.breaker_since.map(|t| format!(" since {}", clock(t))).unwrap_or_default();
+    let held = format!("{what}{since} · {} held", e.backlog);
+    let mut texts = Vec::new();
+    if let (BreakerState::Open, Some(at)) = (e.breaker, e.next_probe_at) {
+        texts.push(format!("{held} · probe in {}", span(at.saturating_sub(now))));
+    }
+    texts.extend([held, format!("{what} {} held", e.backlog), what.to_string()]);
+    texts
 }
 
 /// A success bar of `width` cells, for narrow layouts where the rates pane is folded in.
@@ -129,7 +155,8 @@ impl Column {
             Column::Success => Constraint::Length(if folded { 14 } else { 7 }),
             Column::P99 | Column::Limit => Constraint::Length(7),
             Column::Backlog => Constraint::Length(8),
-            Column::Breaker => Constraint::Length(9),
+            // "OPEN 10m00s", the longest cooldown, whole.
+            Column::Breaker => Constraint::Length(11),
         }
     }
 
@@ -147,6 +174,12 @@ impl Column {
             }
             Column::Actions => Cell::from(clean(&e.actions.join(",")).into_owned()),
             Column::Success => {
+                let width = self.least_width(wide, folded) as usize;
+                if held_by(e).is_some() {
+                    let fitting =
+                        hold_texts(e, now).into_iter().find(|t| t.chars().count() <= width).unwrap_or_default();
+                    return Cell::from(Span::styled(fitting, theme.bad().add_modifier(Modifier::BOLD)));
+                }
                 let rate = e.success_rate.get("5m").copied().flatten();
                 let text = if folded { format!("{} {:>6}", bar(rate, 6), percent(rate)) } else { percent(rate) };
                 Cell::from(Span::styled(text, theme.rate(rate)))
@@ -209,7 +242,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
         };
         let mut parts = vec![Span::styled(clean(&e.name).into_owned(), theme.bold())];
         if let (BreakerState::Open, Some(at)) = (e.breaker, e.next_probe_at) {
-            parts.push(Span::styled(format!("  breaker open, next probe {} (b probes now)", clock(at)), theme.bad()));
+            let since = e.breaker_since.map(|t| format!(" since {}", clock(t))).unwrap_or_default();
+            let held = format!("  breaker open{since}, {} held, next probe {} (b probes now)", e.backlog, clock(at));
+            parts.push(Span::styled(held, theme.bad()));
         }
         if let (Some(err), Some(at)) = (&e.last_error, e.last_error_at) {
             // An error older than the last success is history: said as such, not in red.
