@@ -438,6 +438,39 @@ async fn the_endpoint_page_shows_responses_and_failures_and_opens_them() {
     assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
 }
 
+/// An endpoint that stops answering is never read as healthy: once its breaker holds its
+/// deliveries, its row says so where the rate was and the header counts it down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_endpoint_reads_down_where_its_rate_was() {
+    use crate::common::*;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hw.db").to_string_lossy().into_owned();
+    let server = Process::spawn(&db, &["--breaker-threshold", "3", "--breaker-cooldown", "5m"]);
+    let (crm_sink, billing_sink) = (
+        Sink::start(Behaviour::default()).await,
+        Sink::start(Behaviour { default_status: 500, ..Default::default() }).await,
+    );
+    let http = reqwest::Client::new();
+    for (name, sink) in [("crm", &crm_sink), ("billing", &billing_sink)] {
+        let body = serde_json::json!({"name": name, "url": sink.url, "actions": ["*"]});
+        let (status, _) =
+            call(&http, reqwest::Method::POST, &format!("{}/v1/subscriptions", server.base), ADMIN, Some(body)).await;
+        assert_eq!(status, 201);
+    }
+    for _ in 0..4 {
+        call(&http, reqwest::Method::POST, &format!("{}/v1/events", server.base), INGEST, Some(card_move("P", 2)))
+            .await;
+    }
+    assert_eq!(billing_sink.wait_for(3, Duration::from_secs(10)).await, 3, "three failures open the breaker");
+    let t = Tmux::start(80, 24, &attach_command(dir.path(), &server.base, ADMIN));
+    let screen = t.wait_for("1/2 down", Duration::from_secs(10));
+    let row = screen.lines().find(|l| l.contains("billing")).unwrap_or_default();
+    assert!(row.contains("OPEN") && row.contains(" held"), "the hold is where the rate was:\n{screen}");
+    assert!(!row.contains('%'), "no rate is shown as the present:\n{screen}");
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
+}
+
 /// `--theme 16` paints with the basic colours only, the default theme with the 256-colour
 /// palette; `--mouse` asks the terminal for mouse reports (tmux says so) and gives them back at
 /// the end, and without it the terminal's own selection stays.
