@@ -95,7 +95,7 @@ pub const OPERATIONAL: &[ActionSpec] = &[
         sample: || {
             alert_sample(
                 AlertKind::EndpointFlapping,
-                "flapping: failures keep returning between successes; 31 of 64 attempts failed over 42s",
+                "failures keep returning between successes: 31 of 64 attempts failed over 42s",
             )
         },
     },

@@ -45,7 +45,7 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
             Error::Unavailable { .. } => "unavailable",
-            Error::Storage(_) => "storage_error",
+            Error::Storage(_) => "unavailable",
         }
     }
 }

@@ -373,8 +373,10 @@ fn invalid(code: &'static str, message: impl Into<String>) -> async_graphql::Err
     failure(Error::invalid(code, message))
 }
 
-/// A domain error as a GraphQL error: its message, and its code in `extensions.code`.
+/// A domain error as a GraphQL error: the message and code the REST API would answer (a
+/// database fault's cause stays in the log), the code in `extensions.code`.
 fn failure(e: Error) -> async_graphql::Error {
-    let code = e.code();
-    async_graphql::Error::new(e.to_string()).extend_with(|_, ext| ext.set("code", code))
+    let answer = super::error::ApiError::from(e);
+    let code = answer.code;
+    async_graphql::Error::new(answer.message).extend_with(|_, ext| ext.set("code", code))
 }

@@ -108,14 +108,21 @@ const ADMIN_BODY_LIMIT: usize = 64 * 1024;
 pub fn router(engine: Arc<Engine>, tokens: Tokens, stopping: tokio::sync::watch::Receiver<bool>) -> Router {
     let graphql = graphql::schema(engine.clone());
     let state = AppState { tokens: Arc::new(tokens), engine: engine.clone(), graphql, stopping };
+    let body_limit = |bytes: usize, what: &'static str| {
+        let limit = error::BodyLimit { bytes, what };
+        axum::middleware::from_fn(move |request, next| error::refuse_declared_oversize(limit, request, next))
+    };
+    let ingest_limit = engine.config().max_body_bytes;
     let ingest = Router::new()
         .route(INGEST_ROUTE.1, post(ingest::ingest))
-        .layer(DefaultBodyLimit::max(engine.config().max_body_bytes))
+        .layer(DefaultBodyLimit::max(ingest_limit))
+        .layer(body_limit(ingest_limit, "an event (max_body_bytes)"))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_ingest));
     let admin = admin_table()
         .into_iter()
         .fold(Router::new(), |router, (_, path, handler)| router.route(path, handler))
         .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT))
+        .layer(body_limit(ADMIN_BODY_LIMIT, "an admin request"))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_admin));
     let public =
         public_table().into_iter().fold(Router::new(), |router, (_, path, handler)| router.route(path, handler));

@@ -337,7 +337,7 @@ impl Lane {
                         Some(gap) => format!("failing again {}s after it recovered", gap / 1000),
                         None => "failures keep returning between successes".to_string(),
                     };
-                    self.alert(AlertKind::EndpointFlapping, format!("flapping: {how}; {}", tally.describe(now)), now)
+                    self.alert(AlertKind::EndpointFlapping, format!("{how}: {}", tally.describe(now)), now)
                 }
                 Finding::Recovered(tally) => self.alert(
                     AlertKind::EndpointRecovered,

@@ -132,11 +132,15 @@ fn is_global_v4(ip: Ipv4Addr) -> bool {
 
 fn is_global_v6(ip: Ipv6Addr) -> bool {
     let seg = ip.segments();
-    !(ip.is_unspecified()
-        || ip.is_loopback()
+    !(seg[..6] == [0; 6] // ::/96: unspecified, loopback and IPv4-compatible (::127.0.0.2)
+        || seg[..5] == [0, 0, 0, 0, 0xffff] // IPv4-mapped (also checked as IPv4 above)
+        || seg[..6] == [0, 0, 0, 0, 0xffff, 0] // IPv4-translated, ::ffff:0:a.b.c.d
         || ip.is_multicast()
+        || seg[..4] == [0x100, 0, 0, 0] // discard-only
         || (seg[0] & 0xfe00) == 0xfc00 // unique local
         || (seg[0] & 0xffc0) == 0xfe80 // link local
+        || (seg[0] & 0xffc0) == 0xfec0 // site local (deprecated, still routed by some)
+        || (seg[0] == 0x2001 && seg[1] < 0x200) // IETF protocol assignments, Teredo among them
         || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation
         || (seg[0] == 0x64 && seg[1] == 0xff9b) // NAT64 can reach private v4
         || seg[0] == 0x2002) // 6to4 can embed private v4
@@ -161,6 +165,18 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            "::",
+            "::127.0.0.2",
+            "::10.0.0.1",
+            "::8.8.8.8",
+            "::ffff:0:7f00:1",
+            "64:ff9b::7f00:1",
+            "64:ff9b:1::a00:1",
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2002:7f00:1::1",
+            "100::1",
+            "fec0::1",
         ] {
             assert!(guard.check(ip.parse().unwrap()).is_err(), "{ip} must be refused");
         }

@@ -375,6 +375,8 @@ async fn private_targets_are_refused_without_allow_private() {
         format!("http://127.0.0.1:{port}/hook"),
         format!("http://[::1]:{port}/hook"),
         format!("http://[::ffff:127.0.0.1]:{port}/hook"),
+        format!("http://[::127.0.0.2]:{port}/hook"),
+        format!("http://[::ffff:0:7f00:1]:{port}/hook"),
         format!("http://0.0.0.0:{port}/hook"),
         "https://10.1.2.3/hook".to_string(),
     ];

@@ -71,6 +71,37 @@ async fn oversized_request_heads_are_refused_and_the_server_lives() {
     still_serving(&hw).await;
 }
 
+/// Sends a request head alone and reads what the server answers before any body is sent.
+async fn answer_to_head(hw: &Hookwatch, head: &str) -> String {
+    let mut conn = tokio::net::TcpStream::connect(hw.server.addr).await.unwrap();
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(2), conn.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "answered and closed at once, without waiting for the body");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_declared_body_over_the_limit_is_refused_before_it_is_sent() {
+    let hw = Hookwatch::start().await;
+    let head = format!(
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {INGEST}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000000000000000000\r\n\r\n"
+    );
+    let answer = answer_to_head(&hw, &head).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("payload_too_large") && answer.contains("256 KiB"), "{answer}");
+    // An admin route says its own limit.
+    let head = format!(
+        "POST /v1/subscriptions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 70000\r\n\r\n"
+    );
+    let answer = answer_to_head(&hw, &head).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("64 KiB") && !answer.contains("256 KiB"), "{answer}");
+    still_serving(&hw).await;
+}
+
 #[tokio::test]
 async fn silent_and_slow_clients_are_cut_off_without_starving_others() {
     let hw = Hookwatch::start_with(|c| c.header_timeout = Duration::from_millis(800)).await;
@@ -213,8 +244,11 @@ async fn a_full_database_answers_503_and_keeps_what_it_had() {
     }
     let (headers, resp) = refused.expect("the database filled up");
     assert!(headers.contains_key("retry-after"));
+    // The client hears that it may retry; the cause (a driver's text, a path) stays in the log.
+    assert_eq!(resp["error"]["code"], "unavailable", "{resp}");
     let message = resp["error"]["message"].as_str().unwrap();
-    assert!(message.contains("database is full") || message.contains("max_db_bytes"), "{message}");
+    assert!(message.contains("retry in 5 s"), "{message}");
+    assert!(!message.contains("full") && !message.contains("max_db_bytes"), "{message}");
     // Every event acknowledged before is intact.
     for id in &accepted {
         let event = hw.get(&format!("/v1/events/{id}")).await;
