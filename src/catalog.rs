@@ -139,7 +139,8 @@ pub fn alert_payload(alert: &Alert, url: &str, node: &str) -> Value {
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     json!({"data": {
         "action": alert_action(alert.kind),
-        "subscription": {"id": alert.subscription_id, "name": alert.subscription_name, "url": url},
+        // The bridges that hear an alert are other parties: the URL's credentials stay here.
+        "subscription": {"id": alert.subscription_id, "name": alert.subscription_name, "url": crate::model::masked_url(url)},
         "message": alert.message,
         "at": at,
         "node": node,

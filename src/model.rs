@@ -278,7 +278,65 @@ pub fn mask(value: &str) -> String {
     format!("{visible}…(masked)")
 }
 
+/// What a masked part of a URL reads as.
+const MASKED: &str = "•••";
+
+/// Whether a path segment reads as a word a person chose (`webhooks`, `pipefy-events`) rather
+/// than a token (`T0123ABC`, `b2f1c0…`): only words are shown to those who must not see secrets.
+fn is_plain_word(segment: &str) -> bool {
+    (1..=24).contains(&segment.len()) && segment.bytes().all(|b| b.is_ascii_alphabetic() || b"-_.".contains(&b))
+}
+
+/// A URL as someone who must not learn its credentials may read it: scheme, host and port, the
+/// path's plain words, every other path segment and every query value masked
+/// (`https://hooks.slack.com/services/•••/•••/•••`, `https://x.example/hook?api_key=•••`).
+pub fn masked_url(url: &str) -> String {
+    let Ok(parsed) = url::Url::parse(url) else { return MASKED.to_string() };
+    let mut shown = url_origin(url);
+    for segment in parsed.path_segments().into_iter().flatten() {
+        shown.push('/');
+        shown.push_str(if is_plain_word(segment) { segment } else { MASKED });
+    }
+    let query: Vec<String> = parsed.query_pairs().map(|(name, _)| format!("{name}={MASKED}")).collect();
+    if !query.is_empty() {
+        shown = format!("{shown}?{}", query.join("&"));
+    }
+    shown
+}
+
+/// The scheme, host and port of a URL (`https://hooks.slack.com`): all a public metric carries.
+pub fn url_origin(url: &str) -> String {
+    let Ok(parsed) = url::Url::parse(url) else { return MASKED.to_string() };
+    let host = parsed.host_str().unwrap_or_default();
+    match parsed.port() {
+        Some(port) => format!("{}://{host}:{port}", parsed.scheme()),
+        None => format!("{}://{host}", parsed.scheme()),
+    }
+}
+
+/// Request headers as a viewer may read them: hookwatch's own non-secret headers whole, every
+/// other value masked (a consumer's credential can hide under any name: `X-Auth`, `X-Signature-Key`).
+pub fn headers_for_viewer(headers: &mut BTreeMap<String, String>) {
+    const SHOWN: [&str; 5] = ["content-type", "content-length", "user-agent", "webhook-id", "webhook-timestamp"];
+    for (name, value) in headers.iter_mut() {
+        if !SHOWN.contains(&name.to_ascii_lowercase().as_str()) {
+            *value = mask(value);
+        }
+    }
+}
+
 impl Subscription {
+    /// A copy for the viewer token: as `masked`, and its URL's secrets and every header value
+    /// masked too (only the admin token reads them whole).
+    pub fn for_viewer(&self) -> Subscription {
+        let mut copy = self.masked();
+        copy.url = masked_url(&self.url);
+        for value in copy.headers.values_mut() {
+            *value = mask(value);
+        }
+        copy
+    }
+
     /// A copy safe to broadcast: signing secrets and credential headers masked.
     pub fn masked(&self) -> Subscription {
         let mut copy = self.clone();
@@ -702,6 +760,21 @@ pub struct Replay {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_url_read_by_a_viewer_shows_its_host_and_words_only() {
+        use super::{masked_url, url_origin};
+        let slack = "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abcdEFGH1234ijkl";
+        assert_eq!(masked_url(slack), "https://hooks.slack.com/services/•••/•••/•••");
+        assert_eq!(
+            masked_url("http://10.0.0.5:8080/webhooks/pipefy?api_key=s3cr3t&v=2"),
+            "http://10.0.0.5:8080/webhooks/pipefy?api_key=•••&v=•••"
+        );
+        assert_eq!(masked_url("https://user:pw@x.example.com/hook"), "https://x.example.com/hook");
+        assert_eq!(url_origin(slack), "https://hooks.slack.com");
+        assert_eq!(url_origin("http://[::1]:9000/a/b?c=d"), "http://[::1]:9000");
+        assert_eq!(masked_url("not a url"), "•••");
+    }
+
     use super::*;
 
     fn subscription() -> Subscription {

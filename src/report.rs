@@ -97,6 +97,14 @@ impl EndpointReport {
 }
 
 impl StatsReport {
+    /// The report as the viewer token reads it: each endpoint's URL with its secrets masked.
+    pub fn for_viewer(mut self) -> StatsReport {
+        for e in &mut self.subscriptions {
+            e.url = crate::model::masked_url(&e.url);
+        }
+        self
+    }
+
     /// The Prometheus exposition (text format 0.0.4): `observed` (the counters and histograms kept
     /// as attempts happen) and this report's figures as gauges. The gauges live in a registry of
     /// this scrape only, so a deleted subscription leaves none behind.
@@ -140,7 +148,7 @@ impl StatsReport {
         };
         let info = vec(
             "hookwatch_subscription_info",
-            "1 per subscription, with its name and URL.",
+            "1 per subscription, with its name and its URL's scheme, host and port (never its path or query).",
             &["subscription", "name", "url"],
         )?;
         let ratio = vec(
@@ -156,7 +164,8 @@ impl StatsReport {
             vec("hookwatch_subscription_state", "1 for the subscription's current state.", &["subscription", "state"])?;
         for s in &self.subscriptions {
             let id = s.id.as_str();
-            info.with_label_values(&[id, &s.name, &s.url]).set(1.0);
+            // /metrics is public: a webhook URL's path or query is often its credential.
+            info.with_label_values(&[id, &s.name, &crate::model::url_origin(&s.url)]).set(1.0);
             for (window, rate) in &s.success_rate {
                 if let Some(rate) = rate {
                     ratio.with_label_values(&[id, window]).set(*rate);

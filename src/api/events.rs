@@ -110,8 +110,16 @@ pub async fn list(State(app): State<AppState>, Query(p): Query<ListParams>) -> R
 #[utoipa::path(get, path = "/v1/events/{id}", operation_id = "getEvent", tag = "events",
     params(("id" = String, Path, description = "evt_…")),
     responses((status = 200, body = EventWithPayload), (status = 404, body = ErrorBody)))]
-pub async fn detail(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<EventWithPayload>, ApiError> {
-    let event = app.engine.event(&id).await?;
+pub async fn detail(
+    State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Result<Json<EventWithPayload>, ApiError> {
+    let mut event = app.engine.event(&id).await?;
+    if actor != Actor::Admin {
+        let attempts = event.deliveries.iter_mut().flat_map(|d| d.attempts.iter_mut());
+        attempts.for_each(|a| crate::model::headers_for_viewer(&mut a.request_headers));
+    }
     let payload = serde_json::from_str(&event.body).unwrap_or(Value::Null);
     Ok(Json(EventWithPayload { event, payload }))
 }

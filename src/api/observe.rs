@@ -15,8 +15,9 @@ use serde_json::Value;
 
 /// Per endpoint: success over 1m/5m/1h/24h, latency, backlog, breaker; and the cluster's nodes.
 #[utoipa::path(get, path = "/v1/stats", operation_id = "getStats", tag = "observe", responses((status = 200, body = StatsReport)))]
-pub async fn stats(State(app): State<AppState>) -> Json<StatsReport> {
-    Json(app.engine.stats())
+pub async fn stats(State(app): State<AppState>, Extension(actor): Extension<Actor>) -> Json<StatsReport> {
+    let report = app.engine.stats();
+    Json(if actor == Actor::Admin { report } else { report.for_viewer() })
 }
 
 /// Recent alerts (failing, recovered, breaker open, disabled, backlog high), newest first.

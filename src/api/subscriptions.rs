@@ -42,13 +42,14 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(Created { subscription, replaced })))
 }
 
-/// A subscription as `actor` may read it: a viewer sees secrets and credential headers masked
-/// (reading must not hand out what signs or authenticates deliveries).
+/// A subscription as `actor` may read it: a viewer sees secrets, header values and the URL's
+/// path secrets and query values masked (reading must not hand out what signs or authenticates
+/// deliveries).
 fn as_read_by(sub: Arc<Subscription>, actor: Actor) -> Arc<Subscription> {
-    if actor == Actor::Admin { sub } else { Arc::new(sub.masked()) }
+    if actor == Actor::Admin { sub } else { Arc::new(sub.for_viewer()) }
 }
 
-/// Every subscription (a viewer sees secrets and credential headers masked).
+/// Every subscription (a viewer sees secrets, header values and URL secrets masked).
 #[utoipa::path(get, path = "/v1/subscriptions", operation_id = "listSubscriptions", tag = "subscriptions",
     responses((status = 200, body = List<Subscription>)))]
 pub async fn list(

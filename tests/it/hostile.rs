@@ -465,3 +465,38 @@ async fn a_storage_fault_while_delivering_is_not_charged_to_the_endpoint() {
     let codes: Vec<_> = delivery["attempts"].as_array().unwrap().iter().map(|a| a["status_code"].clone()).collect();
     assert_eq!(codes, [json!(500), json!(200)], "only the endpoint's own answers are attempts: {detail}");
 }
+
+/// A webhook URL's path or query is often its credential, and a header can carry one under any
+/// name: public `/metrics` shows only scheme, host and port, the viewer token reads them masked
+/// everywhere, and only the admin token reads them whole.
+#[tokio::test]
+async fn secrets_in_urls_and_headers_reach_only_the_admin() {
+    let hw = Hookwatch::start().await;
+    let sink = Sink::start(Behaviour::default()).await;
+    let url = format!("http://{}/services/T0123ABCD/B0456EFGH/abcdSECRET1234?api_key=querySECRET", sink.addr);
+    let headers = json!({"X-Auth": "headerSECRET-1", "X-Signature-Key": "headerSECRET-2"});
+    let sub = hw.subscribe(&url, &["*"], json!({"name": "slack", "headers": headers})).await;
+    let (id, event) = (sub["id"].as_str().unwrap(), hw.send(&card_move("P", 2)).await);
+    let event_id = event["id"].as_str().unwrap();
+    hw.settled(event_id, Duration::from_secs(5)).await;
+
+    let metrics = reqwest::get(format!("{}/metrics", hw.base)).await.unwrap().text().await.unwrap();
+    assert!(!metrics.contains("SECRET") && !metrics.contains("services"), "{metrics}");
+    assert!(metrics.contains(&format!(r#"url="http://{}""#, sink.addr)), "{metrics}");
+    let paths = ["/v1/subscriptions".to_string(), format!("/v1/subscriptions/{id}"), "/v1/stats".into()];
+    for path in paths.iter().chain([&format!("/v1/events/{event_id}")]) {
+        let (status, as_viewer) =
+            call(&hw.http, reqwest::Method::GET, &format!("{}{path}", hw.base), VIEWER, None).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(!as_viewer.to_string().contains("SECRET"), "{path} as the viewer: {as_viewer}");
+    }
+    let (_, as_viewer) =
+        call(&hw.http, reqwest::Method::GET, &format!("{}/v1/subscriptions/{id}", hw.base), VIEWER, None).await;
+    let masked = format!("http://{}/services/•••/•••/•••?api_key=•••", sink.addr);
+    assert_eq!(as_viewer["url"], masked.as_str(), "the host and the path's words stay readable");
+    let as_admin = hw.get(&format!("/v1/subscriptions/{id}")).await;
+    assert_eq!((as_admin["url"].as_str(), &as_admin["headers"]), (Some(url.as_str()), &headers));
+    let detail = hw.get(&format!("/v1/events/{event_id}")).await;
+    let sent = &detail["deliveries"][0]["attempts"][0]["request_headers"];
+    assert_eq!(sent["X-Auth"], "headerSECRET-1", "the admin reads what was sent: {sent}");
+}
