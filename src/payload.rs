@@ -133,12 +133,26 @@ fn ids(raw: Option<&RawValue>) -> Ids {
 /// limits, and no real event nests this far.
 pub const MAX_DEPTH: usize = 64;
 
-/// The deepest nesting of arrays and objects in JSON text (strings are skipped), without parsing.
-fn nesting_depth(body: &[u8]) -> usize {
-    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
-    for &b in body {
+/// What one pass over JSON text finds without parsing it.
+struct Scan {
+    /// The deepest nesting of arrays and objects (strings are skipped).
+    depth: usize,
+    /// Where the first `\u0000` escape (a NUL character) starts inside a string.
+    nul_at: Option<usize>,
+}
+
+fn scan(body: &[u8]) -> Scan {
+    let (mut depth, mut found) = (0usize, Scan { depth: 0, nul_at: None });
+    let (mut in_string, mut escaped) = (false, false);
+    for (i, &b) in body.iter().enumerate() {
         if in_string {
             match (escaped, b) {
+                (true, b'u') => {
+                    escaped = false;
+                    if body.get(i + 1..i + 5) == Some(b"0000") && found.nul_at.is_none() {
+                        found.nul_at = Some(i - 1);
+                    }
+                }
                 (true, _) => escaped = false,
                 (false, b'\\') => escaped = true,
                 (false, b'"') => in_string = false,
@@ -150,13 +164,13 @@ fn nesting_depth(body: &[u8]) -> usize {
             b'"' => in_string = true,
             b'{' | b'[' => {
                 depth += 1;
-                max = max.max(depth);
+                found.depth = found.depth.max(depth);
             }
             b'}' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
     }
-    max
+    found
 }
 
 /// Parses and checks a Pipefy-shaped body: JSON, an object with `data.action` naming a catalog action.
@@ -168,10 +182,21 @@ pub fn inspect(body: &[u8], catalog: &Catalog) -> Result<PayloadFacts> {
             format!("the body is not valid UTF-8 (first bad byte at offset {}); send UTF-8 JSON", e.valid_up_to()),
         ));
     }
-    if nesting_depth(body) > MAX_DEPTH {
+    let scanned = scan(body);
+    if scanned.depth > MAX_DEPTH {
         return Err(Error::bad_input(
             "too_deep",
             format!("the body nests arrays or objects more than {MAX_DEPTH} levels deep; flatten the payload"),
+        ));
+    }
+    // PostgreSQL's jsonb cannot hold a NUL, so such an event could never be searched there;
+    // refused alike on every store rather than accepted and left to break later reads.
+    if let Some(at) = scanned.nul_at {
+        return Err(Error::invalid(
+            "nul_character",
+            format!(
+                "a string in the body holds \\u0000 (a NUL character) at byte {at}; remove it or send it as \\ufffd"
+            ),
         ));
     }
     let envelope: Envelope = serde_json::from_slice(body).map_err(|e| match e.classify() {
@@ -322,9 +347,21 @@ mod tests {
     }
 
     #[test]
+    fn a_nul_escape_is_found_in_strings_only_and_refused() {
+        assert_eq!(scan(br#"{"a":"x\u0000"}"#).nul_at, Some(7));
+        assert_eq!(scan(br#"{"a":"\\u0000"}"#).nul_at, None, "an escaped backslash, then text");
+        assert_eq!(scan(br#"{"a":"\u00001"}"#).nul_at, Some(6));
+        assert_eq!(scan(br#"{"a":"\u0001"}"#).nul_at, None);
+        let body = br#"{"data":{"action":"card.move","card":{"title":"a\u0000b"}}}"#;
+        let refused = inspect(body, &Catalog::default()).unwrap_err();
+        assert_eq!(refused.code(), "nul_character");
+        assert!(refused.to_string().contains("byte 48"), "{refused}");
+    }
+
+    #[test]
     fn nesting_is_measured_outside_strings() {
-        assert_eq!(nesting_depth(br#"{"a":[{"b":"[[[[{{"}]}"#), 3);
-        assert_eq!(nesting_depth(br#"{"a":"\"[["}"#), 1);
+        assert_eq!(scan(br#"{"a":[{"b":"[[[[{{"}]}"#).depth, 3);
+        assert_eq!(scan(br#"{"a":"\"[["}"#).depth, 1);
         let deep = format!(r#"{{"data":{{"action":"card.move","x":{}}}}}"#, "[".repeat(70) + &"]".repeat(70));
         assert_eq!(inspect(deep.as_bytes(), &Catalog::default()).unwrap_err().code(), "too_deep");
     }

@@ -201,6 +201,9 @@ pub type FieldCondition = (String, String);
 /// A search text (`acme data.card.title:renewal`) as words and field conditions: a term whose key
 /// has a dot is a field; any other term is a word.
 pub fn search_terms(text: &str) -> std::result::Result<(Vec<String>, Vec<FieldCondition>), String> {
+    if let Some(c) = text.chars().find(|c| c.is_control() && !c.is_whitespace()) {
+        return Err(format!("a search cannot hold a control character ({c:?}); search for printable text"));
+    }
     let (mut words, mut fields) = (Vec::new(), Vec::new());
     for term in text.split_whitespace() {
         match field_term(term) {

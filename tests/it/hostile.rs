@@ -25,7 +25,9 @@ async fn pathological_json_is_refused_clearly() {
         (b"".to_vec(), 400, "malformed_json"),
         (b"\0\0\0".to_vec(), 400, "malformed_json"),
         (br#""just a string""#.to_vec(), 422, "missing_data"),
-        (br#"{"data":{"action":"card.move\u0000"}}"#.to_vec(), 422, "unknown_action"),
+        (br#"{"data":{"action":"card.move\u0000"}}"#.to_vec(), 422, "nul_character"),
+        // A NUL PostgreSQL's jsonb cannot hold would break every later field search there.
+        (br#"{"data":{"action":"card.move","card":{"title":"a\u0000b"}}}"#.to_vec(), 422, "nul_character"),
     ];
     for (body, status, code) in cases {
         let (got, _, resp) = hw.ingest_raw(body.clone(), "application/json", INGEST).await;
@@ -37,6 +39,12 @@ async fn pathological_json_is_refused_clearly() {
         );
     }
     assert_eq!(hw.get("/v1/events").await["data"].as_array().unwrap().len(), 0, "nothing was stored");
+    // A search term with a control character is a bad request, not a database fault.
+    for q in ["%00", "data.card.title:a%00b"] {
+        let (status, resp) =
+            call(&hw.http, reqwest::Method::GET, &format!("{}/v1/events?q={q}", hw.base), ADMIN, None).await;
+        assert_eq!((status.as_u16(), resp["error"]["code"].as_str()), (400, Some("invalid_query")), "q={q}: {resp}");
+    }
     still_serving(&hw).await;
 }
 
