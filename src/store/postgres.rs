@@ -148,7 +148,9 @@ CREATE INDEX deliveries_unfinished ON deliveries(leased_by, next_attempt_at) WHE
 ];
 
 /// How PostgreSQL searches payloads: a scan of the bodies (narrowed by the query's other
-/// conditions), words as substrings and fields through `jsonb`, case-insensitively.
+/// conditions), words as substrings and fields through `jsonb`, case-insensitively. A body with a
+/// `\u0000` escape (stored before ingest refused them) cannot become `jsonb`: it is left out of
+/// field matches rather than failing the whole search (CASE keeps the cast from running on it).
 const PAYLOAD_SEARCH: query::PayloadSearch = query::PayloadSearch {
     word: |indexed, raw| {
         format!(
@@ -158,7 +160,8 @@ const PAYLOAD_SEARCH: query::PayloadSearch = query::PayloadSearch {
     word_arg: |w| w.to_string(),
     field: |path, value| {
         format!(
-            "strpos(lower(convert_from(e.body, 'UTF8')::jsonb #>> CAST(CAST({path} AS TEXT) AS TEXT[])), lower({value})) > 0"
+            "CASE WHEN strpos(convert_from(e.body, 'UTF8'), '\\u0000') > 0 THEN false \
+             ELSE strpos(lower(convert_from(e.body, 'UTF8')::jsonb #>> CAST(CAST({path} AS TEXT) AS TEXT[])), lower({value})) > 0 END"
         )
     },
     path_arg: |segments| format!("{{{}}}", segments.join(",")),
