@@ -167,6 +167,7 @@ mod tests {
             action: action.into(),
             received_at: 0,
             card_id: Some(card.into()),
+            card_title: None,
             pipe_id: Some("PIPE9".into()),
             deliveries: vec![DeliverySummary {
                 id: "dlv_1".into(),
