@@ -757,7 +757,7 @@ pub fn elsewhere(ev: &KeyEvent, read_only: bool) -> Option<String> {
     let first = bound.first()?;
     if read_only && bound.iter().all(|b| b.action.changes()) {
         return Some(format!(
-            "{} ({}) changes the server: this dashboard is read-only",
+            "{} ({}) is not taken: this dashboard is read-only (a viewer token, or --read-only)",
             first.label,
             short(first.help)
         ));

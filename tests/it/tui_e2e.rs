@@ -387,6 +387,16 @@ async fn y_copies_the_id_the_payload_and_a_signed_curl_command() {
     let wh = standardwebhooks::Webhook::new(sub["secret"].as_str().unwrap()).unwrap();
     wh.verify(&got.body, &got.headers).expect("the copied command is signed like a delivery");
     assert_eq!(got.headers["webhook-id"], newest.as_str());
+
+    // On a subscription: y its id, Y its URL; r there says where it works.
+    t.keys(&["Escape", "Tab", "Tab", "y"]);
+    t.wait_for("billing's id", Duration::from_secs(3));
+    assert_eq!(t.clipboard(), sub["id"].as_str().unwrap());
+    t.keys(&["Y"]);
+    t.wait_for("billing's URL", Duration::from_secs(3));
+    assert_eq!(t.clipboard(), sub["url"].as_str().unwrap());
+    t.keys(&["r"]);
+    t.wait_for("works in the Event stream", Duration::from_secs(3));
 }
 
 /// `/` with free text searches payloads in the store: an event far older than what the dashboard
