@@ -280,6 +280,13 @@ fn a_key_of_another_pane_says_where_it_works() {
         [Effect::Copy { text, .. }] => assert_eq!(*text, url),
         other => panic!("Y copies the URL: {other:?}"),
     }
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.popups.last(), Some(Popup::Endpoint(_))));
+    match &press(&mut app, KeyCode::Char('y'))[..] {
+        [Effect::Copy { text, .. }] => assert_eq!(*text, sub.id, "y on the endpoint's page"),
+        other => panic!("y copies the id: {other:?}"),
+    }
+    press(&mut app, KeyCode::Esc);
     app.focus = Pane::Stream;
     app.status = None;
     assert!(press(&mut app, KeyCode::Char('p')).is_empty());
