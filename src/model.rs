@@ -487,6 +487,9 @@ pub struct EventSummary {
     pub received_at: Millis,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card_id: Option<String>,
+    /// The card's title (`data.card.title`), its first 200 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipe_id: Option<String>,
     pub deliveries: Vec<DeliverySummary>,
@@ -554,6 +557,9 @@ pub struct EventDetail {
     pub received_at: Millis,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card_id: Option<String>,
+    /// The card's title (`data.card.title`), its first 200 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipe_id: Option<String>,
     /// The payload exactly as ingested.
@@ -569,6 +575,7 @@ impl EventDetail {
             action: self.action.clone(),
             received_at: self.received_at,
             card_id: self.card_id.clone(),
+            card_title: self.card_title.clone(),
             pipe_id: self.pipe_id.clone(),
             deliveries: self.deliveries.iter().map(|d| d.summary.clone()).collect(),
         }

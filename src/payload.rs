@@ -13,6 +13,8 @@ use serde_json::value::RawValue;
 pub struct PayloadFacts {
     pub action: String,
     pub card_id: Option<String>,
+    /// `data.card.title`, cut to `MAX_TITLE_CHARS`: what the stream shows of the card.
+    pub card_title: Option<String>,
     pub pipe_id: Option<String>,
     pub on_phase_id: Option<String>,
     pub from_phase_id: Option<String>,
@@ -60,12 +62,14 @@ struct Data<'a> {
     field: Option<&'a RawValue>,
 }
 
-/// `{"id": …, "pipe_id": …, "internal_id": …}` with ids as numbers or strings; anything else
-/// reads as absent.
+/// `{"id": …, "pipe_id": …, "internal_id": …, "title": …}` with ids as numbers or strings;
+/// anything else reads as absent.
 #[derive(Deserialize, Default)]
 struct Ids {
     #[serde(default)]
     id: Option<Id>,
+    #[serde(default)]
+    title: Option<Id>,
     #[serde(default)]
     pipe_id: Option<Id>,
     #[serde(default)]
@@ -123,6 +127,15 @@ impl<'de> serde::de::Visitor<'de> for IdVisitor {
         while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
         Ok(Id(None))
     }
+}
+
+/// The most of a card's title that is kept beside the event (the payload keeps all of it).
+pub const MAX_TITLE_CHARS: usize = 200;
+
+/// A title as kept: trimmed, at most `MAX_TITLE_CHARS`; `None` when blank.
+fn cut_title(title: &str) -> Option<String> {
+    let title = title.trim();
+    (!title.is_empty()).then(|| title.chars().take(MAX_TITLE_CHARS).collect())
 }
 
 fn ids(raw: Option<&RawValue>) -> Ids {
@@ -253,6 +266,7 @@ pub fn inspect(body: &[u8], catalog: &Catalog) -> Result<PayloadFacts> {
     Ok(PayloadFacts {
         action,
         card_id: card.id.and_then(Id::text),
+        card_title: card.title.and_then(Id::text).and_then(|t| cut_title(&t)),
         pipe_id: card.pipe_id.and_then(Id::text),
         on_phase_id: ids(data.on_phase).id.and_then(Id::text),
         from_phase_id: ids(data.from).id.and_then(Id::text),
@@ -335,6 +349,12 @@ mod tests {
         assert_eq!(f.to_phase_id.as_deref(), Some("2"));
         assert_eq!(f.card_id.as_deref(), Some("9"));
         assert_eq!(f.pipe_id.as_deref(), Some("P"));
+        assert_eq!(f.card_title, None);
+        let long = format!(r#"{{"data":{{"action":"card.move","card":{{"id":9,"title":" {} "}}}}}}"#, "é".repeat(300));
+        let titled = inspect(long.as_bytes(), &Catalog::default()).unwrap().card_title.unwrap();
+        assert_eq!(titled, "é".repeat(MAX_TITLE_CHARS), "trimmed and cut on a character");
+        let blank = inspect(br#"{"data":{"action":"card.move","card":{"title":"  "}}}"#, &Catalog::default()).unwrap();
+        assert_eq!(blank.card_title, None);
     }
 
     #[test]

@@ -208,6 +208,9 @@ impl SubscriptionInput {
 /// http or https, a host, no credentials; returns the URL as given (trimmed).
 pub fn validate_url(url: &str) -> Result<String> {
     let url = url.trim();
+    if url.is_empty() {
+        return Err(Error::invalid("invalid_url", "\"url\" is empty; write e.g. https://crm.example.com/hooks"));
+    }
     if url.len() > 2048 {
         return Err(Error::invalid("invalid_url", "\"url\" is longer than 2048 characters"));
     }
@@ -240,7 +243,31 @@ pub fn validate_url(url: &str) -> Result<String> {
             "\"url\" must not carry credentials; send them in \"headers\", e.g. {\"Authorization\": \"Bearer …\"}",
         ));
     }
+    if let Some(url::Host::Domain(name)) = parsed.host() {
+        implausible_name(name).map_or(Ok(()), |why| {
+            Err(Error::invalid(
+                "invalid_url",
+                format!("\"url\" {url:?} {why}; write e.g. {scheme}://crm.example.com/hooks"),
+            ))
+        })?;
+    }
     Ok(url.to_string())
+}
+
+/// What makes a host name (as the URL parser leaves it: lowercase, IDNs in punycode) name no
+/// machine, if anything. A name is labels of letters, digits, `-` and `_`, 1 to 63 each, joined by
+/// dots. A scheme is no host: `https://http://x` is a scheme written twice, which parses as the
+/// host `http`.
+fn implausible_name(name: &str) -> Option<String> {
+    if matches!(name, "http" | "https") {
+        return Some(format!("names the host {name:?}, a scheme: write the scheme once"));
+    }
+    let labels = name.strip_suffix('.').unwrap_or(name);
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len()) && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    (labels.len() > 253 || !labels.split('.').all(label_ok))
+        .then(|| format!("has the host {name:?}, which is not a host name (letters, digits, - and _ between dots)"))
 }
 
 /// 1 to 100 characters without control characters: what a name or an owner's id may be.
@@ -436,9 +463,21 @@ mod tests {
             ("ftp://x.example.com", "invalid_url"),
             ("https://u:p@x.example.com", "invalid_url"),
             ("not a url", "invalid_url"),
+            ("https://http://", "invalid_url"),
+            ("https://https://crm.example.com/h", "invalid_url"),
+            ("http://http//crm.example.com", "invalid_url"),
+            ("https://crm..example.com", "invalid_url"),
+            ("https://crm!.example.com", "invalid_url"),
         ] {
             assert_eq!(input(url, &["*"]).create(&c, 1).unwrap_err().code(), code, "{url}");
         }
+        for url in
+            ["https://crm.example.com./h", "http://receiver_1:8080/h", "https://bücher.example/h", "http://[::1]/"]
+        {
+            assert!(validate_url(url).is_ok(), "{url} names a machine");
+        }
+        let said = validate_url("https://http://").unwrap_err().to_string();
+        assert!(said.contains("\"http\", a scheme") && said.contains("https://crm.example.com/hooks"), "{said}");
         assert_eq!(input("https://x.example.com", &["card.nope"]).create(&c, 1).unwrap_err().code(), "unknown_action");
         let mut crlf = input("https://x.example.com", &["*"]);
         crlf.headers = Some([("X-Team".to_string(), "a\r\nInjected: 1".to_string())].into());

@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
                 action: "card.move".into(),
                 received_at: 0,
                 card_id: Some("42".into()),
+                card_title: None,
                 pipe_id: Some("P".into()),
                 deliveries: vec![DeliverySummary {
                     id: "dlv_1".into(),

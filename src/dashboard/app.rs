@@ -651,7 +651,8 @@ impl App {
                 if matches!(self.popups.last(), Some(Popup::Subscription(_))) {
                     self.popups.pop();
                 }
-                self.set_status(format!("saved subscription {}", sub.name), false);
+                let paused = if sub.state == SubscriptionState::Paused { ", paused: p resumes it" } else { "" };
+                self.set_status(format!("saved subscription {}{paused}", sub.name), false);
                 self.subscriptions.retain(|s| s.id != sub.id);
                 self.subscriptions.push(*sub);
                 self.sort_subscriptions();
@@ -845,7 +846,7 @@ mod tests {
         press(&mut app, KeyCode::Char('?'));
         press(&mut app, KeyCode::Char('G'));
         let rows = crate::dashboard::view::overlay_rows(app.popups.last().unwrap(), &app, app.screen_height);
-        let last = crate::dashboard::view::help_len(false, "") - rows;
+        let last = crate::dashboard::view::help_len(&app) - rows;
         let scroll = |app: &App| match app.popups.last() {
             Some(Popup::Help { scroll }) => *scroll,
             _ => usize::MAX,
@@ -926,8 +927,8 @@ mod tests {
         press(&mut app, KeyCode::Char('/'));
         assert_eq!(app.context(), Context::HelpSearch);
         typed(&mut app, "replay");
-        let shown = crate::dashboard::view::help_len(false, "replay");
-        assert!(shown > 3 && shown < crate::dashboard::view::help_len(false, "") / 4, "{shown} lines");
+        let shown = crate::dashboard::view::help_len(&app);
+        assert!(shown > 3 && shown < crate::dashboard::view::help_len(&demo_app()) / 4, "{shown} lines");
         press(&mut app, KeyCode::Enter);
         assert_eq!(app.context(), Context::Overlay, "Enter keeps it narrowed and scrolls it");
         press(&mut app, KeyCode::Char('/'));

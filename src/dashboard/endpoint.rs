@@ -48,9 +48,11 @@ impl App {
     }
 
     pub fn endpoint_key(&mut self, action: Option<Action>) -> Vec<Effect> {
+        let screen = ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height);
         let Some(Popup::Endpoint(page)) = self.popups.last_mut() else { return Vec::new() };
         let last = page.failures().len().saturating_sub(1);
-        if let Some(cursor) = action.and_then(|a| super::input::moved(page.cursor, a, last)) {
+        let rows = super::view::failure_rows(screen, page);
+        if let Some(cursor) = action.and_then(|a| super::input::moved(page.cursor, a, last, rows)) {
             page.cursor = cursor;
             return Vec::new();
         }
@@ -83,7 +85,13 @@ impl App {
                 self.popups.pop();
                 return self.filter_to_endpoint(&id);
             }
-            Some(action @ (Action::TogglePause | Action::Probe | Action::EditSubscription)) => {
+            Some(
+                action @ (Action::TogglePause
+                | Action::Probe
+                | Action::EditSubscription
+                | Action::Copy
+                | Action::CopyUrl),
+            ) => {
                 let id = page.id.clone();
                 return self.endpoint_action(action, &id);
             }

@@ -52,6 +52,15 @@ impl Filter {
         Ok(f)
     }
 
+    /// `parse`, and a `sub:` term must name a subscription there is (as a replay needs).
+    pub fn parse_for(input: &str, subscriptions: &[Subscription]) -> Result<Filter, String> {
+        let filter = Filter::parse(input)?;
+        if let Some(query) = &filter.subscription {
+            named_subscriptions(subscriptions, query).map_err(|e| format!("sub:{query}: {e}"))?;
+        }
+        Ok(filter)
+    }
+
     pub fn is_empty(&self) -> bool {
         *self == Filter::default()
     }
@@ -109,6 +118,27 @@ impl Filter {
     }
 }
 
+/// The subscriptions a `sub:` term names: those whose name or id holds it (in any case). None is
+/// an error, the same for the stream filter, a replay and a command, so what one takes the others
+/// do not refuse.
+pub fn named_subscriptions<'a>(
+    subscriptions: &'a [Subscription],
+    query: &str,
+) -> Result<Vec<&'a Subscription>, String> {
+    let q = query.trim().to_lowercase();
+    let matching: Vec<&Subscription> = subscriptions
+        .iter()
+        .filter(|s| s.name.to_lowercase().contains(&q) || s.id.to_lowercase().contains(&q))
+        .collect();
+    if matching.is_empty() {
+        let names: Vec<&str> = subscriptions.iter().map(|s| s.name.as_str()).collect();
+        let known =
+            if names.is_empty() { "there is none yet".to_string() } else { format!("names: {}", names.join(", ")) };
+        return Err(format!("no subscription is named {query:?} ({known})"));
+    }
+    Ok(matching)
+}
+
 /// The one subscription `query` names: its id, its whole name, or a fragment only it contains
 /// (case-insensitive). Several matches are an error that lists them.
 pub fn resolve_subscription<'a>(subscriptions: &'a [Subscription], query: &str) -> Result<&'a Subscription, String> {
@@ -116,10 +146,9 @@ pub fn resolve_subscription<'a>(subscriptions: &'a [Subscription], query: &str) 
     if let Some(s) = subscriptions.iter().find(|s| s.id == query.trim() || s.name.to_lowercase() == q) {
         return Ok(s);
     }
-    let matching: Vec<&Subscription> = subscriptions.iter().filter(|s| s.name.to_lowercase().contains(&q)).collect();
+    let matching = named_subscriptions(subscriptions, query)?;
     match matching[..] {
         [one] => Ok(one),
-        [] => Err(format!("no subscription is named {query:?}")),
         _ => {
             let names: Vec<&str> = matching.iter().map(|s| s.name.as_str()).collect();
             Err(format!("{query:?} matches {}; write more of the name", names.join(", ")))
@@ -138,6 +167,7 @@ mod tests {
             action: action.into(),
             received_at: 0,
             card_id: Some(card.into()),
+            card_title: None,
             pipe_id: Some("PIPE9".into()),
             deliveries: vec![DeliverySummary {
                 id: "dlv_1".into(),
@@ -194,5 +224,19 @@ mod tests {
         assert!(resolve_subscription(&app.subscriptions, "BILLING").is_ok(), "case does not matter: {names:?}");
         let err = resolve_subscription(&app.subscriptions, "i").unwrap_err();
         assert!(err.contains("write more"), "{err}");
+    }
+
+    /// `sub:nosuch` was taken by the filter and refused by a replay: both refuse it now, alike.
+    #[test]
+    fn a_sub_term_must_name_a_subscription_for_the_filter_as_for_a_replay() {
+        let app = crate::dashboard::screenshots::demo_app();
+        let said = Filter::parse_for("status:failed sub:nosuch", &app.subscriptions).unwrap_err();
+        let replay = crate::dashboard::replay::replay_filter(&Filter::parse("sub:nosuch").unwrap(), &app.subscriptions);
+        assert!(said.contains("no subscription is named \"nosuch\"") && said.contains("billing"), "{said}");
+        assert!(said.ends_with(&replay.unwrap_err()), "the same words: {said}");
+        assert!(Filter::parse_for("sub:BILL", &app.subscriptions).is_ok());
+        let id = &app.subscriptions[0].id;
+        assert!(Filter::parse_for(&format!("sub:{}", &id[id.len() - 6..]), &app.subscriptions).is_ok(), "an id's tail");
+        assert!(Filter::parse_for("sub:i", &app.subscriptions).is_ok(), "the stream may show several");
     }
 }

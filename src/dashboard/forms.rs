@@ -2,7 +2,7 @@
 //! validated as the operator types.
 
 use crate::catalog::{ACTIONS, Catalog};
-use crate::model::{Filters, Subscription};
+use crate::model::{Filters, Subscription, SubscriptionState};
 use crate::secret::Scheme;
 use crate::subscriptions::{MAX_RATE_PER_S, SubscriptionInput, validate_url};
 use ratatui_textarea::TextArea;
@@ -34,6 +34,18 @@ impl Field {
         Field { label, hint, input, error: None }
     }
 
+    /// A field that starts empty, showing `example` (dim) until something is typed: nothing is
+    /// prefilled that typing would append to.
+    fn with_example(mut self, example: &'static str) -> Self {
+        self.input.set_placeholder_text(example);
+        self
+    }
+
+    /// What an empty field shows instead ("" when nothing).
+    pub fn example(&self) -> String {
+        self.input.placeholder().to_string()
+    }
+
     pub fn value(&self) -> String {
         self.input.lines().join("").trim().to_string()
     }
@@ -56,9 +68,12 @@ pub struct SubscriptionForm {
 /// The Headers field's place in the form.
 pub const HEADERS: usize = 3;
 /// The fields that are a choice, not text (Space goes to the next), and their choices.
-const CHOICES: [(usize, [&str; 2]); 2] = [(ORDERED, ["no", "yes"]), (SIGNING, ["v1", "v1a"])];
+const CHOICES: [(usize, [&str; 2]); 3] =
+    [(ORDERED, ["no", "yes"]), (SIGNING, ["v1", "v1a"]), (START, ["active", "paused"])];
 const ORDERED: usize = 8;
 const SIGNING: usize = 9;
+/// Whether a new subscription starts delivering at once or paused (a new form's last field).
+const START: usize = 10;
 /// What stands for a hidden header value.
 const MASK: char = '•';
 
@@ -86,10 +101,16 @@ impl SubscriptionForm {
     pub fn new(existing: Option<&Subscription>) -> Self {
         let value =
             |f: fn(&Subscription) -> String, default: &str| existing.map(f).unwrap_or_else(|| default.to_string());
-        let fields = vec![
+        let mut fields = vec![
             Field::new("Name", "a label for people", value(|s| s.name.clone(), "")),
-            Field::new("URL", "http(s)://host/path, no credentials", value(|s| s.url.clone(), "https://")),
-            Field::new("Actions", "comma separated: card.move, card.*, *", value(|s| s.actions.join(", "), "*")),
+            Field::new("URL", "where deliveries go: http(s)://host/path, no credentials", value(|s| s.url.clone(), ""))
+                .with_example("e.g. https://crm.example.com/hooks"),
+            Field::new(
+                "Actions",
+                "required, comma separated: card.move, card.*, or * for every action",
+                value(|s| s.actions.join(", "), ""),
+            )
+            .with_example("e.g. card.move, card.done, or *"),
             Field::new(
                 "Headers",
                 "Name: value; Name2: value2 · C-r shows the values",
@@ -114,6 +135,10 @@ impl SubscriptionForm {
                 value(|s| if Scheme::of(&s.secret) == Scheme::V1a { "v1a".into() } else { "v1".into() }, "v1"),
             ),
         ];
+        // A change of state is `p`'s; a new subscription may start paused, to be looked over first.
+        if existing.is_none() {
+            fields.push(Field::new("Start", "Space toggles; paused: held until p resumes", "active".into()));
+        }
         let mut form = SubscriptionForm {
             editing: existing.map(|s| s.id.clone()),
             fields,
@@ -168,7 +193,7 @@ impl SubscriptionForm {
     pub fn validate(&mut self, catalog: &Catalog) -> Option<SubscriptionInput> {
         let v: Vec<String> = self.fields.iter().map(Field::value).collect();
         let mut input = SubscriptionInput::default();
-        let results: Vec<Result<(), String>> = vec![
+        let mut results: Vec<Result<(), String>> = vec![
             if v[0].is_empty() || v[0].chars().count() > 100 {
                 Err("1 to 100 characters".into())
             } else {
@@ -190,12 +215,23 @@ impl SubscriptionForm {
             parse_yes_no(&v[ORDERED]).map(|b| input.ordered = Some(b)),
             parse_scheme(&v[SIGNING]).map(|s| input.signing = Some(s)),
         ];
+        if let Some(start) = v.get(START) {
+            results.push(parse_start(start).map(|s| input.state = Some(s)));
+        }
         let mut ok = true;
         for (field, result) in self.fields.iter_mut().zip(results) {
             field.error = result.err();
             ok &= field.error.is_none();
         }
         ok.then_some(input)
+    }
+}
+
+fn parse_start(text: &str) -> Result<SubscriptionState, String> {
+    match text {
+        "active" => Ok(SubscriptionState::Active),
+        "paused" => Ok(SubscriptionState::Paused),
+        _ => Err("active or paused".into()),
     }
 }
 
@@ -331,11 +367,20 @@ mod tests {
     #[test]
     fn the_form_validates_each_field_inline() {
         let mut form = SubscriptionForm::new(None);
-        assert!(form.validate(&Catalog::default()).is_none(), "an empty name and bare https:// are refused");
-        assert!(form.fields[0].error.is_some());
-        assert!(form.fields[1].error.is_some());
+        assert!(form.validate(&Catalog::default()).is_none(), "an empty name, URL and actions are refused");
+        assert_eq!((form.fields[1].value(), form.fields[2].value()), (String::new(), String::new()));
+        assert_eq!(form.fields[1].example(), "e.g. https://crm.example.com/hooks", "an empty URL shows an example");
+        assert!(form.fields[..3].iter().all(|f| f.error.is_some()));
+        assert!(form.fields[2].error.as_deref().unwrap().contains("at least one action"));
         form.fields[0] = Field::new("Name", "", "crm".into());
+        form.fields[1] = Field::new("URL", "", "http://".into());
+        form.validate(&Catalog::default());
+        assert!(form.fields[1].error.is_some(), "a scheme alone names no host");
+        form.fields[1] = Field::new("URL", "", "https://http://".into());
+        form.validate(&Catalog::default());
+        assert!(form.fields[1].error.as_deref().unwrap().contains("a scheme"), "{:?}", form.fields[1].error);
         form.fields[1] = Field::new("URL", "", "https://crm.example.com/h".into());
+        form.fields[2] = Field::new("Actions", "", "*".into());
         form.fields[3] = Field::new("Headers", "", "Authorization: Bearer x".into());
         form.fields[4] = Field::new("Filters", "", "pipe_id=1, 2".into());
         let input = form.validate(&Catalog::default()).expect("valid");
@@ -373,6 +418,22 @@ mod tests {
         assert_eq!(form.validate(&Catalog::default()).and_then(|i| i.signing), Some(Scheme::V1a));
         form.focus = HEADERS;
         assert!(!form.on_choice());
+    }
+
+    #[test]
+    fn a_new_subscription_may_start_paused() {
+        let mut form = SubscriptionForm::new(None);
+        form.fields[0] = Field::new("Name", "", "crm".into());
+        form.fields[1] = Field::new("URL", "", "https://crm.example.com/h".into());
+        form.fields[2] = Field::new("Actions", "", "card.move".into());
+        assert_eq!(form.validate(&Catalog::default()).and_then(|i| i.state), Some(SubscriptionState::Active));
+        form.focus = START;
+        assert!(form.on_choice());
+        form.toggle();
+        assert_eq!(form.validate(&Catalog::default()).and_then(|i| i.state), Some(SubscriptionState::Paused));
+        let sub = crate::dashboard::screenshots::demo_app().subscriptions[0].clone();
+        let editing = SubscriptionForm::new(Some(&sub));
+        assert_eq!(editing.fields.len(), START, "an existing one's state is p's to change");
     }
 
     #[test]

@@ -15,17 +15,16 @@ use crate::model::{DeliveryStatus, SubscriptionState};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
 
-const PAGE: isize = 10;
-
-/// Where a movement key takes a position in a list or view of `0..=last`; `None` for any other
-/// action.
-pub(super) fn moved(position: usize, action: Action, last: usize) -> Option<usize> {
+/// Where a movement key takes a position in a list or view of `0..=last` of which `page` rows
+/// show; `None` for any other action.
+pub(super) fn moved(position: usize, action: Action, last: usize, page: usize) -> Option<usize> {
     let by = |delta: isize| position.saturating_add_signed(delta).min(last);
+    let page = isize::try_from(page.max(1)).unwrap_or(isize::MAX);
     Some(match action {
         Action::Up => by(-1),
         Action::Down => by(1),
-        Action::PageUp => by(-PAGE),
-        Action::PageDown => by(PAGE),
+        Action::PageUp => by(-page),
+        Action::PageDown => by(page),
         Action::Top => 0,
         Action::Bottom => last,
         _ => return None,
@@ -39,6 +38,17 @@ impl App {
         if action == Some(Action::Quit) {
             self.quit = true;
             return vec![Effect::Quit];
+        }
+        // A pane's key pressed in another pane says where it works rather than nothing.
+        let in_place = matches!(
+            ctx,
+            Context::Subscriptions | Context::Rates | Context::Stream | Context::Inspector | Context::Endpoint
+        );
+        if action.is_none()
+            && in_place
+            && let Some(note) = keymap::elsewhere(&key, self.read_only)
+        {
+            self.set_status(note, false);
         }
         match ctx {
             Context::FilterInput => self.filter_key(action, key),
@@ -76,8 +86,10 @@ impl App {
             }
             Action::Up => self.move_cursor(-1),
             Action::Down => self.move_cursor(1),
-            Action::PageUp => self.move_cursor(-PAGE),
-            Action::PageDown => self.move_cursor(PAGE),
+            Action::PageUp | Action::PageDown => {
+                let page = isize::try_from(super::view::pane_rows(self)).unwrap_or(1);
+                self.move_cursor(if action == Action::PageUp { -page } else { page });
+            }
             Action::Top => self.move_to(false),
             Action::Bottom => self.move_to(true),
             Action::ToggleFollow => self.set_follow(!self.follow),
@@ -129,7 +141,7 @@ impl App {
                 self.set_status(format!("cleared the filter {}", self.filter_text), false);
                 return self.apply_filter("");
             }
-            Action::Copy => {
+            Action::Copy if self.focus == Pane::Stream => {
                 if let Some(row) = self.selected_event() {
                     let id = row.event.id.clone();
                     return vec![Effect::Copy { what: format!("the event id {id}"), text: id }];
@@ -141,7 +153,9 @@ impl App {
             | Action::TogglePause
             | Action::Probe
             | Action::DeleteSubscription
-            | Action::RevealSecret => {
+            | Action::RevealSecret
+            | Action::Copy
+            | Action::CopyUrl => {
                 let Some(id) = self.selected_endpoint().map(|e| e.id.clone()) else {
                     self.set_status("no subscription selected", true);
                     return Vec::new();
@@ -207,6 +221,10 @@ impl App {
             Action::DeleteSubscription => self.ask_delete(&sub),
             Action::RevealSecret => {
                 self.revealed_secret = if self.revealed_secret.as_deref() == Some(id) { None } else { Some(sub.id) };
+            }
+            Action::Copy => return vec![Effect::Copy { what: format!("{}'s id {}", sub.name, sub.id), text: sub.id }],
+            Action::CopyUrl => {
+                return vec![Effect::Copy { what: format!("{}'s URL {}", sub.name, sub.url), text: sub.url }];
             }
             _ => {}
         }
@@ -479,7 +497,7 @@ impl App {
     }
 
     fn apply_filter(&mut self, text: &str) -> Vec<Effect> {
-        match Filter::parse(text) {
+        match Filter::parse_for(text, &self.subscriptions) {
             Ok(filter) => {
                 self.filter = filter;
                 self.filter_text = text.trim().to_string();
@@ -511,7 +529,7 @@ impl App {
                     super::forms::edit(input, key);
                     let text = input.lines().join(" ");
                     // Validate as the operator types; apply on Enter.
-                    self.filter_error = Filter::parse(&text).err();
+                    self.filter_error = Filter::parse_for(&text, &self.subscriptions).err();
                 }
                 Vec::new()
             }
@@ -592,10 +610,14 @@ impl App {
 
     fn inspector_action(&mut self, action: Option<Action>) -> Vec<Effect> {
         let screen = ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height);
-        let (limit, sideways) = match self.popups.last() {
-            Some(Popup::Inspector(ins)) => super::view::scroll_limits(self, ins, ins.section, screen),
-            _ => (0, 0),
+        let (limit, sideways, page) = match self.popups.last() {
+            Some(Popup::Inspector(ins)) => {
+                let (limit, sideways) = super::view::scroll_limits(self, ins, ins.section, screen);
+                (limit, sideways, super::view::section_rows(ins.section, screen))
+            }
+            _ => (0, 0, 1),
         };
+        let page = isize::try_from(page).unwrap_or(1);
         let Some(Popup::Inspector(ins)) = self.popups.last_mut() else { return Vec::new() };
         match action {
             Some(Action::Back) => {
@@ -604,8 +626,8 @@ impl App {
             Some(Action::NextSection) => ins.section = ins.section.next(),
             Some(Action::Up) => ins.scroll(-1, None, limit),
             Some(Action::Down) => ins.scroll(1, None, limit),
-            Some(Action::PageUp) => ins.scroll(-PAGE, None, limit),
-            Some(Action::PageDown) => ins.scroll(PAGE, None, limit),
+            Some(Action::PageUp) => ins.scroll(-page, None, limit),
+            Some(Action::PageDown) => ins.scroll(page, None, limit),
             Some(Action::Top) => ins.scroll(0, Some(false), limit),
             Some(Action::Bottom) => ins.scroll(0, Some(true), limit),
             Some(Action::Redeliver) => {
@@ -699,16 +721,17 @@ impl App {
     fn overlay_action(&mut self, action: Option<Action>) {
         let in_help = matches!(self.popups.last(), Some(Popup::Help { .. }));
         // Scrolling stops where the last line shows at the bottom, so `k` after `G` moves at once.
-        let last = match self.popups.last() {
+        let (last, rows) = match self.popups.last() {
             Some(popup) => {
                 let len = match popup {
-                    Popup::Help { .. } => super::view::help_len(self.read_only, &self.help_query()),
+                    Popup::Help { .. } => super::view::help_len(self),
                     Popup::Alerts { .. } => self.alert_groups().len(),
                     Popup::Audit { .. } => self.audit.as_ref().map_or(0, |(entries, _)| entries.len()),
                     Popup::Nodes { .. } => self.stats.as_ref().map_or(0, |s| s.nodes.len()),
                     _ => 0,
                 };
-                len.saturating_sub(super::view::overlay_rows(popup, self, self.screen_height))
+                let rows = super::view::overlay_rows(popup, self, self.screen_height);
+                (len.saturating_sub(rows), rows)
             }
             None => return,
         };
@@ -727,7 +750,7 @@ impl App {
                 input.move_cursor(ratatui_textarea::CursorMove::End);
                 self.help_search = Some((input, true));
             }
-            Some(action) => *scroll = moved(*scroll, action, last).unwrap_or(*scroll),
+            Some(action) => *scroll = moved(*scroll, action, last, rows).unwrap_or(*scroll),
             None => {}
         }
     }

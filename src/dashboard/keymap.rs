@@ -38,6 +38,8 @@ pub enum Action {
     Left,
     Right,
     Copy,
+    /// `Y` on a subscription: its URL.
+    CopyUrl,
     NewSubscription,
     EditSubscription,
     SendTestEvent,
@@ -254,6 +256,22 @@ pub const BINDINGS: &[Binding] = &[
         help: "copy: the payload, a signed curl command, the response or the id",
         contexts: &[Inspector],
         hint: true,
+    },
+    Binding {
+        action: Action::Copy,
+        keys: &[k('y')],
+        label: "y",
+        help: "copy the subscription's id",
+        contexts: ON_ENDPOINT,
+        hint: false,
+    },
+    Binding {
+        action: Action::CopyUrl,
+        keys: &[k('Y')],
+        label: "Y",
+        help: "copy the subscription's URL",
+        contexts: ON_ENDPOINT,
+        hint: false,
     },
     Binding {
         action: Action::Wrap,
@@ -611,7 +629,7 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Toggle,
         keys: &[k(' ')],
         label: "space",
-        help: "the next choice (on Ordered and Signing; elsewhere a space)",
+        help: "the next choice (on Ordered, Signing and Start; elsewhere a space)",
         contexts: &[Form],
         hint: false,
     },
@@ -727,6 +745,47 @@ pub fn lookup(ctx: Context, ev: &KeyEvent, read_only: bool) -> Option<Action> {
         .filter(|b| b.contexts.contains(&ctx) || (in_main && b.contexts.contains(&Main)))
         .find(|b| b.keys.iter().any(|spec| key_matches(spec, ev)))
         .map(|b| b.action)
+}
+
+/// For a key that does nothing where the cursor is: what it does and where it works, or that a
+/// read-only dashboard does not take it; `None` for a key no pane or page binds.
+pub fn elsewhere(ev: &KeyEvent, read_only: bool) -> Option<String> {
+    let bound: Vec<&Binding> = BINDINGS
+        .iter()
+        .filter(|b| b.keys.iter().any(|spec| key_matches(spec, ev)) && b.contexts.iter().any(|c| place(*c).is_some()))
+        .collect();
+    let first = bound.first()?;
+    if read_only && bound.iter().all(|b| b.action.changes()) {
+        return Some(format!(
+            "{} ({}) is not taken: this dashboard is read-only (a viewer token, or --read-only)",
+            first.label,
+            short(first.help)
+        ));
+    }
+    let mut places: Vec<&str> = Vec::new();
+    for name in bound
+        .iter()
+        .filter(|b| !(read_only && b.action.changes()))
+        .flat_map(|b| b.contexts.iter().filter_map(|c| place(*c)))
+    {
+        if !places.contains(&name) {
+            places.push(name);
+        }
+    }
+    Some(format!("{} ({}) works in {}", first.label, short(first.help), places.join(", ")))
+}
+
+/// A pane or page as the status line names it; `None` for popups and inputs.
+fn place(ctx: Context) -> Option<&'static str> {
+    Some(match ctx {
+        Main => "every pane",
+        Subscriptions => "Subscriptions",
+        Rates => "Delivery success",
+        Stream => "the Event stream",
+        Inspector => "the inspector",
+        Endpoint => "an endpoint's page",
+        _ => return None,
+    })
 }
 
 /// The hint line for a context: pane-specific keys first, then the global ones.

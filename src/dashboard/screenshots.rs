@@ -189,6 +189,10 @@ pub fn demo_app() -> App {
                     action: action.into(),
                     received_at: NOW - (i as i64) * 850,
                     card_id: action.starts_with("card.").then(|| format!("{}", 4_837_291 + i * 17)),
+                    card_title: action.starts_with("card.").then(|| {
+                        ["Prospect: Acme Corp renewal", "Onboarding: Globex", "Invoice #4471 overdue"][i % 3]
+                            .to_string()
+                    }),
                     pipe_id: action.starts_with("card.").then(|| ["CxeXHeOR", "Pq81LmZa"][i % 2].to_string()),
                     deliveries,
                 },
@@ -267,6 +271,7 @@ pub fn demo_inspector() -> Inspector {
         action: "card.move".into(),
         received_at: NOW - 6000,
         card_id: Some("4837291".into()),
+        card_title: Some("Prospect: Acme Corp renewal".into()),
         pipe_id: Some("CxeXHeOR".into()),
         body,
         deliveries: vec![

@@ -54,13 +54,27 @@ impl SsrfGuard {
         url::Url::parse(url).map_or(Ok(()), |url| self.check_parsed(&url))
     }
 
-    /// `check_literal` for a URL already parsed (IP literals never reach the resolver).
+    /// `check_literal` for a URL already parsed (IP literals never reach the resolver). A name
+    /// without a dot (`localhost`, `crm`) can only name a machine of this host's own network, so
+    /// it is a target only when the guard lets more than public addresses through.
     pub fn check_parsed(&self, url: &url::Url) -> Result<(), Blocked> {
         match url.host() {
             Some(url::Host::Ipv4(ip)) => self.check(IpAddr::V4(ip)),
             Some(url::Host::Ipv6(ip)) => self.check(IpAddr::V6(ip)),
+            Some(url::Host::Domain(name)) if !name.trim_end_matches('.').contains('.') && !self.opens_private() => {
+                Err(Blocked(format!(
+                    "refused by the SSRF guard: {name:?} has no dot, so it names a machine of a private network; \
+                     write its full name (e.g. crm.example.com), or start with --allow-private or add its network \
+                     to allow_networks in the config"
+                )))
+            }
             _ => Ok(()),
         }
+    }
+
+    /// Whether anything but public addresses may be reached.
+    fn opens_private(&self) -> bool {
+        self.allow_private || !self.allowlist.is_empty()
     }
 
     pub fn resolver(self: &Arc<Self>) -> Arc<GuardedResolver> {
@@ -192,5 +206,17 @@ mod tests {
         let listed = SsrfGuard { allow_private: false, allowlist: vec!["10.0.0.0/8".parse().unwrap()] };
         assert!(listed.check("10.9.9.9".parse().unwrap()).is_ok());
         assert!(listed.check("192.168.0.1".parse().unwrap()).is_err());
+    }
+
+    #[test]
+    fn a_name_without_a_dot_is_a_target_only_when_private_networks_are() {
+        for url in ["http://localhost:8080/h", "https://crm/h", "https://crm./h"] {
+            let said = SsrfGuard::default().check_literal(url).unwrap_err().0;
+            assert!(said.contains("full name") && said.contains("allow_networks"), "{url}: {said}");
+            assert!(SsrfGuard { allow_private: true, allowlist: vec![] }.check_literal(url).is_ok(), "{url}");
+            let listed = SsrfGuard { allow_private: false, allowlist: vec!["10.0.0.0/8".parse().unwrap()] };
+            assert!(listed.check_literal(url).is_ok(), "{url}: checked where it resolves");
+        }
+        assert!(SsrfGuard::default().check_literal("https://crm.example.com/h").is_ok());
     }
 }

@@ -68,6 +68,7 @@ pub struct NewEvent {
     pub body: Bytes,
     pub idempotency_key: Option<String>,
     pub card_id: Option<String>,
+    pub card_title: Option<String>,
     pub pipe_id: Option<String>,
     /// (delivery id, subscription id) for every matching subscription.
     pub deliveries: Vec<(String, String)>,

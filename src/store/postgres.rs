@@ -145,6 +145,11 @@ DROP INDEX deliveries_unfinished;
 CREATE INDEX deliveries_unfinished ON deliveries(leased_by, next_attempt_at) WHERE status IN ('pending', 'retrying');
 "#,
     },
+    Migration {
+        version: 7,
+        // The card's title, as the stream shows it (events from before have none).
+        sql: "ALTER TABLE events ADD COLUMN card_title TEXT;",
+    },
 ];
 
 /// How PostgreSQL searches payloads: a scan of the bodies (narrowed by the query's other
@@ -439,6 +444,7 @@ async fn write_events(
     let keys: Vec<Option<&str>> = events.iter().map(|e| e.idempotency_key.as_deref()).collect();
     let cards: Vec<Option<&str>> = events.iter().map(|e| e.card_id.as_deref()).collect();
     let pipes: Vec<Option<&str>> = events.iter().map(|e| e.pipe_id.as_deref()).collect();
+    let titles: Vec<Option<&str>> = events.iter().map(|e| e.card_title.as_deref()).collect();
     let versions: Vec<i64> = events.iter().map(|e| e.subscriptions_version).collect();
     let (mut d_ids, mut d_events, mut d_subs, mut d_at) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for e in events {
@@ -453,10 +459,11 @@ async fn write_events(
         .prepare_cached(
             "WITH v AS (SELECT version FROM subscription_version FOR SHARE),
              e AS (
-                INSERT INTO events (id, action, received_at, body, idempotency_key, card_id, pipe_id, node_id)
-                SELECT i, a, r, b, k, c, p, $8
+                INSERT INTO events (id, action, received_at, body, idempotency_key, card_id, pipe_id, node_id,
+                                    card_title)
+                SELECT i, a, r, b, k, c, p, $8, ti
                 FROM unnest($1::text[], $2::text[], $3::int8[], $4::bytea[], $5::text[], $6::text[], $7::text[],
-                            $13::int8[]) AS u(i, a, r, b, k, c, p, ver)
+                            $13::int8[], $14::text[]) AS u(i, a, r, b, k, c, p, ver, ti)
                 WHERE u.ver = (SELECT version FROM v)
                 RETURNING id),
              d AS (
@@ -468,9 +475,9 @@ async fn write_events(
              SELECT id FROM e",
         )
         .await?;
-    let params: [&(dyn ToSql + Sync); 13] = [
+    let params: [&(dyn ToSql + Sync); 14] = [
         &ids, &actions, &received, &bodies, &keys, &cards, &pipes, &node_id, &d_ids, &d_events, &d_subs, &d_at,
-        &versions,
+        &versions, &titles,
     ];
     let found = client.query(&stmt, &params).await?;
     found.iter().map(|r| Ok(r.try_get(0)?)).collect()
@@ -1011,7 +1018,7 @@ impl SharedStore for PostgresStore {
             )
             .await?;
         let mut more = events.len() == ACTIVITY_EVENTS;
-        let event_seq = next_position(&events, 5, ACTIVITY_EVENTS, settled)?;
+        let event_seq = next_position(&events, rows::EVENT_COLUMNS_LEN, ACTIVITY_EVENTS, settled)?;
         let events = events.iter().map(rows::event_summary).collect::<Result<Vec<_>>>()?;
         let events = with_deliveries(&client, events).await?;
         let settled = settled_position(&client, "attempts", "id", cursor.attempt_id, settled_ms).await?;

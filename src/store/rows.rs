@@ -73,7 +73,9 @@ fn status_code(cells: &impl Cells, i: usize) -> Result<Option<u16>> {
 }
 
 /// Columns `event_summary` reads, from `events e`.
-pub(super) const EVENT_COLUMNS: &str = "e.id, e.action, e.received_at, e.card_id, e.pipe_id";
+pub(super) const EVENT_COLUMNS: &str = "e.id, e.action, e.received_at, e.card_id, e.pipe_id, e.card_title";
+/// How many they are: a column selected after them is at this index.
+pub(super) const EVENT_COLUMNS_LEN: usize = 6;
 
 /// An event's row, without its deliveries (each store adds them).
 pub(super) fn event_summary(r: &impl Cells) -> Result<EventSummary> {
@@ -83,12 +85,14 @@ pub(super) fn event_summary(r: &impl Cells) -> Result<EventSummary> {
         received_at: r.required_int(2)?,
         card_id: r.text(3)?,
         pipe_id: r.text(4)?,
+        card_title: r.text(5)?,
         deliveries: Vec::new(),
     })
 }
 
 /// Columns `event_detail` reads, from `events e`.
-pub(super) const EVENT_DETAIL_COLUMNS: &str = "e.id, e.action, e.received_at, e.card_id, e.pipe_id, e.body";
+pub(super) const EVENT_DETAIL_COLUMNS: &str =
+    "e.id, e.action, e.received_at, e.card_id, e.pipe_id, e.card_title, e.body";
 
 pub(super) fn event_detail(r: &impl Cells) -> Result<EventDetail> {
     let summary = event_summary(r)?;
@@ -97,8 +101,9 @@ pub(super) fn event_detail(r: &impl Cells) -> Result<EventDetail> {
         action: summary.action,
         received_at: summary.received_at,
         card_id: summary.card_id,
+        card_title: summary.card_title,
         pipe_id: summary.pipe_id,
-        body: String::from_utf8_lossy(&r.bytes(5)?).into_owned(),
+        body: String::from_utf8_lossy(&r.bytes(EVENT_COLUMNS_LEN)?).into_owned(),
         deliveries: Vec::new(),
     })
 }

@@ -132,6 +132,7 @@ pub(super) mod tests {
             body: Bytes::from(format!(r#"{{"data":{{"action":"card.create","card":{{"title":"{title}"}}}}}}"#)),
             idempotency_key: None,
             card_id: None,
+            card_title: None,
             pipe_id: None,
             deliveries: Vec::new(),
             subscriptions_version: 0,

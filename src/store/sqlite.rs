@@ -176,6 +176,9 @@ DROP TABLE events_fts;
 DROP TABLE events_fts_progress;
 "#;
 
+/// The card's title, as the stream shows it (events from before have none).
+const MIGRATE_TO_10: &str = "ALTER TABLE events ADD COLUMN card_title TEXT;";
+
 /// How SQLite searches payloads: words through the FTS5 index (each as a prefix), fields with
 /// `json_extract` (the body is stored as a BLOB, read as the JSON text it is).
 const PAYLOAD_SEARCH: query::PayloadSearch = query::PayloadSearch {
@@ -205,6 +208,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     Migration { version: 7, sql: MIGRATE_TO_7 },
     Migration { version: 8, sql: MIGRATE_TO_8 },
     Migration { version: 9, sql: MIGRATE_TO_9 },
+    Migration { version: 10, sql: MIGRATE_TO_10 },
 ];
 
 /// Keeps an audit entry, in the caller's transaction.
@@ -686,8 +690,9 @@ impl Store for SqliteStore {
                 .transpose()
                 .map_err(|e| Error::Storage(e.to_string()))?;
             conn.prepare_cached(
-                "INSERT INTO events (id, action, received_at, body, idempotency_key, card_id, pipe_id, fanout, open)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO events (id, action, received_at, body, idempotency_key, card_id, pipe_id, fanout, open,
+                                     card_title)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
                 event.id,
@@ -698,7 +703,8 @@ impl Store for SqliteStore {
                 event.card_id,
                 event.pipe_id,
                 fanout,
-                fanout.is_some()
+                fanout.is_some(),
+                event.card_title
             ])?;
             Ok(IngestOutcome::Created)
         })
@@ -1140,6 +1146,7 @@ mod tests {
             body: Bytes::from_static(b"{}"),
             idempotency_key: None,
             card_id: None,
+            card_title: None,
             pipe_id: None,
             deliveries: vec![("dlv_1".into(), "sub_1".into())],
             subscriptions_version: 0,

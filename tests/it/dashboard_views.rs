@@ -128,3 +128,183 @@ fn a_long_title_wraps_and_scrolls_by_rows_to_its_end() {
     right(&mut app, 300);
     assert!(screen(&app).contains("end of title"), "→ reaches the title's end:\n{}", screen(&app));
 }
+
+fn press(
+    app: &mut hookwatch::dashboard::app::App,
+    code: crossterm::event::KeyCode,
+) -> Vec<hookwatch::dashboard::app::Effect> {
+    app.on_key(crossterm::event::KeyEvent::from(code))
+}
+
+/// The demo with `n` subscriptions, on a screen of `w`x`h`.
+fn with_subscriptions(n: usize, (w, h): (u16, u16)) -> hookwatch::dashboard::app::App {
+    let mut app = demo_app();
+    (app.screen_width, app.screen_height) = (w, h);
+    let stats = app.stats.as_mut().unwrap();
+    let model = stats.subscriptions[0].clone();
+    stats.subscriptions = (0..n)
+        .map(|i| hookwatch::report::EndpointReport {
+            id: format!("sub_{i:02}"),
+            name: format!("endpoint-{i:02}"),
+            ..model.clone()
+        })
+        .collect();
+    app
+}
+
+/// At 80x24 the table shows five of twelve rows: its border says which, and PgDn pages by them.
+#[test]
+fn the_subscriptions_table_says_which_rows_show_and_pages_by_its_height() {
+    use crossterm::event::KeyCode;
+    let mut app = with_subscriptions(12, (80, 24));
+    app.focus = hookwatch::dashboard::app::Pane::Subscriptions;
+    let top = to_text(&render(&app, 80, 24, &PLAIN));
+    assert!(top.contains("↓ 1–5 of 12"), "{top}");
+    press(&mut app, KeyCode::PageDown);
+    assert_eq!(app.sub_cursor, 5, "a page is the five rows that show");
+    let paged = to_text(&render(&app, 80, 24, &PLAIN));
+    assert!(paged.contains("↑↓ 2–6 of 12") && paged.contains("endpoint-05"), "{paged}");
+    insta::assert_snapshot!("subscriptions_scrolled_80x24", paged);
+    press(&mut app, KeyCode::End);
+    assert!(to_text(&render(&app, 80, 24, &PLAIN)).contains("↑ 8–12 of 12"));
+    let all = with_subscriptions(3, (80, 24));
+    assert!(!to_text(&render(&all, 80, 24, &PLAIN)).contains(" of 3 "), "all rows show: no note");
+}
+
+/// PgDn moves the stream by the rows its pane shows, whatever the screen.
+#[test]
+fn page_down_moves_the_stream_by_the_rows_that_show() {
+    use crossterm::event::KeyCode;
+    for ((w, h), rows) in [((80, 24), 12), ((200, 50), 38), ((60, 15), 5)] {
+        let mut app = demo_app();
+        (app.screen_width, app.screen_height) = (w, h);
+        app.focus = hookwatch::dashboard::app::Pane::Stream;
+        press(&mut app, KeyCode::PageDown);
+        assert_eq!(app.stream_cursor, rows, "{w}x{h}");
+        let screen = to_text(&render(&app, w, h, &PLAIN));
+        let last_row = screen.lines().rfind(|l| l.contains("evt…")).unwrap();
+        let selected = &app.events[rows].event.id;
+        assert!(last_row.contains(&selected[selected.len() - 6..]), "{w}x{h}: the selection is the last row shown");
+        press(&mut app, KeyCode::PageUp);
+        assert_eq!(app.stream_cursor, 0);
+    }
+}
+
+/// The help's text at `w`x`h`, scrolled through a row at a time: its rows inside the border, in
+/// order, as one line of words.
+fn help_read_through(w: u16, h: u16) -> String {
+    use crossterm::event::KeyCode;
+    let mut app = demo_app();
+    (app.screen_width, app.screen_height) = (w, h);
+    press(&mut app, KeyCode::Char('?'));
+    let (pw, ph) = (usize::from((w * 70 / 100).clamp(58, w)), usize::from((h * 85 / 100).clamp(14, h)));
+    let (x, y) = ((usize::from(w) - pw) / 2, (usize::from(h) - ph) / 2);
+    let inner = |app: &hookwatch::dashboard::app::App| -> Vec<String> {
+        let text = to_text(&render(app, w, h, &PLAIN));
+        text.lines().skip(y + 1).take(ph - 2).map(|l| l.chars().skip(x + 1).take(pw - 2).collect()).collect()
+    };
+    let mut rows = Vec::new();
+    let mut screen = inner(&app);
+    loop {
+        press(&mut app, KeyCode::Char('j'));
+        let next = inner(&app);
+        if next == screen {
+            rows.extend(screen);
+            break;
+        }
+        rows.push(screen[0].clone());
+        screen = next;
+    }
+    rows.join(" ").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// At 80x24 and 60x15 every word of the help shows: a long line wraps under its text.
+#[test]
+fn the_help_wraps_rather_than_cutting() {
+    for (w, h) in [(80, 24), (60, 15)] {
+        let text = help_read_through(w, h);
+        for b in hookwatch::dashboard::keymap::BINDINGS.iter().filter(|b| b.help.len() > 40) {
+            let line = format!("{} {}", b.label, b.help);
+            assert!(text.contains(&line), "{w}x{h}: {line:?} is cut");
+        }
+    }
+    let mut app = demo_app();
+    (app.screen_width, app.screen_height) = (60, 15);
+    press(&mut app, crossterm::event::KeyCode::Char('?'));
+    insta::assert_snapshot!("help_60x15", to_text(&render(&app, 60, 15, &PLAIN)));
+}
+
+/// A viewer cannot reveal the secret, so the line does not offer it; the keys that change
+/// something say so instead of doing nothing.
+#[test]
+fn a_viewer_is_told_what_it_cannot_do() {
+    use crossterm::event::KeyCode;
+    let mut app = demo_app();
+    app.read_only = true;
+    (app.focus, app.sub_cursor, app.zoomed) = (hookwatch::dashboard::app::Pane::Subscriptions, 2, true);
+    let screen = to_text(&render(&app, 200, 50, &PLAIN));
+    assert!(screen.contains("(hidden: read-only)") && !screen.contains("S reveals"), "{screen}");
+    assert!(press(&mut app, KeyCode::Char('p')).is_empty());
+    let said = app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(said.contains("read-only"), "{said}");
+}
+
+/// `r`, `C-r` and `y` outside the stream say where they work; `y` and `Y` on a subscription copy
+/// its id and its URL.
+#[test]
+fn a_key_of_another_pane_says_where_it_works() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use hookwatch::dashboard::app::{Effect, Pane};
+    let mut app = demo_app();
+    app.focus = Pane::Subscriptions;
+    let said = |app: &hookwatch::dashboard::app::App| app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(press(&mut app, KeyCode::Char('r')).is_empty());
+    assert!(
+        said(&app).starts_with("r (redeliver what failed) works in the Event stream, the inspector"),
+        "{}",
+        said(&app)
+    );
+    app.on_key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL));
+    assert!(
+        said(&app).contains("C-r (replay what the filter selects, paced) works in the Event stream"),
+        "{}",
+        said(&app)
+    );
+    let sub = app.selected_endpoint().unwrap().clone();
+    let url = app.subscriptions.iter().find(|s| s.id == sub.id).unwrap().url.clone();
+    match &press(&mut app, KeyCode::Char('y'))[..] {
+        [Effect::Copy { text, .. }] => assert_eq!(*text, sub.id),
+        other => panic!("y copies the id: {other:?}"),
+    }
+    match &app.on_key(KeyEvent::new(KeyCode::Char('Y'), KeyModifiers::SHIFT))[..] {
+        [Effect::Copy { text, .. }] => assert_eq!(*text, url),
+        other => panic!("Y copies the URL: {other:?}"),
+    }
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.popups.last(), Some(Popup::Endpoint(_))));
+    match &press(&mut app, KeyCode::Char('y'))[..] {
+        [Effect::Copy { text, .. }] => assert_eq!(*text, sub.id, "y on the endpoint's page"),
+        other => panic!("y copies the id: {other:?}"),
+    }
+    press(&mut app, KeyCode::Esc);
+    app.focus = Pane::Stream;
+    app.status = None;
+    assert!(press(&mut app, KeyCode::Char('p')).is_empty());
+    assert!(said(&app).contains("works in Subscriptions"), "{}", said(&app));
+}
+
+/// `sub:nosuch` is refused where it is typed, as a replay of it would be.
+#[test]
+fn a_filter_naming_no_subscription_is_refused_as_it_is_typed() {
+    use crossterm::event::KeyCode;
+    let mut app = demo_app();
+    press(&mut app, KeyCode::Char('/'));
+    for c in "sub:nosuch".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    let error = app.filter_error.clone().unwrap_or_default();
+    assert!(error.contains("no subscription is named \"nosuch\""), "{error}");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.filter_text.is_empty(), "not applied");
+    assert!(app.filter_input.is_some(), "still being typed");
+}

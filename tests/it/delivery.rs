@@ -357,6 +357,8 @@ async fn private_targets_are_refused_without_allow_private() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path());
     config.allow_private = false;
+    // A network of documentation addresses only: nothing here is in it.
+    config.allow_networks = vec!["192.0.2.0/24".parse().unwrap()];
     let sink = Sink::start(Behaviour::default()).await;
     let port = sink.addr.port();
     let server = hookwatch::server::Server::start(config.clone()).await.unwrap();
@@ -385,7 +387,8 @@ async fn private_targets_are_refused_without_allow_private() {
         assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (422, Some("blocked_target")), "{url}: {body}");
         assert!(body["error"]["message"].as_str().unwrap().contains("allow_networks"), "says how to allow it: {body}");
     }
-    // A name is checked where it resolves, at delivery: localhost is refused there.
+    // A name is checked where it resolves, at delivery: localhost is refused there. (Without
+    // allow_networks it would be refused when set, as a name without a dot.)
     let (_, named) = create(format!("http://localhost:{port}/hook")).await;
     let (_, event) = call(&http, Method::POST, &format!("{base}/v1/events"), INGEST, Some(card_move("P", 2))).await;
     let attempt = first_attempt(&base, event["id"].as_str().unwrap(), named["id"].as_str().unwrap()).await;

@@ -313,3 +313,24 @@ async fn a_dedupe_window_answers_a_repeated_body_as_a_replay() {
     let b: serde_json::Value = post(&plain, body).await.unwrap().json_value().await;
     assert_ne!(a["id"], b["id"], "off by default: each post is an event");
 }
+
+/// The card's title is kept beside the event: listed with it and in its detail, as the stream
+/// shows it; a title longer than 200 characters is cut, the payload kept whole.
+#[tokio::test]
+async fn the_card_title_is_listed_with_the_event() {
+    let hw = Hookwatch::start().await;
+    let moved = hw.send(&card_move("P", 2)).await;
+    let mut long = card_move("P", 3);
+    long["data"]["card"]["title"] = json!(format!("Renewal {}", "x".repeat(300)));
+    let renewal = hw.send(&long).await;
+    let listed = hw.get("/v1/events").await;
+    let title_of = |id: &serde_json::Value| {
+        let events = listed["data"].as_array().unwrap();
+        events.iter().find(|e| e["id"] == *id).map(|e| e["card_title"].clone()).unwrap_or_default()
+    };
+    assert_eq!(title_of(&moved["id"]), "Prospect", "{listed}");
+    assert_eq!(title_of(&renewal["id"]).as_str().map(|t| t.chars().count()), Some(200));
+    let detail = hw.get(&format!("/v1/events/{}", renewal["id"].as_str().unwrap())).await;
+    assert!(detail["card_title"].as_str().unwrap().starts_with("Renewal x"), "{detail}");
+    assert!(detail["body"].as_str().unwrap().contains(&"x".repeat(300)), "the payload is whole");
+}

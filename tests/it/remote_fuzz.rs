@@ -90,7 +90,7 @@ fn delivery(rng: &mut Rng) -> Value {
 fn event(rng: &mut Rng) -> Value {
     let deliveries: Vec<Value> = (0..rng.below(6)).map(|_| delivery(rng)).collect();
     json!({"id": rng.text(), "action": rng.text(), "received_at": rng.millis(), "card_id": rng.text(),
-        "pipe_id": rng.text(), "deliveries": deliveries})
+        "card_title": rng.text(), "pipe_id": rng.text(), "deliveries": deliveries})
 }
 
 fn endpoint(rng: &mut Rng) -> Value {

@@ -58,6 +58,7 @@ fn event(id: &str, action: &str, at: Millis, subs: &[&str]) -> NewEvent {
         body: Bytes::from(format!(r#"{{"data":{{"action":"{action}","card":{{"id":"{id}"}}}}}}"#)),
         idempotency_key: None,
         card_id: Some(format!("card-{id}")),
+        card_title: Some(format!("Card of {id}")),
         pipe_id: None,
         deliveries: subs.iter().map(|s| (format!("dlv_{id}_{s}"), s.to_string())).collect(),
         subscriptions_version: 0,
@@ -119,11 +120,13 @@ async fn ingest_and_read_back(store: Arc<dyn Store>) {
     assert_eq!(listed.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["evt_2", "evt_1"], "newest first");
     let first = &listed[1];
     assert_eq!(first.card_id.as_deref(), Some("card-evt_1"));
+    assert_eq!(first.card_title.as_deref(), Some("Card of evt_1"), "the title is kept beside the event");
     assert_eq!(first.deliveries.len(), 2);
     assert!(first.deliveries.iter().all(|d| d.status == DeliveryStatus::Pending && d.attempt_count == 0));
 
     let detail = store.event_detail("evt_1").await.unwrap().unwrap();
     assert_eq!(detail.deliveries.len(), 2);
+    assert_eq!(detail.card_title.as_deref(), Some("Card of evt_1"));
     assert!(detail.body.contains("evt_1"));
     assert!(store.event_detail("evt_missing").await.unwrap().is_none());
 }

@@ -37,6 +37,36 @@ async fn create_validates_and_reports_each_problem() {
     assert_eq!(message.matches("line 1").count(), 1, "{message}");
 }
 
+/// `n`, a name, `http://` typed after a prefilled `https://`: the host `http` names no machine,
+/// and neither does a name without a dot where only public addresses may be reached.
+#[tokio::test]
+async fn a_url_must_name_a_plausible_host() {
+    let open = Hookwatch::start().await;
+    for url in ["https://http://", "https://https://crm.example.com/h", "https://crm..example.com/h"] {
+        let (status, resp) =
+            open.admin(Method::POST, "/v1/subscriptions", Some(json!({"url": url, "actions": ["*"]}))).await;
+        assert_eq!((status.as_u16(), resp["error"]["code"].as_str()), (422, Some("invalid_url")), "{url}: {resp}");
+        assert!(resp["error"]["message"].as_str().unwrap().contains("crm.example.com/hooks"), "says how: {resp}");
+    }
+    let sub = open.subscribe("http://receiver:8080/hooks", &["*"], json!({})).await;
+    let (status, resp) = open
+        .admin(
+            Method::PATCH,
+            &format!("/v1/subscriptions/{}", sub["id"].as_str().unwrap()),
+            Some(json!({"url": "http://http://receiver"})),
+        )
+        .await;
+    assert_eq!((status.as_u16(), resp["error"]["code"].as_str()), (422, Some("invalid_url")), "{resp}");
+
+    let public_only = Hookwatch::start_with(|c| c.allow_private = false).await;
+    let (status, resp) = public_only
+        .admin(Method::POST, "/v1/subscriptions", Some(json!({"url": "https://crm/hooks", "actions": ["*"]})))
+        .await;
+    assert_eq!((status.as_u16(), resp["error"]["code"].as_str()), (422, Some("blocked_target")), "{resp}");
+    assert!(resp["error"]["message"].as_str().unwrap().contains("full name"), "{resp}");
+    public_only.subscribe("https://crm.example.com/hooks", &["*"], json!({})).await;
+}
+
 #[tokio::test]
 async fn duplicates_are_refused_unless_overriding_the_previous_one() {
     let hw = Hookwatch::start().await;

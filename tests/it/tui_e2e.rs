@@ -280,6 +280,43 @@ async fn the_palette_completes_runs_and_remembers_commands() {
     assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
 }
 
+/// The keystrokes that once made a live catch-all to `https://http://`: `n`, a name, Tab, `http://`,
+/// Enter. The URL starts empty, so that is `http://`, refused with the actions left empty; no
+/// request is made. Filled in, with Start on paused, the subscription is created paused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_form_refuses_a_hostless_url_and_empty_actions_and_can_create_paused() {
+    use crate::common::*;
+    let (_dir, server, _sink, t, _) = attached_admin(80, 24).await;
+    t.keys(&["n"]);
+    t.wait_for("e.g. https://crm.example.com/hooks", Duration::from_secs(3));
+    type_text(&t, "probe");
+    t.keys(&["Tab"]);
+    type_text(&t, "http://");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("at least one action", Duration::from_secs(3));
+    assert!(screen.contains("URL http://") && !screen.contains("https://http://"), "{screen}");
+    assert!(screen.contains("is not a URL (empty host)"), "{screen}");
+    let listed = |server: &Process| {
+        let url = format!("{}/v1/subscriptions", server.base);
+        async move { call(&reqwest::Client::new(), reqwest::Method::GET, &url, ADMIN, None).await.1 }
+    };
+    assert_eq!(listed(&server).await["data"].as_array().map(Vec::len), Some(1), "nothing was created");
+    type_text(&t, "crm.example.com/hooks");
+    t.keys(&["Tab"]);
+    type_text(&t, "card.move");
+    t.keys(&["BTab", "BTab", "BTab"]);
+    t.wait_for("paused: held until p resumes", Duration::from_secs(3));
+    t.keys(&["Space", "Enter"]);
+    t.wait_for("saved subscription probe, paused: p resumes it", Duration::from_secs(5));
+    let all = listed(&server).await;
+    let created = all["data"].as_array().unwrap().iter().find(|s| s["name"] == "probe").cloned().unwrap_or_default();
+    assert_eq!(
+        (created["url"].as_str(), created["state"].as_str(), created["actions"].clone()),
+        (Some("http://crm.example.com/hooks"), Some("paused"), serde_json::json!(["card.move"])),
+        "{all}"
+    );
+}
+
 /// C-r on a filtered stream: the preview counts what the server would send and nothing goes out
 /// until `y`; `n` sends nothing. Started, it arrives at the sink and its progress shows in the header.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -350,6 +387,16 @@ async fn y_copies_the_id_the_payload_and_a_signed_curl_command() {
     let wh = standardwebhooks::Webhook::new(sub["secret"].as_str().unwrap()).unwrap();
     wh.verify(&got.body, &got.headers).expect("the copied command is signed like a delivery");
     assert_eq!(got.headers["webhook-id"], newest.as_str());
+
+    // On a subscription: y its id, Y its URL; r there says where it works.
+    t.keys(&["Escape", "Tab", "Tab", "y"]);
+    t.wait_for("billing's id", Duration::from_secs(3));
+    assert_eq!(t.clipboard(), sub["id"].as_str().unwrap());
+    t.keys(&["Y"]);
+    t.wait_for("billing's URL", Duration::from_secs(3));
+    assert_eq!(t.clipboard(), sub["url"].as_str().unwrap());
+    t.keys(&["r"]);
+    t.wait_for("works in the Event stream", Duration::from_secs(3));
 }
 
 /// `/` with free text searches payloads in the store: an event far older than what the dashboard

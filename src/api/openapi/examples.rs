@@ -24,7 +24,7 @@ fn delivery() -> Value {
 
 fn event_summary() -> Value {
     json!({"id": EVT, "action": "card.move", "received_at": "2026-12-02T06:30:13.576Z", "card_id": "4837291",
-        "pipe_id": "301234", "deliveries": [delivery()]})
+        "card_title": "Prospect: Acme Corp renewal", "pipe_id": "301234", "deliveries": [delivery()]})
 }
 
 fn replay() -> Value {

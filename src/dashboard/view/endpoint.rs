@@ -2,7 +2,7 @@
 //! latency over the span, the responses it gave, its breaker's changes and its recent failures.
 
 use super::subscriptions::breaker;
-use super::{clock, fit, pane_block, percent, popup_area, short_id, span};
+use super::{centred, clock, fit, pane_block, percent, popup_area, short_id, span};
 use crate::dashboard::app::App;
 use crate::dashboard::endpoint::{EndpointPage, HISTORY_STALE};
 use crate::dashboard::sanitize::clean;
@@ -28,16 +28,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, page: &EndpointPage, theme
     }
     let inner = outer.inner(rect);
     frame.render_widget(outer, rect);
-    let chart_h = (inner.height.saturating_sub(2) * 2 / 5).clamp(5, 14);
-    let lists_h =
-        page.history.as_ref().map_or(3, |(h, _)| h.responses.len().max(h.breaker.len()).clamp(1, 6) as u16 + 2);
-    let [facts, charts, lists, failures] = Layout::vertical([
-        Constraint::Length(2),
-        Constraint::Length(chart_h),
-        Constraint::Length(lists_h),
-        Constraint::Min(3),
-    ])
-    .areas(inner);
+    let [facts, charts, lists, failures] = sections(inner, page);
     let report = app.endpoints().into_iter().find(|e| e.id == page.id);
     frame.render_widget(Paragraph::new(now_lines(app, report, theme, facts.width)), facts);
     let Some((history, _)) = &page.history else { return };
@@ -49,6 +40,28 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, page: &EndpointPage, theme
     draw_responses(frame, responses, app, history, theme);
     draw_breaker(frame, changes, history, theme);
     draw_failures(frame, failures, app, page, history, theme);
+}
+
+/// The page's parts inside its border: the facts, the charts, the lists and the failures.
+fn sections(inner: Rect, page: &EndpointPage) -> [Rect; 4] {
+    let chart_h = (inner.height.saturating_sub(2) * 2 / 5).clamp(5, 14);
+    let lists_h =
+        page.history.as_ref().map_or(3, |(h, _)| h.responses.len().max(h.breaker.len()).clamp(1, 6) as u16 + 2);
+    Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(chart_h),
+        Constraint::Length(lists_h),
+        Constraint::Min(3),
+    ])
+    .areas(inner)
+}
+
+/// How many failures show on a screen of `area` (inside their list's border): what PgUp and
+/// PgDn move by.
+pub fn failure_rows(area: Rect, page: &EndpointPage) -> usize {
+    let inner = Block::default().borders(Borders::ALL).inner(centred(area, 96, 94, (58, 14)));
+    let [.., failures] = sections(inner, page);
+    usize::from(failures.height.saturating_sub(2)).max(1)
 }
 
 /// Whether the page is current: a read in progress, failed, or too old says so in the title.

@@ -44,7 +44,11 @@ pub fn draw_subscription(frame: &mut Frame, area: Rect, form: &SubscriptionForm,
             label,
         );
         if focused {
-            frame.render_widget(&field.input, input);
+            let mut shown = field.input.clone();
+            shown.set_placeholder_style(theme.dim());
+            frame.render_widget(&shown, input);
+        } else if field.value().is_empty() {
+            frame.render_widget(Paragraph::new(field.example()).style(theme.dim()), input);
         } else {
             frame.render_widget(Paragraph::new(clean(&form.shown(i)).into_owned()), input);
         }

@@ -61,10 +61,57 @@ pub fn lines(theme: &Theme, read_only: bool, query: &str) -> Vec<Line<'static>> 
     out
 }
 
+/// The help's lines as drawn `width` columns wide: a key's text wraps under itself, past the key,
+/// so nothing is cut on a narrow screen.
+pub fn rows(theme: &Theme, read_only: bool, query: &str, width: usize) -> Vec<Line<'static>> {
+    lines(theme, read_only, query)
+        .into_iter()
+        .flat_map(|line| match &line.spans[..] {
+            [key, text] if line.width() > width => {
+                let indent = key.width();
+                let pieces = words_in_rows(&text.content, width.saturating_sub(indent).max(1));
+                let rows: Vec<Line<'static>> = pieces
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, piece)| {
+                        let head = if i == 0 { key.clone() } else { Span::raw(" ".repeat(indent)) };
+                        Line::from(vec![head, Span::styled(piece, text.style)])
+                    })
+                    .collect();
+                rows
+            }
+            _ => super::wrapped(line, width.max(1)),
+        })
+        .collect()
+}
+
+/// `text` in rows of at most `width` columns, broken between words (a longer word has a row).
+fn words_in_rows(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    let mut rows = vec![String::new()];
+    for word in text.split(' ') {
+        let row = rows.last_mut().expect("a row is open");
+        if !row.is_empty() && row.width() + 1 + word.width() > width {
+            rows.push(word.to_string());
+        } else {
+            if !row.is_empty() {
+                row.push(' ');
+            }
+            row.push_str(word);
+        }
+    }
+    rows
+}
+
+/// How wide the help's text is on a screen `width` columns wide (inside its border).
+pub fn text_width(width: u16) -> usize {
+    usize::from(super::share_of(width, HELP_BOX.width, HELP_BOX.min.0).saturating_sub(2))
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, scroll: usize, app: &App, theme: &Theme) {
     let rect = popup_area(frame, area, HELP_BOX.width, HELP_BOX.height, HELP_BOX.min);
     let query = app.help_query();
-    let all = lines(theme, app.read_only, &query);
+    let all = rows(theme, app.read_only, &query, text_width(area.width));
     let title = match &app.help_search {
         Some((_, true)) => format!(" Help · /{}▏ · Enter keeps it · Esc shows all ", clean(&query)),
         Some(_) => {

@@ -62,6 +62,17 @@ pub fn scroll_limits(app: &App, ins: &Inspector, section: Section, area: Rect) -
     (down, longest.saturating_sub(usize::from(inner.width)))
 }
 
+/// How many rows of `section` show on a screen of `area`: what PgUp and PgDn move by.
+pub fn section_rows(section: Section, area: Rect) -> usize {
+    let parts = parts(area);
+    let pane = match section {
+        Section::Payload => parts.payload,
+        Section::Deliveries => parts.deliveries,
+        Section::Response => parts.response,
+    };
+    usize::from(Block::default().borders(Borders::ALL).inner(pane).height).max(1)
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, theme: &Theme) {
     let parts = parts(area);
     let rect = popup_area(frame, area, 94, 90, (58, 14));

@@ -57,6 +57,18 @@ pub fn main_layout(area: Rect, endpoints: usize) -> MainLayout {
     MainLayout { header, body, subscriptions, rates, stream, footer }
 }
 
+/// How many rows of the focused pane's list show (inside its border, below its header row) on
+/// the screen as it is: what PgUp and PgDn move by. At least one.
+pub fn pane_rows(app: &App) -> usize {
+    let layout = main_layout(Rect::new(0, 0, app.screen_width, app.screen_height), app.endpoints().len());
+    let pane = match app.focus {
+        _ if app.zoomed => layout.body,
+        Pane::Stream => layout.stream,
+        Pane::Subscriptions | Pane::Rates => layout.subscriptions,
+    };
+    usize::from(pane.height.saturating_sub(3)).max(1)
+}
+
 pub fn pane_block(title: &str, focused: bool, theme: &Theme) -> Block<'static> {
     Block::default()
         .borders(Borders::ALL)
@@ -154,11 +166,12 @@ pub fn overlay_rows(popup: &Popup, app: &App, height: u16) -> usize {
     }
 }
 
-pub use inspector::scroll_limits;
+pub use endpoint::failure_rows;
+pub use inspector::{scroll_limits, section_rows};
 
-/// How many lines the help has as narrowed by `query` (what `G` scrolls to).
-pub fn help_len(read_only: bool, query: &str) -> usize {
-    help::lines(&Theme::PLAIN, read_only, query).len()
+/// How many rows the help has as narrowed and wrapped on the app's screen (what `G` scrolls to).
+pub fn help_len(app: &App) -> usize {
+    help::rows(&Theme::PLAIN, app.read_only, &app.help_query(), help::text_width(app.screen_width)).len()
 }
 
 /// `percent` of `length` cells, at least `least`, at most all of them: a popup's width or height.
@@ -212,6 +225,18 @@ pub fn wrapped(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
 /// far enough (as ratatui's tables do with a selection).
 pub fn first_shown(cursor: usize, rows: usize) -> usize {
     cursor.saturating_sub(rows.saturating_sub(1))
+}
+
+/// Which rows of a list of `total` show, from `first`, `shown` at a time: " ↑↓ 4–8 of 12 ", the
+/// arrows saying where more are; `None` when all of them show.
+pub fn scroll_note(first: usize, shown: usize, total: usize) -> Option<String> {
+    if total <= shown {
+        return None;
+    }
+    let last = (first + shown).min(total);
+    let up = if first > 0 { "↑" } else { "" };
+    let down = if last < total { "↓" } else { "" };
+    Some(format!(" {up}{down} {}–{last} of {total} ", first + 1))
 }
 
 /// Cuts text to `width` display columns, marking the cut with `…`.

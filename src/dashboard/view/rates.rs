@@ -24,10 +24,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     frame.render_widget(block, area);
     let width = inner.width as usize;
     let name_w = (width / 4).clamp(6, 18);
+    // The selected row stays in view, as in the Subscriptions table.
+    let first = super::first_shown(app.sub_cursor, usize::from(inner.height));
     let lines: Vec<Line> = app
         .endpoints()
         .iter()
         .enumerate()
+        .skip(first)
         .map(|(i, e)| {
             let rate = e.success_rate.get("5m").copied().flatten();
             let style = theme.rate(rate);

@@ -34,6 +34,11 @@ fn row_style(row: &EventRow, now: i64, theme: &Theme) -> Style {
 
 /// Names shorter than this say too little: the chips are glyphs alone.
 const LEAST_NAME: usize = 3;
+/// What the deliveries keep before a card's title gets a column: three chips named in full.
+const CHIPS_ROOM: u16 = 42;
+/// A title column narrower than this says too little; wider, it takes from the deliveries.
+const TITLE_LEAST: u16 = 12;
+const TITLE_MOST: u16 = 32;
 
 /// A chip per delivery, each named as far as `width` allows, so a narrow screen still says which
 /// endpoint failed ("✗bil ✓crm").
@@ -83,15 +88,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     let height = inner.height.saturating_sub(1) as usize; // one line for the header row
     let offset = super::first_shown(app.stream_cursor, height);
     let wide = inner.width >= 110;
-    let widths = [
+    let mut widths = vec![
         Constraint::Length(8),
         Constraint::Length(if wide { 26 } else { 18 }),
         Constraint::Length(10),
         Constraint::Length(if wide { 30 } else { 12 }),
-        Constraint::Min(6),
     ];
     let fixed: u16 = widths.iter().map(|c| if let Constraint::Length(n) = c { *n } else { 0 }).sum();
-    let chips_w = usize::from(inner.width.saturating_sub(fixed + widths.len() as u16 - 1));
+    let room = inner.width.saturating_sub(fixed + widths.len() as u16);
+    // The card's title where the deliveries keep room enough to name theirs.
+    let title_w = room.saturating_sub(CHIPS_ROOM + 1).min(TITLE_MOST);
+    let titled = title_w >= TITLE_LEAST;
+    if titled {
+        widths.push(Constraint::Length(title_w));
+    }
+    widths.push(Constraint::Min(6));
+    let chips_w = usize::from(if titled { room - title_w - 1 } else { room });
     let rows: Vec<Row> = app
         .visible_events()
         .skip(offset)
@@ -107,18 +119,27 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
             {
                 ids.push(format!("pipe {}", clean(p)));
             }
-            Row::new(vec![
+            let mut cells = vec![
                 Cell::from(clock(e.received_at)),
                 Cell::from(Line::from(highlighted(&clean(&e.action), &needles, Style::new()))),
                 Cell::from(short_id(&e.id)),
                 Cell::from(Line::from(highlighted(&ids.join(" · "), &needles, Style::new()))),
-                Cell::from(chips(row, app, theme, chips_w)),
-            ])
-            .style(row_style(row, app.now, theme))
+            ];
+            if titled {
+                let title = fit(&clean(e.card_title.as_deref().unwrap_or_default()), usize::from(title_w));
+                cells.push(Cell::from(Line::from(highlighted(&title, &needles, Style::new()))));
+            }
+            cells.push(Cell::from(chips(row, app, theme, chips_w)));
+            Row::new(cells).style(row_style(row, app.now, theme))
         })
         .collect();
+    let header: &[&str] = if titled {
+        &["time", "action", "id", "card / pipe", "title", "deliveries"]
+    } else {
+        &["time", "action", "id", "card / pipe", "deliveries"]
+    };
     let table = Table::new(rows, widths)
-        .header(Row::new(["time", "action", "id", "card / pipe", "deliveries"]).style(theme.bold()))
+        .header(Row::new(header.iter().copied()).style(theme.bold()))
         .row_highlight_style(if focused { theme.selected() } else { Style::new() });
     let mut state = TableState::default().with_selected(Some(app.stream_cursor - offset));
     frame.render_stateful_widget(table, inner, &mut state);

@@ -202,6 +202,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     let title = format!("Subscriptions ({})", endpoints.len());
     let block = figures_block(&title, focused, app, theme);
     let inner = block.inner(area);
+    // When not every row fits, the detail line gives way and the bottom border says which show.
+    let detail_line = inner.height as usize > endpoints.len() + 1;
+    let rows_shown = usize::from(inner.height.saturating_sub(1));
+    let first = super::first_shown(app.sub_cursor, rows_shown);
+    let block = match super::scroll_note(first, rows_shown, endpoints.len()) {
+        Some(note) => block.title_bottom(Line::styled(note, theme.dim()).right_aligned()),
+        None => block,
+    };
     frame.render_widget(block, area);
     if endpoints.is_empty() {
         let text = match (&app.refused, &app.stats) {
@@ -214,7 +222,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
         return;
     }
     let wide = inner.width >= 90;
-    let detail_line = inner.height as usize > endpoints.len() + 1;
     let [table_area, detail_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(u16::from(detail_line))]).areas(inner);
     let columns = Column::fitting(inner.width, wide, folded);
@@ -230,13 +237,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     } else {
         theme.bold()
     });
-    let mut state = TableState::default().with_selected(Some(app.sub_cursor));
+    let mut state = TableState::default().with_offset(first).with_selected(Some(app.sub_cursor));
     frame.render_stateful_widget(table, table_area, &mut state);
 
     if detail_line && let Some(e) = app.selected_endpoint() {
         let sub = app.subscriptions.iter().find(|s| s.id == e.id);
         let secret = match sub {
             Some(s) if app.revealed_secret.as_deref() == Some(s.id.as_str()) => clean(&s.secret).into_owned(),
+            Some(_) if app.read_only => "whsec_•••••••• (hidden: read-only)".to_string(),
             Some(_) => "whsec_•••••••• (S reveals)".to_string(),
             None => String::new(),
         };
