@@ -55,6 +55,12 @@ pub struct CommonOptions {
     /// Time a client has to send its request head [default: 10s]
     #[arg(long)]
     pub header_timeout: Option<String>,
+    /// Time a client has to send a request's whole body after its head; slower is answered 408 [default: 10s]
+    #[arg(long)]
+    pub body_timeout: Option<String>,
+    /// Connections one client address may hold at once; 0 for no limit (behind a proxy) [default: 512]
+    #[arg(long)]
+    pub max_connections_per_address: Option<usize>,
     /// Database size past which ingest answers 503 (SQLite; the search index beside it, `<db>-search`, is not counted: about a quarter of the events' size) [default: none]
     #[arg(long)]
     pub max_db_bytes: Option<u64>,
@@ -97,6 +103,8 @@ impl CommonOptions {
             idempotency_window: self.idempotency_window.clone(),
             dedupe_window: self.dedupe_window.clone(),
             header_timeout: self.header_timeout.clone(),
+            body_timeout: self.body_timeout.clone(),
+            max_connections_per_address: self.max_connections_per_address,
             max_db_bytes: self.max_db_bytes,
             breaker_threshold: self.breaker_threshold,
             breaker_cooldown: self.breaker_cooldown.clone(),

@@ -41,6 +41,10 @@ pub struct Settings {
     pub dedupe_window: Option<String>,
     #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub header_timeout: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
+    pub body_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections_per_address: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_db_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -109,6 +113,8 @@ const ENV_KEYS: &[&str] = &[
     "idempotency_window",
     "dedupe_window",
     "header_timeout",
+    "body_timeout",
+    "max_connections_per_address",
     "max_db_bytes",
     "breaker_threshold",
     "breaker_cooldown",
@@ -184,6 +190,12 @@ pub struct Config {
     pub dedupe_window: Option<Duration>,
     /// A client must send its request head within this time or the connection is closed.
     pub header_timeout: Duration,
+    /// A client must send a request's whole body within this time of its head, or it is answered
+    /// 408 and the connection closed.
+    pub body_timeout: Duration,
+    /// Connections one client address may hold open at once (0: no limit, e.g. behind a proxy
+    /// whose one address carries every client).
+    pub max_connections_per_address: usize,
     /// Refuse new events (503) once the database reaches this size, before the disk fills. The
     /// search index's file beside it (`<db>-search`) grows with the events, to about a quarter of
     /// their size, and is not counted.
@@ -221,6 +233,8 @@ impl Default for Config {
             idempotency_window: Duration::from_secs(86_400),
             dedupe_window: None,
             header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            max_connections_per_address: 512,
             max_db_bytes: None,
             breaker: BreakerConfig::default(),
             admin_token: None,
@@ -286,6 +300,13 @@ impl Config {
         }
         if let Some(v) = file.header_timeout {
             c.header_timeout = duration("header_timeout", &v)?;
+        }
+        if let Some(v) = file.body_timeout {
+            c.body_timeout = duration("body_timeout", &v)?;
+            anyhow::ensure!(!c.body_timeout.is_zero(), "body_timeout must be longer than 0s, e.g. 10s");
+        }
+        if let Some(v) = file.max_connections_per_address {
+            c.max_connections_per_address = v;
         }
         if let Some(v) = file.max_db_bytes {
             anyhow::ensure!(v >= 1 << 20, "max_db_bytes must be at least 1048576 (1 MiB)");
@@ -440,6 +461,8 @@ mod tests {
             idempotency_window: text(),
             dedupe_window: text(),
             header_timeout: text(),
+            body_timeout: text(),
+            max_connections_per_address: Some(1),
             max_db_bytes: Some(1),
             breaker_threshold: Some(1),
             breaker_cooldown: text(),

@@ -48,13 +48,14 @@ impl Server {
         // The bound address (port 0 resolved) is what a cluster's nodes view shows.
         let mut config = config;
         config.listen = addr;
-        let header_timeout = config.header_timeout;
+        let limits =
+            api::Limits { header_timeout: config.header_timeout, per_address: config.max_connections_per_address };
         let engine = Engine::start(config).await?;
         crate::cluster::join(&engine).await?;
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let app = api::router(engine.clone(), tokens.clone(), stopping.clone());
         let mut stopped = stopping;
-        let task = tokio::spawn(api::serve(listener, app, header_timeout, async move {
+        let task = tokio::spawn(api::serve(listener, app, limits, async move {
             let _ = stopped.wait_for(|s| *s).await;
         }));
         Ok(Server { engine, tokens, addr, task, stop })

@@ -135,44 +135,6 @@ pub fn query_rejection(e: axum::extract::rejection::QueryRejection, usage: &str)
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("{}; use {usage}", e.body_text()))
 }
 
-/// A body over `limit` bytes, for a route that takes `what`.
-fn too_large(what: &str, limit: usize) -> ApiError {
-    let limit = match limit % 1024 {
-        0 => format!("{} KiB", limit / 1024),
-        _ => format!("{limit} bytes"),
-    };
-    Error::bad_input(
-        "payload_too_large",
-        format!("the body is larger than {limit}, the limit for {what}; send a smaller one"),
-    )
-    .into()
-}
-
-/// A route's body limit, checked against the declared length before any byte of the body is read.
-#[derive(Clone, Copy)]
-pub struct BodyLimit {
-    pub bytes: usize,
-    /// What the route takes, as the refusal names it ("an event (max_body_bytes)").
-    pub what: &'static str,
-}
-
-/// Refuses a request whose `Content-Length` is over the route's limit at once, and closes the
-/// connection rather than reading (or waiting for) a body it would refuse anyway. A body sent
-/// without a length is cut where it passes the limit (`DefaultBodyLimit`).
-pub async fn refuse_declared_oversize(
-    limit: BodyLimit,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u128>().ok());
-    if declared.is_none_or(|n| n <= limit.bytes as u128) {
-        return next.run(request).await;
-    }
-    let mut response = too_large(limit.what, limit.bytes).into_response();
-    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response
-}
-
 pub fn body_rejection(e: axum::extract::rejection::BytesRejection) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return Error::bad_input(

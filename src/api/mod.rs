@@ -2,16 +2,19 @@
 //! Handlers validate and translate; the engine never sees HTTP types.
 
 mod auth;
+mod connections;
 mod error;
 mod events;
 mod graphql;
 mod ingest;
+mod limits;
 mod observe;
 mod openapi;
 mod replays;
 mod stream;
 mod subscriptions;
 
+pub use connections::{Limits, serve};
 pub use error::{ApiError, ErrorBody};
 pub use openapi::document as openapi_document;
 
@@ -108,9 +111,10 @@ const ADMIN_BODY_LIMIT: usize = 64 * 1024;
 pub fn router(engine: Arc<Engine>, tokens: Tokens, stopping: tokio::sync::watch::Receiver<bool>) -> Router {
     let graphql = graphql::schema(engine.clone());
     let state = AppState { tokens: Arc::new(tokens), engine: engine.clone(), graphql, stopping };
-    let body_limit = |bytes: usize, what: &'static str| {
-        let limit = error::BodyLimit { bytes, what };
-        axum::middleware::from_fn(move |request, next| error::refuse_declared_oversize(limit, request, next))
+    let body_timeout = engine.config().body_timeout;
+    let body_limit = |limit: usize, what: &'static str| {
+        let rules = limits::BodyRules { limit, what, timeout: body_timeout };
+        axum::middleware::from_fn(move |request, next| limits::read_body(rules, request, next))
     };
     let ingest_limit = engine.config().max_body_bytes;
     let ingest = Router::new()
@@ -136,59 +140,4 @@ pub fn router(engine: Arc<Engine>, tokens: Tokens, stopping: tokio::sync::watch:
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
         ))
-}
-
-/// Connections served at once; past this, new ones are closed at accept so the server stays up.
-const MAX_CONNECTIONS: usize = 4096;
-/// Request heads larger than this are refused (431) before anything else reads them.
-const MAX_HEAD_BYTES: usize = 64 * 1024;
-
-/// Serves the API until `shutdown` resolves, then lets requests in progress finish (3 s at most).
-/// Hand-rolled around hyper-util (rather than `axum::serve`) for two guards against hostile
-/// clients: a header-read timeout, so connections that send nothing or trickle bytes are closed,
-/// and a cap on open connections.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    header_timeout: Duration,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioIo, TokioTimer};
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    tokio::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait a little rather than spin.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            },
-            _ = &mut shutdown => break,
-        };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            tracing::warn!("{MAX_CONNECTIONS} connections are open; refusing another");
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_timeout)
-            .max_header_size(MAX_HEAD_BYTES)
-            .max_headers(100)
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            let _ = connection.await;
-            drop(slot);
-        });
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(Duration::from_secs(3), graceful.shutdown()).await;
-    Ok(())
 }

@@ -49,7 +49,10 @@ impl Hookwatch {
         adjust(&mut config);
         let server = Server::start(config).await.expect("hookwatch starts");
         let base = format!("http://{}", server.addr);
-        Hookwatch { server, base, http: reqwest::Client::new(), _dir: Some(dir) }
+        // A pooled connection is reused only well within the shortest header timeout a test sets
+        // (the server closes an idle one then, and a request sent on it as it closes is lost).
+        let http = reqwest::Client::builder().pool_idle_timeout(Duration::from_millis(400)).build().unwrap();
+        Hookwatch { server, base, http, _dir: Some(dir) }
     }
 
     pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {

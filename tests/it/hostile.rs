@@ -508,3 +508,87 @@ async fn secrets_in_urls_and_headers_reach_only_the_admin() {
     let sent = &detail["deliveries"][0]["attempts"][0]["request_headers"];
     assert_eq!(sent["X-Auth"], "headerSECRET-1", "the admin reads what was sent: {sent}");
 }
+
+#[tokio::test]
+async fn a_body_slower_than_body_timeout_is_answered_408_and_closed() {
+    let hw = Hookwatch::start_with(|c| c.body_timeout = Duration::from_millis(800)).await;
+    let mut slow = tokio::net::TcpStream::connect(hw.server.addr).await.unwrap();
+    let head = format!(
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {INGEST}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"data\":"
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    still_serving(&hw).await;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(3), slow.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the connection was closed, not held");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408") && answer.contains("body_timeout"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(2), "cut at the deadline: {:?}", started.elapsed());
+}
+
+/// One byte per TCP segment pinned hyper's 8 KiB read buffer per byte while the body was kept as
+/// chunks: 20,000 bytes took the server from 29 to 187 MiB. Copied as it comes, it holds its size.
+#[test]
+fn a_trickled_body_does_not_inflate_the_servers_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &["--body-timeout", "60s"]);
+    let rss_kib = || {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap().to_string();
+        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap()
+    };
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let mut conn = TcpStream::connect(&addr).unwrap();
+    conn.set_nodelay(true).unwrap();
+    let head = format!(
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {INGEST}\r\n\
+         Content-Type: application/json\r\nContent-Length: 250000\r\n\r\n"
+    );
+    conn.write_all(head.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let before = rss_kib();
+    for _ in 0..20_000 {
+        conn.write_all(b" ").unwrap();
+        let pause = Instant::now();
+        while pause.elapsed() < Duration::from_micros(100) {}
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let grown = rss_kib().saturating_sub(before);
+    assert!(grown < 30 * 1024, "RSS grew by {} MiB for 20,000 bytes", grown / 1024);
+}
+
+/// One address cannot take every connection: past `max_connections_per_address` its new ones are
+/// closed at accept, and another client's ingests go through meanwhile.
+#[tokio::test]
+async fn one_address_holding_many_connections_leaves_room_for_others() {
+    let hw = Hookwatch::start_with(|c| c.max_connections_per_address = 100).await;
+    let mut held = Vec::new();
+    for _ in 0..150 {
+        held.push(tokio::net::TcpStream::connect(hw.server.addr).await.unwrap());
+    }
+    // The last 50 were closed at once: a read sees the end.
+    let mut closed = 0;
+    for conn in held.iter_mut().skip(100) {
+        let mut buf = [0u8; 16];
+        if let Ok(Ok(0) | Err(_)) = tokio::time::timeout(Duration::from_millis(500), conn.read(&mut buf)).await {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, 50, "connections past the address's share are closed at accept");
+    let other =
+        reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap()).build().unwrap();
+    for _ in 0..50 {
+        let resp = other
+            .post(format!("{}/v1/events", hw.base))
+            .bearer_auth(INGEST)
+            .header("content-type", "application/json")
+            .body(card_move("P", 2).to_string())
+            .send()
+            .await
+            .expect("another address is served");
+        assert_eq!(resp.status(), 202);
+    }
+    drop(held);
+}

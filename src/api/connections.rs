@@ -1,0 +1,134 @@
+//! Accepting and serving connections, with the guards against hostile clients that live below
+//! HTTP: a cap on open connections, a share of it per client address (so one address cannot
+//! fill it), and the time a client has to send its request head. Hand-rolled around hyper-util
+//! rather than `axum::serve` for these.
+
+use axum::Router;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Connections served at once; past this, new ones are closed at accept so the server stays up.
+const MAX_CONNECTIONS: usize = 4096;
+/// Request heads larger than this are refused (431) before anything else reads them.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// How often refused connections are reported in the log (as one line with their count).
+const REPORT_EVERY: Duration = Duration::from_secs(10);
+
+/// How connections are admitted.
+pub struct Limits {
+    pub header_timeout: Duration,
+    /// Connections one client address may hold at once; 0: no limit.
+    pub per_address: usize,
+}
+
+/// Open connections per client address.
+struct PerAddress {
+    open: Mutex<HashMap<IpAddr, usize>>,
+    limit: usize,
+}
+
+/// One open connection of an address; gives its place back when dropped.
+struct AddressSlot {
+    table: Arc<PerAddress>,
+    ip: IpAddr,
+}
+
+impl PerAddress {
+    fn admit(table: &Arc<PerAddress>, ip: IpAddr) -> Option<AddressSlot> {
+        let mut open = table.open.lock().ok()?;
+        let count = open.entry(ip).or_insert(0);
+        if table.limit > 0 && *count >= table.limit {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot { table: table.clone(), ip })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.table.open.lock()
+            && let Some(count) = open.get_mut(&self.ip)
+        {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Refused connections, counted and reported at most once per `REPORT_EVERY`: an attack must
+/// not turn into a flood of log lines.
+struct Refusals {
+    count: AtomicU64,
+    reported: Mutex<Instant>,
+}
+
+impl Refusals {
+    fn refused(&self, why: &str) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let Ok(mut reported) = self.reported.try_lock() else { return };
+        if reported.elapsed() >= REPORT_EVERY {
+            let n = self.count.swap(0, Ordering::Relaxed);
+            tracing::warn!("refused {n} connections at accept in the last {}s: {why}", reported.elapsed().as_secs());
+            *reported = Instant::now();
+        }
+    }
+}
+
+/// Serves the API until `shutdown` resolves, then lets requests in progress finish (3 s at most).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let per_address = Arc::new(PerAddress { open: Mutex::new(HashMap::new()), limit: limits.per_address });
+    let refusals = Refusals { count: AtomicU64::new(0), reported: Mutex::new(Instant::now() - REPORT_EVERY) };
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let Some(address_slot) = PerAddress::admit(&per_address, peer.ip()) else {
+            refusals.refused("an address held max_connections_per_address already");
+            continue;
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            refusals.refused(&format!("{MAX_CONNECTIONS} connections were open"));
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .max_header_size(MAX_HEAD_BYTES)
+            .max_headers(100)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop((slot, address_slot));
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(3), graceful.shutdown()).await;
+    Ok(())
+}
