@@ -57,6 +57,22 @@ fn chips(row: &EventRow, app: &App, theme: &Theme, width: usize) -> Line<'static
     Line::from(spans)
 }
 
+/// What a payload search's rows are: only the store can match a payload, so they are its answer
+/// as of when it was asked, not live; newer events that may match are counted until asked again.
+fn search_note(app: &App) -> String {
+    match &app.results {
+        Some(results) if app.filter.searches() && !results.answered => " · searching…".into(),
+        Some(results) if app.filter.searches() => {
+            let mut note = format!(" · results as of {}", clock(results.asked_at));
+            if !results.unsearched.is_empty() {
+                note += &format!(" · {} newer not searched", results.unsearched.len());
+            }
+            note + " · / ⏎ refreshes"
+        }
+        _ => String::new(),
+    }
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
     let mut title = String::from("Event stream");
     if !app.filter_text.is_empty() {
@@ -64,17 +80,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     }
     title += match (app.stale_since, app.follow) {
         (Some(_), _) => "",
+        (None, true) if app.filter.searches() => "",
         (None, true) => " · live",
         (None, false) => " · frozen (space follows)",
     };
+    title += &search_note(app);
     let block = figures_block(&title, focused, app, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    if app.events.is_empty() {
-        let text = if app.filter_text.is_empty() {
-            "Waiting for events… (s sends a test event)"
-        } else {
-            "No event matches the filter."
+    if app.visible_count() == 0 {
+        let text = match &app.results {
+            _ if app.filter_text.is_empty() => "Waiting for events… (s sends a test event)",
+            Some(results) if !results.answered => "Searching…",
+            _ => "No event matches the filter.",
         };
         frame.render_widget(Paragraph::new(text).style(theme.dim()), inner);
         return;
