@@ -57,20 +57,18 @@ fn chips(row: &EventRow, app: &App, theme: &Theme, width: usize) -> Line<'static
     Line::from(spans)
 }
 
-/// What a payload search's rows are: only the store can match a payload, so they are its answer
-/// as of when it was asked, not live; newer events that may match are counted until asked again.
-fn search_note(app: &App) -> String {
-    match &app.results {
-        Some(results) if app.filter.searches() && !results.answered => " · searching…".into(),
-        Some(results) if app.filter.searches() => {
-            let mut note = format!(" · results as of {}", clock(results.asked_at));
-            if !results.unsearched.is_empty() {
-                note += &format!(" · {} newer not searched", results.unsearched.len());
-            }
-            note + " · / ⏎ refreshes"
-        }
-        _ => String::new(),
+/// What a payload search's rows are, and whether newer events wait unsearched: only the store
+/// can match a payload, so they are its answer as of when it was asked, not live.
+fn search_note(app: &App) -> Option<(String, bool)> {
+    let results = app.results.as_ref().filter(|_| app.filter.searches())?;
+    if !results.answered {
+        return Some(("searching…".into(), false));
     }
+    let mut note = format!("results as of {}", clock(results.asked_at));
+    if !results.unsearched.is_empty() {
+        note += &format!(" · {} newer not searched", results.unsearched.len());
+    }
+    Some((note + " · / ⏎ refreshes", !results.unsearched.is_empty()))
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
@@ -84,8 +82,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
         (None, true) => " · live",
         (None, false) => " · frozen (space follows)",
     };
-    title += &search_note(app);
-    let block = figures_block(&title, focused, app, theme);
+    let mut block = figures_block(&title, focused, app, theme);
+    if let Some((note, unsearched)) = search_note(app) {
+        let style = if unsearched { theme.warn() } else { Style::new() };
+        block = block.title_bottom(Line::styled(format!(" {note} "), style));
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if app.visible_count() == 0 {
