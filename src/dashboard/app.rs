@@ -174,6 +174,11 @@ pub enum Outcome {
         query: EventQuery,
         list: Vec<EventSummary>,
     },
+    /// The store could not answer `query`.
+    EventsUnread {
+        query: EventQuery,
+        error: String,
+    },
     Event(Box<EventDetail>),
     EventFailed {
         id: String,
@@ -229,6 +234,8 @@ pub struct FilterResults {
     pub query: EventQuery,
     pub asked_at: Millis,
     pub answered: bool,
+    /// Why the store did not answer, until it is asked again.
+    pub unread: Option<String>,
     /// Events that arrived since the store was asked, that meet every condition but the payload
     /// search (only the store can tell that): the search has not looked at them.
     pub unsearched: Vec<String>,
@@ -615,7 +622,8 @@ impl App {
                 if results.unsearched.len() < STREAM_CAPACITY {
                     results.unsearched.push(row.event.id.clone());
                 }
-            } else {
+            } else if !results.rows.iter().any(|r| r.event.id == row.event.id) {
+                // (A row held while frozen may have come in a store's answer meanwhile.)
                 results.rows.push_front(row.clone());
                 results.rows.truncate(STREAM_CAPACITY);
             }
@@ -646,6 +654,7 @@ impl App {
             query: query.clone(),
             asked_at: self.now,
             answered: false,
+            unread: None,
             unsearched: Vec::new(),
         });
         vec![Effect::LoadEvents(query)]
@@ -665,7 +674,13 @@ impl App {
     fn read_events(&mut self, query: EventQuery, list: Vec<EventSummary>) {
         let selected = self.selected_event().map(|r| r.event.id.clone());
         if query == Self::stream_query() {
-            merge_rows(&mut self.events, &list);
+            // A row held while frozen joins when the stream follows again, with the newer state.
+            let (held, rest): (Vec<EventSummary>, Vec<EventSummary>) =
+                list.iter().cloned().partition(|e| self.held.iter().any(|r| r.event.id == e.id));
+            for event in &held {
+                self.rows_of(&event.id).for_each(|row| take_newer_deliveries(&mut row.event, event));
+            }
+            merge_rows(&mut self.events, &rest);
         }
         if let Some(results) = self.results.as_mut().filter(|r| r.query == query) {
             results.answered = true;
@@ -689,6 +704,12 @@ impl App {
     pub fn apply_outcome(&mut self, outcome: Outcome) {
         match outcome {
             Outcome::Events { query, list } => self.read_events(query, list),
+            Outcome::EventsUnread { query, error } => {
+                if let Some(results) = self.results.as_mut().filter(|r| r.query == query) {
+                    results.unread = Some(error.clone());
+                }
+                self.set_status(format!("cannot read the events: {error}"), true);
+            }
             Outcome::Event(detail) => {
                 if let Some(Popup::Inspector(ins)) = self.popups.last_mut()
                     && ins.event_id == detail.id
@@ -856,6 +877,30 @@ mod tests {
         assert_eq!(app.context(), Context::Inspector);
         press(&mut app, KeyCode::Esc);
         assert_eq!(app.context(), Context::Stream);
+    }
+
+    /// An event held while frozen that a store's answer also lists is listed once on follow, in
+    /// the stream and in the filter's rows.
+    #[test]
+    fn a_held_event_in_an_answer_joins_once() {
+        let mut app = demo_app();
+        press(&mut app, KeyCode::Char('/'));
+        typed(&mut app, "action:card.move");
+        let effects = press(&mut app, KeyCode::Enter);
+        let [Effect::LoadEvents(query)] = &effects[..] else { panic!("{effects:?}") };
+        press(&mut app, KeyCode::Char('j'));
+        let mut newer = app.events[0].event.clone();
+        (newer.id, newer.action) = ("evt_ZZZ_HELD".into(), "card.move".into());
+        app.apply_update(Update::Feed(FeedEvent::EventReceived { event: newer.clone() }));
+        for query in [App::stream_query(), query.clone()] {
+            app.apply_outcome(Outcome::Events { query, list: vec![newer.clone()] });
+        }
+        press(&mut app, KeyCode::Char(' '));
+        assert_eq!(app.events.iter().filter(|r| r.event.id == newer.id).count(), 1);
+        assert_eq!(app.visible_events().filter(|r| r.event.id == newer.id).count(), 1);
+
+        app.apply_outcome(Outcome::EventsUnread { query: app.events_query(), error: "503: busy".into() });
+        assert_eq!(app.results.as_ref().and_then(|r| r.unread.as_deref()), Some("503: busy"));
     }
 
     #[test]

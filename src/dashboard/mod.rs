@@ -199,9 +199,10 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
     let (s, t) = (source.clone(), tx.clone());
     tokio::spawn(async move {
         let outcome = match effect {
-            Effect::LoadEvents(query) => {
-                s.events(query.clone()).await.map_or_else(Outcome::Failed, |list| Outcome::Events { query, list })
-            }
+            Effect::LoadEvents(query) => match s.events(query.clone()).await {
+                Ok(list) => Outcome::Events { query, list },
+                Err(error) => Outcome::EventsUnread { query, error },
+            },
             Effect::LoadSubscriptions => s.subscriptions().await.map_or_else(Outcome::Failed, Outcome::Subscriptions),
             Effect::LoadEvent(id) => match s.event(&id).await {
                 Ok(d) => Outcome::Event(Box::new(d)),

@@ -57,10 +57,17 @@ fn chips(row: &EventRow, app: &App, theme: &Theme, width: usize) -> Line<'static
     Line::from(spans)
 }
 
-/// What a payload search's rows are, and whether newer events wait unsearched: only the store
-/// can match a payload, so they are its answer as of when it was asked, not live.
+/// What a filter's rows are when they are not simply live, and whether that needs the operator's
+/// eye: a payload search's rows are the store's answer as of when it was asked (only the store can
+/// match a payload), with the newer events not searched counted; a read that failed says so.
 fn search_note(app: &App) -> Option<(String, bool)> {
-    let results = app.results.as_ref().filter(|_| app.filter.searches())?;
+    let results = app.results.as_ref()?;
+    if let Some(error) = &results.unread {
+        return Some((format!("the store did not answer ({}) · / ⏎ asks again", clean(error)), true));
+    }
+    if !app.filter.searches() {
+        return None;
+    }
     if !results.answered {
         return Some(("searching…".into(), false));
     }
