@@ -3,10 +3,11 @@
 //! Every update carries its own `id:` (`FeedEvent::stream_id`: its time, then what it is), the
 //! same from every node. A client that reconnects with `Last-Event-ID` (or `?since=`) first gets
 //! what it missed, replayed from the store — so a resume works across restarts and cluster nodes —
-//! then `resumed`, then the live updates. On the process that sent the client's last update,
-//! nothing it was sent comes again (the feed remembers what it sent, in order); elsewhere (another
-//! node, a restart) the replay looks back a little and may repeat updates, each with its id. When
-//! the store cannot give everything that was missed, a `gap` event says so.
+//! then `resumed`, then the live updates. On the node that sent the client's last update, nothing
+//! it was sent comes again (the feed remembers what it sent, in order, across a graceful restart on
+//! SQLite too); elsewhere (another node, after a crash) the replay looks back a little and may
+//! repeat updates, each with its id. When the store cannot give everything that was missed, a `gap`
+//! event says so.
 
 use super::{ApiError, AppState};
 use crate::feed::{FeedEvent, Sent};

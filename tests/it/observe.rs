@@ -309,6 +309,64 @@ async fn a_reconnecting_stream_replays_what_it_missed() {
     assert_eq!(text.matches(&format!("\"id\":\"{live}\"")).count(), 1, "sent once, replayed or live: {text}");
 }
 
+/// After a graceful restart (SIGTERM) on the same database, a resuming client is sent nothing it
+/// had: the stopping server kept what it sent beside the database, and the next one reads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_resumed_after_a_graceful_restart_repeats_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hw.db").to_string_lossy().into_owned();
+    let sink = Sink::start(Behaviour::default()).await;
+    let http = reqwest::Client::new();
+    let mut server = Process::spawn(&db, &[]);
+    let post = |base: &str, body: serde_json::Value| {
+        let (http, url) = (http.clone(), format!("{base}/v1/events"));
+        async move {
+            call(&http, reqwest::Method::POST, &url, INGEST, Some(body)).await.1["id"].as_str().unwrap().to_string()
+        }
+    };
+    let url = format!("{}/v1/subscriptions", server.base);
+    call(&http, reqwest::Method::POST, &url, ADMIN, Some(json!({"name": "s", "url": sink.url, "actions": ["*"]})))
+        .await;
+    let resp = http.get(format!("{}/v1/stream", server.base)).bearer_auth(ADMIN).send().await.unwrap();
+    let mut before = Vec::new();
+    for i in 0..20 {
+        before.push(post(&server.base, card_move("P", i)).await);
+    }
+    let text = read_stream_until(resp, Duration::from_secs(10), |t| {
+        let frames = sse_frames(t);
+        received(&frames).len() == 20 && frames.iter().filter(|f| f.event == "delivery.attempted").count() == 20
+    })
+    .await;
+    let had = sse_frames(&text);
+
+    let stopped = std::process::Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status();
+    assert!(stopped.unwrap().success());
+    assert!(server.child.wait().unwrap().success(), "a graceful stop");
+    server = Process::spawn(&db, &[]);
+    let mut after = Vec::new();
+    for i in 0..5 {
+        after.push(post(&server.base, card_move("P", 30 + i)).await);
+    }
+    let resp = http
+        .get(format!("{}/v1/stream", server.base))
+        .bearer_auth(ADMIN)
+        .header("last-event-id", last_id(&text))
+        .send()
+        .await
+        .unwrap();
+    let text = read_stream_until(resp, Duration::from_secs(10), |t| {
+        let got = received(&sse_frames(t));
+        t.contains("event: resumed") && after.iter().all(|id| got.contains(id))
+    })
+    .await;
+    let again: Vec<Frame> = sse_frames(&text)
+        .into_iter()
+        .filter(|f| f.id.as_ref().is_some_and(|id| had.iter().any(|h| h.id.as_ref() == Some(id))))
+        .collect();
+    assert!(again.is_empty(), "{} updates came again after the restart: {again:?}", again.len());
+    assert_eq!(received(&sse_frames(&text)), after, "what was missed, once");
+}
+
 /// A resume point older than retention may have lost updates: the stream says so.
 #[tokio::test]
 async fn resuming_from_before_retention_reports_a_gap() {
