@@ -2,7 +2,10 @@
 
 use crate::model::{Alert, AttemptNotice, EventSummary, Millis, Subscription, SubscriptionChange};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::broadcast;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,15 +38,24 @@ impl FeedEvent {
         }
     }
 
-    /// What tells this update apart from every other, so one sent twice (live and replayed from
-    /// the store) is sent once. Subscription changes are never replayed.
-    pub fn identity(&self) -> Option<String> {
+    /// What tells this update apart from every other, wherever it comes from (live, replayed
+    /// from the store, sent by another node), so one that comes twice is known as the same.
+    pub fn identity(&self) -> String {
         match self {
-            FeedEvent::EventReceived { event } => Some(event.id.clone()),
-            FeedEvent::DeliveryAttempted(n) => Some(format!("{}@{}", n.delivery_id, n.started_at)),
-            FeedEvent::SubscriptionChanged { .. } => None,
-            FeedEvent::Alert(a) => Some(format!("{}@{}:{:?}", a.subscription_id, a.at, a.kind)),
+            FeedEvent::EventReceived { event } => event.id.clone(),
+            FeedEvent::DeliveryAttempted(n) => format!("{}@{}", n.delivery_id, n.started_at),
+            FeedEvent::SubscriptionChanged { change, subscription } => {
+                format!("{}@{}:{change:?}", subscription.id, subscription.updated_at)
+            }
+            FeedEvent::Alert(a) => format!("{}@{}:{:?}", a.subscription_id, a.at, a.kind),
         }
+    }
+
+    /// The update's stream id (`id:`): when it happened, then what it is. Unique to the update and
+    /// the same from every node, so a client drops one it already has by its id; it is also where
+    /// a reconnecting client resumes (`Last-Event-ID`).
+    pub fn stream_id(&self) -> String {
+        format!("{}-{}", self.time(), self.identity())
     }
 
     /// The update as it leaves the process: a stream client never receives signing secrets or
@@ -61,22 +73,125 @@ impl FeedEvent {
     }
 }
 
+/// How many of the latest updates sent to watchers the feed remembers, in the order it sent them
+/// (16 bytes each): enough for the ten seconds a resume looks back at several thousand updates a
+/// second.
+const JOURNAL_LEN: usize = 65_536;
+
 /// Broadcasts updates; a receiver that falls behind is told how many it missed.
 #[derive(Clone)]
 pub struct Feed {
     tx: broadcast::Sender<Arc<FeedEvent>>,
+    /// Each update sent while someone watched (its identity's fingerprint and its time), oldest
+    /// first: what a client that reconnects to this process had already been sent.
+    journal: Arc<Mutex<VecDeque<(u64, Millis)>>>,
 }
 
 impl Default for Feed {
     fn default() -> Self {
-        Feed { tx: broadcast::channel(8192).0 }
+        Feed { tx: broadcast::channel(8192).0, journal: Arc::new(Mutex::new(VecDeque::with_capacity(1024))) }
+    }
+}
+
+/// A short, fixed-size stand-in for an update's identity (64 bits: two updates of one resume
+/// window share one with a chance of about 1 in 10^11).
+fn fingerprint(identity: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    identity.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// What a kept journal starts with: its fingerprints are this build's.
+fn journal_header() -> Vec<u8> {
+    format!("hookwatch stream journal {}\n", env!("CARGO_PKG_VERSION")).into_bytes()
+}
+
+/// The updates this process sent in a window of time, in the order sent, and where among them a
+/// resuming client's last one was.
+pub struct Sent {
+    place: HashMap<u64, usize>,
+    last: Option<usize>,
+}
+
+impl Sent {
+    /// Where `update` was among those sent (`None`: not sent by this process in the window).
+    pub fn place(&self, update: &FeedEvent) -> Option<usize> {
+        self.place.get(&fingerprint(&update.identity())).copied()
+    }
+
+    /// Whether the client already has `update`: it was sent no later than the client's last one.
+    /// A client whose last update this process did not send is taken to have none of them.
+    pub fn had(&self, update: &FeedEvent) -> bool {
+        self.last.zip(self.place(update)).is_some_and(|(last, place)| place <= last)
     }
 }
 
 impl Feed {
     pub fn publish(&self, event: FeedEvent) {
+        // An update sent while nobody watched was sent to no one: nothing to remember.
+        let remembered = self.has_listeners().then(|| (fingerprint(&event.identity()), event.time()));
+        // Sent under the journal's lock, so the journal's order is the order every watcher sees.
+        let mut journal = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = remembered {
+            if journal.len() == JOURNAL_LEN {
+                journal.pop_front();
+            }
+            journal.push_back(entry);
+        }
         // No receiver is fine: nobody is watching.
         let _ = self.tx.send(Arc::new(event));
+    }
+
+    /// The updates sent at or after `since`, and where the one whose identity is `last` was.
+    pub fn sent_since(&self, since: Millis, last: Option<&str>) -> Sent {
+        // Copied out under the lock, which every publish takes: the map is built after it.
+        let window: Vec<(usize, u64)> = {
+            let journal = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
+            journal.iter().enumerate().filter(|(_, (_, at))| *at >= since).map(|(i, (f, _))| (i, *f)).collect()
+        };
+        let place: HashMap<u64, usize> = window.into_iter().map(|(i, f)| (f, i)).collect();
+        let last = last.and_then(|identity| place.get(&fingerprint(identity)).copied());
+        Sent { place, last }
+    }
+
+    /// Keeps the journal in `path` at a graceful stop, so the next process on the same database
+    /// knows what this one sent: a client that resumes there is sent nothing again either.
+    pub fn save_journal(&self, path: &Path) -> std::io::Result<()> {
+        let entries: Vec<(u64, Millis)> =
+            self.journal.lock().unwrap_or_else(PoisonError::into_inner).iter().copied().collect();
+        let mut bytes = journal_header();
+        for (fingerprint, at) in entries {
+            bytes.extend(fingerprint.to_le_bytes());
+            bytes.extend(at.to_le_bytes());
+        }
+        // Written whole or not at all: a torn file would be taken for a shorter history.
+        let partial = path.with_extension("partial");
+        std::fs::write(&partial, bytes)?;
+        std::fs::rename(&partial, path)
+    }
+
+    /// Takes back, before anything is sent, a journal `save_journal` kept in `path`. One written by
+    /// another version, or not there, is no journal: the first resumes then repeat what they had.
+    pub fn load_journal(&self, path: &Path) -> std::io::Result<usize> {
+        let bytes = match std::fs::read(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            read => read?,
+        };
+        let Some(body) = bytes.strip_prefix(journal_header().as_slice()).filter(|b| b.len() % 16 == 0) else {
+            return Ok(0);
+        };
+        let entries = body.chunks_exact(16).map(|entry| {
+            let (fingerprint, at) = entry.split_at(8);
+            let word = |b: &[u8]| <[u8; 8]>::try_from(b).unwrap_or_default();
+            (u64::from_le_bytes(word(fingerprint)), Millis::from_le_bytes(word(at)))
+        });
+        let mut journal = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
+        let earlier: Vec<(u64, Millis)> = entries.collect();
+        let skip = earlier.len().saturating_sub(JOURNAL_LEN - journal.len().min(JOURNAL_LEN));
+        for (i, entry) in earlier.into_iter().skip(skip).enumerate() {
+            journal.insert(i, entry);
+        }
+        Ok(journal.len())
     }
 
     /// Whether anyone watches: building an update is skipped when nobody would see it.
@@ -86,5 +201,56 @@ impl Feed {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<FeedEvent>> {
         self.tx.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::EventSummary;
+
+    fn received(id: &str, at: Millis) -> FeedEvent {
+        let event = EventSummary {
+            id: id.into(),
+            action: "card.move".into(),
+            received_at: at,
+            card_id: None,
+            pipe_id: None,
+            deliveries: Vec::new(),
+        };
+        FeedEvent::EventReceived { event }
+    }
+
+    /// A client had what was sent up to its last update, in the order sent (not by time); what
+    /// was sent while nobody watched, or by another process, it is not taken to have.
+    #[test]
+    fn what_a_client_had_is_what_was_sent_up_to_its_last() {
+        let feed = Feed::default();
+        feed.publish(received("evt_unwatched", 100));
+        let _watcher = feed.subscribe();
+        let [a, late, b] = [received("evt_a", 200), received("evt_late", 150), received("evt_b", 300)];
+        for update in [&a, &late, &b] {
+            feed.publish(update.clone());
+        }
+        let sent = feed.sent_since(0, Some("evt_late"));
+        assert!(sent.had(&a) && sent.had(&late) && !sent.had(&b));
+        assert!(!sent.had(&received("evt_unwatched", 100)));
+        assert!(sent.place(&a) < sent.place(&late), "in the order sent");
+        let elsewhere = feed.sent_since(0, Some("evt_from_another_node"));
+        assert!(!elsewhere.had(&a), "nothing is taken as had when the last update was not sent here");
+        assert_eq!(a.stream_id(), "200-evt_a");
+
+        // Kept at a stop and taken back by the next process, before what it sends.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hw.db-stream");
+        feed.save_journal(&path).unwrap();
+        let next = Feed::default();
+        let _watcher = next.subscribe();
+        next.publish(received("evt_c", 400));
+        assert_eq!(next.load_journal(&path).unwrap(), 4);
+        let sent = next.sent_since(0, Some("evt_a"));
+        assert!(sent.had(&a) && !sent.had(&late) && !sent.had(&received("evt_c", 400)));
+        std::fs::write(&path, b"hookwatch stream journal 0.0.0-other\n").unwrap();
+        assert_eq!(Feed::default().load_journal(&path).unwrap(), 0, "another version's is no journal");
     }
 }

@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::engine::Engine;
 use crate::tokens::Tokens;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub struct Server {
@@ -14,6 +14,13 @@ pub struct Server {
     pub addr: SocketAddr,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     stop: tokio::sync::watch::Sender<bool>,
+    /// Where the stream's journal is kept across a restart (SQLite: beside the database).
+    journal: Option<PathBuf>,
+}
+
+/// The file that keeps the stream's journal of the SQLite database at `db`.
+fn stream_journal_path(db: &Path) -> PathBuf {
+    PathBuf::from(format!("{}-stream", db.display()))
 }
 
 impl Server {
@@ -50,7 +57,15 @@ impl Server {
         config.listen = addr;
         let limits =
             api::Limits { header_timeout: config.header_timeout, per_address: config.max_connections_per_address };
+        let journal = database.sqlite_path().map(stream_journal_path);
         let engine = Engine::start(config).await?;
+        if let Some(path) = &journal {
+            match engine.feed().load_journal(path) {
+                Ok(n) if n > 0 => tracing::info!("stream: {n} updates sent before the restart are known"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("stream: cannot read {}: {e}; resumes may repeat updates", path.display()),
+            }
+        }
         crate::cluster::join(&engine).await?;
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let app = api::router(engine.clone(), tokens.clone(), stopping.clone());
@@ -58,7 +73,7 @@ impl Server {
         let task = tokio::spawn(api::serve(listener, app, limits, async move {
             let _ = stopped.wait_for(|s| *s).await;
         }));
-        Ok(Server { engine, tokens, addr, task, stop })
+        Ok(Server { engine, tokens, addr, task, stop, journal })
     }
 
     /// Stops accepting requests, ends SSE streams and waits (3 s at most) for requests in progress.
@@ -66,6 +81,11 @@ impl Server {
         let _ = self.stop.send(true);
         let served = self.task.await;
         self.engine.leave().await;
+        if let Some(path) = &self.journal
+            && let Err(e) = self.engine.feed().save_journal(path)
+        {
+            tracing::warn!("stream: cannot keep {}: {e}; resumes after the restart may repeat updates", path.display());
+        }
         served??;
         Ok(())
     }

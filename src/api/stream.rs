@@ -1,12 +1,16 @@
 //! `GET /v1/stream`: Server-Sent Events of every feed update plus periodic `stats`.
 //!
-//! Every update carries an `id:`, the time of the newest update sent so far (milliseconds). A
-//! client that reconnects with `Last-Event-ID` (or `?since=`) first gets what it missed, replayed
-//! from the store — so a resume works across restarts and cluster nodes — then `resumed`, then
-//! the live updates. When the store cannot give everything that was missed, a `gap` event says so.
+//! Every update carries its own `id:` (`FeedEvent::stream_id`: its time, then what it is), the
+//! same from every node. A client that reconnects with `Last-Event-ID` (or `?since=`) first gets
+//! what it missed, replayed from the store — so a resume works across restarts and cluster nodes —
+//! then `resumed`, then the live updates. On the node that sent the client's last update, nothing
+//! it was sent comes again (the feed remembers what it sent, in order, across a graceful restart on
+//! SQLite too); elsewhere (another node, after a crash) the replay looks back a little and may
+//! repeat updates, each with its id. When the store cannot give everything that was missed, a `gap`
+//! event says so.
 
 use super::{ApiError, AppState};
-use crate::feed::FeedEvent;
+use crate::feed::{FeedEvent, Sent};
 use crate::model::{Millis, now_ms};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -16,8 +20,6 @@ use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashSet;
 use std::convert::Infallible;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::{BroadcastStream, IntervalStream};
@@ -25,8 +27,8 @@ use tokio_stream::wrappers::{BroadcastStream, IntervalStream};
 const STATS_EVERY: Duration = Duration::from_secs(2);
 /// How far before the resume point the replay starts: an update is stored and sent shortly after
 /// the time it carries (a commit, an attempt record, another node's settle time), so one that
-/// happened just before the client's last id may have been sent after it left. Updates the client
-/// already had come again; it tells them apart by id (events) or applies them again (attempts).
+/// happened just before the client's last update may have been sent after it left. Of those, the
+/// ones this process sent the client are left out; the others come again with their ids.
 const RESUME_SLACK_MS: Millis = 10_000;
 /// Most updates of each kind one resume replays; beyond it the client is told to reload.
 const REPLAY_LIMIT: u32 = 5_000;
@@ -38,29 +40,45 @@ pub struct StreamParams {
     since: Option<String>,
 }
 
+/// Where a client resumes: the time of the last update it received and, when its id names it
+/// (`<ms>-<identity>`; a bare `<ms>` does not), which update that was.
+struct Resume {
+    at: Millis,
+    last: Option<String>,
+}
+
 /// Where the client asks to resume: `Last-Event-ID`, else `?since=`.
-fn resume_point(headers: &HeaderMap, params: &StreamParams) -> Result<Option<Millis>, ApiError> {
+fn resume_point(headers: &HeaderMap, params: &StreamParams) -> Result<Option<Resume>, ApiError> {
     let given = headers.get("last-event-id").and_then(|v| v.to_str().ok()).or(params.since.as_deref());
     let Some(text) = given.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
-    text.parse::<Millis>().ok().filter(|t| *t >= 0).map(Some).ok_or_else(|| {
+    let (at, last) = match text.split_once('-') {
+        Some((at, identity)) => (at, Some(identity.to_string()).filter(|i| !i.is_empty())),
+        None => (text, None),
+    };
+    let at = at.parse::<Millis>().ok().filter(|t| *t >= 0).ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_since",
-            format!("Last-Event-ID / since must be a stream id as sent in `id:` (milliseconds), not {text:?}"),
+            format!(
+                "Last-Event-ID / since must be a stream id as sent in `id:` (milliseconds, then `-` and the update), not {text:?}"
+            ),
         )
-    })
+    })?;
+    Ok(Some(Resume { at, last }))
 }
 
-fn update_event(update: &FeedEvent, id: Millis) -> Event {
+fn update_event(update: &FeedEvent) -> Event {
     Event::default()
-        .id(id.to_string())
+        .id(update.stream_id())
         .event(update.name())
         .json_data(&*update.for_watchers())
         .unwrap_or_else(|_| Event::default().comment("unserialisable update"))
 }
 
-/// The updates after `since`, oldest first, and the gaps the store could not fill.
-async fn replay(app: &AppState, since: Millis) -> Result<(Vec<FeedEvent>, Vec<String>), ApiError> {
+/// The updates after `since` that the client was not sent, in the order this process sent them
+/// (those it did not send first, by time), and the gaps the store could not fill. Sent in that
+/// order, whatever prefix of them a client receives is again "everything up to its last".
+async fn replay(app: &AppState, since: Millis, sent: &Sent) -> Result<(Vec<FeedEvent>, Vec<String>), ApiError> {
     let mut gaps = Vec::new();
     let retention = app.engine.config().retention;
     let horizon = now_ms() - retention.as_millis() as Millis;
@@ -75,15 +93,17 @@ async fn replay(app: &AppState, since: Millis) -> Result<(Vec<FeedEvent>, Vec<St
     if activity.more {
         gaps.push(format!("more than {REPLAY_LIMIT} updates of a kind were missed; reload to see the rest"));
     }
-    let mut updates: Vec<FeedEvent> = activity
+    let mut updates: Vec<(Option<usize>, FeedEvent)> = activity
         .events
         .into_iter()
         .map(|event| FeedEvent::EventReceived { event })
         .chain(activity.attempts.into_iter().map(FeedEvent::DeliveryAttempted))
         .chain(activity.alerts.into_iter().map(FeedEvent::Alert))
+        .filter(|update| !sent.had(update))
+        .map(|update| (sent.place(&update), update))
         .collect();
-    updates.sort_by_key(FeedEvent::time);
-    Ok((updates, gaps))
+    updates.sort_by_key(|(place, update)| (*place, update.time()));
+    Ok((updates.into_iter().map(|(_, update)| update).collect(), gaps))
 }
 
 /// Server-Sent Events: every update (events, attempts, subscription changes, alerts) and `stats`
@@ -100,45 +120,38 @@ pub async fn stream(
     let resume = resume_point(&headers, &params)?;
     // Listen before reading the store: an update is then either replayed, or live, or both.
     let live = BroadcastStream::new(app.engine.feed().subscribe());
-    let mut newest = resume.unwrap_or_else(now_ms);
-    let mut opening = vec![Event::default().id(newest.to_string()).event("hello").data(env!("CARGO_PKG_VERSION"))];
+    let hello = Event::default().event("hello").data(env!("CARGO_PKG_VERSION"));
+    // Only updates carry ids (a client keeps the last one it saw), but a new client that has
+    // received none yet can still resume from when it connected.
+    let mut opening = vec![if resume.is_some() { hello } else { hello.id(now_ms().to_string()) }];
     let mut replayed = HashSet::new();
-    if let Some(since) = resume {
-        let (updates, gaps) = replay(&app, since).await?;
+    if let Some(Resume { at, last }) = resume {
+        let sent = app.engine.feed().sent_since(at - RESUME_SLACK_MS, last.as_deref());
+        let (updates, gaps) = replay(&app, at, &sent).await?;
         for reason in gaps {
-            let gap = json!({"since": since, "reason": reason}).to_string();
-            opening.push(Event::default().id(newest.to_string()).event("gap").data(gap));
+            let gap = json!({"since": at, "reason": reason}).to_string();
+            opening.push(Event::default().event("gap").data(gap));
         }
         for update in &updates {
-            replayed.extend(update.identity());
-            newest = newest.max(update.time());
-            opening.push(update_event(update, newest));
+            replayed.insert(update.identity());
+            opening.push(update_event(update));
         }
-        let summary = json!({"since": since, "replayed": updates.len()});
-        opening.push(Event::default().id(newest.to_string()).event("resumed").data(summary.to_string()));
+        let summary = json!({"since": at, "replayed": updates.len()});
+        opening.push(Event::default().event("resumed").data(summary.to_string()));
     }
-    // Every frame carries the resume point as of that frame.
-    let newest = Arc::new(AtomicI64::new(newest));
-    let cursor = newest.clone();
     let updates = live.filter_map(move |update| {
         let event = match update {
             // Already sent from the store.
-            Ok(ev) if ev.identity().is_some_and(|id| replayed.remove(&id)) => None,
-            Ok(ev) => {
-                let at = cursor.fetch_max(ev.time(), Ordering::Relaxed).max(ev.time());
-                Some(update_event(&ev, at))
-            }
+            Ok(ev) if !replayed.is_empty() && replayed.remove(&ev.identity()) => None,
+            Ok(ev) => Some(update_event(&ev)),
             // A slow client missed updates: say so, so it can refetch instead of showing stale data.
-            Err(BroadcastStreamRecvError::Lagged(n)) => Some(
-                Event::default().id(cursor.load(Ordering::Relaxed).to_string()).event("lagged").data(n.to_string()),
-            ),
+            Err(BroadcastStreamRecvError::Lagged(n)) => Some(Event::default().event("lagged").data(n.to_string())),
         };
         std::future::ready(event.map(Ok))
     });
     let engine = app.engine.clone();
     let stats = IntervalStream::new(tokio::time::interval(STATS_EVERY)).map(move |_| {
         Ok(Event::default()
-            .id(newest.load(Ordering::Relaxed).to_string())
             .event("stats")
             .json_data(engine.stats())
             .unwrap_or_else(|_| Event::default().comment("stats unavailable")))

@@ -20,7 +20,7 @@ use crate::stats::{EndpointHistory, Span};
 use crate::store::EventQuery;
 use crate::subscriptions::SubscriptionInput;
 use ratatui_textarea::TextArea;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 /// How many events the stream keeps in memory: the view's cost never depends on the store's size.
 pub const STREAM_CAPACITY: usize = 2000;
@@ -169,7 +169,16 @@ pub enum Effect {
 /// What came back from an effect or an initial load.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Events(Vec<EventSummary>),
+    /// The store's answer to `query`, newest first.
+    Events {
+        query: EventQuery,
+        list: Vec<EventSummary>,
+    },
+    /// The store could not answer `query`.
+    EventsUnread {
+        query: EventQuery,
+        error: String,
+    },
     Event(Box<EventDetail>),
     EventFailed {
         id: String,
@@ -215,16 +224,36 @@ pub struct EventRow {
     pub changed_at: Millis,
 }
 
+/// While a filter is applied: the rows it selects and how far they are current. The stream's own
+/// rows (`App::events`) go on taking every live event meanwhile, so clearing the filter loses none.
+#[derive(Debug, Clone)]
+pub struct FilterResults {
+    /// The store's answers to `query`, with the live events that may match since; newest first.
+    pub rows: VecDeque<EventRow>,
+    /// What the store was asked, and when.
+    pub query: EventQuery,
+    pub asked_at: Millis,
+    pub answered: bool,
+    /// Why the store did not answer, until it is asked again.
+    pub unread: Option<String>,
+    /// Events that arrived since the store was asked, that meet every condition but the payload
+    /// search (only the store can tell that): the search has not looked at them.
+    pub unsearched: Vec<String>,
+}
+
 pub struct App {
     pub location: String,
     pub now: Millis,
     pub stats: Option<StatsReport>,
     pub subscriptions: Vec<Subscription>,
     pub catalog: Catalog,
-    /// Newest first.
+    /// Every event the stream has seen (read from the store unfiltered, or live), newest first.
+    /// A filter never replaces it.
     pub events: VecDeque<EventRow>,
     /// Events that arrived while the stream was frozen.
     pub held: VecDeque<EventRow>,
+    /// What the applied filter selects (`None`: no filter, or not read from the store).
+    pub results: Option<FilterResults>,
     pub follow: bool,
     pub stream_cursor: usize,
     pub sub_cursor: usize,
@@ -256,8 +285,6 @@ pub struct App {
     pub stale_since: Option<Millis>,
     /// The server refused the credentials; the source has stopped trying.
     pub refused: Option<String>,
-    /// Between a reconnect and the stream's `resumed`: replayed events may already be listed.
-    pub resuming: bool,
     pub revealed_secret: Option<String>,
     /// Nothing can be changed from here (a viewer token, or `--read-only`): only reading is offered.
     pub read_only: bool,
@@ -291,6 +318,7 @@ impl App {
             catalog: Catalog::default(),
             events: VecDeque::new(),
             held: VecDeque::new(),
+            results: None,
             follow: true,
             stream_cursor: 0,
             sub_cursor: 0,
@@ -314,7 +342,6 @@ impl App {
             connection_detail: String::new(),
             stale_since: None,
             refused: None,
-            resuming: false,
             revealed_secret: None,
             read_only: false,
             wide: true,
@@ -324,6 +351,11 @@ impl App {
             screen_height: 24,
             quit: false,
         }
+    }
+
+    /// The query that fills the stream itself, whatever the filter.
+    pub fn stream_query() -> EventQuery {
+        EventQuery { limit: 500, ..EventQuery::default() }
     }
 
     /// The query that fills the stream for the current filter.
@@ -358,7 +390,8 @@ impl App {
 
     /// The stream rows that pass the filter, newest first.
     pub fn visible_events(&self) -> impl Iterator<Item = &EventRow> {
-        self.events.iter().filter(|r| self.filter.matches(&r.event, |id, q| self.subscription_matches(id, q)))
+        let rows = self.results.as_ref().map_or(&self.events, |r| &r.rows);
+        rows.iter().filter(|r| self.filter.matches(&r.event, |id, q| self.subscription_matches(id, q)))
     }
 
     pub fn visible_count(&self) -> usize {
@@ -513,7 +546,6 @@ impl App {
             Update::Stats(report) => self.stats = Some(report),
             Update::Connection { connected, detail } => {
                 // Back again: the stream replays what was missed, then says `resumed`.
-                self.resuming |= connected && !self.connected;
                 if !connected && self.connected {
                     self.stale_since = Some(self.now);
                 }
@@ -521,7 +553,6 @@ impl App {
                 self.connection_detail = detail;
             }
             Update::Resumed { replayed, gaps } => {
-                self.resuming = false;
                 self.stale_since = None;
                 // Subscription changes are not replayed: read them again.
                 let mut effects = vec![Effect::LoadSubscriptions];
@@ -529,7 +560,7 @@ impl App {
                     self.set_status(format!("reconnected: resumed the stream, {replayed} updates replayed"), false);
                 } else {
                     self.set_status(format!("reconnected with a gap: {}; reloaded the stream", gaps.join("; ")), true);
-                    effects.push(Effect::LoadEvents(self.events_query()));
+                    effects.extend(self.reload_events());
                 }
                 return effects;
             }
@@ -539,7 +570,7 @@ impl App {
                 self.set_status(reason.clone(), true);
                 self.refused = Some(reason);
             }
-            Update::Lagged => return vec![Effect::LoadEvents(self.events_query())],
+            Update::Lagged => return self.reload_events(),
             Update::Feed(event) => return self.apply_feed(event),
         }
         Vec::new()
@@ -548,28 +579,27 @@ impl App {
     fn apply_feed(&mut self, event: FeedEvent) -> Vec<Effect> {
         match event {
             FeedEvent::EventReceived { event } => {
-                if self.resuming
-                    && let Some(row) =
-                        self.events.iter_mut().chain(self.held.iter_mut()).find(|r| r.event.id == event.id)
-                {
-                    // Replayed after a reconnect: already listed, perhaps with an older state.
-                    row.event = event;
-                    return Vec::new();
+                let mut listed = false;
+                for row in self.rows_of(&event.id) {
+                    // Already listed (replayed after a reconnect, or read from the store before it
+                    // came live): it keeps whichever state is newer.
+                    take_newer_deliveries(&mut row.event, &event);
+                    listed = true;
                 }
-                // While searching payloads, a live event joins only if what is known of it here
-                // matches; the others show when the search is read again.
-                if self.filter.searches() && !self.filter.matches_live(&event) {
+                if listed {
                     return Vec::new();
                 }
                 let row = EventRow { event, changed_at: self.now };
-                let target = if self.follow { &mut self.events } else { &mut self.held };
-                target.push_front(row);
-                target.truncate(STREAM_CAPACITY);
+                if self.follow {
+                    self.admit(row);
+                } else {
+                    self.held.push_front(row);
+                    self.held.truncate(STREAM_CAPACITY);
+                }
             }
             FeedEvent::DeliveryAttempted(n) => {
                 let now = self.now;
-                let row = self.events.iter_mut().chain(self.held.iter_mut()).find(|r| r.event.id == n.event_id);
-                if let Some(row) = row {
+                for row in self.rows_of(&n.event_id) {
                     if let Some(d) = row.event.deliveries.iter_mut().find(|d| d.id == n.delivery_id) {
                         d.status = n.status;
                         d.attempt_count = n.attempt;
@@ -598,6 +628,91 @@ impl App {
         Vec::new()
     }
 
+    /// Every copy of event `id`'s row: in the stream, held while frozen, in the filter's results.
+    fn rows_of<'a>(&'a mut self, id: &'a str) -> impl Iterator<Item = &'a mut EventRow> + 'a {
+        let results = self.results.iter_mut().flat_map(|r| r.rows.iter_mut());
+        self.events.iter_mut().chain(self.held.iter_mut()).chain(results).filter(move |r| r.event.id == id)
+    }
+
+    /// A new event joins the stream, and the filter's results if it may match: a payload search
+    /// cannot tell here, so such an event is counted as not searched instead.
+    pub(super) fn admit(&mut self, row: EventRow) {
+        let may_match =
+            self.results.is_some() && self.filter.admits(&row.event, |id, q| self.subscription_matches(id, q));
+        if let Some(results) = self.results.as_mut().filter(|_| may_match) {
+            if self.filter.searches() {
+                if results.unsearched.len() < STREAM_CAPACITY {
+                    results.unsearched.push(row.event.id.clone());
+                }
+            } else if !results.rows.iter().any(|r| r.event.id == row.event.id) {
+                // (A row held while frozen may have come in a store's answer meanwhile.)
+                results.rows.push_front(row.clone());
+                results.rows.truncate(STREAM_CAPACITY);
+            }
+        }
+        self.events.push_front(row);
+        self.events.truncate(STREAM_CAPACITY);
+    }
+
+    /// Asks the store for the filter's rows (again): until it answers, the rows already selected
+    /// stay; live events that may match join them.
+    pub(super) fn search(&mut self) -> Vec<Effect> {
+        if self.filter.is_empty() {
+            self.results = None;
+            return Vec::new();
+        }
+        let query = self.events_query();
+        let rows = match self.results.take() {
+            Some(same) if same.query == query => same.rows,
+            // A new filter starts from the stream's rows it selects (a payload search from none).
+            _ if self.filter.searches() => VecDeque::new(),
+            _ => {
+                let admits = |r: &&EventRow| self.filter.admits(&r.event, |id, q| self.subscription_matches(id, q));
+                self.events.iter().filter(admits).cloned().collect()
+            }
+        };
+        self.results = Some(FilterResults {
+            rows,
+            query: query.clone(),
+            asked_at: self.now,
+            answered: false,
+            unread: None,
+            unsearched: Vec::new(),
+        });
+        vec![Effect::LoadEvents(query)]
+    }
+
+    /// Reads the stream again after updates were missed, and the filter's rows with it.
+    fn reload_events(&mut self) -> Vec<Effect> {
+        let mut effects = vec![Effect::LoadEvents(Self::stream_query())];
+        if self.results.is_some() {
+            effects.extend(self.search());
+        }
+        effects
+    }
+
+    /// Takes the store's answer to `query` into the stream (the unfiltered query) or the filter's
+    /// results (its query), keeping every row already there and the selected row selected.
+    fn read_events(&mut self, query: EventQuery, list: Vec<EventSummary>) {
+        let selected = self.selected_event().map(|r| r.event.id.clone());
+        if query == Self::stream_query() {
+            // A row held while frozen joins when the stream follows again, with the newer state.
+            let (held, rest): (Vec<EventSummary>, Vec<EventSummary>) =
+                list.iter().cloned().partition(|e| self.held.iter().any(|r| r.event.id == e.id));
+            for event in &held {
+                self.rows_of(&event.id).for_each(|row| take_newer_deliveries(&mut row.event, event));
+            }
+            merge_rows(&mut self.events, &rest);
+        }
+        if let Some(results) = self.results.as_mut().filter(|r| r.query == query) {
+            results.answered = true;
+            results.unsearched.retain(|id| !list.iter().any(|e| e.id == *id));
+            merge_rows(&mut results.rows, &list);
+        }
+        let position = selected.and_then(|id| self.visible_events().position(|r| r.event.id == id));
+        self.stream_cursor = position.unwrap_or(self.stream_cursor).min(self.visible_count().saturating_sub(1));
+    }
+
     fn push_alert(&mut self, alert: Alert) {
         if self.alerts.len() >= ALERT_LOG {
             self.alerts.pop_front();
@@ -610,10 +725,12 @@ impl App {
 
     pub fn apply_outcome(&mut self, outcome: Outcome) {
         match outcome {
-            Outcome::Events(list) => {
-                self.events = list.into_iter().map(|event| EventRow { event, changed_at: 0 }).collect();
-                self.held.clear();
-                self.stream_cursor = self.stream_cursor.min(self.visible_count().saturating_sub(1));
+            Outcome::Events { query, list } => self.read_events(query, list),
+            Outcome::EventsUnread { query, error } => {
+                if let Some(results) = self.results.as_mut().filter(|r| r.query == query) {
+                    results.unread = Some(error.clone());
+                }
+                self.set_status(format!("cannot read the events: {error}"), true);
             }
             Outcome::Event(detail) => {
                 if let Some(Popup::Inspector(ins)) = self.popups.last_mut()
@@ -725,6 +842,39 @@ impl App {
     }
 }
 
+/// Takes a store's answer into `rows` (newest first) without losing any row already there: the
+/// events it lacks join in id order (ids sort by time), up to `STREAM_CAPACITY`.
+fn merge_rows(rows: &mut VecDeque<EventRow>, answer: &[EventSummary]) {
+    let place: HashMap<&str, usize> = rows.iter().enumerate().map(|(i, r)| (r.event.id.as_str(), i)).collect();
+    let (mut listed, mut new) = (Vec::new(), Vec::new());
+    for event in answer {
+        match place.get(event.id.as_str()) {
+            Some(&i) => listed.push((i, event)),
+            None => new.push(EventRow { event: event.clone(), changed_at: 0 }),
+        }
+    }
+    for (i, event) in listed {
+        take_newer_deliveries(&mut rows[i].event, event);
+    }
+    if !new.is_empty() {
+        rows.extend(new);
+        rows.make_contiguous().sort_by(|a, b| b.event.id.cmp(&a.event.id));
+        rows.truncate(STREAM_CAPACITY);
+    }
+}
+
+/// Takes each delivery's state from `other` unless the row's has seen more attempts: a state read
+/// from the store before a live attempt came in is older than the row's.
+fn take_newer_deliveries(row: &mut EventSummary, other: &EventSummary) {
+    for delivery in &other.deliveries {
+        match row.deliveries.iter_mut().find(|d| d.id == delivery.id) {
+            Some(d) if d.attempt_count > delivery.attempt_count => {}
+            Some(d) => *d = delivery.clone(),
+            None => row.deliveries.push(delivery.clone()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -750,6 +900,30 @@ mod tests {
         assert_eq!(app.context(), Context::Inspector);
         press(&mut app, KeyCode::Esc);
         assert_eq!(app.context(), Context::Stream);
+    }
+
+    /// An event held while frozen that a store's answer also lists is listed once on follow, in
+    /// the stream and in the filter's rows.
+    #[test]
+    fn a_held_event_in_an_answer_joins_once() {
+        let mut app = demo_app();
+        press(&mut app, KeyCode::Char('/'));
+        typed(&mut app, "action:card.move");
+        let effects = press(&mut app, KeyCode::Enter);
+        let [Effect::LoadEvents(query)] = &effects[..] else { panic!("{effects:?}") };
+        press(&mut app, KeyCode::Char('j'));
+        let mut newer = app.events[0].event.clone();
+        (newer.id, newer.action) = ("evt_ZZZ_HELD".into(), "card.move".into());
+        app.apply_update(Update::Feed(FeedEvent::EventReceived { event: newer.clone() }));
+        for query in [App::stream_query(), query.clone()] {
+            app.apply_outcome(Outcome::Events { query, list: vec![newer.clone()] });
+        }
+        press(&mut app, KeyCode::Char(' '));
+        assert_eq!(app.events.iter().filter(|r| r.event.id == newer.id).count(), 1);
+        assert_eq!(app.visible_events().filter(|r| r.event.id == newer.id).count(), 1);
+
+        app.apply_outcome(Outcome::EventsUnread { query: app.events_query(), error: "503: busy".into() });
+        assert_eq!(app.results.as_ref().and_then(|r| r.unread.as_deref()), Some("503: busy"));
     }
 
     #[test]
@@ -895,7 +1069,31 @@ mod tests {
         assert_eq!(app.filter_text, "status:dead");
         let effects = press(&mut app, KeyCode::Esc);
         assert!(app.filter_text.is_empty() && app.filter.is_empty());
-        assert!(matches!(&effects[..], [Effect::LoadEvents(q)] if q.status.is_none()), "{effects:?}");
+        assert!(effects.is_empty(), "the stream's own rows show again, read from nowhere: {effects:?}");
+        assert_eq!(app.visible_count(), app.events.len());
+    }
+
+    /// A store's answer that was read before a live event came in takes nothing away: not that
+    /// event, not the rows it has no room for.
+    #[test]
+    fn a_late_answer_merges_into_the_rows_and_keeps_the_newer_state() {
+        let mut app = demo_app();
+        let before = app.events.len();
+        let mut newest = app.events[0].event.clone();
+        newest.id = "evt_ZZZ_NEWEST".into();
+        newest.deliveries[0].attempt_count = 9;
+        let stale = {
+            let mut e = newest.clone();
+            e.deliveries[0].attempt_count = 1;
+            e
+        };
+        let read_earlier: Vec<EventSummary> = app.events.iter().skip(1).map(|r| r.event.clone()).collect();
+        app.apply_update(Update::Feed(FeedEvent::EventReceived { event: newest.clone() }));
+        app.apply_outcome(Outcome::Events { query: App::stream_query(), list: read_earlier });
+        assert_eq!(app.events.len(), before + 1);
+        assert_eq!(app.events[0].event.id, newest.id);
+        app.apply_outcome(Outcome::Events { query: App::stream_query(), list: vec![stale] });
+        assert_eq!(app.events[0].event.deliveries[0].attempt_count, 9, "the live state is newer");
     }
 
     #[test]

@@ -489,9 +489,8 @@ impl App {
             // Held rows join the stream in arrival order (they are newest first already).
             let held: Vec<_> = self.held.drain(..).collect();
             for row in held.into_iter().rev() {
-                self.events.push_front(row);
+                self.admit(row);
             }
-            self.events.truncate(super::app::STREAM_CAPACITY);
             self.stream_cursor = 0;
         }
     }
@@ -504,7 +503,8 @@ impl App {
                 self.filter_error = None;
                 self.filter_input = None;
                 self.stream_cursor = 0;
-                vec![Effect::LoadEvents(self.events_query())]
+                // Cleared: the stream's own rows show again, as they are (nothing to read).
+                self.search()
             }
             Err(e) => {
                 self.filter_error = Some(e);

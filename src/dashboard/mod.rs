@@ -90,7 +90,7 @@ async fn event_loop(
     let (updates_tx, mut updates) = mpsc::channel::<Update>(4096);
     let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel::<Outcome>();
     source.watch(updates_tx);
-    initial_load(&source, &app, &outcomes_tx);
+    initial_load(&source, &outcomes_tx);
 
     let mut keys = EventStream::new();
     let stop = crate::signals::termination();
@@ -177,15 +177,15 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-fn initial_load(source: &Arc<dyn Source>, app: &App, tx: &mpsc::UnboundedSender<Outcome>) {
-    let (s, t, query) = (source.clone(), tx.clone(), app.events_query());
+fn initial_load(source: &Arc<dyn Source>, tx: &mpsc::UnboundedSender<Outcome>) {
+    let (s, t, query) = (source.clone(), tx.clone(), App::stream_query());
     tokio::spawn(async move {
         let outcomes = [
             s.catalog().await.map(Outcome::Catalog),
             s.subscriptions().await.map(Outcome::Subscriptions),
             s.stats().await.map(|r| Outcome::Stats(Box::new(r))),
             s.alerts().await.map(Outcome::Alerts),
-            s.events(query).await.map(Outcome::Events),
+            s.events(query.clone()).await.map(|list| Outcome::Events { query, list }),
             s.replays().await.map(|all| Outcome::Replays(all, crate::model::now_ms())),
         ];
         for o in outcomes {
@@ -199,7 +199,10 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
     let (s, t) = (source.clone(), tx.clone());
     tokio::spawn(async move {
         let outcome = match effect {
-            Effect::LoadEvents(q) => s.events(q).await.map_or_else(Outcome::Failed, Outcome::Events),
+            Effect::LoadEvents(query) => match s.events(query.clone()).await {
+                Ok(list) => Outcome::Events { query, list },
+                Err(error) => Outcome::EventsUnread { query, error },
+            },
             Effect::LoadSubscriptions => s.subscriptions().await.map_or_else(Outcome::Failed, Outcome::Subscriptions),
             Effect::LoadEvent(id) => match s.event(&id).await {
                 Ok(d) => Outcome::Event(Box::new(d)),

@@ -106,9 +106,15 @@ async fn the_attached_stream_ends_with_every_event_across_reconnects() {
     };
     let mut app = App::new(base.clone());
     let resumes = std::cell::Cell::new(0);
+    // How often the source handed each event over: a resume after a restart replays events the
+    // dashboard had (with their ids), and the source drops them.
+    let handed = std::cell::RefCell::new(std::collections::HashMap::<String, usize>::new());
     let apply = |app: &mut App, update: Update| {
         if matches!(update, Update::Resumed { .. }) {
             resumes.set(resumes.get() + 1);
+        }
+        if let Update::Feed(FeedEvent::EventReceived { event }) = &update {
+            *handed.borrow_mut().entry(event.id.clone()).or_default() += 1;
         }
         app.now = hookwatch::model::now_ms();
         app.apply_update(update);
@@ -142,6 +148,8 @@ async fn the_attached_stream_ends_with_every_event_across_reconnects() {
     assert!(missing.is_empty(), "{} of {} acknowledged events are not listed: {missing:?}", missing.len(), acked.len());
     let unique: std::collections::HashSet<_> = listed.iter().collect();
     assert_eq!(unique.len(), listed.len(), "an event is listed twice");
+    let repeated: Vec<_> = handed.borrow().iter().filter(|(_, n)| **n > 1).map(|(id, _)| id.clone()).collect();
+    assert!(repeated.is_empty(), "the source handed {} events over twice: {repeated:?}", repeated.len());
     assert!(resumes.get() >= 3, "the stream resumed after each restart ({})", resumes.get());
     assert!(app.status.as_ref().is_some_and(|s| s.text.contains("resumed")), "the screen says it resumed");
     drop(server);
@@ -239,4 +247,211 @@ async fn the_inspector_follows_a_held_delivery_until_it_is_final() {
     assert!(!held.contains("next in 0s"), "{held}");
     let done = drive_until(&mut app, &remote, &mut rx, |s| s.contains("succeeded · 3 attempts")).await;
     assert!(done.contains("succeeded · 3 attempts"), "the inspector follows the probe's success:\n{done}");
+}
+
+/// Posts `body` to the ingest endpoint at `base`; the new event's id.
+async fn ingest(http: &reqwest::Client, base: &str, body: serde_json::Value) -> String {
+    let (status, answer) = call(http, reqwest::Method::POST, &format!("{base}/v1/events"), INGEST, Some(body)).await;
+    assert_eq!(status, 202, "{answer}");
+    answer["id"].as_str().unwrap().to_string()
+}
+
+/// The ids of the stream rows the dashboard shows.
+fn shown(app: &hookwatch::dashboard::app::App) -> Vec<String> {
+    app.visible_events().map(|r| r.event.id.clone()).collect()
+}
+
+/// Applies the source's updates to the dashboard until `done` holds (or 15 s pass).
+async fn apply_until(
+    app: &mut hookwatch::dashboard::app::App,
+    rx: &mut mpsc::Receiver<Update>,
+    done: impl Fn(&hookwatch::dashboard::app::App) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !done(app) {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(update)) => {
+                app.now = hookwatch::model::now_ms();
+                app.apply_update(update);
+            }
+            _ => panic!("the dashboard did not get there; it shows {} rows", app.visible_count()),
+        }
+    }
+}
+
+/// The store's answers to the event loads among `effects`, read now: what the dashboard would
+/// apply when they come back.
+async fn answers(
+    remote: &RemoteSource,
+    effects: Vec<hookwatch::dashboard::app::Effect>,
+) -> Vec<hookwatch::dashboard::app::Outcome> {
+    use hookwatch::dashboard::app::{Effect, Outcome};
+    let mut outcomes = Vec::new();
+    for effect in effects {
+        if let Effect::LoadEvents(query) = effect {
+            outcomes.push(Outcome::Events { list: remote.events(query.clone()).await.unwrap(), query });
+        }
+    }
+    outcomes
+}
+
+fn keys(app: &mut hookwatch::dashboard::app::App, text: &str) -> Vec<hookwatch::dashboard::app::Effect> {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut effects = Vec::new();
+    for key in text.split(' ') {
+        let code = match key {
+            "Enter" => KeyCode::Enter,
+            "Esc" => KeyCode::Esc,
+            "Space" => KeyCode::Char(' '),
+            one => KeyCode::Char(one.chars().next().unwrap()),
+        };
+        effects.extend(app.on_key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+    effects
+}
+
+fn typed(app: &mut hookwatch::dashboard::app::App, text: &str) -> Vec<hookwatch::dashboard::app::Effect> {
+    let spaced: Vec<String> = text.chars().map(|c| if c == ' ' { "Space".into() } else { c.to_string() }).collect();
+    keys(app, &spaced.join(" "))
+}
+
+/// Applying and clearing a filter, each time with an event arriving between the store's read and
+/// its answer, loses nothing: every event the stream held (more than the store's page of 500)
+/// and every one that came meanwhile is listed after `Esc`, once. Against the real binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clearing_a_filter_keeps_the_history_and_every_live_event() {
+    use hookwatch::dashboard::app::App;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &[]);
+    let (remote, http) = (RemoteSource::new(&server.base, ADMIN).unwrap(), reqwest::Client::new());
+    let (tx, mut rx) = mpsc::channel(4096);
+    remote.watch(tx);
+    next_matching(&mut rx, |u| matches!(u, Update::Connection { connected: true, .. })).await;
+    let mut app = App::new(server.base.clone());
+    let mut sent = Vec::new();
+    for i in 0..600 {
+        sent.push(ingest(&http, &server.base, card_move("P", i)).await);
+    }
+    apply_until(&mut app, &mut rx, |app| app.events.len() == 600).await;
+
+    let apply_filter = |app: &mut App| {
+        let mut effects = keys(app, "/");
+        effects.extend(typed(app, "status:failed"));
+        effects.extend(keys(app, "Enter"));
+        effects
+    };
+    let clear_filter = |app: &mut App| keys(app, "Esc");
+    for step in [&apply_filter as &dyn Fn(&mut App) -> Vec<_>, &clear_filter] {
+        let effects = step(&mut app);
+        // The answer is read before this event comes in, and applied after it did.
+        let late = answers(&remote, effects).await;
+        let now = ingest(&http, &server.base, card_move("P", 1)).await;
+        sent.push(now.clone());
+        apply_until(&mut app, &mut rx, |app| app.events.iter().any(|r| r.event.id == now)).await;
+        for outcome in late {
+            app.apply_outcome(outcome);
+        }
+    }
+    assert!(app.filter.is_empty());
+    let listed = shown(&app);
+    let missing: Vec<&String> = sent.iter().filter(|id| !listed.contains(id)).collect();
+    assert!(missing.is_empty(), "{} of {} events are gone after Esc: {missing:?}", missing.len(), sent.len());
+    assert_eq!(listed.len(), sent.len(), "each event once");
+    assert_eq!(listed[0], sent[sent.len() - 1], "the newest first");
+}
+
+/// A payload search says what its rows are: the store's answer as of a time, with the newer events
+/// that may match counted, until `/` Enter searches again; a filter the dashboard can check itself
+/// is live. Against the real binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_says_when_it_was_read_and_a_filter_is_live() {
+    use hookwatch::dashboard::app::App;
+    use hookwatch::dashboard::screenshots::{render, to_text};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &[]);
+    let (remote, http) = (RemoteSource::new(&server.base, ADMIN).unwrap(), reqwest::Client::new());
+    let (tx, mut rx) = mpsc::channel(4096);
+    remote.watch(tx);
+    next_matching(&mut rx, |u| matches!(u, Update::Connection { connected: true, .. })).await;
+    let mut app = App::new(server.base.clone());
+    let screen = |app: &mut App| {
+        app.now = hookwatch::model::now_ms();
+        to_text(&render(app, 200, 50, &hookwatch::dashboard::theme::Theme::PLAIN))
+    };
+    let globex = |phase| {
+        let mut body = card_move("P", phase);
+        body["data"]["card"]["title"] = "Globex renewal".into();
+        body
+    };
+    // Found once the store's search index has it.
+    let searchable = |count: usize| {
+        let remote = remote.clone();
+        async move {
+            let query = EventQuery { words: vec!["globex".into()], limit: 10, ..Default::default() };
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            while remote.events(query.clone()).await.unwrap().len() < count {
+                assert!(tokio::time::Instant::now() < deadline, "the search never found {count}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let first = ingest(&http, &server.base, globex(2)).await;
+    let other = ingest(&http, &server.base, card_move("P", 3)).await;
+    apply_until(&mut app, &mut rx, |app| app.events.len() == 2).await;
+    searchable(1).await;
+
+    let mut effects = keys(&mut app, "/");
+    effects.extend(typed(&mut app, "globex"));
+    effects.extend(keys(&mut app, "Enter"));
+    for outcome in answers(&remote, effects).await {
+        app.apply_outcome(outcome);
+    }
+    let text = screen(&mut app);
+    let title = text.lines().find(|l| l.contains("Event stream")).unwrap().to_string();
+    assert!(!title.contains("live"), "a search is not live: {title}");
+    let note = text.lines().find(|l| l.contains("results as of")).unwrap_or_default();
+    assert!(note.contains("/ ⏎ refreshes"), "the pane says what its rows are:\n{text}");
+    assert_eq!(shown(&app), std::slice::from_ref(&first));
+
+    let second = ingest(&http, &server.base, globex(4)).await;
+    ingest(&http, &server.base, json_action("card.done")).await;
+    apply_until(&mut app, &mut rx, |app| app.events.len() == 4).await;
+    let text = screen(&mut app);
+    assert!(text.contains("· 2 newer not searched ·"), "{text}");
+    assert_eq!(shown(&app), std::slice::from_ref(&first), "not shown before the store says it matches");
+
+    searchable(2).await;
+    for outcome in answers(&remote, keys(&mut app, "/ Enter")).await {
+        app.apply_outcome(outcome);
+    }
+    let text = screen(&mut app);
+    assert!(!text.contains("newer not searched"), "{text}");
+    assert_eq!(shown(&app), [second, first]);
+
+    // Conditions the dashboard checks itself: new events that meet them show as they come.
+    let mut effects = keys(&mut app, "/");
+    for _ in 0.."globex".len() {
+        effects.extend(app.on_key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Backspace,
+            crossterm::event::KeyModifiers::NONE,
+        )));
+    }
+    effects.extend(typed(&mut app, "action:card.move"));
+    effects.extend(keys(&mut app, "Enter"));
+    for outcome in answers(&remote, effects).await {
+        app.apply_outcome(outcome);
+    }
+    assert_eq!(shown(&app).len(), 3, "{:?}", shown(&app));
+    let live = ingest(&http, &server.base, card_move("P", 5)).await;
+    apply_until(&mut app, &mut rx, |app| app.events.len() == 5).await;
+    let text = screen(&mut app);
+    let title = text.lines().find(|l| l.contains("Event stream")).unwrap().to_string();
+    assert!(title.contains("· live"), "{title}");
+    assert_eq!(shown(&app)[0], live);
+    assert!(shown(&app).contains(&other));
+}
+
+/// A minimal valid event of `action`.
+fn json_action(action: &str) -> serde_json::Value {
+    serde_json::json!({"data": {"action": action}})
 }

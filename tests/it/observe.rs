@@ -20,9 +20,11 @@ async fn the_stream_carries_events_attempts_and_stats() {
     })
     .await;
     assert!(text.contains(sent["id"].as_str().unwrap()));
-    for frame in text.split("\n\n").filter(|f| f.contains("event: ")) {
-        assert!(frame.lines().any(|l| l.starts_with("id: ")), "every frame has an id: {frame}");
-    }
+    let frames = sse_frames(&text);
+    let updates: Vec<&Frame> = frames.iter().filter(|f| f.event != "stats" && f.event != "hello").collect();
+    let ids: std::collections::HashSet<&str> = updates.iter().filter_map(|f| f.id.as_deref()).collect();
+    assert_eq!(ids.len(), updates.len(), "every update has an id of its own: {text}");
+    assert!(frames.iter().filter(|f| f.event == "stats").all(|f| f.id.is_none()), "stats are not updates: {text}");
     // Each data line is JSON.
     for line in text.lines().filter_map(|l| l.strip_prefix("data: ")).filter(|l| l.starts_with('{')) {
         serde_json::from_str::<serde_json::Value>(line).expect("data lines are JSON");
@@ -146,9 +148,99 @@ async fn subscription_changes_on_the_stream_carry_no_secrets() {
     assert!(!text.contains("C2FVsBQIhrscChlQIMV") && !text.contains("consumer-credential"), "{text}");
 }
 
-/// The `id:` of the last frame that has one.
+/// One whole SSE frame as read.
+#[derive(Debug, Clone)]
+struct Frame {
+    id: Option<String>,
+    event: String,
+    data: String,
+}
+
+/// The whole frames of `text` (a frame still being read at its end is left out).
+fn sse_frames(text: &str) -> Vec<Frame> {
+    let whole = &text[..text.rfind("\n\n").map_or(0, |end| end + 2)];
+    whole
+        .split("\n\n")
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| {
+            let field = |name: &str| f.lines().find_map(|l| l.strip_prefix(name)).map(str::to_string);
+            Frame {
+                id: field("id: "),
+                event: field("event: ").unwrap_or_default(),
+                data: field("data: ").unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// The `id:` of the last whole frame that has one: what a client resumes from.
 fn last_id(text: &str) -> String {
-    text.lines().rev().find_map(|l| l.strip_prefix("id: ")).expect("frames carry ids").to_string()
+    sse_frames(text).into_iter().rev().find_map(|f| f.id).expect("frames carry ids")
+}
+
+/// The event ids of the `event.received` frames.
+fn received(frames: &[Frame]) -> Vec<String> {
+    frames
+        .iter()
+        .filter(|f| f.event == "event.received")
+        .map(|f| {
+            serde_json::from_str::<serde_json::Value>(&f.data).unwrap()["event"]["id"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+/// A client that drops its stream mid-flow and reconnects to the same server with
+/// `Last-Event-ID` gets every update it missed and none it had: 110 events (and their attempts)
+/// at 100/s, the stream left after 30 of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_resumed_on_the_same_server_repeats_nothing_and_misses_nothing() {
+    let hw = Hookwatch::start().await;
+    let sink = Sink::start(Behaviour::default()).await;
+    hw.subscribe(&sink.url, &["*"], json!({})).await;
+    let connect = |last: Option<String>| {
+        let request = hw.http.get(format!("{}/v1/stream", hw.base)).bearer_auth(ADMIN);
+        let request = match last {
+            Some(id) => request.header("last-event-id", id),
+            None => request,
+        };
+        async move { request.send().await.unwrap() }
+    };
+    let first = connect(None).await;
+    let (base, http) = (hw.base.clone(), hw.http.clone());
+    let sender = tokio::spawn(async move {
+        let mut sent = Vec::new();
+        for i in 0..110 {
+            let url = format!("{base}/v1/events");
+            let (_, event) = call(&http, reqwest::Method::POST, &url, INGEST, Some(card_move("P", i))).await;
+            sent.push(event["id"].as_str().unwrap().to_string());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        sent
+    });
+    let text = read_stream_until(first, Duration::from_secs(10), |t| received(&sse_frames(t)).len() >= 30).await;
+    let mut frames = sse_frames(&text);
+    tokio::time::sleep(Duration::from_millis(200)).await; // away while events go on
+    let resumed = connect(Some(last_id(&text))).await;
+    let sent = sender.await.unwrap();
+    hw.idle(Duration::from_secs(10)).await;
+    let done = |t: &str| {
+        let got = received(&sse_frames(t));
+        t.contains("event: resumed") && sent.iter().all(|id| got.contains(id) || received(&frames).contains(id))
+    };
+    let text = read_stream_until(resumed, Duration::from_secs(10), done).await;
+    let again = sse_frames(&text);
+    let replayed = again.iter().take_while(|f| f.event != "resumed").filter(|f| f.id.is_some()).count();
+    frames.extend(again);
+    let mut ids = std::collections::HashMap::new();
+    for id in frames.iter().filter_map(|f| f.id.as_deref()) {
+        *ids.entry(id).or_insert(0) += 1;
+    }
+    let twice: Vec<_> = ids.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "{} updates came twice: {twice:?}", twice.len());
+    let got = received(&frames);
+    assert_eq!(got.len(), sent.len(), "each event once");
+    assert!(sent.iter().all(|id| got.contains(id)));
+    assert!(replayed > 0, "the resume replayed what was missed");
 }
 
 /// A client that reconnects with `Last-Event-ID` gets what it missed from the store, across a
@@ -201,8 +293,15 @@ async fn a_reconnecting_stream_replays_what_it_missed() {
         assert!(before_resumed.contains(&format!("\"id\":\"{id}\"")), "{id} is replayed: {text}");
     }
     assert!(!text.contains("event: gap"), "{text}");
-    let ids: Vec<i64> = text.lines().filter_map(|l| l.strip_prefix("id: ")?.parse().ok()).collect();
-    assert!(ids.windows(2).all(|w| w[0] <= w[1]), "ids never go back: {ids:?}");
+    // The killed process kept nothing: the first event and its attempt come again, each as the same
+    // update, with the id it had.
+    for name in ["event.received", "delivery.attempted"] {
+        let first_frame = |frames: Vec<Frame>| {
+            frames.into_iter().find(|f| f.event == name && f.data.contains(&first_id)).map(|f| f.id)
+        };
+        let again = first_frame(sse_frames(&text)).expect("the 10 s before the resume point are replayed");
+        assert_eq!(again, first_frame(sse_frames(&seen)).unwrap(), "a repeated {name} carries its id");
+    }
 
     // The query form, for clients that cannot set headers; then live updates follow the replay.
     let resp =
@@ -212,6 +311,64 @@ async fn a_reconnecting_stream_replays_what_it_missed() {
     let text =
         read_stream_until(resp, Duration::from_secs(5), |t| t.contains("event: resumed") && t.contains(&live)).await;
     assert_eq!(text.matches(&format!("\"id\":\"{live}\"")).count(), 1, "sent once, replayed or live: {text}");
+}
+
+/// After a graceful restart (SIGTERM) on the same database, a resuming client is sent nothing it
+/// had: the stopping server kept what it sent beside the database, and the next one reads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_resumed_after_a_graceful_restart_repeats_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hw.db").to_string_lossy().into_owned();
+    let sink = Sink::start(Behaviour::default()).await;
+    let http = reqwest::Client::new();
+    let mut server = Process::spawn(&db, &[]);
+    let post = |base: &str, body: serde_json::Value| {
+        let (http, url) = (http.clone(), format!("{base}/v1/events"));
+        async move {
+            call(&http, reqwest::Method::POST, &url, INGEST, Some(body)).await.1["id"].as_str().unwrap().to_string()
+        }
+    };
+    let url = format!("{}/v1/subscriptions", server.base);
+    call(&http, reqwest::Method::POST, &url, ADMIN, Some(json!({"name": "s", "url": sink.url, "actions": ["*"]})))
+        .await;
+    let resp = http.get(format!("{}/v1/stream", server.base)).bearer_auth(ADMIN).send().await.unwrap();
+    let mut before = Vec::new();
+    for i in 0..20 {
+        before.push(post(&server.base, card_move("P", i)).await);
+    }
+    let text = read_stream_until(resp, Duration::from_secs(10), |t| {
+        let frames = sse_frames(t);
+        received(&frames).len() == 20 && frames.iter().filter(|f| f.event == "delivery.attempted").count() == 20
+    })
+    .await;
+    let had = sse_frames(&text);
+
+    let stopped = std::process::Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status();
+    assert!(stopped.unwrap().success());
+    assert!(server.child.wait().unwrap().success(), "a graceful stop");
+    server = Process::spawn(&db, &[]);
+    let mut after = Vec::new();
+    for i in 0..5 {
+        after.push(post(&server.base, card_move("P", 30 + i)).await);
+    }
+    let resp = http
+        .get(format!("{}/v1/stream", server.base))
+        .bearer_auth(ADMIN)
+        .header("last-event-id", last_id(&text))
+        .send()
+        .await
+        .unwrap();
+    let text = read_stream_until(resp, Duration::from_secs(10), |t| {
+        let got = received(&sse_frames(t));
+        t.contains("event: resumed") && after.iter().all(|id| got.contains(id))
+    })
+    .await;
+    let again: Vec<Frame> = sse_frames(&text)
+        .into_iter()
+        .filter(|f| f.id.as_ref().is_some_and(|id| had.iter().any(|h| h.id.as_ref() == Some(id))))
+        .collect();
+    assert!(again.is_empty(), "{} updates came again after the restart: {again:?}", again.len());
+    assert_eq!(received(&sse_frames(&text)), after, "what was missed, once");
 }
 
 /// A resume point older than retention may have lost updates: the stream says so.

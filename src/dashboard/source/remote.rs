@@ -118,6 +118,7 @@ impl Source for RemoteSource {
             let mut backoff = Duration::from_millis(500);
             // The id of the last update received: a reconnect resumes after it.
             let mut last_id: Option<String> = None;
+            let mut seen = SeenIds::default();
             loop {
                 let url = format!("{}/v1/stream", source.base);
                 let mut request = source.http.get(&url).bearer_auth(&source.token);
@@ -130,7 +131,7 @@ impl Source for RemoteSource {
                         if tx.send(Update::Connection { connected: true, detail: String::new() }).await.is_err() {
                             return;
                         }
-                        match source.read_stream(resp, &tx, &mut last_id).await {
+                        match source.read_stream(resp, &tx, &mut last_id, &mut seen).await {
                             Ok(()) => return,
                             Err(e) => e,
                         }
@@ -272,12 +273,14 @@ impl Source for RemoteSource {
 
 impl RemoteSource {
     /// Reads the stream until it ends; `Ok` only when the dashboard went away. `last_id` follows
-    /// the ids received, for the next reconnect to resume from.
+    /// the ids received, for the next reconnect to resume from; an update whose id is in `seen`
+    /// came again (a resume on another node or after a restart) and is dropped.
     async fn read_stream(
         &self,
         resp: reqwest::Response,
         tx: &mpsc::Sender<Update>,
         last_id: &mut Option<String>,
+        seen: &mut SeenIds,
     ) -> Result<(), String> {
         let mut frames = resp.bytes_stream().eventsource();
         let mut gaps = Vec::new();
@@ -285,6 +288,9 @@ impl RemoteSource {
             let frame = frame.map_err(|e| format!("the stream broke: {e}"))?;
             if !frame.id.is_empty() {
                 *last_id = Some(frame.id.clone());
+            }
+            if is_update(&frame.event) && !frame.id.is_empty() && !seen.first_time(&frame.id) {
+                continue;
             }
             let update = match frame.event.as_str() {
                 "gap" => {
@@ -320,6 +326,39 @@ impl RemoteSource {
     }
 }
 
+/// Whether a frame is a feed update (whose id is its own), not one of the stream's own frames.
+fn is_update(name: &str) -> bool {
+    matches!(name, "event.received" | "delivery.attempted" | "subscription.changed" | "alert")
+}
+
+/// How many of the latest update ids `attach` remembers to drop repeats by: more than a resume
+/// replays (the ten seconds before its point, at most 5,000 updates of each kind).
+const SEEN_IDS: usize = 32_768;
+
+/// The ids of the latest updates received, across reconnects.
+#[derive(Default)]
+struct SeenIds {
+    order: std::collections::VecDeque<String>,
+    ids: std::collections::HashSet<String>,
+}
+
+impl SeenIds {
+    /// Whether `id` is new; it is remembered (the oldest forgotten beyond `SEEN_IDS`).
+    fn first_time(&mut self, id: &str) -> bool {
+        if self.ids.contains(id) {
+            return false;
+        }
+        if self.order.len() == SEEN_IDS
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.ids.remove(&oldest);
+        }
+        self.order.push_back(id.to_string());
+        self.ids.insert(id.to_string());
+        true
+    }
+}
+
 /// The server's own words for a refused token, with what to do.
 async fn refusal(resp: reqwest::Response) -> String {
     let status = resp.status().as_u16();
@@ -346,6 +385,18 @@ fn parse_frame(name: &str, data: &str) -> Option<Update> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_update_id_seen_before_is_dropped_and_the_oldest_forgotten() {
+        let mut seen = SeenIds::default();
+        assert!(seen.first_time("1-evt_a"));
+        assert!(!seen.first_time("1-evt_a"));
+        for i in 0..SEEN_IDS {
+            assert!(seen.first_time(&format!("2-evt_{i}")));
+        }
+        assert_eq!(seen.ids.len(), SEEN_IDS);
+        assert!(seen.first_time("1-evt_a"), "forgotten beyond the bound");
+    }
 
     #[test]
     fn frames_become_updates() {
@@ -390,6 +441,7 @@ mod tests {
                 | FeedEvent::SubscriptionChanged { .. }
                 | FeedEvent::Alert(_) => {}
             }
+            assert!(is_update(update.name()), "{} is deduplicated by id", update.name());
             let sent = update.for_watchers();
             let data = serde_json::to_string(&*sent).unwrap();
             let Some(Update::Feed(back)) = parse_frame(update.name(), &data) else {

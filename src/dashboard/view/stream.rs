@@ -62,6 +62,27 @@ fn chips(row: &EventRow, app: &App, theme: &Theme, width: usize) -> Line<'static
     Line::from(spans)
 }
 
+/// What a filter's rows are when they are not simply live, and whether that needs the operator's
+/// eye: a payload search's rows are the store's answer as of when it was asked (only the store can
+/// match a payload), with the newer events not searched counted; a read that failed says so.
+fn search_note(app: &App) -> Option<(String, bool)> {
+    let results = app.results.as_ref()?;
+    if let Some(error) = &results.unread {
+        return Some((format!("the store did not answer ({}) · / ⏎ asks again", clean(error)), true));
+    }
+    if !app.filter.searches() {
+        return None;
+    }
+    if !results.answered {
+        return Some(("searching…".into(), false));
+    }
+    let mut note = format!("results as of {}", clock(results.asked_at));
+    if !results.unsearched.is_empty() {
+        note += &format!(" · {} newer not searched", results.unsearched.len());
+    }
+    Some((note + " · / ⏎ refreshes", !results.unsearched.is_empty()))
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
     let mut title = String::from("Event stream");
     if !app.filter_text.is_empty() {
@@ -69,17 +90,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     }
     title += match (app.stale_since, app.follow) {
         (Some(_), _) => "",
+        (None, true) if app.filter.searches() => "",
         (None, true) => " · live",
         (None, false) => " · frozen (space follows)",
     };
-    let block = figures_block(&title, focused, app, theme);
+    let mut block = figures_block(&title, focused, app, theme);
+    if let Some((note, unsearched)) = search_note(app) {
+        let style = if unsearched { theme.warn() } else { Style::new() };
+        block = block.title_bottom(Line::styled(format!(" {note} "), style));
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    if app.events.is_empty() {
-        let text = if app.filter_text.is_empty() {
-            "Waiting for events… (s sends a test event)"
-        } else {
-            "No event matches the filter."
+    if app.visible_count() == 0 {
+        let text = match &app.results {
+            _ if app.filter_text.is_empty() => "Waiting for events… (s sends a test event)",
+            Some(results) if !results.answered => "Searching…",
+            _ => "No event matches the filter.",
         };
         frame.render_widget(Paragraph::new(text).style(theme.dim()), inner);
         return;
