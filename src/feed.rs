@@ -216,6 +216,7 @@ mod tests {
             received_at: at,
             card_id: None,
             pipe_id: None,
+            card_title: None,
             deliveries: Vec::new(),
         };
         FeedEvent::EventReceived { event }
