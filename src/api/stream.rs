@@ -1,4 +1,5 @@
-//! `GET /v1/stream`: Server-Sent Events of every feed update plus periodic `stats`.
+//! `GET /v1/stream`: Server-Sent Events of every feed update plus periodic `stats`, and a
+//! `heartbeat` every 2 s that says the server is alive even when nothing happens.
 //!
 //! Every update carries an `id:`, the time of the newest update sent so far (milliseconds). A
 //! client that reconnects with `Last-Event-ID` (or `?since=`) first gets what it missed, replayed
@@ -10,7 +11,7 @@ use crate::feed::FeedEvent;
 use crate::model::{Millis, now_ms};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{Event, Sse};
 use futures::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
@@ -19,10 +20,14 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
+use tokio::time::MissedTickBehavior;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::{BroadcastStream, IntervalStream};
 
 const STATS_EVERY: Duration = Duration::from_secs(2);
+/// How often the stream proves the server alive: a client that hears nothing for a few of these
+/// (`attach` waits 6 s) knows its figures are stale even while the socket stays open.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
 /// How far before the resume point the replay starts: an update is stored and sent shortly after
 /// the time it carries (a commit, an attempt record, another node's settle time), so one that
 /// happened just before the client's last id may have been sent after it left. Updates the client
@@ -86,8 +91,8 @@ async fn replay(app: &AppState, since: Millis) -> Result<(Vec<FeedEvent>, Vec<St
     Ok((updates, gaps))
 }
 
-/// Server-Sent Events: every update (events, attempts, subscription changes, alerts) and `stats`
-/// every 2 s; resumes from `Last-Event-ID`. Browsers may pass the token as `?access_token=`.
+/// Server-Sent Events: every update (events, attempts, subscription changes, alerts), `stats` and
+/// `heartbeat` every 2 s; resumes from `Last-Event-ID`. Browsers may pass the token as `?access_token=`.
 #[utoipa::path(get, path = "/v1/stream", operation_id = "stream", tag = "observe",
     params(StreamParams, ("Last-Event-ID" = Option<String>, Header, description = "the last `id:` received")),
     responses((status = 200, description = "an event stream: `event:` names the update, `data:` is its JSON", content_type = "text/event-stream", body = String),
@@ -136,17 +141,33 @@ pub async fn stream(
         std::future::ready(event.map(Ok))
     });
     let engine = app.engine.clone();
-    let stats = IntervalStream::new(tokio::time::interval(STATS_EVERY)).map(move |_| {
+    let stats_cursor = newest.clone();
+    let stats = every(STATS_EVERY).map(move |_| {
         Ok(Event::default()
-            .id(newest.load(Ordering::Relaxed).to_string())
+            .id(stats_cursor.load(Ordering::Relaxed).to_string())
             .event("stats")
             .json_data(engine.stats())
             .unwrap_or_else(|_| Event::default().comment("stats unavailable")))
+    });
+    // A named event, not a comment: a client's SSE parser hands it over, so it can count it as
+    // proof of life; a standard client without a listener for it ignores it.
+    let heartbeats = every(HEARTBEAT_EVERY).map(move |_| {
+        let beat = json!({"at": now_ms()}).to_string();
+        Ok(Event::default().id(newest.load(Ordering::Relaxed).to_string()).event("heartbeat").data(beat))
     });
     let mut stopping = app.stopping.clone();
     let stop = async move {
         let _ = stopping.wait_for(|s| *s).await;
     };
-    let events = stream::iter(opening.into_iter().map(Ok)).chain(stream::select(updates, stats)).take_until(stop);
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    let periodic = stream::select(stats, heartbeats);
+    let events = stream::iter(opening.into_iter().map(Ok)).chain(stream::select(updates, periodic)).take_until(stop);
+    Ok(Sse::new(events))
+}
+
+/// Ticks every `period`, the first at once. After the process was stopped (SIGSTOP) or starved,
+/// one tick comes, not a burst of the ones missed: a client needs the present, once.
+fn every(period: Duration) -> IntervalStream {
+    let mut interval = tokio::time::interval(period);
+    interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    IntervalStream::new(interval)
 }
