@@ -57,12 +57,20 @@ fn segments(app: &App, theme: &Theme) -> Vec<(u8, Vec<Span<'static>>)> {
     if let Some(reason) = &app.refused {
         out.push((0, reversed(format!(" REFUSED · {} ", clean(reason)), theme.bad())));
     } else if !app.connected {
-        let since = app.stale_since.map(|t| format!(" since {}", super::clock(t))).unwrap_or_default();
+        let since = app.stale_since.map(|t| format!(" · {}", super::last_update(app, t))).unwrap_or_default();
         let detail = clean(&app.connection_detail);
         out.push((
             0,
             reversed(format!(" DISCONNECTED{since} · figures are stale · reconnecting… {detail} "), theme.bad()),
         ));
+    } else if let Some(since) = app.stale_since {
+        // Connected, yet not even a heartbeat: the server (or the path to it) has stalled.
+        let silent = format!(
+            " STALE · {} (at {}) · the server has gone silent ",
+            super::last_update(app, since),
+            super::clock(since)
+        );
+        out.push((0, reversed(silent, theme.bad())));
     }
     if !app.follow {
         out.push((1, reversed(format!(" FROZEN +{} ", app.held.len()), theme.warn())));
