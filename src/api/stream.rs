@@ -27,7 +27,7 @@ use tokio_stream::wrappers::{BroadcastStream, IntervalStream};
 const STATS_EVERY: Duration = Duration::from_secs(2);
 /// How often the stream proves the server alive: a client that hears nothing for a few of these
 /// (`attach` waits 6 s) knows its figures are stale even while the socket stays open.
-pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
 /// How far before the resume point the replay starts: an update is stored and sent shortly after
 /// the time it carries (a commit, an attempt record, another node's settle time), so one that
 /// happened just before the client's last id may have been sent after it left. Updates the client

@@ -69,7 +69,7 @@ impl RemoteSource {
 
     /// What a request that failed to get an answer says.
     fn unreachable(&self, e: &reqwest::Error) -> String {
-        if e.is_timeout() {
+        if e.is_timeout() && !e.is_connect() {
             return format!("{} did not answer within {}s", self.base, self.request_timeout.as_secs_f32());
         }
         format!("cannot reach {}: {}", self.base, root_cause(e))
@@ -173,7 +173,7 @@ impl Source for RemoteSource {
                         return;
                     }
                     Ok(resp) => format!("the server answered {}", resp.status()),
-                    Err(e) if e.is_timeout() => format!(
+                    Err(e) if e.is_timeout() && !e.is_connect() => format!(
                         "the server took the connection but did not answer within {}s: it may be hung",
                         STREAM_SILENCE.as_secs()
                     ),
