@@ -580,12 +580,8 @@ async fn answers_that_came_while_the_server_was_stopped_are_not_timeouts() {
     // The sink answers while the server stands still, and every attempt's deadline passes.
     tokio::time::sleep(Duration::from_secs(3)).await;
     server.signal("CONT");
-    let requests = sink.requests();
-    let first = requests.iter().map(|r| r.at).min().unwrap();
-    assert!(
-        stopped_at < first + answer_after,
-        "the server was stopped before the sink answered: the test proves nothing"
-    );
+    let answered_while_stopped = sink.requests().iter().filter(|r| r.at + answer_after > stopped_at).count();
+    assert!(answered_while_stopped > 0, "no answer came while the server was stopped: the test proves nothing");
 
     for id in &ids {
         let event = until(&server.base, &format!("/v1/events/{id}"), Duration::from_secs(10), |e| {
