@@ -71,6 +71,20 @@ impl FeedEvent {
             other => std::borrow::Cow::Borrowed(other),
         }
     }
+
+    /// The update as the viewer token may read it: a subscription change with its URL's secrets
+    /// and every header value masked as well.
+    pub fn for_viewers(&self) -> std::borrow::Cow<'_, FeedEvent> {
+        match self {
+            FeedEvent::SubscriptionChanged { change, subscription } => {
+                std::borrow::Cow::Owned(FeedEvent::SubscriptionChanged {
+                    change: *change,
+                    subscription: Box::new(subscription.for_viewer()),
+                })
+            }
+            other => std::borrow::Cow::Borrowed(other),
+        }
+    }
 }
 
 /// How many of the latest updates sent to watchers the feed remembers, in the order it sent them

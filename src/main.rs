@@ -43,6 +43,10 @@ enum Command {
         /// Admin token (a viewer token gives a read-only dashboard)
         #[arg(long, env = "HOOKWATCH_ADMIN_TOKEN")]
         token: String,
+        /// How long a request may wait for the server before the dashboard shows it failed, e.g.
+        /// 30s on a slow link [default: 10s]
+        #[arg(long, value_parser = humantime::parse_duration)]
+        request_timeout: Option<std::time::Duration>,
         #[command(flatten)]
         view: ViewOptions,
     },
@@ -108,10 +112,13 @@ fn main() -> std::process::ExitCode {
                 run(CommonOptions::resolve(&[&cli.common, &common])?, view.with(after)).await
             }
             Some(Command::Serve { common }) => serve(CommonOptions::resolve(&[&cli.common, &common])?).await,
-            Some(Command::Attach { url, token, view: after }) => {
+            Some(Command::Attach { url, token, request_timeout, view: after }) => {
                 let view = view.with(after);
                 log_to_file(Path::new("hookwatch-attach.log"))?;
-                let source = RemoteSource::new(&url, &token).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let mut source = RemoteSource::new(&url, &token).map_err(|e| anyhow::anyhow!("{e}"))?;
+                if let Some(timeout) = request_timeout {
+                    source = source.with_request_timeout(timeout);
+                }
                 let can_change = source.check_token().await.map_err(|e| anyhow::anyhow!("{e}"))?;
                 let mut options = dashboard_options(view, None);
                 options.read_only |= !can_change;

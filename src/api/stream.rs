@@ -1,4 +1,5 @@
-//! `GET /v1/stream`: Server-Sent Events of every feed update plus periodic `stats`.
+//! `GET /v1/stream`: Server-Sent Events of every feed update plus periodic `stats`, and a
+//! `heartbeat` every 2 s that says the server is alive even when nothing happens.
 //!
 //! Every update carries its own `id:` (`FeedEvent::stream_id`: its time, then what it is), the
 //! same from every node. A client that reconnects with `Last-Event-ID` (or `?since=`) first gets
@@ -11,20 +12,24 @@
 
 use super::{ApiError, AppState};
 use crate::feed::{FeedEvent, Sent};
-use crate::model::{Millis, now_ms};
-use axum::extract::{Query, State};
+use crate::model::{Actor, Millis, now_ms};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{Event, Sse};
 use futures::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::time::Duration;
+use tokio::time::MissedTickBehavior;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::{BroadcastStream, IntervalStream};
 
 const STATS_EVERY: Duration = Duration::from_secs(2);
+/// How often the stream proves the server alive: a client that hears nothing for a few of these
+/// (`attach` waits 6 s) knows its figures are stale even while the socket stays open.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
 /// How far before the resume point the replay starts: an update is stored and sent shortly after
 /// the time it carries (a commit, an attempt record, another node's settle time), so one that
 /// happened just before the client's last update may have been sent after it left. Of those, the
@@ -67,11 +72,14 @@ fn resume_point(headers: &HeaderMap, params: &StreamParams) -> Result<Option<Res
     Ok(Some(Resume { at, last }))
 }
 
-fn update_event(update: &FeedEvent) -> Event {
+/// An update as it leaves for a client: secrets masked, and for the viewer token every
+/// credential a subscription change could show.
+fn update_event(update: &FeedEvent, viewer: bool) -> Event {
+    let sent = if viewer { update.for_viewers() } else { update.for_watchers() };
     Event::default()
         .id(update.stream_id())
         .event(update.name())
-        .json_data(&*update.for_watchers())
+        .json_data(&*sent)
         .unwrap_or_else(|_| Event::default().comment("unserialisable update"))
 }
 
@@ -106,18 +114,20 @@ async fn replay(app: &AppState, since: Millis, sent: &Sent) -> Result<(Vec<FeedE
     Ok((updates.into_iter().map(|(_, update)| update).collect(), gaps))
 }
 
-/// Server-Sent Events: every update (events, attempts, subscription changes, alerts) and `stats`
-/// every 2 s; resumes from `Last-Event-ID`. Browsers may pass the token as `?access_token=`.
+/// Server-Sent Events: every update (events, attempts, subscription changes, alerts), `stats` and
+/// `heartbeat` every 2 s; resumes from `Last-Event-ID`. Browsers may pass the token as `?access_token=`.
 #[utoipa::path(get, path = "/v1/stream", operation_id = "stream", tag = "observe",
     params(StreamParams, ("Last-Event-ID" = Option<String>, Header, description = "the last `id:` received")),
     responses((status = 200, description = "an event stream: `event:` names the update, `data:` is its JSON", content_type = "text/event-stream", body = String),
         (status = 400, body = super::ErrorBody)))]
 pub async fn stream(
     State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
     headers: HeaderMap,
     Query(params): Query<StreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let resume = resume_point(&headers, &params)?;
+    let viewer = actor != Actor::Admin;
     // Listen before reading the store: an update is then either replayed, or live, or both.
     let live = BroadcastStream::new(app.engine.feed().subscribe());
     let hello = Event::default().event("hello").data(env!("CARGO_PKG_VERSION"));
@@ -134,7 +144,7 @@ pub async fn stream(
         }
         for update in &updates {
             replayed.insert(update.identity());
-            opening.push(update_event(update));
+            opening.push(update_event(update, viewer));
         }
         let summary = json!({"since": at, "replayed": updates.len()});
         opening.push(Event::default().event("resumed").data(summary.to_string()));
@@ -143,23 +153,41 @@ pub async fn stream(
         let event = match update {
             // Already sent from the store.
             Ok(ev) if !replayed.is_empty() && replayed.remove(&ev.identity()) => None,
-            Ok(ev) => Some(update_event(&ev)),
+            Ok(ev) => Some(update_event(&ev, viewer)),
             // A slow client missed updates: say so, so it can refetch instead of showing stale data.
             Err(BroadcastStreamRecvError::Lagged(n)) => Some(Event::default().event("lagged").data(n.to_string())),
         };
         std::future::ready(event.map(Ok))
     });
     let engine = app.engine.clone();
-    let stats = IntervalStream::new(tokio::time::interval(STATS_EVERY)).map(move |_| {
+    let stats = every(STATS_EVERY).map(move |_| {
+        let report = engine.stats();
+        let report = if viewer { report.for_viewer() } else { report };
         Ok(Event::default()
             .event("stats")
-            .json_data(engine.stats())
+            .json_data(report)
             .unwrap_or_else(|_| Event::default().comment("stats unavailable")))
+    });
+    // A named event, not a comment: a client's SSE parser hands it over, so it can count it as
+    // proof of life; a standard client without a listener for it ignores it. No id: only updates
+    // move a client's resume point.
+    let heartbeats = every(HEARTBEAT_EVERY).map(move |_| {
+        let beat = json!({"at": now_ms()}).to_string();
+        Ok(Event::default().event("heartbeat").data(beat))
     });
     let mut stopping = app.stopping.clone();
     let stop = async move {
         let _ = stopping.wait_for(|s| *s).await;
     };
-    let events = stream::iter(opening.into_iter().map(Ok)).chain(stream::select(updates, stats)).take_until(stop);
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    let periodic = stream::select(stats, heartbeats);
+    let events = stream::iter(opening.into_iter().map(Ok)).chain(stream::select(updates, periodic)).take_until(stop);
+    Ok(Sse::new(events))
+}
+
+/// Ticks every `period`, the first at once. After the process was stopped (SIGSTOP) or starved,
+/// one tick comes, not a burst of the ones missed: a client needs the present, once.
+fn every(period: Duration) -> IntervalStream {
+    let mut interval = tokio::time::interval(period);
+    interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    IntervalStream::new(interval)
 }

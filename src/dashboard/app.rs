@@ -30,6 +30,9 @@ const ALERT_LOG: usize = 500;
 /// enough to notice one started elsewhere.
 const REPLAYS_EVERY_RUNNING: Millis = 1000;
 const REPLAYS_EVERY: Millis = 5000;
+/// How long the source may say nothing before everything it showed is marked STALE: three of the
+/// stream's heartbeats (or the in-process source's stats), every 2 s, missed.
+pub const SILENCE_STALE_MS: Millis = 6000;
 
 /// What the subscriptions table is ordered by (`o` cycles, `O` reverses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -188,6 +191,8 @@ pub enum Outcome {
     Alerts(Vec<Alert>),
     /// The audit log, newest first, and when it was read.
     Audit(Vec<AuditEntry>, Millis),
+    /// Why the audit log could not be read.
+    AuditUnread(String),
     Catalog(Vec<String>),
     Stats(Box<StatsReport>),
     SubscriptionSaved(Box<Subscription>),
@@ -276,12 +281,17 @@ pub struct App {
     pub alerts: VecDeque<Alert>,
     /// The audit log as last read (newest first) and when; `None` until first read.
     pub audit: Option<(Vec<AuditEntry>, Millis)>,
+    /// Why the latest read of the audit log failed, until one succeeds.
+    pub audit_unread: Option<String>,
     pub unseen_alerts: usize,
     pub popups: Vec<Popup>,
     pub status: Option<Status>,
     pub connected: bool,
     pub connection_detail: String,
-    /// When the connection was lost: everything shown from the source is as of then.
+    /// When the source last said anything (an update or a heartbeat): proof that it is alive.
+    pub heard_at: Millis,
+    /// Set when the connection was lost or the source fell silent: the time everything shown
+    /// from the source is as of.
     pub stale_since: Option<Millis>,
     /// The server refused the credentials; the source has stopped trying.
     pub refused: Option<String>,
@@ -335,11 +345,13 @@ impl App {
             replays_asked_at: 0,
             alerts: VecDeque::new(),
             audit: None,
+            audit_unread: None,
             unseen_alerts: 0,
             popups: Vec::new(),
             status: None,
             connected: true,
             connection_detail: String::new(),
+            heard_at: 0,
             stale_since: None,
             refused: None,
             revealed_secret: None,
@@ -494,14 +506,28 @@ impl App {
         self.status = Some(Status { text: text.into(), error, at: self.now });
     }
 
-    /// Time passing: drops an expired status message. Returns whether anything changed.
+    /// Time passing: marks everything stale once the source has been silent too long (socket open
+    /// or not), drops an expired status message. Returns whether anything changed.
     pub fn tick(&mut self, now: Millis) -> bool {
         self.now = now;
+        if self.stale_since.is_none() && now - self.heard_at >= SILENCE_STALE_MS {
+            self.stale_since = Some(self.heard_at);
+        }
         if self.status.as_ref().is_some_and(|s| now - s.at > STATUS_FOR_MS) {
             self.status = None;
             return true;
         }
-        false
+        // While stale, the screen counts the time since the last update.
+        self.stale_since.is_some()
+    }
+
+    /// The source said something: it is alive; once it is also connected and caught up, what it
+    /// shows is current again.
+    fn heard(&mut self) {
+        self.heard_at = self.now;
+        if self.connected && !self.resuming {
+            self.stale_since = None;
+        }
     }
 
     /// What the help is narrowed to ("" for all of it).
@@ -542,12 +568,16 @@ impl App {
     // ----- updates from the source -----
 
     pub fn apply_update(&mut self, update: Update) -> Vec<Effect> {
+        if !matches!(update, Update::Connection { connected: false, .. } | Update::Refused(_)) {
+            self.heard();
+        }
         match update {
             Update::Stats(report) => self.stats = Some(report),
+            Update::Heartbeat => {}
             Update::Connection { connected, detail } => {
                 // Back again: the stream replays what was missed, then says `resumed`.
                 if !connected && self.connected {
-                    self.stale_since = Some(self.now);
+                    self.stale_since.get_or_insert(self.heard_at);
                 }
                 self.connected = connected;
                 self.connection_detail = detail;
@@ -566,7 +596,7 @@ impl App {
             }
             Update::Refused(reason) => {
                 self.connected = false;
-                self.stale_since.get_or_insert(self.now);
+                self.stale_since.get_or_insert(self.heard_at);
                 self.set_status(reason.clone(), true);
                 self.refused = Some(reason);
             }
@@ -758,7 +788,11 @@ impl App {
                 self.sort_subscriptions();
             }
             Outcome::Alerts(alerts) => self.alerts = alerts.into_iter().collect(),
-            Outcome::Audit(entries, at) => self.audit = Some((entries, at)),
+            Outcome::Audit(entries, at) => {
+                self.audit = Some((entries, at));
+                self.audit_unread = None;
+            }
+            Outcome::AuditUnread(error) => self.audit_unread = Some(error),
             Outcome::Catalog(names) => {
                 let extra: Vec<String> = names.into_iter().filter(|n| crate::catalog::find(n).is_none()).collect();
                 self.catalog = Catalog::new(&extra);
@@ -889,6 +923,31 @@ mod tests {
         for c in text.chars() {
             press(app, KeyCode::Char(c));
         }
+    }
+
+    /// Silence marks everything stale, socket open or not, and anything the source says clears
+    /// it; a lost connection stays stale until the stream has caught up again.
+    #[test]
+    fn silence_marks_the_figures_stale_until_the_source_speaks_again() {
+        let mut app = demo_app();
+        let t0 = app.now;
+        app.apply_update(Update::Heartbeat);
+        app.tick(t0 + SILENCE_STALE_MS - 1);
+        assert_eq!(app.stale_since, None);
+        assert!(app.tick(t0 + SILENCE_STALE_MS), "redrawn each tick: the age counts up");
+        assert_eq!(app.stale_since, Some(t0), "as of the last thing heard");
+        app.apply_update(Update::Heartbeat);
+        assert_eq!(app.stale_since, None, "connected and caught up: live again");
+
+        let t1 = app.now;
+        app.apply_update(Update::Connection { connected: false, detail: "gone".into() });
+        assert_eq!(app.stale_since, Some(t1));
+        app.tick(t1 + 20_000);
+        app.apply_update(Update::Connection { connected: true, detail: String::new() });
+        app.apply_update(Update::Heartbeat);
+        assert_eq!(app.stale_since, Some(t1), "not before the missed updates are replayed");
+        app.apply_update(Update::Resumed { replayed: 0, gaps: Vec::new() });
+        assert_eq!(app.stale_since, None);
     }
 
     #[test]

@@ -107,6 +107,7 @@ impl App {
             Action::Nodes => self.popups.push(Popup::Nodes { scroll: 0 }),
             Action::Audit => {
                 self.popups.push(Popup::Audit { scroll: 0 });
+                self.audit_unread = None;
                 return vec![Effect::LoadAudit];
             }
             Action::NewSubscription => self.popups.push(Popup::Subscription(Box::new(SubscriptionForm::new(None)))),

@@ -86,6 +86,8 @@ async fn event_loop(
     let frame_time = Duration::from_secs(1) / options.max_fps.max(1);
     let mut app = App::new(source.location());
     app.now = crate::model::now_ms();
+    // Silence counts from the start: a server that never says anything is stale too.
+    app.heard_at = app.now;
     app.read_only = options.read_only;
     let (updates_tx, mut updates) = mpsc::channel::<Update>(4096);
     let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel::<Outcome>();
@@ -130,6 +132,7 @@ async fn event_loop(
             },
             Some(update) = updates.recv() => {
                 dirty = true;
+                app.now = crate::model::now_ms();
                 app.apply_update(update)
             }
             Some(outcome) = outcomes.recv() => {
@@ -221,7 +224,7 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
             },
             Effect::LoadAudit => match s.audit().await {
                 Ok(entries) => Outcome::Audit(entries, crate::model::now_ms()),
-                Err(e) => Outcome::Failed(format!("cannot read the audit log: {e}")),
+                Err(e) => Outcome::AuditUnread(e),
             },
             Effect::Probe { subscription_id, name } => match s.probe(&subscription_id).await {
                 Ok(held) => Outcome::Done(format!(

@@ -1,4 +1,6 @@
 //! One delivery attempt over HTTP: sign, send, read at most 16 KiB back, classify the outcome.
+//! The attempt's timeout is kept here rather than by reqwest, so that an answer that is there
+//! when its timer fires wins (`by_deadline`).
 
 use super::signing;
 use super::ssrf::{Blocked, DnsFailure, SsrfGuard};
@@ -12,6 +14,12 @@ use std::time::{Duration, Instant};
 /// How much of a response body is kept for the operator.
 pub const RESPONSE_BODY_LIMIT: usize = 16 * 1024;
 pub const USER_AGENT: &str = concat!("hookwatch/", env!("CARGO_PKG_VERSION"));
+const TIMED_OUT: &str = "timed out waiting for the endpoint";
+/// How late an attempt's timer may wake before that is taken to mean the process was not
+/// running when the deadline passed (stopped with SIGSTOP, or starved of CPU).
+const WOKE_LATE: Duration = Duration::from_millis(100);
+/// How long an attempt whose timer woke late gets to pick up what the endpoint sent meanwhile.
+const CATCH_UP: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct AttemptOutcome {
@@ -121,9 +129,9 @@ pub async fn attempt(
         Err(e) => return fail(ErrorKind::Connect, format!("cannot sign: {e}"), recorded),
     };
     let timestamp = timestamp.to_string();
+    let deadline = tokio::time::Instant::now() + endpoint.timeout;
     let mut request = reqwest::Request::new(reqwest::Method::POST, url);
     *request.headers_mut() = endpoint.headers.clone();
-    *request.timeout_mut() = Some(endpoint.timeout);
     *request.body_mut() = Some(body.into());
     for (name, value) in
         [("webhook-id", event_id), ("webhook-timestamp", &timestamp), ("webhook-signature", &signature)]
@@ -135,12 +143,13 @@ pub async fn attempt(
         recorded.insert(name.to_string(), value.to_string());
     }
 
-    let mut response = match client.execute(request).await {
-        Ok(r) => r,
-        Err(e) => {
+    let mut response = match by_deadline(deadline, client.execute(request)).await {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => {
             let (kind, msg) = classify(&e);
             return fail(kind, msg, recorded);
         }
+        None => return fail(ErrorKind::Timeout, TIMED_OUT.into(), recorded),
     };
     let status = response.status();
     let retry_after = response
@@ -152,7 +161,11 @@ pub async fn attempt(
     let mut truncated = false;
     let mut read_error = None;
     loop {
-        match response.chunk().await {
+        let read = match by_deadline(deadline, response.chunk()).await {
+            Some(read) => read.map_err(|e| classify(&e)),
+            None => Err((ErrorKind::Timeout, TIMED_OUT.to_string())),
+        };
+        match read {
             Ok(Some(chunk)) => {
                 let room = RESPONSE_BODY_LIMIT - response_body.len();
                 if chunk.len() > room {
@@ -163,8 +176,8 @@ pub async fn attempt(
                 response_body.extend_from_slice(&chunk);
             }
             Ok(None) => break,
-            Err(e) => {
-                read_error = Some(classify(&e));
+            Err(failure) => {
+                read_error = Some(failure);
                 break;
             }
         }
@@ -185,6 +198,26 @@ pub async fn attempt(
         retry_after,
         request_headers: recorded,
     }
+}
+
+/// Awaits `step` until `deadline`; `None` when the endpoint had not answered by then.
+///
+/// An answer that is there when the timer fires wins: `step` is polled before the timer at every
+/// wake-up. And a timer that wakes late means the process was not watching when the deadline
+/// passed: what the endpoint sent meanwhile sits unread in the socket, and the connection's task
+/// has not yet run to hand it over. So `step` then gets `CATCH_UP` to pick it up before the
+/// endpoint is blamed for a pause that was this process's own.
+async fn by_deadline<T>(deadline: tokio::time::Instant, step: impl Future<Output = T>) -> Option<T> {
+    let mut step = std::pin::pin!(step);
+    tokio::select! {
+        biased;
+        done = &mut step => return Some(done),
+        () = tokio::time::sleep_until(deadline) => {}
+    }
+    if deadline.elapsed() < WOKE_LATE {
+        return None;
+    }
+    tokio::time::timeout(CATCH_UP, step).await.ok()
 }
 
 fn status_message(status: reqwest::StatusCode) -> String {
@@ -232,7 +265,7 @@ fn classify(err: &reqwest::Error) -> (ErrorKind, String) {
     }
     let detail = chain.last().cloned().unwrap_or_default();
     if err.is_timeout() {
-        return (ErrorKind::Timeout, "timed out waiting for the endpoint".into());
+        return (ErrorKind::Timeout, TIMED_OUT.into());
     }
     let lower = detail.to_ascii_lowercase();
     if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
@@ -242,4 +275,40 @@ fn classify(err: &reqwest::Error) -> (ErrorKind, String) {
         return (ErrorKind::Connect, format!("could not connect: {detail}"));
     }
     (ErrorKind::Connect, format!("connection failed: {detail}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_answer_before_the_deadline_wins_and_none_is_a_timeout() {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+        let answer = async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            200
+        };
+        assert_eq!(by_deadline(deadline, answer).await, Some(200));
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(50);
+        assert_eq!(by_deadline(deadline, std::future::pending::<u16>()).await, None);
+    }
+
+    /// The process stands still past the deadline (here its only thread is blocked, as SIGSTOP
+    /// would) while the answer comes; it is handed over a little after the process runs again, as
+    /// a response waits for its connection's task. It is read, not called a timeout.
+    #[tokio::test]
+    async fn after_a_pause_past_the_deadline_the_answer_that_came_meanwhile_wins() {
+        let start = std::time::Instant::now();
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(50);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let handover = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(450).saturating_sub(start.elapsed()));
+            tx.send(200u16)
+        });
+        let mut decided = std::pin::pin!(by_deadline(deadline, rx));
+        assert!(futures::poll!(decided.as_mut()).is_pending());
+        std::thread::sleep(Duration::from_millis(400).saturating_sub(start.elapsed()));
+        assert_eq!(decided.await, Some(Ok(200)));
+        assert!(handover.join().unwrap().is_ok());
+    }
 }

@@ -355,6 +355,13 @@ impl Process {
         Process { child, base }
     }
 
+    /// Sends `signal` (`STOP`, `CONT`) to the process, as `kill -STOP` from a shell would.
+    pub fn signal(&self, signal: &str) {
+        let sent =
+            std::process::Command::new("kill").arg(format!("-{signal}")).arg(self.child.id().to_string()).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -{signal} {} failed", self.child.id());
+    }
+
     /// SIGKILL: no shutdown code runs.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -557,3 +557,56 @@ async fn a_rate_limit_paces_every_delivery() {
     .await;
     assert_eq!((status.as_u16(), refused["error"]["code"].as_str()), (422, Some("invalid_rate_limit")), "{refused}");
 }
+
+/// An answer that came while the server was stopped is not a timeout. The real binary is stopped
+/// (SIGSTOP) while a sink is answering its attempts, and continued after their deadline has
+/// passed: every attempt is recorded as the 200 it got, once, the breaker stays closed and no
+/// alert is raised.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_that_came_while_the_server_was_stopped_are_not_timeouts() {
+    const EVENTS: usize = 12;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &[]);
+    let answer_after = Duration::from_millis(600);
+    let sink = Sink::start(Behaviour { delay: answer_after, ..Default::default() }).await;
+    let http = reqwest::Client::new();
+    let body = json!({"name": "crm", "url": sink.url, "actions": ["*"], "timeout_ms": 1500, "max_in_flight": 32});
+    let (_, sub) =
+        call(&http, reqwest::Method::POST, &format!("{}/v1/subscriptions", server.base), ADMIN, Some(body)).await;
+    let events_url = format!("{}/v1/events", server.base);
+    let sends =
+        (0..EVENTS).map(|i| call(&http, reqwest::Method::POST, &events_url, INGEST, Some(card_move("P", i as u64))));
+    let ids: Vec<String> = futures::future::join_all(sends)
+        .await
+        .into_iter()
+        .map(|(status, v)| {
+            assert_eq!(status, 202, "{v}");
+            v["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(sink.wait_for(EVENTS, Duration::from_secs(10)).await, EVENTS);
+    server.signal("STOP");
+    let stopped_at = std::time::Instant::now();
+    // The sink answers while the server stands still, and every attempt's deadline passes.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    server.signal("CONT");
+    let answered_while_stopped = sink.requests().iter().filter(|r| r.at + answer_after > stopped_at).count();
+    assert!(answered_while_stopped > 0, "no answer came while the server was stopped: the test proves nothing");
+
+    for id in &ids {
+        let event = until(&server.base, &format!("/v1/events/{id}"), Duration::from_secs(10), |e| {
+            e["deliveries"][0]["status"] != "pending" && e["deliveries"][0]["status"] != "retrying"
+        })
+        .await;
+        let delivery = &event["deliveries"][0];
+        assert_eq!(delivery["status"], "succeeded", "an answer that was there is a success: {event}");
+        let attempts = delivery["attempts"].as_array().unwrap();
+        assert_eq!(attempts.len(), 1, "{event}");
+        assert_eq!(attempts[0]["status_code"], 200, "{event}");
+    }
+    assert_eq!(sink.count(), EVENTS, "nothing was sent again");
+    let stats = until(&server.base, "/v1/stats", Duration::from_secs(1), |_| true).await;
+    assert_eq!(stats["subscriptions"][0]["breaker"], "closed", "{stats}");
+    let (_, alerts) = call(&http, reqwest::Method::GET, &format!("{}/v1/alerts", server.base), ADMIN, None).await;
+    assert_eq!(alerts["data"].as_array().map(Vec::len), Some(0), "no false alert for {}: {alerts}", sub["id"]);
+}

@@ -31,6 +31,26 @@ async fn the_stream_carries_events_attempts_and_stats() {
     }
 }
 
+/// With nothing happening the stream still proves the server alive: a named `heartbeat` event,
+/// with an id (the resume point) and the server's time, as a raw SSE client reads it.
+#[tokio::test]
+async fn an_idle_stream_carries_a_heartbeat() {
+    let hw = Hookwatch::start().await;
+    let resp = hw.http.get(format!("{}/v1/stream", hw.base)).bearer_auth(ADMIN).send().await.unwrap();
+    let text =
+        read_stream_until(resp, Duration::from_secs(6), |text| text.matches("event: heartbeat\n").count() >= 2).await;
+    let beats: Vec<i64> = text
+        .split("\n\n")
+        .filter(|frame| frame.lines().any(|l| l == "event: heartbeat"))
+        .map(|frame| {
+            assert!(frame.lines().any(|l| l.starts_with("id: ")), "a heartbeat carries the resume point: {frame}");
+            let data = frame.lines().find_map(|l| l.strip_prefix("data: ")).expect("a heartbeat has data");
+            serde_json::from_str::<serde_json::Value>(data).unwrap()["at"].as_i64().expect("the server's time")
+        })
+        .collect();
+    assert!(beats.len() >= 2 && beats[1] > beats[0], "{text}");
+}
+
 #[tokio::test]
 async fn stats_report_rates_latency_and_backlog() {
     let hw = Hookwatch::start().await;

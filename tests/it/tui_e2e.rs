@@ -553,3 +553,50 @@ fn the_theme_picks_the_palette_and_mouse_is_taken_only_when_asked() {
     assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
     assert_eq!(t.pane("#{mouse_any_flag}"), "0", "given back at the end");
 }
+
+/// A hung server does not look healthy. With the server stopped (SIGSTOP) and the socket left
+/// open, the attached dashboard marks the header and every pane STALE with the age of its figures
+/// within 10 s, and the audit log says why it cannot be read instead of loading forever; after
+/// SIGCONT it is live again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_server_is_shown_stale_then_live_again() {
+    use crate::common::*;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &[]);
+    let sink = Sink::start(Behaviour::default()).await;
+    let http = reqwest::Client::new();
+    let body = serde_json::json!({"name": "billing", "url": sink.url, "actions": ["*"]});
+    call(&http, reqwest::Method::POST, &format!("{}/v1/subscriptions", server.base), ADMIN, Some(body)).await;
+    call(&http, reqwest::Method::POST, &format!("{}/v1/events", server.base), INGEST, Some(card_move("P", 2))).await;
+    let command = format!(
+        "cd {} && {} attach {} --token {ADMIN} --request-timeout 2s; echo EXIT=$?; sleep 30",
+        dir.path().display(),
+        env!("CARGO_BIN_EXE_hookwatch"),
+        server.base
+    );
+    let t = Tmux::start(200, 50, &command);
+    t.wait_for("✓billing", Duration::from_secs(10));
+    assert!(!t.screen().contains("STALE"), "live to begin with:\n{}", t.screen());
+
+    server.signal("STOP");
+    let screen = t.wait_for("server silent", Duration::from_secs(10));
+    let header = screen.lines().next().unwrap_or_default();
+    assert!(header.contains("STALE · last update"), "the header says so:\n{screen}");
+    // Subscriptions, Delivery success and Event stream, each with the age of its figures.
+    assert_eq!(screen.matches("STALE · last update").count(), 4, "every pane says so:\n{screen}");
+    assert!(!screen.contains(" · live"), "{screen}");
+    t.keys(&["A"]);
+    let screen = t.wait_for("cannot read the audit log", Duration::from_secs(5));
+    assert!(screen.contains("did not answer within 2s"), "the request's error, not Loading…:\n{screen}");
+    t.keys(&["Escape"]);
+
+    server.signal("CONT");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while t.screen().contains("STALE") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let screen = t.wait_for(" · live", Duration::from_secs(1));
+    assert!(!screen.contains("STALE"), "live again after SIGCONT:\n{screen}");
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
+}

@@ -26,6 +26,8 @@ pub enum Update {
         connected: bool,
         detail: String,
     },
+    /// The source is alive and has nothing new to say (the stream's heartbeat).
+    Heartbeat,
     /// Updates were dropped because the dashboard fell behind: reload.
     Lagged,
     /// A reconnected stream has replayed what it missed (`gaps`: what it could not replay).

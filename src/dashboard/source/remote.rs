@@ -1,4 +1,6 @@
 //! The remote source: the HTTP API and the SSE stream of a running server, reconnecting on its own.
+//! Every request has a timeout; a stream that says nothing, not even its heartbeat, for
+//! `STREAM_SILENCE` is given up and opened again.
 
 use super::AUDIT_SHOWN;
 use super::{Source, SourceResult, Update};
@@ -10,18 +12,26 @@ use crate::report::StatsReport;
 use crate::stats::{EndpointHistory, Span};
 use crate::store::{EventQuery, StatusFilter};
 use crate::subscriptions::SubscriptionInput;
-use eventsource_stream::Eventsource;
+use eventsource_stream::{EventStreamError, Eventsource};
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// How long a request may take, unless told otherwise, before the dashboard shows its error.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the stream may be silent (the server sends a heartbeat every 2 s) before the
+/// connection is taken for dead and opened again: a hung server, or a network path that died
+/// without closing the socket.
+const STREAM_SILENCE: Duration = Duration::from_secs(15);
+
 #[derive(Clone)]
 pub struct RemoteSource {
     base: String,
     token: String,
     http: reqwest::Client,
+    request_timeout: Duration,
 }
 
 impl RemoteSource {
@@ -35,18 +45,41 @@ impl RemoteSource {
         }
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
+            // Each read, the stream's included: its heartbeat keeps a live one well inside this.
+            .read_timeout(STREAM_SILENCE)
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {}", root_cause(&e)))?;
-        Ok(RemoteSource { base: url.as_str().trim_end_matches('/').to_string(), token: token.to_string(), http })
+        Ok(RemoteSource {
+            base: url.as_str().trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            http,
+            request_timeout: REQUEST_TIMEOUT,
+        })
     }
 
-    /// Checks that the server answers and takes the token. A refused token is final; an
-    /// unreachable server is not (the dashboard starts and keeps trying).
+    /// How long each request (everything but the stream) may take before it fails with a timeout.
+    pub fn with_request_timeout(self, request_timeout: Duration) -> Self {
+        RemoteSource { request_timeout, ..self }
+    }
+
+    /// A request to the API, with the token and the timeout.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token).timeout(self.request_timeout)
+    }
+
+    /// What a request that failed to get an answer says.
+    fn unreachable(&self, e: &reqwest::Error) -> String {
+        if e.is_timeout() && !e.is_connect() {
+            return format!("{} did not answer within {}s", self.base, self.request_timeout.as_secs_f32());
+        }
+        format!("cannot reach {}: {}", self.base, root_cause(e))
+    }
+
     /// Checks the token before the dashboard starts: an error if the server refuses it, else
     /// whether it may change things (false for a viewer token). A server that cannot be reached
     /// yet, or predates `/v1/access`, is taken at its word later.
     pub async fn check_token(&self) -> Result<bool, String> {
-        match self.http.get(format!("{}/v1/access", self.base)).bearer_auth(&self.token).send().await {
+        match self.request(reqwest::Method::GET, "/v1/access").send().await {
             Ok(resp) if matches!(resp.status().as_u16(), 401 | 403) => Err(refusal(resp).await),
             Ok(resp) if resp.status().is_success() => {
                 let access: Value = serde_json::from_str(&resp.text().await.unwrap_or_default()).unwrap_or_default();
@@ -62,17 +95,16 @@ impl RemoteSource {
         path: &str,
         body: Option<Value>,
     ) -> SourceResult<T> {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .timeout(Duration::from_secs(10));
+        let mut req = self.request(method, path);
         if let Some(body) = body {
             req = req.header("content-type", "application/json").body(body.to_string());
         }
-        let resp = req.send().await.map_err(|e| format!("cannot reach {}: {}", self.base, root_cause(&e)))?;
+        let resp = req.send().await.map_err(|e| self.unreachable(&e))?;
         let status = resp.status();
-        let text = resp.text().await.map_err(|e| format!("reading the answer failed: {e}"))?;
+        let text = resp.text().await.map_err(|e| match e.is_timeout() {
+            true => self.unreachable(&e),
+            false => format!("reading the answer failed: {e}"),
+        })?;
         if !status.is_success() {
             let message = serde_json::from_str::<Value>(&text)
                 .ok()
@@ -142,6 +174,10 @@ impl Source for RemoteSource {
                         return;
                     }
                     Ok(resp) => format!("the server answered {}", resp.status()),
+                    Err(e) if e.is_timeout() && !e.is_connect() => format!(
+                        "the server took the connection but did not answer within {}s: it may be hung",
+                        STREAM_SILENCE.as_secs()
+                    ),
                     Err(e) => format!("cannot connect: {}", root_cause(&e)),
                 };
                 if tx.send(Update::Connection { connected: false, detail }).await.is_err() {
@@ -251,14 +287,12 @@ impl Source for RemoteSource {
             None => "/v1/events".to_string(),
         };
         let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
+            .request(reqwest::Method::POST, &path)
             .header("content-type", "application/json")
             .body(body)
             .send()
             .await
-            .map_err(|e| format!("cannot reach {}: {}", self.base, root_cause(&e)))?;
+            .map_err(|e| self.unreachable(&e))?;
         let status = resp.status();
         let v: Value = serde_json::from_str(&resp.text().await.unwrap_or_default()).unwrap_or_default();
         match v["id"].as_str() {
@@ -285,7 +319,13 @@ impl RemoteSource {
         let mut frames = resp.bytes_stream().eventsource();
         let mut gaps = Vec::new();
         while let Some(frame) = frames.next().await {
-            let frame = frame.map_err(|e| format!("the stream broke: {e}"))?;
+            let frame = frame.map_err(|e| match e {
+                EventStreamError::Transport(e) if e.is_timeout() => format!(
+                    "nothing heard for {}s, not even a heartbeat: the server may be hung",
+                    STREAM_SILENCE.as_secs()
+                ),
+                e => format!("the stream broke: {e}"),
+            })?;
             if !frame.id.is_empty() {
                 *last_id = Some(frame.id.clone());
             }
@@ -370,12 +410,12 @@ async fn refusal(resp: reqwest::Response) -> String {
 }
 
 /// An update from a frame's name and data; `None` for frames the dashboard has no use for
-/// (`hello`, and names a newer server may add).
+/// (names a newer server may add).
 fn parse_frame(name: &str, data: &str) -> Option<Update> {
     match name {
         "stats" => serde_json::from_str(data).ok().map(Update::Stats),
         "lagged" => Some(Update::Lagged),
-        "hello" => None,
+        "hello" | "heartbeat" => Some(Update::Heartbeat),
         // Feed updates carry their type inside: a name this version does not know still parses
         // if its type does, and is dropped otherwise.
         _ => serde_json::from_str::<FeedEvent>(data).ok().map(Update::Feed),
@@ -401,7 +441,8 @@ mod tests {
     #[test]
     fn frames_become_updates() {
         assert!(matches!(parse_frame("lagged", "3"), Some(Update::Lagged)));
-        assert!(parse_frame("hello", "0.1.0").is_none());
+        assert!(matches!(parse_frame("hello", "0.1.0"), Some(Update::Heartbeat)));
+        assert!(matches!(parse_frame("heartbeat", r#"{"at":1}"#), Some(Update::Heartbeat)));
         assert!(parse_frame("message", "").is_none());
     }
 

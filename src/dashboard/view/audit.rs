@@ -13,15 +13,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &The
     let rect = popup_area(frame, area, LOG_BOX.width, LOG_BOX.height, LOG_BOX.min);
     let Some((entries, read_at)) = &app.audit else {
         let block = Block::default().borders(Borders::ALL).border_style(theme.border(true)).title(" Audit log ");
-        frame.render_widget(Paragraph::new("Loading…").style(theme.dim()).block(block), rect);
+        let text = match &app.audit_unread {
+            Some(error) => Paragraph::new(unread(error)).style(theme.bad()).wrap(Wrap { trim: false }),
+            None => Paragraph::new("Loading…").style(theme.dim()),
+        };
+        frame.render_widget(text.block(block), rect);
         return;
     };
     // Read once when opened: the title says as of when, so it is never taken for live.
-    let block = Block::default().borders(Borders::ALL).border_style(theme.border(true)).title(format!(
-        " Audit log ({}) · newest first · as of {} · Esc closes ",
-        entries.len(),
-        clock(*read_at)
-    ));
+    let mut title = format!(" Audit log ({}) · newest first · as of {} · Esc closes ", entries.len(), clock(*read_at));
+    if let Some(error) = &app.audit_unread {
+        title = format!(" Audit log ({}) · as of {} · {} ", entries.len(), clock(*read_at), unread(error));
+    }
+    let block = Block::default().borders(Borders::ALL).border_style(theme.border(true)).title(title);
     if entries.is_empty() {
         frame.render_widget(Paragraph::new("No changes recorded yet.").style(theme.dim()).block(block), rect);
         return;
@@ -39,4 +43,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &The
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
+}
+
+/// Why the audit log is not shown (or not current), and what to do.
+fn unread(error: &str) -> String {
+    format!("✗ cannot read the audit log: {} (Esc, then open it again to retry)", clean(error))
 }

@@ -52,6 +52,11 @@ fn replay_progress(app: &App) -> Option<String> {
     Some(text + " ")
 }
 
+/// "last update 12s ago (10:31:02)": how old the figures are, and the time to look up in logs.
+fn stale_age(app: &App, since: crate::model::Millis) -> String {
+    format!("{} ({})", super::last_update(app, since), super::clock(since))
+}
+
 /// What the header says, each part with how soon it gives way on a narrow screen (higher first).
 fn segments(app: &App, theme: &Theme) -> Vec<(u8, Vec<Span<'static>>)> {
     let reversed =
@@ -63,12 +68,15 @@ fn segments(app: &App, theme: &Theme) -> Vec<(u8, Vec<Span<'static>>)> {
     if let Some(reason) = &app.refused {
         out.push((0, reversed(format!(" REFUSED · {} ", clean(reason)), theme.bad())));
     } else if !app.connected {
-        let since = app.stale_since.map(|t| format!(" since {}", super::clock(t))).unwrap_or_default();
+        let since = app.stale_since.map(|t| format!(" · {}", stale_age(app, t))).unwrap_or_default();
         let detail = clean(&app.connection_detail);
         out.push((
             0,
             reversed(format!(" DISCONNECTED{since} · figures are stale · reconnecting… {detail} "), theme.bad()),
         ));
+    } else if let Some(since) = app.stale_since {
+        // Connected, yet not even a heartbeat: the server (or the path to it) has stalled.
+        out.push((0, reversed(format!(" STALE · {} · server silent ", stale_age(app, since)), theme.bad())));
     }
     if !app.follow {
         out.push((1, reversed(format!(" FROZEN +{} ", app.held.len()), theme.warn())));

@@ -76,13 +76,19 @@ pub fn pane_block(title: &str, focused: bool, theme: &Theme) -> Block<'static> {
         .title(Line::styled(format!(" {title} "), theme.border(focused)))
 }
 
-/// A pane showing figures from the source: marked stale while the source is out of reach.
+/// A pane showing figures from the source: marked stale while the source is out of reach or
+/// silent, with how old its figures are.
 pub fn figures_block(title: &str, focused: bool, app: &App, theme: &Theme) -> Block<'static> {
     let block = pane_block(title, focused, theme);
     match app.stale_since {
-        Some(since) => block.title(Line::styled(format!(" STALE since {} ", clock(since)), theme.bad())),
+        Some(since) => block.title(Line::styled(format!(" STALE · {} ", last_update(app, since)), theme.bad())),
         None => block,
     }
+}
+
+/// "last update 12s ago": how old what the source last said is.
+pub fn last_update(app: &App, since: crate::model::Millis) -> String {
+    format!("last update {} ago", span(app.now.saturating_sub(since)))
 }
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
