@@ -290,6 +290,9 @@ pub struct App {
     pub connection_detail: String,
     /// When the source last said anything (an update or a heartbeat): proof that it is alive.
     pub heard_at: Millis,
+    /// Reconnected, and the stream's replay of what was missed has not ended yet (`resumed`):
+    /// what is shown is not current until it has.
+    resuming: bool,
     /// Set when the connection was lost or the source fell silent: the time everything shown
     /// from the source is as of.
     pub stale_since: Option<Millis>,
@@ -352,6 +355,7 @@ impl App {
             connected: true,
             connection_detail: String::new(),
             heard_at: 0,
+            resuming: false,
             stale_since: None,
             refused: None,
             revealed_secret: None,
@@ -576,6 +580,7 @@ impl App {
             Update::Heartbeat => {}
             Update::Connection { connected, detail } => {
                 // Back again: the stream replays what was missed, then says `resumed`.
+                self.resuming |= connected && !self.connected;
                 if !connected && self.connected {
                     self.stale_since.get_or_insert(self.heard_at);
                 }
@@ -583,6 +588,7 @@ impl App {
                 self.connection_detail = detail;
             }
             Update::Resumed { replayed, gaps } => {
+                self.resuming = false;
                 self.stale_since = None;
                 // Subscription changes are not replayed: read them again.
                 let mut effects = vec![Effect::LoadSubscriptions];
