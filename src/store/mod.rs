@@ -232,12 +232,14 @@ pub fn field_path(path: &str) -> std::result::Result<Vec<String>, String> {
     Ok(segments)
 }
 
-/// Attempts per subscription, minute and response, to rebuild the success-rate windows and the
-/// endpoint's history after a restart.
-#[derive(Debug, Clone)]
-pub struct MinuteCount {
+/// Attempts per subscription, time slot and response, to rebuild the success-rate windows and the
+/// endpoint's history after a restart: the slot is a second from `attempt_counts`'s
+/// `by_second_from`, a minute before it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptCount {
     pub subscription_id: String,
-    pub minute: i64,
+    /// When the slot starts.
+    pub at: Millis,
     pub status_code: Option<u16>,
     pub error_kind: Option<crate::model::ErrorKind>,
     pub attempts: u64,
@@ -310,7 +312,9 @@ pub trait Store: Send + Sync + 'static {
     async fn index_payloads(&self) -> Result<Option<u64>> {
         Ok(None)
     }
-    async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>>;
+    /// The attempts started from `since`, counted per minute and, from `by_second_from` (a minute's
+    /// start), per second; oldest slot first. Read by the `started_at` index.
+    async fn attempt_counts(&self, since: Millis, by_second_from: Millis) -> Result<Vec<AttemptCount>>;
 
     /// Events received, attempts finished and alerts raised after `since` by any node, each kind
     /// oldest first and at most `limit` of it (`more` says a limit cut it short): what a resuming

@@ -842,9 +842,9 @@ impl Store for PostgresStore {
         Ok(found.iter().filter_map(|r| serde_json::from_str(r.try_get(0).ok()?).ok()).collect())
     }
 
-    async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>> {
+    async fn attempt_counts(&self, since: Millis, by_second_from: Millis) -> Result<Vec<AttemptCount>> {
         let client = self.pool.get().await?;
-        mapped(&client.query(rows::MINUTE_COUNTS, &[&since]).await?, rows::minute_count)
+        mapped(&client.query(rows::ATTEMPT_COUNTS, &[&since, &by_second_from]).await?, rows::attempt_count)
     }
 
     fn shared(&self) -> Option<&dyn SharedStore> {

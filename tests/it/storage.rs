@@ -175,8 +175,21 @@ async fn attempts_move_deliveries(store: Arc<dyn Store>) {
     assert_eq!(d.attempts[1].response_body, "ok");
     assert_eq!(d.attempts[1].request_headers.get("webhook-id").map(String::as_str), Some("dlv_evt_1_sub_a"));
 
-    let counts = store.attempt_counts_since(t - 60_000).await.unwrap();
-    let (attempts, successes) = counts.iter().fold((0, 0), |(a, s), c| (a + c.attempts, s + c.successes));
+    // Counted back per second from a minute's start, per minute before it.
+    let minute = |at: i64| at.div_euclid(60_000) * 60_000;
+    let second = |at: i64| at.div_euclid(1000) * 1000;
+    let counts = |by_second_from| {
+        let store = store.clone();
+        async move {
+            let found = store.attempt_counts(t - 60_000, by_second_from).await.unwrap();
+            found.into_iter().map(|c| (c.subscription_id, c.at, c.attempts, c.successes)).collect::<Vec<_>>()
+        }
+    };
+    let by_second = counts(minute(t + 1)).await;
+    assert_eq!(by_second, [("sub_a".to_string(), second(t + 1), 1, 0), ("sub_a".to_string(), second(t + 5001), 1, 1)]);
+    let by_minute = counts(minute(t + 5001) + 60_000).await;
+    assert!(by_minute.iter().all(|c| c.1 == minute(c.1)), "{by_minute:?}");
+    let (attempts, successes) = by_minute.iter().fold((0, 0), |(a, s), c| (a + c.2, s + c.3));
     assert_eq!((attempts, successes), (2, 1));
 }
 
