@@ -14,6 +14,7 @@ mod registry;
 mod replays;
 
 pub use ingest::Ingested;
+pub(crate) use membership::{heartbeat_interval, silent_after};
 pub use replays::{DEFAULT_REPLAY_RATE, MAX_REPLAY_RATE};
 
 use crate::catalog::Catalog;

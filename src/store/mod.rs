@@ -368,11 +368,18 @@ pub struct NodeInfo {
     pub heartbeat_at: Millis,
     /// Time since the last heartbeat, on the database's clock.
     pub heartbeat_age_ms: u64,
-    /// Heard from within the lease: a silent node's deliveries go to the live ones.
+    /// Heartbeating: heard from within three heartbeats. A silent node's deliveries go to the live
+    /// ones when its lease ends.
     #[serde(default)]
     pub alive: bool,
     pub in_flight: u64,
+    /// Deliveries waiting on the node: as it last reported while alive; for a silent node, those
+    /// still leased to it, counted in the database, until the live nodes have taken them over.
     pub backlog: u64,
+    /// A silent node: how long until its lease ends and the live nodes take over what it holds
+    /// (0: under way). Absent for a node heard from in time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub takeover_in_ms: Option<u64>,
 }
 
 /// How far a node has read the other nodes' activity.
@@ -428,7 +435,9 @@ pub trait SharedStore: Send + Sync {
         lease: Duration,
         include_own: bool,
     ) -> Result<Vec<PendingDelivery>>;
-    async fn nodes(&self) -> Result<Vec<NodeInfo>>;
+    /// Every node listed; one not heard from for `silent_after` is not alive, and its backlog is
+    /// what is still leased to it.
+    async fn nodes(&self, silent_after: Duration) -> Result<Vec<NodeInfo>>;
     /// Whether this node still holds the unfinished delivery: another node may have taken it over
     /// (an operator's redelivery there, or this node's lease ran out).
     async fn holds(&self, delivery_id: &str) -> Result<bool>;

@@ -914,30 +914,38 @@ impl SharedStore for PostgresStore {
         Ok(out)
     }
 
-    async fn nodes(&self) -> Result<Vec<NodeInfo>> {
+    async fn nodes(&self, silent_after: Duration) -> Result<Vec<NodeInfo>> {
         let client = self.pool.get().await?;
+        // A silent node's last report is stale: what it still holds is counted, by the index keyed
+        // on the lease holder, for the silent nodes only.
         let found = client
             .query(
                 &format!(
-                    "SELECT id, address, started_at, heartbeat_at, in_flight, backlog, {DB_NOW} - heartbeat_at
-                     FROM nodes ORDER BY started_at, id"
+                    "SELECT id, address, started_at, heartbeat_at, in_flight, age,
+                            CASE WHEN age > $1 THEN (
+                                SELECT COUNT(*) FROM deliveries d
+                                WHERE d.leased_by = n.id AND d.status IN ('pending', 'retrying'))
+                            ELSE backlog END
+                     FROM (SELECT *, {DB_NOW} - heartbeat_at AS age FROM nodes) n ORDER BY started_at, id"
                 ),
-                &[],
+                &[&(silent_after.as_millis() as i64)],
             )
             .await?;
         found
             .iter()
             .map(|r| {
+                let age = r.try_get::<_, i64>(5)?.max(0) as u64;
                 Ok(NodeInfo {
                     id: r.try_get(0)?,
                     address: r.try_get(1)?,
                     started_at: r.try_get(2)?,
                     heartbeat_at: r.try_get(3)?,
                     in_flight: r.try_get::<_, i64>(4)? as u64,
-                    backlog: r.try_get::<_, i64>(5)? as u64,
-                    heartbeat_age_ms: r.try_get::<_, i64>(6)?.max(0) as u64,
-                    // Judged by the engine, which knows the lease.
-                    alive: false,
+                    heartbeat_age_ms: age,
+                    alive: age <= silent_after.as_millis() as u64,
+                    backlog: r.try_get::<_, i64>(6)? as u64,
+                    // Told by the engine, which knows the lease.
+                    takeover_in_ms: None,
                 })
             })
             .collect()

@@ -436,11 +436,15 @@ async fn postgres_leases_follow_heartbeats() {
     }
     assert!(b_shared.claim(100, t, lease, false).await.unwrap().is_empty(), "node-a is alive and holds them");
 
-    let nodes = b_shared.nodes().await.unwrap();
+    let nodes = b_shared.nodes(lease).await.unwrap();
     assert_eq!(nodes.len(), 1);
     assert_eq!((nodes[0].id.as_str(), nodes[0].address.as_str()), ("node-a", "10.0.0.1:8430"));
+    assert_eq!((nodes[0].alive, nodes[0].backlog), (true, 0), "a live node's backlog is what it reports");
 
     tokio::time::sleep(lease + Duration::from_millis(300)).await;
+    // Silent, node-a's backlog is what is still leased to it, not its last report.
+    let nodes = b_shared.nodes(lease).await.unwrap();
+    assert_eq!((nodes[0].alive, nodes[0].backlog), (false, 40));
     // Every claiming node heartbeats first (the cluster loop does): a lease needs a live holder.
     b_shared.heartbeat(&status("10.0.0.2:8430")).await.unwrap();
     c_shared.heartbeat(&status("10.0.0.3:8430")).await.unwrap();
@@ -452,6 +456,9 @@ async fn postgres_leases_follow_heartbeats() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 40, "no delivery is claimed twice");
+    let nodes = b_shared.nodes(lease).await.unwrap();
+    let node_a = nodes.iter().find(|n| n.id == "node-a").unwrap();
+    assert_eq!((node_a.alive, node_a.backlog), (false, 0), "taken over, node-a holds nothing");
 
     // node-b is now the holder: node-c gets nothing while node-b's heartbeat is fresh.
     b_shared.heartbeat(&status("10.0.0.2:8430")).await.unwrap();
