@@ -71,7 +71,7 @@ async fn run(engine: Weak<Engine>, lease: Duration) {
             }
         }
         // After the claim: what it took counts in this node's backlog, no longer in the silent one's.
-        match shared.nodes(silent_after(lease)).await {
+        match shared.nodes(silent_after(lease), lease).await {
             Ok(nodes) => engine.set_nodes(nodes),
             Err(e) => tracing::warn!("cannot read the nodes list: {e}"),
         }

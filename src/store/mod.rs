@@ -376,8 +376,9 @@ pub struct NodeInfo {
     /// Deliveries waiting on the node: as it last reported while alive; for a silent node, those
     /// still leased to it, counted in the database, until the live nodes have taken them over.
     pub backlog: u64,
-    /// A silent node: how long until its lease ends and the live nodes take over what it holds
-    /// (0: under way). Absent for a node heard from in time.
+    /// A silent node: how long until the live nodes may take over the last of what it holds, when
+    /// its lease ends or, for a retry due later, when that is due (0: under way). Absent for a node
+    /// heard from in time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub takeover_in_ms: Option<u64>,
 }
@@ -435,9 +436,10 @@ pub trait SharedStore: Send + Sync {
         lease: Duration,
         include_own: bool,
     ) -> Result<Vec<PendingDelivery>>;
-    /// Every node listed; one not heard from for `silent_after` is not alive, and its backlog is
-    /// what is still leased to it.
-    async fn nodes(&self, silent_after: Duration) -> Result<Vec<NodeInfo>>;
+    /// Every node listed. One not heard from for `silent_after` is not alive: its backlog is what
+    /// is still leased to it, and its `takeover_in_ms` how long until the last of that may be
+    /// claimed (when its `lease` ends, or a retry when it is due).
+    async fn nodes(&self, silent_after: Duration, lease: Duration) -> Result<Vec<NodeInfo>>;
     /// Whether this node still holds the unfinished delivery: another node may have taken it over
     /// (an operator's redelivery there, or this node's lease ran out).
     async fn holds(&self, delivery_id: &str) -> Result<bool>;

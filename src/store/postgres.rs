@@ -914,21 +914,24 @@ impl SharedStore for PostgresStore {
         Ok(out)
     }
 
-    async fn nodes(&self, silent_after: Duration) -> Result<Vec<NodeInfo>> {
+    async fn nodes(&self, silent_after: Duration, lease: Duration) -> Result<Vec<NodeInfo>> {
         let client = self.pool.get().await?;
-        // A silent node's last report is stale: what it still holds is counted, by the index keyed
-        // on the lease holder, for the silent nodes only.
+        // A silent node's last report is stale: what it still holds is read, by the index keyed on
+        // the lease holder, for the silent nodes only (the lateral read is skipped for the others).
         let found = client
             .query(
                 &format!(
-                    "SELECT id, address, started_at, heartbeat_at, in_flight, age,
-                            CASE WHEN age > $1 THEN (
-                                SELECT COUNT(*) FROM deliveries d
-                                WHERE d.leased_by = n.id AND d.status IN ('pending', 'retrying'))
-                            ELSE backlog END
-                     FROM (SELECT *, {DB_NOW} - heartbeat_at AS age FROM nodes) n ORDER BY started_at, id"
+                    "SELECT n.id, n.address, n.started_at, n.heartbeat_at, n.in_flight, n.age,
+                            CASE WHEN n.age > $1 THEN held.count ELSE n.backlog END,
+                            CASE WHEN n.age > $1 THEN
+                                GREATEST(n.heartbeat_at + $2, held.last_due, {DB_NOW}) - {DB_NOW} END
+                     FROM (SELECT *, {DB_NOW} - heartbeat_at AS age FROM nodes) n
+                     LEFT JOIN LATERAL (
+                        SELECT COUNT(*) AS count, MAX(d.next_attempt_at) AS last_due FROM deliveries d
+                        WHERE n.age > $1 AND d.leased_by = n.id AND d.status IN ('pending', 'retrying')) held ON true
+                     ORDER BY n.started_at, n.id"
                 ),
-                &[&(silent_after.as_millis() as i64)],
+                &[&(silent_after.as_millis() as i64), &(lease.as_millis() as i64)],
             )
             .await?;
         found
@@ -944,8 +947,7 @@ impl SharedStore for PostgresStore {
                     heartbeat_age_ms: age,
                     alive: age <= silent_after.as_millis() as u64,
                     backlog: r.try_get::<_, i64>(6)? as u64,
-                    // Told by the engine, which knows the lease.
-                    takeover_in_ms: None,
+                    takeover_in_ms: r.try_get::<_, Option<i64>>(7)?.map(|ms| ms.max(0) as u64),
                 })
             })
             .collect()

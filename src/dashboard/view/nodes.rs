@@ -76,7 +76,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &The
     frame.render_widget(Table::new(rows, widths).header(header).block(block).column_spacing(1), rect);
 }
 
-/// What becomes of the deliveries a silent node still holds: when the live nodes take them over.
+/// What becomes of the deliveries a silent node still holds: when the live nodes may have taken
+/// over the last of them.
 fn takeover(n: &NodeInfo) -> Option<String> {
     let id = clean(&n.id);
     match n.takeover_in_ms.filter(|_| n.backlog > 0)? {
