@@ -3,7 +3,7 @@
 //! subscription changes made on other nodes, and folds the other nodes' events, attempts and
 //! alerts into its stats, alert log and live feed so that every node shows the whole cluster.
 
-use crate::engine::Engine;
+use crate::engine::{Engine, heartbeat_interval, silent_after};
 use crate::store::ActivityCursor;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -17,11 +17,6 @@ const SETTLE: Duration = Duration::from_millis(1500);
 const CATCH_UP_READS: usize = 10;
 /// Nodes silent this long and holding nothing are removed from the nodes list.
 const FORGET_AFTER: Duration = Duration::from_secs(3600);
-
-/// The tick: a fifth of the lease, so a few missed heartbeats never cost a live node its leases.
-fn tick_for(lease: Duration) -> Duration {
-    (lease / 5).clamp(Duration::from_millis(100), Duration::from_secs(2))
-}
 
 /// On a shared store: announces this node (before it serves, so no other node takes what it is
 /// about to lease) and starts the cluster loops. Nothing to do for a store of one node.
@@ -46,7 +41,7 @@ async fn follow_subscription_changes(engine: Weak<Engine>, mut changes: tokio::s
 
 /// Runs until the engine is dropped.
 async fn run(engine: Weak<Engine>, lease: Duration) {
-    let mut tick = tokio::time::interval(tick_for(lease));
+    let mut tick = tokio::time::interval(heartbeat_interval(lease));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut cursor: Option<ActivityCursor> = None;
     let mut first_claim = true;
@@ -58,10 +53,6 @@ async fn run(engine: Weak<Engine>, lease: Duration) {
         if let Err(e) = shared.heartbeat(&engine.node_status()).await {
             tracing::warn!("cluster heartbeat failed (this node's leases expire if it keeps failing): {e}");
             continue;
-        }
-        match shared.nodes().await {
-            Ok(nodes) => engine.set_nodes(nodes),
-            Err(e) => tracing::warn!("cannot read the nodes list: {e}"),
         }
         if let Err(e) = engine.catch_up_subscriptions().await {
             tracing::warn!("cannot read subscriptions: {e}");
@@ -78,6 +69,11 @@ async fn run(engine: Weak<Engine>, lease: Duration) {
                 }
                 Err(e) => tracing::warn!("claiming deliveries failed: {e}"),
             }
+        }
+        // After the claim: what it took counts in this node's backlog, no longer in the silent one's.
+        match shared.nodes(silent_after(lease), lease).await {
+            Ok(nodes) => engine.set_nodes(nodes),
+            Err(e) => tracing::warn!("cannot read the nodes list: {e}"),
         }
         if cursor.is_none() {
             match shared.activity_start().await {

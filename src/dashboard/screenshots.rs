@@ -146,9 +146,9 @@ pub fn demo_app() -> App {
             ),
         ],
         nodes: vec![
-            node("node-a", "10.0.4.11:8430", 754_000, 400, 7, 140),
-            node("node-b", "10.0.4.12:8430", 612_000, 1_300, 5, 72),
-            node("node-c", "10.0.4.13:8430", 3_600_000, 47_000, 0, 0),
+            node("node-a", "10.0.4.11:8430", 754_000, 400, 7, 80),
+            node("node-b", "10.0.4.12:8430", 612_000, 1_300, 5, 40),
+            node("node-c", "10.0.4.13:8430", 3_600_000, 9_000, 0, 92),
         ],
     };
     let actions = [
@@ -693,8 +693,10 @@ fn node(id: &str, address: &str, up_ms: i64, heartbeat_age_ms: u64, in_flight: u
         started_at: NOW - up_ms,
         heartbeat_at: NOW - heartbeat_age_ms as i64,
         heartbeat_age_ms,
-        alive: heartbeat_age_ms < 30_000,
+        // As a node on a 30 s lease sees them: silent after 6 s, taken over at 30 s.
+        alive: heartbeat_age_ms <= 6_000,
         in_flight,
         backlog,
+        takeover_in_ms: (heartbeat_age_ms > 6_000).then(|| 30_000u64.saturating_sub(heartbeat_age_ms)),
     }
 }

@@ -8,12 +8,26 @@ use crate::model::{DeliveryStatus, Millis, new_id, now_ms};
 use crate::store::{Activity, NodeInfo, NodeStatus};
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How often a node of a cluster heartbeats: a fifth of the lease, so a few missed heartbeats
+/// never cost a live node its leases.
+pub(crate) fn heartbeat_interval(lease: Duration) -> Duration {
+    (lease / 5).clamp(Duration::from_millis(100), Duration::from_secs(2))
+}
+
+/// A node not heard from for three heartbeats is silent: shown as such, its backlog read from what
+/// is still leased to it, well before its lease ends.
+pub(crate) fn silent_after(lease: Duration) -> Duration {
+    (heartbeat_interval(lease) * 3).min(lease)
+}
 
 pub(super) struct Membership {
     pub(super) node_id: String,
     pub(super) started_at: Millis,
-    /// The cluster's nodes as the shared store last reported them (empty for a single node).
-    nodes: RwLock<Vec<NodeInfo>>,
+    /// The cluster's nodes as the shared store last reported them (empty for a single node), and
+    /// when it did.
+    nodes: RwLock<(Option<Instant>, Vec<NodeInfo>)>,
     /// Set on a clean exit from a cluster: the cluster loop stops claiming and heartbeating.
     left: AtomicBool,
 }
@@ -78,7 +92,7 @@ impl Engine {
 
     pub(crate) fn set_nodes(&self, nodes: Vec<NodeInfo>) {
         if let Ok(mut n) = self.membership.nodes.write() {
-            *n = nodes;
+            *n = (Some(Instant::now()), nodes);
         }
     }
 
@@ -94,11 +108,14 @@ impl Engine {
             alive: true,
             in_flight: status.in_flight,
             backlog: status.backlog,
+            takeover_in_ms: None,
         };
-        let lease = self.config.lease.as_millis() as u64;
-        let mut nodes = self.membership.nodes.read().map(|n| n.clone()).unwrap_or_default();
+        let (read_at, mut nodes) = self.membership.nodes.read().map(|n| n.clone()).unwrap_or_default();
+        // Aged by the time since the list was read, so a silent node's countdown runs between reads.
+        let since_read = read_at.map_or(0, |t| t.elapsed().as_millis() as u64);
         for n in &mut nodes {
-            n.alive = n.heartbeat_age_ms <= lease;
+            n.heartbeat_age_ms += since_read;
+            n.takeover_in_ms = n.takeover_in_ms.map(|ms| ms.saturating_sub(since_read));
         }
         nodes.retain(|n| n.id != me.id);
         nodes.insert(0, me);

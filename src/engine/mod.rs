@@ -14,6 +14,7 @@ mod registry;
 mod replays;
 
 pub use ingest::Ingested;
+pub(crate) use membership::{heartbeat_interval, silent_after};
 pub use replays::{DEFAULT_REPLAY_RATE, MAX_REPLAY_RATE};
 
 use crate::catalog::Catalog;
@@ -82,6 +83,8 @@ impl Engine {
             replay_runs: Default::default(),
             started: Instant::now(),
         });
+        // Before any lane runs: an attempt made meanwhile would be both counted and read back.
+        engine.seed_stats().await?;
         engine.apply_declared_subscriptions().await?;
         for sub in engine.subscriptions() {
             engine.dispatcher.upsert(sub);
@@ -94,22 +97,32 @@ impl Engine {
             }
             engine.resume(pending);
         }
-        let since = crate::model::now_ms() - 86_400_000;
-        for c in engine.store.attempt_counts_since(since).await? {
-            let seeded = crate::stats::Seeded {
-                attempts: c.attempts,
-                successes: c.successes,
-                status_code: c.status_code,
-                error_kind: c.error_kind,
-            };
-            engine.stats.seed(&c.subscription_id, c.minute, seeded);
-        }
         engine.resume_replays().await?;
         tokio::spawn(background::handle_control(Arc::downgrade(&engine), control_rx));
         tokio::spawn(background::prune_periodically(Arc::downgrade(&engine)));
         tokio::spawn(background::watch_backlogs(Arc::downgrade(&engine)));
         tokio::spawn(background::index_payloads(Arc::downgrade(&engine)));
         Ok(engine)
+    }
+
+    /// Rebuilds the success-rate windows and the endpoints' history from the stored attempts of
+    /// the last 24 h: by the second as far back as the seconds ring reaches, so that every window
+    /// covers its span exactly as it did before the restart, by the minute before that.
+    async fn seed_stats(&self) -> crate::error::Result<()> {
+        let now = crate::model::now_ms();
+        let by_second_from = (now - crate::stats::SECONDS_KEPT_MS).div_euclid(60_000) * 60_000;
+        for c in self.store.attempt_counts(now - 86_400_000, by_second_from).await? {
+            let seeded = crate::stats::Seeded {
+                at: c.at,
+                per_second: c.at >= by_second_from,
+                attempts: c.attempts,
+                successes: c.successes,
+                status_code: c.status_code,
+                error_kind: c.error_kind,
+            };
+            self.stats.seed(&c.subscription_id, seeded);
+        }
+        Ok(())
     }
 
     pub fn config(&self) -> &Config {

@@ -117,8 +117,8 @@ impl Engine {
     pub fn stats(&self) -> StatsReport {
         let now = now_ms();
         let nodes = self.nodes();
-        // A silent node's last report is stale: its work is being taken over by the live ones.
-        let others: Vec<&NodeInfo> = nodes.iter().filter(|n| n.id != self.membership.node_id && n.alive).collect();
+        // A silent node's backlog is what is still leased to it, until the live nodes take it over.
+        let others: Vec<&NodeInfo> = nodes.iter().filter(|n| n.id != self.membership.node_id).collect();
         let (rate, total) = self.stats.ingest_rate(now, 10);
         let subscriptions = self
             .subscriptions()

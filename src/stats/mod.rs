@@ -15,27 +15,33 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// Attempts and how many of them succeeded, in one slot.
+/// Attempts and how many of them succeeded, in one slot (32 bits: the seconds ring is long).
 #[derive(Debug, Clone, Copy, Default)]
 struct Counts {
-    attempts: u64,
-    successes: u64,
+    attempts: u32,
+    successes: u32,
 }
 
 impl Ring<Counts> {
     fn add(&mut self, at: Millis, attempts: u64, successes: u64) {
         let c = self.slot_mut(at);
-        c.attempts += attempts;
-        c.successes += successes;
+        c.attempts = c.attempts.saturating_add(u32::try_from(attempts).unwrap_or(u32::MAX));
+        c.successes = c.successes.saturating_add(u32::try_from(successes).unwrap_or(u32::MAX));
     }
 
     /// Totals over the last `slots` slots up to and including the one holding `now`.
     fn sum(&self, now: Millis, slots: usize) -> (u64, u64) {
-        self.recent(now, slots).filter_map(|(_, c)| c).fold((0, 0), |(a, s), c| (a + c.attempts, s + c.successes))
+        self.recent(now, slots)
+            .filter_map(|(_, c)| c)
+            .fold((0, 0), |(a, s), c| (a + u64::from(c.attempts), s + u64::from(c.successes)))
     }
 }
 
 const LATENCY_MINUTES: usize = 5;
+/// How far back the seconds ring reaches: the 1 m, 5 m and 1 h windows are summed from it, so each
+/// covers its span to the second, and a minute more lets the 24 h window join it at a minute's start.
+pub const SECONDS_KEPT_MS: Millis = 3_660_000;
+const DAY_S: i64 = 86_400;
 
 struct EndpointStats {
     seconds: Ring<Counts>,
@@ -54,7 +60,7 @@ impl EndpointStats {
     fn new(metrics: EndpointMetrics) -> Self {
         EndpointStats {
             metrics,
-            seconds: Ring::new(1000, 120),
+            seconds: Ring::new(1000, (SECONDS_KEPT_MS / 1000) as usize),
             minutes: Ring::new(60_000, 1440),
             latency: Vec::new(),
             total_attempts: 0,
@@ -63,6 +69,19 @@ impl EndpointStats {
             last_success_at: None,
             history: history::History::new(),
         }
+    }
+
+    /// The last 24 h: the seconds ring back to the first whole minute it holds, the minute ring
+    /// before that. A minute ring cannot split a minute, so the window's oldest minute counts only
+    /// when it lies wholly inside the 24 h: the window is short of 24 h by under a minute.
+    fn last_day(&self, now: Millis) -> (u64, u64) {
+        let second = now.div_euclid(1000);
+        let first_whole_minute = |from_second: i64| (from_second + 59).div_euclid(60);
+        let split = first_whole_minute(second + 1 - SECONDS_KEPT_MS / 1000);
+        let oldest = first_whole_minute(second + 1 - DAY_S);
+        let (a, s) = self.seconds.sum(now, (second - split * 60 + 1) as usize);
+        let (older_a, older_s) = self.minutes.sum((split - 1) * 60_000, (split - oldest) as usize);
+        (a + older_a, s + older_s)
     }
 }
 
@@ -73,8 +92,11 @@ pub struct Failed<'a> {
     pub attempt: u32,
 }
 
-/// Stored attempts of one minute that ended alike, counted again after a restart.
+/// Stored attempts of one slot that ended alike, counted again after a restart: a second within
+/// `SECONDS_KEPT_MS` of the restart (`per_second`), else a minute.
 pub struct Seeded {
+    pub at: Millis,
+    pub per_second: bool,
     pub attempts: u64,
     pub successes: u64,
     pub status_code: Option<u16>,
@@ -211,15 +233,20 @@ impl Stats {
         }
     }
 
-    /// Seeds the minute windows and the endpoint's history from stored attempts after a restart:
-    /// `attempts` in one minute that answered `status_code` (or failed with `error_kind`).
-    pub fn seed(&self, subscription_id: &str, minute: i64, seeded: Seeded) {
+    /// Seeds the windows and the endpoint's history from stored attempts after a restart, before
+    /// any new attempt: `attempts` in one slot that answered `status_code` (or failed with
+    /// `error_kind`). Slots come oldest first, so a ring's slot reused for a later time is never
+    /// overwritten by an earlier one.
+    pub fn seed(&self, subscription_id: &str, seeded: Seeded) {
         if let Ok(mut map) = self.endpoints.lock() {
             let e = endpoint(&mut map, subscription_id, &self.metrics);
-            let at = minute * 60_000;
-            e.minutes.add(at, seeded.attempts, seeded.successes);
+            let (at, attempts, successes) = (seeded.at, seeded.attempts, seeded.successes);
+            if seeded.per_second {
+                e.seconds.add(at, attempts, successes);
+            }
+            e.minutes.add(at, attempts, successes);
             let response = history::Response::of(seeded.status_code, seeded.error_kind);
-            e.history.add(at, seeded.attempts as u32, seeded.successes as u32, response, None);
+            e.history.add(at, attempts as u32, successes as u32, response, None);
         }
     }
 
@@ -263,13 +290,16 @@ impl Stats {
         let per_second: Vec<Counts> = e.seconds.recent(now, 120).map(|(_, c)| c.copied().unwrap_or_default()).collect();
         let history = per_second
             .chunks(10)
-            .map(|c| Window::of(c.iter().fold((0, 0), |(a, s), c| (a + c.attempts, s + c.successes))).rate)
+            .map(|c| {
+                let totals = c.iter().fold((0, 0), |(a, s), c| (a + u64::from(c.attempts), s + u64::from(c.successes)));
+                Window::of(totals).rate
+            })
             .collect();
         EndpointSnapshot {
             w1m: Window::of(e.seconds.sum(now, 60)),
-            w5m: Window::of(e.minutes.sum(now, 5)),
-            w1h: Window::of(e.minutes.sum(now, 60)),
-            w24h: Window::of(e.minutes.sum(now, 1440)),
+            w5m: Window::of(e.seconds.sum(now, 300)),
+            w1h: Window::of(e.seconds.sum(now, 3600)),
+            w24h: Window::of(e.last_day(now)),
             latency_5m,
             total_attempts: e.total_attempts,
             total_successes: e.total_successes,
@@ -314,6 +344,66 @@ mod tests {
         let hour = s.history("a", Span::Hour, now);
         assert_eq!(hour.points.iter().map(|p| p.attempts).sum::<u32>(), 3);
         assert_eq!(hour.failures.iter().map(|f| f.error.as_str()).collect::<Vec<_>>(), ["timeout"]);
+    }
+
+    /// Each window counts the current second and the ones before it, as many as its span holds;
+    /// the 24 h one counts its oldest minute only when it lies wholly inside.
+    #[test]
+    fn windows_end_to_the_second() {
+        let s = Stats::default();
+        let now = 30 * 3_600_000 + 20_500;
+        let ok = AttemptFacts {
+            success: true,
+            status_code: Some(200),
+            error_kind: None,
+            latency_ms: 1,
+            status: crate::model::DeliveryStatus::Succeeded,
+        };
+        let second = now / 1000 * 1000;
+        for span_s in [60, 300, 3600] {
+            s.record_attempt("a", second - span_s * 1000, &ok, None); // just outside
+            s.record_attempt("a", second - (span_s - 1) * 1000, &ok, None); // the window's first second
+        }
+        // The 24 h window starts 21 s into a minute: that minute is left out, the next one counts.
+        s.record_attempt("a", second - 86_400_000 + 30_000, &ok, None);
+        s.record_attempt("a", second - 86_400_000 + 40_000, &ok, None);
+        let snap = s.snapshot("a", now);
+        let attempts = [snap.w1m, snap.w5m, snap.w1h, snap.w24h].map(|w| w.attempts);
+        assert_eq!(attempts, [1, 3, 5, 7]);
+    }
+
+    /// Attempts read back after a restart, by the second for the last hour and by the minute
+    /// before it, give the windows the live attempts gave.
+    #[test]
+    fn seeded_attempts_fill_the_windows_as_recorded_ones_did() {
+        let (live, seeded) = (Stats::default(), Stats::default());
+        let now = 30 * 3_600_000 + 20_500;
+        let by_second_from = (now - SECONDS_KEPT_MS).div_euclid(60_000) * 60_000;
+        let mut slots: std::collections::BTreeMap<i64, (u64, u64)> = Default::default();
+        for i in (0..2_000).rev() {
+            let at = now - i * 37_003;
+            let success = i % 3 != 0;
+            let facts = AttemptFacts {
+                success,
+                status_code: Some(if success { 200 } else { 500 }),
+                error_kind: (!success).then_some(crate::model::ErrorKind::Status),
+                latency_ms: 1,
+                status: crate::model::DeliveryStatus::Retrying,
+            };
+            live.record_attempt("a", at, &facts, None);
+            let per_second = at >= by_second_from;
+            let slot = if per_second { at / 1000 * 1000 } else { at / 60_000 * 60_000 };
+            let c = slots.entry(slot).or_default();
+            *c = (c.0 + 1, c.1 + u64::from(success));
+        }
+        for (at, (attempts, successes)) in slots {
+            let per_second = at >= by_second_from;
+            seeded.seed("a", Seeded { at, per_second, attempts, successes, status_code: Some(200), error_kind: None });
+        }
+        let (l, s) = (live.snapshot("a", now), seeded.snapshot("a", now));
+        assert_eq!([l.w1m, l.w5m, l.w1h, l.w24h], [s.w1m, s.w5m, s.w1h, s.w24h]);
+        assert_eq!(l.history, s.history);
+        assert!(l.w24h.attempts > l.w1h.attempts && l.w1h.attempts > l.w5m.attempts && l.w5m.attempts > 0);
     }
 
     #[test]

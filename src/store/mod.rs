@@ -236,12 +236,14 @@ pub fn field_path(path: &str) -> std::result::Result<Vec<String>, String> {
     Ok(segments)
 }
 
-/// Attempts per subscription, minute and response, to rebuild the success-rate windows and the
-/// endpoint's history after a restart.
-#[derive(Debug, Clone)]
-pub struct MinuteCount {
+/// Attempts per subscription, time slot and response, to rebuild the success-rate windows and the
+/// endpoint's history after a restart: the slot is a second from `attempt_counts`'s
+/// `by_second_from`, a minute before it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptCount {
     pub subscription_id: String,
-    pub minute: i64,
+    /// When the slot starts.
+    pub at: Millis,
     pub status_code: Option<u16>,
     pub error_kind: Option<crate::model::ErrorKind>,
     pub attempts: u64,
@@ -314,7 +316,9 @@ pub trait Store: Send + Sync + 'static {
     async fn index_payloads(&self) -> Result<Option<u64>> {
         Ok(None)
     }
-    async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>>;
+    /// The attempts started from `since`, counted per minute and, from `by_second_from` (a minute's
+    /// start), per second; oldest slot first. Read by the `started_at` index.
+    async fn attempt_counts(&self, since: Millis, by_second_from: Millis) -> Result<Vec<AttemptCount>>;
 
     /// Events received, attempts finished and alerts raised after `since` by any node, each kind
     /// oldest first and at most `limit` of it (`more` says a limit cut it short): what a resuming
@@ -368,11 +372,19 @@ pub struct NodeInfo {
     pub heartbeat_at: Millis,
     /// Time since the last heartbeat, on the database's clock.
     pub heartbeat_age_ms: u64,
-    /// Heard from within the lease: a silent node's deliveries go to the live ones.
+    /// Heartbeating: heard from within three heartbeats. A silent node's deliveries go to the live
+    /// ones when its lease ends.
     #[serde(default)]
     pub alive: bool,
     pub in_flight: u64,
+    /// Deliveries waiting on the node: as it last reported while alive; for a silent node, those
+    /// still leased to it, counted in the database, until the live nodes have taken them over.
     pub backlog: u64,
+    /// A silent node: how long until the live nodes may take over the last of what it holds, when
+    /// its lease ends or, for a retry due later, when that is due (0: under way). Absent for a node
+    /// heard from in time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub takeover_in_ms: Option<u64>,
 }
 
 /// How far a node has read the other nodes' activity.
@@ -428,7 +440,10 @@ pub trait SharedStore: Send + Sync {
         lease: Duration,
         include_own: bool,
     ) -> Result<Vec<PendingDelivery>>;
-    async fn nodes(&self) -> Result<Vec<NodeInfo>>;
+    /// Every node listed. One not heard from for `silent_after` is not alive: its backlog is what
+    /// is still leased to it, and its `takeover_in_ms` how long until the last of that may be
+    /// claimed (when its `lease` ends, or a retry when it is due).
+    async fn nodes(&self, silent_after: Duration, lease: Duration) -> Result<Vec<NodeInfo>>;
     /// Whether this node still holds the unfinished delivery: another node may have taken it over
     /// (an operator's redelivery there, or this node's lease ran out).
     async fn holds(&self, delivery_id: &str) -> Result<bool>;

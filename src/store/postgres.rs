@@ -852,9 +852,9 @@ impl Store for PostgresStore {
         Ok(found.iter().filter_map(|r| serde_json::from_str(r.try_get(0).ok()?).ok()).collect())
     }
 
-    async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>> {
+    async fn attempt_counts(&self, since: Millis, by_second_from: Millis) -> Result<Vec<AttemptCount>> {
         let client = self.pool.get().await?;
-        mapped(&client.query(rows::MINUTE_COUNTS, &[&since]).await?, rows::minute_count)
+        mapped(&client.query(rows::ATTEMPT_COUNTS, &[&since, &by_second_from]).await?, rows::attempt_count)
     }
 
     fn shared(&self) -> Option<&dyn SharedStore> {
@@ -924,30 +924,40 @@ impl SharedStore for PostgresStore {
         Ok(out)
     }
 
-    async fn nodes(&self) -> Result<Vec<NodeInfo>> {
+    async fn nodes(&self, silent_after: Duration, lease: Duration) -> Result<Vec<NodeInfo>> {
         let client = self.pool.get().await?;
+        // A silent node's last report is stale: what it still holds is read, by the index keyed on
+        // the lease holder, for the silent nodes only (the lateral read is skipped for the others).
         let found = client
             .query(
                 &format!(
-                    "SELECT id, address, started_at, heartbeat_at, in_flight, backlog, {DB_NOW} - heartbeat_at
-                     FROM nodes ORDER BY started_at, id"
+                    "SELECT n.id, n.address, n.started_at, n.heartbeat_at, n.in_flight, n.age,
+                            CASE WHEN n.age > $1 THEN held.count ELSE n.backlog END,
+                            CASE WHEN n.age > $1 THEN
+                                GREATEST(n.heartbeat_at + $2, held.last_due, {DB_NOW}) - {DB_NOW} END
+                     FROM (SELECT *, {DB_NOW} - heartbeat_at AS age FROM nodes) n
+                     LEFT JOIN LATERAL (
+                        SELECT COUNT(*) AS count, MAX(d.next_attempt_at) AS last_due FROM deliveries d
+                        WHERE n.age > $1 AND d.leased_by = n.id AND d.status IN ('pending', 'retrying')) held ON true
+                     ORDER BY n.started_at, n.id"
                 ),
-                &[],
+                &[&(silent_after.as_millis() as i64), &(lease.as_millis() as i64)],
             )
             .await?;
         found
             .iter()
             .map(|r| {
+                let age = r.try_get::<_, i64>(5)?.max(0) as u64;
                 Ok(NodeInfo {
                     id: r.try_get(0)?,
                     address: r.try_get(1)?,
                     started_at: r.try_get(2)?,
                     heartbeat_at: r.try_get(3)?,
                     in_flight: r.try_get::<_, i64>(4)? as u64,
-                    backlog: r.try_get::<_, i64>(5)? as u64,
-                    heartbeat_age_ms: r.try_get::<_, i64>(6)?.max(0) as u64,
-                    // Judged by the engine, which knows the lease.
-                    alive: false,
+                    heartbeat_age_ms: age,
+                    alive: age <= silent_after.as_millis() as u64,
+                    backlog: r.try_get::<_, i64>(6)? as u64,
+                    takeover_in_ms: r.try_get::<_, Option<i64>>(7)?.map(|ms| ms.max(0) as u64),
                 })
             })
             .collect()

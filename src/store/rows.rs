@@ -1,7 +1,7 @@
 //! What both stores read back, written once: the column lists and the row mappers. A mapper reads
 //! a row of either database through `Cells`, by the position its column list gives.
 
-use super::{MinuteCount, PendingDelivery};
+use super::{AttemptCount, PendingDelivery};
 use crate::error::{Error, Result};
 use crate::model::{Attempt, AttemptNotice, DeliveryStatus, DeliverySummary, ErrorKind, EventDetail, EventSummary};
 
@@ -180,15 +180,17 @@ pub(super) fn attempt_notice(r: &impl Cells) -> Result<AttemptNotice> {
     })
 }
 
-/// Columns `minute_count` reads: attempts per subscription, minute and response since `$1`.
-pub(super) const MINUTE_COUNTS: &str = "SELECT subscription_id, started_at / 60000, COUNT(*),
-            SUM(CASE WHEN error_kind IS NULL THEN 1 ELSE 0 END), status_code, error_kind
-     FROM attempts WHERE started_at >= $1 GROUP BY 1, 2, 5, 6";
+/// Columns `attempt_count` reads: attempts per subscription, slot and response since `$1`, the slot
+/// a second from `$2` (a minute's start, so no slot straddles it) and a minute before; oldest first.
+pub(super) const ATTEMPT_COUNTS: &str = "SELECT subscription_id,
+            CASE WHEN started_at >= $2 THEN started_at / 1000 * 1000 ELSE started_at / 60000 * 60000 END,
+            COUNT(*), SUM(CASE WHEN error_kind IS NULL THEN 1 ELSE 0 END), status_code, error_kind
+     FROM attempts WHERE started_at >= $1 GROUP BY 1, 2, 5, 6 ORDER BY 2";
 
-pub(super) fn minute_count(r: &impl Cells) -> Result<MinuteCount> {
-    Ok(MinuteCount {
+pub(super) fn attempt_count(r: &impl Cells) -> Result<AttemptCount> {
+    Ok(AttemptCount {
         subscription_id: r.required_text(0)?,
-        minute: r.required_int(1)?,
+        at: r.required_int(1)?,
         attempts: r.required_int(2)? as u64,
         successes: r.int(3)?.unwrap_or(0) as u64,
         status_code: status_code(r, 4)?,

@@ -1037,8 +1037,9 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn attempt_counts_since(&self, since: Millis) -> Result<Vec<MinuteCount>> {
-        self.read(move |conn| select(conn, &numbered(rows::MINUTE_COUNTS), [since], |r| rows::minute_count(r))).await
+    async fn attempt_counts(&self, since: Millis, by_second_from: Millis) -> Result<Vec<AttemptCount>> {
+        let sql = numbered(rows::ATTEMPT_COUNTS);
+        self.read(move |conn| select(conn, &sql, [since, by_second_from], |r| rows::attempt_count(r))).await
     }
 }
 

@@ -126,6 +126,58 @@ async fn a_node_that_stops_cleanly_hands_its_work_over_at_once() {
     assert_eq!(missing, 0, "node-b delivered node-a's backlog long before the 5-minute lease");
 }
 
+/// A node that stops heartbeating still holds its deliveries until its lease ends: the survivor
+/// counts them in the cluster's backlog (from the database, not the dead node's last report) and
+/// says when they will be taken over; then it takes them over and the backlog drains.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_node_s_deliveries_stay_in_the_backlog_until_taken_over() {
+    // Heartbeats every 1.2 s: node-a is silent after 3.6 s, its lease ends at 6 s.
+    let Some((mut a, b, sink, _dir)) = two_nodes("6s", 2, &[]).await else { return };
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let senders = flood(&a.base, 4, acked.clone(), stop.clone());
+    while acked.lock().unwrap().len() < 300 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for s in senders {
+        let _ = s.await;
+    }
+    a.kill();
+    let killed_at = Instant::now();
+    let expected: HashSet<String> = acked.lock().unwrap().iter().cloned().collect();
+
+    let silent = |v: &Value| v["nodes"].as_array().is_some_and(|n| n.iter().any(|n| n["alive"] == false));
+    let stats = until(&b.base, "/v1/stats", Duration::from_secs(6), silent).await;
+    let seen_after = killed_at.elapsed();
+    let delivered: HashSet<String> =
+        sink.requests().iter().filter_map(|r| r.headers.get("webhook-id")?.to_str().ok().map(str::to_string)).collect();
+    let nodes = stats["nodes"].as_array().unwrap();
+    let node_a = nodes.iter().find(|n| n["id"] == "node-a").unwrap_or_else(|| panic!("node-a in {stats}"));
+    assert_eq!(node_a["alive"], false, "{stats}");
+    let held = node_a["backlog"].as_u64().unwrap();
+    // Only its last attempts (2 at most in flight) may have reached the sink unrecorded.
+    let undelivered = expected.len() - delivered.len();
+    assert!((undelivered..=undelivered + 2).contains(&(held as usize)), "node-a holds {held}: {stats}");
+    assert!(held > 0, "node-a died with work left (else the test proves nothing)");
+    let total: u64 = nodes.iter().map(|n| n["backlog"].as_u64().unwrap()).sum();
+    assert_eq!(stats["backlog"].as_u64(), Some(total), "the cluster's backlog counts node-a's: {stats}");
+    let takeover_in = node_a["takeover_in_ms"].as_u64().unwrap();
+    assert!(
+        takeover_in > 0 && seen_after + Duration::from_millis(takeover_in) <= Duration::from_millis(6_500),
+        "{stats}"
+    );
+    eprintln!(
+        "{:.1} s after the kill: node-a silent, {held} awaiting takeover in {takeover_in} ms",
+        seen_after.as_secs_f64()
+    );
+
+    let missing = missing_deliveries(&sink, &expected, Duration::from_secs(60)).await;
+    assert_eq!(missing, 0, "node-b took over and delivered everything");
+    let stats = until(&b.base, "/v1/stats", Duration::from_secs(10), |v| v["backlog"] == 0).await;
+    assert_eq!(stats["backlog"], 0, "{stats}");
+}
+
 /// What one node does shows on the other: a pause, the events it receives and the attempts it
 /// makes arrive in the other node's SSE stream and stats.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

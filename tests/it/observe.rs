@@ -511,3 +511,87 @@ async fn an_endpoints_history_counts_its_responses_and_failures_and_survives_a_r
     assert_eq!(seen, 5, "{history}");
     server.shutdown().await.unwrap();
 }
+
+/// Attempts every 7.3 s over the last 26 h (every fifth one failed), and at each window's far edge
+/// a cluster 2 min wide: failures inside the window, successes just outside, so a window that
+/// starts at the wrong time (a minute's start, say) shows it. `(started_at, succeeded)`.
+fn attempt_pattern(now: i64) -> Vec<(i64, bool)> {
+    let steady = (1..12_800).map(|i| (now - i * 7_300, i % 5 != 0));
+    let edges = [60_000, 300_000, 3_600_000, 86_400_000]
+        .into_iter()
+        .flat_map(|span| (-45..=45).map(move |j| (now - span + j * 1_333, j < 0)));
+    steady.chain(edges).collect()
+}
+
+/// After a restart every window of `/v1/stats` covers exactly its span again, rebuilt from the
+/// stored attempts: the current second and the ones before it, 60, 300 or 3,600 in all; the 24 h
+/// window to the second too but for its oldest minute, counted only when wholly inside.
+#[tokio::test]
+async fn after_a_restart_each_rate_window_counts_exactly_the_stored_attempts_of_its_span() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(dir.path());
+    let sink = Sink::start(Behaviour::default()).await;
+    let server = hookwatch::server::Server::start(config.clone()).await.unwrap();
+    let base = format!("http://{}", server.addr);
+    let http = reqwest::Client::new();
+    let body = json!({"name": "windows", "url": sink.url, "actions": ["*"]});
+    let (_, sub) = call(&http, reqwest::Method::POST, &format!("{base}/v1/subscriptions"), ADMIN, Some(body)).await;
+    let id = sub["id"].as_str().unwrap().to_string();
+    call(&http, reqwest::Method::POST, &format!("{base}/v1/events"), INGEST, Some(card_move("P", 2))).await;
+    until(&base, "/v1/stats", Duration::from_secs(5), |s| s["subscriptions"][0]["total_attempts"] == 1).await;
+    server.shutdown().await.unwrap();
+
+    // The history the restarted server finds: written beside the one real attempt, copying it.
+    let mut db = rusqlite::Connection::open(&config.db).unwrap();
+    let tx = db.transaction().unwrap();
+    for (at, ok) in attempt_pattern(hookwatch::model::now_ms()) {
+        let (code, kind, error) = if ok { (200, None, None) } else { (500, Some("status"), Some("HTTP 500")) };
+        tx.execute(
+            "INSERT INTO attempts (delivery_id, subscription_id, started_at, duration_ms, status_code, error_kind,
+                                   error, response_body, response_truncated, request_headers)
+             SELECT delivery_id, subscription_id, ?1, 5, ?2, ?3, ?4, response_body, response_truncated, request_headers
+             FROM attempts WHERE id = (SELECT MIN(id) FROM attempts)",
+            rusqlite::params![at, code, kind, error],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+    let stored: Vec<(i64, bool)> = db
+        .prepare("SELECT started_at, error_kind IS NULL FROM attempts")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    drop(db);
+
+    let server = hookwatch::server::Server::start(config).await.unwrap();
+    let base = format!("http://{}", server.addr);
+    let (_, stats) = call(&http, reqwest::Method::GET, &format!("{base}/v1/stats"), ADMIN, None).await;
+    let now = chrono::DateTime::parse_from_rfc3339(stats["generated_at"].as_str().unwrap()).unwrap().timestamp_millis();
+    let second = now.div_euclid(1000) * 1000;
+    let oldest_whole_minute = (second - 86_399_000 + 59_999).div_euclid(60_000) * 60_000;
+    let report = stats["subscriptions"].as_array().unwrap().iter().find(|s| s["id"] == id.as_str()).unwrap();
+    let mut rows = Vec::new();
+    let mut exact = true;
+    for (window, from) in
+        [("1m", second - 59_000), ("5m", second - 299_000), ("1h", second - 3_599_000), ("24h", oldest_whole_minute)]
+    {
+        let inside: Vec<bool> = stored.iter().filter(|(at, _)| (from..=now).contains(at)).map(|(_, ok)| *ok).collect();
+        let rate = (!inside.is_empty()).then(|| inside.iter().filter(|ok| **ok).count() as f64 / inside.len() as f64);
+        let truth = (inside.len() as u64, rate);
+        let shown = (report["attempts"][window].as_u64().unwrap(), report["success_rate"][window].as_f64());
+        exact &= shown == truth;
+        let rate = |r: Option<f64>| r.map_or("none".to_string(), |r| format!("{r:.3}"));
+        rows.push(format!(
+            "{window}: {} of {} attempts, stored {} of {}",
+            rate(shown.1),
+            shown.0,
+            rate(truth.1),
+            truth.0
+        ));
+    }
+    eprintln!("right after the restart\n{}", rows.join("\n"));
+    assert!(exact, "each window as stored: {rows:#?}");
+    server.shutdown().await.unwrap();
+}

@@ -178,8 +178,21 @@ async fn attempts_move_deliveries(store: Arc<dyn Store>) {
     assert_eq!(d.attempts[1].response_body, "ok");
     assert_eq!(d.attempts[1].request_headers.get("webhook-id").map(String::as_str), Some("dlv_evt_1_sub_a"));
 
-    let counts = store.attempt_counts_since(t - 60_000).await.unwrap();
-    let (attempts, successes) = counts.iter().fold((0, 0), |(a, s), c| (a + c.attempts, s + c.successes));
+    // Counted back per second from a minute's start, per minute before it.
+    let minute = |at: i64| at.div_euclid(60_000) * 60_000;
+    let second = |at: i64| at.div_euclid(1000) * 1000;
+    let counts = |by_second_from| {
+        let store = store.clone();
+        async move {
+            let found = store.attempt_counts(t - 60_000, by_second_from).await.unwrap();
+            found.into_iter().map(|c| (c.subscription_id, c.at, c.attempts, c.successes)).collect::<Vec<_>>()
+        }
+    };
+    let by_second = counts(minute(t + 1)).await;
+    assert_eq!(by_second, [("sub_a".to_string(), second(t + 1), 1, 0), ("sub_a".to_string(), second(t + 5001), 1, 1)]);
+    let by_minute = counts(minute(t + 5001) + 60_000).await;
+    assert!(by_minute.iter().all(|c| c.1 == minute(c.1)), "{by_minute:?}");
+    let (attempts, successes) = by_minute.iter().fold((0, 0), |(a, s), c| (a + c.2, s + c.3));
     assert_eq!((attempts, successes), (2, 1));
 }
 
@@ -425,23 +438,36 @@ async fn postgres_leases_follow_heartbeats() {
         a.ingest(event(&format!("evt_{i:02}"), "card.create", t, &["sub_a"]), 0).await.unwrap();
     }
     assert!(b_shared.claim(100, t, lease, false).await.unwrap().is_empty(), "node-a is alive and holds them");
+    // One waits for a retry two minutes away: only then may another node take it over.
+    let mut retrying = attempt("dlv_evt_00_sub_a", "sub_a", t, Some(500), DeliveryStatus::Retrying);
+    retrying.next_retry_at = Some(now_ms() + 120_000);
+    a.record_attempt(retrying).await.unwrap();
 
-    let nodes = b_shared.nodes().await.unwrap();
+    let nodes = b_shared.nodes(lease, lease).await.unwrap();
     assert_eq!(nodes.len(), 1);
     assert_eq!((nodes[0].id.as_str(), nodes[0].address.as_str()), ("node-a", "10.0.0.1:8430"));
+    assert_eq!((nodes[0].alive, nodes[0].backlog), (true, 0), "a live node's backlog is what it reports");
 
     tokio::time::sleep(lease + Duration::from_millis(300)).await;
+    // Silent, node-a's backlog is what is still leased to it, not its last report.
+    let nodes = b_shared.nodes(lease, lease).await.unwrap();
+    assert_eq!((nodes[0].alive, nodes[0].backlog), (false, 40));
+    let takeover_in = nodes[0].takeover_in_ms.unwrap();
+    assert!((110_000..=120_000).contains(&takeover_in), "the last to be taken over is the retry: {takeover_in}");
     // Every claiming node heartbeats first (the cluster loop does): a lease needs a live holder.
     b_shared.heartbeat(&status("10.0.0.2:8430")).await.unwrap();
     c_shared.heartbeat(&status("10.0.0.3:8430")).await.unwrap();
     let (from_b, from_c) =
         tokio::join!(b_shared.claim(25, now_ms(), lease, false), c_shared.claim(25, now_ms(), lease, false));
     let (from_b, from_c) = (from_b.unwrap(), from_c.unwrap());
-    assert_eq!(from_b.len() + from_c.len(), 40, "node-a's silence hands all its work over");
+    assert_eq!(from_b.len() + from_c.len(), 39, "node-a's silence hands all its due work over");
     let mut ids: Vec<&str> = from_b.iter().chain(&from_c).map(|p| p.id.as_str()).collect();
     ids.sort();
     ids.dedup();
-    assert_eq!(ids.len(), 40, "no delivery is claimed twice");
+    assert_eq!(ids.len(), 39, "no delivery is claimed twice");
+    let nodes = b_shared.nodes(lease, lease).await.unwrap();
+    let node_a = nodes.iter().find(|n| n.id == "node-a").unwrap();
+    assert_eq!((node_a.alive, node_a.backlog), (false, 1), "node-a holds only the retry not yet due");
 
     // node-b is now the holder: node-c gets nothing while node-b's heartbeat is fresh.
     b_shared.heartbeat(&status("10.0.0.2:8430")).await.unwrap();

@@ -5,6 +5,7 @@ use super::{popup_area, span};
 use crate::dashboard::app::App;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
+use crate::store::NodeInfo;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
@@ -65,9 +66,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &The
         Constraint::Length(7),
     ];
     let mut block = block;
-    if alive < nodes.len() {
+    let takeovers: Vec<String> = nodes.iter().filter_map(takeover).collect();
+    if !takeovers.is_empty() {
+        block = block.title_bottom(Line::styled(format!(" {} ", takeovers.join(" · ")), theme.warn()));
+    } else if alive < nodes.len() {
         block = block
             .title_bottom(Line::styled(" a silent node's work goes to live nodes when its lease ends ", theme.dim()));
     }
     frame.render_widget(Table::new(rows, widths).header(header).block(block).column_spacing(1), rect);
+}
+
+/// What becomes of the deliveries a silent node still holds: when the live nodes may have taken
+/// over the last of them.
+fn takeover(n: &NodeInfo) -> Option<String> {
+    let id = clean(&n.id);
+    match n.takeover_in_ms.filter(|_| n.backlog > 0)? {
+        0 => Some(format!("{id}: {} being taken over", n.backlog)),
+        ms => Some(format!("{id}: {} awaiting takeover in {}", n.backlog, span(ms as i64))),
+    }
 }
