@@ -411,6 +411,7 @@ pub fn views() -> Vec<(&'static str, App)> {
     let entry = |ago: Millis, actor, action: &str, target: &str, summary: &str| crate::model::AuditEntry {
         at: NOW - ago,
         actor,
+        name: (actor == crate::model::Actor::Admin).then(|| "alice".into()),
         action: action.into(),
         target: target.into(),
         summary: summary.into(),
@@ -418,7 +419,13 @@ pub fn views() -> Vec<(&'static str, App)> {
     use crate::model::Actor;
     audit.audit = Some((
         vec![
-            entry(20_000, Actor::Admin, "replay.start", "rpl_01KQBIL0000000000000000001", "212 deliveries at 20/s"),
+            entry(
+                20_000,
+                Actor::Admin,
+                "replay.start",
+                "rpl_01KQBIL0000000000000000001",
+                "billing (sub_01KQBIL0000000000000000003), status failed: 212 deliveries at 20/s",
+            ),
             entry(
                 95_000,
                 Actor::Admin,
@@ -530,8 +537,11 @@ fn demo_replay() -> crate::model::Replay {
         rate_per_s: 20,
         state: crate::model::ReplayState::Running,
         total: 212,
-        done: 71,
+        sent: 71,
+        delivered: 71,
         failed: 0,
+        skipped: 0,
+        held: None,
         created_at: NOW - 4_000,
         updated_at: NOW,
         cursor: None,

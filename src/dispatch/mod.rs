@@ -8,10 +8,12 @@ mod lane;
 pub mod retry;
 pub mod signing;
 pub mod ssrf;
+mod ticket;
 
 pub use breaker::{BreakerConfig, BreakerState};
 pub use retry::RetrySchedule;
 pub use ssrf::SsrfGuard;
+pub use ticket::{ReplayTally, ReplayTicket};
 
 use crate::feed::Feed;
 use crate::model::Alert;
@@ -37,6 +39,8 @@ pub struct Job {
     /// The body when it is at hand (fresh events within the memory budget, or read ahead by the
     /// lane); a job goes out only once it is.
     pub body: Option<HeldBody>,
+    /// When a replay handed it on: its ticket, settled by the delivery's next attempt.
+    pub replay: Option<ReplayTicket>,
 }
 
 impl Job {
@@ -47,6 +51,7 @@ impl Job {
             attempts: p.attempts,
             due: p.next_attempt_at,
             body: None,
+            replay: None,
         }
     }
 }
@@ -194,7 +199,17 @@ impl Dispatcher {
     pub fn probe(&self, subscription_id: &str) -> bool {
         let Ok(lanes) = self.lanes.lock() else { return false };
         let Some(lane) = lanes.get(subscription_id) else { return false };
-        lane.gauges.breaker() == BreakerState::Open && lane.commands.send(Command::Probe).is_ok()
+        lane.gauges.breaker() == BreakerState::Open && lane.commands.send(Command::Probe(None)).is_ok()
+    }
+
+    /// Hands a replay's job to its lane as the probe: an open breaker's cooldown ends and this
+    /// job goes first. With the breaker not open, the job just joins the queue.
+    pub fn probe_with(&self, subscription_id: &str, job: Job) {
+        if let Ok(lanes) = self.lanes.lock()
+            && let Some(lane) = lanes.get(subscription_id)
+        {
+            let _ = lane.commands.send(Command::Probe(Some(job)));
+        }
     }
 
     /// Keeps `body` in memory for a job if the budget allows.

@@ -747,7 +747,7 @@ impl Store for PostgresStore {
         client.execute("DELETE FROM audit WHERE at < $1", &[&before]).await?;
         client
             .execute(
-                "DELETE FROM replays WHERE id < $1 AND (body::json ->> 'state') <> 'running'",
+                "DELETE FROM replays WHERE id < $1 AND (body::json ->> 'state') NOT IN ('running', 'held')",
                 &[&super::first_replay_id_at(before)],
             )
             .await?;

@@ -958,7 +958,7 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             conn.execute("DELETE FROM alerts WHERE at < ?1", [before])?;
             conn.execute(
-                "DELETE FROM replays WHERE id < ?1 AND json_extract(body, '$.state') <> 'running'",
+                "DELETE FROM replays WHERE id < ?1 AND json_extract(body, '$.state') NOT IN ('running', 'held')",
                 [&oldest_replay],
             )?;
             Ok(conn.execute("DELETE FROM audit WHERE at < ?1", [before])?)

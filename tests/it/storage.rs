@@ -2,7 +2,7 @@
 //! against PostgreSQL when `HOOKWATCH_TEST_PG` names a server (`.ci/run` starts one).
 
 use bytes::Bytes;
-use hookwatch::model::{Actor, Alert, AlertKind, AuditEntry, Replay, ReplayFilter, ReplayState};
+use hookwatch::model::{Actor, Alert, AlertKind, AuditEntry, Replay, ReplayFilter, ReplayHold, ReplayState};
 use hookwatch::model::{DeliveryStatus, ErrorKind, Millis, Subscription, now_ms};
 use hookwatch::store::{
     AttemptRecord, EventQuery, IngestOutcome, NewEvent, NodeStatus, PostgresStore, StatusFilter, Store,
@@ -91,6 +91,7 @@ fn change() -> AuditEntry {
     AuditEntry {
         at: now_ms(),
         actor: Actor::Admin,
+        name: None,
         action: "test.change".into(),
         target: "x".into(),
         summary: "a test".into(),
@@ -516,12 +517,14 @@ async fn postgres_activity_shows_other_nodes_work() {
 }
 
 /// Every change keeps its audit entry in its own transaction: a change that fails keeps none. The
-/// log reads newest first and retention prunes it.
+/// log reads newest first (with the name of the token that made each change) and retention
+/// prunes it.
 async fn changes_are_audited_in_their_transaction(store: Arc<dyn Store>) {
     let t = now_ms();
     let entry = |action: &str, at: Millis| AuditEntry {
         at,
-        actor: Actor::Viewer,
+        actor: Actor::Admin,
+        name: Some("alice".into()),
         action: action.into(),
         target: "sub_x".into(),
         summary: format!("did {action}"),
@@ -543,8 +546,8 @@ async fn changes_are_audited_in_their_transaction(store: Arc<dyn Store>) {
     assert_eq!(kept, ["subscription.delete", "event.redeliver"], "retention prunes the audit log");
 }
 
-/// Retention prunes replays that finished and were created before the cutoff; a running one stays
-/// however old, since it resumes after a restart.
+/// Retention prunes replays that finished and were created before the cutoff; a running or held
+/// one stays however old, since it resumes after a restart (with its counts and what it waits for).
 async fn finished_replays_are_pruned(store: Arc<dyn Store>) {
     let t = now_ms();
     let replay = |created: Millis, state: ReplayState| Replay {
@@ -553,8 +556,16 @@ async fn finished_replays_are_pruned(store: Arc<dyn Store>) {
         rate_per_s: 10,
         state,
         total: 3,
-        done: 1,
-        failed: 0,
+        sent: 2,
+        delivered: 1,
+        failed: 1,
+        skipped: 0,
+        held: (state == ReplayState::Held).then(|| ReplayHold {
+            reason: "breaker open".into(),
+            subscription_id: "sub_1".into(),
+            subscription_name: "crm".into(),
+            next_probe_at: Some(created + 30_000),
+        }),
         created_at: created,
         updated_at: created,
         cursor: None,
@@ -562,12 +573,15 @@ async fn finished_replays_are_pruned(store: Arc<dyn Store>) {
     };
     let (old_done, old_running) = (replay(t - 60_000, ReplayState::Done), replay(t - 50_000, ReplayState::Running));
     let (old_cancelled, new_done) = (replay(t - 40_000, ReplayState::Cancelled), replay(t - 1_000, ReplayState::Done));
-    for r in [&old_done, &old_running, &old_cancelled, &new_done] {
+    let old_held = replay(t - 45_000, ReplayState::Held);
+    for r in [&old_done, &old_running, &old_held, &old_cancelled, &new_done] {
         store.save_replay(r, None).await.unwrap();
     }
     store.prune(t - 10_000).await.unwrap();
-    let kept: Vec<String> = store.replays().await.unwrap().into_iter().map(|r| r.id).collect();
-    assert_eq!(kept, [new_done.id, old_running.id], "newest first; the finished old ones are gone");
+    let kept = store.replays().await.unwrap();
+    let ids: Vec<&str> = kept.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, [&new_done.id, &old_held.id, &old_running.id], "newest first; the finished old ones are gone");
+    assert_eq!(kept[1], old_held, "a held replay reads back whole");
 }
 
 /// Payload search: words anywhere in the body (whole, or their beginning; any case), and a JSON

@@ -5,7 +5,7 @@ use super::{counted, percent, span};
 use crate::dashboard::app::App;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
-use crate::model::SubscriptionState;
+use crate::model::{ReplayHold, SubscriptionState};
 use crate::report::StatsReport;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -27,15 +27,25 @@ pub fn overall_success(stats: &StatsReport) -> Option<f64> {
 /// Replays older than this read are shown with the time they were read.
 const REPLAYS_FRESH_MS: i64 = 3000;
 
-/// The running replays' progress, with the key that cancels; marked with its time when not current.
+/// The replays' progress (held ones say what they wait for), with the key that cancels; marked
+/// with its time when not current.
 fn replay_progress(app: &App) -> Option<String> {
     let newest = app.replays.first()?;
     let mut text = match &app.replays[..] {
-        [one] => format!(" ▶ replay {}/{} at {}/s · X cancels", one.done, one.total, one.rate_per_s),
+        [one] => {
+            let pace = match &one.held {
+                Some(hold) => held(hold),
+                None => format!("at {}/s", one.rate_per_s),
+            };
+            let failed = if one.failed > 0 { format!(" · {} failed", one.failed) } else { String::new() };
+            format!(" ▶ replay {}/{} {pace}{failed} · X cancels", one.sent, one.total)
+        }
         many => {
-            let (done, total) =
-                many.iter().fold((0u64, 0u64), |(d, t), r| (d.saturating_add(r.done), t.saturating_add(r.total)));
-            format!(" ▶ {} replays {done}/{total} · X cancels {}", many.len(), super::short_id(&newest.id))
+            let (sent, total) =
+                many.iter().fold((0u64, 0u64), |(d, t), r| (d.saturating_add(r.sent), t.saturating_add(r.total)));
+            let held = many.iter().filter(|r| r.held.is_some()).count();
+            let held = if held > 0 { format!(" · {held} held") } else { String::new() };
+            format!(" ▶ {} replays {sent}/{total}{held} · X cancels {}", many.len(), super::short_id(&newest.id))
         }
     };
     if let Some((at, error)) = &app.replays_read
@@ -44,6 +54,12 @@ fn replay_progress(app: &App) -> Option<String> {
         text += &format!(" · as of {}", super::clock(*at));
     }
     Some(text + " ")
+}
+
+/// What a held replay waits for: `held: breaker open, next probe 14:03:10 (crm)`.
+fn held(hold: &ReplayHold) -> String {
+    let probe = hold.next_probe_at.map(|at| format!(", next probe {}", super::clock(at))).unwrap_or_default();
+    format!("held: {}{probe} ({})", hold.reason, clean(&hold.subscription_name))
 }
 
 /// What the header says, each part with how soon it gives way on a narrow screen (higher first).
