@@ -569,6 +569,57 @@ pub struct Alert {
     pub at: Millis,
 }
 
+/// An endpoint's circuit breaker: closed (deliveries go), open (they wait for a probe), half-open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerState {
+    Closed,
+    Open,
+    /// The cooldown passed and one probe is in flight.
+    HalfOpen,
+}
+
+impl BreakerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Open => "open",
+            Self::HalfOpen => "half_open",
+        }
+    }
+}
+
+/// One change of an endpoint's breaker, as its lane made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BreakerChange {
+    #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Millis,
+    pub from: BreakerState,
+    pub to: BreakerState,
+    /// Once open: when its cooldown ends and the next probe goes.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_probe_at: Option<Millis>,
+}
+
+impl BreakerChange {
+    /// What happened, in words.
+    pub fn describe(&self) -> &'static str {
+        use BreakerState::*;
+        match (self.from, self.to) {
+            (Closed, Open) => "opened",
+            (Open, HalfOpen) => "probe sent",
+            (HalfOpen, Open) => "probe failed: open again",
+            (HalfOpen, Closed) => "probe succeeded: closed",
+            (Open, Closed) => "closed by a resume",
+            (_, Closed) => "closed",
+            (_, Open) => "open",
+            (_, HalfOpen) => "half-open",
+        }
+    }
+}
+
 /// Who made a change: the kind of token a request carried, or the part of hookwatch that made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -402,7 +402,12 @@ impl App {
         if held.is_empty() { format!("{what}: sending now") } else { format!("{what}; {}", held.join("; ")) }
     }
 
+    /// The endpoint keys act on: an open endpoint page's, else the subscriptions cursor's (a page
+    /// opened from the alert log or the palette need not be the cursor's).
     pub fn selected_endpoint(&self) -> Option<&EndpointReport> {
+        if let Some(Popup::Endpoint(page)) = self.popups.last() {
+            return self.endpoints().into_iter().find(|e| e.id == page.id);
+        }
         self.endpoints().get(self.sub_cursor).copied()
     }
 

@@ -343,6 +343,8 @@ pub fn demo_history() -> EndpointHistory {
         message: message.into(),
         at: NOW - ago,
     };
+    let change =
+        |ago: Millis, from, to, next_probe_at| crate::model::BreakerChange { at: NOW - ago, from, to, next_probe_at };
     EndpointHistory {
         span: Span::Hour,
         slot_s: 60,
@@ -362,6 +364,11 @@ pub fn demo_history() -> EndpointHistory {
         breaker: vec![
             alert(AlertKind::BreakerOpen, 60_000, "5 consecutive failures; pausing deliveries for a cooldown"),
             alert(AlertKind::EndpointFailing, 1_150_000, "3 failures in a row, last: HTTP 500 Internal Server Error"),
+        ],
+        breaker_changes: vec![
+            change(29_000, BreakerState::HalfOpen, BreakerState::Open, Some(NOW + 31_000)),
+            change(30_000, BreakerState::Open, BreakerState::HalfOpen, None),
+            change(60_000, BreakerState::Closed, BreakerState::Open, Some(NOW - 30_000)),
         ],
     }
 }

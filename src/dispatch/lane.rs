@@ -7,7 +7,7 @@ use super::{CompactId, Context, Control, HeldBody, Job, LaneGauges, ReplayTicket
 use crate::feed::FeedEvent;
 use crate::metrics::AttemptFacts;
 use crate::model::{Alert, AlertKind};
-use crate::model::{DeliveryStatus, Millis, Subscription, SubscriptionState, now_ms};
+use crate::model::{BreakerChange, DeliveryStatus, Millis, Subscription, SubscriptionState, now_ms};
 use crate::store::AttemptRecord;
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -412,10 +412,20 @@ impl Lane {
         }
         self.gauges.in_flight.store(self.in_flight.len(), Ordering::Relaxed);
         let breaker = &self.health.breaker;
-        self.gauges.breaker.store(breaker.state() as u8, Ordering::Relaxed);
+        let before = self.gauges.breaker.swap(breaker.state() as u8, Ordering::Relaxed);
         let probe =
             breaker.open_until().map_or(0, |open| now + open.saturating_duration_since(at).as_millis() as Millis);
         self.gauges.next_probe_at.store(probe, Ordering::Relaxed);
+        // Every state is published before the lane can leave it, so every change is seen here.
+        if before != breaker.state() as u8 {
+            let change = BreakerChange {
+                at: now,
+                from: super::breaker_state(before),
+                to: breaker.state(),
+                next_probe_at: Some(probe).filter(|p| *p > 0),
+            };
+            self.ctx.stats.record_breaker(&self.sub.id, change);
+        }
     }
 }
 

@@ -10,7 +10,8 @@ pub mod signing;
 pub mod ssrf;
 mod ticket;
 
-pub use breaker::{BreakerConfig, BreakerState};
+pub use crate::model::BreakerState;
+pub use breaker::BreakerConfig;
 pub use retry::RetrySchedule;
 pub use ssrf::SsrfGuard;
 pub use ticket::{ReplayTally, ReplayTicket};
@@ -126,15 +127,20 @@ pub struct LaneGauges {
 
 impl LaneGauges {
     pub fn breaker(&self) -> BreakerState {
-        match self.breaker.load(Ordering::Relaxed) {
-            1 => BreakerState::Open,
-            2 => BreakerState::HalfOpen,
-            _ => BreakerState::Closed,
-        }
+        breaker_state(self.breaker.load(Ordering::Relaxed))
     }
 
     pub fn next_probe_at(&self) -> Option<Millis> {
         Some(self.next_probe_at.load(Ordering::Relaxed)).filter(|t| *t > 0)
+    }
+}
+
+/// A breaker state as the gauges keep it.
+fn breaker_state(code: u8) -> BreakerState {
+    match code {
+        1 => BreakerState::Open,
+        2 => BreakerState::HalfOpen,
+        _ => BreakerState::Closed,
     }
 }
 
