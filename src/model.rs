@@ -472,6 +472,9 @@ pub struct Attempt {
     pub next_retry_at: Option<Millis>,
     /// The request headers sent, signature included (the subscription secret never is).
     pub request_headers: BTreeMap<String, String>,
+    /// The replay (`rpl_…`) that sent this attempt, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_id: Option<String>,
 }
 
 impl Attempt {

@@ -260,6 +260,7 @@ pub fn demo_inspector() -> Inspector {
         response_truncated: false,
         next_retry_at: next,
         request_headers: headers.clone(),
+        replay_id: None,
     };
     let detail = EventDetail {
         id: "evt_01KQ0000000000000000900000".into(),
@@ -293,14 +294,18 @@ pub fn demo_inspector() -> Inspector {
                         "upstream overloaded, try again",
                         Some(NOW - 1000),
                     ),
-                    attempt(
-                        3,
-                        NOW - 1000,
-                        500,
-                        Some("HTTP 500 Internal Server Error"),
-                        "{\"error\":\"database is locked\"}",
-                        Some(NOW + 4000),
-                    ),
+                    // Sent again by a replay.
+                    Attempt {
+                        replay_id: Some("rpl_01KQRPL0000000000000000001".into()),
+                        ..attempt(
+                            3,
+                            NOW - 1000,
+                            500,
+                            Some("HTTP 500 Internal Server Error"),
+                            "{\"error\":\"database is locked\"}",
+                            Some(NOW + 4000),
+                        )
+                    },
                 ],
             },
         ],

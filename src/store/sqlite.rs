@@ -176,6 +176,9 @@ DROP TABLE events_fts;
 DROP TABLE events_fts_progress;
 "#;
 
+/// Schema 10: the replay an attempt was made for, so the inspector can say so.
+const MIGRATE_TO_10: &str = "ALTER TABLE attempts ADD COLUMN replay_id TEXT;";
+
 /// How SQLite searches payloads: words through the FTS5 index (each as a prefix), fields with
 /// `json_extract` (the body is stored as a BLOB, read as the JSON text it is).
 const PAYLOAD_SEARCH: query::PayloadSearch = query::PayloadSearch {
@@ -205,6 +208,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     Migration { version: 7, sql: MIGRATE_TO_7 },
     Migration { version: 8, sql: MIGRATE_TO_8 },
     Migration { version: 9, sql: MIGRATE_TO_9 },
+    Migration { version: 10, sql: MIGRATE_TO_10 },
 ];
 
 /// Keeps an audit entry, in the caller's transaction.
@@ -624,8 +628,8 @@ fn record(conn: &Connection, rec: &AttemptRecord) -> Result<()> {
     ])?;
     conn.prepare_cached(
         "INSERT INTO attempts (delivery_id, subscription_id, started_at, duration_ms, status_code, error_kind,
-                               error, response_body, response_truncated, next_retry_at, request_headers)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                               error, response_body, response_truncated, next_retry_at, request_headers, replay_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         rec.delivery_id,
@@ -638,7 +642,8 @@ fn record(conn: &Connection, rec: &AttemptRecord) -> Result<()> {
         rec.response_body,
         rec.response_truncated,
         rec.next_retry_at,
-        headers
+        headers,
+        rec.replay_id
     ])?;
     if rec.new_status.is_final() {
         close_if_finished(conn, &rec.event_id)?;
@@ -1160,6 +1165,7 @@ mod tests {
             next_retry_at: None,
             new_status: DeliveryStatus::Succeeded,
             attempts_in_series: 1,
+            replay_id: None,
         };
         let mut recorded = store.record_attempt(record);
         // Its first poll hands the record to the writer, which holds it for company.

@@ -164,6 +164,17 @@ async fn a_replay_probes_an_open_breaker_and_goes_on_once_it_closes() {
     assert_eq!(breaker(&server.base).await, "closed", "the probe's success closed the breaker");
     let dead = until(&server.base, "/v1/events?status=dead", WAIT, |v| v["data"] == json!([])).await;
     assert_eq!(dead["data"], json!([]), "every replayed delivery went through");
+
+    // Each replayed attempt is marked with the replay that sent it; the earlier ones are not.
+    let (_, events) =
+        call(&reqwest::Client::new(), Method::GET, &format!("{}/v1/events", server.base), ADMIN, None).await;
+    for event in events["data"].as_array().unwrap() {
+        let path = format!("{}/v1/events/{}", server.base, event["id"].as_str().unwrap());
+        let (_, detail) = call(&reqwest::Client::new(), Method::GET, &path, ADMIN, None).await;
+        let marks: Vec<Option<&str>> =
+            detail["deliveries"][0]["attempts"].as_array().unwrap().iter().map(|a| a["replay_id"].as_str()).collect();
+        assert_eq!(marks, [None, None, Some(id)], "{detail}");
+    }
 }
 
 /// A replay to an endpoint still failing: its probe fails, and the replay is held, saying until

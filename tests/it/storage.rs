@@ -83,6 +83,7 @@ fn attempt(delivery: &str, sub: &str, at: Millis, status: Option<u16>, new_statu
         next_retry_at: (new_status == DeliveryStatus::Retrying).then_some(at + 5000),
         new_status,
         attempts_in_series: 1,
+        replay_id: None,
     }
 }
 
@@ -162,6 +163,7 @@ async fn attempts_move_deliveries(store: Arc<dyn Store>) {
         .unwrap();
     let mut ok = attempt("dlv_evt_1_sub_a", "sub_a", t + 5001, Some(200), DeliveryStatus::Succeeded);
     ok.attempts_in_series = 2;
+    ok.replay_id = Some("rpl_1".into());
     store.record_attempt(ok).await.unwrap();
 
     let detail = store.event_detail("evt_1").await.unwrap().unwrap();
@@ -175,6 +177,8 @@ async fn attempts_move_deliveries(store: Arc<dyn Store>) {
     assert_eq!(d.attempts[0].next_retry_at, Some(t + 5001));
     assert_eq!(d.attempts[1].response_body, "ok");
     assert_eq!(d.attempts[1].request_headers.get("webhook-id").map(String::as_str), Some("dlv_evt_1_sub_a"));
+    let replays: Vec<Option<&str>> = d.attempts.iter().map(|a| a.replay_id.as_deref()).collect();
+    assert_eq!(replays, [None, Some("rpl_1")], "an attempt keeps the replay that sent it");
 
     let counts = store.attempt_counts_since(t - 60_000).await.unwrap();
     let (attempts, successes) = counts.iter().fold((0, 0), |(a, s), c| (a + c.attempts, s + c.successes));
