@@ -230,7 +230,9 @@ fn health_lines(history: &EndpointHistory, theme: &Theme) -> Vec<Line<'static>> 
             BreakerState::Closed => ("✓", theme.ok()),
         };
         let next = c.next_probe_at.map_or(String::new(), |at| {
-            format!(" · next probe {} (cooldown {})", clock(at), span(at.saturating_sub(c.at)))
+            // To the nearest second: the cooldown is whole seconds, its clock readings a few ms apart.
+            let cooldown = (at.saturating_sub(c.at) + 500) / 1000 * 1000;
+            format!(" · next probe {} (cooldown {})", clock(at), span(cooldown))
         });
         let line = Line::from(vec![
             Span::styled(format!("{} ", clock(c.at)), theme.dim()),

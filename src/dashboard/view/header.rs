@@ -33,12 +33,13 @@ fn replay_progress(app: &App) -> Option<String> {
     let newest = app.replays.first()?;
     let mut text = match &app.replays[..] {
         [one] => {
+            // Held, what it waits for says enough (a failed probe held it); running, its pace and failures.
             let pace = match &one.held {
                 Some(hold) => held(hold),
+                None if one.failed > 0 => format!("at {}/s · {} failed", one.rate_per_s, one.failed),
                 None => format!("at {}/s", one.rate_per_s),
             };
-            let failed = if one.failed > 0 { format!(" · {} failed", one.failed) } else { String::new() };
-            format!(" ▶ replay {}/{} {pace}{failed} · X cancels", one.sent, one.total)
+            format!(" ▶ replay {}/{} {pace} · X cancels", one.sent, one.total)
         }
         many => {
             let (sent, total) =
