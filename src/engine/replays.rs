@@ -242,11 +242,15 @@ impl Engine {
     }
 
     fn run_replay(self: &Arc<Self>, replay: Replay) {
+        // Its filter was checked when it was created: a stored one that no longer parses is left as it is.
+        let Ok(selection) = Selection::of(&replay.filter) else {
+            tracing::error!("replay {}: its stored filter is not valid; it cannot go on", replay.id);
+            return;
+        };
         let (cancel_tx, cancel) = oneshot::channel();
         if let Ok(mut runs) = self.replay_runs.0.lock() {
             runs.insert(replay.id.clone(), cancel_tx);
         }
-        let Ok(selection) = Selection::of(&replay.filter) else { return };
         let runner = Runner {
             tally: ReplayTally::new(&replay.id),
             base: (replay.delivered, replay.failed, replay.skipped),
