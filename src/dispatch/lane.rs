@@ -472,7 +472,7 @@ async fn deliver(
         next_retry_at: next_at,
         new_status: status,
         attempts_in_series: attempts,
-        replay_id: job.replay.as_ref().and_then(|t| t.replay_id()).map(str::to_string),
+        replay_id: job.replay.as_ref().map(|t| t.replay_id().to_string()),
     };
     // Recorded in the background: the in-flight slot is free as soon as the endpoint answered.
     // Should the process die before the record commits, the delivery is still pending on disk and

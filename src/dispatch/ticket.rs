@@ -14,7 +14,8 @@ pub struct ReplayTally {
     handed: AtomicU64,
     delivered: AtomicU64,
     failed: AtomicU64,
-    unattempted: AtomicU64,
+    /// Tickets dropped: attempted (counted in `delivered` or `failed` first) or not.
+    ended: AtomicU64,
     settled: Notify,
 }
 
@@ -25,7 +26,7 @@ impl ReplayTally {
             handed: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             failed: AtomicU64::new(0),
-            unattempted: AtomicU64::new(0),
+            ended: AtomicU64::new(0),
             settled: Notify::new(),
         })
     }
@@ -33,7 +34,7 @@ impl ReplayTally {
     /// A ticket for one more delivery handed on.
     pub fn ticket(self: &Arc<Self>) -> ReplayTicket {
         self.handed.fetch_add(1, Ordering::SeqCst);
-        ReplayTicket(Some(self.clone()))
+        ReplayTicket(self.clone())
     }
 
     pub fn delivered(&self) -> u64 {
@@ -45,50 +46,44 @@ impl ReplayTally {
     }
 
     pub fn unattempted(&self) -> u64 {
-        self.unattempted.load(Ordering::SeqCst)
+        let attempted = self.delivered() + self.failed();
+        self.ended.load(Ordering::SeqCst).saturating_sub(attempted)
     }
 
     /// Deliveries handed on whose attempt has not ended yet.
     pub fn outstanding(&self) -> u64 {
-        let settled = self.delivered() + self.failed() + self.unattempted();
-        self.handed.load(Ordering::SeqCst).saturating_sub(settled)
+        self.handed.load(Ordering::SeqCst).saturating_sub(self.ended.load(Ordering::SeqCst))
     }
 
     /// Waits until a ticket is settled (at once if one was since the last wait).
     pub async fn changed(&self) {
         self.settled.notified().await;
     }
-
-    fn settle(&self, count: &AtomicU64) {
-        count.fetch_add(1, Ordering::SeqCst);
-        // One waiter, the replay's runner: a permit kept for it means no settlement goes unheard.
-        self.settled.notify_one();
-    }
 }
 
-/// One replayed delivery's claim on its replay's tally.
+/// One replayed delivery's claim on its replay's tally (a pointer: a queued job grows by 8 bytes).
 #[derive(Debug)]
-pub struct ReplayTicket(Option<Arc<ReplayTally>>);
+pub struct ReplayTicket(Arc<ReplayTally>);
 
 impl ReplayTicket {
     /// The replay whose delivery this is (its attempt is marked with it).
-    pub fn replay_id(&self) -> Option<&str> {
-        self.0.as_deref().map(|t| t.replay_id.as_str())
+    pub fn replay_id(&self) -> &str {
+        &self.0.replay_id
     }
 
-    /// The delivery's attempt ended, as `success` says.
-    pub(super) fn attempted(mut self, success: bool) {
-        if let Some(tally) = self.0.take() {
-            tally.settle(if success { &tally.delivered } else { &tally.failed });
-        }
+    /// The delivery's attempt ended, as `success` says; dropping the ticket then settles it.
+    pub(super) fn attempted(self, success: bool) {
+        let count = if success { &self.0.delivered } else { &self.0.failed };
+        count.fetch_add(1, Ordering::SeqCst);
     }
 }
 
 impl Drop for ReplayTicket {
+    /// Settles the ticket: as attempted if `attempted` counted it, else as not attempted.
     fn drop(&mut self) {
-        if let Some(tally) = self.0.take() {
-            tally.settle(&tally.unattempted);
-        }
+        self.0.ended.fetch_add(1, Ordering::SeqCst);
+        // One waiter, the replay's runner: a permit kept for it means no settlement goes unheard.
+        self.0.settled.notify_one();
     }
 }
 
@@ -106,5 +101,6 @@ mod tests {
         assert_eq!((tally.delivered(), tally.failed(), tally.outstanding()), (1, 1, 1));
         drop(c);
         assert_eq!((tally.unattempted(), tally.outstanding()), (1, 0));
+        assert_eq!(std::mem::size_of::<Option<ReplayTicket>>(), 8, "a queued job grows by a pointer");
     }
 }
