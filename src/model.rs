@@ -533,6 +533,9 @@ pub struct Attempt {
     pub next_retry_at: Option<Millis>,
     /// The request headers sent, signature included (the subscription secret never is).
     pub request_headers: BTreeMap<String, String>,
+    /// The replay (`rpl_…`) that sent this attempt, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_id: Option<String>,
 }
 
 impl Attempt {
@@ -637,6 +640,57 @@ pub struct Alert {
     pub at: Millis,
 }
 
+/// An endpoint's circuit breaker: closed (deliveries go), open (they wait for a probe), half-open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerState {
+    Closed,
+    Open,
+    /// The cooldown passed and one probe is in flight.
+    HalfOpen,
+}
+
+impl BreakerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Open => "open",
+            Self::HalfOpen => "half_open",
+        }
+    }
+}
+
+/// One change of an endpoint's breaker, as its lane made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BreakerChange {
+    #[serde(with = "ts")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Millis,
+    pub from: BreakerState,
+    pub to: BreakerState,
+    /// Once open: when its cooldown ends and the next probe goes.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_probe_at: Option<Millis>,
+}
+
+impl BreakerChange {
+    /// What happened, in words.
+    pub fn describe(&self) -> &'static str {
+        use BreakerState::*;
+        match (self.from, self.to) {
+            (Closed, Open) => "opened",
+            (Open, HalfOpen) => "probe sent",
+            (HalfOpen, Open) => "probe failed: open again",
+            (HalfOpen, Closed) => "probe succeeded: closed",
+            (Open, Closed) => "closed by a resume",
+            (_, Closed) => "closed",
+            (_, Open) => "open",
+            (_, HalfOpen) => "half-open",
+        }
+    }
+}
+
 /// Who made a change: the kind of token a request carried, or the part of hookwatch that made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -665,6 +719,20 @@ impl Actor {
     }
 }
 
+/// Who acts: the kind of token (or the part of hookwatch) and, for a token the token file
+/// names, its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub actor: Actor,
+    pub name: Option<String>,
+}
+
+impl From<Actor> for Caller {
+    fn from(actor: Actor) -> Caller {
+        Caller { actor, name: None }
+    }
+}
+
 /// One change, as the audit log keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
@@ -672,6 +740,9 @@ pub struct AuditEntry {
     #[schema(value_type = String, format = DateTime)]
     pub at: Millis,
     pub actor: Actor,
+    /// The name of the token it was made with, when the token file names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// What was done, e.g. `subscription.pause`, `event.redeliver`.
     pub action: String,
     /// The id it was done to.
@@ -705,6 +776,10 @@ pub struct ReplayFilter {
 #[serde(rename_all = "snake_case")]
 pub enum ReplayState {
     Running,
+    /// Waiting for an endpoint it must send to: its breaker is open (the replay's probe failed),
+    /// or its subscription is paused or disabled. `held` says which and until when.
+    Held,
+    /// Every selected delivery was attempted.
     Done,
     Cancelled,
 }
@@ -713,10 +788,30 @@ impl ReplayState {
     pub fn as_str(self) -> &'static str {
         match self {
             ReplayState::Running => "running",
+            ReplayState::Held => "held",
             ReplayState::Done => "done",
             ReplayState::Cancelled => "cancelled",
         }
     }
+
+    /// Whether the replay is still under way (running or held).
+    pub fn is_live(self) -> bool {
+        matches!(self, ReplayState::Running | ReplayState::Held)
+    }
+}
+
+/// What a held replay waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReplayHold {
+    /// `breaker open`, `subscription paused` or `subscription disabled`.
+    pub reason: String,
+    /// The subscription it waits for, and its name.
+    pub subscription_id: String,
+    pub subscription_name: String,
+    /// With the breaker open: when its next probe goes (the replay's next delivery).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_probe_at: Option<Millis>,
 }
 
 /// What a replay would do, answered before it is created (`?dry_run=true`).
@@ -748,10 +843,22 @@ pub struct Replay {
     pub state: ReplayState,
     /// Deliveries it will send again, counted when it was created.
     pub total: u64,
-    /// Deliveries handed to their lanes so far.
-    pub done: u64,
-    /// Events it could not redeliver (pruned meanwhile, or a storage fault).
+    /// Deliveries handed to their lanes so far: each of them is attempted, even after a cancel.
+    #[serde(alias = "done")]
+    pub sent: u64,
+    /// Sent deliveries whose attempt succeeded.
+    #[serde(default)]
+    pub delivered: u64,
+    /// Sent deliveries whose attempt failed (they go on retrying as their schedule says).
+    #[serde(default)]
     pub failed: u64,
+    /// Selected deliveries it could not send: their event was pruned meanwhile, a storage fault,
+    /// or another node took the delivery over.
+    #[serde(default)]
+    pub skipped: u64,
+    /// While `held`: what it waits for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<ReplayHold>,
     #[serde(with = "ts")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Millis,

@@ -1,7 +1,8 @@
 //! Admin, ingest and viewer tokens: from the environment or config, else generated once and kept
-//! in a 0600 file next to the database.
+//! in a 0600 file next to the database. The file may also hold named tokens of each kind
+//! (`admin_token.alice = "hw_…"`), one per person or tool, so the audit log says who acted.
 
-use crate::model::Actor;
+use crate::model::{Actor, Caller};
 use rand::Rng;
 use std::path::{Path, PathBuf};
 use subtle::ConstantTimeEq;
@@ -14,7 +15,20 @@ pub struct Tokens {
     pub viewer: String,
     /// Where generated tokens are kept, when any were generated.
     pub file: Option<PathBuf>,
+    /// The named tokens the token file holds.
+    pub named: Vec<NamedToken>,
 }
+
+/// A token the token file names: `admin_token.alice = "hw_…"`.
+#[derive(Debug, Clone)]
+pub struct NamedToken {
+    pub actor: Actor,
+    pub name: String,
+    token: String,
+}
+
+/// The longest name a token may have.
+const MAX_NAME: usize = 32;
 
 /// The token kinds, in the order `Tokens::resolve` takes them, with their key in the token file.
 const KEYS: [&str; 3] = ["admin_token", "ingest_token", "viewer_token"];
@@ -37,12 +51,9 @@ impl Tokens {
     /// already holds is never replaced, since clients hold those tokens.
     pub fn resolve(given: [Option<String>; 3], dir: &Path) -> anyhow::Result<Tokens> {
         let given = given.map(|t| t.filter(|t| !t.trim().is_empty()));
-        if let [Some(admin), Some(ingest), Some(viewer)] = &given {
-            return Ok(Tokens { admin: admin.clone(), ingest: ingest.clone(), viewer: viewer.clone(), file: None });
-        }
         let file = dir.join("hookwatch.tokens");
-        let stored = match std::fs::read_to_string(&file) {
-            Ok(text) => Some(parse(&text)),
+        let text = match std::fs::read_to_string(&file) {
+            Ok(text) => Some(text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => anyhow::bail!(
                 "cannot read the token file {}: {e}; fix its permissions, or set HOOKWATCH_ADMIN_TOKEN, \
@@ -50,6 +61,12 @@ impl Tokens {
                 file.display()
             ),
         };
+        let named = text.as_deref().map(|t| parse_named(t, &file)).transpose()?.unwrap_or_default();
+        if let [Some(admin), Some(ingest), Some(viewer)] = &given {
+            let (admin, ingest, viewer) = (admin.clone(), ingest.clone(), viewer.clone());
+            return Ok(Tokens { admin, ingest, viewer, file: None, named });
+        }
+        let stored = text.as_deref().map(parse);
         let Some(stored) = stored else {
             // First start: generate what was not given and keep only that: a token given from
             // outside stays out of the file (it lives wherever the operator keeps it).
@@ -63,7 +80,7 @@ impl Tokens {
                 }
             });
             write_new_private(&file, &text)?;
-            return Ok(Tokens { admin, ingest, viewer, file: Some(file) });
+            return Ok(Tokens { admin, ingest, viewer, file: Some(file), named });
         };
         let [admin, ingest, viewer] = [0, 1, 2].map(|i| given[i].clone().or_else(|| stored[i].clone()));
         let missing = |key: &str| {
@@ -83,7 +100,17 @@ impl Tokens {
                 v
             }
         };
-        Ok(Tokens { admin, ingest, viewer, file: Some(file) })
+        Ok(Tokens { admin, ingest, viewer, file: Some(file), named })
+    }
+
+    /// Who `given` is: a named token's kind and name, else the kind of the unnamed token it is.
+    pub fn caller(&self, given: &str) -> Option<Caller> {
+        // Every named token is compared, so the time taken does not say which one matched.
+        let named = self.named.iter().fold(None, |found, n| {
+            let hit = matches(given, &n.token);
+            found.or(hit.then(|| Caller { actor: n.actor, name: Some(n.name.clone()) }))
+        });
+        named.or_else(|| self.actor(given).map(Caller::from))
     }
 
     /// Which kind `given` is, if any (admin first: a deployment may give two kinds one value).
@@ -113,6 +140,45 @@ fn parse(text: &str) -> [Option<String>; 3] {
             .map(|(_, v)| v.trim().trim_matches('"').to_string())
             .filter(|v| !v.is_empty())
     })
+}
+
+/// The named tokens a token file holds (`<kind>_token.<name> = "…"`).
+fn parse_named(text: &str, file: &Path) -> anyhow::Result<Vec<NamedToken>> {
+    let mut named: Vec<NamedToken> = Vec::new();
+    for (key, value) in text.lines().filter_map(|l| l.split_once('=')) {
+        let Some((kind, name)) = key.trim().split_once('.') else { continue };
+        let Some(i) = KEYS.iter().position(|k| *k == kind) else {
+            anyhow::bail!(
+                "the token file {} has {key:?}: a named token is admin_token.<name>, ingest_token.<name> or viewer_token.<name>",
+                file.display()
+            );
+        };
+        let actor = [Actor::Admin, Actor::Ingest, Actor::Viewer][i];
+        let valid = !name.is_empty()
+            && name.len() <= MAX_NAME
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let token = value.trim().trim_matches('"').to_string();
+        if !valid {
+            anyhow::bail!(
+                "the token name {name:?} in {} is not valid: use letters, digits, - and _ (at most {MAX_NAME})",
+                file.display()
+            );
+        }
+        if token.len() < 16 {
+            anyhow::bail!(
+                "the token {kind}.{name} in {} is shorter than 16 characters; make it longer (hookwatch generates hw_ and 48 hex digits)",
+                file.display()
+            );
+        }
+        if named.iter().any(|n| n.name == name || n.token == token) {
+            anyhow::bail!(
+                "the token file {} has {name:?} twice, or two names with one token; give each its own",
+                file.display()
+            );
+        }
+        named.push(NamedToken { actor, name: name.to_string(), token });
+    }
+    Ok(named)
 }
 
 /// Adds a line to the token file, whose other lines stay as they are.
@@ -208,6 +274,34 @@ mod tests {
         assert!(text.starts_with(old) && text.contains(&format!("viewer_token = {:?}", first.viewer)), "{text}");
         let again = Tokens::resolve([None, None, None], dir.path()).unwrap();
         assert_eq!(again.viewer, first.viewer);
+    }
+
+    /// Named tokens of each kind sit beside the unnamed ones; each is known by its name, and a
+    /// name the file gets wrong is refused with what to write.
+    #[test]
+    fn named_tokens_say_who_is_calling() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hookwatch.tokens");
+        let text = "admin_token = \"hw_admin\"\ningest_token = \"hw_ingest\"\nviewer_token = \"hw_viewer\"\n\
+                    admin_token.alice = \"hw_alice_0123456789\"\nviewer_token.noc-screen = \"hw_noc_0123456789\"\n";
+        std::fs::write(&file, text).unwrap();
+        let tokens = Tokens::resolve([None, None, None], dir.path()).unwrap();
+        let alice = tokens.caller("hw_alice_0123456789").unwrap();
+        assert_eq!((alice.actor, alice.name.as_deref()), (Actor::Admin, Some("alice")));
+        let noc = tokens.caller("hw_noc_0123456789").unwrap();
+        assert_eq!((noc.actor, noc.name.as_deref()), (Actor::Viewer, Some("noc-screen")));
+        assert_eq!(tokens.caller("hw_admin"), Some(Caller::from(Actor::Admin)));
+        assert_eq!(tokens.caller("hw_alice_012345678"), None);
+        // Given from the environment, the unnamed tokens still sit beside the file's named ones.
+        let given = Tokens::resolve([Some("a".into()), Some("i".into()), Some("v".into())], dir.path()).unwrap();
+        assert_eq!(given.caller("hw_alice_0123456789").and_then(|c| c.name).as_deref(), Some("alice"));
+
+        std::fs::write(&file, format!("{text}admin_token.bob smith = \"hw_bob_0123456789\"\n")).unwrap();
+        let err = Tokens::resolve([None, None, None], dir.path()).unwrap_err().to_string();
+        assert!(err.contains("\"bob smith\" in") && err.contains("letters, digits"), "{err}");
+        std::fs::write(&file, format!("{text}root_token.bob = \"hw_bob_0123456789\"\n")).unwrap();
+        let err = Tokens::resolve([None, None, None], dir.path()).unwrap_err().to_string();
+        assert!(err.contains("admin_token.<name>"), "{err}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! or the viewer token for reads.
 
 use super::{ApiError, AppState};
-use crate::model::Actor;
+use crate::model::{Actor, Caller};
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
@@ -47,14 +47,16 @@ fn reads_only(req: &Request) -> bool {
 }
 
 /// The admin routes: the admin token for everything, the viewer token for reads. The rule is the
-/// method's, so a new route is covered the day it is added. The request carries its `Actor`.
+/// method's, so a new route is covered the day it is added. The request carries its `Actor` and
+/// its `Caller` (the token's name too, for the audit log).
 pub async fn require_admin(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
-    let actor = match bearer(&req).and_then(|t| app.tokens.actor(&t)) {
-        Some(Actor::Viewer) if !reads_only(&req) => return forbidden(),
-        Some(actor @ (Actor::Admin | Actor::Viewer)) => actor,
+    let caller = match bearer(&req).and_then(|t| app.tokens.caller(&t)) {
+        Some(Caller { actor: Actor::Viewer, .. }) if !reads_only(&req) => return forbidden(),
+        Some(caller @ Caller { actor: Actor::Admin | Actor::Viewer, .. }) => caller,
         _ => return unauthorized("admin"),
     };
-    req.extensions_mut().insert(actor);
+    req.extensions_mut().insert(caller.actor);
+    req.extensions_mut().insert(caller);
     next.run(req).await
 }
 

@@ -2,7 +2,7 @@
 
 use super::error::json_body;
 use super::{ApiError, AppState, ErrorBody};
-use crate::model::{Actor, EventDetail, EventSummary};
+use crate::model::{Caller, EventDetail, EventSummary};
 use crate::store::{EventQuery, StatusFilter};
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
@@ -140,7 +140,7 @@ pub struct RedeliverBody {
     responses((status = 202, body = Redelivering), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn redeliver(
     State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(actor): Extension<Caller>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,

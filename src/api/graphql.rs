@@ -6,7 +6,7 @@
 use super::AppState;
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::model::{Actor, Filters, Owner, OwnerKind, Subscription};
+use crate::model::{Caller, Filters, Owner, OwnerKind, Subscription};
 use crate::subscriptions::SubscriptionInput;
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, ID, InputObject, Json, Object, SimpleObject};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
@@ -33,7 +33,7 @@ pub fn schema(engine: Arc<Engine>) -> PipefySchema {
             "url": "https://crm.example.com/hooks", "actions": ["card.move"]}}}}))))]
 pub async fn serve(
     State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(actor): Extension<Caller>,
     request: GraphQLRequest,
 ) -> GraphQLResponse {
     app.graphql.execute(request.into_inner().data(actor)).await.into()
@@ -365,8 +365,8 @@ fn engine<'a>(ctx: &Context<'a>) -> &'a Arc<Engine> {
 }
 
 /// Who sent the request (the router's auth put it there).
-fn actor(ctx: &Context<'_>) -> async_graphql::Result<Actor> {
-    ctx.data::<Actor>().copied()
+fn actor(ctx: &Context<'_>) -> async_graphql::Result<Caller> {
+    ctx.data::<Caller>().cloned()
 }
 
 fn invalid(code: &'static str, message: impl Into<String>) -> async_graphql::Error {

@@ -3,7 +3,7 @@
 use super::error::{json_body, query_rejection};
 use super::{ApiError, AppState, ErrorBody, List};
 use crate::engine::DEFAULT_REPLAY_RATE;
-use crate::model::{Actor, Replay, ReplayFilter, ReplayPreview};
+use crate::model::{Caller, Replay, ReplayFilter, ReplayPreview};
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query, State};
@@ -36,7 +36,7 @@ pub struct CreateQuery {
         (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(actor): Extension<Caller>,
     query: Result<Query<CreateQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -70,7 +70,7 @@ pub async fn get(State(app): State<AppState>, Path(id): Path<String>) -> Result<
     params(("id" = String, Path, description = "rpl_…")), responses((status = 200, body = Replay), (status = 404, body = ErrorBody)))]
 pub async fn cancel(
     State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(actor): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<Replay>, ApiError> {
     Ok(Json(app.engine.cancel_replay(&id, actor).await?))

@@ -3,7 +3,7 @@
 use super::error::json_body;
 use super::events::Redelivering;
 use super::{ApiError, AppState, ErrorBody, List};
-use crate::model::{Actor, Subscription, SubscriptionState};
+use crate::model::{Actor, Caller, Subscription, SubscriptionState};
 use crate::subscriptions::SubscriptionInput;
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
@@ -33,7 +33,7 @@ pub struct Created {
         (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(actor): Extension<Caller>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
@@ -77,7 +77,7 @@ pub async fn get(
         (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(actor): Extension<Caller>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
@@ -92,7 +92,7 @@ pub async fn update(
     responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(actor): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     app.engine.delete_subscription(&id, actor).await?;
@@ -105,7 +105,7 @@ pub async fn delete(
     responses((status = 200, body = Subscription), (status = 404, body = ErrorBody)))]
 pub async fn pause(
     State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(actor): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<Arc<Subscription>>, ApiError> {
     Ok(Json(app.engine.set_state(&id, SubscriptionState::Paused, actor).await?))
@@ -117,7 +117,7 @@ pub async fn pause(
     responses((status = 200, body = Subscription), (status = 404, body = ErrorBody)))]
 pub async fn resume(
     State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(actor): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<Arc<Subscription>>, ApiError> {
     Ok(Json(app.engine.set_state(&id, SubscriptionState::Active, actor).await?))
@@ -137,7 +137,7 @@ pub struct RotateBody {
 
 pub async fn rotate_secret(
     State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(actor): Extension<Caller>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
@@ -161,7 +161,7 @@ pub struct RecoverBody {
 
 pub async fn recover(
     State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(actor): Extension<Caller>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
@@ -198,7 +198,7 @@ pub struct Probing {
         (status = 409, description = "the breaker is not open", body = ErrorBody)))]
 pub async fn probe(
     State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
+    Extension(actor): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Probing>), ApiError> {
     let held = app.engine.probe(&id, actor).await?;

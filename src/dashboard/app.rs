@@ -473,7 +473,12 @@ impl App {
         if held.is_empty() { format!("{what}: sending now") } else { format!("{what}; {}", held.join("; ")) }
     }
 
+    /// The endpoint keys act on: an open endpoint page's, else the subscriptions cursor's (a page
+    /// opened from the alert log or the palette need not be the cursor's).
     pub fn selected_endpoint(&self) -> Option<&EndpointReport> {
+        if let Some(Popup::Endpoint(page)) = self.popups.last() {
+            return self.endpoints().into_iter().find(|e| e.id == page.id);
+        }
         self.endpoints().get(self.sub_cursor).copied()
     }
 
@@ -550,22 +555,27 @@ impl App {
         due
     }
 
-    /// Takes a fresh read of the replays; says how those that were running here have ended.
+    /// Takes a fresh read of the replays; says how those that were under way here have ended.
     fn read_replays(&mut self, all: Vec<Replay>, at: Millis) {
-        for gone in self.replays.iter().filter(|r| !all.iter().any(|a| a.id == r.id && a.state == ReplayState::Running))
-        {
+        for gone in self.replays.iter().filter(|r| !all.iter().any(|a| a.id == r.id && a.state.is_live())) {
             let Some(last) = all.iter().find(|a| a.id == gone.id) else { continue };
-            let mut text =
-                format!("replay {} {}: {} requeued", last.id, last.state.as_str(), counted(last.done, "delivery"));
-            if last.state == ReplayState::Done && last.done < last.total {
+            let mut text = format!(
+                "replay {} {}: {} sent, {} delivered, {} failed",
+                last.id,
+                last.state.as_str(),
+                counted(last.sent, "delivery"),
+                last.delivered,
+                last.failed
+            );
+            if last.skipped > 0 {
+                text += &format!(", {} skipped (pruned or taken over meanwhile)", last.skipped);
+            }
+            if last.state == ReplayState::Done && last.sent + last.skipped < last.total {
                 text += &format!(" of the {} selected at its start (the others no longer matched)", last.total);
             }
-            if last.failed > 0 {
-                text += &format!("; {} could not be read", counted(last.failed, "event"));
-            }
-            self.status = Some(Status { text, error: last.failed > 0, at: self.now });
+            self.status = Some(Status { text, error: last.failed + last.skipped > 0, at: self.now });
         }
-        self.replays = all.into_iter().filter(|r| r.state == ReplayState::Running).collect();
+        self.replays = all.into_iter().filter(|r| r.state.is_live()).collect();
         self.replays_read = Some((at, None));
     }
 
@@ -850,7 +860,7 @@ impl App {
                     ),
                     false,
                 );
-                if replay.state == ReplayState::Running {
+                if replay.state.is_live() {
                     self.replays.insert(0, *replay);
                 }
             }
@@ -868,9 +878,9 @@ impl App {
                 self.replays.retain(|r| r.id != replay.id);
                 self.set_status(
                     format!(
-                        "cancelled replay {} after {} of {}",
+                        "cancelled replay {} after {} of {} sent",
                         replay.id,
-                        replay.done,
+                        replay.sent,
                         counted(replay.total, "delivery")
                     ),
                     false,
@@ -1343,8 +1353,11 @@ mod tests {
             rate_per_s: 20,
             state: ReplayState::Running,
             total: 5,
-            done: 0,
+            sent: 0,
+            delivered: 0,
             failed: 0,
+            skipped: 0,
+            held: None,
             created_at: 0,
             updated_at: 0,
             cursor: None,
@@ -1354,11 +1367,14 @@ mod tests {
         assert!(app.popups.is_empty());
         assert_eq!(app.replays.len(), 1);
         assert_eq!(press(&mut app, KeyCode::Char('X')), vec![Effect::CancelReplay("rpl_1".into())]);
-        let finished = Replay { state: ReplayState::Done, done: 4, ..replay };
+        let finished = Replay { state: ReplayState::Done, sent: 4, delivered: 3, failed: 1, ..replay };
         app.apply_outcome(Outcome::Replays(vec![finished], 0));
         assert!(app.replays.is_empty());
         let said = &app.status.as_ref().unwrap().text;
-        assert!(said.contains("rpl_1 done: 4 deliveries requeued") && said.contains("of the 5 selected"), "{said}");
+        assert!(
+            said.contains("rpl_1 done: 4 deliveries sent, 3 delivered, 1 failed") && said.contains("of the 5 selected"),
+            "{said}"
+        );
         assert!(press(&mut app, KeyCode::Char('X')).is_empty(), "nothing left to cancel");
     }
 

@@ -373,7 +373,7 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Probe,
         keys: &[k('b')],
         label: "b",
-        help: "probe an open breaker now: the next held delivery goes out",
+        help: "probe now: the open breaker lets the next held delivery go (hinted while it is open)",
         contexts: ON_ENDPOINT,
         hint: false,
     },
@@ -789,12 +789,16 @@ fn place(ctx: Context) -> Option<&'static str> {
 }
 
 /// The hint line for a context: pane-specific keys first, then the global ones.
-pub fn hints(ctx: Context, read_only: bool) -> Vec<(&'static str, &'static str)> {
+/// The hints of `ctx`; `urgent` are actions the state on screen calls for (an open breaker's
+/// probe), shown first though not hinted otherwise.
+pub fn hints(ctx: Context, read_only: bool, urgent: &[Action]) -> Vec<(&'static str, &'static str)> {
     let in_main = matches!(ctx, Subscriptions | Rates | Stream);
+    let first = offered(read_only).filter(|b| !b.hint && urgent.contains(&b.action) && b.contexts.contains(&ctx));
     let specific = offered(read_only).filter(|b| b.hint && b.contexts.contains(&ctx));
     let global = offered(read_only).filter(|b| b.hint && in_main && b.contexts.contains(&Main));
     // Up and down are one hint: "j/k move".
-    specific
+    first
+        .chain(specific)
         .chain(global)
         .map(|b| if b.action == Action::Down { ("j/k", "move") } else { (b.label, short(b.help)) })
         .collect()
@@ -904,7 +908,7 @@ mod tests {
         let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
         assert_eq!(lookup(Stream, &enter, true), Some(Action::Inspect), "reading still works");
         for ctx in [Main, Subscriptions, Rates, Stream, Inspector] {
-            let offered: Vec<&str> = hints(ctx, true).into_iter().map(|(k, _)| k).collect();
+            let offered: Vec<&str> = hints(ctx, true, &[]).into_iter().map(|(k, _)| k).collect();
             for changing in ["r", "p", "e", "n", "s"] {
                 assert!(!offered.contains(&changing), "{ctx:?} offers {changing} read-only: {offered:?}");
             }
@@ -915,10 +919,13 @@ mod tests {
 
     #[test]
     fn hint_lines_come_from_the_table() {
-        let stream = hints(Stream, false);
+        let stream = hints(Stream, false, &[]);
         assert_eq!(stream[0], ("j/k", "move"));
         assert!(stream.iter().any(|(k, h)| *k == "Enter" && *h == "inspect the event"));
         assert!(stream.iter().any(|(k, _)| *k == "?"));
-        assert!(!hints(Form, false).iter().any(|(k, _)| *k == "?"));
+        assert!(!hints(Form, false, &[]).iter().any(|(k, _)| *k == "?"));
+        assert_eq!(hints(Endpoint, false, &[Action::Probe])[0], ("b", "probe now"));
+        assert!(!hints(Endpoint, false, &[]).iter().any(|(k, _)| *k == "b"), "b is hinted only when it applies");
+        assert!(!hints(Endpoint, true, &[Action::Probe]).iter().any(|(k, _)| *k == "b"), "a viewer cannot probe");
     }
 }

@@ -265,6 +265,7 @@ pub fn demo_inspector() -> Inspector {
         response_truncated: false,
         next_retry_at: next,
         request_headers: headers.clone(),
+        replay_id: None,
     };
     let detail = EventDetail {
         id: "evt_01KQ0000000000000000900000".into(),
@@ -299,14 +300,18 @@ pub fn demo_inspector() -> Inspector {
                         "upstream overloaded, try again",
                         Some(NOW - 1000),
                     ),
-                    attempt(
-                        3,
-                        NOW - 1000,
-                        500,
-                        Some("HTTP 500 Internal Server Error"),
-                        "{\"error\":\"database is locked\"}",
-                        Some(NOW + 4000),
-                    ),
+                    // Sent again by a replay.
+                    Attempt {
+                        replay_id: Some("rpl_01KQRPL0000000000000000001".into()),
+                        ..attempt(
+                            3,
+                            NOW - 1000,
+                            500,
+                            Some("HTTP 500 Internal Server Error"),
+                            "{\"error\":\"database is locked\"}",
+                            Some(NOW + 4000),
+                        )
+                    },
                 ],
             },
         ],
@@ -349,6 +354,8 @@ pub fn demo_history() -> EndpointHistory {
         message: message.into(),
         at: NOW - ago,
     };
+    let change =
+        |ago: Millis, from, to, next_probe_at| crate::model::BreakerChange { at: NOW - ago, from, to, next_probe_at };
     EndpointHistory {
         span: Span::Hour,
         slot_s: 60,
@@ -368,6 +375,11 @@ pub fn demo_history() -> EndpointHistory {
         breaker: vec![
             alert(AlertKind::BreakerOpen, 60_000, "5 consecutive failures; pausing deliveries for a cooldown"),
             alert(AlertKind::EndpointFailing, 1_150_000, "3 failures in a row, last: HTTP 500 Internal Server Error"),
+        ],
+        breaker_changes: vec![
+            change(29_000, BreakerState::HalfOpen, BreakerState::Open, Some(NOW + 31_000)),
+            change(30_000, BreakerState::Open, BreakerState::HalfOpen, None),
+            change(60_000, BreakerState::Closed, BreakerState::Open, Some(NOW - 30_000)),
         ],
     }
 }
@@ -417,6 +429,7 @@ pub fn views() -> Vec<(&'static str, App)> {
     let entry = |ago: Millis, actor, action: &str, target: &str, summary: &str| crate::model::AuditEntry {
         at: NOW - ago,
         actor,
+        name: (actor == crate::model::Actor::Admin).then(|| "alice".into()),
         action: action.into(),
         target: target.into(),
         summary: summary.into(),
@@ -424,7 +437,13 @@ pub fn views() -> Vec<(&'static str, App)> {
     use crate::model::Actor;
     audit.audit = Some((
         vec![
-            entry(20_000, Actor::Admin, "replay.start", "rpl_01KQBIL0000000000000000001", "212 deliveries at 20/s"),
+            entry(
+                20_000,
+                Actor::Admin,
+                "replay.start",
+                "rpl_01KQBIL0000000000000000001",
+                "billing (sub_01KQBIL0000000000000000003), status failed: 212 deliveries at 20/s",
+            ),
             entry(
                 95_000,
                 Actor::Admin,
@@ -536,8 +555,11 @@ fn demo_replay() -> crate::model::Replay {
         rate_per_s: 20,
         state: crate::model::ReplayState::Running,
         total: 212,
-        done: 71,
+        sent: 71,
+        delivered: 71,
         failed: 0,
+        skipped: 0,
+        held: None,
         created_at: NOW - 4_000,
         updated_at: NOW,
         cursor: None,

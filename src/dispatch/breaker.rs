@@ -1,27 +1,8 @@
 //! Per-endpoint circuit breaker: after enough consecutive failures the endpoint gets a rest;
 //! deliveries wait without spending retries, and one probe tests it after a cooldown.
 
-use serde::{Deserialize, Serialize};
+pub use crate::model::BreakerState;
 use std::time::{Duration, Instant};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum BreakerState {
-    Closed,
-    Open,
-    /// The cooldown passed and one probe is in flight.
-    HalfOpen,
-}
-
-impl BreakerState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Closed => "closed",
-            Self::Open => "open",
-            Self::HalfOpen => "half_open",
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct BreakerConfig {

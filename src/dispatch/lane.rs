@@ -3,11 +3,11 @@
 
 use super::client::{self, AttemptOutcome, Endpoint};
 use super::health::{Ended, FAILING_ALERT_AFTER, Finding, Health};
-use super::{CompactId, Context, Control, HeldBody, Job, LaneGauges, retry};
+use super::{CompactId, Context, Control, HeldBody, Job, LaneGauges, ReplayTicket, retry};
 use crate::feed::FeedEvent;
 use crate::metrics::AttemptFacts;
 use crate::model::{Alert, AlertKind};
-use crate::model::{DeliveryStatus, Millis, Subscription, SubscriptionState, now_ms};
+use crate::model::{BreakerChange, DeliveryStatus, Millis, Subscription, SubscriptionState, now_ms};
 use crate::store::AttemptRecord;
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -20,8 +20,9 @@ use tokio::task::JoinSet;
 pub(super) enum Command {
     Enqueue(Job),
     Update(Arc<Subscription>),
-    /// End an open breaker's cooldown now: the next held delivery is the probe.
-    Probe,
+    /// End an open breaker's cooldown now: the next held delivery is the probe, or the job
+    /// given (a replay's first delivery to this endpoint, the operator's word that it is back).
+    Probe(Option<Job>),
 }
 
 /// A job given back without an attempt: another node has taken the delivery over.
@@ -52,6 +53,8 @@ pub(super) struct Lane {
     seq: u64,
     /// Delivery ids queued or in flight here, so a requeue never runs a delivery twice at once.
     queued: HashSet<CompactId>,
+    /// Replay tickets of deliveries requeued while in flight, settled when that attempt ends.
+    joined: HashMap<CompactId, ReplayTicket>,
     /// Attempts under way.
     in_flight: JoinSet<Result<Finished, Moved>>,
     /// The one read under way of bodies that jobs near the head of `ready` lack, and which events
@@ -77,6 +80,7 @@ impl Lane {
             waiting: BTreeMap::new(),
             seq: 0,
             queued: HashSet::new(),
+            joined: HashMap::new(),
             in_flight: JoinSet::new(),
             reading: JoinSet::new(),
             asked: Vec::new(),
@@ -109,6 +113,7 @@ impl Lane {
                         Ok(Ok(done)) => self.finish(done, now_ms(), Instant::now()),
                         Ok(Err(Moved(job))) => {
                             self.queued.remove(&job.delivery_id);
+                            self.joined.remove(&job.delivery_id);
                         }
                         Err(_) => {}
                     }
@@ -125,15 +130,19 @@ impl Lane {
 
     fn command(&mut self, cmd: Command, now: Millis) {
         match cmd {
-            Command::Enqueue(job) => self.enqueue(job, now),
+            Command::Enqueue(job) => self.enqueue(job, now, false),
             Command::Update(sub) => self.update(sub),
-            Command::Probe => {
-                self.health.breaker.probe_now(Instant::now());
+            Command::Probe(job) => {
+                let probing = self.health.breaker.probe_now(Instant::now());
+                if let Some(job) = job {
+                    self.enqueue(job, now, probing);
+                }
             }
         }
     }
 
-    fn enqueue(&mut self, mut job: Job, now: Millis) {
+    /// Queues a job (`first`: ahead of the others, as the probe).
+    fn enqueue(&mut self, mut job: Job, now: Millis, first: bool) {
         if self.sub.state != SubscriptionState::Active {
             job.body = None; // it may wait for as long as the pause lasts: read it back on resume
         }
@@ -142,14 +151,32 @@ impl Lane {
             let key = self.waiting.iter().find(|(_, j)| j.delivery_id == job.delivery_id).map(|(k, _)| *k);
             if let Some(key) = key {
                 self.waiting.remove(&key);
-                self.ready.push_back(job);
+                self.push_ready(job, first);
+            } else if let Some(ticket) = job.replay.take() {
+                self.join(&job.delivery_id, ticket);
             }
             return;
         }
         if job.due <= now {
-            self.ready.push_back(job);
+            self.push_ready(job, first);
         } else {
             self.wait(job);
+        }
+    }
+
+    fn push_ready(&mut self, job: Job, first: bool) {
+        if first { self.ready.push_front(job) } else { self.ready.push_back(job) }
+    }
+
+    /// A replay's ticket for a delivery already queued or in flight here: the next attempt of
+    /// that delivery settles it.
+    fn join(&mut self, delivery_id: &CompactId, ticket: ReplayTicket) {
+        match self.ready.iter_mut().find(|j| j.delivery_id == *delivery_id) {
+            Some(queued) if queued.replay.is_none() => queued.replay = Some(ticket),
+            Some(_) => {} // another replay's already: this one's counts it as not attempted
+            None => {
+                self.joined.insert(delivery_id.clone(), ticket);
+            }
         }
     }
 
@@ -300,6 +327,8 @@ impl Lane {
     fn finish(&mut self, done: Finished, now: Millis, at: Instant) {
         let Finished { mut job, outcome, status, next_at } = done;
         let success = outcome.succeeded();
+        let tickets = job.replay.take().into_iter().chain(self.joined.remove(&job.delivery_id));
+        tickets.for_each(|ticket| ticket.attempted(success));
         let facts = AttemptFacts {
             success,
             status_code: outcome.status_code,
@@ -394,11 +423,21 @@ impl Lane {
         }
         self.gauges.in_flight.store(self.in_flight.len(), Ordering::Relaxed);
         let breaker = &self.health.breaker;
-        self.gauges.breaker.store(breaker.state() as u8, Ordering::Relaxed);
+        let before = self.gauges.breaker.swap(breaker.state() as u8, Ordering::Relaxed);
         let probe =
             breaker.open_until().map_or(0, |open| now + open.saturating_duration_since(at).as_millis() as Millis);
         self.gauges.next_probe_at.store(probe, Ordering::Relaxed);
         self.gauges.breaker_since.store(self.health.breaker_since().unwrap_or(0), Ordering::Relaxed);
+        // Every state is published before the lane can leave it, so every change is seen here.
+        if before != breaker.state() as u8 {
+            let change = BreakerChange {
+                at: now,
+                from: super::breaker_state(before),
+                to: breaker.state(),
+                next_probe_at: Some(probe).filter(|p| *p > 0),
+            };
+            self.ctx.stats.record_breaker(&self.sub.id, change);
+        }
     }
 }
 
@@ -445,6 +484,7 @@ async fn deliver(
         next_retry_at: next_at,
         new_status: status,
         attempts_in_series: attempts,
+        replay_id: job.replay.as_ref().map(|t| t.replay_id().to_string()),
     };
     // Recorded in the background: the in-flight slot is free as soon as the endpoint answered.
     // Should the process die before the record commits, the delivery is still pending on disk and

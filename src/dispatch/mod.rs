@@ -8,10 +8,13 @@ mod lane;
 pub mod retry;
 pub mod signing;
 pub mod ssrf;
+mod ticket;
 
-pub use breaker::{BreakerConfig, BreakerState};
+pub use crate::model::BreakerState;
+pub use breaker::BreakerConfig;
 pub use retry::RetrySchedule;
 pub use ssrf::SsrfGuard;
+pub use ticket::{ReplayTally, ReplayTicket};
 
 use crate::feed::Feed;
 use crate::model::Alert;
@@ -37,6 +40,8 @@ pub struct Job {
     /// The body when it is at hand (fresh events within the memory budget, or read ahead by the
     /// lane); a job goes out only once it is.
     pub body: Option<HeldBody>,
+    /// When a replay handed it on: its ticket, settled by the delivery's next attempt.
+    pub replay: Option<ReplayTicket>,
 }
 
 impl Job {
@@ -47,6 +52,7 @@ impl Job {
             attempts: p.attempts,
             due: p.next_attempt_at,
             body: None,
+            replay: None,
         }
     }
 }
@@ -124,11 +130,7 @@ pub struct LaneGauges {
 
 impl LaneGauges {
     pub fn breaker(&self) -> BreakerState {
-        match self.breaker.load(Ordering::Relaxed) {
-            1 => BreakerState::Open,
-            2 => BreakerState::HalfOpen,
-            _ => BreakerState::Closed,
-        }
+        breaker_state(self.breaker.load(Ordering::Relaxed))
     }
 
     pub fn next_probe_at(&self) -> Option<Millis> {
@@ -137,6 +139,15 @@ impl LaneGauges {
 
     pub fn breaker_since(&self) -> Option<Millis> {
         Some(self.breaker_since.load(Ordering::Relaxed)).filter(|t| *t > 0)
+    }
+}
+
+/// A breaker state as the gauges keep it.
+fn breaker_state(code: u8) -> BreakerState {
+    match code {
+        1 => BreakerState::Open,
+        2 => BreakerState::HalfOpen,
+        _ => BreakerState::Closed,
     }
 }
 
@@ -201,7 +212,17 @@ impl Dispatcher {
     pub fn probe(&self, subscription_id: &str) -> bool {
         let Ok(lanes) = self.lanes.lock() else { return false };
         let Some(lane) = lanes.get(subscription_id) else { return false };
-        lane.gauges.breaker() == BreakerState::Open && lane.commands.send(Command::Probe).is_ok()
+        lane.gauges.breaker() == BreakerState::Open && lane.commands.send(Command::Probe(None)).is_ok()
+    }
+
+    /// Hands a replay's job to its lane as the probe: an open breaker's cooldown ends and this
+    /// job goes first. With the breaker not open, the job just joins the queue.
+    pub fn probe_with(&self, subscription_id: &str, job: Job) {
+        if let Ok(lanes) = self.lanes.lock()
+            && let Some(lane) = lanes.get(subscription_id)
+        {
+            let _ = lane.commands.send(Command::Probe(Some(job)));
+        }
     }
 
     /// Keeps `body` in memory for a job if the budget allows.

@@ -6,7 +6,7 @@ use super::Engine;
 
 use crate::error::{Error, Result};
 use crate::feed::FeedEvent;
-use crate::model::{Actor, AuditEntry, Subscription, SubscriptionChange, SubscriptionState, now_ms};
+use crate::model::{Actor, AuditEntry, Caller, Subscription, SubscriptionChange, SubscriptionState, now_ms};
 use crate::subscriptions::SubscriptionInput;
 use std::sync::Arc;
 
@@ -91,15 +91,19 @@ impl Engine {
     pub async fn create_subscription(
         &self,
         input: &SubscriptionInput,
-        actor: Actor,
+        actor: impl Into<Caller>,
     ) -> Result<(Arc<Subscription>, Vec<String>)> {
+        let actor = actor.into();
         let _guard = self.begin_change().await?;
         let sub = input.create(&self.catalog, now_ms())?;
         self.reachable(&sub.url)?;
         let replaced = self.registry.conflicts_with(&sub, input.override_previous)?;
         for id in &replaced {
-            self.remove_subscription(id, audit(actor, "subscription.delete", id, format!("replaced by {}", sub.name)))
-                .await?;
+            self.remove_subscription(
+                id,
+                audit(actor.clone(), "subscription.delete", id, format!("replaced by {}", sub.name)),
+            )
+            .await?;
         }
         let entry = audit(actor, "subscription.create", &sub.id, format!("{} → {}", sub.name, sub.url));
         let sub = self.save(sub, SubscriptionChange::Created, entry).await?;
@@ -110,8 +114,9 @@ impl Engine {
         &self,
         id: &str,
         input: &SubscriptionInput,
-        actor: Actor,
+        actor: impl Into<Caller>,
     ) -> Result<Arc<Subscription>> {
+        let actor = actor.into();
         let _guard = self.begin_change().await?;
         let mut sub = (*self.subscription(id)?).clone();
         input.apply(&mut sub, &self.catalog, now_ms())?;
@@ -119,7 +124,7 @@ impl Engine {
             self.reachable(&sub.url)?;
         }
         for replaced in self.registry.conflicts_with(&sub, input.override_previous)? {
-            let entry = audit(actor, "subscription.delete", &replaced, format!("replaced by {}", sub.name));
+            let entry = audit(actor.clone(), "subscription.delete", &replaced, format!("replaced by {}", sub.name));
             self.remove_subscription(&replaced, entry).await?;
         }
         let entry = audit(actor, "subscription.update", id, sub.name.clone());
@@ -134,7 +139,7 @@ impl Engine {
         })
     }
 
-    pub async fn delete_subscription(&self, id: &str, actor: Actor) -> Result<()> {
+    pub async fn delete_subscription(&self, id: &str, actor: impl Into<Caller>) -> Result<()> {
         let _guard = self.begin_change().await?;
         let sub = self.subscription(id)?;
         self.remove_subscription(id, audit(actor, "subscription.delete", id, sub.name.clone())).await
@@ -167,7 +172,12 @@ impl Engine {
     }
 
     /// Pause (deliveries queue) or resume (also re-enables a disabled subscription).
-    pub async fn set_state(&self, id: &str, state: SubscriptionState, actor: Actor) -> Result<Arc<Subscription>> {
+    pub async fn set_state(
+        &self,
+        id: &str,
+        state: SubscriptionState,
+        actor: impl Into<Caller>,
+    ) -> Result<Arc<Subscription>> {
         let _guard = self.begin_change().await?;
         let mut sub = (*self.subscription(id)?).clone();
         sub.state = state;
@@ -196,7 +206,12 @@ impl Engine {
     }
 
     /// A new secret signs from now on; the old one keeps signing beside it for 24 hours.
-    pub async fn rotate_secret(&self, id: &str, secret: Option<String>, actor: Actor) -> Result<Arc<Subscription>> {
+    pub async fn rotate_secret(
+        &self,
+        id: &str,
+        secret: Option<String>,
+        actor: impl Into<Caller>,
+    ) -> Result<Arc<Subscription>> {
         let _guard = self.begin_change().await?;
         let mut sub = (*self.subscription(id)?).clone();
         let new_secret = match secret {
@@ -260,6 +275,7 @@ impl Engine {
 }
 
 /// An audit entry for a change made now.
-pub(super) fn audit(actor: Actor, action: &str, target: &str, summary: String) -> AuditEntry {
-    AuditEntry { at: now_ms(), actor, action: action.to_string(), target: target.to_string(), summary }
+pub(super) fn audit(by: impl Into<Caller>, action: &str, target: &str, summary: String) -> AuditEntry {
+    let Caller { actor, name } = by.into();
+    AuditEntry { at: now_ms(), actor, name, action: action.to_string(), target: target.to_string(), summary }
 }

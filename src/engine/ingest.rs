@@ -169,6 +169,7 @@ impl Engine {
                 attempts: 0,
                 due: now,
                 body: held.as_ref().and_then(|b| self.dispatcher.hold_body(b)),
+                replay: None,
             };
             self.dispatcher.enqueue(sub_id, job);
         }

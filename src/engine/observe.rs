@@ -4,7 +4,7 @@
 use super::Engine;
 use super::changes::audit;
 use crate::error::{Error, Result};
-use crate::model::{Actor, AlertKind, AuditEntry, EventDetail, EventSummary, Millis, now_ms};
+use crate::model::{AlertKind, AuditEntry, Caller, EventDetail, EventSummary, Millis, now_ms};
 use crate::report::{EndpointReport, StatsReport};
 use crate::stats::{EndpointHistory, Span};
 use crate::store::{Activity, EventQuery, NodeInfo};
@@ -31,7 +31,7 @@ impl Engine {
     }
 
     /// Redelivers every failed delivery of the subscription for events since `since`.
-    pub async fn recover(&self, subscription_id: &str, since: Millis, actor: Actor) -> Result<usize> {
+    pub async fn recover(&self, subscription_id: &str, since: Millis, actor: impl Into<Caller>) -> Result<usize> {
         let sub = self.subscription(subscription_id)?;
         let since_text = chrono::DateTime::from_timestamp_millis(since).map(|t| t.to_rfc3339()).unwrap_or_default();
         let summary = format!("{}: failed deliveries of events since {since_text}", sub.name);
@@ -47,7 +47,7 @@ impl Engine {
         event_id: &str,
         subscription_id: Option<&str>,
         failed_only: bool,
-        actor: Actor,
+        actor: impl Into<Caller>,
     ) -> Result<usize> {
         let to = match subscription_id {
             Some(sub) => format!("to {}", self.subscription(sub)?.name),
@@ -62,7 +62,7 @@ impl Engine {
     /// Probes the subscription's endpoint now if its breaker is open on this node: the cooldown
     /// ends and the next held delivery goes out; its success closes the breaker. Returns how many
     /// deliveries were held.
-    pub async fn probe(&self, subscription_id: &str, actor: Actor) -> Result<usize> {
+    pub async fn probe(&self, subscription_id: &str, actor: impl Into<Caller>) -> Result<usize> {
         let sub = self.subscription(subscription_id)?;
         let held =
             self.dispatcher.gauges(subscription_id).map_or(0, |g| g.backlog.load(std::sync::atomic::Ordering::Relaxed));

@@ -3,7 +3,7 @@
 //! dashboard's endpoint page and `GET /v1/subscriptions/{id}/history`.
 
 use super::ring::Ring;
-use crate::model::{ErrorKind, Millis};
+use crate::model::{BreakerChange, ErrorKind, Millis};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -157,6 +157,10 @@ pub struct EndpointHistory {
     /// Breaker openings, failure streaks, recoveries and disabling: newest first.
     #[serde(default)]
     pub breaker: Vec<crate::model::Alert>,
+    /// Every change of the breaker over the span (openings, probes sent, failed with the next
+    /// probe's time, succeeded), newest first.
+    #[serde(default)]
+    pub breaker_changes: Vec<BreakerChange>,
 }
 
 pub(super) struct History {
@@ -166,7 +170,13 @@ pub(super) struct History {
     kinds: Vec<(Response, Millis)>,
     other_seen: Millis,
     failures: VecDeque<RecentFailure>,
+    /// Newest first.
+    breaker: VecDeque<BreakerChange>,
 }
+
+/// How many breaker changes an endpoint's history keeps (a probe every 10 minutes at most: two
+/// changes each, so about 16 hours of a breaker that stays open).
+const BREAKER_CHANGES_KEPT: usize = 200;
 
 impl History {
     pub(super) fn new() -> Self {
@@ -174,7 +184,13 @@ impl History {
             let (slot_ms, len) = span.slots();
             Ring::new(slot_ms, len)
         };
-        History { spans: Span::ALL.map(ring), kinds: Vec::new(), other_seen: 0, failures: VecDeque::new() }
+        History {
+            spans: Span::ALL.map(ring),
+            kinds: Vec::new(),
+            other_seen: 0,
+            failures: VecDeque::new(),
+            breaker: VecDeque::new(),
+        }
     }
 
     fn kind_index(&mut self, response: Response, at: Millis) -> usize {
@@ -219,6 +235,11 @@ impl History {
         let at = self.failures.iter().position(|f| f.at <= failure.at).unwrap_or(self.failures.len());
         self.failures.insert(at, failure);
         self.failures.truncate(FAILURES_KEPT);
+    }
+
+    pub(super) fn breaker_changed(&mut self, change: BreakerChange) {
+        self.breaker.push_front(change);
+        self.breaker.truncate(BREAKER_CHANGES_KEPT);
     }
 
     pub(super) fn report(&self, span: Span, now: Millis) -> EndpointHistory {
@@ -266,6 +287,7 @@ impl History {
             responses: counted,
             failures: self.failures.iter().filter(|f| f.at > since).cloned().collect(),
             breaker: Vec::new(),
+            breaker_changes: self.breaker.iter().filter(|c| c.at > since).cloned().collect(),
         }
     }
 }

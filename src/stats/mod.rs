@@ -258,6 +258,13 @@ impl Stats {
         known.unwrap_or_else(|| history::History::new().report(span, now))
     }
 
+    /// A change of the endpoint's breaker.
+    pub fn record_breaker(&self, subscription_id: &str, change: crate::model::BreakerChange) {
+        if let Ok(mut map) = self.endpoints.lock() {
+            endpoint(&mut map, subscription_id, &self.metrics).history.breaker_changed(change);
+        }
+    }
+
     pub fn forget(&self, subscription_id: &str) {
         self.metrics.forget(subscription_id);
         if let Ok(mut map) = self.endpoints.lock() {

@@ -121,6 +121,8 @@ pub struct AttemptRecord {
     pub next_retry_at: Option<Millis>,
     pub new_status: DeliveryStatus,
     pub attempts_in_series: u32,
+    /// The replay this attempt was made for, if a replay sent it.
+    pub replay_id: Option<String>,
 }
 
 impl AttemptRecord {

@@ -150,6 +150,11 @@ CREATE INDEX deliveries_unfinished ON deliveries(leased_by, next_attempt_at) WHE
         // The card's title, as the stream shows it (events from before have none).
         sql: "ALTER TABLE events ADD COLUMN card_title TEXT;",
     },
+    Migration {
+        version: 8,
+        // The replay an attempt was made for, so the inspector can say so.
+        sql: "ALTER TABLE attempts ADD COLUMN replay_id TEXT;",
+    },
 ];
 
 /// How PostgreSQL searches payloads: a scan of the bodies (narrowed by the query's other
@@ -499,6 +504,7 @@ async fn insert_attempts(pool: Pool, node_id: String, records: Vec<AttemptRecord
     let body: Vec<&[u8]> = records.iter().map(|r| r.response_body.as_slice()).collect();
     let truncated: Vec<bool> = records.iter().map(|r| r.response_truncated).collect();
     let next: Vec<Option<i64>> = records.iter().map(|r| r.next_retry_at).collect();
+    let replay: Vec<Option<&str>> = records.iter().map(|r| r.replay_id.as_deref()).collect();
     let mut latest: std::collections::HashMap<&str, usize> = Default::default();
     for (i, r) in records.iter().enumerate() {
         latest.insert(r.delivery_id.as_str(), i);
@@ -516,11 +522,11 @@ async fn insert_attempts(pool: Pool, node_id: String, records: Vec<AttemptRecord
             "WITH a AS (
                 INSERT INTO attempts (delivery_id, subscription_id, node_id, started_at, duration_ms, status_code,
                                       error_kind, error, response_body, response_truncated, next_retry_at,
-                                      request_headers)
-                SELECT d, s, $1, st, du, c, k, er, b, tr, nx, h
+                                      request_headers, replay_id)
+                SELECT d, s, $1, st, du, c, k, er, b, tr, nx, h, rp
                 FROM unnest($2::text[], $3::text[], $4::int8[], $5::int8[], $6::int4[], $7::text[], $8::text[],
-                            $9::bytea[], $10::bool[], $11::int8[], $12::text[])
-                     AS u(d, s, st, du, c, k, er, b, tr, nx, h)
+                            $9::bytea[], $10::bool[], $11::int8[], $12::text[], $20::text[])
+                     AS u(d, s, st, du, c, k, er, b, tr, nx, h, rp)
                 -- A delivery pruned meanwhile must not fail the whole batch.
                 WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = u.d))
              UPDATE deliveries SET status = u.status, attempts = u.attempts, next_attempt_at = u.next,
@@ -531,7 +537,7 @@ async fn insert_attempts(pool: Pool, node_id: String, records: Vec<AttemptRecord
              WHERE deliveries.id = u.id AND deliveries.status != 'cancelled' AND deliveries.leased_by = $1",
         )
         .await?;
-    let params: [&(dyn ToSql + Sync); 19] = [
+    let params: [&(dyn ToSql + Sync); 20] = [
         &node_id,
         &delivery,
         &subscription,
@@ -551,6 +557,7 @@ async fn insert_attempts(pool: Pool, node_id: String, records: Vec<AttemptRecord
         &u_code,
         &u_error,
         &u_at,
+        &replay,
     ];
     client.execute(&stmt, &params).await?;
     Ok(vec![(); records.len()])
@@ -757,7 +764,7 @@ impl Store for PostgresStore {
         client.execute("DELETE FROM audit WHERE at < $1", &[&before]).await?;
         client
             .execute(
-                "DELETE FROM replays WHERE id < $1 AND (body::json ->> 'state') <> 'running'",
+                "DELETE FROM replays WHERE id < $1 AND (body::json ->> 'state') NOT IN ('running', 'held')",
                 &[&super::first_replay_id_at(before)],
             )
             .await?;

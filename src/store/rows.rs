@@ -140,7 +140,7 @@ pub(super) fn pending_delivery(r: &impl Cells) -> Result<PendingDelivery> {
 /// Columns `attempt` reads, from `attempts a`.
 pub(super) const ATTEMPT_COLUMNS: &str =
     "a.id, a.delivery_id, a.started_at, a.duration_ms, a.status_code, a.error_kind,
-     a.error, a.response_body, a.response_truncated, a.next_retry_at, a.request_headers";
+     a.error, a.response_body, a.response_truncated, a.next_retry_at, a.request_headers, a.replay_id";
 
 pub(super) fn attempt(r: &impl Cells) -> Result<Attempt> {
     Ok(Attempt {
@@ -155,6 +155,7 @@ pub(super) fn attempt(r: &impl Cells) -> Result<Attempt> {
         response_truncated: r.flag(8)?,
         next_retry_at: r.int(9)?,
         request_headers: serde_json::from_str(&r.required_text(10)?).unwrap_or_default(),
+        replay_id: r.text(11)?,
     })
 }
 

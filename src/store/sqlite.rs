@@ -178,6 +178,8 @@ DROP TABLE events_fts_progress;
 
 /// The card's title, as the stream shows it (events from before have none).
 const MIGRATE_TO_10: &str = "ALTER TABLE events ADD COLUMN card_title TEXT;";
+/// The replay an attempt was made for, so the inspector can say so.
+const MIGRATE_TO_11: &str = "ALTER TABLE attempts ADD COLUMN replay_id TEXT;";
 
 /// How SQLite searches payloads: words through the FTS5 index (each as a prefix), fields with
 /// `json_extract` (the body is stored as a BLOB, read as the JSON text it is).
@@ -209,6 +211,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     Migration { version: 8, sql: MIGRATE_TO_8 },
     Migration { version: 9, sql: MIGRATE_TO_9 },
     Migration { version: 10, sql: MIGRATE_TO_10 },
+    Migration { version: 11, sql: MIGRATE_TO_11 },
 ];
 
 /// Keeps an audit entry, in the caller's transaction.
@@ -628,8 +631,8 @@ fn record(conn: &Connection, rec: &AttemptRecord) -> Result<()> {
     ])?;
     conn.prepare_cached(
         "INSERT INTO attempts (delivery_id, subscription_id, started_at, duration_ms, status_code, error_kind,
-                               error, response_body, response_truncated, next_retry_at, request_headers)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                               error, response_body, response_truncated, next_retry_at, request_headers, replay_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         rec.delivery_id,
@@ -642,7 +645,8 @@ fn record(conn: &Connection, rec: &AttemptRecord) -> Result<()> {
         rec.response_body,
         rec.response_truncated,
         rec.next_retry_at,
-        headers
+        headers,
+        rec.replay_id
     ])?;
     if rec.new_status.is_final() {
         close_if_finished(conn, &rec.event_id)?;
@@ -964,7 +968,7 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             conn.execute("DELETE FROM alerts WHERE at < ?1", [before])?;
             conn.execute(
-                "DELETE FROM replays WHERE id < ?1 AND json_extract(body, '$.state') <> 'running'",
+                "DELETE FROM replays WHERE id < ?1 AND json_extract(body, '$.state') NOT IN ('running', 'held')",
                 [&oldest_replay],
             )?;
             Ok(conn.execute("DELETE FROM audit WHERE at < ?1", [before])?)
@@ -1168,6 +1172,7 @@ mod tests {
             next_retry_at: None,
             new_status: DeliveryStatus::Succeeded,
             attempts_in_series: 1,
+            replay_id: None,
         };
         let mut recorded = store.record_attempt(record);
         // Its first poll hands the record to the writer, which holds it for company.

@@ -195,3 +195,33 @@ async fn a_probe_closes_an_open_breaker_before_its_cooldown_ends() {
     let (_, log) = call(&http, Method::GET, &url("/v1/audit"), ADMIN, None).await;
     assert_eq!(log["data"][0]["action"], "subscription.probe", "{log}");
 }
+
+/// Named tokens in the token file: each acts as its kind, and the audit log records its name;
+/// the unnamed tokens go on working beside them.
+#[tokio::test]
+async fn a_named_token_is_named_in_the_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, noc) = ("hw_alice_0123456789abcdef", "hw_noc_0123456789abcdef");
+    let named = format!("admin_token.alice = {alice:?}\nviewer_token.noc-screen = {noc:?}\n");
+    std::fs::write(dir.path().join("hookwatch.tokens"), named).unwrap();
+    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &[]);
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", server.base);
+    let body = json!({"name": "crm", "url": "http://127.0.0.1:9/h", "actions": ["*"]});
+    let (status, sub) = call(&http, Method::POST, &url("/v1/subscriptions"), alice, Some(body)).await;
+    assert_eq!(status, 201, "{sub}");
+    let pause = url(&format!("/v1/subscriptions/{}/pause", sub["id"].as_str().unwrap()));
+    let (status, refused) = call(&http, Method::POST, &pause, noc, None).await;
+    assert_eq!(status, 403, "a named viewer token changes nothing: {refused}");
+    let (status, _) = call(&http, Method::POST, &pause, ADMIN, None).await;
+    assert_eq!(status, 200);
+    let (status, log) = call(&http, Method::GET, &url("/v1/audit"), noc, None).await;
+    assert_eq!(status, 200, "{log}");
+    let who: Vec<(&str, Option<&str>, &str)> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["name"].as_str(), e["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(who, [("subscription.pause", None, "admin"), ("subscription.create", Some("alice"), "admin")]);
+}

@@ -308,3 +308,32 @@ fn a_filter_naming_no_subscription_is_refused_as_it_is_typed() {
     assert!(app.filter_text.is_empty(), "not applied");
     assert!(app.filter_input.is_some(), "still being typed");
 }
+
+/// A held replay's header says why and until when, as the API's `held` gives it; running again,
+/// it shows its rate and how many failed.
+#[test]
+fn a_held_replay_says_in_the_header_why_and_until_when() {
+    use hookwatch::dashboard::screenshots::NOW;
+    use hookwatch::model::{Replay, rfc3339};
+    let mut app = demo_app();
+    let replay: Replay = serde_json::from_value(serde_json::json!({
+        "id": "rpl_01KQRPL0000000000000000001", "filter": {"status": "failed"}, "rate_per_s": 20,
+        "state": "held", "total": 212, "sent": 1, "delivered": 0, "failed": 1, "skipped": 0,
+        "held": {"reason": "breaker open", "subscription_id": "sub_1", "subscription_name": "billing",
+            "next_probe_at": rfc3339(NOW + 60_000)},
+        "created_at": rfc3339(NOW - 1_000), "updated_at": rfc3339(NOW), "node": "node-1"}))
+    .unwrap();
+    app.replays = vec![replay.clone()];
+    app.replays_read = Some((app.now, None));
+    let header = |app: &hookwatch::dashboard::app::App| {
+        to_text(&render(app, 200, 50, &PLAIN)).lines().next().unwrap().to_string()
+    };
+    let probe = hookwatch::dashboard::view::clock(NOW + 60_000);
+    assert!(
+        header(&app).contains(&format!("▶ replay 1/212 held: breaker open, next probe {probe} (billing) · X cancels")),
+        "{}",
+        header(&app)
+    );
+    app.replays = vec![Replay { held: None, sent: 30, ..replay }];
+    assert!(header(&app).contains("▶ replay 30/212 at 20/s · 1 failed · X cancels"), "{}", header(&app));
+}

@@ -610,3 +610,53 @@ async fn answers_that_came_while_the_server_was_stopped_are_not_timeouts() {
     let (_, alerts) = call(&http, reqwest::Method::GET, &format!("{}/v1/alerts", server.base), ADMIN, None).await;
     assert_eq!(alerts["data"].as_array().map(Vec::len), Some(0), "no false alert for {}: {alerts}", sub["id"]);
 }
+
+/// Every change of the breaker is in the endpoint's history, not only its first opening: the
+/// opening, each probe sent, a failed probe (open again, with the next probe's time: its cooldown
+/// doubled) and the probe that closed it.
+#[tokio::test]
+async fn the_history_lists_every_change_of_the_breaker() {
+    let hw = Hookwatch::start_with(|c| {
+        c.breaker.failure_threshold = 2;
+        c.breaker.first_cooldown = Duration::from_millis(300);
+        c.retry_schedule = hookwatch::dispatch::RetrySchedule::parse(&["20ms"; 20].join(",")).unwrap();
+    })
+    .await;
+    // Failing until the third probe, then answering.
+    let script = [500, 500, 500, 500].into_iter().collect();
+    let sink = Sink::start(Behaviour { script, ..Default::default() }).await;
+    let sub = hw.subscribe(&sink.url, &["*"], json!({"max_in_flight": 1})).await;
+    let event = hw.send(&card_move("P", 2)).await;
+    hw.settled(event["id"].as_str().unwrap(), Duration::from_secs(10)).await;
+    let path = format!("/v1/subscriptions/{}/history?span=2m", sub["id"].as_str().unwrap());
+    let history = hw.until(&path, Duration::from_secs(5), |h| h["breaker_changes"][0]["to"] == "closed").await;
+    let mut changes = history["breaker_changes"].as_array().unwrap().clone();
+    changes.reverse();
+    let steps: Vec<(&str, &str)> =
+        changes.iter().map(|c| (c["from"].as_str().unwrap(), c["to"].as_str().unwrap())).collect();
+    assert_eq!(
+        steps,
+        [
+            ("closed", "open"),
+            ("open", "half_open"),
+            ("half_open", "open"),
+            ("open", "half_open"),
+            ("half_open", "open"),
+            ("open", "half_open"),
+            ("half_open", "closed")
+        ],
+        "{history}"
+    );
+    let cooldown = |c: &serde_json::Value| {
+        let ms = |k: &str| chrono::DateTime::parse_from_rfc3339(c[k].as_str().unwrap()).unwrap().timestamp_millis();
+        ms("next_probe_at") - ms("at")
+    };
+    let cooldowns: Vec<i64> = [0, 2, 4].iter().map(|i| cooldown(&changes[*i])).collect();
+    assert!(
+        (250..=350).contains(&cooldowns[0])
+            && (550..=650).contains(&cooldowns[1])
+            && (1150..=1250).contains(&cooldowns[2]),
+        "each failed probe doubles the cooldown: {cooldowns:?}"
+    );
+    assert_eq!(changes[6].get("next_probe_at"), None, "a closed breaker has no probe to wait for");
+}

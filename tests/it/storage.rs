@@ -2,7 +2,7 @@
 //! against PostgreSQL when `HOOKWATCH_TEST_PG` names a server (`.ci/run` starts one).
 
 use bytes::Bytes;
-use hookwatch::model::{Actor, Alert, AlertKind, AuditEntry, Replay, ReplayFilter, ReplayState};
+use hookwatch::model::{Actor, Alert, AlertKind, AuditEntry, Replay, ReplayFilter, ReplayHold, ReplayState};
 use hookwatch::model::{DeliveryStatus, ErrorKind, Millis, Subscription, now_ms};
 use hookwatch::store::{
     AttemptRecord, EventQuery, IngestOutcome, NewEvent, NodeStatus, PostgresStore, StatusFilter, Store,
@@ -84,6 +84,7 @@ fn attempt(delivery: &str, sub: &str, at: Millis, status: Option<u16>, new_statu
         next_retry_at: (new_status == DeliveryStatus::Retrying).then_some(at + 5000),
         new_status,
         attempts_in_series: 1,
+        replay_id: None,
     }
 }
 
@@ -92,6 +93,7 @@ fn change() -> AuditEntry {
     AuditEntry {
         at: now_ms(),
         actor: Actor::Admin,
+        name: None,
         action: "test.change".into(),
         target: "x".into(),
         summary: "a test".into(),
@@ -164,6 +166,7 @@ async fn attempts_move_deliveries(store: Arc<dyn Store>) {
         .unwrap();
     let mut ok = attempt("dlv_evt_1_sub_a", "sub_a", t + 5001, Some(200), DeliveryStatus::Succeeded);
     ok.attempts_in_series = 2;
+    ok.replay_id = Some("rpl_1".into());
     store.record_attempt(ok).await.unwrap();
 
     let detail = store.event_detail("evt_1").await.unwrap().unwrap();
@@ -177,6 +180,8 @@ async fn attempts_move_deliveries(store: Arc<dyn Store>) {
     assert_eq!(d.attempts[0].next_retry_at, Some(t + 5001));
     assert_eq!(d.attempts[1].response_body, "ok");
     assert_eq!(d.attempts[1].request_headers.get("webhook-id").map(String::as_str), Some("dlv_evt_1_sub_a"));
+    let replays: Vec<Option<&str>> = d.attempts.iter().map(|a| a.replay_id.as_deref()).collect();
+    assert_eq!(replays, [None, Some("rpl_1")], "an attempt keeps the replay that sent it");
 
     // Counted back per second from a minute's start, per minute before it.
     let minute = |at: i64| at.div_euclid(60_000) * 60_000;
@@ -545,12 +550,14 @@ async fn postgres_activity_shows_other_nodes_work() {
 }
 
 /// Every change keeps its audit entry in its own transaction: a change that fails keeps none. The
-/// log reads newest first and retention prunes it.
+/// log reads newest first (with the name of the token that made each change) and retention
+/// prunes it.
 async fn changes_are_audited_in_their_transaction(store: Arc<dyn Store>) {
     let t = now_ms();
     let entry = |action: &str, at: Millis| AuditEntry {
         at,
-        actor: Actor::Viewer,
+        actor: Actor::Admin,
+        name: Some("alice".into()),
         action: action.into(),
         target: "sub_x".into(),
         summary: format!("did {action}"),
@@ -572,8 +579,8 @@ async fn changes_are_audited_in_their_transaction(store: Arc<dyn Store>) {
     assert_eq!(kept, ["subscription.delete", "event.redeliver"], "retention prunes the audit log");
 }
 
-/// Retention prunes replays that finished and were created before the cutoff; a running one stays
-/// however old, since it resumes after a restart.
+/// Retention prunes replays that finished and were created before the cutoff; a running or held
+/// one stays however old, since it resumes after a restart (with its counts and what it waits for).
 async fn finished_replays_are_pruned(store: Arc<dyn Store>) {
     let t = now_ms();
     let replay = |created: Millis, state: ReplayState| Replay {
@@ -582,8 +589,16 @@ async fn finished_replays_are_pruned(store: Arc<dyn Store>) {
         rate_per_s: 10,
         state,
         total: 3,
-        done: 1,
-        failed: 0,
+        sent: 2,
+        delivered: 1,
+        failed: 1,
+        skipped: 0,
+        held: (state == ReplayState::Held).then(|| ReplayHold {
+            reason: "breaker open".into(),
+            subscription_id: "sub_1".into(),
+            subscription_name: "crm".into(),
+            next_probe_at: Some(created + 30_000),
+        }),
         created_at: created,
         updated_at: created,
         cursor: None,
@@ -591,12 +606,15 @@ async fn finished_replays_are_pruned(store: Arc<dyn Store>) {
     };
     let (old_done, old_running) = (replay(t - 60_000, ReplayState::Done), replay(t - 50_000, ReplayState::Running));
     let (old_cancelled, new_done) = (replay(t - 40_000, ReplayState::Cancelled), replay(t - 1_000, ReplayState::Done));
-    for r in [&old_done, &old_running, &old_cancelled, &new_done] {
+    let old_held = replay(t - 45_000, ReplayState::Held);
+    for r in [&old_done, &old_running, &old_held, &old_cancelled, &new_done] {
         store.save_replay(r, None).await.unwrap();
     }
     store.prune(t - 10_000).await.unwrap();
-    let kept: Vec<String> = store.replays().await.unwrap().into_iter().map(|r| r.id).collect();
-    assert_eq!(kept, [new_done.id, old_running.id], "newest first; the finished old ones are gone");
+    let kept = store.replays().await.unwrap();
+    let ids: Vec<&str> = kept.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, [&new_done.id, &old_held.id, &old_running.id], "newest first; the finished old ones are gone");
+    assert_eq!(kept[1], old_held, "a held replay reads back whole");
 }
 
 /// Payload search: words anywhere in the body (whole, or their beginning; any case), and a JSON

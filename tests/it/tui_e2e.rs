@@ -343,7 +343,7 @@ async fn a_replay_is_previewed_confirmed_and_followed_from_the_keyboard() {
     t.keys(&["y"]);
     t.wait_for("▶ replay", Duration::from_secs(5));
     assert_eq!(sink.wait_for(12, Duration::from_secs(15)).await, 12, "the replay sent each delivery again");
-    t.wait_for("done: 6 deliveries requeued", Duration::from_secs(10));
+    t.wait_for("done: 6 deliveries sent, 6 delivered, 0 failed", Duration::from_secs(10));
     let (_, log) =
         call(&reqwest::Client::new(), reqwest::Method::GET, &format!("{}/v1/audit", server.base), ADMIN, None).await;
     assert_eq!(log["data"][0]["action"], "replay.start", "{log}");

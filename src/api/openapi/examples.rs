@@ -29,7 +29,9 @@ fn event_summary() -> Value {
 
 fn replay() -> Value {
     json!({"id": RPL, "filter": {"subscription": SUB, "status": "failed", "since": "2026-12-02T06:00:00.000Z"},
-        "rate_per_s": 50, "state": "running", "total": 120, "done": 40, "failed": 0,
+        "rate_per_s": 50, "state": "held", "total": 120, "sent": 41, "delivered": 40, "failed": 1, "skipped": 0,
+        "held": {"reason": "breaker open", "subscription_id": SUB, "subscription_name": "crm",
+            "next_probe_at": "2026-12-02T06:31:16.002Z"},
         "created_at": "2026-12-02T06:30:15.182Z", "updated_at": "2026-12-02T06:30:16.002Z", "node": "vm-4c46f3"})
 }
 

@@ -36,7 +36,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &The
         .map(|e| {
             Line::from(vec![
                 Span::styled(format!("{} ", clock(e.at)), theme.dim()),
-                Span::styled(format!("{:<9} ", e.actor.as_str()), theme.accent()),
+                // A named token's name says who; without one, the kind of token or part of hookwatch.
+                Span::styled(format!("{:<9} ", clean(e.name.as_deref().unwrap_or(e.actor.as_str()))), theme.accent()),
                 Span::styled(format!("{:<26} ", clean(&e.action)), theme.bold()),
                 Span::raw(clean(&e.summary).into_owned()),
             ])

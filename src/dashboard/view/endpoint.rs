@@ -7,6 +7,8 @@ use crate::dashboard::app::App;
 use crate::dashboard::endpoint::{EndpointPage, HISTORY_STALE};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
+use crate::dispatch::BreakerState;
+use crate::model::AlertKind;
 use crate::report::EndpointReport;
 use crate::stats::{EndpointHistory, HistoryPoint, ResponseCount, Span as Zoom};
 use ratatui::Frame;
@@ -46,7 +48,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, page: &EndpointPage, theme
 fn sections(inner: Rect, page: &EndpointPage) -> [Rect; 4] {
     let chart_h = (inner.height.saturating_sub(2) * 2 / 5).clamp(5, 14);
     let lists_h =
-        page.history.as_ref().map_or(3, |(h, _)| h.responses.len().max(h.breaker.len()).clamp(1, 6) as u16 + 2);
+        page.history.as_ref().map_or(3, |(h, _)| h.responses.len().max(health_count(h)).clamp(1, 6) as u16 + 2);
     Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(chart_h),
@@ -224,20 +226,50 @@ fn draw_responses(frame: &mut Frame, area: Rect, app: &App, history: &EndpointHi
 
 fn draw_breaker(frame: &mut Frame, area: Rect, history: &EndpointHistory, theme: &Theme) {
     let block = pane_block("Breaker and health", false, theme);
-    let lines: Vec<Line> = history
-        .breaker
-        .iter()
-        .map(|a| {
-            let (glyph, style, label) = super::alerts::mark(a.kind, theme);
-            Line::from(vec![
-                Span::styled(format!("{} ", clock(a.at)), theme.dim()),
-                Span::styled(format!("{glyph} {label} "), style),
-                Span::raw(clean(&a.message).into_owned()),
-            ])
-        })
-        .collect();
+    let lines = health_lines(history, theme);
     let empty = Line::styled("none: the breaker stayed closed", theme.dim());
     frame.render_widget(Paragraph::new(if lines.is_empty() { vec![empty] } else { lines }).block(block), area);
+}
+
+/// Every change of the breaker (each probe, with the cooldown it ends) and the other health
+/// alerts (failure streaks, recovery, disabling), newest first.
+/// How many lines `health_lines` gives: every breaker change, and the alerts that are not one.
+fn health_count(history: &EndpointHistory) -> usize {
+    history.breaker_changes.len() + history.breaker.iter().filter(|a| a.kind != AlertKind::BreakerOpen).count()
+}
+
+fn health_lines(history: &EndpointHistory, theme: &Theme) -> Vec<Line<'static>> {
+    let changes = history.breaker_changes.iter().map(|c| {
+        let (glyph, style) = match c.to {
+            BreakerState::Open => ("◆", theme.bad()),
+            BreakerState::HalfOpen => ("◇", theme.warn()),
+            BreakerState::Closed => ("✓", theme.ok()),
+        };
+        let next = c.next_probe_at.map_or(String::new(), |at| {
+            // To the nearest second: the cooldown is whole seconds, its clock readings a few ms apart.
+            let cooldown = (at.saturating_sub(c.at) + 500) / 1000 * 1000;
+            format!(" · next probe {} (cooldown {})", clock(at), span(cooldown))
+        });
+        let line = Line::from(vec![
+            Span::styled(format!("{} ", clock(c.at)), theme.dim()),
+            Span::styled(format!("{glyph} breaker {}", c.describe()), style),
+            Span::raw(next),
+        ]);
+        (c.at, line)
+    });
+    // The breaker's openings are among its changes; the alert would say one of them again.
+    let alerts = history.breaker.iter().filter(|a| a.kind != AlertKind::BreakerOpen).map(|a| {
+        let (glyph, style, label) = super::alerts::mark(a.kind, theme);
+        let line = Line::from(vec![
+            Span::styled(format!("{} ", clock(a.at)), theme.dim()),
+            Span::styled(format!("{glyph} {label} "), style),
+            Span::raw(clean(&a.message).into_owned()),
+        ]);
+        (a.at, line)
+    });
+    let mut lines: Vec<(crate::model::Millis, Line<'static>)> = changes.chain(alerts).collect();
+    lines.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+    lines.into_iter().map(|(_, line)| line).collect()
 }
 
 fn draw_failures(

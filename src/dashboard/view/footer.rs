@@ -35,7 +35,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 /// The keys that apply here, as many as fit in `width`: the way out (Esc, or help and quit)
 /// always ends the line, and the last of the others give way first.
 pub fn hint_line(app: &App, theme: &Theme, width: usize) -> Line<'static> {
-    let hints = keymap::hints(app.context(), app.read_only);
+    // `b` only means something while the selected endpoint's breaker is open: then it leads.
+    let open = app.selected_endpoint().is_some_and(|e| e.breaker == crate::dispatch::BreakerState::Open);
+    let urgent: &[keymap::Action] = if open { &[keymap::Action::Probe] } else { &[] };
+    let hints = keymap::hints(app.context(), app.read_only, urgent);
     let (mut hints, tail): (Vec<_>, Vec<_>) =
         hints.into_iter().partition(|(key, _)| !matches!(*key, "?" | "q" | "Esc"));
     let cost = |(key, help): &(&str, &str)| key.width() + help.width() + 3;

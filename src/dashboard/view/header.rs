@@ -6,7 +6,7 @@ use crate::dashboard::app::App;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
 use crate::dispatch::BreakerState;
-use crate::model::SubscriptionState;
+use crate::model::{ReplayHold, SubscriptionState};
 use crate::report::{EndpointReport, StatsReport};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -33,15 +33,26 @@ fn is_down(e: &EndpointReport) -> bool {
 /// Replays older than this read are shown with the time they were read.
 const REPLAYS_FRESH_MS: i64 = 3000;
 
-/// The running replays' progress, with the key that cancels; marked with its time when not current.
+/// The replays' progress (held ones say what they wait for), with the key that cancels; marked
+/// with its time when not current.
 fn replay_progress(app: &App) -> Option<String> {
     let newest = app.replays.first()?;
     let mut text = match &app.replays[..] {
-        [one] => format!(" ▶ replay {}/{} at {}/s · X cancels", one.done, one.total, one.rate_per_s),
+        [one] => {
+            // Held, what it waits for says enough (a failed probe held it); running, its pace and failures.
+            let pace = match &one.held {
+                Some(hold) => held(hold),
+                None if one.failed > 0 => format!("at {}/s · {} failed", one.rate_per_s, one.failed),
+                None => format!("at {}/s", one.rate_per_s),
+            };
+            format!(" ▶ replay {}/{} {pace} · X cancels", one.sent, one.total)
+        }
         many => {
-            let (done, total) =
-                many.iter().fold((0u64, 0u64), |(d, t), r| (d.saturating_add(r.done), t.saturating_add(r.total)));
-            format!(" ▶ {} replays {done}/{total} · X cancels {}", many.len(), super::short_id(&newest.id))
+            let (sent, total) =
+                many.iter().fold((0u64, 0u64), |(d, t), r| (d.saturating_add(r.sent), t.saturating_add(r.total)));
+            let held = many.iter().filter(|r| r.held.is_some()).count();
+            let held = if held > 0 { format!(" · {held} held") } else { String::new() };
+            format!(" ▶ {} replays {sent}/{total}{held} · X cancels {}", many.len(), super::short_id(&newest.id))
         }
     };
     if let Some((at, error)) = &app.replays_read
@@ -55,6 +66,12 @@ fn replay_progress(app: &App) -> Option<String> {
 /// "last update 12s ago (10:31:02)": how old the figures are, and the time to look up in logs.
 fn stale_age(app: &App, since: crate::model::Millis) -> String {
     format!("{} ({})", super::last_update(app, since), super::clock(since))
+}
+
+/// What a held replay waits for: `held: breaker open, next probe 14:03:10 (crm)`.
+fn held(hold: &ReplayHold) -> String {
+    let probe = hold.next_probe_at.map(|at| format!(", next probe {}", super::clock(at))).unwrap_or_default();
+    format!("held: {}{probe} ({})", hold.reason, clean(&hold.subscription_name))
 }
 
 /// What the header says, each part with how soon it gives way on a narrow screen (higher first).

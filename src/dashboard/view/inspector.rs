@@ -1,7 +1,7 @@
 //! The inspector: payload as coloured JSON, deliveries with every attempt, and the selected
 //! attempt's response and request headers. Side by side when wide, one section at a time when not.
 
-use super::{WIDE, centred, clock, counted, highlighted, popup_area, span, wrapped};
+use super::{WIDE, centred, clock, counted, highlighted, popup_area, short_id, span, wrapped};
 use crate::dashboard::app::App;
 use crate::dashboard::inspector::{Inspector, Section};
 use crate::dashboard::json::Token;
@@ -231,6 +231,10 @@ fn draw_deliveries(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, th
                 outcome,
                 Span::raw(format!(" {:>5}ms", a.duration_ms)),
             ];
+            // An attempt a replay sent says which, before the error that may run off the edge.
+            if let Some(replay) = &a.replay_id {
+                spans.push(Span::styled(format!(" ↻ {}", clean(&short_id(replay))), theme.accent()));
+            }
             if let Some(err) = &a.error {
                 spans.push(Span::styled(format!(" {}", clean(err)), theme.dim()));
             }
@@ -286,12 +290,13 @@ fn draw_response(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, them
         (None, None) => "no answer".to_string(),
     };
     let whose = clean(app.subscription_name(&delivery.summary.subscription_id)).into_owned();
+    let replay = attempt.replay_id.as_deref().map_or(String::new(), |id| format!(" · ↻ {}", clean(&short_id(id))));
     let block = section_block(
         Section::Response,
         ins,
         theme,
         &format!(
-            " · {whose} · attempt {number} at {} · {outcome}{truncated}{}",
+            " · {whose} · attempt {number} at {}{replay} · {outcome}{truncated}{}",
             clock(attempt.started_at),
             wrap_note(ins)
         ),
