@@ -2,7 +2,7 @@
 
 use super::error::json_body;
 use super::{ApiError, AppState, ErrorBody};
-use crate::model::{Caller, EventDetail, EventSummary};
+use crate::model::{Actor, Caller, EventDetail, EventSummary};
 use crate::store::{EventQuery, StatusFilter};
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
