@@ -502,6 +502,16 @@ async fn secrets_in_urls_and_headers_reach_only_the_admin() {
         call(&hw.http, reqwest::Method::GET, &format!("{}/v1/subscriptions/{id}", hw.base), VIEWER, None).await;
     let masked = format!("http://{}/services/•••/•••/•••?api_key=•••", sink.addr);
     assert_eq!(as_viewer["url"], masked.as_str(), "the host and the path's words stay readable");
+    // The stream as the viewer reads it: its stats, and a subscription change made meanwhile.
+    let stream = hw.http.get(format!("{}/v1/stream", hw.base)).bearer_auth(VIEWER).send().await.unwrap();
+    let path = format!("/v1/subscriptions/{id}");
+    let (status, _) = hw.admin(reqwest::Method::PATCH, &path, Some(json!({"name": "slack-2"}))).await;
+    assert_eq!(status, 200);
+    let seen = read_stream_until(stream, Duration::from_secs(5), |t| {
+        t.contains("event: stats") && t.contains("event: subscription.changed")
+    })
+    .await;
+    assert!(seen.contains("slack-2") && !seen.contains("SECRET"), "the stream as the viewer: {seen}");
     let as_admin = hw.get(&format!("/v1/subscriptions/{id}")).await;
     assert_eq!((as_admin["url"].as_str(), &as_admin["headers"]), (Some(url.as_str()), &headers));
     let detail = hw.get(&format!("/v1/events/{event_id}")).await;
