@@ -14,6 +14,7 @@ pub mod dispatch;
 pub mod engine;
 pub mod error;
 pub mod feed;
+pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod payload;

@@ -211,11 +211,7 @@ fn log_to_file(path: &Path) -> anyhow::Result<()> {
         .mode(0o600)
         .open(path)
         .map_err(|e| anyhow::anyhow!("cannot open the log file {}: {e}", path.display()))?;
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .init();
+    hookwatch::logging::init_file(file);
     Ok(())
 }
 
@@ -259,11 +255,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Colour only for a person at a terminal who has not asked for none: a file or journald gets
     // plain text.
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_ansi(colour)
-        .with_writer(std::io::stderr)
-        .init();
+    hookwatch::logging::init(std::io::stderr, colour);
     let server = Server::start(config).await?;
     tracing::info!("hookwatch {} listening on http://{}", env!("CARGO_PKG_VERSION"), server.addr);
     if let Some(file) = &server.tokens.file {

@@ -313,6 +313,8 @@ pub async fn fresh_pg_database() -> Option<String> {
 pub struct Process {
     pub child: std::process::Child,
     pub base: String,
+    /// What it logged since it printed its address.
+    pub log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Process {
@@ -351,8 +353,10 @@ impl Process {
             }
         };
         // Keep draining stderr so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Process { child, base }
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let kept = log.clone();
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| kept.lock().unwrap().push(l)));
+        Process { child, base, log }
     }
 
     /// Sends `signal` (`STOP`, `CONT`) to the process, as `kill -STOP` from a shell would.
