@@ -73,6 +73,7 @@ fn admin_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
 fn public_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
     vec![
         (Method::GET, "/healthz", get(observe::healthz)),
+        (Method::GET, "/readyz", get(observe::readyz)),
         (Method::GET, "/metrics", get(observe::metrics)),
         (Method::GET, "/v1/catalog", get(observe::catalog)),
         (Method::GET, "/v1/openapi.json", get(openapi::serve)),

@@ -110,6 +110,27 @@ pub async fn healthz(State(app): State<AppState>) -> Json<Health> {
     Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION"), uptime_s: app.engine.uptime().as_secs() })
 }
 
+/// Readiness, for load balancers: 200 while the store commits writes, 503 while it cannot (a
+/// full disk, the database at `max_db_bytes`, PostgreSQL unreachable). `/healthz` stays 200 then:
+/// the process lives, it only cannot take events.
+#[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "public", security(()),
+    responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+pub async fn readyz(State(app): State<AppState>) -> Result<Json<Health>, ApiError> {
+    match app.engine.ready().await {
+        Ok(()) => Ok(healthz(State(app)).await),
+        Err(cause) => {
+            tracing::warn!("not ready: the store cannot commit: {cause}");
+            let mut refused = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                "the store cannot commit writes now; events sent here would be refused (the server's log has the cause)",
+            );
+            refused.retry_after = Some(5);
+            Err(refused)
+        }
+    }
+}
+
 /// An action events may carry.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct CatalogAction {

@@ -48,6 +48,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         stream::stream,
         graphql::serve,
         observe::healthz,
+        observe::readyz,
         observe::metrics,
         observe::catalog,
         serve,

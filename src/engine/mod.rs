@@ -41,6 +41,8 @@ pub struct Engine {
     membership: Membership,
     replay_runs: replays::ReplayRuns,
     started: Instant,
+    /// The last write probe: when, and what it found (`/readyz` probes at most once a second).
+    readiness: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
 }
 
 impl Engine {
@@ -82,6 +84,7 @@ impl Engine {
             membership,
             replay_runs: Default::default(),
             started: Instant::now(),
+            readiness: tokio::sync::Mutex::new(None),
         });
         // Before any lane runs: an attempt made meanwhile would be both counted and read back.
         engine.seed_stats().await?;

@@ -110,6 +110,20 @@ impl Engine {
         self.stats().exposition(self.stats.metrics.gather())
     }
 
+    /// Whether this node can take new work: its store commits a write now. A probe at most once a
+    /// second, however many ask (`/readyz` needs no token). The error says why, for the log.
+    pub async fn ready(&self) -> std::result::Result<(), String> {
+        let mut last = self.readiness.lock().await;
+        if let Some((at, verdict)) = last.as_ref()
+            && at.elapsed() < std::time::Duration::from_secs(1)
+        {
+            return verdict.clone();
+        }
+        let verdict = self.store.probe_write().await.map_err(Error::into_reason);
+        *last = Some((std::time::Instant::now(), verdict.clone()));
+        verdict
+    }
+
     pub fn backlog(&self) -> usize {
         self.dispatcher.total_backlog()
     }

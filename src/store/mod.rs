@@ -329,6 +329,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Keeps an alert, so the alert log survives restarts (and, shared, is the whole cluster's).
     async fn save_alert(&self, alert: &Alert) -> Result<()>;
+
+    /// Commits a write that changes nothing, through the same path as every other write: whether
+    /// this store can take new work now (`/readyz`). Fails too when the database is at its size
+    /// limit, which a write that changes nothing would not find.
+    async fn probe_write(&self) -> Result<()>;
     /// The newest `limit` alerts, oldest first.
     async fn recent_alerts(&self, limit: u32) -> Result<Vec<Alert>>;
     /// Saves a replay job (created, or its progress), with `audit` in the same transaction if given.

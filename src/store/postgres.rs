@@ -806,6 +806,14 @@ impl Store for PostgresStore {
         Ok(Activity { events, attempts, alerts, cursor: ActivityCursor::default(), more })
     }
 
+    async fn probe_write(&self) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("UPDATE nodes SET heartbeat_at = heartbeat_at WHERE id = $1", &[&self.node_id]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn save_alert(&self, alert: &Alert) -> Result<()> {
         let body = serde_json::to_string(alert).map_err(|e| Error::Storage(e.to_string()))?;
         let client = self.pool.get().await?;

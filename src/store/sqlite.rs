@@ -977,6 +977,18 @@ impl Store for SqliteStore {
         Ok(pruned)
     }
 
+    async fn probe_write(&self) -> Result<()> {
+        self.write(|conn| {
+            let pragma = |name: &str| conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, i64>(0));
+            if pragma("page_count")? >= pragma("max_page_count")? && pragma("freelist_count")? == 0 {
+                return Err(Error::Storage("the database is at max_db_bytes: it cannot grow".into()));
+            }
+            conn.prepare_cached("UPDATE subscription_version SET version = version")?.execute([])?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn save_alert(&self, alert: &Alert) -> Result<()> {
         let body = serde_json::to_string(alert).map_err(|e| Error::Storage(e.to_string()))?;
         let at = alert.at;

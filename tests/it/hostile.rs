@@ -235,6 +235,11 @@ async fn hostile_endpoints_are_recorded_with_the_right_error_kind() {
 #[tokio::test]
 async fn a_full_database_answers_503_and_keeps_what_it_had() {
     let hw = Hookwatch::start_with(|c| c.max_db_bytes = Some(1 << 20)).await;
+    let probe = |path: &'static str| {
+        let url = format!("{}{path}", hw.base);
+        async move { reqwest::get(url).await.unwrap().status().as_u16() }
+    };
+    assert_eq!(probe("/readyz").await, 200, "ready while the store commits");
     let mut accepted = Vec::new();
     let pad = "x".repeat(50_000);
     let mut refused = None;
@@ -257,6 +262,9 @@ async fn a_full_database_answers_503_and_keeps_what_it_had() {
     let message = resp["error"]["message"].as_str().unwrap();
     assert!(message.contains("retry in 5 s"), "{message}");
     assert!(!message.contains("full") && !message.contains("max_db_bytes"), "{message}");
+    // A load balancer asks /readyz (probed at most once a second): not ready; the process lives.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!((probe("/readyz").await, probe("/healthz").await), (503, 200));
     // Every event acknowledged before is intact.
     for id in &accepted {
         let event = hw.get(&format!("/v1/events/{id}")).await;

@@ -71,7 +71,7 @@ async fn third_party_validators_accept_the_document_and_every_real_answer() {
     let served: Value = serde_json::from_str(&served.text().await.unwrap()).unwrap();
     assert_eq!(served, document(), "the served document is the generated one");
 
-    for path in ["/healthz", "/metrics", "/v1/catalog", "/v1/openapi.json"] {
+    for path in ["/healthz", "/readyz", "/metrics", "/v1/catalog", "/v1/openapi.json"] {
         assert_eq!(s.call(Method::GET, path, path, None).await.0, 200, "{path}");
     }
     let input = json!({"name": "crm", "url": sink.url, "actions": ["card.move"], "filters": {"pipe_id": [301234]},

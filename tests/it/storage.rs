@@ -105,6 +105,7 @@ fn query(limit: u32) -> EventQuery {
 }
 
 async fn ingest_and_read_back(store: Arc<dyn Store>) {
+    store.probe_write().await.expect("a store that commits is ready");
     let t = now_ms();
     assert_eq!(
         store.ingest(event("evt_1", "card.create", t, &["sub_a", "sub_b"]), 0).await.unwrap(),
