@@ -61,25 +61,22 @@ impl FeedEvent {
     /// The update as it leaves the process: a stream client never receives signing secrets or
     /// consumers' credentials (it can read them with GET /v1/subscriptions/{id}).
     pub fn for_watchers(&self) -> std::borrow::Cow<'_, FeedEvent> {
-        match self {
-            FeedEvent::SubscriptionChanged { change, subscription } => {
-                std::borrow::Cow::Owned(FeedEvent::SubscriptionChanged {
-                    change: *change,
-                    subscription: Box::new(subscription.masked()),
-                })
-            }
-            other => std::borrow::Cow::Borrowed(other),
-        }
+        self.with_subscription(Subscription::masked)
     }
 
     /// The update as the viewer token may read it: a subscription change with its URL's secrets
     /// and every header value masked as well.
     pub fn for_viewers(&self) -> std::borrow::Cow<'_, FeedEvent> {
+        self.with_subscription(Subscription::for_viewer)
+    }
+
+    /// The update with a subscription change's subscription as `shown` gives it.
+    fn with_subscription(&self, shown: fn(&Subscription) -> Subscription) -> std::borrow::Cow<'_, FeedEvent> {
         match self {
             FeedEvent::SubscriptionChanged { change, subscription } => {
                 std::borrow::Cow::Owned(FeedEvent::SubscriptionChanged {
                     change: *change,
-                    subscription: Box::new(subscription.for_viewer()),
+                    subscription: Box::new(shown(subscription)),
                 })
             }
             other => std::borrow::Cow::Borrowed(other),

@@ -315,18 +315,25 @@ fn typed(app: &mut hookwatch::dashboard::app::App, text: &str) -> Vec<hookwatch:
     keys(app, &spaced.join(" "))
 }
 
+/// The real binary on a fresh database, and a remote source watching it, connected.
+async fn watched_server() -> (tempfile::TempDir, Process, RemoteSource, mpsc::Receiver<Update>) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &[]);
+    let remote = RemoteSource::new(&server.base, ADMIN).unwrap();
+    let (tx, mut rx) = mpsc::channel(4096);
+    remote.watch(tx);
+    next_matching(&mut rx, |u| matches!(u, Update::Connection { connected: true, .. })).await;
+    (dir, server, remote, rx)
+}
+
 /// Applying and clearing a filter, each time with an event arriving between the store's read and
 /// its answer, loses nothing: every event the stream held (more than the store's page of 500)
 /// and every one that came meanwhile is listed after `Esc`, once. Against the real binary.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clearing_a_filter_keeps_the_history_and_every_live_event() {
     use hookwatch::dashboard::app::App;
-    let dir = tempfile::tempdir().unwrap();
-    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &[]);
-    let (remote, http) = (RemoteSource::new(&server.base, ADMIN).unwrap(), reqwest::Client::new());
-    let (tx, mut rx) = mpsc::channel(4096);
-    remote.watch(tx);
-    next_matching(&mut rx, |u| matches!(u, Update::Connection { connected: true, .. })).await;
+    let (_dir, server, remote, mut rx) = watched_server().await;
+    let http = reqwest::Client::new();
     let mut app = App::new(server.base.clone());
     let mut sent = Vec::new();
     for i in 0..600 {
@@ -367,12 +374,8 @@ async fn clearing_a_filter_keeps_the_history_and_every_live_event() {
 async fn a_search_says_when_it_was_read_and_a_filter_is_live() {
     use hookwatch::dashboard::app::App;
     use hookwatch::dashboard::screenshots::{render, to_text};
-    let dir = tempfile::tempdir().unwrap();
-    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &[]);
-    let (remote, http) = (RemoteSource::new(&server.base, ADMIN).unwrap(), reqwest::Client::new());
-    let (tx, mut rx) = mpsc::channel(4096);
-    remote.watch(tx);
-    next_matching(&mut rx, |u| matches!(u, Update::Connection { connected: true, .. })).await;
+    let (_dir, server, remote, mut rx) = watched_server().await;
+    let http = reqwest::Client::new();
     let mut app = App::new(server.base.clone());
     let screen = |app: &mut App| {
         app.now = hookwatch::model::now_ms();

@@ -508,7 +508,8 @@ async fn a_dead_endpoint_reads_down_where_its_rate_was() {
         call(&http, reqwest::Method::POST, &format!("{}/v1/events", server.base), INGEST, Some(card_move("P", 2)))
             .await;
     }
-    assert_eq!(billing_sink.wait_for(3, Duration::from_secs(10)).await, 3, "three failures open the breaker");
+    // Attempts in flight together may take the count past three before the breaker opens.
+    assert!(billing_sink.wait_for(3, Duration::from_secs(10)).await >= 3, "three failures open the breaker");
     let t = Tmux::start(80, 24, &attach_command(dir.path(), &server.base, ADMIN));
     let screen = t.wait_for("1/2 down", Duration::from_secs(10));
     let row = screen.lines().find(|l| l.contains("billing")).unwrap_or_default();
