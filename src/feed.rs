@@ -96,11 +96,18 @@ pub struct Feed {
     /// Each update sent while someone watched (its identity's fingerprint and its time), oldest
     /// first: what a client that reconnects to this process had already been sent.
     journal: Arc<Mutex<VecDeque<(u64, Millis)>>>,
+    /// How many entries have left the journal's front: an entry's place is this plus its index,
+    /// so a place stays the same while the journal moves on.
+    dropped: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Default for Feed {
     fn default() -> Self {
-        Feed { tx: broadcast::channel(8192).0, journal: Arc::new(Mutex::new(VecDeque::with_capacity(1024))) }
+        Feed {
+            tx: broadcast::channel(8192).0,
+            journal: Arc::new(Mutex::new(VecDeque::with_capacity(1024))),
+            dropped: Arc::default(),
+        }
     }
 }
 
@@ -120,13 +127,13 @@ fn journal_header() -> Vec<u8> {
 /// The updates this process sent in a window of time, in the order sent, and where among them a
 /// resuming client's last one was.
 pub struct Sent {
-    place: HashMap<u64, usize>,
-    last: Option<usize>,
+    place: HashMap<u64, u64>,
+    last: Option<u64>,
 }
 
 impl Sent {
     /// Where `update` was among those sent (`None`: not sent by this process in the window).
-    pub fn place(&self, update: &FeedEvent) -> Option<usize> {
+    pub fn place(&self, update: &FeedEvent) -> Option<u64> {
         self.place.get(&fingerprint(&update.identity())).copied()
     }
 
@@ -146,6 +153,7 @@ impl Feed {
         if let Some(entry) = remembered {
             if journal.len() == JOURNAL_LEN {
                 journal.pop_front();
+                self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             journal.push_back(entry);
         }
@@ -156,11 +164,13 @@ impl Feed {
     /// The updates sent at or after `since`, and where the one whose identity is `last` was.
     pub fn sent_since(&self, since: Millis, last: Option<&str>) -> Sent {
         // Copied out under the lock, which every publish takes: the map is built after it.
-        let window: Vec<(usize, u64)> = {
+        let window: Vec<(u64, u64)> = {
             let journal = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
-            journal.iter().enumerate().filter(|(_, (_, at))| *at >= since).map(|(i, (f, _))| (i, *f)).collect()
+            let dropped = self.dropped.load(std::sync::atomic::Ordering::Relaxed);
+            let entries = journal.iter().zip(dropped..);
+            entries.filter(|((_, at), _)| *at >= since).map(|((f, _), place)| (place, *f)).collect()
         };
-        let place: HashMap<u64, usize> = window.into_iter().map(|(i, f)| (f, i)).collect();
+        let place: HashMap<u64, u64> = window.into_iter().map(|(i, f)| (f, i)).collect();
         let last = last.and_then(|identity| place.get(&fingerprint(identity)).copied());
         Sent { place, last }
     }
@@ -213,6 +223,15 @@ impl Feed {
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<FeedEvent>> {
         self.tx.subscribe()
     }
+
+    /// A receiver, and the place the next update sent will have: every update from that place on
+    /// reaches the receiver, in the journal's order (both are taken under the lock every send
+    /// takes).
+    pub fn subscribe_from(&self) -> (broadcast::Receiver<Arc<FeedEvent>>, u64) {
+        let journal = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
+        let next = self.dropped.load(std::sync::atomic::Ordering::Relaxed) + journal.len() as u64;
+        (self.tx.subscribe(), next)
+    }
 }
 
 #[cfg(test)]
@@ -235,6 +254,25 @@ mod tests {
 
     /// A client had what was sent up to its last update, in the order sent (not by time); what
     /// was sent while nobody watched, or by another process, it is not taken to have.
+    #[test]
+    fn a_receiver_gets_every_update_from_its_place_on_and_places_outlast_the_journals_front() {
+        let feed = Feed::default();
+        let (_first, _) = feed.subscribe_from();
+        feed.publish(received("evt_before", 100));
+        let (mut live, from) = feed.subscribe_from();
+        feed.publish(received("evt_after", 200));
+        let sent = feed.sent_since(0, None);
+        assert!(sent.place(&received("evt_before", 100)).is_some_and(|p| p < from));
+        assert_eq!(sent.place(&received("evt_after", 200)), Some(from), "the first the receiver gets");
+        assert_eq!(live.try_recv().map(|u| u.identity()).ok().as_deref(), Some("evt_after"));
+        for i in 0..JOURNAL_LEN {
+            feed.publish(received(&format!("evt_{i}"), 300));
+        }
+        let last = format!("evt_{}", JOURNAL_LEN - 1);
+        let place = feed.sent_since(0, None).place(&received(&last, 300));
+        assert_eq!(place, Some(from + JOURNAL_LEN as u64), "a place does not move as the front is dropped");
+    }
+
     #[test]
     fn what_a_client_had_is_what_was_sent_up_to_its_last() {
         let feed = Feed::default();

@@ -72,12 +72,23 @@ fn resume_point(headers: &HeaderMap, params: &StreamParams) -> Result<Option<Res
     Ok(Some(Resume { at, last }))
 }
 
+/// What an update's `id:` says: the update (`<ms>-<identity>`), or only its time (`<ms>`).
+#[derive(Clone, Copy)]
+enum IdKind {
+    Identity,
+    Time,
+}
+
 /// An update as it leaves for a client: secrets masked, and for the viewer token every
 /// credential a subscription change could show.
-fn update_event(update: &FeedEvent, viewer: bool) -> Event {
+fn update_event(update: &FeedEvent, viewer: bool, ids: IdKind) -> Event {
     let sent = if viewer { update.for_viewers() } else { update.for_watchers() };
+    let id = match ids {
+        IdKind::Identity => update.stream_id(),
+        IdKind::Time => update.time().to_string(),
+    };
     Event::default()
-        .id(update.stream_id())
+        .id(id)
         .event(update.name())
         .json_data(&*sent)
         .unwrap_or_else(|_| Event::default().comment("unserialisable update"))
@@ -85,8 +96,15 @@ fn update_event(update: &FeedEvent, viewer: bool) -> Event {
 
 /// The updates after `since` that the client was not sent, in the order this process sent them
 /// (those it did not send first, by time), and the gaps the store could not fill. Sent in that
-/// order, whatever prefix of them a client receives is again "everything up to its last".
-async fn replay(app: &AppState, since: Millis, sent: &Sent) -> Result<(Vec<FeedEvent>, Vec<String>), ApiError> {
+/// order, whatever prefix of them a client receives is again "everything up to its last". Those
+/// sent from place `live_from` on are left out: the live receiver brings them, in their order,
+/// after the opening (sent early, one could reach the client ahead of an update it comes after).
+async fn replay(
+    app: &AppState,
+    since: Millis,
+    sent: &Sent,
+    live_from: u64,
+) -> Result<(Vec<FeedEvent>, Vec<String>), ApiError> {
     let mut gaps = Vec::new();
     let retention = app.engine.config().retention;
     let horizon = now_ms() - retention.as_millis() as Millis;
@@ -101,13 +119,13 @@ async fn replay(app: &AppState, since: Millis, sent: &Sent) -> Result<(Vec<FeedE
     if activity.more {
         gaps.push(format!("more than {REPLAY_LIMIT} updates of a kind were missed; reload to see the rest"));
     }
-    let mut updates: Vec<(Option<usize>, FeedEvent)> = activity
+    let mut updates: Vec<(Option<u64>, FeedEvent)> = activity
         .events
         .into_iter()
         .map(|event| FeedEvent::EventReceived { event })
         .chain(activity.attempts.into_iter().map(FeedEvent::DeliveryAttempted))
         .chain(activity.alerts.into_iter().map(FeedEvent::Alert))
-        .filter(|update| !sent.had(update))
+        .filter(|update| !sent.had(update) && sent.place(update).is_none_or(|place| place < live_from))
         .map(|update| (sent.place(&update), update))
         .collect();
     updates.sort_by_key(|(place, update)| (*place, update.time()));
@@ -129,7 +147,8 @@ pub async fn stream(
     let resume = resume_point(&headers, &params)?;
     let viewer = actor != Actor::Admin;
     // Listen before reading the store: an update is then either replayed, or live, or both.
-    let live = BroadcastStream::new(app.engine.feed().subscribe());
+    let (live, live_from) = app.engine.feed().subscribe_from();
+    let live = BroadcastStream::new(live);
     let hello = Event::default().event("hello").data(env!("CARGO_PKG_VERSION"));
     // Only updates carry ids (a client keeps the last one it saw), but a new client that has
     // received none yet can still resume from when it connected.
@@ -137,25 +156,31 @@ pub async fn stream(
     let mut replayed = HashSet::new();
     if let Some(Resume { at, last }) = resume {
         let sent = app.engine.feed().sent_since(at - RESUME_SLACK_MS, last.as_deref());
-        let (updates, gaps) = replay(&app, at, &sent).await?;
+        let (updates, gaps) = replay(&app, at, &sent, live_from).await?;
         for reason in gaps {
             let gap = json!({"since": at, "reason": reason}).to_string();
             opening.push(Event::default().event("gap").data(gap));
         }
         for update in &updates {
             replayed.insert(update.identity());
-            opening.push(update_event(update, viewer));
+            opening.push(update_event(update, viewer, IdKind::Identity));
         }
         let summary = json!({"since": at, "replayed": updates.len()});
         opening.push(Event::default().event("resumed").data(summary.to_string()));
     }
+    // After a lag the client lacks updates sent before the ones it gets next: from then on its
+    // ids carry only their time, so a resume replays by time rather than taking it to have them.
+    let mut ids = IdKind::Identity;
     let updates = live.filter_map(move |update| {
         let event = match update {
             // Already sent from the store.
             Ok(ev) if !replayed.is_empty() && replayed.remove(&ev.identity()) => None,
-            Ok(ev) => Some(update_event(&ev, viewer)),
+            Ok(ev) => Some(update_event(&ev, viewer, ids)),
             // A slow client missed updates: say so, so it can refetch instead of showing stale data.
-            Err(BroadcastStreamRecvError::Lagged(n)) => Some(Event::default().event("lagged").data(n.to_string())),
+            Err(BroadcastStreamRecvError::Lagged(n)) => {
+                ids = IdKind::Time;
+                Some(Event::default().event("lagged").data(n.to_string()))
+            }
         };
         std::future::ready(event.map(Ok))
     });
