@@ -1,7 +1,8 @@
 //! The log, set up in one place for every command, so that no place in the code can flood it: a
 //! full disk fails every write, and each failure logged its line (30,968 lines, 5.3 MB in 20 s).
 //! A place that logs more than a few lines in a window has the rest counted instead, and the
-//! count is said before its next line is let through.
+//! count is said when its window ends (before its next line, or by a watcher once a window
+//! passes, so a burst that stops is reported too).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -26,7 +27,14 @@ where
 {
     let levels = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let lines = tracing_subscriber::fmt::layer().with_ansi(ansi).with_writer(writer);
-    tracing_subscriber::registry().with(levels).with(lines.with_filter(Throttle::default())).init();
+    let throttle = Throttle::default();
+    tracing_subscriber::registry().with(levels).with(lines.with_filter(throttle.clone())).init();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(WINDOW);
+            throttle.report_ended(Instant::now());
+        }
+    });
 }
 
 /// Logs to a file (no colour).
@@ -35,12 +43,14 @@ pub fn init_file(file: std::fs::File) {
 }
 
 /// How many lines each place in the code has logged in its current window.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Throttle {
-    places: Mutex<HashMap<Identifier, Place>>,
+    places: std::sync::Arc<Mutex<HashMap<Identifier, Place>>>,
 }
 
 struct Place {
+    /// `file:line`, as the count of its left-out lines names it.
+    at: String,
     since: Instant,
     logged: u32,
     left_out: u64,
@@ -55,9 +65,9 @@ struct Verdict {
 }
 
 impl Throttle {
-    fn judge(&self, place: Identifier, now: Instant) -> Verdict {
+    fn judge(&self, place: Identifier, at: impl FnOnce() -> String, now: Instant) -> Verdict {
         let Ok(mut places) = self.places.lock() else { return Verdict { log: true, left_out_before: 0 } };
-        let p = places.entry(place).or_insert(Place { since: now, logged: 0, left_out: 0 });
+        let p = places.entry(place).or_insert_with(|| Place { at: at(), since: now, logged: 0, left_out: 0 });
         let mut left_out_before = 0;
         if now.duration_since(p.since) >= WINDOW {
             left_out_before = std::mem::take(&mut p.left_out);
@@ -71,6 +81,29 @@ impl Throttle {
         }
         Verdict { log, left_out_before }
     }
+
+    /// Says the counts of the windows that have ended with lines left out, and starts new ones.
+    fn report_ended(&self, now: Instant) {
+        let ended: Vec<(String, u64)> = {
+            let Ok(mut places) = self.places.lock() else { return };
+            let ended = places.values_mut().filter(|p| p.left_out > 0 && now.duration_since(p.since) >= WINDOW);
+            ended
+                .map(|p| {
+                    (p.since, p.logged) = (now, 0);
+                    (p.at.clone(), std::mem::take(&mut p.left_out))
+                })
+                .collect()
+        };
+        // Logged after the lock is let go: each line comes back through this filter.
+        for (at, n) in ended {
+            left_out(&at, n);
+        }
+    }
+}
+
+fn left_out(at: &str, n: u64) {
+    let per = WINDOW.as_secs();
+    tracing::warn!(target: COUNT_TARGET, "{n} more lines from {at} were left out (at most {LINES_PER_WINDOW} per {per}s)");
 }
 
 impl<S> Filter<S> for Throttle {
@@ -83,12 +116,10 @@ impl<S> Filter<S> for Throttle {
         if meta.target() == COUNT_TARGET {
             return true;
         }
-        let verdict = self.judge(meta.callsite(), Instant::now());
+        let at = || format!("{}:{}", meta.file().unwrap_or("?"), meta.line().unwrap_or(0));
+        let verdict = self.judge(meta.callsite(), at, Instant::now());
         if verdict.left_out_before > 0 {
-            // Logged after the lock is let go: this line comes back through this filter.
-            let place = format!("{}:{}", meta.file().unwrap_or("?"), meta.line().unwrap_or(0));
-            let n = verdict.left_out_before;
-            tracing::warn!(target: COUNT_TARGET, "{n} more lines from {place} were left out (at most {LINES_PER_WINDOW} per {}s); the next follows", WINDOW.as_secs());
+            left_out(&at(), verdict.left_out_before);
         }
         verdict.log
     }
@@ -115,11 +146,24 @@ mod tests {
     #[test]
     fn a_place_logs_a_few_lines_per_window_and_the_rest_are_counted_and_said() {
         let (throttle, t0) = (Throttle::default(), Instant::now());
-        let verdicts: Vec<bool> = (0..15).map(|_| throttle.judge(place(), t0).log).collect();
+        let at = || "src/x.rs:1".to_string();
+        let verdicts: Vec<bool> = (0..15).map(|_| throttle.judge(place(), at, t0).log).collect();
         assert_eq!(verdicts.iter().filter(|v| **v).count(), LINES_PER_WINDOW as usize);
         assert!(verdicts[..LINES_PER_WINDOW as usize].iter().all(|v| *v), "the first ones go through");
-        let next = throttle.judge(place(), t0 + WINDOW);
+        let next = throttle.judge(place(), at, t0 + WINDOW);
         assert_eq!(next, Verdict { log: true, left_out_before: 5 }, "a new window says what was left out");
-        assert_eq!(throttle.judge(place(), t0 + WINDOW).left_out_before, 0, "once");
+        assert_eq!(throttle.judge(place(), at, t0 + WINDOW).left_out_before, 0, "once");
+    }
+
+    #[test]
+    fn a_burst_that_stops_is_reported_when_its_window_ends() {
+        let (throttle, t0) = (Throttle::default(), Instant::now());
+        for _ in 0..12 {
+            throttle.judge(place(), || "src/x.rs:1".to_string(), t0);
+        }
+        throttle.report_ended(t0 + WINDOW / 2);
+        assert_eq!(throttle.places.lock().unwrap()[&place()].left_out, 2, "not before the window ends");
+        throttle.report_ended(t0 + WINDOW);
+        assert_eq!(throttle.places.lock().unwrap()[&place()].left_out, 0, "said, and a new window begun");
     }
 }

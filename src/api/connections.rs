@@ -36,9 +36,25 @@ struct AddressSlot {
     ip: IpAddr,
 }
 
+/// The client a connection counts against: its IPv4 address, or its IPv6 /64 (one host is
+/// given a whole /64, so counting single IPv6 addresses would not bound it).
+fn client_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
+
 impl PerAddress {
     fn admit(table: &Arc<PerAddress>, ip: IpAddr) -> Option<AddressSlot> {
-        let mut open = table.open.lock().ok()?;
+        let ip = client_of(ip);
+        let mut open = table.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let count = open.entry(ip).or_insert(0);
         if table.limit > 0 && *count >= table.limit {
             return None;
@@ -50,9 +66,8 @@ impl PerAddress {
 
 impl Drop for AddressSlot {
     fn drop(&mut self) {
-        if let Ok(mut open) = self.table.open.lock()
-            && let Some(count) = open.get_mut(&self.ip)
-        {
+        let mut open = self.table.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.ip) {
             *count -= 1;
             if *count == 0 {
                 open.remove(&self.ip);
@@ -131,4 +146,18 @@ pub async fn serve(
     drop(listener);
     let _ = tokio::time::timeout(Duration::from_secs(3), graceful.shutdown()).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_of;
+
+    #[test]
+    fn an_ipv6_client_counts_by_its_64_and_a_mapped_one_as_ipv4() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(client_of(ip("2001:db8:1:2:aaaa::1")), client_of(ip("2001:db8:1:2:bbbb::9")));
+        assert_ne!(client_of(ip("2001:db8:1:2::1")), client_of(ip("2001:db8:1:3::1")));
+        assert_eq!(client_of(ip("::ffff:10.0.0.5")), ip("10.0.0.5"));
+        assert_eq!(client_of(ip("10.0.0.5")), ip("10.0.0.5"));
+    }
 }

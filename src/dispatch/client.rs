@@ -205,8 +205,10 @@ pub async fn attempt(
 /// An answer that is there when the timer fires wins: `step` is polled before the timer at every
 /// wake-up. And a timer that wakes late means the process was not watching when the deadline
 /// passed: what the endpoint sent meanwhile sits unread in the socket, and the connection's task
-/// has not yet run to hand it over. So `step` then gets `CATCH_UP` to pick it up before the
-/// endpoint is blamed for a pause that was this process's own.
+/// has not yet run to hand it over. So `step` then gets until `CATCH_UP` past the deadline to pick
+/// it up before the endpoint is blamed for a pause that was this process's own. That bound is
+/// the attempt's, not each step's: a body read a chunk at a time gets it once, so an endpoint
+/// that trickles cannot stretch the attempt by a catch-up per chunk.
 async fn by_deadline<T>(deadline: tokio::time::Instant, step: impl Future<Output = T>) -> Option<T> {
     let mut step = std::pin::pin!(step);
     tokio::select! {
@@ -217,7 +219,7 @@ async fn by_deadline<T>(deadline: tokio::time::Instant, step: impl Future<Output
     if deadline.elapsed() < WOKE_LATE {
         return None;
     }
-    tokio::time::timeout(CATCH_UP, step).await.ok()
+    tokio::time::timeout_at(deadline + CATCH_UP, step).await.ok()
 }
 
 fn status_message(status: reqwest::StatusCode) -> String {
@@ -310,5 +312,14 @@ mod tests {
         std::thread::sleep(Duration::from_millis(400).saturating_sub(start.elapsed()));
         assert_eq!(decided.await, Some(Ok(200)));
         assert!(handover.join().unwrap().is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_catch_up_is_the_attempts_once_not_each_steps() {
+        // A later chunk of a body whose deadline and catch-up have both passed gets no more time.
+        let deadline = tokio::time::Instant::now() - CATCH_UP - Duration::from_millis(10);
+        let asked = std::time::Instant::now();
+        assert_eq!(by_deadline(deadline, std::future::pending::<()>()).await, None);
+        assert!(asked.elapsed() < CATCH_UP / 2, "{:?}", asked.elapsed());
     }
 }

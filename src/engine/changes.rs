@@ -105,7 +105,9 @@ impl Engine {
             )
             .await?;
         }
-        let entry = audit(actor, "subscription.create", &sub.id, format!("{} → {}", sub.name, sub.url));
+        // The audit log is read by the viewer token too: the URL's credentials stay out of it.
+        let target = crate::model::masked_url(&sub.url);
+        let entry = audit(actor, "subscription.create", &sub.id, format!("{} → {target}", sub.name));
         let sub = self.save(sub, SubscriptionChange::Created, entry).await?;
         Ok((sub, replaced))
     }

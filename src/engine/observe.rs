@@ -119,7 +119,12 @@ impl Engine {
         {
             return verdict.clone();
         }
-        let verdict = self.store.probe_write().await.map_err(Error::into_reason);
+        // A probe stuck on a half-open connection is an answer too: not ready.
+        let probe = tokio::time::timeout(std::time::Duration::from_secs(2), self.store.probe_write()).await;
+        let verdict = match probe {
+            Ok(done) => done.map_err(Error::into_reason),
+            Err(_) => Err("the store did not commit a write within 2 s".to_string()),
+        };
         *last = Some((std::time::Instant::now(), verdict.clone()));
         verdict
     }
