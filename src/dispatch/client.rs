@@ -1,6 +1,6 @@
 //! One delivery attempt over HTTP: sign, send, read at most 16 KiB back, classify the outcome.
 //! The attempt's timeout is kept here rather than by reqwest, so that an answer that is there
-//! when its timer fires wins (`by_deadline`).
+//! when its timer fires wins (`Deadline::by`).
 
 use super::signing;
 use super::ssrf::{Blocked, DnsFailure, SsrfGuard};
@@ -129,7 +129,7 @@ pub async fn attempt(
         Err(e) => return fail(ErrorKind::Connect, format!("cannot sign: {e}"), recorded),
     };
     let timestamp = timestamp.to_string();
-    let deadline = tokio::time::Instant::now() + endpoint.timeout;
+    let mut deadline = Deadline::new(tokio::time::Instant::now() + endpoint.timeout);
     let mut request = reqwest::Request::new(reqwest::Method::POST, url);
     *request.headers_mut() = endpoint.headers.clone();
     *request.body_mut() = Some(body.into());
@@ -143,7 +143,7 @@ pub async fn attempt(
         recorded.insert(name.to_string(), value.to_string());
     }
 
-    let mut response = match by_deadline(deadline, client.execute(request)).await {
+    let mut response = match deadline.by(client.execute(request)).await {
         Some(Ok(r)) => r,
         Some(Err(e)) => {
             let (kind, msg) = classify(&e);
@@ -161,7 +161,7 @@ pub async fn attempt(
     let mut truncated = false;
     let mut read_error = None;
     loop {
-        let read = match by_deadline(deadline, response.chunk()).await {
+        let read = match deadline.by(response.chunk()).await {
             Some(read) => read.map_err(|e| classify(&e)),
             None => Err((ErrorKind::Timeout, TIMED_OUT.to_string())),
         };
@@ -200,26 +200,42 @@ pub async fn attempt(
     }
 }
 
-/// Awaits `step` until `deadline`; `None` when the endpoint had not answered by then.
-///
-/// An answer that is there when the timer fires wins: `step` is polled before the timer at every
-/// wake-up. And a timer that wakes late means the process was not watching when the deadline
-/// passed: what the endpoint sent meanwhile sits unread in the socket, and the connection's task
-/// has not yet run to hand it over. So `step` then gets until `CATCH_UP` past the deadline to pick
-/// it up before the endpoint is blamed for a pause that was this process's own. That bound is
-/// the attempt's, not each step's: a body read a chunk at a time gets it once, so an endpoint
-/// that trickles cannot stretch the attempt by a catch-up per chunk.
-async fn by_deadline<T>(deadline: tokio::time::Instant, step: impl Future<Output = T>) -> Option<T> {
-    let mut step = std::pin::pin!(step);
-    tokio::select! {
-        biased;
-        done = &mut step => return Some(done),
-        () = tokio::time::sleep_until(deadline) => {}
+/// An attempt's deadline, and the catch-up it gets, once, if the process was not watching when
+/// the deadline passed.
+struct Deadline {
+    at: tokio::time::Instant,
+    catch_up_until: Option<tokio::time::Instant>,
+}
+
+impl Deadline {
+    fn new(at: tokio::time::Instant) -> Deadline {
+        Deadline { at, catch_up_until: None }
     }
-    if deadline.elapsed() < WOKE_LATE {
-        return None;
+
+    /// Awaits `step` by the deadline; `None` when the endpoint had not answered by then.
+    ///
+    /// An answer that is there when the timer fires wins: `step` is polled before the timer at
+    /// every wake-up. And a timer that wakes late means the process was not watching when the
+    /// deadline passed: what the endpoint sent meanwhile sits unread in the socket, and the
+    /// connection's task has not yet run to hand it over. So from that first late wake the attempt
+    /// gets `CATCH_UP` to pick it up before the endpoint is blamed for a pause that was this
+    /// process's own; once for the attempt, so an endpoint that trickles a body chunk by chunk
+    /// cannot stretch it a catch-up per chunk.
+    async fn by<T>(&mut self, step: impl Future<Output = T>) -> Option<T> {
+        let mut step = std::pin::pin!(step);
+        let limit = self.catch_up_until.unwrap_or(self.at);
+        tokio::select! {
+            biased;
+            done = &mut step => return Some(done),
+            () = tokio::time::sleep_until(limit) => {}
+        }
+        if self.catch_up_until.is_some() || limit.elapsed() < WOKE_LATE {
+            return None;
+        }
+        let until = tokio::time::Instant::now() + CATCH_UP;
+        self.catch_up_until = Some(until);
+        tokio::time::timeout_at(until, step).await.ok()
     }
-    tokio::time::timeout_at(deadline + CATCH_UP, step).await.ok()
 }
 
 fn status_message(status: reqwest::StatusCode) -> String {
@@ -290,9 +306,9 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
             200
         };
-        assert_eq!(by_deadline(deadline, answer).await, Some(200));
+        assert_eq!(Deadline::new(deadline).by(answer).await, Some(200));
         let deadline = tokio::time::Instant::now() + Duration::from_millis(50);
-        assert_eq!(by_deadline(deadline, std::future::pending::<u16>()).await, None);
+        assert_eq!(Deadline::new(deadline).by(std::future::pending::<u16>()).await, None);
     }
 
     /// The process stands still past the deadline (here its only thread is blocked, as SIGSTOP
@@ -307,7 +323,8 @@ mod tests {
             std::thread::sleep(Duration::from_millis(450).saturating_sub(start.elapsed()));
             tx.send(200u16)
         });
-        let mut decided = std::pin::pin!(by_deadline(deadline, rx));
+        let mut deadline = Deadline::new(deadline);
+        let mut decided = std::pin::pin!(deadline.by(rx));
         assert!(futures::poll!(decided.as_mut()).is_pending());
         std::thread::sleep(Duration::from_millis(400).saturating_sub(start.elapsed()));
         assert_eq!(decided.await, Some(Ok(200)));
@@ -316,10 +333,13 @@ mod tests {
 
     #[tokio::test]
     async fn the_catch_up_is_the_attempts_once_not_each_steps() {
-        // A later chunk of a body whose deadline and catch-up have both passed gets no more time.
-        let deadline = tokio::time::Instant::now() - CATCH_UP - Duration::from_millis(10);
+        // The first step wakes late and takes 600 ms of the catch-up; the next, which never ends,
+        // gets only what is left of it, not a catch-up of its own.
+        let mut deadline = Deadline::new(tokio::time::Instant::now() - CATCH_UP * 2);
+        let first = tokio::time::sleep(CATCH_UP * 6 / 10);
+        assert_eq!(deadline.by(first).await, Some(()));
         let asked = std::time::Instant::now();
-        assert_eq!(by_deadline(deadline, std::future::pending::<()>()).await, None);
-        assert!(asked.elapsed() < CATCH_UP / 2, "{:?}", asked.elapsed());
+        assert_eq!(deadline.by(std::future::pending::<()>()).await, None);
+        assert!(asked.elapsed() < CATCH_UP * 7 / 10, "{:?}", asked.elapsed());
     }
 }
