@@ -252,8 +252,6 @@ mod tests {
         FeedEvent::EventReceived { event }
     }
 
-    /// A client had what was sent up to its last update, in the order sent (not by time); what
-    /// was sent while nobody watched, or by another process, it is not taken to have.
     #[test]
     fn a_receiver_gets_every_update_from_its_place_on_and_places_outlast_the_journals_front() {
         let feed = Feed::default();
@@ -273,6 +271,8 @@ mod tests {
         assert_eq!(place, Some(from + JOURNAL_LEN as u64), "a place does not move as the front is dropped");
     }
 
+    /// A client had what was sent up to its last update, in the order sent (not by time); what
+    /// was sent while nobody watched, or by another process, it is not taken to have.
     #[test]
     fn what_a_client_had_is_what_was_sent_up_to_its_last() {
         let feed = Feed::default();

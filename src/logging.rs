@@ -56,6 +56,17 @@ struct Place {
     left_out: u64,
 }
 
+impl Place {
+    /// Starts a new window if the current one has ended by `now`: how many lines it left out.
+    fn roll(&mut self, now: Instant) -> Option<u64> {
+        if now.duration_since(self.since) < WINDOW {
+            return None;
+        }
+        (self.since, self.logged) = (now, 0);
+        Some(std::mem::take(&mut self.left_out))
+    }
+}
+
 /// What the throttle says of a line.
 #[derive(Debug, PartialEq, Eq)]
 struct Verdict {
@@ -68,11 +79,7 @@ impl Throttle {
     fn judge(&self, place: Identifier, at: impl FnOnce() -> String, now: Instant) -> Verdict {
         let Ok(mut places) = self.places.lock() else { return Verdict { log: true, left_out_before: 0 } };
         let p = places.entry(place).or_insert_with(|| Place { at: at(), since: now, logged: 0, left_out: 0 });
-        let mut left_out_before = 0;
-        if now.duration_since(p.since) >= WINDOW {
-            left_out_before = std::mem::take(&mut p.left_out);
-            (p.since, p.logged) = (now, 0);
-        }
+        let left_out_before = p.roll(now).unwrap_or(0);
         let log = p.logged < LINES_PER_WINDOW;
         if log {
             p.logged += 1;
@@ -86,13 +93,8 @@ impl Throttle {
     fn report_ended(&self, now: Instant) {
         let ended: Vec<(String, u64)> = {
             let Ok(mut places) = self.places.lock() else { return };
-            let ended = places.values_mut().filter(|p| p.left_out > 0 && now.duration_since(p.since) >= WINDOW);
-            ended
-                .map(|p| {
-                    (p.since, p.logged) = (now, 0);
-                    (p.at.clone(), std::mem::take(&mut p.left_out))
-                })
-                .collect()
+            let with_lines_left_out = places.values_mut().filter(|p| p.left_out > 0);
+            with_lines_left_out.filter_map(|p| Some((p.at.clone(), p.roll(now)?))).collect()
         };
         // Logged after the lock is let go: each line comes back through this filter.
         for (at, n) in ended {

@@ -6,16 +6,13 @@
 use axum::Router;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Connections served at once; past this, new ones are closed at accept so the server stays up.
 const MAX_CONNECTIONS: usize = 4096;
 /// Request heads larger than this are refused (431) before anything else reads them.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
-/// How often refused connections are reported in the log (as one line with their count).
-const REPORT_EVERY: Duration = Duration::from_secs(10);
 
 /// How connections are admitted.
 pub struct Limits {
@@ -76,25 +73,6 @@ impl Drop for AddressSlot {
     }
 }
 
-/// Refused connections, counted and reported at most once per `REPORT_EVERY`: an attack must
-/// not turn into a flood of log lines.
-struct Refusals {
-    count: AtomicU64,
-    reported: Mutex<Instant>,
-}
-
-impl Refusals {
-    fn refused(&self, why: &str) {
-        self.count.fetch_add(1, Ordering::Relaxed);
-        let Ok(mut reported) = self.reported.try_lock() else { return };
-        if reported.elapsed() >= REPORT_EVERY {
-            let n = self.count.swap(0, Ordering::Relaxed);
-            tracing::warn!("refused {n} connections at accept in the last {}s: {why}", reported.elapsed().as_secs());
-            *reported = Instant::now();
-        }
-    }
-}
-
 /// Serves the API until `shutdown` resolves, then lets requests in progress finish (3 s at most).
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -106,7 +84,6 @@ pub async fn serve(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let per_address = Arc::new(PerAddress { open: Mutex::new(HashMap::new()), limit: limits.per_address });
-    let refusals = Refusals { count: AtomicU64::new(0), reported: Mutex::new(Instant::now() - REPORT_EVERY) };
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -122,11 +99,12 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let Some(address_slot) = PerAddress::admit(&per_address, peer.ip()) else {
-            refusals.refused("an address held max_connections_per_address already");
+            // A line per refusal: the log's throttle (`logging`) keeps an attack to a few and a count.
+            tracing::warn!("refused a connection: its address holds max_connections_per_address already");
             continue;
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            refusals.refused(&format!("{MAX_CONNECTIONS} connections were open"));
+            tracing::warn!("refused a connection: {MAX_CONNECTIONS} connections are open");
             continue;
         };
         let _ = stream.set_nodelay(true);

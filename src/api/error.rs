@@ -135,14 +135,8 @@ pub fn query_rejection(e: axum::extract::rejection::QueryRejection, usage: &str)
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("{}; use {usage}", e.body_text()))
 }
 
+/// A body the handler could not take. Its size and deadline were checked as it arrived
+/// (`limits::read_body`, the one place a route's limit is kept), so only the read itself is left.
 pub fn body_rejection(e: axum::extract::rejection::BytesRejection) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return Error::bad_input(
-            "payload_too_large",
-            "the body is larger than this route's limit (events: max_body_bytes, default 256 KiB; \
-             other requests: 64 KiB); send a smaller one",
-        )
-        .into();
-    }
     ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", format!("the body could not be read: {}", e.body_text()))
 }

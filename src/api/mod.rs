@@ -21,7 +21,6 @@ pub use openapi::document as openapi_document;
 use crate::engine::Engine;
 use crate::tokens::Tokens;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, patch, post};
 use std::sync::Arc;
@@ -120,13 +119,11 @@ pub fn router(engine: Arc<Engine>, tokens: Tokens, stopping: tokio::sync::watch:
     let ingest_limit = engine.config().max_body_bytes;
     let ingest = Router::new()
         .route(INGEST_ROUTE.1, post(ingest::ingest))
-        .layer(DefaultBodyLimit::max(ingest_limit))
         .layer(body_limit(ingest_limit, "an event (max_body_bytes)"))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_ingest));
     let admin = admin_table()
         .into_iter()
         .fold(Router::new(), |router, (_, path, handler)| router.route(path, handler))
-        .layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT))
         .layer(body_limit(ADMIN_BODY_LIMIT, "an admin request"))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_admin));
     let public =

@@ -7,7 +7,7 @@ use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
 use crate::dispatch::BreakerState;
 use crate::model::{ReplayHold, SubscriptionState};
-use crate::report::{EndpointReport, StatsReport};
+use crate::report::StatsReport;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -23,11 +23,6 @@ pub fn overall_success(stats: &StatsReport) -> Option<f64> {
         successes += n * e.success_rate.get("5m").copied().flatten().unwrap_or(0.0);
     }
     (attempts > 0.0).then(|| successes / attempts)
-}
-
-/// Whether an endpoint's deliveries are held: its breaker is not closed, or it is disabled.
-fn is_down(e: &EndpointReport) -> bool {
-    e.breaker != BreakerState::Closed || e.state == SubscriptionState::Disabled
 }
 
 /// Replays older than this read are shown with the time they were read.
@@ -108,7 +103,7 @@ fn segments(app: &App, theme: &Theme) -> Vec<(u8, Vec<Span<'static>>)> {
         let overall = overall_success(stats);
         // Attempts alone would read healthy while an endpoint gets none: the endpoints whose
         // deliveries are held (breaker open or probing, or disabled) are said beside the figure.
-        let down = stats.subscriptions.iter().filter(|e| is_down(e)).count();
+        let down = stats.subscriptions.iter().filter(|e| super::subscriptions::held_by(e).is_some()).count();
         let style = if down > 0 { theme.bad() } else { theme.rate(overall) };
         let mut ok = vec![Span::raw("ok "), Span::styled(percent(overall), style.add_modifier(Modifier::BOLD))];
         if down > 0 {
