@@ -287,15 +287,7 @@ impl Sink {
 /// (past the test harness's capture); under `CI` it fails instead: there they are required.
 pub async fn fresh_pg_database() -> Option<String> {
     let Some(base) = std::env::var("HOOKWATCH_TEST_PG").ok().filter(|u| !u.is_empty()) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "HOOKWATCH_TEST_PG is not set under CI: the PostgreSQL tests are required (.ci/run starts a server)"
-        );
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "skipped a PostgreSQL test: HOOKWATCH_TEST_PG is not set (`source .ci/postgres.sh` starts a server)"
-        );
+        skipped("HOOKWATCH_TEST_PG is not set: no PostgreSQL to test on (`source .ci/postgres.sh` starts one)");
         return None;
     };
     let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
@@ -446,9 +438,30 @@ pub fn python_with(modules: &[&str]) -> Option<String> {
     if found {
         return Some(python);
     }
-    let missing = format!("{python} cannot {imports} (source .ci/python.sh makes a virtualenv with them)");
-    assert!(std::env::var_os("CI").is_none(), "{missing}: these clients are required under CI");
+    skipped(&format!("{python} cannot {imports} (source .ci/python.sh makes a virtualenv with them)"));
+    None
+}
+
+/// Whether `program` runs here (asked with `probe`, e.g. `-V`). Without it the test that needs it
+/// is skipped, saying so; under `CI` it fails instead.
+pub fn can_run(program: &str, probe: &[&str], install: &str) -> bool {
+    let ran = std::process::Command::new(program)
+        .args(probe)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    if !ran {
+        skipped(&format!("{program} is not installed ({install}; .ci/run installs it)"));
+    }
+    ran
+}
+
+/// A test that cannot run here for want of `missing` says so on the terminal (past the test
+/// harness's capture) and ends; under `CI`, where `.ci/run` installed everything, it fails: there
+/// every test is required.
+pub fn skipped(missing: &str) {
+    assert!(std::env::var_os("CI").is_none(), "{missing}: required under CI");
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "skipped a test: {missing}");
-    None
 }

@@ -249,6 +249,9 @@ async fn a_test_event_goes_to_its_subscription_alone() {
 #[test]
 fn completions_and_the_manual_page_fit_the_shells_and_man() {
     use std::process::{Command, Stdio};
+    if !can_run("groff", &["--version"], "apt-get install groff-base") {
+        return;
+    }
     let bin = env!("CARGO_BIN_EXE_hookwatch");
     let output = |args: &[&str]| {
         let out = Command::new(bin).args(args).output().unwrap();

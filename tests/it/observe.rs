@@ -417,11 +417,7 @@ fn promtool_accepts(text: &str) {
         .spawn();
     let mut child = match child {
         Ok(child) => child,
-        Err(e) => {
-            assert!(std::env::var_os("CI").is_none(), "promtool is required under CI: {e}");
-            let _ = writeln!(std::io::stderr().lock(), "skipped promtool check metrics: {e}");
-            return;
-        }
+        Err(e) => return skipped(&format!("promtool check metrics: {e} (apt-get install prometheus)")),
     };
     child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();

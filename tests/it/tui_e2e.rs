@@ -9,11 +9,11 @@ struct Tmux {
 }
 
 impl Tmux {
-    fn start(width: u16, height: u16, command: &str) -> Tmux {
-        assert!(
-            Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()),
-            "tmux is required for this test (apt-get install tmux; .ci/run installs it)"
-        );
+    /// A session running `command`; `None` (the test skipped, saying so) where tmux is missing.
+    fn start(width: u16, height: u16, command: &str) -> Option<Tmux> {
+        if !crate::common::can_run("tmux", &["-V"], "apt-get install tmux") {
+            return None;
+        }
         static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let session = format!("hookwatch-e2e-{}-{n}", std::process::id());
@@ -28,7 +28,7 @@ impl Tmux {
                 .output()
                 .unwrap();
             if out.status.success() {
-                return Tmux { session };
+                return Some(Tmux { session });
             }
             last_error = String::from_utf8_lossy(&out.stderr).into_owned();
             std::thread::sleep(Duration::from_millis(200));
@@ -122,7 +122,7 @@ fn demo_with(options: &str) -> String {
 
 #[test]
 fn the_demo_dashboard_comes_alive_and_answers_keys() {
-    let t = Tmux::start(120, 36, &demo_command());
+    let Some(t) = Tmux::start(120, 36, &demo_command()) else { return };
     let screen = t.wait_for("crm-sync", Duration::from_secs(10));
     assert!(screen.contains("Subscriptions (3)") && screen.contains("Event stream"), "{screen}");
     t.wait_for("✓crm-sync", Duration::from_secs(5)); // deliveries happen
@@ -149,7 +149,7 @@ fn the_demo_dashboard_comes_alive_and_answers_keys() {
 
 #[test]
 fn sigterm_restores_the_terminal() {
-    let t = Tmux::start(80, 24, &demo_command());
+    let Some(t) = Tmux::start(80, 24, &demo_command()) else { return };
     t.wait_for("Event stream", Duration::from_secs(10));
     let shell = t.pane("#{pane_pid}");
     let pid = child_of(&shell).expect("the dashboard runs under the pane's shell");
@@ -160,7 +160,7 @@ fn sigterm_restores_the_terminal() {
 
 #[test]
 fn a_tiny_terminal_gets_a_notice_not_a_panic() {
-    let t = Tmux::start(50, 12, &demo_command());
+    let Some(t) = Tmux::start(50, 12, &demo_command()) else { return };
     t.wait_for("terminal too small", Duration::from_secs(10));
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
@@ -184,7 +184,7 @@ async fn attach_with_the_viewer_token_is_read_only() {
     .await;
     let path = format!("{}/v1/subscriptions/{}", server.base, sub["id"].as_str().unwrap());
     let command = attach_command(dir.path(), &server.base, VIEWER);
-    let t = Tmux::start(100, 30, &command);
+    let Some(t) = Tmux::start(100, 30, &command) else { return };
     let screen = t.wait_for("READ-ONLY", Duration::from_secs(10));
     t.wait_for("crm", Duration::from_secs(10));
     assert!(!screen.contains(" r redeliver"), "no change is offered:\n{screen}");
@@ -210,12 +210,16 @@ fn type_text(t: &Tmux, text: &str) {
     }
 }
 
-/// `attach` as the admin: a server with one subscription and six delivered events.
+/// `attach` as the admin: a server with one subscription and six delivered events; `None` (the
+/// test skipped, saying so) where tmux is missing.
 async fn attached_admin(
     width: u16,
     height: u16,
-) -> (tempfile::TempDir, crate::common::Process, crate::common::Sink, Tmux, serde_json::Value) {
+) -> Option<(tempfile::TempDir, crate::common::Process, crate::common::Sink, Tmux, serde_json::Value)> {
     use crate::common::*;
+    if !can_run("tmux", &["-V"], "apt-get install tmux") {
+        return None;
+    }
     let dir = tempfile::tempdir().unwrap();
     let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &[]);
     let sink = Sink::start(Behaviour::default()).await;
@@ -229,9 +233,9 @@ async fn attached_admin(
     }
     assert_eq!(sink.wait_for(6, Duration::from_secs(10)).await, 6);
     let command = attach_command(dir.path(), &server.base, ADMIN);
-    let t = Tmux::start(width, height, &command);
+    let t = Tmux::start(width, height, &command)?;
     t.wait_for("billing", Duration::from_secs(10));
-    (dir, server, sink, t, sub)
+    Some((dir, server, sink, t, sub))
 }
 
 /// The palette: `:` then a shortened command, Tab to complete it and the name, Enter to run it;
@@ -239,7 +243,7 @@ async fn attached_admin(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_palette_completes_runs_and_remembers_commands() {
     use crate::common::*;
-    let (_dir, server, _sink, t, sub) = attached_admin(110, 32).await;
+    let Some((_dir, server, _sink, t, sub)) = attached_admin(110, 32).await else { return };
     let path = format!("/v1/subscriptions/{}", sub["id"].as_str().unwrap());
     t.keys(&[":"]);
     t.wait_for("Command · Tab completes", Duration::from_secs(3));
@@ -286,7 +290,7 @@ async fn the_palette_completes_runs_and_remembers_commands() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_form_refuses_a_hostless_url_and_empty_actions_and_can_create_paused() {
     use crate::common::*;
-    let (_dir, server, _sink, t, _) = attached_admin(80, 24).await;
+    let Some((_dir, server, _sink, t, _)) = attached_admin(80, 24).await else { return };
     t.keys(&["n"]);
     t.wait_for("e.g. https://crm.example.com/hooks", Duration::from_secs(3));
     type_text(&t, "probe");
@@ -322,7 +326,7 @@ async fn the_form_refuses_a_hostless_url_and_empty_actions_and_can_create_paused
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replay_is_previewed_confirmed_and_followed_from_the_keyboard() {
     use crate::common::*;
-    let (_dir, server, sink, t, _) = attached_admin(110, 32).await;
+    let Some((_dir, server, sink, t, _)) = attached_admin(110, 32).await else { return };
     t.keys(&["/"]);
     type_text(&t, "sub:billing");
     t.keys(&["Enter"]);
@@ -355,7 +359,7 @@ async fn a_replay_is_previewed_confirmed_and_followed_from_the_keyboard() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn y_copies_the_id_the_payload_and_a_signed_curl_command() {
     use crate::common::*;
-    let (_dir, server, sink, t, sub) = attached_admin(120, 36).await;
+    let Some((_dir, server, sink, t, sub)) = attached_admin(120, 36).await else { return };
     assert!(Command::new("tmux").args(["set-option", "-s", "set-clipboard", "on"]).status().unwrap().success());
     let http = reqwest::Client::new();
     let (_, events) =
@@ -416,7 +420,7 @@ async fn search_finds_payload_text_beyond_what_is_loaded() {
         futures::future::join_all(batch).await;
     }
     let command = attach_command(dir.path(), &server.base, ADMIN);
-    let t = Tmux::start(120, 36, &command);
+    let Some(t) = Tmux::start(120, 36, &command) else { return };
     let screen = t.wait_for("card.move", Duration::from_secs(10));
     assert!(!screen.contains("card.done"), "the old event is not among those loaded:\n{screen}");
     t.keys(&["/"]);
@@ -440,7 +444,7 @@ async fn search_finds_payload_text_beyond_what_is_loaded() {
 /// gives the focused pane the whole screen and back.
 #[test]
 fn o_sorts_the_table_and_z_zooms_the_pane() {
-    let t = Tmux::start(120, 36, &demo_command());
+    let Some(t) = Tmux::start(120, 36, &demo_command()) else { return };
     t.wait_for("crm-sync", Duration::from_secs(10));
     t.keys(&["Tab", "o", "o", "o", "o"]);
     t.wait_for("backlog▲", Duration::from_secs(3));
@@ -461,7 +465,7 @@ fn o_sorts_the_table_and_z_zooms_the_pane() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_endpoint_page_shows_responses_and_failures_and_opens_them() {
     use crate::common::*;
-    let (_dir, server, sink, t, _) = attached_admin(120, 40).await;
+    let Some((_dir, server, sink, t, _)) = attached_admin(120, 40).await else { return };
     sink.behaviour.lock().unwrap().script = [503].into();
     let http = reqwest::Client::new();
     let (_, failed) =
@@ -510,7 +514,7 @@ async fn a_dead_endpoint_reads_down_where_its_rate_was() {
     }
     // Attempts in flight together may take the count past three before the breaker opens.
     assert!(billing_sink.wait_for(3, Duration::from_secs(10)).await >= 3, "three failures open the breaker");
-    let t = Tmux::start(80, 24, &attach_command(dir.path(), &server.base, ADMIN));
+    let Some(t) = Tmux::start(80, 24, &attach_command(dir.path(), &server.base, ADMIN)) else { return };
     let screen = t.wait_for("1/2 down", Duration::from_secs(10));
     let row = screen.lines().find(|l| l.contains("billing")).unwrap_or_default();
     assert!(row.contains("OPEN") && row.contains(" held"), "the hold is where the rate was:\n{screen}");
@@ -524,7 +528,7 @@ async fn a_dead_endpoint_reads_down_where_its_rate_was() {
 /// the end, and without it the terminal's own selection stays.
 #[test]
 fn the_theme_picks_the_palette_and_mouse_is_taken_only_when_asked() {
-    let sixteen = Tmux::start(100, 30, &demo_with("--theme 16"));
+    let Some(sixteen) = Tmux::start(100, 30, &demo_with("--theme 16")) else { return };
     sixteen.wait_for("crm-sync", Duration::from_secs(10));
     // tmux writes every foreground as 38;5;N: the basic colours are N below 16.
     let foregrounds = |screen: String| -> Vec<u8> {
@@ -534,7 +538,7 @@ fn the_theme_picks_the_palette_and_mouse_is_taken_only_when_asked() {
     assert!(!basic.is_empty() && basic.iter().all(|n| *n < 16), "basic colours only: {basic:?}");
     assert_eq!(sixteen.pane("#{mouse_any_flag}"), "0", "no mouse unless asked");
 
-    let t = Tmux::start(100, 30, &demo_with("--mouse --theme default"));
+    let Some(t) = Tmux::start(100, 30, &demo_with("--mouse --theme default")) else { return };
     t.wait_for("crm-sync", Duration::from_secs(10));
     let tones = foregrounds(t.coloured_screen());
     assert!(tones.iter().any(|n| *n >= 16), "the default palette is the 256-colour one: {tones:?}");
@@ -575,7 +579,7 @@ async fn a_stopped_server_is_shown_stale_then_live_again() {
         env!("CARGO_BIN_EXE_hookwatch"),
         server.base
     );
-    let t = Tmux::start(200, 50, &command);
+    let Some(t) = Tmux::start(200, 50, &command) else { return };
     t.wait_for("✓billing", Duration::from_secs(10));
     assert!(!t.screen().contains("STALE"), "live to begin with:\n{}", t.screen());
 
