@@ -1,8 +1,9 @@
 //! The integration suite, one binary (the crate is linked once). Each module drives the real
 //! library API or the real binary over loopback; `common` holds the shared fixtures.
 //!
-//! PostgreSQL parts run when `HOOKWATCH_TEST_PG` names a server (`.ci/run` starts one, and under
-//! `CI` a missing server fails the run); locally they say they were skipped.
+//! PostgreSQL parts run when `HOOKWATCH_TEST_PG` names a server (`.ci/run` starts one), and the
+//! tests that need tmux, groff, promtool or the Python clients when they are installed; without
+//! them a test says it was skipped (`common::skipped`), and under `CI` it fails the run.
 
 mod common;
 
