@@ -4,7 +4,7 @@
 //! tokens, never flags: a flag shows in `ps`).
 
 use crate::dispatch::{BreakerConfig, RetrySchedule};
-use crate::subscriptions::SubscriptionInput;
+use crate::validate::subscriptions::SubscriptionInput;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -327,7 +327,7 @@ impl Config {
         c.viewer_token = file.viewer_token;
         c.extra_actions = file.extra_actions.unwrap_or_default();
         if let Some(reserved) =
-            c.extra_actions.iter().find(|a| crate::catalog::is_operational(&a.trim().to_ascii_lowercase()))
+            c.extra_actions.iter().find(|a| crate::domain::catalog::is_operational(&a.trim().to_ascii_lowercase()))
         {
             anyhow::bail!("extra_actions: {reserved:?} is refused: hookwatch.* names are hookwatch's own alerts");
         }

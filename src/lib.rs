@@ -1,28 +1,18 @@
 //! hookwatch: a self-hosted webhook dispatcher with a live terminal dashboard.
 //!
-//! Data flows one way: `api` → `engine` (validate, `store`) → `dispatch` → `stats` / `feed`.
+//! Data flows one way, a folder per stage: `api` → `validate` → `store` → `dispatch` → `observe`
+//! (stats, metrics, feed) → `dashboard` / the SSE stream, all wired by `engine`. `domain` holds the
+//! plain types they share; `tools` the commands beside the server.
 
 pub mod api;
-pub mod bench;
-pub mod catalog;
 pub mod cli;
-pub mod cluster;
 pub mod config;
 pub mod dashboard;
-pub mod demo;
 pub mod dispatch;
+pub mod domain;
 pub mod engine;
-pub mod error;
-pub mod feed;
 pub mod logging;
-pub mod metrics;
-pub mod model;
-pub mod payload;
-pub mod report;
-pub mod secret;
-pub mod server;
-pub mod signals;
-pub mod stats;
+pub mod observe;
 pub mod store;
-pub mod subscriptions;
-pub mod tokens;
+pub mod tools;
+pub mod validate;

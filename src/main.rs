@@ -1,8 +1,8 @@
 use clap::{CommandFactory, Parser, Subcommand};
+use hookwatch::api::server::Server;
 use hookwatch::cli::{CommonOptions, ViewOptions};
 use hookwatch::config::Config;
 use hookwatch::dashboard::{self, source::LocalSource, source::RemoteSource};
-use hookwatch::server::Server;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -76,7 +76,7 @@ enum Command {
         idempotency_key: Option<String>,
     },
     /// The load benchmark of SPEC §9 (ingest, delivery, latency, frame time, memory)
-    Bench(hookwatch::bench::BenchOptions),
+    Bench(hookwatch::tools::bench::BenchOptions),
     /// Render the dashboard's views from synthetic data as SVG files
     Screenshots {
         /// Output folder
@@ -130,21 +130,21 @@ fn main() -> std::process::ExitCode {
             }
             Some(Command::Bench(options)) => {
                 if let Some(addr) = options.serve_bare {
-                    return hookwatch::bench::serve_bare(addr).await;
+                    return hookwatch::tools::bench::serve_bare(addr).await;
                 }
                 if let Some(duration) = options.soak {
                     let every =
                         (duration / 30).clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(10));
-                    let report = hookwatch::bench::soak::run(duration, options.soak_rate, every).await?;
-                    println!("{}", hookwatch::bench::soak::summary(&report));
+                    let report = hookwatch::tools::bench::soak::run(duration, options.soak_rate, every).await?;
+                    println!("{}", hookwatch::tools::bench::soak::summary(&report));
                     if options.json {
                         println!("{}", serde_json::to_string(&report)?);
                     }
                     anyhow::ensure!(report.passed, "the soak found growth or errors");
                     return Ok(());
                 }
-                let report = hookwatch::bench::run(&options).await?;
-                println!("{}", hookwatch::bench::table(&report));
+                let report = hookwatch::tools::bench::run(&options).await?;
+                println!("{}", hookwatch::tools::bench::table(&report));
                 if options.json {
                     println!("{}", serde_json::to_string(&report)?);
                 }
@@ -241,7 +241,7 @@ async fn run(config: Config, view: ViewOptions) -> anyhow::Result<()> {
 async fn demo(listen: Option<std::net::SocketAddr>, view: ViewOptions) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     log_to_file(&dir.path().join("hookwatch.log"))?;
-    let server = hookwatch::demo::start(dir.path(), listen).await?;
+    let server = hookwatch::tools::demo::start(dir.path(), listen).await?;
     let location = format!("http://{} (demo · admin token demo-admin)", server.addr);
     let result =
         dashboard::run(Arc::new(LocalSource::new(server.engine.clone(), location)), dashboard_options(view, None))
@@ -261,7 +261,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(file) = &server.tokens.file {
         tracing::info!("admin and ingest tokens are in {}", file.display());
     }
-    hookwatch::signals::termination().await;
+    hookwatch::domain::signals::termination().await;
     tracing::info!("shutting down");
     server.shutdown().await
 }
@@ -279,7 +279,7 @@ async fn send(
             None => d,
         },
         None => {
-            let actions = hookwatch::catalog::ACTIONS;
+            let actions = hookwatch::domain::catalog::ACTIONS;
             let spec = actions.iter().find(|a| a.name.eq_ignore_ascii_case(action)).ok_or_else(|| {
                 let names: Vec<&str> = actions.iter().map(|a| a.name).collect();
                 anyhow::anyhow!(
@@ -292,7 +292,7 @@ async fn send(
     };
     let token = match token {
         Some(t) => t,
-        None => hookwatch::tokens::stored(Path::new(".")).map(|(_, ingest)| ingest).ok_or_else(|| {
+        None => hookwatch::api::tokens::stored(Path::new(".")).map(|(_, ingest)| ingest).ok_or_else(|| {
             anyhow::anyhow!(
                 "no ingest token: pass --token, set HOOKWATCH_INGEST_TOKEN, or run where hookwatch.tokens is"
             )
@@ -315,7 +315,7 @@ async fn send(
     let response = request
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("cannot reach {url}: {}", hookwatch::error::root_cause(&e)))?;
+        .map_err(|e| anyhow::anyhow!("cannot reach {url}: {}", hookwatch::domain::error::root_cause(&e)))?;
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
     println!("{} {text}", status.as_u16());

@@ -2,7 +2,7 @@
 //! or the viewer token for reads.
 
 use super::{ApiError, AppState};
-use crate::model::{Actor, Caller};
+use crate::domain::model::{Actor, Caller};
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;

@@ -1,6 +1,6 @@
 //! Every error response is `{"error":{"code":"…","message":"…"}}` with a message a person can act on.
 
-use crate::error::Error;
+use crate::domain::error::Error;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 

@@ -2,7 +2,7 @@
 
 use super::error::json_body;
 use super::{ApiError, AppState, ErrorBody};
-use crate::model::{Actor, Caller, EventDetail, EventSummary};
+use crate::domain::model::{Actor, Caller, EventDetail, EventSummary};
 use crate::store::{EventQuery, StatusFilter};
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
@@ -118,7 +118,7 @@ pub async fn detail(
     let mut event = app.engine.event(&id).await?;
     if actor != Actor::Admin {
         let attempts = event.deliveries.iter_mut().flat_map(|d| d.attempts.iter_mut());
-        attempts.for_each(|a| crate::model::headers_for_viewer(&mut a.request_headers));
+        attempts.for_each(|a| crate::domain::model::headers_for_viewer(&mut a.request_headers));
     }
     let payload = serde_json::from_str(&event.body).unwrap_or(Value::Null);
     Ok(Json(EventWithPayload { event, payload }))

@@ -4,10 +4,10 @@
 //! organization's every event of its actions. The mapping is in docs/pipefy.md.
 
 use super::AppState;
+use crate::domain::error::Error;
+use crate::domain::model::{Caller, Filters, Owner, OwnerKind, Subscription};
 use crate::engine::Engine;
-use crate::error::Error;
-use crate::model::{Caller, Filters, Owner, OwnerKind, Subscription};
-use crate::subscriptions::SubscriptionInput;
+use crate::validate::subscriptions::SubscriptionInput;
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, ID, InputObject, Json, Object, SimpleObject};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::{Extension, State};

@@ -14,7 +14,7 @@ use bytes::Bytes;
 /// `POST /v1/subscriptions/{id}/test`: an event for that subscription alone (admin).
 /// Sends a test event to this subscription alone, whatever its actions and filters.
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/test", operation_id = "sendTestEvent", tag = "subscriptions", params(("id" = String, Path, description = "sub_…")),
-    request_body(content = Object, description = "a Pipefy-style payload, as for POST /v1/events", example = json!(crate::catalog::card_move())),
+    request_body(content = Object, description = "a Pipefy-style payload, as for POST /v1/events", example = json!(crate::domain::catalog::card_move())),
     responses((status = 202, body = Ingested), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn test(
     State(app): State<AppState>,
@@ -31,7 +31,7 @@ pub async fn test(
 /// Stores an event durably (answered after its commit) and delivers it to every matching subscription.
 #[utoipa::path(post, path = "/v1/events", operation_id = "ingestEvent", tag = "events", security(("ingest_token" = []), ("admin_token" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "a repeat with the same key and body is answered as the first, with Idempotent-Replayed: true")),
-    request_body(content = Object, description = "`{\"data\": {\"action\": …}}`, Pipefy's webhook shape", example = json!(crate::catalog::card_move())),
+    request_body(content = Object, description = "`{\"data\": {\"action\": …}}`, Pipefy's webhook shape", example = json!(crate::domain::catalog::card_move())),
     responses((status = 202, body = Ingested, headers(("Idempotent-Replayed" = String, description = "`true` on a replay"))),
         (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 503, description = "storage unavailable; Retry-After says when to try again", body = ErrorBody)))]

@@ -4,7 +4,7 @@
 //! as chunks (as a plain `Bytes` extractor keeps them), 20,000 one-byte segments held 160 MiB.
 
 use super::ApiError;
-use crate::error::Error;
+use crate::domain::error::Error;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -62,7 +62,7 @@ pub async fn read_body(rules: BodyRules, request: Request, next: Next) -> Respon
 async fn collect(mut body: Body, limit: usize) -> Result<BytesMut, Unread> {
     let mut whole = BytesMut::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| Unread::Broken(crate::error::root_cause(&e)))?;
+        let frame = frame.map_err(|e| Unread::Broken(crate::domain::error::root_cause(&e)))?;
         if let Some(data) = frame.data_ref() {
             if whole.len() + data.len() > limit {
                 return Err(Unread::TooLarge);

@@ -11,15 +11,17 @@ mod limits;
 mod observe;
 mod openapi;
 mod replays;
+pub mod server;
 mod stream;
 mod subscriptions;
+pub mod tokens;
 
 pub use connections::{Limits, serve};
 pub use error::{ApiError, ErrorBody};
 pub use openapi::document as openapi_document;
 
+use crate::api::tokens::Tokens;
 use crate::engine::Engine;
-use crate::tokens::Tokens;
 use axum::Router;
 use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, patch, post};

@@ -2,10 +2,10 @@
 
 use super::error::query_rejection;
 use super::{ApiError, AppState, ErrorBody, List};
-use crate::catalog::ACTIONS;
-use crate::model::{Actor, Alert, AuditEntry};
-use crate::report::StatsReport;
-use crate::stats::{EndpointHistory, Span};
+use crate::domain::catalog::ACTIONS;
+use crate::domain::model::{Actor, Alert, AuditEntry};
+use crate::engine::report::StatsReport;
+use crate::observe::stats::{EndpointHistory, Span};
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, Path, Query, State};
@@ -156,12 +156,12 @@ pub struct Catalog {
 #[utoipa::path(get, path = "/v1/catalog", operation_id = "getCatalog", tag = "public", security(()),
     responses((status = 200, body = Catalog)))]
 pub async fn catalog(State(app): State<AppState>) -> Json<Catalog> {
-    let action = |name: String| match crate::catalog::find(&name) {
+    let action = |name: String| match crate::domain::catalog::find(&name) {
         Some(spec) => CatalogAction {
             description: spec.description,
             sample: Some(spec.sample()),
-            operational: crate::catalog::is_operational(spec.name),
-            aliases: crate::catalog::ALIASES.iter().filter(|(_, n)| *n == spec.name).map(|(a, _)| *a).collect(),
+            operational: crate::domain::catalog::is_operational(spec.name),
+            aliases: crate::domain::catalog::ALIASES.iter().filter(|(_, n)| *n == spec.name).map(|(a, _)| *a).collect(),
             action: name,
         },
         None => CatalogAction {

@@ -2,8 +2,8 @@
 
 use super::error::{json_body, query_rejection};
 use super::{ApiError, AppState, ErrorBody, List};
+use crate::domain::model::{Caller, Replay, ReplayFilter, ReplayPreview};
 use crate::engine::DEFAULT_REPLAY_RATE;
-use crate::model::{Caller, Replay, ReplayFilter, ReplayPreview};
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query, State};

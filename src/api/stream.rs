@@ -11,8 +11,8 @@
 //! event says so.
 
 use super::{ApiError, AppState};
-use crate::feed::{FeedEvent, Sent};
-use crate::model::{Actor, Millis, now_ms};
+use crate::domain::model::{Actor, Millis, now_ms};
+use crate::observe::feed::{FeedEvent, Sent};
 use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, Sse};
@@ -111,7 +111,7 @@ async fn replay(
     if since < horizon {
         gaps.push(format!(
             "updates before {} may have been pruned (retention {}); reload to see the current state",
-            crate::model::rfc3339(horizon),
+            crate::domain::model::rfc3339(horizon),
             humantime::format_duration(retention)
         ));
     }

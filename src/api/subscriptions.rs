@@ -3,8 +3,8 @@
 use super::error::json_body;
 use super::events::Redelivering;
 use super::{ApiError, AppState, ErrorBody, List};
-use crate::model::{Actor, Caller, Subscription, SubscriptionState};
-use crate::subscriptions::SubscriptionInput;
+use crate::domain::model::{Actor, Caller, Subscription, SubscriptionState};
+use crate::validate::subscriptions::SubscriptionInput;
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, Path, State};

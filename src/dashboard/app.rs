@@ -10,15 +10,15 @@ use super::palette::Palette;
 use super::replay::ReplayDraft;
 use super::source::Update;
 use super::view::counted;
-use crate::catalog::Catalog;
 use crate::dispatch::BreakerState;
-use crate::feed::FeedEvent;
-use crate::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview, ReplayState, SubscriptionChange};
-use crate::model::{EventDetail, EventSummary, Millis, Subscription, SubscriptionState};
-use crate::report::{EndpointReport, StatsReport};
-use crate::stats::{EndpointHistory, Span};
+use crate::domain::catalog::Catalog;
+use crate::domain::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview, ReplayState, SubscriptionChange};
+use crate::domain::model::{EventDetail, EventSummary, Millis, Subscription, SubscriptionState};
+use crate::engine::report::{EndpointReport, StatsReport};
+use crate::observe::feed::FeedEvent;
+use crate::observe::stats::{EndpointHistory, Span};
 use crate::store::EventQuery;
-use crate::subscriptions::SubscriptionInput;
+use crate::validate::subscriptions::SubscriptionInput;
 use ratatui_textarea::TextArea;
 use std::collections::{HashMap, VecDeque};
 
@@ -810,7 +810,8 @@ impl App {
             }
             Outcome::AuditUnread(error) => self.audit_unread = Some(error),
             Outcome::Catalog(names) => {
-                let extra: Vec<String> = names.into_iter().filter(|n| crate::catalog::find(n).is_none()).collect();
+                let extra: Vec<String> =
+                    names.into_iter().filter(|n| crate::domain::catalog::find(n).is_none()).collect();
                 self.catalog = Catalog::new(&extra);
             }
             Outcome::Stats(report) => self.stats = Some(*report),
@@ -1035,7 +1036,8 @@ mod tests {
         assert_eq!(q.subscription.as_deref(), Some("sub_01KQBIL0000000000000000003"));
         assert!(app.visible_events().all(|r| {
             r.event.deliveries.iter().any(|d| {
-                d.status == crate::model::DeliveryStatus::Dead || d.status == crate::model::DeliveryStatus::Retrying
+                d.status == crate::domain::model::DeliveryStatus::Dead
+                    || d.status == crate::domain::model::DeliveryStatus::Retrying
             })
         }));
         assert_eq!(app.context(), Context::Stream);
@@ -1226,7 +1228,7 @@ mod tests {
         let mut app = demo_app();
         let row = app.events[0].event.clone();
         let d = &row.deliveries[0];
-        app.apply_update(Update::Feed(FeedEvent::DeliveryAttempted(crate::model::AttemptNotice {
+        app.apply_update(Update::Feed(FeedEvent::DeliveryAttempted(crate::domain::model::AttemptNotice {
             event_id: row.id.clone(),
             delivery_id: d.id.clone(),
             subscription_id: d.subscription_id.clone(),
@@ -1236,10 +1238,10 @@ mod tests {
             status_code: Some(200),
             error_kind: None,
             error: None,
-            status: crate::model::DeliveryStatus::Succeeded,
+            status: crate::domain::model::DeliveryStatus::Succeeded,
             next_attempt_at: None,
         })));
-        assert_eq!(app.events[0].event.deliveries[0].status, crate::model::DeliveryStatus::Succeeded);
+        assert_eq!(app.events[0].event.deliveries[0].status, crate::domain::model::DeliveryStatus::Succeeded);
         let before = app.unseen_alerts;
         app.apply_update(Update::Feed(FeedEvent::Alert(app.alerts[0].clone())));
         assert_eq!(app.unseen_alerts, before + 1);
@@ -1249,7 +1251,7 @@ mod tests {
 
     #[test]
     fn r_redelivers_what_failed_and_capital_r_asks_before_sending_to_all() {
-        use crate::model::DeliveryStatus::{Dead, Succeeded};
+        use crate::domain::model::DeliveryStatus::{Dead, Succeeded};
         let mut app = demo_app();
         let row = &mut app.events[0].event;
         row.deliveries.truncate(2);

@@ -4,8 +4,8 @@
 use super::app::{App, Effect, Popup};
 use super::inspector::Inspector;
 use super::keymap::Action;
-use crate::model::Millis;
-use crate::stats::{EndpointHistory, RecentFailure, Span};
+use crate::domain::model::Millis;
+use crate::observe::stats::{EndpointHistory, RecentFailure, Span};
 
 /// How often an open page reads its history again.
 pub const HISTORY_EVERY: Millis = 2_000;

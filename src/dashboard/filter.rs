@@ -1,6 +1,6 @@
 //! The stream filter language: `action:card.move sub:crm status:failed card:123` plus free text.
 
-use crate::model::{DeliveryStatus, EventSummary, Subscription};
+use crate::domain::model::{DeliveryStatus, EventSummary, Subscription};
 use crate::store::StatusFilter;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -153,7 +153,7 @@ pub fn resolve_subscription<'a>(subscriptions: &'a [Subscription], query: &str) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::DeliverySummary;
+    use crate::domain::model::DeliverySummary;
 
     fn event(action: &str, card: &str, status: DeliveryStatus) -> EventSummary {
         EventSummary {

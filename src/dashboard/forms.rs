@@ -1,10 +1,10 @@
 //! Form state: the subscription form and the test-event editor, both on ratatui-textarea,
 //! validated as the operator types.
 
-use crate::catalog::{ACTIONS, Catalog};
-use crate::model::{Filters, Subscription, SubscriptionState};
-use crate::secret::Scheme;
-use crate::subscriptions::{MAX_RATE_PER_S, SubscriptionInput, validate_url};
+use crate::domain::catalog::{ACTIONS, Catalog};
+use crate::domain::model::{Filters, Subscription, SubscriptionState};
+use crate::domain::secret::Scheme;
+use crate::validate::subscriptions::{MAX_RATE_PER_S, SubscriptionInput, validate_url};
 use ratatui_textarea::TextArea;
 use std::collections::BTreeMap;
 
@@ -355,8 +355,9 @@ impl SendForm {
     }
 
     pub fn revalidate(&mut self, catalog: &Catalog) {
-        self.verdict =
-            crate::payload::inspect(self.text().as_bytes(), catalog).map(|f| f.action).map_err(|e| e.to_string());
+        self.verdict = crate::validate::payload::inspect(self.text().as_bytes(), catalog)
+            .map(|f| f.action)
+            .map_err(|e| e.to_string());
     }
 }
 

@@ -9,9 +9,9 @@ use super::keymap::{self, Action, Context};
 use super::palette::{self, Invocation, Palette, Verb};
 use super::replay::{ReplayDraft, replay_filter};
 use super::view::counted;
-use crate::catalog::ACTIONS;
 use crate::dispatch::BreakerState;
-use crate::model::{DeliveryStatus, SubscriptionState};
+use crate::domain::catalog::ACTIONS;
+use crate::domain::model::{DeliveryStatus, SubscriptionState};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
 
@@ -232,7 +232,7 @@ impl App {
         Vec::new()
     }
 
-    fn set_paused(&mut self, sub: &crate::model::Subscription, paused: bool) -> Vec<Effect> {
+    fn set_paused(&mut self, sub: &crate::domain::model::Subscription, paused: bool) -> Vec<Effect> {
         let already =
             if paused { sub.state == SubscriptionState::Paused } else { sub.state == SubscriptionState::Active };
         if already {
@@ -243,7 +243,7 @@ impl App {
     }
 
     /// `D`: deleting stops the endpoint's deliveries for good, so the question says how many.
-    fn ask_delete(&mut self, sub: &crate::model::Subscription) {
+    fn ask_delete(&mut self, sub: &crate::domain::model::Subscription) {
         let waiting = self.endpoints().into_iter().find(|e| e.id == sub.id).map_or(0, |e| e.backlog);
         let question = format!(
             "Delete subscription {} ({})? It gets no new events, and its {} not yet sent are \
@@ -363,7 +363,7 @@ impl App {
                 let sub_id = ins.selected_subscription().ok_or("select a delivery first (Tab to Deliveries)")?;
                 let sub = self.subscriptions.iter().find(|s| s.id == sub_id).ok_or("that subscription is gone")?;
                 let (command, unsigned) =
-                    copy::curl_command(sub, &detail.id, &detail.body, crate::model::now_ms() / 1000);
+                    copy::curl_command(sub, &detail.id, &detail.body, crate::domain::model::now_ms() / 1000);
                 let mut what = format!("a curl command that sends {} to {} again", detail.id, sub.name);
                 if let Some(note) = unsigned {
                     what += &format!(", {note}");
@@ -659,7 +659,7 @@ impl App {
     }
 
     /// `r`: only the deliveries that failed; the others went through and would get a duplicate.
-    fn redeliver_failed(&mut self, event: &crate::model::EventSummary) -> Vec<Effect> {
+    fn redeliver_failed(&mut self, event: &crate::domain::model::EventSummary) -> Vec<Effect> {
         let failed: Vec<&str> =
             event.deliveries.iter().filter(|d| d.status.has_failed()).map(|d| d.subscription_id.as_str()).collect();
         if failed.is_empty() {
@@ -679,7 +679,7 @@ impl App {
     }
 
     /// `R`: every delivery, after saying which would receive the event again.
-    fn ask_redeliver_all(&mut self, event: &crate::model::EventSummary) {
+    fn ask_redeliver_all(&mut self, event: &crate::domain::model::EventSummary) {
         let all: Vec<&str> = event.deliveries.iter().map(|d| d.subscription_id.as_str()).collect();
         let succeeded = event.deliveries.iter().filter(|d| d.status == DeliveryStatus::Succeeded).count();
         let mut question = format!("Redeliver {} to {}?", event.id, counted(all.len() as u64, "subscription"));

@@ -1,7 +1,7 @@
 //! The inspector's state: one event's payload, deliveries and attempts, and what is selected.
 
 use super::json::{self, JsonLine};
-use crate::model::{Attempt, DeliveryDetail, EventDetail};
+use crate::domain::model::{Attempt, DeliveryDetail, EventDetail};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
@@ -42,7 +42,7 @@ pub struct Inspector {
     pub response_scroll: usize,
     pub error: Option<String>,
     /// The attempt to start on (its subscription and start), when opened from one.
-    pub wanted: Option<(String, crate::model::Millis)>,
+    pub wanted: Option<(String, crate::domain::model::Millis)>,
     /// Long lines of the payload and response go on in the rows below (`w`); otherwise they are
     /// cut at the pane's edge, shifted `columns` to the left (←/→).
     pub wrap: bool,
@@ -70,7 +70,7 @@ impl Inspector {
     }
 
     /// Opens on one attempt: subscription `subscription_id`'s that started `at`, its response shown.
-    pub fn at_attempt(event_id: String, subscription_id: String, at: crate::model::Millis) -> Self {
+    pub fn at_attempt(event_id: String, subscription_id: String, at: crate::domain::model::Millis) -> Self {
         Inspector { section: Section::Response, wanted: Some((subscription_id, at)), ..Inspector::loading(event_id) }
     }
 
@@ -168,7 +168,7 @@ impl Inspector {
 mod tests {
     use super::*;
     use crate::dashboard::screenshots::demo_inspector;
-    use crate::model::DeliveryStatus;
+    use crate::domain::model::DeliveryStatus;
 
     #[test]
     fn the_cursor_starts_on_the_newest_attempt_of_a_failed_delivery() {

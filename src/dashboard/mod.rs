@@ -85,7 +85,7 @@ async fn event_loop(
 ) -> anyhow::Result<()> {
     let frame_time = Duration::from_secs(1) / options.max_fps.max(1);
     let mut app = App::new(source.location());
-    app.now = crate::model::now_ms();
+    app.now = crate::domain::model::now_ms();
     // Silence counts from the start: a server that never says anything is stale too.
     app.heard_at = app.now;
     app.read_only = options.read_only;
@@ -95,14 +95,14 @@ async fn event_loop(
     initial_load(&source, &outcomes_tx);
 
     let mut keys = EventStream::new();
-    let stop = crate::signals::termination();
+    let stop = crate::domain::signals::termination();
     tokio::pin!(stop);
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
     let mut last_draw = Instant::now() - frame_time;
     loop {
         if dirty && last_draw.elapsed() >= frame_time {
-            app.now = crate::model::now_ms();
+            app.now = crate::domain::model::now_ms();
             terminal.draw(|f| view::draw(f, &app, theme))?;
             dirty = false;
             last_draw = Instant::now();
@@ -132,7 +132,7 @@ async fn event_loop(
             },
             Some(update) = updates.recv() => {
                 dirty = true;
-                app.now = crate::model::now_ms();
+                app.now = crate::domain::model::now_ms();
                 app.apply_update(update)
             }
             Some(outcome) = outcomes.recv() => {
@@ -141,7 +141,7 @@ async fn event_loop(
                 Vec::new()
             }
             _ = clock.tick() => {
-                let now = crate::model::now_ms();
+                let now = crate::domain::model::now_ms();
                 dirty |= app.tick(now);
                 app.due_reads(now)
             }
@@ -189,7 +189,7 @@ fn initial_load(source: &Arc<dyn Source>, tx: &mpsc::UnboundedSender<Outcome>) {
             s.stats().await.map(|r| Outcome::Stats(Box::new(r))),
             s.alerts().await.map(Outcome::Alerts),
             s.events(query.clone()).await.map(|list| Outcome::Events { query, list }),
-            s.replays().await.map(|all| Outcome::Replays(all, crate::model::now_ms())),
+            s.replays().await.map(|all| Outcome::Replays(all, crate::domain::model::now_ms())),
         ];
         for o in outcomes {
             let _ = t.send(o.unwrap_or_else(Outcome::Failed));
@@ -223,7 +223,7 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
                 Err(e) => Outcome::Failed(format!("cannot {} {name}: {e}", if paused { "pause" } else { "resume" })),
             },
             Effect::LoadAudit => match s.audit().await {
-                Ok(entries) => Outcome::Audit(entries, crate::model::now_ms()),
+                Ok(entries) => Outcome::Audit(entries, crate::domain::model::now_ms()),
                 Err(e) => Outcome::AuditUnread(e),
             },
             Effect::Probe { subscription_id, name } => match s.probe(&subscription_id).await {
@@ -255,7 +255,7 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
                 Outcome::History { read: s.endpoint_history(&id, span).await.map(Box::new), id, span }
             }
             Effect::LoadReplays => match s.replays().await {
-                Ok(all) => Outcome::Replays(all, crate::model::now_ms()),
+                Ok(all) => Outcome::Replays(all, crate::domain::model::now_ms()),
                 Err(e) => Outcome::ReplaysUnread(e),
             },
             Effect::CancelReplay(id) => match s.cancel_replay(&id).await {

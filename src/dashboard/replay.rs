@@ -2,8 +2,8 @@
 //! server answers, and the rate the operator chooses before confirming.
 
 use super::filter::{Filter, resolve_subscription};
+use crate::domain::model::{ReplayFilter, ReplayPreview, Subscription};
 use crate::engine::{DEFAULT_REPLAY_RATE, MAX_REPLAY_RATE};
-use crate::model::{ReplayFilter, ReplayPreview, Subscription};
 use ratatui_textarea::TextArea;
 
 /// The replay's filter for the stream's, or why the stream's cannot be replayed as it is.

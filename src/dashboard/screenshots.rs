@@ -7,10 +7,10 @@ use super::inspector::{Inspector, Section};
 use super::theme::Theme;
 use super::view;
 use crate::dispatch::BreakerState;
-use crate::model::*;
-use crate::model::{Alert, AlertKind};
-use crate::report::{EndpointReport, StatsReport};
-use crate::stats::{EndpointHistory, HistoryPoint, Latency, RecentFailure, ResponseCount, Span};
+use crate::domain::model::*;
+use crate::domain::model::{Alert, AlertKind};
+use crate::engine::report::{EndpointReport, StatsReport};
+use crate::observe::stats::{EndpointHistory, HistoryPoint, Latency, RecentFailure, ResponseCount, Span};
 use crate::store::NodeInfo;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -242,7 +242,7 @@ pub fn demo_app() -> App {
 
 /// An inspected event with a failed then successful attempt.
 pub fn demo_inspector() -> Inspector {
-    let body = crate::catalog::card_move().to_string();
+    let body = crate::domain::catalog::card_move().to_string();
     let headers: BTreeMap<String, String> = [
         ("content-type", "application/json"),
         ("user-agent", "hookwatch/0.1.0"),
@@ -354,8 +354,12 @@ pub fn demo_history() -> EndpointHistory {
         message: message.into(),
         at: NOW - ago,
     };
-    let change =
-        |ago: Millis, from, to, next_probe_at| crate::model::BreakerChange { at: NOW - ago, from, to, next_probe_at };
+    let change = |ago: Millis, from, to, next_probe_at| crate::domain::model::BreakerChange {
+        at: NOW - ago,
+        from,
+        to,
+        next_probe_at,
+    };
     EndpointHistory {
         span: Span::Hour,
         slot_s: 60,
@@ -417,7 +421,7 @@ pub fn views() -> Vec<(&'static str, App)> {
     nodes.popups.push(Popup::Nodes { scroll: 0 });
     let mut form = demo_app();
     let mut sub_form = SubscriptionForm::new(None);
-    sub_form.validate(&crate::catalog::Catalog::default());
+    sub_form.validate(&crate::domain::catalog::Catalog::default());
     form.popups.push(Popup::Subscription(Box::new(sub_form)));
     let mut send = demo_app();
     send.popups.push(Popup::Send(Box::new(SendForm::new(4))));
@@ -426,15 +430,15 @@ pub fn views() -> Vec<(&'static str, App)> {
     filtered.focus = Pane::Subscriptions;
     filtered.sub_cursor = 2;
     let mut audit = demo_app();
-    let entry = |ago: Millis, actor, action: &str, target: &str, summary: &str| crate::model::AuditEntry {
+    let entry = |ago: Millis, actor, action: &str, target: &str, summary: &str| crate::domain::model::AuditEntry {
         at: NOW - ago,
         actor,
-        name: (actor == crate::model::Actor::Admin).then(|| "alice".into()),
+        name: (actor == crate::domain::model::Actor::Admin).then(|| "alice".into()),
         action: action.into(),
         target: target.into(),
         summary: summary.into(),
     };
-    use crate::model::Actor;
+    use crate::domain::model::Actor;
     audit.audit = Some((
         vec![
             entry(
@@ -482,11 +486,11 @@ pub fn views() -> Vec<(&'static str, App)> {
         &replay.filter_text,
     );
     draft.rate = ratatui_textarea::TextArea::new(vec!["20".into()]);
-    draft.preview = Some(Ok(crate::model::ReplayPreview {
+    draft.preview = Some(Ok(crate::domain::model::ReplayPreview {
         total: 212,
         events: 212,
         rate_per_s: 10,
-        subscriptions: vec![crate::model::PreviewTarget {
+        subscriptions: vec![crate::domain::model::PreviewTarget {
             id: "sub_01KQBIL0000000000000000003".into(),
             name: "billing".into(),
             deliveries: 212,
@@ -544,16 +548,16 @@ fn filtered_app() -> App {
 }
 
 /// A replay a third of the way through.
-fn demo_replay() -> crate::model::Replay {
-    crate::model::Replay {
+fn demo_replay() -> crate::domain::model::Replay {
+    crate::domain::model::Replay {
         id: "rpl_01KQRPL0000000000000000001".into(),
-        filter: crate::model::ReplayFilter {
+        filter: crate::domain::model::ReplayFilter {
             subscription: Some("sub_01KQBIL0000000000000000003".into()),
             status: Some("failed".into()),
             ..Default::default()
         },
         rate_per_s: 20,
-        state: crate::model::ReplayState::Running,
+        state: crate::domain::model::ReplayState::Running,
         total: 212,
         sent: 71,
         delivered: 71,

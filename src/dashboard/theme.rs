@@ -2,7 +2,7 @@
 //! every style falls back to bold, dim and reverse. State is always carried by a glyph as well.
 
 use crate::config::ThemeName;
-use crate::model::{DeliveryStatus, SubscriptionState};
+use crate::domain::model::{DeliveryStatus, SubscriptionState};
 use ratatui::style::{Color, Modifier, Style};
 
 /// The colours a palette gives each role.

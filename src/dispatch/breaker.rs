@@ -1,7 +1,7 @@
 //! Per-endpoint circuit breaker: after enough consecutive failures the endpoint gets a rest;
 //! deliveries wait without spending retries, and one probe tests it after a cooldown.
 
-pub use crate::model::BreakerState;
+pub use crate::domain::model::BreakerState;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]

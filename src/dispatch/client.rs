@@ -4,7 +4,7 @@
 
 use super::signing;
 use super::ssrf::{Blocked, DnsFailure, SsrfGuard};
-use crate::model::{ErrorKind, Millis, Subscription, is_sensitive, mask, now_ms};
+use crate::domain::model::{ErrorKind, Millis, Subscription, is_sensitive, mask, now_ms};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::collections::BTreeMap;
@@ -54,7 +54,7 @@ pub fn build_client(guard: &Arc<SsrfGuard>) -> anyhow::Result<reqwest::Client> {
         .pool_max_idle_per_host(64)
         .tcp_nodelay(true)
         .build()
-        .map_err(|e| anyhow::anyhow!("cannot build the outbound HTTP client: {}", crate::error::root_cause(&e)))
+        .map_err(|e| anyhow::anyhow!("cannot build the outbound HTTP client: {}", crate::domain::error::root_cause(&e)))
 }
 
 /// What every attempt to one subscription shares, worked out when the lane gets the subscription
@@ -156,7 +156,7 @@ pub async fn attempt(
         .headers()
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| super::retry::parse_retry_after(v, chrono::Utc::now()));
+        .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
     let mut response_body = Vec::new();
     let mut truncated = false;
     let mut read_error = None;
@@ -295,9 +295,27 @@ fn classify(err: &reqwest::Error) -> (ErrorKind, String) {
     (ErrorKind::Connect, format!("connection failed: {detail}"))
 }
 
+/// Reads `Retry-After` as delay-seconds or an HTTP date.
+pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    Some((when.with_timezone(&chrono::Utc) - now).to_std().unwrap_or(Duration::ZERO))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_accepts_seconds_and_dates() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now), Some(Duration::from_secs(30)));
+        assert_eq!(parse_retry_after("later", now), None);
+    }
 
     #[tokio::test]
     async fn an_answer_before_the_deadline_wins_and_none_is_a_timeout() {

@@ -78,7 +78,7 @@ mod tests {
 
     #[test]
     fn hookwatch_ids_are_kept_as_bytes_and_read_back_as_given() {
-        for id in [crate::model::new_id("dlv"), crate::model::new_id("evt")] {
+        for id in [crate::domain::model::new_id("dlv"), crate::domain::model::new_id("evt")] {
             let compact = CompactId::new(&id);
             assert!(matches!(compact, CompactId::Ulid { .. }), "{id}");
             assert_eq!(compact.to_string(), id);
@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn equal_ids_are_equal_and_different_ones_are_not() {
-        let (a, b) = (crate::model::new_id("dlv"), crate::model::new_id("dlv"));
+        let (a, b) = (crate::domain::model::new_id("dlv"), crate::domain::model::new_id("dlv"));
         assert_eq!(CompactId::new(&a), CompactId::new(&a));
         assert_ne!(CompactId::new(&a), CompactId::new(&b));
         assert_ne!(CompactId::new(&a), CompactId::new(&a.replacen("dlv", "evt", 1)));

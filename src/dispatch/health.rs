@@ -11,7 +11,7 @@
 //! `breaker_open` once, however often its breaker reopens.
 
 use super::breaker::{Breaker, BreakerConfig, Transition};
-use crate::model::Millis;
+use crate::domain::model::Millis;
 use std::time::{Duration, Instant};
 
 /// Consecutive failures after which an "endpoint failing" alert is raised.

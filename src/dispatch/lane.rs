@@ -4,10 +4,10 @@
 use super::client::{self, AttemptOutcome, Endpoint};
 use super::health::{Ended, FAILING_ALERT_AFTER, Finding, Health};
 use super::{CompactId, Context, Control, HeldBody, Job, LaneGauges, ReplayTicket, retry};
-use crate::feed::FeedEvent;
-use crate::metrics::AttemptFacts;
-use crate::model::{Alert, AlertKind};
-use crate::model::{BreakerChange, DeliveryStatus, Millis, Subscription, SubscriptionState, now_ms};
+use crate::domain::model::{Alert, AlertKind};
+use crate::domain::model::{BreakerChange, DeliveryStatus, Millis, Subscription, SubscriptionState, now_ms};
+use crate::observe::feed::FeedEvent;
+use crate::observe::metrics::AttemptFacts;
 use crate::store::AttemptRecord;
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -32,7 +32,7 @@ struct Moved(Job);
 const STORE_RETRY: Duration = Duration::from_secs(2);
 
 /// Bodies read from the store, by event id.
-type BodiesRead = crate::error::Result<Vec<(String, Bytes)>>;
+type BodiesRead = crate::domain::error::Result<Vec<(String, Bytes)>>;
 
 struct Finished {
     job: Job,
@@ -119,7 +119,7 @@ impl Lane {
                     }
                 }
                 Some(read) = self.reading.join_next(), if !self.reading.is_empty() => {
-                    self.bodies_read(read.unwrap_or_else(|e| Err(crate::error::Error::Storage(e.to_string()))), Instant::now());
+                    self.bodies_read(read.unwrap_or_else(|e| Err(crate::domain::error::Error::Storage(e.to_string()))), Instant::now());
                 }
                 _ = sleep_until(wake), if wake.is_some() => {}
             }
@@ -337,11 +337,11 @@ impl Lane {
             status,
         };
         let event_id = outcome.error.is_some().then(|| job.event_id.text());
-        let failed = outcome.error.as_deref().zip(event_id.as_deref()).map(|(error, event_id)| crate::stats::Failed {
-            error,
-            event_id,
-            attempt: job.attempts + 1,
-        });
+        let failed = outcome
+            .error
+            .as_deref()
+            .zip(event_id.as_deref())
+            .map(|(error, event_id)| crate::observe::stats::Failed { error, event_id, attempt: job.attempts + 1 });
         self.ctx.stats.record_attempt(&self.sub.id, outcome.started_at, &facts, failed);
         let ended = Ended {
             success,
@@ -496,7 +496,7 @@ async fn deliver(
     let feed = ctx.feed.clone();
     let delivery_id = job.delivery_id.clone();
     let permit = ctx.unrecorded.clone().acquire_owned().await;
-    let recorded = move |outcome: crate::error::Result<()>| {
+    let recorded = move |outcome: crate::domain::error::Result<()>| {
         if let Err(e) = outcome {
             tracing::error!(delivery = %delivery_id, "could not record an attempt: {e}");
         }

@@ -10,16 +10,16 @@ pub mod signing;
 pub mod ssrf;
 mod ticket;
 
-pub use crate::model::BreakerState;
+pub use crate::domain::model::BreakerState;
 pub use breaker::BreakerConfig;
 pub use retry::RetrySchedule;
 pub use ssrf::SsrfGuard;
 pub use ticket::{ReplayTally, ReplayTicket};
 
-use crate::feed::Feed;
-use crate::model::Alert;
-use crate::model::{Millis, Subscription};
-use crate::stats::Stats;
+use crate::domain::model::Alert;
+use crate::domain::model::{Millis, Subscription};
+use crate::observe::feed::Feed;
+use crate::observe::stats::Stats;
 use crate::store::{PendingDelivery, Store};
 use bytes::Bytes;
 pub use compact_id::CompactId;

@@ -1,4 +1,4 @@
-//! The retry schedule: delays between attempts, with jitter, and `Retry-After` handling.
+//! The retry schedule: delays between attempts, with jitter, shortened by an answer's `Retry-After`.
 
 use rand::RngExt;
 use std::time::Duration;
@@ -57,9 +57,9 @@ pub fn decide(
     schedule: &RetrySchedule,
     attempts: u32,
     outcome: &super::client::AttemptOutcome,
-    now: crate::model::Millis,
-) -> (crate::model::DeliveryStatus, Option<crate::model::Millis>) {
-    use crate::model::DeliveryStatus;
+    now: crate::domain::model::Millis,
+) -> (crate::domain::model::DeliveryStatus, Option<crate::domain::model::Millis>) {
+    use crate::domain::model::DeliveryStatus;
     if outcome.succeeded() {
         return (DeliveryStatus::Succeeded, None);
     }
@@ -74,16 +74,6 @@ pub fn decide(
         Some(delay) => (DeliveryStatus::Retrying, Some(now + delay.as_millis() as i64)),
         None => (DeliveryStatus::Dead, None),
     }
-}
-
-/// Reads `Retry-After` as delay-seconds or an HTTP date.
-pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    Some((when.with_timezone(&chrono::Utc) - now).to_std().unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -113,7 +103,7 @@ mod tests {
             started_at: 0,
             duration: Duration::ZERO,
             status_code: status,
-            error_kind: status.filter(|s| !(200..300).contains(s)).map(|_| crate::model::ErrorKind::Status),
+            error_kind: status.filter(|s| !(200..300).contains(s)).map(|_| crate::domain::model::ErrorKind::Status),
             error: None,
             response_body: Vec::new(),
             response_truncated: false,
@@ -124,7 +114,7 @@ mod tests {
 
     #[test]
     fn one_decision_for_every_outcome() {
-        use crate::model::DeliveryStatus::*;
+        use crate::domain::model::DeliveryStatus::*;
         let s = RetrySchedule::parse("10s,20s").unwrap();
         let now = 1_000_000;
         assert_eq!(decide(&s, 1, &answered(Some(204), None), now), (Succeeded, None));
@@ -136,13 +126,5 @@ mod tests {
         assert_eq!(decide(&s, 1, &answered(Some(429), after), now), (Retrying, Some(now + 90_000)));
         assert_eq!(decide(&s, 3, &answered(Some(503), after), now), (Dead, None), "Retry-After never lengthens");
         assert_eq!(decide(&s, 3, &answered(Some(500), None), now), (Dead, None));
-    }
-
-    #[test]
-    fn retry_after_accepts_seconds_and_dates() {
-        let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
-        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
-        assert_eq!(parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now), Some(Duration::from_secs(30)));
-        assert_eq!(parse_retry_after("later", now), None);
     }
 }

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::secret::{Scheme, ed25519_sign, secret_key};
+use crate::domain::secret::{Scheme, ed25519_sign, secret_key};
 
 /// One signature (`v1,…` or `v1a,…`, by the secret's kind) of a message with one secret.
 pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> Result<String, String> {
@@ -34,7 +34,7 @@ pub fn signature_header(secrets: &[&str], msg_id: &str, timestamp: i64, body: &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::generate_secret;
+    use crate::domain::secret::generate_secret;
 
     #[test]
     fn matches_the_standard_webhooks_test_vector() {
@@ -56,7 +56,7 @@ mod tests {
         };
         let seed = hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
         let key = format!("whsk_{}", STANDARD.encode(&seed));
-        let public = crate::secret::public_key(&key).unwrap();
+        let public = crate::domain::secret::public_key(&key).unwrap();
         assert_eq!(
             public,
             format!(
@@ -78,11 +78,11 @@ mod tests {
     #[test]
     fn v1a_signatures_verify_elsewhere() {
         use ed25519_dalek::Verifier;
-        let key = crate::secret::generate(Scheme::V1a);
-        assert!(crate::secret::check(&key).is_ok());
+        let key = crate::domain::secret::generate(Scheme::V1a);
+        assert!(crate::domain::secret::check(&key).is_ok());
         let header = signature_header(&[&key], "evt_1", 1_700_000_000, br#"{"data":{}}"#).unwrap();
         let signature = header.strip_prefix("v1a,").expect("a v1a signature");
-        let public = crate::secret::public_key(&key).unwrap();
+        let public = crate::domain::secret::public_key(&key).unwrap();
         let public: [u8; 32] = STANDARD.decode(public.strip_prefix("whpk_").unwrap()).unwrap().try_into().unwrap();
         let verifying = ed25519_dalek::VerifyingKey::from_bytes(&public).unwrap();
         let signature = ed25519_dalek::Signature::from_slice(&STANDARD.decode(signature).unwrap()).unwrap();
@@ -91,7 +91,7 @@ mod tests {
         let mut wrong = STANDARD.decode(key.strip_prefix("whsk_").unwrap()).unwrap();
         wrong[40] ^= 1;
         assert!(
-            crate::secret::check(&format!("whsk_{}", STANDARD.encode(wrong))).is_err(),
+            crate::domain::secret::check(&format!("whsk_{}", STANDARD.encode(wrong))).is_err(),
             "a key whose public half is not its own"
         );
     }

@@ -2,10 +2,10 @@
 //! disabled), kept in the store so it outlives restarts and, shared, is the whole cluster's.
 
 use super::Engine;
-use crate::catalog;
-use crate::feed::FeedEvent;
-use crate::model::Alert;
-use crate::payload::{Audience, PayloadFacts};
+use crate::domain::catalog;
+use crate::domain::model::Alert;
+use crate::observe::feed::FeedEvent;
+use crate::validate::payload::{Audience, PayloadFacts};
 use std::collections::VecDeque;
 use std::sync::Mutex;
 

@@ -3,7 +3,7 @@
 
 use super::Engine;
 use crate::dispatch::Control;
-use crate::model::{Alert, AlertKind, now_ms};
+use crate::domain::model::{Alert, AlertKind, now_ms};
 use std::collections::HashSet;
 use std::sync::Weak;
 use std::sync::atomic::Ordering;

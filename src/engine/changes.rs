@@ -4,10 +4,10 @@
 
 use super::Engine;
 
-use crate::error::{Error, Result};
-use crate::feed::FeedEvent;
-use crate::model::{Actor, AuditEntry, Caller, Subscription, SubscriptionChange, SubscriptionState, now_ms};
-use crate::subscriptions::SubscriptionInput;
+use crate::domain::error::{Error, Result};
+use crate::domain::model::{Actor, AuditEntry, Caller, Subscription, SubscriptionChange, SubscriptionState, now_ms};
+use crate::observe::feed::FeedEvent;
+use crate::validate::subscriptions::SubscriptionInput;
 use std::sync::Arc;
 
 impl Engine {
@@ -106,7 +106,7 @@ impl Engine {
             .await?;
         }
         // The audit log is read by the viewer token too: the URL's credentials stay out of it.
-        let target = crate::model::masked_url(&sub.url);
+        let target = crate::domain::model::masked_url(&sub.url);
         let entry = audit(actor, "subscription.create", &sub.id, format!("{} → {target}", sub.name));
         let sub = self.save(sub, SubscriptionChange::Created, entry).await?;
         Ok((sub, replaced))
@@ -218,15 +218,15 @@ impl Engine {
         let mut sub = (*self.subscription(id)?).clone();
         let new_secret = match secret {
             Some(s) => {
-                crate::secret::check(&s).map_err(|e| Error::invalid("invalid_secret", e))?;
+                crate::domain::secret::check(&s).map_err(|e| Error::invalid("invalid_secret", e))?;
                 s
             }
             // A new key of the kind the subscription signs with.
-            None => crate::secret::generate(crate::secret::Scheme::of(&sub.secret)),
+            None => crate::domain::secret::generate(crate::domain::secret::Scheme::of(&sub.secret)),
         };
         let now = now_ms();
         sub.rotate(new_secret, now).map_err(Error::Conflict)?;
-        sub.public_key = crate::secret::public_key(&sub.secret);
+        sub.public_key = crate::domain::secret::public_key(&sub.secret);
         sub.updated_at = now;
         let entry = audit(
             actor,

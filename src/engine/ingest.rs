@@ -3,11 +3,11 @@
 
 use super::Engine;
 use crate::dispatch::{CompactId, Job};
-use crate::error::{Error, Result};
-use crate::feed::FeedEvent;
-use crate::model::{DeliveryStatus, DeliverySummary, EventSummary, Millis, new_id, now_ms};
-use crate::payload::{self, Audience, PayloadFacts};
+use crate::domain::error::{Error, Result};
+use crate::domain::model::{DeliveryStatus, DeliverySummary, EventSummary, Millis, new_id, now_ms};
+use crate::observe::feed::FeedEvent;
 use crate::store::{IngestOutcome, NewEvent, PendingDelivery};
+use crate::validate::payload::{self, Audience, PayloadFacts};
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,7 +59,7 @@ impl Engine {
     /// dashboard's test-event editor sends by default, so a test reaches no other endpoint.
     pub async fn send_test(self: &Arc<Self>, subscription_id: &str, body: Bytes) -> Result<Ingested> {
         let sub = self.subscription(subscription_id)?;
-        if sub.state == crate::model::SubscriptionState::Disabled {
+        if sub.state == crate::domain::model::SubscriptionState::Disabled {
             return Err(Error::Conflict(format!("{} is disabled and gets no events; resume it to test it", sub.name)));
         }
         self.ingest_for(body, None, Audience::Only(subscription_id.to_string())).await

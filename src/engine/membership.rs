@@ -3,8 +3,8 @@
 //! stats and feed. A single node is a cluster of one.
 
 use super::Engine;
-use crate::feed::FeedEvent;
-use crate::model::{DeliveryStatus, Millis, new_id, now_ms};
+use crate::domain::model::{DeliveryStatus, Millis, new_id, now_ms};
+use crate::observe::feed::FeedEvent;
 use crate::store::{Activity, NodeInfo, NodeStatus};
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -129,7 +129,7 @@ impl Engine {
             self.feed.publish(FeedEvent::EventReceived { event });
         }
         for notice in activity.attempts {
-            let facts = crate::metrics::AttemptFacts {
+            let facts = crate::observe::metrics::AttemptFacts {
                 success: notice.error_kind.is_none(),
                 status_code: notice.status_code,
                 error_kind: notice.error_kind,
@@ -138,7 +138,7 @@ impl Engine {
                 // retry was scheduled is the one that made it dead.
                 status: if notice.next_attempt_at.is_none() { notice.status } else { DeliveryStatus::Retrying },
             };
-            let failed = notice.error.as_deref().map(|error| crate::stats::Failed {
+            let failed = notice.error.as_deref().map(|error| crate::observe::stats::Failed {
                 error,
                 event_id: &notice.event_id,
                 attempt: notice.attempt,

@@ -7,20 +7,22 @@
 mod alerts;
 mod background;
 mod changes;
+pub mod cluster;
 mod ingest;
 mod membership;
 mod observe;
 mod registry;
 mod replays;
+pub mod report;
 
 pub use ingest::Ingested;
 pub(crate) use membership::{heartbeat_interval, silent_after};
 pub use replays::{DEFAULT_REPLAY_RATE, MAX_REPLAY_RATE};
 
-use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::dispatch::{self, Context, Dispatcher, SsrfGuard};
-use crate::feed::Feed;
+use crate::domain::catalog::Catalog;
+use crate::observe::feed::Feed;
 use crate::store::{SharedStore, Store};
 use alerts::{ALERT_LOG, AlertLog};
 use membership::Membership;
@@ -35,7 +37,7 @@ pub struct Engine {
     store: Arc<dyn Store>,
     registry: Registry,
     dispatcher: Dispatcher,
-    stats: Arc<crate::stats::Stats>,
+    stats: Arc<crate::observe::stats::Stats>,
     feed: Feed,
     alerts: AlertLog,
     membership: Membership,
@@ -52,7 +54,7 @@ impl Engine {
         let store = crate::store::open(&config.database(), &membership.node_id, config.max_db_bytes).await?;
         let guard =
             Arc::new(SsrfGuard { allow_private: config.allow_private, allowlist: config.allow_networks.clone() });
-        let stats = Arc::new(crate::stats::Stats::default());
+        let stats = Arc::new(crate::observe::stats::Stats::default());
         let feed = Feed::default();
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let dispatcher = Dispatcher::new(Context {
@@ -111,11 +113,11 @@ impl Engine {
     /// Rebuilds the success-rate windows and the endpoints' history from the stored attempts of
     /// the last 24 h: by the second as far back as the seconds ring reaches, so that every window
     /// covers its span exactly as it did before the restart, by the minute before that.
-    async fn seed_stats(&self) -> crate::error::Result<()> {
-        let now = crate::model::now_ms();
-        let by_second_from = (now - crate::stats::SECONDS_KEPT_MS).div_euclid(60_000) * 60_000;
+    async fn seed_stats(&self) -> crate::domain::error::Result<()> {
+        let now = crate::domain::model::now_ms();
+        let by_second_from = (now - crate::observe::stats::SECONDS_KEPT_MS).div_euclid(60_000) * 60_000;
         for c in self.store.attempt_counts(now - 86_400_000, by_second_from).await? {
-            let seeded = crate::stats::Seeded {
+            let seeded = crate::observe::stats::Seeded {
                 at: c.at,
                 per_second: c.at >= by_second_from,
                 attempts: c.attempts,

@@ -3,10 +3,10 @@
 
 use super::Engine;
 use super::changes::audit;
-use crate::error::{Error, Result};
-use crate::model::{AlertKind, AuditEntry, Caller, EventDetail, EventSummary, Millis, now_ms};
-use crate::report::{EndpointReport, StatsReport};
-use crate::stats::{EndpointHistory, Span};
+use crate::domain::error::{Error, Result};
+use crate::domain::model::{AlertKind, AuditEntry, Caller, EventDetail, EventSummary, Millis, now_ms};
+use crate::engine::report::{EndpointReport, StatsReport};
+use crate::observe::stats::{EndpointHistory, Span};
 use crate::store::{Activity, EventQuery, NodeInfo};
 
 impl Engine {

@@ -1,10 +1,10 @@
 //! The live subscriptions: what every ingest is matched against. In memory, versioned by the
 //! store's subscriptions version; the engine keeps it in step with the store.
 
-use crate::error::{Error, Result};
-use crate::model::{Subscription, SubscriptionState, new_id};
-use crate::payload::{Audience, PayloadFacts};
-use crate::subscriptions::conflicts;
+use crate::domain::error::{Error, Result};
+use crate::domain::model::{Subscription, SubscriptionState, new_id};
+use crate::validate::payload::{Audience, PayloadFacts};
+use crate::validate::subscriptions::conflicts;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
@@ -17,9 +17,9 @@ struct Versioned {
 /// The subscriptions and the store's subscriptions version they reflect.
 /// Whether a subscription's actions, filters and owner take the event.
 fn wants(sub: &Subscription, facts: &PayloadFacts) -> bool {
-    sub.actions.iter().any(|p| crate::catalog::pattern_matches(p, &facts.action))
+    sub.actions.iter().any(|p| crate::domain::catalog::pattern_matches(p, &facts.action))
         && sub.filters.matches(facts)
-        && crate::payload::owner_takes(sub.owner.as_ref(), facts)
+        && crate::validate::payload::owner_takes(sub.owner.as_ref(), facts)
 }
 
 pub(super) struct Registry {

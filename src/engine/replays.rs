@@ -7,8 +7,8 @@
 use super::Engine;
 use super::changes::audit;
 use crate::dispatch::{BreakerState, Job, ReplayTally};
-use crate::error::{Error, Result};
-use crate::model::{
+use crate::domain::error::{Error, Result};
+use crate::domain::model::{
     Caller, DeliveryStatus, EventSummary, Millis, PreviewTarget, Replay, ReplayFilter, ReplayHold, ReplayPreview,
     ReplayState, SubscriptionState, new_id, now_ms, rfc3339,
 };
@@ -564,7 +564,7 @@ impl Runner {
     }
 
     /// Stores the replay's progress (with `audit` in the same transaction, if given).
-    async fn save(&mut self, weak: &Weak<Engine>, audit: Option<&crate::model::AuditEntry>) -> Result<()> {
+    async fn save(&mut self, weak: &Weak<Engine>, audit: Option<&crate::domain::model::AuditEntry>) -> Result<()> {
         let (delivered, failed, skipped) = self.base;
         self.replay.delivered = delivered + self.tally.delivered();
         self.replay.failed = failed + self.tally.failed();

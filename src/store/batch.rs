@@ -2,7 +2,7 @@
 //! gathered into one statement, so many share one round trip and one commit. While a few batches
 //! are being written, the next one fills up, so batches grow with the load.
 
-use crate::error::{Error, Result};
+use crate::domain::error::{Error, Result};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};

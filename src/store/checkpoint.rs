@@ -8,7 +8,7 @@
 //! copies only the frames committed meanwhile, so that the WAL is wholly in the database file and
 //! SQLite's next write starts it over from its beginning instead of letting it grow.
 
-use crate::error::{Error, Result};
+use crate::domain::error::{Error, Result};
 use rusqlite::Connection;
 use rusqlite::wal::CheckpointMode;
 use std::sync::Arc;

@@ -32,7 +32,7 @@ pub fn listen(config: tokio_postgres::Config, channel: &'static str) -> watch::R
 async fn follow(config: &tokio_postgres::Config, channel: &str, heard: &watch::Sender<u64>) -> String {
     let (client, mut connection) = match config.connect(NoTls).await {
         Ok(pair) => pair,
-        Err(e) => return crate::error::root_cause(&e),
+        Err(e) => return crate::domain::error::root_cause(&e),
     };
     let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
     let statement = format!("LISTEN {channel}");
@@ -43,11 +43,11 @@ async fn follow(config: &tokio_postgres::Config, channel: &str, heard: &watch::S
         tokio::select! {
             done = &mut listening => match done {
                 Ok(()) => break,
-                Err(e) => return crate::error::root_cause(&e),
+                Err(e) => return crate::domain::error::root_cause(&e),
             },
             message = messages.next() => match message {
                 Some(Ok(_)) => {}
-                Some(Err(e)) => return crate::error::root_cause(&e),
+                Some(Err(e)) => return crate::domain::error::root_cause(&e),
                 None => return "the connection closed".into(),
             },
         }
@@ -58,7 +58,7 @@ async fn follow(config: &tokio_postgres::Config, channel: &str, heard: &watch::S
         match message {
             Ok(AsyncMessage::Notification(_)) => heard.send_modify(|n| *n += 1),
             Ok(_) => {}
-            Err(e) => return crate::error::root_cause(&e),
+            Err(e) => return crate::domain::error::root_cause(&e),
         }
     }
     "the connection closed".into()

@@ -3,7 +3,7 @@
 //! hookwatch migrated. Where the version is recorded is the store's (SQLite's `user_version`,
 //! PostgreSQL's `hookwatch_migrations` table, which several nodes lock while one migrates).
 
-use crate::error::{Error, Result};
+use crate::domain::error::{Error, Result};
 
 /// One step of a store's schema. A released step is never edited: a new one follows it.
 pub(super) struct Migration {

@@ -14,9 +14,9 @@ mod sqlite;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
-use crate::error::Result;
-use crate::model::{Alert, AuditEntry, Replay};
-use crate::model::{Attempt, DeliveryStatus, ErrorKind, EventDetail, EventSummary, Millis, Subscription};
+use crate::domain::error::Result;
+use crate::domain::model::{Alert, AuditEntry, Replay};
+use crate::domain::model::{Attempt, DeliveryStatus, ErrorKind, EventDetail, EventSummary, Millis, Subscription};
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -127,8 +127,8 @@ pub struct AttemptRecord {
 
 impl AttemptRecord {
     /// The attempt as watchers see it.
-    pub fn notice(&self) -> crate::model::AttemptNotice {
-        crate::model::AttemptNotice {
+    pub fn notice(&self) -> crate::domain::model::AttemptNotice {
+        crate::domain::model::AttemptNotice {
             event_id: self.event_id.clone(),
             delivery_id: self.delivery_id.clone(),
             subscription_id: self.subscription_id.clone(),
@@ -247,7 +247,7 @@ pub struct AttemptCount {
     /// When the slot starts.
     pub at: Millis,
     pub status_code: Option<u16>,
-    pub error_kind: Option<crate::model::ErrorKind>,
+    pub error_kind: Option<crate::domain::model::ErrorKind>,
     pub attempts: u64,
     pub successes: u64,
 }
@@ -371,10 +371,10 @@ pub struct NodeStatus {
 pub struct NodeInfo {
     pub id: String,
     pub address: String,
-    #[serde(with = "crate::model::ts")]
+    #[serde(with = "crate::domain::model::ts")]
     #[schema(value_type = String, format = DateTime)]
     pub started_at: Millis,
-    #[serde(with = "crate::model::ts")]
+    #[serde(with = "crate::domain::model::ts")]
     #[schema(value_type = String, format = DateTime)]
     pub heartbeat_at: Millis,
     /// Time since the last heartbeat, on the database's clock.
@@ -425,7 +425,7 @@ fn first_replay_id_at(at: Millis) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Activity {
     pub events: Vec<EventSummary>,
-    pub attempts: Vec<crate::model::AttemptNotice>,
+    pub attempts: Vec<crate::domain::model::AttemptNotice>,
     pub alerts: Vec<Alert>,
     pub cursor: ActivityCursor,
     /// A limit was reached: more is waiting after `cursor`.

@@ -11,8 +11,8 @@ use super::rows::{
     PENDING_COLUMNS,
 };
 use super::*;
-use crate::error::Error;
-use crate::model::{DeliveryDetail, DeliverySummary};
+use crate::domain::error::Error;
+use crate::domain::model::{DeliveryDetail, DeliverySummary};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
@@ -299,8 +299,11 @@ impl PostgresStore {
         for step in migrate::pending(MIGRATIONS, applied.into(), "the database")? {
             tx.batch_execute(step.sql).await?;
             let version = step.version as i32;
-            tx.execute("INSERT INTO hookwatch_migrations VALUES ($1, $2)", &[&version, &crate::model::now_ms()])
-                .await?;
+            tx.execute(
+                "INSERT INTO hookwatch_migrations VALUES ($1, $2)",
+                &[&version, &crate::domain::model::now_ms()],
+            )
+            .await?;
             tracing::info!("PostgreSQL schema migrated to version {version}");
         }
         tx.commit().await?;

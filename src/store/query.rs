@@ -3,7 +3,7 @@
 
 use super::rows::EVENT_COLUMNS;
 use super::{EventQuery, StatusFilter};
-use crate::model::DeliveryStatus;
+use crate::domain::model::DeliveryStatus;
 
 /// An events query as SQL text and the text values its placeholders stand for, in order.
 pub(super) struct EventList {
@@ -115,7 +115,7 @@ pub(super) fn with_missing_delivery(
     failed_only: bool,
 ) -> Vec<Target> {
     if let (Some(sub), true, false) = (subscription_id, found.is_empty(), failed_only) {
-        found.push((crate::model::new_id("dlv"), event_id.to_string(), sub.to_string()));
+        found.push((crate::domain::model::new_id("dlv"), event_id.to_string(), sub.to_string()));
     }
     found
 }
@@ -125,10 +125,10 @@ pub(super) fn with_missing_delivery(
 pub(super) const PRUNE_SLICE: u32 = 2000;
 
 /// Runs `slice` (one bounded delete) until it removes nothing; returns how many it removed.
-pub(super) async fn in_slices<F, Fut>(mut slice: F) -> crate::error::Result<u64>
+pub(super) async fn in_slices<F, Fut>(mut slice: F) -> crate::domain::error::Result<u64>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = crate::error::Result<u64>>,
+    Fut: Future<Output = crate::domain::error::Result<u64>>,
 {
     let mut total = 0;
     loop {

@@ -2,8 +2,10 @@
 //! a row of either database through `Cells`, by the position its column list gives.
 
 use super::{AttemptCount, PendingDelivery};
-use crate::error::{Error, Result};
-use crate::model::{Attempt, AttemptNotice, DeliveryStatus, DeliverySummary, ErrorKind, EventDetail, EventSummary};
+use crate::domain::error::{Error, Result};
+use crate::domain::model::{
+    Attempt, AttemptNotice, DeliveryStatus, DeliverySummary, ErrorKind, EventDetail, EventSummary,
+};
 
 /// A result row of either database, read by column position.
 pub(super) trait Cells {

@@ -8,7 +8,7 @@
 //! last batches on a power cut but never corrupts): those events are indexed again. Deleting the
 //! file rebuilds the index.
 
-use crate::error::{Error, Result};
+use crate::domain::error::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -124,7 +124,7 @@ pub(super) mod tests {
     use crate::store::{EventQuery, NewEvent, Store};
     use bytes::Bytes;
 
-    fn titled(id: &str, title: &str, at: crate::model::Millis) -> NewEvent {
+    fn titled(id: &str, title: &str, at: crate::domain::model::Millis) -> NewEvent {
         NewEvent {
             id: id.into(),
             action: "card.create".into(),
@@ -159,7 +159,7 @@ pub(super) mod tests {
         }
         assert_eq!(searched(&store, "acme").await.len(), 2);
         assert_eq!(store.prune(i64::MAX).await.unwrap(), 2);
-        let now = crate::model::now_ms();
+        let now = crate::domain::model::now_ms();
         store.ingest(titled("evt_01JC0000000000000000000001", "Globex", now), 0).await.unwrap();
         assert_eq!(searched(&store, "globex").await, ["evt_01JC0000000000000000000001"]);
         assert!(searched(&store, "acme").await.is_empty());

@@ -12,8 +12,8 @@ use super::rows::{
 };
 use super::search::{self, SearchIndex};
 use super::*;
-use crate::error::Error;
-use crate::model::{DeliveryDetail, DeliverySummary};
+use crate::domain::error::Error;
+use crate::domain::model::{DeliveryDetail, DeliverySummary};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, mpsc};
@@ -763,7 +763,7 @@ impl Store for SqliteStore {
                  SELECT f.value ->> 0, e.id, ?1, 'cancelled', 0, ?2 FROM events e, json_each(e.fanout) f
                  WHERE e.open = 1 AND f.value ->> 1 = ?1
                    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = f.value ->> 0)",
-                params![id, crate::model::now_ms()],
+                params![id, crate::domain::model::now_ms()],
             )?;
             conn.execute(
                 &format!("UPDATE events SET open = 0 WHERE open = 1 AND NOT {}", has_unfinished("events")),
@@ -1130,8 +1130,8 @@ mod tests {
         let path = dir.path().join("new.db");
         let store = SqliteStore::open(&path, None).unwrap();
         store
-            .save_alert(&crate::model::Alert {
-                kind: crate::model::AlertKind::Disabled,
+            .save_alert(&crate::domain::model::Alert {
+                kind: crate::domain::model::AlertKind::Disabled,
                 subscription_id: "sub_1".into(),
                 subscription_name: "crm".into(),
                 message: "a write, so the WAL files exist".into(),

@@ -3,7 +3,7 @@
 //! router itself, so a route added later is checked too.
 
 use crate::common::*;
-use hookwatch::model::mask;
+use hookwatch::domain::model::mask;
 use reqwest::Method;
 use serde_json::json;
 

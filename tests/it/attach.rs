@@ -3,9 +3,9 @@
 
 use crate::common::*;
 use hookwatch::dashboard::source::{RemoteSource, Source, Update};
-use hookwatch::feed::FeedEvent;
+use hookwatch::observe::feed::FeedEvent;
 use hookwatch::store::EventQuery;
-use hookwatch::subscriptions::SubscriptionInput;
+use hookwatch::validate::subscriptions::SubscriptionInput;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -62,7 +62,7 @@ async fn the_remote_source_drives_a_real_server() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path());
     config.listen = addr;
-    let _again = hookwatch::server::Server::start(config).await.unwrap();
+    let _again = hookwatch::api::server::Server::start(config).await.unwrap();
     next_matching(&mut rx, |u| matches!(u, Update::Connection { connected: true, .. })).await;
 }
 
@@ -116,7 +116,7 @@ async fn the_attached_stream_ends_with_every_event_across_reconnects() {
         if let Update::Feed(FeedEvent::EventReceived { event }) = &update {
             *handed.borrow_mut().entry(event.id.clone()).or_default() += 1;
         }
-        app.now = hookwatch::model::now_ms();
+        app.now = hookwatch::domain::model::now_ms();
         app.apply_update(update);
     };
     for restart in 0..3 {
@@ -192,7 +192,7 @@ async fn drive_until(
     let theme = hookwatch::dashboard::theme::Theme::PLAIN;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        app.now = hookwatch::model::now_ms();
+        app.now = hookwatch::domain::model::now_ms();
         let screen = to_text(&render(app, 200, 50, &theme));
         if done(&screen) || tokio::time::Instant::now() > deadline {
             return screen;
@@ -271,7 +271,7 @@ async fn apply_until(
     while !done(app) {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(update)) => {
-                app.now = hookwatch::model::now_ms();
+                app.now = hookwatch::domain::model::now_ms();
                 app.apply_update(update);
             }
             _ => panic!("the dashboard did not get there; it shows {} rows", app.visible_count()),
@@ -378,7 +378,7 @@ async fn a_search_says_when_it_was_read_and_a_filter_is_live() {
     let http = reqwest::Client::new();
     let mut app = App::new(server.base.clone());
     let screen = |app: &mut App| {
-        app.now = hookwatch::model::now_ms();
+        app.now = hookwatch::domain::model::now_ms();
         to_text(&render(app, 200, 50, &hookwatch::dashboard::theme::Theme::PLAIN))
     };
     let globex = |phase| {

@@ -4,9 +4,9 @@
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use bytes::Bytes;
+use hookwatch::api::server::Server;
 use hookwatch::config::Config;
 use hookwatch::dispatch::RetrySchedule;
-use hookwatch::server::Server;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -294,7 +294,7 @@ pub async fn fresh_pg_database() -> Option<String> {
         .await
         .unwrap_or_else(|e| panic!("HOOKWATCH_TEST_PG={base} is set but unreachable: {e}"));
     tokio::spawn(conn);
-    let name = format!("hw_{}", hookwatch::model::new_id("t").to_lowercase());
+    let name = format!("hw_{}", hookwatch::domain::model::new_id("t").to_lowercase());
     client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create a test database");
     let mut url = url::Url::parse(&base).expect("HOOKWATCH_TEST_PG is a URL");
     url.set_path(&name);

@@ -4,7 +4,7 @@
 use hookwatch::dashboard::app::Popup;
 use hookwatch::dashboard::screenshots::{demo_app, render, to_text, views};
 use hookwatch::dashboard::theme::Theme;
-use hookwatch::feed::FeedEvent;
+use hookwatch::observe::feed::FeedEvent;
 
 const PLAIN: Theme = Theme::PLAIN;
 
@@ -143,7 +143,7 @@ fn with_subscriptions(n: usize, (w, h): (u16, u16)) -> hookwatch::dashboard::app
     let stats = app.stats.as_mut().unwrap();
     let model = stats.subscriptions[0].clone();
     stats.subscriptions = (0..n)
-        .map(|i| hookwatch::report::EndpointReport {
+        .map(|i| hookwatch::engine::report::EndpointReport {
             id: format!("sub_{i:02}"),
             name: format!("endpoint-{i:02}"),
             ..model.clone()
@@ -314,7 +314,7 @@ fn a_filter_naming_no_subscription_is_refused_as_it_is_typed() {
 #[test]
 fn a_held_replay_says_in_the_header_why_and_until_when() {
     use hookwatch::dashboard::screenshots::NOW;
-    use hookwatch::model::{Replay, rfc3339};
+    use hookwatch::domain::model::{Replay, rfc3339};
     let mut app = demo_app();
     let replay: Replay = serde_json::from_value(serde_json::json!({
         "id": "rpl_01KQRPL0000000000000000001", "filter": {"status": "failed"}, "rate_per_s": 20,

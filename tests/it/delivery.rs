@@ -118,7 +118,7 @@ async fn filters_and_actions_decide_who_receives_what() {
     // `field_id` names the field's numeric internal_id, as Pipefy's filters do.
     let fields = Sink::start(Behaviour::default()).await;
     hw.subscribe(&fields.url, &["card.field_update"], json!({"filters": {"field_id": [318406017]}})).await;
-    let update = hookwatch::catalog::find("card.field_update").unwrap().sample();
+    let update = hookwatch::domain::catalog::find("card.field_update").unwrap().sample();
     assert_eq!(update["data"]["field"]["internal_id"], 318406017, "the sample carries the internal id");
     assert_eq!(hw.send(&update).await["deliveries"], 1);
     assert_eq!(fields.wait_for(1, Duration::from_secs(5)).await, 1);
@@ -126,7 +126,7 @@ async fn filters_and_actions_decide_who_receives_what() {
     assert_eq!(hw.send(&card_move("P1", 20)).await["deliveries"], 1);
     assert_eq!(hw.send(&card_move("P2", 20)).await["deliveries"], 0, "pipe filter");
     assert_eq!(hw.send(&card_move("P1", 99)).await["deliveries"], 0, "phase filter");
-    let role = hookwatch::catalog::find("user.role_set").unwrap().sample();
+    let role = hookwatch::domain::catalog::find("user.role_set").unwrap().sample();
     assert_eq!(hw.send(&role).await["deliveries"], 1);
     // The changelog's spelling is the same action.
     let accepted = json!({"data": {"action": "user.invitation_accepted", "user": {"id": 402118}}});
@@ -361,7 +361,7 @@ async fn private_targets_are_refused_without_allow_private() {
     config.allow_networks = vec!["192.0.2.0/24".parse().unwrap()];
     let sink = Sink::start(Behaviour::default()).await;
     let port = sink.addr.port();
-    let server = hookwatch::server::Server::start(config.clone()).await.unwrap();
+    let server = hookwatch::api::server::Server::start(config.clone()).await.unwrap();
     let base = format!("http://{}", server.addr);
     let http = reqwest::Client::new();
     let create = |url: String| {
@@ -398,15 +398,16 @@ async fn private_targets_are_refused_without_allow_private() {
 
     // A literal stored while private targets were allowed is still refused at delivery once they
     // are not.
-    let open = hookwatch::server::Server::start(hookwatch::config::Config { allow_private: true, ..config.clone() })
-        .await
-        .unwrap();
+    let open =
+        hookwatch::api::server::Server::start(hookwatch::config::Config { allow_private: true, ..config.clone() })
+            .await
+            .unwrap();
     let open_base = format!("http://{}", open.addr);
     let body = json!({"url": format!("http://127.0.0.1:{port}/stored"), "actions": ["card.move"]});
     let (status, stored) = call(&http, Method::POST, &format!("{open_base}/v1/subscriptions"), ADMIN, Some(body)).await;
     assert_eq!(status, 201, "{stored}");
     open.shutdown().await.unwrap();
-    let server = hookwatch::server::Server::start(config).await.unwrap();
+    let server = hookwatch::api::server::Server::start(config).await.unwrap();
     let base = format!("http://{}", server.addr);
     let (_, event) = call(&http, Method::POST, &format!("{base}/v1/events"), INGEST, Some(card_move("P", 2))).await;
     let attempt = first_attempt(&base, event["id"].as_str().unwrap(), stored["id"].as_str().unwrap()).await;
@@ -475,24 +476,24 @@ async fn the_breaker_opens_holds_deliveries_without_spending_retries_and_closes_
 async fn retention_prunes_finished_events_and_keeps_unfinished_ones() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path());
-    let server = hookwatch::server::Server::start(config.clone()).await.unwrap();
+    let server = hookwatch::api::server::Server::start(config.clone()).await.unwrap();
     let engine = server.engine.clone();
     let paused = engine
         .create_subscription(
-            &hookwatch::subscriptions::SubscriptionInput {
+            &hookwatch::validate::subscriptions::SubscriptionInput {
                 name: Some("held".into()),
                 url: Some("http://127.0.0.1:9/never".into()),
                 actions: Some(vec!["user.*".into()]),
-                state: Some(hookwatch::model::SubscriptionState::Paused),
+                state: Some(hookwatch::domain::model::SubscriptionState::Paused),
                 ..Default::default()
             },
-            hookwatch::model::Actor::Local,
+            hookwatch::domain::model::Actor::Local,
         )
         .await
         .unwrap()
         .0;
     let finished = engine.ingest(card_move("P", 2).to_string().into(), None).await.unwrap();
-    let role = hookwatch::catalog::find("user.role_set").unwrap().sample().to_string();
+    let role = hookwatch::domain::catalog::find("user.role_set").unwrap().sample().to_string();
     let waiting = engine.ingest(role.into(), None).await.unwrap();
     assert_eq!((finished.deliveries, waiting.deliveries), (0, 1));
     server.shutdown().await.unwrap();
@@ -501,7 +502,7 @@ async fn retention_prunes_finished_events_and_keeps_unfinished_ones() {
 
     // Restart with a retention shorter than the events' age: the pass at start prunes.
     config.retention = Duration::from_millis(10);
-    let server = hookwatch::server::Server::start(config).await.unwrap();
+    let server = hookwatch::api::server::Server::start(config).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while server.engine.event(&finished.id).await.is_ok() {
         assert!(std::time::Instant::now() < deadline, "the finished event was not pruned");

@@ -126,7 +126,7 @@ async fn events_list_filters_and_pages() {
     for i in 0..5 {
         hw.send(&card_move(&format!("P{i}"), 2)).await;
     }
-    hw.send(&hookwatch::catalog::find("card.create").unwrap().sample()).await;
+    hw.send(&hookwatch::domain::catalog::find("card.create").unwrap().sample()).await;
     let page = hw.get("/v1/events?limit=2").await;
     let data = page["data"].as_array().unwrap();
     assert_eq!(data.len(), 2);

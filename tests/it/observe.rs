@@ -443,7 +443,7 @@ async fn an_endpoints_history_counts_its_responses_and_failures_and_survives_a_r
     let dir = tempfile::tempdir().unwrap();
     let config = test_config(dir.path());
     let sink = Sink::start(Behaviour { script: [503, 500].into(), ..Default::default() }).await;
-    let server = hookwatch::server::Server::start(config.clone()).await.unwrap();
+    let server = hookwatch::api::server::Server::start(config.clone()).await.unwrap();
     let base = format!("http://{}", server.addr);
     let http = reqwest::Client::new();
     let (_, sub) = call(
@@ -498,7 +498,7 @@ async fn an_endpoints_history_counts_its_responses_and_failures_and_survives_a_r
     assert_eq!(unknown.0.as_u16(), 404);
     server.shutdown().await.unwrap();
 
-    let server = hookwatch::server::Server::start(config).await.unwrap();
+    let server = hookwatch::api::server::Server::start(config).await.unwrap();
     let base = format!("http://{}", server.addr);
     let (_, history) =
         call(&http, reqwest::Method::GET, &format!("{base}/v1/subscriptions/{id}/history?span=1h"), ADMIN, None).await;
@@ -527,7 +527,7 @@ async fn after_a_restart_each_rate_window_counts_exactly_the_stored_attempts_of_
     let dir = tempfile::tempdir().unwrap();
     let config = test_config(dir.path());
     let sink = Sink::start(Behaviour::default()).await;
-    let server = hookwatch::server::Server::start(config.clone()).await.unwrap();
+    let server = hookwatch::api::server::Server::start(config.clone()).await.unwrap();
     let base = format!("http://{}", server.addr);
     let http = reqwest::Client::new();
     let body = json!({"name": "windows", "url": sink.url, "actions": ["*"]});
@@ -540,7 +540,7 @@ async fn after_a_restart_each_rate_window_counts_exactly_the_stored_attempts_of_
     // The history the restarted server finds: written beside the one real attempt, copying it.
     let mut db = rusqlite::Connection::open(&config.db).unwrap();
     let tx = db.transaction().unwrap();
-    for (at, ok) in attempt_pattern(hookwatch::model::now_ms()) {
+    for (at, ok) in attempt_pattern(hookwatch::domain::model::now_ms()) {
         let (code, kind, error) = if ok { (200, None, None) } else { (500, Some("status"), Some("HTTP 500")) };
         tx.execute(
             "INSERT INTO attempts (delivery_id, subscription_id, started_at, duration_ms, status_code, error_kind,
@@ -561,7 +561,7 @@ async fn after_a_restart_each_rate_window_counts_exactly_the_stored_attempts_of_
         .unwrap();
     drop(db);
 
-    let server = hookwatch::server::Server::start(config).await.unwrap();
+    let server = hookwatch::api::server::Server::start(config).await.unwrap();
     let base = format!("http://{}", server.addr);
     let (_, stats) = call(&http, reqwest::Method::GET, &format!("{base}/v1/stats"), ADMIN, None).await;
     let now = chrono::DateTime::parse_from_rfc3339(stats["generated_at"].as_str().unwrap()).unwrap().timestamp_millis();

@@ -12,7 +12,7 @@ use hookwatch::dashboard::replay::ReplayDraft;
 use hookwatch::dashboard::screenshots::render;
 use hookwatch::dashboard::source::{RemoteSource, Source, Update};
 use hookwatch::dashboard::theme::Theme;
-use hookwatch::model::EventDetail;
+use hookwatch::domain::model::EventDetail;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -203,7 +203,7 @@ fn detail(rng: &mut Rng, id: String) -> EventDetail {
 }
 
 /// Running replays and a replay preview, with any numbers and names.
-fn replays(rng: &mut Rng) -> (Vec<hookwatch::model::Replay>, hookwatch::model::ReplayPreview) {
+fn replays(rng: &mut Rng) -> (Vec<hookwatch::domain::model::Replay>, hookwatch::domain::model::ReplayPreview) {
     let list = (0..rng.below(4))
         .map(|_| {
             serde_json::from_value(

@@ -2,8 +2,8 @@
 //! against PostgreSQL when `HOOKWATCH_TEST_PG` names a server (`.ci/run` starts one).
 
 use bytes::Bytes;
-use hookwatch::model::{Actor, Alert, AlertKind, AuditEntry, Replay, ReplayFilter, ReplayHold, ReplayState};
-use hookwatch::model::{DeliveryStatus, ErrorKind, Millis, Subscription, now_ms};
+use hookwatch::domain::model::{Actor, Alert, AlertKind, AuditEntry, Replay, ReplayFilter, ReplayHold, ReplayState};
+use hookwatch::domain::model::{DeliveryStatus, ErrorKind, Millis, Subscription, now_ms};
 use hookwatch::store::{
     AttemptRecord, EventQuery, IngestOutcome, NewEvent, NodeStatus, PostgresStore, StatusFilter, Store,
 };
@@ -215,7 +215,8 @@ async fn queries_filter_and_page(store: Arc<dyn Store>) {
         .await
         .unwrap();
 
-    let ids = |events: Vec<hookwatch::model::EventSummary>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    let ids =
+        |events: Vec<hookwatch::domain::model::EventSummary>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
     let creates = store.list_events(EventQuery { action: Some("card.create".into()), ..query(10) }).await.unwrap();
     assert_eq!(ids(creates), ["evt_4", "evt_2", "evt_0"]);
     let of_b = store.list_events(EventQuery { subscription: Some("sub_b".into()), ..query(10) }).await.unwrap();
@@ -312,12 +313,12 @@ async fn retention_keeps_unfinished(store: Arc<dyn Store>) {
 }
 
 async fn subscriptions_round_trip(store: Arc<dyn Store>) {
-    let input: hookwatch::subscriptions::SubscriptionInput = serde_json::from_value(serde_json::json!({
+    let input: hookwatch::validate::subscriptions::SubscriptionInput = serde_json::from_value(serde_json::json!({
         "name": "crm", "url": "https://crm.example.com/hooks", "actions": ["card.*"],
         "owner": {"kind": "pipe", "id": 301234}, "email": "ops@example.com"
     }))
     .unwrap();
-    let catalog = hookwatch::catalog::Catalog::new(&[]);
+    let catalog = hookwatch::domain::catalog::Catalog::new(&[]);
     let mut sub: Subscription = input.create(&catalog, now_ms()).unwrap();
     store.save_subscription(&sub, &change()).await.unwrap();
     sub.name = "crm-renamed".into();
@@ -328,11 +329,11 @@ async fn subscriptions_round_trip(store: Arc<dyn Store>) {
 }
 
 fn subscription(name: &str) -> Subscription {
-    let input: hookwatch::subscriptions::SubscriptionInput = serde_json::from_value(serde_json::json!({
+    let input: hookwatch::validate::subscriptions::SubscriptionInput = serde_json::from_value(serde_json::json!({
         "name": name, "url": format!("https://{name}.example.com/hooks"), "actions": ["card.*"]
     }))
     .unwrap();
-    input.create(&hookwatch::catalog::Catalog::new(&[]), now_ms()).unwrap()
+    input.create(&hookwatch::domain::catalog::Catalog::new(&[]), now_ms()).unwrap()
 }
 
 /// Every save and delete moves the subscriptions version, and an event matched against an older

@@ -2,13 +2,13 @@
 
 use super::AUDIT_SHOWN;
 use super::{Source, SourceResult, Update};
+use crate::domain::model::{Actor, Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview};
+use crate::domain::model::{EventDetail, EventSummary, Subscription, SubscriptionState};
 use crate::engine::Engine;
-use crate::model::{Actor, Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview};
-use crate::model::{EventDetail, EventSummary, Subscription, SubscriptionState};
-use crate::report::StatsReport;
-use crate::stats::{EndpointHistory, Span};
+use crate::engine::report::StatsReport;
+use crate::observe::stats::{EndpointHistory, Span};
 use crate::store::EventQuery;
-use crate::subscriptions::SubscriptionInput;
+use crate::validate::subscriptions::SubscriptionInput;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};

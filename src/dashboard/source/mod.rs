@@ -7,13 +7,13 @@ mod remote;
 pub use local::LocalSource;
 pub use remote::RemoteSource;
 
-use crate::feed::FeedEvent;
-use crate::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview};
-use crate::model::{EventDetail, EventSummary, Subscription};
-use crate::report::StatsReport;
-use crate::stats::{EndpointHistory, Span};
+use crate::domain::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview};
+use crate::domain::model::{EventDetail, EventSummary, Subscription};
+use crate::engine::report::StatsReport;
+use crate::observe::feed::FeedEvent;
+use crate::observe::stats::{EndpointHistory, Span};
 use crate::store::EventQuery;
-use crate::subscriptions::SubscriptionInput;
+use crate::validate::subscriptions::SubscriptionInput;
 use tokio::sync::mpsc;
 
 /// Something the dashboard should know about, pushed by the source.

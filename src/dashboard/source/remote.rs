@@ -4,14 +4,14 @@
 
 use super::AUDIT_SHOWN;
 use super::{Source, SourceResult, Update};
-use crate::error::root_cause;
-use crate::feed::FeedEvent;
-use crate::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview, SubscriptionChange};
-use crate::model::{EventDetail, EventSummary, Subscription};
-use crate::report::StatsReport;
-use crate::stats::{EndpointHistory, Span};
+use crate::domain::error::root_cause;
+use crate::domain::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview, SubscriptionChange};
+use crate::domain::model::{EventDetail, EventSummary, Subscription};
+use crate::engine::report::StatsReport;
+use crate::observe::feed::FeedEvent;
+use crate::observe::stats::{EndpointHistory, Span};
 use crate::store::{EventQuery, StatusFilter};
-use crate::subscriptions::SubscriptionInput;
+use crate::validate::subscriptions::SubscriptionInput;
 use eventsource_stream::{EventStreamError, Eventsource};
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
@@ -455,7 +455,7 @@ mod tests {
         let d = &event.deliveries[0];
         let updates = [
             FeedEvent::EventReceived { event: event.clone() },
-            FeedEvent::DeliveryAttempted(crate::model::AttemptNotice {
+            FeedEvent::DeliveryAttempted(crate::domain::model::AttemptNotice {
                 event_id: event.id.clone(),
                 delivery_id: d.id.clone(),
                 subscription_id: d.subscription_id.clone(),
@@ -463,9 +463,9 @@ mod tests {
                 started_at: 1_796_000_000_000,
                 duration_ms: 31,
                 status_code: Some(503),
-                error_kind: Some(crate::model::ErrorKind::Status),
+                error_kind: Some(crate::domain::model::ErrorKind::Status),
                 error: Some("HTTP 503 Service Unavailable".into()),
-                status: crate::model::DeliveryStatus::Retrying,
+                status: crate::domain::model::DeliveryStatus::Retrying,
                 next_attempt_at: Some(1_796_000_005_000),
             }),
             FeedEvent::SubscriptionChanged {

@@ -4,7 +4,7 @@ use super::{LOG_BOX, clock, popup_area};
 use crate::dashboard::app::App;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
-use crate::model::AlertKind;
+use crate::domain::model::AlertKind;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;

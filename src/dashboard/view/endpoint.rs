@@ -8,9 +8,9 @@ use crate::dashboard::endpoint::{EndpointPage, HISTORY_STALE};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
 use crate::dispatch::BreakerState;
-use crate::model::AlertKind;
-use crate::report::EndpointReport;
-use crate::stats::{EndpointHistory, HistoryPoint, ResponseCount, Span as Zoom};
+use crate::domain::model::AlertKind;
+use crate::engine::report::EndpointReport;
+use crate::observe::stats::{EndpointHistory, HistoryPoint, ResponseCount, Span as Zoom};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -267,7 +267,7 @@ fn health_lines(history: &EndpointHistory, theme: &Theme) -> Vec<Line<'static>> 
         ]);
         (a.at, line)
     });
-    let mut lines: Vec<(crate::model::Millis, Line<'static>)> = changes.chain(alerts).collect();
+    let mut lines: Vec<(crate::domain::model::Millis, Line<'static>)> = changes.chain(alerts).collect();
     lines.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
     lines.into_iter().map(|(_, line)| line).collect()
 }

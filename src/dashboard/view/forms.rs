@@ -1,10 +1,10 @@
 //! The subscription form and the test-event editor.
 
 use super::popup_area;
-use crate::catalog::ACTIONS;
 use crate::dashboard::forms::{SendForm, SubscriptionForm};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
+use crate::domain::catalog::ACTIONS;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};

@@ -6,8 +6,8 @@ use crate::dashboard::app::App;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
 use crate::dispatch::BreakerState;
-use crate::model::{ReplayHold, SubscriptionState};
-use crate::report::StatsReport;
+use crate::domain::model::{ReplayHold, SubscriptionState};
+use crate::engine::report::StatsReport;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -59,7 +59,7 @@ fn replay_progress(app: &App) -> Option<String> {
 }
 
 /// "last update 12s ago (10:31:02)": how old the figures are, and the time to look up in logs.
-fn stale_age(app: &App, since: crate::model::Millis) -> String {
+fn stale_age(app: &App, since: crate::domain::model::Millis) -> String {
     format!("{} ({})", super::last_update(app, since), super::clock(since))
 }
 

@@ -92,7 +92,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, theme: &T
     };
     let mut facts = vec![
         Span::styled(clean(&detail.action).into_owned(), theme.bold()),
-        Span::raw(format!("  received {}", super::super::super::model::rfc3339(detail.received_at))),
+        Span::raw(format!("  received {}", crate::domain::model::rfc3339(detail.received_at))),
     ];
     if let Some(c) = &detail.card_id {
         facts.push(Span::raw(format!("  card {}", clean(c))));

@@ -87,7 +87,7 @@ pub fn figures_block(title: &str, focused: bool, app: &App, theme: &Theme) -> Bl
 }
 
 /// "last update 12s ago": how old what the source last said is.
-pub fn last_update(app: &App, since: crate::model::Millis) -> String {
+pub fn last_update(app: &App, since: crate::domain::model::Millis) -> String {
     format!("last update {} ago", span(app.now.saturating_sub(since)))
 }
 
@@ -336,7 +336,7 @@ pub fn percent(rate: Option<f64>) -> String {
     }
 }
 
-pub fn clock(ms: crate::model::Millis) -> String {
+pub fn clock(ms: crate::domain::model::Millis) -> String {
     chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_default()
 }
 

@@ -5,7 +5,7 @@ use super::{clock, figures_block, fit, highlighted, short_id};
 use crate::dashboard::app::{App, EventRow};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
-use crate::model::DeliveryStatus;
+use crate::domain::model::DeliveryStatus;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};

@@ -1,8 +1,8 @@
 //! Subscription input: what an operator may send to create or change one, and its validation.
 
-use crate::catalog::{Catalog, patterns_overlap};
-use crate::error::{Error, Result};
-use crate::model::{Filters, Millis, Subscription, SubscriptionState, new_id};
+use crate::domain::catalog::{Catalog, patterns_overlap};
+use crate::domain::error::{Error, Result};
+use crate::domain::model::{Filters, Millis, Subscription, SubscriptionState, new_id};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -23,7 +23,7 @@ pub struct SubscriptionInput {
     pub secret: Option<String>,
     /// `v1` (HMAC, the default) or `v1a` (Ed25519): a new key of that kind is made when no
     /// `secret` is given; changing it rotates to one, the old secret signing for 24 h beside it.
-    pub signing: Option<crate::secret::Scheme>,
+    pub signing: Option<crate::domain::secret::Scheme>,
     pub max_in_flight: Option<u32>,
     /// A number sets the limit; `null` removes it; absent leaves it as it is.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
@@ -36,7 +36,7 @@ pub struct SubscriptionInput {
     #[serde(default)]
     pub override_previous: bool,
     /// The Pipefy pipe, table or organization it is a webhook of; set when it is created.
-    pub owner: Option<crate::model::Owner>,
+    pub owner: Option<crate::domain::model::Owner>,
     /// Kept and shown, for Pipefy parity; `""` removes it.
     pub email: Option<String>,
 }
@@ -69,7 +69,7 @@ impl SubscriptionInput {
             headers: BTreeMap::new(),
             filters: Filters::default(),
             // Replaced by a given `secret`; otherwise the scheme asked for (v1 by default).
-            secret: crate::secret::generate(self.signing.unwrap_or_default()),
+            secret: crate::domain::secret::generate(self.signing.unwrap_or_default()),
             previous_secret: None,
             previous_secret_expires_at: None,
             older_secrets: Vec::new(),
@@ -138,8 +138,8 @@ impl SubscriptionInput {
             sub.filters = filters.clone();
         }
         if let Some(secret) = &self.secret {
-            crate::secret::check(secret).map_err(|e| Error::invalid("invalid_secret", e))?;
-            if self.signing.is_some_and(|s| s != crate::secret::Scheme::of(secret)) {
+            crate::domain::secret::check(secret).map_err(|e| Error::invalid("invalid_secret", e))?;
+            if self.signing.is_some_and(|s| s != crate::domain::secret::Scheme::of(secret)) {
                 return Err(Error::invalid(
                     "invalid_secret",
                     "\"signing\" and \"secret\" disagree: v1 takes a whsec_ secret, v1a a whsk_ key; give one of them",
@@ -147,12 +147,12 @@ impl SubscriptionInput {
             }
             sub.secret = secret.clone();
         } else if let Some(scheme) = self.signing
-            && crate::secret::Scheme::of(&sub.secret) != scheme
+            && crate::domain::secret::Scheme::of(&sub.secret) != scheme
         {
-            sub.rotate(crate::secret::generate(scheme), now).map_err(Error::Conflict)?;
+            sub.rotate(crate::domain::secret::generate(scheme), now).map_err(Error::Conflict)?;
         }
         // Derived from the secret, stored so that every reader (viewers too) is shown it.
-        sub.public_key = crate::secret::public_key(&sub.secret);
+        sub.public_key = crate::domain::secret::public_key(&sub.secret);
         if let Some(n) = self.max_in_flight {
             if !(1..=256).contains(&n) {
                 return Err(Error::invalid(
@@ -276,7 +276,10 @@ fn is_short_text(text: &str) -> bool {
 }
 
 /// An owner is given once, when the webhook is created: a webhook does not move between pipes.
-fn validate_owner(owner: &crate::model::Owner, current: Option<&crate::model::Owner>) -> Result<crate::model::Owner> {
+fn validate_owner(
+    owner: &crate::domain::model::Owner,
+    current: Option<&crate::domain::model::Owner>,
+) -> Result<crate::domain::model::Owner> {
     let id = owner.id.trim();
     if !is_short_text(id) {
         return Err(Error::invalid(
@@ -284,7 +287,7 @@ fn validate_owner(owner: &crate::model::Owner, current: Option<&crate::model::Ow
             "\"owner.id\" must be 1 to 100 characters without control characters",
         ));
     }
-    let owner = crate::model::Owner { kind: owner.kind, id: id.to_string() };
+    let owner = crate::domain::model::Owner { kind: owner.kind, id: id.to_string() };
     match current {
         Some(current) if *current != owner => Err(Error::invalid(
             "owner_fixed",
@@ -432,7 +435,10 @@ mod tests {
     fn an_owner_is_fixed_and_scopes_the_same_url_rule() {
         let c = Catalog::default();
         let owned = |id: &str| SubscriptionInput {
-            owner: Some(crate::model::Owner { kind: crate::model::OwnerKind::Pipe, id: format!(" {id} ") }),
+            owner: Some(crate::domain::model::Owner {
+                kind: crate::domain::model::OwnerKind::Pipe,
+                id: format!(" {id} "),
+            }),
             email: Some("ops@example.com".into()),
             ..input("https://crm.example.com/hooks", &["card.move"])
         };

@@ -1,7 +1,7 @@
 //! The event catalog: every action hookwatch accepts, with a realistic sample payload.
 //! This table is the one place action names live; everything else asks it.
 
-use crate::model::{Alert, AlertKind};
+use crate::domain::model::{Alert, AlertKind};
 use serde_json::{Value, json};
 
 /// Which actor field an action's payload carries, if any.
@@ -140,7 +140,7 @@ pub fn alert_payload(alert: &Alert, url: &str, node: &str) -> Value {
     json!({"data": {
         "action": alert_action(alert.kind),
         // The bridges that hear an alert are other parties: the URL's credentials stay here.
-        "subscription": {"id": alert.subscription_id, "name": alert.subscription_name, "url": crate::model::masked_url(url)},
+        "subscription": {"id": alert.subscription_id, "name": alert.subscription_name, "url": crate::domain::model::masked_url(url)},
         "message": alert.message,
         "at": at,
         "node": node,

@@ -1,15 +1,15 @@
 //! The stats report: what `/v1/stats`, `/metrics` and the dashboard show per endpoint.
 
 use crate::dispatch::{BreakerState, LaneGauges};
-use crate::model::{Millis, Subscription, SubscriptionState};
-use crate::stats::{EndpointSnapshot, Latency};
+use crate::domain::model::{Millis, Subscription, SubscriptionState};
+use crate::observe::stats::{EndpointSnapshot, Latency};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct StatsReport {
-    #[serde(with = "crate::model::ts")]
+    #[serde(with = "crate::domain::model::ts")]
     #[schema(value_type = String, format = DateTime)]
     pub generated_at: Millis,
     pub uptime_s: u64,
@@ -46,20 +46,20 @@ pub struct EndpointReport {
     pub rate_limit_per_s: Option<u32>,
     pub breaker: BreakerState,
     /// When an open breaker sends its next probe; deliveries wait until then.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::model::ts::option")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::domain::model::ts::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub next_probe_at: Option<Millis>,
     /// Since when an open breaker has held this endpoint's deliveries (through failed probes):
     /// the success rates are older than this.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::model::ts::option")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::domain::model::ts::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub breaker_since: Option<Millis>,
     pub last_error: Option<String>,
-    #[serde(with = "crate::model::ts::option")]
+    #[serde(with = "crate::domain::model::ts::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_error_at: Option<Millis>,
     /// The last attempt that succeeded: a last error before it is history, not the present.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::model::ts::option")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::domain::model::ts::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_success_at: Option<Millis>,
     pub total_attempts: u64,
@@ -100,7 +100,7 @@ impl StatsReport {
     /// The report as the viewer token reads it: each endpoint's URL with its secrets masked.
     pub fn for_viewer(mut self) -> StatsReport {
         for e in &mut self.subscriptions {
-            e.url = crate::model::masked_url(&e.url);
+            e.url = crate::domain::model::masked_url(&e.url);
         }
         self
     }
@@ -165,7 +165,7 @@ impl StatsReport {
         for s in &self.subscriptions {
             let id = s.id.as_str();
             // /metrics is public: a webhook URL's path or query is often its credential.
-            info.with_label_values(&[id, &s.name, &crate::model::url_origin(&s.url)]).set(1.0);
+            info.with_label_values(&[id, &s.name, &crate::domain::model::url_origin(&s.url)]).set(1.0);
             for (window, rate) in &s.success_rate {
                 if let Some(rate) = rate {
                     ratio.with_label_values(&[id, window]).set(*rate);

@@ -2,7 +2,7 @@
 //! in a 0600 file next to the database. The file may also hold named tokens of each kind
 //! (`admin_token.alice = "hw_…"`), one per person or tool, so the audit log says who acted.
 
-use crate::model::{Actor, Caller};
+use crate::domain::model::{Actor, Caller};
 use rand::Rng;
 use std::path::{Path, PathBuf};
 use subtle::ConstantTimeEq;

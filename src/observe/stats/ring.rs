@@ -1,6 +1,6 @@
 //! A fixed ring of time slots: memory and cost stay the same whatever the traffic.
 
-use crate::model::Millis;
+use crate::domain::model::Millis;
 
 /// Slots keyed by `at / slot_ms`; a slot left from an earlier turn of the ring is reset in
 /// place when its time comes again.

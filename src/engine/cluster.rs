@@ -20,7 +20,7 @@ const FORGET_AFTER: Duration = Duration::from_secs(3600);
 
 /// On a shared store: announces this node (before it serves, so no other node takes what it is
 /// about to lease) and starts the cluster loops. Nothing to do for a store of one node.
-pub async fn join(engine: &Arc<Engine>) -> crate::error::Result<()> {
+pub async fn join(engine: &Arc<Engine>) -> crate::domain::error::Result<()> {
     let Some(shared) = engine.shared_store() else { return Ok(()) };
     shared.heartbeat(&engine.node_status()).await?;
     tokio::spawn(run(Arc::downgrade(engine), engine.config().lease));
@@ -59,7 +59,7 @@ async fn run(engine: Weak<Engine>, lease: Duration) {
         }
         // Leave room in the queues for this node's own ingest: claim only below half the limit.
         if engine.backlog() < engine.config().max_backlog / 2 {
-            match shared.claim(CLAIM_BATCH, crate::model::now_ms(), lease, first_claim).await {
+            match shared.claim(CLAIM_BATCH, crate::domain::model::now_ms(), lease, first_claim).await {
                 Ok(claimed) => {
                     first_claim = false;
                     if !claimed.is_empty() {

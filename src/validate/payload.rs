@@ -1,9 +1,9 @@
 //! Validation of an ingested body and the facts hookwatch reads from it (action, card, phases).
 //! The body itself is never rewritten: what is delivered is what was ingested, byte for byte.
 
-use crate::catalog::Catalog;
-use crate::error::{Error, Result};
-use crate::model::Filters;
+use crate::domain::catalog::Catalog;
+use crate::domain::error::{Error, Result};
+use crate::domain::model::Filters;
 use serde::Deserialize;
 use serde_json::error::Category;
 use serde_json::value::RawValue;
@@ -253,7 +253,7 @@ pub fn inspect(body: &[u8], catalog: &Catalog) -> Result<PayloadFacts> {
             ),
         ));
     };
-    if crate::catalog::is_operational(&action) {
+    if crate::domain::catalog::is_operational(&action) {
         return Err(Error::invalid(
             "reserved_action",
             format!(
@@ -286,7 +286,7 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// Whether a webhook of `owner` takes the event: a pipe's or table's only the events of cards in
 /// it (`card.pipe_id`, compared as text), so events that carry no card are not theirs.
-pub fn owner_takes(owner: Option<&crate::model::Owner>, facts: &PayloadFacts) -> bool {
+pub fn owner_takes(owner: Option<&crate::domain::model::Owner>, facts: &PayloadFacts) -> bool {
     match owner {
         Some(owner) if owner.kind.scopes_cards() => facts.pipe_id.as_deref() == Some(owner.id.as_str()),
         _ => true,
@@ -315,7 +315,7 @@ mod tests {
     /// card is not its; an organization's takes every event.
     #[test]
     fn a_pipe_webhook_takes_only_its_pipes_cards() {
-        use crate::model::{Owner, OwnerKind};
+        use crate::domain::model::{Owner, OwnerKind};
         let pipe = Owner { kind: OwnerKind::Pipe, id: "301234".into() };
         let org = Owner { kind: OwnerKind::Organization, id: "22".into() };
         let card = inspect(br#"{"data":{"action":"card.move","card":{"id":1,"pipe_id":301234}}}"#, &Catalog::default())

@@ -1,12 +1,12 @@
 //! `hookwatch demo`: a throwaway server with three loopback endpoints (healthy; flaky with 5xx and
 //! slow answers; down, recovering after a while) and a generator of realistic events.
 
-use crate::catalog::ACTIONS;
+use crate::api::server::Server;
 use crate::config::Config;
 use crate::dispatch::RetrySchedule;
+use crate::domain::catalog::ACTIONS;
 use crate::engine::Engine;
-use crate::server::Server;
-use crate::subscriptions::SubscriptionInput;
+use crate::validate::subscriptions::SubscriptionInput;
 use axum::http::StatusCode;
 use rand::RngExt;
 use serde_json::Value;
@@ -182,11 +182,11 @@ mod tests {
 
     #[test]
     fn realistic_payloads_stay_valid() {
-        let catalog = crate::catalog::Catalog::default();
+        let catalog = crate::domain::catalog::Catalog::default();
         let mut rng = rand::rng();
         for i in 0..ACTIONS.len() * 3 {
             let v = realistic(i, &mut rng);
-            let facts = crate::payload::inspect(v.to_string().as_bytes(), &catalog).unwrap();
+            let facts = crate::validate::payload::inspect(v.to_string().as_bytes(), &catalog).unwrap();
             assert_eq!(facts.action, ACTIONS[i % ACTIONS.len()].name);
         }
     }

@@ -892,12 +892,12 @@ mod tests {
     use super::*;
 
     fn subscription() -> Subscription {
-        crate::subscriptions::SubscriptionInput {
+        crate::validate::subscriptions::SubscriptionInput {
             url: Some("https://crm.example.com/h".into()),
             actions: Some(vec!["*".into()]),
             ..Default::default()
         }
-        .create(&crate::catalog::Catalog::default(), 0)
+        .create(&crate::domain::catalog::Catalog::default(), 0)
         .expect("a valid subscription")
     }
 

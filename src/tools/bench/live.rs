@@ -62,7 +62,7 @@ pub async fn run(
 
     let urls = [format!("{base}/v1/events")];
     let ingest = Target { urls: &urls, token: Some(INGEST), expect: 202 };
-    let same = Payload::Same(bytes::Bytes::from(crate::catalog::card_move().to_string()));
+    let same = Payload::Same(bytes::Bytes::from(crate::domain::catalog::card_move().to_string()));
     let before_warm = sink_log.received.load(Ordering::Relaxed);
     let warm = load::flood_apart(&ingest, same, concurrency, WARM_UP).await;
     drain(sink_log, before_warm, warm.ok, Duration::from_secs(30)).await;
@@ -72,7 +72,8 @@ pub async fn run(
     let received_before = sink_log.received.load(Ordering::Relaxed);
     let cpu_before = cpu_seconds(pid)?;
     let started = Instant::now();
-    let flood = load::flood_apart(&ingest, Payload::Numbered(crate::catalog::card_move()), concurrency, duration).await;
+    let flood =
+        load::flood_apart(&ingest, Payload::Numbered(crate::domain::catalog::card_move()), concurrency, duration).await;
     drain(sink_log, received_before, flood.ok, Duration::from_secs(60)).await;
     let elapsed = started.elapsed();
     let cpu = cpu_seconds(pid)? - cpu_before;

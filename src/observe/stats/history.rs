@@ -3,7 +3,7 @@
 //! dashboard's endpoint page and `GET /v1/subscriptions/{id}/history`.
 
 use super::ring::Ring;
-use crate::model::{BreakerChange, ErrorKind, Millis};
+use crate::domain::model::{BreakerChange, ErrorKind, Millis};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -102,7 +102,7 @@ impl Response {
 /// A failed attempt as the endpoint page lists it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct RecentFailure {
-    #[serde(with = "crate::model::ts")]
+    #[serde(with = "crate::domain::model::ts")]
     #[schema(value_type = String, format = DateTime)]
     pub at: Millis,
     pub event_id: String,
@@ -115,7 +115,7 @@ pub struct RecentFailure {
 /// One slot of the span, oldest first in `EndpointHistory::points`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct HistoryPoint {
-    #[serde(with = "crate::model::ts")]
+    #[serde(with = "crate::domain::model::ts")]
     #[schema(value_type = String, format = DateTime)]
     pub at: Millis,
     pub attempts: u32,
@@ -140,7 +140,7 @@ pub struct ResponseCount {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_kind: Option<ErrorKind>,
     pub count: u64,
-    #[serde(with = "crate::model::ts")]
+    #[serde(with = "crate::domain::model::ts")]
     #[schema(value_type = String, format = DateTime)]
     pub last_seen_at: Millis,
 }
@@ -156,7 +156,7 @@ pub struct EndpointHistory {
     pub failures: Vec<RecentFailure>,
     /// Breaker openings, failure streaks, recoveries and disabling: newest first.
     #[serde(default)]
-    pub breaker: Vec<crate::model::Alert>,
+    pub breaker: Vec<crate::domain::model::Alert>,
     /// Every change of the breaker over the span (openings, probes sent, failed with the next
     /// probe's time, succeeded), newest first.
     #[serde(default)]

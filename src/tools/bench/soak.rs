@@ -2,9 +2,9 @@
 //! to show that nothing grows that should not.
 
 use super::targets::{self, SinkLog};
+use crate::api::server::Server;
 use crate::config::Config;
-use crate::server::Server;
-use crate::subscriptions::SubscriptionInput;
+use crate::validate::subscriptions::SubscriptionInput;
 use hyper::StatusCode;
 use serde::Serialize;
 use std::sync::Arc;
@@ -57,7 +57,7 @@ pub async fn run(duration: Duration, rate: u64, every: Duration) -> anyhow::Resu
                 actions: Some(vec!["*".into()]),
                 ..Default::default()
             },
-            crate::model::Actor::Local,
+            crate::domain::model::Actor::Local,
         )
         .await?;
     let url = format!("http://{}/v1/events", server.addr);
@@ -73,7 +73,7 @@ pub async fn run(duration: Duration, rate: u64, every: Duration) -> anyhow::Resu
             while t0.elapsed() < duration {
                 tokio::time::sleep_until(t0 + interval * n as u32).await;
                 n += 1;
-                let body = crate::demo::realistic(n as usize, &mut rand::rng()).to_string();
+                let body = crate::tools::demo::realistic(n as usize, &mut rand::rng()).to_string();
                 let (client, url, accepted, refused) = (client.clone(), url.clone(), accepted.clone(), refused.clone());
                 tokio::spawn(async move {
                     let sent = client

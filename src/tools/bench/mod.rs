@@ -8,12 +8,12 @@ mod load;
 pub mod soak;
 mod targets;
 
+use crate::api::server::Server;
 use crate::config::Config;
 use crate::dashboard::app::{App, Outcome};
 use crate::dashboard::theme::Theme;
-use crate::model::SubscriptionState;
-use crate::server::Server;
-use crate::subscriptions::SubscriptionInput;
+use crate::domain::model::SubscriptionState;
+use crate::validate::subscriptions::SubscriptionInput;
 use hdrhistogram::Histogram;
 use hyper::StatusCode;
 use load::Target;
@@ -67,7 +67,7 @@ pub struct BenchOptions {
 pub async fn serve_bare(addr: std::net::SocketAddr) -> anyhow::Result<()> {
     let bound = targets::start_on(addr, StatusCode::ACCEPTED, None).await?;
     eprintln!("bare 202 server on http://{bound}");
-    crate::signals::termination().await;
+    crate::domain::signals::termination().await;
     Ok(())
 }
 
@@ -173,7 +173,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
                 max_in_flight: Some(opts.concurrency.clamp(1, 256) as u32),
                 ..Default::default()
             },
-            crate::model::Actor::Local,
+            crate::domain::model::Actor::Local,
         )
         .await?;
     let mut report = BenchReport {
@@ -186,7 +186,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     // Every node runs the subscription, so each holds and drains its own share.
     let every = |state| set_state_everywhere(&engines, &sub.id, state);
     let client = load::client(opts.concurrency);
-    let body = load::Payload::Same(bytes::Bytes::from(crate::catalog::card_move().to_string()));
+    let body = load::Payload::Same(bytes::Bytes::from(crate::domain::catalog::card_move().to_string()));
     let secs = opts.duration.as_secs_f64();
 
     // 1. Ingest: durable 202s against hookwatch, then the bare server, same client and body.
@@ -286,7 +286,7 @@ async fn set_state_everywhere(
         while engine.subscription(id).is_err() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        engine.set_state(id, state, crate::model::Actor::Local).await?;
+        engine.set_state(id, state, crate::domain::model::Actor::Local).await?;
     }
     Ok(())
 }
@@ -305,7 +305,7 @@ async fn latency(
     let start = tokio::time::Instant::now();
     let mut sent = Vec::with_capacity(total as usize);
     let mut tasks = Vec::with_capacity(total as usize);
-    let numbered = load::Payload::Numbered(crate::catalog::card_move());
+    let numbered = load::Payload::Numbered(crate::domain::catalog::card_move());
     for seq in 0..total {
         tokio::time::sleep_until(start + interval * seq as u32).await;
         let payload = numbered.body(seq);
@@ -384,7 +384,7 @@ async fn fill(engine: &Arc<crate::engine::Engine>, target: u64) -> anyhow::Resul
 /// The median time to draw one 200x50 frame of the real dashboard over the engine's data.
 async fn frame_time(engine: &Arc<crate::engine::Engine>) -> anyhow::Result<f64> {
     let mut app = App::new("bench".into());
-    app.now = crate::model::now_ms();
+    app.now = crate::domain::model::now_ms();
     app.apply_outcome(Outcome::Stats(Box::new(engine.stats())));
     app.apply_outcome(Outcome::Subscriptions(engine.subscriptions().iter().map(|s| (**s).clone()).collect()));
     let query = App::stream_query();

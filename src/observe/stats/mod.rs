@@ -8,8 +8,8 @@ mod ring;
 pub use history::{EndpointHistory, HistoryPoint, RecentFailure, ResponseCount, Span};
 use ring::Ring;
 
-use crate::metrics::{AttemptFacts, EndpointMetrics, Metrics};
-use crate::model::Millis;
+use crate::domain::model::Millis;
+use crate::observe::metrics::{AttemptFacts, EndpointMetrics, Metrics};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -100,7 +100,7 @@ pub struct Seeded {
     pub attempts: u64,
     pub successes: u64,
     pub status_code: Option<u16>,
-    pub error_kind: Option<crate::model::ErrorKind>,
+    pub error_kind: Option<crate::domain::model::ErrorKind>,
 }
 
 /// Success rate (0..1) and attempts over one window; `rate` is `None` without attempts.
@@ -170,7 +170,7 @@ impl Stats {
     /// One event stored at `at`: a client's counts as ingest traffic; one of hookwatch's own
     /// (an alert sent as a `hookwatch.*` event) is counted apart, so alerts never read as load.
     pub fn record_event(&self, at: Millis, action: &str) {
-        if crate::catalog::is_operational(action) {
+        if crate::domain::catalog::is_operational(action) {
             self.metrics.record_own_event();
         } else {
             self.record_ingest(at);
@@ -259,7 +259,7 @@ impl Stats {
     }
 
     /// A change of the endpoint's breaker.
-    pub fn record_breaker(&self, subscription_id: &str, change: crate::model::BreakerChange) {
+    pub fn record_breaker(&self, subscription_id: &str, change: crate::domain::model::BreakerChange) {
         if let Ok(mut map) = self.endpoints.lock() {
             endpoint(&mut map, subscription_id, &self.metrics).history.breaker_changed(change);
         }
@@ -329,9 +329,9 @@ mod tests {
         let attempt = |success, latency_ms| AttemptFacts {
             success,
             status_code: Some(if success { 200 } else { 500 }),
-            error_kind: (!success).then_some(crate::model::ErrorKind::Status),
+            error_kind: (!success).then_some(crate::domain::model::ErrorKind::Status),
             latency_ms,
-            status: crate::model::DeliveryStatus::Retrying,
+            status: crate::domain::model::DeliveryStatus::Retrying,
         };
         let failed = |error| Some(Failed { error, event_id: "evt", attempt: 1 });
         s.record_attempt("a", now - 2 * 3_600_000, &attempt(false, 5), failed("HTTP 500"));
@@ -364,7 +364,7 @@ mod tests {
             status_code: Some(200),
             error_kind: None,
             latency_ms: 1,
-            status: crate::model::DeliveryStatus::Succeeded,
+            status: crate::domain::model::DeliveryStatus::Succeeded,
         };
         let second = now / 1000 * 1000;
         for span_s in [60, 300, 3600] {
@@ -393,9 +393,9 @@ mod tests {
             let facts = AttemptFacts {
                 success,
                 status_code: Some(if success { 200 } else { 500 }),
-                error_kind: (!success).then_some(crate::model::ErrorKind::Status),
+                error_kind: (!success).then_some(crate::domain::model::ErrorKind::Status),
                 latency_ms: 1,
-                status: crate::model::DeliveryStatus::Retrying,
+                status: crate::domain::model::DeliveryStatus::Retrying,
             };
             live.record_attempt("a", at, &facts, None);
             let per_second = at >= by_second_from;

@@ -1,9 +1,9 @@
 //! Starting the engine and its HTTP API together, as `serve` (and later the dashboard) need.
 
 use crate::api;
+use crate::api::tokens::Tokens;
 use crate::config::Config;
 use crate::engine::Engine;
-use crate::tokens::Tokens;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -66,7 +66,7 @@ impl Server {
                 Err(e) => tracing::warn!("stream: cannot read {}: {e}; resumes may repeat updates", path.display()),
             }
         }
-        crate::cluster::join(&engine).await?;
+        crate::engine::cluster::join(&engine).await?;
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let app = api::router(engine.clone(), tokens.clone(), stopping.clone());
         let mut stopped = stopping;

@@ -2,7 +2,7 @@
 //! cluster, the others' as they are folded in). Series are keyed by subscription id, so a rename
 //! never splits one; the gauges read at scrape time are in `report`.
 
-use crate::model::{DeliveryStatus, ErrorKind};
+use crate::domain::model::{DeliveryStatus, ErrorKind};
 use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
 
 /// Attempt latency buckets, in seconds: from a fast loopback answer to the longest timeout.

@@ -1,6 +1,6 @@
 //! The live update bus: every change the dashboard or an SSE client should see, in order.
 
-use crate::model::{Alert, AttemptNotice, EventSummary, Millis, Subscription, SubscriptionChange};
+use crate::domain::model::{Alert, AttemptNotice, EventSummary, Millis, Subscription, SubscriptionChange};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -237,7 +237,7 @@ impl Feed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::EventSummary;
+    use crate::domain::model::EventSummary;
 
     fn received(id: &str, at: Millis) -> FeedEvent {
         let event = EventSummary {

@@ -1,0 +1,9 @@
+//! The plain types every stage shares, importing nothing of the flow: events, deliveries,
+//! subscriptions, attempts and alerts (`model`), domain errors, the signing secret, the action
+//! catalog and the stop signal.
+
+pub mod catalog;
+pub mod error;
+pub mod model;
+pub mod secret;
+pub mod signals;
