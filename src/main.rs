@@ -75,7 +75,7 @@ enum Command {
         #[arg(long)]
         idempotency_key: Option<String>,
     },
-    /// The load benchmark of SPEC §9 (ingest, delivery, latency, frame time, memory)
+    /// The load benchmark (ingest, delivery, latency, frame time, memory; targets in docs/performance.md)
     Bench(hookwatch::tools::bench::BenchOptions),
     /// Render the dashboard's views from synthetic data as SVG files
     Screenshots {

@@ -864,7 +864,7 @@ mod tests {
 
     #[test]
     fn every_spec_key_is_bound_and_documented() {
-        // SPEC §6 lists these keys; each must do something in the main panes and appear in help.
+        // docs/dashboard.md lists these keys; each must do something in the main panes and appear in help.
         let spec = [
             ("Tab", Action::NextPane),
             ("S-Tab", Action::PrevPane),

@@ -264,7 +264,7 @@ fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// Maps a client error to the SPEC's error kinds by walking its cause chain.
+/// Maps a client error to an attempt's error kind by walking its cause chain.
 fn classify(err: &reqwest::Error) -> (ErrorKind, String) {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     let mut chain = Vec::new();

@@ -442,7 +442,7 @@ impl DeliveryStatus {
     }
 }
 
-/// How an attempt failed, as the SPEC names the kinds.
+/// How an attempt failed: the kinds an attempt's `error_kind` names in the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {

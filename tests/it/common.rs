@@ -459,9 +459,35 @@ pub fn can_run(program: &str, probe: &[&str], install: &str) -> bool {
 
 /// A test that cannot run here for want of `missing` says so on the terminal (past the test
 /// harness's capture) and ends; under `CI`, where `.ci/run` installed everything, it fails: there
-/// every test is required.
+/// every test is required. The run's last lines count what was skipped and why.
 pub fn skipped(missing: &str) {
     assert!(std::env::var_os("CI").is_none(), "{missing}: required under CI");
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "skipped a test: {missing}");
+    static SUMMARY_AT_EXIT: std::sync::Once = std::sync::Once::new();
+    // SAFETY: `atexit` only records a function to call; `summarize_skipped` is safe to run then.
+    SUMMARY_AT_EXIT.call_once(|| unsafe {
+        atexit(summarize_skipped);
+    });
+    *SKIPPED.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entry(missing.to_string()).or_default() += 1;
+}
+
+static SKIPPED: std::sync::Mutex<std::collections::BTreeMap<String, usize>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+unsafe extern "C" {
+    fn atexit(callback: extern "C" fn()) -> std::ffi::c_int;
+}
+
+/// After the harness's own result line: how many tests were skipped, why, and how to run them all.
+extern "C" fn summarize_skipped() {
+    use std::io::Write;
+    let skipped = SKIPPED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let total: usize = skipped.values().sum();
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "\n{total} tests skipped (counted as passed above) for want of what they need:");
+    for (missing, count) in skipped.iter() {
+        let _ = writeln!(err, "  {count} × {missing}");
+    }
+    let _ = writeln!(err, "`.ci/run` installs all of it and runs every test (as CI does, with CI=1).");
 }

@@ -1,4 +1,4 @@
-//! Ingest: every status code of SPEC §2, idempotency, and bad input that must lose nothing.
+//! Ingest: every status code docs/api.md gives `POST /v1/events`, idempotency, and bad input that must lose nothing.
 
 use crate::common::*;
 use reqwest::Method;

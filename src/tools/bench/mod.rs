@@ -1,4 +1,4 @@
-//! `hookwatch bench`: the load benchmark of SPEC §9. Everything runs on loopback: hookwatch on a
+//! `hookwatch bench`: the load benchmark whose phases and targets docs/performance.md lists. Everything runs on loopback: hookwatch on a
 //! fresh database, a no-op sink subscribed to every action, a bare hyper server, and one client
 //! that loads each in turn, so the ratios compare like with like. Phases 1–5 run hookwatch in this
 //! process; the live phase (6) runs it as a child process, to read its CPU apart.
@@ -108,7 +108,7 @@ pub struct BenchReport {
     pub passed: bool,
 }
 
-/// The SPEC §9 targets, and the live phase's.
+/// The targets of docs/performance.md, and the live phase's.
 const TARGETS: Targets = Targets {
     ingest_ratio: 0.5,
     delivery_ratio: 0.5,
