@@ -175,9 +175,13 @@ pub async fn catalog(State(app): State<AppState>) -> Json<Catalog> {
     Json(Catalog { data: app.engine.catalog().names().into_iter().map(action).collect(), builtin: ACTIONS.len() })
 }
 
+/// The exposition's content type, with its charset: labels (subscription names) may be any UTF-8,
+/// and a client that is not told reads them as Latin-1.
+const EXPOSITION: &str = "text/plain; version=0.0.4; charset=utf-8";
+
 /// Prometheus exposition.
 #[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "public", security(()),
     responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)], app.engine.metrics())
+    ([(header::CONTENT_TYPE, EXPOSITION)], app.engine.metrics())
 }

@@ -85,6 +85,15 @@ fn the_systemd_unit_verifies_and_runs_serve_unprivileged() {
     for needed in ["DynamicUser=yes", "StateDirectory=hookwatch", "ProtectSystem=strict", "NoNewPrivileges=yes"] {
         assert!(unit.contains(needed), "{needed}");
     }
+    // The manual the unit names is what `hookwatch man --dir` installs, as its comment says.
+    assert!(
+        unit.contains("Documentation=man:hookwatch(1)")
+            && unit.contains("hookwatch man --dir /usr/local/share/man/man1")
+    );
+    let pages = tempfile::tempdir().unwrap();
+    let made =
+        Command::new(env!("CARGO_BIN_EXE_hookwatch")).arg("man").arg("--dir").arg(pages.path()).status().unwrap();
+    assert!(made.success() && pages.path().join("hookwatch.1").is_file(), "hookwatch man --dir writes hookwatch.1");
     let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).expect("an ExecStart line");
     assert!(exec.contains(" serve "), "{exec}");
     // Verified against the binary just built, where the unit expects the installed one.
@@ -109,6 +118,14 @@ async fn the_container_runs_serve_as_an_unprivileged_user() {
     let user = file.lines().find_map(|l| l.strip_prefix("USER ")).expect("a USER line");
     let uid: u32 = user.split(':').next().unwrap().parse().unwrap();
     assert!(uid >= 1000, "not root, not a system account: {user}");
+    assert_eq!(user, format!("{uid}:{uid}"), "the image's group is the one its user is made with");
+    assert!(file.contains(&format!("groupadd --system --gid {uid} hookwatch")), "the group exists with that gid");
+    assert!(file.contains(&format!("useradd --system --uid {uid} --gid {uid} ")), "the user is in it");
+    // The build context is the project root: its target/ and .git would be sent with every build.
+    let ignored = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(".dockerignore")).unwrap();
+    for heavy in ["target/", ".git/"] {
+        assert!(ignored.lines().any(|l| l.trim() == heavy), ".dockerignore leaves out {heavy}");
+    }
     assert!(file.contains(r#"ENTRYPOINT ["/usr/local/bin/hookwatch", "serve"]"#));
     assert!(file.contains("HOOKWATCH_DB=/var/lib/hookwatch/hookwatch.db"));
     let state = tempfile::tempdir().unwrap();

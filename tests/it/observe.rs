@@ -84,7 +84,10 @@ async fn metrics_health_and_catalog_are_public_and_well_formed() {
     let sub = hw.subscribe(&sink.url, &["card.move"], json!({"name": "sink"})).await;
     let sent = hw.send(&card_move("P", 2)).await;
     hw.settled(sent["id"].as_str().unwrap(), Duration::from_secs(5)).await;
-    let text = reqwest::get(format!("{}/metrics", hw.base)).await.unwrap().text().await.unwrap();
+    let scrape = reqwest::get(format!("{}/metrics", hw.base)).await.unwrap();
+    let content_type = scrape.headers()["content-type"].to_str().unwrap().to_string();
+    assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8", "labels are UTF-8 and say so");
+    let text = scrape.text().await.unwrap();
     let mut families = 0;
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("# TYPE ") {
