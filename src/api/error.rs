@@ -1,6 +1,6 @@
 //! Every error response is `{"error":{"code":"…","message":"…"}}` with a message a person can act on.
 
-use crate::domain::error::Error;
+use crate::domain::error::{Error, FieldProblem};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -9,12 +9,14 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Each field that was wrong, for a validation error.
+    pub fields: Vec<FieldProblem>,
     pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), retry_after: None }
+        ApiError { status, code, message: message.into(), fields: Vec::new(), retry_after: None }
     }
 }
 
@@ -24,7 +26,7 @@ impl From<Error> for ApiError {
             Error::BadInput { code: "payload_too_large", .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::BadInput { code: "unsupported_media_type", .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::BadInput { .. } => StatusCode::BAD_REQUEST,
-            Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Invalid { .. } | Error::Fields(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Unavailable { .. } | Error::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -45,7 +47,12 @@ impl From<Error> for ApiError {
             }
             _ => e.to_string(),
         };
-        ApiError { status, code: e.code(), message, retry_after }
+        let code = e.code();
+        let fields = match e {
+            Error::Fields(problems) => problems,
+            _ => Vec::new(),
+        };
+        ApiError { status, code, message, fields, retry_after }
     }
 }
 
@@ -64,11 +71,16 @@ pub struct ErrorDetail {
     pub code: String,
     /// For people: what was wrong and how to fix it.
     pub message: String,
+    /// For a body whose fields were not acceptable: each of them, what was wrong and what to send.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: self.message } };
+        let body = ErrorBody {
+            error: ErrorDetail { code: self.code.to_string(), message: self.message, errors: self.fields },
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())
@@ -76,6 +88,58 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         response
+    }
+}
+
+/// The last word on every answer: an error that some layer of the stack gave in another form (a
+/// framework's plain-text refusal, an empty 408 from the timeout) leaves in the API's shape, its
+/// text kept as the message and its headers (`Allow`, `Retry-After`…) kept as they were.
+pub async fn in_error_shape(response: Response) -> Response {
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json") || t.starts_with("application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_string();
+    let message = if text.is_empty() { unexplained(status) } else { text };
+    let mut shaped = ApiError::new(status, code_of(status), message).into_response();
+    let mut headers = parts.headers;
+    headers.remove(header::CONTENT_TYPE);
+    headers.remove(header::CONTENT_LENGTH);
+    shaped.headers_mut().extend(headers);
+    shaped
+}
+
+/// The code an error answer of `status` carries when the part that gave it named none.
+fn code_of(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_field",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        s if s.is_server_error() => "internal_error",
+        _ => "bad_request",
+    }
+}
+
+/// What an error answer that came without a word says.
+fn unexplained(status: StatusCode) -> String {
+    match status {
+        StatusCode::REQUEST_TIMEOUT => "the request took longer than the server waits for one; retry it".to_string(),
+        s if s.is_server_error() => format!("{s}: the server could not complete this request (its log has the cause)"),
+        s => format!("{s}: the request was refused"),
     }
 }
 
@@ -106,14 +170,22 @@ pub fn json_body<T: serde::de::DeserializeOwned>(
         return Ok(None);
     }
     require_json(headers)?;
-    serde_json::from_slice(&body).map(Some).map_err(|e| {
-        let (status, code) = match e.classify() {
-            serde_json::error::Category::Data => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
-            _ => (StatusCode::BAD_REQUEST, "malformed_json"),
-        };
-        // serde_json's message already ends with where: "… at line 1 column 130".
-        ApiError::new(status, code, e.to_string())
-    })
+    // serde_json's messages already end with where: "… at line 1 column 130".
+    let malformed = |e: serde_json::Error| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string());
+    let mut json = serde_json::Deserializer::from_slice(&body);
+    let value = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let field = e.path().to_string();
+        let e = e.into_inner();
+        if e.classify() != serde_json::error::Category::Data {
+            return malformed(e);
+        }
+        let message = e.to_string();
+        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message.clone());
+        error.fields = vec![FieldProblem { field, code: "invalid_field", message }];
+        error
+    })?;
+    json.end().map_err(malformed)?;
+    Ok(Some(value))
 }
 
 pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
@@ -130,13 +202,42 @@ pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     .into())
 }
 
-/// A query string the route cannot read, with the form it takes (`usage`, e.g. "?limit=1..1000").
-pub fn query_rejection(e: axum::extract::rejection::QueryRejection, usage: &str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("{}; use {usage}", e.body_text()))
-}
-
 /// A body the handler could not take. Its size and deadline were checked as it arrived
 /// (`limits::read_body`, the one place a route's limit is kept), so only the read itself is left.
 pub fn body_rejection(e: axum::extract::rejection::BytesRejection) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", format!("the body could not be read: {}", e.body_text()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_answer_in_another_form_is_put_in_the_shape_keeping_its_headers() {
+        let plain = Response::builder()
+            .status(StatusCode::BAD_REQUEST)
+            .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .header(header::RETRY_AFTER, "3")
+            .body(axum::body::Body::from("Failed to parse the request"))
+            .unwrap();
+        let shaped = in_error_shape(plain).await;
+        assert_eq!(shaped.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(shaped.headers()[header::RETRY_AFTER], "3");
+        let body = axum::body::to_bytes(shaped.into_body(), 4096).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {"code": "bad_request", "message": "Failed to parse the request"}})
+        );
+
+        let timed_out =
+            Response::builder().status(StatusCode::REQUEST_TIMEOUT).body(axum::body::Body::empty()).unwrap();
+        let body = axum::body::to_bytes(in_error_shape(timed_out).await.into_body(), 4096).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "request_timeout");
+        assert!(body["error"]["message"].as_str().unwrap().contains("retry"), "{body}");
+
+        let fine = Response::builder().status(StatusCode::OK).body(axum::body::Body::from("ok")).unwrap();
+        assert_eq!(in_error_shape(fine).await.headers().get(header::CONTENT_TYPE), None, "success is left alone");
+    }
 }

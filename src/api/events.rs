@@ -1,12 +1,13 @@
 //! `/v1/events`: newest first with per-delivery summaries, one event in full, redelivery.
 
 use super::error::json_body;
+use super::extract::{Path, Query};
 use super::{ApiError, AppState, ErrorBody};
 use crate::domain::model::{Actor, Caller, EventDetail, EventSummary};
 use crate::store::{EventQuery, StatusFilter};
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 use serde::Deserialize;
@@ -33,6 +34,11 @@ pub struct ListParams {
     before: Option<String>,
     /// Payload search: words, and `data.path:value` field conditions.
     q: Option<String>,
+}
+
+impl super::extract::Usage for ListParams {
+    const USAGE: &'static str =
+        "?action=&subscription=&status=&card=&limit=1..500&before=&q= (docs/api.md, GET /v1/events)";
 }
 
 /// A page of events, newest first.

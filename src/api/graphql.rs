@@ -3,14 +3,19 @@
 //! subscription with an `owner`: a pipe's or table's takes the events of cards in it, an
 //! organization's every event of its actions. The mapping is in docs/pipefy.md.
 
+use super::ApiError;
 use super::AppState;
 use crate::domain::error::Error;
 use crate::domain::model::{Caller, Filters, Owner, OwnerKind, Subscription};
 use crate::engine::Engine;
 use crate::validate::subscriptions::SubscriptionInput;
+use async_graphql::ParseRequestError;
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, ID, InputObject, Json, Object, SimpleObject};
+use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::{Extension, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,15 +33,43 @@ pub fn schema(engine: Arc<Engine>) -> PipefySchema {
     request_body(content = Object, description = "`{\"query\": …, \"variables\": {…}, \"operationName\": …}`",
         example = json!({"query": "mutation { createWebhook(input: {pipe_id: 301234, name: \"crm\", \
             url: \"https://crm.example.com/hooks\", actions: [\"card.move\"]}) { webhook { id name url actions } } }"})),
-    responses((status = 200, description = "`data`, and `errors` when a part failed", body = Object,
+    responses((status = 400, description = "the body is not a GraphQL request", body = super::ErrorBody),
+        (status = 200, description = "`data`, and `errors` when a part failed", body = Object,
         example = json!({"data": {"createWebhook": {"webhook": {"id": "sub_01M8TQ4KCC1K1X2Z3HAVDK5Q43", "name": "crm",
             "url": "https://crm.example.com/hooks", "actions": ["card.move"]}}}}))))]
 pub async fn serve(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
-    app.graphql.execute(request.into_inner().data(actor)).await.into()
+    headers: HeaderMap,
+    request: Result<GraphQLRequest, GraphQLRejection>,
+) -> Result<Response, ApiError> {
+    let request = request.map_err(unreadable)?;
+    let mut response =
+        GraphQLResponse::from(app.graphql.execute(request.into_inner().data(actor)).await).into_response();
+    // GraphQL over HTTP: the newer media type only to a client that asks for it; the others
+    // (no Accept, or application/json, as Pipefy's clients send) get the one they know.
+    let accepts = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !accepts.contains("application/graphql-response+json") {
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    Ok(response)
+}
+
+/// A body that is not a GraphQL request, said in the API's error shape (async-graphql's own
+/// answer is its error type's debug form, without a content type).
+fn unreadable(rejection: GraphQLRejection) -> ApiError {
+    let reason = match rejection.0 {
+        ParseRequestError::InvalidRequest(cause) => cause.to_string(),
+        other => other.to_string(),
+    };
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "malformed_graphql_request",
+        format!(
+            "the body must be a GraphQL request in JSON, e.g. {{\"query\": \"{{ pipes(ids: [1]) {{ id }} }}\"}} with \
+             Content-Type: application/json ({reason})"
+        ),
+    )
 }
 
 /// A Pipefy webhook, as Pipefy's API returns it.

@@ -2,11 +2,12 @@
 //! its deliveries are on disk.
 
 use super::error::{body_rejection, require_json};
+use super::extract::Path;
 use super::{ApiError, AppState, ErrorBody};
 use crate::engine::Ingested;
 use axum::Json;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;

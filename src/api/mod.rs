@@ -5,6 +5,7 @@ mod auth;
 mod connections;
 mod error;
 mod events;
+mod extract;
 mod graphql;
 mod ingest;
 mod limits;
@@ -140,4 +141,5 @@ pub fn router(engine: Arc<Engine>, tokens: Tokens, stopping: tokio::sync::watch:
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
         ))
+        .layer(axum::middleware::map_response(error::in_error_shape))
 }

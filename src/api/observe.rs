@@ -1,14 +1,13 @@
 //! Read-only views: `/v1/stats`, an endpoint's history, `/v1/alerts`, `/healthz`, `/metrics`, `/v1/catalog`.
 
-use super::error::query_rejection;
+use super::extract::{Path, Query};
 use super::{ApiError, AppState, ErrorBody, List};
 use crate::domain::catalog::ACTIONS;
 use crate::domain::model::{Actor, Alert, AuditEntry};
 use crate::engine::report::StatsReport;
 use crate::observe::stats::{EndpointHistory, Span};
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde_json::Value;
@@ -36,14 +35,17 @@ pub struct AuditQuery {
     limit: Option<u32>,
 }
 
+impl super::extract::Usage for AuditQuery {
+    const USAGE: &'static str = "?limit=1..1000";
+}
+
 /// The newest changes first: who made each, what, to which id.
 #[utoipa::path(get, path = "/v1/audit", operation_id = "listAudit", tag = "observe", params(AuditQuery),
     responses((status = 200, body = List<AuditEntry>), (status = 400, body = ErrorBody)))]
 pub async fn audit(
     State(app): State<AppState>,
-    query: Result<Query<AuditQuery>, QueryRejection>,
+    Query(query): Query<AuditQuery>,
 ) -> Result<Json<List<AuditEntry>>, ApiError> {
-    let Query(query) = query.map_err(|e| query_rejection(e, "?limit=1..1000"))?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::new(
@@ -63,6 +65,10 @@ pub struct HistoryQuery {
     span: Option<String>,
 }
 
+impl super::extract::Usage for HistoryQuery {
+    const USAGE: &'static str = "?span=2m, 1h or 24h";
+}
+
 /// One endpoint's attempts per time slot over `span` (2m, 1h or 24h), its responses by status
 /// and error, its recent failures and its breaker's changes.
 #[utoipa::path(get, path = "/v1/subscriptions/{id}/history", operation_id = "getEndpointHistory", tag = "observe",
@@ -71,9 +77,8 @@ pub struct HistoryQuery {
 pub async fn history(
     State(app): State<AppState>,
     Path(id): Path<String>,
-    query: Result<Query<HistoryQuery>, QueryRejection>,
+    Query(query): Query<HistoryQuery>,
 ) -> Result<Json<EndpointHistory>, ApiError> {
-    let Query(query) = query.map_err(|e| query_rejection(e, "?span=2m, 1h or 24h"))?;
     let span = match query.span.as_deref() {
         None => Span::default(),
         Some(text) => Span::parse(text).ok_or_else(|| {

@@ -1,12 +1,13 @@
 //! `/v1/replays`: create (or preview with `?dry_run=true`), list, read, cancel.
 
-use super::error::{json_body, query_rejection};
+use super::error::json_body;
+use super::extract::{Path, Query};
 use super::{ApiError, AppState, ErrorBody, List};
 use crate::domain::model::{Caller, Replay, ReplayFilter, ReplayPreview};
 use crate::engine::DEFAULT_REPLAY_RATE;
 use axum::Json;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -29,6 +30,10 @@ pub struct CreateQuery {
     dry_run: bool,
 }
 
+impl super::extract::Usage for CreateQuery {
+    const USAGE: &'static str = "?dry_run=true";
+}
+
 /// Starts a paced replay of the deliveries the filter selects, or previews it with `?dry_run=true`.
 #[utoipa::path(post, path = "/v1/replays", operation_id = "createReplay", tag = "replays", params(CreateQuery),
     request_body(content = Option<CreateBody>),
@@ -37,11 +42,10 @@ pub struct CreateQuery {
 pub async fn create(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    query: Result<Query<CreateQuery>, QueryRejection>,
+    Query(query): Query<CreateQuery>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|e| query_rejection(e, "?dry_run=true"))?;
     let input: CreateBody = json_body(&headers, body, true)?.unwrap_or_default();
     let rate = input.rate_per_s.unwrap_or(DEFAULT_REPLAY_RATE);
     if query.dry_run {

@@ -10,10 +10,11 @@
 //! repeat updates, each with its id. When the store cannot give everything that was missed, a `gap`
 //! event says so.
 
+use super::extract::Query;
 use super::{ApiError, AppState};
 use crate::domain::model::{Actor, Millis, now_ms};
 use crate::observe::feed::{FeedEvent, Sent};
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, Sse};
 use futures::stream::{self, Stream, StreamExt};
@@ -43,6 +44,10 @@ const REPLAY_LIMIT: u32 = 5_000;
 pub struct StreamParams {
     /// Resume after this stream id (what `Last-Event-ID` says, for clients that cannot set it).
     since: Option<String>,
+}
+
+impl super::extract::Usage for StreamParams {
+    const USAGE: &'static str = "?since=<a stream id>";
 }
 
 /// Where a client resumes: the time of the last update it received and, when its id names it

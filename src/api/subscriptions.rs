@@ -2,12 +2,13 @@
 
 use super::error::json_body;
 use super::events::Redelivering;
+use super::extract::Path;
 use super::{ApiError, AppState, ErrorBody, List};
 use crate::domain::model::{Actor, Caller, Subscription, SubscriptionState};
 use crate::validate::subscriptions::SubscriptionInput;
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};

@@ -11,6 +11,10 @@ pub enum Error {
     /// The request was read but its content is not acceptable (unknown action, bad URL…).
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
+    /// Several fields of one request are not acceptable, each said once: a client fixes them all
+    /// in one go instead of meeting them one request at a time.
+    #[error("{}", .0.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))]
+    Fields(Vec<FieldProblem>),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -20,6 +24,16 @@ pub enum Error {
     Unavailable { message: String, retry_after: Duration },
     #[error("storage error: {0}")]
     Storage(String),
+}
+
+/// What is wrong with one field of a request, and what to send instead.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct FieldProblem {
+    /// Where in the body, e.g. `url`, `headers`, `actions[2]`.
+    pub field: String,
+    /// Stable, for programs: e.g. `invalid_url`, `missing_actions`.
+    pub code: &'static str,
+    pub message: String,
 }
 
 impl Error {
@@ -42,6 +56,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::BadInput { code, .. } | Error::Invalid { code, .. } => code,
+            Error::Fields(problems) => problems.first().map_or("invalid_field", |p| p.code),
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
             Error::Unavailable { .. } => "unavailable",

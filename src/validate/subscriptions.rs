@@ -1,7 +1,7 @@
 //! Subscription input: what an operator may send to create or change one, and its validation.
 
 use crate::domain::catalog::{Catalog, patterns_overlap};
-use crate::domain::error::{Error, Result};
+use crate::domain::error::{Error, FieldProblem, Result};
 use crate::domain::model::{Filters, Millis, Subscription, SubscriptionState, new_id};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -52,19 +52,21 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>
 impl SubscriptionInput {
     /// Builds a new subscription from a create request.
     pub fn create(&self, catalog: &Catalog, now: Millis) -> Result<Subscription> {
-        let url = self.url.as_deref().ok_or_else(|| {
-            Error::invalid("missing_url", "\"url\" is required, e.g. \"https://crm.example.com/hooks\"")
-        })?;
+        let mut problems = Problems::default();
+        if self.url.is_none() {
+            problems.add("url", "missing_url", "\"url\" is required, e.g. \"https://crm.example.com/hooks\"");
+        }
         if self.actions.is_none() {
-            return Err(Error::invalid(
+            problems.add(
+                "actions",
                 "missing_actions",
                 "\"actions\" is required: a list like [\"card.move\"], [\"card.*\"] or [\"*\"]",
-            ));
+            );
         }
         let mut sub = Subscription {
             id: new_id("sub"),
             name: String::new(),
-            url: url.to_string(),
+            url: self.url.clone().unwrap_or_default(),
             actions: Vec::new(),
             headers: BTreeMap::new(),
             filters: Filters::default(),
@@ -85,7 +87,9 @@ impl SubscriptionInput {
             owner: None,
             email: None,
         };
-        self.apply(&mut sub, catalog, now)?;
+        self.check_fields(&mut sub, catalog, &mut problems);
+        problems.into_result()?;
+        self.rotate_if_asked(&mut sub, now)?;
         if sub.name.is_empty() {
             sub.name =
                 url::Url::parse(&sub.url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
@@ -93,32 +97,45 @@ impl SubscriptionInput {
         Ok(sub)
     }
 
-    /// Applies the given fields to `sub`, validating each.
+    /// Applies the given fields to `sub`, validating each; every field that is wrong is said.
     pub fn apply(&self, sub: &mut Subscription, catalog: &Catalog, now: Millis) -> Result<()> {
+        let mut problems = Problems::default();
+        self.check_fields(sub, catalog, &mut problems);
+        problems.into_result()?;
+        self.rotate_if_asked(sub, now)?;
+        sub.updated_at = now;
+        Ok(())
+    }
+
+    /// Sets each given field on `sub` that is acceptable, and notes each that is not.
+    fn check_fields(&self, sub: &mut Subscription, catalog: &Catalog, problems: &mut Problems) {
         if let Some(name) = &self.name {
             let name = name.trim();
-            if !is_short_text(name) {
-                return Err(Error::invalid(
-                    "invalid_name",
-                    "\"name\" must be 1 to 100 characters without control characters",
-                ));
+            if is_short_text(name) {
+                sub.name = name.to_string();
+            } else {
+                problems.add("name", "invalid_name", "\"name\" must be 1 to 100 characters without control characters");
             }
-            sub.name = name.to_string();
         }
-        if let Some(url) = &self.url {
-            sub.url = validate_url(url)?;
+        if let Some(url) = self.url.as_deref().and_then(|url| problems.check("url", validate_url(url))) {
+            sub.url = url;
         }
-        if let Some(owner) = &self.owner {
-            sub.owner = Some(validate_owner(owner, sub.owner.as_ref())?);
+        if let Some(owner) =
+            self.owner.as_ref().and_then(|owner| problems.check("owner", validate_owner(owner, sub.owner.as_ref())))
+        {
+            sub.owner = Some(owner);
         }
-        if let Some(email) = &self.email {
-            sub.email = validate_email(email)?;
+        if let Some(email) = self.email.as_deref().and_then(|email| problems.check("email", validate_email(email))) {
+            sub.email = email;
         }
-        if let Some(actions) = &self.actions {
-            sub.actions = validate_actions(actions, catalog)?;
+        if let Some(actions) =
+            self.actions.as_deref().and_then(|actions| problems.check("actions", validate_actions(actions, catalog)))
+        {
+            sub.actions = actions;
         }
-        if let Some(headers) = &self.headers {
-            validate_headers(headers)?;
+        if let Some(headers) = &self.headers
+            && problems.check("headers", validate_headers(headers)).is_some()
+        {
             sub.headers = headers.clone();
         }
         if let Some(filters) = &self.filters {
@@ -130,78 +147,121 @@ impl SubscriptionInput {
                 &filters.field_id,
             ];
             if lists.iter().any(|l| l.len() > MAX_FILTER_VALUES) {
-                return Err(Error::invalid(
+                problems.add(
+                    "filters",
                     "invalid_filters",
                     format!("a filter list may hold at most {MAX_FILTER_VALUES} values"),
-                ));
+                );
+            } else {
+                sub.filters = filters.clone();
             }
-            sub.filters = filters.clone();
         }
         if let Some(secret) = &self.secret {
-            crate::domain::secret::check(secret).map_err(|e| Error::invalid("invalid_secret", e))?;
-            if self.signing.is_some_and(|s| s != crate::domain::secret::Scheme::of(secret)) {
-                return Err(Error::invalid(
+            if let Err(e) = crate::domain::secret::check(secret) {
+                problems.add("secret", "invalid_secret", e);
+            } else if self.signing.is_some_and(|s| s != crate::domain::secret::Scheme::of(secret)) {
+                problems.add(
+                    "secret",
                     "invalid_secret",
                     "\"signing\" and \"secret\" disagree: v1 takes a whsec_ secret, v1a a whsk_ key; give one of them",
-                ));
+                );
+            } else {
+                sub.secret = secret.clone();
             }
-            sub.secret = secret.clone();
-        } else if let Some(scheme) = self.signing
-            && crate::domain::secret::Scheme::of(&sub.secret) != scheme
-        {
-            sub.rotate(crate::domain::secret::generate(scheme), now).map_err(Error::Conflict)?;
         }
-        // Derived from the secret, stored so that every reader (viewers too) is shown it.
-        sub.public_key = crate::domain::secret::public_key(&sub.secret);
         if let Some(n) = self.max_in_flight {
-            if !(1..=256).contains(&n) {
-                return Err(Error::invalid(
+            if (1..=256).contains(&n) {
+                sub.max_in_flight = n;
+            } else {
+                problems.add(
+                    "max_in_flight",
                     "invalid_max_in_flight",
                     format!("\"max_in_flight\" must be 1 to 256, not {n}"),
-                ));
+                );
             }
-            sub.max_in_flight = n;
         }
         if let Some(limit) = self.rate_limit_per_s {
-            if let Some(n) = limit
-                && !(1..=MAX_RATE_PER_S).contains(&n)
-            {
-                return Err(Error::invalid(
+            match limit {
+                Some(n) if !(1..=MAX_RATE_PER_S).contains(&n) => problems.add(
+                    "rate_limit_per_s",
                     "invalid_rate_limit",
                     format!(
                         "\"rate_limit_per_s\" must be 1 to {MAX_RATE_PER_S} attempts per second, not {n} (null removes the limit)"
                     ),
-                ));
+                ),
+                _ => sub.rate_limit_per_s = limit,
             }
-            sub.rate_limit_per_s = limit;
         }
         if let Some(ordered) = self.ordered {
             sub.ordered = ordered;
         }
         if let Some(ms) = self.timeout_ms {
-            if !(100..=120_000).contains(&ms) {
-                return Err(Error::invalid(
+            if (100..=120_000).contains(&ms) {
+                sub.timeout_ms = ms;
+            } else {
+                problems.add(
+                    "timeout_ms",
                     "invalid_timeout",
                     format!("\"timeout_ms\" must be 100 to 120000 (2 minutes), not {ms}"),
-                ));
+                );
             }
-            sub.timeout_ms = ms;
         }
         match self.state {
-            Some(SubscriptionState::Disabled) => {
-                return Err(Error::invalid(
-                    "invalid_state",
-                    "\"state\" may be \"active\" or \"paused\"; hookwatch alone disables a subscription",
-                ));
-            }
+            Some(SubscriptionState::Disabled) => problems.add(
+                "state",
+                "invalid_state",
+                "\"state\" may be \"active\" or \"paused\"; hookwatch alone disables a subscription",
+            ),
             Some(state) => {
                 sub.state = state;
                 sub.disabled_reason = None;
             }
             None => {}
         }
-        sub.updated_at = now;
+    }
+
+    /// A new key of the scheme asked for, when no secret is given and the current one is of the
+    /// other scheme; then the public key derived from whichever secret signs now.
+    fn rotate_if_asked(&self, sub: &mut Subscription, now: Millis) -> Result<()> {
+        if self.secret.is_none()
+            && let Some(scheme) = self.signing
+            && crate::domain::secret::Scheme::of(&sub.secret) != scheme
+        {
+            sub.rotate(crate::domain::secret::generate(scheme), now).map_err(Error::Conflict)?;
+        }
+        // Derived from the secret, stored so that every reader (viewers too) is shown it.
+        sub.public_key = crate::domain::secret::public_key(&sub.secret);
         Ok(())
+    }
+}
+
+/// The problems of one request, a field each, gathered so that all are said in one answer.
+#[derive(Default)]
+struct Problems(Vec<FieldProblem>);
+
+impl Problems {
+    fn add(&mut self, field: &str, code: &'static str, message: impl Into<String>) {
+        self.0.push(FieldProblem { field: field.to_string(), code, message: message.into() });
+    }
+
+    /// `result`'s value, or `None` with its problem noted against `field`.
+    fn check<T>(&mut self, field: &str, result: Result<T>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(Error::Fields(more)) => {
+                self.0.extend(more);
+                None
+            }
+            Err(e) => {
+                let code = e.code();
+                self.add(field, code, e.to_string());
+                None
+            }
+        }
+    }
+
+    fn into_result(self) -> Result<()> {
+        if self.0.is_empty() { Ok(()) } else { Err(Error::Fields(self.0)) }
     }
 }
 

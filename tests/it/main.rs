@@ -16,6 +16,7 @@ mod contrib;
 mod crash;
 mod dashboard_views;
 mod delivery;
+mod errors;
 mod hostile;
 mod ingest;
 mod observe;

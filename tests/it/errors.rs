@@ -1,0 +1,127 @@
+//! One error shape for every refusal: `{"error": {"code", "message", "errors"?}}` as JSON, the
+//! framework's own refusals (query strings, paths, GraphQL bodies) included, and each field that
+//! was wrong listed once.
+
+use crate::common::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// Sends a raw request with the admin token; the status, the content type and the body as JSON.
+async fn raw(
+    hw: &Hookwatch,
+    method: Method,
+    path: &str,
+    content_type: Option<&str>,
+    body: &str,
+) -> (u16, String, Value) {
+    let mut request = hw.http.request(method, format!("{}{path}", hw.base)).bearer_auth(ADMIN).body(body.to_string());
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{path}: not JSON: {text:?}"));
+    (status, content_type.unwrap_or_default(), body)
+}
+
+type Case = ((Method, &'static str, Option<&'static str>, &'static str), (u16, &'static str, &'static str));
+
+#[tokio::test]
+async fn every_refusal_is_json_in_one_shape_and_says_what_to_send() {
+    let hw = Hookwatch::start().await;
+    // (method, path, content type, body) → (status, code, a phrase of the message)
+    let cases: [Case; 7] = [
+        ((Method::GET, "/v1/events?limit=1&limit=2", None, ""), (400, "invalid_query", "each parameter once")),
+        ((Method::GET, "/v1/audit?limit=many", None, ""), (400, "invalid_query", "?limit=1..1000")),
+        ((Method::GET, "/v1/events/%FF", None, ""), (400, "invalid_path", "ids are ASCII")),
+        ((Method::POST, "/graphql", None, ""), (400, "malformed_graphql_request", "\"query\"")),
+        (
+            (Method::POST, "/graphql", Some("application/json"), "{\"query\": "),
+            (400, "malformed_graphql_request", "JSON"),
+        ),
+        ((Method::POST, "/v1/subscriptions", None, "{}"), (415, "unsupported_media_type", "application/json")),
+        ((Method::PUT, "/v1/events", None, ""), (405, "method_not_allowed", "PUT")),
+    ];
+    for ((method, path, content_type, body), (status, code, says)) in cases {
+        let (got, media, answer) = raw(&hw, method.clone(), path, content_type, body).await;
+        assert_eq!((got, media.as_str()), (status, "application/json"), "{method} {path}: {answer}");
+        assert_eq!(answer["error"]["code"], code, "{method} {path}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{method} {path}: {message}");
+        // Never a framework's type name or debug form.
+        assert!(!message.contains("InvalidRequest(") && !message.contains("Failed to deserialize"), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn every_wrong_field_of_a_subscription_is_listed_once() {
+    let hw = Hookwatch::start().await;
+    let (status, answer) = hw
+        .admin(
+            Method::POST,
+            "/v1/subscriptions",
+            Some(json!({"url": "ftp://x.example.com", "actions": ["card.explode"], "timeout_ms": 5, "name": ""})),
+        )
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    let fields: Vec<(&str, &str)> = answer["error"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["field"].as_str().unwrap(), p["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("name", "invalid_name"),
+            ("url", "invalid_url"),
+            ("actions", "unknown_action"),
+            ("timeout_ms", "invalid_timeout")
+        ]
+    );
+    assert_eq!(answer["error"]["code"], "invalid_name", "the first problem's code, for clients that read one");
+    let (_, missing) = hw.admin(Method::POST, "/v1/subscriptions", Some(json!({}))).await;
+    let codes: Vec<&str> =
+        missing["error"]["errors"].as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["missing_url", "missing_actions"], "{missing}");
+    // A field of the wrong type is named by its path in the body.
+    let (status, typed) = hw
+        .admin(
+            Method::POST,
+            "/v1/subscriptions",
+            Some(json!({"url": "https://x.example.com", "actions": ["*"], "headers": {"X-Team": 7}})),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), typed["error"]["errors"][0]["field"].as_str()),
+        (422, Some("headers.X-Team")),
+        "{typed}"
+    );
+    assert_eq!(hw.get("/v1/subscriptions").await["data"].as_array().unwrap().len(), 0, "nothing was stored");
+}
+
+#[tokio::test]
+async fn graphql_answers_the_media_type_the_client_accepts() {
+    let hw = Hookwatch::start().await;
+    let query = r#"{"query": "{ pipes(ids: [1]) { id } }"}"#;
+    for (accept, expected) in [
+        (None, "application/json"),
+        (Some("application/json"), "application/json"),
+        (Some("application/graphql-response+json, application/json;q=0.9"), "application/graphql-response+json"),
+    ] {
+        let mut request = hw
+            .http
+            .post(format!("{}/graphql", hw.base))
+            .bearer_auth(ADMIN)
+            .header("content-type", "application/json")
+            .body(query);
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], expected, "Accept: {accept:?}");
+    }
+}
