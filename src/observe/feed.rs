@@ -3,7 +3,7 @@
 use crate::domain::model::{Alert, AttemptNotice, EventSummary, Millis, Subscription, SubscriptionChange};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::Hasher;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::broadcast;
@@ -112,16 +112,19 @@ impl Default for Feed {
 }
 
 /// A short, fixed-size stand-in for an update's identity (64 bits: two updates of one resume
-/// window share one with a chance of about 1 in 10^11).
+/// window share one with a chance of about 1 in 10^11). FNV-1a over the identity's bytes, a hash
+/// fixed by its definition: a journal kept by one build is read right by the next (std's
+/// `DefaultHasher` may change with the toolchain).
 fn fingerprint(identity: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    identity.hash(&mut hasher);
+    let mut hasher = fnv::FnvHasher::default();
+    hasher.write(identity.as_bytes());
     hasher.finish()
 }
 
-/// What a kept journal starts with: its fingerprints are this build's.
+/// What a kept journal starts with: the layout of its entries and of the identities they
+/// fingerprint. A change to either takes a new number, and an older journal is then no journal.
 fn journal_header() -> Vec<u8> {
-    format!("hookwatch stream journal {}\n", env!("CARGO_PKG_VERSION")).into_bytes()
+    b"hookwatch stream journal 1\n".to_vec()
 }
 
 /// The updates this process sent in a window of time, in the order sent, and where among them a
@@ -191,8 +194,8 @@ impl Feed {
         std::fs::rename(&partial, path)
     }
 
-    /// Takes back, before anything is sent, a journal `save_journal` kept in `path`. One written by
-    /// another version, or not there, is no journal: the first resumes then repeat what they had.
+    /// Takes back, before anything is sent, a journal `save_journal` kept in `path`. One of another
+    /// layout, or not there, is no journal: the first resumes then repeat what they had.
     pub fn load_journal(&self, path: &Path) -> std::io::Result<usize> {
         let bytes = match std::fs::read(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
@@ -300,7 +303,14 @@ mod tests {
         assert_eq!(next.load_journal(&path).unwrap(), 4);
         let sent = next.sent_since(0, Some("evt_a"));
         assert!(sent.had(&a) && !sent.had(&late) && !sent.had(&received("evt_c", 400)));
-        std::fs::write(&path, b"hookwatch stream journal 0.0.0-other\n").unwrap();
-        assert_eq!(Feed::default().load_journal(&path).unwrap(), 0, "another version's is no journal");
+        std::fs::write(&path, b"hookwatch stream journal 0\n").unwrap();
+        assert_eq!(Feed::default().load_journal(&path).unwrap(), 0, "another layout's is no journal");
+    }
+
+    #[test]
+    fn a_fingerprint_is_fixed_by_its_definition_not_the_toolchain() {
+        // FNV-1a 64's published values: a journal written by any build reads the same.
+        assert_eq!(super::fingerprint(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(super::fingerprint("a"), 0xaf63_dc4c_8601_ec8c);
     }
 }
