@@ -361,10 +361,9 @@ async fn or_cancel<T>(
 }
 
 /// What a runner waits for when it waits for its deliveries' attempts.
-#[derive(PartialEq, Eq)]
 enum Settling {
-    /// The probe it sent.
-    Probe,
+    /// The probe it sent to these subscriptions (whose open breakers are not a hold meanwhile).
+    Probe(Vec<String>),
     /// Its last deliveries.
     End,
 }
@@ -430,7 +429,7 @@ impl Runner {
                     self.send_event(weak, event, &targets, &probes).await?;
                     if !probes.is_empty() {
                         // The probe's outcome decides whether the rest may follow.
-                        self.settle(weak, cancel, Settling::Probe).await?;
+                        self.settle(weak, cancel, Settling::Probe(probes)).await?;
                     }
                 }
                 self.replay.cursor = Some(event.id.clone());
@@ -506,21 +505,25 @@ impl Runner {
         Ok(())
     }
 
-    /// Waits until every delivery sent so far was attempted. At the end, held meanwhile while an
-    /// endpoint it sent to cannot take them; a probe is its own answer, a moment away.
+    /// Waits until every delivery sent so far was attempted, held meanwhile while an endpoint it
+    /// sent to cannot take them (paused, disabled, its breaker open): the replay says what it
+    /// waits for instead of showing `running` while nothing moves. A probe just sent is its own
+    /// answer, a moment away, not a hold.
     async fn settle(
         &mut self,
         weak: &Weak<Engine>,
         cancel: &mut oneshot::Receiver<CancelRequest>,
         settling: Settling,
     ) -> std::result::Result<(), Stop> {
+        let waiting_on: HashSet<String> = match &settling {
+            Settling::Probe(probes) => self.seen.iter().filter(|id| !probes.contains(id)).cloned().collect(),
+            Settling::End => self.seen.clone(),
+        };
         while self.tally.outstanding() > 0 {
-            if settling == Settling::End {
-                let engine = weak.upgrade().ok_or(Stop::EngineGone)?;
-                let hold = engine.holding(&self.seen, now_ms());
-                drop(engine);
-                self.hold(weak, hold).await;
-            }
+            let engine = weak.upgrade().ok_or(Stop::EngineGone)?;
+            let hold = engine.holding(&waiting_on, now_ms());
+            drop(engine);
+            self.hold(weak, hold).await;
             let _ = or_cancel(cancel, tokio::time::timeout(LOOK_AGAIN, self.tally.changed())).await?;
             if self.saved.elapsed() >= SAVE_EVERY {
                 self.checkpoint(weak).await;

@@ -214,3 +214,59 @@ async fn a_replay_whose_probe_fails_is_held_until_the_next_probe() {
     assert_eq!(done.get("held"), None, "{done}");
     assert_eq!(breaker(&server.base).await, "closed");
 }
+
+/// While a replay waits on its probe, it waits on the other deliveries it handed on too: when one
+/// of those endpoints is paused meanwhile, the replay is held and says so, instead of showing
+/// `running` while nothing can move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_waiting_on_a_paused_endpoint_is_held_while_its_probe_settles() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hw.db").to_string_lossy().into_owned();
+    let server =
+        Process::spawn(&db, &["--retry-schedule", "10ms", "--breaker-threshold", "6", "--breaker-cooldown", "60s"]);
+    let crm = Sink::start(Behaviour { default_status: 500, ..Default::default() }).await;
+    // The archive fails only the first event's two attempts: one dead delivery, its breaker closed.
+    let archive = Sink::start(Behaviour { script: [500, 500].into(), ..Default::default() }).await;
+    let http = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for (name, sink) in [("crm", &crm), ("archive", &archive)] {
+        let body = json!({"name": name, "url": sink.url, "actions": ["*"]});
+        let (_, sub) = call(&http, Method::POST, &format!("{}/v1/subscriptions", server.base), ADMIN, Some(body)).await;
+        ids.push(sub["id"].as_str().unwrap().to_string());
+    }
+    // Apart enough that the first event's two attempts at the archive are the two that fail.
+    for _ in 0..3 {
+        call(&http, Method::POST, &format!("{}/v1/events", server.base), INGEST, Some(card_move("P", 2))).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(crm.wait_for(6, WAIT).await, 6, "each event failed twice at the crm");
+    let dead =
+        until(&server.base, "/v1/events?status=dead", WAIT, |v| v["data"].as_array().map(Vec::len) == Some(3)).await;
+    assert_eq!(dead["data"].as_array().map(Vec::len), Some(3), "{dead}");
+    let (_, stats) = call(&http, Method::GET, &format!("{}/v1/stats", server.base), ADMIN, None).await;
+    let breakers: Vec<(&str, &str)> = stats["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["breaker"].as_str().unwrap()))
+        .collect();
+    assert!(breakers.contains(&("crm", "open")) && breakers.contains(&("archive", "closed")), "{breakers:?}");
+    crm.behaviour.lock().unwrap().default_status = 200;
+    // The archive's replayed delivery will hang while the crm's probe settles.
+    archive.behaviour.lock().unwrap().delay = Duration::from_secs(60);
+
+    let (status, replay) =
+        post(&server.base, "/v1/replays", json!({"filter": {"status": "dead"}, "rate_per_s": 20})).await;
+    assert_eq!(status, 202, "{replay}");
+    let id = replay["id"].as_str().unwrap();
+    // Two failures and two successes before, then the replayed one, left hanging.
+    assert_eq!(archive.wait_for(5, WAIT).await, 5, "the archive's replayed delivery is in flight");
+    let (status, _) = post(&server.base, &format!("/v1/subscriptions/{}/pause", ids[1]), json!({})).await;
+    assert_eq!(status, 200);
+    let held = until(&server.base, &format!("/v1/replays/{id}"), WAIT, |r| r["state"] == "held").await;
+    assert_eq!(
+        (held["held"]["reason"].as_str(), held["held"]["subscription_id"].as_str()),
+        (Some("subscription paused"), Some(ids[1].as_str())),
+        "{held}"
+    );
+}
