@@ -1,127 +1,50 @@
 //! Command-line options shared by the commands: the top layer of the settings (see `config`).
 
-use crate::config::{Config, Settings, ThemeName};
+use crate::config::{Config, ThemeName, given_flags};
 use clap::Args;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Every option is also a config-file key and an environment variable `HOOKWATCH_<KEY>`.
+/// The options of the commands that run a server: the config file and every setting's flag.
 #[derive(Debug, Clone, Args, Default)]
 pub struct CommonOptions {
     /// Config file (TOML); every option has a key there, and a variable HOOKWATCH_<KEY>
     #[arg(long, env = "HOOKWATCH_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Address the HTTP API listens on [default: 127.0.0.1:8430]
-    #[arg(long)]
-    pub listen: Option<SocketAddr>,
-    /// SQLite database file, or postgres://user@host/db for several nodes on one database
-    /// [default: hookwatch.db]
-    #[arg(long)]
-    pub db: Option<String>,
-    /// This node's id in a cluster [default: the host name and a random tail]
-    #[arg(long)]
-    pub node_id: Option<String>,
-    /// Allow deliveries to loopback, private and link-local addresses
-    #[arg(long)]
-    pub allow_private: bool,
-    /// Networks deliveries may reach although not public, e.g. 10.0.0.0/8 (comma-separated)
-    #[arg(long, value_delimiter = ',')]
-    pub allow_networks: Vec<String>,
-    /// Delays between attempts [default: 5s,5m,30m,2h,5h,10h,10h]
-    #[arg(long)]
-    pub retry_schedule: Option<String>,
-    /// Largest accepted event body in bytes [default: 262144]
-    #[arg(long)]
-    pub max_body_bytes: Option<usize>,
-    /// Queued deliveries past which ingest answers 503 [default: 100000]
-    #[arg(long)]
-    pub max_backlog: Option<usize>,
-    /// Deliveries waiting for one endpoint that raise a backlog_high alert; 0 turns it off [default: 1000]
-    #[arg(long)]
-    pub backlog_alert: Option<usize>,
-    /// How long finished events are kept [default: 7d]
-    #[arg(long)]
-    pub retention: Option<String>,
-    /// A subscription that has only failed this long is disabled [default: 5d]
-    #[arg(long)]
-    pub disable_after: Option<String>,
-    /// How long an Idempotency-Key is remembered [default: 24h]
-    #[arg(long)]
-    pub idempotency_window: Option<String>,
-    /// Answer a body seen this recently, without an Idempotency-Key, as a replay of the first
-    /// (Pipefy's redeliveries carry no key) [default: off]
-    #[arg(long)]
-    pub dedupe_window: Option<String>,
-    /// Time a client has to send its request head [default: 10s]
-    #[arg(long)]
-    pub header_timeout: Option<String>,
-    /// Time a client has to send a request's whole body after its head; slower is answered 408 [default: 10s]
-    #[arg(long)]
-    pub body_timeout: Option<String>,
-    /// Connections one client address may hold at once; 0 for no limit (behind a proxy) [default: 512]
-    #[arg(long)]
-    pub max_connections_per_address: Option<usize>,
-    /// Database size past which ingest answers 503 (SQLite; the search index beside it, `<db>-search`, is not counted: about a quarter of the events' size) [default: none]
-    #[arg(long)]
-    pub max_db_bytes: Option<u64>,
-    /// Consecutive failures that open an endpoint's breaker [default: 10]
-    #[arg(long)]
-    pub breaker_threshold: Option<u32>,
-    /// First breaker cooldown before a probe [default: 30s]
-    #[arg(long)]
-    pub breaker_cooldown: Option<String>,
-    /// Longest breaker cooldown [default: 10m]
-    #[arg(long)]
-    pub breaker_max_cooldown: Option<String>,
-    /// Actions accepted beside the catalog (comma-separated)
-    #[arg(long, value_delimiter = ',')]
-    pub extra_actions: Vec<String>,
-    /// Where the dashboard's log goes [default: hookwatch.log beside the database]
-    #[arg(long)]
-    pub log_file: Option<PathBuf>,
-    /// In a cluster, how long a silent node keeps its deliveries [default: 30s]
-    #[arg(long)]
-    pub lease: Option<String>,
+    #[command(flatten)]
+    pub flags: Flags,
 }
 
 impl CommonOptions {
-    /// The settings the flags give (only those given).
-    fn settings(&self) -> Settings {
-        let list = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
-        Settings {
-            listen: self.listen,
-            db: self.db.clone(),
-            node_id: self.node_id.clone(),
-            allow_private: self.allow_private.then_some(true),
-            allow_networks: list(&self.allow_networks),
-            retry_schedule: self.retry_schedule.clone(),
-            max_body_bytes: self.max_body_bytes,
-            max_backlog: self.max_backlog,
-            backlog_alert: self.backlog_alert,
-            retention: self.retention.clone(),
-            disable_after: self.disable_after.clone(),
-            idempotency_window: self.idempotency_window.clone(),
-            dedupe_window: self.dedupe_window.clone(),
-            header_timeout: self.header_timeout.clone(),
-            body_timeout: self.body_timeout.clone(),
-            max_connections_per_address: self.max_connections_per_address,
-            max_db_bytes: self.max_db_bytes,
-            breaker_threshold: self.breaker_threshold,
-            breaker_cooldown: self.breaker_cooldown.clone(),
-            breaker_max_cooldown: self.breaker_max_cooldown.clone(),
-            extra_actions: list(&self.extra_actions),
-            log_file: self.log_file.clone(),
-            lease: self.lease.clone(),
-            ..Settings::default()
-        }
-    }
-
     /// Defaults, the config file, the environment, then each layer of flags (options given after
     /// the subcommand come last and win).
     pub fn resolve(layers: &[&CommonOptions]) -> anyhow::Result<Config> {
         let file = layers.iter().rev().find_map(|l| l.config.as_deref());
-        let flags: Vec<Settings> = layers.iter().map(|l| l.settings()).collect();
-        Settings::layered(file, &flags)
+        Config::layered(file, layers.iter().map(|l| l.flags.0.clone()).collect())
+    }
+}
+
+/// The settings given as flags, only those given: a flag per setting of `Config`, as it declares it.
+#[derive(Debug, Clone, Default)]
+pub struct Flags(figment::value::Dict);
+
+impl Args for Flags {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        Config::augment_args(command)
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Config::augment_args_for_update(command)
+    }
+}
+
+impl clap::FromArgMatches for Flags {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        Ok(Flags(given_flags(matches)))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.extend(given_flags(matches));
+        Ok(())
     }
 }
 
@@ -156,6 +79,67 @@ impl ViewOptions {
             mouse: self.mouse || after.mouse,
             max_fps: after.max_fps.or(self.max_fps),
             read_only: self.read_only || after.read_only,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::FromArgMatches;
+    use std::time::Duration;
+
+    fn options(args: &[&str]) -> CommonOptions {
+        let command = CommonOptions::augment_args(clap::Command::new("hookwatch"));
+        let matches = command.try_get_matches_from([&["hookwatch"], args].concat()).expect("the flags parse");
+        CommonOptions::from_arg_matches(&matches).expect("the options read")
+    }
+
+    /// Defaults < file < environment < flags; a flag not given (its default) hides nothing, and
+    /// options given after the subcommand win over those before it.
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail takes closures returning its own error type
+    fn every_layer_overrides_the_one_below() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "hw.toml",
+                "max_backlog = 10\nretry_schedule = \"1s\"\nretention = \"2d\"\nmax_body_bytes = 2048\nlease = \"5s\"\n",
+            )?;
+            jail.set_env("HOOKWATCH_MAX_BACKLOG", "20");
+            jail.set_env("HOOKWATCH_RETRY_SCHEDULE", "2s,3s");
+            let before = options(&["--config", "hw.toml", "--max-backlog", "30", "--lease", "1s"]);
+            let after = options(&["--lease", "2s", "--allow-private", "--allow-networks", "10.0.0.0/8,192.0.2.1"]);
+            let c = CommonOptions::resolve(&[&before, &after]).expect("the layers resolve");
+            assert_eq!(c.max_backlog, 30, "a flag beats the environment and the file");
+            assert_eq!(c.retry_schedule.delays.len(), 2, "the environment beats the file");
+            assert_eq!(*c.retention, Duration::from_secs(2 * 86_400), "the file beats the default");
+            assert_eq!(c.max_body_bytes, 2048, "a flag's default does not hide the file");
+            assert_eq!(*c.lease, Duration::from_secs(2), "the options after the subcommand win");
+            assert!(c.allow_private && c.allow_networks.len() == 2, "a switch and a list as flags");
+            assert_eq!(c.max_connections_per_address, Config::default().max_connections_per_address);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_flag_is_checked_as_the_file_is() {
+        let err = CommonOptions::resolve(&[&options(&["--max-body-bytes", "10"])]).unwrap_err().to_string();
+        assert!(err.contains("max_body_bytes must be at least 1024"), "{err}");
+        let command = CommonOptions::augment_args(clap::Command::new("hookwatch"));
+        let err = command.try_get_matches_from(["hookwatch", "--retention", "a week"]).unwrap_err().to_string();
+        assert!(err.contains("--retention") && err.contains("write e.g. 30s, 10m, 7d"), "{err}");
+    }
+
+    /// Every setting has a flag, but the tokens (a flag shows in `ps`), the tables and the
+    /// dashboard's own, which are flags of the commands that show it.
+    #[test]
+    fn every_setting_has_a_flag() {
+        let command = CommonOptions::augment_args(clap::Command::new("hookwatch"));
+        let command = ViewOptions::augment_args(command);
+        let flags: Vec<String> =
+            command.get_arguments().filter_map(|a| a.get_long()).map(|l| l.replace('-', "_")).collect();
+        for key in Config::keys().iter().filter(|k| !k.ends_with("_token") && **k != "subscriptions") {
+            assert!(flags.iter().any(|f| f == key), "--{} is missing", key.replace('_', "-"));
         }
     }
 }

@@ -217,8 +217,7 @@ fn log_to_file(path: &Path) -> anyhow::Result<()> {
 
 async fn run(config: Config, view: ViewOptions) -> anyhow::Result<()> {
     let log = config.log_file.clone().unwrap_or_else(|| {
-        config
-            .database()
+        hookwatch::store::Database::parse(&config.db)
             .sqlite_path()
             .and_then(Path::parent)
             .map(Path::to_path_buf)

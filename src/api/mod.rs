@@ -114,7 +114,7 @@ const ADMIN_BODY_LIMIT: usize = 64 * 1024;
 pub fn router(engine: Arc<Engine>, tokens: Tokens, stopping: tokio::sync::watch::Receiver<bool>) -> Router {
     let graphql = graphql::schema(engine.clone());
     let state = AppState { tokens: Arc::new(tokens), engine: engine.clone(), graphql, stopping };
-    let body_timeout = engine.config().body_timeout;
+    let body_timeout = *engine.config().body_timeout;
     let body_limit = |limit: usize, what: &'static str| {
         let rules = limits::BodyRules { limit, what, timeout: body_timeout };
         axum::middleware::from_fn(move |request, next| limits::read_body(rules, request, next))

@@ -26,7 +26,7 @@ fn stream_journal_path(db: &Path) -> PathBuf {
 impl Server {
     /// Binds the listener, starts the engine and serves the API in the background.
     pub async fn start(config: Config) -> anyhow::Result<Server> {
-        let database = config.database();
+        let database = crate::store::Database::parse(&config.db);
         let dir = database
             .sqlite_path()
             .and_then(Path::parent)
@@ -56,7 +56,7 @@ impl Server {
         let mut config = config;
         config.listen = addr;
         let limits =
-            api::Limits { header_timeout: config.header_timeout, per_address: config.max_connections_per_address };
+            api::Limits { header_timeout: *config.header_timeout, per_address: config.max_connections_per_address };
         let journal = database.sqlite_path().map(stream_journal_path);
         let engine = Engine::start(config).await?;
         if let Some(path) = &journal {

@@ -111,7 +111,7 @@ async fn replay(
     live_from: u64,
 ) -> Result<(Vec<FeedEvent>, Vec<String>), ApiError> {
     let mut gaps = Vec::new();
-    let retention = app.engine.config().retention;
+    let retention = *app.engine.config().retention;
     let horizon = now_ms() - retention.as_millis() as Millis;
     if since < horizon {
         gaps.push(format!(

@@ -11,6 +11,7 @@ pub struct BreakerConfig {
     pub max_cooldown: Duration,
 }
 
+#[cfg(test)]
 impl Default for BreakerConfig {
     fn default() -> Self {
         BreakerConfig {

@@ -12,12 +12,12 @@ mod ticket;
 
 pub use crate::domain::model::BreakerState;
 pub use breaker::BreakerConfig;
-pub use retry::RetrySchedule;
 pub use ssrf::SsrfGuard;
 pub use ticket::{ReplayTally, ReplayTicket};
 
 use crate::domain::model::Alert;
 use crate::domain::model::{Millis, Subscription};
+use crate::domain::schedule::RetrySchedule;
 use crate::observe::feed::Feed;
 use crate::observe::stats::Stats;
 use crate::store::{PendingDelivery, Store};

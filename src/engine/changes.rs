@@ -259,7 +259,10 @@ impl Engine {
 
     /// Creates or updates the subscriptions declared in the config file, matched by name.
     pub(super) async fn apply_declared_subscriptions(&self) -> anyhow::Result<()> {
-        for input in &self.config.subscriptions {
+        for (n, table) in self.config.subscriptions.iter().enumerate() {
+            // The file's tables are what the API's body is, and read as it is.
+            let input: SubscriptionInput = serde_json::from_value(table.clone())
+                .map_err(|e| anyhow::anyhow!("subscription {} in the config file: {e}", n + 1))?;
             let name = input.name.clone().ok_or_else(|| {
                 anyhow::anyhow!(
                     "a subscription in the config file has no \"name\"; names identify them across restarts"
@@ -267,8 +270,8 @@ impl Engine {
             })?;
             let existing = self.subscriptions().into_iter().find(|s| s.name == name);
             let outcome = match existing {
-                Some(sub) => self.update_subscription(&sub.id, input, Actor::Config).await.map(|_| ()),
-                None => self.create_subscription(input, Actor::Config).await.map(|_| ()),
+                Some(sub) => self.update_subscription(&sub.id, &input, Actor::Config).await.map(|_| ()),
+                None => self.create_subscription(&input, Actor::Config).await.map(|_| ()),
             };
             outcome.map_err(|e| anyhow::anyhow!("config subscription {name:?}: {e}"))?;
         }

@@ -23,7 +23,7 @@ const FORGET_AFTER: Duration = Duration::from_secs(3600);
 pub async fn join(engine: &Arc<Engine>) -> crate::domain::error::Result<()> {
     let Some(shared) = engine.shared_store() else { return Ok(()) };
     shared.heartbeat(&engine.node_status()).await?;
-    tokio::spawn(run(Arc::downgrade(engine), engine.config().lease));
+    tokio::spawn(run(Arc::downgrade(engine), *engine.config().lease));
     tokio::spawn(follow_subscription_changes(Arc::downgrade(engine), shared.subscription_changes()));
     Ok(())
 }

@@ -51,9 +51,13 @@ impl Engine {
     /// Opens the store, resumes every unfinished delivery and starts the lanes.
     pub async fn start(config: Config) -> anyhow::Result<Arc<Engine>> {
         let membership = Membership::new(config.node_id.clone());
-        let store = crate::store::open(&config.database(), &membership.node_id, config.max_db_bytes).await?;
-        let guard =
-            Arc::new(SsrfGuard { allow_private: config.allow_private, allowlist: config.allow_networks.clone() });
+        let store =
+            crate::store::open(&crate::store::Database::parse(&config.db), &membership.node_id, config.max_db_bytes)
+                .await?;
+        let guard = Arc::new(SsrfGuard {
+            allow_private: config.allow_private,
+            allowlist: config.allow_networks.iter().map(|n| n.0).collect(),
+        });
         let stats = Arc::new(crate::observe::stats::Stats::default());
         let feed = Feed::default();
         let (control_tx, control_rx) = mpsc::unbounded_channel();
@@ -62,8 +66,12 @@ impl Engine {
             client: dispatch::client::build_client(&guard)?,
             guard,
             schedule: config.retry_schedule.clone(),
-            breaker: config.breaker.clone(),
-            disable_after: config.disable_after,
+            breaker: dispatch::BreakerConfig {
+                failure_threshold: config.breaker_threshold,
+                first_cooldown: *config.breaker_cooldown,
+                max_cooldown: *config.breaker_max_cooldown,
+            },
+            disable_after: *config.disable_after,
             stats: stats.clone(),
             feed: feed.clone(),
             control: control_tx,

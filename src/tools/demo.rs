@@ -3,10 +3,8 @@
 
 use crate::api::server::Server;
 use crate::config::Config;
-use crate::dispatch::RetrySchedule;
 use crate::domain::catalog::ACTIONS;
 use crate::engine::Engine;
-use crate::validate::subscriptions::SubscriptionInput;
 use axum::http::StatusCode;
 use rand::RngExt;
 use serde_json::Value;
@@ -81,21 +79,16 @@ pub async fn start(dir: &std::path::Path, listen: Option<SocketAddr>) -> anyhow:
         listen: listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
         db: dir.join("demo.db").to_string_lossy().into_owned(),
         allow_private: true,
-        retry_schedule: RetrySchedule::parse("1s,2s,4s,8s,15s,30s").map_err(anyhow::Error::msg)?,
+        retry_schedule: "1s,2s,4s,8s,15s,30s".parse().map_err(anyhow::Error::msg)?,
         admin_token: Some("demo-admin".into()),
         ingest_token: Some("demo-ingest".into()),
         viewer_token: Some("demo-viewer".into()),
         log_file: Some(dir.join("hookwatch.log")),
         ..Config::default()
     };
-    config.breaker.first_cooldown = Duration::from_secs(5);
-    config.breaker.max_cooldown = Duration::from_secs(20);
-    let subscription = |name: &str, addr: SocketAddr, path: &str, actions: &[&str]| SubscriptionInput {
-        name: Some(name.into()),
-        url: Some(format!("http://{addr}{path}")),
-        actions: Some(actions.iter().map(|a| a.to_string()).collect()),
-        ..Default::default()
-    };
+    config.breaker_cooldown = Duration::from_secs(5).into();
+    config.breaker_max_cooldown = Duration::from_secs(20).into();
+    let subscription = |name: &str, addr: SocketAddr, path: &str, actions: &[&str]| serde_json::json!({ "name": name, "url": format!("http://{addr}{path}"), "actions": actions });
     config.subscriptions = vec![
         subscription("crm-sync", healthy_addr, "/hooks", &["card.*"]),
         subscription("analytics", flaky_addr, "/ingest", &["*"]),

@@ -1,6 +1,7 @@
 //! The import graph of the crate's shipped code, read from the source with `syn`: no cycle between
 //! the stages (the top-level folders and files), none between the files of any folder, and the
-//! plain types (`domain`) import nothing of the flow (ARCHITECTURE.md: data flows one way).
+//! plain types (`domain`) import nothing of the flow, nor the settings anything but them (ARCHITECTURE.md:
+//! data flows one way).
 //!
 //! A path is followed through a folder's re-exports (`pub use child::Item` in its `mod.rs`) to
 //! the file that defines the item, so a re-export cannot hide an edge. A folder's `mod.rs` is its
@@ -262,4 +263,8 @@ fn plain_types_import_nothing_of_the_flow() {
     for (lower, higher) in [("store", "dispatch"), ("store", "observe"), ("store", "engine"), ("dispatch", "engine")] {
         assert!(!stages[lower].contains(higher), "{lower} imports {higher}, a later stage");
     }
+    // The settings are plain values; the stages they configure make their own types of them.
+    assert!(stages["config"].contains("domain"), "config was read: {:?}", stages["config"]);
+    let configured: Vec<&String> = stages["config"].iter().filter(|s| *s != "domain").collect();
+    assert!(configured.is_empty(), "config imports {configured:?}");
 }

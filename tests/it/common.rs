@@ -6,7 +6,6 @@ use axum::response::IntoResponse;
 use bytes::Bytes;
 use hookwatch::api::server::Server;
 use hookwatch::config::Config;
-use hookwatch::dispatch::RetrySchedule;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -23,7 +22,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         db: dir.join("hookwatch.db").to_string_lossy().into_owned(),
         allow_private: true,
-        retry_schedule: RetrySchedule::parse("100ms,200ms,300ms").unwrap(),
+        retry_schedule: "100ms,200ms,300ms".parse().unwrap(),
         admin_token: Some(ADMIN.into()),
         ingest_token: Some(INGEST.into()),
         viewer_token: Some(VIEWER.into()),

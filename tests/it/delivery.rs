@@ -419,9 +419,9 @@ async fn private_targets_are_refused_without_allow_private() {
 #[tokio::test]
 async fn the_breaker_opens_holds_deliveries_without_spending_retries_and_closes_on_a_probe() {
     let hw = Hookwatch::start_with(|c| {
-        c.breaker.failure_threshold = 3;
-        c.breaker.first_cooldown = Duration::from_millis(1500);
-        c.retry_schedule = hookwatch::dispatch::RetrySchedule::parse(&["50ms"; 8].join(",")).unwrap();
+        c.breaker_threshold = 3;
+        c.breaker_cooldown = Duration::from_millis(1500).into();
+        c.retry_schedule = ["50ms"; 8].join(",").parse().unwrap();
     })
     .await;
     let sink = Sink::start(Behaviour { default_status: 500, ..Default::default() }).await;
@@ -501,7 +501,7 @@ async fn retention_prunes_finished_events_and_keeps_unfinished_ones() {
     tokio::time::sleep(Duration::from_millis(20)).await;
 
     // Restart with a retention shorter than the events' age: the pass at start prunes.
-    config.retention = Duration::from_millis(10);
+    config.retention = Duration::from_millis(10).into();
     let server = hookwatch::api::server::Server::start(config).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while server.engine.event(&finished.id).await.is_ok() {
@@ -618,9 +618,9 @@ async fn answers_that_came_while_the_server_was_stopped_are_not_timeouts() {
 #[tokio::test]
 async fn the_history_lists_every_change_of_the_breaker() {
     let hw = Hookwatch::start_with(|c| {
-        c.breaker.failure_threshold = 2;
-        c.breaker.first_cooldown = Duration::from_millis(300);
-        c.retry_schedule = hookwatch::dispatch::RetrySchedule::parse(&["20ms"; 20].join(",")).unwrap();
+        c.breaker_threshold = 2;
+        c.breaker_cooldown = Duration::from_millis(300).into();
+        c.retry_schedule = ["20ms"; 20].join(",").parse().unwrap();
     })
     .await;
     // Failing until the third probe, then answering.

@@ -112,7 +112,7 @@ async fn a_declared_body_over_the_limit_is_refused_before_it_is_sent() {
 
 #[tokio::test]
 async fn silent_and_slow_clients_are_cut_off_without_starving_others() {
-    let hw = Hookwatch::start_with(|c| c.header_timeout = Duration::from_millis(800)).await;
+    let hw = Hookwatch::start_with(|c| c.header_timeout = Duration::from_millis(800).into()).await;
     let addr = hw.server.addr;
     // Many connections that never send a byte, and one that trickles a request head.
     let mut silent = Vec::new();
@@ -274,10 +274,7 @@ async fn a_full_database_answers_503_and_keeps_what_it_had() {
 
 #[tokio::test]
 async fn a_flapping_endpoint_gets_everything_in_the_end() {
-    let hw = Hookwatch::start_with(|c| {
-        c.retry_schedule = hookwatch::dispatch::RetrySchedule::parse(&["20ms"; 10].join(",")).unwrap()
-    })
-    .await;
+    let hw = Hookwatch::start_with(|c| c.retry_schedule = ["20ms"; 10].join(",").parse().unwrap()).await;
     let script: std::collections::VecDeque<u16> = (0..60).map(|i| if i % 2 == 0 { 503 } else { 200 }).collect();
     let sink = Sink::start(Behaviour { script, ..Default::default() }).await;
     hw.subscribe(&sink.url, &["*"], json!({"max_in_flight": 4})).await;
@@ -529,7 +526,7 @@ async fn secrets_in_urls_and_headers_reach_only_the_admin() {
 
 #[tokio::test]
 async fn a_body_slower_than_body_timeout_is_answered_408_and_closed() {
-    let hw = Hookwatch::start_with(|c| c.body_timeout = Duration::from_millis(800)).await;
+    let hw = Hookwatch::start_with(|c| c.body_timeout = Duration::from_millis(800).into()).await;
     let mut slow = tokio::net::TcpStream::connect(hw.server.addr).await.unwrap();
     let head = format!(
         "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {INGEST}\r\n\

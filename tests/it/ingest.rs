@@ -296,7 +296,7 @@ async fn a_dedupe_window_answers_a_repeated_body_as_a_replay() {
             .body(body)
             .send()
     };
-    let hw = Hookwatch::start_with(|c| c.dedupe_window = Some(Duration::from_secs(600))).await;
+    let hw = Hookwatch::start_with(|c| c.dedupe_window = Some(Duration::from_secs(600).into())).await;
     let sink = Sink::start(Behaviour::default()).await;
     hw.subscribe(&sink.url, &["*"], json!({})).await;
     let body = card_move("P", 2).to_string();

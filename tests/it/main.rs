@@ -25,6 +25,7 @@ mod operational;
 mod pipefy;
 mod remote_fuzz;
 mod replays;
+mod settings;
 mod storage;
 mod subscriptions;
 mod tui_e2e;

@@ -130,19 +130,15 @@ async fn patch_changes_only_given_fields_and_delete_removes() {
 async fn subscriptions_survive_a_restart_and_config_declares_them() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path());
-    config.subscriptions = vec![hookwatch::validate::subscriptions::SubscriptionInput {
-        name: Some("declared".into()),
-        url: Some("https://declared.example.com/h".into()),
-        actions: Some(vec!["card.*".into()]),
-        ..Default::default()
-    }];
+    config.subscriptions =
+        vec![serde_json::json!({ "name": "declared", "url": "https://declared.example.com/h", "actions": ["card.*"] })];
     let server = hookwatch::api::server::Server::start(config.clone()).await.unwrap();
     let subs = server.engine.subscriptions();
     assert_eq!(subs.len(), 1);
     let (id, secret) = (subs[0].id.clone(), subs[0].secret.clone());
     server.shutdown().await.unwrap();
 
-    config.subscriptions[0].actions = Some(vec!["card.move".into()]);
+    config.subscriptions[0]["actions"] = serde_json::json!(["card.move"]);
     let server = hookwatch::api::server::Server::start(config).await.unwrap();
     let subs = server.engine.subscriptions();
     assert_eq!(subs.len(), 1, "updated in place, matched by name");

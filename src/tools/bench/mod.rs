@@ -153,7 +153,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         extra_actions: vec!["bench.fill".into()],
         ..Config::default()
     };
-    let postgres = config.database().sqlite_path().is_none();
+    let postgres = crate::store::Database::parse(&config.db).sqlite_path().is_none();
     anyhow::ensure!(opts.nodes >= 1, "--nodes must be at least 1");
     anyhow::ensure!(opts.nodes == 1 || postgres, "--nodes {} needs a shared database: --db postgres://…", opts.nodes);
     let mut servers = Vec::with_capacity(opts.nodes);
