@@ -107,6 +107,16 @@ impl Breaker {
         true
     }
 
+    /// The probe ended without an answer (another node took its delivery over, or its attempt
+    /// broke off inside hookwatch): open again with the cooldown over, so that the next delivery
+    /// is the probe. Left half-open, the breaker would admit nothing ever again.
+    pub fn probe_lost(&mut self, now: Instant) {
+        if self.state == BreakerState::HalfOpen {
+            self.state = BreakerState::Open;
+            self.open_until = Some(now);
+        }
+    }
+
     /// An operator's resume closes the breaker: they asked for traffic now.
     pub fn reset(&mut self) {
         *self = Breaker::new(self.config.clone());
@@ -135,6 +145,22 @@ mod tests {
         assert!(b.try_admit(t1 + Duration::from_secs(60)));
         assert_eq!(b.record(true, t1), Transition::Closed);
         assert_eq!(b.state(), BreakerState::Closed);
+    }
+
+    #[test]
+    fn a_probe_without_an_answer_leaves_the_next_delivery_to_probe() {
+        let mut b = Breaker::new(BreakerConfig { failure_threshold: 1, ..BreakerConfig::default() });
+        let t = Instant::now();
+        b.record(false, t);
+        let later = t + b.config.first_cooldown;
+        assert!(b.try_admit(later) && b.state() == BreakerState::HalfOpen);
+        assert!(!b.try_admit(later), "one probe at a time");
+        b.probe_lost(later);
+        assert_eq!(b.state(), BreakerState::Open);
+        assert!(b.try_admit(later), "the next delivery is the probe, at once");
+        b.record(true, later);
+        b.probe_lost(later);
+        assert_eq!(b.state(), BreakerState::Closed, "a closed breaker is left as it is");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::client::{self, AttemptOutcome, Endpoint};
 use super::health::{Ended, FAILING_ALERT_AFTER, Finding, Health};
-use super::{CompactId, Context, Control, HeldBody, Job, LaneGauges, ReplayTicket, retry};
+use super::{BreakerState, CompactId, Context, Control, HeldBody, Job, LaneGauges, ReplayTicket, retry};
 use crate::domain::model::{Alert, AlertKind};
 use crate::domain::model::{BreakerChange, DeliveryStatus, Millis, Subscription, SubscriptionState, now_ms};
 use crate::observe::feed::FeedEvent;
@@ -25,8 +25,13 @@ pub(super) enum Command {
     Probe(Option<Job>),
 }
 
-/// A job given back without an attempt: another node has taken the delivery over.
-struct Moved(Job);
+/// An attempt that ended without an outcome to record.
+enum NoOutcome {
+    /// Another node has taken the delivery over: the job comes back unattempted.
+    Moved(Job),
+    /// The attempt's task panicked (a bug in hookwatch): the delivery stays as stored.
+    BrokeOff(CompactId),
+}
 
 /// How long deliveries wait after the store failed to give their bodies.
 const STORE_RETRY: Duration = Duration::from_secs(2);
@@ -56,7 +61,7 @@ pub(super) struct Lane {
     /// Replay tickets of deliveries requeued while in flight, settled when that attempt ends.
     joined: HashMap<CompactId, ReplayTicket>,
     /// Attempts under way.
-    in_flight: JoinSet<Result<Finished, Moved>>,
+    in_flight: JoinSet<Result<Finished, NoOutcome>>,
     /// The one read under way of bodies that jobs near the head of `ready` lack, and which events
     /// it asked for.
     reading: JoinSet<BodiesRead>,
@@ -64,6 +69,8 @@ pub(super) struct Lane {
     /// After the store failed to give bodies, when to ask again.
     read_again_at: Option<Instant>,
     health: Health,
+    /// The delivery whose attempt is the half-open breaker's probe.
+    probe: Option<CompactId>,
     /// With a rate limit, the earliest the next attempt may start.
     next_start: Option<Instant>,
 }
@@ -86,6 +93,7 @@ impl Lane {
             asked: Vec::new(),
             read_again_at: None,
             health,
+            probe: None,
             next_start: None,
         }
     }
@@ -111,10 +119,8 @@ impl Lane {
                 Some(done) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
                     match done {
                         Ok(Ok(done)) => self.finish(done, now_ms(), Instant::now()),
-                        Ok(Err(Moved(job))) => {
-                            self.queued.remove(&job.delivery_id);
-                            self.joined.remove(&job.delivery_id);
-                        }
+                        Ok(Err(ended)) => self.no_outcome(ended, Instant::now()),
+                        // Aborted: only as the lane itself ends.
                         Err(_) => {}
                     }
                 }
@@ -233,6 +239,7 @@ impl Lane {
             if self.next_start.is_some_and(|next| at < next) {
                 return;
             }
+            let was_open = self.health.breaker.state() == BreakerState::Open;
             if !self.health.breaker.try_admit(at) {
                 return;
             }
@@ -243,7 +250,15 @@ impl Lane {
                 .map(|rate| self.next_start.map_or(at, |next| next.max(at)) + Duration::from_secs(1) / rate.max(1));
             let Some(job) = self.ready.pop_front() else { return };
             let (ctx, sub, endpoint) = (self.ctx.clone(), self.sub.clone(), self.endpoint.clone());
-            self.in_flight.spawn(async move { deliver(ctx, sub, endpoint, job, body).await });
+            let id = job.delivery_id.clone();
+            if was_open {
+                self.probe = Some(id.clone());
+            }
+            self.in_flight.spawn(async move {
+                // A panic must not leave the delivery's place here (and a replay's ticket) held for good.
+                let attempt = std::panic::AssertUnwindSafe(deliver(ctx, sub, endpoint, job, body));
+                futures::FutureExt::catch_unwind(attempt).await.unwrap_or(Err(NoOutcome::BrokeOff(id)))
+            });
         }
     }
 
@@ -324,8 +339,30 @@ impl Lane {
         [retry, probe, paced, read].into_iter().flatten().min()
     }
 
+    /// Frees the place of a delivery whose attempt ended without an outcome; a replay's ticket
+    /// joined to it settles as not attempted, and a probe's breaker probes again.
+    fn no_outcome(&mut self, ended: NoOutcome, at: Instant) {
+        let id = match ended {
+            NoOutcome::Moved(job) => job.delivery_id.clone(),
+            NoOutcome::BrokeOff(id) => {
+                tracing::error!(
+                    delivery = %id,
+                    "an attempt broke off inside hookwatch (a bug; its log lines above say where): the delivery \
+                     stays pending in the store and is sent again after a restart"
+                );
+                id
+            }
+        };
+        self.queued.remove(&id);
+        self.joined.remove(&id);
+        if self.probe.take_if(|probe| *probe == id).is_some() {
+            self.health.breaker.probe_lost(at);
+        }
+    }
+
     fn finish(&mut self, done: Finished, now: Millis, at: Instant) {
         let Finished { mut job, outcome, status, next_at } = done;
+        self.probe.take_if(|probe| *probe == job.delivery_id);
         let success = outcome.succeeded();
         let tickets = job.replay.take().into_iter().chain(self.joined.remove(&job.delivery_id));
         tickets.for_each(|ticket| ticket.attempted(success));
@@ -457,13 +494,13 @@ async fn deliver(
     endpoint: Arc<Endpoint>,
     job: Job,
     body: Bytes,
-) -> Result<Finished, Moved> {
+) -> Result<Finished, NoOutcome> {
     let (delivery_id, event_id) = (job.delivery_id.text(), job.event_id.text());
     if let (true, Some(shared)) = (job.attempts > 0, ctx.store.shared())
         && let Ok(false) = shared.holds(&delivery_id).await
     {
         tracing::debug!(delivery = %job.delivery_id, "another node has taken this delivery over");
-        return Err(Moved(job));
+        return Err(NoOutcome::Moved(job));
     }
     let mut outcome = client::attempt(&ctx.client, &endpoint, &sub, &event_id, body).await;
     let attempts = job.attempts + 1;
