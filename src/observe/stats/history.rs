@@ -218,7 +218,7 @@ impl History {
     ) {
         let kind = response.map(|r| self.kind_index(r, at));
         for ring in &mut self.spans {
-            let slot = ring.slot_mut(at);
+            let Some(slot) = ring.slot_mut(at) else { continue };
             slot.attempts += count;
             slot.successes += successes;
             if let Some(ms) = latency_ms {

@@ -4,9 +4,11 @@
 
 mod history;
 mod ring;
+mod sliding;
 
 pub use history::{EndpointHistory, HistoryPoint, RecentFailure, ResponseCount, Span};
 use ring::Ring;
+use sliding::{Counts, Tally};
 
 use crate::domain::model::Millis;
 use crate::observe::metrics::{AttemptFacts, EndpointMetrics, Metrics};
@@ -15,37 +17,21 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// Attempts and how many of them succeeded, in one slot (32 bits: the seconds ring is long).
-#[derive(Debug, Clone, Copy, Default)]
-struct Counts {
-    attempts: u32,
-    successes: u32,
-}
-
-impl Ring<Counts> {
-    fn add(&mut self, at: Millis, attempts: u64, successes: u64) {
-        let c = self.slot_mut(at);
-        c.attempts = c.attempts.saturating_add(u32::try_from(attempts).unwrap_or(u32::MAX));
-        c.successes = c.successes.saturating_add(u32::try_from(successes).unwrap_or(u32::MAX));
-    }
-
-    /// Totals over the last `slots` slots up to and including the one holding `now`.
-    fn sum(&self, now: Millis, slots: usize) -> (u64, u64) {
-        self.recent(now, slots)
-            .filter_map(|(_, c)| c)
-            .fold((0, 0), |(a, s), c| (a + u64::from(c.attempts), s + u64::from(c.successes)))
-    }
-}
-
 const LATENCY_MINUTES: usize = 5;
-/// How far back the seconds ring reaches: the 1 m, 5 m and 1 h windows are summed from it, so each
-/// covers its span to the second, and a minute more lets the 24 h window join it at a minute's start.
+/// How far back the seconds ring reaches: the 1 m, 5 m and 1 h windows are read from it, so each
+/// covers its span to the second; after a restart the stored attempts of this last stretch are
+/// counted again by the second, older ones by the minute.
 pub const SECONDS_KEPT_MS: Millis = 3_660_000;
-const DAY_S: i64 = 86_400;
+
+/// The windows read from the seconds ring: 1 m, 5 m and 1 h.
+const BY_SECOND: [usize; 3] = [60, 300, 3600];
+/// The 24 h window, read from the minutes ring: its oldest minute counts only when it lies
+/// wholly inside, so the window is short of 24 h by under a minute.
+const DAY_MINUTES: usize = 1440;
 
 struct EndpointStats {
-    seconds: Ring<Counts>,
-    minutes: Ring<Counts>,
+    seconds: Tally<3>,
+    minutes: Tally<1>,
     /// One histogram per minute for the last few minutes: (minute, histogram).
     latency: Vec<(i64, Histogram<u64>)>,
     total_attempts: u64,
@@ -60,8 +46,8 @@ impl EndpointStats {
     fn new(metrics: EndpointMetrics) -> Self {
         EndpointStats {
             metrics,
-            seconds: Ring::new(1000, (SECONDS_KEPT_MS / 1000) as usize),
-            minutes: Ring::new(60_000, 1440),
+            seconds: Tally::new(1000, (SECONDS_KEPT_MS / 1000) as usize, BY_SECOND),
+            minutes: Tally::new(60_000, DAY_MINUTES, [DAY_MINUTES]),
             latency: Vec::new(),
             total_attempts: 0,
             total_successes: 0,
@@ -69,19 +55,6 @@ impl EndpointStats {
             last_success_at: None,
             history: history::History::new(),
         }
-    }
-
-    /// The last 24 h: the seconds ring back to the first whole minute it holds, the minute ring
-    /// before that. A minute ring cannot split a minute, so the window's oldest minute counts only
-    /// when it lies wholly inside the 24 h: the window is short of 24 h by under a minute.
-    fn last_day(&self, now: Millis) -> (u64, u64) {
-        let second = now.div_euclid(1000);
-        let first_whole_minute = |from_second: i64| (from_second + 59).div_euclid(60);
-        let split = first_whole_minute(second + 1 - SECONDS_KEPT_MS / 1000);
-        let oldest = first_whole_minute(second + 1 - DAY_S);
-        let (a, s) = self.seconds.sum(now, (second - split * 60 + 1) as usize);
-        let (older_a, older_s) = self.minutes.sum((split - 1) * 60_000, (split - oldest) as usize);
-        (a + older_a, s + older_s)
     }
 }
 
@@ -151,7 +124,8 @@ fn endpoint<'a>(map: &'a mut HashMap<String, EndpointStats>, id: &str, metrics: 
 
 pub struct Stats {
     endpoints: Mutex<HashMap<String, EndpointStats>>,
-    ingest: Mutex<(Ring<Counts>, u64)>,
+    /// Events per second over the last 2 minutes, and the total since start.
+    ingest: Mutex<(Ring<u32>, u64)>,
     /// The same observations as Prometheus counters and histograms.
     pub metrics: Metrics,
 }
@@ -180,7 +154,9 @@ impl Stats {
     fn record_ingest(&self, at: Millis) {
         self.metrics.record_ingest();
         if let Ok(mut g) = self.ingest.lock() {
-            g.0.add(at, 1, 1);
+            if let Some(count) = g.0.slot_mut(at) {
+                *count = count.saturating_add(1);
+            }
             g.1 += 1;
         }
     }
@@ -189,7 +165,7 @@ impl Stats {
     pub fn ingest_rate(&self, now: Millis, seconds: i64) -> (f64, u64) {
         let Ok(g) = self.ingest.lock() else { return (0.0, 0) };
         // Leave out the current, partial second so the rate does not dip at each second's start.
-        let (count, _) = g.0.sum(now - 1000, seconds as usize);
+        let count: u64 = g.0.recent(now - 1000, seconds as usize).filter_map(|(_, c)| c).map(|c| u64::from(*c)).sum();
         (count as f64 / seconds as f64, g.1)
     }
 
@@ -273,8 +249,8 @@ impl Stats {
     }
 
     pub fn snapshot(&self, subscription_id: &str, now: Millis) -> EndpointSnapshot {
-        let Ok(map) = self.endpoints.lock() else { return EndpointSnapshot::default() };
-        let Some(e) = map.get(subscription_id) else { return EndpointSnapshot::default() };
+        let Ok(mut map) = self.endpoints.lock() else { return EndpointSnapshot::default() };
+        let Some(e) = map.get_mut(subscription_id) else { return EndpointSnapshot::default() };
         let current_minute = now.div_euclid(60_000);
         let mut merged: Option<Histogram<u64>> = None;
         for (_, h) in e.latency.iter().filter(|(m, _)| *m > current_minute - LATENCY_MINUTES as i64) {
@@ -294,7 +270,7 @@ impl Stats {
             },
             None => Latency::default(),
         };
-        let per_second: Vec<Counts> = e.seconds.recent(now, 120).map(|(_, c)| c.copied().unwrap_or_default()).collect();
+        let per_second: Vec<Counts> = e.seconds.recent(now, 120).map(|c| c.copied().unwrap_or_default()).collect();
         let history = per_second
             .chunks(10)
             .map(|c| {
@@ -303,10 +279,10 @@ impl Stats {
             })
             .collect();
         EndpointSnapshot {
-            w1m: Window::of(e.seconds.sum(now, 60)),
-            w5m: Window::of(e.seconds.sum(now, 300)),
-            w1h: Window::of(e.seconds.sum(now, 3600)),
-            w24h: Window::of(e.last_day(now)),
+            w1m: Window::of(e.seconds.window(0, now)),
+            w5m: Window::of(e.seconds.window(1, now)),
+            w1h: Window::of(e.seconds.window(2, now)),
+            w24h: Window::of(e.minutes.window(0, now)),
             latency_5m,
             total_attempts: e.total_attempts,
             total_successes: e.total_successes,

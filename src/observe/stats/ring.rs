@@ -19,15 +19,34 @@ impl<T: Default + Clone> Ring<T> {
         self.slot_ms
     }
 
-    /// The slot holding time `at`, emptied first if it still holds an older time's values.
-    pub(super) fn slot_mut(&mut self, at: Millis) -> &mut T {
-        let key = at.div_euclid(self.slot_ms);
+    /// The slot holding time `at`, emptied first if it still holds an older time's values;
+    /// `None` when a later time holds it: a time older than the ring reaches displaces nothing.
+    pub(super) fn slot_mut(&mut self, at: Millis) -> Option<&mut T> {
+        let key = self.key(at);
         let len = self.slots.len() as i64;
         let slot = &mut self.slots[key.rem_euclid(len) as usize];
+        if slot.0 > key {
+            return None;
+        }
         if slot.0 != key {
             *slot = (key, T::default());
         }
-        &mut slot.1
+        Some(&mut slot.1)
+    }
+
+    /// The slot number of time `at`.
+    pub(super) fn key(&self, at: Millis) -> i64 {
+        at.div_euclid(self.slot_ms)
+    }
+
+    /// The values of slot number `key`, if the ring still holds them.
+    pub(super) fn get(&self, key: i64) -> Option<&T> {
+        let (held, value) = &self.slots[key.rem_euclid(self.slots.len() as i64) as usize];
+        (*held == key).then_some(value)
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.slots.len()
     }
 
     /// The last `n` slots (at most the ring's length) up to the one holding `now`, oldest
@@ -50,9 +69,11 @@ mod tests {
     #[test]
     fn a_slot_reused_after_a_turn_starts_empty() {
         let mut ring: Ring<u32> = Ring::new(1000, 3);
-        *ring.slot_mut(500) += 1;
-        *ring.slot_mut(3_500) += 5; // the same slot, one turn later
+        *ring.slot_mut(500).unwrap() += 1;
+        *ring.slot_mut(3_500).unwrap() += 5; // the same slot, one turn later
         let seen: Vec<_> = ring.recent(3_999, 4).map(|(at, v)| (at, v.copied())).collect();
         assert_eq!(seen, vec![(1_000, None), (2_000, None), (3_000, Some(5))]);
+        assert!(ring.slot_mut(400).is_none(), "an older time does not displace a later one");
+        assert_eq!(ring.get(3), Some(&5));
     }
 }
