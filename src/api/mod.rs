@@ -12,6 +12,7 @@ mod limits;
 mod observe;
 mod openapi;
 mod replays;
+mod request_id;
 pub mod server;
 mod stream;
 mod subscriptions;
@@ -142,4 +143,5 @@ pub fn router(engine: Arc<Engine>, tokens: Tokens, stopping: tokio::sync::watch:
             Duration::from_secs(60),
         ))
         .layer(axum::middleware::map_response(error::in_error_shape))
+        .layer(axum::middleware::from_fn(request_id::tag))
 }

@@ -5,6 +5,7 @@
 use crate::common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
+use std::time::Duration;
 
 /// Sends a raw request with the admin token; the status, the content type and the body as JSON.
 async fn raw(
@@ -124,4 +125,55 @@ async fn graphql_answers_the_media_type_the_client_accepts() {
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], expected, "Accept: {accept:?}");
     }
+}
+
+/// Every answer carries a request id, the client's own when usable; a 5xx answer is logged with
+/// it, so the request a client reports is found in the server's log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_carries_a_request_id_that_its_log_lines_carry_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &["--max-backlog", "1"]);
+    let http = reqwest::Client::new();
+    let ingest = |id: Option<&str>| {
+        let mut request = http
+            .post(format!("{}/v1/events", server.base))
+            .bearer_auth(INGEST)
+            .header("content-type", "application/json")
+            .body(card_move("P", 2).to_string());
+        if let Some(id) = id {
+            request = request.header("x-request-id", id);
+        }
+        request.send()
+    };
+    let id_of = |r: &reqwest::Response| r.headers()["x-request-id"].to_str().unwrap().to_string();
+    let made = id_of(&http.get(format!("{}/healthz", server.base)).send().await.unwrap());
+    assert!(made.starts_with("req_") && made.len() == 30, "{made}");
+    let refused = http.get(format!("{}/v1/nowhere", server.base)).bearer_auth(ADMIN).send().await.unwrap();
+    assert!(id_of(&refused).starts_with("req_"), "refusals carry one too");
+    // A paused subscription keeps what is ingested queued: the second event is past max_backlog.
+    let sink = Sink::start(Behaviour::default()).await;
+    let body = json!({"url": sink.url, "actions": ["*"], "state": "paused"});
+    let (status, _) = call(&http, Method::POST, &format!("{}/v1/subscriptions", server.base), ADMIN, Some(body)).await;
+    assert_eq!(status.as_u16(), 201);
+    // A usable id is the client's own; one that a log line should not carry whole is replaced.
+    let first = ingest(Some("client-7f3a:retry.1")).await.unwrap();
+    assert_eq!((first.status().as_u16(), id_of(&first).as_str()), (202, "client-7f3a:retry.1"));
+    for unusable in ["a b", &"x".repeat(129), "\u{1b}[31m"] {
+        let answer = ingest(Some(unusable)).await;
+        let Ok(answer) = answer else { continue }; // a header value reqwest itself refuses to send
+        assert!(id_of(&answer).starts_with("req_"), "{unusable:?} → {}", id_of(&answer));
+    }
+    // The backlog is full: a 503, logged with the client's id.
+    let full = ingest(Some("incident-42")).await.unwrap();
+    assert_eq!((full.status().as_u16(), id_of(&full).as_str()), (503, "incident-42"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let logged = loop {
+        let line = server.log.lock().unwrap().iter().find(|l| l.contains("incident-42")).cloned();
+        if line.is_some() || std::time::Instant::now() > deadline {
+            break line;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let logged = logged.expect("the 503 is in the log with its request id");
+    assert!(logged.contains("503") && logged.contains("POST /v1/events"), "{logged}");
 }
