@@ -29,6 +29,7 @@ impl From<Error> for ApiError {
             Error::Invalid { .. } | Error::Fields(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Error::Unavailable { .. } | Error::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         let retry_after = match &e {

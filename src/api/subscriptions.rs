@@ -9,7 +9,8 @@ use crate::validate::subscriptions::SubscriptionInput;
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -50,6 +51,17 @@ fn as_read_by(sub: Arc<Subscription>, actor: Actor) -> Arc<Subscription> {
     if actor == Actor::Admin { sub } else { Arc::new(sub.for_viewer()) }
 }
 
+/// One subscription as `actor` reads it, with its version in `ETag` (what `If-Match` takes back).
+fn tagged(sub: Arc<Subscription>, actor: Actor) -> Response {
+    let etag = sub.etag();
+    ([(header::ETAG, etag)], Json(as_read_by(sub, actor))).into_response()
+}
+
+/// The versions a conditional change was made against (`If-Match`), if it is conditional.
+fn if_match(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::IF_MATCH).map(|v| v.to_str().unwrap_or("\"unreadable\""))
+}
+
 /// Every subscription (a viewer sees secrets, header values and URL secrets masked).
 #[utoipa::path(get, path = "/v1/subscriptions", operation_id = "listSubscriptions", tag = "subscriptions",
     responses((status = 200, body = List<Subscription>)))]
@@ -67,8 +79,8 @@ pub async fn get(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
-) -> Result<Json<Arc<Subscription>>, ApiError> {
-    Ok(Json(as_read_by(app.engine.current_subscription(&id).await?, actor)))
+) -> Result<Response, ApiError> {
+    Ok(tagged(app.engine.current_subscription(&id).await?, actor))
 }
 
 /// Changes the fields given; the others stay as they are.
@@ -82,9 +94,10 @@ pub async fn update(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Arc<Subscription>>, ApiError> {
+) -> Result<Response, ApiError> {
     let input: SubscriptionInput = json_body(&headers, body, false)?.unwrap_or_default();
-    Ok(Json(app.engine.update_subscription(&id, &input, actor).await?))
+    let changed = app.engine.update_subscription_matching(&id, if_match(&headers), &input, actor).await?;
+    Ok(tagged(changed, Actor::Admin))
 }
 
 /// Deletes it; its unfinished deliveries are cancelled.
@@ -95,8 +108,9 @@ pub async fn delete(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    app.engine.delete_subscription(&id, actor).await?;
+    app.engine.delete_subscription_matching(&id, if_match(&headers), actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

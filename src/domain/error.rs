@@ -19,6 +19,9 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The request was conditional (`If-Match`) and what it was made against has changed since.
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// Temporarily unable to accept work; the caller should retry after the given delay.
     #[error("{message}")]
     Unavailable { message: String, retry_after: Duration },
@@ -59,6 +62,7 @@ impl Error {
             Error::Fields(problems) => problems.first().map_or("invalid_field", |p| p.code),
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
+            Error::PreconditionFailed(_) => "precondition_failed",
             Error::Unavailable { .. } => "unavailable",
             Error::Storage(_) => "unavailable",
         }

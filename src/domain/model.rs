@@ -212,6 +212,18 @@ pub struct Subscription {
     pub email: Option<String>,
 }
 
+impl Subscription {
+    /// Its version as an HTTP entity tag: FNV-1a of everything stored of it, so any change (by
+    /// anyone, on any node) gives another. A client sends it back in `If-Match` to change only
+    /// what it read.
+    pub fn etag(&self) -> String {
+        use std::hash::Hasher;
+        let mut hasher = fnv::FnvHasher::default();
+        hasher.write(&serde_json::to_vec(self).unwrap_or_default());
+        format!("\"{:016x}\"", hasher.finish())
+    }
+}
+
 /// What a Pipefy webhook belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

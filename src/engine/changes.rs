@@ -118,9 +118,23 @@ impl Engine {
         input: &SubscriptionInput,
         actor: impl Into<Caller>,
     ) -> Result<Arc<Subscription>> {
+        self.update_subscription_matching(id, None, input, actor).await
+    }
+
+    /// Changes the subscription if it is still as `expected` (its `etag`, or `*`) says: two
+    /// operators acting on one endpoint in an incident do not undo each other's change unseen.
+    pub async fn update_subscription_matching(
+        &self,
+        id: &str,
+        expected: Option<&str>,
+        input: &SubscriptionInput,
+        actor: impl Into<Caller>,
+    ) -> Result<Arc<Subscription>> {
         let actor = actor.into();
         let _guard = self.begin_change().await?;
-        let mut sub = (*self.subscription(id)?).clone();
+        let current = self.subscription(id)?;
+        still_as(&current, expected)?;
+        let mut sub = (*current).clone();
         input.apply(&mut sub, &self.catalog, now_ms())?;
         if input.url.is_some() {
             self.reachable(&sub.url)?;
@@ -142,8 +156,19 @@ impl Engine {
     }
 
     pub async fn delete_subscription(&self, id: &str, actor: impl Into<Caller>) -> Result<()> {
+        self.delete_subscription_matching(id, None, actor).await
+    }
+
+    /// Deletes the subscription if it is still as `expected` (its `etag`, or `*`) says.
+    pub async fn delete_subscription_matching(
+        &self,
+        id: &str,
+        expected: Option<&str>,
+        actor: impl Into<Caller>,
+    ) -> Result<()> {
         let _guard = self.begin_change().await?;
         let sub = self.subscription(id)?;
+        still_as(&sub, expected)?;
         self.remove_subscription(id, audit(actor, "subscription.delete", id, sub.name.clone())).await
     }
 
@@ -283,4 +308,18 @@ impl Engine {
 pub(super) fn audit(by: impl Into<Caller>, action: &str, target: &str, summary: String) -> AuditEntry {
     let Caller { actor, name } = by.into();
     AuditEntry { at: now_ms(), actor, name, action: action.to_string(), target: target.to_string(), summary }
+}
+
+/// Whether `sub` is still the version an `If-Match` names: one of its comma-separated tags, or `*`.
+fn still_as(sub: &Subscription, expected: Option<&str>) -> Result<()> {
+    let Some(expected) = expected else { return Ok(()) };
+    let etag = sub.etag();
+    if expected.split(',').map(str::trim).any(|tag| tag == "*" || tag == etag) {
+        return Ok(());
+    }
+    Err(Error::PreconditionFailed(format!(
+        "subscription {} changed since the version given in If-Match ({expected}); it is now {etag}: read it again, \
+         then send the change with that ETag",
+        sub.id
+    )))
 }

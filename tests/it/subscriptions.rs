@@ -145,3 +145,48 @@ async fn subscriptions_survive_a_restart_and_config_declares_them() {
     assert_eq!((subs[0].id.as_str(), subs[0].secret.as_str()), (id.as_str(), secret.as_str()));
     assert_eq!(subs[0].actions, vec!["card.move"]);
 }
+
+/// Two operators in one incident: a change sent with the `ETag` it was made against is refused
+/// with 412 once someone else changed the subscription, and nothing of it is applied.
+#[tokio::test]
+async fn a_change_made_against_an_old_version_is_refused_with_412() {
+    let hw = Hookwatch::start().await;
+    let sub = hw.subscribe("https://crm.example.com/hooks", &["card.move"], json!({"name": "crm"})).await;
+    let url = format!("{}/v1/subscriptions/{}", hw.base, sub["id"].as_str().unwrap());
+    let send = |method: Method, if_match: Option<String>, body: Option<serde_json::Value>| {
+        let mut request = hw.http.request(method, &url).bearer_auth(ADMIN);
+        if let Some(tag) = if_match {
+            request = request.header("if-match", tag);
+        }
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        request.send()
+    };
+    let etag_of = |r: &reqwest::Response| r.headers()["etag"].to_str().unwrap().to_string();
+    let read = send(Method::GET, None, None).await.unwrap();
+    let first = etag_of(&read);
+    assert!(first.starts_with('"') && first.ends_with('"') && first.len() == 18, "{first}");
+
+    // Alice renames it with the version she read; Bob's change, made against the same, is refused.
+    let alice = send(Method::PATCH, Some(first.clone()), Some(json!({"name": "crm-eu"}))).await.unwrap();
+    assert_eq!(alice.status(), 200);
+    let second = etag_of(&alice);
+    assert_ne!(second, first, "a change gives another version");
+    let bob = send(Method::PATCH, Some(first.clone()), Some(json!({"max_in_flight": 2}))).await.unwrap();
+    assert_eq!(bob.status(), 412);
+    let refusal: serde_json::Value = serde_json::from_str(&bob.text().await.unwrap()).unwrap();
+    assert_eq!(refusal["error"]["code"], "precondition_failed", "{refusal}");
+    assert!(refusal["error"]["message"].as_str().unwrap().contains(&second), "says the version now: {refusal}");
+    let now = hw.get(&format!("/v1/subscriptions/{}", sub["id"].as_str().unwrap())).await;
+    assert_eq!((now["name"].as_str(), now["max_in_flight"].as_u64()), (Some("crm-eu"), Some(16)), "{now}");
+
+    // A delete made against the old version is refused too; against the current one, or `*`, it goes.
+    assert_eq!(send(Method::DELETE, Some(first), None).await.unwrap().status(), 412);
+    assert_eq!(send(Method::PATCH, Some("*".into()), Some(json!({"ordered": true}))).await.unwrap().status(), 200);
+    let current = etag_of(&send(Method::GET, None, None).await.unwrap());
+    assert_eq!(
+        send(Method::DELETE, Some(format!("\"0000000000000000\", {current}")), None).await.unwrap().status(),
+        204
+    );
+}
