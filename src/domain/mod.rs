@@ -1,9 +1,10 @@
 //! The plain types every stage shares, importing nothing of the flow: events, deliveries,
 //! subscriptions, attempts and alerts (`model`), domain errors, the signing secret, the action
-//! catalog and the stop signal.
+//! catalog, the stop signal and the filter language over events (`query`).
 
 pub mod catalog;
 pub mod error;
 pub mod model;
+pub mod query;
 pub mod secret;
 pub mod signals;

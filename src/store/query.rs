@@ -2,8 +2,8 @@
 //! the same text through `sqlite::numbered`, which turns them into its own `?n`.
 
 use super::rows::EVENT_COLUMNS;
-use super::{EventQuery, StatusFilter};
 use crate::domain::model::DeliveryStatus;
+use crate::domain::query::{EventQuery, StatusFilter, field_path};
 
 /// An events query as SQL text and the text values its placeholders stand for, in order.
 pub(super) struct EventList {
@@ -55,7 +55,7 @@ pub(super) fn event_list(
     }
     for (path, value) in &q.fields {
         // Paths are checked where they come in; one that is not is matched by nothing.
-        let Ok(segments) = super::field_path(path) else {
+        let Ok(segments) = field_path(path) else {
             sql += " AND false";
             continue;
         };

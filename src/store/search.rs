@@ -121,7 +121,8 @@ impl SearchIndex {
 #[cfg(test)]
 pub(super) mod tests {
     use super::super::sqlite::SqliteStore;
-    use crate::store::{EventQuery, NewEvent, Store};
+    use crate::domain::query::EventQuery;
+    use crate::store::{NewEvent, Store};
     use bytes::Bytes;
 
     fn titled(id: &str, title: &str, at: crate::domain::model::Millis) -> NewEvent {

@@ -1062,6 +1062,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::query::StatusFilter;
 
     /// A database written by schema 1 (a delivery row per delivery from the start) opens under
     /// the current schema with its unfinished work intact.

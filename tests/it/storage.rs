@@ -4,9 +4,8 @@
 use bytes::Bytes;
 use hookwatch::domain::model::{Actor, Alert, AlertKind, AuditEntry, Replay, ReplayFilter, ReplayHold, ReplayState};
 use hookwatch::domain::model::{DeliveryStatus, ErrorKind, Millis, Subscription, now_ms};
-use hookwatch::store::{
-    AttemptRecord, EventQuery, IngestOutcome, NewEvent, NodeStatus, PostgresStore, StatusFilter, Store,
-};
+use hookwatch::domain::query::{EventQuery, StatusFilter};
+use hookwatch::store::{AttemptRecord, IngestOutcome, NewEvent, NodeStatus, PostgresStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
