@@ -1,14 +1,10 @@
 //! The storage interface. Everything durable goes through `Store`: SQLite is the embedded
 //! implementation, PostgreSQL the one several nodes share (with `SharedStore` for leases).
 
-mod batch;
-mod checkpoint;
-mod listen;
 mod migrate;
 mod postgres;
 mod query;
 mod rows;
-mod search;
 mod sqlite;
 
 pub use postgres::PostgresStore;
@@ -16,7 +12,7 @@ pub use sqlite::SqliteStore;
 
 use crate::domain::error::Result;
 use crate::domain::model::{Alert, AuditEntry, Replay};
-use crate::domain::model::{Attempt, DeliveryStatus, ErrorKind, EventDetail, EventSummary, Millis, Subscription};
+use crate::domain::model::{DeliveryStatus, ErrorKind, EventDetail, EventSummary, Millis, Subscription};
 use crate::domain::query::EventQuery;
 use bytes::Bytes;
 use std::collections::BTreeMap;
