@@ -1,7 +1,9 @@
-//! SQL both stores run, built once. Written with PostgreSQL's `$n` placeholders; SQLite reads
-//! the same text through `sqlite::numbered`, which turns them into its own `?n`.
+//! SQL both stores run, written once with numbered placeholders (`$1`, `$2`…): PostgreSQL numbers
+//! them so, and SQLite takes `$1` as a parameter's name, which its `reads::bind` binds to the value
+//! of that number. Where the stores differ (SQLite's fan-out lists and JSON functions,
+//! PostgreSQL's leases, arrays and node ids), the SQL is each store's own.
 
-use super::rows::EVENT_COLUMNS;
+use super::rows::{ATTEMPT_NOTICE_COLUMNS, EVENT_COLUMNS, EVENT_DETAIL_COLUMNS, PENDING_COLUMNS};
 use crate::domain::model::DeliveryStatus;
 use crate::domain::query::{EventQuery, StatusFilter, field_path};
 
@@ -102,6 +104,63 @@ pub(super) const RECOVERABLE: &str = "SELECT d.id, d.event_id, d.subscription_id
      FROM deliveries d JOIN events e ON e.id = d.event_id
      WHERE d.subscription_id = $1 AND d.status IN ('dead', 'retrying') AND e.received_at >= $2
      ORDER BY d.event_id";
+
+/// The subscriptions version: a count of subscription changes.
+pub(super) const SUBSCRIPTIONS_VERSION: &str = "SELECT version FROM subscription_version";
+/// A subscription change's last step, in its transaction: the version it creates.
+pub(super) const BUMP_SUBSCRIPTIONS_VERSION: &str =
+    "UPDATE subscription_version SET version = version + 1 RETURNING version";
+pub(super) const SUBSCRIPTIONS: &str = "SELECT body FROM subscriptions ORDER BY id";
+/// Subscription `$1` saved as the JSON `$2`.
+pub(super) const SAVE_SUBSCRIPTION: &str =
+    "INSERT INTO subscriptions (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body";
+pub(super) const DELETE_SUBSCRIPTION: &str = "DELETE FROM subscriptions WHERE id = $1";
+/// Subscription `$1`'s unfinished delivery rows become `cancelled`.
+pub(super) const CANCEL_DELIVERIES: &str = "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL
+     WHERE subscription_id = $1 AND status IN ('pending', 'retrying')";
+/// Replay `$1` saved as the JSON `$2`.
+pub(super) const SAVE_REPLAY: &str =
+    "INSERT INTO replays (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body";
+pub(super) const REPLAYS: &str = "SELECT body FROM replays ORDER BY id DESC";
+/// The newest `$1` alerts, newest first.
+pub(super) const RECENT_ALERTS: &str = "SELECT body FROM alerts ORDER BY id DESC LIMIT $1";
+/// The newest `$1` audit entries, newest first.
+pub(super) const AUDIT_LOG: &str = "SELECT body FROM audit ORDER BY id DESC LIMIT $1";
+pub(super) const COUNT_EVENTS: &str = "SELECT COUNT(*) FROM events";
+/// Whether event `$1` is stored.
+pub(super) const EVENT_EXISTS: &str = "SELECT EXISTS(SELECT 1 FROM events WHERE id = $1)";
+/// Retention of the logs: alerts and audit entries from before `$1`.
+pub(super) const PRUNE_ALERTS: &str = "DELETE FROM alerts WHERE at < $1";
+pub(super) const PRUNE_AUDIT: &str = "DELETE FROM audit WHERE at < $1";
+
+/// Event `$1`'s row as `rows::event_detail` reads it.
+pub(super) fn event_detail() -> String {
+    format!("SELECT {EVENT_DETAIL_COLUMNS} FROM events e WHERE e.id = $1")
+}
+
+/// Every unfinished delivery in `deliveries` (a table or view), oldest event first.
+pub(super) fn pending(deliveries: &str) -> String {
+    format!("SELECT {PENDING_COLUMNS} FROM {deliveries} WHERE status IN ('pending', 'retrying') ORDER BY event_id, id")
+}
+
+/// What a resuming stream client missed: events received after `$2` (by the id index from `$1`,
+/// the first id of `$2`'s millisecond before: ids begin with their time), at most `$3`.
+pub(super) fn events_since() -> String {
+    format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.id >= $1 AND e.received_at > $2 ORDER BY e.id LIMIT $3")
+}
+
+/// Attempts finished after `$2` (started after `$1`, the longest an attempt takes before it), with
+/// their delivery's current state, at most `$3`.
+pub(super) fn attempts_since() -> String {
+    format!(
+        "SELECT {ATTEMPT_NOTICE_COLUMNS} FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+         WHERE a.started_at > $1 AND a.started_at + a.duration_ms > $2
+         ORDER BY a.started_at + a.duration_ms, a.id LIMIT $3"
+    )
+}
+
+/// Alerts raised after `$1`, at most `$2`.
+pub(super) const ALERTS_SINCE: &str = "SELECT body FROM alerts WHERE at > $1 ORDER BY at, id LIMIT $2";
 
 /// A delivery a redelivery starts again: (delivery id, event id, subscription id).
 pub(super) type Target = (String, String, String);

@@ -22,8 +22,7 @@ pub(super) const SUBSCRIPTIONS_CHANNEL: &str = "hookwatch_subscriptions";
 
 /// A subscription change's last step: a new version, announced to the other nodes at commit.
 async fn bump_subscriptions_version(tx: &Transaction<'_>) -> Result<i64> {
-    let version: i64 =
-        tx.query_one("UPDATE subscription_version SET version = version + 1 RETURNING version", &[]).await?.get(0);
+    let version: i64 = tx.query_one(query::BUMP_SUBSCRIPTIONS_VERSION, &[]).await?.try_get(0)?;
     tx.execute("SELECT pg_notify($1, $2)", &[&SUBSCRIPTIONS_CHANNEL, &version.to_string()]).await?;
     Ok(version)
 }
@@ -43,11 +42,7 @@ pub(super) async fn save_subscription(
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     insert_audit(&tx, node_id, audit).await?;
-    tx.execute(
-        "INSERT INTO subscriptions (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-        &[&sub.id, &body],
-    )
-    .await?;
+    tx.execute(query::SAVE_SUBSCRIPTION, &[&sub.id, &body]).await?;
     let version = bump_subscriptions_version(&tx).await?;
     tx.commit().await?;
     Ok(version)
@@ -58,13 +53,8 @@ pub(super) async fn delete_subscription(pool: &Pool, node_id: &str, id: &str, au
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     insert_audit(&tx, node_id, audit).await?;
-    tx.execute("DELETE FROM subscriptions WHERE id = $1", &[&id]).await?;
-    tx.execute(
-        "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL
-         WHERE subscription_id = $1 AND status IN ('pending', 'retrying')",
-        &[&id],
-    )
-    .await?;
+    tx.execute(query::DELETE_SUBSCRIPTION, &[&id]).await?;
+    tx.execute(query::CANCEL_DELIVERIES, &[&id]).await?;
     let version = bump_subscriptions_version(&tx).await?;
     tx.commit().await?;
     Ok(version)
@@ -81,7 +71,7 @@ pub(super) async fn requeue_event(
 ) -> Result<Vec<PendingDelivery>> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    if tx.query_opt("SELECT 1 FROM events WHERE id = $1", &[&event_id]).await?.is_none() {
+    if !tx.query_one(query::EVENT_EXISTS, &[&event_id]).await?.try_get::<_, bool>(0)? {
         return Err(Error::NotFound(format!("no event {event_id}; list events with GET /v1/events")));
     }
     let found = tx.query(&query::redeliverable("deliveries"), &[&event_id, &subscription_id, &failed_only]).await?;
@@ -164,11 +154,7 @@ pub(super) async fn save_replay(pool: &Pool, node_id: &str, replay: &Replay, aud
     let body = serde_json::to_string(replay).map_err(|e| Error::Storage(e.to_string()))?;
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    tx.execute(
-        "INSERT INTO replays (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-        &[&replay.id, &body],
-    )
-    .await?;
+    tx.execute(query::SAVE_REPLAY, &[&replay.id, &body]).await?;
     if let Some(audit) = audit {
         insert_audit(&tx, node_id, audit).await?;
     }

@@ -1,17 +1,14 @@
 //! PostgreSQL's reads. Deliveries all have rows here (a node leases them), so an event's are read
 //! from `deliveries`, for a whole page of events in one query.
 
-use crate::domain::error::{Error, Result};
+use crate::domain::error::Result;
 use crate::domain::model::{
     Alert, Attempt, AuditEntry, DeliveryDetail, DeliverySummary, EventDetail, EventSummary, Millis, Replay,
     Subscription,
 };
 use crate::domain::query::EventQuery;
 use crate::store::query;
-use crate::store::rows::{
-    self, ATTEMPT_COLUMNS, ATTEMPT_NOTICE_COLUMNS, DELIVERY_COLUMNS, EVENT_COLUMNS, EVENT_DETAIL_COLUMNS,
-    PENDING_COLUMNS,
-};
+use crate::store::rows::{self, ATTEMPT_COLUMNS, DELIVERY_COLUMNS};
 use crate::store::{Activity, ActivityCursor, AttemptCount, LONGEST_ATTEMPT_MS, PendingDelivery, first_event_id_at};
 use bytes::Bytes;
 use deadpool_postgres::{Client, Pool};
@@ -67,33 +64,18 @@ pub(super) async fn with_deliveries(client: &Client, mut events: Vec<EventSummar
 
 pub(super) async fn subscriptions_version(pool: &Pool) -> Result<i64> {
     let client = pool.get().await?;
-    Ok(client.query_one("SELECT version FROM subscription_version", &[]).await?.get(0))
+    Ok(client.query_one(query::SUBSCRIPTIONS_VERSION, &[]).await?.try_get(0)?)
 }
 
 pub(super) async fn subscriptions(pool: &Pool) -> Result<Vec<Subscription>> {
     let client = pool.get().await?;
-    let found = client.query("SELECT body FROM subscriptions ORDER BY id", &[]).await?;
-    found
-        .iter()
-        .map(|r| {
-            serde_json::from_str(r.try_get(0)?)
-                .map_err(|e| Error::Storage(format!("a stored subscription is unreadable: {e}")))
-        })
-        .collect()
+    let found = client.query(query::SUBSCRIPTIONS, &[]).await?;
+    found.iter().map(|r| rows::stored(r.try_get(0)?, "subscription")).collect()
 }
 
 pub(super) async fn pending_deliveries(pool: &Pool) -> Result<Vec<PendingDelivery>> {
     let client = pool.get().await?;
-    let found = client
-        .query(
-            &format!(
-                "SELECT {PENDING_COLUMNS} FROM deliveries WHERE status IN ('pending', 'retrying')
-                 ORDER BY event_id, id"
-            ),
-            &[],
-        )
-        .await?;
-    mapped(&found, rows::pending_delivery)
+    mapped(&client.query(&query::pending("deliveries"), &[]).await?, rows::pending_delivery)
 }
 
 pub(super) async fn event_bodies(pool: &Pool, event_ids: Vec<String>) -> Result<Vec<(String, Bytes)>> {
@@ -114,11 +96,7 @@ pub(super) async fn list_events(pool: &Pool, q: EventQuery) -> Result<Vec<EventS
 
 pub(super) async fn event_detail(pool: &Pool, event_id: &str) -> Result<Option<EventDetail>> {
     let client = pool.get().await?;
-    let Some(row) =
-        client.query_opt(&format!("SELECT {EVENT_DETAIL_COLUMNS} FROM events e WHERE e.id = $1"), &[&event_id]).await?
-    else {
-        return Ok(None);
-    };
+    let Some(row) = client.query_opt(&query::event_detail(), &[&event_id]).await? else { return Ok(None) };
     let mut detail = rows::event_detail(&row)?;
     let attempts = client
         .query(
@@ -141,38 +119,20 @@ pub(super) async fn event_detail(pool: &Pool, event_id: &str) -> Result<Option<E
 
 pub(super) async fn count_events(pool: &Pool) -> Result<u64> {
     let client = pool.get().await?;
-    Ok(client.query_one("SELECT COUNT(*) FROM events", &[]).await?.try_get::<_, i64>(0)? as u64)
+    Ok(client.query_one(query::COUNT_EVENTS, &[]).await?.try_get::<_, i64>(0)? as u64)
 }
 
 pub(super) async fn activity_since(pool: &Pool, since: Millis, limit: u32) -> Result<Activity> {
     let client = pool.get().await?;
     let fetch = limit as i64 + 1;
-    let events = client
-        .query(
-            &format!(
-                "SELECT {EVENT_COLUMNS} FROM events e WHERE e.id >= $1 AND e.received_at > $2
-                 ORDER BY e.id LIMIT $3"
-            ),
-            &[&first_event_id_at(since - 1), &since, &fetch],
-        )
-        .await?;
+    let events = client.query(&query::events_since(), &[&first_event_id_at(since - 1), &since, &fetch]).await?;
     let mut more = events.len() as i64 == fetch;
     let events = events.iter().take(limit as usize).map(rows::event_summary).collect::<Result<Vec<_>>>()?;
     let events = with_deliveries(&client, events).await?;
-    let attempts = client
-        .query(
-            &format!(
-                "SELECT {ATTEMPT_NOTICE_COLUMNS} FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
-                 WHERE a.started_at > $1 AND a.started_at + a.duration_ms > $2
-                 ORDER BY a.started_at + a.duration_ms, a.id LIMIT $3"
-            ),
-            &[&(since - LONGEST_ATTEMPT_MS), &since, &fetch],
-        )
-        .await?;
+    let attempts = client.query(&query::attempts_since(), &[&(since - LONGEST_ATTEMPT_MS), &since, &fetch]).await?;
     more |= attempts.len() as i64 == fetch;
     let attempts = attempts.iter().take(limit as usize).map(rows::attempt_notice).collect::<Result<_>>()?;
-    let alerts =
-        client.query("SELECT body FROM alerts WHERE at > $1 ORDER BY at, id LIMIT $2", &[&since, &fetch]).await?;
+    let alerts = client.query(query::ALERTS_SINCE, &[&since, &fetch]).await?;
     more |= alerts.len() as i64 == fetch;
     let alerts =
         alerts.iter().take(limit as usize).filter_map(|r| serde_json::from_str(r.try_get(0).ok()?).ok()).collect();
@@ -181,25 +141,19 @@ pub(super) async fn activity_since(pool: &Pool, since: Millis, limit: u32) -> Re
 
 pub(super) async fn recent_alerts(pool: &Pool, limit: u32) -> Result<Vec<Alert>> {
     let client = pool.get().await?;
-    let found = client.query("SELECT body FROM alerts ORDER BY id DESC LIMIT $1", &[&(limit as i64)]).await?;
+    let found = client.query(query::RECENT_ALERTS, &[&i64::from(limit)]).await?;
     Ok(found.iter().rev().filter_map(|r| serde_json::from_str(r.try_get(0).ok()?).ok()).collect())
 }
 
 pub(super) async fn replays(pool: &Pool) -> Result<Vec<Replay>> {
     let client = pool.get().await?;
-    let found = client.query("SELECT body FROM replays ORDER BY id DESC", &[]).await?;
-    found
-        .iter()
-        .map(|r| {
-            serde_json::from_str(r.try_get(0)?)
-                .map_err(|e| Error::Storage(format!("a stored replay is unreadable: {e}")))
-        })
-        .collect()
+    let found = client.query(query::REPLAYS, &[]).await?;
+    found.iter().map(|r| rows::stored(r.try_get(0)?, "replay")).collect()
 }
 
 pub(super) async fn audit_log(pool: &Pool, limit: u32) -> Result<Vec<AuditEntry>> {
     let client = pool.get().await?;
-    let found = client.query("SELECT body FROM audit ORDER BY id DESC LIMIT $1", &[&i64::from(limit)]).await?;
+    let found = client.query(query::AUDIT_LOG, &[&i64::from(limit)]).await?;
     Ok(found.iter().filter_map(|r| serde_json::from_str(r.try_get(0).ok()?).ok()).collect())
 }
 

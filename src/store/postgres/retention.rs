@@ -16,8 +16,8 @@ pub(super) async fn prune(pool: &Pool, before: Millis) -> Result<u64> {
         query::PRUNE_SLICE
     );
     let pruned = query::in_slices(|| async { Ok(client.execute(&sql, &[&before]).await?) }).await?;
-    client.execute("DELETE FROM alerts WHERE at < $1", &[&before]).await?;
-    client.execute("DELETE FROM audit WHERE at < $1", &[&before]).await?;
+    client.execute(query::PRUNE_ALERTS, &[&before]).await?;
+    client.execute(query::PRUNE_AUDIT, &[&before]).await?;
     client
         .execute(
             "DELETE FROM replays WHERE id < $1 AND (body::json ->> 'state') NOT IN ('running', 'held')",

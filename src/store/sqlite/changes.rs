@@ -3,7 +3,7 @@
 //! operators' changes.
 
 use super::fanout::has_unfinished;
-use super::reads::{numbered, select};
+use super::reads::{run, select, select_one};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{AuditEntry, Millis};
 use crate::store::PendingDelivery;
@@ -19,30 +19,21 @@ pub(super) fn insert_audit(conn: &Connection, audit: &AuditEntry) -> Result<()> 
 
 /// A subscription change's last step, in its transaction.
 fn bump_subscriptions_version(conn: &Connection) -> Result<i64> {
-    Ok(conn
-        .prepare_cached("UPDATE subscription_version SET version = version + 1 RETURNING version")?
-        .query_row([], |r| r.get(0))?)
+    select_one(conn, query::BUMP_SUBSCRIPTIONS_VERSION, params![], |r| Ok(r.get(0)?))
 }
 
 /// `body`: the subscription as JSON.
 pub(super) fn save_subscription(conn: &Connection, id: &str, body: &str, audit: &AuditEntry) -> Result<i64> {
     insert_audit(conn, audit)?;
-    conn.execute(
-        "INSERT INTO subscriptions (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-        params![id, body],
-    )?;
+    run(conn, query::SAVE_SUBSCRIPTION, params![id, body])?;
     bump_subscriptions_version(conn)
 }
 
 /// Its unfinished deliveries, rowed or still in a fan-out list, become `cancelled`.
 pub(super) fn delete_subscription(conn: &Connection, id: &str, audit: &AuditEntry) -> Result<i64> {
     insert_audit(conn, audit)?;
-    conn.execute("DELETE FROM subscriptions WHERE id = ?1", [id])?;
-    conn.execute(
-        "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL
-         WHERE subscription_id = ?1 AND status IN ('pending', 'retrying')",
-        [id],
-    )?;
+    run(conn, query::DELETE_SUBSCRIPTION, params![id])?;
+    run(conn, query::CANCEL_DELIVERIES, params![id])?;
     conn.execute(
         "INSERT INTO deliveries (id, event_id, subscription_id, status, attempts, updated_at)
          SELECT f.value ->> 0, e.id, ?1, 'cancelled', 0, ?2 FROM events e, json_each(e.fanout) f
@@ -67,12 +58,11 @@ pub(super) fn requeue_event(
     now: Millis,
     audit: Option<&AuditEntry>,
 ) -> Result<Vec<PendingDelivery>> {
-    let exists: bool = conn.query_row("SELECT EXISTS(SELECT 1 FROM events WHERE id = ?1)", [event_id], |r| r.get(0))?;
+    let exists: bool = select_one(conn, query::EVENT_EXISTS, params![event_id], |r| Ok(r.get(0)?))?;
     if !exists {
         return Err(Error::NotFound(format!("no event {event_id}; list events with GET /v1/events")));
     }
-    let found =
-        select(conn, &numbered(&query::redeliverable("all_deliveries")), params![event_id, sub, failed_only], target)?;
+    let found = select(conn, &query::redeliverable("all_deliveries"), params![event_id, sub, failed_only], target)?;
     let deliveries = query::with_missing_delivery(found, event_id, sub, failed_only);
     if let Some(audit) = audit {
         insert_audit(conn, audit)?;
@@ -88,7 +78,7 @@ pub(super) fn requeue_failed(
     audit: &AuditEntry,
 ) -> Result<Vec<PendingDelivery>> {
     insert_audit(conn, audit)?;
-    let deliveries = select(conn, &numbered(query::RECOVERABLE), params![sub, since], target)?;
+    let deliveries = select(conn, query::RECOVERABLE, params![sub, since], target)?;
     requeue(conn, deliveries, now)
 }
 
@@ -136,10 +126,7 @@ pub(super) fn save_alert(conn: &Connection, at: Millis, body: &str) -> Result<()
 
 /// `body`: the replay as JSON.
 pub(super) fn save_replay(conn: &Connection, id: &str, body: &str, audit: Option<&AuditEntry>) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO replays (id, body) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-    )?
-    .execute(params![id, body])?;
+    run(conn, query::SAVE_REPLAY, params![id, body])?;
     if let Some(audit) = audit {
         insert_audit(conn, audit)?;
     }

@@ -3,6 +3,7 @@
 //! entries and finished replays.
 
 use super::fanout::has_unfinished;
+use super::reads::run;
 use crate::domain::error::Result;
 use crate::domain::model::Millis;
 use crate::store::query;
@@ -28,11 +29,11 @@ pub(super) fn prune_slice(conn: &Connection, oldest_kept: &str, before: Millis) 
 
 /// Alerts and audit entries from before `before`, and finished replays below `oldest_replay`.
 pub(super) fn prune_logs(conn: &Connection, before: Millis, oldest_replay: &str) -> Result<()> {
-    conn.execute("DELETE FROM alerts WHERE at < ?1", [before])?;
+    run(conn, query::PRUNE_ALERTS, params![before])?;
     conn.execute(
         "DELETE FROM replays WHERE id < ?1 AND json_extract(body, '$.state') NOT IN ('running', 'held')",
         [oldest_replay],
     )?;
-    conn.execute("DELETE FROM audit WHERE at < ?1", [before])?;
+    run(conn, query::PRUNE_AUDIT, params![before])?;
     Ok(())
 }
