@@ -13,26 +13,23 @@ pub(super) struct EventList {
     pub args: Vec<String>,
 }
 
-/// The SQL that answers `q`, newest first. `deliveries` is the table or view of delivery rows;
-/// `unrowed_pending`, where a store keeps pending deliveries without a row, gives the condition
-/// that event `e` has such a delivery (for the subscription placeholder, if any).
-/// How a store searches payloads: its SQL for one word and for one field, given the placeholders
-/// of their arguments, and how it writes those arguments.
-pub(super) struct PayloadSearch {
-    /// A word in the payload or the event id: `indexed` is the word as `word_arg` writes it,
-    /// `raw` as typed.
-    pub word: fn(indexed: &str, raw: &str) -> String,
-    pub word_arg: fn(word: &str) -> String,
-    pub field: fn(path: &str, value: &str) -> String,
-    pub path_arg: fn(segments: &[String]) -> String,
+/// What an events query needs each store to write its own way: its payload search, and where it
+/// keeps pending deliveries that have no row yet.
+pub(super) trait EventListSql {
+    /// The condition that event `e` has a pending delivery without a row (for the subscription
+    /// placeholder `sub`, if any); `None` for a store whose every delivery has a row.
+    fn unrowed_pending(&self, sub: Option<&str>) -> Option<String>;
+    /// A word in the payload or the event id: `indexed` is the placeholder of the word as
+    /// `word_arg` writes it, `raw` of the word as typed.
+    fn word(&self, indexed: &str, raw: &str) -> String;
+    fn word_arg(&self, word: &str) -> String;
+    /// A payload field (its path's placeholder, as `path_arg` writes it) whose text holds `value`.
+    fn field(&self, path: &str, value: &str) -> String;
+    fn path_arg(&self, segments: &[String]) -> String;
 }
 
-pub(super) fn event_list(
-    q: &EventQuery,
-    deliveries: &str,
-    unrowed_pending: Option<fn(Option<&str>) -> String>,
-    search: &PayloadSearch,
-) -> EventList {
+/// The SQL that answers `q`, newest first, with `store`'s own parts.
+pub(super) fn event_list(q: &EventQuery, store: &impl EventListSql) -> EventList {
     let mut args = Vec::new();
     let mut arg = |v: &str| {
         args.push(v.to_string());
@@ -52,8 +49,8 @@ pub(super) fn event_list(
         sql += &format!(" AND e.id > {}", arg(after));
     }
     for word in &q.words {
-        let (indexed, raw) = (arg(&(search.word_arg)(word)), arg(word));
-        sql += &format!(" AND {}", (search.word)(&indexed, &raw));
+        let (indexed, raw) = (arg(&store.word_arg(word)), arg(word));
+        sql += &format!(" AND {}", store.word(&indexed, &raw));
     }
     for (path, value) in &q.fields {
         // Paths are checked where they come in; one that is not is matched by nothing.
@@ -61,13 +58,13 @@ pub(super) fn event_list(
             sql += " AND false";
             continue;
         };
-        let (path, value) = (arg(&(search.path_arg)(&segments)), arg(value));
-        sql += &format!(" AND {}", (search.field)(&path, &value));
+        let (path, value) = (arg(&store.path_arg(&segments)), arg(value));
+        sql += &format!(" AND {}", store.field(&path, &value));
     }
     if q.subscription.is_some() || q.status.is_some() {
         let statuses = q.status.map(StatusFilter::statuses);
         let sub = q.subscription.as_deref().map(&mut arg);
-        sql += &format!(" AND (EXISTS (SELECT 1 FROM {deliveries} d WHERE d.event_id = e.id");
+        sql += " AND (EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id";
         if let Some(sub) = &sub {
             sql += &format!(" AND d.subscription_id = {sub}");
         }
@@ -76,10 +73,10 @@ pub(super) fn event_list(
             sql += &format!(" AND d.status IN ({})", list.join(", "));
         }
         sql += ")";
-        if let Some(unrowed) = unrowed_pending
+        if let Some(unrowed) = store.unrowed_pending(sub.as_deref())
             && statuses.is_none_or(|s| s.contains(&DeliveryStatus::Pending))
         {
-            sql += &format!(" OR {}", unrowed(sub.as_deref()));
+            sql += &format!(" OR {unrowed}");
         }
         sql += ")";
     }

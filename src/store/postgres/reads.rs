@@ -14,25 +14,39 @@ use bytes::Bytes;
 use deadpool_postgres::{Client, Pool};
 use tokio_postgres::types::ToSql;
 
-/// How PostgreSQL searches payloads: a scan of the bodies (narrowed by the query's other
-/// conditions), words as substrings and fields through `jsonb`, case-insensitively. A body with a
-/// `\u0000` escape (stored before ingest refused them) cannot become `jsonb`: it is left out of
-/// field matches rather than failing the whole search (CASE keeps the cast from running on it).
-pub(super) const PAYLOAD_SEARCH: query::PayloadSearch = query::PayloadSearch {
-    word: |indexed, raw| {
+/// PostgreSQL's parts of an events query: a scan of the bodies (narrowed by the query's other
+/// conditions), words as substrings and fields through `jsonb`, case-insensitively; every delivery
+/// has a row. A body with a `\u0000` escape (stored before ingest refused them) cannot become
+/// `jsonb`: it is left out of field matches rather than failing the whole search (CASE keeps the
+/// cast from running on it).
+struct PostgresEvents;
+
+impl query::EventListSql for PostgresEvents {
+    fn unrowed_pending(&self, _: Option<&str>) -> Option<String> {
+        None
+    }
+
+    fn word(&self, indexed: &str, raw: &str) -> String {
         format!(
             "(strpos(lower(convert_from(e.body, 'UTF8')), lower({indexed})) > 0 OR strpos(lower(e.id), lower({raw})) > 0)"
         )
-    },
-    word_arg: |w| w.to_string(),
-    field: |path, value| {
+    }
+
+    fn word_arg(&self, word: &str) -> String {
+        word.to_string()
+    }
+
+    fn field(&self, path: &str, value: &str) -> String {
         format!(
             "CASE WHEN strpos(convert_from(e.body, 'UTF8'), '\\u0000') > 0 THEN false \
              ELSE strpos(lower(convert_from(e.body, 'UTF8')::jsonb #>> CAST(CAST({path} AS TEXT) AS TEXT[])), lower({value})) > 0 END"
         )
-    },
-    path_arg: |segments| format!("{{{}}}", segments.join(",")),
-};
+    }
+
+    fn path_arg(&self, segments: &[String]) -> String {
+        format!("{{{}}}", segments.join(","))
+    }
+}
 
 /// Every row's mapping by `map`.
 pub(super) fn mapped<T>(rows: &[tokio_postgres::Row], map: fn(&tokio_postgres::Row) -> Result<T>) -> Result<Vec<T>> {
@@ -86,7 +100,7 @@ pub(super) async fn event_bodies(pool: &Pool, event_ids: Vec<String>) -> Result<
 }
 
 pub(super) async fn list_events(pool: &Pool, q: EventQuery) -> Result<Vec<EventSummary>> {
-    let list = query::event_list(&q, "deliveries", None, &PAYLOAD_SEARCH);
+    let list = query::event_list(&q, &PostgresEvents);
     let client = pool.get().await?;
     let stmt = client.prepare_cached(&list.sql).await?;
     let params: Vec<&(dyn ToSql + Sync)> = list.args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();

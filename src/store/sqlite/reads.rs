@@ -1,8 +1,7 @@
 //! SQLite's reads, each run on a reader connection (`connection::Readers`): deliveries are read
 //! through the `all_deliveries` view, which holds those still in their event's fan-out list too.
 
-use super::fanout::has_unrowed_pending;
-use super::search::PAYLOAD_SEARCH;
+use super::search::SqliteEvents;
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{
     Alert, Attempt, AuditEntry, DeliveryDetail, DeliverySummary, EventDetail, EventSummary, Millis, Replay,
@@ -89,7 +88,7 @@ pub(super) fn event_bodies(conn: &Connection, ids: &str) -> Result<Vec<(String, 
 }
 
 pub(super) fn list_events(conn: &Connection, q: &EventQuery) -> Result<Vec<EventSummary>> {
-    let list = query::event_list(q, "deliveries", Some(has_unrowed_pending), &PAYLOAD_SEARCH);
+    let list = query::event_list(q, &SqliteEvents);
     let args: Vec<&dyn ToSql> = list.args.iter().map(|a| a as &dyn ToSql).collect();
     let mut events = select(conn, &list.sql, &args, |r| rows::event_summary(r))?;
     for e in &mut events {

@@ -9,6 +9,7 @@
 //! last batches on a power cut but never corrupts): those events are indexed again. Deleting the
 //! file rebuilds the index.
 
+use super::fanout::has_unrowed_pending;
 use crate::domain::error::{Error, Result};
 use crate::store::query;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -25,23 +26,37 @@ INSERT INTO progress VALUES (0);
 INSERT INTO events_fts(events_fts, rank) VALUES ('automerge', 8);
 "#;
 
-/// How SQLite searches payloads: words through the FTS5 index (each as a prefix), fields with
-/// `json_extract` (the body is stored as a BLOB, read as the JSON text it is).
-pub(super) const PAYLOAD_SEARCH: query::PayloadSearch = query::PayloadSearch {
-    word: |indexed, raw| {
+/// SQLite's parts of an events query: words through the FTS5 index (each as a prefix), fields
+/// with `json_extract` (the body is stored as a BLOB, read as the JSON text it is), and the
+/// pending deliveries still in their event's fan-out list.
+pub(super) struct SqliteEvents;
+
+impl query::EventListSql for SqliteEvents {
+    fn unrowed_pending(&self, sub: Option<&str>) -> Option<String> {
+        Some(has_unrowed_pending(sub))
+    }
+
+    fn word(&self, indexed: &str, raw: &str) -> String {
         format!(
             "(e.rowid IN (SELECT rowid FROM search.events_fts WHERE events_fts MATCH {indexed}) OR instr(lower(e.id), lower({raw})) > 0)"
         )
-    },
-    word_arg: |w| format!("\"{}\"*", w.replace('"', "\"\"")),
-    field: |path, value| format!("instr(lower(json_extract(CAST(e.body AS TEXT), {path})), lower({value})) > 0"),
-    path_arg: |segments| {
+    }
+
+    fn word_arg(&self, word: &str) -> String {
+        format!("\"{}\"*", word.replace('"', "\"\""))
+    }
+
+    fn field(&self, path: &str, value: &str) -> String {
+        format!("instr(lower(json_extract(CAST(e.body AS TEXT), {path})), lower({value})) > 0")
+    }
+
+    fn path_arg(&self, segments: &[String]) -> String {
         segments.iter().fold("$".to_string(), |out, s| match s.parse::<u32>() {
             Ok(i) => format!("{out}[{i}]"),
             Err(_) => format!("{out}.\"{s}\""),
         })
-    },
-};
+    }
+}
 
 /// The index's file for the store at `db`.
 pub(super) fn path_of(db: &Path) -> PathBuf {
