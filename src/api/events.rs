@@ -4,7 +4,7 @@ use super::error::json_body;
 use super::extract::{Path, Query};
 use super::{ApiError, AppState, ErrorBody};
 use crate::domain::model::{Actor, Caller, EventDetail, EventSummary};
-use crate::store::{EventQuery, StatusFilter};
+use crate::domain::query::{EventQuery, StatusFilter};
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, State};
@@ -94,7 +94,7 @@ pub async fn list(State(app): State<AppState>, Query(p): Query<ListParams>) -> R
             )
         })?),
     };
-    let (words, fields) = crate::store::search_terms(p.q.as_deref().unwrap_or_default())
+    let (words, fields) = crate::domain::query::search_terms(p.q.as_deref().unwrap_or_default())
         .map_err(|e| invalid("invalid_query", format!("q: {e}")))?;
     let query = EventQuery {
         words,

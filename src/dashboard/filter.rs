@@ -1,7 +1,7 @@
 //! The stream filter language: `action:card.move sub:crm status:failed card:123` plus free text.
 
 use crate::domain::model::{DeliveryStatus, EventSummary, Subscription};
-use crate::store::StatusFilter;
+use crate::domain::query::StatusFilter;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
@@ -30,7 +30,7 @@ impl Filter {
             if value.is_empty() {
                 return Err(format!("{key}: needs a value, e.g. {key}:something"));
             }
-            if let Some(field) = crate::store::field_term(word) {
+            if let Some(field) = crate::domain::query::field_term(word) {
                 f.fields.push(field?);
                 continue;
             }

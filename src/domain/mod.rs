@@ -1,10 +1,11 @@
 //! The plain types every stage shares, importing nothing of the flow: events, deliveries,
 //! subscriptions, attempts and alerts (`model`), domain errors, the signing secret, the action
-//! catalog, the stop signal and the retry schedule.
+//! catalog, the stop signal, the retry schedule and the filter language over events (`query`).
 
 pub mod catalog;
 pub mod error;
 pub mod model;
+pub mod query;
 pub mod schedule;
 pub mod secret;
 pub mod signals;

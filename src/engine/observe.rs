@@ -5,9 +5,10 @@ use super::Engine;
 use super::changes::audit;
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{AlertKind, AuditEntry, Caller, EventDetail, EventSummary, Millis, now_ms};
+use crate::domain::query::EventQuery;
 use crate::engine::report::{EndpointReport, StatsReport};
 use crate::observe::stats::{EndpointHistory, Span};
-use crate::store::{Activity, EventQuery, NodeInfo};
+use crate::store::{Activity, NodeInfo};
 
 impl Engine {
     pub async fn list_events(&self, query: EventQuery) -> Result<Vec<EventSummary>> {

@@ -12,7 +12,8 @@ use crate::domain::model::{
     Caller, DeliveryStatus, EventSummary, Millis, PreviewTarget, Replay, ReplayFilter, ReplayHold, ReplayPreview,
     ReplayState, SubscriptionState, new_id, now_ms, rfc3339,
 };
-use crate::store::{EventQuery, StatusFilter, first_event_id_at};
+use crate::domain::query::{EventQuery, StatusFilter};
+use crate::store::first_event_id_at;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};

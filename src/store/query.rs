@@ -1,9 +1,11 @@
-//! SQL both stores run, built once. Written with PostgreSQL's `$n` placeholders; SQLite reads
-//! the same text through `sqlite::numbered`, which turns them into its own `?n`.
+//! SQL both stores run, written once with numbered placeholders (`$1`, `$2`…): PostgreSQL numbers
+//! them so, and SQLite takes `$1` as a parameter's name, which its `reads::bind` binds to the value
+//! of that number. Where the stores differ (SQLite's fan-out lists and JSON functions,
+//! PostgreSQL's leases, arrays and node ids), the SQL is each store's own.
 
-use super::rows::EVENT_COLUMNS;
-use super::{EventQuery, StatusFilter};
+use super::rows::{ATTEMPT_NOTICE_COLUMNS, EVENT_COLUMNS, EVENT_DETAIL_COLUMNS, PENDING_COLUMNS};
 use crate::domain::model::DeliveryStatus;
+use crate::domain::query::{EventQuery, StatusFilter, field_path};
 
 /// An events query as SQL text and the text values its placeholders stand for, in order.
 pub(super) struct EventList {
@@ -11,26 +13,23 @@ pub(super) struct EventList {
     pub args: Vec<String>,
 }
 
-/// The SQL that answers `q`, newest first. `deliveries` is the table or view of delivery rows;
-/// `unrowed_pending`, where a store keeps pending deliveries without a row, gives the condition
-/// that event `e` has such a delivery (for the subscription placeholder, if any).
-/// How a store searches payloads: its SQL for one word and for one field, given the placeholders
-/// of their arguments, and how it writes those arguments.
-pub(super) struct PayloadSearch {
-    /// A word in the payload or the event id: `indexed` is the word as `word_arg` writes it,
-    /// `raw` as typed.
-    pub word: fn(indexed: &str, raw: &str) -> String,
-    pub word_arg: fn(word: &str) -> String,
-    pub field: fn(path: &str, value: &str) -> String,
-    pub path_arg: fn(segments: &[String]) -> String,
+/// What an events query needs each store to write its own way: its payload search, and where it
+/// keeps pending deliveries that have no row yet.
+pub(super) trait EventListSql {
+    /// The condition that event `e` has a pending delivery without a row (for the subscription
+    /// placeholder `sub`, if any); `None` for a store whose every delivery has a row.
+    fn unrowed_pending(&self, sub: Option<&str>) -> Option<String>;
+    /// A word in the payload or the event id: `indexed` is the placeholder of the word as
+    /// `word_arg` writes it, `raw` of the word as typed.
+    fn word(&self, indexed: &str, raw: &str) -> String;
+    fn word_arg(&self, word: &str) -> String;
+    /// A payload field (its path's placeholder, as `path_arg` writes it) whose text holds `value`.
+    fn field(&self, path: &str, value: &str) -> String;
+    fn path_arg(&self, segments: &[String]) -> String;
 }
 
-pub(super) fn event_list(
-    q: &EventQuery,
-    deliveries: &str,
-    unrowed_pending: Option<fn(Option<&str>) -> String>,
-    search: &PayloadSearch,
-) -> EventList {
+/// The SQL that answers `q`, newest first, with `store`'s own parts.
+pub(super) fn event_list(q: &EventQuery, store: &impl EventListSql) -> EventList {
     let mut args = Vec::new();
     let mut arg = |v: &str| {
         args.push(v.to_string());
@@ -50,22 +49,22 @@ pub(super) fn event_list(
         sql += &format!(" AND e.id > {}", arg(after));
     }
     for word in &q.words {
-        let (indexed, raw) = (arg(&(search.word_arg)(word)), arg(word));
-        sql += &format!(" AND {}", (search.word)(&indexed, &raw));
+        let (indexed, raw) = (arg(&store.word_arg(word)), arg(word));
+        sql += &format!(" AND {}", store.word(&indexed, &raw));
     }
     for (path, value) in &q.fields {
         // Paths are checked where they come in; one that is not is matched by nothing.
-        let Ok(segments) = super::field_path(path) else {
+        let Ok(segments) = field_path(path) else {
             sql += " AND false";
             continue;
         };
-        let (path, value) = (arg(&(search.path_arg)(&segments)), arg(value));
-        sql += &format!(" AND {}", (search.field)(&path, &value));
+        let (path, value) = (arg(&store.path_arg(&segments)), arg(value));
+        sql += &format!(" AND {}", store.field(&path, &value));
     }
     if q.subscription.is_some() || q.status.is_some() {
         let statuses = q.status.map(StatusFilter::statuses);
         let sub = q.subscription.as_deref().map(&mut arg);
-        sql += &format!(" AND (EXISTS (SELECT 1 FROM {deliveries} d WHERE d.event_id = e.id");
+        sql += " AND (EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id";
         if let Some(sub) = &sub {
             sql += &format!(" AND d.subscription_id = {sub}");
         }
@@ -74,10 +73,10 @@ pub(super) fn event_list(
             sql += &format!(" AND d.status IN ({})", list.join(", "));
         }
         sql += ")";
-        if let Some(unrowed) = unrowed_pending
+        if let Some(unrowed) = store.unrowed_pending(sub.as_deref())
             && statuses.is_none_or(|s| s.contains(&DeliveryStatus::Pending))
         {
-            sql += &format!(" OR {}", unrowed(sub.as_deref()));
+            sql += &format!(" OR {unrowed}");
         }
         sql += ")";
     }
@@ -102,6 +101,63 @@ pub(super) const RECOVERABLE: &str = "SELECT d.id, d.event_id, d.subscription_id
      FROM deliveries d JOIN events e ON e.id = d.event_id
      WHERE d.subscription_id = $1 AND d.status IN ('dead', 'retrying') AND e.received_at >= $2
      ORDER BY d.event_id";
+
+/// The subscriptions version: a count of subscription changes.
+pub(super) const SUBSCRIPTIONS_VERSION: &str = "SELECT version FROM subscription_version";
+/// A subscription change's last step, in its transaction: the version it creates.
+pub(super) const BUMP_SUBSCRIPTIONS_VERSION: &str =
+    "UPDATE subscription_version SET version = version + 1 RETURNING version";
+pub(super) const SUBSCRIPTIONS: &str = "SELECT body FROM subscriptions ORDER BY id";
+/// Subscription `$1` saved as the JSON `$2`.
+pub(super) const SAVE_SUBSCRIPTION: &str =
+    "INSERT INTO subscriptions (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body";
+pub(super) const DELETE_SUBSCRIPTION: &str = "DELETE FROM subscriptions WHERE id = $1";
+/// Subscription `$1`'s unfinished delivery rows become `cancelled`.
+pub(super) const CANCEL_DELIVERIES: &str = "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL
+     WHERE subscription_id = $1 AND status IN ('pending', 'retrying')";
+/// Replay `$1` saved as the JSON `$2`.
+pub(super) const SAVE_REPLAY: &str =
+    "INSERT INTO replays (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body";
+pub(super) const REPLAYS: &str = "SELECT body FROM replays ORDER BY id DESC";
+/// The newest `$1` alerts, newest first.
+pub(super) const RECENT_ALERTS: &str = "SELECT body FROM alerts ORDER BY id DESC LIMIT $1";
+/// The newest `$1` audit entries, newest first.
+pub(super) const AUDIT_LOG: &str = "SELECT body FROM audit ORDER BY id DESC LIMIT $1";
+pub(super) const COUNT_EVENTS: &str = "SELECT COUNT(*) FROM events";
+/// Whether event `$1` is stored.
+pub(super) const EVENT_EXISTS: &str = "SELECT EXISTS(SELECT 1 FROM events WHERE id = $1)";
+/// Retention of the logs: alerts and audit entries from before `$1`.
+pub(super) const PRUNE_ALERTS: &str = "DELETE FROM alerts WHERE at < $1";
+pub(super) const PRUNE_AUDIT: &str = "DELETE FROM audit WHERE at < $1";
+
+/// Event `$1`'s row as `rows::event_detail` reads it.
+pub(super) fn event_detail() -> String {
+    format!("SELECT {EVENT_DETAIL_COLUMNS} FROM events e WHERE e.id = $1")
+}
+
+/// Every unfinished delivery in `deliveries` (a table or view), oldest event first.
+pub(super) fn pending(deliveries: &str) -> String {
+    format!("SELECT {PENDING_COLUMNS} FROM {deliveries} WHERE status IN ('pending', 'retrying') ORDER BY event_id, id")
+}
+
+/// What a resuming stream client missed: events received after `$2` (by the id index from `$1`,
+/// the first id of `$2`'s millisecond before: ids begin with their time), at most `$3`.
+pub(super) fn events_since() -> String {
+    format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.id >= $1 AND e.received_at > $2 ORDER BY e.id LIMIT $3")
+}
+
+/// Attempts finished after `$2` (started after `$1`, the longest an attempt takes before it), with
+/// their delivery's current state, at most `$3`.
+pub(super) fn attempts_since() -> String {
+    format!(
+        "SELECT {ATTEMPT_NOTICE_COLUMNS} FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+         WHERE a.started_at > $1 AND a.started_at + a.duration_ms > $2
+         ORDER BY a.started_at + a.duration_ms, a.id LIMIT $3"
+    )
+}
+
+/// Alerts raised after `$1`, at most `$2`.
+pub(super) const ALERTS_SINCE: &str = "SELECT body FROM alerts WHERE at > $1 ORDER BY at, id LIMIT $2";
 
 /// A delivery a redelivery starts again: (delivery id, event id, subscription id).
 pub(super) type Target = (String, String, String);

@@ -74,6 +74,11 @@ fn status_code(cells: &impl Cells, i: usize) -> Result<Option<u16>> {
     Ok(cells.int(i)?.and_then(|c| u16::try_from(c).ok()))
 }
 
+/// A row kept as JSON text (a subscription, a replay), read back; `what` names it for the error.
+pub(super) fn stored<T: serde::de::DeserializeOwned>(body: &str, what: &str) -> Result<T> {
+    serde_json::from_str(body).map_err(|e| Error::Storage(format!("a stored {what} is unreadable: {e}")))
+}
+
 /// Columns `event_summary` reads, from `events e`.
 pub(super) const EVENT_COLUMNS: &str = "e.id, e.action, e.received_at, e.card_id, e.pipe_id, e.card_title";
 /// How many they are: a column selected after them is at this index.

@@ -3,8 +3,8 @@
 
 use crate::common::*;
 use hookwatch::dashboard::source::{RemoteSource, Source, Update};
+use hookwatch::domain::query::EventQuery;
 use hookwatch::observe::feed::FeedEvent;
-use hookwatch::store::EventQuery;
 use hookwatch::validate::subscriptions::SubscriptionInput;
 use std::time::Duration;
 use tokio::sync::mpsc;

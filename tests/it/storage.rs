@@ -4,9 +4,8 @@
 use bytes::Bytes;
 use hookwatch::domain::model::{Actor, Alert, AlertKind, AuditEntry, Replay, ReplayFilter, ReplayHold, ReplayState};
 use hookwatch::domain::model::{DeliveryStatus, ErrorKind, Millis, Subscription, now_ms};
-use hookwatch::store::{
-    AttemptRecord, EventQuery, IngestOutcome, NewEvent, NodeStatus, PostgresStore, StatusFilter, Store,
-};
+use hookwatch::domain::query::{EventQuery, StatusFilter};
+use hookwatch::store::{AttemptRecord, IngestOutcome, NewEvent, NodeStatus, PostgresStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -676,4 +675,110 @@ async fn payloads_are_searched_by_word_and_field(store: Arc<dyn Store>) {
     while store.index_payloads().await.unwrap().is_some_and(|n| n > 0) {}
     let hits = found(&[], &[("data.card.title", "initech")], None).await;
     assert!(hits.contains(&"evt_05".to_string()), "{hits:?}");
+}
+
+/// A store's migrations as they are shipped, in order: `src/store/<store>/migrations/*.sql`.
+fn migration_files(store: &str) -> Vec<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store").join(store).join("migrations");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let name = |f: &std::path::Path| f.file_stem().unwrap().to_string_lossy().into_owned();
+    files.iter().map(|f| (name(f), std::fs::read_to_string(f).unwrap())).collect()
+}
+
+/// A SQLite database migrated to the current schema before hookwatch recorded checksums (its
+/// version in `user_version` alone) opens with its data, gains its steps' checksums, and opens again.
+#[tokio::test]
+async fn a_sqlite_database_migrated_before_checksums_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let steps = migration_files("sqlite");
+    let old = rusqlite::Connection::open(&path).unwrap();
+    for (_, sql) in &steps {
+        old.execute_batch(sql).unwrap();
+    }
+    old.execute_batch(&format!("PRAGMA user_version = {};", steps.len())).unwrap();
+    old.execute("INSERT INTO events (id, action, received_at, body) VALUES ('evt_01JB0000000000000000000000', 'card.create', 1000, x'7b7d')", [])
+        .unwrap();
+    for _ in 0..2 {
+        let store = hookwatch::store::SqliteStore::open(&path, None).expect("a database of the last layout opens");
+        assert_eq!(store.count_events().await.unwrap(), 1);
+    }
+    let recorded: i64 = old
+        .query_row("SELECT count(*) FROM hookwatch_migrations WHERE length(checksum) = 64", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(recorded as usize, steps.len(), "every applied step's checksum is recorded");
+}
+
+/// A SQLite database one of whose applied migrations is not this binary's is refused, saying which
+/// and what to do.
+#[tokio::test]
+async fn a_sqlite_database_whose_migration_differs_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    drop(hookwatch::store::SqliteStore::open(&path, None).unwrap());
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute("UPDATE hookwatch_migrations SET checksum = 'f00d' WHERE version = 3", []).unwrap();
+    let Err(e) = hookwatch::store::SqliteStore::open(&path, None) else {
+        panic!("a changed migration must be refused")
+    };
+    let message = e.to_string();
+    assert!(
+        message.contains("its migration 0003_events_open_by_flag was applied from other SQL than this hookwatch's"),
+        "{message}"
+    );
+    assert!(message.contains("recorded checksum f00d"), "{message}");
+    assert!(message.contains("Start the hookwatch that migrated it, or restore a backup"), "{message}");
+}
+
+/// A client of its own on a test database.
+async fn pg_client(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client
+}
+
+/// A PostgreSQL database migrated to the current schema before hookwatch recorded checksums (its
+/// `hookwatch_migrations` holding versions and times alone) opens, gains the checksums, and opens again.
+#[tokio::test]
+async fn a_postgres_database_migrated_before_checksums_opens() {
+    let Some(url) = crate::common::fresh_pg_database().await else { return };
+    let client = pg_client(&url).await;
+    let steps = migration_files("postgres");
+    client
+        .batch_execute("CREATE TABLE hookwatch_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        .await
+        .unwrap();
+    for (version, (_, sql)) in (1i32..).zip(&steps) {
+        client.batch_execute(sql).await.unwrap();
+        client.execute("INSERT INTO hookwatch_migrations VALUES ($1, $2)", &[&version, &now_ms()]).await.unwrap();
+    }
+    for node in ["node-a", "node-b"] {
+        PostgresStore::connect(&url, node.into()).await.expect("a database of the last layout opens");
+    }
+    let row = client
+        .query_one("SELECT count(*), count(*) FILTER (WHERE length(checksum) = 64) FROM hookwatch_migrations", &[])
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, i64>(0) as usize, row.get::<_, i64>(1) as usize), (steps.len(), steps.len()));
+}
+
+/// A PostgreSQL database one of whose applied migrations is not this binary's is refused, saying
+/// which and what to do.
+#[tokio::test]
+async fn a_postgres_database_whose_migration_differs_is_refused() {
+    let Some(url) = crate::common::fresh_pg_database().await else { return };
+    PostgresStore::connect(&url, "node-a".into()).await.unwrap();
+    let client = pg_client(&url).await;
+    client.execute("UPDATE hookwatch_migrations SET checksum = 'f00d' WHERE version = 6", &[]).await.unwrap();
+    let Err(e) = PostgresStore::connect(&url, "node-a".into()).await else {
+        panic!("a changed migration must be refused")
+    };
+    let message = e.to_string();
+    assert!(
+        message
+            .contains("its migration 0006_unfinished_by_lease_holder was applied from other SQL than this hookwatch's"),
+        "{message}"
+    );
+    assert!(message.contains("Start the hookwatch that migrated it, or restore a backup"), "{message}");
 }

@@ -9,10 +9,10 @@ pub use remote::RemoteSource;
 
 use crate::domain::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview};
 use crate::domain::model::{EventDetail, EventSummary, Subscription};
+use crate::domain::query::EventQuery;
 use crate::engine::report::StatsReport;
 use crate::observe::feed::FeedEvent;
 use crate::observe::stats::{EndpointHistory, Span};
-use crate::store::EventQuery;
 use crate::validate::subscriptions::SubscriptionInput;
 use tokio::sync::mpsc;
 

@@ -9,14 +9,14 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 type Pending<T, R> = (T, oneshot::Sender<Result<R>>);
 
-pub struct Batcher<T, R = ()> {
+pub(super) struct Batcher<T, R = ()> {
     items: mpsc::UnboundedSender<Pending<T, R>>,
 }
 
 impl<T: Send + 'static, R: Clone + Send + 'static> Batcher<T, R> {
     /// Starts the gathering task: batches of at most `max` items, at most `parallel` written at once.
     /// `write` answers one outcome per item, in order.
-    pub fn start<F, Fut>(max: usize, parallel: usize, write: F) -> Self
+    pub(super) fn start<F, Fut>(max: usize, parallel: usize, write: F) -> Self
     where
         F: Fn(Vec<T>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Vec<R>>> + Send + 'static,
@@ -58,7 +58,7 @@ impl<T: Send + 'static, R: Clone + Send + 'static> Batcher<T, R> {
     }
 
     /// Resolves once the batch holding `item` has committed, with the item's outcome.
-    pub async fn submit(&self, item: T) -> Result<R> {
+    pub(super) async fn submit(&self, item: T) -> Result<R> {
         let (done, answer) = oneshot::channel();
         self.items.send((item, done)).map_err(|_| Error::Storage("the database writer has stopped".into()))?;
         answer.await.map_err(|_| Error::Storage("the database writer has stopped".into()))?

@@ -1,5 +1,6 @@
 //! SQLite's payload search index: FTS5 in a database file of its own beside the store's
-//! (`<db>-search`), filled in batches by its own connection from the events the writer committed.
+//! (`<db>-search`), filled in batches by its own connection from the events the writer committed,
+//! and how a query searches through it.
 //!
 //! In the store's own file, each batch (and FTS5's merges inside it) was a transaction of the
 //! writer's, and every ingest waited behind it. Here a batch reads the events through the store's
@@ -8,7 +9,9 @@
 //! last batches on a power cut but never corrupts): those events are indexed again. Deleting the
 //! file rebuilds the index.
 
+use super::fanout::has_unrowed_pending;
 use crate::domain::error::{Error, Result};
+use crate::store::query;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -22,6 +25,38 @@ CREATE TABLE progress (indexed_rowid INTEGER NOT NULL);
 INSERT INTO progress VALUES (0);
 INSERT INTO events_fts(events_fts, rank) VALUES ('automerge', 8);
 "#;
+
+/// SQLite's parts of an events query: words through the FTS5 index (each as a prefix), fields
+/// with `json_extract` (the body is stored as a BLOB, read as the JSON text it is), and the
+/// pending deliveries still in their event's fan-out list.
+pub(super) struct SqliteEvents;
+
+impl query::EventListSql for SqliteEvents {
+    fn unrowed_pending(&self, sub: Option<&str>) -> Option<String> {
+        Some(has_unrowed_pending(sub))
+    }
+
+    fn word(&self, indexed: &str, raw: &str) -> String {
+        format!(
+            "(e.rowid IN (SELECT rowid FROM search.events_fts WHERE events_fts MATCH {indexed}) OR instr(lower(e.id), lower({raw})) > 0)"
+        )
+    }
+
+    fn word_arg(&self, word: &str) -> String {
+        format!("\"{}\"*", word.replace('"', "\"\""))
+    }
+
+    fn field(&self, path: &str, value: &str) -> String {
+        format!("instr(lower(json_extract(CAST(e.body AS TEXT), {path})), lower({value})) > 0")
+    }
+
+    fn path_arg(&self, segments: &[String]) -> String {
+        segments.iter().fold("$".to_string(), |out, s| match s.parse::<u32>() {
+            Ok(i) => format!("{out}[{i}]"),
+            Err(_) => format!("{out}.\"{s}\""),
+        })
+    }
+}
 
 /// The index's file for the store at `db`.
 pub(super) fn path_of(db: &Path) -> PathBuf {
@@ -120,8 +155,9 @@ impl SearchIndex {
 
 #[cfg(test)]
 pub(super) mod tests {
-    use super::super::sqlite::SqliteStore;
-    use crate::store::{EventQuery, NewEvent, Store};
+    use super::super::SqliteStore;
+    use crate::domain::query::EventQuery;
+    use crate::store::{NewEvent, Store};
     use bytes::Bytes;
 
     fn titled(id: &str, title: &str, at: crate::domain::model::Millis) -> NewEvent {

@@ -1,0 +1,4 @@
+CREATE TABLE replays (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
