@@ -8,17 +8,17 @@ use super::inspector::Inspector;
 use super::keymap::Context;
 use super::palette::Palette;
 use super::replay::ReplayDraft;
+// Part of the app's face for the binary and the tests, which drive it with effects and outcomes.
+pub use super::effect::{Effect, Outcome};
 use super::source::Update;
-use super::view::counted;
+use super::text::{clock, counted};
 use crate::dispatch::BreakerState;
 use crate::domain::catalog::Catalog;
-use crate::domain::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview, ReplayState, SubscriptionChange};
-use crate::domain::model::{EventDetail, EventSummary, Millis, Subscription, SubscriptionState};
+use crate::domain::model::{Alert, AuditEntry, EventSummary, Millis, Replay, ReplayState, Subscription};
+use crate::domain::model::{SubscriptionChange, SubscriptionState};
 use crate::engine::report::{EndpointReport, StatsReport};
 use crate::observe::feed::FeedEvent;
-use crate::observe::stats::{EndpointHistory, Span};
 use crate::store::EventQuery;
-use crate::validate::subscriptions::SubscriptionInput;
 use ratatui_textarea::TextArea;
 use std::collections::{HashMap, VecDeque};
 
@@ -110,109 +110,6 @@ pub enum Popup {
         question: String,
         effect: Box<Effect>,
     },
-}
-
-/// Work the event loop carries out against the source.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    LoadEvents(EventQuery),
-    LoadEvent(String),
-    LoadSubscriptions,
-    /// `failed_only`: just the deliveries that failed (retrying or dead). `note` says what will
-    /// happen, shown once the server has taken it.
-    Redeliver {
-        event_id: String,
-        subscription_id: Option<String>,
-        failed_only: bool,
-        note: String,
-    },
-    SetPaused {
-        subscription_id: String,
-        name: String,
-        paused: bool,
-    },
-    LoadAudit,
-    Probe {
-        subscription_id: String,
-        name: String,
-    },
-    SaveSubscription {
-        id: Option<String>,
-        input: Box<SubscriptionInput>,
-    },
-    /// A test event's body, for one subscription or (`None`) every matching one.
-    SendEvent {
-        body: String,
-        to: Option<String>,
-    },
-    DeleteSubscription {
-        id: String,
-        name: String,
-    },
-    PreviewReplay(ReplayFilter),
-    StartReplay {
-        filter: ReplayFilter,
-        rate_per_s: u32,
-    },
-    LoadReplays,
-    CancelReplay(String),
-    /// An endpoint page's history over its span.
-    LoadHistory {
-        id: String,
-        span: Span,
-    },
-    /// Text for the terminal's clipboard (OSC 52); `what` names it in the status line.
-    Copy {
-        text: String,
-        what: String,
-    },
-    Quit,
-}
-
-/// What came back from an effect or an initial load.
-#[derive(Debug, Clone)]
-pub enum Outcome {
-    /// The store's answer to `query`, newest first.
-    Events {
-        query: EventQuery,
-        list: Vec<EventSummary>,
-    },
-    /// The store could not answer `query`.
-    EventsUnread {
-        query: EventQuery,
-        error: String,
-    },
-    Event(Box<EventDetail>),
-    EventFailed {
-        id: String,
-        error: String,
-    },
-    Subscriptions(Vec<Subscription>),
-    Alerts(Vec<Alert>),
-    /// The audit log, newest first, and when it was read.
-    Audit(Vec<AuditEntry>, Millis),
-    /// Why the audit log could not be read.
-    AuditUnread(String),
-    Catalog(Vec<String>),
-    Stats(Box<StatsReport>),
-    SubscriptionSaved(Box<Subscription>),
-    SaveFailed(String),
-    Sent(String),
-    SendFailed(String),
-    ReplayPreview(Result<ReplayPreview, String>),
-    ReplayStarted(Box<Replay>),
-    ReplayRefused(String),
-    /// Every stored replay, newest first, and when they were read.
-    Replays(Vec<Replay>, Millis),
-    ReplaysUnread(String),
-    ReplayCancelled(Box<Replay>),
-    History {
-        id: String,
-        span: Span,
-        read: Result<Box<EndpointHistory>, String>,
-    },
-    Done(String),
-    Failed(String),
 }
 
 #[derive(Debug, Clone)]
@@ -452,7 +349,7 @@ impl App {
             (SubscriptionState::Paused, _) => Some("held: subscription paused (p resumes)".into()),
             (SubscriptionState::Disabled, _) => Some("held: subscription disabled (p re-enables)".into()),
             (_, BreakerState::Open) => Some(match endpoint.next_probe_at {
-                Some(at) => format!("held: breaker open, next probe {}", super::view::clock(at)),
+                Some(at) => format!("held: breaker open, next probe {}", clock(at)),
                 None => "held: breaker open".into(),
             }),
             (_, BreakerState::HalfOpen) => Some("held: breaker probing the endpoint".into()),
@@ -930,6 +827,7 @@ fn take_newer_deliveries(row: &mut EventSummary, other: &EventSummary) {
 mod tests {
     use super::*;
     use crate::dashboard::screenshots::demo_app;
+    use crate::domain::model::ReplayPreview;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {

@@ -1,9 +1,7 @@
 //! The endpoint page (`Enter` on a subscription): its history over a span that zooms, read again
 //! while the page is open, and its recent failures, each opening in the inspector.
 
-use super::app::{App, Effect, Popup};
-use super::inspector::Inspector;
-use super::keymap::Action;
+use super::effect::Effect;
 use crate::domain::model::Millis;
 use crate::observe::stats::{EndpointHistory, RecentFailure, Span};
 
@@ -38,107 +36,10 @@ impl EndpointPage {
     }
 }
 
-impl App {
-    /// Opens subscription `id`'s page and asks for its history.
-    pub fn open_endpoint(&mut self, id: String) -> Vec<Effect> {
-        let page = EndpointPage::new(id, self.now);
-        let load = page.load();
-        self.popups.push(Popup::Endpoint(Box::new(page)));
-        vec![load]
-    }
-
-    pub fn endpoint_key(&mut self, action: Option<Action>) -> Vec<Effect> {
-        let screen = ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height);
-        let Some(Popup::Endpoint(page)) = self.popups.last_mut() else { return Vec::new() };
-        let last = page.failures().len().saturating_sub(1);
-        let rows = super::view::failure_rows(screen, page);
-        if let Some(cursor) = action.and_then(|a| super::input::moved(page.cursor, a, last, rows)) {
-            page.cursor = cursor;
-            return Vec::new();
-        }
-        match action {
-            Some(Action::Back) => {
-                self.popups.pop();
-            }
-            Some(action @ (Action::LongerSpan | Action::ShorterSpan)) => {
-                let span = page.span.zoomed(action == Action::LongerSpan);
-                if span != page.span {
-                    // The old span's figures stay until the new ones come, marked by their span.
-                    page.span = span;
-                    page.cursor = 0;
-                    page.asked_at = self.now;
-                    return vec![page.load()];
-                }
-            }
-            Some(Action::Inspect) => {
-                let Some(failure) = page.failures().get(page.cursor) else {
-                    self.set_status("no failure to inspect in this span", false);
-                    return Vec::new();
-                };
-                let event_id = failure.event_id.clone();
-                let ins = Inspector::at_attempt(event_id.clone(), page.id.clone(), failure.at);
-                self.popups.push(Popup::Inspector(Box::new(ins)));
-                return vec![Effect::LoadEvent(event_id)];
-            }
-            Some(Action::Filter) => {
-                let id = page.id.clone();
-                self.popups.pop();
-                return self.filter_to_endpoint(&id);
-            }
-            Some(
-                action @ (Action::TogglePause
-                | Action::Probe
-                | Action::EditSubscription
-                | Action::Copy
-                | Action::CopyUrl),
-            ) => {
-                let id = page.id.clone();
-                return self.endpoint_action(action, &id);
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    /// The open pages' next reads, each every `HISTORY_EVERY`.
-    pub(super) fn due_histories(&mut self, now: Millis) -> Vec<Effect> {
-        let mut due = Vec::new();
-        for popup in &mut self.popups {
-            if let Popup::Endpoint(page) = popup
-                && now.saturating_sub(page.asked_at) >= HISTORY_EVERY
-            {
-                page.asked_at = now;
-                due.push(page.load());
-            }
-        }
-        due
-    }
-
-    /// A read of `id`'s history over `span`: kept by the page showing that span.
-    pub(super) fn read_history(&mut self, id: &str, span: Span, read: Result<EndpointHistory, String>) {
-        let now = self.now;
-        for popup in &mut self.popups {
-            let Popup::Endpoint(page) = popup else { continue };
-            if page.id != id || page.span != span {
-                continue;
-            }
-            match read {
-                Ok(history) => {
-                    page.cursor = page.cursor.min(history.failures.len().saturating_sub(1));
-                    page.history = Some((history, now));
-                    page.error = None;
-                }
-                Err(ref e) => page.error = Some(e.clone()),
-            }
-            return;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dashboard::app::{Outcome, Pane};
+    use crate::dashboard::app::{App, Outcome, Pane, Popup};
     use crate::dashboard::keymap::Context;
     use crate::dashboard::screenshots::{demo_app, demo_history};
     use crossterm::event::{KeyCode, KeyEvent};

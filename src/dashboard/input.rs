@@ -1,17 +1,20 @@
 //! Keys become actions (through the key table), actions change the `App` and may ask for effects.
 
-use super::app::{App, Effect, Pane, Popup};
+use super::app::{App, Pane, Popup};
 use super::copy::{self, Copyable};
+use super::effect::Effect;
+use super::endpoint::{EndpointPage, HISTORY_EVERY};
 use super::filter::{Filter, resolve_subscription};
 use super::forms::{SendForm, SubscriptionForm};
 use super::inspector::Inspector;
 use super::keymap::{self, Action, Context};
 use super::palette::{self, Invocation, Palette, Verb};
 use super::replay::{ReplayDraft, replay_filter};
-use super::view::counted;
+use super::text::counted;
 use crate::dispatch::BreakerState;
 use crate::domain::catalog::ACTIONS;
-use crate::domain::model::{DeliveryStatus, SubscriptionState};
+use crate::domain::model::{DeliveryStatus, Millis, SubscriptionState};
+use crate::observe::stats::{EndpointHistory, Span};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
 
@@ -753,6 +756,104 @@ impl App {
             }
             Some(action) => *scroll = moved(*scroll, action, last, rows).unwrap_or(*scroll),
             None => {}
+        }
+    }
+}
+
+/// The endpoint page's keys, and its reads while open.
+impl App {
+    /// Opens subscription `id`'s page and asks for its history.
+    pub fn open_endpoint(&mut self, id: String) -> Vec<Effect> {
+        let page = EndpointPage::new(id, self.now);
+        let load = page.load();
+        self.popups.push(Popup::Endpoint(Box::new(page)));
+        vec![load]
+    }
+
+    pub fn endpoint_key(&mut self, action: Option<Action>) -> Vec<Effect> {
+        let screen = ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height);
+        let Some(Popup::Endpoint(page)) = self.popups.last_mut() else { return Vec::new() };
+        let last = page.failures().len().saturating_sub(1);
+        let rows = super::view::failure_rows(screen, page);
+        if let Some(cursor) = action.and_then(|a| moved(page.cursor, a, last, rows)) {
+            page.cursor = cursor;
+            return Vec::new();
+        }
+        match action {
+            Some(Action::Back) => {
+                self.popups.pop();
+            }
+            Some(action @ (Action::LongerSpan | Action::ShorterSpan)) => {
+                let span = page.span.zoomed(action == Action::LongerSpan);
+                if span != page.span {
+                    // The old span's figures stay until the new ones come, marked by their span.
+                    page.span = span;
+                    page.cursor = 0;
+                    page.asked_at = self.now;
+                    return vec![page.load()];
+                }
+            }
+            Some(Action::Inspect) => {
+                let Some(failure) = page.failures().get(page.cursor) else {
+                    self.set_status("no failure to inspect in this span", false);
+                    return Vec::new();
+                };
+                let event_id = failure.event_id.clone();
+                let ins = Inspector::at_attempt(event_id.clone(), page.id.clone(), failure.at);
+                self.popups.push(Popup::Inspector(Box::new(ins)));
+                return vec![Effect::LoadEvent(event_id)];
+            }
+            Some(Action::Filter) => {
+                let id = page.id.clone();
+                self.popups.pop();
+                return self.filter_to_endpoint(&id);
+            }
+            Some(
+                action @ (Action::TogglePause
+                | Action::Probe
+                | Action::EditSubscription
+                | Action::Copy
+                | Action::CopyUrl),
+            ) => {
+                let id = page.id.clone();
+                return self.endpoint_action(action, &id);
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// The open pages' next reads, each every `HISTORY_EVERY`.
+    pub(super) fn due_histories(&mut self, now: Millis) -> Vec<Effect> {
+        let mut due = Vec::new();
+        for popup in &mut self.popups {
+            if let Popup::Endpoint(page) = popup
+                && now.saturating_sub(page.asked_at) >= HISTORY_EVERY
+            {
+                page.asked_at = now;
+                due.push(page.load());
+            }
+        }
+        due
+    }
+
+    /// A read of `id`'s history over `span`: kept by the page showing that span.
+    pub(super) fn read_history(&mut self, id: &str, span: Span, read: Result<EndpointHistory, String>) {
+        let now = self.now;
+        for popup in &mut self.popups {
+            let Popup::Endpoint(page) = popup else { continue };
+            if page.id != id || page.span != span {
+                continue;
+            }
+            match read {
+                Ok(history) => {
+                    page.cursor = page.cursor.min(history.failures.len().saturating_sub(1));
+                    page.history = Some((history, now));
+                    page.error = None;
+                }
+                Err(ref e) => page.error = Some(e.clone()),
+            }
+            return;
         }
     }
 }

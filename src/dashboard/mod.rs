@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod copy;
+pub mod effect;
 pub mod endpoint;
 pub mod filter;
 pub mod forms;
@@ -10,18 +11,21 @@ pub mod input;
 pub mod inspector;
 pub mod json;
 pub mod keymap;
+pub mod layout;
 pub mod mouse;
 pub mod palette;
 pub mod replay;
 pub mod sanitize;
 pub mod screenshots;
 pub mod source;
+pub mod text;
 pub mod theme;
 pub mod view;
 
 use crate::config::ThemeName;
-use app::{App, Effect, Outcome};
+use app::App;
 use crossterm::event::{Event, EventStream, KeyEventKind};
+use effect::{Effect, Outcome};
 use futures::StreamExt;
 use source::{Source, Update};
 use std::sync::Arc;
@@ -114,7 +118,7 @@ async fn event_loop(
                 Some(Ok(input @ (Event::Key(_) | Event::Mouse(_)))) => {
                     dirty = true;
                     if let Ok(size) = terminal.size() {
-                        (app.wide, app.screen_width, app.screen_height) = (size.width >= view::WIDE, size.width, size.height);
+                        (app.wide, app.screen_width, app.screen_height) = (size.width >= layout::WIDE, size.width, size.height);
                     }
                     match input {
                         Event::Key(k) if k.kind != KeyEventKind::Release => app.on_key(k),
@@ -229,7 +233,7 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
             Effect::Probe { subscription_id, name } => match s.probe(&subscription_id).await {
                 Ok(held) => Outcome::Done(format!(
                     "probing {name}: the next of {} held goes out now",
-                    view::counted(held as u64, "delivery")
+                    text::counted(held as u64, "delivery")
                 )),
                 Err(e) => Outcome::Failed(format!("probe failed: {e}")),
             },

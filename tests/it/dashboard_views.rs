@@ -328,7 +328,7 @@ fn a_held_replay_says_in_the_header_why_and_until_when() {
     let header = |app: &hookwatch::dashboard::app::App| {
         to_text(&render(app, 200, 50, &PLAIN)).lines().next().unwrap().to_string()
     };
-    let probe = hookwatch::dashboard::view::clock(NOW + 60_000);
+    let probe = hookwatch::dashboard::text::clock(NOW + 60_000);
     assert!(
         header(&app).contains(&format!("▶ replay 1/212 held: breaker open, next probe {probe} (billing) · X cancels")),
         "{}",

@@ -1,8 +1,9 @@
 //! The alert log: endpoints failing, recovering, tripping their breaker, being disabled.
 
-use super::{LOG_BOX, clock, popup_area};
 use crate::dashboard::app::App;
+use crate::dashboard::layout::{LOG_BOX, popup_area};
 use crate::dashboard::sanitize::clean;
+use crate::dashboard::text::clock;
 use crate::dashboard::theme::Theme;
 use crate::domain::model::AlertKind;
 use ratatui::Frame;

@@ -1,8 +1,9 @@
 //! The audit log: every change and who made it, newest first, as read when it was opened.
 
-use super::{LOG_BOX, clock, popup_area};
 use crate::dashboard::app::App;
+use crate::dashboard::layout::{LOG_BOX, popup_area};
 use crate::dashboard::sanitize::clean;
+use crate::dashboard::text::clock;
 use crate::dashboard::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;

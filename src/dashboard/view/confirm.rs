@@ -1,6 +1,6 @@
 //! The question asked before a bulk or destructive action.
 
-use super::{popup_area, share_of};
+use crate::dashboard::layout::{popup_area, share_of};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
 use ratatui::Frame;

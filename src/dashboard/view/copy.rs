@@ -1,7 +1,7 @@
 //! The copy menu: what `y` in the inspector can put on the clipboard, each with its letter.
 
-use super::popup_area;
 use crate::dashboard::copy::Copyable;
+use crate::dashboard::layout::popup_area;
 use crate::dashboard::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;

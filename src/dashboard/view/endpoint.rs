@@ -1,11 +1,13 @@
 //! The endpoint page: what the subscription is doing now (from the live stats), its success and
 //! latency over the span, the responses it gave, its breaker's changes and its recent failures.
 
+use super::pane_block;
 use super::subscriptions::breaker;
-use super::{centred, clock, fit, pane_block, percent, popup_area, short_id, span};
 use crate::dashboard::app::App;
 use crate::dashboard::endpoint::{EndpointPage, HISTORY_STALE};
+use crate::dashboard::layout::{centred, popup_area};
 use crate::dashboard::sanitize::clean;
+use crate::dashboard::text::{clock, fit, percent, short_id, span};
 use crate::dashboard::theme::Theme;
 use crate::dispatch::BreakerState;
 use crate::domain::model::AlertKind;
@@ -287,7 +289,7 @@ fn draw_failures(
         frame.render_widget(Paragraph::new(Line::styled(text, theme.ok())).block(block), area);
         return;
     }
-    let first = super::first_shown(page.cursor, rows);
+    let first = crate::dashboard::layout::first_shown(page.cursor, rows);
     let lines: Vec<Line> = history
         .failures
         .iter()

@@ -1,7 +1,7 @@
 //! The subscription form and the test-event editor.
 
-use super::popup_area;
 use crate::dashboard::forms::{SendForm, SubscriptionForm};
+use crate::dashboard::layout::popup_area;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
 use crate::domain::catalog::ACTIONS;

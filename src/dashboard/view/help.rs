@@ -1,8 +1,8 @@
 //! The help overlay: every key, grouped by where it applies, straight from the key table.
 
-use super::{HELP_BOX, popup_area};
 use crate::dashboard::app::App;
 use crate::dashboard::keymap::{Context, context_title, offered};
+use crate::dashboard::layout::{HELP_BOX, popup_area};
 use crate::dashboard::palette;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
@@ -80,7 +80,7 @@ pub fn rows(theme: &Theme, read_only: bool, query: &str, width: usize) -> Vec<Li
                     .collect();
                 rows
             }
-            _ => super::wrapped(line, width.max(1)),
+            _ => crate::dashboard::text::wrapped(line, width.max(1)),
         })
         .collect()
 }
@@ -105,7 +105,7 @@ fn words_in_rows(text: &str, width: usize) -> Vec<String> {
 
 /// How wide the help's text is on a screen `width` columns wide (inside its border).
 pub fn text_width(width: u16) -> usize {
-    usize::from(super::share_of(width, HELP_BOX.width, HELP_BOX.min.0).saturating_sub(2))
+    usize::from(crate::dashboard::layout::share_of(width, HELP_BOX.width, HELP_BOX.min.0).saturating_sub(2))
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, scroll: usize, app: &App, theme: &Theme) {

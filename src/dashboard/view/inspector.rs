@@ -1,11 +1,12 @@
 //! The inspector: payload as coloured JSON, deliveries with every attempt, and the selected
 //! attempt's response and request headers. Side by side when wide, one section at a time when not.
 
-use super::{WIDE, centred, clock, counted, highlighted, popup_area, short_id, span, wrapped};
 use crate::dashboard::app::App;
 use crate::dashboard::inspector::{Inspector, Section};
 use crate::dashboard::json::Token;
+use crate::dashboard::layout::{WIDE, centred, popup_area};
 use crate::dashboard::sanitize::clean;
+use crate::dashboard::text::{clock, counted, highlighted, short_id, span, wrapped};
 use crate::dashboard::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -250,7 +251,7 @@ fn draw_deliveries(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, th
             index += 1;
         }
     }
-    let scroll = super::first_shown(cursor_line, height) as u16;
+    let scroll = crate::dashboard::layout::first_shown(cursor_line, height) as u16;
     frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
 }
 

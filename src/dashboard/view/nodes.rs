@@ -1,9 +1,10 @@
 //! The nodes overlay: this node and, in a cluster, every other node on the shared database,
 //! with how recently each was heard from and the work it holds.
 
-use super::{popup_area, span};
 use crate::dashboard::app::App;
+use crate::dashboard::layout::popup_area;
 use crate::dashboard::sanitize::clean;
+use crate::dashboard::text::span;
 use crate::dashboard::theme::Theme;
 use crate::store::NodeInfo;
 use ratatui::Frame;

@@ -1,10 +1,11 @@
 //! The replay preview: what the stream filter selects, where it goes, at what rate, for how long —
 //! the question asked before anything is sent.
 
-use super::{counted, popup_area, span};
 use crate::dashboard::app::App;
+use crate::dashboard::layout::popup_area;
 use crate::dashboard::replay::ReplayDraft;
 use crate::dashboard::sanitize::clean;
+use crate::dashboard::text::{counted, span};
 use crate::dashboard::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -78,7 +79,11 @@ fn selection_lines(app: &App, draft: &ReplayDraft, theme: &Theme) -> Vec<Line<'s
                     .unwrap_or_default();
                 lines.push(Line::from(vec![
                     label(if i == 0 { "To" } else { "" }),
-                    Span::raw(format!("{:<18}{:>7}", super::fit(&clean(&target.name), 17), target.deliveries)),
+                    Span::raw(format!(
+                        "{:<18}{:>7}",
+                        crate::dashboard::text::fit(&clean(&target.name), 17),
+                        target.deliveries
+                    )),
                     Span::styled(limit, theme.dim()),
                 ]));
             }

@@ -1,8 +1,9 @@
 //! The Subscriptions pane: one row per endpoint with its state, target and health.
 
-use super::{clock, figures_block, percent, span};
+use super::figures_block;
 use crate::dashboard::app::{App, SortKey};
 use crate::dashboard::sanitize::clean;
+use crate::dashboard::text::{clock, percent, span};
 use crate::dashboard::theme::Theme;
 use crate::dispatch::BreakerState;
 use crate::domain::model::{Millis, SubscriptionState};
@@ -205,8 +206,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     // When not every row fits, the detail line gives way and the bottom border says which show.
     let detail_line = inner.height as usize > endpoints.len() + 1;
     let rows_shown = usize::from(inner.height.saturating_sub(1));
-    let first = super::first_shown(app.sub_cursor, rows_shown);
-    let block = match super::scroll_note(first, rows_shown, endpoints.len()) {
+    let first = crate::dashboard::layout::first_shown(app.sub_cursor, rows_shown);
+    let block = match crate::dashboard::layout::scroll_note(first, rows_shown, endpoints.len()) {
         Some(note) => block.title_bottom(Line::styled(note, theme.dim()).right_aligned()),
         None => block,
     };
