@@ -1,12 +1,20 @@
 //! The dashboard's state (a view-model) and how input and updates change it. Nothing here draws;
 //! work for the engine leaves as `Effect`s and comes back as `Outcome`s.
 
+use super::component::Component;
+use super::data::Data;
 use super::endpoint::EndpointPage;
 use super::filter::Filter;
 use super::forms::{SendForm, SubscriptionForm};
 use super::inspector::Inspector;
 use super::keymap::Context;
 use super::palette::Palette;
+use super::popups::alerts::Alerts;
+use super::popups::audit::Audit;
+use super::popups::confirm::Confirm;
+use super::popups::copy_menu::CopyMenu;
+use super::popups::help::Help;
+use super::popups::nodes::Nodes;
 use super::replay::ReplayDraft;
 // Part of the app's face for the binary and the tests, which drive it with effects and outcomes.
 pub use super::effect::{Effect, Outcome};
@@ -84,32 +92,46 @@ pub enum Popup {
     Inspector(Box<Inspector>),
     /// One subscription's page: its history over a span, its failures.
     Endpoint(Box<EndpointPage>),
-    Help {
-        scroll: usize,
-    },
-    Alerts {
-        scroll: usize,
-    },
+    Help(Help),
+    Alerts(Alerts),
     /// The audit log as read when it was opened.
-    Audit {
-        scroll: usize,
-    },
-    Nodes {
-        scroll: usize,
-    },
+    Audit(Audit),
+    Nodes(Nodes),
     Subscription(Box<SubscriptionForm>),
     Send(Box<SendForm>),
     /// A replay of what the stream filter selects: its preview, the rate, then yes or no.
     Replay(Box<ReplayDraft>),
-    /// What `y` in the inspector can copy; `cursor` is the highlighted choice.
-    CopyMenu {
-        cursor: usize,
-    },
-    /// Asks before a bulk or destructive action; `effect` runs on yes.
-    Confirm {
-        question: String,
-        effect: Box<Effect>,
-    },
+    /// What `y` in the inspector can copy.
+    CopyMenu(CopyMenu),
+    /// Asks before a bulk or destructive action.
+    Confirm(Confirm),
+}
+
+impl Popup {
+    /// The popup as a component (state, keys and drawing in one type), for those that are one.
+    pub fn component(&self) -> Option<&dyn Component> {
+        match self {
+            Popup::Help(c) => Some(c),
+            Popup::Alerts(c) => Some(c),
+            Popup::Audit(c) => Some(c),
+            Popup::Nodes(c) => Some(c),
+            Popup::CopyMenu(c) => Some(c),
+            Popup::Confirm(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn component_mut(&mut self) -> Option<&mut dyn Component> {
+        match self {
+            Popup::Help(c) => Some(c),
+            Popup::Alerts(c) => Some(c),
+            Popup::Audit(c) => Some(c),
+            Popup::Nodes(c) => Some(c),
+            Popup::CopyMenu(c) => Some(c),
+            Popup::Confirm(c) => Some(c),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -166,8 +188,6 @@ pub struct App {
     pub filter_error: Option<String>,
     /// The command palette, while open.
     pub palette: Option<Palette>,
-    /// What the help is narrowed to (`/` in the help), and whether it is being typed.
-    pub help_search: Option<(TextArea<'static>, bool)>,
     /// Command lines run since the dashboard started, oldest first.
     pub command_history: Vec<String>,
     /// The replays running as last read, newest first.
@@ -210,14 +230,6 @@ pub struct App {
     pub quit: bool,
 }
 
-/// Alerts of one kind about one endpoint, raised one after another.
-pub struct AlertGroup<'a> {
-    pub newest: &'a Alert,
-    pub count: usize,
-    /// When the first of them was raised.
-    pub first_at: Millis,
-}
-
 impl App {
     pub fn new(location: String) -> Self {
         App {
@@ -238,7 +250,6 @@ impl App {
             filter_input: None,
             filter_error: None,
             palette: None,
-            help_search: None,
             command_history: Vec::new(),
             replays: Vec::new(),
             replays_read: None,
@@ -315,21 +326,6 @@ impl App {
         self.visible_events().nth(self.stream_cursor)
     }
 
-    /// The alert log newest first, a run of the same alert about the same endpoint as one group.
-    pub fn alert_groups(&self) -> Vec<AlertGroup<'_>> {
-        let mut groups: Vec<AlertGroup> = Vec::new();
-        for alert in self.alerts.iter().rev() {
-            match groups.last_mut() {
-                Some(g) if g.newest.kind == alert.kind && g.newest.subscription_id == alert.subscription_id => {
-                    g.count += 1;
-                    g.first_at = alert.at;
-                }
-                _ => groups.push(AlertGroup { newest: alert, count: 1, first_at: alert.at }),
-            }
-        }
-        groups
-    }
-
     /// Endpoints in the table's order: by the sort key (reversed if asked), then by name.
     pub fn endpoints(&self) -> Vec<&EndpointReport> {
         let mut list: Vec<&EndpointReport> = self.stats.iter().flat_map(|s| s.subscriptions.iter()).collect();
@@ -380,20 +376,17 @@ impl App {
     }
 
     pub fn context(&self) -> Context {
+        if let Some(component) = self.popups.last().and_then(Popup::component) {
+            return component.context();
+        }
         match self.popups.last() {
             Some(Popup::Inspector(_)) => Context::Inspector,
             Some(Popup::Endpoint(_)) => Context::Endpoint,
-            Some(Popup::Help { .. }) if self.help_search.as_ref().is_some_and(|(_, typing)| *typing) => {
-                Context::HelpSearch
-            }
-            Some(Popup::Help { .. } | Popup::Alerts { .. } | Popup::Audit { .. } | Popup::Nodes { .. }) => {
-                Context::Overlay
-            }
             Some(Popup::Subscription(_)) => Context::Form,
             Some(Popup::Send(_)) => Context::SendForm,
-            Some(Popup::Confirm { .. }) => Context::Confirm,
             Some(Popup::Replay(_)) => Context::Replay,
-            Some(Popup::CopyMenu { .. }) => Context::CopyMenu,
+            // (The components answered above.)
+            Some(_) => Context::Overlay,
             None if self.palette.is_some() => Context::Palette,
             None if self.filter_input.is_some() => Context::FilterInput,
             None => match self.focus {
@@ -401,6 +394,19 @@ impl App {
                 Pane::Rates => Context::Rates,
                 Pane::Stream => Context::Stream,
             },
+        }
+    }
+
+    /// What the components see of the app: its data, read-only.
+    pub fn data(&self) -> Data<'_> {
+        Data {
+            now: self.now,
+            read_only: self.read_only,
+            screen: ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height),
+            stats: self.stats.as_ref(),
+            alerts: &self.alerts,
+            audit: self.audit.as_ref(),
+            audit_unread: self.audit_unread.as_deref(),
         }
     }
 
@@ -434,11 +440,6 @@ impl App {
         if self.connected && !self.resuming {
             self.stale_since = None;
         }
-    }
-
-    /// What the help is narrowed to ("" for all of it).
-    pub fn help_query(&self) -> String {
-        self.help_search.as_ref().map(|(input, _)| input.lines().join("")).unwrap_or_default()
     }
 
     /// Reads that are due by now (called on the clock's tick).
@@ -661,7 +662,7 @@ impl App {
             self.alerts.pop_front();
         }
         self.alerts.push_back(alert);
-        if !matches!(self.popups.last(), Some(Popup::Alerts { .. })) {
+        if !matches!(self.popups.last(), Some(Popup::Alerts(_))) {
             self.unseen_alerts += 1;
         }
     }
@@ -834,6 +835,13 @@ mod tests {
         app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
     }
 
+    fn help(app: &App) -> &Help {
+        match app.popups.last() {
+            Some(Popup::Help(help)) => help,
+            _ => panic!("the help is not open"),
+        }
+    }
+
     fn typed(app: &mut App, text: &str) {
         for c in text.chars() {
             press(app, KeyCode::Char(c));
@@ -994,10 +1002,10 @@ mod tests {
         let mut app = demo_app();
         press(&mut app, KeyCode::Char('?'));
         press(&mut app, KeyCode::Char('G'));
-        let rows = crate::dashboard::view::overlay_rows(app.popups.last().unwrap(), &app, app.screen_height);
-        let last = crate::dashboard::view::help_len(&app) - rows;
+        let rows = crate::dashboard::layout::HELP_BOX.rows(app.screen_height);
+        let last = help(&app).len(&app.data()) - rows;
         let scroll = |app: &App| match app.popups.last() {
-            Some(Popup::Help { scroll }) => *scroll,
+            Some(Popup::Help(help)) => help.scroll,
             _ => usize::MAX,
         };
         assert_eq!(scroll(&app), last);
@@ -1100,14 +1108,14 @@ mod tests {
         press(&mut app, KeyCode::Char('/'));
         assert_eq!(app.context(), Context::HelpSearch);
         typed(&mut app, "replay");
-        let shown = crate::dashboard::view::help_len(&app);
-        assert!(shown > 3 && shown < crate::dashboard::view::help_len(&demo_app()) / 4, "{shown} lines");
+        let shown = help(&app).len(&app.data());
+        let all = Help::default().len(&app.data());
+        assert!(shown > 3 && shown < all / 4, "{shown} lines");
         press(&mut app, KeyCode::Enter);
         assert_eq!(app.context(), Context::Overlay, "Enter keeps it narrowed and scrolls it");
         press(&mut app, KeyCode::Char('/'));
         press(&mut app, KeyCode::Esc);
-        assert!(app.help_search.is_none(), "Esc while typing shows the whole help");
-        assert!(matches!(app.popups.last(), Some(Popup::Help { .. })));
+        assert!(help(&app).search.is_none(), "Esc while typing shows the whole help");
         press(&mut app, KeyCode::Esc);
         assert!(app.popups.is_empty());
     }
@@ -1163,7 +1171,7 @@ mod tests {
         assert!(note.contains(app.subscription_name(&dead_sub)), "{note}");
 
         assert!(press(&mut app, KeyCode::Char('R')).is_empty(), "nothing is sent before the answer");
-        let Some(Popup::Confirm { question, .. }) = app.popups.last() else { panic!("no question asked") };
+        let Some(Popup::Confirm(Confirm { question, .. })) = app.popups.last() else { panic!("no question asked") };
         assert!(question.contains("1 already succeeded"), "{question}");
         assert!(press(&mut app, KeyCode::Char('n')).is_empty());
         assert!(app.popups.is_empty());
@@ -1295,7 +1303,7 @@ mod tests {
         press(&mut app, KeyCode::Tab);
         press(&mut app, KeyCode::Char('j'));
         assert!(press(&mut app, KeyCode::Char('D')).is_empty());
-        let Some(Popup::Confirm { question, .. }) = app.popups.last() else { panic!("no question asked") };
+        let Some(Popup::Confirm(Confirm { question, .. })) = app.popups.last() else { panic!("no question asked") };
         let backlog = app.selected_endpoint().unwrap().backlog;
         assert!(question.contains("billing") && question.contains(&format!("its {backlog} deliveries")), "{question}");
         let effects = press(&mut app, KeyCode::Char('y'));

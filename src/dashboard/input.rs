@@ -1,6 +1,7 @@
 //! Keys become actions (through the key table), actions change the `App` and may ask for effects.
 
 use super::app::{App, Pane, Popup};
+use super::component::{Reply, Request};
 use super::copy::{self, Copyable};
 use super::effect::Effect;
 use super::endpoint::{EndpointPage, HISTORY_EVERY};
@@ -8,7 +9,10 @@ use super::filter::{Filter, resolve_subscription};
 use super::forms::{SendForm, SubscriptionForm};
 use super::inspector::Inspector;
 use super::keymap::{self, Action, Context};
+use super::layout::moved;
 use super::palette::{self, Invocation, Palette, Verb};
+use super::popups::{alerts::Alerts, audit::Audit, confirm::Confirm, copy_menu::CopyMenu};
+use super::popups::{help::Help, nodes::Nodes};
 use super::replay::{ReplayDraft, replay_filter};
 use super::text::counted;
 use crate::dispatch::BreakerState;
@@ -17,22 +21,6 @@ use crate::domain::model::{DeliveryStatus, Millis, SubscriptionState};
 use crate::observe::stats::{EndpointHistory, Span};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
-
-/// Where a movement key takes a position in a list or view of `0..=last` of which `page` rows
-/// show; `None` for any other action.
-pub(super) fn moved(position: usize, action: Action, last: usize, page: usize) -> Option<usize> {
-    let by = |delta: isize| position.saturating_add_signed(delta).min(last);
-    let page = isize::try_from(page.max(1)).unwrap_or(isize::MAX);
-    Some(match action {
-        Action::Up => by(-1),
-        Action::Down => by(1),
-        Action::PageUp => by(-page),
-        Action::PageDown => by(page),
-        Action::Top => 0,
-        Action::Bottom => last,
-        _ => return None,
-    })
-}
 
 impl App {
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -53,24 +41,17 @@ impl App {
         {
             self.set_status(note, false);
         }
+        if self.popups.last().is_some_and(|p| p.component().is_some()) {
+            return self.component_key(action, key);
+        }
         match ctx {
             Context::FilterInput => self.filter_key(action, key),
             Context::Form => self.form_key(action, key),
             Context::SendForm => self.send_key(action, key),
             Context::Inspector => self.inspector_action(action),
             Context::Endpoint => self.endpoint_key(action),
-            Context::Confirm => self.confirm_action(action),
             Context::Palette => self.palette_key(action, key),
             Context::Replay => self.replay_key(action, key),
-            Context::CopyMenu => self.copy_menu_key(action, key),
-            Context::HelpSearch => {
-                self.help_search_key(action, key);
-                Vec::new()
-            }
-            Context::Overlay => {
-                self.overlay_action(action);
-                Vec::new()
-            }
             _ => action.map(|a| self.main_action(a)).unwrap_or_default(),
         }
     }
@@ -102,14 +83,14 @@ impl App {
                 self.filter_input = Some(input);
                 self.filter_error = None;
             }
-            Action::Help => self.popups.push(Popup::Help { scroll: 0 }),
+            Action::Help => self.popups.push(Popup::Help(Help::default())),
             Action::Alerts => {
                 self.unseen_alerts = 0;
-                self.popups.push(Popup::Alerts { scroll: 0 });
+                self.popups.push(Popup::Alerts(Alerts::default()));
             }
-            Action::Nodes => self.popups.push(Popup::Nodes { scroll: 0 }),
+            Action::Nodes => self.popups.push(Popup::Nodes(Nodes::default())),
             Action::Audit => {
-                self.popups.push(Popup::Audit { scroll: 0 });
+                self.popups.push(Popup::Audit(Audit::default()));
                 self.audit_unread = None;
                 return vec![Effect::LoadAudit];
             }
@@ -256,7 +237,7 @@ impl App {
             counted(waiting, "delivery")
         );
         let effect = Effect::DeleteSubscription { id: sub.id.clone(), name: sub.name.clone() };
-        self.popups.push(Popup::Confirm { question, effect: Box::new(effect) });
+        self.popups.push(Popup::Confirm(Confirm { question, effect }));
     }
 
     /// C-r or `:replay`: the preview of replaying what the stream filter selects.
@@ -313,38 +294,33 @@ impl App {
         Vec::new()
     }
 
-    fn copy_menu_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
-        let Some(Popup::CopyMenu { cursor }) = self.popups.last_mut() else { return Vec::new() };
-        let last = Copyable::ALL.len() - 1;
-        let chosen = match (action, key.code) {
-            (Some(Action::Up), _) => {
-                *cursor = cursor.saturating_sub(1);
-                None
-            }
-            (Some(Action::Down), _) => {
-                *cursor = (*cursor + 1).min(last);
-                None
-            }
-            (Some(Action::Submit), _) => Some(Copyable::ALL[(*cursor).min(last)]),
-            (Some(Action::Back), _) => {
-                self.popups.pop();
-                None
-            }
-            (_, KeyCode::Char(c)) => Copyable::ALL.into_iter().find(|k| k.key() == c),
-            _ => None,
+    /// A key for the topmost popup, a component: it answers, the app does what it asks.
+    fn component_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
+        let Some(mut top) = self.popups.pop() else { return Vec::new() };
+        let reply = match top.component_mut() {
+            Some(component) => component.on_key(action, key, &self.data()),
+            None => Reply::Stay,
         };
-        let Some(chosen) = chosen else { return Vec::new() };
-        self.popups.pop();
-        match self.copied(chosen) {
-            Ok((text, what)) => vec![Effect::Copy { text, what }],
-            Err(why) => {
-                self.set_status(why, true);
-                Vec::new()
+        match reply {
+            Reply::Stay => self.popups.push(top),
+            Reply::Effects(effects) => {
+                self.popups.push(top);
+                return effects;
             }
+            Reply::Close { note } => {
+                if let Some(note) = note {
+                    self.set_status(note, false);
+                }
+            }
+            Reply::CloseAndRun(effect) => return vec![effect],
+            Reply::Ask(Request::Copy(chosen)) => match self.copied(chosen) {
+                Ok((text, what)) => return vec![Effect::Copy { text, what }],
+                Err(why) => self.set_status(why, true),
+            },
         }
+        Vec::new()
     }
 
-    /// The text a copy menu choice stands for, from the open inspector, and how to name it.
     fn copied(&self, chosen: Copyable) -> Result<(String, String), String> {
         let Some(Popup::Inspector(ins)) = self.popups.last() else { return Err("no event is open".into()) };
         let detail = ins.detail.as_ref().ok_or("the event is still loading")?;
@@ -652,7 +628,7 @@ impl App {
                     self.ask_redeliver_all(&event);
                 }
             }
-            Some(Action::Copy) => self.popups.push(Popup::CopyMenu { cursor: 0 }),
+            Some(Action::Copy) => self.popups.push(Popup::CopyMenu(CopyMenu::default())),
             Some(Action::Wrap) => ins.toggle_wrap(),
             Some(Action::Left) => ins.sideways(false, sideways),
             Some(Action::Right) => ins.sideways(true, sideways),
@@ -691,72 +667,7 @@ impl App {
         }
         let note = self.redelivery_note(&all);
         let effect = Effect::Redeliver { event_id: event.id.clone(), subscription_id: None, failed_only: false, note };
-        self.popups.push(Popup::Confirm { question, effect: Box::new(effect) });
-    }
-
-    fn confirm_action(&mut self, action: Option<Action>) -> Vec<Effect> {
-        match action {
-            Some(Action::Submit) => match self.popups.pop() {
-                Some(Popup::Confirm { effect, .. }) => vec![*effect],
-                _ => Vec::new(),
-            },
-            Some(Action::Back) => {
-                self.popups.pop();
-                self.set_status("cancelled", false);
-                Vec::new()
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    fn help_search_key(&mut self, action: Option<Action>, key: KeyEvent) {
-        let Some((input, typing)) = self.help_search.as_mut() else { return };
-        match action {
-            Some(Action::Submit) => *typing = false,
-            Some(Action::Back) => self.help_search = None,
-            _ => super::forms::edit(input, key),
-        }
-        // What is shown changed: from its top.
-        if let Some(Popup::Help { scroll }) = self.popups.last_mut() {
-            *scroll = 0;
-        }
-    }
-
-    fn overlay_action(&mut self, action: Option<Action>) {
-        let in_help = matches!(self.popups.last(), Some(Popup::Help { .. }));
-        // Scrolling stops where the last line shows at the bottom, so `k` after `G` moves at once.
-        let (last, rows) = match self.popups.last() {
-            Some(popup) => {
-                let len = match popup {
-                    Popup::Help { .. } => super::view::help_len(self),
-                    Popup::Alerts { .. } => self.alert_groups().len(),
-                    Popup::Audit { .. } => self.audit.as_ref().map_or(0, |(entries, _)| entries.len()),
-                    Popup::Nodes { .. } => self.stats.as_ref().map_or(0, |s| s.nodes.len()),
-                    _ => 0,
-                };
-                let rows = super::view::overlay_rows(popup, self, self.screen_height);
-                (len.saturating_sub(rows), rows)
-            }
-            None => return,
-        };
-        let Some(Popup::Help { scroll } | Popup::Alerts { scroll } | Popup::Audit { scroll } | Popup::Nodes { scroll }) =
-            self.popups.last_mut()
-        else {
-            return;
-        };
-        match action {
-            Some(Action::Back) => {
-                self.popups.pop();
-                self.help_search = None;
-            }
-            Some(Action::Filter) if in_help => {
-                let mut input = self.help_search.take().map(|(input, _)| input).unwrap_or_default();
-                input.move_cursor(ratatui_textarea::CursorMove::End);
-                self.help_search = Some((input, true));
-            }
-            Some(action) => *scroll = moved(*scroll, action, last, rows).unwrap_or(*scroll),
-            None => {}
-        }
+        self.popups.push(Popup::Confirm(Confirm { question, effect }));
     }
 }
 

@@ -1,6 +1,7 @@
 //! Where things go on the screen: the main panes, a popup's share, how far a list scrolls.
 //! Pure geometry that both state (how far a key scrolls) and drawing import.
 
+use super::keymap::Action;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Clear;
@@ -47,6 +48,14 @@ pub struct Share {
     pub min: (u16, u16),
 }
 
+impl Share {
+    /// How many lines of a list fit in it over a screen `height` rows tall (inside its border):
+    /// its drawing and its scrolling both use this, so `G` lands on the last page.
+    pub fn rows(&self, height: u16) -> usize {
+        usize::from(share_of(height, self.height, self.min.1).saturating_sub(2))
+    }
+}
+
 /// The help overlay's share.
 pub const HELP_BOX: Share = Share { width: 70, height: 85, min: (58, 14) };
 /// The alert and audit logs' share.
@@ -85,4 +94,20 @@ pub fn scroll_note(first: usize, shown: usize, total: usize) -> Option<String> {
     let up = if first > 0 { "↑" } else { "" };
     let down = if last < total { "↓" } else { "" };
     Some(format!(" {up}{down} {}–{last} of {total} ", first + 1))
+}
+
+/// Where a movement key takes a position in a list or view of `0..=last` of which `page` rows
+/// show; `None` for any other action.
+pub fn moved(position: usize, action: Action, last: usize, page: usize) -> Option<usize> {
+    let by = |delta: isize| position.saturating_add_signed(delta).min(last);
+    let page = isize::try_from(page.max(1)).unwrap_or(isize::MAX);
+    Some(match action {
+        Action::Up => by(-1),
+        Action::Down => by(1),
+        Action::PageUp => by(-page),
+        Action::PageDown => by(page),
+        Action::Top => 0,
+        Action::Bottom => last,
+        _ => return None,
+    })
 }

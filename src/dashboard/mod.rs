@@ -2,7 +2,9 @@
 //! and the engine is reached only through a `source` (in-process or remote).
 
 pub mod app;
+pub mod component;
 pub mod copy;
+pub mod data;
 pub mod effect;
 pub mod endpoint;
 pub mod filter;
@@ -14,6 +16,7 @@ pub mod keymap;
 pub mod layout;
 pub mod mouse;
 pub mod palette;
+pub mod popups;
 pub mod replay;
 pub mod sanitize;
 pub mod screenshots;

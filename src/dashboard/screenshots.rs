@@ -4,6 +4,7 @@
 use super::app::{App, EventRow, Pane, Popup};
 use super::forms::{SendForm, SubscriptionForm};
 use super::inspector::{Inspector, Section};
+use super::popups::{alerts::Alerts, audit::Audit, copy_menu::CopyMenu, help::Help, nodes::Nodes};
 use super::theme::Theme;
 use super::view;
 use crate::dispatch::BreakerState;
@@ -413,12 +414,12 @@ pub fn views() -> Vec<(&'static str, App)> {
     ins.section = Section::Deliveries;
     deliveries.popups.push(Popup::Inspector(Box::new(ins)));
     let mut help = demo_app();
-    help.popups.push(Popup::Help { scroll: 0 });
+    help.popups.push(Popup::Help(Help::default()));
     let mut alerts = demo_app();
     alerts.unseen_alerts = 0;
-    alerts.popups.push(Popup::Alerts { scroll: 0 });
+    alerts.popups.push(Popup::Alerts(Alerts::default()));
     let mut nodes = demo_app();
-    nodes.popups.push(Popup::Nodes { scroll: 0 });
+    nodes.popups.push(Popup::Nodes(Nodes::default()));
     let mut form = demo_app();
     let mut sub_form = SubscriptionForm::new(None);
     sub_form.validate(&crate::domain::catalog::Catalog::default());
@@ -473,7 +474,7 @@ pub fn views() -> Vec<(&'static str, App)> {
         ],
         NOW,
     ));
-    audit.popups.push(Popup::Audit { scroll: 0 });
+    audit.popups.push(Popup::Audit(Audit::default()));
     let mut palette = demo_app();
     let mut line = super::palette::Palette::default();
     line.set_line("p");
@@ -503,7 +504,7 @@ pub fn views() -> Vec<(&'static str, App)> {
     zoomed.zoomed = true;
     let mut copy_menu = demo_app();
     copy_menu.popups.push(Popup::Inspector(Box::new(demo_inspector())));
-    copy_menu.popups.push(Popup::CopyMenu { cursor: 1 });
+    copy_menu.popups.push(Popup::CopyMenu(CopyMenu { cursor: 1 }));
     let mut delete = demo_app();
     delete.focus = Pane::Subscriptions;
     delete.sub_cursor = 1;

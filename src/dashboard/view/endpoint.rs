@@ -261,7 +261,7 @@ fn health_lines(history: &EndpointHistory, theme: &Theme) -> Vec<Line<'static>> 
     });
     // The breaker's openings are among its changes; the alert would say one of them again.
     let alerts = history.breaker.iter().filter(|a| a.kind != AlertKind::BreakerOpen).map(|a| {
-        let (glyph, style, label) = super::alerts::mark(a.kind, theme);
+        let (glyph, style, label) = crate::dashboard::popups::alerts::mark(a.kind, theme);
         let line = Line::from(vec![
             Span::styled(format!("{} ", clock(a.at)), theme.dim()),
             Span::styled(format!("{glyph} {label} "), style),

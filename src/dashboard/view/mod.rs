@@ -1,16 +1,10 @@
 //! Drawing: pure functions from `&App` to a frame. One file per screen region.
 
-mod alerts;
-mod audit;
-mod confirm;
-mod copy;
 mod endpoint;
 mod footer;
 mod forms;
 mod header;
-mod help;
 mod inspector;
-mod nodes;
 mod palette;
 mod rates;
 mod replay;
@@ -18,7 +12,7 @@ mod stream;
 mod subscriptions;
 
 use super::app::{App, Pane, Popup};
-use super::layout::{HELP_BOX, LOG_BOX, MIN_HEIGHT, MIN_WIDTH, Share, main_layout, share_of};
+use super::layout::{MIN_HEIGHT, MIN_WIDTH, main_layout};
 use super::text::span;
 use super::theme::Theme;
 use ratatui::Frame;
@@ -95,19 +89,18 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
 }
 
 fn draw_popups(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let data = app.data();
     for popup in &app.popups {
         match popup {
             Popup::Inspector(ins) => inspector::draw(frame, area, app, ins, theme),
             Popup::Endpoint(page) => endpoint::draw(frame, area, app, page, theme),
-            Popup::Help { scroll } => help::draw(frame, area, *scroll, app, theme),
-            Popup::Alerts { scroll } => alerts::draw(frame, area, app, *scroll, theme),
-            Popup::Audit { scroll } => audit::draw(frame, area, app, *scroll, theme),
-            Popup::Nodes { scroll } => nodes::draw(frame, area, app, *scroll, theme),
             Popup::Subscription(form) => forms::draw_subscription(frame, area, form, theme),
             Popup::Send(form) => forms::draw_send(frame, area, form, theme),
-            Popup::Confirm { question, .. } => confirm::draw(frame, area, question, theme),
             Popup::Replay(draft) => replay::draw(frame, area, app, draft, theme),
-            Popup::CopyMenu { cursor } => copy::draw(frame, area, *cursor, theme),
+            _ => {}
+        }
+        if let Some(component) = popup.component() {
+            component.draw(frame, area, &data, theme);
         }
     }
     if let Some(p) = &app.palette {
@@ -115,23 +108,5 @@ fn draw_popups(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
 }
 
-/// How many lines of a list fit in an overlay open over a screen `height` rows tall (inside its
-/// border): the overlay's drawing and its scrolling both use it, so `G` lands on the last page.
-pub fn overlay_rows(popup: &Popup, app: &App, height: u16) -> usize {
-    let boxed = |share: &Share| usize::from(share_of(height, share.height, share.min.1).saturating_sub(2));
-    match popup {
-        Popup::Help { .. } => boxed(&HELP_BOX),
-        Popup::Alerts { .. } | Popup::Audit { .. } => boxed(&LOG_BOX),
-        // As tall as the nodes need (a header row inside the border).
-        Popup::Nodes { .. } => usize::from(nodes::height(app, height).saturating_sub(3)),
-        _ => 0,
-    }
-}
-
 pub use endpoint::failure_rows;
 pub use inspector::{scroll_limits, section_rows};
-
-/// How many rows the help has as narrowed and wrapped on the app's screen (what `G` scrolls to).
-pub fn help_len(app: &App) -> usize {
-    help::rows(&Theme::PLAIN, app.read_only, &app.help_query(), help::text_width(app.screen_width)).len()
-}

@@ -1,16 +1,21 @@
-//! The alert log: endpoints failing, recovering, tripping their breaker, being disabled.
+//! The alert log: endpoints failing, recovering, tripping their breaker, being disabled; a run of
+//! the same alert about the same endpoint shows as one line.
 
-use crate::dashboard::app::App;
+use crate::dashboard::component::{Component, Reply, scroll_key};
+use crate::dashboard::data::Data;
+use crate::dashboard::keymap::{Action, Context};
 use crate::dashboard::layout::{LOG_BOX, popup_area};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::text::clock;
 use crate::dashboard::theme::Theme;
-use crate::domain::model::AlertKind;
+use crate::domain::model::{Alert, AlertKind, Millis};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use std::collections::VecDeque;
 
 /// An alert kind's glyph, style and name.
 pub fn mark(kind: AlertKind, theme: &Theme) -> (&'static str, Style, &'static str) {
@@ -24,18 +29,59 @@ pub fn mark(kind: AlertKind, theme: &Theme) -> (&'static str, Style, &'static st
     }
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &Theme) {
+#[derive(Default)]
+pub struct Alerts {
+    pub scroll: usize,
+}
+
+/// Alerts of one kind about one endpoint, raised one after another.
+pub struct AlertGroup<'a> {
+    pub newest: &'a Alert,
+    pub count: usize,
+    /// When the first of them was raised.
+    pub first_at: Millis,
+}
+
+/// The alert log newest first, a run of the same alert about the same endpoint as one group.
+pub fn groups(alerts: &VecDeque<Alert>) -> Vec<AlertGroup<'_>> {
+    let mut groups: Vec<AlertGroup> = Vec::new();
+    for alert in alerts.iter().rev() {
+        match groups.last_mut() {
+            Some(g) if g.newest.kind == alert.kind && g.newest.subscription_id == alert.subscription_id => {
+                g.count += 1;
+                g.first_at = alert.at;
+            }
+            _ => groups.push(AlertGroup { newest: alert, count: 1, first_at: alert.at }),
+        }
+    }
+    groups
+}
+
+impl Component for Alerts {
+    fn context(&self) -> Context {
+        Context::Overlay
+    }
+
+    fn on_key(&mut self, action: Option<Action>, _: KeyEvent, data: &Data) -> Reply {
+        scroll_key(&mut self.scroll, action, groups(data.alerts).len(), LOG_BOX.rows(data.screen.height))
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {
+        draw(frame, area, data.alerts, self.scroll, theme)
+    }
+}
+
+fn draw(frame: &mut Frame, area: Rect, alerts: &VecDeque<Alert>, scroll: usize, theme: &Theme) {
     let rect = popup_area(frame, area, LOG_BOX.width, LOG_BOX.height, LOG_BOX.min);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(true))
-        .title(format!(" Alert log ({}) · newest first · Esc closes ", app.alerts.len()));
-    if app.alerts.is_empty() {
+        .title(format!(" Alert log ({}) · newest first · Esc closes ", alerts.len()));
+    if alerts.is_empty() {
         frame.render_widget(Paragraph::new("No alerts. Endpoints are healthy.").style(theme.ok()).block(block), rect);
         return;
     }
-    let lines: Vec<Line> = app
-        .alert_groups()
+    let lines: Vec<Line> = groups(alerts)
         .iter()
         .skip(scroll)
         .map(|g| {

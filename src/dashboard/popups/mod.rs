@@ -1,0 +1,8 @@
+//! The popups, one file each: its state, its keys and its drawing, as a `Component`.
+
+pub mod alerts;
+pub mod audit;
+pub mod confirm;
+pub mod copy_menu;
+pub mod help;
+pub mod nodes;
