@@ -725,11 +725,11 @@ impl App {
             }
             Outcome::SaveFailed(error) => match self.popups.last_mut() {
                 Some(Popup::Subscription(form)) => {
-                    // The server's words for an overlap name the field that replaces it.
-                    form.conflict = error.contains("override_previous");
-                    form.server_error = Some(error);
+                    // An overlap is the engine's `conflict`: the form offers to save replacing it.
+                    form.conflict = error.code() == Some("conflict");
+                    form.server_error = Some(error.to_string());
                 }
-                _ => self.set_status(error, true),
+                _ => self.set_status(error.to_string(), true),
             },
             Outcome::Sent(id) => {
                 if matches!(self.popups.last(), Some(Popup::Send(_))) {
@@ -1023,9 +1023,11 @@ mod tests {
         assert!(ctrl(&mut app, 'o').is_empty(), "nothing to replace before the server says so");
         let effects = press(&mut app, KeyCode::Enter);
         assert!(matches!(&effects[..], [Effect::SaveSubscription { input, .. }] if !input.override_previous));
-        app.apply_outcome(Outcome::SaveFailed(
-            "409: subscription sub_x already sends an overlapping action to this URL; send \"override_previous\": true to replace it".into(),
-        ));
+        app.apply_outcome(Outcome::SaveFailed(crate::dashboard::source::SourceError::Refused {
+            status: Some(409),
+            code: Some("conflict".into()),
+            message: "subscription sub_x already sends an overlapping action to this URL".into(),
+        }));
         let effects = ctrl(&mut app, 'o');
         assert!(
             matches!(&effects[..], [Effect::SaveSubscription { input, .. }] if input.override_previous),

@@ -1,6 +1,7 @@
 //! What the dashboard asks of its source (`Effect`) and what comes back (`Outcome`): the event
 //! loop carries each effect out and feeds the outcome back to the app.
 
+use super::source::SourceError;
 use crate::domain::model::{Alert, AuditEntry, EventDetail, EventSummary, Millis, Replay, ReplayFilter};
 use crate::domain::model::{ReplayPreview, Subscription};
 use crate::engine::report::StatsReport;
@@ -92,7 +93,8 @@ pub enum Outcome {
     Catalog(Vec<String>),
     Stats(Box<StatsReport>),
     SubscriptionSaved(Box<Subscription>),
-    SaveFailed(String),
+    /// The source refused or could not save: its code decides what the form offers.
+    SaveFailed(SourceError),
     Sent(String),
     SendFailed(String),
     ReplayPreview(Result<ReplayPreview, String>),

@@ -199,7 +199,7 @@ fn initial_load(source: &Arc<dyn Source>, tx: &mpsc::UnboundedSender<Outcome>) {
             s.replays().await.map(|all| Outcome::Replays(all, crate::domain::model::now_ms())),
         ];
         for o in outcomes {
-            let _ = t.send(o.unwrap_or_else(Outcome::Failed));
+            let _ = t.send(o.unwrap_or_else(|e| Outcome::Failed(e.to_string())));
         }
     });
 }
@@ -211,12 +211,14 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
         let outcome = match effect {
             Effect::LoadEvents(query) => match s.events(query.clone()).await {
                 Ok(list) => Outcome::Events { query, list },
-                Err(error) => Outcome::EventsUnread { query, error },
+                Err(error) => Outcome::EventsUnread { query, error: error.to_string() },
             },
-            Effect::LoadSubscriptions => s.subscriptions().await.map_or_else(Outcome::Failed, Outcome::Subscriptions),
+            Effect::LoadSubscriptions => {
+                s.subscriptions().await.map_or_else(|e| Outcome::Failed(e.to_string()), Outcome::Subscriptions)
+            }
             Effect::LoadEvent(id) => match s.event(&id).await {
                 Ok(d) => Outcome::Event(Box::new(d)),
-                Err(error) => Outcome::EventFailed { id, error },
+                Err(error) => Outcome::EventFailed { id, error: error.to_string() },
             },
             Effect::Redeliver { event_id, subscription_id, failed_only, note } => {
                 match s.redeliver(&event_id, subscription_id.as_deref(), failed_only).await {
@@ -231,7 +233,7 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
             },
             Effect::LoadAudit => match s.audit().await {
                 Ok(entries) => Outcome::Audit(entries, crate::domain::model::now_ms()),
-                Err(e) => Outcome::AuditUnread(e),
+                Err(e) => Outcome::AuditUnread(e.to_string()),
             },
             Effect::Probe { subscription_id, name } => match s.probe(&subscription_id).await {
                 Ok(held) => Outcome::Done(format!(
@@ -244,26 +246,29 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
                 Ok(sub) => Outcome::SubscriptionSaved(Box::new(sub)),
                 Err(e) => Outcome::SaveFailed(e),
             },
-            Effect::SendEvent { body, to } => {
-                s.send_event(body, to.as_deref()).await.map_or_else(Outcome::SendFailed, Outcome::Sent)
-            }
+            Effect::SendEvent { body, to } => s
+                .send_event(body, to.as_deref())
+                .await
+                .map_or_else(|e| Outcome::SendFailed(e.to_string()), Outcome::Sent),
             Effect::DeleteSubscription { id, name } => match s.delete_subscription(&id).await {
                 Ok(()) => Outcome::Done(format!("deleted subscription {name}")),
                 Err(e) => Outcome::Failed(format!("cannot delete {name}: {e}")),
             },
-            Effect::PreviewReplay(filter) => {
-                Outcome::ReplayPreview(s.preview_replay(&filter, crate::engine::DEFAULT_REPLAY_RATE).await)
-            }
+            Effect::PreviewReplay(filter) => Outcome::ReplayPreview(
+                s.preview_replay(&filter, crate::engine::DEFAULT_REPLAY_RATE).await.map_err(|e| e.to_string()),
+            ),
             Effect::StartReplay { filter, rate_per_s } => match s.start_replay(&filter, rate_per_s).await {
                 Ok(replay) => Outcome::ReplayStarted(Box::new(replay)),
                 Err(e) => Outcome::ReplayRefused(format!("the replay did not start: {e}")),
             },
-            Effect::LoadHistory { id, span } => {
-                Outcome::History { read: s.endpoint_history(&id, span).await.map(Box::new), id, span }
-            }
+            Effect::LoadHistory { id, span } => Outcome::History {
+                read: s.endpoint_history(&id, span).await.map(Box::new).map_err(|e| e.to_string()),
+                id,
+                span,
+            },
             Effect::LoadReplays => match s.replays().await {
                 Ok(all) => Outcome::Replays(all, crate::domain::model::now_ms()),
-                Err(e) => Outcome::ReplaysUnread(e),
+                Err(e) => Outcome::ReplaysUnread(e.to_string()),
             },
             Effect::CancelReplay(id) => match s.cancel_replay(&id).await {
                 Ok(replay) => Outcome::ReplayCancelled(Box::new(replay)),
