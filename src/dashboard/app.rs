@@ -1,6 +1,7 @@
 //! The dashboard's state (a view-model) and how input and updates change it. Nothing here draws;
 //! work for the engine leaves as `Effect`s and comes back as `Outcome`s.
 
+use super::columns::Column;
 use super::component::Component;
 use super::data::Data;
 use super::endpoint::EndpointPage;
@@ -41,45 +42,6 @@ const REPLAYS_EVERY: Millis = 5000;
 /// How long the source may say nothing before everything it showed is marked STALE: three of the
 /// stream's heartbeats (or the in-process source's stats), every 2 s, missed.
 pub const SILENCE_STALE_MS: Millis = 6000;
-
-/// What the subscriptions table is ordered by (`o` cycles, `O` reverses).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SortKey {
-    #[default]
-    Name,
-    State,
-    Success,
-    P99,
-    Backlog,
-    Breaker,
-}
-
-impl SortKey {
-    const ORDER: [SortKey; 6] =
-        [SortKey::Name, SortKey::State, SortKey::Success, SortKey::P99, SortKey::Backlog, SortKey::Breaker];
-
-    pub fn next(self) -> SortKey {
-        let i = Self::ORDER.iter().position(|k| *k == self).unwrap_or(0);
-        Self::ORDER[(i + 1) % Self::ORDER.len()]
-    }
-
-    fn compare(self, a: &EndpointReport, b: &EndpointReport) -> std::cmp::Ordering {
-        let success = |e: &EndpointReport| e.success_rate.get("5m").copied().flatten().unwrap_or(-1.0);
-        let breaker = |e: &EndpointReport| match e.breaker {
-            BreakerState::Closed => 0,
-            BreakerState::HalfOpen => 1,
-            BreakerState::Open => 2,
-        };
-        match self {
-            SortKey::Name => std::cmp::Ordering::Equal,
-            SortKey::State => a.state.as_str().cmp(b.state.as_str()),
-            SortKey::Success => success(a).total_cmp(&success(b)),
-            SortKey::P99 => a.latency_ms.p99_ms.cmp(&b.latency_ms.p99_ms),
-            SortKey::Backlog => a.backlog.cmp(&b.backlog),
-            SortKey::Breaker => breaker(a).cmp(&breaker(b)),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -220,8 +182,8 @@ pub struct App {
     pub read_only: bool,
     /// Whether the Delivery success pane has room of its own (Tab skips it when folded).
     pub wide: bool,
-    /// The subscriptions table's order, and whether it is reversed.
-    pub sort: (SortKey, bool),
+    /// The column the subscriptions table is ordered by, and whether reversed (`set_sort`).
+    pub sort: (Column, bool),
     /// The focused pane fills the screen (`z`).
     pub zoomed: bool,
     /// The terminal's size, for how far an overlay or the inspector scrolls.
@@ -269,7 +231,7 @@ impl App {
             revealed_secret: None,
             read_only: false,
             wide: true,
-            sort: (SortKey::Name, false),
+            sort: (Column::Name, false),
             zoomed: false,
             screen_width: 80,
             screen_height: 24,
@@ -326,15 +288,24 @@ impl App {
         self.visible_events().nth(self.stream_cursor)
     }
 
-    /// Endpoints in the table's order: by the sort key (reversed if asked), then by name.
-    pub fn endpoints(&self) -> Vec<&EndpointReport> {
-        let mut list: Vec<&EndpointReport> = self.stats.iter().flat_map(|s| s.subscriptions.iter()).collect();
-        let (key, reversed) = self.sort;
-        list.sort_by(|a, b| {
-            let by_key = if reversed { key.compare(b, a) } else { key.compare(a, b) };
-            by_key.then(a.name.to_lowercase().cmp(&b.name.to_lowercase())).then(a.id.cmp(&b.id))
-        });
-        list
+    /// Endpoints in the table's order: put in it once, when the stats or the order change.
+    pub fn endpoints(&self) -> &[EndpointReport] {
+        self.stats.as_ref().map_or(&[], |s| s.subscriptions.as_slice())
+    }
+
+    /// New stats: their endpoints are put in the table's order here, once per update.
+    pub fn set_stats(&mut self, mut report: StatsReport) {
+        let (column, reversed) = self.sort;
+        column.sort(reversed, &mut report.subscriptions);
+        self.stats = Some(report);
+    }
+
+    /// Orders the table by `column` (reversed if asked).
+    pub fn set_sort(&mut self, column: Column, reversed: bool) {
+        self.sort = (column, reversed);
+        if let Some(stats) = self.stats.as_mut() {
+            column.sort(reversed, &mut stats.subscriptions);
+        }
     }
 
     /// Why a delivery to `subscription_id` that is not final waits on something other than its
@@ -370,9 +341,9 @@ impl App {
     /// opened from the alert log or the palette need not be the cursor's).
     pub fn selected_endpoint(&self) -> Option<&EndpointReport> {
         if let Some(Popup::Endpoint(page)) = self.popups.last() {
-            return self.endpoints().into_iter().find(|e| e.id == page.id);
+            return self.endpoints().iter().find(|e| e.id == page.id);
         }
-        self.endpoints().get(self.sub_cursor).copied()
+        self.endpoints().get(self.sub_cursor)
     }
 
     pub fn context(&self) -> Context {
@@ -484,7 +455,7 @@ impl App {
             self.heard();
         }
         match update {
-            Update::Stats(report) => self.stats = Some(report),
+            Update::Stats(report) => self.set_stats(report),
             Update::Heartbeat => {}
             Update::Connection { connected, detail } => {
                 // Back again: the stream replays what was missed, then says `resumed`.
@@ -712,7 +683,7 @@ impl App {
                     names.into_iter().filter(|n| crate::domain::catalog::find(n).is_none()).collect();
                 self.catalog = Catalog::new(&extra);
             }
-            Outcome::Stats(report) => self.stats = Some(*report),
+            Outcome::Stats(report) => self.set_stats(*report),
             Outcome::SubscriptionSaved(sub) => {
                 if matches!(self.popups.last(), Some(Popup::Subscription(_))) {
                     self.popups.pop();
@@ -1090,7 +1061,7 @@ mod tests {
         for _ in 0..4 {
             press(&mut app, KeyCode::Char('o'));
         }
-        assert_eq!(app.sort, (SortKey::Backlog, false));
+        assert_eq!(app.sort, (Column::Backlog, false));
         let names: Vec<&str> = app.endpoints().iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["crm-sync", "analytics", "billing"], "fewest waiting first");
         assert_eq!(app.selected_endpoint().unwrap().name, "billing", "the selection moved with its row");

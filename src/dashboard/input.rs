@@ -114,10 +114,11 @@ impl App {
             Action::Sort | Action::ReverseSort => {
                 // The selection stays on the same endpoint as the rows move.
                 let selected = self.selected_endpoint().map(|e| e.id.clone());
-                self.sort = match action {
+                let (column, reversed) = match action {
                     Action::Sort => (self.sort.0.next(), false),
                     _ => (self.sort.0, !self.sort.1),
                 };
+                self.set_sort(column, reversed);
                 if let Some(id) = selected {
                     self.sub_cursor = self.endpoints().iter().position(|e| e.id == id).unwrap_or(0);
                 }

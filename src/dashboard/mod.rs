@@ -2,6 +2,7 @@
 //! and the engine is reached only through a `source` (in-process or remote).
 
 pub mod app;
+pub mod columns;
 pub mod component;
 pub mod copy;
 pub mod data;

@@ -233,7 +233,7 @@ pub fn demo_app() -> App {
     ];
     let mut app = App::new("127.0.0.1:8430".into());
     app.now = NOW;
-    app.stats = Some(stats);
+    app.set_stats(stats);
     app.subscriptions = subs;
     app.events = events;
     app.alerts = alerts.into();
@@ -500,7 +500,7 @@ pub fn views() -> Vec<(&'static str, App)> {
     replay.popups.push(Popup::Replay(Box::new(draft)));
     let mut zoomed = demo_app();
     zoomed.focus = Pane::Subscriptions;
-    zoomed.sort = (super::app::SortKey::Backlog, true);
+    zoomed.set_sort(super::columns::Column::Backlog, true);
     zoomed.zoomed = true;
     let mut copy_menu = demo_app();
     copy_menu.popups.push(Popup::Inspector(Box::new(demo_inspector())));

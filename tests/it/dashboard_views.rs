@@ -140,8 +140,9 @@ fn press(
 fn with_subscriptions(n: usize, (w, h): (u16, u16)) -> hookwatch::dashboard::app::App {
     let mut app = demo_app();
     (app.screen_width, app.screen_height) = (w, h);
-    let stats = app.stats.as_mut().unwrap();
-    let model = stats.subscriptions[0].clone();
+    let mut stats = app.stats.clone().unwrap();
+    // The healthy one as the model: every row reads the same but its name.
+    let model = stats.subscriptions.iter().find(|e| e.name == "crm-sync").unwrap().clone();
     stats.subscriptions = (0..n)
         .map(|i| hookwatch::engine::report::EndpointReport {
             id: format!("sub_{i:02}"),
@@ -149,6 +150,7 @@ fn with_subscriptions(n: usize, (w, h): (u16, u16)) -> hookwatch::dashboard::app
             ..model.clone()
         })
         .collect();
+    app.set_stats(stats);
     app
 }
 

@@ -2,8 +2,8 @@
 //! latency over the span, the responses it gave, its breaker's changes and its recent failures.
 
 use super::pane_block;
-use super::subscriptions::breaker;
 use crate::dashboard::app::App;
+use crate::dashboard::columns::breaker;
 use crate::dashboard::endpoint::{EndpointPage, HISTORY_STALE};
 use crate::dashboard::layout::{centred, popup_area};
 use crate::dashboard::sanitize::clean;

@@ -108,7 +108,7 @@ fn segments(app: &App, theme: &Theme) -> Vec<(u8, Vec<Span<'static>>)> {
         let overall = overall_success(stats);
         // Attempts alone would read healthy while an endpoint gets none: the endpoints whose
         // deliveries are held (breaker open or probing, or disabled) are said beside the figure.
-        let down = stats.subscriptions.iter().filter(|e| super::subscriptions::held_by(e).is_some()).count();
+        let down = stats.subscriptions.iter().filter(|e| crate::dashboard::columns::held_by(e).is_some()).count();
         let style = if down > 0 { theme.bad() } else { theme.rate(overall) };
         let mut ok = vec![Span::raw("ok "), Span::styled(percent(overall), style.add_modifier(Modifier::BOLD))];
         if down > 0 {

@@ -1,8 +1,8 @@
 //! The Delivery success pane: a rate bar and a sparkline per endpoint.
 
 use super::figures_block;
-use super::subscriptions::{bar, hold_texts};
 use crate::dashboard::app::App;
+use crate::dashboard::columns::{bar, hold_texts};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::text::{pad, percent};
 use crate::dashboard::theme::Theme;
