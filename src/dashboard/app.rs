@@ -6,7 +6,6 @@ use super::component::Component;
 use super::data::Data;
 use super::endpoint::EndpointPage;
 use super::filter::Filter;
-use super::forms::{SendForm, SubscriptionForm};
 use super::inspector::Inspector;
 use super::keymap::Context;
 use super::palette::Palette;
@@ -16,7 +15,9 @@ use super::popups::confirm::Confirm;
 use super::popups::copy_menu::CopyMenu;
 use super::popups::help::Help;
 use super::popups::nodes::Nodes;
-use super::replay::ReplayDraft;
+use super::popups::replay::ReplayDraft;
+use super::popups::send_form::SendForm;
+use super::popups::subscription_form::SubscriptionForm;
 // Part of the app's face for the binary and the tests, which drive it with effects and outcomes.
 pub use super::effect::{Effect, Outcome};
 use super::source::Update;
@@ -79,6 +80,9 @@ impl Popup {
             Popup::Nodes(c) => Some(c),
             Popup::CopyMenu(c) => Some(c),
             Popup::Confirm(c) => Some(c),
+            Popup::Subscription(c) => Some(c.as_ref()),
+            Popup::Send(c) => Some(c.as_ref()),
+            Popup::Replay(c) => Some(c.as_ref()),
             _ => None,
         }
     }
@@ -91,6 +95,9 @@ impl Popup {
             Popup::Nodes(c) => Some(c),
             Popup::CopyMenu(c) => Some(c),
             Popup::Confirm(c) => Some(c),
+            Popup::Subscription(c) => Some(c.as_mut()),
+            Popup::Send(c) => Some(c.as_mut()),
+            Popup::Replay(c) => Some(c.as_mut()),
             _ => None,
         }
     }
@@ -353,9 +360,6 @@ impl App {
         match self.popups.last() {
             Some(Popup::Inspector(_)) => Context::Inspector,
             Some(Popup::Endpoint(_)) => Context::Endpoint,
-            Some(Popup::Subscription(_)) => Context::Form,
-            Some(Popup::Send(_)) => Context::SendForm,
-            Some(Popup::Replay(_)) => Context::Replay,
             // (The components answered above.)
             Some(_) => Context::Overlay,
             None if self.palette.is_some() => Context::Palette,
@@ -375,6 +379,9 @@ impl App {
             read_only: self.read_only,
             screen: ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height),
             stats: self.stats.as_ref(),
+            endpoints: self.endpoints(),
+            subscriptions: &self.subscriptions,
+            catalog: &self.catalog,
             alerts: &self.alerts,
             audit: self.audit.as_ref(),
             audit_unread: self.audit_unread.as_deref(),

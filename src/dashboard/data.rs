@@ -1,8 +1,9 @@
 //! What the app shares with its components: the data as prepared once per update, read-only.
 //! Components see this, never the `App`, so they import nothing of it.
 
-use crate::domain::model::{Alert, AuditEntry, Millis};
-use crate::engine::report::StatsReport;
+use crate::domain::catalog::Catalog;
+use crate::domain::model::{Alert, AuditEntry, Millis, Subscription};
+use crate::engine::report::{EndpointReport, StatsReport};
 use ratatui::layout::Rect;
 use std::collections::VecDeque;
 
@@ -13,6 +14,12 @@ pub struct Data<'a> {
     /// The terminal: how far a popup scrolls depends on its size.
     pub screen: Rect,
     pub stats: Option<&'a StatsReport>,
+    /// The endpoints in the table's order.
+    pub endpoints: &'a [EndpointReport],
+    /// The subscriptions by name.
+    pub subscriptions: &'a [Subscription],
+    /// Every accepted action name.
+    pub catalog: &'a Catalog,
     pub alerts: &'a VecDeque<Alert>,
     /// The audit log as last read (newest first) and when; why the latest read failed.
     pub audit: Option<&'a (Vec<AuditEntry>, Millis)>,

@@ -6,20 +6,18 @@ use super::copy::{self, Copyable};
 use super::effect::Effect;
 use super::endpoint::{EndpointPage, HISTORY_EVERY};
 use super::filter::{Filter, resolve_subscription};
-use super::forms::{SendForm, SubscriptionForm};
 use super::inspector::Inspector;
 use super::keymap::{self, Action, Context};
 use super::layout::moved;
 use super::palette::{self, Invocation, Palette, Verb};
+use super::popups::replay::{ReplayDraft, replay_filter};
 use super::popups::{alerts::Alerts, audit::Audit, confirm::Confirm, copy_menu::CopyMenu};
-use super::popups::{help::Help, nodes::Nodes};
-use super::replay::{ReplayDraft, replay_filter};
+use super::popups::{help::Help, nodes::Nodes, send_form::SendForm, subscription_form::SubscriptionForm};
 use super::text::counted;
 use crate::dispatch::BreakerState;
-use crate::domain::catalog::ACTIONS;
 use crate::domain::model::{DeliveryStatus, Millis, SubscriptionState};
 use crate::observe::stats::{EndpointHistory, Span};
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 
 impl App {
@@ -46,12 +44,9 @@ impl App {
         }
         match ctx {
             Context::FilterInput => self.filter_key(action, key),
-            Context::Form => self.form_key(action, key),
-            Context::SendForm => self.send_key(action, key),
             Context::Inspector => self.inspector_action(action),
             Context::Endpoint => self.endpoint_key(action),
             Context::Palette => self.palette_key(action, key),
-            Context::Replay => self.replay_key(action, key),
             _ => action.map(|a| self.main_action(a)).unwrap_or_default(),
         }
     }
@@ -271,31 +266,6 @@ impl App {
         }
     }
 
-    fn replay_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
-        let Some(Popup::Replay(draft)) = self.popups.last_mut() else { return Vec::new() };
-        match action {
-            Some(Action::Submit) => match draft.ready() {
-                Ok(rate_per_s) => {
-                    draft.server_error = None;
-                    return vec![Effect::StartReplay { filter: draft.filter.clone(), rate_per_s }];
-                }
-                Err(e) => draft.server_error = Some(e),
-            },
-            Some(Action::Back) => {
-                self.popups.pop();
-                self.set_status("replay cancelled: nothing was sent", false);
-            }
-            // The rate is the only thing typed here: digits and editing keys.
-            _ if !matches!(key.code, KeyCode::Char(c) if !c.is_ascii_digit()) => {
-                super::forms::edit(&mut draft.rate, key);
-                draft.server_error = None;
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    /// A key for the topmost popup, a component: it answers, the app does what it asks.
     fn component_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
         let Some(mut top) = self.popups.pop() else { return Vec::new() };
         let reply = match top.component_mut() {
@@ -515,78 +485,6 @@ impl App {
                 Vec::new()
             }
         }
-    }
-
-    fn form_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
-        let catalog = &self.catalog;
-        let Some(Popup::Subscription(form)) = self.popups.last_mut() else { return Vec::new() };
-        match action {
-            Some(Action::Back) => {
-                self.popups.pop();
-            }
-            Some(Action::NextField) => form.focus = (form.focus + 1) % form.fields.len(),
-            Some(Action::PrevField) => form.focus = (form.focus + form.fields.len() - 1) % form.fields.len(),
-            Some(Action::Submit | Action::SaveReplacing) => {
-                // Replacing is offered only once the server has said what it would replace.
-                let replacing = action == Some(Action::SaveReplacing);
-                if replacing && !form.conflict {
-                    return Vec::new();
-                }
-                if let Some(mut input) = form.validate(catalog) {
-                    input.override_previous = replacing;
-                    form.server_error = None;
-                    form.conflict = false;
-                    return vec![Effect::SaveSubscription { id: form.editing.clone(), input: Box::new(input) }];
-                }
-            }
-            Some(Action::RevealSecret) => form.toggle_reveal(),
-            Some(Action::Toggle) if form.on_choice() => {
-                form.toggle();
-                form.validate(catalog);
-            }
-            // A choice changes by Space only: typing does not reach it.
-            _ if form.on_choice() => {}
-            _ => {
-                let field = &mut form.fields[form.focus];
-                super::forms::edit(&mut field.input, key);
-                form.validate(catalog);
-            }
-        }
-        Vec::new()
-    }
-
-    fn send_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
-        let catalog = &self.catalog;
-        let Some(Popup::Send(form)) = self.popups.last_mut() else { return Vec::new() };
-        match action {
-            Some(Action::Back) => {
-                self.popups.pop();
-            }
-            Some(Action::NextSample) => {
-                let target = form.target.take();
-                **form = SendForm::new((form.action + 1) % ACTIONS.len());
-                form.target = target;
-            }
-            Some(Action::NextTarget) => {
-                let subs: Vec<(String, String)> =
-                    self.subscriptions.iter().map(|s| (s.id.clone(), s.name.clone())).collect();
-                form.next_target(&subs);
-            }
-            Some(Action::Submit) => {
-                if form.verdict.is_ok() {
-                    form.server_error = None;
-                    return vec![Effect::SendEvent {
-                        body: form.text(),
-                        to: form.target.as_ref().map(|(id, _)| id.clone()),
-                    }];
-                }
-            }
-            _ => {
-                super::forms::edit(&mut form.editor, key);
-                form.revalidate(catalog);
-            }
-        }
-        Vec::new()
     }
 
     fn inspector_action(&mut self, action: Option<Action>) -> Vec<Effect> {

@@ -18,7 +18,6 @@ pub mod layout;
 pub mod mouse;
 pub mod palette;
 pub mod popups;
-pub mod replay;
 pub mod sanitize;
 pub mod screenshots;
 pub mod source;

@@ -2,9 +2,10 @@
 //! SVG screenshots in `screenshots/`, so both come from the real render code and never leak data.
 
 use super::app::{App, EventRow, Pane, Popup};
-use super::forms::{SendForm, SubscriptionForm};
 use super::inspector::{Inspector, Section};
+use super::popups::replay::{ReplayDraft, replay_filter};
 use super::popups::{alerts::Alerts, audit::Audit, copy_menu::CopyMenu, help::Help, nodes::Nodes};
+use super::popups::{send_form::SendForm, subscription_form::SubscriptionForm};
 use super::theme::Theme;
 use super::view;
 use crate::dispatch::BreakerState;
@@ -482,10 +483,8 @@ pub fn views() -> Vec<(&'static str, App)> {
     palette.replays = vec![demo_replay()];
     palette.replays_read = Some((NOW, None));
     let mut replay = filtered_app();
-    let mut draft = super::replay::ReplayDraft::new(
-        super::replay::replay_filter(&replay.filter, &replay.subscriptions).unwrap_or_default(),
-        &replay.filter_text,
-    );
+    let mut draft =
+        ReplayDraft::new(replay_filter(&replay.filter, &replay.subscriptions).unwrap_or_default(), &replay.filter_text);
     draft.rate = ratatui_textarea::TextArea::new(vec!["20".into()]);
     draft.preview = Some(Ok(crate::domain::model::ReplayPreview {
         total: 212,

@@ -9,7 +9,7 @@ use hookwatch::dashboard::app::{App, Outcome, Popup};
 use hookwatch::dashboard::inspector::Inspector;
 use hookwatch::dashboard::palette::Palette;
 use hookwatch::dashboard::popups;
-use hookwatch::dashboard::replay::ReplayDraft;
+use hookwatch::dashboard::popups::replay::ReplayDraft;
 use hookwatch::dashboard::screenshots::render;
 use hookwatch::dashboard::source::{RemoteSource, Source, Update};
 use hookwatch::dashboard::theme::Theme;

@@ -6,3 +6,6 @@ pub mod confirm;
 pub mod copy_menu;
 pub mod help;
 pub mod nodes;
+pub mod replay;
+pub mod send_form;
+pub mod subscription_form;

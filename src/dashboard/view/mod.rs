@@ -2,12 +2,10 @@
 
 mod endpoint;
 mod footer;
-mod forms;
 mod header;
 mod inspector;
 mod palette;
 mod rates;
-mod replay;
 mod stream;
 mod subscriptions;
 
@@ -94,9 +92,6 @@ fn draw_popups(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         match popup {
             Popup::Inspector(ins) => inspector::draw(frame, area, app, ins, theme),
             Popup::Endpoint(page) => endpoint::draw(frame, area, app, page, theme),
-            Popup::Subscription(form) => forms::draw_subscription(frame, area, form, theme),
-            Popup::Send(form) => forms::draw_send(frame, area, form, theme),
-            Popup::Replay(draft) => replay::draw(frame, area, app, draft, theme),
             _ => {}
         }
         if let Some(component) = popup.component() {
