@@ -4,16 +4,16 @@
 use super::columns::Column;
 use super::component::Component;
 use super::data::Data;
-use super::endpoint::EndpointPage;
 use super::filter::Filter;
-use super::inspector::Inspector;
 use super::keymap::Context;
 use super::palette::Palette;
 use super::popups::alerts::Alerts;
 use super::popups::audit::Audit;
 use super::popups::confirm::Confirm;
 use super::popups::copy_menu::CopyMenu;
+use super::popups::endpoint::EndpointPage;
 use super::popups::help::Help;
+use super::popups::inspector::Inspector;
 use super::popups::nodes::Nodes;
 use super::popups::replay::ReplayDraft;
 use super::popups::send_form::SendForm;
@@ -21,8 +21,7 @@ use super::popups::subscription_form::SubscriptionForm;
 // Part of the app's face for the binary and the tests, which drive it with effects and outcomes.
 pub use super::effect::{Effect, Outcome};
 use super::source::Update;
-use super::text::{clock, counted};
-use crate::dispatch::BreakerState;
+use super::text::counted;
 use crate::domain::catalog::Catalog;
 use crate::domain::model::{Alert, AuditEntry, EventSummary, Millis, Replay, ReplayState, Subscription};
 use crate::domain::model::{SubscriptionChange, SubscriptionState};
@@ -71,34 +70,36 @@ pub enum Popup {
 }
 
 impl Popup {
-    /// The popup as a component (state, keys and drawing in one type), for those that are one.
-    pub fn component(&self) -> Option<&dyn Component> {
+    /// The popup as the component it holds: its state, keys and drawing are there.
+    pub fn component(&self) -> &dyn Component {
         match self {
-            Popup::Help(c) => Some(c),
-            Popup::Alerts(c) => Some(c),
-            Popup::Audit(c) => Some(c),
-            Popup::Nodes(c) => Some(c),
-            Popup::CopyMenu(c) => Some(c),
-            Popup::Confirm(c) => Some(c),
-            Popup::Subscription(c) => Some(c.as_ref()),
-            Popup::Send(c) => Some(c.as_ref()),
-            Popup::Replay(c) => Some(c.as_ref()),
-            _ => None,
+            Popup::Inspector(c) => c.as_ref(),
+            Popup::Endpoint(c) => c.as_ref(),
+            Popup::Help(c) => c,
+            Popup::Alerts(c) => c,
+            Popup::Audit(c) => c,
+            Popup::Nodes(c) => c,
+            Popup::Subscription(c) => c.as_ref(),
+            Popup::Send(c) => c.as_ref(),
+            Popup::Replay(c) => c.as_ref(),
+            Popup::CopyMenu(c) => c,
+            Popup::Confirm(c) => c,
         }
     }
 
-    pub fn component_mut(&mut self) -> Option<&mut dyn Component> {
+    pub fn component_mut(&mut self) -> &mut dyn Component {
         match self {
-            Popup::Help(c) => Some(c),
-            Popup::Alerts(c) => Some(c),
-            Popup::Audit(c) => Some(c),
-            Popup::Nodes(c) => Some(c),
-            Popup::CopyMenu(c) => Some(c),
-            Popup::Confirm(c) => Some(c),
-            Popup::Subscription(c) => Some(c.as_mut()),
-            Popup::Send(c) => Some(c.as_mut()),
-            Popup::Replay(c) => Some(c.as_mut()),
-            _ => None,
+            Popup::Inspector(c) => c.as_mut(),
+            Popup::Endpoint(c) => c.as_mut(),
+            Popup::Help(c) => c,
+            Popup::Alerts(c) => c,
+            Popup::Audit(c) => c,
+            Popup::Nodes(c) => c,
+            Popup::Subscription(c) => c.as_mut(),
+            Popup::Send(c) => c.as_mut(),
+            Popup::Replay(c) => c.as_mut(),
+            Popup::CopyMenu(c) => c,
+            Popup::Confirm(c) => c,
         }
     }
 }
@@ -278,7 +279,7 @@ impl App {
     }
 
     pub fn subscription_name<'a>(&'a self, id: &'a str) -> &'a str {
-        self.subscriptions.iter().find(|s| s.id == id).map_or(id, |s| s.name.as_str())
+        self.data().subscription_name(id)
     }
 
     /// The stream rows that pass the filter, newest first.
@@ -315,27 +316,11 @@ impl App {
         }
     }
 
-    /// Why a delivery to `subscription_id` that is not final waits on something other than its
-    /// retry schedule, said as the operator needs it.
-    pub fn held_reason(&self, subscription_id: &str) -> Option<String> {
-        let endpoint = self.stats.as_ref()?.subscriptions.iter().find(|e| e.id == subscription_id)?;
-        match (endpoint.state, endpoint.breaker) {
-            (SubscriptionState::Paused, _) => Some("held: subscription paused (p resumes)".into()),
-            (SubscriptionState::Disabled, _) => Some("held: subscription disabled (p re-enables)".into()),
-            (_, BreakerState::Open) => Some(match endpoint.next_probe_at {
-                Some(at) => format!("held: breaker open, next probe {}", clock(at)),
-                None => "held: breaker open".into(),
-            }),
-            (_, BreakerState::HalfOpen) => Some("held: breaker probing the endpoint".into()),
-            (_, BreakerState::Closed) => None,
-        }
-    }
-
     /// What a redelivery to these subscriptions will do, for the status line.
     pub fn redelivery_note(&self, subscription_ids: &[&str]) -> String {
         let held: Vec<String> = subscription_ids
             .iter()
-            .filter_map(|id| Some(format!("{}: {}", self.subscription_name(id), self.held_reason(id)?)))
+            .filter_map(|id| Some(format!("{}: {}", self.subscription_name(id), self.data().held_reason(id)?)))
             .collect();
         let what = match subscription_ids {
             [one] => format!("redelivering to {}", self.subscription_name(one)),
@@ -354,21 +339,15 @@ impl App {
     }
 
     pub fn context(&self) -> Context {
-        if let Some(component) = self.popups.last().and_then(Popup::component) {
-            return component.context();
+        if let Some(popup) = self.popups.last() {
+            return popup.component().context();
         }
-        match self.popups.last() {
-            Some(Popup::Inspector(_)) => Context::Inspector,
-            Some(Popup::Endpoint(_)) => Context::Endpoint,
-            // (The components answered above.)
-            Some(_) => Context::Overlay,
-            None if self.palette.is_some() => Context::Palette,
-            None if self.filter_input.is_some() => Context::FilterInput,
-            None => match self.focus {
-                Pane::Subscriptions => Context::Subscriptions,
-                Pane::Rates => Context::Rates,
-                Pane::Stream => Context::Stream,
-            },
+        match self.focus {
+            _ if self.palette.is_some() => Context::Palette,
+            _ if self.filter_input.is_some() => Context::FilterInput,
+            Pane::Subscriptions => Context::Subscriptions,
+            Pane::Rates => Context::Rates,
+            Pane::Stream => Context::Stream,
         }
     }
 
@@ -382,6 +361,7 @@ impl App {
             endpoints: self.endpoints(),
             subscriptions: &self.subscriptions,
             catalog: &self.catalog,
+            filter: &self.filter,
             alerts: &self.alerts,
             audit: self.audit.as_ref(),
             audit_unread: self.audit_unread.as_deref(),

@@ -5,6 +5,7 @@ use super::data::Data;
 use super::effect::Effect;
 use super::keymap::{Action, Context};
 use super::theme::Theme;
+use crate::domain::model::{EventSummary, Millis};
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -19,7 +20,7 @@ pub trait Component {
 }
 
 /// What a component's key asks of the app.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub enum Reply {
     /// Nothing more: handled (or ignored) in place.
     Stay,
@@ -29,6 +30,8 @@ pub enum Reply {
     Effects(Vec<Effect>),
     /// The component closes and `effect` runs (a question answered yes).
     CloseAndRun(Effect),
+    /// A line for the status bar, the component staying open.
+    Say(String),
     /// Something only the app can do, needing more than the component sees.
     Ask(Request),
 }
@@ -40,10 +43,29 @@ impl Reply {
 }
 
 /// What a component asks the app to do for it.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub enum Request {
     /// Close the copy menu and put this part of the inspected event on the clipboard.
     Copy(super::copy::Copyable),
+    /// Open the copy menu over the inspector.
+    CopyMenu,
+    /// Redeliver `event`: to the subscription picked, else what failed.
+    Redeliver { event: EventSummary, subscription: Option<String> },
+    /// Ask, then redeliver `event` to every subscription.
+    RedeliverAll(EventSummary),
+    /// Inspect an event, at the attempt to `subscription` at `at`.
+    Inspect { event_id: String, subscription: String, at: Millis },
+    /// Close, and filter the stream to subscription `id`'s events.
+    FilterTo(String),
+    /// An action on subscription `id` (pause, probe, edit, copy its id or URL).
+    OnEndpoint(Action, String),
+}
+
+impl Request {
+    /// Whether the component that asked closes (else it stays under what the app does).
+    pub fn closes(&self) -> bool {
+        matches!(self, Request::Copy(_) | Request::FilterTo(_))
+    }
 }
 
 /// The keys of a list that scrolls inside a popup of `rows` lines, over `len` lines: the movement

@@ -4,12 +4,12 @@ use super::app::{App, Pane, Popup};
 use super::component::{Reply, Request};
 use super::copy::{self, Copyable};
 use super::effect::Effect;
-use super::endpoint::{EndpointPage, HISTORY_EVERY};
 use super::filter::{Filter, resolve_subscription};
-use super::inspector::Inspector;
 use super::keymap::{self, Action, Context};
-use super::layout::moved;
+use super::layout::main_layout;
 use super::palette::{self, Invocation, Palette, Verb};
+use super::popups::endpoint::{EndpointPage, HISTORY_EVERY};
+use super::popups::inspector::Inspector;
 use super::popups::replay::{ReplayDraft, replay_filter};
 use super::popups::{alerts::Alerts, audit::Audit, confirm::Confirm, copy_menu::CopyMenu};
 use super::popups::{help::Help, nodes::Nodes, send_form::SendForm, subscription_form::SubscriptionForm};
@@ -39,13 +39,11 @@ impl App {
         {
             self.set_status(note, false);
         }
-        if self.popups.last().is_some_and(|p| p.component().is_some()) {
+        if !self.popups.is_empty() {
             return self.component_key(action, key);
         }
         match ctx {
             Context::FilterInput => self.filter_key(action, key),
-            Context::Inspector => self.inspector_action(action),
-            Context::Endpoint => self.endpoint_key(action),
             Context::Palette => self.palette_key(action, key),
             _ => action.map(|a| self.main_action(a)).unwrap_or_default(),
         }
@@ -66,7 +64,7 @@ impl App {
             Action::Up => self.move_cursor(-1),
             Action::Down => self.move_cursor(1),
             Action::PageUp | Action::PageDown => {
-                let page = isize::try_from(super::view::pane_rows(self)).unwrap_or(1);
+                let page = isize::try_from(self.pane_rows()).unwrap_or(1);
                 self.move_cursor(if action == Action::PageUp { -page } else { page });
             }
             Action::Top => self.move_to(false),
@@ -268,10 +266,7 @@ impl App {
 
     fn component_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
         let Some(mut top) = self.popups.pop() else { return Vec::new() };
-        let reply = match top.component_mut() {
-            Some(component) => component.on_key(action, key, &self.data()),
-            None => Reply::Stay,
-        };
+        let reply = top.component_mut().on_key(action, key, &self.data());
         match reply {
             Reply::Stay => self.popups.push(top),
             Reply::Effects(effects) => {
@@ -284,10 +279,47 @@ impl App {
                 }
             }
             Reply::CloseAndRun(effect) => return vec![effect],
-            Reply::Ask(Request::Copy(chosen)) => match self.copied(chosen) {
+            Reply::Say(text) => {
+                self.popups.push(top);
+                self.set_status(text, false);
+            }
+            Reply::Ask(request) => {
+                if !request.closes() {
+                    self.popups.push(top);
+                }
+                return self.request(request);
+            }
+        }
+        Vec::new()
+    }
+
+    /// Does what a component asked for.
+    fn request(&mut self, request: Request) -> Vec<Effect> {
+        match request {
+            Request::Copy(chosen) => match self.copied(chosen) {
                 Ok((text, what)) => return vec![Effect::Copy { text, what }],
                 Err(why) => self.set_status(why, true),
             },
+            Request::CopyMenu => self.popups.push(Popup::CopyMenu(CopyMenu::default())),
+            // A delivery the operator picked: sent again whatever its state.
+            Request::Redeliver { event, subscription: Some(sub) } => {
+                let note = self.redelivery_note(&[sub.as_str()]);
+                return vec![Effect::Redeliver {
+                    event_id: event.id,
+                    subscription_id: Some(sub),
+                    failed_only: false,
+                    note,
+                }];
+            }
+            Request::Redeliver { event, subscription: None } => return self.redeliver_failed(&event),
+            Request::RedeliverAll(event) => self.ask_redeliver_all(&event),
+            Request::Inspect { event_id, subscription, at } => {
+                let ins = Inspector::at_attempt(event_id.clone(), subscription, at);
+                self.popups.push(Popup::Inspector(Box::new(ins)));
+                return vec![Effect::LoadEvent(event_id)];
+            }
+            Request::FilterTo(id) => return self.filter_to_endpoint(&id),
+            Request::OnEndpoint(action, id) => return self.endpoint_action(action, &id),
         }
         Vec::new()
     }
@@ -406,6 +438,19 @@ impl App {
         self.main_action(action)
     }
 
+    /// How many rows of the focused pane's list show (inside its border, below its header row) on
+    /// the screen as it is: what PgUp and PgDn move by. At least one.
+    fn pane_rows(&self) -> usize {
+        let screen = ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height);
+        let layout = main_layout(screen, self.endpoints().len());
+        let pane = match self.focus {
+            _ if self.zoomed => layout.body,
+            Pane::Stream => layout.stream,
+            Pane::Subscriptions | Pane::Rates => layout.subscriptions,
+        };
+        usize::from(pane.height.saturating_sub(3)).max(1)
+    }
+
     fn move_cursor(&mut self, delta: isize) {
         match self.focus {
             Pane::Stream => {
@@ -487,55 +532,6 @@ impl App {
         }
     }
 
-    fn inspector_action(&mut self, action: Option<Action>) -> Vec<Effect> {
-        let screen = ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height);
-        let (limit, sideways, page) = match self.popups.last() {
-            Some(Popup::Inspector(ins)) => {
-                let (limit, sideways) = super::view::scroll_limits(self, ins, ins.section, screen);
-                (limit, sideways, super::view::section_rows(ins.section, screen))
-            }
-            _ => (0, 0, 1),
-        };
-        let page = isize::try_from(page).unwrap_or(1);
-        let Some(Popup::Inspector(ins)) = self.popups.last_mut() else { return Vec::new() };
-        match action {
-            Some(Action::Back) => {
-                self.popups.pop();
-            }
-            Some(Action::NextSection) => ins.section = ins.section.next(),
-            Some(Action::Up) => ins.scroll(-1, None, limit),
-            Some(Action::Down) => ins.scroll(1, None, limit),
-            Some(Action::PageUp) => ins.scroll(-page, None, limit),
-            Some(Action::PageDown) => ins.scroll(page, None, limit),
-            Some(Action::Top) => ins.scroll(0, Some(false), limit),
-            Some(Action::Bottom) => ins.scroll(0, Some(true), limit),
-            Some(Action::Redeliver) => {
-                let (event_id, chosen) = (ins.event_id.clone(), ins.selected_subscription());
-                let summary = ins.detail.as_ref().map(|d| d.summary());
-                return match (chosen, summary) {
-                    // A delivery the operator picked: sent again whatever its state.
-                    (Some(sub), _) => {
-                        let note = self.redelivery_note(&[sub.as_str()]);
-                        vec![Effect::Redeliver { event_id, subscription_id: Some(sub), failed_only: false, note }]
-                    }
-                    (None, Some(event)) => self.redeliver_failed(&event),
-                    (None, None) => Vec::new(),
-                };
-            }
-            Some(Action::RedeliverAll) => {
-                if let Some(event) = ins.detail.as_ref().map(|d| d.summary()) {
-                    self.ask_redeliver_all(&event);
-                }
-            }
-            Some(Action::Copy) => self.popups.push(Popup::CopyMenu(CopyMenu::default())),
-            Some(Action::Wrap) => ins.toggle_wrap(),
-            Some(Action::Left) => ins.sideways(false, sideways),
-            Some(Action::Right) => ins.sideways(true, sideways),
-            _ => {}
-        }
-        Vec::new()
-    }
-
     /// `r`: only the deliveries that failed; the others went through and would get a duplicate.
     fn redeliver_failed(&mut self, event: &crate::domain::model::EventSummary) -> Vec<Effect> {
         let failed: Vec<&str> =
@@ -578,59 +574,6 @@ impl App {
         let load = page.load();
         self.popups.push(Popup::Endpoint(Box::new(page)));
         vec![load]
-    }
-
-    pub fn endpoint_key(&mut self, action: Option<Action>) -> Vec<Effect> {
-        let screen = ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height);
-        let Some(Popup::Endpoint(page)) = self.popups.last_mut() else { return Vec::new() };
-        let last = page.failures().len().saturating_sub(1);
-        let rows = super::view::failure_rows(screen, page);
-        if let Some(cursor) = action.and_then(|a| moved(page.cursor, a, last, rows)) {
-            page.cursor = cursor;
-            return Vec::new();
-        }
-        match action {
-            Some(Action::Back) => {
-                self.popups.pop();
-            }
-            Some(action @ (Action::LongerSpan | Action::ShorterSpan)) => {
-                let span = page.span.zoomed(action == Action::LongerSpan);
-                if span != page.span {
-                    // The old span's figures stay until the new ones come, marked by their span.
-                    page.span = span;
-                    page.cursor = 0;
-                    page.asked_at = self.now;
-                    return vec![page.load()];
-                }
-            }
-            Some(Action::Inspect) => {
-                let Some(failure) = page.failures().get(page.cursor) else {
-                    self.set_status("no failure to inspect in this span", false);
-                    return Vec::new();
-                };
-                let event_id = failure.event_id.clone();
-                let ins = Inspector::at_attempt(event_id.clone(), page.id.clone(), failure.at);
-                self.popups.push(Popup::Inspector(Box::new(ins)));
-                return vec![Effect::LoadEvent(event_id)];
-            }
-            Some(Action::Filter) => {
-                let id = page.id.clone();
-                self.popups.pop();
-                return self.filter_to_endpoint(&id);
-            }
-            Some(
-                action @ (Action::TogglePause
-                | Action::Probe
-                | Action::EditSubscription
-                | Action::Copy
-                | Action::CopyUrl),
-            ) => {
-                let id = page.id.clone();
-                return self.endpoint_action(action, &id);
-            }
-            _ => {}
-        }
-        Vec::new()
     }
 
     /// The open pages' next reads, each every `HISTORY_EVERY`.

@@ -2,9 +2,11 @@
 //! Pure geometry that both state (how far a key scrolls) and drawing import.
 
 use super::keymap::Action;
+use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::widgets::Clear;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Clear};
 
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 15;
@@ -110,4 +112,12 @@ pub fn moved(position: usize, action: Action, last: usize, page: usize) -> Optio
         Action::Bottom => last,
         _ => return None,
     })
+}
+
+/// A pane's (or a popup part's) border and title, brighter when focused.
+pub fn pane_block(title: &str, focused: bool, theme: &Theme) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(focused))
+        .title(Line::styled(format!(" {title} "), theme.border(focused)))
 }

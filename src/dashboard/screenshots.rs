@@ -2,7 +2,7 @@
 //! SVG screenshots in `screenshots/`, so both come from the real render code and never leak data.
 
 use super::app::{App, EventRow, Pane, Popup};
-use super::inspector::{Inspector, Section};
+use super::popups::inspector::{Inspector, Section};
 use super::popups::replay::{ReplayDraft, replay_filter};
 use super::popups::{alerts::Alerts, audit::Audit, copy_menu::CopyMenu, help::Help, nodes::Nodes};
 use super::popups::{send_form::SendForm, subscription_form::SubscriptionForm};
@@ -511,7 +511,7 @@ pub fn views() -> Vec<(&'static str, App)> {
     let mut long_title = demo_app();
     long_title.popups.push(Popup::Inspector(Box::new(long_title_inspector())));
     let mut endpoint = demo_app();
-    let mut page = super::endpoint::EndpointPage::new("sub_01KQBIL0000000000000000003".into(), NOW);
+    let mut page = super::popups::endpoint::EndpointPage::new("sub_01KQBIL0000000000000000003".into(), NOW);
     page.history = Some((demo_history(), NOW));
     endpoint.popups.push(Popup::Endpoint(Box::new(page)));
     let mut read_only = demo_app();

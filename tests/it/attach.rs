@@ -246,7 +246,7 @@ async fn drive_until(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_inspector_follows_a_held_delivery_until_it_is_final() {
     use hookwatch::dashboard::app::{App, Outcome, Popup};
-    use hookwatch::dashboard::inspector::Inspector;
+    use hookwatch::dashboard::popups::inspector::Inspector;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("hw.toml");
     std::fs::write(&config, "breaker_threshold = 2\nbreaker_cooldown = \"3s\"\n").unwrap();

@@ -6,9 +6,9 @@
 use axum::body::Body;
 use bytes::Bytes;
 use hookwatch::dashboard::app::{App, Outcome, Popup};
-use hookwatch::dashboard::inspector::Inspector;
 use hookwatch::dashboard::palette::Palette;
 use hookwatch::dashboard::popups;
+use hookwatch::dashboard::popups::inspector::Inspector;
 use hookwatch::dashboard::popups::replay::ReplayDraft;
 use hookwatch::dashboard::screenshots::render;
 use hookwatch::dashboard::source::{RemoteSource, Source, Update};

@@ -17,8 +17,8 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui_textarea::TextArea;
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui_textarea::TextArea;
 use std::collections::BTreeMap;
 
 pub struct SubscriptionForm {

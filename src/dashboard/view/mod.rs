@@ -1,40 +1,20 @@
 //! Drawing: pure functions from `&App` to a frame. One file per screen region.
 
-mod endpoint;
 mod footer;
 mod header;
-mod inspector;
 mod palette;
 mod rates;
 mod stream;
 mod subscriptions;
 
-use super::app::{App, Pane, Popup};
-use super::layout::{MIN_HEIGHT, MIN_WIDTH, main_layout};
+use super::app::{App, Pane};
+use super::layout::{MIN_HEIGHT, MIN_WIDTH, main_layout, pane_block};
 use super::text::span;
 use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
-
-/// the screen as it is: what PgUp and PgDn move by. At least one.
-pub fn pane_rows(app: &App) -> usize {
-    let layout = main_layout(Rect::new(0, 0, app.screen_width, app.screen_height), app.endpoints().len());
-    let pane = match app.focus {
-        _ if app.zoomed => layout.body,
-        Pane::Stream => layout.stream,
-        Pane::Subscriptions | Pane::Rates => layout.subscriptions,
-    };
-    usize::from(pane.height.saturating_sub(3)).max(1)
-}
-
-pub fn pane_block(title: &str, focused: bool, theme: &Theme) -> Block<'static> {
-    Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border(focused))
-        .title(Line::styled(format!(" {title} "), theme.border(focused)))
-}
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 /// A pane showing figures from the source: marked stale while the source is out of reach or
 /// silent, with how old its figures are.
@@ -89,19 +69,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
 fn draw_popups(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let data = app.data();
     for popup in &app.popups {
-        match popup {
-            Popup::Inspector(ins) => inspector::draw(frame, area, app, ins, theme),
-            Popup::Endpoint(page) => endpoint::draw(frame, area, app, page, theme),
-            _ => {}
-        }
-        if let Some(component) = popup.component() {
-            component.draw(frame, area, &data, theme);
-        }
+        popup.component().draw(frame, area, &data, theme);
     }
     if let Some(p) = &app.palette {
         palette::draw(frame, area, app, p, theme);
     }
 }
-
-pub use endpoint::failure_rows;
-pub use inspector::{scroll_limits, section_rows};
