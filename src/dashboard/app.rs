@@ -54,7 +54,7 @@ pub enum Popup {
     Inspector(Box<Inspector>),
     /// One subscription's page: its history over a span, its failures.
     Endpoint(Box<EndpointPage>),
-    Help(Help),
+    Help(Box<Help>),
     Alerts(Alerts),
     /// The audit log as read when it was opened.
     Audit(Audit),
@@ -75,7 +75,7 @@ impl Popup {
         match self {
             Popup::Inspector(c) => c.as_ref(),
             Popup::Endpoint(c) => c.as_ref(),
-            Popup::Help(c) => c,
+            Popup::Help(c) => c.as_ref(),
             Popup::Alerts(c) => c,
             Popup::Audit(c) => c,
             Popup::Nodes(c) => c,
@@ -91,7 +91,7 @@ impl Popup {
         match self {
             Popup::Inspector(c) => c.as_mut(),
             Popup::Endpoint(c) => c.as_mut(),
-            Popup::Help(c) => c,
+            Popup::Help(c) => c.as_mut(),
             Popup::Alerts(c) => c,
             Popup::Audit(c) => c,
             Popup::Nodes(c) => c,

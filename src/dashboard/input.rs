@@ -12,7 +12,7 @@ use super::popups::endpoint::{EndpointPage, HISTORY_EVERY};
 use super::popups::inspector::Inspector;
 use super::popups::replay::{ReplayDraft, replay_filter};
 use super::popups::{alerts::Alerts, audit::Audit, confirm::Confirm, copy_menu::CopyMenu};
-use super::popups::{help::Help, nodes::Nodes, send_form::SendForm, subscription_form::SubscriptionForm};
+use super::popups::{nodes::Nodes, send_form::SendForm, subscription_form::SubscriptionForm};
 use super::text::counted;
 use crate::dispatch::BreakerState;
 use crate::domain::model::{DeliveryStatus, Millis, SubscriptionState};
@@ -76,7 +76,7 @@ impl App {
                 self.filter_input = Some(input);
                 self.filter_error = None;
             }
-            Action::Help => self.popups.push(Popup::Help(Help::default())),
+            Action::Help => self.popups.push(Popup::Help(Box::default())),
             Action::Alerts => {
                 self.unseen_alerts = 0;
                 self.popups.push(Popup::Alerts(Alerts::default()));
@@ -191,7 +191,7 @@ impl App {
                 self.popups.push(Popup::Subscription(Box::new(SubscriptionForm::new(Some(&sub)))))
             }
             Action::TogglePause => return self.set_paused(&sub, sub.state == SubscriptionState::Active),
-            Action::Probe => match self.endpoints().into_iter().find(|e| e.id == id) {
+            Action::Probe => match self.endpoints().iter().find(|e| e.id == id) {
                 Some(e) if e.breaker == BreakerState::Open => {
                     return vec![Effect::Probe { subscription_id: sub.id, name: sub.name }];
                 }
@@ -222,7 +222,7 @@ impl App {
 
     /// `D`: deleting stops the endpoint's deliveries for good, so the question says how many.
     fn ask_delete(&mut self, sub: &crate::domain::model::Subscription) {
-        let waiting = self.endpoints().into_iter().find(|e| e.id == sub.id).map_or(0, |e| e.backlog);
+        let waiting = self.endpoints().iter().find(|e| e.id == sub.id).map_or(0, |e| e.backlog);
         let question = format!(
             "Delete subscription {} ({})? It gets no new events, and its {} not yet sent are \
              cancelled. Its delivery history stays readable.",

@@ -41,8 +41,6 @@ pub fn main_layout(area: Rect, endpoints: usize) -> MainLayout {
     MainLayout { header, body, subscriptions, rates, stream, footer }
 }
 
-/// How many rows of the focused pane's list show (inside its border, below its header row) on
-
 /// An overlay's share of the screen: width and height in percent, and the least it takes.
 pub struct Share {
     pub width: u16,

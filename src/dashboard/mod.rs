@@ -1,5 +1,6 @@
-//! The terminal dashboard. State lives in `app`, keys map through `keymap`, drawing is in `view`,
-//! and the engine is reached only through a `source` (in-process or remote).
+//! The terminal dashboard. `app` holds the state and the popup stack; each popup is a component in
+//! `popups/` (its state, keys and drawing); keys map through `keymap`; the panes are drawn by
+//! `view`; and the engine is reached only through a `source` (in-process or remote).
 
 pub mod app;
 pub mod columns;

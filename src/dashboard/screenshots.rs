@@ -4,7 +4,7 @@
 use super::app::{App, EventRow, Pane, Popup};
 use super::popups::inspector::{Inspector, Section};
 use super::popups::replay::{ReplayDraft, replay_filter};
-use super::popups::{alerts::Alerts, audit::Audit, copy_menu::CopyMenu, help::Help, nodes::Nodes};
+use super::popups::{alerts::Alerts, audit::Audit, copy_menu::CopyMenu, nodes::Nodes};
 use super::popups::{send_form::SendForm, subscription_form::SubscriptionForm};
 use super::theme::Theme;
 use super::view;
@@ -415,7 +415,7 @@ pub fn views() -> Vec<(&'static str, App)> {
     ins.section = Section::Deliveries;
     deliveries.popups.push(Popup::Inspector(Box::new(ins)));
     let mut help = demo_app();
-    help.popups.push(Popup::Help(Help::default()));
+    help.popups.push(Popup::Help(Box::default()));
     let mut alerts = demo_app();
     alerts.unseen_alerts = 0;
     alerts.popups.push(Popup::Alerts(Alerts::default()));

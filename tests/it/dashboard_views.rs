@@ -37,7 +37,7 @@ fn hostile_text_is_escaped_before_it_reaches_the_terminal() {
     event.action = "card.move\x1b]0;pwned\x07\x1b[2J".into();
     event.card_id = Some("1\u{202e}evil\u{9b}31m".into());
     app.events.push_front(hookwatch::dashboard::app::EventRow { event, changed_at: 0 });
-    app.popups.push(Popup::Help(hookwatch::dashboard::popups::help::Help::default()));
+    app.popups.push(Popup::Help(Box::default()));
     app.popups.clear();
     let buf = render(&app, 200, 50, &PLAIN);
     for cell in buf.content() {

@@ -275,7 +275,9 @@ async fn any_remote_data_renders_every_view_at_any_size() {
         for popup in 0..7 {
             app.popups.clear();
             match popup {
-                1 => app.popups.push(Popup::Help(popups::help::Help { scroll: rng.below(500), search: None })),
+                1 => {
+                    app.popups.push(Popup::Help(Box::new(popups::help::Help { scroll: rng.below(500), search: None })))
+                }
                 2 => app.popups.push(Popup::Alerts(popups::alerts::Alerts { scroll: rng.below(500) })),
                 3 => app.popups.push(Popup::Nodes(popups::nodes::Nodes { scroll: rng.below(50) })),
                 4 => {
