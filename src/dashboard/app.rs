@@ -362,6 +362,8 @@ impl App {
             subscriptions: &self.subscriptions,
             catalog: &self.catalog,
             filter: &self.filter,
+            replays: &self.replays,
+            history: &self.command_history,
             alerts: &self.alerts,
             audit: self.audit.as_ref(),
             audit_unread: self.audit_unread.as_deref(),

@@ -59,6 +59,8 @@ pub enum Request {
     FilterTo(String),
     /// An action on subscription `id` (pause, probe, edit, copy its id or URL).
     OnEndpoint(Action, String),
+    /// Run a command line (the palette's).
+    Run(String),
 }
 
 impl Request {

@@ -5,7 +5,7 @@ use super::filter::Filter;
 use super::text::clock;
 use crate::dispatch::BreakerState;
 use crate::domain::catalog::Catalog;
-use crate::domain::model::{Alert, AuditEntry, Millis, Subscription, SubscriptionState};
+use crate::domain::model::{Alert, AuditEntry, Millis, Replay, Subscription, SubscriptionState};
 use crate::engine::report::{EndpointReport, StatsReport};
 use ratatui::layout::Rect;
 use std::collections::VecDeque;
@@ -25,6 +25,10 @@ pub struct Data<'a> {
     pub catalog: &'a Catalog,
     /// What the stream is narrowed to (its search words are highlighted where they show).
     pub filter: &'a Filter,
+    /// The replays running as last read, newest first.
+    pub replays: &'a [Replay],
+    /// Command lines run since the dashboard started, oldest first.
+    pub history: &'a [String],
     pub alerts: &'a VecDeque<Alert>,
     /// The audit log as last read (newest first) and when; why the latest read failed.
     pub audit: Option<&'a (Vec<AuditEntry>, Millis)>,

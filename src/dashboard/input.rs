@@ -1,7 +1,7 @@
 //! Keys become actions (through the key table), actions change the `App` and may ask for effects.
 
 use super::app::{App, Pane, Popup};
-use super::component::{Reply, Request};
+use super::component::{Component, Reply, Request};
 use super::copy::{self, Copyable};
 use super::effect::Effect;
 use super::filter::{Filter, resolve_subscription};
@@ -320,6 +320,10 @@ impl App {
             }
             Request::FilterTo(id) => return self.filter_to_endpoint(&id),
             Request::OnEndpoint(action, id) => return self.endpoint_action(action, &id),
+            Request::Run(line) => match self.run_line(&line) {
+                Ok(effects) => return effects,
+                Err(e) => self.set_status(e, true),
+            },
         }
         Vec::new()
     }
@@ -355,46 +359,28 @@ impl App {
         }
     }
 
+    /// A key for the palette: it edits its line; the app runs what it names.
     fn palette_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
-        let (read_only, history) = (self.read_only, &self.command_history);
-        let Some(p) = self.palette.as_mut() else { return Vec::new() };
-        match action {
-            Some(Action::Submit) => {
-                let line = p.line();
-                match palette::parse(&line, read_only) {
-                    Ok(invocation) => {
-                        palette::remember(&mut self.command_history, &line);
-                        self.palette = None;
-                        return self.run_command(invocation);
-                    }
-                    Err(e) => p.error = Some(e),
+        let Some(mut palette) = self.palette.take() else { return Vec::new() };
+        match palette.on_key(action, key, &self.data()) {
+            Reply::Close { .. } => {}
+            Reply::Ask(Request::Run(line)) => match self.run_line(&line) {
+                Ok(effects) => return effects,
+                Err(e) => {
+                    palette.error = Some(e);
+                    self.palette = Some(palette);
                 }
-            }
-            Some(Action::Back) => self.palette = None,
-            Some(Action::Complete) => {
-                let line = p.line();
-                let completed = palette::complete(&line, &self.palette_candidates(&line));
-                if let Some(p) = self.palette.as_mut() {
-                    p.set_line(&completed);
-                    p.error = None;
-                }
-            }
-            Some(Action::Up) => p.recall(history, true),
-            Some(Action::Down) => p.recall(history, false),
-            _ => {
-                super::forms::edit(&mut p.input, key);
-                p.error = None;
-                p.recalled = None;
-            }
+            },
+            _ => self.palette = Some(palette),
         }
         Vec::new()
     }
 
-    /// What may follow the palette's line, from the subscriptions and replays known now.
-    pub fn palette_candidates(&self, line: &str) -> Vec<(String, String)> {
-        let names: Vec<&str> = self.subscriptions.iter().map(|s| s.name.as_str()).collect();
-        let replays: Vec<&str> = self.replays.iter().map(|r| r.id.as_str()).collect();
-        palette::candidates(line, &names, &replays, self.read_only)
+    /// Runs a command line, remembered for ↑; why it cannot run if it does not parse.
+    fn run_line(&mut self, line: &str) -> Result<Vec<Effect>, String> {
+        let invocation = palette::parse(line, self.read_only)?;
+        palette::remember(&mut self.command_history, line);
+        Ok(self.run_command(invocation))
     }
 
     fn run_command(&mut self, invocation: Invocation) -> Vec<Effect> {

@@ -2,12 +2,12 @@
 
 mod footer;
 mod header;
-mod palette;
 mod rates;
 mod stream;
 mod subscriptions;
 
 use super::app::{App, Pane};
+use super::component::Component;
 use super::layout::{MIN_HEIGHT, MIN_WIDTH, main_layout, pane_block};
 use super::text::span;
 use super::theme::Theme;
@@ -71,7 +71,7 @@ fn draw_popups(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     for popup in &app.popups {
         popup.component().draw(frame, area, &data, theme);
     }
-    if let Some(p) = &app.palette {
-        palette::draw(frame, area, app, p, theme);
+    if let Some(palette) = &app.palette {
+        palette.draw(frame, area, &data, theme);
     }
 }
