@@ -1,24 +1,33 @@
 //! The dashboard's state (a view-model) and how input and updates change it. Nothing here draws;
 //! work for the engine leaves as `Effect`s and comes back as `Outcome`s.
 
-use super::endpoint::EndpointPage;
+use super::columns::Column;
+use super::component::Component;
+use super::data::Data;
 use super::filter::Filter;
-use super::forms::{SendForm, SubscriptionForm};
-use super::inspector::Inspector;
 use super::keymap::Context;
 use super::palette::Palette;
-use super::replay::ReplayDraft;
+use super::popups::alerts::Alerts;
+use super::popups::audit::Audit;
+use super::popups::confirm::Confirm;
+use super::popups::copy_menu::CopyMenu;
+use super::popups::endpoint::EndpointPage;
+use super::popups::help::Help;
+use super::popups::inspector::Inspector;
+use super::popups::nodes::Nodes;
+use super::popups::replay::ReplayDraft;
+use super::popups::send_form::SendForm;
+use super::popups::subscription_form::SubscriptionForm;
+// Part of the app's face for the binary and the tests, which drive it with effects and outcomes.
+pub use super::effect::{Effect, Outcome};
 use super::source::Update;
-use super::view::counted;
-use crate::dispatch::BreakerState;
+use super::text::counted;
 use crate::domain::catalog::Catalog;
-use crate::domain::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview, ReplayState, SubscriptionChange};
-use crate::domain::model::{EventDetail, EventSummary, Millis, Subscription, SubscriptionState};
+use crate::domain::model::{Alert, AuditEntry, EventSummary, Millis, Replay, ReplayState, Subscription};
+use crate::domain::model::{SubscriptionChange, SubscriptionState};
 use crate::domain::query::EventQuery;
 use crate::engine::report::{EndpointReport, StatsReport};
 use crate::observe::feed::FeedEvent;
-use crate::observe::stats::{EndpointHistory, Span};
-use crate::validate::subscriptions::SubscriptionInput;
 use ratatui_textarea::TextArea;
 use std::collections::{HashMap, VecDeque};
 
@@ -34,45 +43,6 @@ const REPLAYS_EVERY: Millis = 5000;
 /// stream's heartbeats (or the in-process source's stats), every 2 s, missed.
 pub const SILENCE_STALE_MS: Millis = 6000;
 
-/// What the subscriptions table is ordered by (`o` cycles, `O` reverses).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SortKey {
-    #[default]
-    Name,
-    State,
-    Success,
-    P99,
-    Backlog,
-    Breaker,
-}
-
-impl SortKey {
-    const ORDER: [SortKey; 6] =
-        [SortKey::Name, SortKey::State, SortKey::Success, SortKey::P99, SortKey::Backlog, SortKey::Breaker];
-
-    pub fn next(self) -> SortKey {
-        let i = Self::ORDER.iter().position(|k| *k == self).unwrap_or(0);
-        Self::ORDER[(i + 1) % Self::ORDER.len()]
-    }
-
-    fn compare(self, a: &EndpointReport, b: &EndpointReport) -> std::cmp::Ordering {
-        let success = |e: &EndpointReport| e.success_rate.get("5m").copied().flatten().unwrap_or(-1.0);
-        let breaker = |e: &EndpointReport| match e.breaker {
-            BreakerState::Closed => 0,
-            BreakerState::HalfOpen => 1,
-            BreakerState::Open => 2,
-        };
-        match self {
-            SortKey::Name => std::cmp::Ordering::Equal,
-            SortKey::State => a.state.as_str().cmp(b.state.as_str()),
-            SortKey::Success => success(a).total_cmp(&success(b)),
-            SortKey::P99 => a.latency_ms.p99_ms.cmp(&b.latency_ms.p99_ms),
-            SortKey::Backlog => a.backlog.cmp(&b.backlog),
-            SortKey::Breaker => breaker(a).cmp(&breaker(b)),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
     Subscriptions,
@@ -84,135 +54,54 @@ pub enum Popup {
     Inspector(Box<Inspector>),
     /// One subscription's page: its history over a span, its failures.
     Endpoint(Box<EndpointPage>),
-    Help {
-        scroll: usize,
-    },
-    Alerts {
-        scroll: usize,
-    },
+    Help(Box<Help>),
+    Alerts(Alerts),
     /// The audit log as read when it was opened.
-    Audit {
-        scroll: usize,
-    },
-    Nodes {
-        scroll: usize,
-    },
+    Audit(Audit),
+    Nodes(Nodes),
     Subscription(Box<SubscriptionForm>),
     Send(Box<SendForm>),
     /// A replay of what the stream filter selects: its preview, the rate, then yes or no.
     Replay(Box<ReplayDraft>),
-    /// What `y` in the inspector can copy; `cursor` is the highlighted choice.
-    CopyMenu {
-        cursor: usize,
-    },
-    /// Asks before a bulk or destructive action; `effect` runs on yes.
-    Confirm {
-        question: String,
-        effect: Box<Effect>,
-    },
+    /// What `y` in the inspector can copy.
+    CopyMenu(CopyMenu),
+    /// Asks before a bulk or destructive action.
+    Confirm(Confirm),
 }
 
-/// Work the event loop carries out against the source.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    LoadEvents(EventQuery),
-    LoadEvent(String),
-    LoadSubscriptions,
-    /// `failed_only`: just the deliveries that failed (retrying or dead). `note` says what will
-    /// happen, shown once the server has taken it.
-    Redeliver {
-        event_id: String,
-        subscription_id: Option<String>,
-        failed_only: bool,
-        note: String,
-    },
-    SetPaused {
-        subscription_id: String,
-        name: String,
-        paused: bool,
-    },
-    LoadAudit,
-    Probe {
-        subscription_id: String,
-        name: String,
-    },
-    SaveSubscription {
-        id: Option<String>,
-        input: Box<SubscriptionInput>,
-    },
-    /// A test event's body, for one subscription or (`None`) every matching one.
-    SendEvent {
-        body: String,
-        to: Option<String>,
-    },
-    DeleteSubscription {
-        id: String,
-        name: String,
-    },
-    PreviewReplay(ReplayFilter),
-    StartReplay {
-        filter: ReplayFilter,
-        rate_per_s: u32,
-    },
-    LoadReplays,
-    CancelReplay(String),
-    /// An endpoint page's history over its span.
-    LoadHistory {
-        id: String,
-        span: Span,
-    },
-    /// Text for the terminal's clipboard (OSC 52); `what` names it in the status line.
-    Copy {
-        text: String,
-        what: String,
-    },
-    Quit,
-}
+impl Popup {
+    /// The popup as the component it holds: its state, keys and drawing are there.
+    pub fn component(&self) -> &dyn Component {
+        match self {
+            Popup::Inspector(c) => c.as_ref(),
+            Popup::Endpoint(c) => c.as_ref(),
+            Popup::Help(c) => c.as_ref(),
+            Popup::Alerts(c) => c,
+            Popup::Audit(c) => c,
+            Popup::Nodes(c) => c,
+            Popup::Subscription(c) => c.as_ref(),
+            Popup::Send(c) => c.as_ref(),
+            Popup::Replay(c) => c.as_ref(),
+            Popup::CopyMenu(c) => c,
+            Popup::Confirm(c) => c,
+        }
+    }
 
-/// What came back from an effect or an initial load.
-#[derive(Debug, Clone)]
-pub enum Outcome {
-    /// The store's answer to `query`, newest first.
-    Events {
-        query: EventQuery,
-        list: Vec<EventSummary>,
-    },
-    /// The store could not answer `query`.
-    EventsUnread {
-        query: EventQuery,
-        error: String,
-    },
-    Event(Box<EventDetail>),
-    EventFailed {
-        id: String,
-        error: String,
-    },
-    Subscriptions(Vec<Subscription>),
-    Alerts(Vec<Alert>),
-    /// The audit log, newest first, and when it was read.
-    Audit(Vec<AuditEntry>, Millis),
-    /// Why the audit log could not be read.
-    AuditUnread(String),
-    Catalog(Vec<String>),
-    Stats(Box<StatsReport>),
-    SubscriptionSaved(Box<Subscription>),
-    SaveFailed(String),
-    Sent(String),
-    SendFailed(String),
-    ReplayPreview(Result<ReplayPreview, String>),
-    ReplayStarted(Box<Replay>),
-    ReplayRefused(String),
-    /// Every stored replay, newest first, and when they were read.
-    Replays(Vec<Replay>, Millis),
-    ReplaysUnread(String),
-    ReplayCancelled(Box<Replay>),
-    History {
-        id: String,
-        span: Span,
-        read: Result<Box<EndpointHistory>, String>,
-    },
-    Done(String),
-    Failed(String),
+    pub fn component_mut(&mut self) -> &mut dyn Component {
+        match self {
+            Popup::Inspector(c) => c.as_mut(),
+            Popup::Endpoint(c) => c.as_mut(),
+            Popup::Help(c) => c.as_mut(),
+            Popup::Alerts(c) => c,
+            Popup::Audit(c) => c,
+            Popup::Nodes(c) => c,
+            Popup::Subscription(c) => c.as_mut(),
+            Popup::Send(c) => c.as_mut(),
+            Popup::Replay(c) => c.as_mut(),
+            Popup::CopyMenu(c) => c,
+            Popup::Confirm(c) => c,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -269,8 +158,6 @@ pub struct App {
     pub filter_error: Option<String>,
     /// The command palette, while open.
     pub palette: Option<Palette>,
-    /// What the help is narrowed to (`/` in the help), and whether it is being typed.
-    pub help_search: Option<(TextArea<'static>, bool)>,
     /// Command lines run since the dashboard started, oldest first.
     pub command_history: Vec<String>,
     /// The replays running as last read, newest first.
@@ -303,22 +190,14 @@ pub struct App {
     pub read_only: bool,
     /// Whether the Delivery success pane has room of its own (Tab skips it when folded).
     pub wide: bool,
-    /// The subscriptions table's order, and whether it is reversed.
-    pub sort: (SortKey, bool),
+    /// The column the subscriptions table is ordered by, and whether reversed (`set_sort`).
+    pub sort: (Column, bool),
     /// The focused pane fills the screen (`z`).
     pub zoomed: bool,
     /// The terminal's size, for how far an overlay or the inspector scrolls.
     pub screen_width: u16,
     pub screen_height: u16,
     pub quit: bool,
-}
-
-/// Alerts of one kind about one endpoint, raised one after another.
-pub struct AlertGroup<'a> {
-    pub newest: &'a Alert,
-    pub count: usize,
-    /// When the first of them was raised.
-    pub first_at: Millis,
 }
 
 impl App {
@@ -341,7 +220,6 @@ impl App {
             filter_input: None,
             filter_error: None,
             palette: None,
-            help_search: None,
             command_history: Vec::new(),
             replays: Vec::new(),
             replays_read: None,
@@ -361,7 +239,7 @@ impl App {
             revealed_secret: None,
             read_only: false,
             wide: true,
-            sort: (SortKey::Name, false),
+            sort: (Column::Name, false),
             zoomed: false,
             screen_width: 80,
             screen_height: 24,
@@ -401,7 +279,7 @@ impl App {
     }
 
     pub fn subscription_name<'a>(&'a self, id: &'a str) -> &'a str {
-        self.subscriptions.iter().find(|s| s.id == id).map_or(id, |s| s.name.as_str())
+        self.data().subscription_name(id)
     }
 
     /// The stream rows that pass the filter, newest first.
@@ -418,45 +296,23 @@ impl App {
         self.visible_events().nth(self.stream_cursor)
     }
 
-    /// The alert log newest first, a run of the same alert about the same endpoint as one group.
-    pub fn alert_groups(&self) -> Vec<AlertGroup<'_>> {
-        let mut groups: Vec<AlertGroup> = Vec::new();
-        for alert in self.alerts.iter().rev() {
-            match groups.last_mut() {
-                Some(g) if g.newest.kind == alert.kind && g.newest.subscription_id == alert.subscription_id => {
-                    g.count += 1;
-                    g.first_at = alert.at;
-                }
-                _ => groups.push(AlertGroup { newest: alert, count: 1, first_at: alert.at }),
-            }
-        }
-        groups
+    /// Endpoints in the table's order: put in it once, when the stats or the order change.
+    pub fn endpoints(&self) -> &[EndpointReport] {
+        self.stats.as_ref().map_or(&[], |s| s.subscriptions.as_slice())
     }
 
-    /// Endpoints in the table's order: by the sort key (reversed if asked), then by name.
-    pub fn endpoints(&self) -> Vec<&EndpointReport> {
-        let mut list: Vec<&EndpointReport> = self.stats.iter().flat_map(|s| s.subscriptions.iter()).collect();
-        let (key, reversed) = self.sort;
-        list.sort_by(|a, b| {
-            let by_key = if reversed { key.compare(b, a) } else { key.compare(a, b) };
-            by_key.then(a.name.to_lowercase().cmp(&b.name.to_lowercase())).then(a.id.cmp(&b.id))
-        });
-        list
+    /// New stats: their endpoints are put in the table's order here, once per update.
+    pub fn set_stats(&mut self, mut report: StatsReport) {
+        let (column, reversed) = self.sort;
+        column.sort(reversed, &mut report.subscriptions);
+        self.stats = Some(report);
     }
 
-    /// Why a delivery to `subscription_id` that is not final waits on something other than its
-    /// retry schedule, said as the operator needs it.
-    pub fn held_reason(&self, subscription_id: &str) -> Option<String> {
-        let endpoint = self.stats.as_ref()?.subscriptions.iter().find(|e| e.id == subscription_id)?;
-        match (endpoint.state, endpoint.breaker) {
-            (SubscriptionState::Paused, _) => Some("held: subscription paused (p resumes)".into()),
-            (SubscriptionState::Disabled, _) => Some("held: subscription disabled (p re-enables)".into()),
-            (_, BreakerState::Open) => Some(match endpoint.next_probe_at {
-                Some(at) => format!("held: breaker open, next probe {}", super::view::clock(at)),
-                None => "held: breaker open".into(),
-            }),
-            (_, BreakerState::HalfOpen) => Some("held: breaker probing the endpoint".into()),
-            (_, BreakerState::Closed) => None,
+    /// Orders the table by `column` (reversed if asked).
+    pub fn set_sort(&mut self, column: Column, reversed: bool) {
+        self.sort = (column, reversed);
+        if let Some(stats) = self.stats.as_mut() {
+            column.sort(reversed, &mut stats.subscriptions);
         }
     }
 
@@ -464,7 +320,7 @@ impl App {
     pub fn redelivery_note(&self, subscription_ids: &[&str]) -> String {
         let held: Vec<String> = subscription_ids
             .iter()
-            .filter_map(|id| Some(format!("{}: {}", self.subscription_name(id), self.held_reason(id)?)))
+            .filter_map(|id| Some(format!("{}: {}", self.subscription_name(id), self.data().held_reason(id)?)))
             .collect();
         let what = match subscription_ids {
             [one] => format!("redelivering to {}", self.subscription_name(one)),
@@ -477,33 +333,40 @@ impl App {
     /// opened from the alert log or the palette need not be the cursor's).
     pub fn selected_endpoint(&self) -> Option<&EndpointReport> {
         if let Some(Popup::Endpoint(page)) = self.popups.last() {
-            return self.endpoints().into_iter().find(|e| e.id == page.id);
+            return self.endpoints().iter().find(|e| e.id == page.id);
         }
-        self.endpoints().get(self.sub_cursor).copied()
+        self.endpoints().get(self.sub_cursor)
     }
 
     pub fn context(&self) -> Context {
-        match self.popups.last() {
-            Some(Popup::Inspector(_)) => Context::Inspector,
-            Some(Popup::Endpoint(_)) => Context::Endpoint,
-            Some(Popup::Help { .. }) if self.help_search.as_ref().is_some_and(|(_, typing)| *typing) => {
-                Context::HelpSearch
-            }
-            Some(Popup::Help { .. } | Popup::Alerts { .. } | Popup::Audit { .. } | Popup::Nodes { .. }) => {
-                Context::Overlay
-            }
-            Some(Popup::Subscription(_)) => Context::Form,
-            Some(Popup::Send(_)) => Context::SendForm,
-            Some(Popup::Confirm { .. }) => Context::Confirm,
-            Some(Popup::Replay(_)) => Context::Replay,
-            Some(Popup::CopyMenu { .. }) => Context::CopyMenu,
-            None if self.palette.is_some() => Context::Palette,
-            None if self.filter_input.is_some() => Context::FilterInput,
-            None => match self.focus {
-                Pane::Subscriptions => Context::Subscriptions,
-                Pane::Rates => Context::Rates,
-                Pane::Stream => Context::Stream,
-            },
+        if let Some(popup) = self.popups.last() {
+            return popup.component().context();
+        }
+        match self.focus {
+            _ if self.palette.is_some() => Context::Palette,
+            _ if self.filter_input.is_some() => Context::FilterInput,
+            Pane::Subscriptions => Context::Subscriptions,
+            Pane::Rates => Context::Rates,
+            Pane::Stream => Context::Stream,
+        }
+    }
+
+    /// What the components see of the app: its data, read-only.
+    pub fn data(&self) -> Data<'_> {
+        Data {
+            now: self.now,
+            read_only: self.read_only,
+            screen: ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height),
+            stats: self.stats.as_ref(),
+            endpoints: self.endpoints(),
+            subscriptions: &self.subscriptions,
+            catalog: &self.catalog,
+            filter: &self.filter,
+            replays: &self.replays,
+            history: &self.command_history,
+            alerts: &self.alerts,
+            audit: self.audit.as_ref(),
+            audit_unread: self.audit_unread.as_deref(),
         }
     }
 
@@ -537,11 +400,6 @@ impl App {
         if self.connected && !self.resuming {
             self.stale_since = None;
         }
-    }
-
-    /// What the help is narrowed to ("" for all of it).
-    pub fn help_query(&self) -> String {
-        self.help_search.as_ref().map(|(input, _)| input.lines().join("")).unwrap_or_default()
     }
 
     /// Reads that are due by now (called on the clock's tick).
@@ -586,7 +444,7 @@ impl App {
             self.heard();
         }
         match update {
-            Update::Stats(report) => self.stats = Some(report),
+            Update::Stats(report) => self.set_stats(report),
             Update::Heartbeat => {}
             Update::Connection { connected, detail } => {
                 // Back again: the stream replays what was missed, then says `resumed`.
@@ -764,7 +622,7 @@ impl App {
             self.alerts.pop_front();
         }
         self.alerts.push_back(alert);
-        if !matches!(self.popups.last(), Some(Popup::Alerts { .. })) {
+        if !matches!(self.popups.last(), Some(Popup::Alerts(_))) {
             self.unseen_alerts += 1;
         }
     }
@@ -814,7 +672,7 @@ impl App {
                     names.into_iter().filter(|n| crate::domain::catalog::find(n).is_none()).collect();
                 self.catalog = Catalog::new(&extra);
             }
-            Outcome::Stats(report) => self.stats = Some(*report),
+            Outcome::Stats(report) => self.set_stats(*report),
             Outcome::SubscriptionSaved(sub) => {
                 if matches!(self.popups.last(), Some(Popup::Subscription(_))) {
                     self.popups.pop();
@@ -827,11 +685,11 @@ impl App {
             }
             Outcome::SaveFailed(error) => match self.popups.last_mut() {
                 Some(Popup::Subscription(form)) => {
-                    // The server's words for an overlap name the field that replaces it.
-                    form.conflict = error.contains("override_previous");
-                    form.server_error = Some(error);
+                    // An overlap is the engine's `conflict`: the form offers to save replacing it.
+                    form.conflict = error.code() == Some("conflict");
+                    form.server_error = Some(error.to_string());
                 }
-                _ => self.set_status(error, true),
+                _ => self.set_status(error.to_string(), true),
             },
             Outcome::Sent(id) => {
                 if matches!(self.popups.last(), Some(Popup::Send(_))) {
@@ -930,10 +788,18 @@ fn take_newer_deliveries(row: &mut EventSummary, other: &EventSummary) {
 mod tests {
     use super::*;
     use crate::dashboard::screenshots::demo_app;
+    use crate::domain::model::ReplayPreview;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
         app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    fn help(app: &App) -> &Help {
+        match app.popups.last() {
+            Some(Popup::Help(help)) => help,
+            _ => panic!("the help is not open"),
+        }
     }
 
     fn typed(app: &mut App, text: &str) {
@@ -1096,10 +962,10 @@ mod tests {
         let mut app = demo_app();
         press(&mut app, KeyCode::Char('?'));
         press(&mut app, KeyCode::Char('G'));
-        let rows = crate::dashboard::view::overlay_rows(app.popups.last().unwrap(), &app, app.screen_height);
-        let last = crate::dashboard::view::help_len(&app) - rows;
+        let rows = crate::dashboard::layout::HELP_BOX.rows(app.screen_height);
+        let last = help(&app).len(&app.data()) - rows;
         let scroll = |app: &App| match app.popups.last() {
-            Some(Popup::Help { scroll }) => *scroll,
+            Some(Popup::Help(help)) => help.scroll,
             _ => usize::MAX,
         };
         assert_eq!(scroll(&app), last);
@@ -1117,9 +983,11 @@ mod tests {
         assert!(ctrl(&mut app, 'o').is_empty(), "nothing to replace before the server says so");
         let effects = press(&mut app, KeyCode::Enter);
         assert!(matches!(&effects[..], [Effect::SaveSubscription { input, .. }] if !input.override_previous));
-        app.apply_outcome(Outcome::SaveFailed(
-            "409: subscription sub_x already sends an overlapping action to this URL; send \"override_previous\": true to replace it".into(),
-        ));
+        app.apply_outcome(Outcome::SaveFailed(crate::dashboard::source::SourceError::Refused {
+            status: Some(409),
+            code: Some("conflict".into()),
+            message: "subscription sub_x already sends an overlapping action to this URL".into(),
+        }));
         let effects = ctrl(&mut app, 'o');
         assert!(
             matches!(&effects[..], [Effect::SaveSubscription { input, .. }] if input.override_previous),
@@ -1182,7 +1050,7 @@ mod tests {
         for _ in 0..4 {
             press(&mut app, KeyCode::Char('o'));
         }
-        assert_eq!(app.sort, (SortKey::Backlog, false));
+        assert_eq!(app.sort, (Column::Backlog, false));
         let names: Vec<&str> = app.endpoints().iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["crm-sync", "analytics", "billing"], "fewest waiting first");
         assert_eq!(app.selected_endpoint().unwrap().name, "billing", "the selection moved with its row");
@@ -1202,14 +1070,14 @@ mod tests {
         press(&mut app, KeyCode::Char('/'));
         assert_eq!(app.context(), Context::HelpSearch);
         typed(&mut app, "replay");
-        let shown = crate::dashboard::view::help_len(&app);
-        assert!(shown > 3 && shown < crate::dashboard::view::help_len(&demo_app()) / 4, "{shown} lines");
+        let shown = help(&app).len(&app.data());
+        let all = Help::default().len(&app.data());
+        assert!(shown > 3 && shown < all / 4, "{shown} lines");
         press(&mut app, KeyCode::Enter);
         assert_eq!(app.context(), Context::Overlay, "Enter keeps it narrowed and scrolls it");
         press(&mut app, KeyCode::Char('/'));
         press(&mut app, KeyCode::Esc);
-        assert!(app.help_search.is_none(), "Esc while typing shows the whole help");
-        assert!(matches!(app.popups.last(), Some(Popup::Help { .. })));
+        assert!(help(&app).search.is_none(), "Esc while typing shows the whole help");
         press(&mut app, KeyCode::Esc);
         assert!(app.popups.is_empty());
     }
@@ -1265,7 +1133,7 @@ mod tests {
         assert!(note.contains(app.subscription_name(&dead_sub)), "{note}");
 
         assert!(press(&mut app, KeyCode::Char('R')).is_empty(), "nothing is sent before the answer");
-        let Some(Popup::Confirm { question, .. }) = app.popups.last() else { panic!("no question asked") };
+        let Some(Popup::Confirm(Confirm { question, .. })) = app.popups.last() else { panic!("no question asked") };
         assert!(question.contains("1 already succeeded"), "{question}");
         assert!(press(&mut app, KeyCode::Char('n')).is_empty());
         assert!(app.popups.is_empty());
@@ -1397,7 +1265,7 @@ mod tests {
         press(&mut app, KeyCode::Tab);
         press(&mut app, KeyCode::Char('j'));
         assert!(press(&mut app, KeyCode::Char('D')).is_empty());
-        let Some(Popup::Confirm { question, .. }) = app.popups.last() else { panic!("no question asked") };
+        let Some(Popup::Confirm(Confirm { question, .. })) = app.popups.last() else { panic!("no question asked") };
         let backlog = app.selected_endpoint().unwrap().backlog;
         assert!(question.contains("billing") && question.contains(&format!("its {backlog} deliveries")), "{question}");
         let effects = press(&mut app, KeyCode::Char('y'));

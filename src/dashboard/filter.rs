@@ -225,7 +225,8 @@ mod tests {
     fn a_sub_term_must_name_a_subscription_for_the_filter_as_for_a_replay() {
         let app = crate::dashboard::screenshots::demo_app();
         let said = Filter::parse_for("status:failed sub:nosuch", &app.subscriptions).unwrap_err();
-        let replay = crate::dashboard::replay::replay_filter(&Filter::parse("sub:nosuch").unwrap(), &app.subscriptions);
+        let replay =
+            crate::dashboard::popups::replay::replay_filter(&Filter::parse("sub:nosuch").unwrap(), &app.subscriptions);
         assert!(said.contains("no subscription is named \"nosuch\"") && said.contains("billing"), "{said}");
         assert!(said.ends_with(&replay.unwrap_err()), "the same words: {said}");
         assert!(Filter::parse_for("sub:BILL", &app.subscriptions).is_ok());

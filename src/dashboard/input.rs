@@ -1,35 +1,24 @@
 //! Keys become actions (through the key table), actions change the `App` and may ask for effects.
 
-use super::app::{App, Effect, Pane, Popup};
+use super::app::{App, Pane, Popup};
+use super::component::{Component, Reply, Request};
 use super::copy::{self, Copyable};
+use super::effect::Effect;
 use super::filter::{Filter, resolve_subscription};
-use super::forms::{SendForm, SubscriptionForm};
-use super::inspector::Inspector;
 use super::keymap::{self, Action, Context};
+use super::layout::main_layout;
 use super::palette::{self, Invocation, Palette, Verb};
-use super::replay::{ReplayDraft, replay_filter};
-use super::view::counted;
+use super::popups::endpoint::{EndpointPage, HISTORY_EVERY};
+use super::popups::inspector::Inspector;
+use super::popups::replay::{ReplayDraft, replay_filter};
+use super::popups::{alerts::Alerts, audit::Audit, confirm::Confirm, copy_menu::CopyMenu};
+use super::popups::{nodes::Nodes, send_form::SendForm, subscription_form::SubscriptionForm};
+use super::text::counted;
 use crate::dispatch::BreakerState;
-use crate::domain::catalog::ACTIONS;
-use crate::domain::model::{DeliveryStatus, SubscriptionState};
-use crossterm::event::{KeyCode, KeyEvent};
+use crate::domain::model::{DeliveryStatus, Millis, SubscriptionState};
+use crate::observe::stats::{EndpointHistory, Span};
+use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
-
-/// Where a movement key takes a position in a list or view of `0..=last` of which `page` rows
-/// show; `None` for any other action.
-pub(super) fn moved(position: usize, action: Action, last: usize, page: usize) -> Option<usize> {
-    let by = |delta: isize| position.saturating_add_signed(delta).min(last);
-    let page = isize::try_from(page.max(1)).unwrap_or(isize::MAX);
-    Some(match action {
-        Action::Up => by(-1),
-        Action::Down => by(1),
-        Action::PageUp => by(-page),
-        Action::PageDown => by(page),
-        Action::Top => 0,
-        Action::Bottom => last,
-        _ => return None,
-    })
-}
 
 impl App {
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -50,24 +39,12 @@ impl App {
         {
             self.set_status(note, false);
         }
+        if !self.popups.is_empty() {
+            return self.component_key(action, key);
+        }
         match ctx {
             Context::FilterInput => self.filter_key(action, key),
-            Context::Form => self.form_key(action, key),
-            Context::SendForm => self.send_key(action, key),
-            Context::Inspector => self.inspector_action(action),
-            Context::Endpoint => self.endpoint_key(action),
-            Context::Confirm => self.confirm_action(action),
             Context::Palette => self.palette_key(action, key),
-            Context::Replay => self.replay_key(action, key),
-            Context::CopyMenu => self.copy_menu_key(action, key),
-            Context::HelpSearch => {
-                self.help_search_key(action, key);
-                Vec::new()
-            }
-            Context::Overlay => {
-                self.overlay_action(action);
-                Vec::new()
-            }
             _ => action.map(|a| self.main_action(a)).unwrap_or_default(),
         }
     }
@@ -87,7 +64,7 @@ impl App {
             Action::Up => self.move_cursor(-1),
             Action::Down => self.move_cursor(1),
             Action::PageUp | Action::PageDown => {
-                let page = isize::try_from(super::view::pane_rows(self)).unwrap_or(1);
+                let page = isize::try_from(self.pane_rows()).unwrap_or(1);
                 self.move_cursor(if action == Action::PageUp { -page } else { page });
             }
             Action::Top => self.move_to(false),
@@ -99,14 +76,14 @@ impl App {
                 self.filter_input = Some(input);
                 self.filter_error = None;
             }
-            Action::Help => self.popups.push(Popup::Help { scroll: 0 }),
+            Action::Help => self.popups.push(Popup::Help(Box::default())),
             Action::Alerts => {
                 self.unseen_alerts = 0;
-                self.popups.push(Popup::Alerts { scroll: 0 });
+                self.popups.push(Popup::Alerts(Alerts::default()));
             }
-            Action::Nodes => self.popups.push(Popup::Nodes { scroll: 0 }),
+            Action::Nodes => self.popups.push(Popup::Nodes(Nodes::default())),
             Action::Audit => {
-                self.popups.push(Popup::Audit { scroll: 0 });
+                self.popups.push(Popup::Audit(Audit::default()));
                 self.audit_unread = None;
                 return vec![Effect::LoadAudit];
             }
@@ -130,10 +107,11 @@ impl App {
             Action::Sort | Action::ReverseSort => {
                 // The selection stays on the same endpoint as the rows move.
                 let selected = self.selected_endpoint().map(|e| e.id.clone());
-                self.sort = match action {
+                let (column, reversed) = match action {
                     Action::Sort => (self.sort.0.next(), false),
                     _ => (self.sort.0, !self.sort.1),
                 };
+                self.set_sort(column, reversed);
                 if let Some(id) = selected {
                     self.sub_cursor = self.endpoints().iter().position(|e| e.id == id).unwrap_or(0);
                 }
@@ -213,7 +191,7 @@ impl App {
                 self.popups.push(Popup::Subscription(Box::new(SubscriptionForm::new(Some(&sub)))))
             }
             Action::TogglePause => return self.set_paused(&sub, sub.state == SubscriptionState::Active),
-            Action::Probe => match self.endpoints().into_iter().find(|e| e.id == id) {
+            Action::Probe => match self.endpoints().iter().find(|e| e.id == id) {
                 Some(e) if e.breaker == BreakerState::Open => {
                     return vec![Effect::Probe { subscription_id: sub.id, name: sub.name }];
                 }
@@ -244,7 +222,7 @@ impl App {
 
     /// `D`: deleting stops the endpoint's deliveries for good, so the question says how many.
     fn ask_delete(&mut self, sub: &crate::domain::model::Subscription) {
-        let waiting = self.endpoints().into_iter().find(|e| e.id == sub.id).map_or(0, |e| e.backlog);
+        let waiting = self.endpoints().iter().find(|e| e.id == sub.id).map_or(0, |e| e.backlog);
         let question = format!(
             "Delete subscription {} ({})? It gets no new events, and its {} not yet sent are \
              cancelled. Its delivery history stays readable.",
@@ -253,7 +231,7 @@ impl App {
             counted(waiting, "delivery")
         );
         let effect = Effect::DeleteSubscription { id: sub.id.clone(), name: sub.name.clone() };
-        self.popups.push(Popup::Confirm { question, effect: Box::new(effect) });
+        self.popups.push(Popup::Confirm(Confirm { question, effect }));
     }
 
     /// C-r or `:replay`: the preview of replaying what the stream filter selects.
@@ -286,62 +264,70 @@ impl App {
         }
     }
 
-    fn replay_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
-        let Some(Popup::Replay(draft)) = self.popups.last_mut() else { return Vec::new() };
-        match action {
-            Some(Action::Submit) => match draft.ready() {
-                Ok(rate_per_s) => {
-                    draft.server_error = None;
-                    return vec![Effect::StartReplay { filter: draft.filter.clone(), rate_per_s }];
+    fn component_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
+        let Some(mut top) = self.popups.pop() else { return Vec::new() };
+        let reply = top.component_mut().on_key(action, key, &self.data());
+        match reply {
+            Reply::Stay => self.popups.push(top),
+            Reply::Effects(effects) => {
+                self.popups.push(top);
+                return effects;
+            }
+            Reply::Close { note } => {
+                if let Some(note) = note {
+                    self.set_status(note, false);
                 }
-                Err(e) => draft.server_error = Some(e),
-            },
-            Some(Action::Back) => {
-                self.popups.pop();
-                self.set_status("replay cancelled: nothing was sent", false);
             }
-            // The rate is the only thing typed here: digits and editing keys.
-            _ if !matches!(key.code, KeyCode::Char(c) if !c.is_ascii_digit()) => {
-                super::forms::edit(&mut draft.rate, key);
-                draft.server_error = None;
+            Reply::CloseAndRun(effect) => return vec![effect],
+            Reply::Say(text) => {
+                self.popups.push(top);
+                self.set_status(text, false);
             }
-            _ => {}
+            Reply::Ask(request) => {
+                if !request.closes() {
+                    self.popups.push(top);
+                }
+                return self.request(request);
+            }
         }
         Vec::new()
     }
 
-    fn copy_menu_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
-        let Some(Popup::CopyMenu { cursor }) = self.popups.last_mut() else { return Vec::new() };
-        let last = Copyable::ALL.len() - 1;
-        let chosen = match (action, key.code) {
-            (Some(Action::Up), _) => {
-                *cursor = cursor.saturating_sub(1);
-                None
+    /// Does what a component asked for.
+    fn request(&mut self, request: Request) -> Vec<Effect> {
+        match request {
+            Request::Copy(chosen) => match self.copied(chosen) {
+                Ok((text, what)) => return vec![Effect::Copy { text, what }],
+                Err(why) => self.set_status(why, true),
+            },
+            Request::CopyMenu => self.popups.push(Popup::CopyMenu(CopyMenu::default())),
+            // A delivery the operator picked: sent again whatever its state.
+            Request::Redeliver { event, subscription: Some(sub) } => {
+                let note = self.redelivery_note(&[sub.as_str()]);
+                return vec![Effect::Redeliver {
+                    event_id: event.id,
+                    subscription_id: Some(sub),
+                    failed_only: false,
+                    note,
+                }];
             }
-            (Some(Action::Down), _) => {
-                *cursor = (*cursor + 1).min(last);
-                None
+            Request::Redeliver { event, subscription: None } => return self.redeliver_failed(&event),
+            Request::RedeliverAll(event) => self.ask_redeliver_all(&event),
+            Request::Inspect { event_id, subscription, at } => {
+                let ins = Inspector::at_attempt(event_id.clone(), subscription, at);
+                self.popups.push(Popup::Inspector(Box::new(ins)));
+                return vec![Effect::LoadEvent(event_id)];
             }
-            (Some(Action::Submit), _) => Some(Copyable::ALL[(*cursor).min(last)]),
-            (Some(Action::Back), _) => {
-                self.popups.pop();
-                None
-            }
-            (_, KeyCode::Char(c)) => Copyable::ALL.into_iter().find(|k| k.key() == c),
-            _ => None,
-        };
-        let Some(chosen) = chosen else { return Vec::new() };
-        self.popups.pop();
-        match self.copied(chosen) {
-            Ok((text, what)) => vec![Effect::Copy { text, what }],
-            Err(why) => {
-                self.set_status(why, true);
-                Vec::new()
-            }
+            Request::FilterTo(id) => return self.filter_to_endpoint(&id),
+            Request::OnEndpoint(action, id) => return self.endpoint_action(action, &id),
+            Request::Run(line) => match self.run_line(&line) {
+                Ok(effects) => return effects,
+                Err(e) => self.set_status(e, true),
+            },
         }
+        Vec::new()
     }
 
-    /// The text a copy menu choice stands for, from the open inspector, and how to name it.
     fn copied(&self, chosen: Copyable) -> Result<(String, String), String> {
         let Some(Popup::Inspector(ins)) = self.popups.last() else { return Err("no event is open".into()) };
         let detail = ins.detail.as_ref().ok_or("the event is still loading")?;
@@ -373,46 +359,28 @@ impl App {
         }
     }
 
+    /// A key for the palette: it edits its line; the app runs what it names.
     fn palette_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
-        let (read_only, history) = (self.read_only, &self.command_history);
-        let Some(p) = self.palette.as_mut() else { return Vec::new() };
-        match action {
-            Some(Action::Submit) => {
-                let line = p.line();
-                match palette::parse(&line, read_only) {
-                    Ok(invocation) => {
-                        palette::remember(&mut self.command_history, &line);
-                        self.palette = None;
-                        return self.run_command(invocation);
-                    }
-                    Err(e) => p.error = Some(e),
+        let Some(mut palette) = self.palette.take() else { return Vec::new() };
+        match palette.on_key(action, key, &self.data()) {
+            Reply::Close { .. } => {}
+            Reply::Ask(Request::Run(line)) => match self.run_line(&line) {
+                Ok(effects) => return effects,
+                Err(e) => {
+                    palette.error = Some(e);
+                    self.palette = Some(palette);
                 }
-            }
-            Some(Action::Back) => self.palette = None,
-            Some(Action::Complete) => {
-                let line = p.line();
-                let completed = palette::complete(&line, &self.palette_candidates(&line));
-                if let Some(p) = self.palette.as_mut() {
-                    p.set_line(&completed);
-                    p.error = None;
-                }
-            }
-            Some(Action::Up) => p.recall(history, true),
-            Some(Action::Down) => p.recall(history, false),
-            _ => {
-                super::forms::edit(&mut p.input, key);
-                p.error = None;
-                p.recalled = None;
-            }
+            },
+            _ => self.palette = Some(palette),
         }
         Vec::new()
     }
 
-    /// What may follow the palette's line, from the subscriptions and replays known now.
-    pub fn palette_candidates(&self, line: &str) -> Vec<(String, String)> {
-        let names: Vec<&str> = self.subscriptions.iter().map(|s| s.name.as_str()).collect();
-        let replays: Vec<&str> = self.replays.iter().map(|r| r.id.as_str()).collect();
-        palette::candidates(line, &names, &replays, self.read_only)
+    /// Runs a command line, remembered for ↑; why it cannot run if it does not parse.
+    fn run_line(&mut self, line: &str) -> Result<Vec<Effect>, String> {
+        let invocation = palette::parse(line, self.read_only)?;
+        palette::remember(&mut self.command_history, line);
+        Ok(self.run_command(invocation))
     }
 
     fn run_command(&mut self, invocation: Invocation) -> Vec<Effect> {
@@ -454,6 +422,19 @@ impl App {
             Verb::Pause | Verb::Resume | Verb::Probe | Verb::Edit | Verb::Delete => return Vec::new(),
         };
         self.main_action(action)
+    }
+
+    /// How many rows of the focused pane's list show (inside its border, below its header row) on
+    /// the screen as it is: what PgUp and PgDn move by. At least one.
+    fn pane_rows(&self) -> usize {
+        let screen = ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height);
+        let layout = main_layout(screen, self.endpoints().len());
+        let pane = match self.focus {
+            _ if self.zoomed => layout.body,
+            Pane::Stream => layout.stream,
+            Pane::Subscriptions | Pane::Rates => layout.subscriptions,
+        };
+        usize::from(pane.height.saturating_sub(3)).max(1)
     }
 
     fn move_cursor(&mut self, delta: isize) {
@@ -537,127 +518,6 @@ impl App {
         }
     }
 
-    fn form_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
-        let catalog = &self.catalog;
-        let Some(Popup::Subscription(form)) = self.popups.last_mut() else { return Vec::new() };
-        match action {
-            Some(Action::Back) => {
-                self.popups.pop();
-            }
-            Some(Action::NextField) => form.focus = (form.focus + 1) % form.fields.len(),
-            Some(Action::PrevField) => form.focus = (form.focus + form.fields.len() - 1) % form.fields.len(),
-            Some(Action::Submit | Action::SaveReplacing) => {
-                // Replacing is offered only once the server has said what it would replace.
-                let replacing = action == Some(Action::SaveReplacing);
-                if replacing && !form.conflict {
-                    return Vec::new();
-                }
-                if let Some(mut input) = form.validate(catalog) {
-                    input.override_previous = replacing;
-                    form.server_error = None;
-                    form.conflict = false;
-                    return vec![Effect::SaveSubscription { id: form.editing.clone(), input: Box::new(input) }];
-                }
-            }
-            Some(Action::RevealSecret) => form.toggle_reveal(),
-            Some(Action::Toggle) if form.on_choice() => {
-                form.toggle();
-                form.validate(catalog);
-            }
-            // A choice changes by Space only: typing does not reach it.
-            _ if form.on_choice() => {}
-            _ => {
-                let field = &mut form.fields[form.focus];
-                super::forms::edit(&mut field.input, key);
-                form.validate(catalog);
-            }
-        }
-        Vec::new()
-    }
-
-    fn send_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
-        let catalog = &self.catalog;
-        let Some(Popup::Send(form)) = self.popups.last_mut() else { return Vec::new() };
-        match action {
-            Some(Action::Back) => {
-                self.popups.pop();
-            }
-            Some(Action::NextSample) => {
-                let target = form.target.take();
-                **form = SendForm::new((form.action + 1) % ACTIONS.len());
-                form.target = target;
-            }
-            Some(Action::NextTarget) => {
-                let subs: Vec<(String, String)> =
-                    self.subscriptions.iter().map(|s| (s.id.clone(), s.name.clone())).collect();
-                form.next_target(&subs);
-            }
-            Some(Action::Submit) => {
-                if form.verdict.is_ok() {
-                    form.server_error = None;
-                    return vec![Effect::SendEvent {
-                        body: form.text(),
-                        to: form.target.as_ref().map(|(id, _)| id.clone()),
-                    }];
-                }
-            }
-            _ => {
-                super::forms::edit(&mut form.editor, key);
-                form.revalidate(catalog);
-            }
-        }
-        Vec::new()
-    }
-
-    fn inspector_action(&mut self, action: Option<Action>) -> Vec<Effect> {
-        let screen = ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height);
-        let (limit, sideways, page) = match self.popups.last() {
-            Some(Popup::Inspector(ins)) => {
-                let (limit, sideways) = super::view::scroll_limits(self, ins, ins.section, screen);
-                (limit, sideways, super::view::section_rows(ins.section, screen))
-            }
-            _ => (0, 0, 1),
-        };
-        let page = isize::try_from(page).unwrap_or(1);
-        let Some(Popup::Inspector(ins)) = self.popups.last_mut() else { return Vec::new() };
-        match action {
-            Some(Action::Back) => {
-                self.popups.pop();
-            }
-            Some(Action::NextSection) => ins.section = ins.section.next(),
-            Some(Action::Up) => ins.scroll(-1, None, limit),
-            Some(Action::Down) => ins.scroll(1, None, limit),
-            Some(Action::PageUp) => ins.scroll(-page, None, limit),
-            Some(Action::PageDown) => ins.scroll(page, None, limit),
-            Some(Action::Top) => ins.scroll(0, Some(false), limit),
-            Some(Action::Bottom) => ins.scroll(0, Some(true), limit),
-            Some(Action::Redeliver) => {
-                let (event_id, chosen) = (ins.event_id.clone(), ins.selected_subscription());
-                let summary = ins.detail.as_ref().map(|d| d.summary());
-                return match (chosen, summary) {
-                    // A delivery the operator picked: sent again whatever its state.
-                    (Some(sub), _) => {
-                        let note = self.redelivery_note(&[sub.as_str()]);
-                        vec![Effect::Redeliver { event_id, subscription_id: Some(sub), failed_only: false, note }]
-                    }
-                    (None, Some(event)) => self.redeliver_failed(&event),
-                    (None, None) => Vec::new(),
-                };
-            }
-            Some(Action::RedeliverAll) => {
-                if let Some(event) = ins.detail.as_ref().map(|d| d.summary()) {
-                    self.ask_redeliver_all(&event);
-                }
-            }
-            Some(Action::Copy) => self.popups.push(Popup::CopyMenu { cursor: 0 }),
-            Some(Action::Wrap) => ins.toggle_wrap(),
-            Some(Action::Left) => ins.sideways(false, sideways),
-            Some(Action::Right) => ins.sideways(true, sideways),
-            _ => {}
-        }
-        Vec::new()
-    }
-
     /// `r`: only the deliveries that failed; the others went through and would get a duplicate.
     fn redeliver_failed(&mut self, event: &crate::domain::model::EventSummary) -> Vec<Effect> {
         let failed: Vec<&str> =
@@ -688,71 +548,51 @@ impl App {
         }
         let note = self.redelivery_note(&all);
         let effect = Effect::Redeliver { event_id: event.id.clone(), subscription_id: None, failed_only: false, note };
-        self.popups.push(Popup::Confirm { question, effect: Box::new(effect) });
+        self.popups.push(Popup::Confirm(Confirm { question, effect }));
+    }
+}
+
+/// The endpoint page's keys, and its reads while open.
+impl App {
+    /// Opens subscription `id`'s page and asks for its history.
+    pub fn open_endpoint(&mut self, id: String) -> Vec<Effect> {
+        let page = EndpointPage::new(id, self.now);
+        let load = page.load();
+        self.popups.push(Popup::Endpoint(Box::new(page)));
+        vec![load]
     }
 
-    fn confirm_action(&mut self, action: Option<Action>) -> Vec<Effect> {
-        match action {
-            Some(Action::Submit) => match self.popups.pop() {
-                Some(Popup::Confirm { effect, .. }) => vec![*effect],
-                _ => Vec::new(),
-            },
-            Some(Action::Back) => {
-                self.popups.pop();
-                self.set_status("cancelled", false);
-                Vec::new()
+    /// The open pages' next reads, each every `HISTORY_EVERY`.
+    pub(super) fn due_histories(&mut self, now: Millis) -> Vec<Effect> {
+        let mut due = Vec::new();
+        for popup in &mut self.popups {
+            if let Popup::Endpoint(page) = popup
+                && now.saturating_sub(page.asked_at) >= HISTORY_EVERY
+            {
+                page.asked_at = now;
+                due.push(page.load());
             }
-            _ => Vec::new(),
         }
+        due
     }
 
-    fn help_search_key(&mut self, action: Option<Action>, key: KeyEvent) {
-        let Some((input, typing)) = self.help_search.as_mut() else { return };
-        match action {
-            Some(Action::Submit) => *typing = false,
-            Some(Action::Back) => self.help_search = None,
-            _ => super::forms::edit(input, key),
-        }
-        // What is shown changed: from its top.
-        if let Some(Popup::Help { scroll }) = self.popups.last_mut() {
-            *scroll = 0;
-        }
-    }
-
-    fn overlay_action(&mut self, action: Option<Action>) {
-        let in_help = matches!(self.popups.last(), Some(Popup::Help { .. }));
-        // Scrolling stops where the last line shows at the bottom, so `k` after `G` moves at once.
-        let (last, rows) = match self.popups.last() {
-            Some(popup) => {
-                let len = match popup {
-                    Popup::Help { .. } => super::view::help_len(self),
-                    Popup::Alerts { .. } => self.alert_groups().len(),
-                    Popup::Audit { .. } => self.audit.as_ref().map_or(0, |(entries, _)| entries.len()),
-                    Popup::Nodes { .. } => self.stats.as_ref().map_or(0, |s| s.nodes.len()),
-                    _ => 0,
-                };
-                let rows = super::view::overlay_rows(popup, self, self.screen_height);
-                (len.saturating_sub(rows), rows)
+    /// A read of `id`'s history over `span`: kept by the page showing that span.
+    pub(super) fn read_history(&mut self, id: &str, span: Span, read: Result<EndpointHistory, String>) {
+        let now = self.now;
+        for popup in &mut self.popups {
+            let Popup::Endpoint(page) = popup else { continue };
+            if page.id != id || page.span != span {
+                continue;
             }
-            None => return,
-        };
-        let Some(Popup::Help { scroll } | Popup::Alerts { scroll } | Popup::Audit { scroll } | Popup::Nodes { scroll }) =
-            self.popups.last_mut()
-        else {
+            match read {
+                Ok(history) => {
+                    page.cursor = page.cursor.min(history.failures.len().saturating_sub(1));
+                    page.history = Some((history, now));
+                    page.error = None;
+                }
+                Err(ref e) => page.error = Some(e.clone()),
+            }
             return;
-        };
-        match action {
-            Some(Action::Back) => {
-                self.popups.pop();
-                self.help_search = None;
-            }
-            Some(Action::Filter) if in_help => {
-                let mut input = self.help_search.take().map(|(input, _)| input).unwrap_or_default();
-                input.move_cursor(ratatui_textarea::CursorMove::End);
-                self.help_search = Some((input, true));
-            }
-            Some(action) => *scroll = moved(*scroll, action, last, rows).unwrap_or(*scroll),
-            None => {}
         }
     }
 }

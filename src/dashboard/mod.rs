@@ -1,27 +1,33 @@
-//! The terminal dashboard. State lives in `app`, keys map through `keymap`, drawing is in `view`,
-//! and the engine is reached only through a `source` (in-process or remote).
+//! The terminal dashboard. `app` holds the state and the popup stack; each popup is a component in
+//! `popups/` (its state, keys and drawing); keys map through `keymap`; the panes are drawn by
+//! `view`; and the engine is reached only through a `source` (in-process or remote).
 
 pub mod app;
+pub mod columns;
+pub mod component;
 pub mod copy;
-pub mod endpoint;
+pub mod data;
+pub mod effect;
 pub mod filter;
 pub mod forms;
 pub mod input;
-pub mod inspector;
 pub mod json;
 pub mod keymap;
+pub mod layout;
 pub mod mouse;
 pub mod palette;
-pub mod replay;
+pub mod popups;
 pub mod sanitize;
 pub mod screenshots;
 pub mod source;
+pub mod text;
 pub mod theme;
 pub mod view;
 
 use crate::config::ThemeName;
-use app::{App, Effect, Outcome};
+use app::App;
 use crossterm::event::{Event, EventStream, KeyEventKind};
+use effect::{Effect, Outcome};
 use futures::StreamExt;
 use source::{Source, Update};
 use std::sync::Arc;
@@ -114,7 +120,7 @@ async fn event_loop(
                 Some(Ok(input @ (Event::Key(_) | Event::Mouse(_)))) => {
                     dirty = true;
                     if let Ok(size) = terminal.size() {
-                        (app.wide, app.screen_width, app.screen_height) = (size.width >= view::WIDE, size.width, size.height);
+                        (app.wide, app.screen_width, app.screen_height) = (size.width >= layout::WIDE, size.width, size.height);
                     }
                     match input {
                         Event::Key(k) if k.kind != KeyEventKind::Release => app.on_key(k),
@@ -192,7 +198,7 @@ fn initial_load(source: &Arc<dyn Source>, tx: &mpsc::UnboundedSender<Outcome>) {
             s.replays().await.map(|all| Outcome::Replays(all, crate::domain::model::now_ms())),
         ];
         for o in outcomes {
-            let _ = t.send(o.unwrap_or_else(Outcome::Failed));
+            let _ = t.send(o.unwrap_or_else(|e| Outcome::Failed(e.to_string())));
         }
     });
 }
@@ -204,12 +210,14 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
         let outcome = match effect {
             Effect::LoadEvents(query) => match s.events(query.clone()).await {
                 Ok(list) => Outcome::Events { query, list },
-                Err(error) => Outcome::EventsUnread { query, error },
+                Err(error) => Outcome::EventsUnread { query, error: error.to_string() },
             },
-            Effect::LoadSubscriptions => s.subscriptions().await.map_or_else(Outcome::Failed, Outcome::Subscriptions),
+            Effect::LoadSubscriptions => {
+                s.subscriptions().await.map_or_else(|e| Outcome::Failed(e.to_string()), Outcome::Subscriptions)
+            }
             Effect::LoadEvent(id) => match s.event(&id).await {
                 Ok(d) => Outcome::Event(Box::new(d)),
-                Err(error) => Outcome::EventFailed { id, error },
+                Err(error) => Outcome::EventFailed { id, error: error.to_string() },
             },
             Effect::Redeliver { event_id, subscription_id, failed_only, note } => {
                 match s.redeliver(&event_id, subscription_id.as_deref(), failed_only).await {
@@ -224,12 +232,12 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
             },
             Effect::LoadAudit => match s.audit().await {
                 Ok(entries) => Outcome::Audit(entries, crate::domain::model::now_ms()),
-                Err(e) => Outcome::AuditUnread(e),
+                Err(e) => Outcome::AuditUnread(e.to_string()),
             },
             Effect::Probe { subscription_id, name } => match s.probe(&subscription_id).await {
                 Ok(held) => Outcome::Done(format!(
                     "probing {name}: the next of {} held goes out now",
-                    view::counted(held as u64, "delivery")
+                    text::counted(held as u64, "delivery")
                 )),
                 Err(e) => Outcome::Failed(format!("probe failed: {e}")),
             },
@@ -237,26 +245,29 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
                 Ok(sub) => Outcome::SubscriptionSaved(Box::new(sub)),
                 Err(e) => Outcome::SaveFailed(e),
             },
-            Effect::SendEvent { body, to } => {
-                s.send_event(body, to.as_deref()).await.map_or_else(Outcome::SendFailed, Outcome::Sent)
-            }
+            Effect::SendEvent { body, to } => s
+                .send_event(body, to.as_deref())
+                .await
+                .map_or_else(|e| Outcome::SendFailed(e.to_string()), Outcome::Sent),
             Effect::DeleteSubscription { id, name } => match s.delete_subscription(&id).await {
                 Ok(()) => Outcome::Done(format!("deleted subscription {name}")),
                 Err(e) => Outcome::Failed(format!("cannot delete {name}: {e}")),
             },
-            Effect::PreviewReplay(filter) => {
-                Outcome::ReplayPreview(s.preview_replay(&filter, crate::engine::DEFAULT_REPLAY_RATE).await)
-            }
+            Effect::PreviewReplay(filter) => Outcome::ReplayPreview(
+                s.preview_replay(&filter, crate::engine::DEFAULT_REPLAY_RATE).await.map_err(|e| e.to_string()),
+            ),
             Effect::StartReplay { filter, rate_per_s } => match s.start_replay(&filter, rate_per_s).await {
                 Ok(replay) => Outcome::ReplayStarted(Box::new(replay)),
                 Err(e) => Outcome::ReplayRefused(format!("the replay did not start: {e}")),
             },
-            Effect::LoadHistory { id, span } => {
-                Outcome::History { read: s.endpoint_history(&id, span).await.map(Box::new), id, span }
-            }
+            Effect::LoadHistory { id, span } => Outcome::History {
+                read: s.endpoint_history(&id, span).await.map(Box::new).map_err(|e| e.to_string()),
+                id,
+                span,
+            },
             Effect::LoadReplays => match s.replays().await {
                 Ok(all) => Outcome::Replays(all, crate::domain::model::now_ms()),
-                Err(e) => Outcome::ReplaysUnread(e),
+                Err(e) => Outcome::ReplaysUnread(e.to_string()),
             },
             Effect::CancelReplay(id) => match s.cancel_replay(&id).await {
                 Ok(replay) => Outcome::ReplayCancelled(Box::new(replay)),

@@ -1,8 +1,9 @@
 //! The mouse, behind `--mouse`: the wheel scrolls what the arrow keys would, a click focuses the
 //! pane under it and selects the row there, and a click on the selected row opens it (Enter).
 
-use super::app::{App, Effect, Pane};
-use super::view;
+use super::app::{App, Pane};
+use super::effect::Effect;
+use super::layout;
 use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Margin, Position, Rect};
 
@@ -24,7 +25,7 @@ impl App {
     /// The main panes where they are drawn now.
     fn pane_areas(&self) -> Vec<(Pane, Rect)> {
         let screen = Rect::new(0, 0, self.screen_width, self.screen_height);
-        let layout = view::main_layout(screen, self.endpoints().len());
+        let layout = layout::main_layout(screen, self.endpoints().len());
         if self.zoomed {
             return vec![(self.focus, layout.body)];
         }
@@ -53,7 +54,7 @@ impl App {
             Pane::Rates => (self.sub_cursor, self.endpoints().len(), usize::from(inner.height)),
         };
         // As the views scroll: just far enough that the cursor shows.
-        let offset = if pane == Pane::Rates { 0 } else { view::first_shown(cursor, shown) };
+        let offset = if pane == Pane::Rates { 0 } else { layout::first_shown(cursor, shown) };
         let index = offset + row;
         if row >= shown || index >= len {
             return Vec::new();
@@ -127,7 +128,7 @@ mod tests {
         let mut app = demo_app();
         (app.screen_width, app.screen_height) = (80, 24);
         let third = app.visible_events().nth(2).map(|r| r.event.id.clone()).unwrap();
-        let row = row_of(&app, &crate::dashboard::view::short_id(&third));
+        let row = row_of(&app, &crate::dashboard::text::short_id(&third));
         app.on_mouse(click(5, row));
         assert_eq!(app.focus, Pane::Stream);
         assert_eq!(app.selected_event().map(|r| r.event.id.clone()), Some(third));

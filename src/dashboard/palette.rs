@@ -1,6 +1,18 @@
 //! The command palette (`:`, as in k9s): every action by name, with completion and history.
-//! Parsing and completion are pure; `input` carries out what a line names.
+//! Parsing and completion are pure; the palette's keys and drawing are here, and `input` carries
+//! out what a line names.
 
+use super::component::{Component, Reply, Request};
+use super::data::Data;
+use super::forms::edit;
+use super::keymap::{Action, Context};
+use super::sanitize::clean;
+use super::theme::Theme;
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui_textarea::TextArea;
 
 /// What a command takes after its name.
@@ -218,6 +230,83 @@ pub fn remember(history: &mut Vec<String>, line: &str) {
     if history.len() > HISTORY {
         history.remove(0);
     }
+}
+
+impl Palette {
+    /// What may follow its line, from the subscriptions and replays known now.
+    pub fn candidates(&self, data: &Data) -> Vec<(String, String)> {
+        let names: Vec<&str> = data.subscriptions.iter().map(|s| s.name.as_str()).collect();
+        let replays: Vec<&str> = data.replays.iter().map(|r| r.id.as_str()).collect();
+        candidates(&self.line(), &names, &replays, data.read_only)
+    }
+}
+
+impl Component for Palette {
+    fn context(&self) -> Context {
+        Context::Palette
+    }
+
+    fn on_key(&mut self, action: Option<Action>, key: KeyEvent, data: &Data) -> Reply {
+        match action {
+            // The app parses and runs it: a line that does not parse comes back as an error here.
+            Some(Action::Submit) => return Reply::Ask(Request::Run(self.line())),
+            Some(Action::Back) => return Reply::close(),
+            Some(Action::Complete) => {
+                let completed = complete(&self.line(), &self.candidates(data));
+                self.set_line(&completed);
+                self.error = None;
+            }
+            Some(Action::Up) => self.recall(data.history, true),
+            Some(Action::Down) => self.recall(data.history, false),
+            _ => {
+                edit(&mut self.input, key);
+                self.error = None;
+                self.recalled = None;
+            }
+        }
+        Reply::Stay
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {
+        draw(frame, area, data, self, theme)
+    }
+}
+
+/// Candidates listed at most; Tab narrows them.
+const SHOWN: usize = 10;
+
+fn draw(frame: &mut Frame, area: Rect, data: &Data, palette: &Palette, theme: &Theme) {
+    let candidates = palette.candidates(data);
+    let listed =
+        candidates.len().min(SHOWN) + usize::from(candidates.len() > SHOWN) + usize::from(palette.error.is_some());
+    // Bottom-anchored over the stream, leaving the header and the hint line visible.
+    let height = (listed as u16 + 3).min(area.height.saturating_sub(2));
+    let rect = Rect { x: area.x, y: area.bottom().saturating_sub(height + 1), width: area.width, height };
+    frame.render_widget(Clear, rect);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(Line::styled(" Command · Tab completes · ↑ earlier · Enter runs · Esc closes ", theme.bold()));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [input_row, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    let [prompt, input] = Layout::horizontal([Constraint::Length(1), Constraint::Min(0)]).areas(input_row);
+    frame.render_widget(Paragraph::new(":").style(theme.accent()), prompt);
+    frame.render_widget(&palette.input, input);
+
+    let mut lines = Vec::new();
+    if let Some(e) = &palette.error {
+        lines.push(Line::styled(format!("✗ {}", clean(e)), theme.bad()));
+    }
+    for (text, about) in candidates.iter().take(SHOWN) {
+        let name = text.split_once(' ').map_or(text.as_str(), |(_, arg)| arg);
+        let shown = if about.is_empty() { clean(name).into_owned() } else { clean(about).into_owned() };
+        lines.push(Line::from(vec![Span::raw("  "), Span::styled(shown, theme.dim())]));
+    }
+    if candidates.len() > SHOWN {
+        lines.push(Line::styled(format!("  … {} more: type to narrow", candidates.len() - SHOWN), theme.dim()));
+    }
+    frame.render_widget(Paragraph::new(lines), list);
 }
 
 #[cfg(test)]

@@ -2,8 +2,10 @@
 //! SVG screenshots in `screenshots/`, so both come from the real render code and never leak data.
 
 use super::app::{App, EventRow, Pane, Popup};
-use super::forms::{SendForm, SubscriptionForm};
-use super::inspector::{Inspector, Section};
+use super::popups::inspector::{Inspector, Section};
+use super::popups::replay::{ReplayDraft, replay_filter};
+use super::popups::{alerts::Alerts, audit::Audit, copy_menu::CopyMenu, nodes::Nodes};
+use super::popups::{send_form::SendForm, subscription_form::SubscriptionForm};
 use super::theme::Theme;
 use super::view;
 use crate::dispatch::BreakerState;
@@ -232,7 +234,7 @@ pub fn demo_app() -> App {
     ];
     let mut app = App::new("127.0.0.1:8430".into());
     app.now = NOW;
-    app.stats = Some(stats);
+    app.set_stats(stats);
     app.subscriptions = subs;
     app.events = events;
     app.alerts = alerts.into();
@@ -413,12 +415,12 @@ pub fn views() -> Vec<(&'static str, App)> {
     ins.section = Section::Deliveries;
     deliveries.popups.push(Popup::Inspector(Box::new(ins)));
     let mut help = demo_app();
-    help.popups.push(Popup::Help { scroll: 0 });
+    help.popups.push(Popup::Help(Box::default()));
     let mut alerts = demo_app();
     alerts.unseen_alerts = 0;
-    alerts.popups.push(Popup::Alerts { scroll: 0 });
+    alerts.popups.push(Popup::Alerts(Alerts::default()));
     let mut nodes = demo_app();
-    nodes.popups.push(Popup::Nodes { scroll: 0 });
+    nodes.popups.push(Popup::Nodes(Nodes::default()));
     let mut form = demo_app();
     let mut sub_form = SubscriptionForm::new(None);
     sub_form.validate(&crate::domain::catalog::Catalog::default());
@@ -473,7 +475,7 @@ pub fn views() -> Vec<(&'static str, App)> {
         ],
         NOW,
     ));
-    audit.popups.push(Popup::Audit { scroll: 0 });
+    audit.popups.push(Popup::Audit(Audit::default()));
     let mut palette = demo_app();
     let mut line = super::palette::Palette::default();
     line.set_line("p");
@@ -481,10 +483,8 @@ pub fn views() -> Vec<(&'static str, App)> {
     palette.replays = vec![demo_replay()];
     palette.replays_read = Some((NOW, None));
     let mut replay = filtered_app();
-    let mut draft = super::replay::ReplayDraft::new(
-        super::replay::replay_filter(&replay.filter, &replay.subscriptions).unwrap_or_default(),
-        &replay.filter_text,
-    );
+    let mut draft =
+        ReplayDraft::new(replay_filter(&replay.filter, &replay.subscriptions).unwrap_or_default(), &replay.filter_text);
     draft.rate = ratatui_textarea::TextArea::new(vec!["20".into()]);
     draft.preview = Some(Ok(crate::domain::model::ReplayPreview {
         total: 212,
@@ -499,11 +499,11 @@ pub fn views() -> Vec<(&'static str, App)> {
     replay.popups.push(Popup::Replay(Box::new(draft)));
     let mut zoomed = demo_app();
     zoomed.focus = Pane::Subscriptions;
-    zoomed.sort = (super::app::SortKey::Backlog, true);
+    zoomed.set_sort(super::columns::Column::Backlog, true);
     zoomed.zoomed = true;
     let mut copy_menu = demo_app();
     copy_menu.popups.push(Popup::Inspector(Box::new(demo_inspector())));
-    copy_menu.popups.push(Popup::CopyMenu { cursor: 1 });
+    copy_menu.popups.push(Popup::CopyMenu(CopyMenu { cursor: 1 }));
     let mut delete = demo_app();
     delete.focus = Pane::Subscriptions;
     delete.sub_cursor = 1;
@@ -511,7 +511,7 @@ pub fn views() -> Vec<(&'static str, App)> {
     let mut long_title = demo_app();
     long_title.popups.push(Popup::Inspector(Box::new(long_title_inspector())));
     let mut endpoint = demo_app();
-    let mut page = super::endpoint::EndpointPage::new("sub_01KQBIL0000000000000000003".into(), NOW);
+    let mut page = super::popups::endpoint::EndpointPage::new("sub_01KQBIL0000000000000000003".into(), NOW);
     page.history = Some((demo_history(), NOW));
     endpoint.popups.push(Popup::Endpoint(Box::new(page)));
     let mut read_only = demo_app();

@@ -20,6 +20,36 @@ async fn next_matching(rx: &mut mpsc::Receiver<Update>, what: impl Fn(&Update) -
     }
 }
 
+/// A refusal reaches the dashboard with the server's code, from either source: an overlapping
+/// subscription is a `conflict`, and that (not the message's wording) makes the form offer to
+/// save replacing it.
+#[tokio::test]
+async fn an_overlap_is_refused_as_a_conflict_by_both_sources() {
+    use hookwatch::dashboard::app::{App, Outcome, Popup};
+    use hookwatch::dashboard::source::LocalSource;
+    let hw = Hookwatch::start().await;
+    let sink = Sink::start(Behaviour::default()).await;
+    let input = || SubscriptionInput {
+        name: Some("crm".into()),
+        url: Some(sink.url.clone()),
+        actions: Some(vec!["card.*".into()]),
+        ..Default::default()
+    };
+    let remote = RemoteSource::new(&hw.base, ADMIN).unwrap();
+    remote.save_subscription(None, input()).await.unwrap();
+    let local = LocalSource::new(hw.server.engine.clone(), hw.base.clone());
+    let sources: [&dyn Source; 2] = [&remote, &local];
+    for source in sources {
+        let refused = source.save_subscription(None, input()).await.unwrap_err();
+        assert_eq!(refused.code(), Some("conflict"), "{refused}");
+        let mut app = App::new("test".into());
+        app.on_key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('n')));
+        app.apply_outcome(Outcome::SaveFailed(refused));
+        let Some(Popup::Subscription(form)) = app.popups.last() else { panic!("the form closed") };
+        assert!(form.conflict, "the form offers to replace the overlap");
+    }
+}
+
 #[tokio::test]
 async fn the_remote_source_drives_a_real_server() {
     let hw = Hookwatch::start().await;
@@ -53,7 +83,8 @@ async fn the_remote_source_drives_a_real_server() {
     remote.set_paused(&sub.id, true).await.unwrap();
     assert_eq!(hw.get(&format!("/v1/subscriptions/{}", sub.id)).await["state"], "paused");
     let err = remote.send_event("{\"data\":{\"action\":\"nope\"}}".into(), None).await.unwrap_err();
-    assert!(err.contains("unknown action"), "{err}");
+    assert_eq!(err.code(), Some("unknown_action"), "{err}");
+    assert!(err.to_string().contains("unknown action"), "{err}");
 
     // The server goes away: the source says so, then comes back when a server listens again.
     let addr = hw.server.addr;
@@ -202,7 +233,7 @@ async fn drive_until(
             if let Effect::LoadEvent(id) = effect {
                 match remote.event(&id).await {
                     Ok(detail) => app.apply_outcome(Outcome::Event(Box::new(detail))),
-                    Err(error) => app.apply_outcome(Outcome::EventFailed { id, error }),
+                    Err(error) => app.apply_outcome(Outcome::EventFailed { id, error: error.to_string() }),
                 }
             }
         }
@@ -215,7 +246,7 @@ async fn drive_until(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_inspector_follows_a_held_delivery_until_it_is_final() {
     use hookwatch::dashboard::app::{App, Outcome, Popup};
-    use hookwatch::dashboard::inspector::Inspector;
+    use hookwatch::dashboard::popups::inspector::Inspector;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("hw.toml");
     std::fs::write(&config, "breaker_threshold = 2\nbreaker_cooldown = \"3s\"\n").unwrap();

@@ -37,7 +37,7 @@ fn hostile_text_is_escaped_before_it_reaches_the_terminal() {
     event.action = "card.move\x1b]0;pwned\x07\x1b[2J".into();
     event.card_id = Some("1\u{202e}evil\u{9b}31m".into());
     app.events.push_front(hookwatch::dashboard::app::EventRow { event, changed_at: 0 });
-    app.popups.push(Popup::Help { scroll: 0 });
+    app.popups.push(Popup::Help(Box::default()));
     app.popups.clear();
     let buf = render(&app, 200, 50, &PLAIN);
     for cell in buf.content() {
@@ -140,8 +140,9 @@ fn press(
 fn with_subscriptions(n: usize, (w, h): (u16, u16)) -> hookwatch::dashboard::app::App {
     let mut app = demo_app();
     (app.screen_width, app.screen_height) = (w, h);
-    let stats = app.stats.as_mut().unwrap();
-    let model = stats.subscriptions[0].clone();
+    let mut stats = app.stats.clone().unwrap();
+    // The healthy one as the model: every row reads the same but its name.
+    let model = stats.subscriptions.iter().find(|e| e.name == "crm-sync").unwrap().clone();
     stats.subscriptions = (0..n)
         .map(|i| hookwatch::engine::report::EndpointReport {
             id: format!("sub_{i:02}"),
@@ -149,6 +150,7 @@ fn with_subscriptions(n: usize, (w, h): (u16, u16)) -> hookwatch::dashboard::app
             ..model.clone()
         })
         .collect();
+    app.set_stats(stats);
     app
 }
 
@@ -328,7 +330,7 @@ fn a_held_replay_says_in_the_header_why_and_until_when() {
     let header = |app: &hookwatch::dashboard::app::App| {
         to_text(&render(app, 200, 50, &PLAIN)).lines().next().unwrap().to_string()
     };
-    let probe = hookwatch::dashboard::view::clock(NOW + 60_000);
+    let probe = hookwatch::dashboard::text::clock(NOW + 60_000);
     assert!(
         header(&app).contains(&format!("▶ replay 1/212 held: breaker open, next probe {probe} (billing) · X cancels")),
         "{}",

@@ -6,9 +6,10 @@
 use axum::body::Body;
 use bytes::Bytes;
 use hookwatch::dashboard::app::{App, Outcome, Popup};
-use hookwatch::dashboard::inspector::Inspector;
 use hookwatch::dashboard::palette::Palette;
-use hookwatch::dashboard::replay::ReplayDraft;
+use hookwatch::dashboard::popups;
+use hookwatch::dashboard::popups::inspector::Inspector;
+use hookwatch::dashboard::popups::replay::ReplayDraft;
 use hookwatch::dashboard::screenshots::render;
 use hookwatch::dashboard::source::{RemoteSource, Source, Update};
 use hookwatch::dashboard::theme::Theme;
@@ -274,9 +275,11 @@ async fn any_remote_data_renders_every_view_at_any_size() {
         for popup in 0..7 {
             app.popups.clear();
             match popup {
-                1 => app.popups.push(Popup::Help { scroll: rng.below(500) }),
-                2 => app.popups.push(Popup::Alerts { scroll: rng.below(500) }),
-                3 => app.popups.push(Popup::Nodes { scroll: rng.below(50) }),
+                1 => {
+                    app.popups.push(Popup::Help(Box::new(popups::help::Help { scroll: rng.below(500), search: None })))
+                }
+                2 => app.popups.push(Popup::Alerts(popups::alerts::Alerts { scroll: rng.below(500) })),
+                3 => app.popups.push(Popup::Nodes(popups::nodes::Nodes { scroll: rng.below(50) })),
                 4 => {
                     let mut ins = Inspector::loading(id.clone());
                     ins.load(detail(&mut rng, id.clone()));

@@ -1,7 +1,7 @@
 //! The in-process source: calls the engine directly.
 
 use super::AUDIT_SHOWN;
-use super::{Source, SourceResult, Update};
+use super::{Source, SourceError, SourceResult, Update};
 use crate::domain::model::{Actor, Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview};
 use crate::domain::model::{EventDetail, EventSummary, Subscription, SubscriptionState};
 use crate::domain::query::EventQuery;
@@ -63,11 +63,11 @@ impl Source for LocalSource {
     }
 
     async fn events(&self, query: EventQuery) -> SourceResult<Vec<EventSummary>> {
-        self.engine.list_events(query).await.map_err(|e| e.to_string())
+        self.engine.list_events(query).await.map_err(SourceError::from)
     }
 
     async fn event(&self, id: &str) -> SourceResult<EventDetail> {
-        self.engine.event(id).await.map_err(|e| e.to_string())
+        self.engine.event(id).await.map_err(SourceError::from)
     }
 
     async fn alerts(&self) -> SourceResult<Vec<Alert>> {
@@ -75,11 +75,11 @@ impl Source for LocalSource {
     }
 
     async fn endpoint_history(&self, id: &str, span: Span) -> SourceResult<EndpointHistory> {
-        self.engine.endpoint_history(id, span).map_err(|e| e.to_string())
+        self.engine.endpoint_history(id, span).map_err(SourceError::from)
     }
 
     async fn audit(&self) -> SourceResult<Vec<AuditEntry>> {
-        self.engine.audit_log(AUDIT_SHOWN).await.map_err(|e| e.to_string())
+        self.engine.audit_log(AUDIT_SHOWN).await.map_err(SourceError::from)
     }
 
     async fn catalog(&self) -> SourceResult<Vec<String>> {
@@ -87,16 +87,16 @@ impl Source for LocalSource {
     }
 
     async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>, failed_only: bool) -> SourceResult<usize> {
-        self.engine.redeliver(event_id, subscription_id, failed_only, Actor::Local).await.map_err(|e| e.to_string())
+        self.engine.redeliver(event_id, subscription_id, failed_only, Actor::Local).await.map_err(SourceError::from)
     }
 
     async fn set_paused(&self, subscription_id: &str, paused: bool) -> SourceResult<()> {
         let state = if paused { SubscriptionState::Paused } else { SubscriptionState::Active };
-        self.engine.set_state(subscription_id, state, Actor::Local).await.map(|_| ()).map_err(|e| e.to_string())
+        self.engine.set_state(subscription_id, state, Actor::Local).await.map(|_| ()).map_err(SourceError::from)
     }
 
     async fn probe(&self, subscription_id: &str) -> SourceResult<usize> {
-        self.engine.probe(subscription_id, Actor::Local).await.map_err(|e| e.to_string())
+        self.engine.probe(subscription_id, Actor::Local).await.map_err(SourceError::from)
     }
 
     async fn save_subscription(&self, id: Option<&str>, input: SubscriptionInput) -> SourceResult<Subscription> {
@@ -104,27 +104,27 @@ impl Source for LocalSource {
             Some(id) => self.engine.update_subscription(id, &input, Actor::Local).await,
             None => self.engine.create_subscription(&input, Actor::Local).await.map(|(s, _)| s),
         };
-        saved.map(|s| (*s).clone()).map_err(|e| e.to_string())
+        saved.map(|s| (*s).clone()).map_err(SourceError::from)
     }
 
     async fn delete_subscription(&self, id: &str) -> SourceResult<()> {
-        self.engine.delete_subscription(id, Actor::Local).await.map_err(|e| e.to_string())
+        self.engine.delete_subscription(id, Actor::Local).await.map_err(SourceError::from)
     }
 
     async fn preview_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<ReplayPreview> {
-        self.engine.preview_replay(filter, rate_per_s).await.map_err(|e| e.to_string())
+        self.engine.preview_replay(filter, rate_per_s).await.map_err(SourceError::from)
     }
 
     async fn start_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<Replay> {
-        self.engine.start_replay(filter.clone(), rate_per_s, Actor::Local).await.map_err(|e| e.to_string())
+        self.engine.start_replay(filter.clone(), rate_per_s, Actor::Local).await.map_err(SourceError::from)
     }
 
     async fn replays(&self) -> SourceResult<Vec<Replay>> {
-        self.engine.replays().await.map_err(|e| e.to_string())
+        self.engine.replays().await.map_err(SourceError::from)
     }
 
     async fn cancel_replay(&self, id: &str) -> SourceResult<Replay> {
-        self.engine.cancel_replay(id, Actor::Local).await.map_err(|e| e.to_string())
+        self.engine.cancel_replay(id, Actor::Local).await.map_err(SourceError::from)
     }
 
     async fn send_event(&self, body: String, to: Option<&str>) -> SourceResult<String> {
@@ -132,6 +132,6 @@ impl Source for LocalSource {
             Some(id) => self.engine.send_test(id, body.into()).await,
             None => self.engine.ingest(body.into(), None).await,
         };
-        sent.map(|i| i.id).map_err(|e| e.to_string())
+        sent.map(|i| i.id).map_err(SourceError::from)
     }
 }

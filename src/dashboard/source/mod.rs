@@ -39,7 +39,49 @@ pub enum Update {
     Refused(String),
 }
 
-pub type SourceResult<T> = Result<T, String>;
+/// Why the source could not do what was asked, as much as the screen needs to decide on: a
+/// refusal carries the API's error code (`conflict`, `not_found`, `invalid_url`…), so the
+/// dashboard matches on the code, never on the wording.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceError {
+    /// The engine (or the server, `status`) refused it; `message` says why and what to do.
+    Refused { status: Option<u16>, code: Option<String>, message: String },
+    /// The server could not be reached, or did not answer in time.
+    Unreachable(String),
+    /// A request or an answer could not be encoded or read.
+    Malformed(String),
+}
+
+impl SourceError {
+    /// The API's error code of a refusal (a server that sent none has none).
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            SourceError::Refused { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceError::Refused { status: Some(status), message, .. } => write!(f, "{status}: {message}"),
+            SourceError::Refused { status: None, message, .. } => f.write_str(message),
+            SourceError::Unreachable(why) | SourceError::Malformed(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+/// The engine's refusal, as the in-process source reports it.
+impl From<crate::domain::error::Error> for SourceError {
+    fn from(e: crate::domain::error::Error) -> Self {
+        SourceError::Refused { status: None, code: Some(e.code().to_string()), message: e.to_string() }
+    }
+}
+
+pub type SourceResult<T> = Result<T, SourceError>;
 
 /// How many of the newest audit entries the dashboard reads.
 pub const AUDIT_SHOWN: u32 = 500;

@@ -3,7 +3,7 @@
 //! `STREAM_SILENCE` is given up and opened again.
 
 use super::AUDIT_SHOWN;
-use super::{Source, SourceResult, Update};
+use super::{Source, SourceError, SourceResult, Update};
 use crate::domain::error::root_cause;
 use crate::domain::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview, SubscriptionChange};
 use crate::domain::model::{EventDetail, EventSummary, Subscription};
@@ -68,11 +68,12 @@ impl RemoteSource {
     }
 
     /// What a request that failed to get an answer says.
-    fn unreachable(&self, e: &reqwest::Error) -> String {
+    fn unreachable(&self, e: &reqwest::Error) -> SourceError {
         if e.is_timeout() && !e.is_connect() {
-            return format!("{} did not answer within {}s", self.base, self.request_timeout.as_secs_f32());
+            let why = format!("{} did not answer within {}s", self.base, self.request_timeout.as_secs_f32());
+            return SourceError::Unreachable(why);
         }
-        format!("cannot reach {}: {}", self.base, root_cause(e))
+        SourceError::Unreachable(format!("cannot reach {}: {}", self.base, root_cause(e)))
     }
 
     /// Checks the token before the dashboard starts: an error if the server refuses it, else
@@ -103,17 +104,16 @@ impl RemoteSource {
         let status = resp.status();
         let text = resp.text().await.map_err(|e| match e.is_timeout() {
             true => self.unreachable(&e),
-            false => format!("reading the answer failed: {e}"),
+            false => SourceError::Malformed(format!("reading the answer failed: {e}")),
         })?;
         if !status.is_success() {
-            let message = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-                .unwrap_or(text);
-            return Err(format!("{}: {message}", status.as_u16()));
+            let said = serde_json::from_str::<Value>(&text).unwrap_or_default();
+            let (code, message) = said_error(&said);
+            return Err(SourceError::Refused { status: Some(status.as_u16()), code, message: message.unwrap_or(text) });
         }
         let text = if text.is_empty() { "null".into() } else { text };
-        serde_json::from_str(&text).map_err(|e| format!("unexpected answer from the server: {e}"))
+        serde_json::from_str(&text)
+            .map_err(|e| SourceError::Malformed(format!("unexpected answer from the server: {e}")))
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> SourceResult<T> {
@@ -254,7 +254,7 @@ impl Source for RemoteSource {
     }
 
     async fn save_subscription(&self, id: Option<&str>, input: SubscriptionInput) -> SourceResult<Subscription> {
-        let body = serde_json::to_value(&input).map_err(|e| e.to_string())?;
+        let body = serde_json::to_value(&input).map_err(|e| SourceError::Malformed(e.to_string()))?;
         match id {
             Some(id) => self.call(reqwest::Method::PATCH, &format!("/v1/subscriptions/{id}"), Some(body)).await,
             None => self.call(reqwest::Method::POST, "/v1/subscriptions", Some(body)).await,
@@ -297,10 +297,12 @@ impl Source for RemoteSource {
         let v: Value = serde_json::from_str(&resp.text().await.unwrap_or_default()).unwrap_or_default();
         match v["id"].as_str() {
             Some(id) if status.is_success() => Ok(id.to_string()),
-            _ => Err(v["error"]["message"]
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("the server answered {status}"))),
+            _ => {
+                // The form shows the server's words alone, as for the in-process source.
+                let (code, message) = said_error(&v);
+                let message = message.unwrap_or_else(|| format!("the server answered {status}"));
+                Err(SourceError::Refused { status: None, code, message })
+            }
         }
     }
 }
@@ -407,6 +409,12 @@ async fn refusal(resp: reqwest::Response) -> String {
     format!(
         "the server refused this token ({status}: {said}); restart attach with the admin token (--token or HOOKWATCH_ADMIN_TOKEN)"
     )
+}
+
+/// The code and message of an API error body (`{"error":{"code":"…","message":"…"}}`).
+fn said_error(body: &Value) -> (Option<String>, Option<String>) {
+    let field = |name: &str| body["error"][name].as_str().map(str::to_string);
+    (field("code"), field("message"))
 }
 
 /// An update from a frame's name and data; `None` for frames the dashboard has no use for

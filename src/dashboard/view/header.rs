@@ -1,9 +1,9 @@
 //! The header: how healthy, how busy, alerts, then where and how long — most urgent first, so a
 //! narrow terminal cuts the least important part.
 
-use super::{counted, percent, span};
 use crate::dashboard::app::App;
 use crate::dashboard::sanitize::clean;
+use crate::dashboard::text::{counted, percent, span};
 use crate::dashboard::theme::Theme;
 use crate::dispatch::BreakerState;
 use crate::domain::model::{ReplayHold, SubscriptionState};
@@ -47,25 +47,30 @@ fn replay_progress(app: &App) -> Option<String> {
                 many.iter().fold((0u64, 0u64), |(d, t), r| (d.saturating_add(r.sent), t.saturating_add(r.total)));
             let held = many.iter().filter(|r| r.held.is_some()).count();
             let held = if held > 0 { format!(" · {held} held") } else { String::new() };
-            format!(" ▶ {} replays {sent}/{total}{held} · X cancels {}", many.len(), super::short_id(&newest.id))
+            format!(
+                " ▶ {} replays {sent}/{total}{held} · X cancels {}",
+                many.len(),
+                crate::dashboard::text::short_id(&newest.id)
+            )
         }
     };
     if let Some((at, error)) = &app.replays_read
         && (error.is_some() || app.now.saturating_sub(*at) > REPLAYS_FRESH_MS)
     {
-        text += &format!(" · as of {}", super::clock(*at));
+        text += &format!(" · as of {}", crate::dashboard::text::clock(*at));
     }
     Some(text + " ")
 }
 
 /// "last update 12s ago (10:31:02)": how old the figures are, and the time to look up in logs.
 fn stale_age(app: &App, since: crate::domain::model::Millis) -> String {
-    format!("{} ({})", super::last_update(app, since), super::clock(since))
+    format!("{} ({})", super::last_update(app, since), crate::dashboard::text::clock(since))
 }
 
 /// What a held replay waits for: `held: breaker open, next probe 14:03:10 (crm)`.
 fn held(hold: &ReplayHold) -> String {
-    let probe = hold.next_probe_at.map(|at| format!(", next probe {}", super::clock(at))).unwrap_or_default();
+    let probe =
+        hold.next_probe_at.map(|at| format!(", next probe {}", crate::dashboard::text::clock(at))).unwrap_or_default();
     format!("held: {}{probe} ({})", hold.reason, clean(&hold.subscription_name))
 }
 
@@ -103,7 +108,7 @@ fn segments(app: &App, theme: &Theme) -> Vec<(u8, Vec<Span<'static>>)> {
         let overall = overall_success(stats);
         // Attempts alone would read healthy while an endpoint gets none: the endpoints whose
         // deliveries are held (breaker open or probing, or disabled) are said beside the figure.
-        let down = stats.subscriptions.iter().filter(|e| super::subscriptions::held_by(e).is_some()).count();
+        let down = stats.subscriptions.iter().filter(|e| crate::dashboard::columns::held_by(e).is_some()).count();
         let style = if down > 0 { theme.bad() } else { theme.rate(overall) };
         let mut ok = vec![Span::raw("ok "), Span::styled(percent(overall), style.add_modifier(Modifier::BOLD))];
         if down > 0 {

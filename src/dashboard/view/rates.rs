@@ -1,9 +1,10 @@
 //! The Delivery success pane: a rate bar and a sparkline per endpoint.
 
-use super::subscriptions::{bar, hold_texts};
-use super::{figures_block, pad, percent};
+use super::figures_block;
 use crate::dashboard::app::App;
+use crate::dashboard::columns::{bar, hold_texts};
 use crate::dashboard::sanitize::clean;
+use crate::dashboard::text::{pad, percent};
 use crate::dashboard::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -25,7 +26,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     let width = inner.width as usize;
     let name_w = (width / 4).clamp(6, 18);
     // The selected row stays in view, as in the Subscriptions table.
-    let first = super::first_shown(app.sub_cursor, usize::from(inner.height));
+    let first = crate::dashboard::layout::first_shown(app.sub_cursor, usize::from(inner.height));
     let lines: Vec<Line> = app
         .endpoints()
         .iter()

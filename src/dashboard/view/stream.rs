@@ -1,9 +1,10 @@
 //! The Event stream: a live tail, one row per event with an outcome chip per delivery.
 //! Only the rows on screen are built, so the cost does not grow with the stream.
 
-use super::{clock, figures_block, fit, highlighted, short_id};
+use super::figures_block;
 use crate::dashboard::app::{App, EventRow};
 use crate::dashboard::sanitize::clean;
+use crate::dashboard::text::{clock, fit, highlighted, short_id};
 use crate::dashboard::theme::Theme;
 use crate::domain::model::DeliveryStatus;
 use ratatui::Frame;
@@ -112,7 +113,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
     }
     let needles = app.filter.search_needles();
     let height = inner.height.saturating_sub(1) as usize; // one line for the header row
-    let offset = super::first_shown(app.stream_cursor, height);
+    let offset = crate::dashboard::layout::first_shown(app.stream_cursor, height);
     let wide = inner.width >= 110;
     let mut widths = vec![
         Constraint::Length(8),

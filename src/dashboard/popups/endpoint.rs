@@ -1,16 +1,21 @@
-//! The endpoint page: what the subscription is doing now (from the live stats), its success and
-//! latency over the span, the responses it gave, its breaker's changes and its recent failures.
+//! The endpoint page (`Enter` on a subscription): its history over a span that zooms, read again
+//! while the page is open, and its recent failures, each opening in the inspector.
 
-use super::subscriptions::breaker;
-use super::{centred, clock, fit, pane_block, percent, popup_area, short_id, span};
-use crate::dashboard::app::App;
-use crate::dashboard::endpoint::{EndpointPage, HISTORY_STALE};
+use crate::dashboard::columns::breaker;
+use crate::dashboard::component::{Component, Reply, Request};
+use crate::dashboard::data::Data;
+use crate::dashboard::effect::Effect;
+use crate::dashboard::keymap::{Action, Context};
+use crate::dashboard::layout::{centred, moved, pane_block, popup_area};
 use crate::dashboard::sanitize::clean;
+use crate::dashboard::text::{clock, fit, percent, short_id, span};
 use crate::dashboard::theme::Theme;
 use crate::dispatch::BreakerState;
 use crate::domain::model::AlertKind;
+use crate::domain::model::Millis;
 use crate::engine::report::EndpointReport;
-use crate::observe::stats::{EndpointHistory, HistoryPoint, ResponseCount, Span as Zoom};
+use crate::observe::stats::{EndpointHistory, HistoryPoint, RecentFailure, ResponseCount, Span as Zoom};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -18,7 +23,88 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, page: &EndpointPage, theme: &Theme) {
+/// How often an open page reads its history again.
+pub const HISTORY_EVERY: Millis = 2_000;
+/// A read older than this is shown with its time: the page is not current.
+pub const HISTORY_STALE: Millis = 5_000;
+
+pub struct EndpointPage {
+    pub id: String,
+    pub span: Zoom,
+    /// The latest read of this span and when it came back.
+    pub history: Option<(EndpointHistory, Millis)>,
+    /// Why the latest read failed, if it did.
+    pub error: Option<String>,
+    /// The selected failure.
+    pub cursor: usize,
+    pub asked_at: Millis,
+}
+
+impl EndpointPage {
+    pub fn new(id: String, now: Millis) -> Self {
+        EndpointPage { id, span: Zoom::default(), history: None, error: None, cursor: 0, asked_at: now }
+    }
+
+    pub fn failures(&self) -> &[RecentFailure] {
+        self.history.as_ref().map_or(&[], |(h, _)| h.failures.as_slice())
+    }
+
+    pub fn load(&self) -> Effect {
+        Effect::LoadHistory { id: self.id.clone(), span: self.span }
+    }
+}
+
+impl Component for EndpointPage {
+    fn context(&self) -> Context {
+        Context::Endpoint
+    }
+
+    fn on_key(&mut self, action: Option<Action>, _: KeyEvent, data: &Data) -> Reply {
+        let last = self.failures().len().saturating_sub(1);
+        let rows = failure_rows(data.screen, self);
+        if let Some(cursor) = action.and_then(|a| moved(self.cursor, a, last, rows)) {
+            self.cursor = cursor;
+            return Reply::Stay;
+        }
+        match action {
+            Some(Action::Back) => Reply::close(),
+            Some(action @ (Action::LongerSpan | Action::ShorterSpan)) => {
+                let span = self.span.zoomed(action == Action::LongerSpan);
+                if span == self.span {
+                    return Reply::Stay;
+                }
+                // The old span's figures stay until the new ones come, marked by their span.
+                self.span = span;
+                self.cursor = 0;
+                self.asked_at = data.now;
+                Reply::Effects(vec![self.load()])
+            }
+            Some(Action::Inspect) => match self.failures().get(self.cursor) {
+                Some(failure) => Reply::Ask(Request::Inspect {
+                    event_id: failure.event_id.clone(),
+                    subscription: self.id.clone(),
+                    at: failure.at,
+                }),
+                None => Reply::Say("no failure to inspect in this span".into()),
+            },
+            Some(Action::Filter) => Reply::Ask(Request::FilterTo(self.id.clone())),
+            Some(
+                action @ (Action::TogglePause
+                | Action::Probe
+                | Action::EditSubscription
+                | Action::Copy
+                | Action::CopyUrl),
+            ) => Reply::Ask(Request::OnEndpoint(action, self.id.clone())),
+            _ => Reply::Stay,
+        }
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {
+        draw(frame, area, data, self, theme)
+    }
+}
+
+fn draw(frame: &mut Frame, area: Rect, app: &Data, page: &EndpointPage, theme: &Theme) {
     let rect = popup_area(frame, area, 96, 94, (58, 14));
     let name = app.subscription_name(&page.id);
     let mut outer = Block::default()
@@ -31,7 +117,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, page: &EndpointPage, theme
     let inner = outer.inner(rect);
     frame.render_widget(outer, rect);
     let [facts, charts, lists, failures] = sections(inner, page);
-    let report = app.endpoints().into_iter().find(|e| e.id == page.id);
+    let report = app.endpoints.iter().find(|e| e.id == page.id);
     frame.render_widget(Paragraph::new(now_lines(app, report, theme, facts.width)), facts);
     let Some((history, _)) = &page.history else { return };
     let [success, latency] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
@@ -60,14 +146,14 @@ fn sections(inner: Rect, page: &EndpointPage) -> [Rect; 4] {
 
 /// How many failures show on a screen of `area` (inside their list's border): what PgUp and
 /// PgDn move by.
-pub fn failure_rows(area: Rect, page: &EndpointPage) -> usize {
+fn failure_rows(area: Rect, page: &EndpointPage) -> usize {
     let inner = Block::default().borders(Borders::ALL).inner(centred(area, 96, 94, (58, 14)));
     let [.., failures] = sections(inner, page);
     usize::from(failures.height.saturating_sub(2)).max(1)
 }
 
 /// Whether the page is current: a read in progress, failed, or too old says so in the title.
-fn freshness(app: &App, page: &EndpointPage, theme: &Theme) -> Option<Line<'static>> {
+fn freshness(app: &Data, page: &EndpointPage, theme: &Theme) -> Option<Line<'static>> {
     let read = page.history.as_ref();
     if let Some(e) = &page.error {
         let since = read.map_or(String::new(), |(_, at)| format!(" · as of {}", clock(*at)));
@@ -86,7 +172,7 @@ fn freshness(app: &App, page: &EndpointPage, theme: &Theme) -> Option<Line<'stat
 }
 
 /// The endpoint now, from the live stats: state, breaker, work in hand, then its rates.
-fn now_lines(app: &App, report: Option<&EndpointReport>, theme: &Theme, width: u16) -> Vec<Line<'static>> {
+fn now_lines(app: &Data, report: Option<&EndpointReport>, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let Some(e) = report else { return vec![Line::styled("no figures for this subscription yet", theme.dim())] };
     let (glyph, state_style) = theme.subscription(e.state);
     let limit = app.subscriptions.iter().find(|s| s.id == e.id);
@@ -204,7 +290,7 @@ fn response_label(r: &ResponseCount, theme: &Theme) -> (String, Style) {
     }
 }
 
-fn draw_responses(frame: &mut Frame, area: Rect, app: &App, history: &EndpointHistory, theme: &Theme) {
+fn draw_responses(frame: &mut Frame, area: Rect, app: &Data, history: &EndpointHistory, theme: &Theme) {
     let total: u64 = history.responses.iter().map(|r| r.count).sum();
     let block = pane_block(&format!("Responses · last {}", history.span.label()), false, theme);
     let lines: Vec<Line> = history
@@ -259,7 +345,7 @@ fn health_lines(history: &EndpointHistory, theme: &Theme) -> Vec<Line<'static>> 
     });
     // The breaker's openings are among its changes; the alert would say one of them again.
     let alerts = history.breaker.iter().filter(|a| a.kind != AlertKind::BreakerOpen).map(|a| {
-        let (glyph, style, label) = super::alerts::mark(a.kind, theme);
+        let (glyph, style, label) = crate::dashboard::popups::alerts::mark(a.kind, theme);
         let line = Line::from(vec![
             Span::styled(format!("{} ", clock(a.at)), theme.dim()),
             Span::styled(format!("{glyph} {label} "), style),
@@ -275,7 +361,7 @@ fn health_lines(history: &EndpointHistory, theme: &Theme) -> Vec<Line<'static>> 
 fn draw_failures(
     frame: &mut Frame,
     area: Rect,
-    app: &App,
+    app: &Data,
     page: &EndpointPage,
     history: &EndpointHistory,
     theme: &Theme,
@@ -287,7 +373,7 @@ fn draw_failures(
         frame.render_widget(Paragraph::new(Line::styled(text, theme.ok())).block(block), area);
         return;
     }
-    let first = super::first_shown(page.cursor, rows);
+    let first = crate::dashboard::layout::first_shown(page.cursor, rows);
     let lines: Vec<Line> = history
         .failures
         .iter()
@@ -309,4 +395,97 @@ fn draw_failures(
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dashboard::app::{App, Outcome, Pane, Popup};
+    use crate::dashboard::keymap::Context;
+    use crate::dashboard::screenshots::{demo_app, demo_history};
+    use crossterm::event::{KeyCode, KeyEvent};
+
+    const BILLING: &str = "sub_01KQBIL0000000000000000003";
+
+    fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
+        app.on_key(KeyEvent::from(code))
+    }
+
+    /// The demo with billing's page open and its history read.
+    fn on_billing_page() -> App {
+        let mut app = demo_app();
+        press(&mut app, KeyCode::Tab);
+        press(&mut app, KeyCode::Char('j'));
+        assert_eq!(app.selected_endpoint().map(|e| e.id.as_str()), Some(BILLING));
+        let load = Effect::LoadHistory { id: BILLING.into(), span: Zoom::Hour };
+        assert_eq!(press(&mut app, KeyCode::Enter), vec![load]);
+        assert_eq!(app.context(), Context::Endpoint);
+        app.apply_outcome(Outcome::History {
+            id: BILLING.into(),
+            span: Zoom::Hour,
+            read: Ok(Box::new(demo_history())),
+        });
+        app
+    }
+
+    fn page(app: &App) -> &EndpointPage {
+        match app.popups.last() {
+            Some(Popup::Endpoint(page)) => page,
+            _ => panic!("the endpoint page is not on top"),
+        }
+    }
+
+    #[test]
+    fn enter_on_a_failure_opens_the_inspector_on_that_attempt() {
+        let mut app = on_billing_page();
+        press(&mut app, KeyCode::Char('j'));
+        let failure = demo_history().failures[1].clone();
+        assert_eq!(press(&mut app, KeyCode::Enter), vec![Effect::LoadEvent(failure.event_id.clone())]);
+        let Some(Popup::Inspector(ins)) = app.popups.last() else { panic!("no inspector") };
+        assert_eq!(ins.wanted, Some((BILLING.to_string(), failure.at)));
+        press(&mut app, KeyCode::Esc);
+        assert_eq!(app.context(), Context::Endpoint, "Esc goes back to the page");
+    }
+
+    #[test]
+    fn plus_and_minus_zoom_and_read_the_new_span() {
+        let mut app = on_billing_page();
+        assert_eq!(
+            press(&mut app, KeyCode::Char('+')),
+            vec![Effect::LoadHistory { id: BILLING.into(), span: Zoom::Day }]
+        );
+        assert!(press(&mut app, KeyCode::Char('+')).is_empty(), "24 h is the longest");
+        // A late read of the span left behind is not taken as the new one's.
+        let mut late = demo_history();
+        late.failures.clear();
+        app.apply_outcome(Outcome::History { id: BILLING.into(), span: Zoom::Hour, read: Ok(Box::new(late)) });
+        assert_eq!(page(&app).history.as_ref().map(|(h, _)| h.failures.len()), Some(4));
+        press(&mut app, KeyCode::Char('-'));
+        let effects = press(&mut app, KeyCode::Char('-'));
+        assert_eq!(effects, vec![Effect::LoadHistory { id: BILLING.into(), span: Zoom::TwoMinutes }]);
+    }
+
+    #[test]
+    fn an_open_page_reads_again_every_two_seconds_and_keeps_what_it_had_when_a_read_fails() {
+        let mut app = on_billing_page();
+        let asked = page(&app).asked_at;
+        assert!(!app.due_reads(asked + HISTORY_EVERY - 1).iter().any(|e| matches!(e, Effect::LoadHistory { .. })));
+        assert!(
+            app.due_reads(asked + HISTORY_EVERY)
+                .contains(&Effect::LoadHistory { id: BILLING.into(), span: Zoom::Hour })
+        );
+        let failed = Outcome::History { id: BILLING.into(), span: Zoom::Hour, read: Err("connection refused".into()) };
+        app.apply_outcome(failed);
+        assert_eq!(page(&app).error.as_deref(), Some("connection refused"));
+        assert!(page(&app).history.is_some(), "the last read stays, marked by the error");
+    }
+
+    #[test]
+    fn slash_leaves_the_page_for_the_stream_filtered_to_the_endpoint() {
+        let mut app = on_billing_page();
+        let effects = press(&mut app, KeyCode::Char('/'));
+        assert!(matches!(effects.as_slice(), [Effect::LoadEvents(q)] if q.subscription.as_deref() == Some(BILLING)));
+        assert!(app.popups.is_empty());
+        assert_eq!((app.focus, app.filter_text.as_str()), (Pane::Stream, "sub:billing"));
+    }
 }

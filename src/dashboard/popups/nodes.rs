@@ -1,25 +1,53 @@
 //! The nodes overlay: this node and, in a cluster, every other node on the shared database,
 //! with how recently each was heard from and the work it holds.
 
-use super::{popup_area, span};
-use crate::dashboard::app::App;
+use crate::dashboard::component::{Component, Reply, scroll_key};
+use crate::dashboard::data::Data;
+use crate::dashboard::keymap::{Action, Context};
+use crate::dashboard::layout::popup_area;
 use crate::dashboard::sanitize::clean;
+use crate::dashboard::text::span;
 use crate::dashboard::theme::Theme;
 use crate::store::NodeInfo;
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
+#[derive(Default)]
+pub struct Nodes {
+    pub scroll: usize,
+}
+
+impl Component for Nodes {
+    fn context(&self) -> Context {
+        Context::Overlay
+    }
+
+    fn on_key(&mut self, action: Option<Action>, _: KeyEvent, data: &Data) -> Reply {
+        let nodes = nodes_of(data).len();
+        // As tall as the nodes need: a header row inside the border.
+        let rows = usize::from(height(nodes, data.screen.height).saturating_sub(3));
+        scroll_key(&mut self.scroll, action, nodes, rows)
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {
+        draw(frame, area, nodes_of(data), self.scroll, theme)
+    }
+}
+
+fn nodes_of<'a>(data: &Data<'a>) -> &'a [NodeInfo] {
+    data.stats.map(|s| s.nodes.as_slice()).unwrap_or_default()
+}
+
 /// The overlay's height on a screen `height` rows tall: a row per node, a header and the border.
-pub fn height(app: &App, height: u16) -> u16 {
-    let nodes = app.stats.as_ref().map_or(0, |s| s.nodes.len());
+fn height(nodes: usize, height: u16) -> u16 {
     (nodes.min(usize::from(u16::MAX)) as u16).saturating_add(3).clamp(5, height.max(5))
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &Theme) {
-    let nodes = app.stats.as_ref().map(|s| s.nodes.as_slice()).unwrap_or_default();
-    let rect = popup_area(frame, area, 0, 0, (area.width.min(100), height(app, area.height).min(area.height)));
+fn draw(frame: &mut Frame, area: Rect, nodes: &[NodeInfo], scroll: usize, theme: &Theme) {
+    let rect = popup_area(frame, area, 0, 0, (area.width.min(100), height(nodes.len(), area.height).min(area.height)));
     let alive = nodes.iter().filter(|n| n.alive).count();
     let title = match nodes.len() {
         0 | 1 => " Nodes · one node (SQLite, or alone on its database) · Esc closes ".to_string(),

@@ -1,19 +1,43 @@
 //! The audit log: every change and who made it, newest first, as read when it was opened.
 
-use super::{LOG_BOX, clock, popup_area};
-use crate::dashboard::app::App;
+use crate::dashboard::component::{Component, Reply, scroll_key};
+use crate::dashboard::data::Data;
+use crate::dashboard::keymap::{Action, Context};
+use crate::dashboard::layout::{LOG_BOX, popup_area};
 use crate::dashboard::sanitize::clean;
+use crate::dashboard::text::clock;
 use crate::dashboard::theme::Theme;
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &Theme) {
+#[derive(Default)]
+pub struct Audit {
+    pub scroll: usize,
+}
+
+impl Component for Audit {
+    fn context(&self) -> Context {
+        Context::Overlay
+    }
+
+    fn on_key(&mut self, action: Option<Action>, _: KeyEvent, data: &Data) -> Reply {
+        let len = data.audit.map_or(0, |(entries, _)| entries.len());
+        scroll_key(&mut self.scroll, action, len, LOG_BOX.rows(data.screen.height))
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {
+        draw(frame, area, data, self.scroll, theme)
+    }
+}
+
+fn draw(frame: &mut Frame, area: Rect, data: &Data, scroll: usize, theme: &Theme) {
     let rect = popup_area(frame, area, LOG_BOX.width, LOG_BOX.height, LOG_BOX.min);
-    let Some((entries, read_at)) = &app.audit else {
+    let Some((entries, read_at)) = data.audit else {
         let block = Block::default().borders(Borders::ALL).border_style(theme.border(true)).title(" Audit log ");
-        let text = match &app.audit_unread {
+        let text = match data.audit_unread {
             Some(error) => Paragraph::new(unread(error)).style(theme.bad()).wrap(Wrap { trim: false }),
             None => Paragraph::new("Loading…").style(theme.dim()),
         };
@@ -22,7 +46,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: usize, theme: &The
     };
     // Read once when opened: the title says as of when, so it is never taken for live.
     let mut title = format!(" Audit log ({}) · newest first · as of {} · Esc closes ", entries.len(), clock(*read_at));
-    if let Some(error) = &app.audit_unread {
+    if let Some(error) = data.audit_unread {
         title = format!(" Audit log ({}) · as of {} · {} ", entries.len(), clock(*read_at), unread(error));
     }
     let block = Block::default().borders(Borders::ALL).border_style(theme.border(true)).title(title);

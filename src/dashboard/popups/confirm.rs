@@ -1,15 +1,45 @@
-//! The question asked before a bulk or destructive action.
+//! The question asked before a bulk or destructive action: y runs what it asks about, n or Esc
+//! cancels it.
 
-use super::{popup_area, share_of};
+use crate::dashboard::component::{Component, Reply};
+use crate::dashboard::data::Data;
+use crate::dashboard::effect::Effect;
+use crate::dashboard::keymap::{Action, Context};
+use crate::dashboard::layout::{popup_area, share_of};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
-pub fn draw(frame: &mut Frame, area: Rect, question: &str, theme: &Theme) {
+/// `effect` runs on yes.
+pub struct Confirm {
+    pub question: String,
+    pub effect: Effect,
+}
+
+impl Component for Confirm {
+    fn context(&self) -> Context {
+        Context::Confirm
+    }
+
+    fn on_key(&mut self, action: Option<Action>, _: KeyEvent, _: &Data) -> Reply {
+        match action {
+            Some(Action::Submit) => Reply::CloseAndRun(self.effect.clone()),
+            Some(Action::Back) => Reply::Close { note: Some("cancelled".into()) },
+            _ => Reply::Stay,
+        }
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, _: &Data, theme: &Theme) {
+        draw(frame, area, &self.question, theme)
+    }
+}
+
+fn draw(frame: &mut Frame, area: Rect, question: &str, theme: &Theme) {
     let question = clean(question);
     // Tall enough for the question as wrapped (a line spare for words pushed down), then y / n.
     let (percent, least) = (60, 50);

@@ -1,17 +1,224 @@
-//! The inspector: payload as coloured JSON, deliveries with every attempt, and the selected
-//! attempt's response and request headers. Side by side when wide, one section at a time when not.
+//! The inspector: one event's payload as coloured JSON, its deliveries with every attempt, and the
+//! selected attempt's response and request headers; side by side when wide, one section at a time
+//! when not. Its state, its keys and its drawing.
 
-use super::{WIDE, centred, clock, counted, highlighted, popup_area, short_id, span, wrapped};
-use crate::dashboard::app::App;
-use crate::dashboard::inspector::{Inspector, Section};
-use crate::dashboard::json::Token;
+use crate::dashboard::component::{Component, Reply, Request};
+use crate::dashboard::data::Data;
+use crate::dashboard::json::{self, JsonLine, Token};
+use crate::dashboard::keymap::{Action, Context};
+use crate::dashboard::layout::{WIDE, centred, popup_area};
 use crate::dashboard::sanitize::clean;
+use crate::dashboard::text::{clock, counted, highlighted, short_id, span, wrapped};
 use crate::dashboard::theme::Theme;
+use crate::domain::model::{Attempt, DeliveryDetail, EventDetail};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Payload,
+    Deliveries,
+    Response,
+}
+
+impl Section {
+    pub fn next(self) -> Self {
+        match self {
+            Section::Payload => Section::Deliveries,
+            Section::Deliveries => Section::Response,
+            Section::Response => Section::Payload,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Section::Payload => "Payload",
+            Section::Deliveries => "Deliveries",
+            Section::Response => "Response",
+        }
+    }
+}
+
+/// Payloads larger than this are shown as plain text rather than pretty-printed.
+const PRETTY_LIMIT: usize = 256 * 1024;
+
+pub struct Inspector {
+    pub event_id: String,
+    pub detail: Option<EventDetail>,
+    pub payload: Vec<JsonLine>,
+    pub section: Section,
+    pub payload_scroll: usize,
+    /// Index into `attempt_refs()`.
+    pub attempt_cursor: usize,
+    pub response_scroll: usize,
+    pub error: Option<String>,
+    /// The attempt to start on (its subscription and start), when opened from one.
+    pub wanted: Option<(String, crate::domain::model::Millis)>,
+    /// Long lines of the payload and response go on in the rows below (`w`); otherwise they are
+    /// cut at the pane's edge, shifted `columns` to the left (←/→).
+    pub wrap: bool,
+    pub columns: usize,
+}
+
+/// How far ←/→ shift cut lines.
+const SIDEWAYS: usize = 8;
+
+impl Inspector {
+    pub fn loading(event_id: String) -> Self {
+        Inspector {
+            event_id,
+            detail: None,
+            payload: Vec::new(),
+            section: Section::Payload,
+            payload_scroll: 0,
+            attempt_cursor: 0,
+            response_scroll: 0,
+            error: None,
+            wanted: None,
+            wrap: true,
+            columns: 0,
+        }
+    }
+
+    /// Opens on one attempt: subscription `subscription_id`'s that started `at`, its response shown.
+    pub fn at_attempt(event_id: String, subscription_id: String, at: crate::domain::model::Millis) -> Self {
+        Inspector { section: Section::Response, wanted: Some((subscription_id, at)), ..Inspector::loading(event_id) }
+    }
+
+    pub fn load(&mut self, detail: EventDetail) {
+        self.payload = match serde_json::from_str::<serde_json::Value>(&detail.body) {
+            Ok(v) if detail.body.len() <= PRETTY_LIMIT => json::lines(&v),
+            _ => json::plain(&detail.body),
+        };
+        self.detail = Some(detail);
+        self.attempt_cursor = self.first_attempt();
+    }
+
+    /// Where the cursor starts: the attempt it was opened on, else the newest attempt of a
+    /// delivery that failed (that is the question on a failed event), else the newest attempt.
+    fn first_attempt(&self) -> usize {
+        let Some(detail) = &self.detail else { return 0 };
+        let refs = self.attempt_refs();
+        if let Some((sub, at)) = &self.wanted {
+            let is_wanted = |(di, ai): &(usize, usize)| {
+                let d = &detail.deliveries[*di];
+                d.summary.subscription_id == *sub && d.attempts[*ai].started_at == *at
+            };
+            if let Some(i) = refs.iter().position(is_wanted) {
+                return i;
+            }
+        }
+        let failed = |di: usize| detail.deliveries[di].summary.status.has_failed();
+        let newest = |refs: &mut dyn Iterator<Item = (usize, (usize, usize))>| {
+            refs.max_by_key(|(_, (di, ai))| detail.deliveries[*di].attempts[*ai].started_at).map(|(i, _)| i)
+        };
+        newest(&mut refs.iter().copied().enumerate().filter(|(_, (di, _))| failed(*di)))
+            .or_else(|| newest(&mut refs.iter().copied().enumerate()))
+            .unwrap_or(0)
+    }
+
+    /// Every attempt as (delivery index, attempt index), in display order.
+    pub fn attempt_refs(&self) -> Vec<(usize, usize)> {
+        let Some(d) = &self.detail else { return Vec::new() };
+        d.deliveries.iter().enumerate().flat_map(|(di, del)| (0..del.attempts.len()).map(move |ai| (di, ai))).collect()
+    }
+
+    pub fn selected(&self) -> Option<(&DeliveryDetail, &Attempt)> {
+        let (di, ai) = *self.attempt_refs().get(self.attempt_cursor)?;
+        let delivery = self.detail.as_ref()?.deliveries.get(di)?;
+        Some((delivery, delivery.attempts.get(ai)?))
+    }
+
+    /// The delivery to redeliver: the selected attempt's, or the only one.
+    pub fn selected_subscription(&self) -> Option<String> {
+        if let Some((d, _)) = self.selected() {
+            return Some(d.summary.subscription_id.clone());
+        }
+        let d = self.detail.as_ref()?;
+        (d.deliveries.len() == 1).then(|| d.deliveries[0].summary.subscription_id.clone())
+    }
+
+    /// Moves the section's view (or, in Deliveries, the cursor) by `delta` rows, or to an end;
+    /// `limit` is how far the payload or response can scroll as shown now.
+    pub fn scroll(&mut self, delta: isize, to_end: Option<bool>, limit: usize) {
+        let attempts = self.attempt_refs().len();
+        let (value, max) = match self.section {
+            Section::Payload => (&mut self.payload_scroll, limit),
+            Section::Deliveries => (&mut self.attempt_cursor, attempts.saturating_sub(1)),
+            Section::Response => (&mut self.response_scroll, limit),
+        };
+        // A view left past its end (the pane grew, lines were wrapped) comes back on first move.
+        *value = (*value).min(max);
+        *value = match to_end {
+            Some(true) => max,
+            Some(false) => 0,
+            None => value.saturating_add_signed(delta).min(max),
+        };
+        if self.section == Section::Deliveries {
+            self.response_scroll = 0;
+        }
+    }
+
+    /// `w`: wrap long lines, or cut them again where they were.
+    pub fn toggle_wrap(&mut self) {
+        self.wrap = !self.wrap;
+        self.columns = 0;
+    }
+
+    /// ←/→ on cut lines: shift them, no further than where the longest line's end shows
+    /// (`limit`).
+    pub fn sideways(&mut self, right: bool, limit: usize) {
+        if self.wrap {
+            return;
+        }
+        self.columns = if right { (self.columns + SIDEWAYS).min(limit) } else { self.columns.saturating_sub(SIDEWAYS) };
+    }
+}
+
+impl Component for Inspector {
+    fn context(&self) -> Context {
+        Context::Inspector
+    }
+
+    fn on_key(&mut self, action: Option<Action>, _: KeyEvent, data: &Data) -> Reply {
+        let (limit, sideways) = scroll_limits(data, self, self.section, data.screen);
+        let page = isize::try_from(section_rows(self.section, data.screen)).unwrap_or(1);
+        match action {
+            Some(Action::Back) => return Reply::close(),
+            Some(Action::NextSection) => self.section = self.section.next(),
+            Some(Action::Up) => self.scroll(-1, None, limit),
+            Some(Action::Down) => self.scroll(1, None, limit),
+            Some(Action::PageUp) => self.scroll(-page, None, limit),
+            Some(Action::PageDown) => self.scroll(page, None, limit),
+            Some(Action::Top) => self.scroll(0, Some(false), limit),
+            Some(Action::Bottom) => self.scroll(0, Some(true), limit),
+            Some(Action::Redeliver) => {
+                if let Some(event) = self.detail.as_ref().map(|d| d.summary()) {
+                    return Reply::Ask(Request::Redeliver { event, subscription: self.selected_subscription() });
+                }
+            }
+            Some(Action::RedeliverAll) => {
+                if let Some(event) = self.detail.as_ref().map(|d| d.summary()) {
+                    return Reply::Ask(Request::RedeliverAll(event));
+                }
+            }
+            Some(Action::Copy) => return Reply::Ask(Request::CopyMenu),
+            Some(Action::Wrap) => self.toggle_wrap(),
+            Some(Action::Left) => self.sideways(false, sideways),
+            Some(Action::Right) => self.sideways(true, sideways),
+            _ => {}
+        }
+        Reply::Stay
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {
+        draw(frame, area, data, self, theme)
+    }
+}
 
 fn section_block(section: Section, ins: &Inspector, theme: &Theme, extra: &str) -> Block<'static> {
     let focused = ins.section == section;
@@ -49,7 +256,7 @@ fn parts(area: Rect) -> Parts {
 /// How far a section can scroll on a screen of `area`, down and sideways: its rows (wrapped or
 /// not) less those that show, so `G` lands where the last row is at the bottom; its longest line
 /// less the pane's width, so → stops where that line's end shows.
-pub fn scroll_limits(app: &App, ins: &Inspector, section: Section, area: Rect) -> (usize, usize) {
+fn scroll_limits(app: &Data, ins: &Inspector, section: Section, area: Rect) -> (usize, usize) {
     let parts = parts(area);
     let (pane, lines) = match section {
         Section::Payload => (parts.payload, payload_lines(app, ins, &Theme::PLAIN)),
@@ -63,7 +270,7 @@ pub fn scroll_limits(app: &App, ins: &Inspector, section: Section, area: Rect) -
 }
 
 /// How many rows of `section` show on a screen of `area`: what PgUp and PgDn move by.
-pub fn section_rows(section: Section, area: Rect) -> usize {
+fn section_rows(section: Section, area: Rect) -> usize {
     let parts = parts(area);
     let pane = match section {
         Section::Payload => parts.payload,
@@ -73,7 +280,7 @@ pub fn section_rows(section: Section, area: Rect) -> usize {
     usize::from(Block::default().borders(Borders::ALL).inner(pane).height).max(1)
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, theme: &Theme) {
+fn draw(frame: &mut Frame, area: Rect, app: &Data, ins: &Inspector, theme: &Theme) {
     let parts = parts(area);
     let rect = popup_area(frame, area, 94, 90, (58, 14));
     let outer = Block::default()
@@ -151,7 +358,7 @@ fn token_style(t: Token, theme: &Theme) -> Style {
 }
 
 /// The payload's lines, coloured, with what the search found highlighted.
-fn payload_lines(app: &App, ins: &Inspector, theme: &Theme) -> Vec<Line<'static>> {
+fn payload_lines(app: &Data, ins: &Inspector, theme: &Theme) -> Vec<Line<'static>> {
     let needles = app.filter.search_needles();
     ins.payload
         .iter()
@@ -161,7 +368,7 @@ fn payload_lines(app: &App, ins: &Inspector, theme: &Theme) -> Vec<Line<'static>
         .collect()
 }
 
-fn draw_payload(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, theme: &Theme) {
+fn draw_payload(frame: &mut Frame, area: Rect, app: &Data, ins: &Inspector, theme: &Theme) {
     let extra = format!(" · {} lines{}", ins.payload.len(), wrap_note(ins));
     let block = section_block(Section::Payload, ins, theme, &extra);
     let inner = block.inner(area);
@@ -184,7 +391,7 @@ fn draw_rows(
     frame.render_widget(Paragraph::new(shown).block(block).scroll((0, sideways)), area);
 }
 
-fn draw_deliveries(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, theme: &Theme) {
+fn draw_deliveries(frame: &mut Frame, area: Rect, app: &Data, ins: &Inspector, theme: &Theme) {
     let block = section_block(Section::Deliveries, ins, theme, "");
     let height = block.inner(area).height as usize;
     let Some(detail) = &ins.detail else { return };
@@ -250,7 +457,7 @@ fn draw_deliveries(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, th
             index += 1;
         }
     }
-    let scroll = super::first_shown(cursor_line, height) as u16;
+    let scroll = crate::dashboard::layout::first_shown(cursor_line, height) as u16;
     frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
 }
 
@@ -273,7 +480,7 @@ fn response_lines(ins: &Inspector, theme: &Theme) -> Vec<Line<'static>> {
     lines
 }
 
-fn draw_response(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, theme: &Theme) {
+fn draw_response(frame: &mut Frame, area: Rect, app: &Data, ins: &Inspector, theme: &Theme) {
     let Some((delivery, attempt)) = ins.selected() else {
         frame.render_widget(
             Paragraph::new("no attempt yet").style(theme.dim()).block(section_block(Section::Response, ins, theme, "")),
@@ -303,4 +510,29 @@ fn draw_response(frame: &mut Frame, area: Rect, app: &App, ins: &Inspector, them
     );
     let inner = block.inner(area);
     draw_rows(frame, area, block, rows(response_lines(ins, theme), inner.width, ins.wrap), ins.response_scroll, ins);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dashboard::screenshots::demo_inspector;
+    use crate::domain::model::DeliveryStatus;
+
+    #[test]
+    fn the_cursor_starts_on_the_newest_attempt_of_a_failed_delivery() {
+        let mut detail = demo_inspector().detail.unwrap();
+        // The failed delivery first, a newer successful one after it: the failure is the question.
+        detail.deliveries.sort_by_key(|d| d.summary.status == DeliveryStatus::Succeeded);
+        let failed = detail.deliveries.iter().position(|d| d.summary.status != DeliveryStatus::Succeeded);
+        assert!(failed.is_some(), "the demo event has a failed delivery");
+        let newest_ok = detail.deliveries.iter().flat_map(|d| &d.attempts).map(|a| a.started_at).max().unwrap();
+        if let Some(ok) = detail.deliveries.iter_mut().find(|d| d.summary.status == DeliveryStatus::Succeeded) {
+            ok.attempts.last_mut().unwrap().started_at = newest_ok + 1000;
+        }
+        let mut ins = Inspector::loading(detail.id.clone());
+        ins.load(detail);
+        let (delivery, attempt) = ins.selected().unwrap();
+        assert_ne!(delivery.summary.status, DeliveryStatus::Succeeded);
+        assert_eq!(Some(attempt.started_at), delivery.attempts.iter().map(|a| a.started_at).max());
+    }
 }

@@ -1,15 +1,20 @@
-//! The help overlay: every key, grouped by where it applies, straight from the key table.
+//! The help overlay: every key, grouped by where it applies, straight from the key table; `/`
+//! narrows it to what mentions a word.
 
-use super::{HELP_BOX, popup_area};
-use crate::dashboard::app::App;
-use crate::dashboard::keymap::{Context, context_title, offered};
+use crate::dashboard::component::{Component, Reply, scroll_key};
+use crate::dashboard::data::Data;
+use crate::dashboard::forms::edit;
+use crate::dashboard::keymap::{Action, Context, context_title, offered};
+use crate::dashboard::layout::{HELP_BOX, popup_area};
 use crate::dashboard::palette;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui_textarea::TextArea;
 
 const ORDER: [Context; 13] = [
     Context::Main,
@@ -80,7 +85,7 @@ pub fn rows(theme: &Theme, read_only: bool, query: &str, width: usize) -> Vec<Li
                     .collect();
                 rows
             }
-            _ => super::wrapped(line, width.max(1)),
+            _ => crate::dashboard::text::wrapped(line, width.max(1)),
         })
         .collect()
 }
@@ -105,22 +110,77 @@ fn words_in_rows(text: &str, width: usize) -> Vec<String> {
 
 /// How wide the help's text is on a screen `width` columns wide (inside its border).
 pub fn text_width(width: u16) -> usize {
-    usize::from(super::share_of(width, HELP_BOX.width, HELP_BOX.min.0).saturating_sub(2))
+    usize::from(crate::dashboard::layout::share_of(width, HELP_BOX.width, HELP_BOX.min.0).saturating_sub(2))
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, scroll: usize, app: &App, theme: &Theme) {
-    let rect = popup_area(frame, area, HELP_BOX.width, HELP_BOX.height, HELP_BOX.min);
-    let query = app.help_query();
-    let all = rows(theme, app.read_only, &query, text_width(area.width));
-    let title = match &app.help_search {
-        Some((_, true)) => format!(" Help · /{}▏ · Enter keeps it · Esc shows all ", clean(&query)),
-        Some(_) => {
-            format!(" Help · showing what mentions {:?} · / changes it · Esc closes ", clean(&query).into_owned())
+#[derive(Default)]
+pub struct Help {
+    pub scroll: usize,
+    /// What it is narrowed to (`/`), and whether that is being typed.
+    pub search: Option<(TextArea<'static>, bool)>,
+}
+
+impl Help {
+    /// What it is narrowed to ("" for all of it).
+    pub fn query(&self) -> String {
+        self.search.as_ref().map(|(input, _)| input.lines().join("")).unwrap_or_default()
+    }
+
+    /// How many rows it has as narrowed and wrapped on `data`'s screen (what `G` scrolls to).
+    pub fn len(&self, data: &Data) -> usize {
+        rows(&Theme::PLAIN, data.read_only, &self.query(), text_width(data.screen.width)).len()
+    }
+
+    fn typing(&self) -> bool {
+        self.search.as_ref().is_some_and(|(_, typing)| *typing)
+    }
+
+    fn search_key(&mut self, action: Option<Action>, key: KeyEvent) {
+        let Some((input, typing)) = self.search.as_mut() else { return };
+        match action {
+            Some(Action::Submit) => *typing = false,
+            Some(Action::Back) => self.search = None,
+            _ => edit(input, key),
         }
-        None => " Help · / searches · j/k scroll · Esc closes ".to_string(),
-    };
-    let block = Block::default().borders(Borders::ALL).border_style(theme.border(true)).title(title);
-    let visible = block.inner(rect).height as usize;
-    let scroll = scroll.min(all.len().saturating_sub(visible)) as u16;
-    frame.render_widget(Paragraph::new(all).block(block).scroll((scroll, 0)), rect);
+        // What is shown changed: from its top.
+        self.scroll = 0;
+    }
+}
+
+impl Component for Help {
+    fn context(&self) -> Context {
+        if self.typing() { Context::HelpSearch } else { Context::Overlay }
+    }
+
+    fn on_key(&mut self, action: Option<Action>, key: KeyEvent, data: &Data) -> Reply {
+        if self.typing() {
+            self.search_key(action, key);
+            return Reply::Stay;
+        }
+        if action == Some(Action::Filter) {
+            let mut input = self.search.take().map(|(input, _)| input).unwrap_or_default();
+            input.move_cursor(ratatui_textarea::CursorMove::End);
+            self.search = Some((input, true));
+            return Reply::Stay;
+        }
+        let len = self.len(data);
+        scroll_key(&mut self.scroll, action, len, HELP_BOX.rows(data.screen.height))
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {
+        let rect = popup_area(frame, area, HELP_BOX.width, HELP_BOX.height, HELP_BOX.min);
+        let query = self.query();
+        let all = rows(theme, data.read_only, &query, text_width(area.width));
+        let title = match &self.search {
+            Some((_, true)) => format!(" Help · /{}▏ · Enter keeps it · Esc shows all ", clean(&query)),
+            Some(_) => {
+                format!(" Help · showing what mentions {:?} · / changes it · Esc closes ", clean(&query).into_owned())
+            }
+            None => " Help · / searches · j/k scroll · Esc closes ".to_string(),
+        };
+        let block = Block::default().borders(Borders::ALL).border_style(theme.border(true)).title(title);
+        let visible = block.inner(rect).height as usize;
+        let scroll = self.scroll.min(all.len().saturating_sub(visible)) as u16;
+        frame.render_widget(Paragraph::new(all).block(block).scroll((scroll, 0)), rect);
+    }
 }

@@ -1,0 +1,61 @@
+//! What the app shares with its components: the data as prepared once per update, read-only.
+//! Components see this, never the `App`, so they import nothing of it.
+
+use super::filter::Filter;
+use super::text::clock;
+use crate::dispatch::BreakerState;
+use crate::domain::catalog::Catalog;
+use crate::domain::model::{Alert, AuditEntry, Millis, Replay, Subscription, SubscriptionState};
+use crate::engine::report::{EndpointReport, StatsReport};
+use ratatui::layout::Rect;
+use std::collections::VecDeque;
+
+pub struct Data<'a> {
+    pub now: Millis,
+    /// Nothing can be changed from here: only reading is offered.
+    pub read_only: bool,
+    /// The terminal: how far a popup scrolls depends on its size.
+    pub screen: Rect,
+    pub stats: Option<&'a StatsReport>,
+    /// The endpoints in the table's order.
+    pub endpoints: &'a [EndpointReport],
+    /// The subscriptions by name.
+    pub subscriptions: &'a [Subscription],
+    /// Every accepted action name.
+    pub catalog: &'a Catalog,
+    /// What the stream is narrowed to (its search words are highlighted where they show).
+    pub filter: &'a Filter,
+    /// The replays running as last read, newest first.
+    pub replays: &'a [Replay],
+    /// Command lines run since the dashboard started, oldest first.
+    pub history: &'a [String],
+    pub alerts: &'a VecDeque<Alert>,
+    /// The audit log as last read (newest first) and when; why the latest read failed.
+    pub audit: Option<&'a (Vec<AuditEntry>, Millis)>,
+    pub audit_unread: Option<&'a str>,
+}
+
+impl<'a> Data<'a> {
+    pub fn subscription_name<'b>(&self, id: &'b str) -> &'b str
+    where
+        'a: 'b,
+    {
+        self.subscriptions.iter().find(|s| s.id == id).map_or(id, |s| s.name.as_str())
+    }
+
+    /// Why a delivery to `subscription_id` that is not final waits on something other than its
+    /// retry schedule, said as the operator needs it.
+    pub fn held_reason(&self, subscription_id: &str) -> Option<String> {
+        let endpoint = self.stats?.subscriptions.iter().find(|e| e.id == subscription_id)?;
+        match (endpoint.state, endpoint.breaker) {
+            (SubscriptionState::Paused, _) => Some("held: subscription paused (p resumes)".into()),
+            (SubscriptionState::Disabled, _) => Some("held: subscription disabled (p re-enables)".into()),
+            (_, BreakerState::Open) => Some(match endpoint.next_probe_at {
+                Some(at) => format!("held: breaker open, next probe {}", clock(at)),
+                None => "held: breaker open".into(),
+            }),
+            (_, BreakerState::HalfOpen) => Some("held: breaker probing the endpoint".into()),
+            (_, BreakerState::Closed) => None,
+        }
+    }
+}

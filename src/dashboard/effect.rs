@@ -1,0 +1,114 @@
+//! What the dashboard asks of its source (`Effect`) and what comes back (`Outcome`): the event
+//! loop carries each effect out and feeds the outcome back to the app.
+
+use super::source::SourceError;
+use crate::domain::model::{Alert, AuditEntry, EventDetail, EventSummary, Millis, Replay, ReplayFilter};
+use crate::domain::model::{ReplayPreview, Subscription};
+use crate::domain::query::EventQuery;
+use crate::engine::report::StatsReport;
+use crate::observe::stats::{EndpointHistory, Span};
+use crate::validate::subscriptions::SubscriptionInput;
+
+/// Work the event loop carries out against the source.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    LoadEvents(EventQuery),
+    LoadEvent(String),
+    LoadSubscriptions,
+    /// `failed_only`: just the deliveries that failed (retrying or dead). `note` says what will
+    /// happen, shown once the server has taken it.
+    Redeliver {
+        event_id: String,
+        subscription_id: Option<String>,
+        failed_only: bool,
+        note: String,
+    },
+    SetPaused {
+        subscription_id: String,
+        name: String,
+        paused: bool,
+    },
+    LoadAudit,
+    Probe {
+        subscription_id: String,
+        name: String,
+    },
+    SaveSubscription {
+        id: Option<String>,
+        input: Box<SubscriptionInput>,
+    },
+    /// A test event's body, for one subscription or (`None`) every matching one.
+    SendEvent {
+        body: String,
+        to: Option<String>,
+    },
+    DeleteSubscription {
+        id: String,
+        name: String,
+    },
+    PreviewReplay(ReplayFilter),
+    StartReplay {
+        filter: ReplayFilter,
+        rate_per_s: u32,
+    },
+    LoadReplays,
+    CancelReplay(String),
+    /// An endpoint page's history over its span.
+    LoadHistory {
+        id: String,
+        span: Span,
+    },
+    /// Text for the terminal's clipboard (OSC 52); `what` names it in the status line.
+    Copy {
+        text: String,
+        what: String,
+    },
+    Quit,
+}
+
+/// What came back from an effect or an initial load.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The store's answer to `query`, newest first.
+    Events {
+        query: EventQuery,
+        list: Vec<EventSummary>,
+    },
+    /// The store could not answer `query`.
+    EventsUnread {
+        query: EventQuery,
+        error: String,
+    },
+    Event(Box<EventDetail>),
+    EventFailed {
+        id: String,
+        error: String,
+    },
+    Subscriptions(Vec<Subscription>),
+    Alerts(Vec<Alert>),
+    /// The audit log, newest first, and when it was read.
+    Audit(Vec<AuditEntry>, Millis),
+    /// Why the audit log could not be read.
+    AuditUnread(String),
+    Catalog(Vec<String>),
+    Stats(Box<StatsReport>),
+    SubscriptionSaved(Box<Subscription>),
+    /// The source refused or could not save: its code decides what the form offers.
+    SaveFailed(SourceError),
+    Sent(String),
+    SendFailed(String),
+    ReplayPreview(Result<ReplayPreview, String>),
+    ReplayStarted(Box<Replay>),
+    ReplayRefused(String),
+    /// Every stored replay, newest first, and when they were read.
+    Replays(Vec<Replay>, Millis),
+    ReplaysUnread(String),
+    ReplayCancelled(Box<Replay>),
+    History {
+        id: String,
+        span: Span,
+        read: Result<Box<EndpointHistory>, String>,
+    },
+    Done(String),
+    Failed(String),
+}
