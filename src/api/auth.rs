@@ -1,6 +1,7 @@
 //! Bearer-token checks: ingest routes take the ingest (or admin) token, the rest the admin token,
 //! or the viewer token for reads.
 
+use super::request_id::RequestId;
 use super::{ApiError, AppState};
 use crate::domain::model::{Actor, Caller};
 use axum::extract::{Request, State};
@@ -50,11 +51,12 @@ fn reads_only(req: &Request) -> bool {
 /// method's, so a new route is covered the day it is added. The request carries its `Actor` and
 /// its `Caller` (the token's name too, for the audit log).
 pub async fn require_admin(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
-    let caller = match bearer(&req).and_then(|t| app.tokens.caller(&t)) {
+    let mut caller = match bearer(&req).and_then(|t| app.tokens.caller(&t)) {
         Some(Caller { actor: Actor::Viewer, .. }) if !reads_only(&req) => return forbidden(),
         Some(caller @ Caller { actor: Actor::Admin | Actor::Viewer, .. }) => caller,
         _ => return unauthorized("admin"),
     };
+    caller.request_id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
     req.extensions_mut().insert(caller.actor);
     req.extensions_mut().insert(caller);
     next.run(req).await

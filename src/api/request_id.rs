@@ -12,6 +12,10 @@ const HEADER: &str = "x-request-id";
 /// The longest id taken from a client: enough for a UUID or a trace id with a prefix.
 const MAX_LEN: usize = 128;
 
+/// The request's id, for what keeps it (the audit log, through the caller).
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
 /// The client's id when it is 1 to 128 letters, digits or `-_.:`; anything else (which a log
 /// line would carry whole) is replaced rather than trusted.
 fn given(request: &Request) -> Option<String> {
@@ -22,9 +26,10 @@ fn given(request: &Request) -> Option<String> {
     usable.then(|| id.to_string())
 }
 
-pub async fn tag(request: Request, next: Next) -> Response {
+pub async fn tag(mut request: Request, next: Next) -> Response {
     let id =
         given(&request).unwrap_or_else(|| format!("req_{}", ulid::Ulid::from_datetime(std::time::SystemTime::now())));
+    request.extensions_mut().insert(RequestId(id.clone()));
     let (method, path) = (request.method().clone(), request.uri().path().to_string());
     let span = tracing::info_span!("request", id = %id);
     let mut response = next.run(request).instrument(span.clone()).await;

@@ -108,7 +108,7 @@ impl Tokens {
         // Every named token is compared, so the time taken does not say which one matched.
         let named = self.named.iter().fold(None, |found, n| {
             let hit = matches(given, &n.token);
-            found.or(hit.then(|| Caller { actor: n.actor, name: Some(n.name.clone()) }))
+            found.or(hit.then(|| Caller { actor: n.actor, name: Some(n.name.clone()), request_id: None }))
         });
         named.or_else(|| self.actor(given).map(Caller::from))
     }

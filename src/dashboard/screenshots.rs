@@ -439,6 +439,7 @@ pub fn views() -> Vec<(&'static str, App)> {
         action: action.into(),
         target: target.into(),
         summary: summary.into(),
+        request_id: None,
     };
     use crate::domain::model::Actor;
     audit.audit = Some((

@@ -737,11 +737,13 @@ impl Actor {
 pub struct Caller {
     pub actor: Actor,
     pub name: Option<String>,
+    /// The HTTP request it acts through (`X-Request-Id`), kept in the audit log.
+    pub request_id: Option<String>,
 }
 
 impl From<Actor> for Caller {
     fn from(actor: Actor) -> Caller {
-        Caller { actor, name: None }
+        Caller { actor, name: None, request_id: None }
     }
 }
 
@@ -760,6 +762,9 @@ pub struct AuditEntry {
     /// The id it was done to.
     pub target: String,
     pub summary: String,
+    /// The HTTP request that made it (its `X-Request-Id`), when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// Which deliveries a replay sends again: every field narrows it (all optional).

@@ -306,8 +306,16 @@ impl Engine {
 
 /// An audit entry for a change made now.
 pub(super) fn audit(by: impl Into<Caller>, action: &str, target: &str, summary: String) -> AuditEntry {
-    let Caller { actor, name } = by.into();
-    AuditEntry { at: now_ms(), actor, name, action: action.to_string(), target: target.to_string(), summary }
+    let Caller { actor, name, request_id } = by.into();
+    AuditEntry {
+        at: now_ms(),
+        actor,
+        name,
+        action: action.to_string(),
+        target: target.to_string(),
+        summary,
+        request_id,
+    }
 }
 
 /// Whether `sub` is still the version an `If-Match` names: one of its comma-separated tags, or `*`.

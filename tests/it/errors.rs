@@ -153,8 +153,19 @@ async fn every_answer_carries_a_request_id_that_its_log_lines_carry_too() {
     // A paused subscription keeps what is ingested queued: the second event is past max_backlog.
     let sink = Sink::start(Behaviour::default()).await;
     let body = json!({"url": sink.url, "actions": ["*"], "state": "paused"});
-    let (status, _) = call(&http, Method::POST, &format!("{}/v1/subscriptions", server.base), ADMIN, Some(body)).await;
-    assert_eq!(status.as_u16(), 201);
+    let created = http
+        .post(format!("{}/v1/subscriptions", server.base))
+        .bearer_auth(ADMIN)
+        .header("x-request-id", "change-2026-12-07.1")
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    // The change's audit entry names the request that made it.
+    let (_, audit) = call(&http, Method::GET, &format!("{}/v1/audit", server.base), ADMIN, None).await;
+    assert_eq!(audit["data"][0]["request_id"], "change-2026-12-07.1", "{audit}");
     // A usable id is the client's own; one that a log line should not carry whole is replaced.
     let first = ingest(Some("client-7f3a:retry.1")).await.unwrap();
     assert_eq!((first.status().as_u16(), id_of(&first).as_str()), (202, "client-7f3a:retry.1"));

@@ -96,6 +96,7 @@ fn change() -> AuditEntry {
         action: "test.change".into(),
         target: "x".into(),
         summary: "a test".into(),
+        request_id: None,
     }
 }
 
@@ -562,6 +563,8 @@ async fn changes_are_audited_in_their_transaction(store: Arc<dyn Store>) {
         action: action.into(),
         target: "sub_x".into(),
         summary: format!("did {action}"),
+        // Kept with the entry: the request a client reports is found in the audit log.
+        request_id: Some(format!("req_{action}")),
     };
     store.ingest(event("evt_1", "card.create", t, &["sub_x"]), 0).await.unwrap();
     let sub = subscription("audited");
