@@ -8,7 +8,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod dashboard;
-pub mod dispatch;
+pub(crate) mod dispatch;
 pub mod domain;
 pub mod engine;
 pub mod logging;

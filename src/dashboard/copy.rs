@@ -73,7 +73,7 @@ mod tests {
     #[test]
     fn the_curl_command_is_signed_like_a_delivery_and_quoted_for_the_shell() {
         let mut sub = demo_app().subscriptions[0].clone();
-        sub.secret = crate::domain::secret::generate_secret();
+        sub.secret = crate::domain::secret::generate(crate::domain::secret::Scheme::V1);
         sub.headers.insert("X-Team".into(), "it's ours".into());
         let body = r#"{"data":{"action":"card.move","card":{"title":"O'Brien"}}}"#;
         let (command, unsigned) = curl_command(&sub, "evt_1", body, 1_796_000_000);

@@ -34,7 +34,11 @@ pub fn signature_header(secrets: &[&str], msg_id: &str, timestamp: i64, body: &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::secret::generate_secret;
+    use crate::domain::secret::{Scheme, generate};
+
+    fn generate_secret() -> String {
+        generate(Scheme::V1)
+    }
 
     #[test]
     fn matches_the_standard_webhooks_test_vector() {

@@ -6,6 +6,6 @@ pub mod catalog;
 pub mod error;
 pub mod model;
 pub mod query;
-pub mod schedule;
-pub mod secret;
+pub(crate) mod schedule;
+pub(crate) mod secret;
 pub mod signals;

@@ -44,11 +44,6 @@ pub fn generate(scheme: Scheme) -> String {
     }
 }
 
-/// A new `v1` secret.
-pub fn generate_secret() -> String {
-    generate(Scheme::V1)
-}
-
 /// Checks a secret of either scheme, saying what is wrong with it.
 pub fn check(secret: &str) -> Result<(), String> {
     match Scheme::of(secret) {

@@ -7,7 +7,7 @@
 mod alerts;
 mod background;
 mod changes;
-pub mod cluster;
+pub(crate) mod cluster;
 mod ingest;
 mod membership;
 mod observe;

@@ -2,5 +2,5 @@
 //! (`stats`), Prometheus series (`metrics`), and the live update bus with its journal (`feed`).
 
 pub mod feed;
-pub mod metrics;
-pub mod stats;
+pub(crate) mod metrics;
+pub(crate) mod stats;
