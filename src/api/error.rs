@@ -181,8 +181,11 @@ pub fn json_body<T: serde::de::DeserializeOwned>(
         error.fields = vec![FieldProblem { field: String::new(), code: "invalid_body", message: message.to_string() }];
         return Err(error);
     }
-    whole_numbers_as_integers(&mut value);
-    let value = serde_path_to_error::deserialize(value).map_err(|e| {
+    // Read from the text, so that a wrong field's message says where it is; from the rewritten
+    // text when a whole number was rewritten (its errors' `field` says where then).
+    let rewritten = whole_numbers_as_integers(&mut value).then(|| value.to_string().into_bytes());
+    let mut json = serde_json::Deserializer::from_slice(rewritten.as_deref().unwrap_or(&body));
+    let value = serde_path_to_error::deserialize(&mut json).map_err(|e| {
         let field = e.path().to_string();
         let message = e.into_inner().to_string();
         let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message.clone());
@@ -193,18 +196,23 @@ pub fn json_body<T: serde::de::DeserializeOwned>(
 }
 
 /// Rewrites every number with a zero fraction (`441.0`) as that integer, where the float is exact
-/// (below 2^53): a larger one may stand for another number, so it is left to be refused.
-fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+/// (below 2^53): a larger one may stand for another number, so it is left to be refused. Whether
+/// it rewrote any.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) -> bool {
     const EXACT: f64 = 9_007_199_254_740_992.0;
     match value {
         serde_json::Value::Number(n) => {
-            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0 && f.abs() < EXACT) {
-                *n = (f as i64).into();
+            match n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0 && f.abs() < EXACT) {
+                Some(f) => {
+                    *n = (f as i64).into();
+                    true
+                }
+                None => false,
             }
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
-        serde_json::Value::Object(map) => map.values_mut().for_each(whole_numbers_as_integers),
-        _ => {}
+        serde_json::Value::Array(items) => items.iter_mut().fold(false, |any, v| whole_numbers_as_integers(v) | any),
+        serde_json::Value::Object(map) => map.values_mut().fold(false, |any, v| whole_numbers_as_integers(v) | any),
+        _ => false,
     }
 }
 

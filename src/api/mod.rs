@@ -12,6 +12,7 @@ mod limits;
 mod observe;
 mod openapi;
 mod replays;
+mod schema;
 pub mod server;
 mod stream;
 mod subscriptions;

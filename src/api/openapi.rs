@@ -4,6 +4,7 @@
 
 mod examples;
 
+use super::schema::without_null;
 use super::{events, graphql, ingest, observe, replays, stream, subscriptions};
 use axum::Json;
 use serde_json::Value;
@@ -13,7 +14,6 @@ use utoipa::openapi::content::Content;
 use utoipa::openapi::link::Link;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::Response;
-use utoipa::openapi::schema::{SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Ref, Schema};
 
@@ -158,17 +158,6 @@ fn optional_not_null(schema: &mut RefOr<Schema>) {
         && let Ok(only) = serde_json::from_value(choices.remove(0))
     {
         *schema = only;
-    }
-}
-
-/// A type that allows `null`, without it.
-pub(super) fn without_null(kind: &SchemaType) -> SchemaType {
-    match kind {
-        SchemaType::Array(types) => match types.iter().filter(|t| **t != Type::Null).collect::<Vec<_>>()[..] {
-            [only] => SchemaType::Type(only.clone()),
-            ref several => SchemaType::from_iter(several.iter().map(|t| (*t).clone())),
-        },
-        other => other.clone(),
     }
 }
 

@@ -3,7 +3,7 @@
 use super::error::json_body;
 use super::events::Redelivering;
 use super::extract::Path;
-use super::openapi::without_null;
+use super::schema::without_null;
 use super::{ApiError, AppState, ErrorBody, List};
 use crate::domain::model::{Actor, Caller, Subscription, SubscriptionState};
 use crate::validate::subscriptions::SubscriptionInput;
