@@ -168,7 +168,8 @@ pub fn json_body<T: serde::de::DeserializeOwned>(
     allow_empty: bool,
 ) -> Result<Option<T>, ApiError> {
     let body = body.map_err(body_rejection)?;
-    if body.iter().all(u8::is_ascii_whitespace) && allow_empty {
+    // No body is none at all: whitespace alone is a JSON text that is not valid.
+    if body.is_empty() && allow_empty {
         return Ok(None);
     }
     require_json(headers)?;
