@@ -160,33 +160,62 @@ pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri
     )
 }
 
-/// Reads a JSON request body: checks the content type, the size and the syntax, saying what was wrong.
+/// Reads a JSON request body: checks the content type, the size and the syntax, saying what was
+/// wrong. Every body the API takes is an object; a number written with a zero fraction (`441.0`)
+/// is the integer JSON Schema says it is, so it is read as one.
 pub fn json_body<T: serde::de::DeserializeOwned>(
     headers: &axum::http::HeaderMap,
     body: Result<bytes::Bytes, axum::extract::rejection::BytesRejection>,
     allow_empty: bool,
 ) -> Result<Option<T>, ApiError> {
     let body = body.map_err(body_rejection)?;
-    if body.iter().all(u8::is_ascii_whitespace) && allow_empty {
+    // No body is none at all: whitespace alone is a JSON text that is not valid.
+    if body.is_empty() && allow_empty {
         return Ok(None);
     }
     require_json(headers)?;
     // serde_json's messages already end with where: "… at line 1 column 130".
-    let malformed = |e: serde_json::Error| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string());
-    let mut json = serde_json::Deserializer::from_slice(&body);
+    let mut value: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))?;
+    if !value.is_object() {
+        let message = "the body must be a JSON object, {…} (see this route in docs/api.md)";
+        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", message);
+        error.fields = vec![FieldProblem { field: String::new(), code: "invalid_body", message: message.to_string() }];
+        return Err(error);
+    }
+    // Read from the text, so that a wrong field's message says where it is; from the rewritten
+    // text when a whole number was rewritten (its errors' `field` says where then).
+    let rewritten = whole_numbers_as_integers(&mut value).then(|| value.to_string().into_bytes());
+    let mut json = serde_json::Deserializer::from_slice(rewritten.as_deref().unwrap_or(&body));
     let value = serde_path_to_error::deserialize(&mut json).map_err(|e| {
         let field = e.path().to_string();
-        let e = e.into_inner();
-        if e.classify() != serde_json::error::Category::Data {
-            return malformed(e);
-        }
-        let message = e.to_string();
+        let message = e.into_inner().to_string();
         let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message.clone());
         error.fields = vec![FieldProblem { field, code: "invalid_field", message }];
         error
     })?;
-    json.end().map_err(malformed)?;
     Ok(Some(value))
+}
+
+/// Rewrites every number with a zero fraction (`441.0`) as that integer, where the float is exact
+/// (below 2^53): a larger one may stand for another number, so it is left to be refused. Whether
+/// it rewrote any.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) -> bool {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        serde_json::Value::Number(n) => {
+            match n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0 && f.abs() < EXACT) {
+                Some(f) => {
+                    *n = (f as i64).into();
+                    true
+                }
+                None => false,
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().fold(false, |any, v| whole_numbers_as_integers(v) | any),
+        serde_json::Value::Object(map) => map.values_mut().fold(false, |any, v| whole_numbers_as_integers(v) | any),
+        _ => false,
+    }
 }
 
 pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {

@@ -19,21 +19,55 @@ const MAX_LIMIT: u32 = 500;
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// An action (or alias), e.g. `card.move`.
+    /// An action (or alias), e.g. `card.move`: the built-in ones are listed (a server's
+    /// `extra_actions` add to them).
+    #[param(schema_with = action_schema)]
     action: Option<String>,
     /// Events with a delivery to this subscription.
     subscription: Option<String>,
     /// `pending`, `retrying`, `succeeded`, `dead`, `cancelled`, or `failed` (retrying or dead).
+    #[param(schema_with = status_schema)]
     status: Option<String>,
     /// A card id.
     card: Option<String>,
     /// 1 to 500 (default 50).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     limit: Option<String>,
     /// An event id: the page after it (`next_before` of the previous page).
     before: Option<String>,
-    /// Payload search: words, and `data.path:value` field conditions.
+    /// Payload search: words, and `data.path:value` field conditions (a term whose key has a dot
+    /// is a field path: dot-separated letters, digits, `_` and `-`, and a value).
+    #[param(schema_with = search_schema)]
     q: Option<String>,
+}
+
+/// A delivery status `StatusFilter::parse` takes (empty: any, as when it is left out).
+fn status_schema() -> utoipa::openapi::Object {
+    let names = StatusFilter::NAMES.split(", ").chain([""]);
+    utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String).enum_values(Some(names)).build()
+}
+
+/// An action the catalog knows (hookwatch's own too: their events are listed like any other;
+/// empty: any).
+fn action_schema() -> utoipa::openapi::Object {
+    let names = crate::domain::catalog::subscribable_patterns()
+        .into_iter()
+        .filter(|p| !p.ends_with('*'))
+        .chain([String::new()]);
+    utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String).enum_values(Some(names)).build()
+}
+
+/// A search as `store::search_terms` takes it: whitespace-separated terms without control
+/// characters, each a word or, when the part before its first `:` has a dot, a field condition.
+fn search_schema() -> utoipa::openapi::Object {
+    const SPACE: &str = r"\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+    const CONTROL: &str = r"\u0000-\u001f\u007f-\u009f";
+    let any = format!("[^{SPACE}{CONTROL}]");
+    let no_colon = format!("[^{SPACE}{CONTROL}:]");
+    let no_colon_or_dot = format!("[^{SPACE}{CONTROL}:.]");
+    let term = format!(r"({no_colon}+|{no_colon_or_dot}*:{any}*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+:{any}+)");
+    let pattern = format!("^[{SPACE}]*({term}([{SPACE}]+{term})*)?[{SPACE}]*$");
+    utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String).pattern(Some(pattern)).build()
 }
 
 impl super::extract::Usage for ListParams {
@@ -143,7 +177,8 @@ pub struct RedeliverBody {
 /// Sends an event's deliveries again, each as a new series of attempts.
 #[utoipa::path(post, path = "/v1/events/{id}/redeliver", operation_id = "redeliverEvent", tag = "events",
     params(("id" = String, Path, description = "evt_…")), request_body(content = Option<RedeliverBody>),
-    responses((status = 202, body = Redelivering), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 202, body = Redelivering), (status = 404, description = "no such event, or no subscription the body names", body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn redeliver(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,

@@ -9,13 +9,13 @@ use crate::domain::error::Error;
 use crate::domain::model::{Caller, Filters, Owner, OwnerKind, Subscription};
 use crate::engine::Engine;
 use crate::validate::subscriptions::SubscriptionInput;
-use async_graphql::ParseRequestError;
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, ID, InputObject, Json, Object, SimpleObject};
-use async_graphql_axum::rejection::GraphQLRejection;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLResponse;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,11 +26,30 @@ pub fn schema(engine: Arc<Engine>) -> PipefySchema {
     async_graphql::Schema::build(Query, Mutation, EmptySubscription).data(engine).limit_depth(32).finish()
 }
 
+/// A GraphQL request: one JSON object (Pipefy's API takes no batches).
+pub struct GraphQLBody;
+
+impl utoipa::PartialSchema for GraphQLBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::SchemaType;
+        use utoipa::openapi::{ObjectBuilder, Type};
+        let nullable = |kind: Type| ObjectBuilder::new().schema_type(SchemaType::from_iter([kind, Type::Null]));
+        let request = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("query", ObjectBuilder::new().schema_type(Type::String))
+            .property("operationName", nullable(Type::String))
+            .property("variables", nullable(Type::Object));
+        utoipa::openapi::RefOr::T(request.into())
+    }
+}
+
+impl utoipa::ToSchema for GraphQLBody {}
+
 /// Pipefy's webhook API: `createWebhook`, `updateWebhook`, `deleteWebhook`, the organization's
 /// three, and the queries `pipe`, `pipes`, `table`, `organization`. Errors come as GraphQL
 /// errors whose `extensions.code` is the REST API's error code.
 #[utoipa::path(post, path = "/graphql", operation_id = "graphql", tag = "pipefy",
-    request_body(content = Object, description = "`{\"query\": …, \"variables\": {…}, \"operationName\": …}`",
+    request_body(content = GraphQLBody, description = "`{\"query\": …, \"variables\": {…}, \"operationName\": …}`",
         example = json!({"query": "mutation { createWebhook(input: {pipe_id: 301234, name: \"crm\", \
             url: \"https://crm.example.com/hooks\", actions: [\"card.move\"]}) { webhook { id name url actions } } }"})),
     responses((status = 400, description = "the body is not a GraphQL request", body = super::ErrorBody),
@@ -41,11 +60,10 @@ pub async fn serve(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
     headers: HeaderMap,
-    request: Result<GraphQLRequest, GraphQLRejection>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let request = request.map_err(unreadable)?;
-    let mut response =
-        GraphQLResponse::from(app.graphql.execute(request.into_inner().data(actor)).await).into_response();
+    let request = graphql_request(&body.map_err(super::error::body_rejection)?)?;
+    let mut response = GraphQLResponse::from(app.graphql.execute(request.data(actor)).await).into_response();
     // GraphQL over HTTP: the newer media type only to a client that asks for it; the others
     // (no Accept, or application/json, as Pipefy's clients send) get the one they know.
     let accepts = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -55,13 +73,18 @@ pub async fn serve(
     Ok(response)
 }
 
-/// A body that is not a GraphQL request, said in the API's error shape (async-graphql's own
-/// answer is its error type's debug form, without a content type).
-fn unreadable(rejection: GraphQLRejection) -> ApiError {
-    let reason = match rejection.0 {
-        ParseRequestError::InvalidRequest(cause) => cause.to_string(),
-        other => other.to_string(),
-    };
+/// The body as one GraphQL request: a JSON object. A batch (an array) is refused, as is any other
+/// value (serde would build a request from an array of its fields).
+fn graphql_request(body: &[u8]) -> Result<async_graphql::Request, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| unreadable(e.to_string()))?;
+    if !value.is_object() {
+        return Err(unreadable("a batch, or any JSON value but an object, is not one request".to_string()));
+    }
+    serde_json::from_value(value).map_err(|e| unreadable(e.to_string()))
+}
+
+/// A body that is not a GraphQL request, said in the API's error shape.
+fn unreadable(reason: String) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
         "malformed_graphql_request",

@@ -12,11 +12,34 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
+/// An event's body as the OpenAPI document declares it: Pipefy's shape, `{"data": {"action": …}}`,
+/// the action a built-in one (a server's `extra_actions` add to them); every other field is free.
+pub struct EventBody;
+
+impl utoipa::PartialSchema for EventBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{ObjectBuilder, Type};
+        let action = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(crate::domain::catalog::ingestable_names()));
+        let data = ObjectBuilder::new().schema_type(Type::Object).property("action", action).required("action");
+        let body = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some("`{\"data\": {\"action\": …}}`, Pipefy's webhook shape"))
+            .property("data", data)
+            .required("data");
+        utoipa::openapi::RefOr::T(body.into())
+    }
+}
+
+impl utoipa::ToSchema for EventBody {}
+
 /// `POST /v1/subscriptions/{id}/test`: an event for that subscription alone (admin).
 /// Sends a test event to this subscription alone, whatever its actions and filters.
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/test", operation_id = "sendTestEvent", tag = "subscriptions", params(("id" = String, Path, description = "sub_…")),
-    request_body(content = Object, description = "a Pipefy-style payload, as for POST /v1/events", example = json!(crate::domain::catalog::card_move())),
-    responses((status = 202, body = Ingested), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    request_body(content = EventBody, description = "a Pipefy-style payload, as for POST /v1/events", example = json!(crate::domain::catalog::card_move())),
+    responses((status = 202, body = Ingested), (status = 404, body = ErrorBody), (status = 409, description = "the subscription is disabled", body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn test(
     State(app): State<AppState>,
     Path(id): Path<String>,
@@ -31,8 +54,9 @@ pub async fn test(
 
 /// Stores an event durably (answered after its commit) and delivers it to every matching subscription.
 #[utoipa::path(post, path = "/v1/events", operation_id = "ingestEvent", tag = "events", security(("ingest_token" = []), ("admin_token" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "a repeat with the same key and body is answered as the first, with Idempotent-Replayed: true")),
-    request_body(content = Object, description = "`{\"data\": {\"action\": …}}`, Pipefy's webhook shape", example = json!(crate::domain::catalog::card_move())),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$",
+        description = "1 to 255 printable ASCII characters: a repeat with the same key and body is answered as the first, with Idempotent-Replayed: true; the same key with another body is refused (422)")),
+    request_body(content = EventBody, description = "`{\"data\": {\"action\": …}}`, Pipefy's webhook shape", example = json!(crate::domain::catalog::card_move())),
     responses((status = 202, body = Ingested, headers(("Idempotent-Replayed" = String, description = "`true` on a replay"))),
         (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 503, description = "storage unavailable; Retry-After says when to try again", body = ErrorBody)))]

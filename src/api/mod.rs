@@ -13,6 +13,7 @@ mod observe;
 mod openapi;
 mod replays;
 mod request_id;
+mod schema;
 pub mod server;
 mod stream;
 mod subscriptions;

@@ -32,6 +32,7 @@ pub async fn alerts(State(app): State<AppState>) -> Json<List<Alert>> {
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -62,7 +63,13 @@ pub async fn audit(
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// `2m` (by the second), `1h` (by the minute, the default) or `24h` (by ten minutes).
+    #[param(schema_with = span_schema)]
     span: Option<String>,
+}
+
+fn span_schema() -> utoipa::openapi::Object {
+    let spans = ["2m", "1h", "24h"];
+    utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String).enum_values(Some(spans)).build()
 }
 
 impl super::extract::Usage for HistoryQuery {

@@ -4,13 +4,18 @@
 
 mod examples;
 
+use super::schema::without_null;
 use super::{events, graphql, ingest, observe, replays, stream, subscriptions};
 use axum::Json;
 use serde_json::Value;
 use utoipa::OpenApi;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::content::Content;
+use utoipa::openapi::link::Link;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::Response;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Ref, Schema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -53,7 +58,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         observe::catalog,
         serve,
     ),
-    modifiers(&Tokens, &Completed),
+    modifiers(&Tokens, &Refusals, &Links, &Completed),
     security(("admin_token" = []), ("viewer_token" = [])),
     tags(
         (name = "events", description = "ingest, list, inspect and redeliver events"),
@@ -79,6 +84,143 @@ impl utoipa::Modify for Tokens {
         ] {
             let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some(what)).build();
             components.add_security_scheme(name, SecurityScheme::Http(scheme));
+        }
+    }
+}
+
+/// The refusals that come from a layer every operation of a kind passes through, declared where
+/// that layer applies rather than on each handler: the token check (401 without a token or with a
+/// wrong one; 403 for the viewer token on every method but GET, and on ingest), the reading of a
+/// body (400 when it cannot be read or parsed, 413 past the route's size limit) and the reading of
+/// path and query parameters (400, `invalid_path`/`invalid_query`). A 415 is the handlers' own
+/// (`json_body`/`require_json`), so each that checks the content type declares it.
+struct Refusals;
+
+impl utoipa::Modify for Refusals {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                (&mut item.get, true),
+                (&mut item.post, false),
+                (&mut item.patch, false),
+                (&mut item.put, false),
+                (&mut item.delete, false),
+            ];
+            for (operation, reads) in operations {
+                let Some(operation) = operation.as_mut() else { continue };
+                if needs_token(operation) {
+                    refuse(operation, 401, "no token, or not one of this route's (`WWW-Authenticate: Bearer`)");
+                    if !reads {
+                        refuse(operation, 403, "a token that may not do this: the viewer token reads only");
+                    }
+                }
+                if let Some(body) = operation.request_body.as_mut() {
+                    if let RefOr::T(body) = body {
+                        for content in body.content.values_mut() {
+                            if let RefOr::T(content) = content
+                                && let Some(schema) = content.schema.as_mut()
+                            {
+                                optional_not_null(schema);
+                            }
+                        }
+                    }
+                    refuse(operation, 400, "the body could not be read, or is not JSON");
+                    refuse(operation, 413, "the body is larger than this route takes");
+                }
+                // An optional parameter is left out, never sent as `null` (which a header or a
+                // query string would carry as the text "null").
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if let RefOr::T(parameter) = parameter
+                        && let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut()
+                    {
+                        schema.schema_type = without_null(&schema.schema_type);
+                    }
+                }
+                if operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+                    refuse(
+                        operation,
+                        400,
+                        "a path or query parameter could not be read (`invalid_path`, `invalid_query`)",
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// An optional body is annotated `Option<T>`, which utoipa renders "T or null": the body may be
+/// left out (the request body is not `required`), but `null` is no body the handlers take.
+fn optional_not_null(schema: &mut RefOr<Schema>) {
+    let Ok(Value::Object(mut value)) = serde_json::to_value(&*schema) else { return };
+    let Some(Value::Array(choices)) = value.remove("oneOf") else { return };
+    let mut choices: Vec<Value> = choices.into_iter().filter(|c| c != &serde_json::json!({"type": "null"})).collect();
+    if choices.len() == 1
+        && let Ok(only) = serde_json::from_value(choices.remove(0))
+    {
+        *schema = only;
+    }
+}
+
+/// Whether an operation needs a token: every one but those declared `security(())`.
+fn needs_token(operation: &Operation) -> bool {
+    let declared = serde_json::to_value(&operation.security).unwrap_or(Value::Null);
+    declared != serde_json::json!([{}])
+}
+
+/// Declares an error answer on `operation`, unless its annotation already says more about it.
+fn refuse(operation: &mut Operation, status: u16, description: &str) {
+    let body = Content::new(Some(Ref::from_schema_name("ErrorBody")));
+    let response = Response::builder().description(description).content("application/json", body).build();
+    operation.responses.responses.entry(status.to_string()).or_insert(RefOr::T(response));
+}
+
+/// OpenAPI links from the answers that name a new resource to the operations on it, so that a
+/// client generator (and schemathesis' stateful phase) can follow them: (operation, status, the
+/// value that is the id, the operations taking it as `id`).
+const LINKS: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "createSubscription",
+        "201",
+        "$response.body#/id",
+        &[
+            "getSubscription",
+            "updateSubscription",
+            "deleteSubscription",
+            "pauseSubscription",
+            "resumeSubscription",
+            "rotateSecret",
+            "recoverSubscription",
+            "probeSubscription",
+            "sendTestEvent",
+            "getEndpointHistory",
+        ],
+    ),
+    // Not to `redeliverEvent`: its 404 also answers a subscription its body names that does not
+    // exist, which a generated body does not, and a link says the event must be found.
+    ("ingestEvent", "202", "$response.body#/id", &["getEvent"]),
+    ("sendTestEvent", "202", "$response.body#/id", &["getEvent"]),
+    ("listEvents", "200", "$response.body#/data/0/id", &["getEvent"]),
+    ("createReplay", "202", "$response.body#/id", &["getReplay", "cancelReplay"]),
+];
+
+struct Links;
+
+impl utoipa::Modify for Links {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.post, &mut item.patch, &mut item.put, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                let from = operation.operation_id.clone().unwrap_or_default();
+                for (_, status, id, targets) in LINKS.iter().filter(|(op, ..)| *op == from) {
+                    let Some(RefOr::T(response)) = operation.responses.responses.get_mut(*status) else {
+                        panic!("the link table names {from} {status}, which the document does not have");
+                    };
+                    for target in *targets {
+                        let link = Link::builder().operation_id(*target).parameter("id", *id).build();
+                        response.links.insert(target.to_string(), RefOr::T(link));
+                    }
+                }
+            }
         }
     }
 }

@@ -16,9 +16,10 @@ use serde::Deserialize;
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::model::from_object")]
     filter: ReplayFilter,
     /// Events handed on per second, 1 to 10000 (default 10).
+    #[schema(minimum = 1, maximum = 10000)]
     rate_per_s: Option<u32>,
 }
 
@@ -38,7 +39,8 @@ impl super::extract::Usage for CreateQuery {
 #[utoipa::path(post, path = "/v1/replays", operation_id = "createReplay", tag = "replays", params(CreateQuery),
     request_body(content = Option<CreateBody>),
     responses((status = 202, description = "started", body = Replay), (status = 200, description = "the preview", body = ReplayPreview),
-        (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 404, description = "the filter's subscription does not exist", body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
@@ -71,7 +73,8 @@ pub async fn get(State(app): State<AppState>, Path(id): Path<String>) -> Result<
 
 /// Stops a running replay where it is.
 #[utoipa::path(post, path = "/v1/replays/{id}/cancel", operation_id = "cancelReplay", tag = "replays",
-    params(("id" = String, Path, description = "rpl_…")), responses((status = 200, body = Replay), (status = 404, body = ErrorBody)))]
+    params(("id" = String, Path, description = "rpl_…")), responses((status = 200, body = Replay), (status = 404, body = ErrorBody),
+        (status = 409, description = "the replay has already finished or been cancelled", body = ErrorBody)))]
 pub async fn cancel(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,

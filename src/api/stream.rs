@@ -43,6 +43,7 @@ const REPLAY_LIMIT: u32 = 5_000;
 #[into_params(parameter_in = Query)]
 pub struct StreamParams {
     /// Resume after this stream id (what `Last-Event-ID` says, for clients that cannot set it).
+    #[param(pattern = r"^\s*([0-9]{1,18}(-.*)?)?\s*$")]
     since: Option<String>,
 }
 
@@ -59,22 +60,30 @@ struct Resume {
 
 /// Where the client asks to resume: `Last-Event-ID`, else `?since=`.
 fn resume_point(headers: &HeaderMap, params: &StreamParams) -> Result<Option<Resume>, ApiError> {
-    let given = headers.get("last-event-id").and_then(|v| v.to_str().ok()).or(params.since.as_deref());
+    let header = match headers.get("last-event-id").map(|v| v.to_str()) {
+        Some(Err(_)) => return Err(invalid_since("a Last-Event-ID that is not ASCII text")),
+        Some(Ok(text)) => Some(text),
+        None => None,
+    };
+    // An empty header says nothing: `since` is read then, as when there is no header.
+    let given = header.filter(|t| !t.trim().is_empty()).or(params.since.as_deref());
     let Some(text) = given.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
     let (at, last) = match text.split_once('-') {
         Some((at, identity)) => (at, Some(identity.to_string()).filter(|i| !i.is_empty())),
         None => (text, None),
     };
-    let at = at.parse::<Millis>().ok().filter(|t| *t >= 0).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_since",
-            format!(
-                "Last-Event-ID / since must be a stream id as sent in `id:` (milliseconds, then `-` and the update), not {text:?}"
-            ),
-        )
-    })?;
+    let at = at.parse::<Millis>().ok().filter(|t| *t >= 0).ok_or_else(|| invalid_since(&format!("{text:?}")))?;
     Ok(Some(Resume { at, last }))
+}
+
+fn invalid_since(given: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_since",
+        format!(
+            "Last-Event-ID / since must be a stream id as sent in `id:` (milliseconds, then `-` and the update), not {given}"
+        ),
+    )
 }
 
 /// What an update's `id:` says: the update (`<ms>-<identity>`), or only its time (`<ms>`).
@@ -139,9 +148,29 @@ async fn replay(
 
 /// Server-Sent Events: every update (events, attempts, subscription changes, alerts), `stats` and
 /// `heartbeat` every 2 s; resumes from `Last-Event-ID`. Browsers may pass the token as `?access_token=`.
+/// One event of the stream, as an SSE client reads it: its name, its data (JSON, but for the
+/// opening `hello`, the server's version) and its id, where to resume.
+pub struct StreamEvent;
+
+impl utoipa::PartialSchema for StreamEvent {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{ObjectBuilder, Type};
+        let text = || ObjectBuilder::new().schema_type(Type::String);
+        let event = ObjectBuilder::new()
+            .property("event", text().description(Some("`hello`, `stats`, `event`, `attempt`, `alert`…")))
+            .property("data", text())
+            .property("id", text())
+            .required("data");
+        utoipa::openapi::RefOr::T(event.into())
+    }
+}
+
+impl utoipa::ToSchema for StreamEvent {}
+
 #[utoipa::path(get, path = "/v1/stream", operation_id = "stream", tag = "observe",
-    params(StreamParams, ("Last-Event-ID" = Option<String>, Header, description = "the last `id:` received")),
-    responses((status = 200, description = "an event stream: `event:` names the update, `data:` is its JSON", content_type = "text/event-stream", body = String),
+    params(StreamParams, ("Last-Event-ID" = Option<String>, Header, pattern = r"^[ \t]*([0-9]{1,18}(-[\x20-\x7e]*)?)?[ \t]*$",
+        description = "the last `id:` received: milliseconds, then `-` and the update")),
+    responses((status = 200, description = "an event stream: `event:` names the update, `data:` is its JSON", content_type = "text/event-stream", body = StreamEvent),
         (status = 400, body = super::ErrorBody)))]
 pub async fn stream(
     State(app): State<AppState>,

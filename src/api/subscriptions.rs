@@ -3,6 +3,7 @@
 use super::error::json_body;
 use super::events::Redelivering;
 use super::extract::Path;
+use super::schema::without_null;
 use super::{ApiError, AppState, ErrorBody, List};
 use crate::domain::model::{Actor, Caller, Subscription, SubscriptionState};
 use crate::validate::subscriptions::SubscriptionInput;
@@ -14,6 +15,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
 
 type Body = Result<Bytes, BytesRejection>;
 
@@ -28,11 +31,71 @@ pub struct Created {
     replaced: Vec<String>,
 }
 
+/// The body of `PATCH /v1/subscriptions/{id}`: `SubscriptionInput`'s fields, all optional but
+/// `owner` (set when it is created, and then fixed), and the one rule between two of them JSON
+/// Schema can say: a `secret` given (a `whsec_` one) signs with `v1`, so `signing` may then be only that.
+pub struct SubscriptionChanges;
+
+impl utoipa::PartialSchema for SubscriptionChanges {
+    fn schema() -> RefOr<Schema> {
+        let mut schema = fields_with_rule();
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            object.properties.shift_remove("owner");
+        }
+        schema
+    }
+}
+
+/// `SubscriptionInput`'s schema with the rule between `secret` and `signing`.
+fn fields_with_rule() -> RefOr<Schema> {
+    let mut schema = <SubscriptionInput as utoipa::PartialSchema>::schema();
+    if let RefOr::T(Schema::Object(object)) = &mut schema {
+        let rule = serde_json::json!({"secret": {"properties": {"signing": {"enum": ["v1", null]}}}});
+        object.extensions.get_or_insert_default().insert("dependentSchemas".to_string(), rule);
+    }
+    schema
+}
+
+impl utoipa::ToSchema for SubscriptionChanges {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        <SubscriptionInput as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
+/// The body of `POST /v1/subscriptions`: the fields `PATCH` takes, `url` and `actions` required
+/// (and not null). The handler reads a `SubscriptionInput` still, so that each missing field is
+/// said by name.
+pub struct NewSubscription;
+
+impl utoipa::PartialSchema for NewSubscription {
+    fn schema() -> RefOr<Schema> {
+        let mut schema = fields_with_rule();
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            object.required = vec!["url".to_string(), "actions".to_string()];
+            object.description = Some("A new subscription: `url` and `actions` are required.".to_string());
+            for field in ["url", "actions"] {
+                if let Some(RefOr::T(Schema::Object(property))) = object.properties.get_mut(field) {
+                    property.schema_type = without_null(&property.schema_type);
+                } else if let Some(RefOr::T(Schema::Array(property))) = object.properties.get_mut(field) {
+                    property.schema_type = without_null(&property.schema_type);
+                }
+            }
+        }
+        schema
+    }
+}
+
+impl utoipa::ToSchema for NewSubscription {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        <SubscriptionInput as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
 /// Creates a subscription; without a `secret`, one of the `signing` scheme asked for is made.
 #[utoipa::path(post, path = "/v1/subscriptions", operation_id = "createSubscription", tag = "subscriptions",
-    request_body = SubscriptionInput,
+    request_body = NewSubscription,
     responses((status = 201, body = Created), (status = 409, description = "same URL and an overlapping action", body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
@@ -74,7 +137,8 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/v1/subscriptions/{id}", operation_id = "getSubscription", tag = "subscriptions",
     params(("id" = String, Path, description = "sub_…")),
-    responses((status = 200, body = Subscription), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Subscription, headers(("ETag" = String, description = "its version, for If-Match"))),
+        (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -85,9 +149,11 @@ pub async fn get(
 
 /// Changes the fields given; the others stay as they are.
 #[utoipa::path(patch, path = "/v1/subscriptions/{id}", operation_id = "updateSubscription", tag = "subscriptions",
-    params(("id" = String, Path, description = "sub_…")), request_body = SubscriptionInput,
-    responses((status = 200, body = Subscription), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    params(("id" = String, Path, description = "sub_…")), request_body = SubscriptionChanges,
+    responses((status = 200, body = Subscription, headers(("ETag" = String, description = "its version now"))),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 412, description = "changed since the version `If-Match` named", body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
@@ -103,7 +169,8 @@ pub async fn update(
 /// Deletes it; its unfinished deliveries are cancelled.
 #[utoipa::path(delete, path = "/v1/subscriptions/{id}", operation_id = "deleteSubscription", tag = "subscriptions",
     params(("id" = String, Path, description = "sub_…")),
-    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody),
+        (status = 412, description = "changed since the version `If-Match` named", body = ErrorBody)))]
 pub async fn delete(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
@@ -142,14 +209,17 @@ pub async fn resume(
 #[serde(deny_unknown_fields)]
 pub struct RotateBody {
     /// The new secret (`whsec_…` or `whsk_…`); absent: a new one of the same scheme.
+    #[schema(pattern = r"^whsec_([A-Za-z0-9+/]{4}){8,21}$")]
     secret: Option<String>,
 }
 
 /// A new secret signs from now; the replaced ones keep signing beside it for 24 hours each.
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/rotate-secret", operation_id = "rotateSecret", tag = "subscriptions",
     params(("id" = String, Path, description = "sub_…")), request_body(content = Option<RotateBody>),
-    responses((status = 200, body = Subscription), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-
+    responses((status = 200, body = Subscription), (status = 404, body = ErrorBody),
+        (status = 409, description = "ten secrets already sign for it: rotations within 24 hours keep the replaced ones", body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn rotate_secret(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
@@ -172,8 +242,8 @@ pub struct RecoverBody {
 /// Sends again every failed delivery to it of events received since a time (after an outage).
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/recover", operation_id = "recoverSubscription", tag = "subscriptions",
     params(("id" = String, Path, description = "sub_…")), request_body = RecoverBody,
-    responses((status = 202, body = Redelivering), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-
+    responses((status = 202, body = Redelivering), (status = 404, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn recover(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,

@@ -206,6 +206,24 @@ impl Catalog {
     }
 }
 
+/// The names an ingested event's `data.action` may carry: the built-in actions and their aliases
+/// (a server's `extra_actions` add to them; hookwatch's own are never taken from outside).
+pub fn ingestable_names() -> Vec<String> {
+    ACTIONS.iter().map(|a| a.name).chain(ALIASES.iter().map(|(alias, _)| *alias)).map(str::to_string).collect()
+}
+
+/// The patterns a subscription may name, as `canonical_pattern` takes them from the built-in
+/// table: `*`, every `prefix.*` of a name, and every name and alias (hookwatch's own too).
+pub fn subscribable_patterns() -> Vec<String> {
+    let names: Vec<&str> = ACTIONS.iter().chain(OPERATIONAL).map(|a| a.name).collect();
+    let mut prefixes: Vec<String> =
+        names.iter().flat_map(|n| n.match_indices('.').map(|(dot, _)| format!("{}.*", &n[..dot]))).collect();
+    prefixes.sort();
+    prefixes.dedup();
+    let aliases = ALIASES.iter().map(|(alias, _)| alias.to_string());
+    std::iter::once("*".to_string()).chain(prefixes).chain(names.iter().map(|n| n.to_string())).chain(aliases).collect()
+}
+
 pub fn find(name: &str) -> Option<&'static ActionSpec> {
     ACTIONS.iter().chain(OPERATIONAL).find(|a| a.name.eq_ignore_ascii_case(name))
 }

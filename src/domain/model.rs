@@ -116,6 +116,26 @@ pub struct Filters {
     pub field_id: Vec<String>,
 }
 
+/// A struct field read only from a JSON object: serde's derive also builds a struct from an array
+/// of its fields in order (`"filter": [null, null]`), which no client means and the API's
+/// document does not allow.
+pub fn from_object<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>(
+    d: D,
+) -> std::result::Result<T, D::Error> {
+    let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+    T::deserialize(serde_json::Value::Object(map)).map_err(serde::de::Error::custom)
+}
+
+/// `from_object` for an optional field (`null` is absent).
+pub fn from_optional_object<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>(
+    d: D,
+) -> std::result::Result<Option<T>, D::Error> {
+    match Option::<serde_json::Map<String, serde_json::Value>>::deserialize(d)? {
+        None => Ok(None),
+        Some(map) => T::deserialize(serde_json::Value::Object(map)).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
 /// An id as given: a number or a string, as text.
 struct IdText(String);
 
@@ -144,10 +164,34 @@ impl<'de> Deserialize<'de> for IdText {
 /// What `id_list` takes, for the API's document: a list of numbers or strings.
 fn id_list_schema() -> utoipa::openapi::Array {
     use utoipa::openapi::{ObjectBuilder, OneOfBuilder, Type};
-    let id = OneOfBuilder::new()
-        .item(ObjectBuilder::new().schema_type(Type::String))
-        .item(ObjectBuilder::new().schema_type(Type::Integer));
-    utoipa::openapi::Array::new(id)
+    let id = OneOfBuilder::new().item(ObjectBuilder::new().schema_type(Type::String)).item(id_number());
+    utoipa::openapi::ArrayBuilder::new().items(id).max_items(Some(500)).build()
+}
+
+/// A replay filter's `status`, for the API's document: the names `store::StatusFilter` takes (a
+/// test checks they are those `GET /v1/events?status=` is documented with, but its empty one).
+fn status_filter_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::{ObjectBuilder, Type, schema::SchemaType};
+    let names = ["pending", "retrying", "succeeded", "dead", "cancelled", "failed"];
+    ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null])).enum_values(Some(names)).build()
+}
+
+/// An id given as a number: an integer of 64 bits (what `IdText` reads).
+fn id_number() -> utoipa::openapi::Object {
+    use utoipa::openapi::{ObjectBuilder, Type};
+    ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(i64::MIN)).maximum(Some(u64::MAX)).build()
+}
+
+/// 1 to 100 characters, none of them a control character, not all of them spaces (they are
+/// trimmed): what a name or an owner's id may be, as a JSON Schema pattern.
+pub const SHORT_TEXT_PATTERN: &str =
+    r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
+
+/// An owner's id, for the API's document: a short text or a number.
+fn owner_id_schema() -> utoipa::openapi::Schema {
+    use utoipa::openapi::{ObjectBuilder, OneOfBuilder, Type};
+    let text = ObjectBuilder::new().schema_type(Type::String).max_length(Some(100)).pattern(Some(SHORT_TEXT_PATTERN));
+    OneOfBuilder::new().item(text).item(id_number()).build().into()
 }
 
 fn id_list<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
@@ -231,7 +275,7 @@ pub struct Owner {
     pub kind: OwnerKind,
     /// The pipe's, table's or organization's id, as text.
     #[serde(deserialize_with = "id_text")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = owner_id_schema)]
     pub id: String,
 }
 
@@ -775,6 +819,7 @@ pub struct ReplayFilter {
     pub subscription: Option<String>,
     /// As in `GET /v1/events`: `pending`, `retrying`, `succeeded`, `dead`, `cancelled` or `failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = status_filter_schema)]
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,

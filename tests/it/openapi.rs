@@ -1,6 +1,7 @@
 //! The OpenAPI document: served without a token, equal to `docs/openapi.json`, covering every
-//! route of the router and nothing else, and checked by third-party validators together with the
-//! real answers of a session that calls every route (`tests/clients/openapi_check.py`).
+//! route of the router and nothing else, checked by third-party validators together with the
+//! real answers of a session that calls every route (`tests/clients/openapi_check.py`), and held
+//! to what the server enforces by schemathesis (`tests/clients/schemathesis.toml`).
 
 use crate::common::*;
 use reqwest::Method;
@@ -153,4 +154,143 @@ async fn third_party_validators_accept_the_document_and_every_real_answer() {
     let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "the validators found problems:\n{said}");
     assert!(said.contains("real answers"), "{said}");
+}
+
+/// How many test cases schemathesis generates per operation and phase; with the stateful phase,
+/// about 2,000 test cases in all.
+const SCHEMATHESIS_EXAMPLES: &str = "30";
+
+/// schemathesis (pinned in .ci/python.sh) runs every check it has, its stateful phase included
+/// (following the document's links), with a fixed seed against a real server: it finds nothing.
+/// Its settings, and the two answers it is told are by design, are in tests/clients/schemathesis.toml.
+#[tokio::test(flavor = "multi_thread")]
+async fn schemathesis_finds_nothing_with_every_check() {
+    let Some(python) = python_with(&["schemathesis"]) else { return };
+    let hw = Hookwatch::start().await;
+    let schema = format!("{}/v1/openapi.json", hw.base);
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/schemathesis.toml");
+    let auth = format!("Authorization: Bearer {ADMIN}");
+    let cli = "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())";
+    // It keeps a cache of what it found in its working directory: a temporary one.
+    let workdir = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(python)
+        .current_dir(workdir.path())
+        .args(["-c", cli, "--config-file", config, "run", &schema, "--header", &auth, "--checks", "all"])
+        .args(["--seed", "20261207", "--max-examples", SCHEMATHESIS_EXAMPLES, "--workers", "2"])
+        .args(["--generation-database", "none", "--no-color"])
+        .output()
+        .await
+        .unwrap();
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "schemathesis found problems:\n{report}");
+    let summary = report
+        .lines()
+        .filter(|l| l.contains(" generated, ") || (l.starts_with('=') && l.contains(" in ")))
+        .collect::<Vec<_>>();
+    eprintln!("schemathesis: {}", summary.join(" / "));
+    for phase in ["Examples", "Coverage", "Fuzzing", "Stateful"] {
+        assert!(report.contains(&format!("✅ {phase}")), "the {phase} phase ran and passed:\n{report}");
+    }
+}
+
+/// What the document declares of a refusal is what the server answers: 401 without a token, 403
+/// for the viewer token on a change, 415 for a body that is not JSON, a 404 from a replay of an
+/// unknown subscription, and `null` or an array where an object is declared refused.
+#[tokio::test]
+async fn the_documented_refusals_are_the_served_ones() {
+    let doc = document();
+    let op = |path: &str, method: &str| doc["paths"][path][method].clone();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let public = operation["security"] == json!([{}]);
+            let responses = &operation["responses"];
+            assert_eq!(responses.get("401").is_some(), !public, "{method} {path}: 401 iff a token is needed");
+            assert_eq!(responses.get("403").is_some(), !public && method != "get", "{method} {path}: 403");
+            if operation.get("requestBody").is_some() && path != "/graphql" {
+                assert!(responses.get("415").is_some(), "{method} {path}: 415");
+            }
+        }
+    }
+    assert!(op("/v1/replays", "post")["responses"].get("404").is_some());
+    assert!(op("/v1/replays/{id}/cancel", "post")["responses"].get("409").is_some());
+    assert_eq!(doc["components"]["schemas"]["NewSubscription"]["required"], json!(["url", "actions"]));
+    assert!(doc["components"]["schemas"]["SubscriptionChanges"].get("required").is_none(), "PATCH: all optional");
+    let replay_status = &doc["components"]["schemas"]["ReplayFilter"]["properties"]["status"]["enum"];
+    let list_status: Vec<Value> = op("/v1/events", "get")["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "status")
+        .unwrap()["schema"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| *s != "")
+        .cloned()
+        .collect();
+    assert_eq!(replay_status, &json!(list_status), "a replay's status filter takes what the events list does");
+
+    let hw = Hookwatch::start().await;
+    let send = |method: Method, path: &str, token: Option<&str>, body: Option<&str>| {
+        let mut req = hw.http.request(method, format!("{}{path}", hw.base));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.header("content-type", "application/json").body(body.to_string());
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            (status, serde_json::from_str::<Value>(&resp.text().await.unwrap()).unwrap_or(Value::Null))
+        }
+    };
+    assert_eq!(send(Method::GET, "/v1/subscriptions", None, None).await.0, 401);
+    assert_eq!(send(Method::POST, "/v1/subscriptions", Some(VIEWER), Some("{}")).await.0, 403);
+    assert_eq!(send(Method::POST, "/v1/events", Some(VIEWER), Some("{}")).await.0, 403);
+    let plain = hw.http.post(format!("{}/v1/subscriptions", hw.base)).bearer_auth(ADMIN).body("{}").send().await;
+    assert_eq!(plain.unwrap().status(), 415);
+    let (status, body) = send(Method::POST, "/v1/subscriptions", Some(ADMIN), Some("{}")).await;
+    assert_eq!(status, 422, "{body}");
+    let missing: Vec<&str> =
+        body["error"]["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(missing, ["url", "actions"], "the two fields the document requires: {body}");
+    let unknown = json!({"filter": {"subscription": "sub_nope"}}).to_string();
+    assert_eq!(send(Method::POST, "/v1/replays", Some(ADMIN), Some(&unknown)).await.0, 404);
+
+    for (path, body) in [
+        ("/v1/replays?dry_run=true", r#"{"filter": [null, null]}"#),
+        ("/v1/replays?dry_run=true", "null"),
+        ("/v1/replays?dry_run=true", "[]"),
+        ("/v1/subscriptions/sub_nope/rotate-secret", "null"),
+        ("/v1/subscriptions", r#"{"url": "https://crm.example.com/h", "actions": ["*"], "filters": []}"#),
+    ] {
+        let (status, answer) = send(Method::POST, path, Some(ADMIN), Some(body)).await;
+        assert_eq!(status, 422, "{path} {body}: {answer}");
+    }
+    let (status, answer) = send(Method::POST, "/v1/replays?dry_run=true", Some(ADMIN), Some("\n")).await;
+    assert_eq!((status, &answer["error"]["code"]), (400, &json!("malformed_json")), "whitespace is no body: {answer}");
+    assert_eq!(send(Method::POST, "/v1/replays?dry_run=true", Some(ADMIN), Some("")).await.0, 200, "no body");
+    let whole = r#"{"url": "https://crm.example.com/h", "actions": ["*"], "timeout_ms": 441.0, "max_in_flight": 2e0}"#;
+    let (status, sub) = send(Method::POST, "/v1/subscriptions", Some(ADMIN), Some(whole)).await;
+    assert_eq!((status, &sub["timeout_ms"], &sub["max_in_flight"]), (201, &json!(441), &json!(2)), "{sub}");
+    let fraction = r#"{"url": "https://crm.example.com/other", "actions": ["*"], "timeout_ms": 441.5}"#;
+    assert_eq!(send(Method::POST, "/v1/subscriptions", Some(ADMIN), Some(fraction)).await.0, 422);
+}
+
+/// The stream's resume point: a `Last-Event-ID` that is not ASCII text is refused (it was
+/// ignored), and an empty one leaves `since` to say it.
+#[tokio::test]
+async fn a_stream_resume_point_is_read_or_refused_never_ignored() {
+    let hw = Hookwatch::start().await;
+    let stream = |header: Option<&'static [u8]>, query: &str| {
+        let mut req = hw.http.get(format!("{}/v1/stream{query}", hw.base)).bearer_auth(ADMIN);
+        if let Some(value) = header {
+            req = req.header("last-event-id", reqwest::header::HeaderValue::from_bytes(value).unwrap());
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(stream(Some(b"\xc2\x84"), "").await, 400);
+    assert_eq!(stream(Some(b""), "?since=%C2%84").await, 400, "an empty header defers to since");
+    assert_eq!(stream(Some(b""), "?since=1796684632794").await, 200);
 }

@@ -17,6 +17,12 @@ fn subscription() -> Value {
         "updated_at": "2026-12-02T06:30:13.132Z"})
 }
 
+fn subscription_input() -> Value {
+    json!({"name": "crm", "url": "https://crm.example.com/hooks", "actions": ["card.move", "card.create"],
+        "headers": {"Authorization": "Bearer consumer-token"},
+        "filters": {"pipe_id": [301234], "to_phase_id": [311214434]}, "max_in_flight": 16, "timeout_ms": 15000})
+}
+
 fn delivery() -> Value {
     json!({"id": DLV, "subscription_id": SUB, "status": "retrying", "attempt_count": 1, "last_status_code": 503,
         "last_error": "HTTP 503 Service Unavailable", "next_attempt_at": "2026-12-02T06:30:17.971Z"})
@@ -61,12 +67,8 @@ pub fn all() -> Vec<(&'static str, Value)> {
             "ErrorBody",
             json!({"error": {"code": "invalid_url", "message": "\"url\" \"ftp://x\" must use http or https"}}),
         ),
-        (
-            "SubscriptionInput",
-            json!({"name": "crm", "url": "https://crm.example.com/hooks",
-            "actions": ["card.move", "card.create"], "headers": {"Authorization": "Bearer consumer-token"},
-            "filters": {"pipe_id": [301234], "to_phase_id": [311214434]}, "max_in_flight": 16, "timeout_ms": 15000}),
-        ),
+        ("NewSubscription", subscription_input()),
+        ("SubscriptionChanges", json!({"timeout_ms": 5000, "state": "paused"})),
         ("Subscription", subscription()),
         ("Created", created),
         ("List_Subscription", json!({"data": [subscription()]})),
