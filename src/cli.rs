@@ -58,6 +58,9 @@ pub struct CommonOptions {
     /// Time a client has to send a request's whole body after its head; slower is answered 408 [default: 10s]
     #[arg(long)]
     pub body_timeout: Option<String>,
+    /// Connections served at once; past 90% of it a new one closes the oldest idle one [default: 4096]
+    #[arg(long)]
+    pub max_connections: Option<usize>,
     /// Connections one client address may hold at once; 0 for no limit (behind a proxy) [default: 512]
     #[arg(long)]
     pub max_connections_per_address: Option<usize>,
@@ -104,6 +107,7 @@ impl CommonOptions {
             dedupe_window: self.dedupe_window.clone(),
             header_timeout: self.header_timeout.clone(),
             body_timeout: self.body_timeout.clone(),
+            max_connections: self.max_connections,
             max_connections_per_address: self.max_connections_per_address,
             max_db_bytes: self.max_db_bytes,
             breaker_threshold: self.breaker_threshold,

@@ -44,6 +44,8 @@ pub struct Settings {
     #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub body_timeout: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_connections_per_address: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_db_bytes: Option<u64>,
@@ -59,6 +61,8 @@ pub struct Settings {
     pub ingest_token: Option<String>,
     #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
     pub viewer_token: Option<String>,
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
+    pub metrics_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_actions: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,6 +118,7 @@ const ENV_KEYS: &[&str] = &[
     "dedupe_window",
     "header_timeout",
     "body_timeout",
+    "max_connections",
     "max_connections_per_address",
     "max_db_bytes",
     "breaker_threshold",
@@ -122,6 +127,7 @@ const ENV_KEYS: &[&str] = &[
     "admin_token",
     "ingest_token",
     "viewer_token",
+    "metrics_token",
     "extra_actions",
     "log_file",
     "node_id",
@@ -193,6 +199,9 @@ pub struct Config {
     /// A client must send a request's whole body within this time of its head, or it is answered
     /// 408 and the connection closed.
     pub body_timeout: Duration,
+    /// Connections served at once. Past 90% of it, a new connection closes the oldest one that
+    /// is serving no request; at it, with none idle, new ones are closed at accept.
+    pub max_connections: usize,
     /// Connections one client address may hold open at once (0: no limit, e.g. behind a proxy
     /// whose one address carries every client).
     pub max_connections_per_address: usize,
@@ -205,6 +214,8 @@ pub struct Config {
     pub ingest_token: Option<String>,
     /// Reads everything, changes nothing.
     pub viewer_token: Option<String>,
+    /// When set, `/metrics` answers only to it (or the admin token); else it needs no token.
+    pub metrics_token: Option<String>,
     pub extra_actions: Vec<String>,
     pub log_file: Option<PathBuf>,
     /// This node's name in a cluster; a node restarted under the same id takes its leases back at once.
@@ -234,12 +245,14 @@ impl Default for Config {
             dedupe_window: None,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
+            max_connections: 4096,
             max_connections_per_address: 512,
             max_db_bytes: None,
             breaker: BreakerConfig::default(),
             admin_token: None,
             ingest_token: None,
             viewer_token: None,
+            metrics_token: None,
             extra_actions: Vec::new(),
             log_file: None,
             node_id: None,
@@ -305,6 +318,10 @@ impl Config {
             c.body_timeout = duration("body_timeout", &v)?;
             anyhow::ensure!(!c.body_timeout.is_zero(), "body_timeout must be longer than 0s, e.g. 10s");
         }
+        if let Some(v) = file.max_connections {
+            anyhow::ensure!(v >= 1, "max_connections must be at least 1 (4096 by default)");
+            c.max_connections = v;
+        }
         if let Some(v) = file.max_connections_per_address {
             c.max_connections_per_address = v;
         }
@@ -325,6 +342,7 @@ impl Config {
         c.admin_token = file.admin_token;
         c.ingest_token = file.ingest_token;
         c.viewer_token = file.viewer_token;
+        c.metrics_token = file.metrics_token.filter(|t| !t.trim().is_empty());
         c.extra_actions = file.extra_actions.unwrap_or_default();
         if let Some(reserved) =
             c.extra_actions.iter().find(|a| crate::catalog::is_operational(&a.trim().to_ascii_lowercase()))
@@ -462,6 +480,7 @@ mod tests {
             dedupe_window: text(),
             header_timeout: text(),
             body_timeout: text(),
+            max_connections: Some(1),
             max_connections_per_address: Some(1),
             max_db_bytes: Some(1),
             breaker_threshold: Some(1),
@@ -470,6 +489,7 @@ mod tests {
             admin_token: text(),
             ingest_token: text(),
             viewer_token: text(),
+            metrics_token: text(),
             extra_actions: Some(Vec::new()),
             log_file: Some(PathBuf::new()),
             node_id: text(),

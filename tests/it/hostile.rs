@@ -630,3 +630,122 @@ async fn failing_writes_are_logged_a_few_times_not_once_each() {
     let logged = server.log.lock().unwrap().iter().filter(|l| l.contains("failed in the database")).count();
     assert!((1..=10).contains(&logged), "{refused} failed requests logged {logged} lines");
 }
+
+/// A connection from `ip` (all of 127.0.0.0/8 is loopback: each address is another client).
+async fn connect_from(ip: &str, addr: &str) -> std::io::Result<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(format!("{ip}:0").parse().unwrap())?;
+    socket.connect(addr.parse().unwrap()).await
+}
+
+/// Near `max_connections`, a new connection closes the oldest idle one. Clients on eight
+/// addresses, each within its share, keep twice the cap in silent connections, reopening each one
+/// closed, and slow bodies hold connections too: another client's ingests all go through, and the
+/// slow bodies, mid-request with the ingest token, are never shed. Drives the real binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn near_the_cap_idle_connections_are_shed_for_new_ones() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let limits = ["--max-connections", "64", "--max-connections-per-address", "16", "--body-timeout", "30s"];
+    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &limits);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    // Each slow body sends its first bytes, then waits.
+    let start = "{\"data\":";
+    let rest = |pad: usize| format!("{{\"action\":\"card.move\",\"pad\":\"{}\"}}}}", "x".repeat(pad));
+    let body = format!("{start}{}", rest(1000 - start.len() - rest(0).len()));
+    let head = format!(
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {INGEST}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut slow = Vec::new();
+    for _ in 0..8 {
+        let mut conn = connect_from("127.0.0.3", &addr).await.unwrap();
+        conn.write_all(format!("{head}{start}").as_bytes()).await.unwrap();
+        slow.push(conn);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let silent: Vec<_> = (0..128)
+        .map(|i| {
+            let (addr, stop) = (addr.clone(), stop.clone());
+            tokio::spawn(async move {
+                let ip = format!("127.0.0.{}", 10 + i % 8);
+                while !stop.load(Ordering::Relaxed) {
+                    let Ok(Ok(mut conn)) = tokio::time::timeout(Duration::from_secs(1), connect_from(&ip, &addr)).await
+                    else {
+                        continue;
+                    };
+                    // Held until the server closes it, then reopened a little later.
+                    let mut buf = [0u8; 1];
+                    while !stop.load(Ordering::Relaxed)
+                        && tokio::time::timeout(Duration::from_millis(100), conn.read(&mut buf)).await.is_err()
+                    {
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Another client, a new connection per event.
+    let other = reqwest::Client::builder()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let mut failed = Vec::new();
+    for _ in 0..50 {
+        let sent = other
+            .post(format!("{}/v1/events", server.base))
+            .bearer_auth(INGEST)
+            .header("content-type", "application/json")
+            .body(card_move("P", 2).to_string())
+            .send()
+            .await;
+        match sent {
+            Ok(answer) if answer.status() == 202 => {}
+            Ok(answer) => failed.push(format!("{}: {}", answer.status(), answer.text().await.unwrap_or_default())),
+            Err(e) => failed.push(format!("{e:?}")),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for task in silent {
+        task.await.unwrap();
+    }
+    assert!(failed.is_empty(), "another client's ingests go through while the cap is full: {failed:?}");
+    let shed = server.log.lock().unwrap().iter().filter(|l| l.contains("closed the oldest idle connection")).count();
+    assert!(shed > 0, "the silent connections filled the cap and were shed");
+    // The slow bodies were read all along: finished now, each is an event.
+    for (i, conn) in slow.iter_mut().enumerate() {
+        let sent = conn.write_all(&body.as_bytes()[start.len()..]).await;
+        assert!(sent.is_ok(), "slow body {i} was still open: {sent:?}");
+        let mut answer = [0u8; 12];
+        let read = tokio::time::timeout(Duration::from_secs(2), conn.read_exact(&mut answer)).await;
+        assert!(matches!(read, Ok(Ok(_))), "slow body {i} was answered: {read:?}");
+        assert_eq!(&answer, b"HTTP/1.1 202", "{}", String::from_utf8_lossy(&answer));
+    }
+}
+
+/// With `metrics_token` set, `/metrics` answers only to it or the admin token, and a refusal
+/// says what to send; the other public routes stay open.
+#[tokio::test]
+async fn metrics_token_guards_metrics() {
+    const METRICS: &str = "test-metrics-token";
+    let hw = Hookwatch::start_with(|c| c.metrics_token = Some(METRICS.into())).await;
+    let url = format!("{}/metrics", hw.base);
+    let anonymous = reqwest::get(&url).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+    let refusal: serde_json::Value = serde_json::from_str(&anonymous.text().await.unwrap()).unwrap();
+    assert_eq!(refusal["error"]["code"], "unauthorized", "{refusal}");
+    let message = refusal["error"]["message"].as_str().unwrap();
+    assert!(message.contains("metrics_token") && message.contains("admin token"), "{message}");
+    for (token, status) in [(METRICS, 200), (ADMIN, 200), (INGEST, 401), (VIEWER, 401), ("wrong", 401)] {
+        let resp = hw.http.get(&url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(resp.status(), status, "{token}");
+        let text = resp.text().await.unwrap();
+        assert_eq!(text.contains("hookwatch_events_ingested_total"), status == 200, "{token}: {text}");
+    }
+    assert_eq!(reqwest::get(format!("{}/healthz", hw.base)).await.unwrap().status(), 200);
+}
