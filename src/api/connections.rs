@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Request heads larger than this are refused (431) before anything else reads them.
@@ -263,18 +263,6 @@ async fn serve_connection(
 ) {
     use hyper_util::rt::{TokioIo, TokioTimer};
     let Admitted { place: _place, in_flight, mut shed } = admitted;
-    let opened = Instant::now();
-    // hyper gives a connection 16 KiB of buffers at once: one that has sent nothing holds none.
-    tokio::select! {
-        readable = tokio::time::timeout(header_timeout, stream.readable()) => {
-            if !matches!(readable, Ok(Ok(()))) {
-                return;
-            }
-        }
-        _ = &mut shed => return,
-        _ = stopping.wait_for(|stop| *stop) => return,
-    }
-    let head_time_left = header_timeout.saturating_sub(opened.elapsed()).max(Duration::from_millis(1));
     let service = {
         let app = hyper_util::service::TowerToHyperService::new(app);
         let in_flight = in_flight.clone();
@@ -286,7 +274,7 @@ async fn serve_connection(
     };
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(head_time_left)
+        .header_read_timeout(header_timeout)
         .max_header_size(MAX_HEAD_BYTES)
         .max_headers(100)
         .serve_connection(TokioIo::new(stream), service);
