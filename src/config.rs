@@ -75,6 +75,9 @@ pub struct Config {
     /// Time a client has to send a request's whole body after its head; slower is answered 408
     #[arg(long, default_value = "10s")]
     pub body_timeout: Period,
+    /// Connections served at once; past 90% of it a new one closes the oldest idle one
+    #[arg(long, default_value = "4096")]
+    pub max_connections: usize,
     /// Connections one client address may hold at once; 0 for no limit (behind a proxy)
     #[arg(long, default_value = "512")]
     pub max_connections_per_address: usize,
@@ -109,6 +112,10 @@ pub struct Config {
     #[arg(skip)]
     #[serde(default, deserialize_with = "optional_text")]
     pub viewer_token: Option<String>,
+    /// When set, `GET /metrics` takes it (or the admin token); otherwise `/metrics` is open.
+    #[arg(skip)]
+    #[serde(default, deserialize_with = "optional_text")]
+    pub metrics_token: Option<String>,
     /// The dashboard's palette (`run`; its flag wins).
     #[arg(skip)]
     #[serde(default)]

@@ -1,5 +1,6 @@
 //! Bearer-token checks: ingest routes take the ingest (or admin) token, the rest the admin token,
-//! or the viewer token for reads.
+//! or the viewer token for reads; `/metrics` takes `metrics_token` (or the admin token) when one is
+//! set.
 
 use super::request_id::RequestId;
 use super::{ApiError, AppState};
@@ -23,12 +24,15 @@ fn bearer(req: &Request) -> Option<String> {
 }
 
 fn unauthorized(which: &str) -> Response {
-    let mut r = ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        format!("missing or wrong token: send Authorization: Bearer <{which} token> (see HOOKWATCH_{}_TOKEN or hookwatch.tokens)", which.to_uppercase()),
-    )
-    .into_response();
+    refused(format!(
+        "missing or wrong token: send Authorization: Bearer <{which} token> (see HOOKWATCH_{}_TOKEN or hookwatch.tokens)",
+        which.to_uppercase()
+    ))
+}
+
+/// A 401 saying what to send.
+fn refused(message: String) -> Response {
+    let mut r = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message).into_response();
     r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
     r
 }
@@ -69,4 +73,22 @@ pub async fn require_ingest(State(app): State<AppState>, req: Request, next: Nex
         Some(Actor::Viewer) => forbidden(),
         _ => unauthorized("ingest"),
     }
+}
+
+/// `/metrics` needs no token unless `metrics_token` is set; then it takes that token or the admin
+/// token (named admin tokens too).
+pub async fn require_metrics(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(expected) = app.engine.config().metrics_token.as_deref() else { return next.run(req).await };
+    let given = bearer(&req);
+    let allowed = given.is_some_and(|t| {
+        crate::api::tokens::matches(&t, expected) | app.tokens.caller(&t).is_some_and(|c| c.actor == Actor::Admin)
+    });
+    if !allowed {
+        return refused(
+            "missing or wrong token: /metrics needs Authorization: Bearer <metrics token> (metrics_token, \
+             HOOKWATCH_METRICS_TOKEN) or the admin token; in Prometheus, set authorization.credentials"
+                .to_string(),
+        );
+    }
+    next.run(req).await
 }

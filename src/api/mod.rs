@@ -78,7 +78,6 @@ fn public_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
     vec![
         (Method::GET, "/healthz", get(observe::healthz)),
         (Method::GET, "/readyz", get(observe::readyz)),
-        (Method::GET, "/metrics", get(observe::metrics)),
         (Method::GET, "/v1/catalog", get(observe::catalog)),
         (Method::GET, "/v1/openapi.json", get(openapi::serve)),
     ]
@@ -86,6 +85,9 @@ fn public_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
 
 /// The ingest route, behind the ingest (or admin) token.
 const INGEST_ROUTE: (Method, &str) = (Method::POST, "/v1/events");
+
+/// The Prometheus route: open, or behind `metrics_token` (or the admin token) when that is set.
+const METRICS_ROUTE: (Method, &str) = (Method::GET, "/metrics");
 
 /// Every route behind the admin (or viewer) token, as (method, path template).
 pub fn admin_routes() -> Vec<(Method, &'static str)> {
@@ -95,7 +97,7 @@ pub fn admin_routes() -> Vec<(Method, &'static str)> {
 /// Every route the router serves, as (method, path template): what the OpenAPI document must cover.
 pub fn routes() -> Vec<(Method, &'static str)> {
     let public = public_table().into_iter().map(|(method, path, _)| (method, path));
-    std::iter::once(INGEST_ROUTE).chain(admin_routes()).chain(public).collect()
+    [INGEST_ROUTE, METRICS_ROUTE].into_iter().chain(admin_routes()).chain(public).collect()
 }
 
 /// The body of every list answer: `{"data": [...]}`.
@@ -131,10 +133,14 @@ pub fn router(engine: Arc<Engine>, tokens: Tokens, stopping: tokio::sync::watch:
         .fold(Router::new(), |router, (_, path, handler)| router.route(path, handler))
         .layer(body_limit(ADMIN_BODY_LIMIT, "an admin request"))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_admin));
+    let metrics = Router::new()
+        .route(METRICS_ROUTE.1, get(observe::metrics))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_metrics));
     let public =
         public_table().into_iter().fold(Router::new(), |router, (_, path, handler)| router.route(path, handler));
     ingest
         .merge(admin)
+        .merge(metrics)
         .merge(public)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

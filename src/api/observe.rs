@@ -191,9 +191,12 @@ pub async fn catalog(State(app): State<AppState>) -> Json<Catalog> {
 /// and a client that is not told reads them as Latin-1.
 const EXPOSITION: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Prometheus exposition.
-#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "public", security(()),
-    responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String)))]
+/// Prometheus exposition. Needs no token unless `metrics_token` is set; then that token or the
+/// admin token.
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "public",
+    security((), ("metrics_token" = []), ("admin_token" = [])),
+    responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String),
+        (status = 401, description = "metrics_token is set, and neither it nor the admin token was sent", body = ErrorBody)))]
 pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, EXPOSITION)], app.engine.metrics())
 }

@@ -71,7 +71,8 @@ use utoipa::openapi::{Ref, Schema};
 )]
 struct Document;
 
-/// The three bearer tokens: admin (everything), viewer (reads), ingest (`POST /v1/events`).
+/// The bearer tokens: admin (everything), viewer (reads), ingest (`POST /v1/events`), metrics
+/// (`GET /metrics`, when set).
 struct Tokens;
 
 impl utoipa::Modify for Tokens {
@@ -81,6 +82,7 @@ impl utoipa::Modify for Tokens {
             ("admin_token", "HOOKWATCH_ADMIN_TOKEN: every route"),
             ("viewer_token", "HOOKWATCH_VIEWER_TOKEN: GET routes only"),
             ("ingest_token", "HOOKWATCH_INGEST_TOKEN: POST /v1/events only"),
+            ("metrics_token", "HOOKWATCH_METRICS_TOKEN: GET /metrics only, when it is set (else /metrics is open)"),
         ] {
             let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some(what)).build();
             components.add_security_scheme(name, SecurityScheme::Http(scheme));

@@ -55,8 +55,11 @@ impl Server {
         // The bound address (port 0 resolved) is what a cluster's nodes view shows.
         let mut config = config;
         config.listen = addr;
-        let limits =
-            api::Limits { header_timeout: *config.header_timeout, per_address: config.max_connections_per_address };
+        let limits = api::Limits {
+            header_timeout: *config.header_timeout,
+            max_connections: config.max_connections,
+            per_address: config.max_connections_per_address,
+        };
         let journal = database.sqlite_path().map(stream_journal_path);
         let engine = Engine::start(config).await?;
         if let Some(path) = &journal {

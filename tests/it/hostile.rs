@@ -543,17 +543,20 @@ async fn a_body_slower_than_body_timeout_is_answered_408_and_closed() {
     assert!(started.elapsed() < Duration::from_secs(2), "cut at the deadline: {:?}", started.elapsed());
 }
 
+/// The resident memory of the server's process, in KiB.
+fn rss_kib(server: &Process) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap().to_string();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap()
+}
+
 /// One byte per TCP segment pinned hyper's 8 KiB read buffer per byte while the body was kept as
 /// chunks: 20,000 bytes took the server from 29 to 187 MiB. Copied as it comes, it holds its size.
 #[test]
 fn a_trickled_body_does_not_inflate_the_servers_memory() {
     let dir = tempfile::tempdir().unwrap();
     let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &["--body-timeout", "60s"]);
-    let rss_kib = || {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap().to_string();
-        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap()
-    };
+    let rss_kib = || rss_kib(&server);
     let addr = server.base.trim_start_matches("http://").to_string();
     let mut conn = TcpStream::connect(&addr).unwrap();
     conn.set_nodelay(true).unwrap();
@@ -626,4 +629,161 @@ async fn failing_writes_are_logged_a_few_times_not_once_each() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let logged = server.log.lock().unwrap().iter().filter(|l| l.contains("failed in the database")).count();
     assert!((1..=10).contains(&logged), "{refused} failed requests logged {logged} lines");
+}
+
+/// A connection from `ip` (all of 127.0.0.0/8 is loopback: each address is another client).
+async fn connect_from(ip: &str, addr: &str) -> std::io::Result<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(format!("{ip}:0").parse().unwrap())?;
+    socket.connect(addr.parse().unwrap()).await
+}
+
+/// Near `max_connections`, a new connection closes the oldest idle one. Clients on eight
+/// addresses, each within its share, keep twice the cap in silent connections, reopening each one
+/// closed, and slow bodies hold connections too: another client's ingests all go through, and the
+/// slow bodies, mid-request with the ingest token, are never shed. Drives the real binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn near_the_cap_idle_connections_are_shed_for_new_ones() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let limits = ["--max-connections", "64", "--max-connections-per-address", "16", "--body-timeout", "30s"];
+    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &limits);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    // Each slow body sends its first bytes, then waits.
+    let start = "{\"data\":";
+    let rest = |pad: usize| format!("{{\"action\":\"card.move\",\"pad\":\"{}\"}}}}", "x".repeat(pad));
+    let body = format!("{start}{}", rest(1000 - start.len() - rest(0).len()));
+    let head = format!(
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {INGEST}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut slow = Vec::new();
+    for _ in 0..8 {
+        let mut conn = connect_from("127.0.0.3", &addr).await.unwrap();
+        conn.write_all(format!("{head}{start}").as_bytes()).await.unwrap();
+        slow.push(conn);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let silent: Vec<_> = (0..128)
+        .map(|i| {
+            let (addr, stop) = (addr.clone(), stop.clone());
+            tokio::spawn(async move {
+                let ip = format!("127.0.0.{}", 10 + i % 8);
+                while !stop.load(Ordering::Relaxed) {
+                    let Ok(Ok(mut conn)) = tokio::time::timeout(Duration::from_secs(1), connect_from(&ip, &addr)).await
+                    else {
+                        continue;
+                    };
+                    // Held until the server closes it, then reopened a little later.
+                    let mut buf = [0u8; 1];
+                    while !stop.load(Ordering::Relaxed)
+                        && tokio::time::timeout(Duration::from_millis(100), conn.read(&mut buf)).await.is_err()
+                    {
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Another client, a new connection per event.
+    let other = reqwest::Client::builder()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let mut failed = Vec::new();
+    for _ in 0..50 {
+        let sent = other
+            .post(format!("{}/v1/events", server.base))
+            .bearer_auth(INGEST)
+            .header("content-type", "application/json")
+            .body(card_move("P", 2).to_string())
+            .send()
+            .await;
+        match sent {
+            Ok(answer) if answer.status() == 202 => {}
+            Ok(answer) => failed.push(format!("{}: {}", answer.status(), answer.text().await.unwrap_or_default())),
+            Err(e) => failed.push(format!("{e:?}")),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for task in silent {
+        task.await.unwrap();
+    }
+    assert!(failed.is_empty(), "another client's ingests go through while the cap is full: {failed:?}");
+    let shed = server.log.lock().unwrap().iter().filter(|l| l.contains("closed the oldest idle connection")).count();
+    assert!(shed > 0, "the silent connections filled the cap and were shed");
+    // The slow bodies were read all along: finished now, each is an event.
+    for (i, conn) in slow.iter_mut().enumerate() {
+        let sent = conn.write_all(&body.as_bytes()[start.len()..]).await;
+        assert!(sent.is_ok(), "slow body {i} was still open: {sent:?}");
+        let mut answer = [0u8; 12];
+        let read = tokio::time::timeout(Duration::from_secs(2), conn.read_exact(&mut answer)).await;
+        assert!(matches!(read, Ok(Ok(_))), "slow body {i} was answered: {read:?}");
+        assert_eq!(&answer, b"HTTP/1.1 202", "{}", String::from_utf8_lossy(&answer));
+    }
+}
+
+/// With `metrics_token` set, `/metrics` answers only to it or the admin token, and a refusal
+/// says what to send; the other public routes stay open.
+#[tokio::test]
+async fn metrics_token_guards_metrics() {
+    const METRICS: &str = "test-metrics-token";
+    let hw = Hookwatch::start_with(|c| c.metrics_token = Some(METRICS.into())).await;
+    let url = format!("{}/metrics", hw.base);
+    let anonymous = reqwest::get(&url).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+    let refusal: serde_json::Value = serde_json::from_str(&anonymous.text().await.unwrap()).unwrap();
+    assert_eq!(refusal["error"]["code"], "unauthorized", "{refusal}");
+    let message = refusal["error"]["message"].as_str().unwrap();
+    assert!(message.contains("metrics_token") && message.contains("admin token"), "{message}");
+    for (token, status) in [(METRICS, 200), (ADMIN, 200), (INGEST, 401), (VIEWER, 401), ("wrong", 401)] {
+        let resp = hw.http.get(&url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(resp.status(), status, "{token}");
+        let text = resp.text().await.unwrap();
+        assert_eq!(text.contains("hookwatch_events_ingested_total"), status == 200, "{token}: {text}");
+    }
+    assert_eq!(reqwest::get(format!("{}/healthz", hw.base)).await.unwrap().status(), 200);
+}
+
+/// What a burst of connections took goes back to the system once they close. mimalloc returns
+/// freed memory only from a later allocation's slow path, which a server gone quiet never takes:
+/// after 4,096 slow bodies closed, RSS stayed at its peak. Drives the real binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_a_burst_of_slow_bodies_held_goes_back_once_they_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::spawn(&dir.path().join("hw.db").to_string_lossy(), &["--body-timeout", "60s"]);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss_kib(&server);
+    let head = format!(
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {INGEST}\r\n\
+         Content-Type: application/json\r\nContent-Length: 250000\r\n\r\n{{"
+    );
+    let mut slow = Vec::new();
+    for _ in 0..400 {
+        let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        conn.write_all(head.as_bytes()).await.unwrap();
+        slow.push(conn);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let held = rss_kib(&server);
+    assert!(held > before + 4096, "400 slow bodies held memory: {before} KiB, then {held} KiB");
+    drop(slow);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = rss_kib(&server);
+        if now < before + (held - before) / 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "RSS stayed at {now} KiB after the connections closed ({before} KiB before, {held} KiB while held)"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
