@@ -1,7 +1,8 @@
 //! What the app shares with its components: the data as prepared once per update, read-only.
 //! Components see this, never the `App`, so they import nothing of it.
 
-use super::filter::Filter;
+use super::filter::{Filter, Sieve};
+use super::layout::Pane;
 use super::text::clock;
 use crate::dispatch::BreakerState;
 use crate::domain::catalog::Catalog;
@@ -16,6 +17,11 @@ pub struct Data<'a> {
     pub read_only: bool,
     /// The terminal: how far a popup scrolls depends on its size.
     pub screen: Rect,
+    /// The pane that takes the keys, and whether it fills the screen (`z`).
+    pub focus: Pane,
+    pub zoomed: bool,
+    /// Since when everything shown from the source is stale (out of reach or silent).
+    pub stale_since: Option<Millis>,
     pub stats: Option<&'a StatsReport>,
     /// The endpoints in the table's order.
     pub endpoints: &'a [EndpointReport],
@@ -25,6 +31,8 @@ pub struct Data<'a> {
     pub catalog: &'a Catalog,
     /// What the stream is narrowed to (its search words are highlighted where they show).
     pub filter: &'a Filter,
+    /// The filter as typed.
+    pub filter_text: &'a str,
     /// The replays running as last read, newest first.
     pub replays: &'a [Replay],
     /// Command lines run since the dashboard started, oldest first.
@@ -36,6 +44,11 @@ pub struct Data<'a> {
 }
 
 impl<'a> Data<'a> {
+    /// What decides which stream rows show.
+    pub fn sieve(&self) -> Sieve<'a> {
+        Sieve { filter: self.filter, subscriptions: self.subscriptions }
+    }
+
     pub fn subscription_name<'b>(&self, id: &'b str) -> &'b str
     where
         'a: 'b,

@@ -4,7 +4,7 @@ use super::app::{App, Pane, Popup};
 use super::component::{Component, Reply, Request};
 use super::copy::{self, Copyable};
 use super::effect::Effect;
-use super::filter::{Filter, resolve_subscription};
+use super::filter::{Filter, Sieve, resolve_subscription};
 use super::keymap::{self, Action, Context};
 use super::layout::main_layout;
 use super::palette::{self, Invocation, Palette, Verb};
@@ -45,11 +45,11 @@ impl App {
         match ctx {
             Context::FilterInput => self.filter_key(action, key),
             Context::Palette => self.palette_key(action, key),
-            _ => action.map(|a| self.main_action(a)).unwrap_or_default(),
+            _ => action.map(|a| self.main_action(a, key)).unwrap_or_default(),
         }
     }
 
-    fn main_action(&mut self, action: Action) -> Vec<Effect> {
+    fn main_action(&mut self, action: Action, key: KeyEvent) -> Vec<Effect> {
         match action {
             Action::NextPane | Action::PrevPane => {
                 let order: &[Pane] = if self.wide {
@@ -61,15 +61,7 @@ impl App {
                 let step = if action == Action::NextPane { 1 } else { order.len() - 1 };
                 self.focus = order[(i + step) % order.len()];
             }
-            Action::Up => self.move_cursor(-1),
-            Action::Down => self.move_cursor(1),
-            Action::PageUp | Action::PageDown => {
-                let page = isize::try_from(self.pane_rows()).unwrap_or(1);
-                self.move_cursor(if action == Action::PageUp { -page } else { page });
-            }
-            Action::Top => self.move_to(false),
-            Action::Bottom => self.move_to(true),
-            Action::ToggleFollow => self.set_follow(!self.follow),
+            Action::ToggleFollow => self.set_follow(!self.stream.follow),
             Action::Filter => {
                 let mut input = TextArea::new(vec![self.filter_text.clone()]);
                 input.move_cursor(ratatui_textarea::CursorMove::End);
@@ -120,14 +112,18 @@ impl App {
                 self.set_status(format!("cleared the filter {}", self.filter_text), false);
                 return self.apply_filter("");
             }
-            Action::Copy if self.focus == Pane::Stream => {
-                if let Some(row) = self.selected_event() {
-                    let id = row.event.id.clone();
-                    return vec![Effect::Copy { what: format!("the event id {id}"), text: id }];
-                }
-            }
             Action::Replay => return self.open_replay(),
             Action::CancelReplay => return self.cancel_replay(None),
+            // The rest are the focused pane's keys.
+            _ if self.focus == Pane::Stream => return self.stream_key(action, key),
+            Action::Up => self.move_cursor(-1),
+            Action::Down => self.move_cursor(1),
+            Action::PageUp | Action::PageDown => {
+                let page = isize::try_from(self.pane_rows()).unwrap_or(1);
+                self.move_cursor(if action == Action::PageUp { -page } else { page });
+            }
+            Action::Top => self.sub_cursor = 0,
+            Action::Bottom => self.sub_cursor = self.endpoints().len().saturating_sub(1),
             Action::EditSubscription
             | Action::TogglePause
             | Action::Probe
@@ -141,35 +137,32 @@ impl App {
                 };
                 return self.endpoint_action(action, &id);
             }
-            Action::Inspect => match self.focus {
-                Pane::Stream => {
-                    if let Some(row) = self.selected_event() {
-                        let id = row.event.id.clone();
-                        self.popups.push(Popup::Inspector(Box::new(Inspector::loading(id.clone()))));
-                        return vec![Effect::LoadEvent(id)];
-                    }
-                }
-                Pane::Subscriptions | Pane::Rates => {
-                    if let Some(id) = self.selected_endpoint().map(|e| e.id.clone()) {
-                        return self.open_endpoint(id);
-                    }
-                }
-            },
-            Action::Redeliver => {
-                if let Some(row) = self.selected_event() {
-                    let event = row.event.clone();
-                    return self.redeliver_failed(&event);
-                }
-            }
-            Action::RedeliverAll => {
-                if let Some(row) = self.selected_event() {
-                    let event = row.event.clone();
-                    self.ask_redeliver_all(&event);
+            Action::Inspect => {
+                if let Some(id) = self.selected_endpoint().map(|e| e.id.clone()) {
+                    return self.open_endpoint(id);
                 }
             }
             _ => {}
         }
         Vec::new()
+    }
+
+    /// A key for the Event stream pane: it moves in place, or asks the app for what it needs.
+    fn stream_key(&mut self, action: Action, key: KeyEvent) -> Vec<Effect> {
+        // Out of the app while it takes the key, as a popup is off its stack.
+        let mut stream = std::mem::take(&mut self.stream);
+        let reply = stream.on_key(Some(action), key, &self.data());
+        self.stream = stream;
+        match reply {
+            Reply::Stay | Reply::Close { .. } => Vec::new(),
+            Reply::Effects(effects) => effects,
+            Reply::CloseAndRun(effect) => vec![effect],
+            Reply::Say(text) => {
+                self.set_status(text, false);
+                Vec::new()
+            }
+            Reply::Ask(request) => self.request(request),
+        }
     }
 
     /// The stream, focused and filtered to subscription `id`'s events.
@@ -313,6 +306,10 @@ impl App {
             }
             Request::Redeliver { event, subscription: None } => return self.redeliver_failed(&event),
             Request::RedeliverAll(event) => self.ask_redeliver_all(&event),
+            Request::InspectEvent(id) => {
+                self.popups.push(Popup::Inspector(Box::new(Inspector::loading(id.clone()))));
+                return vec![Effect::LoadEvent(id)];
+            }
             Request::Inspect { event_id, subscription, at } => {
                 let ins = Inspector::at_attempt(event_id.clone(), subscription, at);
                 self.popups.push(Popup::Inspector(Box::new(ins)));
@@ -421,60 +418,27 @@ impl App {
             Verb::Help => Action::Help,
             Verb::Pause | Verb::Resume | Verb::Probe | Verb::Edit | Verb::Delete => return Vec::new(),
         };
-        self.main_action(action)
+        // The palette's line was run by its Enter.
+        self.main_action(action, KeyEvent::from(crossterm::event::KeyCode::Enter))
     }
 
-    /// How many rows of the focused pane's list show (inside its border, below its header row) on
+    /// How many rows of the subscriptions table show (inside its border, below its header row) on
     /// the screen as it is: what PgUp and PgDn move by. At least one.
     fn pane_rows(&self) -> usize {
         let screen = ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height);
         let layout = main_layout(screen, self.endpoints().len());
-        let pane = match self.focus {
-            _ if self.zoomed => layout.body,
-            Pane::Stream => layout.stream,
-            Pane::Subscriptions | Pane::Rates => layout.subscriptions,
-        };
+        let pane = if self.zoomed { layout.body } else { layout.subscriptions };
         usize::from(pane.height.saturating_sub(3)).max(1)
     }
 
     fn move_cursor(&mut self, delta: isize) {
-        match self.focus {
-            Pane::Stream => {
-                let max = self.visible_count().saturating_sub(1);
-                self.stream_cursor = self.stream_cursor.saturating_add_signed(delta).min(max);
-                // Reading older rows freezes the stream so they stay put; space or g follows again.
-                if self.stream_cursor > 0 && self.follow {
-                    self.follow = false;
-                }
-            }
-            Pane::Subscriptions | Pane::Rates => {
-                let max = self.endpoints().len().saturating_sub(1);
-                self.sub_cursor = self.sub_cursor.saturating_add_signed(delta).min(max);
-            }
-        }
-    }
-
-    fn move_to(&mut self, bottom: bool) {
-        match self.focus {
-            Pane::Stream if !bottom => {
-                self.stream_cursor = 0;
-                self.set_follow(true);
-            }
-            Pane::Stream => self.move_cursor(isize::MAX / 2),
-            _ => self.sub_cursor = if bottom { self.endpoints().len().saturating_sub(1) } else { 0 },
-        }
+        let max = self.endpoints().len().saturating_sub(1);
+        self.sub_cursor = self.sub_cursor.saturating_add_signed(delta).min(max);
     }
 
     pub fn set_follow(&mut self, follow: bool) {
-        self.follow = follow;
-        if follow {
-            // Held rows join the stream in arrival order (they are newest first already).
-            let held: Vec<_> = self.held.drain(..).collect();
-            for row in held.into_iter().rev() {
-                self.admit(row);
-            }
-            self.stream_cursor = 0;
-        }
+        let sieve = Sieve { filter: &self.filter, subscriptions: &self.subscriptions };
+        self.stream.set_follow(follow, sieve);
     }
 
     fn apply_filter(&mut self, text: &str) -> Vec<Effect> {
@@ -484,7 +448,7 @@ impl App {
                 self.filter_text = text.trim().to_string();
                 self.filter_error = None;
                 self.filter_input = None;
-                self.stream_cursor = 0;
+                self.stream.cursor = 0;
                 // Cleared: the stream's own rows show again, as they are (nothing to read).
                 self.search()
             }

@@ -236,7 +236,7 @@ pub fn demo_app() -> App {
     app.now = NOW;
     app.set_stats(stats);
     app.subscriptions = subs;
-    app.events = events;
+    app.stream.events = events;
     app.alerts = alerts.into();
     app.unseen_alerts = 1;
     app
@@ -428,7 +428,7 @@ pub fn views() -> Vec<(&'static str, App)> {
     let mut send = demo_app();
     send.popups.push(Popup::Send(Box::new(SendForm::new(4))));
     let mut filtered = filtered_app();
-    filtered.follow = false;
+    filtered.stream.follow = false;
     filtered.focus = Pane::Subscriptions;
     filtered.sub_cursor = 2;
     let mut audit = demo_app();

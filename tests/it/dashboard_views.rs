@@ -33,10 +33,10 @@ fn too_small_says_so_and_any_size_renders() {
 #[test]
 fn hostile_text_is_escaped_before_it_reaches_the_terminal() {
     let mut app = demo_app();
-    let mut event = app.events[0].event.clone();
+    let mut event = app.stream.events[0].event.clone();
     event.action = "card.move\x1b]0;pwned\x07\x1b[2J".into();
     event.card_id = Some("1\u{202e}evil\u{9b}31m".into());
-    app.events.push_front(hookwatch::dashboard::app::EventRow { event, changed_at: 0 });
+    app.stream.events.push_front(hookwatch::dashboard::app::EventRow { event, changed_at: 0 });
     app.popups.push(Popup::Help(Box::default()));
     app.popups.clear();
     let buf = render(&app, 200, 50, &PLAIN);
@@ -65,7 +65,7 @@ fn no_color_keeps_state_visible_through_glyphs() {
 #[test]
 fn a_new_event_appears_at_the_top_of_a_live_stream() {
     let mut app = demo_app();
-    let mut event = app.events[0].event.clone();
+    let mut event = app.stream.events[0].event.clone();
     event.id = "evt_01KQZZZZZZZZZZZZZZZZNEWONE".into();
     event.action = "user.role_set".into();
     app.apply_update(hookwatch::dashboard::source::Update::Feed(FeedEvent::EventReceived { event }));
@@ -182,13 +182,13 @@ fn page_down_moves_the_stream_by_the_rows_that_show() {
         (app.screen_width, app.screen_height) = (w, h);
         app.focus = hookwatch::dashboard::app::Pane::Stream;
         press(&mut app, KeyCode::PageDown);
-        assert_eq!(app.stream_cursor, rows, "{w}x{h}");
+        assert_eq!(app.stream.cursor, rows, "{w}x{h}");
         let screen = to_text(&render(&app, w, h, &PLAIN));
         let last_row = screen.lines().rfind(|l| l.contains("evt…")).unwrap();
-        let selected = &app.events[rows].event.id;
+        let selected = &app.stream.events[rows].event.id;
         assert!(last_row.contains(&selected[selected.len() - 6..]), "{w}x{h}: the selection is the last row shown");
         press(&mut app, KeyCode::PageUp);
-        assert_eq!(app.stream_cursor, 0);
+        assert_eq!(app.stream.cursor, 0);
     }
 }
 

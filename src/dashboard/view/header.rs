@@ -64,7 +64,7 @@ fn replay_progress(app: &App) -> Option<String> {
 
 /// "last update 12s ago (10:31:02)": how old the figures are, and the time to look up in logs.
 fn stale_age(app: &App, since: crate::domain::model::Millis) -> String {
-    format!("{} ({})", super::last_update(app, since), crate::dashboard::text::clock(since))
+    format!("{} ({})", crate::dashboard::panes::last_update(app.now, since), crate::dashboard::text::clock(since))
 }
 
 /// What a held replay waits for: `held: breaker open, next probe 14:03:10 (crm)`.
@@ -95,8 +95,8 @@ fn segments(app: &App, theme: &Theme) -> Vec<(u8, Vec<Span<'static>>)> {
         // Connected, yet not even a heartbeat: the server (or the path to it) has stalled.
         out.push((0, reversed(format!(" STALE · {} · server silent ", stale_age(app, since)), theme.bad())));
     }
-    if !app.follow {
-        out.push((1, reversed(format!(" FROZEN +{} ", app.held.len()), theme.warn())));
+    if !app.stream.follow {
+        out.push((1, reversed(format!(" FROZEN +{} ", app.stream.held.len()), theme.warn())));
     }
     if app.zoomed {
         out.push((1, reversed(" ZOOM · z returns ".into(), theme.accent())));

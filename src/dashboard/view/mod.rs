@@ -1,35 +1,18 @@
-//! Drawing: pure functions from `&App` to a frame. One file per screen region.
+//! Drawing: lays the panes out, then the popups over them. The panes not yet components
+//! (`panes/`) are drawn here from `&App`, one file per screen region.
 
 mod footer;
 mod header;
 mod rates;
-mod stream;
 mod subscriptions;
 
 use super::app::{App, Pane};
 use super::component::Component;
-use super::layout::{MIN_HEIGHT, MIN_WIDTH, main_layout, pane_block};
-use super::text::span;
+use super::layout::{MIN_HEIGHT, MIN_WIDTH, main_layout};
 use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::Line;
-use ratatui::widgets::{Block, Paragraph, Wrap};
-
-/// A pane showing figures from the source: marked stale while the source is out of reach or
-/// silent, with how old its figures are.
-pub fn figures_block(title: &str, focused: bool, app: &App, theme: &Theme) -> Block<'static> {
-    let block = pane_block(title, focused, theme);
-    match app.stale_since {
-        Some(since) => block.title(Line::styled(format!(" STALE · {} ", last_update(app, since)), theme.bad())),
-        None => block,
-    }
-}
-
-/// "last update 12s ago": how old what the source last said is.
-pub fn last_update(app: &App, since: crate::domain::model::Millis) -> String {
-    format!("last update {} ago", span(app.now.saturating_sub(since)))
-}
+use ratatui::widgets::{Paragraph, Wrap};
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
@@ -48,7 +31,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         // The focused pane alone, between the header and the hint line.
         let body = layout.body;
         match app.focus {
-            Pane::Stream => stream::draw(frame, body, app, theme, true),
+            Pane::Stream => app.stream.draw(frame, body, &app.data(), theme),
             Pane::Rates if layout.rates.is_some() => rates::draw(frame, body, app, theme, true),
             Pane::Subscriptions | Pane::Rates => subscriptions::draw(frame, body, app, theme, true, true),
         }
@@ -62,7 +45,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     if let Some(r) = layout.rates {
         rates::draw(frame, r, app, theme, app.focus == Pane::Rates);
     }
-    stream::draw(frame, layout.stream, app, theme, app.focus == Pane::Stream);
+    app.stream.draw(frame, layout.stream, &app.data(), theme);
     draw_popups(frame, area, app, theme);
 }
 

@@ -1,8 +1,8 @@
 //! The Delivery success pane: a rate bar and a sparkline per endpoint.
 
-use super::figures_block;
 use crate::dashboard::app::App;
 use crate::dashboard::columns::{bar, hold_texts};
+use crate::dashboard::panes::figures_block;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::text::{pad, percent};
 use crate::dashboard::theme::Theme;
@@ -20,7 +20,7 @@ pub fn sparkline(history: &[Option<f64>]) -> String {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
-    let block = figures_block("Delivery success · 5m · last 2 min", focused, app, theme);
+    let block = figures_block("Delivery success · 5m · last 2 min", focused, &app.data(), theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;

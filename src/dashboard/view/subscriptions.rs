@@ -1,8 +1,8 @@
 //! The Subscriptions pane: one row per endpoint with its state, target and health.
 
-use super::figures_block;
 use crate::dashboard::app::App;
 use crate::dashboard::columns::Column;
+use crate::dashboard::panes::figures_block;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::text::clock;
 use crate::dashboard::theme::Theme;
@@ -15,7 +15,7 @@ use ratatui::widgets::{Paragraph, Row, Table, TableState};
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool, folded: bool) {
     let endpoints = app.endpoints();
     let title = format!("Subscriptions ({})", endpoints.len());
-    let block = figures_block(&title, focused, app, theme);
+    let block = figures_block(&title, focused, &app.data(), theme);
     let inner = block.inner(area);
     // When not every row fits, the detail line gives way and the bottom border says which show.
     let detail_line = inner.height as usize > endpoints.len() + 1;
