@@ -312,6 +312,10 @@ impl App {
     pub fn data(&self) -> Data<'_> {
         Data {
             now: self.now,
+            location: &self.location,
+            connected: self.connected,
+            connection_detail: &self.connection_detail,
+            refused: self.refused.as_deref(),
             read_only: self.read_only,
             screen: ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height),
             focus: self.focus,
@@ -324,8 +328,11 @@ impl App {
             filter: &self.filter,
             filter_text: &self.filter_text,
             replays: &self.replays,
+            replays_read: self.replays_read.as_ref(),
+            frozen: (!self.stream.follow).then_some(self.stream.held.len()),
             history: &self.command_history,
             alerts: &self.alerts,
+            unseen_alerts: self.unseen_alerts,
             audit: self.audit.as_ref(),
             audit_unread: self.audit_unread.as_deref(),
         }

@@ -13,6 +13,12 @@ use std::collections::VecDeque;
 
 pub struct Data<'a> {
     pub now: Millis,
+    /// Where the dashboard looks (the server's address, or in process).
+    pub location: &'a str,
+    /// Whether the source is connected, what it says of its connection, why it refused ours.
+    pub connected: bool,
+    pub connection_detail: &'a str,
+    pub refused: Option<&'a str>,
     /// Nothing can be changed from here: only reading is offered.
     pub read_only: bool,
     /// The terminal: how far a popup scrolls depends on its size.
@@ -35,9 +41,14 @@ pub struct Data<'a> {
     pub filter_text: &'a str,
     /// The replays running as last read, newest first.
     pub replays: &'a [Replay],
+    /// When the replays were last read, and why the latest read failed (if it did).
+    pub replays_read: Option<&'a (Millis, Option<String>)>,
+    /// The stream frozen: how many events arrived meanwhile (`None`: it follows).
+    pub frozen: Option<usize>,
     /// Command lines run since the dashboard started, oldest first.
     pub history: &'a [String],
     pub alerts: &'a VecDeque<Alert>,
+    pub unseen_alerts: usize,
     /// The audit log as last read (newest first) and when; why the latest read failed.
     pub audit: Option<&'a (Vec<AuditEntry>, Millis)>,
     pub audit_unread: Option<&'a str>,

@@ -2,13 +2,13 @@
 //! (`panes/`) are drawn here from `&App`, one file per screen region.
 
 mod footer;
-mod header;
 mod rates;
 mod subscriptions;
 
 use super::app::{App, Pane};
 use super::component::Component;
 use super::layout::{MIN_HEIGHT, MIN_WIDTH, main_layout};
+use super::panes::header;
 use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -25,7 +25,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         return;
     }
     let layout = main_layout(area, app.endpoints().len());
-    header::draw(frame, layout.header, app, theme);
+    header::draw(frame, layout.header, &app.data(), theme);
     footer::draw(frame, layout.footer, app, theme);
     if app.zoomed {
         // The focused pane alone, between the header and the hint line.
