@@ -3,9 +3,10 @@
 
 use super::columns::Column;
 use super::component::Component;
-use super::data::Data;
+use super::data::{Data, Status};
 use super::filter::{Filter, Sieve};
 use super::keymap::Context;
+use super::panes::footer::FilterLine;
 // The panes' types, part of the app's face for the binary and the tests.
 pub use super::layout::Pane;
 use super::palette::Palette;
@@ -31,7 +32,6 @@ use crate::domain::model::{SubscriptionChange, SubscriptionState};
 use crate::domain::query::EventQuery;
 use crate::engine::report::{EndpointReport, StatsReport};
 use crate::observe::feed::FeedEvent;
-use ratatui_textarea::TextArea;
 use std::collections::VecDeque;
 
 const STATUS_FOR_MS: Millis = 6000;
@@ -98,13 +98,6 @@ impl Popup {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct Status {
-    pub text: String,
-    pub error: bool,
-    pub at: Millis,
-}
-
 pub struct App {
     pub location: String,
     pub now: Millis,
@@ -117,8 +110,8 @@ pub struct App {
     pub focus: Pane,
     pub filter: Filter,
     pub filter_text: String,
-    pub filter_input: Option<TextArea<'static>>,
-    pub filter_error: Option<String>,
+    /// The filter being typed, while it is.
+    pub filter_input: Option<FilterLine>,
     /// The command palette, while open.
     pub palette: Option<Palette>,
     /// Command lines run since the dashboard started, oldest first.
@@ -177,7 +170,6 @@ impl App {
             filter: Filter::default(),
             filter_text: String::new(),
             filter_input: None,
-            filter_error: None,
             palette: None,
             command_history: Vec::new(),
             replays: Vec::new(),
@@ -318,6 +310,9 @@ impl App {
             refused: self.refused.as_deref(),
             read_only: self.read_only,
             screen: ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height),
+            context: self.context(),
+            selected: self.selected_endpoint(),
+            status: self.status.as_ref(),
             focus: self.focus,
             zoomed: self.zoomed,
             stale_since: self.stale_since,
@@ -733,12 +728,12 @@ mod tests {
         press(&mut app, KeyCode::Char('/'));
         assert_eq!(app.context(), Context::FilterInput);
         typed(&mut app, "status:burnt");
-        assert!(app.filter_error.is_some());
+        assert!(app.filter_input.as_ref().is_some_and(|l| l.error.is_some()));
         for _ in 0.."burnt".len() {
             press(&mut app, KeyCode::Backspace);
         }
         typed(&mut app, "failed sub:billing");
-        assert!(app.filter_error.is_none());
+        assert!(app.filter_input.as_ref().is_some_and(|l| l.error.is_none()));
         let effects = press(&mut app, KeyCode::Enter);
         let Some(Effect::LoadEvents(q)) = effects.first() else { panic!("{effects:?}") };
         assert_eq!(q.subscription.as_deref(), Some("sub_01KQBIL0000000000000000003"));
@@ -843,7 +838,7 @@ mod tests {
         press(&mut app, KeyCode::Char('/'));
         typed(&mut app, "status:failed card");
         ctrl(&mut app, 'w');
-        let line = |app: &App| app.filter_input.as_ref().map(|i| i.lines().join("")).unwrap_or_default();
+        let line = |app: &App| app.filter_input.as_ref().map(|i| i.input.lines().join("")).unwrap_or_default();
         assert_eq!(line(&app), "status:failed ", "C-w deletes the word before the cursor");
         ctrl(&mut app, 'a');
         typed(&mut app, "sub:billing ");

@@ -62,6 +62,8 @@ pub enum Request {
     FilterTo(String),
     /// An action on subscription `id` (pause, probe, edit, copy its id or URL).
     OnEndpoint(Action, String),
+    /// Apply this stream filter (the filter line's).
+    Filter(String),
     /// Run a command line (the palette's).
     Run(String),
 }

@@ -2,6 +2,7 @@
 //! Components see this, never the `App`, so they import nothing of it.
 
 use super::filter::{Filter, Sieve};
+use super::keymap::Context;
 use super::layout::Pane;
 use super::text::clock;
 use crate::dispatch::BreakerState;
@@ -23,6 +24,12 @@ pub struct Data<'a> {
     pub read_only: bool,
     /// The terminal: how far a popup scrolls depends on its size.
     pub screen: Rect,
+    /// Where the keys go now (the hint line says which apply).
+    pub context: Context,
+    /// The endpoint keys act on: an open endpoint page's, else the subscriptions cursor's.
+    pub selected: Option<&'a EndpointReport>,
+    /// A message for the status line, until it expires.
+    pub status: Option<&'a Status>,
     /// The pane that takes the keys, and whether it fills the screen (`z`).
     pub focus: Pane,
     pub zoomed: bool,
@@ -52,6 +59,14 @@ pub struct Data<'a> {
     /// The audit log as last read (newest first) and when; why the latest read failed.
     pub audit: Option<&'a (Vec<AuditEntry>, Millis)>,
     pub audit_unread: Option<&'a str>,
+}
+
+/// A message on the status line, and when it was said (it goes after a few seconds).
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub text: String,
+    pub error: bool,
+    pub at: Millis,
 }
 
 impl<'a> Data<'a> {

@@ -8,6 +8,7 @@ use super::filter::{Filter, Sieve, resolve_subscription};
 use super::keymap::{self, Action, Context};
 use super::layout::main_layout;
 use super::palette::{self, Invocation, Palette, Verb};
+use super::panes::footer::FilterLine;
 use super::popups::endpoint::{EndpointPage, HISTORY_EVERY};
 use super::popups::inspector::Inspector;
 use super::popups::replay::{ReplayDraft, replay_filter};
@@ -18,7 +19,6 @@ use crate::dispatch::BreakerState;
 use crate::domain::model::{DeliveryStatus, Millis, SubscriptionState};
 use crate::observe::stats::{EndpointHistory, Span};
 use crossterm::event::KeyEvent;
-use ratatui_textarea::TextArea;
 
 impl App {
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -62,12 +62,7 @@ impl App {
                 self.focus = order[(i + step) % order.len()];
             }
             Action::ToggleFollow => self.set_follow(!self.stream.follow),
-            Action::Filter => {
-                let mut input = TextArea::new(vec![self.filter_text.clone()]);
-                input.move_cursor(ratatui_textarea::CursorMove::End);
-                self.filter_input = Some(input);
-                self.filter_error = None;
-            }
+            Action::Filter => self.filter_input = Some(FilterLine::new(&self.filter_text)),
             Action::Help => self.popups.push(Popup::Help(Box::default())),
             Action::Alerts => {
                 self.unseen_alerts = 0;
@@ -317,6 +312,7 @@ impl App {
             }
             Request::FilterTo(id) => return self.filter_to_endpoint(&id),
             Request::OnEndpoint(action, id) => return self.endpoint_action(action, &id),
+            Request::Filter(text) => return self.apply_filter(&text),
             Request::Run(line) => match self.run_line(&line) {
                 Ok(effects) => return effects,
                 Err(e) => self.set_status(e, true),
@@ -446,37 +442,32 @@ impl App {
             Ok(filter) => {
                 self.filter = filter;
                 self.filter_text = text.trim().to_string();
-                self.filter_error = None;
                 self.filter_input = None;
                 self.stream.cursor = 0;
                 // Cleared: the stream's own rows show again, as they are (nothing to read).
                 self.search()
             }
             Err(e) => {
-                self.filter_error = Some(e);
+                // Typed: the line stays open with why (run from the palette, it says nothing).
+                if let Some(line) = &mut self.filter_input {
+                    line.error = Some(e);
+                }
                 Vec::new()
             }
         }
     }
 
+    /// A key for the filter line: it edits its text; the app applies what it submits.
     fn filter_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
-        match action {
-            Some(Action::Submit) => {
-                let text = self.filter_input.as_ref().map(|t| t.lines().join(" ")).unwrap_or_default();
+        let Some(mut line) = self.filter_input.take() else { return Vec::new() };
+        match line.on_key(action, key, &self.data()) {
+            Reply::Close { .. } => Vec::new(),
+            Reply::Ask(Request::Filter(text)) => {
+                self.filter_input = Some(line);
                 self.apply_filter(&text)
             }
-            Some(Action::Back) => {
-                self.filter_input = None;
-                self.filter_error = None;
-                Vec::new()
-            }
             _ => {
-                if let Some(input) = &mut self.filter_input {
-                    super::forms::edit(input, key);
-                    let text = input.lines().join(" ");
-                    // Validate as the operator types; apply on Enter.
-                    self.filter_error = Filter::parse_for(&text, &self.subscriptions).err();
-                }
+                self.filter_input = Some(line);
                 Vec::new()
             }
         }

@@ -304,7 +304,7 @@ fn a_filter_naming_no_subscription_is_refused_as_it_is_typed() {
     for c in "sub:nosuch".chars() {
         press(&mut app, KeyCode::Char(c));
     }
-    let error = app.filter_error.clone().unwrap_or_default();
+    let error = app.filter_input.as_ref().and_then(|l| l.error.clone()).unwrap_or_default();
     assert!(error.contains("no subscription is named \"nosuch\""), "{error}");
     press(&mut app, KeyCode::Enter);
     assert!(app.filter_text.is_empty(), "not applied");

@@ -1,6 +1,7 @@
 //! The main panes, one file each: its state, its keys and its drawing over `Data`, as a
 //! `Component` (the app gives the focused one its keys and lays them all out).
 
+pub mod footer;
 pub mod header;
 pub mod stream;
 

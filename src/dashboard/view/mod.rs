@@ -1,14 +1,13 @@
 //! Drawing: lays the panes out, then the popups over them. The panes not yet components
 //! (`panes/`) are drawn here from `&App`, one file per screen region.
 
-mod footer;
 mod rates;
 mod subscriptions;
 
 use super::app::{App, Pane};
 use super::component::Component;
 use super::layout::{MIN_HEIGHT, MIN_WIDTH, main_layout};
-use super::panes::header;
+use super::panes::{footer, header};
 use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -26,7 +25,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     }
     let layout = main_layout(area, app.endpoints().len());
     header::draw(frame, layout.header, &app.data(), theme);
-    footer::draw(frame, layout.footer, app, theme);
+    match &app.filter_input {
+        Some(line) => line.draw(frame, layout.footer, &app.data(), theme),
+        None => footer::draw(frame, layout.footer, &app.data(), theme),
+    }
     if app.zoomed {
         // The focused pane alone, between the header and the hint line.
         let body = layout.body;
