@@ -11,6 +11,7 @@ use super::panes::footer::FilterLine;
 pub use super::layout::Pane;
 use super::palette::Palette;
 pub use super::panes::stream::{EventRow, FilterResults, STREAM_CAPACITY, Stream};
+pub use super::panes::subscriptions::Subscriptions;
 use super::popups::alerts::Alerts;
 use super::popups::audit::Audit;
 use super::popups::confirm::Confirm;
@@ -106,7 +107,8 @@ pub struct App {
     pub catalog: Catalog,
     /// The Event stream pane: its rows, its cursor, whether it follows.
     pub stream: Stream,
-    pub sub_cursor: usize,
+    /// The Subscriptions pane: its cursor, the column it is ordered by, the secret revealed.
+    pub table: Subscriptions,
     pub focus: Pane,
     pub filter: Filter,
     pub filter_text: String,
@@ -141,13 +143,10 @@ pub struct App {
     pub stale_since: Option<Millis>,
     /// The server refused the credentials; the source has stopped trying.
     pub refused: Option<String>,
-    pub revealed_secret: Option<String>,
     /// Nothing can be changed from here (a viewer token, or `--read-only`): only reading is offered.
     pub read_only: bool,
     /// Whether the Delivery success pane has room of its own (Tab skips it when folded).
     pub wide: bool,
-    /// The column the subscriptions table is ordered by, and whether reversed (`set_sort`).
-    pub sort: (Column, bool),
     /// The focused pane fills the screen (`z`).
     pub zoomed: bool,
     /// The terminal's size, for how far an overlay or the inspector scrolls.
@@ -165,7 +164,7 @@ impl App {
             subscriptions: Vec::new(),
             catalog: Catalog::default(),
             stream: Stream::default(),
-            sub_cursor: 0,
+            table: Subscriptions::default(),
             focus: Pane::Stream,
             filter: Filter::default(),
             filter_text: String::new(),
@@ -187,10 +186,8 @@ impl App {
             resuming: false,
             stale_since: None,
             refused: None,
-            revealed_secret: None,
             read_only: false,
             wide: true,
-            sort: (Column::Name, false),
             zoomed: false,
             screen_width: 80,
             screen_height: 24,
@@ -252,14 +249,14 @@ impl App {
 
     /// New stats: their endpoints are put in the table's order here, once per update.
     pub fn set_stats(&mut self, mut report: StatsReport) {
-        let (column, reversed) = self.sort;
+        let (column, reversed) = self.table.sort;
         column.sort(reversed, &mut report.subscriptions);
         self.stats = Some(report);
     }
 
     /// Orders the table by `column` (reversed if asked).
     pub fn set_sort(&mut self, column: Column, reversed: bool) {
-        self.sort = (column, reversed);
+        self.table.sort = (column, reversed);
         if let Some(stats) = self.stats.as_mut() {
             column.sort(reversed, &mut stats.subscriptions);
         }
@@ -284,7 +281,7 @@ impl App {
         if let Some(Popup::Endpoint(page)) = self.popups.last() {
             return self.endpoints().iter().find(|e| e.id == page.id);
         }
-        self.endpoints().get(self.sub_cursor)
+        self.endpoints().get(self.table.cursor)
     }
 
     pub fn context(&self) -> Context {
@@ -312,6 +309,7 @@ impl App {
             screen: ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height),
             context: self.context(),
             selected: self.selected_endpoint(),
+            table_cursor: self.table.cursor,
             status: self.status.as_ref(),
             focus: self.focus,
             zoomed: self.zoomed,
@@ -887,13 +885,13 @@ mod tests {
         for _ in 0..4 {
             press(&mut app, KeyCode::Char('o'));
         }
-        assert_eq!(app.sort, (Column::Backlog, false));
+        assert_eq!(app.table.sort, (Column::Backlog, false));
         let names: Vec<&str> = app.endpoints().iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["crm-sync", "analytics", "billing"], "fewest waiting first");
         assert_eq!(app.selected_endpoint().unwrap().name, "billing", "the selection moved with its row");
         press(&mut app, KeyCode::Char('O'));
         assert_eq!(app.endpoints()[0].name, "billing", "reversed: most waiting first");
-        assert_eq!(app.sub_cursor, 0);
+        assert_eq!(app.table.cursor, 0);
         press(&mut app, KeyCode::Char('z'));
         assert!(app.zoomed);
         press(&mut app, KeyCode::Char('z'));

@@ -58,6 +58,8 @@ pub enum Request {
     InspectEvent(String),
     /// Inspect an event, at the attempt to `subscription` at `at`.
     Inspect { event_id: String, subscription: String, at: Millis },
+    /// Open subscription `id`'s page.
+    OpenEndpoint(String),
     /// Close, and filter the stream to subscription `id`'s events.
     FilterTo(String),
     /// An action on subscription `id` (pause, probe, edit, copy its id or URL).

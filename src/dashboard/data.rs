@@ -28,6 +28,8 @@ pub struct Data<'a> {
     pub context: Context,
     /// The endpoint keys act on: an open endpoint page's, else the subscriptions cursor's.
     pub selected: Option<&'a EndpointReport>,
+    /// The subscriptions table's cursor (the Delivery success pane shows the same row).
+    pub table_cursor: usize,
     /// A message for the status line, until it expires.
     pub status: Option<&'a Status>,
     /// The pane that takes the keys, and whether it fills the screen (`z`).

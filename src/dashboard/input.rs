@@ -6,7 +6,6 @@ use super::copy::{self, Copyable};
 use super::effect::Effect;
 use super::filter::{Filter, Sieve, resolve_subscription};
 use super::keymap::{self, Action, Context};
-use super::layout::main_layout;
 use super::palette::{self, Invocation, Palette, Verb};
 use super::panes::footer::FilterLine;
 use super::popups::endpoint::{EndpointPage, HISTORY_EVERY};
@@ -95,12 +94,12 @@ impl App {
                 // The selection stays on the same endpoint as the rows move.
                 let selected = self.selected_endpoint().map(|e| e.id.clone());
                 let (column, reversed) = match action {
-                    Action::Sort => (self.sort.0.next(), false),
-                    _ => (self.sort.0, !self.sort.1),
+                    Action::Sort => (self.table.sort.0.next(), false),
+                    _ => (self.table.sort.0, !self.table.sort.1),
                 };
                 self.set_sort(column, reversed);
                 if let Some(id) = selected {
-                    self.sub_cursor = self.endpoints().iter().position(|e| e.id == id).unwrap_or(0);
+                    self.table.cursor = self.endpoints().iter().position(|e| e.id == id).unwrap_or(0);
                 }
             }
             Action::Back if !self.filter_text.is_empty() => {
@@ -110,15 +109,8 @@ impl App {
             Action::Replay => return self.open_replay(),
             Action::CancelReplay => return self.cancel_replay(None),
             // The rest are the focused pane's keys.
-            _ if self.focus == Pane::Stream => return self.stream_key(action, key),
-            Action::Up => self.move_cursor(-1),
-            Action::Down => self.move_cursor(1),
-            Action::PageUp | Action::PageDown => {
-                let page = isize::try_from(self.pane_rows()).unwrap_or(1);
-                self.move_cursor(if action == Action::PageUp { -page } else { page });
-            }
-            Action::Top => self.sub_cursor = 0,
-            Action::Bottom => self.sub_cursor = self.endpoints().len().saturating_sub(1),
+            _ if self.focus == Pane::Stream => return self.pane_key(action, key),
+            // On the selected subscription: the app does it (its page and the palette ask too).
             Action::EditSubscription
             | Action::TogglePause
             | Action::Probe
@@ -132,22 +124,29 @@ impl App {
                 };
                 return self.endpoint_action(action, &id);
             }
-            Action::Inspect => {
-                if let Some(id) = self.selected_endpoint().map(|e| e.id.clone()) {
-                    return self.open_endpoint(id);
-                }
-            }
-            _ => {}
+            _ => return self.pane_key(action, key),
         }
         Vec::new()
     }
 
-    /// A key for the Event stream pane: it moves in place, or asks the app for what it needs.
-    fn stream_key(&mut self, action: Action, key: KeyEvent) -> Vec<Effect> {
+    /// A key for the focused pane: it moves in place, or asks the app for what it needs.
+    fn pane_key(&mut self, action: Action, key: KeyEvent) -> Vec<Effect> {
         // Out of the app while it takes the key, as a popup is off its stack.
-        let mut stream = std::mem::take(&mut self.stream);
-        let reply = stream.on_key(Some(action), key, &self.data());
-        self.stream = stream;
+        let reply = match self.focus {
+            Pane::Stream => {
+                let mut stream = std::mem::take(&mut self.stream);
+                let reply = stream.on_key(Some(action), key, &self.data());
+                self.stream = stream;
+                reply
+            }
+            // The Delivery success pane shares the table's cursor, so its keys too.
+            Pane::Subscriptions | Pane::Rates => {
+                let mut table = std::mem::take(&mut self.table);
+                let reply = table.on_key(Some(action), key, &self.data());
+                self.table = table;
+                reply
+            }
+        };
         match reply {
             Reply::Stay | Reply::Close { .. } => Vec::new(),
             Reply::Effects(effects) => effects,
@@ -187,7 +186,8 @@ impl App {
             },
             Action::DeleteSubscription => self.ask_delete(&sub),
             Action::RevealSecret => {
-                self.revealed_secret = if self.revealed_secret.as_deref() == Some(id) { None } else { Some(sub.id) };
+                let revealed = &mut self.table.revealed_secret;
+                *revealed = if revealed.as_deref() == Some(id) { None } else { Some(sub.id) };
             }
             Action::Copy => return vec![Effect::Copy { what: format!("{}'s id {}", sub.name, sub.id), text: sub.id }],
             Action::CopyUrl => {
@@ -310,6 +310,7 @@ impl App {
                 self.popups.push(Popup::Inspector(Box::new(ins)));
                 return vec![Effect::LoadEvent(event_id)];
             }
+            Request::OpenEndpoint(id) => return self.open_endpoint(id),
             Request::FilterTo(id) => return self.filter_to_endpoint(&id),
             Request::OnEndpoint(action, id) => return self.endpoint_action(action, &id),
             Request::Filter(text) => return self.apply_filter(&text),
@@ -416,20 +417,6 @@ impl App {
         };
         // The palette's line was run by its Enter.
         self.main_action(action, KeyEvent::from(crossterm::event::KeyCode::Enter))
-    }
-
-    /// How many rows of the subscriptions table show (inside its border, below its header row) on
-    /// the screen as it is: what PgUp and PgDn move by. At least one.
-    fn pane_rows(&self) -> usize {
-        let screen = ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height);
-        let layout = main_layout(screen, self.endpoints().len());
-        let pane = if self.zoomed { layout.body } else { layout.subscriptions };
-        usize::from(pane.height.saturating_sub(3)).max(1)
-    }
-
-    fn move_cursor(&mut self, delta: isize) {
-        let max = self.endpoints().len().saturating_sub(1);
-        self.sub_cursor = self.sub_cursor.saturating_add_signed(delta).min(max);
     }
 
     pub fn set_follow(&mut self, follow: bool) {

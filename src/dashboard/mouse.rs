@@ -49,9 +49,9 @@ impl App {
                 let endpoints = self.endpoints().len();
                 // The selected one's detail line, when there is room for it, sits below the table.
                 let detail = usize::from(usize::from(inner.height) > endpoints + 1);
-                (self.sub_cursor, endpoints, usize::from(inner.height).saturating_sub(1 + detail))
+                (self.table.cursor, endpoints, usize::from(inner.height).saturating_sub(1 + detail))
             }
-            Pane::Rates => (self.sub_cursor, self.endpoints().len(), usize::from(inner.height)),
+            Pane::Rates => (self.table.cursor, self.endpoints().len(), usize::from(inner.height)),
         };
         // As the views scroll: just far enough that the cursor shows.
         let offset = if pane == Pane::Rates { 0 } else { layout::first_shown(cursor, shown) };
@@ -68,7 +68,7 @@ impl App {
                 let sieve = super::filter::Sieve { filter: &self.filter, subscriptions: &self.subscriptions };
                 self.stream.select(index, sieve);
             }
-            Pane::Subscriptions | Pane::Rates => self.sub_cursor = index,
+            Pane::Subscriptions | Pane::Rates => self.table.cursor = index,
         }
         Vec::new()
     }

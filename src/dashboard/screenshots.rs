@@ -430,7 +430,7 @@ pub fn views() -> Vec<(&'static str, App)> {
     let mut filtered = filtered_app();
     filtered.stream.follow = false;
     filtered.focus = Pane::Subscriptions;
-    filtered.sub_cursor = 2;
+    filtered.table.cursor = 2;
     let mut audit = demo_app();
     let entry = |ago: Millis, actor, action: &str, target: &str, summary: &str| crate::domain::model::AuditEntry {
         at: NOW - ago,
@@ -506,7 +506,7 @@ pub fn views() -> Vec<(&'static str, App)> {
     copy_menu.popups.push(Popup::CopyMenu(CopyMenu { cursor: 1 }));
     let mut delete = demo_app();
     delete.focus = Pane::Subscriptions;
-    delete.sub_cursor = 1;
+    delete.table.cursor = 1;
     delete.on_key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('D')));
     let mut long_title = demo_app();
     long_title.popups.push(Popup::Inspector(Box::new(long_title_inspector())));

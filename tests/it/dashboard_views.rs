@@ -163,7 +163,7 @@ fn the_subscriptions_table_says_which_rows_show_and_pages_by_its_height() {
     let top = to_text(&render(&app, 80, 24, &PLAIN));
     assert!(top.contains("↓ 1–5 of 12"), "{top}");
     press(&mut app, KeyCode::PageDown);
-    assert_eq!(app.sub_cursor, 5, "a page is the five rows that show");
+    assert_eq!(app.table.cursor, 5, "a page is the five rows that show");
     let paged = to_text(&render(&app, 80, 24, &PLAIN));
     assert!(paged.contains("↑↓ 2–6 of 12") && paged.contains("endpoint-05"), "{paged}");
     insta::assert_snapshot!("subscriptions_scrolled_80x24", paged);
@@ -243,7 +243,7 @@ fn a_viewer_is_told_what_it_cannot_do() {
     use crossterm::event::KeyCode;
     let mut app = demo_app();
     app.read_only = true;
-    (app.focus, app.sub_cursor, app.zoomed) = (hookwatch::dashboard::app::Pane::Subscriptions, 2, true);
+    (app.focus, app.table.cursor, app.zoomed) = (hookwatch::dashboard::app::Pane::Subscriptions, 2, true);
     let screen = to_text(&render(&app, 200, 50, &PLAIN));
     assert!(screen.contains("(hidden: read-only)") && !screen.contains("S reveals"), "{screen}");
     assert!(press(&mut app, KeyCode::Char('p')).is_empty());

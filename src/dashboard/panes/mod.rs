@@ -3,7 +3,9 @@
 
 pub mod footer;
 pub mod header;
+pub mod rates;
 pub mod stream;
+pub mod subscriptions;
 
 use super::data::Data;
 use super::layout::pane_block;

@@ -1,13 +1,10 @@
-//! Drawing: lays the panes out, then the popups over them. The panes not yet components
-//! (`panes/`) are drawn here from `&App`, one file per screen region.
-
-mod rates;
-mod subscriptions;
+//! Drawing: lays the panes out (each draws itself over the app's `Data`, see `panes/`), then the
+//! popups over them.
 
 use super::app::{App, Pane};
 use super::component::Component;
 use super::layout::{MIN_HEIGHT, MIN_WIDTH, main_layout};
-use super::panes::{footer, header};
+use super::panes::{footer, header, rates};
 use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -34,18 +31,15 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         let body = layout.body;
         match app.focus {
             Pane::Stream => app.stream.draw(frame, body, &app.data(), theme),
-            Pane::Rates if layout.rates.is_some() => rates::draw(frame, body, app, theme, true),
-            Pane::Subscriptions | Pane::Rates => subscriptions::draw(frame, body, app, theme, true, true),
+            Pane::Rates if layout.rates.is_some() => rates::draw(frame, body, &app.data(), theme),
+            Pane::Subscriptions | Pane::Rates => app.table.draw(frame, body, &app.data(), theme),
         }
         draw_popups(frame, area, app, theme);
         return;
     }
-    let rates_visible = layout.rates.is_some();
-    // A folded rates pane lives inside Subscriptions, so focus on it shows there.
-    let subs_focused = app.focus == Pane::Subscriptions || (app.focus == Pane::Rates && !rates_visible);
-    subscriptions::draw(frame, layout.subscriptions, app, theme, subs_focused, !rates_visible);
+    app.table.draw(frame, layout.subscriptions, &app.data(), theme);
     if let Some(r) = layout.rates {
-        rates::draw(frame, r, app, theme, app.focus == Pane::Rates);
+        rates::draw(frame, r, &app.data(), theme);
     }
     app.stream.draw(frame, layout.stream, &app.data(), theme);
     draw_popups(frame, area, app, theme);
