@@ -387,7 +387,7 @@ fn draw(stream: &Stream, frame: &mut Frame, area: Rect, data: &Data, theme: &The
     let focused = data.focus == Pane::Stream;
     let mut title = String::from("Event stream");
     if !data.filter_text.is_empty() {
-        title += &format!(" · filter: {}", clean(&data.filter_text));
+        title += &format!(" · filter: {}", clean(data.filter_text));
     }
     title += match (data.stale_since, stream.follow) {
         (Some(_), _) => "",
