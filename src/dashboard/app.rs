@@ -3,10 +3,15 @@
 
 use super::columns::Column;
 use super::component::Component;
-use super::data::Data;
-use super::filter::Filter;
+use super::data::{Data, Status};
+use super::filter::{Filter, Sieve};
 use super::keymap::Context;
+use super::panes::footer::FilterLine;
+// The panes' types, part of the app's face for the binary and the tests.
+pub use super::layout::Pane;
 use super::palette::Palette;
+pub use super::panes::stream::{EventRow, FilterResults, STREAM_CAPACITY, Stream};
+pub use super::panes::subscriptions::Subscriptions;
 use super::popups::alerts::Alerts;
 use super::popups::audit::Audit;
 use super::popups::confirm::Confirm;
@@ -23,16 +28,13 @@ pub use super::effect::{Effect, Outcome};
 use super::source::Update;
 use super::text::counted;
 use crate::domain::catalog::Catalog;
-use crate::domain::model::{Alert, AuditEntry, EventSummary, Millis, Replay, ReplayState, Subscription};
+use crate::domain::model::{Alert, AuditEntry, Millis, Replay, ReplayState, Subscription};
 use crate::domain::model::{SubscriptionChange, SubscriptionState};
 use crate::domain::query::EventQuery;
 use crate::engine::report::{EndpointReport, StatsReport};
 use crate::observe::feed::FeedEvent;
-use ratatui_textarea::TextArea;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
-/// How many events the stream keeps in memory: the view's cost never depends on the store's size.
-pub const STREAM_CAPACITY: usize = 2000;
 const STATUS_FOR_MS: Millis = 6000;
 const ALERT_LOG: usize = 500;
 /// How often the replays are read: often while one runs (its progress is in the header), else
@@ -42,13 +44,6 @@ const REPLAYS_EVERY: Millis = 5000;
 /// How long the source may say nothing before everything it showed is marked STALE: three of the
 /// stream's heartbeats (or the in-process source's stats), every 2 s, missed.
 pub const SILENCE_STALE_MS: Millis = 6000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pane {
-    Subscriptions,
-    Rates,
-    Stream,
-}
 
 pub enum Popup {
     Inspector(Box<Inspector>),
@@ -104,58 +99,21 @@ impl Popup {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct Status {
-    pub text: String,
-    pub error: bool,
-    pub at: Millis,
-}
-
-/// One stream row and when it last changed (rows are coloured by what just happened).
-#[derive(Debug, Clone)]
-pub struct EventRow {
-    pub event: EventSummary,
-    pub changed_at: Millis,
-}
-
-/// While a filter is applied: the rows it selects and how far they are current. The stream's own
-/// rows (`App::events`) go on taking every live event meanwhile, so clearing the filter loses none.
-#[derive(Debug, Clone)]
-pub struct FilterResults {
-    /// The store's answers to `query`, with the live events that may match since; newest first.
-    pub rows: VecDeque<EventRow>,
-    /// What the store was asked, and when.
-    pub query: EventQuery,
-    pub asked_at: Millis,
-    pub answered: bool,
-    /// Why the store did not answer, until it is asked again.
-    pub unread: Option<String>,
-    /// Events that arrived since the store was asked, that meet every condition but the payload
-    /// search (only the store can tell that): the search has not looked at them.
-    pub unsearched: Vec<String>,
-}
-
 pub struct App {
     pub location: String,
     pub now: Millis,
     pub stats: Option<StatsReport>,
     pub subscriptions: Vec<Subscription>,
     pub catalog: Catalog,
-    /// Every event the stream has seen (read from the store unfiltered, or live), newest first.
-    /// A filter never replaces it.
-    pub events: VecDeque<EventRow>,
-    /// Events that arrived while the stream was frozen.
-    pub held: VecDeque<EventRow>,
-    /// What the applied filter selects (`None`: no filter, or not read from the store).
-    pub results: Option<FilterResults>,
-    pub follow: bool,
-    pub stream_cursor: usize,
-    pub sub_cursor: usize,
+    /// The Event stream pane: its rows, its cursor, whether it follows.
+    pub stream: Stream,
+    /// The Subscriptions pane: its cursor, the column it is ordered by, the secret revealed.
+    pub table: Subscriptions,
     pub focus: Pane,
     pub filter: Filter,
     pub filter_text: String,
-    pub filter_input: Option<TextArea<'static>>,
-    pub filter_error: Option<String>,
+    /// The filter being typed, while it is.
+    pub filter_input: Option<FilterLine>,
     /// The command palette, while open.
     pub palette: Option<Palette>,
     /// Command lines run since the dashboard started, oldest first.
@@ -185,13 +143,10 @@ pub struct App {
     pub stale_since: Option<Millis>,
     /// The server refused the credentials; the source has stopped trying.
     pub refused: Option<String>,
-    pub revealed_secret: Option<String>,
     /// Nothing can be changed from here (a viewer token, or `--read-only`): only reading is offered.
     pub read_only: bool,
     /// Whether the Delivery success pane has room of its own (Tab skips it when folded).
     pub wide: bool,
-    /// The column the subscriptions table is ordered by, and whether reversed (`set_sort`).
-    pub sort: (Column, bool),
     /// The focused pane fills the screen (`z`).
     pub zoomed: bool,
     /// The terminal's size, for how far an overlay or the inspector scrolls.
@@ -208,17 +163,12 @@ impl App {
             stats: None,
             subscriptions: Vec::new(),
             catalog: Catalog::default(),
-            events: VecDeque::new(),
-            held: VecDeque::new(),
-            results: None,
-            follow: true,
-            stream_cursor: 0,
-            sub_cursor: 0,
+            stream: Stream::default(),
+            table: Subscriptions::default(),
             focus: Pane::Stream,
             filter: Filter::default(),
             filter_text: String::new(),
             filter_input: None,
-            filter_error: None,
             palette: None,
             command_history: Vec::new(),
             replays: Vec::new(),
@@ -236,10 +186,8 @@ impl App {
             resuming: false,
             stale_since: None,
             refused: None,
-            revealed_secret: None,
             read_only: false,
             wide: true,
-            sort: (Column::Name, false),
             zoomed: false,
             screen_width: 80,
             screen_height: 24,
@@ -249,7 +197,7 @@ impl App {
 
     /// The query that fills the stream itself, whatever the filter.
     pub fn stream_query() -> EventQuery {
-        EventQuery { limit: 500, ..EventQuery::default() }
+        Stream::query()
     }
 
     /// The query that fills the stream for the current filter.
@@ -272,28 +220,26 @@ impl App {
         self.subscriptions.iter().find(|s| s.id == query || s.name.to_lowercase().contains(query))
     }
 
-    /// Whether subscription `id` fits the `sub:` filter text (by name fragment or id).
-    pub fn subscription_matches(&self, id: &str, query: &str) -> bool {
-        id.to_lowercase().contains(query)
-            || self.subscriptions.iter().any(|s| s.id == id && s.name.to_lowercase().contains(query))
-    }
-
     pub fn subscription_name<'a>(&'a self, id: &'a str) -> &'a str {
         self.data().subscription_name(id)
     }
 
+    /// What decides which stream rows show (a filter's `sub:` reads the subscriptions).
+    pub fn sieve(&self) -> Sieve<'_> {
+        Sieve { filter: &self.filter, subscriptions: &self.subscriptions }
+    }
+
     /// The stream rows that pass the filter, newest first.
     pub fn visible_events(&self) -> impl Iterator<Item = &EventRow> {
-        let rows = self.results.as_ref().map_or(&self.events, |r| &r.rows);
-        rows.iter().filter(|r| self.filter.matches(&r.event, |id, q| self.subscription_matches(id, q)))
+        self.stream.visible(self.sieve())
     }
 
     pub fn visible_count(&self) -> usize {
-        if self.filter.is_empty() { self.events.len() } else { self.visible_events().count() }
+        self.stream.visible_count(self.sieve())
     }
 
     pub fn selected_event(&self) -> Option<&EventRow> {
-        self.visible_events().nth(self.stream_cursor)
+        self.stream.selected(self.sieve())
     }
 
     /// Endpoints in the table's order: put in it once, when the stats or the order change.
@@ -303,14 +249,14 @@ impl App {
 
     /// New stats: their endpoints are put in the table's order here, once per update.
     pub fn set_stats(&mut self, mut report: StatsReport) {
-        let (column, reversed) = self.sort;
+        let (column, reversed) = self.table.sort;
         column.sort(reversed, &mut report.subscriptions);
         self.stats = Some(report);
     }
 
     /// Orders the table by `column` (reversed if asked).
     pub fn set_sort(&mut self, column: Column, reversed: bool) {
-        self.sort = (column, reversed);
+        self.table.sort = (column, reversed);
         if let Some(stats) = self.stats.as_mut() {
             column.sort(reversed, &mut stats.subscriptions);
         }
@@ -335,7 +281,7 @@ impl App {
         if let Some(Popup::Endpoint(page)) = self.popups.last() {
             return self.endpoints().iter().find(|e| e.id == page.id);
         }
-        self.endpoints().get(self.sub_cursor)
+        self.endpoints().get(self.table.cursor)
     }
 
     pub fn context(&self) -> Context {
@@ -355,16 +301,31 @@ impl App {
     pub fn data(&self) -> Data<'_> {
         Data {
             now: self.now,
+            location: &self.location,
+            connected: self.connected,
+            connection_detail: &self.connection_detail,
+            refused: self.refused.as_deref(),
             read_only: self.read_only,
             screen: ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height),
+            context: self.context(),
+            selected: self.selected_endpoint(),
+            table_cursor: self.table.cursor,
+            status: self.status.as_ref(),
+            focus: self.focus,
+            zoomed: self.zoomed,
+            stale_since: self.stale_since,
             stats: self.stats.as_ref(),
             endpoints: self.endpoints(),
             subscriptions: &self.subscriptions,
             catalog: &self.catalog,
             filter: &self.filter,
+            filter_text: &self.filter_text,
             replays: &self.replays,
+            replays_read: self.replays_read.as_ref(),
+            frozen: (!self.stream.follow).then_some(self.stream.held.len()),
             history: &self.command_history,
             alerts: &self.alerts,
+            unseen_alerts: self.unseen_alerts,
             audit: self.audit.as_ref(),
             audit_unread: self.audit_unread.as_deref(),
         }
@@ -483,36 +444,11 @@ impl App {
     fn apply_feed(&mut self, event: FeedEvent) -> Vec<Effect> {
         match event {
             FeedEvent::EventReceived { event } => {
-                let mut listed = false;
-                for row in self.rows_of(&event.id) {
-                    // Already listed (replayed after a reconnect, or read from the store before it
-                    // came live): it keeps whichever state is newer.
-                    take_newer_deliveries(&mut row.event, &event);
-                    listed = true;
-                }
-                if listed {
-                    return Vec::new();
-                }
-                let row = EventRow { event, changed_at: self.now };
-                if self.follow {
-                    self.admit(row);
-                } else {
-                    self.held.push_front(row);
-                    self.held.truncate(STREAM_CAPACITY);
-                }
+                let sieve = Sieve { filter: &self.filter, subscriptions: &self.subscriptions };
+                self.stream.receive(event, self.now, sieve);
             }
             FeedEvent::DeliveryAttempted(n) => {
-                let now = self.now;
-                for row in self.rows_of(&n.event_id) {
-                    if let Some(d) = row.event.deliveries.iter_mut().find(|d| d.id == n.delivery_id) {
-                        d.status = n.status;
-                        d.attempt_count = n.attempt;
-                        d.last_status_code = n.status_code;
-                        d.last_error = n.error.clone();
-                        d.next_attempt_at = n.next_attempt_at;
-                    }
-                    row.changed_at = now;
-                }
+                self.stream.attempted(&n, self.now);
                 if let Some(Popup::Inspector(ins)) = self.popups.last()
                     && ins.event_id == n.event_id
                 {
@@ -532,89 +468,20 @@ impl App {
         Vec::new()
     }
 
-    /// Every copy of event `id`'s row: in the stream, held while frozen, in the filter's results.
-    fn rows_of<'a>(&'a mut self, id: &'a str) -> impl Iterator<Item = &'a mut EventRow> + 'a {
-        let results = self.results.iter_mut().flat_map(|r| r.rows.iter_mut());
-        self.events.iter_mut().chain(self.held.iter_mut()).chain(results).filter(move |r| r.event.id == id)
-    }
-
-    /// A new event joins the stream, and the filter's results if it may match: a payload search
-    /// cannot tell here, so such an event is counted as not searched instead.
-    pub(super) fn admit(&mut self, row: EventRow) {
-        let may_match =
-            self.results.is_some() && self.filter.admits(&row.event, |id, q| self.subscription_matches(id, q));
-        if let Some(results) = self.results.as_mut().filter(|_| may_match) {
-            if self.filter.searches() {
-                if results.unsearched.len() < STREAM_CAPACITY {
-                    results.unsearched.push(row.event.id.clone());
-                }
-            } else if !results.rows.iter().any(|r| r.event.id == row.event.id) {
-                // (A row held while frozen may have come in a store's answer meanwhile.)
-                results.rows.push_front(row.clone());
-                results.rows.truncate(STREAM_CAPACITY);
-            }
-        }
-        self.events.push_front(row);
-        self.events.truncate(STREAM_CAPACITY);
-    }
-
-    /// Asks the store for the filter's rows (again): until it answers, the rows already selected
-    /// stay; live events that may match join them.
+    /// Asks the store for the filter's rows (again); no filter, the stream's own rows show.
     pub(super) fn search(&mut self) -> Vec<Effect> {
-        if self.filter.is_empty() {
-            self.results = None;
-            return Vec::new();
-        }
         let query = self.events_query();
-        let rows = match self.results.take() {
-            Some(same) if same.query == query => same.rows,
-            // A new filter starts from the stream's rows it selects (a payload search from none).
-            _ if self.filter.searches() => VecDeque::new(),
-            _ => {
-                let admits = |r: &&EventRow| self.filter.admits(&r.event, |id, q| self.subscription_matches(id, q));
-                self.events.iter().filter(admits).cloned().collect()
-            }
-        };
-        self.results = Some(FilterResults {
-            rows,
-            query: query.clone(),
-            asked_at: self.now,
-            answered: false,
-            unread: None,
-            unsearched: Vec::new(),
-        });
-        vec![Effect::LoadEvents(query)]
+        let sieve = Sieve { filter: &self.filter, subscriptions: &self.subscriptions };
+        self.stream.search(query, self.now, sieve)
     }
 
     /// Reads the stream again after updates were missed, and the filter's rows with it.
     fn reload_events(&mut self) -> Vec<Effect> {
         let mut effects = vec![Effect::LoadEvents(Self::stream_query())];
-        if self.results.is_some() {
+        if self.stream.results.is_some() {
             effects.extend(self.search());
         }
         effects
-    }
-
-    /// Takes the store's answer to `query` into the stream (the unfiltered query) or the filter's
-    /// results (its query), keeping every row already there and the selected row selected.
-    fn read_events(&mut self, query: EventQuery, list: Vec<EventSummary>) {
-        let selected = self.selected_event().map(|r| r.event.id.clone());
-        if query == Self::stream_query() {
-            // A row held while frozen joins when the stream follows again, with the newer state.
-            let (held, rest): (Vec<EventSummary>, Vec<EventSummary>) =
-                list.iter().cloned().partition(|e| self.held.iter().any(|r| r.event.id == e.id));
-            for event in &held {
-                self.rows_of(&event.id).for_each(|row| take_newer_deliveries(&mut row.event, event));
-            }
-            merge_rows(&mut self.events, &rest);
-        }
-        if let Some(results) = self.results.as_mut().filter(|r| r.query == query) {
-            results.answered = true;
-            results.unsearched.retain(|id| !list.iter().any(|e| e.id == *id));
-            merge_rows(&mut results.rows, &list);
-        }
-        let position = selected.and_then(|id| self.visible_events().position(|r| r.event.id == id));
-        self.stream_cursor = position.unwrap_or(self.stream_cursor).min(self.visible_count().saturating_sub(1));
     }
 
     fn push_alert(&mut self, alert: Alert) {
@@ -629,11 +496,12 @@ impl App {
 
     pub fn apply_outcome(&mut self, outcome: Outcome) {
         match outcome {
-            Outcome::Events { query, list } => self.read_events(query, list),
+            Outcome::Events { query, list } => {
+                let sieve = Sieve { filter: &self.filter, subscriptions: &self.subscriptions };
+                self.stream.read(query, list, sieve);
+            }
             Outcome::EventsUnread { query, error } => {
-                if let Some(results) = self.results.as_mut().filter(|r| r.query == query) {
-                    results.unread = Some(error.clone());
-                }
+                self.stream.unread(&query, &error);
                 self.set_status(format!("cannot read the events: {error}"), true);
             }
             Outcome::Event(detail) => {
@@ -751,44 +619,11 @@ impl App {
     }
 }
 
-/// Takes a store's answer into `rows` (newest first) without losing any row already there: the
-/// events it lacks join in id order (ids sort by time), up to `STREAM_CAPACITY`.
-fn merge_rows(rows: &mut VecDeque<EventRow>, answer: &[EventSummary]) {
-    let place: HashMap<&str, usize> = rows.iter().enumerate().map(|(i, r)| (r.event.id.as_str(), i)).collect();
-    let (mut listed, mut new) = (Vec::new(), Vec::new());
-    for event in answer {
-        match place.get(event.id.as_str()) {
-            Some(&i) => listed.push((i, event)),
-            None => new.push(EventRow { event: event.clone(), changed_at: 0 }),
-        }
-    }
-    for (i, event) in listed {
-        take_newer_deliveries(&mut rows[i].event, event);
-    }
-    if !new.is_empty() {
-        rows.extend(new);
-        rows.make_contiguous().sort_by(|a, b| b.event.id.cmp(&a.event.id));
-        rows.truncate(STREAM_CAPACITY);
-    }
-}
-
-/// Takes each delivery's state from `other` unless the row's has seen more attempts: a state read
-/// from the store before a live attempt came in is older than the row's.
-fn take_newer_deliveries(row: &mut EventSummary, other: &EventSummary) {
-    for delivery in &other.deliveries {
-        match row.deliveries.iter_mut().find(|d| d.id == delivery.id) {
-            Some(d) if d.attempt_count > delivery.attempt_count => {}
-            Some(d) => *d = delivery.clone(),
-            None => row.deliveries.push(delivery.clone()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::dashboard::screenshots::demo_app;
-    use crate::domain::model::ReplayPreview;
+    use crate::domain::model::{EventSummary, ReplayPreview};
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
@@ -854,35 +689,35 @@ mod tests {
         let effects = press(&mut app, KeyCode::Enter);
         let [Effect::LoadEvents(query)] = &effects[..] else { panic!("{effects:?}") };
         press(&mut app, KeyCode::Char('j'));
-        let mut newer = app.events[0].event.clone();
+        let mut newer = app.stream.events[0].event.clone();
         (newer.id, newer.action) = ("evt_ZZZ_HELD".into(), "card.move".into());
         app.apply_update(Update::Feed(FeedEvent::EventReceived { event: newer.clone() }));
         for query in [App::stream_query(), query.clone()] {
             app.apply_outcome(Outcome::Events { query, list: vec![newer.clone()] });
         }
         press(&mut app, KeyCode::Char(' '));
-        assert_eq!(app.events.iter().filter(|r| r.event.id == newer.id).count(), 1);
+        assert_eq!(app.stream.events.iter().filter(|r| r.event.id == newer.id).count(), 1);
         assert_eq!(app.visible_events().filter(|r| r.event.id == newer.id).count(), 1);
 
         app.apply_outcome(Outcome::EventsUnread { query: app.events_query(), error: "503: busy".into() });
-        assert_eq!(app.results.as_ref().and_then(|r| r.unread.as_deref()), Some("503: busy"));
+        assert_eq!(app.stream.results.as_ref().and_then(|r| r.unread.as_deref()), Some("503: busy"));
     }
 
     #[test]
     fn moving_down_freezes_and_space_follows_with_held_events() {
         let mut app = demo_app();
-        let first = app.events[0].event.clone();
+        let first = app.stream.events[0].event.clone();
         press(&mut app, KeyCode::Char('j'));
-        assert!(!app.follow);
+        assert!(!app.stream.follow);
         let mut newer = first.clone();
         newer.id = "evt_NEWEST".into();
         app.apply_update(Update::Feed(FeedEvent::EventReceived { event: newer }));
-        assert_eq!(app.held.len(), 1);
-        assert_eq!(app.events[0].event.id, first.id, "a frozen stream does not move");
+        assert_eq!(app.stream.held.len(), 1);
+        assert_eq!(app.stream.events[0].event.id, first.id, "a frozen stream does not move");
         press(&mut app, KeyCode::Char(' '));
-        assert!(app.follow);
-        assert_eq!(app.events[0].event.id, "evt_NEWEST");
-        assert_eq!(app.stream_cursor, 0);
+        assert!(app.stream.follow);
+        assert_eq!(app.stream.events[0].event.id, "evt_NEWEST");
+        assert_eq!(app.stream.cursor, 0);
     }
 
     #[test]
@@ -891,12 +726,12 @@ mod tests {
         press(&mut app, KeyCode::Char('/'));
         assert_eq!(app.context(), Context::FilterInput);
         typed(&mut app, "status:burnt");
-        assert!(app.filter_error.is_some());
+        assert!(app.filter_input.as_ref().is_some_and(|l| l.error.is_some()));
         for _ in 0.."burnt".len() {
             press(&mut app, KeyCode::Backspace);
         }
         typed(&mut app, "failed sub:billing");
-        assert!(app.filter_error.is_none());
+        assert!(app.filter_input.as_ref().is_some_and(|l| l.error.is_none()));
         let effects = press(&mut app, KeyCode::Enter);
         let Some(Effect::LoadEvents(q)) = effects.first() else { panic!("{effects:?}") };
         assert_eq!(q.subscription.as_deref(), Some("sub_01KQBIL0000000000000000003"));
@@ -1001,7 +836,7 @@ mod tests {
         press(&mut app, KeyCode::Char('/'));
         typed(&mut app, "status:failed card");
         ctrl(&mut app, 'w');
-        let line = |app: &App| app.filter_input.as_ref().map(|i| i.lines().join("")).unwrap_or_default();
+        let line = |app: &App| app.filter_input.as_ref().map(|i| i.input.lines().join("")).unwrap_or_default();
         assert_eq!(line(&app), "status:failed ", "C-w deletes the word before the cursor");
         ctrl(&mut app, 'a');
         typed(&mut app, "sub:billing ");
@@ -1015,7 +850,7 @@ mod tests {
         let effects = press(&mut app, KeyCode::Esc);
         assert!(app.filter_text.is_empty() && app.filter.is_empty());
         assert!(effects.is_empty(), "the stream's own rows show again, read from nowhere: {effects:?}");
-        assert_eq!(app.visible_count(), app.events.len());
+        assert_eq!(app.visible_count(), app.stream.events.len());
     }
 
     /// A store's answer that was read before a live event came in takes nothing away: not that
@@ -1023,8 +858,8 @@ mod tests {
     #[test]
     fn a_late_answer_merges_into_the_rows_and_keeps_the_newer_state() {
         let mut app = demo_app();
-        let before = app.events.len();
-        let mut newest = app.events[0].event.clone();
+        let before = app.stream.events.len();
+        let mut newest = app.stream.events[0].event.clone();
         newest.id = "evt_ZZZ_NEWEST".into();
         newest.deliveries[0].attempt_count = 9;
         let stale = {
@@ -1032,13 +867,13 @@ mod tests {
             e.deliveries[0].attempt_count = 1;
             e
         };
-        let read_earlier: Vec<EventSummary> = app.events.iter().skip(1).map(|r| r.event.clone()).collect();
+        let read_earlier: Vec<EventSummary> = app.stream.events.iter().skip(1).map(|r| r.event.clone()).collect();
         app.apply_update(Update::Feed(FeedEvent::EventReceived { event: newest.clone() }));
         app.apply_outcome(Outcome::Events { query: App::stream_query(), list: read_earlier });
-        assert_eq!(app.events.len(), before + 1);
-        assert_eq!(app.events[0].event.id, newest.id);
+        assert_eq!(app.stream.events.len(), before + 1);
+        assert_eq!(app.stream.events[0].event.id, newest.id);
         app.apply_outcome(Outcome::Events { query: App::stream_query(), list: vec![stale] });
-        assert_eq!(app.events[0].event.deliveries[0].attempt_count, 9, "the live state is newer");
+        assert_eq!(app.stream.events[0].event.deliveries[0].attempt_count, 9, "the live state is newer");
     }
 
     #[test]
@@ -1050,13 +885,13 @@ mod tests {
         for _ in 0..4 {
             press(&mut app, KeyCode::Char('o'));
         }
-        assert_eq!(app.sort, (Column::Backlog, false));
+        assert_eq!(app.table.sort, (Column::Backlog, false));
         let names: Vec<&str> = app.endpoints().iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["crm-sync", "analytics", "billing"], "fewest waiting first");
         assert_eq!(app.selected_endpoint().unwrap().name, "billing", "the selection moved with its row");
         press(&mut app, KeyCode::Char('O'));
         assert_eq!(app.endpoints()[0].name, "billing", "reversed: most waiting first");
-        assert_eq!(app.sub_cursor, 0);
+        assert_eq!(app.table.cursor, 0);
         press(&mut app, KeyCode::Char('z'));
         assert!(app.zoomed);
         press(&mut app, KeyCode::Char('z'));
@@ -1094,7 +929,7 @@ mod tests {
     #[test]
     fn attempts_update_rows_and_alerts_count_as_unseen() {
         let mut app = demo_app();
-        let row = app.events[0].event.clone();
+        let row = app.stream.events[0].event.clone();
         let d = &row.deliveries[0];
         app.apply_update(Update::Feed(FeedEvent::DeliveryAttempted(crate::domain::model::AttemptNotice {
             event_id: row.id.clone(),
@@ -1109,7 +944,7 @@ mod tests {
             status: crate::domain::model::DeliveryStatus::Succeeded,
             next_attempt_at: None,
         })));
-        assert_eq!(app.events[0].event.deliveries[0].status, crate::domain::model::DeliveryStatus::Succeeded);
+        assert_eq!(app.stream.events[0].event.deliveries[0].status, crate::domain::model::DeliveryStatus::Succeeded);
         let before = app.unseen_alerts;
         app.apply_update(Update::Feed(FeedEvent::Alert(app.alerts[0].clone())));
         assert_eq!(app.unseen_alerts, before + 1);
@@ -1121,7 +956,7 @@ mod tests {
     fn r_redelivers_what_failed_and_capital_r_asks_before_sending_to_all() {
         use crate::domain::model::DeliveryStatus::{Dead, Succeeded};
         let mut app = demo_app();
-        let row = &mut app.events[0].event;
+        let row = &mut app.stream.events[0].event;
         row.deliveries.truncate(2);
         (row.deliveries[0].status, row.deliveries[1].status) = (Succeeded, Dead);
         let (event_id, dead_sub) = (row.id.clone(), row.deliveries[1].subscription_id.clone());
@@ -1142,7 +977,7 @@ mod tests {
         assert!(matches!(&effects[..], [Effect::Redeliver { failed_only: false, .. }]), "{effects:?}");
 
         // Nothing failed: nothing is sent, and the screen says how to send anyway.
-        app.events[0].event.deliveries[1].status = Succeeded;
+        app.stream.events[0].event.deliveries[1].status = Succeeded;
         assert!(press(&mut app, KeyCode::Char('r')).is_empty());
         assert!(app.status.as_ref().unwrap().text.contains("R redelivers to all 2"));
     }

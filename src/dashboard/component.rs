@@ -1,5 +1,6 @@
-//! What a popup is: one type holding its state, its keys and its drawing (gitui's component
-//! trait). The app keeps a stack of them; the topmost takes the keys, all of them are drawn.
+//! What a popup or a pane is: one type holding its state, its keys and its drawing (gitui's
+//! component trait). The app keeps a stack of popups, the topmost taking the keys, and gives
+//! the focused pane the keys when no popup is open; all of them are drawn.
 
 use super::data::Data;
 use super::effect::Effect;
@@ -13,7 +14,7 @@ use ratatui::layout::Rect;
 pub trait Component {
     /// Where its keys are looked up in the key table (which also drives the hint line and help).
     fn context(&self) -> Context;
-    /// Draws it over `area` (the whole screen): a pure function of its state and the app's data.
+    /// Draws it over `area` (a popup: the whole screen; a pane: its own): a pure function of its state and the app's data.
     fn draw(&self, frame: &mut Frame, area: Rect, data: &Data, theme: &Theme);
     /// A key, as the key table reads it in `context()` (`None`: not a bound key, e.g. typing).
     fn on_key(&mut self, action: Option<Action>, key: KeyEvent, data: &Data) -> Reply;
@@ -53,12 +54,18 @@ pub enum Request {
     Redeliver { event: EventSummary, subscription: Option<String> },
     /// Ask, then redeliver `event` to every subscription.
     RedeliverAll(EventSummary),
+    /// Inspect event `id`.
+    InspectEvent(String),
     /// Inspect an event, at the attempt to `subscription` at `at`.
     Inspect { event_id: String, subscription: String, at: Millis },
+    /// Open subscription `id`'s page.
+    OpenEndpoint(String),
     /// Close, and filter the stream to subscription `id`'s events.
     FilterTo(String),
     /// An action on subscription `id` (pause, probe, edit, copy its id or URL).
     OnEndpoint(Action, String),
+    /// Apply this stream filter (the filter line's).
+    Filter(String),
     /// Run a command line (the palette's).
     Run(String),
 }

@@ -1,7 +1,9 @@
 //! What the app shares with its components: the data as prepared once per update, read-only.
 //! Components see this, never the `App`, so they import nothing of it.
 
-use super::filter::Filter;
+use super::filter::{Filter, Sieve};
+use super::keymap::Context;
+use super::layout::Pane;
 use super::text::clock;
 use crate::dispatch::BreakerState;
 use crate::domain::catalog::Catalog;
@@ -12,10 +14,29 @@ use std::collections::VecDeque;
 
 pub struct Data<'a> {
     pub now: Millis,
+    /// Where the dashboard looks (the server's address, or in process).
+    pub location: &'a str,
+    /// Whether the source is connected, what it says of its connection, why it refused ours.
+    pub connected: bool,
+    pub connection_detail: &'a str,
+    pub refused: Option<&'a str>,
     /// Nothing can be changed from here: only reading is offered.
     pub read_only: bool,
     /// The terminal: how far a popup scrolls depends on its size.
     pub screen: Rect,
+    /// Where the keys go now (the hint line says which apply).
+    pub context: Context,
+    /// The endpoint keys act on: an open endpoint page's, else the subscriptions cursor's.
+    pub selected: Option<&'a EndpointReport>,
+    /// The subscriptions table's cursor (the Delivery success pane shows the same row).
+    pub table_cursor: usize,
+    /// A message for the status line, until it expires.
+    pub status: Option<&'a Status>,
+    /// The pane that takes the keys, and whether it fills the screen (`z`).
+    pub focus: Pane,
+    pub zoomed: bool,
+    /// Since when everything shown from the source is stale (out of reach or silent).
+    pub stale_since: Option<Millis>,
     pub stats: Option<&'a StatsReport>,
     /// The endpoints in the table's order.
     pub endpoints: &'a [EndpointReport],
@@ -25,17 +46,37 @@ pub struct Data<'a> {
     pub catalog: &'a Catalog,
     /// What the stream is narrowed to (its search words are highlighted where they show).
     pub filter: &'a Filter,
+    /// The filter as typed.
+    pub filter_text: &'a str,
     /// The replays running as last read, newest first.
     pub replays: &'a [Replay],
+    /// When the replays were last read, and why the latest read failed (if it did).
+    pub replays_read: Option<&'a (Millis, Option<String>)>,
+    /// The stream frozen: how many events arrived meanwhile (`None`: it follows).
+    pub frozen: Option<usize>,
     /// Command lines run since the dashboard started, oldest first.
     pub history: &'a [String],
     pub alerts: &'a VecDeque<Alert>,
+    pub unseen_alerts: usize,
     /// The audit log as last read (newest first) and when; why the latest read failed.
     pub audit: Option<&'a (Vec<AuditEntry>, Millis)>,
     pub audit_unread: Option<&'a str>,
 }
 
+/// A message on the status line, and when it was said (it goes after a few seconds).
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub text: String,
+    pub error: bool,
+    pub at: Millis,
+}
+
 impl<'a> Data<'a> {
+    /// What decides which stream rows show.
+    pub fn sieve(&self) -> Sieve<'a> {
+        Sieve { filter: self.filter, subscriptions: self.subscriptions }
+    }
+
     pub fn subscription_name<'b>(&self, id: &'b str) -> &'b str
     where
         'a: 'b,

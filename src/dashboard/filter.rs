@@ -112,6 +112,32 @@ impl Filter {
     }
 }
 
+/// A filter with the subscriptions its `sub:` term is read against: what decides which stream
+/// rows show.
+#[derive(Clone, Copy)]
+pub struct Sieve<'a> {
+    pub filter: &'a Filter,
+    pub subscriptions: &'a [Subscription],
+}
+
+impl Sieve<'_> {
+    /// Whether `e` shows under the filter now.
+    pub fn shows(&self, e: &EventSummary) -> bool {
+        self.filter.matches(e, |id, q| self.subscription_matches(id, q))
+    }
+
+    /// Whether `e` may come to show (a delivery's status may still change).
+    pub fn admits(&self, e: &EventSummary) -> bool {
+        self.filter.admits(e, |id, q| self.subscription_matches(id, q))
+    }
+
+    /// Whether subscription `id` fits the `sub:` filter text (by name fragment or id).
+    fn subscription_matches(&self, id: &str, query: &str) -> bool {
+        id.to_lowercase().contains(query)
+            || self.subscriptions.iter().any(|s| s.id == id && s.name.to_lowercase().contains(query))
+    }
+}
+
 /// The subscriptions a `sub:` term names: those whose name or id holds it (in any case). None is
 /// an error, the same for the stream filter, a replay and a command, so what one takes the others
 /// do not refuse.

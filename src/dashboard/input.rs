@@ -4,10 +4,10 @@ use super::app::{App, Pane, Popup};
 use super::component::{Component, Reply, Request};
 use super::copy::{self, Copyable};
 use super::effect::Effect;
-use super::filter::{Filter, resolve_subscription};
+use super::filter::{Filter, Sieve, resolve_subscription};
 use super::keymap::{self, Action, Context};
-use super::layout::main_layout;
 use super::palette::{self, Invocation, Palette, Verb};
+use super::panes::footer::FilterLine;
 use super::popups::endpoint::{EndpointPage, HISTORY_EVERY};
 use super::popups::inspector::Inspector;
 use super::popups::replay::{ReplayDraft, replay_filter};
@@ -18,7 +18,6 @@ use crate::dispatch::BreakerState;
 use crate::domain::model::{DeliveryStatus, Millis, SubscriptionState};
 use crate::observe::stats::{EndpointHistory, Span};
 use crossterm::event::KeyEvent;
-use ratatui_textarea::TextArea;
 
 impl App {
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -45,11 +44,11 @@ impl App {
         match ctx {
             Context::FilterInput => self.filter_key(action, key),
             Context::Palette => self.palette_key(action, key),
-            _ => action.map(|a| self.main_action(a)).unwrap_or_default(),
+            _ => action.map(|a| self.main_action(a, key)).unwrap_or_default(),
         }
     }
 
-    fn main_action(&mut self, action: Action) -> Vec<Effect> {
+    fn main_action(&mut self, action: Action, key: KeyEvent) -> Vec<Effect> {
         match action {
             Action::NextPane | Action::PrevPane => {
                 let order: &[Pane] = if self.wide {
@@ -61,21 +60,8 @@ impl App {
                 let step = if action == Action::NextPane { 1 } else { order.len() - 1 };
                 self.focus = order[(i + step) % order.len()];
             }
-            Action::Up => self.move_cursor(-1),
-            Action::Down => self.move_cursor(1),
-            Action::PageUp | Action::PageDown => {
-                let page = isize::try_from(self.pane_rows()).unwrap_or(1);
-                self.move_cursor(if action == Action::PageUp { -page } else { page });
-            }
-            Action::Top => self.move_to(false),
-            Action::Bottom => self.move_to(true),
-            Action::ToggleFollow => self.set_follow(!self.follow),
-            Action::Filter => {
-                let mut input = TextArea::new(vec![self.filter_text.clone()]);
-                input.move_cursor(ratatui_textarea::CursorMove::End);
-                self.filter_input = Some(input);
-                self.filter_error = None;
-            }
+            Action::ToggleFollow => self.set_follow(!self.stream.follow),
+            Action::Filter => self.filter_input = Some(FilterLine::new(&self.filter_text)),
             Action::Help => self.popups.push(Popup::Help(Box::default())),
             Action::Alerts => {
                 self.unseen_alerts = 0;
@@ -108,26 +94,23 @@ impl App {
                 // The selection stays on the same endpoint as the rows move.
                 let selected = self.selected_endpoint().map(|e| e.id.clone());
                 let (column, reversed) = match action {
-                    Action::Sort => (self.sort.0.next(), false),
-                    _ => (self.sort.0, !self.sort.1),
+                    Action::Sort => (self.table.sort.0.next(), false),
+                    _ => (self.table.sort.0, !self.table.sort.1),
                 };
                 self.set_sort(column, reversed);
                 if let Some(id) = selected {
-                    self.sub_cursor = self.endpoints().iter().position(|e| e.id == id).unwrap_or(0);
+                    self.table.cursor = self.endpoints().iter().position(|e| e.id == id).unwrap_or(0);
                 }
             }
             Action::Back if !self.filter_text.is_empty() => {
                 self.set_status(format!("cleared the filter {}", self.filter_text), false);
                 return self.apply_filter("");
             }
-            Action::Copy if self.focus == Pane::Stream => {
-                if let Some(row) = self.selected_event() {
-                    let id = row.event.id.clone();
-                    return vec![Effect::Copy { what: format!("the event id {id}"), text: id }];
-                }
-            }
             Action::Replay => return self.open_replay(),
             Action::CancelReplay => return self.cancel_replay(None),
+            // The rest are the focused pane's keys.
+            _ if self.focus == Pane::Stream => return self.pane_key(action, key),
+            // On the selected subscription: the app does it (its page and the palette ask too).
             Action::EditSubscription
             | Action::TogglePause
             | Action::Probe
@@ -141,35 +124,39 @@ impl App {
                 };
                 return self.endpoint_action(action, &id);
             }
-            Action::Inspect => match self.focus {
-                Pane::Stream => {
-                    if let Some(row) = self.selected_event() {
-                        let id = row.event.id.clone();
-                        self.popups.push(Popup::Inspector(Box::new(Inspector::loading(id.clone()))));
-                        return vec![Effect::LoadEvent(id)];
-                    }
-                }
-                Pane::Subscriptions | Pane::Rates => {
-                    if let Some(id) = self.selected_endpoint().map(|e| e.id.clone()) {
-                        return self.open_endpoint(id);
-                    }
-                }
-            },
-            Action::Redeliver => {
-                if let Some(row) = self.selected_event() {
-                    let event = row.event.clone();
-                    return self.redeliver_failed(&event);
-                }
-            }
-            Action::RedeliverAll => {
-                if let Some(row) = self.selected_event() {
-                    let event = row.event.clone();
-                    self.ask_redeliver_all(&event);
-                }
-            }
-            _ => {}
+            _ => return self.pane_key(action, key),
         }
         Vec::new()
+    }
+
+    /// A key for the focused pane: it moves in place, or asks the app for what it needs.
+    fn pane_key(&mut self, action: Action, key: KeyEvent) -> Vec<Effect> {
+        // Out of the app while it takes the key, as a popup is off its stack.
+        let reply = match self.focus {
+            Pane::Stream => {
+                let mut stream = std::mem::take(&mut self.stream);
+                let reply = stream.on_key(Some(action), key, &self.data());
+                self.stream = stream;
+                reply
+            }
+            // The Delivery success pane shares the table's cursor, so its keys too.
+            Pane::Subscriptions | Pane::Rates => {
+                let mut table = std::mem::take(&mut self.table);
+                let reply = table.on_key(Some(action), key, &self.data());
+                self.table = table;
+                reply
+            }
+        };
+        match reply {
+            Reply::Stay | Reply::Close { .. } => Vec::new(),
+            Reply::Effects(effects) => effects,
+            Reply::CloseAndRun(effect) => vec![effect],
+            Reply::Say(text) => {
+                self.set_status(text, false);
+                Vec::new()
+            }
+            Reply::Ask(request) => self.request(request),
+        }
     }
 
     /// The stream, focused and filtered to subscription `id`'s events.
@@ -199,7 +186,8 @@ impl App {
             },
             Action::DeleteSubscription => self.ask_delete(&sub),
             Action::RevealSecret => {
-                self.revealed_secret = if self.revealed_secret.as_deref() == Some(id) { None } else { Some(sub.id) };
+                let revealed = &mut self.table.revealed_secret;
+                *revealed = if revealed.as_deref() == Some(id) { None } else { Some(sub.id) };
             }
             Action::Copy => return vec![Effect::Copy { what: format!("{}'s id {}", sub.name, sub.id), text: sub.id }],
             Action::CopyUrl => {
@@ -313,13 +301,19 @@ impl App {
             }
             Request::Redeliver { event, subscription: None } => return self.redeliver_failed(&event),
             Request::RedeliverAll(event) => self.ask_redeliver_all(&event),
+            Request::InspectEvent(id) => {
+                self.popups.push(Popup::Inspector(Box::new(Inspector::loading(id.clone()))));
+                return vec![Effect::LoadEvent(id)];
+            }
             Request::Inspect { event_id, subscription, at } => {
                 let ins = Inspector::at_attempt(event_id.clone(), subscription, at);
                 self.popups.push(Popup::Inspector(Box::new(ins)));
                 return vec![Effect::LoadEvent(event_id)];
             }
+            Request::OpenEndpoint(id) => return self.open_endpoint(id),
             Request::FilterTo(id) => return self.filter_to_endpoint(&id),
             Request::OnEndpoint(action, id) => return self.endpoint_action(action, &id),
+            Request::Filter(text) => return self.apply_filter(&text),
             Request::Run(line) => match self.run_line(&line) {
                 Ok(effects) => return effects,
                 Err(e) => self.set_status(e, true),
@@ -421,60 +415,13 @@ impl App {
             Verb::Help => Action::Help,
             Verb::Pause | Verb::Resume | Verb::Probe | Verb::Edit | Verb::Delete => return Vec::new(),
         };
-        self.main_action(action)
-    }
-
-    /// How many rows of the focused pane's list show (inside its border, below its header row) on
-    /// the screen as it is: what PgUp and PgDn move by. At least one.
-    fn pane_rows(&self) -> usize {
-        let screen = ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height);
-        let layout = main_layout(screen, self.endpoints().len());
-        let pane = match self.focus {
-            _ if self.zoomed => layout.body,
-            Pane::Stream => layout.stream,
-            Pane::Subscriptions | Pane::Rates => layout.subscriptions,
-        };
-        usize::from(pane.height.saturating_sub(3)).max(1)
-    }
-
-    fn move_cursor(&mut self, delta: isize) {
-        match self.focus {
-            Pane::Stream => {
-                let max = self.visible_count().saturating_sub(1);
-                self.stream_cursor = self.stream_cursor.saturating_add_signed(delta).min(max);
-                // Reading older rows freezes the stream so they stay put; space or g follows again.
-                if self.stream_cursor > 0 && self.follow {
-                    self.follow = false;
-                }
-            }
-            Pane::Subscriptions | Pane::Rates => {
-                let max = self.endpoints().len().saturating_sub(1);
-                self.sub_cursor = self.sub_cursor.saturating_add_signed(delta).min(max);
-            }
-        }
-    }
-
-    fn move_to(&mut self, bottom: bool) {
-        match self.focus {
-            Pane::Stream if !bottom => {
-                self.stream_cursor = 0;
-                self.set_follow(true);
-            }
-            Pane::Stream => self.move_cursor(isize::MAX / 2),
-            _ => self.sub_cursor = if bottom { self.endpoints().len().saturating_sub(1) } else { 0 },
-        }
+        // The palette's line was run by its Enter.
+        self.main_action(action, KeyEvent::from(crossterm::event::KeyCode::Enter))
     }
 
     pub fn set_follow(&mut self, follow: bool) {
-        self.follow = follow;
-        if follow {
-            // Held rows join the stream in arrival order (they are newest first already).
-            let held: Vec<_> = self.held.drain(..).collect();
-            for row in held.into_iter().rev() {
-                self.admit(row);
-            }
-            self.stream_cursor = 0;
-        }
+        let sieve = Sieve { filter: &self.filter, subscriptions: &self.subscriptions };
+        self.stream.set_follow(follow, sieve);
     }
 
     fn apply_filter(&mut self, text: &str) -> Vec<Effect> {
@@ -482,37 +429,32 @@ impl App {
             Ok(filter) => {
                 self.filter = filter;
                 self.filter_text = text.trim().to_string();
-                self.filter_error = None;
                 self.filter_input = None;
-                self.stream_cursor = 0;
+                self.stream.cursor = 0;
                 // Cleared: the stream's own rows show again, as they are (nothing to read).
                 self.search()
             }
             Err(e) => {
-                self.filter_error = Some(e);
+                // Typed: the line stays open with why (run from the palette, it says nothing).
+                if let Some(line) = &mut self.filter_input {
+                    line.error = Some(e);
+                }
                 Vec::new()
             }
         }
     }
 
+    /// A key for the filter line: it edits its text; the app applies what it submits.
     fn filter_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
-        match action {
-            Some(Action::Submit) => {
-                let text = self.filter_input.as_ref().map(|t| t.lines().join(" ")).unwrap_or_default();
+        let Some(mut line) = self.filter_input.take() else { return Vec::new() };
+        match line.on_key(action, key, &self.data()) {
+            Reply::Close { .. } => Vec::new(),
+            Reply::Ask(Request::Filter(text)) => {
+                self.filter_input = Some(line);
                 self.apply_filter(&text)
             }
-            Some(Action::Back) => {
-                self.filter_input = None;
-                self.filter_error = None;
-                Vec::new()
-            }
             _ => {
-                if let Some(input) = &mut self.filter_input {
-                    super::forms::edit(input, key);
-                    let text = input.lines().join(" ");
-                    // Validate as the operator types; apply on Enter.
-                    self.filter_error = Filter::parse_for(&text, &self.subscriptions).err();
-                }
+                self.filter_input = Some(line);
                 Vec::new()
             }
         }

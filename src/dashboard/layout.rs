@@ -8,6 +8,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear};
 
+/// The main panes (the one focused takes the keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Subscriptions,
+    Rates,
+    Stream,
+}
+
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 15;
 /// From this width the Delivery success pane sits beside Subscriptions; below, it folds into it.

@@ -1,6 +1,7 @@
-//! The terminal dashboard. `app` holds the state and the popup stack; each popup is a component in
-//! `popups/` (its state, keys and drawing); keys map through `keymap`; the panes are drawn by
-//! `view`; and the engine is reached only through a `source` (in-process or remote).
+//! The terminal dashboard. `app` holds focus, the popup stack and the data; each popup is a
+//! component in `popups/` and each pane made one in `panes/` (its state, keys and drawing); keys
+//! map through `keymap`; `view` lays the panes out; and the engine is reached only through a
+//! `source` (in-process or remote).
 
 pub mod app;
 pub mod columns;
@@ -16,6 +17,7 @@ pub mod keymap;
 pub mod layout;
 pub mod mouse;
 pub mod palette;
+pub mod panes;
 pub mod popups;
 pub mod sanitize;
 pub mod screenshots;

@@ -44,14 +44,14 @@ impl App {
         let first_row = inner.y + u16::from(pane != Pane::Rates);
         let Some(row) = at.y.checked_sub(first_row).map(usize::from) else { return Vec::new() };
         let (cursor, len, shown) = match pane {
-            Pane::Stream => (self.stream_cursor, self.visible_count(), usize::from(inner.height.saturating_sub(1))),
+            Pane::Stream => (self.stream.cursor, self.visible_count(), usize::from(inner.height.saturating_sub(1))),
             Pane::Subscriptions => {
                 let endpoints = self.endpoints().len();
                 // The selected one's detail line, when there is room for it, sits below the table.
                 let detail = usize::from(usize::from(inner.height) > endpoints + 1);
-                (self.sub_cursor, endpoints, usize::from(inner.height).saturating_sub(1 + detail))
+                (self.table.cursor, endpoints, usize::from(inner.height).saturating_sub(1 + detail))
             }
-            Pane::Rates => (self.sub_cursor, self.endpoints().len(), usize::from(inner.height)),
+            Pane::Rates => (self.table.cursor, self.endpoints().len(), usize::from(inner.height)),
         };
         // As the views scroll: just far enough that the cursor shows.
         let offset = if pane == Pane::Rates { 0 } else { layout::first_shown(cursor, shown) };
@@ -63,14 +63,12 @@ impl App {
             return self.on_key(KeyEvent::from(KeyCode::Enter));
         }
         match pane {
+            // As with the keys: reading older rows freezes the stream.
             Pane::Stream => {
-                self.stream_cursor = index;
-                // As with the keys: reading older rows freezes the stream.
-                if index > 0 {
-                    self.follow = false;
-                }
+                let sieve = super::filter::Sieve { filter: &self.filter, subscriptions: &self.subscriptions };
+                self.stream.select(index, sieve);
             }
-            Pane::Subscriptions | Pane::Rates => self.sub_cursor = index,
+            Pane::Subscriptions | Pane::Rates => self.table.cursor = index,
         }
         Vec::new()
     }
@@ -132,8 +130,8 @@ mod tests {
         app.on_mouse(click(5, row));
         assert_eq!(app.focus, Pane::Stream);
         assert_eq!(app.selected_event().map(|r| r.event.id.clone()), Some(third));
-        assert!(!app.follow, "reading an older row freezes the stream");
+        assert!(!app.stream.follow, "reading an older row freezes the stream");
         app.on_mouse(mouse(MouseEventKind::ScrollUp, 5, row));
-        assert_eq!(app.stream_cursor, 1, "the wheel moves as ↑ does");
+        assert_eq!(app.stream.cursor, 1, "the wheel moves as ↑ does");
     }
 }

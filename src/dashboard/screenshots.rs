@@ -236,7 +236,7 @@ pub fn demo_app() -> App {
     app.now = NOW;
     app.set_stats(stats);
     app.subscriptions = subs;
-    app.events = events;
+    app.stream.events = events;
     app.alerts = alerts.into();
     app.unseen_alerts = 1;
     app
@@ -428,9 +428,9 @@ pub fn views() -> Vec<(&'static str, App)> {
     let mut send = demo_app();
     send.popups.push(Popup::Send(Box::new(SendForm::new(4))));
     let mut filtered = filtered_app();
-    filtered.follow = false;
+    filtered.stream.follow = false;
     filtered.focus = Pane::Subscriptions;
-    filtered.sub_cursor = 2;
+    filtered.table.cursor = 2;
     let mut audit = demo_app();
     let entry = |ago: Millis, actor, action: &str, target: &str, summary: &str| crate::domain::model::AuditEntry {
         at: NOW - ago,
@@ -507,7 +507,7 @@ pub fn views() -> Vec<(&'static str, App)> {
     copy_menu.popups.push(Popup::CopyMenu(CopyMenu { cursor: 1 }));
     let mut delete = demo_app();
     delete.focus = Pane::Subscriptions;
-    delete.sub_cursor = 1;
+    delete.table.cursor = 1;
     delete.on_key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('D')));
     let mut long_title = demo_app();
     long_title.popups.push(Popup::Inspector(Box::new(long_title_inspector())));

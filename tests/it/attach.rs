@@ -167,7 +167,7 @@ async fn the_attached_stream_ends_with_every_event_across_reconnects() {
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() > 100, "events flowed: {}", acked.len());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    let listed = |app: &App| app.events.iter().map(|r| r.event.id.clone()).collect::<Vec<_>>();
+    let listed = |app: &App| app.stream.events.iter().map(|r| r.event.id.clone()).collect::<Vec<_>>();
     while resumes.get() < 3 || !acked.iter().all(|id| listed(&app).contains(id)) {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(update)) => apply(&mut app, update),
@@ -370,7 +370,7 @@ async fn clearing_a_filter_keeps_the_history_and_every_live_event() {
     for i in 0..600 {
         sent.push(ingest(&http, &server.base, card_move("P", i)).await);
     }
-    apply_until(&mut app, &mut rx, |app| app.events.len() == 600).await;
+    apply_until(&mut app, &mut rx, |app| app.stream.events.len() == 600).await;
 
     let apply_filter = |app: &mut App| {
         let mut effects = keys(app, "/");
@@ -385,7 +385,7 @@ async fn clearing_a_filter_keeps_the_history_and_every_live_event() {
         let late = answers(&remote, effects).await;
         let now = ingest(&http, &server.base, card_move("P", 1)).await;
         sent.push(now.clone());
-        apply_until(&mut app, &mut rx, |app| app.events.iter().any(|r| r.event.id == now)).await;
+        apply_until(&mut app, &mut rx, |app| app.stream.events.iter().any(|r| r.event.id == now)).await;
         for outcome in late {
             app.apply_outcome(outcome);
         }
@@ -431,7 +431,7 @@ async fn a_search_says_when_it_was_read_and_a_filter_is_live() {
     };
     let first = ingest(&http, &server.base, globex(2)).await;
     let other = ingest(&http, &server.base, card_move("P", 3)).await;
-    apply_until(&mut app, &mut rx, |app| app.events.len() == 2).await;
+    apply_until(&mut app, &mut rx, |app| app.stream.events.len() == 2).await;
     searchable(1).await;
 
     let mut effects = keys(&mut app, "/");
@@ -449,7 +449,7 @@ async fn a_search_says_when_it_was_read_and_a_filter_is_live() {
 
     let second = ingest(&http, &server.base, globex(4)).await;
     ingest(&http, &server.base, json_action("card.done")).await;
-    apply_until(&mut app, &mut rx, |app| app.events.len() == 4).await;
+    apply_until(&mut app, &mut rx, |app| app.stream.events.len() == 4).await;
     let text = screen(&mut app);
     assert!(text.contains("· 2 newer not searched ·"), "{text}");
     assert_eq!(shown(&app), std::slice::from_ref(&first), "not shown before the store says it matches");
@@ -477,7 +477,7 @@ async fn a_search_says_when_it_was_read_and_a_filter_is_live() {
     }
     assert_eq!(shown(&app).len(), 3, "{:?}", shown(&app));
     let live = ingest(&http, &server.base, card_move("P", 5)).await;
-    apply_until(&mut app, &mut rx, |app| app.events.len() == 5).await;
+    apply_until(&mut app, &mut rx, |app| app.stream.events.len() == 5).await;
     let text = screen(&mut app);
     let title = text.lines().find(|l| l.contains("Event stream")).unwrap().to_string();
     assert!(title.contains("· live"), "{title}");

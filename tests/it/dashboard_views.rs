@@ -33,10 +33,10 @@ fn too_small_says_so_and_any_size_renders() {
 #[test]
 fn hostile_text_is_escaped_before_it_reaches_the_terminal() {
     let mut app = demo_app();
-    let mut event = app.events[0].event.clone();
+    let mut event = app.stream.events[0].event.clone();
     event.action = "card.move\x1b]0;pwned\x07\x1b[2J".into();
     event.card_id = Some("1\u{202e}evil\u{9b}31m".into());
-    app.events.push_front(hookwatch::dashboard::app::EventRow { event, changed_at: 0 });
+    app.stream.events.push_front(hookwatch::dashboard::app::EventRow { event, changed_at: 0 });
     app.popups.push(Popup::Help(Box::default()));
     app.popups.clear();
     let buf = render(&app, 200, 50, &PLAIN);
@@ -65,7 +65,7 @@ fn no_color_keeps_state_visible_through_glyphs() {
 #[test]
 fn a_new_event_appears_at_the_top_of_a_live_stream() {
     let mut app = demo_app();
-    let mut event = app.events[0].event.clone();
+    let mut event = app.stream.events[0].event.clone();
     event.id = "evt_01KQZZZZZZZZZZZZZZZZNEWONE".into();
     event.action = "user.role_set".into();
     app.apply_update(hookwatch::dashboard::source::Update::Feed(FeedEvent::EventReceived { event }));
@@ -163,7 +163,7 @@ fn the_subscriptions_table_says_which_rows_show_and_pages_by_its_height() {
     let top = to_text(&render(&app, 80, 24, &PLAIN));
     assert!(top.contains("↓ 1–5 of 12"), "{top}");
     press(&mut app, KeyCode::PageDown);
-    assert_eq!(app.sub_cursor, 5, "a page is the five rows that show");
+    assert_eq!(app.table.cursor, 5, "a page is the five rows that show");
     let paged = to_text(&render(&app, 80, 24, &PLAIN));
     assert!(paged.contains("↑↓ 2–6 of 12") && paged.contains("endpoint-05"), "{paged}");
     insta::assert_snapshot!("subscriptions_scrolled_80x24", paged);
@@ -182,13 +182,13 @@ fn page_down_moves_the_stream_by_the_rows_that_show() {
         (app.screen_width, app.screen_height) = (w, h);
         app.focus = hookwatch::dashboard::app::Pane::Stream;
         press(&mut app, KeyCode::PageDown);
-        assert_eq!(app.stream_cursor, rows, "{w}x{h}");
+        assert_eq!(app.stream.cursor, rows, "{w}x{h}");
         let screen = to_text(&render(&app, w, h, &PLAIN));
         let last_row = screen.lines().rfind(|l| l.contains("evt…")).unwrap();
-        let selected = &app.events[rows].event.id;
+        let selected = &app.stream.events[rows].event.id;
         assert!(last_row.contains(&selected[selected.len() - 6..]), "{w}x{h}: the selection is the last row shown");
         press(&mut app, KeyCode::PageUp);
-        assert_eq!(app.stream_cursor, 0);
+        assert_eq!(app.stream.cursor, 0);
     }
 }
 
@@ -243,7 +243,7 @@ fn a_viewer_is_told_what_it_cannot_do() {
     use crossterm::event::KeyCode;
     let mut app = demo_app();
     app.read_only = true;
-    (app.focus, app.sub_cursor, app.zoomed) = (hookwatch::dashboard::app::Pane::Subscriptions, 2, true);
+    (app.focus, app.table.cursor, app.zoomed) = (hookwatch::dashboard::app::Pane::Subscriptions, 2, true);
     let screen = to_text(&render(&app, 200, 50, &PLAIN));
     assert!(screen.contains("(hidden: read-only)") && !screen.contains("S reveals"), "{screen}");
     assert!(press(&mut app, KeyCode::Char('p')).is_empty());
@@ -304,7 +304,7 @@ fn a_filter_naming_no_subscription_is_refused_as_it_is_typed() {
     for c in "sub:nosuch".chars() {
         press(&mut app, KeyCode::Char(c));
     }
-    let error = app.filter_error.clone().unwrap_or_default();
+    let error = app.filter_input.as_ref().and_then(|l| l.error.clone()).unwrap_or_default();
     assert!(error.contains("no subscription is named \"nosuch\""), "{error}");
     press(&mut app, KeyCode::Enter);
     assert!(app.filter_text.is_empty(), "not applied");

@@ -268,7 +268,7 @@ async fn any_remote_data_renders_every_view_at_any_size() {
         }
         assert!(updates > 1, "seed {seed}: the stream was read");
         drop(rx);
-        let id = app.events.front().map(|r| r.event.id.clone()).unwrap_or_else(|| rng.text());
+        let id = app.stream.events.front().map(|r| r.event.id.clone()).unwrap_or_else(|| rng.text());
         app.apply_outcome(Outcome::Alerts(Vec::new()));
         let (running, preview) = replays(&mut rng);
         app.apply_outcome(Outcome::Replays(running, rng.millis()));

@@ -459,7 +459,7 @@ mod tests {
     #[test]
     fn every_stream_update_round_trips() {
         let app = crate::dashboard::screenshots::demo_app();
-        let event = app.events[0].event.clone();
+        let event = app.stream.events[0].event.clone();
         let d = &event.deliveries[0];
         let updates = [
             FeedEvent::EventReceived { event: event.clone() },

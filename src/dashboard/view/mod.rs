@@ -1,35 +1,14 @@
-//! Drawing: pure functions from `&App` to a frame. One file per screen region.
-
-mod footer;
-mod header;
-mod rates;
-mod stream;
-mod subscriptions;
+//! Drawing: lays the panes out (each draws itself over the app's `Data`, see `panes/`), then the
+//! popups over them.
 
 use super::app::{App, Pane};
 use super::component::Component;
-use super::layout::{MIN_HEIGHT, MIN_WIDTH, main_layout, pane_block};
-use super::text::span;
+use super::layout::{MIN_HEIGHT, MIN_WIDTH, main_layout};
+use super::panes::{footer, header, rates};
 use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::Line;
-use ratatui::widgets::{Block, Paragraph, Wrap};
-
-/// A pane showing figures from the source: marked stale while the source is out of reach or
-/// silent, with how old its figures are.
-pub fn figures_block(title: &str, focused: bool, app: &App, theme: &Theme) -> Block<'static> {
-    let block = pane_block(title, focused, theme);
-    match app.stale_since {
-        Some(since) => block.title(Line::styled(format!(" STALE · {} ", last_update(app, since)), theme.bad())),
-        None => block,
-    }
-}
-
-/// "last update 12s ago": how old what the source last said is.
-pub fn last_update(app: &App, since: crate::domain::model::Millis) -> String {
-    format!("last update {} ago", span(app.now.saturating_sub(since)))
-}
+use ratatui::widgets::{Paragraph, Wrap};
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let area = frame.area();
@@ -42,27 +21,27 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         return;
     }
     let layout = main_layout(area, app.endpoints().len());
-    header::draw(frame, layout.header, app, theme);
-    footer::draw(frame, layout.footer, app, theme);
+    header::draw(frame, layout.header, &app.data(), theme);
+    match &app.filter_input {
+        Some(line) => line.draw(frame, layout.footer, &app.data(), theme),
+        None => footer::draw(frame, layout.footer, &app.data(), theme),
+    }
     if app.zoomed {
         // The focused pane alone, between the header and the hint line.
         let body = layout.body;
         match app.focus {
-            Pane::Stream => stream::draw(frame, body, app, theme, true),
-            Pane::Rates if layout.rates.is_some() => rates::draw(frame, body, app, theme, true),
-            Pane::Subscriptions | Pane::Rates => subscriptions::draw(frame, body, app, theme, true, true),
+            Pane::Stream => app.stream.draw(frame, body, &app.data(), theme),
+            Pane::Rates if layout.rates.is_some() => rates::draw(frame, body, &app.data(), theme),
+            Pane::Subscriptions | Pane::Rates => app.table.draw(frame, body, &app.data(), theme),
         }
         draw_popups(frame, area, app, theme);
         return;
     }
-    let rates_visible = layout.rates.is_some();
-    // A folded rates pane lives inside Subscriptions, so focus on it shows there.
-    let subs_focused = app.focus == Pane::Subscriptions || (app.focus == Pane::Rates && !rates_visible);
-    subscriptions::draw(frame, layout.subscriptions, app, theme, subs_focused, !rates_visible);
+    app.table.draw(frame, layout.subscriptions, &app.data(), theme);
     if let Some(r) = layout.rates {
-        rates::draw(frame, r, app, theme, app.focus == Pane::Rates);
+        rates::draw(frame, r, &app.data(), theme);
     }
-    stream::draw(frame, layout.stream, app, theme, app.focus == Pane::Stream);
+    app.stream.draw(frame, layout.stream, &app.data(), theme);
     draw_popups(frame, area, app, theme);
 }
 

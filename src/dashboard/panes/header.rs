@@ -1,7 +1,8 @@
 //! The header: how healthy, how busy, alerts, then where and how long — most urgent first, so a
-//! narrow terminal cuts the least important part.
+//! narrow terminal cuts the least important part. It has no state and takes no keys: a pure
+//! function of the app's `Data`.
 
-use crate::dashboard::app::App;
+use crate::dashboard::data::Data;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::text::{counted, percent, span};
 use crate::dashboard::theme::Theme;
@@ -30,9 +31,9 @@ const REPLAYS_FRESH_MS: i64 = 3000;
 
 /// The replays' progress (held ones say what they wait for), with the key that cancels; marked
 /// with its time when not current.
-fn replay_progress(app: &App) -> Option<String> {
-    let newest = app.replays.first()?;
-    let mut text = match &app.replays[..] {
+fn replay_progress(data: &Data) -> Option<String> {
+    let newest = data.replays.first()?;
+    let mut text = match data.replays {
         [one] => {
             // Held, what it waits for says enough (a failed probe held it); running, its pace and failures.
             let pace = match &one.held {
@@ -54,8 +55,8 @@ fn replay_progress(app: &App) -> Option<String> {
             )
         }
     };
-    if let Some((at, error)) = &app.replays_read
-        && (error.is_some() || app.now.saturating_sub(*at) > REPLAYS_FRESH_MS)
+    if let Some((at, error)) = data.replays_read
+        && (error.is_some() || data.now.saturating_sub(*at) > REPLAYS_FRESH_MS)
     {
         text += &format!(" · as of {}", crate::dashboard::text::clock(*at));
     }
@@ -63,8 +64,8 @@ fn replay_progress(app: &App) -> Option<String> {
 }
 
 /// "last update 12s ago (10:31:02)": how old the figures are, and the time to look up in logs.
-fn stale_age(app: &App, since: crate::domain::model::Millis) -> String {
-    format!("{} ({})", super::last_update(app, since), crate::dashboard::text::clock(since))
+fn stale_age(data: &Data, since: crate::domain::model::Millis) -> String {
+    format!("{} ({})", super::last_update(data.now, since), crate::dashboard::text::clock(since))
 }
 
 /// What a held replay waits for: `held: breaker open, next probe 14:03:10 (crm)`.
@@ -75,36 +76,36 @@ fn held(hold: &ReplayHold) -> String {
 }
 
 /// What the header says, each part with how soon it gives way on a narrow screen (higher first).
-fn segments(app: &App, theme: &Theme) -> Vec<(u8, Vec<Span<'static>>)> {
+fn segments(data: &Data, theme: &Theme) -> Vec<(u8, Vec<Span<'static>>)> {
     let reversed =
         |text: String, style: ratatui::style::Style| vec![Span::styled(text, style.add_modifier(Modifier::REVERSED))];
     let mut out = vec![(0, vec![Span::styled(" hookwatch ", theme.title_bar().add_modifier(Modifier::BOLD))])];
-    if app.read_only {
+    if data.read_only {
         out.push((0, reversed(" READ-ONLY ".into(), theme.warn())));
     }
-    if let Some(reason) = &app.refused {
+    if let Some(reason) = data.refused {
         out.push((0, reversed(format!(" REFUSED · {} ", clean(reason)), theme.bad())));
-    } else if !app.connected {
-        let since = app.stale_since.map(|t| format!(" · {}", stale_age(app, t))).unwrap_or_default();
-        let detail = clean(&app.connection_detail);
+    } else if !data.connected {
+        let since = data.stale_since.map(|t| format!(" · {}", stale_age(data, t))).unwrap_or_default();
+        let detail = clean(data.connection_detail);
         out.push((
             0,
             reversed(format!(" DISCONNECTED{since} · figures are stale · reconnecting… {detail} "), theme.bad()),
         ));
-    } else if let Some(since) = app.stale_since {
+    } else if let Some(since) = data.stale_since {
         // Connected, yet not even a heartbeat: the server (or the path to it) has stalled.
-        out.push((0, reversed(format!(" STALE · {} · server silent ", stale_age(app, since)), theme.bad())));
+        out.push((0, reversed(format!(" STALE · {} · server silent ", stale_age(data, since)), theme.bad())));
     }
-    if !app.follow {
-        out.push((1, reversed(format!(" FROZEN +{} ", app.held.len()), theme.warn())));
+    if let Some(held) = data.frozen {
+        out.push((1, reversed(format!(" FROZEN +{held} "), theme.warn())));
     }
-    if app.zoomed {
+    if data.zoomed {
         out.push((1, reversed(" ZOOM · z returns ".into(), theme.accent())));
     }
-    if let Some(progress) = replay_progress(app) {
+    if let Some(progress) = replay_progress(data) {
         out.push((1, reversed(progress, theme.accent())));
     }
-    if let Some(stats) = &app.stats {
+    if let Some(stats) = data.stats {
         let overall = overall_success(stats);
         // Attempts alone would read healthy while an endpoint gets none: the endpoints whose
         // deliveries are held (breaker open or probing, or disabled) are said beside the figure.
@@ -137,30 +138,30 @@ fn segments(app: &App, theme: &Theme) -> Vec<(u8, Vec<Span<'static>>)> {
             out.push((6, vec![Span::styled(format!("nodes {alive}/{} (N)", stats.nodes.len()), style)]));
         }
     }
-    if !app.alerts.is_empty() {
-        let (style, text) = match app.unseen_alerts {
-            0 => (theme.dim(), format!("⚠ {}", app.alerts.len())),
+    if !data.alerts.is_empty() {
+        let (style, text) = match data.unseen_alerts {
+            0 => (theme.dim(), format!("⚠ {}", data.alerts.len())),
             n => (
                 theme.bad().add_modifier(Modifier::BOLD),
-                format!("⚠ {}, {n} new (a)", counted(app.alerts.len() as u64, "alert")),
+                format!("⚠ {}, {n} new (a)", counted(data.alerts.len() as u64, "alert")),
             ),
         };
         out.push((1, vec![Span::styled(text, style)]));
     }
-    if let Some(stats) = &app.stats {
+    if let Some(stats) = data.stats {
         out.push((
             7,
             vec![Span::styled(format!("up {}", span((stats.uptime_s as i64).saturating_mul(1000))), theme.dim())],
         ));
     }
-    out.push((8, vec![Span::styled(clean(&app.location).into_owned(), theme.dim())]));
+    out.push((8, vec![Span::styled(clean(data.location).into_owned(), theme.dim())]));
     out
 }
 
 /// The header: whole parts give way, least important first, so nothing shown is cut mid-word.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {
     const GAP: usize = 2;
-    let mut parts = segments(app, theme);
+    let mut parts = segments(data, theme);
     let width = |parts: &[(u8, Vec<Span>)]| -> usize {
         parts.iter().map(|(_, spans)| spans.iter().map(Span::width).sum::<usize>() + GAP).sum::<usize>() - GAP
     };

@@ -1,8 +1,11 @@
-//! The Delivery success pane: a rate bar and a sparkline per endpoint.
+//! The Delivery success pane: a rate bar and a sparkline per endpoint. It shares the
+//! subscriptions table's cursor and keys (they go to the table when it is focused), so it has
+//! no state of its own: a pure function of the app's `Data`.
 
-use super::figures_block;
-use crate::dashboard::app::App;
 use crate::dashboard::columns::{bar, hold_texts};
+use crate::dashboard::data::Data;
+use crate::dashboard::layout::Pane;
+use crate::dashboard::panes::figures_block;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::text::{pad, percent};
 use crate::dashboard::theme::Theme;
@@ -19,16 +22,17 @@ pub fn sparkline(history: &[Option<f64>]) -> String {
     history.iter().map(|r| r.map_or('·', |r| LEVELS[((r * 7.0).round() as usize).min(7)])).collect()
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bool) {
-    let block = figures_block("Delivery success · 5m · last 2 min", focused, app, theme);
+pub fn draw(frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {
+    let focused = data.focus == Pane::Rates;
+    let block = figures_block("Delivery success · 5m · last 2 min", focused, data, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;
     let name_w = (width / 4).clamp(6, 18);
     // The selected row stays in view, as in the Subscriptions table.
-    let first = crate::dashboard::layout::first_shown(app.sub_cursor, usize::from(inner.height));
-    let lines: Vec<Line> = app
-        .endpoints()
+    let first = crate::dashboard::layout::first_shown(data.table_cursor, usize::from(inner.height));
+    let lines: Vec<Line> = data
+        .endpoints
         .iter()
         .enumerate()
         .skip(first)
@@ -38,7 +42,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
             let spark = sparkline(&e.history);
             let bar_w = width.saturating_sub(name_w + spark.chars().count() + 10).max(4);
             let name = pad(&clean(&e.name), name_w);
-            let selected = i == app.sub_cursor;
+            let selected = i == data.table_cursor;
             let name_style = if selected && focused {
                 theme.selected()
             } else if selected {
@@ -47,7 +51,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, focused: bo
                 Default::default()
             };
             // While deliveries are held the rate is history: the hold is said in its place.
-            let figure = match hold_texts(e, app.now).into_iter().find(|t| t.chars().count() < bar_w + 8) {
+            let figure = match hold_texts(e, data.now).into_iter().find(|t| t.chars().count() < bar_w + 8) {
                 Some(hold) => {
                     Span::styled(format!("{hold:<w$} ", w = bar_w + 7), theme.bad().add_modifier(Modifier::BOLD))
                 }
