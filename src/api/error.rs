@@ -101,6 +101,7 @@ pub async fn in_error_shape(response: Response) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase)
         .is_some_and(|t| t.starts_with("application/json") || t.starts_with("application/problem+json"));
     if !(status.is_client_error() || status.is_server_error()) || json {
         return response;
@@ -108,7 +109,15 @@ pub async fn in_error_shape(response: Response) -> Response {
     let (parts, body) = response.into_parts();
     let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
     let text = String::from_utf8_lossy(&text).trim().to_string();
-    let message = if text.is_empty() { unexplained(status) } else { text };
+    // A server error's words are the operator's (they may name internals): logged, not answered.
+    let message = if text.is_empty() || status.is_server_error() {
+        if !text.is_empty() {
+            tracing::warn!("answered {status}: {text}");
+        }
+        unexplained(status)
+    } else {
+        text
+    };
     let mut shaped = ApiError::new(status, code_of(status), message).into_response();
     let mut headers = parts.headers;
     headers.remove(header::CONTENT_TYPE);

@@ -257,13 +257,13 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    /// Its version as an HTTP entity tag: FNV-1a of everything stored of it, so any change (by
-    /// anyone, on any node) gives another. A client sends it back in `If-Match` to change only
-    /// what it read.
+    /// Its version as an HTTP entity tag: FNV-1a of what a viewer reads of it (secrets masked, so
+    /// the tag is no digest of them), `updated_at` included, so any change (by anyone, on any
+    /// node) gives another. A client sends it back in `If-Match` to change only what it read.
     pub fn etag(&self) -> String {
         use std::hash::Hasher;
         let mut hasher = fnv::FnvHasher::default();
-        hasher.write(&serde_json::to_vec(self).unwrap_or_default());
+        hasher.write(&serde_json::to_vec(&self.for_viewer()).unwrap_or_default());
         format!("\"{:016x}\"", hasher.finish())
     }
 }

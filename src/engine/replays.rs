@@ -285,8 +285,10 @@ impl Engine {
     }
 
     /// What keeps the deliveries already sent to `subscriptions` from going out, if anything.
-    fn holding(&self, subscriptions: &HashSet<String>, now: Millis) -> Option<ReplayHold> {
-        subscriptions.iter().find_map(|id| match self.gate(id, false, now) {
+    /// `probed`: endpoints whose probe was just handed on; their open breaker is not a hold (its
+    /// probe is a moment away), but a pause or a disabling still is.
+    fn holding(&self, subscriptions: &HashSet<String>, probed: &[String], now: Millis) -> Option<ReplayHold> {
+        subscriptions.iter().find_map(|id| match self.gate(id, probed.contains(id), now) {
             Gate::Wait(hold) => hold,
             Gate::Go | Gate::Probe => None,
         })
@@ -508,21 +510,21 @@ impl Runner {
 
     /// Waits until every delivery sent so far was attempted, held meanwhile while an endpoint it
     /// sent to cannot take them (paused, disabled, its breaker open): the replay says what it
-    /// waits for instead of showing `running` while nothing moves. A probe just sent is its own
-    /// answer, a moment away, not a hold.
+    /// waits for instead of showing `running` while nothing moves. The open breaker of an
+    /// endpoint just probed is not a hold (the probe is its answer, a moment away); its pause is.
     async fn settle(
         &mut self,
         weak: &Weak<Engine>,
         cancel: &mut oneshot::Receiver<CancelRequest>,
         settling: Settling,
     ) -> std::result::Result<(), Stop> {
-        let waiting_on: HashSet<String> = match &settling {
-            Settling::Probe(probes) => self.seen.iter().filter(|id| !probes.contains(id)).cloned().collect(),
-            Settling::End => self.seen.clone(),
+        let probed: &[String] = match &settling {
+            Settling::Probe(probes) => probes,
+            Settling::End => &[],
         };
         while self.tally.outstanding() > 0 {
             let engine = weak.upgrade().ok_or(Stop::EngineGone)?;
-            let hold = engine.holding(&waiting_on, now_ms());
+            let hold = engine.holding(&self.seen, probed, now_ms());
             drop(engine);
             self.hold(weak, hold).await;
             let _ = or_cancel(cancel, tokio::time::timeout(LOOK_AGAIN, self.tally.changed())).await?;
