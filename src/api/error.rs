@@ -97,13 +97,7 @@ impl IntoResponse for ApiError {
 /// text kept as the message and its headers (`Allow`, `Retry-After`…) kept as they were.
 pub async fn in_error_shape(response: Response) -> Response {
     let status = response.status();
-    let json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_ascii_lowercase)
-        .is_some_and(|t| t.starts_with("application/json") || t.starts_with("application/problem+json"));
-    if !(status.is_client_error() || status.is_server_error()) || json {
+    if !(status.is_client_error() || status.is_server_error()) || is_json(response.headers()) {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -227,12 +221,18 @@ fn whole_numbers_as_integers(value: &mut serde_json::Value) -> bool {
     }
 }
 
-pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+/// Whether `headers` say the body is JSON: `application/json` or any `application/…+json`.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")) {
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+pub fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    if is_json(headers) {
         return Ok(());
     }
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let shown = if content_type.is_empty() { "none".to_string() } else { format!("{content_type:?}") };
     Err(Error::bad_input(
         "unsupported_media_type",
