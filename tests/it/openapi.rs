@@ -176,7 +176,10 @@ async fn schemathesis_finds_nothing_with_every_check() {
     let out = tokio::process::Command::new(python)
         .current_dir(workdir.path())
         .args(["-c", cli, "--config-file", config, "run", &schema, "--header", &auth, "--checks", "all"])
-        .args(["--seed", "20261207", "--max-examples", SCHEMATHESIS_EXAMPLES, "--workers", "2"])
+        // One worker: with two, Hypothesis parses its strategies' sources from two threads at
+        // once, and CPython 3.11's parser then fails now and then ("AST constructor recursion
+        // depth mismatch"), a fault of the tool, not a finding about the server.
+        .args(["--seed", "20261207", "--max-examples", SCHEMATHESIS_EXAMPLES, "--workers", "1"])
         .args(["--generation-database", "none", "--no-color"])
         .output()
         .await
