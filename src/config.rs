@@ -56,6 +56,9 @@ pub struct Config {
     /// Deliveries waiting for one endpoint that raise a backlog_high alert; 0 turns it off
     #[arg(long, default_value = "1000")]
     pub backlog_alert: usize,
+    /// How often each endpoint's queue is compared with backlog_alert
+    #[arg(long, default_value = "5s")]
+    pub backlog_check: Period,
     /// How long finished events are kept
     #[arg(long, default_value = "7d")]
     pub retention: Period,
@@ -170,6 +173,7 @@ impl Config {
     fn check(mut self) -> anyhow::Result<Config> {
         anyhow::ensure!(self.max_body_bytes >= 1024, "max_body_bytes must be at least 1024");
         anyhow::ensure!(!self.body_timeout.is_zero(), "body_timeout must be longer than 0s, e.g. 10s");
+        anyhow::ensure!(!self.backlog_check.is_zero(), "backlog_check must be longer than 0s, e.g. 5s");
         if let Some(bytes) = self.max_db_bytes {
             anyhow::ensure!(bytes >= 1 << 20, "max_db_bytes must be at least 1048576 (1 MiB)");
         }

@@ -60,13 +60,12 @@ pub(super) async fn index_payloads(engine: Weak<Engine>) {
     }
 }
 
-/// How often each endpoint's queue is compared with `backlog_alert`.
-const BACKLOG_EVERY: Duration = Duration::from_secs(5);
-
-/// Raises `backlog_high` when an endpoint's queue on this node reaches `backlog_alert`.
+/// Raises `backlog_high` when an endpoint's queue on this node reaches `backlog_alert`, comparing
+/// them every `backlog_check`.
 pub(super) async fn watch_backlogs(engine: Weak<Engine>) {
     let mut high = HashSet::new();
-    let mut tick = tokio::time::interval(BACKLOG_EVERY);
+    let Some(every) = engine.upgrade().map(|e| *e.config.backlog_check) else { return };
+    let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
         let Some(engine) = engine.upgrade() else { return };

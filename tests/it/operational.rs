@@ -112,7 +112,7 @@ async fn an_endpoint_failing_reaches_the_subscribers_that_ask_and_not_the_endpoi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queue_past_backlog_alert_raises_backlog_high() {
-    let server = Server::start(&["--backlog-alert", "3"]);
+    let server = Server::start(&["--backlog-alert", "3", "--backlog-check", "200ms"]);
     let slow = Behaviour { delay: Duration::from_secs(3), ..Behaviour::default() };
     let (slow_sink, pager_sink) = (Sink::start(slow).await, Sink::start(Behaviour::default()).await);
     let queue = server.subscribe("queue", &slow_sink, &["card.*"], json!({"max_in_flight": 1})).await;
@@ -125,7 +125,8 @@ async fn a_queue_past_backlog_alert_raises_backlog_high() {
             .await;
     let alert: Value = serde_json::from_slice(&got.body).unwrap();
     assert!(alert["data"]["message"].as_str().unwrap().contains("backlog_alert is 3"), "{alert}");
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // Five more checks, the queue still over the line.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let raised = bodies(&pager_sink).iter().filter(|b| b["data"]["action"] == "hookwatch.backlog_high").count();
     assert_eq!(raised, 1, "said once while the queue stays over the line");
 }
