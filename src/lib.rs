@@ -16,3 +16,4 @@ pub mod observe;
 pub mod store;
 pub mod tools;
 pub mod validate;
+pub mod wire;

@@ -1,6 +1,7 @@
 //! Every error response is `{"error":{"code":"…","message":"…"}}` with a message a person can act on.
 
 use crate::domain::error::{Error, FieldProblem};
+use crate::wire::{ErrorBody, ErrorDetail};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -60,27 +61,14 @@ impl From<Error> for ApiError {
 /// Seconds a client is asked to wait after a database fault.
 const STORAGE_RETRY_AFTER: u64 = 5;
 
-/// What every error answer carries.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorDetail {
-    /// Stable, for programs: e.g. `invalid_field`, `not_found`, `unauthorized`.
-    pub code: String,
-    /// For people: what was wrong and how to fix it.
-    pub message: String,
-    /// For a body whose fields were not acceptable: each of them, what was wrong and what to send.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldProblem>,
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
-            error: ErrorDetail { code: self.code.to_string(), message: self.message, errors: self.fields },
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+                errors: self.fields.into_iter().map(Into::into).collect(),
+            },
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after

@@ -3,8 +3,9 @@
 use super::error::json_body;
 use super::extract::{Path, Query};
 use super::{ApiError, AppState, ErrorBody};
-use crate::domain::model::{Actor, Caller, EventDetail, EventSummary};
+use crate::domain::model::{Actor, Caller};
 use crate::domain::query::{EventQuery, StatusFilter};
+use crate::wire::{EventPage, EventWithPayload, RedeliverBody, Redelivering};
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, State};
@@ -75,30 +76,6 @@ impl super::extract::Usage for ListParams {
         "?action=&subscription=&status=&card=&limit=1..500&before=&q= (docs/api.md, GET /v1/events)";
 }
 
-/// A page of events, newest first.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct EventPage {
-    data: Vec<EventSummary>,
-    /// Pass as `before` for the next page; null on the last.
-    next_before: Option<String>,
-}
-
-/// An event with its deliveries and attempts, and its payload parsed.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct EventWithPayload {
-    #[serde(flatten)]
-    event: EventDetail,
-    /// The payload as JSON for readers, beside the exact ingested text in `body`.
-    #[schema(value_type = Object)]
-    payload: Value,
-}
-
-/// How many deliveries were sent again.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct Redelivering {
-    pub redelivering: usize,
-}
-
 fn invalid(code: &'static str, message: String) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, code, message)
 }
@@ -162,16 +139,6 @@ pub async fn detail(
     }
     let payload = serde_json::from_str(&event.body).unwrap_or(Value::Null);
     Ok(Json(EventWithPayload { event, payload }))
-}
-
-#[derive(Deserialize, Default, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RedeliverBody {
-    /// Only the delivery to this subscription (default: every one).
-    subscription: Option<String>,
-    /// Only the deliveries that failed (retrying or dead), not those that went through.
-    #[serde(default)]
-    failed_only: bool,
 }
 
 /// Sends an event's deliveries again, each as a new series of attempts.

@@ -8,7 +8,7 @@ use super::AppState;
 use crate::domain::error::Error;
 use crate::domain::model::{Caller, Filters, Owner, OwnerKind, Subscription};
 use crate::engine::Engine;
-use crate::validate::subscriptions::SubscriptionInput;
+use crate::wire::SubscriptionInput;
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, ID, InputObject, Json, Object, SimpleObject};
 use async_graphql_axum::GraphQLResponse;
 use axum::extract::rejection::BytesRejection;

@@ -4,7 +4,7 @@
 use super::error::{body_rejection, require_json};
 use super::extract::Path;
 use super::{ApiError, AppState, ErrorBody};
-use crate::engine::Ingested;
+use crate::wire::Ingested;
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;

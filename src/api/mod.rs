@@ -19,8 +19,9 @@ mod stream;
 mod subscriptions;
 pub mod tokens;
 
+pub use crate::wire::{ErrorBody, List};
 pub use connections::{Limits, serve};
-pub use error::{ApiError, ErrorBody};
+pub use error::ApiError;
 pub use openapi::document as openapi_document;
 
 use crate::api::tokens::Tokens;
@@ -98,12 +99,6 @@ pub fn admin_routes() -> Vec<(Method, &'static str)> {
 pub fn routes() -> Vec<(Method, &'static str)> {
     let public = public_table().into_iter().map(|(method, path, _)| (method, path));
     [INGEST_ROUTE, METRICS_ROUTE].into_iter().chain(admin_routes()).chain(public).collect()
-}
-
-/// The body of every list answer: `{"data": [...]}`.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct List<T> {
-    pub data: Vec<T>,
 }
 
 impl<T> List<T> {

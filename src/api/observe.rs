@@ -4,13 +4,12 @@ use super::extract::{Path, Query};
 use super::{ApiError, AppState, ErrorBody, List};
 use crate::domain::catalog::ACTIONS;
 use crate::domain::model::{Actor, Alert, AuditEntry};
-use crate::engine::report::StatsReport;
-use crate::observe::stats::{EndpointHistory, Span};
+use crate::wire::StatsReport;
+use crate::wire::{Access, Catalog, CatalogAction, EndpointHistory, Health, Span};
 use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use serde_json::Value;
 
 /// Per endpoint: success over 1m/5m/1h/24h, latency, backlog, breaker; and the cluster's nodes.
 #[utoipa::path(get, path = "/v1/stats", operation_id = "getStats", tag = "observe", responses((status = 200, body = StatsReport)))]
@@ -95,31 +94,21 @@ pub async fn history(
     Ok(Json(app.engine.endpoint_history(&id, span)?))
 }
 
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct Access {
-    actor: Actor,
-    /// Whether this token may change anything (the viewer token reads only).
-    can_change: bool,
-}
-
 /// What the request's token may do: `attach` makes its dashboard read-only for a viewer.
 #[utoipa::path(get, path = "/v1/access", operation_id = "getAccess", tag = "observe", responses((status = 200, body = Access)))]
 pub async fn access(Extension(actor): Extension<Actor>) -> Json<Access> {
     Json(Access { actor, can_change: actor == Actor::Admin })
 }
 
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct Health {
-    status: &'static str,
-    version: &'static str,
-    uptime_s: u64,
-}
-
 /// Liveness: answers while the server runs.
 #[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "public", security(()),
     responses((status = 200, body = Health)))]
 pub async fn healthz(State(app): State<AppState>) -> Json<Health> {
-    Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION"), uptime_s: app.engine.uptime().as_secs() })
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        uptime_s: app.engine.uptime().as_secs(),
+    })
 }
 
 /// Readiness, for load balancers: 200 while the store commits writes, 503 while it cannot (a
@@ -143,42 +132,25 @@ pub async fn readyz(State(app): State<AppState>) -> Result<Json<Health>, ApiErro
     }
 }
 
-/// An action events may carry.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct CatalogAction {
-    action: String,
-    description: &'static str,
-    /// A realistic payload (null for actions declared in the config file).
-    #[schema(value_type = Option<Object>)]
-    sample: Option<Value>,
-    /// One of hookwatch's own `hookwatch.*` alerts: subscribable, never ingested.
-    operational: bool,
-    /// Other spellings accepted for it.
-    aliases: Vec<&'static str>,
-}
-
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct Catalog {
-    data: Vec<CatalogAction>,
-    /// How many of them are built in (the rest come from `extra_actions`).
-    builtin: usize,
-}
-
 /// Every action, with a description and a sample payload.
 #[utoipa::path(get, path = "/v1/catalog", operation_id = "getCatalog", tag = "public", security(()),
     responses((status = 200, body = Catalog)))]
 pub async fn catalog(State(app): State<AppState>) -> Json<Catalog> {
     let action = |name: String| match crate::domain::catalog::find(&name) {
         Some(spec) => CatalogAction {
-            description: spec.description,
+            description: spec.description.to_string(),
             sample: Some(spec.sample()),
             operational: crate::domain::catalog::is_operational(spec.name),
-            aliases: crate::domain::catalog::ALIASES.iter().filter(|(_, n)| *n == spec.name).map(|(a, _)| *a).collect(),
+            aliases: crate::domain::catalog::ALIASES
+                .iter()
+                .filter(|(_, n)| *n == spec.name)
+                .map(|(a, _)| a.to_string())
+                .collect(),
             action: name,
         },
         None => CatalogAction {
             action: name,
-            description: "declared in the config file",
+            description: "declared in the config file".to_string(),
             sample: None,
             operational: false,
             aliases: Vec::new(),

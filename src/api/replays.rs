@@ -3,8 +3,8 @@
 use super::error::json_body;
 use super::extract::{Path, Query};
 use super::{ApiError, AppState, ErrorBody, List};
-use crate::domain::model::{Caller, Replay, ReplayFilter, ReplayPreview};
-use crate::engine::DEFAULT_REPLAY_RATE;
+use crate::domain::model::{Caller, Replay, ReplayPreview};
+use crate::wire::{DEFAULT_REPLAY_RATE, ReplayBody};
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, State};
@@ -12,16 +12,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Deserialize;
-
-#[derive(Deserialize, Default, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateBody {
-    #[serde(default, deserialize_with = "crate::domain::model::from_object")]
-    filter: ReplayFilter,
-    /// Events handed on per second, 1 to 10000 (default 10).
-    #[schema(minimum = 1, maximum = 10000)]
-    rate_per_s: Option<u32>,
-}
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -37,7 +27,7 @@ impl super::extract::Usage for CreateQuery {
 
 /// Starts a paced replay of the deliveries the filter selects, or previews it with `?dry_run=true`.
 #[utoipa::path(post, path = "/v1/replays", operation_id = "createReplay", tag = "replays", params(CreateQuery),
-    request_body(content = Option<CreateBody>),
+    request_body(content = Option<ReplayBody>),
     responses((status = 202, description = "started", body = Replay), (status = 200, description = "the preview", body = ReplayPreview),
         (status = 400, body = ErrorBody), (status = 404, description = "the filter's subscription does not exist", body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -48,7 +38,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let input: CreateBody = json_body(&headers, body, true)?.unwrap_or_default();
+    let input: ReplayBody = json_body(&headers, body, true)?.unwrap_or_default();
     let rate = input.rate_per_s.unwrap_or(DEFAULT_REPLAY_RATE);
     if query.dry_run {
         let preview = app.engine.preview_replay(&input.filter, rate).await?;

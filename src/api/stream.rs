@@ -13,13 +13,13 @@
 use super::extract::Query;
 use super::{ApiError, AppState};
 use crate::domain::model::{Actor, Millis, now_ms};
-use crate::observe::feed::{FeedEvent, Sent};
+use crate::observe::feed::Sent;
+use crate::wire::{FeedEvent, Heartbeat, StreamGap, StreamResumed};
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, Sse};
 use futures::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
-use serde_json::json;
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -108,6 +108,11 @@ fn update_event(update: &FeedEvent, viewer: bool, ids: IdKind) -> Event {
         .unwrap_or_else(|_| Event::default().comment("unserialisable update"))
 }
 
+/// One of the stream's own frames (`gap`, `resumed`, `heartbeat`): a name and its JSON, no id.
+fn frame(name: &'static str, data: &impl serde::Serialize) -> Event {
+    Event::default().event(name).json_data(data).unwrap_or_else(|_| Event::default().comment("unserialisable frame"))
+}
+
 /// The updates after `since` that the client was not sent, in the order this process sent them
 /// (those it did not send first, by time), and the gaps the store could not fill. Sent in that
 /// order, whatever prefix of them a client receives is again "everything up to its last". Those
@@ -192,15 +197,13 @@ pub async fn stream(
         let sent = app.engine.feed().sent_since(at - RESUME_SLACK_MS, last.as_deref());
         let (updates, gaps) = replay(&app, at, &sent, live_from).await?;
         for reason in gaps {
-            let gap = json!({"since": at, "reason": reason}).to_string();
-            opening.push(Event::default().event("gap").data(gap));
+            opening.push(frame("gap", &StreamGap { since: at, reason }));
         }
         for update in &updates {
             replayed.insert(update.identity());
             opening.push(update_event(update, viewer, IdKind::Identity));
         }
-        let summary = json!({"since": at, "replayed": updates.len()});
-        opening.push(Event::default().event("resumed").data(summary.to_string()));
+        opening.push(frame("resumed", &StreamResumed { since: at, replayed: updates.len() }));
     }
     // After a lag the client lacks updates sent before the ones it gets next: from then on its
     // ids carry only their time, so a resume replays by time rather than taking it to have them.
@@ -230,10 +233,7 @@ pub async fn stream(
     // A named event, not a comment: a client's SSE parser hands it over, so it can count it as
     // proof of life; a standard client without a listener for it ignores it. No id: only updates
     // move a client's resume point.
-    let heartbeats = every(HEARTBEAT_EVERY).map(move |_| {
-        let beat = json!({"at": now_ms()}).to_string();
-        Ok(Event::default().event("heartbeat").data(beat))
-    });
+    let heartbeats = every(HEARTBEAT_EVERY).map(move |_| Ok(frame("heartbeat", &Heartbeat { at: now_ms() })));
     let mut stopping = app.stopping.clone();
     let stop = async move {
         let _ = stopping.wait_for(|s| *s).await;

@@ -1,35 +1,23 @@
 //! `/v1/subscriptions`: create, list, read, change, delete, pause, resume, rotate, recover.
 
 use super::error::json_body;
-use super::events::Redelivering;
 use super::extract::Path;
 use super::schema::without_null;
 use super::{ApiError, AppState, ErrorBody, List};
 use crate::domain::model::{Actor, Caller, Subscription, SubscriptionState};
-use crate::validate::subscriptions::SubscriptionInput;
+use crate::wire::SubscriptionInput;
+use crate::wire::{Created, Probing, RecoverBody, Redelivering, RotateBody};
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 
 type Body = Result<Bytes, BytesRejection>;
-
-/// A new subscription, and the ones it replaced (with `override_previous`).
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Created {
-    #[serde(flatten)]
-    #[schema(value_type = Subscription)]
-    subscription: Arc<Subscription>,
-    /// Ids of the subscriptions deleted in its favour.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    replaced: Vec<String>,
-}
 
 /// The body of `PATCH /v1/subscriptions/{id}`: `SubscriptionInput`'s fields, all optional but
 /// `owner` (set when it is created, and then fixed), and the one rule between two of them JSON
@@ -205,14 +193,6 @@ pub async fn resume(
     Ok(Json(app.engine.set_state(&id, SubscriptionState::Active, actor).await?))
 }
 
-#[derive(Deserialize, Default, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RotateBody {
-    /// The new secret (`whsec_…` or `whsk_…`); absent: a new one of the same scheme.
-    #[schema(pattern = r"^whsec_([A-Za-z0-9+/]{4}){8,21}$")]
-    secret: Option<String>,
-}
-
 /// A new secret signs from now; the replaced ones keep signing beside it for 24 hours each.
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/rotate-secret", operation_id = "rotateSecret", tag = "subscriptions",
     params(("id" = String, Path, description = "sub_…")), request_body(content = Option<RotateBody>),
@@ -229,14 +209,6 @@ pub async fn rotate_secret(
 ) -> Result<Json<Arc<Subscription>>, ApiError> {
     let input: RotateBody = json_body(&headers, body, true)?.unwrap_or_default();
     Ok(Json(app.engine.rotate_secret(&id, input.secret, actor).await?))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RecoverBody {
-    /// RFC 3339: failed deliveries of events received since then are sent again.
-    #[schema(format = DateTime)]
-    since: String,
 }
 
 /// Sends again every failed delivery to it of events received since a time (after an outage).
@@ -267,13 +239,6 @@ pub async fn recover(
     })?;
     let redelivering = app.engine.recover(&id, since.timestamp_millis(), actor).await?;
     Ok((StatusCode::ACCEPTED, Json(Redelivering { redelivering })))
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Probing {
-    probing: bool,
-    /// Deliveries waiting behind the open breaker.
-    held: usize,
 }
 
 /// Probes an open breaker now instead of at the end of its cooldown.

@@ -31,8 +31,8 @@ use crate::domain::catalog::Catalog;
 use crate::domain::model::{Alert, AuditEntry, Millis, Replay, ReplayState, Subscription};
 use crate::domain::model::{SubscriptionChange, SubscriptionState};
 use crate::domain::query::EventQuery;
-use crate::engine::report::{EndpointReport, StatsReport};
-use crate::observe::feed::FeedEvent;
+use crate::wire::FeedEvent;
+use crate::wire::{EndpointReport, StatsReport};
 use std::collections::VecDeque;
 
 const STATUS_FOR_MS: Millis = 6000;

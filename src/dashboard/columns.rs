@@ -5,9 +5,9 @@
 use super::sanitize::clean;
 use super::text::{clock, percent, span};
 use super::theme::Theme;
-use crate::dispatch::BreakerState;
 use crate::domain::model::{Millis, SubscriptionState};
-use crate::engine::report::EndpointReport;
+use crate::wire::BreakerState;
+use crate::wire::EndpointReport;
 use ratatui::layout::Constraint;
 use ratatui::style::Modifier;
 use ratatui::text::Span;

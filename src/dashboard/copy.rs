@@ -2,8 +2,8 @@
 //! that sends the delivery again as hookwatch does, freshly signed. The text is built here; the
 //! event loop hands it to the terminal (OSC 52), which works over SSH and inside tmux.
 
-use crate::dispatch::signing::signature_header;
 use crate::domain::model::Subscription;
+use crate::domain::signing::signature_header;
 
 /// The inspector's copy menu, in the order it lists them; each has its letter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,10 +5,10 @@ use super::filter::{Filter, Sieve};
 use super::keymap::Context;
 use super::layout::Pane;
 use super::text::clock;
-use crate::dispatch::BreakerState;
 use crate::domain::catalog::Catalog;
 use crate::domain::model::{Alert, AuditEntry, Millis, Replay, Subscription, SubscriptionState};
-use crate::engine::report::{EndpointReport, StatsReport};
+use crate::wire::BreakerState;
+use crate::wire::{EndpointReport, StatsReport};
 use ratatui::layout::Rect;
 use std::collections::VecDeque;
 

@@ -5,9 +5,9 @@ use super::source::SourceError;
 use crate::domain::model::{Alert, AuditEntry, EventDetail, EventSummary, Millis, Replay, ReplayFilter};
 use crate::domain::model::{ReplayPreview, Subscription};
 use crate::domain::query::EventQuery;
-use crate::engine::report::StatsReport;
-use crate::observe::stats::{EndpointHistory, Span};
-use crate::validate::subscriptions::SubscriptionInput;
+use crate::wire::StatsReport;
+use crate::wire::SubscriptionInput;
+use crate::wire::{EndpointHistory, Span};
 
 /// Work the event loop carries out against the source.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,9 +14,9 @@ use super::popups::replay::{ReplayDraft, replay_filter};
 use super::popups::{alerts::Alerts, audit::Audit, confirm::Confirm, copy_menu::CopyMenu};
 use super::popups::{nodes::Nodes, send_form::SendForm, subscription_form::SubscriptionForm};
 use super::text::counted;
-use crate::dispatch::BreakerState;
 use crate::domain::model::{DeliveryStatus, Millis, SubscriptionState};
-use crate::observe::stats::{EndpointHistory, Span};
+use crate::wire::BreakerState;
+use crate::wire::{EndpointHistory, Span};
 use crossterm::event::KeyEvent;
 
 impl App {

@@ -256,7 +256,7 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
                 Err(e) => Outcome::Failed(format!("cannot delete {name}: {e}")),
             },
             Effect::PreviewReplay(filter) => Outcome::ReplayPreview(
-                s.preview_replay(&filter, crate::engine::DEFAULT_REPLAY_RATE).await.map_err(|e| e.to_string()),
+                s.preview_replay(&filter, crate::wire::DEFAULT_REPLAY_RATE).await.map_err(|e| e.to_string()),
             ),
             Effect::StartReplay { filter, rate_per_s } => match s.start_replay(&filter, rate_per_s).await {
                 Ok(replay) => Outcome::ReplayStarted(Box::new(replay)),

@@ -8,12 +8,12 @@ use super::popups::{alerts::Alerts, audit::Audit, copy_menu::CopyMenu, nodes::No
 use super::popups::{send_form::SendForm, subscription_form::SubscriptionForm};
 use super::theme::Theme;
 use super::view;
-use crate::dispatch::BreakerState;
 use crate::domain::model::*;
 use crate::domain::model::{Alert, AlertKind};
-use crate::engine::report::{EndpointReport, StatsReport};
-use crate::observe::stats::{EndpointHistory, HistoryPoint, Latency, RecentFailure, ResponseCount, Span};
-use crate::store::NodeInfo;
+use crate::wire::BreakerState;
+use crate::wire::NodeInfo;
+use crate::wire::{EndpointHistory, HistoryPoint, Latency, RecentFailure, ResponseCount, Span};
+use crate::wire::{EndpointReport, StatsReport};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;

@@ -2,9 +2,9 @@
 //! The attempt's timeout is kept here rather than by reqwest, so that an answer that is there
 //! when its timer fires wins (`Deadline::by`).
 
-use super::signing;
 use super::ssrf::{Blocked, DnsFailure, SsrfGuard};
 use crate::domain::model::{ErrorKind, Millis, Subscription, is_sensitive, mask, now_ms};
+use crate::domain::signing;
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::collections::BTreeMap;

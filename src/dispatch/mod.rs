@@ -6,7 +6,6 @@ mod compact_id;
 mod health;
 mod lane;
 pub mod retry;
-pub mod signing;
 pub mod ssrf;
 mod ticket;
 

@@ -30,7 +30,7 @@ pub enum Error {
 }
 
 /// What is wrong with one field of a request, and what to send instead.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FieldProblem {
     /// Where in the body, e.g. `url`, `headers`, `actions[2]`.
     pub field: String,

@@ -1,5 +1,5 @@
 //! The plain types every stage shares, importing nothing of the flow: events, deliveries,
-//! subscriptions, attempts and alerts (`model`), domain errors, the signing secret, the action
+//! subscriptions, attempts and alerts (`model`), domain errors, the signing secret and the Standard Webhooks signature, the action
 //! catalog, the stop signal, the retry schedule and the filter language over events (`query`).
 
 pub mod catalog;
@@ -9,3 +9,4 @@ pub mod query;
 pub(crate) mod schedule;
 pub(crate) mod secret;
 pub mod signals;
+pub(crate) mod signing;

@@ -954,7 +954,7 @@ mod tests {
     use super::*;
 
     fn subscription() -> Subscription {
-        crate::validate::subscriptions::SubscriptionInput {
+        crate::wire::SubscriptionInput {
             url: Some("https://crm.example.com/h".into()),
             actions: Some(vec!["*".into()]),
             ..Default::default()

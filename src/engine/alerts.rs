@@ -4,8 +4,8 @@
 use super::Engine;
 use crate::domain::catalog;
 use crate::domain::model::Alert;
-use crate::observe::feed::FeedEvent;
 use crate::validate::payload::{Audience, PayloadFacts};
+use crate::wire::FeedEvent;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 

@@ -6,8 +6,8 @@ use super::Engine;
 
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Actor, AuditEntry, Caller, Subscription, SubscriptionChange, SubscriptionState, now_ms};
-use crate::observe::feed::FeedEvent;
-use crate::validate::subscriptions::SubscriptionInput;
+use crate::wire::FeedEvent;
+use crate::wire::SubscriptionInput;
 use std::sync::Arc;
 
 impl Engine {

@@ -5,9 +5,10 @@ use super::Engine;
 use crate::dispatch::{CompactId, Job};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{DeliveryStatus, DeliverySummary, EventSummary, Millis, new_id, now_ms};
-use crate::observe::feed::FeedEvent;
 use crate::store::{IngestOutcome, NewEvent, PendingDelivery};
 use crate::validate::payload::{self, Audience, PayloadFacts};
+use crate::wire::FeedEvent;
+use crate::wire::Ingested;
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,17 +37,6 @@ fn new_event(facts: &PayloadFacts, body: Bytes, idempotency_key: Option<String>,
         deliveries: Vec::new(),
         subscriptions_version: 0,
     }
-}
-
-/// What an accepted ingest returns.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-pub struct Ingested {
-    pub id: String,
-    pub action: String,
-    pub deliveries: u32,
-    /// True when the idempotency key matched an earlier event and nothing was created.
-    #[serde(skip)]
-    pub replayed: bool,
 }
 
 impl Engine {

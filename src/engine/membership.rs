@@ -4,8 +4,9 @@
 
 use super::Engine;
 use crate::domain::model::{DeliveryStatus, Millis, new_id, now_ms};
-use crate::observe::feed::FeedEvent;
-use crate::store::{Activity, NodeInfo, NodeStatus};
+use crate::store::{Activity, NodeStatus};
+use crate::wire::FeedEvent;
+use crate::wire::NodeInfo;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};

@@ -15,9 +15,7 @@ mod registry;
 mod replays;
 pub mod report;
 
-pub use ingest::Ingested;
 pub(crate) use membership::{heartbeat_interval, silent_after};
-pub use replays::{DEFAULT_REPLAY_RATE, MAX_REPLAY_RATE};
 
 use crate::config::Config;
 use crate::dispatch::{self, Context, Dispatcher, SsrfGuard};

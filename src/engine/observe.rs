@@ -6,9 +6,9 @@ use super::changes::audit;
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{AlertKind, AuditEntry, Caller, EventDetail, EventSummary, Millis, now_ms};
 use crate::domain::query::EventQuery;
-use crate::engine::report::{EndpointReport, StatsReport};
-use crate::observe::stats::{EndpointHistory, Span};
-use crate::store::{Activity, NodeInfo};
+use crate::store::Activity;
+use crate::wire::{EndpointHistory, NodeInfo, Span};
+use crate::wire::{EndpointReport, StatsReport};
 
 impl Engine {
     pub async fn list_events(&self, query: EventQuery) -> Result<Vec<EventSummary>> {

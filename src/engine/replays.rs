@@ -14,15 +14,12 @@ use crate::domain::model::{
 };
 use crate::domain::query::{EventQuery, StatusFilter};
 use crate::store::first_event_id_at;
+use crate::wire::MAX_REPLAY_RATE;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
-/// The highest rate a replay may send at, per endpoint.
-pub const MAX_REPLAY_RATE: u32 = 10_000;
-/// Deliveries per second per endpoint when a replay names no rate.
-pub const DEFAULT_REPLAY_RATE: u32 = 10;
 /// Events read per page while counting or replaying.
 const PAGE: u32 = 500;
 /// How often a running replay stores its progress (a restart resends at most this much).

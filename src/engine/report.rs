@@ -1,72 +1,10 @@
-//! The stats report: what `/v1/stats`, `/metrics` and the dashboard show per endpoint.
+//! The stats report made from the figures kept (`wire::StatsReport`), and its Prometheus exposition.
 
 use crate::dispatch::{BreakerState, LaneGauges};
-use crate::domain::model::{Millis, Subscription, SubscriptionState};
-use crate::observe::stats::{EndpointSnapshot, Latency};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use crate::domain::model::{Subscription, SubscriptionState};
+use crate::observe::stats::EndpointSnapshot;
+use crate::wire::{EndpointReport, StatsReport};
 use std::sync::atomic::Ordering;
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-pub struct StatsReport {
-    #[serde(with = "crate::domain::model::ts")]
-    #[schema(value_type = String, format = DateTime)]
-    pub generated_at: Millis,
-    pub uptime_s: u64,
-    pub ingest_per_second: f64,
-    pub events_ingested: u64,
-    /// Deliveries queued, on every node of the cluster.
-    pub backlog: u64,
-    /// Bytes of event bodies this node keeps in memory for queued and in-flight deliveries (a
-    /// paused subscription's are left in the store).
-    #[serde(default)]
-    pub held_body_bytes: u64,
-    pub subscriptions: Vec<EndpointReport>,
-    /// This node first, then the cluster's other nodes (when several share a database).
-    #[serde(default)]
-    pub nodes: Vec<crate::store::NodeInfo>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-pub struct EndpointReport {
-    pub id: String,
-    pub name: String,
-    pub url: String,
-    pub actions: Vec<String>,
-    pub state: SubscriptionState,
-    /// Attempt success rate (0..1) per window: "1m", "5m", "1h", "24h"; null without attempts.
-    pub success_rate: BTreeMap<String, Option<f64>>,
-    pub attempts: BTreeMap<String, u64>,
-    /// Attempt latency over the last 5 minutes.
-    pub latency_ms: Latency,
-    pub backlog: u64,
-    pub in_flight: u64,
-    /// Attempts per second at most (absent: unlimited).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate_limit_per_s: Option<u32>,
-    pub breaker: BreakerState,
-    /// When an open breaker sends its next probe; deliveries wait until then.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::domain::model::ts::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub next_probe_at: Option<Millis>,
-    /// Since when an open breaker has held this endpoint's deliveries (through failed probes):
-    /// the success rates are older than this.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::domain::model::ts::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub breaker_since: Option<Millis>,
-    pub last_error: Option<String>,
-    #[serde(with = "crate::domain::model::ts::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub last_error_at: Option<Millis>,
-    /// The last attempt that succeeded: a last error before it is history, not the present.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::domain::model::ts::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub last_success_at: Option<Millis>,
-    pub total_attempts: u64,
-    pub total_successes: u64,
-    /// Success rate per 10 s over the last 2 minutes, oldest first.
-    pub history: Vec<Option<f64>>,
-}
 
 impl EndpointReport {
     pub fn new(sub: &Subscription, snap: EndpointSnapshot, gauges: Option<&LaneGauges>) -> Self {

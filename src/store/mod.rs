@@ -14,6 +14,7 @@ use crate::domain::error::Result;
 use crate::domain::model::{Alert, AuditEntry, Replay};
 use crate::domain::model::{DeliveryStatus, ErrorKind, EventDetail, EventSummary, Millis, Subscription};
 use crate::domain::query::EventQuery;
+use crate::wire::NodeInfo;
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -267,34 +268,6 @@ pub struct NodeStatus {
     pub started_at: Millis,
     pub in_flight: u64,
     pub backlog: u64,
-}
-
-/// A node as the shared store last heard of it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct NodeInfo {
-    pub id: String,
-    pub address: String,
-    #[serde(with = "crate::domain::model::ts")]
-    #[schema(value_type = String, format = DateTime)]
-    pub started_at: Millis,
-    #[serde(with = "crate::domain::model::ts")]
-    #[schema(value_type = String, format = DateTime)]
-    pub heartbeat_at: Millis,
-    /// Time since the last heartbeat, on the database's clock.
-    pub heartbeat_age_ms: u64,
-    /// Heartbeating: heard from within three heartbeats. A silent node's deliveries go to the live
-    /// ones when its lease ends.
-    #[serde(default)]
-    pub alive: bool,
-    pub in_flight: u64,
-    /// Deliveries waiting on the node: as it last reported while alive; for a silent node, those
-    /// still leased to it, counted in the database, until the live nodes have taken them over.
-    pub backlog: u64,
-    /// A silent node: how long until the live nodes may take over the last of what it holds, when
-    /// its lease ends or, for a retry due later, when that is due (0: under way). Absent for a node
-    /// heard from in time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub takeover_in_ms: Option<u64>,
 }
 
 /// How far a node has read the other nodes' activity.

@@ -268,3 +268,31 @@ fn plain_types_import_nothing_of_the_flow() {
     let configured: Vec<&String> = stages["config"].iter().filter(|s| *s != "domain").collect();
     assert!(configured.is_empty(), "config imports {configured:?}");
 }
+
+/// The dashboard's files that reach the server in-process: the local source adapts the engine to
+/// the `Source` trait, as the remote one adapts the HTTP API.
+const DASHBOARD_ADAPTERS: &[&str] = &["dashboard/source/local"];
+
+/// What the dashboard may know of the rest: the API's JSON types, the plain domain values (the
+/// filter language, clocks, the signature scheme), the validation a form shares with the server
+/// and the operator's settings (its theme), so `attach` shows what the API says and nothing
+/// compiled from the server's insides.
+const DASHBOARD_KNOWS: &[&str] = &["dashboard", "wire", "domain", "validate", "config"];
+
+#[test]
+fn the_dashboard_knows_the_server_only_through_the_wire_types() {
+    let code = Crate::read();
+    let mut found = Vec::new();
+    let mut dashboard_files = 0;
+    for (module, targets) in &code.edges {
+        if module.first().is_none_or(|m| m != "dashboard") || DASHBOARD_ADAPTERS.contains(&module.join("/").as_str()) {
+            continue;
+        }
+        dashboard_files += 1;
+        let beyond =
+            targets.iter().filter(|t| t.first().is_some_and(|stage| !DASHBOARD_KNOWS.contains(&stage.as_str())));
+        found.extend(beyond.map(|t| format!("{} imports {}", module.join("/"), t.join("::"))));
+    }
+    assert!(dashboard_files > 20, "the dashboard's files were read");
+    assert!(found.is_empty(), "the dashboard reaches past the wire types:\n{}", found.join("\n"));
+}

@@ -4,8 +4,8 @@
 use crate::common::*;
 use hookwatch::dashboard::source::{RemoteSource, Source, Update};
 use hookwatch::domain::query::EventQuery;
-use hookwatch::observe::feed::FeedEvent;
-use hookwatch::validate::subscriptions::SubscriptionInput;
+use hookwatch::wire::FeedEvent;
+use hookwatch::wire::SubscriptionInput;
 use std::time::Duration;
 use tokio::sync::mpsc;
 

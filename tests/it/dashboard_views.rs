@@ -4,7 +4,7 @@
 use hookwatch::dashboard::app::Popup;
 use hookwatch::dashboard::screenshots::{demo_app, render, to_text, views};
 use hookwatch::dashboard::theme::Theme;
-use hookwatch::observe::feed::FeedEvent;
+use hookwatch::wire::FeedEvent;
 
 const PLAIN: Theme = Theme::PLAIN;
 
@@ -144,7 +144,7 @@ fn with_subscriptions(n: usize, (w, h): (u16, u16)) -> hookwatch::dashboard::app
     // The healthy one as the model: every row reads the same but its name.
     let model = stats.subscriptions.iter().find(|e| e.name == "crm-sync").unwrap().clone();
     stats.subscriptions = (0..n)
-        .map(|i| hookwatch::engine::report::EndpointReport {
+        .map(|i| hookwatch::wire::EndpointReport {
             id: format!("sub_{i:02}"),
             name: format!("endpoint-{i:02}"),
             ..model.clone()

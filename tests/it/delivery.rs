@@ -483,7 +483,7 @@ async fn retention_prunes_finished_events_and_keeps_unfinished_ones() {
     let engine = server.engine.clone();
     let paused = engine
         .create_subscription(
-            &hookwatch::validate::subscriptions::SubscriptionInput {
+            &hookwatch::wire::SubscriptionInput {
                 name: Some("held".into()),
                 url: Some("http://127.0.0.1:9/never".into()),
                 actions: Some(vec!["user.*".into()]),

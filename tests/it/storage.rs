@@ -313,7 +313,7 @@ async fn retention_keeps_unfinished(store: Arc<dyn Store>) {
 }
 
 async fn subscriptions_round_trip(store: Arc<dyn Store>) {
-    let input: hookwatch::validate::subscriptions::SubscriptionInput = serde_json::from_value(serde_json::json!({
+    let input: hookwatch::wire::SubscriptionInput = serde_json::from_value(serde_json::json!({
         "name": "crm", "url": "https://crm.example.com/hooks", "actions": ["card.*"],
         "owner": {"kind": "pipe", "id": 301234}, "email": "ops@example.com"
     }))
@@ -329,7 +329,7 @@ async fn subscriptions_round_trip(store: Arc<dyn Store>) {
 }
 
 fn subscription(name: &str) -> Subscription {
-    let input: hookwatch::validate::subscriptions::SubscriptionInput = serde_json::from_value(serde_json::json!({
+    let input: hookwatch::wire::SubscriptionInput = serde_json::from_value(serde_json::json!({
         "name": name, "url": format!("https://{name}.example.com/hooks"), "actions": ["card.*"]
     }))
     .unwrap();

@@ -81,7 +81,7 @@ pub fn all() -> Vec<(&'static str, Value)> {
         ("EventPage", json!({"data": [event_summary()], "next_before": EVT})),
         ("EventWithPayload", event),
         (
-            "CreateBody",
+            "ReplayBody",
             json!({"filter": {"subscription": SUB, "status": "failed", "since": "2026-12-02T06:00:00Z"},
             "rate_per_s": 50}),
         ),

@@ -8,7 +8,7 @@ use crate::dashboard::forms::edit;
 use crate::dashboard::keymap::{self, Action, Context};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
-use crate::dispatch::BreakerState;
+use crate::wire::BreakerState;
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

@@ -12,7 +12,7 @@ use crate::dashboard::layout::{Pane, first_shown, main_layout, moved, scroll_not
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::text::clock;
 use crate::dashboard::theme::Theme;
-use crate::dispatch::BreakerState;
+use crate::wire::BreakerState;
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

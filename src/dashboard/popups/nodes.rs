@@ -8,7 +8,7 @@ use crate::dashboard::layout::popup_area;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::text::span;
 use crate::dashboard::theme::Theme;
-use crate::store::NodeInfo;
+use crate::wire::NodeInfo;
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};

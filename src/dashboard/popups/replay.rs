@@ -12,7 +12,7 @@ use crate::dashboard::sanitize::clean;
 use crate::dashboard::text::{counted, span};
 use crate::dashboard::theme::Theme;
 use crate::domain::model::{ReplayFilter, ReplayPreview, Subscription};
-use crate::engine::{DEFAULT_REPLAY_RATE, MAX_REPLAY_RATE};
+use crate::wire::{DEFAULT_REPLAY_RATE, MAX_REPLAY_RATE};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

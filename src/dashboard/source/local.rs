@@ -6,9 +6,9 @@ use crate::domain::model::{Actor, Alert, AuditEntry, Replay, ReplayFilter, Repla
 use crate::domain::model::{EventDetail, EventSummary, Subscription, SubscriptionState};
 use crate::domain::query::EventQuery;
 use crate::engine::Engine;
-use crate::engine::report::StatsReport;
-use crate::observe::stats::{EndpointHistory, Span};
-use crate::validate::subscriptions::SubscriptionInput;
+use crate::wire::StatsReport;
+use crate::wire::SubscriptionInput;
+use crate::wire::{EndpointHistory, Span};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};

@@ -10,10 +10,10 @@ pub use remote::RemoteSource;
 use crate::domain::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview};
 use crate::domain::model::{EventDetail, EventSummary, Subscription};
 use crate::domain::query::EventQuery;
-use crate::engine::report::StatsReport;
-use crate::observe::feed::FeedEvent;
-use crate::observe::stats::{EndpointHistory, Span};
-use crate::validate::subscriptions::SubscriptionInput;
+use crate::wire::FeedEvent;
+use crate::wire::StatsReport;
+use crate::wire::SubscriptionInput;
+use crate::wire::{EndpointHistory, Span};
 use tokio::sync::mpsc;
 
 /// Something the dashboard should know about, pushed by the source.

@@ -5,17 +5,17 @@
 use super::AUDIT_SHOWN;
 use super::{Source, SourceError, SourceResult, Update};
 use crate::domain::error::root_cause;
-use crate::domain::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview, SubscriptionChange};
-use crate::domain::model::{EventDetail, EventSummary, Subscription};
 use crate::domain::query::{EventQuery, StatusFilter};
-use crate::engine::report::StatsReport;
-use crate::observe::feed::FeedEvent;
-use crate::observe::stats::{EndpointHistory, Span};
-use crate::validate::subscriptions::SubscriptionInput;
+use crate::wire::{
+    Access, Alert, AuditEntry, Catalog, EndpointHistory, ErrorBody, EventDetail, EventSummary, FeedEvent,
+};
+use crate::wire::{
+    Ingested, List, Probing, RedeliverBody, Redelivering, Replay, ReplayBody, ReplayFilter, ReplayPreview,
+};
+use crate::wire::{Span, StatsReport, StreamGap, StreamResumed, Subscription, SubscriptionChange, SubscriptionInput};
 use eventsource_stream::{EventStreamError, Eventsource};
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -83,8 +83,8 @@ impl RemoteSource {
         match self.request(reqwest::Method::GET, "/v1/access").send().await {
             Ok(resp) if matches!(resp.status().as_u16(), 401 | 403) => Err(refusal(resp).await),
             Ok(resp) if resp.status().is_success() => {
-                let access: Value = serde_json::from_str(&resp.text().await.unwrap_or_default()).unwrap_or_default();
-                Ok(access["can_change"].as_bool().unwrap_or(true))
+                let access = serde_json::from_str::<Access>(&resp.text().await.unwrap_or_default());
+                Ok(access.map_or(true, |a| a.can_change))
             }
             _ => Ok(true),
         }
@@ -94,11 +94,12 @@ impl RemoteSource {
         &self,
         method: reqwest::Method,
         path: &str,
-        body: Option<Value>,
+        body: Option<&impl serde::Serialize>,
     ) -> SourceResult<T> {
         let mut req = self.request(method, path);
         if let Some(body) = body {
-            req = req.header("content-type", "application/json").body(body.to_string());
+            let body = serde_json::to_string(body).map_err(|e| SourceError::Malformed(e.to_string()))?;
+            req = req.header("content-type", "application/json").body(body);
         }
         let resp = req.send().await.map_err(|e| self.unreachable(&e))?;
         let status = resp.status();
@@ -107,8 +108,7 @@ impl RemoteSource {
             false => SourceError::Malformed(format!("reading the answer failed: {e}")),
         })?;
         if !status.is_success() {
-            let said = serde_json::from_str::<Value>(&text).unwrap_or_default();
-            let (code, message) = said_error(&said);
+            let (code, message) = said_error(&text);
             return Err(SourceError::Refused { status: Some(status.as_u16()), code, message: message.unwrap_or(text) });
         }
         let text = if text.is_empty() { "null".into() } else { text };
@@ -117,18 +117,21 @@ impl RemoteSource {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> SourceResult<T> {
-        self.call(reqwest::Method::GET, path, None).await
+        self.call(reqwest::Method::GET, path, NO_BODY).await
+    }
+
+    /// The items of a list answer.
+    async fn list<T: DeserializeOwned>(&self, path: &str) -> SourceResult<Vec<T>> {
+        Ok(self.get::<List<T>>(path).await?.data)
     }
 }
 
-#[derive(serde::Deserialize)]
-struct Data<T> {
-    data: T,
-}
+/// A request without a body.
+const NO_BODY: Option<&()> = None;
 
 /// What `POST /v1/replays` takes, for a preview and for the replay itself.
-fn replay_body(filter: &ReplayFilter, rate_per_s: u32) -> Value {
-    serde_json::json!({"filter": filter, "rate_per_s": rate_per_s})
+fn replay_body(filter: &ReplayFilter, rate_per_s: u32) -> ReplayBody {
+    ReplayBody { filter: filter.clone(), rate_per_s: Some(rate_per_s) }
 }
 
 /// Appends `key=value` to a query string, percent-encoding the value.
@@ -194,7 +197,7 @@ impl Source for RemoteSource {
     }
 
     async fn subscriptions(&self) -> SourceResult<Vec<Subscription>> {
-        Ok(self.get::<Data<_>>("/v1/subscriptions").await?.data)
+        self.list("/v1/subscriptions").await
     }
 
     async fn events(&self, q: EventQuery) -> SourceResult<Vec<EventSummary>> {
@@ -207,7 +210,7 @@ impl Source for RemoteSource {
         let terms: Vec<String> =
             q.words.iter().cloned().chain(q.fields.iter().map(|(path, value)| format!("{path}:{value}"))).collect();
         param(&mut params, "q", Some(terms.join(" ")).filter(|t| !t.is_empty()).as_deref());
-        Ok(self.get::<Data<_>>(&format!("/v1/events?{}", params.join("&"))).await?.data)
+        self.list(&format!("/v1/events?{}", params.join("&"))).await
     }
 
     async fn event(&self, id: &str) -> SourceResult<EventDetail> {
@@ -219,66 +222,64 @@ impl Source for RemoteSource {
     }
 
     async fn audit(&self) -> SourceResult<Vec<AuditEntry>> {
-        Ok(self.get::<Data<Vec<AuditEntry>>>(&format!("/v1/audit?limit={AUDIT_SHOWN}")).await?.data)
+        self.list(&format!("/v1/audit?limit={AUDIT_SHOWN}")).await
     }
 
     async fn alerts(&self) -> SourceResult<Vec<Alert>> {
-        let mut alerts = self.get::<Data<Vec<Alert>>>("/v1/alerts").await?.data;
+        let mut alerts: Vec<Alert> = self.list("/v1/alerts").await?;
         alerts.reverse(); // the API is newest first; the dashboard keeps them oldest first
         Ok(alerts)
     }
 
     async fn catalog(&self) -> SourceResult<Vec<String>> {
-        let list = self.get::<Data<Vec<Value>>>("/v1/catalog").await?.data;
-        Ok(list.iter().filter_map(|a| a["action"].as_str().map(str::to_string)).collect())
+        let catalog: Catalog = self.get("/v1/catalog").await?;
+        Ok(catalog.data.into_iter().map(|a| a.action).collect())
     }
 
     async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>, failed_only: bool) -> SourceResult<usize> {
-        let body = serde_json::json!({"subscription": subscription_id, "failed_only": failed_only});
-        let v: Value =
-            self.call(reqwest::Method::POST, &format!("/v1/events/{event_id}/redeliver"), Some(body)).await?;
-        Ok(v["redelivering"].as_u64().unwrap_or(0) as usize)
+        let body = RedeliverBody { subscription: subscription_id.map(str::to_string), failed_only };
+        let path = format!("/v1/events/{event_id}/redeliver");
+        Ok(self.call::<Redelivering>(reqwest::Method::POST, &path, Some(&body)).await?.redelivering)
     }
 
     async fn set_paused(&self, subscription_id: &str, paused: bool) -> SourceResult<()> {
         let verb = if paused { "pause" } else { "resume" };
-        self.call::<Value>(reqwest::Method::POST, &format!("/v1/subscriptions/{subscription_id}/{verb}"), None)
-            .await
-            .map(|_| ())
+        let path = format!("/v1/subscriptions/{subscription_id}/{verb}");
+        self.call::<Subscription>(reqwest::Method::POST, &path, NO_BODY).await.map(|_| ())
     }
 
     async fn probe(&self, subscription_id: &str) -> SourceResult<usize> {
-        let v: Value =
-            self.call(reqwest::Method::POST, &format!("/v1/subscriptions/{subscription_id}/probe"), None).await?;
-        Ok(v["held"].as_u64().unwrap_or(0) as usize)
+        let path = format!("/v1/subscriptions/{subscription_id}/probe");
+        Ok(self.call::<Probing>(reqwest::Method::POST, &path, NO_BODY).await?.held)
     }
 
     async fn save_subscription(&self, id: Option<&str>, input: SubscriptionInput) -> SourceResult<Subscription> {
-        let body = serde_json::to_value(&input).map_err(|e| SourceError::Malformed(e.to_string()))?;
         match id {
-            Some(id) => self.call(reqwest::Method::PATCH, &format!("/v1/subscriptions/{id}"), Some(body)).await,
-            None => self.call(reqwest::Method::POST, "/v1/subscriptions", Some(body)).await,
+            Some(id) => self.call(reqwest::Method::PATCH, &format!("/v1/subscriptions/{id}"), Some(&input)).await,
+            None => self.call(reqwest::Method::POST, "/v1/subscriptions", Some(&input)).await,
         }
     }
 
     async fn delete_subscription(&self, id: &str) -> SourceResult<()> {
-        self.call::<Value>(reqwest::Method::DELETE, &format!("/v1/subscriptions/{id}"), None).await.map(|_| ())
+        self.call::<serde::de::IgnoredAny>(reqwest::Method::DELETE, &format!("/v1/subscriptions/{id}"), NO_BODY)
+            .await
+            .map(|_| ())
     }
 
     async fn preview_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<ReplayPreview> {
-        self.call(reqwest::Method::POST, "/v1/replays?dry_run=true", Some(replay_body(filter, rate_per_s))).await
+        self.call(reqwest::Method::POST, "/v1/replays?dry_run=true", Some(&replay_body(filter, rate_per_s))).await
     }
 
     async fn start_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<Replay> {
-        self.call(reqwest::Method::POST, "/v1/replays", Some(replay_body(filter, rate_per_s))).await
+        self.call(reqwest::Method::POST, "/v1/replays", Some(&replay_body(filter, rate_per_s))).await
     }
 
     async fn replays(&self) -> SourceResult<Vec<Replay>> {
-        Ok(self.get::<Data<_>>("/v1/replays").await?.data)
+        self.list("/v1/replays").await
     }
 
     async fn cancel_replay(&self, id: &str) -> SourceResult<Replay> {
-        self.call(reqwest::Method::POST, &format!("/v1/replays/{id}/cancel"), None).await
+        self.call(reqwest::Method::POST, &format!("/v1/replays/{id}/cancel"), NO_BODY).await
     }
 
     async fn send_event(&self, body: String, to: Option<&str>) -> SourceResult<String> {
@@ -294,12 +295,12 @@ impl Source for RemoteSource {
             .await
             .map_err(|e| self.unreachable(&e))?;
         let status = resp.status();
-        let v: Value = serde_json::from_str(&resp.text().await.unwrap_or_default()).unwrap_or_default();
-        match v["id"].as_str() {
-            Some(id) if status.is_success() => Ok(id.to_string()),
+        let text = resp.text().await.unwrap_or_default();
+        match serde_json::from_str::<Ingested>(&text) {
+            Ok(ingested) if status.is_success() => Ok(ingested.id),
             _ => {
                 // The form shows the server's words alone, as for the in-process source.
-                let (code, message) = said_error(&v);
+                let (code, message) = said_error(&text);
                 let message = message.unwrap_or_else(|| format!("the server answered {status}"));
                 Err(SourceError::Refused { status: None, code, message })
             }
@@ -336,14 +337,13 @@ impl RemoteSource {
             }
             let update = match frame.event.as_str() {
                 "gap" => {
-                    let gap: Value = serde_json::from_str(&frame.data).unwrap_or_default();
-                    gaps.push(gap["reason"].as_str().unwrap_or("some updates could not be replayed").to_string());
+                    let gap = serde_json::from_str::<StreamGap>(&frame.data);
+                    gaps.push(gap.map_or_else(|_| "some updates could not be replayed".to_string(), |g| g.reason));
                     continue;
                 }
                 "resumed" => {
-                    let resumed: Value = serde_json::from_str(&frame.data).unwrap_or_default();
-                    let replayed = resumed["replayed"].as_u64().unwrap_or(0);
-                    Some(Update::Resumed { replayed, gaps: std::mem::take(&mut gaps) })
+                    let replayed = serde_json::from_str::<StreamResumed>(&frame.data).map_or(0, |r| r.replayed);
+                    Some(Update::Resumed { replayed: replayed as u64, gaps: std::mem::take(&mut gaps) })
                 }
                 "subscription.changed" => match serde_json::from_str::<FeedEvent>(&frame.data) {
                     // The stream masks secrets: the full subscription comes from the API.
@@ -404,17 +404,19 @@ impl SeenIds {
 /// The server's own words for a refused token, with what to do.
 async fn refusal(resp: reqwest::Response) -> String {
     let status = resp.status().as_u16();
-    let body: Value = serde_json::from_str(&resp.text().await.unwrap_or_default()).unwrap_or_default();
-    let said = body["error"]["message"].as_str().unwrap_or("the token was refused");
+    let (_, said) = said_error(&resp.text().await.unwrap_or_default());
+    let said = said.unwrap_or_else(|| "the token was refused".to_string());
     format!(
         "the server refused this token ({status}: {said}); restart attach with the admin token (--token or HOOKWATCH_ADMIN_TOKEN)"
     )
 }
 
 /// The code and message of an API error body (`{"error":{"code":"…","message":"…"}}`).
-fn said_error(body: &Value) -> (Option<String>, Option<String>) {
-    let field = |name: &str| body["error"][name].as_str().map(str::to_string);
-    (field("code"), field("message"))
+fn said_error(body: &str) -> (Option<String>, Option<String>) {
+    match serde_json::from_str::<ErrorBody>(body) {
+        Ok(said) => (Some(said.error.code), Some(said.error.message)),
+        Err(_) => (None, None),
+    }
 }
 
 /// An update from a frame's name and data; `None` for frames the dashboard has no use for

@@ -6,12 +6,12 @@ mod history;
 mod ring;
 mod sliding;
 
-pub use history::{EndpointHistory, HistoryPoint, RecentFailure, ResponseCount, Span};
 use ring::Ring;
 use sliding::{Counts, Tally};
 
 use crate::domain::model::Millis;
 use crate::observe::metrics::{AttemptFacts, EndpointMetrics, Metrics};
+use crate::wire::{EndpointHistory, Latency, RecentFailure, Span};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -88,14 +88,6 @@ impl Window {
     fn of((attempts, successes): (u64, u64)) -> Self {
         Window { attempts, successes, rate: (attempts > 0).then(|| successes as f64 / attempts as f64) }
     }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-pub struct Latency {
-    pub p50_ms: Option<u64>,
-    pub p95_ms: Option<u64>,
-    pub p99_ms: Option<u64>,
-    pub max_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

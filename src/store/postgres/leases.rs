@@ -7,7 +7,8 @@ use super::{DB_NOW, PostgresStore, activity};
 use crate::domain::error::Result;
 use crate::domain::model::Millis;
 use crate::store::rows;
-use crate::store::{Activity, ActivityCursor, NodeInfo, NodeStatus, PendingDelivery, SharedStore};
+use crate::store::{Activity, ActivityCursor, NodeStatus, PendingDelivery, SharedStore};
+use crate::wire::NodeInfo;
 use std::time::Duration;
 
 #[async_trait::async_trait]

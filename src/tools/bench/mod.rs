@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::dashboard::app::{App, Outcome};
 use crate::dashboard::theme::Theme;
 use crate::domain::model::SubscriptionState;
-use crate::validate::subscriptions::SubscriptionInput;
+use crate::wire::SubscriptionInput;
 use hdrhistogram::Histogram;
 use hyper::StatusCode;
 use load::Target;

@@ -4,7 +4,7 @@
 use super::targets::{self, SinkLog};
 use crate::api::server::Server;
 use crate::config::Config;
-use crate::validate::subscriptions::SubscriptionInput;
+use crate::wire::SubscriptionInput;
 use hyper::StatusCode;
 use serde::Serialize;
 use std::sync::Arc;
