@@ -129,6 +129,9 @@ enum Command {
     },
     /// The HTTP API's OpenAPI 3.1 document (JSON), as GET /v1/openapi.json serves it
     Openapi,
+    /// The dashboard's keys in force, as ~/.config/hookwatch/keys.toml writes them (copy it there
+    /// and change any line)
+    Keys,
 }
 
 fn main() -> std::process::ExitCode {
@@ -159,7 +162,7 @@ fn main() -> std::process::ExitCode {
                     source = source.with_request_timeout(timeout);
                 }
                 let can_change = source.check_token().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-                let mut options = dashboard_options(view, None);
+                let mut options = dashboard_options(view, None)?;
                 options.read_only |= !can_change;
                 dashboard::run(Arc::new(source), options).await
             }
@@ -211,6 +214,11 @@ fn main() -> std::process::ExitCode {
                 clap_mangen::generate_to(Cli::command(), &dir)?;
                 Ok(())
             }
+            Some(Command::Keys) => {
+                let keymap = dashboard::keys_file::load().map_err(|e| anyhow::anyhow!("{e}"))?;
+                print!("{}", dashboard::keys_file::table(&keymap));
+                Ok(())
+            }
             Some(Command::Openapi) => {
                 println!("{}", hookwatch::api::openapi_document().to_pretty_json()?);
                 Ok(())
@@ -228,16 +236,19 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// The dashboard's options from its flags, over the config file's (`run` reads one).
-fn dashboard_options(view: ViewOptions, config: Option<&Config>) -> dashboard::Options {
+/// The dashboard's options from its flags, over the config file's (`run` reads one), with the
+/// operator's keys: a keys.toml that cannot be used stops the start with what is wrong in it.
+fn dashboard_options(view: ViewOptions, config: Option<&Config>) -> anyhow::Result<dashboard::Options> {
     let max_fps = view.max_fps.unwrap_or(dashboard::Options::default().max_fps);
-    dashboard::Options {
+    let keymap = dashboard::keys_file::load().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(dashboard::Options {
         no_color: view.no_color,
         theme: view.theme.or(config.map(|c| c.theme)).unwrap_or_default(),
         mouse: view.mouse || config.is_some_and(|c| c.mouse),
         max_fps,
         read_only: view.read_only,
-    }
+        keymap: Arc::new(keymap),
+    })
 }
 
 /// While the dashboard owns the terminal, logs go to a file.
@@ -263,8 +274,8 @@ async fn run(config: Config, view: ViewOptions) -> anyhow::Result<()> {
             .unwrap_or_else(|| ".".into())
             .join("hookwatch.log")
     });
+    let options = dashboard_options(view, Some(&config))?;
     log_to_file(&log)?;
-    let options = dashboard_options(view, Some(&config));
     let server = Server::start(config).await?;
     let location = format!("http://{}", server.addr);
     let tokens_file = server.tokens.file.clone();
@@ -277,13 +288,12 @@ async fn run(config: Config, view: ViewOptions) -> anyhow::Result<()> {
 }
 
 async fn demo(listen: Option<std::net::SocketAddr>, view: ViewOptions) -> anyhow::Result<()> {
+    let options = dashboard_options(view, None)?;
     let dir = tempfile::tempdir()?;
     log_to_file(&dir.path().join("hookwatch.log"))?;
     let server = hookwatch::tools::demo::start(dir.path(), listen).await?;
     let location = format!("http://{} (demo · admin token demo-admin)", server.addr);
-    let result =
-        dashboard::run(Arc::new(LocalSource::new(server.engine.clone(), location)), dashboard_options(view, None))
-            .await;
+    let result = dashboard::run(Arc::new(LocalSource::new(server.engine.clone(), location)), options).await;
     let _ = server.shutdown().await;
     result
 }

@@ -5,7 +5,7 @@ use super::columns::Column;
 use super::component::Component;
 use super::data::{Data, Status};
 use super::filter::{Filter, Sieve};
-use super::keymap::Context;
+use super::keymap::{Context, Keymap};
 use super::panes::footer::FilterLine;
 // The panes' types, part of the app's face for the binary and the tests.
 pub use super::layout::Pane;
@@ -145,6 +145,8 @@ pub struct App {
     pub refused: Option<String>,
     /// Nothing can be changed from here (a viewer token, or `--read-only`): only reading is offered.
     pub read_only: bool,
+    /// The keys in force: the table, with the operator's `keys.toml` applied.
+    pub keymap: std::sync::Arc<Keymap>,
     /// Whether the Delivery success pane has room of its own (Tab skips it when folded).
     pub wide: bool,
     /// The focused pane fills the screen (`z`).
@@ -187,6 +189,7 @@ impl App {
             stale_since: None,
             refused: None,
             read_only: false,
+            keymap: std::sync::Arc::default(),
             wide: true,
             zoomed: false,
             screen_width: 80,
@@ -306,6 +309,7 @@ impl App {
             connection_detail: &self.connection_detail,
             refused: self.refused.as_deref(),
             read_only: self.read_only,
+            keymap: &self.keymap,
             screen: ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height),
             context: self.context(),
             selected: self.selected_endpoint(),

@@ -2,7 +2,7 @@
 //! Components see this, never the `App`, so they import nothing of it.
 
 use super::filter::{Filter, Sieve};
-use super::keymap::Context;
+use super::keymap::{Context, Keymap};
 use super::layout::Pane;
 use super::text::clock;
 use crate::domain::catalog::Catalog;
@@ -22,6 +22,8 @@ pub struct Data<'a> {
     pub refused: Option<&'a str>,
     /// Nothing can be changed from here: only reading is offered.
     pub read_only: bool,
+    /// The keys in force (the operator's `keys.toml` over the table).
+    pub keymap: &'a Keymap,
     /// The terminal: how far a popup scrolls depends on its size.
     pub screen: Rect,
     /// Where the keys go now (the hint line says which apply).

@@ -5,7 +5,7 @@ use super::component::{Component, Reply, Request};
 use super::copy::{self, Copyable};
 use super::effect::Effect;
 use super::filter::{Filter, Sieve, resolve_subscription};
-use super::keymap::{self, Action, Context};
+use super::keymap::{Action, Context};
 use super::palette::{self, Invocation, Palette, Verb};
 use super::panes::footer::FilterLine;
 use super::popups::endpoint::{EndpointPage, HISTORY_EVERY};
@@ -22,7 +22,7 @@ use crossterm::event::KeyEvent;
 impl App {
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let ctx = self.context();
-        let action = keymap::lookup(ctx, &key, self.read_only);
+        let action = self.keymap.lookup(ctx, &key, self.read_only);
         if action == Some(Action::Quit) {
             self.quit = true;
             return vec![Effect::Quit];
@@ -34,7 +34,7 @@ impl App {
         );
         if action.is_none()
             && in_place
-            && let Some(note) = keymap::elsewhere(&key, self.read_only)
+            && let Some(note) = self.keymap.elsewhere(&key, self.read_only)
         {
             self.set_status(note, false);
         }

@@ -1,5 +1,6 @@
 //! The key table: the one source for input handling, the hint line and the help overlay.
 
+use super::key::Key;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -103,9 +104,6 @@ pub enum Context {
     /// Typing what to look for in the help.
     HelpSearch,
 }
-
-#[derive(Debug, Clone, Copy)]
-pub struct Key(pub KeyCode, pub KeyModifiers);
 
 const fn k(c: char) -> Key {
     Key(KeyCode::Char(c), KeyModifiers::NONE)
@@ -733,46 +731,126 @@ fn key_matches(spec: &Key, ev: &KeyEvent) -> bool {
     code_matches && mods == want
 }
 
-/// The bindings a dashboard offers: all of them, or (read-only) those that change nothing.
-pub fn offered(read_only: bool) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS.iter().filter(move |b| !(read_only && b.action.changes()))
+/// One binding as it is in force: the table's, with the keys the operator gave it.
+pub struct Bound {
+    pub binding: &'static Binding,
+    pub keys: Vec<Key>,
+    /// How the keys are written in the hint line and help.
+    pub label: String,
 }
 
-/// The action a key means where the cursor is. Main panes also take the `Main` bindings.
-pub fn lookup(ctx: Context, ev: &KeyEvent, read_only: bool) -> Option<Action> {
-    let in_main = matches!(ctx, Subscriptions | Rates | Stream);
-    offered(read_only)
-        .filter(|b| b.contexts.contains(&ctx) || (in_main && b.contexts.contains(&Main)))
-        .find(|b| b.keys.iter().any(|spec| key_matches(spec, ev)))
-        .map(|b| b.action)
-}
-
-/// For a key that does nothing where the cursor is: what it does and where it works, or that a
-/// read-only dashboard does not take it; `None` for a key no pane or page binds.
-pub fn elsewhere(ev: &KeyEvent, read_only: bool) -> Option<String> {
-    let bound: Vec<&Binding> = BINDINGS
-        .iter()
-        .filter(|b| b.keys.iter().any(|spec| key_matches(spec, ev)) && b.contexts.iter().any(|c| place(*c).is_some()))
-        .collect();
-    let first = bound.first()?;
-    if read_only && bound.iter().all(|b| b.action.changes()) {
-        return Some(format!(
-            "{} ({}) is not taken: this dashboard is read-only (a viewer token, or --read-only)",
-            first.label,
-            short(first.help)
-        ));
+impl Bound {
+    pub fn help(&self) -> &'static str {
+        self.binding.help
     }
-    let mut places: Vec<&str> = Vec::new();
-    for name in bound
-        .iter()
-        .filter(|b| !(read_only && b.action.changes()))
-        .flat_map(|b| b.contexts.iter().filter_map(|c| place(*c)))
-    {
-        if !places.contains(&name) {
-            places.push(name);
+
+    fn applies_in(&self, ctx: Context) -> bool {
+        let in_main = matches!(ctx, Subscriptions | Rates | Stream);
+        self.binding.contexts.contains(&ctx) || (in_main && self.binding.contexts.contains(&Main))
+    }
+}
+
+/// The key table in force: `BINDINGS` with the operator's `keys.toml` applied (`dashboard::keys`).
+pub struct Keymap {
+    bound: Vec<Bound>,
+    /// The hint line's one entry for moving: the first keys of down and up ("j/k").
+    move_label: String,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        Keymap::with_keys(BINDINGS.iter().map(|b| b.keys.to_vec()).collect(), &[])
+    }
+}
+
+impl Keymap {
+    /// The table with `keys[i]` for `BINDINGS[i]`; those in `relabel` are written from their keys.
+    pub(super) fn with_keys(keys: Vec<Vec<Key>>, relabel: &[usize]) -> Keymap {
+        let bound: Vec<Bound> = BINDINGS
+            .iter()
+            .zip(keys)
+            .enumerate()
+            .map(|(i, (binding, keys))| {
+                let label = match relabel.contains(&i) {
+                    true => keys.iter().map(|k| k.written(true)).collect::<Vec<_>>().join("/"),
+                    false => binding.label.to_string(),
+                };
+                Bound { binding, keys, label }
+            })
+            .collect();
+        let first_key = |action: Action| {
+            let bound = bound.iter().find(|b| b.binding.action == action);
+            bound.and_then(|b| b.keys.first()).map_or_else(String::new, |k| k.written(true))
+        };
+        let move_label = format!("{}/{}", first_key(Action::Down), first_key(Action::Up));
+        Keymap { bound, move_label }
+    }
+
+    /// The bindings a dashboard offers: all of them, or (read-only) those that change nothing.
+    pub fn offered(&self, read_only: bool) -> impl Iterator<Item = &Bound> {
+        self.bound.iter().filter(move |b| !(read_only && b.binding.action.changes()))
+    }
+
+    /// The action a key means where the cursor is. Main panes also take the `Main` bindings.
+    pub fn lookup(&self, ctx: Context, ev: &KeyEvent, read_only: bool) -> Option<Action> {
+        self.offered(read_only)
+            .filter(|b| b.applies_in(ctx))
+            .find(|b| b.keys.iter().any(|spec| key_matches(spec, ev)))
+            .map(|b| b.binding.action)
+    }
+
+    /// For a key that does nothing where the cursor is: what it does and where it works, or that a
+    /// read-only dashboard does not take it; `None` for a key no pane or page binds.
+    pub fn elsewhere(&self, ev: &KeyEvent, read_only: bool) -> Option<String> {
+        let bound: Vec<&Bound> = self
+            .bound
+            .iter()
+            .filter(|b| {
+                b.keys.iter().any(|spec| key_matches(spec, ev))
+                    && b.binding.contexts.iter().any(|c| place(*c).is_some())
+            })
+            .collect();
+        let first = bound.first()?;
+        if read_only && bound.iter().all(|b| b.binding.action.changes()) {
+            return Some(format!(
+                "{} ({}) is not taken: this dashboard is read-only (a viewer token, or --read-only)",
+                first.label,
+                short(first.help())
+            ));
         }
+        let mut places: Vec<&str> = Vec::new();
+        for name in bound
+            .iter()
+            .filter(|b| !(read_only && b.binding.action.changes()))
+            .flat_map(|b| b.binding.contexts.iter().filter_map(|c| place(*c)))
+        {
+            if !places.contains(&name) {
+                places.push(name);
+            }
+        }
+        Some(format!("{} ({}) works in {}", first.label, short(first.help()), places.join(", ")))
     }
-    Some(format!("{} ({}) works in {}", first.label, short(first.help), places.join(", ")))
+
+    /// The hint line of `ctx`: pane-specific keys first, then the global ones; `urgent` are
+    /// actions the state on screen calls for (an open breaker's probe), shown first though not
+    /// hinted otherwise.
+    pub fn hints(&self, ctx: Context, read_only: bool, urgent: &[Action]) -> Vec<(Action, &str, &'static str)> {
+        let in_main = matches!(ctx, Subscriptions | Rates | Stream);
+        let offered = || self.offered(read_only);
+        let first = offered().filter(|b| !b.binding.hint && urgent.contains(&b.binding.action));
+        let first = first.filter(|b| b.binding.contexts.contains(&ctx));
+        let specific = offered().filter(|b| b.binding.hint && b.binding.contexts.contains(&ctx));
+        let global = offered().filter(|b| b.binding.hint && in_main && b.binding.contexts.contains(&Main));
+        // Up and down are one hint: "j/k move".
+        first
+            .chain(specific)
+            .chain(global)
+            .map(|b| match b.binding.action {
+                Action::Down => (Action::Down, self.move_label.as_str(), "move"),
+                action => (action, b.label.as_str(), short(b.help())),
+            })
+            .collect()
+    }
 }
 
 /// A pane or page as the status line names it; `None` for popups and inputs.
@@ -786,22 +864,6 @@ fn place(ctx: Context) -> Option<&'static str> {
         Endpoint => "an endpoint's page",
         _ => return None,
     })
-}
-
-/// The hint line for a context: pane-specific keys first, then the global ones.
-/// The hints of `ctx`; `urgent` are actions the state on screen calls for (an open breaker's
-/// probe), shown first though not hinted otherwise.
-pub fn hints(ctx: Context, read_only: bool, urgent: &[Action]) -> Vec<(&'static str, &'static str)> {
-    let in_main = matches!(ctx, Subscriptions | Rates | Stream);
-    let first = offered(read_only).filter(|b| !b.hint && urgent.contains(&b.action) && b.contexts.contains(&ctx));
-    let specific = offered(read_only).filter(|b| b.hint && b.contexts.contains(&ctx));
-    let global = offered(read_only).filter(|b| b.hint && in_main && b.contexts.contains(&Main));
-    // Up and down are one hint: "j/k move".
-    first
-        .chain(specific)
-        .chain(global)
-        .map(|b| if b.action == Action::Down { ("j/k", "move") } else { (b.label, short(b.help)) })
-        .collect()
 }
 
 /// The first words of a help text, for the hint line.
@@ -835,6 +897,16 @@ mod tests {
 
     fn key(c: KeyCode, m: KeyModifiers) -> KeyEvent {
         KeyEvent::new(c, m)
+    }
+
+    fn lookup(ctx: Context, ev: &KeyEvent, read_only: bool) -> Option<Action> {
+        Keymap::default().lookup(ctx, ev, read_only)
+    }
+
+    /// The hint line as (key, what it does).
+    fn hints(ctx: Context, read_only: bool, urgent: &[Action]) -> Vec<(String, &'static str)> {
+        let keymap = Keymap::default();
+        keymap.hints(ctx, read_only, urgent).into_iter().map(|(_, key, help)| (key.to_string(), help)).collect()
     }
 
     #[test]
@@ -908,23 +980,24 @@ mod tests {
         let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
         assert_eq!(lookup(Stream, &enter, true), Some(Action::Inspect), "reading still works");
         for ctx in [Main, Subscriptions, Rates, Stream, Inspector] {
-            let offered: Vec<&str> = hints(ctx, true, &[]).into_iter().map(|(k, _)| k).collect();
+            let offered: Vec<String> = hints(ctx, true, &[]).into_iter().map(|(k, _)| k).collect();
             for changing in ["r", "p", "e", "n", "s"] {
-                assert!(!offered.contains(&changing), "{ctx:?} offers {changing} read-only: {offered:?}");
+                assert!(!offered.iter().any(|k| k == changing), "{ctx:?} offers {changing} read-only: {offered:?}");
             }
         }
-        assert!(offered(true).all(|b| !b.action.changes()));
-        assert!(offered(false).any(|b| b.action.changes()));
+        let keymap = Keymap::default();
+        assert!(keymap.offered(true).all(|b| !b.binding.action.changes()));
+        assert!(keymap.offered(false).any(|b| b.binding.action.changes()));
     }
 
     #[test]
     fn hint_lines_come_from_the_table() {
         let stream = hints(Stream, false, &[]);
-        assert_eq!(stream[0], ("j/k", "move"));
+        assert_eq!(stream[0], ("j/k".to_string(), "move"));
         assert!(stream.iter().any(|(k, h)| *k == "Enter" && *h == "inspect the event"));
         assert!(stream.iter().any(|(k, _)| *k == "?"));
         assert!(!hints(Form, false, &[]).iter().any(|(k, _)| *k == "?"));
-        assert_eq!(hints(Endpoint, false, &[Action::Probe])[0], ("b", "probe now"));
+        assert_eq!(hints(Endpoint, false, &[Action::Probe])[0], ("b".to_string(), "probe now"));
         assert!(!hints(Endpoint, false, &[]).iter().any(|(k, _)| *k == "b"), "b is hinted only when it applies");
         assert!(!hints(Endpoint, true, &[Action::Probe]).iter().any(|(k, _)| *k == "b"), "a viewer cannot probe");
     }

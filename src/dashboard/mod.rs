@@ -13,7 +13,9 @@ pub mod filter;
 pub mod forms;
 pub mod input;
 pub mod json;
+pub mod key;
 pub mod keymap;
+pub mod keys_file;
 pub mod layout;
 pub mod mouse;
 pub mod palette;
@@ -47,11 +49,20 @@ pub struct Options {
     pub max_fps: u32,
     /// Offer only what changes nothing.
     pub read_only: bool,
+    /// The keys: the table, with the operator's `keys.toml` applied (`keys_file::load`).
+    pub keymap: Arc<keymap::Keymap>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { no_color: false, theme: ThemeName::Default, mouse: false, max_fps: 30, read_only: false }
+        Options {
+            no_color: false,
+            theme: ThemeName::Default,
+            mouse: false,
+            max_fps: 30,
+            read_only: false,
+            keymap: Arc::default(),
+        }
     }
 }
 
@@ -97,6 +108,7 @@ async fn event_loop(
     // Silence counts from the start: a server that never says anything is stale too.
     app.heard_at = app.now;
     app.read_only = options.read_only;
+    app.keymap = options.keymap.clone();
     let (updates_tx, mut updates) = mpsc::channel::<Update>(4096);
     let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel::<Outcome>();
     source.watch(updates_tx);

@@ -605,3 +605,52 @@ async fn a_stopped_server_is_shown_stale_then_live_again() {
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
 }
+
+/// A config folder (`XDG_CONFIG_HOME`) whose `hookwatch/keys.toml` holds `keys`.
+fn config_with_keys(keys: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("hookwatch")).unwrap();
+    std::fs::write(dir.path().join("hookwatch/keys.toml"), keys).unwrap();
+    dir
+}
+
+/// The operator's keys.toml rebinds quit and help: the new keys act, the old ones are free, and
+/// the hint line and the help show the keys in force.
+#[test]
+fn the_operators_keys_file_rebinds_keys_and_the_screen_says_so() {
+    let config = config_with_keys("quit = \"x\"\nhelp = [\"F1\", \"ctrl-h\"]\n");
+    let command = format!("XDG_CONFIG_HOME={} {}", config.path().display(), demo_command());
+    let Some(t) = Tmux::start(120, 36, &command) else { return };
+    let screen = t.wait_for("crm-sync", Duration::from_secs(10));
+    assert!(screen.contains("F1/^h help") && screen.contains("x quit"), "the hint line:\n{screen}");
+    t.keys(&["?", "q"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let screen = t.screen();
+    assert!(!screen.contains("EXIT=") && !screen.contains("Help"), "? and q are free now:\n{screen}");
+    t.keys(&["F1"]);
+    let help = t.wait_for("Help", Duration::from_secs(3));
+    assert!(help.contains("F1/^h") && help.lines().any(|l| l.contains("  x ") && l.contains("quit")), "{help}");
+    t.keys(&["Escape", "x"]);
+    assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
+}
+
+/// A keys.toml that gives one key two meanings in one place stops the start, naming both
+/// bindings and the file, before anything is started.
+#[test]
+fn a_keys_file_with_a_conflict_stops_the_start_naming_both_bindings() {
+    let config = config_with_keys("quit = \"j\"\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_hookwatch"))
+        .arg("demo")
+        .env("XDG_CONFIG_HOME", config.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("keys.toml: \"j\" is bound to both quit and down"), "{said}");
+    let printed = Command::new(env!("CARGO_BIN_EXE_hookwatch"))
+        .arg("keys")
+        .env("XDG_CONFIG_HOME", config_with_keys("quit = \"x\"\n").path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&printed.stdout).contains("\nquit = [\"x\"]\n"), "keys prints the keys in force");
+}

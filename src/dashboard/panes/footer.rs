@@ -5,7 +5,7 @@ use crate::dashboard::component::{Component, Reply, Request};
 use crate::dashboard::data::Data;
 use crate::dashboard::filter::Filter;
 use crate::dashboard::forms::edit;
-use crate::dashboard::keymap::{self, Action, Context};
+use crate::dashboard::keymap::{Action, Context};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
 use crate::wire::BreakerState;
@@ -85,10 +85,10 @@ fn hint_line(data: &Data, theme: &Theme, width: usize) -> Line<'static> {
     // `b` only means something while the selected endpoint's breaker is open: then it leads.
     let open = data.selected.is_some_and(|e| e.breaker == BreakerState::Open);
     let urgent: &[Action] = if open { &[Action::Probe] } else { &[] };
-    let hints = keymap::hints(data.context, data.read_only, urgent);
+    let hints = data.keymap.hints(data.context, data.read_only, urgent);
     let (mut hints, tail): (Vec<_>, Vec<_>) =
-        hints.into_iter().partition(|(key, _)| !matches!(*key, "?" | "q" | "Esc"));
-    let cost = |(key, help): &(&str, &str)| key.width() + help.width() + 3;
+        hints.into_iter().partition(|(action, _, _)| !matches!(action, Action::Help | Action::Quit | Action::Back));
+    let cost = |(_, key, help): &(Action, &str, &str)| key.width() + help.width() + 3;
     let mut used: usize = tail.iter().map(cost).sum();
     let fitting = hints.iter().take_while(|h| {
         used += cost(h);
@@ -96,7 +96,7 @@ fn hint_line(data: &Data, theme: &Theme, width: usize) -> Line<'static> {
     });
     hints.truncate(fitting.count());
     let mut spans = Vec::new();
-    for (key, help) in hints.into_iter().chain(tail) {
+    for (_, key, help) in hints.into_iter().chain(tail) {
         spans.push(Span::styled(key.to_string(), theme.accent().add_modifier(ratatui::style::Modifier::BOLD)));
         spans.push(Span::styled(format!(" {help}  "), theme.dim()));
     }

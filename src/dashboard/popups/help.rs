@@ -4,7 +4,7 @@
 use crate::dashboard::component::{Component, Reply, scroll_key};
 use crate::dashboard::data::Data;
 use crate::dashboard::forms::edit;
-use crate::dashboard::keymap::{Action, Context, context_title, offered};
+use crate::dashboard::keymap::{Action, Context, Keymap, context_title};
 use crate::dashboard::layout::{HELP_BOX, popup_area};
 use crate::dashboard::palette;
 use crate::dashboard::sanitize::clean;
@@ -34,22 +34,23 @@ const ORDER: [Context; 13] = [
 
 /// Every line of the help text (also what the docs test checks); read-only, only what it offers;
 /// with a `query`, only the keys and commands that mention it (any case), under their headings.
-pub fn lines(theme: &Theme, read_only: bool, query: &str) -> Vec<Line<'static>> {
+pub fn lines(theme: &Theme, keymap: &Keymap, read_only: bool, query: &str) -> Vec<Line<'static>> {
     let query = query.trim().to_lowercase();
     let mentions = |texts: &[&str]| query.is_empty() || texts.iter().any(|t| t.to_lowercase().contains(&query));
     let heading =
         |title: &str| Line::styled(title.to_string(), theme.accent().add_modifier(ratatui::style::Modifier::BOLD));
     let mut out = Vec::new();
     for ctx in ORDER {
-        let bindings: Vec<_> = offered(read_only)
-            .filter(|b| b.contexts.contains(&ctx) && mentions(&[b.label, b.help, context_title(ctx)]))
+        let bindings: Vec<_> = keymap
+            .offered(read_only)
+            .filter(|b| b.binding.contexts.contains(&ctx) && mentions(&[&b.label, b.help(), context_title(ctx)]))
             .collect();
         if bindings.is_empty() {
             continue;
         }
         out.push(heading(context_title(ctx)));
         for b in bindings {
-            out.push(Line::from(vec![Span::styled(format!("  {:<8}", b.label), theme.bold()), Span::raw(b.help)]));
+            out.push(Line::from(vec![Span::styled(format!("  {:<8}", b.label), theme.bold()), Span::raw(b.help())]));
         }
         out.push(Line::raw(""));
     }
@@ -68,8 +69,8 @@ pub fn lines(theme: &Theme, read_only: bool, query: &str) -> Vec<Line<'static>> 
 
 /// The help's lines as drawn `width` columns wide: a key's text wraps under itself, past the key,
 /// so nothing is cut on a narrow screen.
-pub fn rows(theme: &Theme, read_only: bool, query: &str, width: usize) -> Vec<Line<'static>> {
-    lines(theme, read_only, query)
+pub fn rows(theme: &Theme, keymap: &Keymap, read_only: bool, query: &str, width: usize) -> Vec<Line<'static>> {
+    lines(theme, keymap, read_only, query)
         .into_iter()
         .flat_map(|line| match &line.spans[..] {
             [key, text] if line.width() > width => {
@@ -128,7 +129,7 @@ impl Help {
 
     /// How many rows it has as narrowed and wrapped on `data`'s screen (what `G` scrolls to).
     pub fn len(&self, data: &Data) -> usize {
-        rows(&Theme::PLAIN, data.read_only, &self.query(), text_width(data.screen.width)).len()
+        rows(&Theme::PLAIN, data.keymap, data.read_only, &self.query(), text_width(data.screen.width)).len()
     }
 
     fn typing(&self) -> bool {
@@ -170,7 +171,7 @@ impl Component for Help {
     fn draw(&self, frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {
         let rect = popup_area(frame, area, HELP_BOX.width, HELP_BOX.height, HELP_BOX.min);
         let query = self.query();
-        let all = rows(theme, data.read_only, &query, text_width(area.width));
+        let all = rows(theme, data.keymap, data.read_only, &query, text_width(area.width));
         let title = match &self.search {
             Some((_, true)) => format!(" Help · /{}▏ · Enter keeps it · Esc shows all ", clean(&query)),
             Some(_) => {
