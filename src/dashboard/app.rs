@@ -7,6 +7,7 @@ use super::data::{Data, Status};
 use super::filter::{Filter, Sieve};
 use super::keymap::{Context, Keymap};
 use super::panes::footer::FilterLine;
+use super::views_file::Views;
 // The panes' types, part of the app's face for the binary and the tests.
 pub use super::layout::Pane;
 use super::palette::Palette;
@@ -147,6 +148,8 @@ pub struct App {
     pub read_only: bool,
     /// The keys in force: the table, with the operator's `keys.toml` applied.
     pub keymap: std::sync::Arc<Keymap>,
+    /// The saved views (`:view`), and where they are kept.
+    pub views: Views,
     /// Whether the Delivery success pane has room of its own (Tab skips it when folded).
     pub wide: bool,
     /// The focused pane fills the screen (`z`).
@@ -190,6 +193,7 @@ impl App {
             refused: None,
             read_only: false,
             keymap: std::sync::Arc::default(),
+            views: Views::default(),
             wide: true,
             zoomed: false,
             screen_width: 80,
@@ -310,6 +314,7 @@ impl App {
             refused: self.refused.as_deref(),
             read_only: self.read_only,
             keymap: &self.keymap,
+            views: &self.views.saved,
             screen: ratatui::layout::Rect::new(0, 0, self.screen_width, self.screen_height),
             context: self.context(),
             selected: self.selected_endpoint(),
@@ -1033,6 +1038,48 @@ mod tests {
         typed(&mut app, "delete billing");
         assert!(press(&mut app, KeyCode::Enter).is_empty());
         assert!(app.palette.as_ref().and_then(|p| p.error.as_deref()).unwrap_or_default().contains("read-only"));
+    }
+
+    /// Runs `line` in the palette.
+    fn command(app: &mut App, line: &str) -> Vec<Effect> {
+        press(app, KeyCode::Char(':'));
+        typed(app, line);
+        press(app, KeyCode::Enter)
+    }
+
+    #[test]
+    fn a_saved_view_brings_back_the_filter_order_zoom_and_pane() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("views.toml");
+        let mut app = demo_app();
+        app.views = Views::load(Some(path.clone())).unwrap();
+        command(&mut app, "filter action:card.move");
+        press(&mut app, KeyCode::Tab);
+        press(&mut app, KeyCode::Char('O'));
+        press(&mut app, KeyCode::Char('z'));
+        command(&mut app, "view save moves");
+        assert!(app.status.as_ref().unwrap().text.contains("view moves saved"), "{:?}", app.status);
+
+        command(&mut app, "filter");
+        press(&mut app, KeyCode::Char('z'));
+        press(&mut app, KeyCode::Tab);
+        app.set_sort(Column::Backlog, false);
+        let mut later = demo_app();
+        later.views = Views::load(Some(path)).unwrap();
+        for app in [&mut app, &mut later] {
+            command(app, "view moves");
+            assert_eq!(app.filter_text, "action:card.move");
+            assert_eq!((app.table.sort, app.zoomed, app.focus), ((Column::Name, true), true, Pane::Subscriptions));
+        }
+        command(&mut later, "view nowhere");
+        assert!(later.status.as_ref().unwrap().text.contains("no view \"nowhere\"; saved: moves"));
+    }
+
+    #[test]
+    fn a_filter_run_from_the_palette_that_cannot_be_read_says_why() {
+        let mut app = demo_app();
+        command(&mut app, "filter status:sideways");
+        assert!(app.status.as_ref().is_some_and(|s| s.text.starts_with("filter not applied:")), "{:?}", app.status);
     }
 
     #[test]

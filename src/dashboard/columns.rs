@@ -57,7 +57,8 @@ pub fn bar(rate: Option<f64>, width: usize) -> String {
 
 /// The table's columns: each says its header, its width and its cell, so a column is one place.
 /// It is also what the table is sorted by (`o` cycles the sortable ones, `O` reverses).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Column {
     State,
     Name,

@@ -24,6 +24,8 @@ pub struct Data<'a> {
     pub read_only: bool,
     /// The keys in force (the operator's `keys.toml` over the table).
     pub keymap: &'a Keymap,
+    /// The saved views, by name (`:view` completes them).
+    pub views: &'a std::collections::BTreeMap<String, super::views_file::SavedView>,
     /// The terminal: how far a popup scrolls depends on its size.
     pub screen: Rect,
     /// Where the keys go now (the hint line says which apply).

@@ -14,6 +14,7 @@ use super::popups::replay::{ReplayDraft, replay_filter};
 use super::popups::{alerts::Alerts, audit::Audit, confirm::Confirm, copy_menu::CopyMenu};
 use super::popups::{nodes::Nodes, send_form::SendForm, subscription_form::SubscriptionForm};
 use super::text::counted;
+use super::views_file::SavedView;
 use crate::domain::model::{DeliveryStatus, Millis, SubscriptionState};
 use crate::wire::BreakerState;
 use crate::wire::{EndpointHistory, Span};
@@ -403,6 +404,7 @@ impl App {
             Verb::Replay => return self.open_replay(),
             Verb::Cancel => return self.cancel_replay(Some(arg.as_str()).filter(|a| !a.is_empty())),
             Verb::Filter => return self.apply_filter(&arg),
+            Verb::View => return self.view_command(&arg),
             Verb::Quit => {
                 self.quit = true;
                 return vec![Effect::Quit];
@@ -424,6 +426,33 @@ impl App {
         self.stream.set_follow(follow, sieve);
     }
 
+    /// `:view save NAME` keeps the filter, the table's order, the zoom and the focused pane;
+    /// `:view NAME` brings them back.
+    fn view_command(&mut self, arg: &str) -> Vec<Effect> {
+        if let Some(name) = arg.strip_prefix("save").filter(|rest| rest.is_empty() || rest.starts_with(' ')) {
+            let name = name.trim();
+            let (sort, reversed) = self.table.sort;
+            let view =
+                SavedView { filter: self.filter_text.clone(), sort, reversed, zoomed: self.zoomed, focus: self.focus };
+            match self.views.save(name, view) {
+                Ok(()) => self.set_status(format!("view {name} saved: :view {name} brings it back"), false),
+                Err(e) => self.set_status(format!(":view save: {e}"), true),
+            }
+            return Vec::new();
+        }
+        let Some(view) = self.views.saved.get(arg).cloned() else {
+            let names: Vec<&str> = self.views.saved.keys().map(String::as_str).collect();
+            let known = if names.is_empty() { "none yet (:view save NAME)".to_string() } else { names.join(", ") };
+            self.set_status(format!("no view {arg:?}; saved: {known}"), true);
+            return Vec::new();
+        };
+        self.set_sort(view.sort, view.reversed);
+        self.zoomed = view.zoomed;
+        self.focus = view.focus;
+        self.set_status(format!("view {arg}"), false);
+        self.apply_filter(&view.filter)
+    }
+
     fn apply_filter(&mut self, text: &str) -> Vec<Effect> {
         match Filter::parse_for(text, &self.subscriptions) {
             Ok(filter) => {
@@ -435,9 +464,10 @@ impl App {
                 self.search()
             }
             Err(e) => {
-                // Typed: the line stays open with why (run from the palette, it says nothing).
-                if let Some(line) = &mut self.filter_input {
-                    line.error = Some(e);
+                // Typed: the line stays open with why; run from the palette or a view: the status line says it.
+                match &mut self.filter_input {
+                    Some(line) => line.error = Some(e),
+                    None => self.set_status(format!("filter not applied: {e}"), true),
                 }
                 Vec::new()
             }

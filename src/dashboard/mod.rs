@@ -27,6 +27,7 @@ pub mod source;
 pub mod text;
 pub mod theme;
 pub mod view;
+pub mod views_file;
 
 use crate::config::ThemeName;
 use app::App;
@@ -51,6 +52,8 @@ pub struct Options {
     pub read_only: bool,
     /// The keys: the table, with the operator's `keys.toml` applied (`keys_file::load`).
     pub keymap: Arc<keymap::Keymap>,
+    /// The saved views (`:view`), read at start from `views_file::path()`.
+    pub views: views_file::Views,
 }
 
 impl Default for Options {
@@ -62,6 +65,7 @@ impl Default for Options {
             max_fps: 30,
             read_only: false,
             keymap: Arc::default(),
+            views: views_file::Views::default(),
         }
     }
 }
@@ -109,6 +113,7 @@ async fn event_loop(
     app.heard_at = app.now;
     app.read_only = options.read_only;
     app.keymap = options.keymap.clone();
+    app.views = options.views.clone();
     let (updates_tx, mut updates) = mpsc::channel::<Update>(4096);
     let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel::<Outcome>();
     source.watch(updates_tx);

@@ -25,6 +25,8 @@ pub enum Arg {
     Replay,
     /// Filter text, optional (`:filter` alone clears the filter).
     Filter,
+    /// A saved view's name, or `save` and a name; completed from the saved views.
+    View,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +41,7 @@ pub enum Verb {
     New,
     Send,
     Filter,
+    View,
     Alerts,
     Audit,
     Nodes,
@@ -63,7 +66,8 @@ pub struct Command {
 }
 
 const fn command(verb: Verb, name: &'static str, usage: &'static str, help: &'static str, arg: Arg) -> Command {
-    let changes = !matches!(verb, Verb::Filter | Verb::Alerts | Verb::Audit | Verb::Nodes | Verb::Help | Verb::Quit);
+    let changes =
+        !matches!(verb, Verb::Filter | Verb::View | Verb::Alerts | Verb::Audit | Verb::Nodes | Verb::Help | Verb::Quit);
     Command { verb, name, usage, help, arg, changes }
 }
 
@@ -78,6 +82,7 @@ pub const COMMANDS: &[Command] = &[
     command(Verb::New, "new", "new", "new subscription", Arg::None),
     command(Verb::Send, "send", "send", "send a test event", Arg::None),
     command(Verb::Filter, "filter", "filter [TEXT]", "filter the stream; alone, clears the filter", Arg::Filter),
+    command(Verb::View, "view", "view [save] NAME", "bring back a saved view; with save, keep this one", Arg::View),
     command(Verb::Alerts, "alerts", "alerts", "alert log", Arg::None),
     command(Verb::Audit, "audit", "audit", "audit log: who changed what", Arg::None),
     command(Verb::Nodes, "nodes", "nodes", "this node and the cluster's others", Arg::None),
@@ -125,7 +130,12 @@ pub fn parse(line: &str, read_only: bool) -> Result<Invocation, String> {
         return Err(format!(":{} changes things, and this dashboard is read-only", command.name));
     }
     let arg = arg.trim().to_string();
-    if command.arg == Arg::Subscription && arg.is_empty() {
+    let named = match command.arg {
+        Arg::Subscription => !arg.is_empty(),
+        Arg::View => !arg.is_empty() && arg != "save",
+        Arg::None | Arg::Replay | Arg::Filter => true,
+    };
+    if !named {
         return Err(format!("usage: :{}; Tab completes the name", command.usage));
     }
     if command.arg == Arg::None && !arg.is_empty() {
@@ -134,8 +144,16 @@ pub fn parse(line: &str, read_only: bool) -> Result<Invocation, String> {
     Ok(Invocation { verb: command.verb, arg })
 }
 
+/// The names completion offers after a command's name.
+#[derive(Default)]
+pub struct Known<'a> {
+    pub subscriptions: Vec<&'a str>,
+    pub replays: Vec<&'a str>,
+    pub views: Vec<&'a str>,
+}
+
 /// What could follow what has been typed: (text to put in, what it is).
-pub fn candidates(line: &str, subscriptions: &[&str], replays: &[&str], read_only: bool) -> Vec<(String, String)> {
+pub fn candidates(line: &str, known: &Known, read_only: bool) -> Vec<(String, String)> {
     let Some((word, partial)) = line.split_once(char::is_whitespace) else {
         let word = line.to_ascii_lowercase();
         return offered(read_only)
@@ -144,9 +162,14 @@ pub fn candidates(line: &str, subscriptions: &[&str], replays: &[&str], read_onl
             .collect();
     };
     let Some(command) = find(word).ok().filter(|c| !(read_only && c.changes)) else { return Vec::new() };
+    let with_save: Vec<&str>;
     let names: &[&str] = match command.arg {
-        Arg::Subscription => subscriptions,
-        Arg::Replay => replays,
+        Arg::Subscription => &known.subscriptions,
+        Arg::Replay => &known.replays,
+        Arg::View => {
+            with_save = std::iter::once("save").chain(known.views.iter().copied()).collect();
+            &with_save
+        }
         Arg::None | Arg::Filter => return Vec::new(),
     };
     let partial = partial.trim_start().to_lowercase();
@@ -235,9 +258,12 @@ pub fn remember(history: &mut Vec<String>, line: &str) {
 impl Palette {
     /// What may follow its line, from the subscriptions and replays known now.
     pub fn candidates(&self, data: &Data) -> Vec<(String, String)> {
-        let names: Vec<&str> = data.subscriptions.iter().map(|s| s.name.as_str()).collect();
-        let replays: Vec<&str> = data.replays.iter().map(|r| r.id.as_str()).collect();
-        candidates(&self.line(), &names, &replays, data.read_only)
+        let known = Known {
+            subscriptions: data.subscriptions.iter().map(|s| s.name.as_str()).collect(),
+            replays: data.replays.iter().map(|r| r.id.as_str()).collect(),
+            views: data.views.keys().map(String::as_str).collect(),
+        };
+        candidates(&self.line(), &known, data.read_only)
     }
 }
 
@@ -327,19 +353,34 @@ mod tests {
         assert_eq!(parse("audit", true).map(|i| i.verb), Ok(Verb::Audit), "reading works read-only");
     }
 
+    fn known<'a>(subscriptions: &[&'a str]) -> Known<'a> {
+        Known { subscriptions: subscriptions.to_vec(), ..Known::default() }
+    }
+
+    #[test]
+    fn view_completes_save_and_the_saved_names_and_needs_a_name() {
+        let known = Known { views: vec!["incident", "moves"], ..Known::default() };
+        let names: Vec<String> = candidates("view ", &known, true).into_iter().map(|(line, _)| line).collect();
+        assert_eq!(names, ["view save", "view incident", "view moves"], "read-only dashboards keep views too");
+        assert_eq!(complete("view i", &candidates("view i", &known, false)), "view incident");
+        assert!(parse("view", false).unwrap_err().contains("usage: :view [save] NAME"));
+        assert!(parse("view save", false).unwrap_err().contains("usage: :view [save] NAME"));
+        assert_eq!(parse("view save incident", true).map(|i| i.arg), Ok("save incident".to_string()));
+    }
+
     #[test]
     fn tab_completes_commands_then_names() {
         let subs = ["billing", "billing-eu", "crm-sync"];
-        let c = candidates("pr", &subs, &[], false);
+        let c = candidates("pr", &known(&subs), false);
         assert_eq!(complete("pr", &c), "probe ");
-        let c = candidates("pause bi", &subs, &[], false);
+        let c = candidates("pause bi", &known(&subs), false);
         assert_eq!(c.len(), 2);
         assert_eq!(complete("pause bi", &c), "pause billing", "as far as both names agree");
-        let c = candidates("pause sync", &subs, &[], false);
+        let c = candidates("pause sync", &known(&subs), false);
         assert_eq!(complete("pause sync", &c), "pause crm-sync", "a fragment inside a name matches too");
-        assert_eq!(complete("r", &candidates("r", &subs, &[], false)), "re");
+        assert_eq!(complete("r", &candidates("r", &known(&subs), false)), "re");
         assert!(
-            candidates("", &subs, &[], true)
+            candidates("", &known(&subs), true)
                 .iter()
                 .all(|(name, _)| !["pause", "delete", "replay"].contains(&name.as_str()))
         );

@@ -654,3 +654,35 @@ fn a_keys_file_with_a_conflict_stops_the_start_naming_both_bindings() {
         .unwrap();
     assert!(String::from_utf8_lossy(&printed.stdout).contains("\nquit = [\"x\"]\n"), "keys prints the keys in force");
 }
+
+/// `:view save NAME` keeps the filter, the order and the zoom in views.toml; a later run brings
+/// them back with `:view NAME`, completed from the saved names.
+#[test]
+fn a_view_saved_in_one_run_comes_back_in_the_next() {
+    let config = tempfile::tempdir().unwrap();
+    let command = format!("XDG_CONFIG_HOME={} {}", config.path().display(), demo_command());
+    let Some(t) = Tmux::start(120, 36, &command) else { return };
+    t.wait_for("crm-sync", Duration::from_secs(10));
+    t.keys(&[":"]);
+    type_text(&t, "filter action:card.move");
+    t.keys(&["Enter", "Tab", "o", "o", "o", "o", "z", ":"]);
+    type_text(&t, "view save moves");
+    t.keys(&["Enter"]);
+    t.wait_for("view moves saved", Duration::from_secs(3));
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
+    let saved = std::fs::read_to_string(config.path().join("hookwatch/views.toml")).unwrap();
+    assert!(saved.contains("[moves]") && saved.contains("filter = \"action:card.move\""), "{saved}");
+
+    let Some(t) = Tmux::start(120, 36, &command) else { return };
+    t.wait_for("crm-sync", Duration::from_secs(10));
+    t.keys(&[":"]);
+    type_text(&t, "view m");
+    t.keys(&["Tab", "Enter"]);
+    let screen = t.wait_for("backlog▲", Duration::from_secs(3));
+    assert!(screen.contains("ZOOM") && !screen.contains("Event stream"), "zoomed on the table:\n{screen}");
+    t.keys(&["z"]);
+    t.wait_for("filter: action:card.move", Duration::from_secs(3));
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
+}
