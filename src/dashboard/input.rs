@@ -218,7 +218,7 @@ impl App {
             sub.url,
             counted(waiting, "delivery")
         );
-        let effect = Effect::DeleteSubscription { id: sub.id.clone(), name: sub.name.clone() };
+        let effect = Effect::DeleteSubscription { id: sub.id.clone(), name: sub.name.clone(), version: sub.etag() };
         self.popups.push(Popup::Confirm(Confirm { question, effect }));
     }
 

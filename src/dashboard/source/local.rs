@@ -99,16 +99,21 @@ impl Source for LocalSource {
         self.engine.probe(subscription_id, Actor::Local).await.map_err(SourceError::from)
     }
 
-    async fn save_subscription(&self, id: Option<&str>, input: SubscriptionInput) -> SourceResult<Subscription> {
+    async fn save_subscription(
+        &self,
+        id: Option<&str>,
+        input: SubscriptionInput,
+        version: Option<&str>,
+    ) -> SourceResult<Subscription> {
         let saved = match id {
-            Some(id) => self.engine.update_subscription(id, &input, Actor::Local).await,
+            Some(id) => self.engine.update_subscription_matching(id, version, &input, Actor::Local).await,
             None => self.engine.create_subscription(&input, Actor::Local).await.map(|(s, _)| s),
         };
         saved.map(|s| (*s).clone()).map_err(SourceError::from)
     }
 
-    async fn delete_subscription(&self, id: &str) -> SourceResult<()> {
-        self.engine.delete_subscription(id, Actor::Local).await.map_err(SourceError::from)
+    async fn delete_subscription(&self, id: &str, version: Option<&str>) -> SourceResult<()> {
+        self.engine.delete_subscription_matching(id, version, Actor::Local).await.map_err(SourceError::from)
     }
 
     async fn preview_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<ReplayPreview> {

@@ -96,7 +96,22 @@ impl RemoteSource {
         path: &str,
         body: Option<Value>,
     ) -> SourceResult<T> {
+        self.call_if(method, path, body, None).await
+    }
+
+    /// A call made against `version` of what it changes (`If-Match`, an `ETag`), when given: the
+    /// server refuses it (412) if that changed since.
+    async fn call_if<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        version: Option<&str>,
+    ) -> SourceResult<T> {
         let mut req = self.request(method, path);
+        if let Some(version) = version {
+            req = req.header(reqwest::header::IF_MATCH, version);
+        }
         if let Some(body) = body {
             req = req.header("content-type", "application/json").body(body.to_string());
         }
@@ -253,16 +268,25 @@ impl Source for RemoteSource {
         Ok(v["held"].as_u64().unwrap_or(0) as usize)
     }
 
-    async fn save_subscription(&self, id: Option<&str>, input: SubscriptionInput) -> SourceResult<Subscription> {
+    async fn save_subscription(
+        &self,
+        id: Option<&str>,
+        input: SubscriptionInput,
+        version: Option<&str>,
+    ) -> SourceResult<Subscription> {
         let body = serde_json::to_value(&input).map_err(|e| SourceError::Malformed(e.to_string()))?;
         match id {
-            Some(id) => self.call(reqwest::Method::PATCH, &format!("/v1/subscriptions/{id}"), Some(body)).await,
+            Some(id) => {
+                let path = format!("/v1/subscriptions/{id}");
+                self.call_if(reqwest::Method::PATCH, &path, Some(body), version).await
+            }
             None => self.call(reqwest::Method::POST, "/v1/subscriptions", Some(body)).await,
         }
     }
 
-    async fn delete_subscription(&self, id: &str) -> SourceResult<()> {
-        self.call::<Value>(reqwest::Method::DELETE, &format!("/v1/subscriptions/{id}"), None).await.map(|_| ())
+    async fn delete_subscription(&self, id: &str, version: Option<&str>) -> SourceResult<()> {
+        let path = format!("/v1/subscriptions/{id}");
+        self.call_if::<Value>(reqwest::Method::DELETE, &path, None, version).await.map(|_| ())
     }
 
     async fn preview_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<ReplayPreview> {
