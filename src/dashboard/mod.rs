@@ -262,9 +262,8 @@ pub async fn carry_out(s: Arc<dyn Source>, effect: Effect) -> Option<Outcome> {
             match s.save_subscription(id.as_deref(), *input, version.as_deref()).await {
                 Ok(sub) => Outcome::SubscriptionSaved(Box::new(sub)),
                 Err(e) if e.changed_meanwhile() => {
-                    let what = "this subscription was changed by someone else since this form opened; \
-                                    nothing was saved. The list is reloaded: Esc, then edit it again to review \
-                                    their change";
+                    let what = "changed by someone else since this form opened: nothing saved. Esc, then e, to see \
+                                their change";
                     changed_meanwhile(&s, what.to_string()).await
                 }
                 Err(e) => Outcome::SaveFailed(e),
@@ -276,10 +275,7 @@ pub async fn carry_out(s: Arc<dyn Source>, effect: Effect) -> Option<Outcome> {
         Effect::DeleteSubscription { id, name, version } => match s.delete_subscription(&id, Some(&version)).await {
             Ok(()) => Outcome::Done(format!("deleted subscription {name}")),
             Err(e) if e.changed_meanwhile() => {
-                let what = format!(
-                    "{name} was changed by someone else meanwhile; nothing was deleted. The list is \
-                         reloaded: review it, and delete again if that is still meant"
-                );
+                let what = format!("{name} changed by someone else meanwhile: not deleted; review it, then D again");
                 changed_meanwhile(&s, what).await
             }
             Err(e) => Outcome::Failed(format!("cannot delete {name}: {e}")),

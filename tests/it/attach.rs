@@ -83,9 +83,9 @@ async fn a_change_made_meanwhile_is_never_overwritten_from_the_dashboard() {
         app.apply_outcome(outcome);
         let Some(Popup::Subscription(form)) = app.popups.last() else { panic!("the form closed") };
         let said = form.server_error.clone().unwrap_or_default();
-        assert!(said.contains("this subscription was changed by someone else"), "{said}");
+        assert!(said.contains("changed by someone else since this form opened: nothing saved"), "{said}");
         let screen = to_text(&render(&app, 200, 50, &hookwatch::dashboard::theme::Theme::PLAIN));
-        assert!(screen.contains("changed by someone else since this form opened; nothing was saved"), "{screen}");
+        assert!(screen.contains("nothing saved"), "{screen}");
         let stored = hw.get(&path).await;
         assert_eq!((stored["name"].as_str(), stored["timeout_ms"].as_u64()), (Some(name.as_str()), Some(2000)));
         let reloaded = app.subscriptions.iter().find(|s| s.name == name).unwrap();
@@ -101,7 +101,7 @@ async fn a_change_made_meanwhile_is_never_overwritten_from_the_dashboard() {
         let outcome = carry_out(source.clone(), delete.into_iter().next().expect("the delete is asked")).await.unwrap();
         app.apply_outcome(outcome);
         let status = app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
-        assert!(status.contains("changed by someone else meanwhile; nothing was deleted"), "{status}");
+        assert!(status.contains("changed by someone else meanwhile: not deleted"), "{status}");
         assert_eq!(hw.get(&path).await["name"], format!("{name}-renamed"), "still there, as the other left it");
 
         let current = app.subscriptions.iter().find(|s| s.name.ends_with("-renamed")).unwrap().clone();

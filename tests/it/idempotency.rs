@@ -172,6 +172,29 @@ async fn a_final_refusal_is_kept() {
     assert_eq!(again.body, first.body);
 }
 
+/// An answer that asks for a retry (503, the backlog full) is not kept: the retry with the same
+/// key runs, and its answer is the one kept.
+#[tokio::test]
+async fn a_retry_after_a_503_runs() {
+    let hw = Hookwatch::start_with(|c| c.max_backlog = 1).await;
+    let sink = Sink::start(Behaviour::default()).await;
+    let sub = hw.subscribe(&sink.url, &["card.move"], json!({})).await;
+    let id = sub["id"].as_str().unwrap();
+    assert_eq!(hw.admin(Method::POST, &format!("/v1/subscriptions/{id}/pause"), None).await.0, 200);
+    hw.send(&card_move("p1", 1)).await;
+    let test = format!("/v1/subscriptions/{id}/test");
+    let full = keyed(&hw.base, ADMIN, &test, "t", card_move("p1", 2)).await;
+    assert_eq!((full.status, full.body["error"]["code"].as_str()), (503, Some("unavailable")), "{}", full.body);
+
+    assert_eq!(hw.admin(Method::POST, &format!("/v1/subscriptions/{id}/resume"), None).await.0, 200);
+    assert_eq!(sink.wait_for(1, Duration::from_secs(10)).await, 1);
+    hw.idle(Duration::from_secs(10)).await;
+    let retried = keyed(&hw.base, ADMIN, &test, "t", card_move("p1", 2)).await;
+    assert_eq!((retried.status, retried.replayed), (202, false), "{}", retried.body);
+    let again = keyed(&hw.base, ADMIN, &test, "t", card_move("p1", 2)).await;
+    assert_eq!((again.status, again.replayed, &again.body["id"]), (202, true, &retried.body["id"]));
+}
+
 /// On PostgreSQL two nodes share the keys: a create retried on the other node is answered as the
 /// first, and nothing is created twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
