@@ -793,7 +793,8 @@ mod tests {
             vec![Effect::SetPaused {
                 subscription_id: "sub_01KQBIL0000000000000000003".into(),
                 name: "billing".into(),
-                paused: true
+                paused: true,
+                version: app.subscriptions.iter().find(|s| s.name == "billing").unwrap().etag(),
             }]
         );
         press(&mut app, KeyCode::Char('e'));
@@ -1015,7 +1016,8 @@ mod tests {
             vec![Effect::SetPaused {
                 subscription_id: "sub_01KQBIL0000000000000000003".into(),
                 name: "billing".into(),
-                paused: true
+                paused: true,
+                version: app.subscriptions.iter().find(|s| s.name == "billing").unwrap().etag(),
             }]
         );
         assert!(app.palette.is_none());

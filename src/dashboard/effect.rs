@@ -23,10 +23,12 @@ pub enum Effect {
         failed_only: bool,
         note: String,
     },
+    /// `version`: the `etag` of the subscription as the operator saw it.
     SetPaused {
         subscription_id: String,
         name: String,
         paused: bool,
+        version: String,
     },
     LoadAudit,
     Probe {

@@ -243,10 +243,18 @@ pub async fn carry_out(s: Arc<dyn Source>, effect: Effect) -> Option<Outcome> {
                 Err(e) => Outcome::Failed(format!("redeliver failed: {e}")),
             }
         }
-        Effect::SetPaused { subscription_id, name, paused } => match s.set_paused(&subscription_id, paused).await {
-            Ok(()) => Outcome::Done(format!("{} {name}", if paused { "paused" } else { "resumed" })),
-            Err(e) => Outcome::Failed(format!("cannot {} {name}: {e}", if paused { "pause" } else { "resume" })),
-        },
+        Effect::SetPaused { subscription_id, name, paused, version } => {
+            match s.set_paused(&subscription_id, paused, Some(&version)).await {
+                Ok(()) => Outcome::Done(format!("{} {name}", if paused { "paused" } else { "resumed" })),
+                Err(e) if e.changed_meanwhile() => {
+                    let what = if paused { "paused" } else { "resumed" };
+                    let message =
+                        format!("{name} changed by someone else meanwhile: not {what}; review it, then p again");
+                    changed_meanwhile(&s, message).await
+                }
+                Err(e) => Outcome::Failed(format!("cannot {} {name}: {e}", if paused { "pause" } else { "resume" })),
+            }
+        }
         Effect::LoadAudit => match s.audit().await {
             Ok(entries) => Outcome::Audit(entries, crate::domain::model::now_ms()),
             Err(e) => Outcome::AuditUnread(e.to_string()),

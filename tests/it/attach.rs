@@ -51,8 +51,9 @@ async fn an_overlap_is_refused_as_a_conflict_by_both_sources() {
 }
 
 /// Two operators in one incident: the dashboard changes a subscription as its operator saw it.
-/// When someone else changed it meanwhile, the edit and the delete are refused saying so, the list
-/// is read again, and the other's change stands; the version now shown saves. Both sources.
+/// When someone else changed it meanwhile, the edit, the delete and the pause are refused saying
+/// so, the list is read again, and the other's change stands; the version now shown saves. Both
+/// sources.
 #[tokio::test]
 async fn a_change_made_meanwhile_is_never_overwritten_from_the_dashboard() {
     use hookwatch::dashboard::app::{App, Outcome, Popup};
@@ -104,7 +105,18 @@ async fn a_change_made_meanwhile_is_never_overwritten_from_the_dashboard() {
         assert!(status.contains("changed by someone else meanwhile: not deleted"), "{status}");
         assert_eq!(hw.get(&path).await["name"], format!("{name}-renamed"), "still there, as the other left it");
 
+        // And so is pausing it.
+        let slower = serde_json::json!({"timeout_ms": 3000});
+        assert_eq!(hw.admin(reqwest::Method::PATCH, &path, Some(slower)).await.0, 200);
+        let pause = keys(&mut app, "p");
+        let outcome = carry_out(source.clone(), pause.into_iter().next().expect("p pauses")).await.unwrap();
+        app.apply_outcome(outcome);
+        let status = app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+        assert!(status.contains("changed by someone else meanwhile: not paused"), "{status}");
+        assert_eq!(hw.get(&path).await["state"], "active");
+
         let current = app.subscriptions.iter().find(|s| s.name.ends_with("-renamed")).unwrap().clone();
+        assert_eq!(current.timeout_ms, 3000, "the list was read again");
         app.popups.push(Popup::Subscription(Box::new(SubscriptionForm::new(Some(&current)))));
         let save = keys(&mut app, "Enter");
         let outcome = carry_out(source.clone(), save.into_iter().next().unwrap()).await.unwrap();
@@ -143,7 +155,7 @@ async fn the_remote_source_drives_a_real_server() {
     let detail = remote.event(&id).await.unwrap();
     assert_eq!(detail.deliveries.len(), 1);
     assert_eq!(remote.redeliver(&id, Some(&sub.id), false).await.unwrap(), 1);
-    remote.set_paused(&sub.id, true).await.unwrap();
+    remote.set_paused(&sub.id, true, None).await.unwrap();
     assert_eq!(hw.get(&format!("/v1/subscriptions/{}", sub.id)).await["state"], "paused");
     let err = remote.send_event("{\"data\":{\"action\":\"nope\"}}".into(), None).await.unwrap_err();
     assert_eq!(err.code(), Some("unknown_action"), "{err}");

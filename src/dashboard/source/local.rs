@@ -90,9 +90,10 @@ impl Source for LocalSource {
         self.engine.redeliver(event_id, subscription_id, failed_only, Actor::Local).await.map_err(SourceError::from)
     }
 
-    async fn set_paused(&self, subscription_id: &str, paused: bool) -> SourceResult<()> {
+    async fn set_paused(&self, subscription_id: &str, paused: bool, version: Option<&str>) -> SourceResult<()> {
         let state = if paused { SubscriptionState::Paused } else { SubscriptionState::Active };
-        self.engine.set_state(subscription_id, state, Actor::Local).await.map(|_| ()).map_err(SourceError::from)
+        let set = self.engine.set_state_matching(subscription_id, version, state, Actor::Local).await;
+        set.map(|_| ()).map_err(SourceError::from)
     }
 
     async fn probe(&self, subscription_id: &str) -> SourceResult<usize> {

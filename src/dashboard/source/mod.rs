@@ -109,7 +109,8 @@ pub trait Source: Send + Sync + 'static {
     /// Every accepted action name (built-ins and the server's extra ones).
     async fn catalog(&self) -> SourceResult<Vec<String>>;
     async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>, failed_only: bool) -> SourceResult<usize>;
-    async fn set_paused(&self, subscription_id: &str, paused: bool) -> SourceResult<()>;
+    /// Pauses or resumes it; with `version`, only if it has not changed since (else `precondition_failed`).
+    async fn set_paused(&self, subscription_id: &str, paused: bool, version: Option<&str>) -> SourceResult<()>;
     /// Probes an open breaker now; how many deliveries it held.
     async fn probe(&self, subscription_id: &str) -> SourceResult<usize>;
     /// Creates (`id` `None`) or changes a subscription; a change with `version` (the `etag` the

@@ -255,11 +255,10 @@ impl Source for RemoteSource {
         Ok(v["redelivering"].as_u64().unwrap_or(0) as usize)
     }
 
-    async fn set_paused(&self, subscription_id: &str, paused: bool) -> SourceResult<()> {
+    async fn set_paused(&self, subscription_id: &str, paused: bool, version: Option<&str>) -> SourceResult<()> {
         let verb = if paused { "pause" } else { "resume" };
-        self.call::<Value>(reqwest::Method::POST, &format!("/v1/subscriptions/{subscription_id}/{verb}"), None)
-            .await
-            .map(|_| ())
+        let path = format!("/v1/subscriptions/{subscription_id}/{verb}");
+        self.call_if::<Value>(reqwest::Method::POST, &path, None, version).await.map(|_| ())
     }
 
     async fn probe(&self, subscription_id: &str) -> SourceResult<usize> {
