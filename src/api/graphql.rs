@@ -63,7 +63,16 @@ pub async fn serve(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let request = graphql_request(&body.map_err(super::error::body_rejection)?)?;
-    let mut response = GraphQLResponse::from(app.graphql.execute(request.data(actor)).await).into_response();
+    let answer = app.graphql.execute(request.data(actor)).await;
+    // A part that met a database fault may succeed when retried: its answer is kept for no key.
+    let transient = answer
+        .errors
+        .iter()
+        .any(|e| e.extensions.as_ref().and_then(|x| x.get("code")) == Some(&async_graphql::Value::from("unavailable")));
+    let mut response = GraphQLResponse::from(answer).into_response();
+    if transient {
+        response.extensions_mut().insert(super::idempotency::NotFinal);
+    }
     // GraphQL over HTTP: the newer media type only to a client that asks for it; the others
     // (no Accept, or application/json, as Pipefy's clients send) get the one they know.
     let accepts = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");

@@ -7,6 +7,7 @@ mod error;
 mod events;
 mod extract;
 mod graphql;
+mod idempotency;
 mod ingest;
 mod limits;
 mod observe;
@@ -126,6 +127,7 @@ pub fn router(engine: Arc<Engine>, tokens: Tokens, stopping: tokio::sync::watch:
     let admin = admin_table()
         .into_iter()
         .fold(Router::new(), |router, (_, path, handler)| router.route(path, handler))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::honour))
         .layer(body_limit(ADMIN_BODY_LIMIT, "an admin request"))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_admin));
     let metrics = Router::new()

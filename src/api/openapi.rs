@@ -58,7 +58,7 @@ use utoipa::openapi::{Ref, Schema};
         observe::catalog,
         serve,
     ),
-    modifiers(&Tokens, &Refusals, &Links, &Completed),
+    modifiers(&Tokens, &Refusals, &Idempotent, &Links, &Completed),
     security(("admin_token" = []), ("viewer_token" = [])),
     tags(
         (name = "events", description = "ingest, list, inspect and redeliver events"),
@@ -147,6 +147,70 @@ impl utoipa::Modify for Refusals {
                 }
             }
         }
+    }
+}
+
+/// `Idempotency-Key` on every admin POST (`api/idempotency.rs`, one layer for all of them), declared
+/// here for each: the header, `Idempotent-Replayed` on a success given again, and the refusals
+/// (400 for a key that is not one, 409 while its request still runs, 422 for another request under
+/// it). Ingest declares its own (its keys are its events').
+struct Idempotent;
+
+impl utoipa::Modify for Idempotent {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let key = super::idempotency::MAX_KEY_LEN;
+        let parameter: utoipa::openapi::path::Parameter = serde_json::from_value(serde_json::json!({
+            "name": "Idempotency-Key", "in": "header", "required": false,
+            "description": format!("1 to {key} printable ASCII characters, new for each request (a UUID): \
+                the same request sent again with it (same token, method, path and body, within \
+                idempotency_window) is answered as the first was, with Idempotent-Replayed: true, and \
+                does nothing again; another request under it is refused (422), and so is a repeat \
+                while the first still runs (409)"),
+            "schema": {"type": "string", "minLength": 1, "maxLength": key,
+                "pattern": r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$"},
+        }))
+        .expect("the Idempotency-Key parameter is an OpenAPI parameter");
+        let replayed: utoipa::openapi::Header = serde_json::from_value(serde_json::json!({
+            "schema": {"type": "string"}, "description": "`true` when this is the answer to an earlier request with the same Idempotency-Key",
+        }))
+        .expect("Idempotent-Replayed is an OpenAPI header");
+        for item in openapi.paths.paths.values_mut() {
+            let Some(operation) = item.post.as_mut() else { continue };
+            if operation.operation_id.as_deref() == Some("ingestEvent") {
+                continue;
+            }
+            operation.parameters.get_or_insert_default().push(RefOr::T(parameter.clone()));
+            for (status, response) in operation.responses.responses.iter_mut() {
+                if let RefOr::T(response) = response
+                    && status.starts_with('2')
+                {
+                    response.headers.insert("Idempotent-Replayed".to_string(), RefOr::T(replayed.clone()));
+                }
+            }
+            refuse_also(
+                operation,
+                400,
+                "an Idempotency-Key that is not 1 to 255 printable ASCII characters (`invalid_idempotency_key`)",
+            );
+            refuse_also(
+                operation,
+                409,
+                "a request with the same Idempotency-Key is still being answered (`idempotency_key_in_use`; `Retry-After` says when to retry)",
+            );
+            refuse_also(operation, 422, "the Idempotency-Key was used for another request (`idempotency_key_reused`)");
+        }
+    }
+}
+
+/// Declares an error answer on `operation`, or adds `description` to the one it declares.
+fn refuse_also(operation: &mut Operation, status: u16, description: &str) {
+    match operation.responses.responses.get_mut(&status.to_string()) {
+        Some(RefOr::T(response)) => {
+            let reason = axum::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason());
+            let declared = if response.description.is_empty() { reason.unwrap_or("") } else { &response.description };
+            response.description = format!("{declared}; or {description}");
+        }
+        _ => refuse(operation, status, description),
     }
 }
 

@@ -172,25 +172,33 @@ pub async fn delete(
 /// Deliveries queue up; none are attempted until it is resumed.
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/pause", operation_id = "pauseSubscription", tag = "subscriptions",
     params(("id" = String, Path, description = "sub_…")),
-    responses((status = 200, body = Subscription), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Subscription, headers(("ETag" = String, description = "its version now"))),
+        (status = 404, body = ErrorBody),
+        (status = 412, description = "changed since the version `If-Match` named", body = ErrorBody)))]
 pub async fn pause(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
     Path(id): Path<String>,
-) -> Result<Json<Arc<Subscription>>, ApiError> {
-    Ok(Json(app.engine.set_state(&id, SubscriptionState::Paused, actor).await?))
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let paused = app.engine.set_state_matching(&id, if_match(&headers), SubscriptionState::Paused, actor).await?;
+    Ok(tagged(paused, Actor::Admin))
 }
 
 /// Makes a paused or disabled subscription active again.
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/resume", operation_id = "resumeSubscription", tag = "subscriptions",
     params(("id" = String, Path, description = "sub_…")),
-    responses((status = 200, body = Subscription), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Subscription, headers(("ETag" = String, description = "its version now"))),
+        (status = 404, body = ErrorBody),
+        (status = 412, description = "changed since the version `If-Match` named", body = ErrorBody)))]
 pub async fn resume(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
     Path(id): Path<String>,
-) -> Result<Json<Arc<Subscription>>, ApiError> {
-    Ok(Json(app.engine.set_state(&id, SubscriptionState::Active, actor).await?))
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let resumed = app.engine.set_state_matching(&id, if_match(&headers), SubscriptionState::Active, actor).await?;
+    Ok(tagged(resumed, Actor::Admin))
 }
 
 /// A new secret signs from now; the replaced ones keep signing beside it for 24 hours each.

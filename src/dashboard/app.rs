@@ -560,6 +560,19 @@ impl App {
                 self.subscriptions.push(*sub);
                 self.sort_subscriptions();
             }
+            Outcome::ChangedMeanwhile { message, subscriptions } => {
+                if let Some(subscriptions) = subscriptions {
+                    self.subscriptions = subscriptions;
+                    self.sort_subscriptions();
+                }
+                match self.popups.last_mut() {
+                    Some(Popup::Subscription(form)) => {
+                        form.conflict = false;
+                        form.server_error = Some(message);
+                    }
+                    _ => self.set_status(message, true),
+                }
+            }
             Outcome::SaveFailed(error) => match self.popups.last_mut() {
                 Some(Popup::Subscription(form)) => {
                     // An overlap is the engine's `conflict`: the form offers to save replacing it.
@@ -789,7 +802,8 @@ mod tests {
             vec![Effect::SetPaused {
                 subscription_id: "sub_01KQBIL0000000000000000003".into(),
                 name: "billing".into(),
-                paused: true
+                paused: true,
+                version: app.subscriptions.iter().find(|s| s.name == "billing").unwrap().etag(),
             }]
         );
         press(&mut app, KeyCode::Char('e'));
@@ -1011,7 +1025,8 @@ mod tests {
             vec![Effect::SetPaused {
                 subscription_id: "sub_01KQBIL0000000000000000003".into(),
                 name: "billing".into(),
-                paused: true
+                paused: true,
+                version: app.subscriptions.iter().find(|s| s.name == "billing").unwrap().etag(),
             }]
         );
         assert!(app.palette.is_none());
@@ -1157,7 +1172,11 @@ mod tests {
         let effects = press(&mut app, KeyCode::Char('y'));
         assert_eq!(
             effects,
-            vec![Effect::DeleteSubscription { id: "sub_01KQBIL0000000000000000003".into(), name: "billing".into() }]
+            vec![Effect::DeleteSubscription {
+                id: "sub_01KQBIL0000000000000000003".into(),
+                name: "billing".into(),
+                version: app.subscriptions.iter().find(|s| s.name == "billing").unwrap().etag(),
+            }]
         );
     }
 }

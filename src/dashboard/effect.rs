@@ -23,28 +23,35 @@ pub enum Effect {
         failed_only: bool,
         note: String,
     },
+    /// `version`: the `etag` of the subscription as the operator saw it.
     SetPaused {
         subscription_id: String,
         name: String,
         paused: bool,
+        version: String,
     },
     LoadAudit,
     Probe {
         subscription_id: String,
         name: String,
     },
+    /// `version`: the `etag` of the subscription as the operator saw it when editing began; the
+    /// change is refused if it changed since.
     SaveSubscription {
         id: Option<String>,
         input: Box<SubscriptionInput>,
+        version: Option<String>,
     },
     /// A test event's body, for one subscription or (`None`) every matching one.
     SendEvent {
         body: String,
         to: Option<String>,
     },
+    /// `version`: the `etag` of the subscription as the operator saw it when asked to confirm.
     DeleteSubscription {
         id: String,
         name: String,
+        version: String,
     },
     PreviewReplay(ReplayFilter),
     StartReplay {
@@ -93,6 +100,12 @@ pub enum Outcome {
     Catalog(Vec<String>),
     Stats(Box<StatsReport>),
     SubscriptionSaved(Box<Subscription>),
+    /// A change refused because the subscription changed since the operator saw it (someone else
+    /// changed it meanwhile): what to tell them, and the subscriptions read again.
+    ChangedMeanwhile {
+        message: String,
+        subscriptions: Option<Vec<Subscription>>,
+    },
     /// The source refused or could not save: its code decides what the form offers.
     SaveFailed(SourceError),
     Sent(String),

@@ -206,7 +206,7 @@ impl App {
             self.set_status(format!("{} is already {}", sub.name, sub.state.as_str()), false);
             return Vec::new();
         }
-        vec![Effect::SetPaused { subscription_id: sub.id.clone(), name: sub.name.clone(), paused }]
+        vec![Effect::SetPaused { subscription_id: sub.id.clone(), name: sub.name.clone(), paused, version: sub.etag() }]
     }
 
     /// `D`: deleting stops the endpoint's deliveries for good, so the question says how many.
@@ -219,7 +219,7 @@ impl App {
             sub.url,
             counted(waiting, "delivery")
         );
-        let effect = Effect::DeleteSubscription { id: sub.id.clone(), name: sub.name.clone() };
+        let effect = Effect::DeleteSubscription { id: sub.id.clone(), name: sub.name.clone(), version: sub.etag() };
         self.popups.push(Popup::Confirm(Confirm { question, effect }));
     }
 

@@ -222,79 +222,111 @@ fn initial_load(source: &Arc<dyn Source>, tx: &mpsc::UnboundedSender<Outcome>) {
     });
 }
 
+/// A change refused because the subscription changed since the operator saw it: `message` tells
+/// them, and the subscriptions are read again, so what they review is current.
+async fn changed_meanwhile(source: &Arc<dyn Source>, message: String) -> Outcome {
+    Outcome::ChangedMeanwhile { message, subscriptions: source.subscriptions().await.ok() }
+}
+
 /// Carries out an effect in the background and reports its outcome to the loop.
 fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<Outcome>) {
     let (s, t) = (source.clone(), tx.clone());
     tokio::spawn(async move {
-        let outcome = match effect {
-            Effect::LoadEvents(query) => match s.events(query.clone()).await {
-                Ok(list) => Outcome::Events { query, list },
-                Err(error) => Outcome::EventsUnread { query, error: error.to_string() },
-            },
-            Effect::LoadSubscriptions => {
-                s.subscriptions().await.map_or_else(|e| Outcome::Failed(e.to_string()), Outcome::Subscriptions)
-            }
-            Effect::LoadEvent(id) => match s.event(&id).await {
-                Ok(d) => Outcome::Event(Box::new(d)),
-                Err(error) => Outcome::EventFailed { id, error: error.to_string() },
-            },
-            Effect::Redeliver { event_id, subscription_id, failed_only, note } => {
-                match s.redeliver(&event_id, subscription_id.as_deref(), failed_only).await {
-                    Ok(0) => Outcome::Done(format!("nothing to redeliver in {event_id}")),
-                    Ok(n) => Outcome::Done(format!("{note} ({n} of {event_id}'s deliveries)")),
-                    Err(e) => Outcome::Failed(format!("redeliver failed: {e}")),
-                }
-            }
-            Effect::SetPaused { subscription_id, name, paused } => match s.set_paused(&subscription_id, paused).await {
-                Ok(()) => Outcome::Done(format!("{} {name}", if paused { "paused" } else { "resumed" })),
-                Err(e) => Outcome::Failed(format!("cannot {} {name}: {e}", if paused { "pause" } else { "resume" })),
-            },
-            Effect::LoadAudit => match s.audit().await {
-                Ok(entries) => Outcome::Audit(entries, crate::domain::model::now_ms()),
-                Err(e) => Outcome::AuditUnread(e.to_string()),
-            },
-            Effect::Probe { subscription_id, name } => match s.probe(&subscription_id).await {
-                Ok(held) => Outcome::Done(format!(
-                    "probing {name}: the next of {} held goes out now",
-                    text::counted(held as u64, "delivery")
-                )),
-                Err(e) => Outcome::Failed(format!("probe failed: {e}")),
-            },
-            Effect::SaveSubscription { id, input } => match s.save_subscription(id.as_deref(), *input).await {
-                Ok(sub) => Outcome::SubscriptionSaved(Box::new(sub)),
-                Err(e) => Outcome::SaveFailed(e),
-            },
-            Effect::SendEvent { body, to } => s
-                .send_event(body, to.as_deref())
-                .await
-                .map_or_else(|e| Outcome::SendFailed(e.to_string()), Outcome::Sent),
-            Effect::DeleteSubscription { id, name } => match s.delete_subscription(&id).await {
-                Ok(()) => Outcome::Done(format!("deleted subscription {name}")),
-                Err(e) => Outcome::Failed(format!("cannot delete {name}: {e}")),
-            },
-            Effect::PreviewReplay(filter) => Outcome::ReplayPreview(
-                s.preview_replay(&filter, crate::wire::DEFAULT_REPLAY_RATE).await.map_err(|e| e.to_string()),
-            ),
-            Effect::StartReplay { filter, rate_per_s } => match s.start_replay(&filter, rate_per_s).await {
-                Ok(replay) => Outcome::ReplayStarted(Box::new(replay)),
-                Err(e) => Outcome::ReplayRefused(format!("the replay did not start: {e}")),
-            },
-            Effect::LoadHistory { id, span } => Outcome::History {
-                read: s.endpoint_history(&id, span).await.map(Box::new).map_err(|e| e.to_string()),
-                id,
-                span,
-            },
-            Effect::LoadReplays => match s.replays().await {
-                Ok(all) => Outcome::Replays(all, crate::domain::model::now_ms()),
-                Err(e) => Outcome::ReplaysUnread(e.to_string()),
-            },
-            Effect::CancelReplay(id) => match s.cancel_replay(&id).await {
-                Ok(replay) => Outcome::ReplayCancelled(Box::new(replay)),
-                Err(e) => Outcome::Failed(format!("cannot cancel {id}: {e}")),
-            },
-            // Done by the loop itself: they touch the terminal, not the source.
-            Effect::Copy { .. } | Effect::Quit => return,
-        };
-        let _ = t.send(outcome);
+        if let Some(outcome) = carry_out(s, effect).await {
+            let _ = t.send(outcome);
+        }
     });
+}
+
+/// Carries out an effect against the source: what comes back for the app (`None` for an effect
+/// the loop does itself, on the terminal).
+pub async fn carry_out(s: Arc<dyn Source>, effect: Effect) -> Option<Outcome> {
+    let outcome = match effect {
+        Effect::LoadEvents(query) => match s.events(query.clone()).await {
+            Ok(list) => Outcome::Events { query, list },
+            Err(error) => Outcome::EventsUnread { query, error: error.to_string() },
+        },
+        Effect::LoadSubscriptions => {
+            s.subscriptions().await.map_or_else(|e| Outcome::Failed(e.to_string()), Outcome::Subscriptions)
+        }
+        Effect::LoadEvent(id) => match s.event(&id).await {
+            Ok(d) => Outcome::Event(Box::new(d)),
+            Err(error) => Outcome::EventFailed { id, error: error.to_string() },
+        },
+        Effect::Redeliver { event_id, subscription_id, failed_only, note } => {
+            match s.redeliver(&event_id, subscription_id.as_deref(), failed_only).await {
+                Ok(0) => Outcome::Done(format!("nothing to redeliver in {event_id}")),
+                Ok(n) => Outcome::Done(format!("{note} ({n} of {event_id}'s deliveries)")),
+                Err(e) => Outcome::Failed(format!("redeliver failed: {e}")),
+            }
+        }
+        Effect::SetPaused { subscription_id, name, paused, version } => {
+            match s.set_paused(&subscription_id, paused, Some(&version)).await {
+                Ok(()) => Outcome::Done(format!("{} {name}", if paused { "paused" } else { "resumed" })),
+                Err(e) if e.changed_meanwhile() => {
+                    let what = if paused { "paused" } else { "resumed" };
+                    let message =
+                        format!("{name} changed by someone else meanwhile: not {what}; review it, then p again");
+                    changed_meanwhile(&s, message).await
+                }
+                Err(e) => Outcome::Failed(format!("cannot {} {name}: {e}", if paused { "pause" } else { "resume" })),
+            }
+        }
+        Effect::LoadAudit => match s.audit().await {
+            Ok(entries) => Outcome::Audit(entries, crate::domain::model::now_ms()),
+            Err(e) => Outcome::AuditUnread(e.to_string()),
+        },
+        Effect::Probe { subscription_id, name } => match s.probe(&subscription_id).await {
+            Ok(held) => Outcome::Done(format!(
+                "probing {name}: the next of {} held goes out now",
+                text::counted(held as u64, "delivery")
+            )),
+            Err(e) => Outcome::Failed(format!("probe failed: {e}")),
+        },
+        Effect::SaveSubscription { id, input, version } => {
+            match s.save_subscription(id.as_deref(), *input, version.as_deref()).await {
+                Ok(sub) => Outcome::SubscriptionSaved(Box::new(sub)),
+                Err(e) if e.changed_meanwhile() => {
+                    let what = "changed by someone else since this form opened: nothing saved. Esc, then e, to see \
+                                their change";
+                    changed_meanwhile(&s, what.to_string()).await
+                }
+                Err(e) => Outcome::SaveFailed(e),
+            }
+        }
+        Effect::SendEvent { body, to } => {
+            s.send_event(body, to.as_deref()).await.map_or_else(|e| Outcome::SendFailed(e.to_string()), Outcome::Sent)
+        }
+        Effect::DeleteSubscription { id, name, version } => match s.delete_subscription(&id, Some(&version)).await {
+            Ok(()) => Outcome::Done(format!("deleted subscription {name}")),
+            Err(e) if e.changed_meanwhile() => {
+                let what = format!("{name} changed by someone else meanwhile: not deleted; review it, then D again");
+                changed_meanwhile(&s, what).await
+            }
+            Err(e) => Outcome::Failed(format!("cannot delete {name}: {e}")),
+        },
+        Effect::PreviewReplay(filter) => Outcome::ReplayPreview(
+            s.preview_replay(&filter, crate::wire::DEFAULT_REPLAY_RATE).await.map_err(|e| e.to_string()),
+        ),
+        Effect::StartReplay { filter, rate_per_s } => match s.start_replay(&filter, rate_per_s).await {
+            Ok(replay) => Outcome::ReplayStarted(Box::new(replay)),
+            Err(e) => Outcome::ReplayRefused(format!("the replay did not start: {e}")),
+        },
+        Effect::LoadHistory { id, span } => Outcome::History {
+            read: s.endpoint_history(&id, span).await.map(Box::new).map_err(|e| e.to_string()),
+            id,
+            span,
+        },
+        Effect::LoadReplays => match s.replays().await {
+            Ok(all) => Outcome::Replays(all, crate::domain::model::now_ms()),
+            Err(e) => Outcome::ReplaysUnread(e.to_string()),
+        },
+        Effect::CancelReplay(id) => match s.cancel_replay(&id).await {
+            Ok(replay) => Outcome::ReplayCancelled(Box::new(replay)),
+            Err(e) => Outcome::Failed(format!("cannot cancel {id}: {e}")),
+        },
+        // Done by the loop itself: they touch the terminal, not the source.
+        Effect::Copy { .. } | Effect::Quit => return None,
+    };
+    Some(outcome)
 }

@@ -21,7 +21,8 @@ pub(super) async fn handle_control(engine: Weak<Engine>, mut rx: mpsc::Unbounded
     }
 }
 
-/// Retention: prunes finished events older than the configured age, hourly.
+/// Retention: prunes finished events older than the configured age, and idempotency keys older
+/// than their window, hourly.
 pub(super) async fn prune_periodically(engine: Weak<Engine>) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
@@ -32,6 +33,11 @@ pub(super) async fn prune_periodically(engine: Weak<Engine>) {
             Ok(0) => {}
             Ok(n) => tracing::info!("retention: pruned {n} events"),
             Err(e) => tracing::error!("retention: pruning failed: {e}"),
+        }
+        // Keys are forgotten after their window whether pruned or not: this only frees the room.
+        let forgotten = now_ms() - engine.config.idempotency_window.as_millis() as i64;
+        if let Err(e) = engine.store.prune_keys(forgotten).await {
+            tracing::error!("retention: pruning idempotency keys failed: {e}");
         }
     }
 }

@@ -205,8 +205,21 @@ impl Engine {
         state: SubscriptionState,
         actor: impl Into<Caller>,
     ) -> Result<Arc<Subscription>> {
+        self.set_state_matching(id, None, state, actor).await
+    }
+
+    /// Pauses or resumes the subscription if it is still as `expected` (its `etag`, or `*`) says.
+    pub async fn set_state_matching(
+        &self,
+        id: &str,
+        expected: Option<&str>,
+        state: SubscriptionState,
+        actor: impl Into<Caller>,
+    ) -> Result<Arc<Subscription>> {
         let _guard = self.begin_change().await?;
-        let mut sub = (*self.subscription(id)?).clone();
+        let current = self.subscription(id)?;
+        still_as(&current, expected)?;
+        let mut sub = (*current).clone();
         sub.state = state;
         sub.disabled_reason = None;
         sub.updated_at = now_ms();

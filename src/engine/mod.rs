@@ -2,12 +2,14 @@
 //! components of the flow and wires them; each part of its API lives in the file of its stage:
 //! `ingest` (validate → store → lanes), `changes` (subscriptions, over the versioned `registry`),
 //! `observe` (reads, redelivery, probes), `replays` (stored, paced bulk redelivery), `alerts`,
+//! `idempotency` (the admin API's idempotency keys),
 //! `membership` (this node in a cluster) and `background` (its own tasks).
 
 mod alerts;
 mod background;
 mod changes;
 pub(crate) mod cluster;
+mod idempotency;
 mod ingest;
 mod membership;
 mod observe;
@@ -15,6 +17,7 @@ mod registry;
 mod replays;
 pub mod report;
 
+pub use idempotency::KeyedRequest;
 pub(crate) use membership::{heartbeat_interval, silent_after};
 
 use crate::config::Config;

@@ -156,6 +156,40 @@ pub struct AttemptCount {
     pub successes: u64,
 }
 
+/// A request sent with an `Idempotency-Key`, claiming the key before it runs.
+#[derive(Debug, Clone)]
+pub struct KeyClaim {
+    /// Who sent it and to which route: a key names a request of one caller on one route.
+    pub scope: String,
+    pub key: String,
+    /// What the request was (method, path, body), hashed: a repeat must be the same request.
+    pub fingerprint: String,
+    pub now: Millis,
+    /// A key claimed before this is forgotten: claimed anew as if it were new.
+    pub remembered_since: Millis,
+    /// How long this claim holds while its request runs: a node that died running it does not
+    /// hold the key longer.
+    pub claimed_until: Millis,
+}
+
+/// An answer kept for a key, as a repeat of its request is answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub status: u16,
+    /// The headers a client reads of it (content type, `ETag`, `Location`), lower-case names.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Who holds a key after a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyHolder {
+    /// The claiming request: it runs now, then keeps its answer or lets the key go.
+    Claimed,
+    /// An earlier request: its fingerprint, and its answer once it has one (`None` while it runs).
+    Held { fingerprint: String, answer: Option<StoredAnswer> },
+}
+
 /// What runs once an attempt record has committed, or failed to.
 pub type OnRecorded = Box<dyn FnOnce(Result<()>) + Send>;
 
@@ -248,6 +282,17 @@ pub trait Store: Send + Sync + 'static {
     async fn save_audit(&self, audit: &AuditEntry) -> Result<()>;
     /// The newest `limit` audit entries (changes made by operators and by hookwatch), newest first.
     async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>>;
+
+    /// Claims a request's `Idempotency-Key` (atomically: of two claims at once, on any node, one
+    /// wins), unless a request still holds it: one answered since `remembered_since`, or one
+    /// whose claim has not lapsed.
+    async fn claim_key(&self, claim: &KeyClaim) -> Result<KeyHolder>;
+    /// Keeps the answer of the request that claimed the key (`fingerprint` its request's).
+    async fn keep_answer(&self, scope: &str, key: &str, fingerprint: &str, answer: &StoredAnswer) -> Result<()>;
+    /// Lets a claimed key go without an answer: a repeat of its request runs again.
+    async fn release_key(&self, scope: &str, key: &str, fingerprint: &str) -> Result<()>;
+    /// Forgets the keys claimed before `before`; how many.
+    async fn prune_keys(&self, before: Millis) -> Result<u64>;
 
     /// Returns once every write sent before it has committed (SQLite's writer lets attempt records
     /// wait a few milliseconds to share a commit): what a node leaving calls last.

@@ -130,6 +130,32 @@ pub(super) const EVENT_EXISTS: &str = "SELECT EXISTS(SELECT 1 FROM events WHERE 
 pub(super) const PRUNE_ALERTS: &str = "DELETE FROM alerts WHERE at < $1";
 pub(super) const PRUNE_AUDIT: &str = "DELETE FROM audit WHERE at < $1";
 
+/// Claims key `$2` of scope `$1` for a request (fingerprint `$3`, at `$4`, held until `$5`), unless
+/// it is held: answered since `$6`, or claimed by a request whose claim has not lapsed. Returns a
+/// row when it claimed the key.
+pub(super) const CLAIM_KEY: &str =
+    "INSERT INTO idempotency_keys (scope, client_key, fingerprint, created_at, claimed_until)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (scope, client_key) DO UPDATE SET fingerprint = excluded.fingerprint,
+         created_at = excluded.created_at, claimed_until = excluded.claimed_until,
+         status = NULL, headers = NULL, body = NULL
+     WHERE idempotency_keys.created_at < $6
+         OR (idempotency_keys.status IS NULL AND idempotency_keys.claimed_until < $4)
+     RETURNING created_at";
+/// Who holds key `$2` of scope `$1`: its fingerprint, and its answer (status, headers, body) once kept.
+pub(super) const KEY_HOLDER: &str =
+    "SELECT fingerprint, status, headers, body FROM idempotency_keys WHERE scope = $1 AND client_key = $2";
+/// The answer (status `$4`, headers `$5` as JSON, body `$6`) of the request that claimed key `$2` of
+/// scope `$1` with fingerprint `$3`.
+pub(super) const KEEP_ANSWER: &str =
+    "UPDATE idempotency_keys SET status = $4, headers = $5, body = $6, claimed_until = NULL
+     WHERE scope = $1 AND client_key = $2 AND fingerprint = $3 AND status IS NULL";
+/// Key `$2` of scope `$1`, claimed with fingerprint `$3` and not answered, let go.
+pub(super) const RELEASE_KEY: &str =
+    "DELETE FROM idempotency_keys WHERE scope = $1 AND client_key = $2 AND fingerprint = $3 AND status IS NULL";
+/// Keys claimed before `$1`.
+pub(super) const PRUNE_KEYS: &str = "DELETE FROM idempotency_keys WHERE created_at < $1";
+
 /// Event `$1`'s row as `rows::event_detail` reads it.
 pub(super) fn event_detail() -> String {
     format!("SELECT {EVENT_DETAIL_COLUMNS} FROM events e WHERE e.id = $1")

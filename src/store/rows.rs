@@ -1,7 +1,7 @@
 //! What both stores read back, written once: the column lists and the row mappers. A mapper reads
 //! a row of either database through `Cells`, by the position its column list gives.
 
-use super::{AttemptCount, PendingDelivery};
+use super::{AttemptCount, KeyHolder, PendingDelivery, StoredAnswer};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{
     Attempt, AttemptNotice, DeliveryStatus, DeliverySummary, ErrorKind, EventDetail, EventSummary,
@@ -204,4 +204,18 @@ pub(super) fn attempt_count(r: &impl Cells) -> Result<AttemptCount> {
         status_code: status_code(r, 4)?,
         error_kind: error_kind(r, 5)?,
     })
+}
+
+/// Who holds an idempotency key, from a `query::KEY_HOLDER` row.
+pub(super) fn key_holder(r: &impl Cells) -> Result<KeyHolder> {
+    let fingerprint = r.required_text(0)?;
+    let answer = match r.int(1)? {
+        None => None,
+        Some(status) => Some(StoredAnswer {
+            status: u16::try_from(status).map_err(|_| Error::Storage(format!("a kept answer's status {status}")))?,
+            headers: stored(&r.text(2)?.unwrap_or_default(), "a kept answer's headers")?,
+            body: r.bytes(3)?,
+        }),
+    };
+    Ok(KeyHolder::Held { fingerprint, answer })
 }

@@ -36,17 +36,92 @@ async fn an_overlap_is_refused_as_a_conflict_by_both_sources() {
         ..Default::default()
     };
     let remote = RemoteSource::new(&hw.base, ADMIN).unwrap();
-    remote.save_subscription(None, input()).await.unwrap();
+    remote.save_subscription(None, input(), None).await.unwrap();
     let local = LocalSource::new(hw.server.engine.clone(), hw.base.clone());
     let sources: [&dyn Source; 2] = [&remote, &local];
     for source in sources {
-        let refused = source.save_subscription(None, input()).await.unwrap_err();
+        let refused = source.save_subscription(None, input(), None).await.unwrap_err();
         assert_eq!(refused.code(), Some("conflict"), "{refused}");
         let mut app = App::new("test".into());
         app.on_key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('n')));
         app.apply_outcome(Outcome::SaveFailed(refused));
         let Some(Popup::Subscription(form)) = app.popups.last() else { panic!("the form closed") };
         assert!(form.conflict, "the form offers to replace the overlap");
+    }
+}
+
+/// Two operators in one incident: the dashboard changes a subscription as its operator saw it.
+/// When someone else changed it meanwhile, the edit, the delete and the pause are refused saying
+/// so, the list is read again, and the other's change stands; the version now shown saves. Both
+/// sources.
+#[tokio::test]
+async fn a_change_made_meanwhile_is_never_overwritten_from_the_dashboard() {
+    use hookwatch::dashboard::app::{App, Outcome, Popup};
+    use hookwatch::dashboard::carry_out;
+    use hookwatch::dashboard::popups::subscription_form::SubscriptionForm;
+    use hookwatch::dashboard::screenshots::{render, to_text};
+    use hookwatch::dashboard::source::LocalSource;
+    use std::sync::Arc;
+    let hw = Hookwatch::start().await;
+    let remote: Arc<dyn Source> = Arc::new(RemoteSource::new(&hw.base, ADMIN).unwrap());
+    let local: Arc<dyn Source> = Arc::new(LocalSource::new(hw.server.engine.clone(), hw.base.clone()));
+    for (i, source) in [remote, local].into_iter().enumerate() {
+        let name = format!("crm{i}");
+        let sub =
+            hw.subscribe(&format!("http://127.0.0.1:9/{i}"), &["card.move"], serde_json::json!({"name": name})).await;
+        let path = format!("/v1/subscriptions/{}", sub["id"].as_str().unwrap());
+        let mut app = App::new("test".into());
+        let seen = source.subscriptions().await.unwrap();
+        app.apply_outcome(Outcome::Subscriptions(seen.clone()));
+        app.popups.push(Popup::Subscription(Box::new(SubscriptionForm::new(seen.last()))));
+        typed(&mut app, "-edited");
+
+        // The other operator changes it while the form is open.
+        let other = serde_json::json!({"timeout_ms": 2000});
+        assert_eq!(hw.admin(reqwest::Method::PATCH, &path, Some(other)).await.0, 200);
+        let save = keys(&mut app, "Enter");
+        let outcome = carry_out(source.clone(), save.into_iter().next().expect("the form saves")).await.unwrap();
+        app.apply_outcome(outcome);
+        let Some(Popup::Subscription(form)) = app.popups.last() else { panic!("the form closed") };
+        let said = form.server_error.clone().unwrap_or_default();
+        assert!(said.contains("changed by someone else since this form opened: nothing saved"), "{said}");
+        let screen = to_text(&render(&app, 200, 50, &hookwatch::dashboard::theme::Theme::PLAIN));
+        assert!(screen.contains("nothing saved"), "{screen}");
+        let stored = hw.get(&path).await;
+        assert_eq!((stored["name"].as_str(), stored["timeout_ms"].as_u64()), (Some(name.as_str()), Some(2000)));
+        let reloaded = app.subscriptions.iter().find(|s| s.name == name).unwrap();
+        assert_eq!(reloaded.timeout_ms, 2000, "the list was read again");
+
+        // Deleting what was seen before a change is refused too; the version now shown is taken.
+        keys(&mut app, "Esc");
+        let renamed = serde_json::json!({"name": format!("{name}-renamed")});
+        assert_eq!(hw.admin(reqwest::Method::PATCH, &path, Some(renamed)).await.0, 200);
+        app.apply_outcome(Outcome::Stats(Box::new(source.stats().await.unwrap())));
+        keys(&mut app, "Tab");
+        let delete = keys(&mut app, "D y");
+        let outcome = carry_out(source.clone(), delete.into_iter().next().expect("the delete is asked")).await.unwrap();
+        app.apply_outcome(outcome);
+        let status = app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+        assert!(status.contains("changed by someone else meanwhile: not deleted"), "{status}");
+        assert_eq!(hw.get(&path).await["name"], format!("{name}-renamed"), "still there, as the other left it");
+
+        // And so is pausing it.
+        let slower = serde_json::json!({"timeout_ms": 3000});
+        assert_eq!(hw.admin(reqwest::Method::PATCH, &path, Some(slower)).await.0, 200);
+        let pause = keys(&mut app, "p");
+        let outcome = carry_out(source.clone(), pause.into_iter().next().expect("p pauses")).await.unwrap();
+        app.apply_outcome(outcome);
+        let status = app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+        assert!(status.contains("changed by someone else meanwhile: not paused"), "{status}");
+        assert_eq!(hw.get(&path).await["state"], "active");
+
+        let current = app.subscriptions.iter().find(|s| s.name.ends_with("-renamed")).unwrap().clone();
+        assert_eq!(current.timeout_ms, 3000, "the list was read again");
+        app.popups.push(Popup::Subscription(Box::new(SubscriptionForm::new(Some(&current)))));
+        let save = keys(&mut app, "Enter");
+        let outcome = carry_out(source.clone(), save.into_iter().next().unwrap()).await.unwrap();
+        assert!(matches!(outcome, Outcome::SubscriptionSaved(_)), "the version shown saves: {outcome:?}");
+        hw.admin(reqwest::Method::DELETE, &path, None).await;
     }
 }
 
@@ -61,7 +136,7 @@ async fn the_remote_source_drives_a_real_server() {
         actions: Some(vec!["card.*".into()]),
         ..Default::default()
     };
-    let sub = remote.save_subscription(None, input).await.unwrap();
+    let sub = remote.save_subscription(None, input, None).await.unwrap();
     assert_eq!(remote.subscriptions().await.unwrap().len(), 1);
     assert!(remote.catalog().await.unwrap().contains(&"card.move".to_string()));
 
@@ -80,7 +155,7 @@ async fn the_remote_source_drives_a_real_server() {
     let detail = remote.event(&id).await.unwrap();
     assert_eq!(detail.deliveries.len(), 1);
     assert_eq!(remote.redeliver(&id, Some(&sub.id), false).await.unwrap(), 1);
-    remote.set_paused(&sub.id, true).await.unwrap();
+    remote.set_paused(&sub.id, true, None).await.unwrap();
     assert_eq!(hw.get(&format!("/v1/subscriptions/{}", sub.id)).await["state"], "paused");
     let err = remote.send_event("{\"data\":{\"action\":\"nope\"}}".into(), None).await.unwrap_err();
     assert_eq!(err.code(), Some("unknown_action"), "{err}");
@@ -263,7 +338,7 @@ async fn the_inspector_follows_a_held_delivery_until_it_is_final() {
         actions: Some(vec!["*".into()]),
         ..Default::default()
     };
-    let sub = remote.save_subscription(None, input).await.unwrap();
+    let sub = remote.save_subscription(None, input, None).await.unwrap();
     let mut app = App::new(server.base.clone());
     app.apply_outcome(Outcome::Subscriptions(vec![sub]));
     let (tx, mut rx) = mpsc::channel(1024);
@@ -333,6 +408,7 @@ fn keys(app: &mut hookwatch::dashboard::app::App, text: &str) -> Vec<hookwatch::
         let code = match key {
             "Enter" => KeyCode::Enter,
             "Esc" => KeyCode::Esc,
+            "Tab" => KeyCode::Tab,
             "Space" => KeyCode::Char(' '),
             one => KeyCode::Char(one.chars().next().unwrap()),
         };

@@ -18,6 +18,7 @@ mod dashboard_views;
 mod delivery;
 mod errors;
 mod hostile;
+mod idempotency;
 mod ingest;
 mod observe;
 mod openapi;

@@ -6,6 +6,7 @@ use hookwatch::domain::model::{Actor, Alert, AlertKind, AuditEntry, Replay, Repl
 use hookwatch::domain::model::{DeliveryStatus, ErrorKind, Millis, Subscription, now_ms};
 use hookwatch::domain::query::{EventQuery, StatusFilter};
 use hookwatch::store::{AttemptRecord, IngestOutcome, NewEvent, NodeStatus, PostgresStore, Store};
+use hookwatch::store::{KeyClaim, KeyHolder, StoredAnswer};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,6 +44,7 @@ both_stores!(unfinished_deliveries_are_pending, unfinished_deliveries_are_pendin
 both_stores!(changes_are_audited_in_their_transaction, changes_are_audited_in_their_transaction);
 both_stores!(finished_replays_are_pruned, finished_replays_are_pruned);
 both_stores!(payloads_are_searched_by_word_and_field, payloads_are_searched_by_word_and_field);
+both_stores!(idempotency_keys_are_claimed_once, idempotency_keys_are_claimed_once);
 
 async fn pg_store(node: &str) -> Option<PostgresStore> {
     let url = crate::common::fresh_pg_database().await?;
@@ -784,4 +786,46 @@ async fn a_postgres_database_whose_migration_differs_is_refused() {
         "{message}"
     );
     assert!(message.contains("Start the hookwatch that migrated it, or restore a backup"), "{message}");
+}
+
+/// An idempotency key is claimed by one request of many at once; its answer is kept for its
+/// repeats until the window ends; a key let go, or whose claim lapsed, is claimed anew; pruning
+/// forgets the old ones.
+async fn idempotency_keys_are_claimed_once(store: Arc<dyn Store>) {
+    let now = now_ms();
+    let claim = |key: &str, fingerprint: &str, at: Millis| KeyClaim {
+        scope: "admin. POST /v1/subscriptions".into(),
+        key: key.into(),
+        fingerprint: fingerprint.into(),
+        now: at,
+        remembered_since: at - 60_000,
+        claimed_until: at + 10_000,
+    };
+    let at_once = (0..8).map(|_| {
+        let (store, claim) = (store.clone(), claim("k", "f1", now));
+        tokio::spawn(async move { store.claim_key(&claim).await.unwrap() })
+    });
+    let holders: Vec<KeyHolder> = futures::future::join_all(at_once).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(holders.iter().filter(|h| **h == KeyHolder::Claimed).count(), 1, "{holders:?}");
+    let in_flight = KeyHolder::Held { fingerprint: "f1".into(), answer: None };
+    assert!(holders.iter().all(|h| *h == KeyHolder::Claimed || *h == in_flight), "{holders:?}");
+
+    let answer = StoredAnswer {
+        status: 201,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: br#"{"id":"sub_1"}"#.to_vec(),
+    };
+    store.keep_answer("admin. POST /v1/subscriptions", "k", "f1", &answer).await.unwrap();
+    let kept = KeyHolder::Held { fingerprint: "f1".into(), answer: Some(answer.clone()) };
+    assert_eq!(store.claim_key(&claim("k", "f1", now + 1)).await.unwrap(), kept, "a repeat finds the answer");
+    assert_eq!(store.claim_key(&claim("k", "f2", now + 1)).await.unwrap(), kept, "another request finds it too");
+    assert_eq!(store.claim_key(&claim("k", "f2", now + 60_001)).await.unwrap(), KeyHolder::Claimed, "past the window");
+
+    assert_eq!(store.claim_key(&claim("r", "f1", now)).await.unwrap(), KeyHolder::Claimed);
+    store.release_key("admin. POST /v1/subscriptions", "r", "f1").await.unwrap();
+    assert_eq!(store.claim_key(&claim("r", "f1", now)).await.unwrap(), KeyHolder::Claimed, "let go: runs again");
+    assert_eq!(store.claim_key(&claim("r", "f1", now + 10_001)).await.unwrap(), KeyHolder::Claimed, "claim lapsed");
+
+    assert_eq!(store.prune_keys(now + 60_001).await.unwrap(), 1, "r, claimed last at now + 10 s");
+    assert_eq!(store.prune_keys(now + 60_002).await.unwrap(), 1, "k, claimed anew at now + 60 s");
 }

@@ -25,6 +25,8 @@ use std::collections::BTreeMap;
 pub struct SubscriptionForm {
     /// The subscription being edited; `None` creates one.
     pub editing: Option<String>,
+    /// The edited subscription's `etag` when the form opened: the save is refused if it changed since.
+    pub version: Option<String>,
     pub fields: Vec<Field>,
     pub focus: usize,
     /// What the server said when saving failed.
@@ -112,6 +114,7 @@ impl SubscriptionForm {
         }
         let mut form = SubscriptionForm {
             editing: existing.map(|s| s.id.clone()),
+            version: existing.map(Subscription::etag),
             fields,
             focus: 0,
             server_error: None,
@@ -308,7 +311,8 @@ impl Component for SubscriptionForm {
                     input.override_previous = replacing;
                     self.server_error = None;
                     self.conflict = false;
-                    let save = Effect::SaveSubscription { id: self.editing.clone(), input: Box::new(input) };
+                    let (id, version, input) = (self.editing.clone(), self.version.clone(), Box::new(input));
+                    let save = Effect::SaveSubscription { id, input, version };
                     return Reply::Effects(vec![save]);
                 }
             }

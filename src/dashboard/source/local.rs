@@ -90,25 +90,31 @@ impl Source for LocalSource {
         self.engine.redeliver(event_id, subscription_id, failed_only, Actor::Local).await.map_err(SourceError::from)
     }
 
-    async fn set_paused(&self, subscription_id: &str, paused: bool) -> SourceResult<()> {
+    async fn set_paused(&self, subscription_id: &str, paused: bool, version: Option<&str>) -> SourceResult<()> {
         let state = if paused { SubscriptionState::Paused } else { SubscriptionState::Active };
-        self.engine.set_state(subscription_id, state, Actor::Local).await.map(|_| ()).map_err(SourceError::from)
+        let set = self.engine.set_state_matching(subscription_id, version, state, Actor::Local).await;
+        set.map(|_| ()).map_err(SourceError::from)
     }
 
     async fn probe(&self, subscription_id: &str) -> SourceResult<usize> {
         self.engine.probe(subscription_id, Actor::Local).await.map_err(SourceError::from)
     }
 
-    async fn save_subscription(&self, id: Option<&str>, input: SubscriptionInput) -> SourceResult<Subscription> {
+    async fn save_subscription(
+        &self,
+        id: Option<&str>,
+        input: SubscriptionInput,
+        version: Option<&str>,
+    ) -> SourceResult<Subscription> {
         let saved = match id {
-            Some(id) => self.engine.update_subscription(id, &input, Actor::Local).await,
+            Some(id) => self.engine.update_subscription_matching(id, version, &input, Actor::Local).await,
             None => self.engine.create_subscription(&input, Actor::Local).await.map(|(s, _)| s),
         };
         saved.map(|s| (*s).clone()).map_err(SourceError::from)
     }
 
-    async fn delete_subscription(&self, id: &str) -> SourceResult<()> {
-        self.engine.delete_subscription(id, Actor::Local).await.map_err(SourceError::from)
+    async fn delete_subscription(&self, id: &str, version: Option<&str>) -> SourceResult<()> {
+        self.engine.delete_subscription_matching(id, version, Actor::Local).await.map_err(SourceError::from)
     }
 
     async fn preview_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<ReplayPreview> {

@@ -60,6 +60,11 @@ impl SourceError {
             _ => None,
         }
     }
+
+    /// Whether a conditional change was refused because what it was made against changed since.
+    pub fn changed_meanwhile(&self) -> bool {
+        self.code() == Some("precondition_failed")
+    }
 }
 
 impl std::fmt::Display for SourceError {
@@ -104,11 +109,20 @@ pub trait Source: Send + Sync + 'static {
     /// Every accepted action name (built-ins and the server's extra ones).
     async fn catalog(&self) -> SourceResult<Vec<String>>;
     async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>, failed_only: bool) -> SourceResult<usize>;
-    async fn set_paused(&self, subscription_id: &str, paused: bool) -> SourceResult<()>;
+    /// Pauses or resumes it; with `version`, only if it has not changed since (else `precondition_failed`).
+    async fn set_paused(&self, subscription_id: &str, paused: bool, version: Option<&str>) -> SourceResult<()>;
     /// Probes an open breaker now; how many deliveries it held.
     async fn probe(&self, subscription_id: &str) -> SourceResult<usize>;
-    async fn save_subscription(&self, id: Option<&str>, input: SubscriptionInput) -> SourceResult<Subscription>;
-    async fn delete_subscription(&self, id: &str) -> SourceResult<()>;
+    /// Creates (`id` `None`) or changes a subscription; a change with `version` (the `etag` the
+    /// operator saw) is refused, `precondition_failed`, when the subscription changed since.
+    async fn save_subscription(
+        &self,
+        id: Option<&str>,
+        input: SubscriptionInput,
+        version: Option<&str>,
+    ) -> SourceResult<Subscription>;
+    /// Deletes it; with `version`, only if it has not changed since (else `precondition_failed`).
+    async fn delete_subscription(&self, id: &str, version: Option<&str>) -> SourceResult<()>;
     /// What a replay of `filter` would send, creating nothing.
     async fn preview_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<ReplayPreview>;
     async fn start_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<Replay>;

@@ -96,7 +96,22 @@ impl RemoteSource {
         path: &str,
         body: Option<&impl serde::Serialize>,
     ) -> SourceResult<T> {
+        self.call_if(method, path, body, None).await
+    }
+
+    /// A call made against `version` of what it changes (`If-Match`, an `ETag`), when given: the
+    /// server refuses it (412) if that changed since.
+    async fn call_if<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&impl serde::Serialize>,
+        version: Option<&str>,
+    ) -> SourceResult<T> {
         let mut req = self.request(method, path);
+        if let Some(version) = version {
+            req = req.header(reqwest::header::IF_MATCH, version);
+        }
         if let Some(body) = body {
             let body = serde_json::to_string(body).map_err(|e| SourceError::Malformed(e.to_string()))?;
             req = req.header("content-type", "application/json").body(body);
@@ -242,10 +257,10 @@ impl Source for RemoteSource {
         Ok(self.call::<Redelivering>(reqwest::Method::POST, &path, Some(&body)).await?.redelivering)
     }
 
-    async fn set_paused(&self, subscription_id: &str, paused: bool) -> SourceResult<()> {
+    async fn set_paused(&self, subscription_id: &str, paused: bool, version: Option<&str>) -> SourceResult<()> {
         let verb = if paused { "pause" } else { "resume" };
         let path = format!("/v1/subscriptions/{subscription_id}/{verb}");
-        self.call::<Subscription>(reqwest::Method::POST, &path, NO_BODY).await.map(|_| ())
+        self.call_if::<Subscription>(reqwest::Method::POST, &path, NO_BODY, version).await.map(|_| ())
     }
 
     async fn probe(&self, subscription_id: &str) -> SourceResult<usize> {
@@ -253,17 +268,24 @@ impl Source for RemoteSource {
         Ok(self.call::<Probing>(reqwest::Method::POST, &path, NO_BODY).await?.held)
     }
 
-    async fn save_subscription(&self, id: Option<&str>, input: SubscriptionInput) -> SourceResult<Subscription> {
+    async fn save_subscription(
+        &self,
+        id: Option<&str>,
+        input: SubscriptionInput,
+        version: Option<&str>,
+    ) -> SourceResult<Subscription> {
         match id {
-            Some(id) => self.call(reqwest::Method::PATCH, &format!("/v1/subscriptions/{id}"), Some(&input)).await,
+            Some(id) => {
+                let path = format!("/v1/subscriptions/{id}");
+                self.call_if(reqwest::Method::PATCH, &path, Some(&input), version).await
+            }
             None => self.call(reqwest::Method::POST, "/v1/subscriptions", Some(&input)).await,
         }
     }
 
-    async fn delete_subscription(&self, id: &str) -> SourceResult<()> {
-        self.call::<serde::de::IgnoredAny>(reqwest::Method::DELETE, &format!("/v1/subscriptions/{id}"), NO_BODY)
-            .await
-            .map(|_| ())
+    async fn delete_subscription(&self, id: &str, version: Option<&str>) -> SourceResult<()> {
+        let path = format!("/v1/subscriptions/{id}");
+        self.call_if::<serde::de::IgnoredAny>(reqwest::Method::DELETE, &path, NO_BODY, version).await.map(|_| ())
     }
 
     async fn preview_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<ReplayPreview> {

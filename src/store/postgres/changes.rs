@@ -5,9 +5,9 @@
 use super::reads::mapped;
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Alert, AuditEntry, Millis, Replay, Subscription};
-use crate::store::PendingDelivery;
 use crate::store::query::{self, Target};
 use crate::store::rows::{self, PENDING_COLUMNS};
+use crate::store::{KeyClaim, KeyHolder, PendingDelivery, StoredAnswer};
 use deadpool_postgres::{GenericClient, Pool, Transaction};
 
 /// Keeps an audit entry, in the caller's transaction (or alone).
@@ -159,5 +159,35 @@ pub(super) async fn save_replay(pool: &Pool, node_id: &str, replay: &Replay, aud
         insert_audit(&tx, node_id, audit).await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Claims an idempotency key, or says who holds it, in one transaction: of two nodes claiming it
+/// at once, the second waits for the first's commit and then finds it held.
+pub(super) async fn claim_key(pool: &Pool, c: &KeyClaim) -> Result<KeyHolder> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let values: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
+        [&c.scope, &c.key, &c.fingerprint, &c.now, &c.claimed_until, &c.remembered_since];
+    let holder = if tx.query(query::CLAIM_KEY, &values).await?.is_empty() {
+        rows::key_holder(&tx.query_one(query::KEY_HOLDER, &[&c.scope, &c.key]).await?)?
+    } else {
+        KeyHolder::Claimed
+    };
+    tx.commit().await?;
+    Ok(holder)
+}
+
+pub(super) async fn keep_answer(
+    pool: &Pool,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    answer: &StoredAnswer,
+) -> Result<()> {
+    let headers = serde_json::to_string(&answer.headers).map_err(|e| Error::Storage(e.to_string()))?;
+    let status = i32::from(answer.status);
+    let client = pool.get().await?;
+    client.execute(query::KEEP_ANSWER, &[&scope, &key, &fingerprint, &status, &headers, &answer.body]).await?;
     Ok(())
 }

@@ -18,7 +18,10 @@ mod writer;
 #[cfg(test)]
 pub(super) use schema::MIGRATIONS;
 
-use super::{Activity, AttemptCount, AttemptRecord, IngestOutcome, NewEvent, PendingDelivery, SharedStore, Store};
+use super::{
+    Activity, AttemptCount, AttemptRecord, IngestOutcome, KeyClaim, KeyHolder, NewEvent, PendingDelivery, SharedStore,
+    Store, StoredAnswer, query,
+};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Alert, AuditEntry, EventDetail, EventSummary, Millis, Replay, Subscription};
 use crate::domain::query::EventQuery;
@@ -192,6 +195,23 @@ impl Store for PostgresStore {
 
     async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
         reads::audit_log(&self.pool, limit).await
+    }
+
+    async fn claim_key(&self, claim: &KeyClaim) -> Result<KeyHolder> {
+        changes::claim_key(&self.pool, claim).await
+    }
+
+    async fn keep_answer(&self, scope: &str, key: &str, fingerprint: &str, answer: &StoredAnswer) -> Result<()> {
+        changes::keep_answer(&self.pool, scope, key, fingerprint, answer).await
+    }
+
+    async fn release_key(&self, scope: &str, key: &str, fingerprint: &str) -> Result<()> {
+        self.pool.get().await?.execute(query::RELEASE_KEY, &[&scope, &key, &fingerprint]).await?;
+        Ok(())
+    }
+
+    async fn prune_keys(&self, before: Millis) -> Result<u64> {
+        Ok(self.pool.get().await?.execute(query::PRUNE_KEYS, &[&before]).await?)
     }
 
     async fn attempt_counts(&self, since: Millis, by_second_from: Millis) -> Result<Vec<AttemptCount>> {

@@ -6,8 +6,8 @@ use super::fanout::has_unfinished;
 use super::reads::{run, select, select_one};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{AuditEntry, Millis};
-use crate::store::PendingDelivery;
 use crate::store::query::{self, Target};
+use crate::store::{KeyClaim, KeyHolder, PendingDelivery, StoredAnswer, rows};
 use rusqlite::{Connection, params};
 
 /// Keeps an audit entry, in the caller's transaction.
@@ -130,5 +130,26 @@ pub(super) fn save_replay(conn: &Connection, id: &str, body: &str, audit: Option
     if let Some(audit) = audit {
         insert_audit(conn, audit)?;
     }
+    Ok(())
+}
+
+/// Claims an idempotency key, or says who holds it: in one write, so no other claim comes between.
+pub(super) fn claim_key(conn: &Connection, c: &KeyClaim) -> Result<KeyHolder> {
+    let values = params![c.scope, c.key, c.fingerprint, c.now, c.claimed_until, c.remembered_since];
+    if !select(conn, query::CLAIM_KEY, values, |_| Ok(()))?.is_empty() {
+        return Ok(KeyHolder::Claimed);
+    }
+    select_one(conn, query::KEY_HOLDER, params![c.scope, c.key], |r| rows::key_holder(r))
+}
+
+pub(super) fn keep_answer(
+    conn: &Connection,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    answer: &StoredAnswer,
+) -> Result<()> {
+    let headers = serde_json::to_string(&answer.headers).map_err(|e| Error::Storage(e.to_string()))?;
+    run(conn, query::KEEP_ANSWER, params![scope, key, fingerprint, answer.status, headers, answer.body])?;
     Ok(())
 }

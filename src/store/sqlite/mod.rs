@@ -21,8 +21,8 @@ mod writer;
 pub(super) use schema::MIGRATIONS;
 
 use super::{
-    Activity, AttemptCount, AttemptRecord, IngestOutcome, NewEvent, OnRecorded, PendingDelivery, Store,
-    first_event_id_at, query,
+    Activity, AttemptCount, AttemptRecord, IngestOutcome, KeyClaim, KeyHolder, NewEvent, OnRecorded, PendingDelivery,
+    Store, StoredAnswer, first_event_id_at, query,
 };
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Alert, AuditEntry, EventDetail, EventSummary, Millis, Replay, Subscription};
@@ -216,6 +216,29 @@ impl Store for SqliteStore {
 
     async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
         self.read(move |conn| reads::audit_log(conn, limit)).await
+    }
+
+    async fn claim_key(&self, claim: &KeyClaim) -> Result<KeyHolder> {
+        let claim = claim.clone();
+        self.write(move |conn| changes::claim_key(conn, &claim)).await
+    }
+
+    async fn keep_answer(&self, scope: &str, key: &str, fingerprint: &str, answer: &StoredAnswer) -> Result<()> {
+        let (scope, key, fingerprint, answer) =
+            (scope.to_string(), key.to_string(), fingerprint.to_string(), answer.clone());
+        self.write(move |conn| changes::keep_answer(conn, &scope, &key, &fingerprint, &answer)).await
+    }
+
+    async fn release_key(&self, scope: &str, key: &str, fingerprint: &str) -> Result<()> {
+        let (scope, key, fingerprint) = (scope.to_string(), key.to_string(), fingerprint.to_string());
+        self.write(move |conn| {
+            reads::run(conn, query::RELEASE_KEY, rusqlite::params![scope, key, fingerprint]).map(drop)
+        })
+        .await
+    }
+
+    async fn prune_keys(&self, before: Millis) -> Result<u64> {
+        self.write(move |conn| reads::run(conn, query::PRUNE_KEYS, rusqlite::params![before]).map(|n| n as u64)).await
     }
 
     async fn attempt_counts(&self, since: Millis, by_second_from: Millis) -> Result<Vec<AttemptCount>> {
