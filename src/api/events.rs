@@ -1,8 +1,9 @@
 //! `/v1/events`: newest first with per-delivery summaries, one event in full, redelivery.
 
 use super::error::json_body;
-use super::extract::{Path, Query};
+use super::extract::{PathId, Query};
 use super::{ApiError, AppState, ErrorBody};
+use crate::domain::ids::{EventId, SubscriptionId};
 use crate::domain::model::{Actor, Caller, EventDetail, EventSummary};
 use crate::domain::query::{EventQuery, StatusFilter};
 use axum::Json;
@@ -142,7 +143,7 @@ pub async fn list(State(app): State<AppState>, Query(p): Query<ListParams>) -> R
         ..EventQuery::default()
     };
     let events = app.engine.list_events(query).await?;
-    let next = (events.len() == limit as usize).then(|| events.last().map(|e| e.id.clone())).flatten();
+    let next = (events.len() == limit as usize).then(|| events.last().map(|e| e.id.to_string())).flatten();
     Ok(Json(EventPage { data: events, next_before: next }))
 }
 
@@ -153,7 +154,7 @@ pub async fn list(State(app): State<AppState>, Query(p): Query<ListParams>) -> R
 pub async fn detail(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
+    PathId(id): PathId<EventId>,
 ) -> Result<Json<EventWithPayload>, ApiError> {
     let mut event = app.engine.event(&id).await?;
     if actor != Actor::Admin {
@@ -168,7 +169,8 @@ pub async fn detail(
 #[serde(deny_unknown_fields)]
 pub struct RedeliverBody {
     /// Only the delivery to this subscription (default: every one).
-    subscription: Option<String>,
+    #[schema(value_type = Option<String>)]
+    subscription: Option<SubscriptionId>,
     /// Only the deliveries that failed (retrying or dead), not those that went through.
     #[serde(default)]
     failed_only: bool,
@@ -182,11 +184,11 @@ pub struct RedeliverBody {
 pub async fn redeliver(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId<EventId>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Redelivering>), ApiError> {
     let input: RedeliverBody = json_body(&headers, body, true)?.unwrap_or_default();
-    let redelivering = app.engine.redeliver(&id, input.subscription.as_deref(), input.failed_only, actor).await?;
+    let redelivering = app.engine.redeliver(&id, input.subscription.as_ref(), input.failed_only, actor).await?;
     Ok((StatusCode::ACCEPTED, Json(Redelivering { redelivering })))
 }

@@ -2,9 +2,10 @@
 
 use super::error::json_body;
 use super::events::Redelivering;
-use super::extract::Path;
+use super::extract::PathId;
 use super::schema::without_null;
 use super::{ApiError, AppState, ErrorBody, List};
+use crate::domain::ids::SubscriptionId;
 use crate::domain::model::{Actor, Caller, Subscription, SubscriptionState};
 use crate::validate::subscriptions::SubscriptionInput;
 use axum::Json;
@@ -28,7 +29,8 @@ pub struct Created {
     subscription: Arc<Subscription>,
     /// Ids of the subscriptions deleted in its favour.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    replaced: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    replaced: Vec<SubscriptionId>,
 }
 
 /// The body of `PATCH /v1/subscriptions/{id}`: `SubscriptionInput`'s fields, all optional but
@@ -142,7 +144,7 @@ pub async fn list(
 pub async fn get(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
 ) -> Result<Response, ApiError> {
     Ok(tagged(app.engine.current_subscription(&id).await?, actor))
 }
@@ -157,7 +159,7 @@ pub async fn get(
 pub async fn update(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -174,7 +176,7 @@ pub async fn update(
 pub async fn delete(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     app.engine.delete_subscription_matching(&id, if_match(&headers), actor).await?;
@@ -188,7 +190,7 @@ pub async fn delete(
 pub async fn pause(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
 ) -> Result<Json<Arc<Subscription>>, ApiError> {
     Ok(Json(app.engine.set_state(&id, SubscriptionState::Paused, actor).await?))
 }
@@ -200,7 +202,7 @@ pub async fn pause(
 pub async fn resume(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
 ) -> Result<Json<Arc<Subscription>>, ApiError> {
     Ok(Json(app.engine.set_state(&id, SubscriptionState::Active, actor).await?))
 }
@@ -223,7 +225,7 @@ pub struct RotateBody {
 pub async fn rotate_secret(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Arc<Subscription>>, ApiError> {
@@ -247,7 +249,7 @@ pub struct RecoverBody {
 pub async fn recover(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Redelivering>), ApiError> {
@@ -284,7 +286,7 @@ pub struct Probing {
 pub async fn probe(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
 ) -> Result<(StatusCode, Json<Probing>), ApiError> {
     let held = app.engine.probe(&id, actor).await?;
     Ok((StatusCode::ACCEPTED, Json(Probing { probing: true, held })))

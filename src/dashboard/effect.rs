@@ -2,6 +2,7 @@
 //! loop carries each effect out and feeds the outcome back to the app.
 
 use super::source::SourceError;
+use crate::domain::ids::{EventId, ReplayId, SubscriptionId};
 use crate::domain::model::{Alert, AuditEntry, EventDetail, EventSummary, Millis, Replay, ReplayFilter};
 use crate::domain::model::{ReplayPreview, Subscription};
 use crate::domain::query::EventQuery;
@@ -13,37 +14,37 @@ use crate::validate::subscriptions::SubscriptionInput;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     LoadEvents(EventQuery),
-    LoadEvent(String),
+    LoadEvent(EventId),
     LoadSubscriptions,
     /// `failed_only`: just the deliveries that failed (retrying or dead). `note` says what will
     /// happen, shown once the server has taken it.
     Redeliver {
-        event_id: String,
-        subscription_id: Option<String>,
+        event_id: EventId,
+        subscription_id: Option<SubscriptionId>,
         failed_only: bool,
         note: String,
     },
     SetPaused {
-        subscription_id: String,
+        subscription_id: SubscriptionId,
         name: String,
         paused: bool,
     },
     LoadAudit,
     Probe {
-        subscription_id: String,
+        subscription_id: SubscriptionId,
         name: String,
     },
     SaveSubscription {
-        id: Option<String>,
+        id: Option<SubscriptionId>,
         input: Box<SubscriptionInput>,
     },
     /// A test event's body, for one subscription or (`None`) every matching one.
     SendEvent {
         body: String,
-        to: Option<String>,
+        to: Option<SubscriptionId>,
     },
     DeleteSubscription {
-        id: String,
+        id: SubscriptionId,
         name: String,
     },
     PreviewReplay(ReplayFilter),
@@ -52,10 +53,10 @@ pub enum Effect {
         rate_per_s: u32,
     },
     LoadReplays,
-    CancelReplay(String),
+    CancelReplay(ReplayId),
     /// An endpoint page's history over its span.
     LoadHistory {
-        id: String,
+        id: SubscriptionId,
         span: Span,
     },
     /// Text for the terminal's clipboard (OSC 52); `what` names it in the status line.
@@ -81,7 +82,7 @@ pub enum Outcome {
     },
     Event(Box<EventDetail>),
     EventFailed {
-        id: String,
+        id: EventId,
         error: String,
     },
     Subscriptions(Vec<Subscription>),
@@ -95,7 +96,7 @@ pub enum Outcome {
     SubscriptionSaved(Box<Subscription>),
     /// The source refused or could not save: its code decides what the form offers.
     SaveFailed(SourceError),
-    Sent(String),
+    Sent(EventId),
     SendFailed(String),
     ReplayPreview(Result<ReplayPreview, String>),
     ReplayStarted(Box<Replay>),
@@ -105,7 +106,7 @@ pub enum Outcome {
     ReplaysUnread(String),
     ReplayCancelled(Box<Replay>),
     History {
-        id: String,
+        id: SubscriptionId,
         span: Span,
         read: Result<Box<EndpointHistory>, String>,
     },

@@ -222,7 +222,7 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
                 Err(error) => Outcome::EventFailed { id, error: error.to_string() },
             },
             Effect::Redeliver { event_id, subscription_id, failed_only, note } => {
-                match s.redeliver(&event_id, subscription_id.as_deref(), failed_only).await {
+                match s.redeliver(&event_id, subscription_id.as_ref(), failed_only).await {
                     Ok(0) => Outcome::Done(format!("nothing to redeliver in {event_id}")),
                     Ok(n) => Outcome::Done(format!("{note} ({n} of {event_id}'s deliveries)")),
                     Err(e) => Outcome::Failed(format!("redeliver failed: {e}")),
@@ -243,14 +243,13 @@ fn perform(source: &Arc<dyn Source>, effect: Effect, tx: &mpsc::UnboundedSender<
                 )),
                 Err(e) => Outcome::Failed(format!("probe failed: {e}")),
             },
-            Effect::SaveSubscription { id, input } => match s.save_subscription(id.as_deref(), *input).await {
+            Effect::SaveSubscription { id, input } => match s.save_subscription(id.as_ref(), *input).await {
                 Ok(sub) => Outcome::SubscriptionSaved(Box::new(sub)),
                 Err(e) => Outcome::SaveFailed(e),
             },
-            Effect::SendEvent { body, to } => s
-                .send_event(body, to.as_deref())
-                .await
-                .map_or_else(|e| Outcome::SendFailed(e.to_string()), Outcome::Sent),
+            Effect::SendEvent { body, to } => {
+                s.send_event(body, to.as_ref()).await.map_or_else(|e| Outcome::SendFailed(e.to_string()), Outcome::Sent)
+            }
             Effect::DeleteSubscription { id, name } => match s.delete_subscription(&id).await {
                 Ok(()) => Outcome::Done(format!("deleted subscription {name}")),
                 Err(e) => Outcome::Failed(format!("cannot delete {name}: {e}")),

@@ -61,7 +61,7 @@ fn endpoint(
 ) -> EndpointReport {
     let attempts = 300u64;
     EndpointReport {
-        id: s.id.clone(),
+        id: s.id.to_string(),
         name: s.name.clone(),
         url: s.url.clone(),
         actions: s.actions.clone(),
@@ -86,7 +86,7 @@ fn endpoint(
 
 fn delivery(n: usize, sub: &str, status: DeliveryStatus) -> DeliverySummary {
     DeliverySummary {
-        id: format!("dlv_01KQ0000000000000000{n:06}"),
+        id: format!("dlv_01KQ0000000000000000{n:06}").into(),
         subscription_id: sub.into(),
         status,
         attempt_count: 1,
@@ -187,7 +187,7 @@ pub fn demo_app() -> App {
             }
             EventRow {
                 event: EventSummary {
-                    id: format!("evt_01KQ{:022}", 900_000 - i),
+                    id: format!("evt_01KQ{:022}", 900_000 - i).into(),
                     action: action.into(),
                     received_at: NOW - (i as i64) * 850,
                     card_id: action.starts_with("card.").then(|| format!("{}", 4_837_291 + i * 17)),

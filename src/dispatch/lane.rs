@@ -4,6 +4,7 @@
 use super::client::{self, AttemptOutcome, Endpoint};
 use super::health::{Ended, FAILING_ALERT_AFTER, Finding, Health};
 use super::{BreakerState, CompactId, Context, Control, HeldBody, Job, LaneGauges, ReplayTicket, retry};
+use crate::domain::ids::{DeliveryId, EventId};
 use crate::domain::model::{Alert, AlertKind};
 use crate::domain::model::{BreakerChange, DeliveryStatus, Millis, Subscription, SubscriptionState, now_ms};
 use crate::observe::feed::FeedEvent;
@@ -37,7 +38,7 @@ enum NoOutcome {
 const STORE_RETRY: Duration = Duration::from_secs(2);
 
 /// Bodies read from the store, by event id.
-type BodiesRead = crate::domain::error::Result<Vec<(String, Bytes)>>;
+type BodiesRead = crate::domain::error::Result<Vec<(EventId, Bytes)>>;
 
 struct Finished {
     job: Job,
@@ -288,7 +289,7 @@ impl Lane {
             .take(window)
             .map(|job| job.event_id.clone())
             .collect();
-        let (store, ids) = (self.ctx.store.clone(), self.asked.iter().map(CompactId::text).collect());
+        let (store, ids) = (self.ctx.store.clone(), self.asked.iter().map(|id| EventId::from(id.text())).collect());
         self.reading.spawn(async move { store.event_bodies(ids).await });
     }
 
@@ -495,7 +496,7 @@ async fn deliver(
     job: Job,
     body: Bytes,
 ) -> Result<Finished, NoOutcome> {
-    let (delivery_id, event_id) = (job.delivery_id.text(), job.event_id.text());
+    let (delivery_id, event_id) = (DeliveryId::from(job.delivery_id.text()), EventId::from(job.event_id.text()));
     if let (true, Some(shared)) = (job.attempts > 0, ctx.store.shared())
         && let Ok(false) = shared.holds(&delivery_id).await
     {
@@ -521,7 +522,7 @@ async fn deliver(
         next_retry_at: next_at,
         new_status: status,
         attempts_in_series: attempts,
-        replay_id: job.replay.as_ref().map(|t| t.replay_id().to_string()),
+        replay_id: job.replay.as_ref().map(|t| t.replay_id().clone()),
     };
     // Recorded in the background: the in-flight slot is free as soon as the endpoint answered.
     // Should the process die before the record commits, the delivery is still pending on disk and

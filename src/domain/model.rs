@@ -1,5 +1,6 @@
 //! Domain types shared by the store, the dispatcher, the API and the dashboard.
 
+use super::ids::{DeliveryId, EventId, ReplayId, SubscriptionId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -208,7 +209,8 @@ fn optional_id<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Op
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Subscription {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: SubscriptionId,
     pub name: String,
     pub url: String,
     pub actions: Vec<String>,
@@ -536,7 +538,8 @@ impl ErrorKind {
 /// A stored event as lists show it.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventSummary {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: EventId,
     pub action: String,
     #[serde(with = "ts")]
     #[schema(value_type = String, format = DateTime)]
@@ -553,8 +556,10 @@ pub struct EventSummary {
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeliverySummary {
-    pub id: String,
-    pub subscription_id: String,
+    #[schema(value_type = String)]
+    pub id: DeliveryId,
+    #[schema(value_type = String)]
+    pub subscription_id: SubscriptionId,
     pub status: DeliveryStatus,
     /// Attempts in the current series (a redelivery starts a new one).
     pub attempt_count: u32,
@@ -570,7 +575,8 @@ pub struct DeliverySummary {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attempt {
     pub id: i64,
-    pub delivery_id: String,
+    #[schema(value_type = String)]
+    pub delivery_id: DeliveryId,
     #[serde(with = "ts")]
     #[schema(value_type = String, format = DateTime)]
     pub started_at: Millis,
@@ -591,7 +597,8 @@ pub struct Attempt {
     pub request_headers: BTreeMap<String, String>,
     /// The replay (`rpl_…`) that sent this attempt, if one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replay_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub replay_id: Option<ReplayId>,
 }
 
 impl Attempt {
@@ -609,7 +616,8 @@ pub struct DeliveryDetail {
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventDetail {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: EventId,
     pub action: String,
     #[serde(with = "ts")]
     #[schema(value_type = String, format = DateTime)]
@@ -644,9 +652,9 @@ impl EventDetail {
 /// One attempt as watchers see it: the live feed, the stream, another node's activity.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AttemptNotice {
-    pub event_id: String,
-    pub delivery_id: String,
-    pub subscription_id: String,
+    pub event_id: EventId,
+    pub delivery_id: DeliveryId,
+    pub subscription_id: SubscriptionId,
     pub attempt: u32,
     #[serde(with = "ts")]
     pub started_at: Millis,
@@ -688,7 +696,8 @@ pub enum AlertKind {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Alert {
     pub kind: AlertKind,
-    pub subscription_id: String,
+    #[schema(value_type = String)]
+    pub subscription_id: SubscriptionId,
     pub subscription_name: String,
     pub message: String,
     #[serde(with = "ts")]
@@ -816,7 +825,8 @@ pub struct AuditEntry {
 #[serde(deny_unknown_fields)]
 pub struct ReplayFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subscription: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub subscription: Option<SubscriptionId>,
     /// As in `GET /v1/events`: `pending`, `retrying`, `succeeded`, `dead`, `cancelled` or `failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = status_filter_schema)]
@@ -868,7 +878,8 @@ pub struct ReplayHold {
     /// `breaker open`, `subscription paused` or `subscription disabled`.
     pub reason: String,
     /// The subscription it waits for, and its name.
-    pub subscription_id: String,
+    #[schema(value_type = String)]
+    pub subscription_id: SubscriptionId,
     pub subscription_name: String,
     /// With the breaker open: when its next probe goes (the replay's next delivery).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "ts::option")]
@@ -891,7 +902,8 @@ pub struct ReplayPreview {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PreviewTarget {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: SubscriptionId,
     pub name: String,
     pub deliveries: u64,
 }
@@ -899,7 +911,8 @@ pub struct PreviewTarget {
 /// A stored replay job: it survives restarts and resumes after the last event it handed on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Replay {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: ReplayId,
     pub filter: ReplayFilter,
     pub rate_per_s: u32,
     pub state: ReplayState,
@@ -929,7 +942,8 @@ pub struct Replay {
     pub updated_at: Millis,
     /// The last event handed on: where it resumes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub cursor: Option<EventId>,
     /// The node that runs it (in a cluster it resumes when that node restarts with its id).
     pub node: String,
 }

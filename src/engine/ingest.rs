@@ -4,7 +4,8 @@
 use super::Engine;
 use crate::dispatch::{CompactId, Job};
 use crate::domain::error::{Error, Result};
-use crate::domain::model::{DeliveryStatus, DeliverySummary, EventSummary, Millis, new_id, now_ms};
+use crate::domain::ids::{EventId, SubscriptionId};
+use crate::domain::model::{DeliveryStatus, DeliverySummary, EventSummary, Millis, now_ms};
 use crate::observe::feed::FeedEvent;
 use crate::store::{IngestOutcome, NewEvent, PendingDelivery};
 use crate::validate::payload::{self, Audience, PayloadFacts};
@@ -25,7 +26,7 @@ fn body_key(body: &[u8]) -> String {
 /// A new event for a validated body, before it is matched.
 fn new_event(facts: &PayloadFacts, body: Bytes, idempotency_key: Option<String>, now: Millis) -> NewEvent {
     NewEvent {
-        id: new_id("evt"),
+        id: EventId::generate(),
         action: facts.action.clone(),
         received_at: now,
         body,
@@ -41,7 +42,8 @@ fn new_event(facts: &PayloadFacts, body: Bytes, idempotency_key: Option<String>,
 /// What an accepted ingest returns.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Ingested {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: EventId,
     pub action: String,
     pub deliveries: u32,
     /// True when the idempotency key matched an earlier event and nothing was created.
@@ -57,12 +59,12 @@ impl Engine {
 
     /// A test event for one subscription alone, whatever its actions and filters: what the
     /// dashboard's test-event editor sends by default, so a test reaches no other endpoint.
-    pub async fn send_test(self: &Arc<Self>, subscription_id: &str, body: Bytes) -> Result<Ingested> {
+    pub async fn send_test(self: &Arc<Self>, subscription_id: &SubscriptionId, body: Bytes) -> Result<Ingested> {
         let sub = self.subscription(subscription_id)?;
         if sub.state == crate::domain::model::SubscriptionState::Disabled {
             return Err(Error::Conflict(format!("{} is disabled and gets no events; resume it to test it", sub.name)));
         }
-        self.ingest_for(body, None, Audience::Only(subscription_id.to_string())).await
+        self.ingest_for(body, None, Audience::Only(subscription_id.clone())).await
     }
 
     async fn ingest_for(

@@ -42,7 +42,7 @@ impl FeedEvent {
     /// from the store, sent by another node), so one that comes twice is known as the same.
     pub fn identity(&self) -> String {
         match self {
-            FeedEvent::EventReceived { event } => event.id.clone(),
+            FeedEvent::EventReceived { event } => event.id.to_string(),
             FeedEvent::DeliveryAttempted(n) => format!("{}@{}", n.delivery_id, n.started_at),
             FeedEvent::SubscriptionChanged { change, subscription } => {
                 format!("{}@{}:{change:?}", subscription.id, subscription.updated_at)

@@ -87,7 +87,7 @@ pub(super) const EVENT_COLUMNS_LEN: usize = 6;
 /// An event's row, without its deliveries (each store adds them).
 pub(super) fn event_summary(r: &impl Cells) -> Result<EventSummary> {
     Ok(EventSummary {
-        id: r.required_text(0)?,
+        id: r.required_text(0)?.into(),
         action: r.required_text(1)?,
         received_at: r.required_int(2)?,
         card_id: r.text(3)?,
@@ -121,8 +121,8 @@ pub(super) const DELIVERY_COLUMNS: &str =
 
 pub(super) fn delivery_summary(r: &impl Cells) -> Result<DeliverySummary> {
     Ok(DeliverySummary {
-        id: r.required_text(0)?,
-        subscription_id: r.required_text(1)?,
+        id: r.required_text(0)?.into(),
+        subscription_id: r.required_text(1)?.into(),
         status: status(r, 2)?,
         attempt_count: r.required_int(3)? as u32,
         last_status_code: status_code(r, 4)?,
@@ -136,9 +136,9 @@ pub(super) const PENDING_COLUMNS: &str = "id, event_id, subscription_id, attempt
 
 pub(super) fn pending_delivery(r: &impl Cells) -> Result<PendingDelivery> {
     Ok(PendingDelivery {
-        id: r.required_text(0)?,
-        event_id: r.required_text(1)?,
-        subscription_id: r.required_text(2)?,
+        id: r.required_text(0)?.into(),
+        event_id: r.required_text(1)?.into(),
+        subscription_id: r.required_text(2)?.into(),
         attempts: r.required_int(3)? as u32,
         next_attempt_at: r.int(4)?.unwrap_or(0),
     })
@@ -152,7 +152,7 @@ pub(super) const ATTEMPT_COLUMNS: &str =
 pub(super) fn attempt(r: &impl Cells) -> Result<Attempt> {
     Ok(Attempt {
         id: r.required_int(0)?,
-        delivery_id: r.required_text(1)?,
+        delivery_id: r.required_text(1)?.into(),
         started_at: r.required_int(2)?,
         duration_ms: r.required_int(3)? as u64,
         status_code: status_code(r, 4)?,
@@ -162,7 +162,7 @@ pub(super) fn attempt(r: &impl Cells) -> Result<Attempt> {
         response_truncated: r.flag(8)?,
         next_retry_at: r.int(9)?,
         request_headers: serde_json::from_str(&r.required_text(10)?).unwrap_or_default(),
-        replay_id: r.text(11)?,
+        replay_id: r.text(11)?.map(Into::into),
     })
 }
 
@@ -174,9 +174,9 @@ pub(super) const ATTEMPT_NOTICE_COLUMNS: &str =
 
 pub(super) fn attempt_notice(r: &impl Cells) -> Result<AttemptNotice> {
     Ok(AttemptNotice {
-        event_id: r.required_text(0)?,
-        delivery_id: r.required_text(1)?,
-        subscription_id: r.required_text(2)?,
+        event_id: r.required_text(0)?.into(),
+        delivery_id: r.required_text(1)?.into(),
+        subscription_id: r.required_text(2)?.into(),
         attempt: r.required_int(3)? as u32,
         started_at: r.required_int(4)?,
         duration_ms: r.required_int(5)? as u64,
@@ -197,7 +197,7 @@ pub(super) const ATTEMPT_COUNTS: &str = "SELECT subscription_id,
 
 pub(super) fn attempt_count(r: &impl Cells) -> Result<AttemptCount> {
     Ok(AttemptCount {
-        subscription_id: r.required_text(0)?,
+        subscription_id: r.required_text(0)?.into(),
         at: r.required_int(1)?,
         attempts: r.required_int(2)? as u64,
         successes: r.int(3)?.unwrap_or(0) as u64,

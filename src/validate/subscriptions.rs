@@ -2,7 +2,8 @@
 
 use crate::domain::catalog::{Catalog, patterns_overlap};
 use crate::domain::error::{Error, FieldProblem, Result};
-use crate::domain::model::{Filters, Millis, Subscription, SubscriptionState, new_id};
+use crate::domain::ids::SubscriptionId;
+use crate::domain::model::{Filters, Millis, Subscription, SubscriptionState};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -146,7 +147,7 @@ impl SubscriptionInput {
             );
         }
         let mut sub = Subscription {
-            id: new_id("sub"),
+            id: SubscriptionId::generate(),
             name: String::new(),
             url: self.url.clone().unwrap_or_default(),
             actions: Vec::new(),

@@ -268,7 +268,7 @@ async fn any_remote_data_renders_every_view_at_any_size() {
         }
         assert!(updates > 1, "seed {seed}: the stream was read");
         drop(rx);
-        let id = app.stream.events.front().map(|r| r.event.id.clone()).unwrap_or_else(|| rng.text());
+        let id = app.stream.events.front().map(|r| r.event.id.to_string()).unwrap_or_else(|| rng.text());
         app.apply_outcome(Outcome::Alerts(Vec::new()));
         let (running, preview) = replays(&mut rng);
         app.apply_outcome(Outcome::Replays(running, rng.millis()));
@@ -281,7 +281,7 @@ async fn any_remote_data_renders_every_view_at_any_size() {
                 2 => app.popups.push(Popup::Alerts(popups::alerts::Alerts { scroll: rng.below(500) })),
                 3 => app.popups.push(Popup::Nodes(popups::nodes::Nodes { scroll: rng.below(50) })),
                 4 => {
-                    let mut ins = Inspector::loading(id.clone());
+                    let mut ins = Inspector::loading(id.as_str().into());
                     ins.load(detail(&mut rng, id.clone()));
                     app.popups.push(Popup::Inspector(Box::new(ins)));
                 }

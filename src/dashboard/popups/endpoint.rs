@@ -11,6 +11,7 @@ use crate::dashboard::sanitize::clean;
 use crate::dashboard::text::{clock, fit, percent, short_id, span};
 use crate::dashboard::theme::Theme;
 use crate::dispatch::BreakerState;
+use crate::domain::ids::SubscriptionId;
 use crate::domain::model::AlertKind;
 use crate::domain::model::Millis;
 use crate::engine::report::EndpointReport;
@@ -29,7 +30,7 @@ pub const HISTORY_EVERY: Millis = 2_000;
 pub const HISTORY_STALE: Millis = 5_000;
 
 pub struct EndpointPage {
-    pub id: String,
+    pub id: SubscriptionId,
     pub span: Zoom,
     /// The latest read of this span and when it came back.
     pub history: Option<(EndpointHistory, Millis)>,
@@ -41,7 +42,7 @@ pub struct EndpointPage {
 }
 
 impl EndpointPage {
-    pub fn new(id: String, now: Millis) -> Self {
+    pub fn new(id: SubscriptionId, now: Millis) -> Self {
         EndpointPage { id, span: Zoom::default(), history: None, error: None, cursor: 0, asked_at: now }
     }
 
@@ -87,14 +88,14 @@ impl Component for EndpointPage {
                 }),
                 None => Reply::Say("no failure to inspect in this span".into()),
             },
-            Some(Action::Filter) => Reply::Ask(Request::FilterTo(self.id.clone())),
+            Some(Action::Filter) => Reply::Ask(Request::FilterTo(self.id.to_string())),
             Some(
                 action @ (Action::TogglePause
                 | Action::Probe
                 | Action::EditSubscription
                 | Action::Copy
                 | Action::CopyUrl),
-            ) => Reply::Ask(Request::OnEndpoint(action, self.id.clone())),
+            ) => Reply::Ask(Request::OnEndpoint(action, self.id.to_string())),
             _ => Reply::Stay,
         }
     }
@@ -442,7 +443,7 @@ mod tests {
         let failure = demo_history().failures[1].clone();
         assert_eq!(press(&mut app, KeyCode::Enter), vec![Effect::LoadEvent(failure.event_id.clone())]);
         let Some(Popup::Inspector(ins)) = app.popups.last() else { panic!("no inspector") };
-        assert_eq!(ins.wanted, Some((BILLING.to_string(), failure.at)));
+        assert_eq!(ins.wanted, Some((BILLING.into(), failure.at)));
         press(&mut app, KeyCode::Esc);
         assert_eq!(app.context(), Context::Endpoint, "Esc goes back to the page");
     }

@@ -10,6 +10,7 @@ use crate::dashboard::layout::popup_area;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
 use crate::domain::catalog::Catalog;
+use crate::domain::ids::SubscriptionId;
 use crate::domain::model::{Filters, Subscription, SubscriptionState};
 use crate::domain::secret::Scheme;
 use crate::validate::subscriptions::{MAX_RATE_PER_S, SubscriptionInput, validate_url};
@@ -23,7 +24,7 @@ use std::collections::BTreeMap;
 
 pub struct SubscriptionForm {
     /// The subscription being edited; `None` creates one.
-    pub editing: Option<String>,
+    pub editing: Option<SubscriptionId>,
     pub fields: Vec<Field>,
     pub focus: usize,
     /// What the server said when saving failed.

@@ -5,6 +5,7 @@
 use super::AUDIT_SHOWN;
 use super::{Source, SourceError, SourceResult, Update};
 use crate::domain::error::root_cause;
+use crate::domain::ids::{EventId, ReplayId, SubscriptionId};
 use crate::domain::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview, SubscriptionChange};
 use crate::domain::model::{EventDetail, EventSummary, Subscription};
 use crate::domain::query::{EventQuery, StatusFilter};
@@ -210,11 +211,11 @@ impl Source for RemoteSource {
         Ok(self.get::<Data<_>>(&format!("/v1/events?{}", params.join("&"))).await?.data)
     }
 
-    async fn event(&self, id: &str) -> SourceResult<EventDetail> {
+    async fn event(&self, id: &EventId) -> SourceResult<EventDetail> {
         self.get(&format!("/v1/events/{id}")).await
     }
 
-    async fn endpoint_history(&self, id: &str, span: Span) -> SourceResult<EndpointHistory> {
+    async fn endpoint_history(&self, id: &SubscriptionId, span: Span) -> SourceResult<EndpointHistory> {
         self.get(&format!("/v1/subscriptions/{id}/history?span={}", span.label())).await
     }
 
@@ -233,27 +234,36 @@ impl Source for RemoteSource {
         Ok(list.iter().filter_map(|a| a["action"].as_str().map(str::to_string)).collect())
     }
 
-    async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>, failed_only: bool) -> SourceResult<usize> {
+    async fn redeliver(
+        &self,
+        event_id: &EventId,
+        subscription_id: Option<&SubscriptionId>,
+        failed_only: bool,
+    ) -> SourceResult<usize> {
         let body = serde_json::json!({"subscription": subscription_id, "failed_only": failed_only});
         let v: Value =
             self.call(reqwest::Method::POST, &format!("/v1/events/{event_id}/redeliver"), Some(body)).await?;
         Ok(v["redelivering"].as_u64().unwrap_or(0) as usize)
     }
 
-    async fn set_paused(&self, subscription_id: &str, paused: bool) -> SourceResult<()> {
+    async fn set_paused(&self, subscription_id: &SubscriptionId, paused: bool) -> SourceResult<()> {
         let verb = if paused { "pause" } else { "resume" };
         self.call::<Value>(reqwest::Method::POST, &format!("/v1/subscriptions/{subscription_id}/{verb}"), None)
             .await
             .map(|_| ())
     }
 
-    async fn probe(&self, subscription_id: &str) -> SourceResult<usize> {
+    async fn probe(&self, subscription_id: &SubscriptionId) -> SourceResult<usize> {
         let v: Value =
             self.call(reqwest::Method::POST, &format!("/v1/subscriptions/{subscription_id}/probe"), None).await?;
         Ok(v["held"].as_u64().unwrap_or(0) as usize)
     }
 
-    async fn save_subscription(&self, id: Option<&str>, input: SubscriptionInput) -> SourceResult<Subscription> {
+    async fn save_subscription(
+        &self,
+        id: Option<&SubscriptionId>,
+        input: SubscriptionInput,
+    ) -> SourceResult<Subscription> {
         let body = serde_json::to_value(&input).map_err(|e| SourceError::Malformed(e.to_string()))?;
         match id {
             Some(id) => self.call(reqwest::Method::PATCH, &format!("/v1/subscriptions/{id}"), Some(body)).await,
@@ -261,7 +271,7 @@ impl Source for RemoteSource {
         }
     }
 
-    async fn delete_subscription(&self, id: &str) -> SourceResult<()> {
+    async fn delete_subscription(&self, id: &SubscriptionId) -> SourceResult<()> {
         self.call::<Value>(reqwest::Method::DELETE, &format!("/v1/subscriptions/{id}"), None).await.map(|_| ())
     }
 
@@ -277,11 +287,11 @@ impl Source for RemoteSource {
         Ok(self.get::<Data<_>>("/v1/replays").await?.data)
     }
 
-    async fn cancel_replay(&self, id: &str) -> SourceResult<Replay> {
+    async fn cancel_replay(&self, id: &ReplayId) -> SourceResult<Replay> {
         self.call(reqwest::Method::POST, &format!("/v1/replays/{id}/cancel"), None).await
     }
 
-    async fn send_event(&self, body: String, to: Option<&str>) -> SourceResult<String> {
+    async fn send_event(&self, body: String, to: Option<&SubscriptionId>) -> SourceResult<EventId> {
         let path = match to {
             Some(id) => format!("/v1/subscriptions/{id}/test"),
             None => "/v1/events".to_string(),
@@ -296,7 +306,7 @@ impl Source for RemoteSource {
         let status = resp.status();
         let v: Value = serde_json::from_str(&resp.text().await.unwrap_or_default()).unwrap_or_default();
         match v["id"].as_str() {
-            Some(id) if status.is_success() => Ok(id.to_string()),
+            Some(id) if status.is_success() => Ok(EventId::from(id)),
             _ => {
                 // The form shows the server's words alone, as for the in-process source.
                 let (code, message) = said_error(&v);

@@ -186,7 +186,7 @@ impl Stats {
             e.last_error = Some((at, f.error.to_string()));
             e.history.failed(RecentFailure {
                 at,
-                event_id: f.event_id.to_string(),
+                event_id: f.event_id.into(),
                 attempt: f.attempt,
                 status_code: facts.status_code,
                 error: f.error.to_string(),

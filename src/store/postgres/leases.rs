@@ -5,6 +5,7 @@
 
 use super::{DB_NOW, PostgresStore, activity};
 use crate::domain::error::Result;
+use crate::domain::ids::DeliveryId;
 use crate::domain::model::Millis;
 use crate::store::rows;
 use crate::store::{Activity, ActivityCursor, NodeInfo, NodeStatus, PendingDelivery, SharedStore};
@@ -111,7 +112,7 @@ impl SharedStore for PostgresStore {
             .collect()
     }
 
-    async fn holds(&self, delivery_id: &str) -> Result<bool> {
+    async fn holds(&self, delivery_id: &DeliveryId) -> Result<bool> {
         let client = self.pool.get().await?;
         let stmt = client
             .prepare_cached(

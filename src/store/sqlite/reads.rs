@@ -3,6 +3,7 @@
 
 use super::search::SqliteEvents;
 use crate::domain::error::{Error, Result};
+use crate::domain::ids::EventId;
 use crate::domain::model::{
     Alert, Attempt, AuditEntry, DeliveryDetail, DeliverySummary, EventDetail, EventSummary, Millis, Replay,
     Subscription,
@@ -82,7 +83,7 @@ pub(super) fn pending_deliveries(conn: &Connection) -> Result<Vec<PendingDeliver
 }
 
 /// `ids`: the event ids as a JSON array.
-pub(super) fn event_bodies(conn: &Connection, ids: &str) -> Result<Vec<(String, Bytes)>> {
+pub(super) fn event_bodies(conn: &Connection, ids: &str) -> Result<Vec<(EventId, Bytes)>> {
     let sql = "SELECT id, body FROM events WHERE id IN (SELECT value FROM json_each(?1))";
     select(conn, sql, params![ids], |r| Ok((r.get(0)?, Bytes::from(r.get::<_, Vec<u8>>(1)?))))
 }
@@ -121,7 +122,7 @@ pub(super) fn activity_since(conn: &Connection, since: Millis, limit: u32) -> Re
     Ok(Activity { events, attempts, alerts, cursor: ActivityCursor::default(), more })
 }
 
-pub(super) fn event_detail(conn: &Connection, id: &str) -> Result<Option<EventDetail>> {
+pub(super) fn event_detail(conn: &Connection, id: &EventId) -> Result<Option<EventDetail>> {
     let found = select(conn, &query::event_detail(), params![id], |r| rows::event_detail(r))?;
     let Some(mut detail) = found.into_iter().next() else { return Ok(None) };
     for summary in deliveries_of(conn, id)? {

@@ -12,6 +12,7 @@ use crate::api::server::Server;
 use crate::config::Config;
 use crate::dashboard::app::{App, Outcome};
 use crate::dashboard::theme::Theme;
+use crate::domain::ids::SubscriptionId;
 use crate::domain::model::SubscriptionState;
 use crate::validate::subscriptions::SubscriptionInput;
 use hdrhistogram::Histogram;
@@ -277,7 +278,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
 /// nodes to notice the change, so each phase starts everywhere together.
 async fn set_state_everywhere(
     engines: &[Arc<crate::engine::Engine>],
-    id: &str,
+    id: &SubscriptionId,
     state: SubscriptionState,
 ) -> anyhow::Result<()> {
     for engine in engines {

@@ -5,6 +5,7 @@
 mod batch;
 
 use crate::domain::error::Result;
+use crate::domain::ids::EventId;
 use crate::domain::model::{ErrorKind, Millis};
 use crate::store::{AttemptRecord, IngestOutcome, NewEvent};
 use batch::Batcher;
@@ -97,7 +98,7 @@ async fn write_events(
     client: &impl GenericClient,
     node_id: &str,
     events: &[&NewEvent],
-) -> Result<std::collections::HashSet<String>> {
+) -> Result<std::collections::HashSet<EventId>> {
     let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     let received: Vec<i64> = events.iter().map(|e| e.received_at).collect();
