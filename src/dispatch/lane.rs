@@ -31,7 +31,7 @@ enum NoOutcome {
     /// Another node has taken the delivery over: the job comes back unattempted.
     Moved(Job),
     /// The attempt's task panicked (a bug in hookwatch): the delivery stays as stored.
-    BrokeOff(CompactId),
+    BrokeOff(CompactId<DeliveryId>),
 }
 
 /// How long deliveries wait after the store failed to give their bodies.
@@ -58,20 +58,20 @@ pub(super) struct Lane {
     waiting: BTreeMap<(Millis, u64), Job>,
     seq: u64,
     /// Delivery ids queued or in flight here, so a requeue never runs a delivery twice at once.
-    queued: HashSet<CompactId>,
+    queued: HashSet<CompactId<DeliveryId>>,
     /// Replay tickets of deliveries requeued while in flight, settled when that attempt ends.
-    joined: HashMap<CompactId, ReplayTicket>,
+    joined: HashMap<CompactId<DeliveryId>, ReplayTicket>,
     /// Attempts under way.
     in_flight: JoinSet<Result<Finished, NoOutcome>>,
     /// The one read under way of bodies that jobs near the head of `ready` lack, and which events
     /// it asked for.
     reading: JoinSet<BodiesRead>,
-    asked: Vec<CompactId>,
+    asked: Vec<CompactId<EventId>>,
     /// After the store failed to give bodies, when to ask again.
     read_again_at: Option<Instant>,
     health: Health,
     /// The delivery whose attempt is the half-open breaker's probe.
-    probe: Option<CompactId>,
+    probe: Option<CompactId<DeliveryId>>,
     /// With a rate limit, the earliest the next attempt may start.
     next_start: Option<Instant>,
 }
@@ -177,7 +177,7 @@ impl Lane {
 
     /// A replay's ticket for a delivery already queued or in flight here: the next attempt of
     /// that delivery settles it.
-    fn join(&mut self, delivery_id: &CompactId, ticket: ReplayTicket) {
+    fn join(&mut self, delivery_id: &CompactId<DeliveryId>, ticket: ReplayTicket) {
         match self.ready.iter_mut().find(|j| j.delivery_id == *delivery_id) {
             Some(queued) if queued.replay.is_none() => queued.replay = Some(ticket),
             Some(_) => {} // another replay's already: this one's counts it as not attempted
@@ -289,7 +289,7 @@ impl Lane {
             .take(window)
             .map(|job| job.event_id.clone())
             .collect();
-        let (store, ids) = (self.ctx.store.clone(), self.asked.iter().map(|id| EventId::from(id.text())).collect());
+        let (store, ids) = (self.ctx.store.clone(), self.asked.iter().map(CompactId::id).collect());
         self.reading.spawn(async move { store.event_bodies(ids).await });
     }
 
@@ -309,9 +309,9 @@ impl Lane {
         if self.sub.state != SubscriptionState::Active {
             return; // paused meanwhile: read again on resume
         }
-        let mut bodies: HashMap<CompactId, Bytes> =
+        let mut bodies: HashMap<CompactId<EventId>, Bytes> =
             found.into_iter().map(|(id, body)| (CompactId::new(&id), body)).collect();
-        let mut gone: HashSet<CompactId> = asked.into_iter().filter(|id| !bodies.contains_key(id)).collect();
+        let mut gone: HashSet<CompactId<EventId>> = asked.into_iter().filter(|id| !bodies.contains_key(id)).collect();
         let mut i = 0;
         while i < self.ready.len() && !(bodies.is_empty() && gone.is_empty()) {
             let job = &mut self.ready[i];
@@ -374,7 +374,7 @@ impl Lane {
             latency_ms: outcome.duration.as_millis() as u64,
             status,
         };
-        let event_id = outcome.error.is_some().then(|| job.event_id.text());
+        let event_id = outcome.error.is_some().then(|| job.event_id.id());
         let failed = outcome
             .error
             .as_deref()
@@ -496,7 +496,7 @@ async fn deliver(
     job: Job,
     body: Bytes,
 ) -> Result<Finished, NoOutcome> {
-    let (delivery_id, event_id) = (DeliveryId::from(job.delivery_id.text()), EventId::from(job.event_id.text()));
+    let (delivery_id, event_id) = (job.delivery_id.id(), job.event_id.id());
     if let (true, Some(shared)) = (job.attempts > 0, ctx.store.shared())
         && let Ok(false) = shared.holds(&delivery_id).await
     {

@@ -15,7 +15,7 @@ pub use breaker::BreakerConfig;
 pub use ssrf::SsrfGuard;
 pub use ticket::{ReplayTally, ReplayTicket};
 
-use crate::domain::ids::SubscriptionId;
+use crate::domain::ids::{DeliveryId, EventId, SubscriptionId};
 use crate::domain::model::Alert;
 use crate::domain::model::{Millis, Subscription};
 use crate::domain::schedule::RetrySchedule;
@@ -34,8 +34,8 @@ use tokio::sync::mpsc;
 /// A delivery waiting in a lane.
 #[derive(Debug)]
 pub struct Job {
-    pub delivery_id: CompactId,
-    pub event_id: CompactId,
+    pub delivery_id: CompactId<DeliveryId>,
+    pub event_id: CompactId<EventId>,
     pub attempts: u32,
     pub due: Millis,
     /// The body when it is at hand (fresh events within the memory budget, or read ahead by the
