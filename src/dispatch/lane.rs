@@ -6,7 +6,8 @@ use super::health::{Ended, FAILING_ALERT_AFTER, Finding, Health};
 use super::{BreakerState, CompactId, Context, Control, HeldBody, Job, LaneGauges, ReplayTicket, retry};
 use crate::domain::ids::{DeliveryId, EventId};
 use crate::domain::model::{Alert, AlertKind};
-use crate::domain::model::{BreakerChange, DeliveryStatus, Millis, Subscription, SubscriptionState, now_ms};
+use crate::domain::model::{BreakerChange, DeliveryStatus, Millis, Subscription, SubscriptionState};
+use crate::domain::model::{millis, millis_u64, now_ms, span};
 use crate::observe::feed::FeedEvent;
 use crate::observe::metrics::AttemptFacts;
 use crate::store::AttemptRecord;
@@ -333,7 +334,7 @@ impl Lane {
     /// When the lane must look again without being told: the next retry's due time, or the
     /// breaker's probe time while deliveries wait behind it.
     fn next_wake(&self, now: Millis, at: Instant) -> Option<Instant> {
-        let retry = self.waiting.keys().next().map(|(due, _)| at + Duration::from_millis((*due - now).max(0) as u64));
+        let retry = self.waiting.keys().next().map(|(due, _)| at + span(*due - now));
         let probe = (!self.ready.is_empty()).then(|| self.health.breaker.open_until()).flatten();
         let paced = (!self.ready.is_empty()).then_some(self.next_start).flatten().filter(|next| *next > at);
         let read = (!self.ready.is_empty()).then_some(self.read_again_at).flatten().filter(|again| *again > at);
@@ -371,7 +372,7 @@ impl Lane {
             success,
             status_code: outcome.status_code,
             error_kind: outcome.error_kind,
-            latency_ms: outcome.duration.as_millis() as u64,
+            latency_ms: millis_u64(outcome.duration),
             status,
         };
         let event_id = outcome.error.is_some().then(|| job.event_id.id());
@@ -462,8 +463,7 @@ impl Lane {
         self.gauges.in_flight.store(self.in_flight.len(), Ordering::Relaxed);
         let breaker = &self.health.breaker;
         let before = self.gauges.breaker.swap(breaker.state() as u8, Ordering::Relaxed);
-        let probe =
-            breaker.open_until().map_or(0, |open| now + open.saturating_duration_since(at).as_millis() as Millis);
+        let probe = breaker.open_until().map_or(0, |open| now + millis(open.saturating_duration_since(at)));
         self.gauges.next_probe_at.store(probe, Ordering::Relaxed);
         self.gauges.breaker_since.store(self.health.breaker_since().unwrap_or(0), Ordering::Relaxed);
         // Every state is published before the lane can leave it, so every change is seen here.
@@ -511,7 +511,7 @@ async fn deliver(
         event_id,
         subscription_id: sub.id.clone(),
         started_at: outcome.started_at,
-        duration_ms: outcome.duration.as_millis() as u64,
+        duration_ms: millis_u64(outcome.duration),
         status_code: outcome.status_code,
         error_kind: outcome.error_kind,
         error: outcome.error.clone(),

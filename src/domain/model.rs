@@ -7,6 +7,22 @@ use std::collections::BTreeMap;
 /// Milliseconds since the Unix epoch: the one time unit stored and exchanged everywhere.
 pub type Millis = i64;
 
+/// A duration in milliseconds. Saturates: the durations hookwatch measures or is set to (an
+/// attempt, a lease, a retention of days) are far below the 292 million years where it would.
+pub fn millis(d: std::time::Duration) -> Millis {
+    Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
+}
+
+/// The same, as an unsigned count.
+pub fn millis_u64(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Milliseconds between two times (`later - earlier`) as a `Duration`: zero when negative.
+pub fn span(ms: Millis) -> std::time::Duration {
+    std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
 pub fn now_ms() -> Millis {
     chrono::Utc::now().timestamp_millis()
 }

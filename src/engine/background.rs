@@ -28,7 +28,7 @@ pub(super) async fn prune_periodically(engine: Weak<Engine>) {
     loop {
         tick.tick().await;
         let Some(engine) = engine.upgrade() else { return };
-        let before = now_ms() - engine.config.retention.as_millis() as i64;
+        let before = now_ms() - crate::domain::model::millis(*engine.config.retention);
         match engine.store.prune(before).await {
             Ok(0) => {}
             Ok(n) => tracing::info!("retention: pruned {n} events"),

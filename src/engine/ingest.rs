@@ -5,7 +5,7 @@ use super::Engine;
 use crate::dispatch::{CompactId, Job};
 use crate::domain::error::{Error, Result};
 use crate::domain::ids::{EventId, SubscriptionId};
-use crate::domain::model::{DeliveryStatus, DeliverySummary, EventSummary, Millis, now_ms};
+use crate::domain::model::{DeliveryStatus, DeliverySummary, EventSummary, Millis, millis, now_ms};
 use crate::observe::feed::FeedEvent;
 use crate::store::{IngestOutcome, NewEvent, PendingDelivery};
 use crate::validate::payload::{self, Audience, PayloadFacts};
@@ -93,10 +93,8 @@ impl Engine {
         // Pipefy redelivers without a key: with `dedupe_window`, an unkeyed body is keyed by its
         // hash, so a repeat within the window is answered as a replay of the first.
         let (idempotency_key, window) = match (idempotency_key, self.config.dedupe_window) {
-            (None, Some(window)) if facts.audience == Audience::Matching => {
-                (Some(body_key(&body)), window.as_millis() as i64)
-            }
-            (key, _) => (key, self.config.idempotency_window.as_millis() as i64),
+            (None, Some(window)) if facts.audience == Audience::Matching => (Some(body_key(&body)), millis(*window)),
+            (key, _) => (key, millis(*self.config.idempotency_window)),
         };
         let event = new_event(&facts, body, idempotency_key, now);
         // The store call and the hand-off to the lanes run in their own task: the caller (an HTTP
@@ -200,7 +198,9 @@ impl Engine {
                 },
             });
         }
-        Ingested { id: event_id, action: facts.action, deliveries: deliveries.len() as u32, replayed: false }
+        // One per subscription, which are far fewer than 2^32.
+        let count = u32::try_from(deliveries.len()).unwrap_or(u32::MAX);
+        Ingested { id: event_id, action: facts.action, deliveries: count, replayed: false }
     }
 
     /// Hands unfinished deliveries (resumed at start, claimed, or requeued) to their lanes.

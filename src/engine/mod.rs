@@ -4,6 +4,9 @@
 //! `observe` (reads, redelivery, probes), `replays` (stored, paced bulk redelivery), `alerts`,
 //! `membership` (this node in a cluster) and `background` (its own tasks).
 
+// Every `as` that could truncate, wrap or lose a sign is a conversion that says what it does.
+#![warn(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_possible_wrap)]
+
 mod alerts;
 mod background;
 mod changes;
@@ -81,7 +84,7 @@ impl Engine {
         });
         let version = store.subscriptions_version().await?;
         let registry = Registry::new(version, store.subscriptions().await?);
-        let alerts = AlertLog::new(store.recent_alerts(ALERT_LOG as u32).await?);
+        let alerts = AlertLog::new(store.recent_alerts(u32::try_from(ALERT_LOG).unwrap_or(u32::MAX)).await?);
         let engine = Arc::new(Engine {
             catalog: Catalog::new(&config.extra_actions),
             config,

@@ -471,9 +471,10 @@ impl Runner {
                 Err(hold) => hold,
             };
             drop(engine);
-            let wait = hold.as_ref().and_then(|h| h.next_probe_at).map_or(LOOK_AGAIN, |at| {
-                Duration::from_millis((at - now).clamp(0, LOOK_AGAIN.as_millis() as i64) as u64)
-            });
+            let wait = hold
+                .as_ref()
+                .and_then(|h| h.next_probe_at)
+                .map_or(LOOK_AGAIN, |at| crate::domain::model::span(at - now).min(LOOK_AGAIN));
             if hold.is_some() {
                 self.hold(weak, hold).await;
             }

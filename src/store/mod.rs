@@ -1,6 +1,9 @@
 //! The storage interface. Everything durable goes through `Store`: SQLite is the embedded
 //! implementation, PostgreSQL the one several nodes share (with `SharedStore` for leases).
 
+// Every `as` that could truncate, wrap or lose a sign is a conversion that says what it does.
+#![warn(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_possible_wrap)]
+
 mod migrate;
 mod postgres;
 mod query;
@@ -124,6 +127,11 @@ pub struct AttemptRecord {
 }
 
 impl AttemptRecord {
+    /// How long the attempt took, as stored: bounded by its timeout, so it always fits.
+    pub fn duration(&self) -> Millis {
+        Millis::try_from(self.duration_ms).unwrap_or(Millis::MAX)
+    }
+
     /// The attempt as watchers see it.
     pub fn notice(&self) -> crate::domain::model::AttemptNotice {
         crate::domain::model::AttemptNotice {
@@ -317,7 +325,7 @@ pub fn first_event_id_at(at: Millis) -> String {
 
 /// The smallest id with `prefix` made at `at`: ids are ULIDs, which begin with their time.
 fn first_id_at(prefix: &str, at: Millis) -> String {
-    format!("{prefix}_{}", ulid::Ulid::from_parts(at.max(0) as u64, 0))
+    format!("{prefix}_{}", ulid::Ulid::from_parts(u64::try_from(at).unwrap_or(0), 0))
 }
 
 /// Below this id, a replay was created before `at` (retention prunes the finished ones).

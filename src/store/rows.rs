@@ -22,6 +22,11 @@ pub(super) trait Cells {
     fn required_int(&self, i: usize) -> Result<i64> {
         self.int(i)?.ok_or_else(|| Error::Storage(format!("column {i} is unexpectedly NULL")))
     }
+
+    /// A count or a duration (never negative), as its field's unsigned type.
+    fn required_count<T: TryFrom<i64>>(&self, i: usize) -> Result<T> {
+        count(i, self.required_int(i)?)
+    }
 }
 
 impl Cells for rusqlite::Row<'_> {
@@ -59,6 +64,11 @@ impl Cells for tokio_postgres::Row {
     fn flag(&self, i: usize) -> Result<bool> {
         Ok(self.try_get(i)?)
     }
+}
+
+/// Column `i`'s count as `T`: a value that is negative or does not fit is a fault of the database.
+fn count<T: TryFrom<i64>>(i: usize, value: i64) -> Result<T> {
+    T::try_from(value).map_err(|_| Error::Storage(format!("column {i} holds {value}, which is no count")))
 }
 
 fn status(cells: &impl Cells, i: usize) -> Result<DeliveryStatus> {
@@ -124,7 +134,7 @@ pub(super) fn delivery_summary(r: &impl Cells) -> Result<DeliverySummary> {
         id: r.required_text(0)?.into(),
         subscription_id: r.required_text(1)?.into(),
         status: status(r, 2)?,
-        attempt_count: r.required_int(3)? as u32,
+        attempt_count: r.required_count(3)?,
         last_status_code: status_code(r, 4)?,
         last_error: r.text(5)?,
         next_attempt_at: r.int(6)?,
@@ -139,7 +149,7 @@ pub(super) fn pending_delivery(r: &impl Cells) -> Result<PendingDelivery> {
         id: r.required_text(0)?.into(),
         event_id: r.required_text(1)?.into(),
         subscription_id: r.required_text(2)?.into(),
-        attempts: r.required_int(3)? as u32,
+        attempts: r.required_count(3)?,
         next_attempt_at: r.int(4)?.unwrap_or(0),
     })
 }
@@ -154,7 +164,7 @@ pub(super) fn attempt(r: &impl Cells) -> Result<Attempt> {
         id: r.required_int(0)?,
         delivery_id: r.required_text(1)?.into(),
         started_at: r.required_int(2)?,
-        duration_ms: r.required_int(3)? as u64,
+        duration_ms: r.required_count(3)?,
         status_code: status_code(r, 4)?,
         error_kind: error_kind(r, 5)?,
         error: r.text(6)?,
@@ -177,9 +187,9 @@ pub(super) fn attempt_notice(r: &impl Cells) -> Result<AttemptNotice> {
         event_id: r.required_text(0)?.into(),
         delivery_id: r.required_text(1)?.into(),
         subscription_id: r.required_text(2)?.into(),
-        attempt: r.required_int(3)? as u32,
+        attempt: r.required_count(3)?,
         started_at: r.required_int(4)?,
-        duration_ms: r.required_int(5)? as u64,
+        duration_ms: r.required_count(5)?,
         status_code: status_code(r, 6)?,
         error_kind: error_kind(r, 7)?,
         error: r.text(8)?,
@@ -199,8 +209,8 @@ pub(super) fn attempt_count(r: &impl Cells) -> Result<AttemptCount> {
     Ok(AttemptCount {
         subscription_id: r.required_text(0)?.into(),
         at: r.required_int(1)?,
-        attempts: r.required_int(2)? as u64,
-        successes: r.int(3)?.unwrap_or(0) as u64,
+        attempts: r.required_count(2)?,
+        successes: r.int(3)?.map_or(Ok(0), |v| count(3, v))?,
         status_code: status_code(r, 4)?,
         error_kind: error_kind(r, 5)?,
     })

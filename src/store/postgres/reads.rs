@@ -134,21 +134,21 @@ pub(super) async fn event_detail(pool: &Pool, event_id: &EventId) -> Result<Opti
 
 pub(super) async fn count_events(pool: &Pool) -> Result<u64> {
     let client = pool.get().await?;
-    Ok(client.query_one(query::COUNT_EVENTS, &[]).await?.try_get::<_, i64>(0)? as u64)
+    Ok(u64::try_from(client.query_one(query::COUNT_EVENTS, &[]).await?.try_get::<_, i64>(0)?).unwrap_or(0))
 }
 
 pub(super) async fn activity_since(pool: &Pool, since: Millis, limit: u32) -> Result<Activity> {
     let client = pool.get().await?;
     let fetch = limit as i64 + 1;
     let events = client.query(&query::events_since(), &[&first_event_id_at(since - 1), &since, &fetch]).await?;
-    let mut more = events.len() as i64 == fetch;
+    let mut more = events.len() > limit as usize;
     let events = events.iter().take(limit as usize).map(rows::event_summary).collect::<Result<Vec<_>>>()?;
     let events = with_deliveries(&client, events).await?;
     let attempts = client.query(&query::attempts_since(), &[&(since - LONGEST_ATTEMPT_MS), &since, &fetch]).await?;
-    more |= attempts.len() as i64 == fetch;
+    more |= attempts.len() > limit as usize;
     let attempts = attempts.iter().take(limit as usize).map(rows::attempt_notice).collect::<Result<_>>()?;
     let alerts = client.query(query::ALERTS_SINCE, &[&since, &fetch]).await?;
-    more |= alerts.len() as i64 == fetch;
+    more |= alerts.len() > limit as usize;
     let alerts =
         alerts.iter().take(limit as usize).filter_map(|r| serde_json::from_str(r.try_get(0).ok()?).ok()).collect();
     Ok(Activity { events, attempts, alerts, cursor: ActivityCursor::default(), more })

@@ -73,7 +73,7 @@ pub(super) fn record(conn: &Connection, rec: &AttemptRecord) -> Result<()> {
         rec.next_retry_at,
         rec.status_code,
         rec.error,
-        rec.started_at + rec.duration_ms as i64,
+        rec.started_at + rec.duration(),
         rec.event_id,
         rec.subscription_id
     ])?;
@@ -86,7 +86,7 @@ pub(super) fn record(conn: &Connection, rec: &AttemptRecord) -> Result<()> {
         rec.delivery_id,
         rec.subscription_id,
         rec.started_at,
-        rec.duration_ms as i64,
+        rec.duration(),
         rec.status_code,
         rec.error_kind.map(ErrorKind::as_str),
         rec.error,

@@ -51,7 +51,7 @@ impl SqliteStore {
         let mut conn = connection::open(path)?;
         if let Some(max) = max_bytes {
             let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-            let pages = (max / page_size.max(1) as u64).max(1);
+            let pages = (max / u64::try_from(page_size).unwrap_or(1).max(1)).max(1);
             conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
         }
         schema::migrate(&mut conn, path)?;

@@ -114,8 +114,7 @@ pub(super) fn activity_since(conn: &Connection, since: Millis, limit: u32) -> Re
         .iter()
         .filter_map(|b| serde_json::from_str(b).ok())
         .collect();
-    let fetched = fetch as usize;
-    let more = events.len() == fetched || attempts.len() == fetched || alerts.len() == fetched;
+    let more = [events.len(), attempts.len(), alerts.len()].into_iter().any(|n| n > limit as usize);
     events.truncate(limit as usize);
     attempts.truncate(limit as usize);
     alerts.truncate(limit as usize);
@@ -134,7 +133,7 @@ pub(super) fn event_detail(conn: &Connection, id: &EventId) -> Result<Option<Eve
 
 pub(super) fn count_events(conn: &Connection) -> Result<u64> {
     let count: i64 = select_one(conn, query::COUNT_EVENTS, params![], |r| Ok(r.get(0)?))?;
-    Ok(count as u64)
+    Ok(u64::try_from(count).unwrap_or(0))
 }
 
 fn deliveries_of(conn: &Connection, event_id: &str) -> Result<Vec<DeliverySummary>> {

@@ -146,7 +146,7 @@ pub(super) mod tests {
     fn assert_current_schema(path: &Path) {
         let conn = Connection::open(path).unwrap();
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(version, MIGRATIONS.len() as i64);
+        assert_eq!(usize::try_from(version), Ok(MIGRATIONS.len()));
         let open_index: String =
             conn.query_row("SELECT sql FROM sqlite_schema WHERE name = 'events_open'", [], |r| r.get(0)).unwrap();
         assert!(open_index.contains("events(open)"), "{open_index}");
