@@ -4,9 +4,6 @@
 //! `observe` (reads, redelivery, probes), `replays` (stored, paced bulk redelivery), `alerts`,
 //! `membership` (this node in a cluster) and `background` (its own tasks).
 
-// Every `as` that could truncate, wrap or lose a sign is a conversion that says what it does.
-#![warn(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_possible_wrap)]
-
 mod alerts;
 mod background;
 mod changes;

@@ -32,7 +32,7 @@ impl FeedEvent {
     pub fn time(&self) -> Millis {
         match self {
             FeedEvent::EventReceived { event } => event.received_at,
-            FeedEvent::DeliveryAttempted(n) => n.started_at + n.duration_ms as Millis,
+            FeedEvent::DeliveryAttempted(n) => n.started_at + Millis::try_from(n.duration_ms).unwrap_or(Millis::MAX),
             FeedEvent::SubscriptionChanged { subscription, .. } => subscription.updated_at,
             FeedEvent::Alert(alert) => alert.at,
         }

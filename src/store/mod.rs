@@ -1,9 +1,6 @@
 //! The storage interface. Everything durable goes through `Store`: SQLite is the embedded
 //! implementation, PostgreSQL the one several nodes share (with `SharedStore` for leases).
 
-// Every `as` that could truncate, wrap or lose a sign is a conversion that says what it does.
-#![warn(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_possible_wrap)]
-
 mod migrate;
 mod postgres;
 mod query;

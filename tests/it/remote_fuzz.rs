@@ -29,7 +29,7 @@ impl Rng {
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        usize::try_from(self.next() % n as u64).unwrap()
     }
     fn chance(&mut self, one_in: usize) -> bool {
         self.below(one_in) == 0
@@ -67,7 +67,7 @@ impl Rng {
         out
     }
     fn millis(&mut self) -> i64 {
-        [0, -1, 1, 1_796_000_000_000, i64::MAX, i64::MIN, self.next() as i64 / 1000][self.below(7)]
+        [0, -1, 1, 1_796_000_000_000, i64::MAX, i64::MIN, self.next().cast_signed() / 1000][self.below(7)]
     }
     fn count(&mut self) -> u64 {
         [0, 1, 7, u32::MAX as u64, u64::MAX / 2][self.below(5)]

@@ -307,7 +307,7 @@ async fn deleting_a_subscription_cancels(store: Arc<dyn Store>) {
 async fn retention_keeps_unfinished(store: Arc<dyn Store>) {
     let t = now_ms();
     // Event ids begin with their time (ULIDs), as the engine makes them; retention relies on it.
-    let id_at = |at: Millis, n: u128| format!("evt_{}", ulid::Ulid::from_parts(at as u64, n));
+    let id_at = |at: Millis, n: u128| format!("evt_{}", ulid::Ulid::from_parts(u64::try_from(at).unwrap(), n));
     let (old_done, old_open, new) = (id_at(t - 10_000, 1), id_at(t - 10_000, 2), id_at(t, 3));
     store.ingest(event(&old_done, "card.create", t - 10_000, &["sub_a"]), 0).await.unwrap();
     store.ingest(event(&old_open, "card.create", t - 10_000, &["sub_a"]), 0).await.unwrap();
@@ -404,7 +404,7 @@ fn alert(name: &str, at: Millis) -> Alert {
 async fn alerts_are_kept_and_pruned(store: Arc<dyn Store>) {
     let t = now_ms();
     for (i, name) in ["first", "second", "third"].iter().enumerate() {
-        store.save_alert(&alert(name, t - 10_000 + i as i64 * 5000)).await.unwrap();
+        store.save_alert(&alert(name, t - 10_000 + i64::try_from(i).unwrap() * 5000)).await.unwrap();
     }
     let newest: Vec<String> = store.recent_alerts(2).await.unwrap().into_iter().map(|a| a.subscription_name).collect();
     assert_eq!(newest, ["second", "third"], "the newest, oldest first");
@@ -598,7 +598,7 @@ async fn changes_are_audited_in_their_transaction(store: Arc<dyn Store>) {
 async fn finished_replays_are_pruned(store: Arc<dyn Store>) {
     let t = now_ms();
     let replay = |created: Millis, state: ReplayState| Replay {
-        id: format!("rpl_{}", ulid::Ulid::from_parts(created as u64, 1)).into(),
+        id: format!("rpl_{}", ulid::Ulid::from_parts(u64::try_from(created).unwrap(), 1)).into(),
         filter: ReplayFilter::default(),
         rate_per_s: 10,
         state,
@@ -724,7 +724,7 @@ async fn a_sqlite_database_migrated_before_checksums_opens() {
     let recorded: i64 = old
         .query_row("SELECT count(*) FROM hookwatch_migrations WHERE length(checksum) = 64", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(recorded as usize, steps.len(), "every applied step's checksum is recorded");
+    assert_eq!(usize::try_from(recorded).unwrap(), steps.len(), "every applied step's checksum is recorded");
 }
 
 /// A SQLite database one of whose applied migrations is not this binary's is refused, saying which
@@ -777,7 +777,10 @@ async fn a_postgres_database_migrated_before_checksums_opens() {
         .query_one("SELECT count(*), count(*) FILTER (WHERE length(checksum) = 64) FROM hookwatch_migrations", &[])
         .await
         .unwrap();
-    assert_eq!((row.get::<_, i64>(0) as usize, row.get::<_, i64>(1) as usize), (steps.len(), steps.len()));
+    assert_eq!(
+        (usize::try_from(row.get::<_, i64>(0)).unwrap(), usize::try_from(row.get::<_, i64>(1)).unwrap()),
+        (steps.len(), steps.len())
+    );
 }
 
 /// A PostgreSQL database one of whose applied migrations is not this binary's is refused, saying

@@ -424,7 +424,7 @@ fn draw(stream: &Stream, frame: &mut Frame, area: Rect, data: &Data, theme: &The
         Constraint::Length(if wide { 30 } else { 12 }),
     ];
     let fixed: u16 = widths.iter().map(|c| if let Constraint::Length(n) = c { *n } else { 0 }).sum();
-    let room = inner.width.saturating_sub(fixed + widths.len() as u16);
+    let room = inner.width.saturating_sub(fixed + crate::dashboard::layout::cells(widths.len()));
     // The card's title where the deliveries keep room enough to name theirs.
     let title_w = room.saturating_sub(CHIPS_ROOM + 1).min(TITLE_MOST);
     let titled = title_w >= TITLE_LEAST;

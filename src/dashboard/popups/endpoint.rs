@@ -134,8 +134,10 @@ fn draw(frame: &mut Frame, area: Rect, app: &Data, page: &EndpointPage, theme: &
 /// The page's parts inside its border: the facts, the charts, the lists and the failures.
 fn sections(inner: Rect, page: &EndpointPage) -> [Rect; 4] {
     let chart_h = (inner.height.saturating_sub(2) * 2 / 5).clamp(5, 14);
-    let lists_h =
-        page.history.as_ref().map_or(3, |(h, _)| h.responses.len().max(health_count(h)).clamp(1, 6) as u16 + 2);
+    let lists_h = page
+        .history
+        .as_ref()
+        .map_or(3, |(h, _)| crate::dashboard::layout::cells(h.responses.len().max(health_count(h)).clamp(1, 6)) + 2);
     Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(chart_h),
@@ -259,6 +261,11 @@ fn draw_latency(frame: &mut Frame, area: Rect, history: &EndpointHistory, theme:
     };
     let (p50, p95, p99) = (series(|p| p.p50_ms), series(|p| p.p95_ms), series(|p| p.p99_ms));
     let top = p99.iter().map(|(_, v)| *v).fold(1.0, f64::max);
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a tick of the log axis: 10^log of a latency, a positive whole number of ms"
+    )]
     let at = |log: f64| ms(Some(10f64.powf(log).round() as u64));
     let block = pane_block(&format!("Latency {} · p50 p95 p99 · log", per_slot(history)), false, theme);
     if p99.is_empty() {

@@ -388,7 +388,7 @@ fn draw_rows(
     let height = usize::from(block.inner(area).height);
     let scroll = scroll.min(rows.len().saturating_sub(height));
     let shown: Vec<Line> = rows.into_iter().skip(scroll).take(height).collect();
-    let sideways = if ins.wrap { 0 } else { ins.columns as u16 };
+    let sideways = if ins.wrap { 0 } else { crate::dashboard::layout::cells(ins.columns) };
     frame.render_widget(Paragraph::new(shown).block(block).scroll((0, sideways)), area);
 }
 
@@ -458,7 +458,7 @@ fn draw_deliveries(frame: &mut Frame, area: Rect, app: &Data, ins: &Inspector, t
             index += 1;
         }
     }
-    let scroll = crate::dashboard::layout::first_shown(cursor_line, height) as u16;
+    let scroll = crate::dashboard::layout::cells(crate::dashboard::layout::first_shown(cursor_line, height));
     frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
 }
 

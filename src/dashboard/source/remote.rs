@@ -243,7 +243,7 @@ impl Source for RemoteSource {
         let body = serde_json::json!({"subscription": subscription_id, "failed_only": failed_only});
         let v: Value =
             self.call(reqwest::Method::POST, &format!("/v1/events/{event_id}/redeliver"), Some(body)).await?;
-        Ok(v["redelivering"].as_u64().unwrap_or(0) as usize)
+        Ok(v["redelivering"].as_u64().and_then(|n| usize::try_from(n).ok()).unwrap_or(0))
     }
 
     async fn set_paused(&self, subscription_id: &SubscriptionId, paused: bool) -> SourceResult<()> {
@@ -256,7 +256,7 @@ impl Source for RemoteSource {
     async fn probe(&self, subscription_id: &SubscriptionId) -> SourceResult<usize> {
         let v: Value =
             self.call(reqwest::Method::POST, &format!("/v1/subscriptions/{subscription_id}/probe"), None).await?;
-        Ok(v["held"].as_u64().unwrap_or(0) as usize)
+        Ok(v["held"].as_u64().and_then(|n| usize::try_from(n).ok()).unwrap_or(0))
     }
 
     async fn save_subscription(
