@@ -983,6 +983,17 @@ mod tests {
 
     use super::*;
 
+    /// Durations saturate instead of wrapping, and a time already past is no wait at all.
+    #[test]
+    fn durations_and_spans_convert_without_wrapping() {
+        use std::time::Duration;
+        assert_eq!(millis(Duration::from_millis(1_500)), 1_500);
+        assert_eq!(millis(Duration::MAX), Millis::MAX);
+        assert_eq!(millis_u64(Duration::MAX), u64::MAX);
+        assert_eq!(span(2_000), Duration::from_secs(2));
+        assert_eq!(span(-5), Duration::ZERO);
+    }
+
     fn subscription() -> Subscription {
         crate::validate::subscriptions::SubscriptionInput {
             url: Some("https://crm.example.com/h".into()),

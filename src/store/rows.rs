@@ -215,3 +215,17 @@ pub(super) fn attempt_count(r: &impl Cells) -> Result<AttemptCount> {
         error_kind: error_kind(r, 5)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn a_count_read_back_is_taken_only_if_it_fits() {
+        assert_eq!(count::<u32>(3, 7).ok(), Some(7));
+        for wrong in [-1, i64::from(u32::MAX) + 1] {
+            let refused = count::<u32>(3, wrong).unwrap_err().to_string();
+            assert!(refused.contains(&format!("column 3 holds {wrong}, which is no count")), "{refused}");
+        }
+    }
+}
