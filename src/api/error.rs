@@ -197,7 +197,9 @@ fn whole_numbers_as_integers(value: &mut serde_json::Value) -> bool {
         serde_json::Value::Number(n) => {
             match n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0 && f.abs() < EXACT) {
                 Some(f) => {
-                    *n = (f as i64).into();
+                    #[expect(clippy::cast_possible_truncation, reason = "f is whole and below 2^53: exact")]
+                    let whole = f as i64;
+                    *n = whole.into();
                     true
                 }
                 None => false,

@@ -1,8 +1,9 @@
 //! `/v1/events`: newest first with per-delivery summaries, one event in full, redelivery.
 
 use super::error::json_body;
-use super::extract::{Path, Query};
+use super::extract::{PathId, Query};
 use super::{ApiError, AppState, ErrorBody};
+use crate::domain::ids::EventId;
 use crate::domain::model::{Actor, Caller};
 use crate::domain::query::{EventQuery, StatusFilter};
 use crate::wire::{EventPage, EventWithPayload, RedeliverBody, Redelivering};
@@ -119,7 +120,7 @@ pub async fn list(State(app): State<AppState>, Query(p): Query<ListParams>) -> R
         ..EventQuery::default()
     };
     let events = app.engine.list_events(query).await?;
-    let next = (events.len() == limit as usize).then(|| events.last().map(|e| e.id.clone())).flatten();
+    let next = (events.len() == limit as usize).then(|| events.last().map(|e| e.id.to_string())).flatten();
     Ok(Json(EventPage { data: events, next_before: next }))
 }
 
@@ -130,7 +131,7 @@ pub async fn list(State(app): State<AppState>, Query(p): Query<ListParams>) -> R
 pub async fn detail(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
+    PathId(id): PathId<EventId>,
 ) -> Result<Json<EventWithPayload>, ApiError> {
     let mut event = app.engine.event(&id).await?;
     if actor != Actor::Admin {
@@ -149,11 +150,11 @@ pub async fn detail(
 pub async fn redeliver(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId<EventId>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Redelivering>), ApiError> {
     let input: RedeliverBody = json_body(&headers, body, true)?.unwrap_or_default();
-    let redelivering = app.engine.redeliver(&id, input.subscription.as_deref(), input.failed_only, actor).await?;
+    let redelivering = app.engine.redeliver(&id, input.subscription.as_ref(), input.failed_only, actor).await?;
     Ok((StatusCode::ACCEPTED, Json(Redelivering { redelivering })))
 }

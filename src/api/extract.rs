@@ -2,6 +2,8 @@
 //! shape that say what to send instead (axum's own answer `text/plain` with its parser's words).
 
 use super::error::ApiError;
+use crate::domain::error::Error;
+use crate::domain::ids::IdError;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -46,6 +48,20 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
                 format!("{} in {}; ids are ASCII, as the API returned them", reason(&e.body_text()), parts.uri.path()),
             )),
         }
+    }
+}
+
+/// A route's id in its path, of the kind `T` is (`sub_…`, `evt_…`, `rpl_…`). Text that is no id of
+/// that kind names nothing here: it is answered `404 not_found` as an unknown id is, with what such
+/// an id looks like.
+pub struct PathId<T>(pub T);
+
+impl<S: Send + Sync, T: std::str::FromStr<Err = IdError> + Send> FromRequestParts<S> for PathId<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(text) = Path::<String>::from_request_parts(parts, state).await?;
+        text.parse().map(PathId).map_err(|e: IdError| Error::from(e).into())
     }
 }
 

@@ -6,6 +6,7 @@
 use super::ApiError;
 use super::AppState;
 use crate::domain::error::Error;
+use crate::domain::ids::{IdError, SubscriptionId};
 use crate::domain::model::{Caller, Filters, Owner, OwnerKind, Subscription};
 use crate::engine::Engine;
 use crate::wire::SubscriptionInput;
@@ -119,7 +120,7 @@ struct Webhook {
 impl From<&Subscription> for Webhook {
     fn from(sub: &Subscription) -> Self {
         Webhook {
-            id: ID(sub.id.clone()),
+            id: ID(sub.id.to_string()),
             name: sub.name.clone(),
             url: sub.url.clone(),
             actions: sub.actions.clone(),
@@ -393,12 +394,12 @@ async fn create(
 /// the organization's mutations, as in Pipefy; a subscription made through the REST API is no
 /// Pipefy webhook).
 async fn webhook_of(ctx: &Context<'_>, kinds: &[OwnerKind], id: &ID) -> async_graphql::Result<Arc<Subscription>> {
-    let sub = engine(ctx).current_subscription(&id.0).await.map_err(failure)?;
+    let id: SubscriptionId = id.0.parse().map_err(|e: IdError| failure(e.into()))?;
+    let sub = engine(ctx).current_subscription(&id).await.map_err(failure)?;
     match &sub.owner {
         Some(owner) if kinds.contains(&owner.kind) => Ok(sub),
         _ => Err(failure(Error::NotFound(format!(
-            "{} is not a {} webhook",
-            id.0,
+            "{id} is not a {} webhook",
             kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" or ")
         )))),
     }

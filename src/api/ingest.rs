@@ -2,8 +2,9 @@
 //! its deliveries are on disk.
 
 use super::error::{body_rejection, require_json};
-use super::extract::Path;
+use super::extract::PathId;
 use super::{ApiError, AppState, ErrorBody};
+use crate::domain::ids::SubscriptionId;
 use crate::wire::Ingested;
 use axum::Json;
 use axum::extract::State;
@@ -42,7 +43,7 @@ impl utoipa::ToSchema for EventBody {}
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn test(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {

@@ -1,8 +1,9 @@
 //! Read-only views: `/v1/stats`, an endpoint's history, `/v1/alerts`, `/healthz`, `/metrics`, `/v1/catalog`.
 
-use super::extract::{Path, Query};
+use super::extract::{PathId, Query};
 use super::{ApiError, AppState, ErrorBody, List};
 use crate::domain::catalog::ACTIONS;
+use crate::domain::ids::SubscriptionId;
 use crate::domain::model::{Actor, Alert, AuditEntry};
 use crate::wire::StatsReport;
 use crate::wire::{Access, Catalog, CatalogAction, EndpointHistory, Health, Span};
@@ -82,7 +83,7 @@ impl super::extract::Usage for HistoryQuery {
     responses((status = 200, body = EndpointHistory), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn history(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
     Query(query): Query<HistoryQuery>,
 ) -> Result<Json<EndpointHistory>, ApiError> {
     let span = match query.span.as_deref() {

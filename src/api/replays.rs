@@ -1,8 +1,9 @@
 //! `/v1/replays`: create (or preview with `?dry_run=true`), list, read, cancel.
 
 use super::error::json_body;
-use super::extract::{Path, Query};
+use super::extract::{PathId, Query};
 use super::{ApiError, AppState, ErrorBody, List};
+use crate::domain::ids::ReplayId;
 use crate::domain::model::{Caller, Replay, ReplayPreview};
 use crate::wire::{DEFAULT_REPLAY_RATE, ReplayBody};
 use axum::Json;
@@ -57,7 +58,7 @@ pub async fn list(State(app): State<AppState>) -> Result<Json<List<Replay>>, Api
 
 #[utoipa::path(get, path = "/v1/replays/{id}", operation_id = "getReplay", tag = "replays",
     params(("id" = String, Path, description = "rpl_…")), responses((status = 200, body = Replay), (status = 404, body = ErrorBody)))]
-pub async fn get(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<Replay>, ApiError> {
+pub async fn get(State(app): State<AppState>, PathId(id): PathId<ReplayId>) -> Result<Json<Replay>, ApiError> {
     Ok(Json(app.engine.replay(&id).await?))
 }
 
@@ -68,7 +69,7 @@ pub async fn get(State(app): State<AppState>, Path(id): Path<String>) -> Result<
 pub async fn cancel(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId<ReplayId>,
 ) -> Result<Json<Replay>, ApiError> {
     Ok(Json(app.engine.cancel_replay(&id, actor).await?))
 }

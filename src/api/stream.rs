@@ -126,7 +126,7 @@ async fn replay(
 ) -> Result<(Vec<FeedEvent>, Vec<String>), ApiError> {
     let mut gaps = Vec::new();
     let retention = *app.engine.config().retention;
-    let horizon = now_ms() - retention.as_millis() as Millis;
+    let horizon = now_ms() - crate::domain::model::millis(retention);
     if since < horizon {
         gaps.push(format!(
             "updates before {} may have been pruned (retention {}); reload to see the current state",

@@ -1,9 +1,10 @@
 //! `/v1/subscriptions`: create, list, read, change, delete, pause, resume, rotate, recover.
 
 use super::error::json_body;
-use super::extract::Path;
+use super::extract::PathId;
 use super::schema::without_null;
 use super::{ApiError, AppState, ErrorBody, List};
+use crate::domain::ids::SubscriptionId;
 use crate::domain::model::{Actor, Caller, Subscription, SubscriptionState};
 use crate::wire::SubscriptionInput;
 use crate::wire::{Created, Probing, RecoverBody, Redelivering, RotateBody};
@@ -130,7 +131,7 @@ pub async fn list(
 pub async fn get(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
 ) -> Result<Response, ApiError> {
     Ok(tagged(app.engine.current_subscription(&id).await?, actor))
 }
@@ -145,7 +146,7 @@ pub async fn get(
 pub async fn update(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -162,7 +163,7 @@ pub async fn update(
 pub async fn delete(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     app.engine.delete_subscription_matching(&id, if_match(&headers), actor).await?;
@@ -178,7 +179,7 @@ pub async fn delete(
 pub async fn pause(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let paused = app.engine.set_state_matching(&id, if_match(&headers), SubscriptionState::Paused, actor).await?;
@@ -194,7 +195,7 @@ pub async fn pause(
 pub async fn resume(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let resumed = app.engine.set_state_matching(&id, if_match(&headers), SubscriptionState::Active, actor).await?;
@@ -211,7 +212,7 @@ pub async fn resume(
 pub async fn rotate_secret(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Arc<Subscription>>, ApiError> {
@@ -227,7 +228,7 @@ pub async fn rotate_secret(
 pub async fn recover(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Redelivering>), ApiError> {
@@ -257,7 +258,7 @@ pub async fn recover(
 pub async fn probe(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
-    Path(id): Path<String>,
+    PathId(id): PathId<SubscriptionId>,
 ) -> Result<(StatusCode, Json<Probing>), ApiError> {
     let held = app.engine.probe(&id, actor).await?;
     Ok((StatusCode::ACCEPTED, Json(Probing { probing: true, held })))

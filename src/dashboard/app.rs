@@ -210,7 +210,7 @@ impl App {
     /// The query that fills the stream for the current filter.
     pub fn events_query(&self) -> EventQuery {
         let subscription =
-            self.filter.subscription.as_ref().and_then(|q| self.matching_subscription(q)).map(|s| s.id.clone());
+            self.filter.subscription.as_ref().and_then(|q| self.matching_subscription(q)).map(|s| s.id.to_string());
         EventQuery {
             action: self.filter.action.clone().filter(|a| !a.ends_with('*')),
             subscription,

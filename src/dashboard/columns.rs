@@ -51,7 +51,7 @@ pub fn hold_texts(e: &EndpointReport, now: Millis) -> Vec<String> {
 
 /// A success bar of `width` cells, for narrow layouts where the rates pane is folded in.
 pub fn bar(rate: Option<f64>, width: usize) -> String {
-    let filled = rate.map_or(0, |r| (r * width as f64).round() as usize).min(width);
+    let filled = rate.map_or(0, |r| crate::dashboard::layout::share(r, width));
     format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
 }
 

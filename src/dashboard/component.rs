@@ -6,6 +6,7 @@ use super::data::Data;
 use super::effect::Effect;
 use super::keymap::{Action, Context};
 use super::theme::Theme;
+use crate::domain::ids::{EventId, SubscriptionId};
 use crate::domain::model::{EventSummary, Millis};
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
@@ -51,13 +52,13 @@ pub enum Request {
     /// Open the copy menu over the inspector.
     CopyMenu,
     /// Redeliver `event`: to the subscription picked, else what failed.
-    Redeliver { event: EventSummary, subscription: Option<String> },
+    Redeliver { event: EventSummary, subscription: Option<SubscriptionId> },
     /// Ask, then redeliver `event` to every subscription.
     RedeliverAll(EventSummary),
     /// Inspect event `id`.
-    InspectEvent(String),
+    InspectEvent(EventId),
     /// Inspect an event, at the attempt to `subscription` at `at`.
-    Inspect { event_id: String, subscription: String, at: Millis },
+    Inspect { event_id: EventId, subscription: SubscriptionId, at: Millis },
     /// Open subscription `id`'s page.
     OpenEndpoint(String),
     /// Close, and filter the stream to subscription `id`'s events.

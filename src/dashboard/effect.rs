@@ -2,6 +2,7 @@
 //! loop carries each effect out and feeds the outcome back to the app.
 
 use super::source::SourceError;
+use crate::domain::ids::{EventId, ReplayId, SubscriptionId};
 use crate::domain::model::{Alert, AuditEntry, EventDetail, EventSummary, Millis, Replay, ReplayFilter};
 use crate::domain::model::{ReplayPreview, Subscription};
 use crate::domain::query::EventQuery;
@@ -13,43 +14,43 @@ use crate::wire::{EndpointHistory, Span};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     LoadEvents(EventQuery),
-    LoadEvent(String),
+    LoadEvent(EventId),
     LoadSubscriptions,
     /// `failed_only`: just the deliveries that failed (retrying or dead). `note` says what will
     /// happen, shown once the server has taken it.
     Redeliver {
-        event_id: String,
-        subscription_id: Option<String>,
+        event_id: EventId,
+        subscription_id: Option<SubscriptionId>,
         failed_only: bool,
         note: String,
     },
     /// `version`: the `etag` of the subscription as the operator saw it.
     SetPaused {
-        subscription_id: String,
+        subscription_id: SubscriptionId,
         name: String,
         paused: bool,
         version: String,
     },
     LoadAudit,
     Probe {
-        subscription_id: String,
+        subscription_id: SubscriptionId,
         name: String,
     },
     /// `version`: the `etag` of the subscription as the operator saw it when editing began; the
     /// change is refused if it changed since.
     SaveSubscription {
-        id: Option<String>,
+        id: Option<SubscriptionId>,
         input: Box<SubscriptionInput>,
         version: Option<String>,
     },
     /// A test event's body, for one subscription or (`None`) every matching one.
     SendEvent {
         body: String,
-        to: Option<String>,
+        to: Option<SubscriptionId>,
     },
     /// `version`: the `etag` of the subscription as the operator saw it when asked to confirm.
     DeleteSubscription {
-        id: String,
+        id: SubscriptionId,
         name: String,
         version: String,
     },
@@ -59,10 +60,10 @@ pub enum Effect {
         rate_per_s: u32,
     },
     LoadReplays,
-    CancelReplay(String),
+    CancelReplay(ReplayId),
     /// An endpoint page's history over its span.
     LoadHistory {
-        id: String,
+        id: SubscriptionId,
         span: Span,
     },
     /// Text for the terminal's clipboard (OSC 52); `what` names it in the status line.
@@ -88,7 +89,7 @@ pub enum Outcome {
     },
     Event(Box<EventDetail>),
     EventFailed {
-        id: String,
+        id: EventId,
         error: String,
     },
     Subscriptions(Vec<Subscription>),
@@ -108,7 +109,7 @@ pub enum Outcome {
     },
     /// The source refused or could not save: its code decides what the form offers.
     SaveFailed(SourceError),
-    Sent(String),
+    Sent(EventId),
     SendFailed(String),
     ReplayPreview(Result<ReplayPreview, String>),
     ReplayStarted(Box<Replay>),
@@ -118,7 +119,7 @@ pub enum Outcome {
     ReplaysUnread(String),
     ReplayCancelled(Box<Replay>),
     History {
-        id: String,
+        id: SubscriptionId,
         span: Span,
         read: Result<Box<EndpointHistory>, String>,
     },

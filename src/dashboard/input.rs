@@ -188,9 +188,11 @@ impl App {
             Action::DeleteSubscription => self.ask_delete(&sub),
             Action::RevealSecret => {
                 let revealed = &mut self.table.revealed_secret;
-                *revealed = if revealed.as_deref() == Some(id) { None } else { Some(sub.id) };
+                *revealed = if revealed.as_deref() == Some(id) { None } else { Some(sub.id.to_string()) };
             }
-            Action::Copy => return vec![Effect::Copy { what: format!("{}'s id {}", sub.name, sub.id), text: sub.id }],
+            Action::Copy => {
+                return vec![Effect::Copy { what: format!("{}'s id {}", sub.name, sub.id), text: sub.id.to_string() }];
+            }
             Action::CopyUrl => {
                 return vec![Effect::Copy { what: format!("{}'s URL {}", sub.name, sub.url), text: sub.url }];
             }
@@ -328,7 +330,7 @@ impl App {
         let detail = ins.detail.as_ref().ok_or("the event is still loading")?;
         let attempt = ins.selected();
         match chosen {
-            Copyable::Id => Ok((detail.id.clone(), format!("the event id {}", detail.id))),
+            Copyable::Id => Ok((detail.id.to_string(), format!("the event id {}", detail.id))),
             Copyable::Payload => {
                 Ok((detail.body.clone(), format!("the payload of {} ({} bytes)", detail.id, detail.body.len())))
             }
@@ -528,7 +530,7 @@ impl App {
 impl App {
     /// Opens subscription `id`'s page and asks for its history.
     pub fn open_endpoint(&mut self, id: String) -> Vec<Effect> {
-        let page = EndpointPage::new(id, self.now);
+        let page = EndpointPage::new(id.into(), self.now);
         let load = page.load();
         self.popups.push(Popup::Endpoint(Box::new(page)));
         vec![load]

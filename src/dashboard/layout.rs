@@ -33,12 +33,29 @@ pub struct MainLayout {
     pub footer: Rect,
 }
 
+/// A count of rows or columns as the terminal's `u16`, saturating: no terminal is 65,535 cells.
+pub fn cells(n: usize) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
+}
+
+/// `fraction` (clamped to 0..=1) of `whole`, rounded: a bar's filled cells, a sparkline's level.
+pub fn share(fraction: f64, whole: usize) -> usize {
+    let exact = (fraction.clamp(0.0, 1.0) * whole as f64).round();
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "clamped to 0..=whole, which a usize holds"
+    )]
+    let cells = exact as usize;
+    cells.min(whole)
+}
+
 pub fn main_layout(area: Rect, endpoints: usize) -> MainLayout {
     let [header, body, footer] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(area);
     // Subscriptions take what they need, up to 40% of the body, at least 4 rows.
     // A row each, the header row, the selected one's detail line and the border.
-    let wanted = (endpoints.min(usize::from(u16::MAX) - 4) as u16) + 4;
+    let wanted = cells(endpoints).saturating_add(4);
     let top = wanted.clamp(4, (body.height * 2 / 5).max(4));
     let [top_area, stream] = Layout::vertical([Constraint::Length(top), Constraint::Min(0)]).areas(body);
     let (subscriptions, rates) = if area.width >= WIDE {

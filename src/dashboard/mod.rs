@@ -254,7 +254,7 @@ pub async fn carry_out(s: Arc<dyn Source>, effect: Effect) -> Option<Outcome> {
             Err(error) => Outcome::EventFailed { id, error: error.to_string() },
         },
         Effect::Redeliver { event_id, subscription_id, failed_only, note } => {
-            match s.redeliver(&event_id, subscription_id.as_deref(), failed_only).await {
+            match s.redeliver(&event_id, subscription_id.as_ref(), failed_only).await {
                 Ok(0) => Outcome::Done(format!("nothing to redeliver in {event_id}")),
                 Ok(n) => Outcome::Done(format!("{note} ({n} of {event_id}'s deliveries)")),
                 Err(e) => Outcome::Failed(format!("redeliver failed: {e}")),
@@ -284,7 +284,7 @@ pub async fn carry_out(s: Arc<dyn Source>, effect: Effect) -> Option<Outcome> {
             Err(e) => Outcome::Failed(format!("probe failed: {e}")),
         },
         Effect::SaveSubscription { id, input, version } => {
-            match s.save_subscription(id.as_deref(), *input, version.as_deref()).await {
+            match s.save_subscription(id.as_ref(), *input, version.as_deref()).await {
                 Ok(sub) => Outcome::SubscriptionSaved(Box::new(sub)),
                 Err(e) if e.changed_meanwhile() => {
                     let what = "changed by someone else since this form opened: nothing saved. Esc, then e, to see \
@@ -295,7 +295,7 @@ pub async fn carry_out(s: Arc<dyn Source>, effect: Effect) -> Option<Outcome> {
             }
         }
         Effect::SendEvent { body, to } => {
-            s.send_event(body, to.as_deref()).await.map_or_else(|e| Outcome::SendFailed(e.to_string()), Outcome::Sent)
+            s.send_event(body, to.as_ref()).await.map_or_else(|e| Outcome::SendFailed(e.to_string()), Outcome::Sent)
         }
         Effect::DeleteSubscription { id, name, version } => match s.delete_subscription(&id, Some(&version)).await {
             Ok(()) => Outcome::Done(format!("deleted subscription {name}")),

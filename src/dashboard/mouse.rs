@@ -98,8 +98,11 @@ mod tests {
             app.screen_height,
             &crate::dashboard::theme::Theme::PLAIN,
         ));
-        text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle} is not on screen:\n{text}"))
-            as u16
+        let row = text
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} is not on screen:\n{text}"));
+        crate::dashboard::layout::cells(row)
     }
 
     #[test]

@@ -306,7 +306,7 @@ fn draw(frame: &mut Frame, area: Rect, data: &Data, palette: &Palette, theme: &T
     let listed =
         candidates.len().min(SHOWN) + usize::from(candidates.len() > SHOWN) + usize::from(palette.error.is_some());
     // Bottom-anchored over the stream, leaving the header and the hint line visible.
-    let height = (listed as u16 + 3).min(area.height.saturating_sub(2));
+    let height = crate::dashboard::layout::cells(listed).saturating_add(3).min(area.height.saturating_sub(2));
     let rect = Rect { x: area.x, y: area.bottom().saturating_sub(height + 1), width: area.width, height };
     frame.render_widget(Clear, rect);
     let block = Block::default()

@@ -61,7 +61,7 @@ fn endpoint(
 ) -> EndpointReport {
     let attempts = 300u64;
     EndpointReport {
-        id: s.id.clone(),
+        id: s.id.to_string(),
         name: s.name.clone(),
         url: s.url.clone(),
         actions: s.actions.clone(),
@@ -79,14 +79,14 @@ fn endpoint(
         last_error_at: (rate < 1.0).then_some(NOW - 4000),
         last_success_at: (rate > 0.0).then_some(NOW - 1000),
         total_attempts: attempts,
-        total_successes: (attempts as f64 * rate) as u64,
+        total_successes: crate::dashboard::layout::share(rate, 300) as u64,
         history: history.iter().map(|r| Some(*r)).collect(),
     }
 }
 
 fn delivery(n: usize, sub: &str, status: DeliveryStatus) -> DeliverySummary {
     DeliverySummary {
-        id: format!("dlv_01KQ0000000000000000{n:06}"),
+        id: format!("dlv_01KQ0000000000000000{n:06}").into(),
         subscription_id: sub.into(),
         status,
         attempt_count: 1,
@@ -187,9 +187,9 @@ pub fn demo_app() -> App {
             }
             EventRow {
                 event: EventSummary {
-                    id: format!("evt_01KQ{:022}", 900_000 - i),
+                    id: format!("evt_01KQ{:022}", 900_000 - i).into(),
                     action: action.into(),
-                    received_at: NOW - (i as i64) * 850,
+                    received_at: NOW - i64::try_from(i).unwrap_or(0) * 850,
                     card_id: action.starts_with("card.").then(|| format!("{}", 4_837_291 + i * 17)),
                     card_title: action.starts_with("card.").then(|| {
                         ["Prospect: Acme Corp renewal", "Onboarding: Globex", "Invoice #4471 overdue"][i % 3]
@@ -331,12 +331,15 @@ pub fn demo_history() -> EndpointHistory {
             let failing = i >= 40;
             let attempts = if i >= 55 { 6 } else { 120 };
             let successes = if failing {
-                attempts * (59 - i as u32) / 40
+                attempts * (59 - u32::try_from(i).unwrap_or(0)) / 40
             } else {
-                attempts - u32::from((i as u32).is_multiple_of(7))
+                attempts - u32::from(i % 7 == 0)
             };
-            let (p50, p95, p99) =
-                if failing { (910, 4_800, 5_000) } else { (42 + i as u64 % 5, 120, 190 + i as u64 % 9 * 10) };
+            let (p50, p95, p99) = if failing {
+                (910, 4_800, 5_000)
+            } else {
+                (42 + i.unsigned_abs() % 5, 120, 190 + i.unsigned_abs() % 9 * 10)
+            };
             HistoryPoint { at, attempts, successes, p50_ms: Some(p50), p95_ms: Some(p95), p99_ms: Some(p99) }
         })
         .collect();
@@ -718,7 +721,7 @@ fn node(id: &str, address: &str, up_ms: i64, heartbeat_age_ms: u64, in_flight: u
         id: id.into(),
         address: address.into(),
         started_at: NOW - up_ms,
-        heartbeat_at: NOW - heartbeat_age_ms as i64,
+        heartbeat_at: NOW - i64::try_from(heartbeat_age_ms).unwrap_or(0),
         heartbeat_age_ms,
         // As a node on a 30 s lease sees them: silent after 6 s, taken over at 30 s.
         alive: heartbeat_age_ms <= 6_000,

@@ -11,7 +11,7 @@
 //! `breaker_open` once, however often its breaker reopens.
 
 use super::breaker::{Breaker, BreakerConfig, Transition};
-use crate::domain::model::Millis;
+use crate::domain::model::{Millis, millis, span};
 use std::time::{Duration, Instant};
 
 /// Consecutive failures after which an "endpoint failing" alert is raised.
@@ -51,7 +51,7 @@ pub(super) struct Tally {
 impl Tally {
     /// "31 of 64 attempts failed over 42s", as of `now`.
     pub(super) fn describe(&self, now: Millis) -> String {
-        let over = Duration::from_secs(((now - self.since).max(0) / 1000) as u64);
+        let over = Duration::from_secs(span(now - self.since).as_secs());
         let attempts = if self.attempts == 1 { "attempt" } else { "attempts" };
         format!("{} of {} {attempts} failed over {}", self.failures, self.attempts, humantime::format_duration(over))
     }
@@ -152,7 +152,7 @@ impl Health {
         self.failed(ended, transition == Transition::Opened, now, &mut findings);
         if ended.status_code == Some(410) {
             findings.push(Finding::Disable("the endpoint answered 410 Gone".into()));
-        } else if now - since >= self.disable_after.as_millis() as i64 {
+        } else if now - since >= millis(self.disable_after) {
             let days = self.disable_after.as_secs_f64() / 86_400.0;
             findings.push(Finding::Disable(format!("every attempt has failed for {days:.1} days")));
         }
@@ -259,7 +259,7 @@ mod tests {
         let mut findings = Vec::new();
         let (mut now, mut i) = (from, 0);
         while now < from + until {
-            let at = t0 + Duration::from_millis(now as u64);
+            let at = t0 + span(now);
             if h.breaker.try_admit(at) {
                 let ended = if fails(i) { failed(now, Some(500)) } else { succeeded(now) };
                 findings.extend(h.attempt_ended(&ended, now + 5, at));

@@ -4,8 +4,10 @@
 use super::client::{self, AttemptOutcome, Endpoint};
 use super::health::{Ended, FAILING_ALERT_AFTER, Finding, Health};
 use super::{BreakerState, CompactId, Context, Control, HeldBody, Job, LaneGauges, ReplayTicket, retry};
+use crate::domain::ids::{DeliveryId, EventId};
 use crate::domain::model::{Alert, AlertKind};
-use crate::domain::model::{BreakerChange, DeliveryStatus, Millis, Subscription, SubscriptionState, now_ms};
+use crate::domain::model::{BreakerChange, DeliveryStatus, Millis, Subscription, SubscriptionState};
+use crate::domain::model::{millis, millis_u64, now_ms, span};
 use crate::observe::metrics::AttemptFacts;
 use crate::store::AttemptRecord;
 use crate::wire::FeedEvent;
@@ -30,14 +32,14 @@ enum NoOutcome {
     /// Another node has taken the delivery over: the job comes back unattempted.
     Moved(Job),
     /// The attempt's task panicked (a bug in hookwatch): the delivery stays as stored.
-    BrokeOff(CompactId),
+    BrokeOff(CompactId<DeliveryId>),
 }
 
 /// How long deliveries wait after the store failed to give their bodies.
 const STORE_RETRY: Duration = Duration::from_secs(2);
 
 /// Bodies read from the store, by event id.
-type BodiesRead = crate::domain::error::Result<Vec<(String, Bytes)>>;
+type BodiesRead = crate::domain::error::Result<Vec<(EventId, Bytes)>>;
 
 struct Finished {
     job: Job,
@@ -57,20 +59,20 @@ pub(super) struct Lane {
     waiting: BTreeMap<(Millis, u64), Job>,
     seq: u64,
     /// Delivery ids queued or in flight here, so a requeue never runs a delivery twice at once.
-    queued: HashSet<CompactId>,
+    queued: HashSet<CompactId<DeliveryId>>,
     /// Replay tickets of deliveries requeued while in flight, settled when that attempt ends.
-    joined: HashMap<CompactId, ReplayTicket>,
+    joined: HashMap<CompactId<DeliveryId>, ReplayTicket>,
     /// Attempts under way.
     in_flight: JoinSet<Result<Finished, NoOutcome>>,
     /// The one read under way of bodies that jobs near the head of `ready` lack, and which events
     /// it asked for.
     reading: JoinSet<BodiesRead>,
-    asked: Vec<CompactId>,
+    asked: Vec<CompactId<EventId>>,
     /// After the store failed to give bodies, when to ask again.
     read_again_at: Option<Instant>,
     health: Health,
     /// The delivery whose attempt is the half-open breaker's probe.
-    probe: Option<CompactId>,
+    probe: Option<CompactId<DeliveryId>>,
     /// With a rate limit, the earliest the next attempt may start.
     next_start: Option<Instant>,
 }
@@ -176,7 +178,7 @@ impl Lane {
 
     /// A replay's ticket for a delivery already queued or in flight here: the next attempt of
     /// that delivery settles it.
-    fn join(&mut self, delivery_id: &CompactId, ticket: ReplayTicket) {
+    fn join(&mut self, delivery_id: &CompactId<DeliveryId>, ticket: ReplayTicket) {
         match self.ready.iter_mut().find(|j| j.delivery_id == *delivery_id) {
             Some(queued) if queued.replay.is_none() => queued.replay = Some(ticket),
             Some(_) => {} // another replay's already: this one's counts it as not attempted
@@ -288,7 +290,7 @@ impl Lane {
             .take(window)
             .map(|job| job.event_id.clone())
             .collect();
-        let (store, ids) = (self.ctx.store.clone(), self.asked.iter().map(CompactId::text).collect());
+        let (store, ids) = (self.ctx.store.clone(), self.asked.iter().map(CompactId::id).collect());
         self.reading.spawn(async move { store.event_bodies(ids).await });
     }
 
@@ -308,9 +310,9 @@ impl Lane {
         if self.sub.state != SubscriptionState::Active {
             return; // paused meanwhile: read again on resume
         }
-        let mut bodies: HashMap<CompactId, Bytes> =
+        let mut bodies: HashMap<CompactId<EventId>, Bytes> =
             found.into_iter().map(|(id, body)| (CompactId::new(&id), body)).collect();
-        let mut gone: HashSet<CompactId> = asked.into_iter().filter(|id| !bodies.contains_key(id)).collect();
+        let mut gone: HashSet<CompactId<EventId>> = asked.into_iter().filter(|id| !bodies.contains_key(id)).collect();
         let mut i = 0;
         while i < self.ready.len() && !(bodies.is_empty() && gone.is_empty()) {
             let job = &mut self.ready[i];
@@ -332,7 +334,7 @@ impl Lane {
     /// When the lane must look again without being told: the next retry's due time, or the
     /// breaker's probe time while deliveries wait behind it.
     fn next_wake(&self, now: Millis, at: Instant) -> Option<Instant> {
-        let retry = self.waiting.keys().next().map(|(due, _)| at + Duration::from_millis((*due - now).max(0) as u64));
+        let retry = self.waiting.keys().next().map(|(due, _)| at + span(*due - now));
         let probe = (!self.ready.is_empty()).then(|| self.health.breaker.open_until()).flatten();
         let paced = (!self.ready.is_empty()).then_some(self.next_start).flatten().filter(|next| *next > at);
         let read = (!self.ready.is_empty()).then_some(self.read_again_at).flatten().filter(|again| *again > at);
@@ -370,10 +372,10 @@ impl Lane {
             success,
             status_code: outcome.status_code,
             error_kind: outcome.error_kind,
-            latency_ms: outcome.duration.as_millis() as u64,
+            latency_ms: millis_u64(outcome.duration),
             status,
         };
-        let event_id = outcome.error.is_some().then(|| job.event_id.text());
+        let event_id = outcome.error.is_some().then(|| job.event_id.id());
         let failed = outcome
             .error
             .as_deref()
@@ -461,8 +463,7 @@ impl Lane {
         self.gauges.in_flight.store(self.in_flight.len(), Ordering::Relaxed);
         let breaker = &self.health.breaker;
         let before = self.gauges.breaker.swap(breaker.state() as u8, Ordering::Relaxed);
-        let probe =
-            breaker.open_until().map_or(0, |open| now + open.saturating_duration_since(at).as_millis() as Millis);
+        let probe = breaker.open_until().map_or(0, |open| now + millis(open.saturating_duration_since(at)));
         self.gauges.next_probe_at.store(probe, Ordering::Relaxed);
         self.gauges.breaker_since.store(self.health.breaker_since().unwrap_or(0), Ordering::Relaxed);
         // Every state is published before the lane can leave it, so every change is seen here.
@@ -495,7 +496,7 @@ async fn deliver(
     job: Job,
     body: Bytes,
 ) -> Result<Finished, NoOutcome> {
-    let (delivery_id, event_id) = (job.delivery_id.text(), job.event_id.text());
+    let (delivery_id, event_id) = (job.delivery_id.id(), job.event_id.id());
     if let (true, Some(shared)) = (job.attempts > 0, ctx.store.shared())
         && let Ok(false) = shared.holds(&delivery_id).await
     {
@@ -510,7 +511,7 @@ async fn deliver(
         event_id,
         subscription_id: sub.id.clone(),
         started_at: outcome.started_at,
-        duration_ms: outcome.duration.as_millis() as u64,
+        duration_ms: millis_u64(outcome.duration),
         status_code: outcome.status_code,
         error_kind: outcome.error_kind,
         error: outcome.error.clone(),
@@ -521,7 +522,7 @@ async fn deliver(
         next_retry_at: next_at,
         new_status: status,
         attempts_in_series: attempts,
-        replay_id: job.replay.as_ref().map(|t| t.replay_id().to_string()),
+        replay_id: job.replay.as_ref().map(|t| t.replay_id().clone()),
     };
     // Recorded in the background: the in-flight slot is free as soon as the endpoint answered.
     // Should the process die before the record commits, the delivery is still pending on disk and

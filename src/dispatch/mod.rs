@@ -14,6 +14,7 @@ pub use breaker::BreakerConfig;
 pub use ssrf::SsrfGuard;
 pub use ticket::{ReplayTally, ReplayTicket};
 
+use crate::domain::ids::{DeliveryId, EventId, SubscriptionId};
 use crate::domain::model::Alert;
 use crate::domain::model::{Millis, Subscription};
 use crate::domain::schedule::RetrySchedule;
@@ -32,8 +33,8 @@ use tokio::sync::mpsc;
 /// A delivery waiting in a lane.
 #[derive(Debug)]
 pub struct Job {
-    pub delivery_id: CompactId,
-    pub event_id: CompactId,
+    pub delivery_id: CompactId<DeliveryId>,
+    pub event_id: CompactId<EventId>,
     pub attempts: u32,
     pub due: Millis,
     /// The body when it is at hand (fresh events within the memory budget, or read ahead by the
@@ -89,7 +90,7 @@ impl Drop for HeldBody {
 /// What a lane asks of the engine (state it does not own).
 #[derive(Debug)]
 pub enum Control {
-    Disable { subscription_id: String, reason: String },
+    Disable { subscription_id: SubscriptionId, reason: String },
     Alert(Alert),
 }
 
@@ -157,7 +158,7 @@ struct LaneHandle {
 
 pub struct Dispatcher {
     ctx: Arc<Context>,
-    lanes: Mutex<HashMap<String, LaneHandle>>,
+    lanes: Mutex<HashMap<SubscriptionId, LaneHandle>>,
 }
 
 impl Dispatcher {
@@ -186,7 +187,7 @@ impl Dispatcher {
     }
 
     /// Stops the lane: dropping its command channel ends it and aborts what it has in flight.
-    pub fn remove(&self, subscription_id: &str) {
+    pub fn remove(&self, subscription_id: &SubscriptionId) {
         if let Ok(mut lanes) = self.lanes.lock() {
             lanes.remove(subscription_id);
         }
@@ -199,7 +200,7 @@ impl Dispatcher {
         }
     }
 
-    pub fn enqueue(&self, subscription_id: &str, job: Job) {
+    pub fn enqueue(&self, subscription_id: &SubscriptionId, job: Job) {
         if let Ok(lanes) = self.lanes.lock()
             && let Some(lane) = lanes.get(subscription_id)
         {
@@ -208,7 +209,7 @@ impl Dispatcher {
     }
 
     /// Asks the lane to probe its endpoint now, if its breaker is open (false when it is not).
-    pub fn probe(&self, subscription_id: &str) -> bool {
+    pub fn probe(&self, subscription_id: &SubscriptionId) -> bool {
         let Ok(lanes) = self.lanes.lock() else { return false };
         let Some(lane) = lanes.get(subscription_id) else { return false };
         lane.gauges.breaker() == BreakerState::Open && lane.commands.send(Command::Probe(None)).is_ok()
@@ -216,7 +217,7 @@ impl Dispatcher {
 
     /// Hands a replay's job to its lane as the probe: an open breaker's cooldown ends and this
     /// job goes first. With the breaker not open, the job just joins the queue.
-    pub fn probe_with(&self, subscription_id: &str, job: Job) {
+    pub fn probe_with(&self, subscription_id: &SubscriptionId, job: Job) {
         if let Ok(lanes) = self.lanes.lock()
             && let Some(lane) = lanes.get(subscription_id)
         {
@@ -235,7 +236,7 @@ impl Dispatcher {
         self.ctx.body_bytes.load(Ordering::Relaxed)
     }
 
-    pub fn gauges(&self, subscription_id: &str) -> Option<Arc<LaneGauges>> {
+    pub fn gauges(&self, subscription_id: &SubscriptionId) -> Option<Arc<LaneGauges>> {
         self.lanes.lock().ok()?.get(subscription_id).map(|l| l.gauges.clone())
     }
 

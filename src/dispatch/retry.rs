@@ -25,7 +25,7 @@ pub fn decide(
         (scheduled, _, _) => scheduled,
     };
     match honoured {
-        Some(delay) => (DeliveryStatus::Retrying, Some(now + delay.as_millis() as i64)),
+        Some(delay) => (DeliveryStatus::Retrying, Some(now + crate::domain::model::millis(delay))),
         None => (DeliveryStatus::Dead, None),
     }
 }

@@ -3,6 +3,7 @@
 //! dropped unsettled (the lane went away, the event was pruned, another node took the delivery)
 //! counts as not attempted. The replay is done only when every ticket is settled.
 
+use crate::domain::ids::ReplayId;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Notify;
@@ -10,7 +11,7 @@ use tokio::sync::Notify;
 /// What became of the deliveries one replay handed on.
 #[derive(Debug)]
 pub struct ReplayTally {
-    replay_id: String,
+    replay_id: ReplayId,
     handed: AtomicU64,
     delivered: AtomicU64,
     failed: AtomicU64,
@@ -20,9 +21,9 @@ pub struct ReplayTally {
 }
 
 impl ReplayTally {
-    pub fn new(replay_id: &str) -> Arc<ReplayTally> {
+    pub fn new(replay_id: &ReplayId) -> Arc<ReplayTally> {
         Arc::new(ReplayTally {
-            replay_id: replay_id.to_string(),
+            replay_id: replay_id.clone(),
             handed: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -67,7 +68,7 @@ pub struct ReplayTicket(Arc<ReplayTally>);
 
 impl ReplayTicket {
     /// The replay whose delivery this is (its attempt is marked with it).
-    pub fn replay_id(&self) -> &str {
+    pub fn replay_id(&self) -> &ReplayId {
         &self.0.replay_id
     }
 
@@ -93,7 +94,7 @@ mod tests {
 
     #[test]
     fn every_ticket_is_settled_once_attempted_or_dropped() {
-        let tally = ReplayTally::new("rpl_1");
+        let tally = ReplayTally::new(&"rpl_1".into());
         let (a, b, c) = (tally.ticket(), tally.ticket(), tally.ticket());
         assert_eq!(tally.outstanding(), 3);
         a.attempted(true);

@@ -1,9 +1,11 @@
 //! The plain types every stage shares, importing nothing of the flow: events, deliveries,
-//! subscriptions, attempts and alerts (`model`), domain errors, the signing secret and the Standard Webhooks signature, the action
+//! subscriptions, attempts and alerts (`model`), their typed ids (`ids`), domain errors, the signing secret and the
+//! Standard Webhooks signature, the action
 //! catalog, the stop signal, the retry schedule and the filter language over events (`query`).
 
 pub mod catalog;
 pub mod error;
+pub mod ids;
 pub mod model;
 pub mod query;
 pub(crate) mod schedule;

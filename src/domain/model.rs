@@ -1,10 +1,27 @@
 //! Domain types shared by the store, the dispatcher, the API and the dashboard.
 
+use super::ids::{DeliveryId, EventId, ReplayId, SubscriptionId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Milliseconds since the Unix epoch: the one time unit stored and exchanged everywhere.
 pub type Millis = i64;
+
+/// A duration in milliseconds. Saturates: the durations hookwatch measures or is set to (an
+/// attempt, a lease, a retention of days) are far below the 292 million years where it would.
+pub fn millis(d: std::time::Duration) -> Millis {
+    Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
+}
+
+/// The same, as an unsigned count.
+pub fn millis_u64(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Milliseconds between two times (`later - earlier`) as a `Duration`: zero when negative.
+pub fn span(ms: Millis) -> std::time::Duration {
+    std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
 
 pub fn now_ms() -> Millis {
     chrono::Utc::now().timestamp_millis()
@@ -208,7 +225,8 @@ fn optional_id<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Op
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Subscription {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: SubscriptionId,
     pub name: String,
     pub url: String,
     pub actions: Vec<String>,
@@ -536,7 +554,8 @@ impl ErrorKind {
 /// A stored event as lists show it.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventSummary {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: EventId,
     pub action: String,
     #[serde(with = "ts")]
     #[schema(value_type = String, format = DateTime)]
@@ -553,8 +572,10 @@ pub struct EventSummary {
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeliverySummary {
-    pub id: String,
-    pub subscription_id: String,
+    #[schema(value_type = String)]
+    pub id: DeliveryId,
+    #[schema(value_type = String)]
+    pub subscription_id: SubscriptionId,
     pub status: DeliveryStatus,
     /// Attempts in the current series (a redelivery starts a new one).
     pub attempt_count: u32,
@@ -570,7 +591,8 @@ pub struct DeliverySummary {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attempt {
     pub id: i64,
-    pub delivery_id: String,
+    #[schema(value_type = String)]
+    pub delivery_id: DeliveryId,
     #[serde(with = "ts")]
     #[schema(value_type = String, format = DateTime)]
     pub started_at: Millis,
@@ -591,7 +613,8 @@ pub struct Attempt {
     pub request_headers: BTreeMap<String, String>,
     /// The replay (`rpl_…`) that sent this attempt, if one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replay_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub replay_id: Option<ReplayId>,
 }
 
 impl Attempt {
@@ -609,7 +632,8 @@ pub struct DeliveryDetail {
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventDetail {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: EventId,
     pub action: String,
     #[serde(with = "ts")]
     #[schema(value_type = String, format = DateTime)]
@@ -644,9 +668,9 @@ impl EventDetail {
 /// One attempt as watchers see it: the live feed, the stream, another node's activity.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AttemptNotice {
-    pub event_id: String,
-    pub delivery_id: String,
-    pub subscription_id: String,
+    pub event_id: EventId,
+    pub delivery_id: DeliveryId,
+    pub subscription_id: SubscriptionId,
     pub attempt: u32,
     #[serde(with = "ts")]
     pub started_at: Millis,
@@ -688,7 +712,8 @@ pub enum AlertKind {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Alert {
     pub kind: AlertKind,
-    pub subscription_id: String,
+    #[schema(value_type = String)]
+    pub subscription_id: SubscriptionId,
     pub subscription_name: String,
     pub message: String,
     #[serde(with = "ts")]
@@ -816,7 +841,8 @@ pub struct AuditEntry {
 #[serde(deny_unknown_fields)]
 pub struct ReplayFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subscription: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub subscription: Option<SubscriptionId>,
     /// As in `GET /v1/events`: `pending`, `retrying`, `succeeded`, `dead`, `cancelled` or `failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = status_filter_schema)]
@@ -868,7 +894,8 @@ pub struct ReplayHold {
     /// `breaker open`, `subscription paused` or `subscription disabled`.
     pub reason: String,
     /// The subscription it waits for, and its name.
-    pub subscription_id: String,
+    #[schema(value_type = String)]
+    pub subscription_id: SubscriptionId,
     pub subscription_name: String,
     /// With the breaker open: when its next probe goes (the replay's next delivery).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "ts::option")]
@@ -891,7 +918,8 @@ pub struct ReplayPreview {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PreviewTarget {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: SubscriptionId,
     pub name: String,
     pub deliveries: u64,
 }
@@ -899,7 +927,8 @@ pub struct PreviewTarget {
 /// A stored replay job: it survives restarts and resumes after the last event it handed on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Replay {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: ReplayId,
     pub filter: ReplayFilter,
     pub rate_per_s: u32,
     pub state: ReplayState,
@@ -929,7 +958,8 @@ pub struct Replay {
     pub updated_at: Millis,
     /// The last event handed on: where it resumes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub cursor: Option<EventId>,
     /// The node that runs it (in a cluster it resumes when that node restarts with its id).
     pub node: String,
 }
@@ -952,6 +982,17 @@ mod tests {
     }
 
     use super::*;
+
+    /// Durations saturate instead of wrapping, and a time already past is no wait at all.
+    #[test]
+    fn durations_and_spans_convert_without_wrapping() {
+        use std::time::Duration;
+        assert_eq!(millis(Duration::from_millis(1_500)), 1_500);
+        assert_eq!(millis(Duration::MAX), Millis::MAX);
+        assert_eq!(millis_u64(Duration::MAX), u64::MAX);
+        assert_eq!(span(2_000), Duration::from_secs(2));
+        assert_eq!(span(-5), Duration::ZERO);
+    }
 
     fn subscription() -> Subscription {
         crate::wire::SubscriptionInput {

@@ -3,6 +3,7 @@
 
 use super::Engine;
 use crate::dispatch::Control;
+use crate::domain::ids::SubscriptionId;
 use crate::domain::model::{Alert, AlertKind, now_ms};
 use std::collections::HashSet;
 use std::sync::Weak;
@@ -28,14 +29,14 @@ pub(super) async fn prune_periodically(engine: Weak<Engine>) {
     loop {
         tick.tick().await;
         let Some(engine) = engine.upgrade() else { return };
-        let before = now_ms() - engine.config.retention.as_millis() as i64;
+        let before = now_ms() - crate::domain::model::millis(*engine.config.retention);
         match engine.store.prune(before).await {
             Ok(0) => {}
             Ok(n) => tracing::info!("retention: pruned {n} events"),
             Err(e) => tracing::error!("retention: pruning failed: {e}"),
         }
         // Keys are forgotten after their window whether pruned or not: this only frees the room.
-        let forgotten = now_ms() - engine.config.idempotency_window.as_millis() as i64;
+        let forgotten = now_ms().saturating_sub(crate::domain::model::millis(*engine.config.idempotency_window));
         if let Err(e) = engine.store.prune_keys(forgotten).await {
             tracing::error!("retention: pruning idempotency keys failed: {e}");
         }
@@ -79,7 +80,7 @@ pub(super) async fn watch_backlogs(engine: Weak<Engine>) {
         if threshold == 0 {
             return;
         }
-        let queues: Vec<(String, usize)> = engine
+        let queues: Vec<(SubscriptionId, usize)> = engine
             .subscriptions()
             .iter()
             .map(|s| (s.id.clone(), engine.dispatcher.gauges(&s.id).map_or(0, |g| g.backlog.load(Ordering::Relaxed))))
@@ -102,7 +103,11 @@ pub(super) async fn watch_backlogs(engine: Weak<Engine>) {
 
 /// The queues that reached `threshold` since they were last under half of it; `high` remembers
 /// which are over, so a queue hovering at the line alerts once, not on every check.
-fn crossed(high: &mut HashSet<String>, queues: &[(String, usize)], threshold: usize) -> Vec<(String, usize)> {
+fn crossed(
+    high: &mut HashSet<SubscriptionId>,
+    queues: &[(SubscriptionId, usize)],
+    threshold: usize,
+) -> Vec<(SubscriptionId, usize)> {
     high.retain(|id| queues.iter().any(|(q, n)| q == id && *n >= threshold / 2));
     queues.iter().filter(|(id, n)| *n >= threshold && high.insert(id.clone())).cloned().collect()
 }
@@ -114,7 +119,7 @@ mod tests {
     #[test]
     fn a_queue_alerts_once_until_it_has_drained_to_half() {
         let mut high = HashSet::new();
-        let q = |n: usize| vec![("sub_a".to_string(), n)];
+        let q = |n: usize| vec![(SubscriptionId::from("sub_a"), n)];
         assert!(crossed(&mut high, &q(999), 1000).is_empty());
         assert_eq!(crossed(&mut high, &q(1000), 1000), q(1000));
         assert!(crossed(&mut high, &q(1500), 1000).is_empty(), "still over: said once");

@@ -5,6 +5,7 @@
 use super::Engine;
 
 use crate::domain::error::{Error, Result};
+use crate::domain::ids::SubscriptionId;
 use crate::domain::model::{Actor, AuditEntry, Caller, Subscription, SubscriptionChange, SubscriptionState, now_ms};
 use crate::wire::FeedEvent;
 use crate::wire::SubscriptionInput;
@@ -17,7 +18,7 @@ impl Engine {
         self.registry.all()
     }
 
-    pub fn subscription(&self, id: &str) -> Result<Arc<Subscription>> {
+    pub fn subscription(&self, id: &SubscriptionId) -> Result<Arc<Subscription>> {
         self.registry
             .get(id)
             .ok_or_else(|| Error::NotFound(format!("no subscription {id}; list them with GET /v1/subscriptions")))
@@ -30,7 +31,7 @@ impl Engine {
         Ok(self.subscriptions())
     }
 
-    pub async fn current_subscription(&self, id: &str) -> Result<Arc<Subscription>> {
+    pub async fn current_subscription(&self, id: &SubscriptionId) -> Result<Arc<Subscription>> {
         self.catch_up_if_shared().await?;
         self.subscription(id)
     }
@@ -70,7 +71,8 @@ impl Engine {
     /// Makes the stored subscriptions (at `version`) the live ones: changes another node made
     /// (created, updated, paused, deleted). The caller holds `changes`.
     fn follow_subscriptions(&self, version: i64, stored: Vec<Subscription>) {
-        let mut gone: std::collections::BTreeSet<String> = self.subscriptions().iter().map(|s| s.id.clone()).collect();
+        let mut gone: std::collections::BTreeSet<SubscriptionId> =
+            self.subscriptions().iter().map(|s| s.id.clone()).collect();
         for sub in stored {
             gone.remove(&sub.id);
             let change = match self.registry.get(&sub.id) {
@@ -92,7 +94,7 @@ impl Engine {
         &self,
         input: &SubscriptionInput,
         actor: impl Into<Caller>,
-    ) -> Result<(Arc<Subscription>, Vec<String>)> {
+    ) -> Result<(Arc<Subscription>, Vec<SubscriptionId>)> {
         let actor = actor.into();
         let _guard = self.begin_change().await?;
         let sub = input.create(&self.catalog, now_ms())?;
@@ -114,7 +116,7 @@ impl Engine {
 
     pub async fn update_subscription(
         &self,
-        id: &str,
+        id: &SubscriptionId,
         input: &SubscriptionInput,
         actor: impl Into<Caller>,
     ) -> Result<Arc<Subscription>> {
@@ -125,7 +127,7 @@ impl Engine {
     /// operators acting on one endpoint in an incident do not undo each other's change unseen.
     pub async fn update_subscription_matching(
         &self,
-        id: &str,
+        id: &SubscriptionId,
         expected: Option<&str>,
         input: &SubscriptionInput,
         actor: impl Into<Caller>,
@@ -155,14 +157,14 @@ impl Engine {
         })
     }
 
-    pub async fn delete_subscription(&self, id: &str, actor: impl Into<Caller>) -> Result<()> {
+    pub async fn delete_subscription(&self, id: &SubscriptionId, actor: impl Into<Caller>) -> Result<()> {
         self.delete_subscription_matching(id, None, actor).await
     }
 
     /// Deletes the subscription if it is still as `expected` (its `etag`, or `*`) says.
     pub async fn delete_subscription_matching(
         &self,
-        id: &str,
+        id: &SubscriptionId,
         expected: Option<&str>,
         actor: impl Into<Caller>,
     ) -> Result<()> {
@@ -172,7 +174,7 @@ impl Engine {
         self.remove_subscription(id, audit(actor, "subscription.delete", id, sub.name.clone())).await
     }
 
-    async fn remove_subscription(&self, id: &str, entry: AuditEntry) -> Result<()> {
+    async fn remove_subscription(&self, id: &SubscriptionId, entry: AuditEntry) -> Result<()> {
         let version = self.store.delete_subscription(id, &entry).await?;
         self.forget_subscription(id);
         self.advance_to(version).await
@@ -186,7 +188,7 @@ impl Engine {
     }
 
     /// Drops a deleted subscription's lane and stats and tells the watchers.
-    fn forget_subscription(&self, id: &str) {
+    fn forget_subscription(&self, id: &SubscriptionId) {
         let removed = self.registry.remove(id);
         self.dispatcher.remove(id);
         self.stats.forget(id);
@@ -201,7 +203,7 @@ impl Engine {
     /// Pause (deliveries queue) or resume (also re-enables a disabled subscription).
     pub async fn set_state(
         &self,
-        id: &str,
+        id: &SubscriptionId,
         state: SubscriptionState,
         actor: impl Into<Caller>,
     ) -> Result<Arc<Subscription>> {
@@ -211,7 +213,7 @@ impl Engine {
     /// Pauses or resumes the subscription if it is still as `expected` (its `etag`, or `*`) says.
     pub async fn set_state_matching(
         &self,
-        id: &str,
+        id: &SubscriptionId,
         expected: Option<&str>,
         state: SubscriptionState,
         actor: impl Into<Caller>,
@@ -229,7 +231,7 @@ impl Engine {
     }
 
     /// A lane gave up on an endpoint: its subscription is disabled with the reason.
-    pub(super) async fn disable(&self, id: &str, reason: String) {
+    pub(super) async fn disable(&self, id: &SubscriptionId, reason: String) {
         let _guard = self.registry.changes.lock().await;
         if let Err(e) = self.sync_subscriptions().await {
             tracing::warn!("disabling {id} with subscriptions not caught up: {e}");
@@ -248,7 +250,7 @@ impl Engine {
     /// A new secret signs from now on; the old one keeps signing beside it for 24 hours.
     pub async fn rotate_secret(
         &self,
-        id: &str,
+        id: &SubscriptionId,
         secret: Option<String>,
         actor: impl Into<Caller>,
     ) -> Result<Arc<Subscription>> {

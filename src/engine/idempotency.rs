@@ -34,7 +34,7 @@ impl Engine {
             key: key.to_string(),
             fingerprint: fingerprint.to_string(),
             now,
-            remembered_since: now - self.config.idempotency_window.as_millis() as i64,
+            remembered_since: now.saturating_sub(crate::domain::model::millis(*self.config.idempotency_window)),
             claimed_until: now + CLAIM_HOLDS_MS,
         };
         Ok(match self.store.claim_key(&claim).await? {

@@ -4,7 +4,8 @@
 use super::Engine;
 use crate::dispatch::{CompactId, Job};
 use crate::domain::error::{Error, Result};
-use crate::domain::model::{DeliveryStatus, DeliverySummary, EventSummary, Millis, new_id, now_ms};
+use crate::domain::ids::{EventId, SubscriptionId};
+use crate::domain::model::{DeliveryStatus, DeliverySummary, EventSummary, Millis, millis, now_ms};
 use crate::store::{IngestOutcome, NewEvent, PendingDelivery};
 use crate::validate::payload::{self, Audience, PayloadFacts};
 use crate::wire::FeedEvent;
@@ -26,7 +27,7 @@ fn body_key(body: &[u8]) -> String {
 /// A new event for a validated body, before it is matched.
 fn new_event(facts: &PayloadFacts, body: Bytes, idempotency_key: Option<String>, now: Millis) -> NewEvent {
     NewEvent {
-        id: new_id("evt"),
+        id: EventId::generate(),
         action: facts.action.clone(),
         received_at: now,
         body,
@@ -47,12 +48,12 @@ impl Engine {
 
     /// A test event for one subscription alone, whatever its actions and filters: what the
     /// dashboard's test-event editor sends by default, so a test reaches no other endpoint.
-    pub async fn send_test(self: &Arc<Self>, subscription_id: &str, body: Bytes) -> Result<Ingested> {
+    pub async fn send_test(self: &Arc<Self>, subscription_id: &SubscriptionId, body: Bytes) -> Result<Ingested> {
         let sub = self.subscription(subscription_id)?;
         if sub.state == crate::domain::model::SubscriptionState::Disabled {
             return Err(Error::Conflict(format!("{} is disabled and gets no events; resume it to test it", sub.name)));
         }
-        self.ingest_for(body, None, Audience::Only(subscription_id.to_string())).await
+        self.ingest_for(body, None, Audience::Only(subscription_id.clone())).await
     }
 
     async fn ingest_for(
@@ -81,10 +82,8 @@ impl Engine {
         // Pipefy redelivers without a key: with `dedupe_window`, an unkeyed body is keyed by its
         // hash, so a repeat within the window is answered as a replay of the first.
         let (idempotency_key, window) = match (idempotency_key, self.config.dedupe_window) {
-            (None, Some(window)) if facts.audience == Audience::Matching => {
-                (Some(body_key(&body)), window.as_millis() as i64)
-            }
-            (key, _) => (key, self.config.idempotency_window.as_millis() as i64),
+            (None, Some(window)) if facts.audience == Audience::Matching => (Some(body_key(&body)), millis(*window)),
+            (key, _) => (key, millis(*self.config.idempotency_window)),
         };
         let event = new_event(&facts, body, idempotency_key, now);
         // The store call and the hand-off to the lanes run in their own task: the caller (an HTTP
@@ -188,7 +187,9 @@ impl Engine {
                 },
             });
         }
-        Ingested { id: event_id, action: facts.action, deliveries: deliveries.len() as u32, replayed: false }
+        // One per subscription, which are far fewer than 2^32.
+        let count = u32::try_from(deliveries.len()).unwrap_or(u32::MAX);
+        Ingested { id: event_id, action: facts.action, deliveries: count, replayed: false }
     }
 
     /// Hands unfinished deliveries (resumed at start, claimed, or requeued) to their lanes.

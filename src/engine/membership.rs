@@ -113,7 +113,7 @@ impl Engine {
         };
         let (read_at, mut nodes) = self.membership.nodes.read().map(|n| n.clone()).unwrap_or_default();
         // Aged by the time since the list was read, so a silent node's countdown runs between reads.
-        let since_read = read_at.map_or(0, |t| t.elapsed().as_millis() as u64);
+        let since_read = read_at.map_or(0, |t| crate::domain::model::millis_u64(t.elapsed()));
         for n in &mut nodes {
             n.heartbeat_age_ms += since_read;
             n.takeover_in_ms = n.takeover_in_ms.map(|ms| ms.saturating_sub(since_read));

@@ -82,7 +82,7 @@ impl Engine {
         });
         let version = store.subscriptions_version().await?;
         let registry = Registry::new(version, store.subscriptions().await?);
-        let alerts = AlertLog::new(store.recent_alerts(ALERT_LOG as u32).await?);
+        let alerts = AlertLog::new(store.recent_alerts(u32::try_from(ALERT_LOG).unwrap_or(u32::MAX)).await?);
         let engine = Arc::new(Engine {
             catalog: Catalog::new(&config.extra_actions),
             config,

@@ -4,6 +4,7 @@
 use super::Engine;
 use super::changes::audit;
 use crate::domain::error::{Error, Result};
+use crate::domain::ids::{EventId, SubscriptionId};
 use crate::domain::model::{AlertKind, AuditEntry, Caller, EventDetail, EventSummary, Millis, now_ms};
 use crate::domain::query::EventQuery;
 use crate::store::Activity;
@@ -15,7 +16,7 @@ impl Engine {
         self.store.list_events(query).await
     }
 
-    pub async fn event(&self, id: &str) -> Result<EventDetail> {
+    pub async fn event(&self, id: &EventId) -> Result<EventDetail> {
         self.store
             .event_detail(id)
             .await?
@@ -32,7 +33,12 @@ impl Engine {
     }
 
     /// Redelivers every failed delivery of the subscription for events since `since`.
-    pub async fn recover(&self, subscription_id: &str, since: Millis, actor: impl Into<Caller>) -> Result<usize> {
+    pub async fn recover(
+        &self,
+        subscription_id: &SubscriptionId,
+        since: Millis,
+        actor: impl Into<Caller>,
+    ) -> Result<usize> {
         let sub = self.subscription(subscription_id)?;
         let since_text = chrono::DateTime::from_timestamp_millis(since).map(|t| t.to_rfc3339()).unwrap_or_default();
         let summary = format!("{}: failed deliveries of events since {since_text}", sub.name);
@@ -45,8 +51,8 @@ impl Engine {
     /// With `failed_only`, only the deliveries that failed: the others already went through.
     pub async fn redeliver(
         &self,
-        event_id: &str,
-        subscription_id: Option<&str>,
+        event_id: &EventId,
+        subscription_id: Option<&SubscriptionId>,
         failed_only: bool,
         actor: impl Into<Caller>,
     ) -> Result<usize> {
@@ -63,7 +69,7 @@ impl Engine {
     /// Probes the subscription's endpoint now if its breaker is open on this node: the cooldown
     /// ends and the next held delivery goes out; its success closes the breaker. Returns how many
     /// deliveries were held.
-    pub async fn probe(&self, subscription_id: &str, actor: impl Into<Caller>) -> Result<usize> {
+    pub async fn probe(&self, subscription_id: &SubscriptionId, actor: impl Into<Caller>) -> Result<usize> {
         let sub = self.subscription(subscription_id)?;
         let held =
             self.dispatcher.gauges(subscription_id).map_or(0, |g| g.backlog.load(std::sync::atomic::Ordering::Relaxed));
@@ -81,7 +87,7 @@ impl Engine {
 
     /// Subscription `id`'s attempts per time slot over `span`, the responses it gave, its recent
     /// failures and the changes of its health (breaker, failure streaks, disabling).
-    pub fn endpoint_history(&self, id: &str, span: Span) -> Result<EndpointHistory> {
+    pub fn endpoint_history(&self, id: &SubscriptionId, span: Span) -> Result<EndpointHistory> {
         let sub = self.subscription(id)?;
         let mut history = self.stats.history(&sub.id, span, now_ms());
         let health = [

@@ -2,7 +2,8 @@
 //! store's subscriptions version; the engine keeps it in step with the store.
 
 use crate::domain::error::{Error, Result};
-use crate::domain::model::{Subscription, SubscriptionState, new_id};
+use crate::domain::ids::{DeliveryId, SubscriptionId};
+use crate::domain::model::{Subscription, SubscriptionState};
 use crate::validate::payload::{Audience, PayloadFacts};
 use crate::validate::subscriptions::conflicts;
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ use std::sync::{Arc, RwLock};
 #[derive(Default)]
 struct Versioned {
     version: i64,
-    by_id: BTreeMap<String, Arc<Subscription>>,
+    by_id: BTreeMap<SubscriptionId, Arc<Subscription>>,
 }
 
 /// The subscriptions and the store's subscriptions version they reflect.
@@ -42,7 +43,7 @@ impl Registry {
         self.read().map(|r| r.by_id.values().cloned().collect()).unwrap_or_default()
     }
 
-    pub(super) fn get(&self, id: &str) -> Option<Arc<Subscription>> {
+    pub(super) fn get(&self, id: &SubscriptionId) -> Option<Arc<Subscription>> {
         self.read().ok().and_then(|r| r.by_id.get(id).cloned())
     }
 
@@ -75,13 +76,13 @@ impl Registry {
         }
     }
 
-    pub(super) fn remove(&self, id: &str) -> Option<Arc<Subscription>> {
+    pub(super) fn remove(&self, id: &SubscriptionId) -> Option<Arc<Subscription>> {
         self.live.write().ok().and_then(|mut live| live.by_id.remove(id))
     }
 
-    /// The deliveries an event gets, each (new delivery id, subscription id), and the version
-    /// they were matched at.
-    pub(super) fn route(&self, facts: &PayloadFacts) -> Result<(i64, Vec<(String, String)>)> {
+    /// The deliveries an event gets, each a new delivery's id and its subscription's, and the
+    /// version they were matched at.
+    pub(super) fn route(&self, facts: &PayloadFacts) -> Result<(i64, Vec<(DeliveryId, SubscriptionId)>)> {
         let live = self.read()?;
         let deliveries = live
             .by_id
@@ -92,22 +93,22 @@ impl Registry {
                 Audience::MatchingExcept(id) => s.id != *id && wants(s, facts),
                 Audience::Only(id) => s.id == *id,
             })
-            .map(|s| (new_id("dlv"), s.id.clone()))
+            .map(|s| (DeliveryId::generate(), s.id.clone()))
             .collect();
         Ok((live.version, deliveries))
     }
 
     /// The subscriptions `sub` would duplicate (same URL, overlapping actions); an error naming
     /// them unless `override_previous` says to replace them.
-    pub(super) fn conflicts_with(&self, sub: &Subscription, override_previous: bool) -> Result<Vec<String>> {
+    pub(super) fn conflicts_with(&self, sub: &Subscription, override_previous: bool) -> Result<Vec<SubscriptionId>> {
         let live = self.read()?;
-        let found: Vec<String> =
+        let found: Vec<SubscriptionId> =
             conflicts(sub, live.by_id.values().map(|s| s.as_ref())).iter().map(|s| s.id.clone()).collect();
         if !found.is_empty() && !override_previous {
             return Err(Error::Conflict(format!(
                 "subscription {} already sends an overlapping action to this URL; send \"override_previous\": true \
                  (in GraphQL: overridePreviousWithSameUrl: true) to replace it",
-                found.join(", ")
+                found.iter().map(SubscriptionId::as_str).collect::<Vec<_>>().join(", ")
             )));
         }
         Ok(found)

@@ -8,9 +8,10 @@ use super::Engine;
 use super::changes::audit;
 use crate::dispatch::{BreakerState, Job, ReplayTally};
 use crate::domain::error::{Error, Result};
+use crate::domain::ids::{ReplayId, SubscriptionId};
 use crate::domain::model::{
     Caller, DeliveryStatus, EventSummary, Millis, PreviewTarget, Replay, ReplayFilter, ReplayHold, ReplayPreview,
-    ReplayState, SubscriptionState, new_id, now_ms, rfc3339,
+    ReplayState, SubscriptionState, now_ms, rfc3339,
 };
 use crate::domain::query::{EventQuery, StatusFilter};
 use crate::store::first_event_id_at;
@@ -31,7 +32,7 @@ const LOOK_AGAIN: Duration = Duration::from_millis(100);
 /// How to reach each replay running on this node: its runner alone stores it, so a cancel is
 /// asked of the runner, which stops and stores its final figures with the cancel's audit entry.
 #[derive(Default)]
-pub(super) struct ReplayRuns(Mutex<HashMap<String, oneshot::Sender<CancelRequest>>>);
+pub(super) struct ReplayRuns(Mutex<HashMap<ReplayId, oneshot::Sender<CancelRequest>>>);
 
 /// Who cancels, and where the runner answers with the replay as it stored it.
 struct CancelRequest {
@@ -62,7 +63,7 @@ impl Selection {
         Ok(Selection {
             query: EventQuery {
                 action: filter.action.clone(),
-                subscription: filter.subscription.clone(),
+                subscription: filter.subscription.as_ref().map(ToString::to_string),
                 status,
                 card_id: filter.card.clone(),
                 before: filter.until.map(|t| first_event_id_at(t + 1)),
@@ -85,8 +86,8 @@ impl Selection {
     }
 
     /// The subscriptions the event has deliveries to that the replay sends again.
-    fn targets(&self, event: &EventSummary) -> Vec<String> {
-        let mut subs: Vec<String> = event
+    fn targets(&self, event: &EventSummary) -> Vec<SubscriptionId> {
+        let mut subs: Vec<SubscriptionId> = event
             .deliveries
             .iter()
             .filter(|d| self.takes(&d.subscription_id, d.status))
@@ -98,8 +99,8 @@ impl Selection {
     }
 
     /// Whether a delivery of `subscription_id` in `status` is one the replay sends again.
-    fn takes(&self, subscription_id: &str, status: DeliveryStatus) -> bool {
-        self.query.subscription.as_deref().is_none_or(|s| s == subscription_id)
+    fn takes(&self, subscription_id: &SubscriptionId, status: DeliveryStatus) -> bool {
+        self.query.subscription.as_deref().is_none_or(|s| subscription_id == s)
             && status != DeliveryStatus::Cancelled
             && (!self.failed_only || status.has_failed())
     }
@@ -113,7 +114,7 @@ impl Engine {
             self.subscription(sub)?;
         }
         let selection = Selection::of(filter)?;
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        let mut counts: BTreeMap<SubscriptionId, u64> = BTreeMap::new();
         let mut events = 0;
         let mut cursor = None;
         loop {
@@ -152,7 +153,7 @@ impl Engine {
         let preview = self.preview_replay(&filter, rate_per_s).await?;
         let now = now_ms();
         let replay = Replay {
-            id: new_id("rpl"),
+            id: ReplayId::generate(),
             filter,
             rate_per_s,
             state: if preview.total == 0 { ReplayState::Done } else { ReplayState::Running },
@@ -196,19 +197,19 @@ impl Engine {
         self.store.replays().await
     }
 
-    pub async fn replay(&self, id: &str) -> Result<Replay> {
+    pub async fn replay(&self, id: &ReplayId) -> Result<Replay> {
         self.store
             .replays()
             .await?
             .into_iter()
-            .find(|r| r.id == id)
+            .find(|r| r.id == *id)
             .ok_or_else(|| Error::NotFound(format!("no replay {id}; list them with GET /v1/replays")))
     }
 
     /// Stops a running or held replay where it is. The answer is the replay as stored, and the
     /// audit entry (written with it) gives the same figures: deliveries already sent are
     /// attempted, the others are not.
-    pub async fn cancel_replay(&self, id: &str, actor: impl Into<Caller>) -> Result<Replay> {
+    pub async fn cancel_replay(&self, id: &ReplayId, actor: impl Into<Caller>) -> Result<Replay> {
         // Taken out at once: a second cancel finds nothing running, even before the runner stops.
         let runner = self.replay_runs.0.lock().ok().and_then(|mut runs| runs.remove(id));
         let (reply, answer) = oneshot::channel();
@@ -266,10 +267,10 @@ impl Engine {
     /// forces a probe: that is the operator's word; later ones wait for the breaker's own time.
     fn admits(
         &self,
-        targets: &[String],
-        seen: &HashSet<String>,
+        targets: &[SubscriptionId],
+        seen: &HashSet<SubscriptionId>,
         now: Millis,
-    ) -> std::result::Result<Vec<String>, Option<ReplayHold>> {
+    ) -> std::result::Result<Vec<SubscriptionId>, Option<ReplayHold>> {
         let mut probes = Vec::new();
         for id in targets {
             match self.gate(id, !seen.contains(id), now) {
@@ -284,14 +285,19 @@ impl Engine {
     /// What keeps the deliveries already sent to `subscriptions` from going out, if anything.
     /// `probed`: endpoints whose probe was just handed on; their open breaker is not a hold (its
     /// probe is a moment away), but a pause or a disabling still is.
-    fn holding(&self, subscriptions: &HashSet<String>, probed: &[String], now: Millis) -> Option<ReplayHold> {
+    fn holding(
+        &self,
+        subscriptions: &HashSet<SubscriptionId>,
+        probed: &[SubscriptionId],
+        now: Millis,
+    ) -> Option<ReplayHold> {
         subscriptions.iter().find_map(|id| match self.gate(id, probed.contains(id), now) {
             Gate::Wait(hold) => hold,
             Gate::Go | Gate::Probe => None,
         })
     }
 
-    fn gate(&self, id: &str, first: bool, now: Millis) -> Gate {
+    fn gate(&self, id: &SubscriptionId, first: bool, now: Millis) -> Gate {
         // A subscription deleted meanwhile has nothing left to send: the requeue skips it.
         let Ok(sub) = self.subscription(id) else { return Gate::Go };
         let hold = |reason: &str, next_probe_at| {
@@ -363,7 +369,7 @@ async fn or_cancel<T>(
 /// What a runner waits for when it waits for its deliveries' attempts.
 enum Settling {
     /// The probe it sent to these subscriptions (whose open breakers are not a hold meanwhile).
-    Probe(Vec<String>),
+    Probe(Vec<SubscriptionId>),
     /// Its last deliveries.
     End,
 }
@@ -377,7 +383,7 @@ struct Runner {
     /// Delivered, failed and skipped as stored before this run (a resumed replay adds to them).
     base: (u64, u64, u64),
     /// The subscriptions it has sent to: only the first delivery to each may force a probe.
-    seen: HashSet<String>,
+    seen: HashSet<SubscriptionId>,
     saved: Instant,
 }
 
@@ -448,9 +454,9 @@ impl Runner {
     async fn admitted(
         &mut self,
         weak: &Weak<Engine>,
-        targets: &[String],
+        targets: &[SubscriptionId],
         cancel: &mut oneshot::Receiver<CancelRequest>,
-    ) -> std::result::Result<Vec<String>, Stop> {
+    ) -> std::result::Result<Vec<SubscriptionId>, Stop> {
         loop {
             let engine = weak.upgrade().ok_or(Stop::EngineGone)?;
             let now = now_ms();
@@ -462,9 +468,10 @@ impl Runner {
                 Err(hold) => hold,
             };
             drop(engine);
-            let wait = hold.as_ref().and_then(|h| h.next_probe_at).map_or(LOOK_AGAIN, |at| {
-                Duration::from_millis((at - now).clamp(0, LOOK_AGAIN.as_millis() as i64) as u64)
-            });
+            let wait = hold
+                .as_ref()
+                .and_then(|h| h.next_probe_at)
+                .map_or(LOOK_AGAIN, |at| crate::domain::model::span(at - now).min(LOOK_AGAIN));
             if hold.is_some() {
                 self.hold(weak, hold).await;
             }
@@ -477,11 +484,11 @@ impl Runner {
         &mut self,
         weak: &Weak<Engine>,
         event: &EventSummary,
-        targets: &[String],
-        probes: &[String],
+        targets: &[SubscriptionId],
+        probes: &[SubscriptionId],
     ) -> std::result::Result<(), Stop> {
         let engine = weak.upgrade().ok_or(Stop::EngineGone)?;
-        let sub = self.selection.query.subscription.as_deref();
+        let sub = self.replay.filter.subscription.as_ref();
         match engine.store.requeue_event(&event.id, sub, self.selection.failed_only, now_ms(), None).await {
             Ok(pending) => {
                 for p in pending {
@@ -515,7 +522,7 @@ impl Runner {
         cancel: &mut oneshot::Receiver<CancelRequest>,
         settling: Settling,
     ) -> std::result::Result<(), Stop> {
-        let probed: &[String] = match &settling {
+        let probed: &[SubscriptionId] = match &settling {
             Settling::Probe(probes) => probes,
             Settling::End => &[],
         };

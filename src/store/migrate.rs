@@ -39,7 +39,7 @@ pub(super) fn pending<'a>(
     applied: i64,
     database: &str,
 ) -> Result<Vec<(i64, &'a Migration)>> {
-    let known = migrations.len() as i64;
+    let known = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
     if applied > known {
         return Err(Error::Storage(format!(
             "{database} was migrated by a newer hookwatch (schema {applied}, this one knows {known}); upgrade hookwatch"

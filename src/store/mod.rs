@@ -11,6 +11,7 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::domain::error::Result;
+use crate::domain::ids::{DeliveryId, EventId, ReplayId, SubscriptionId};
 use crate::domain::model::{Alert, AuditEntry, Replay};
 use crate::domain::model::{DeliveryStatus, ErrorKind, EventDetail, EventSummary, Millis, Subscription};
 use crate::domain::query::EventQuery;
@@ -60,7 +61,7 @@ pub async fn open(db: &Database, node_id: &str, max_bytes: Option<u64>) -> Resul
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     /// `evt_` and a ULID made at `received_at`: ids sort by time, which retention relies on.
-    pub id: String,
+    pub id: EventId,
     pub action: String,
     pub received_at: Millis,
     pub body: Bytes,
@@ -68,8 +69,8 @@ pub struct NewEvent {
     pub card_id: Option<String>,
     pub card_title: Option<String>,
     pub pipe_id: Option<String>,
-    /// (delivery id, subscription id) for every matching subscription.
-    pub deliveries: Vec<(String, String)>,
+    /// A new delivery for every matching subscription.
+    pub deliveries: Vec<(DeliveryId, SubscriptionId)>,
     /// The subscriptions version `deliveries` were matched against: the store refuses the event
     /// (`StaleSubscriptions`) if a change has committed since, so no answered change is missed.
     pub subscriptions_version: i64,
@@ -81,7 +82,7 @@ pub enum IngestOutcome {
     /// The idempotency key was seen within its window: nothing was created. `same_body`: the
     /// earlier event's body is this one's, byte for byte (else the key is being reused).
     Duplicate {
-        id: String,
+        id: EventId,
         action: String,
         deliveries: u32,
         same_body: bool,
@@ -94,9 +95,9 @@ pub enum IngestOutcome {
 /// A delivery that still has to be attempted, as the dispatcher schedules it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingDelivery {
-    pub id: String,
-    pub event_id: String,
-    pub subscription_id: String,
+    pub id: DeliveryId,
+    pub event_id: EventId,
+    pub subscription_id: SubscriptionId,
     /// Attempts made in the current series (a redelivery starts a new series).
     pub attempts: u32,
     pub next_attempt_at: Millis,
@@ -105,9 +106,9 @@ pub struct PendingDelivery {
 /// The outcome of one attempt and the delivery state it leads to.
 #[derive(Debug, Clone)]
 pub struct AttemptRecord {
-    pub delivery_id: String,
-    pub event_id: String,
-    pub subscription_id: String,
+    pub delivery_id: DeliveryId,
+    pub event_id: EventId,
+    pub subscription_id: SubscriptionId,
     pub started_at: Millis,
     pub duration_ms: u64,
     pub status_code: Option<u16>,
@@ -120,10 +121,15 @@ pub struct AttemptRecord {
     pub new_status: DeliveryStatus,
     pub attempts_in_series: u32,
     /// The replay this attempt was made for, if a replay sent it.
-    pub replay_id: Option<String>,
+    pub replay_id: Option<ReplayId>,
 }
 
 impl AttemptRecord {
+    /// How long the attempt took, as stored: bounded by its timeout, so it always fits.
+    pub fn duration(&self) -> Millis {
+        Millis::try_from(self.duration_ms).unwrap_or(Millis::MAX)
+    }
+
     /// The attempt as watchers see it.
     pub fn notice(&self) -> crate::domain::model::AttemptNotice {
         crate::domain::model::AttemptNotice {
@@ -147,7 +153,7 @@ impl AttemptRecord {
 /// `by_second_from`, a minute before it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptCount {
-    pub subscription_id: String,
+    pub subscription_id: SubscriptionId,
     /// When the slot starts.
     pub at: Millis,
     pub status_code: Option<u16>,
@@ -211,7 +217,7 @@ pub trait Store: Send + Sync + 'static {
     async fn save_subscription(&self, sub: &Subscription, audit: &AuditEntry) -> Result<i64>;
     /// Deletes a subscription (and keeps `audit`, in the same transaction); its unfinished
     /// deliveries become `cancelled`. Returns the subscriptions version the change created.
-    async fn delete_subscription(&self, id: &str, audit: &AuditEntry) -> Result<i64>;
+    async fn delete_subscription(&self, id: &SubscriptionId, audit: &AuditEntry) -> Result<i64>;
     async fn subscriptions(&self) -> Result<Vec<Subscription>>;
     /// Counts subscription changes: every save and delete adds one, in the same transaction.
     async fn subscriptions_version(&self) -> Result<i64>;
@@ -221,9 +227,9 @@ pub trait Store: Send + Sync + 'static {
     async fn pending_deliveries(&self) -> Result<Vec<PendingDelivery>>;
     /// The bodies of those of `event_ids` still stored, in any order: a lane reads what it is
     /// about to send in one query rather than one per attempt.
-    async fn event_bodies(&self, event_ids: Vec<String>) -> Result<Vec<(String, Bytes)>>;
+    async fn event_bodies(&self, event_ids: Vec<EventId>) -> Result<Vec<(EventId, Bytes)>>;
     async fn list_events(&self, query: EventQuery) -> Result<Vec<EventSummary>>;
-    async fn event_detail(&self, event_id: &str) -> Result<Option<EventDetail>>;
+    async fn event_detail(&self, event_id: &EventId) -> Result<Option<EventDetail>>;
     async fn count_events(&self) -> Result<u64>;
 
     /// Starts a new attempt series now for the event's deliveries (or only the subscription's,
@@ -232,8 +238,8 @@ pub trait Store: Send + Sync + 'static {
     /// itself once, not each event it redelivers).
     async fn requeue_event(
         &self,
-        event_id: &str,
-        subscription_id: Option<&str>,
+        event_id: &EventId,
+        subscription_id: Option<&SubscriptionId>,
         failed_only: bool,
         now: Millis,
         audit: Option<&AuditEntry>,
@@ -242,7 +248,7 @@ pub trait Store: Send + Sync + 'static {
     /// `since`; `audit` is kept in the same transaction.
     async fn requeue_failed(
         &self,
-        subscription_id: &str,
+        subscription_id: &SubscriptionId,
         since: Millis,
         now: Millis,
         audit: &AuditEntry,
@@ -334,7 +340,7 @@ pub fn first_event_id_at(at: Millis) -> String {
 
 /// The smallest id with `prefix` made at `at`: ids are ULIDs, which begin with their time.
 fn first_id_at(prefix: &str, at: Millis) -> String {
-    format!("{prefix}_{}", ulid::Ulid::from_parts(at.max(0) as u64, 0))
+    format!("{prefix}_{}", ulid::Ulid::from_parts(u64::try_from(at).unwrap_or(0), 0))
 }
 
 /// Below this id, a replay was created before `at` (retention prunes the finished ones).
@@ -374,7 +380,7 @@ pub trait SharedStore: Send + Sync {
     async fn nodes(&self, silent_after: Duration, lease: Duration) -> Result<Vec<NodeInfo>>;
     /// Whether this node still holds the unfinished delivery: another node may have taken it over
     /// (an operator's redelivery there, or this node's lease ran out).
-    async fn holds(&self, delivery_id: &str) -> Result<bool>;
+    async fn holds(&self, delivery_id: &DeliveryId) -> Result<bool>;
     /// A clean exit: releases this node's leases so the others take its work at once.
     async fn leave(&self) -> Result<()>;
     /// Removes nodes silent for `silent_for` that hold no unfinished delivery, and releases the

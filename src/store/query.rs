@@ -4,6 +4,7 @@
 //! PostgreSQL's leases, arrays and node ids), the SQL is each store's own.
 
 use super::rows::{ATTEMPT_NOTICE_COLUMNS, EVENT_COLUMNS, EVENT_DETAIL_COLUMNS, PENDING_COLUMNS};
+use crate::domain::ids::{DeliveryId, EventId, SubscriptionId};
 use crate::domain::model::DeliveryStatus;
 use crate::domain::query::{EventQuery, StatusFilter, field_path};
 
@@ -186,18 +187,18 @@ pub(super) fn attempts_since() -> String {
 pub(super) const ALERTS_SINCE: &str = "SELECT body FROM alerts WHERE at > $1 ORDER BY at, id LIMIT $2";
 
 /// A delivery a redelivery starts again: (delivery id, event id, subscription id).
-pub(super) type Target = (String, String, String);
+pub(super) type Target = (DeliveryId, EventId, SubscriptionId);
 
 /// A redelivery to one subscription of an event it never had (it was created later, or its
 /// filters left the event out) creates that delivery: it is delivered now.
 pub(super) fn with_missing_delivery(
     mut found: Vec<Target>,
-    event_id: &str,
-    subscription_id: Option<&str>,
+    event_id: &EventId,
+    subscription_id: Option<&SubscriptionId>,
     failed_only: bool,
 ) -> Vec<Target> {
     if let (Some(sub), true, false) = (subscription_id, found.is_empty(), failed_only) {
-        found.push((crate::domain::model::new_id("dlv"), event_id.to_string(), sub.to_string()));
+        found.push((DeliveryId::generate(), event_id.clone(), sub.clone()));
     }
     found
 }

@@ -22,6 +22,11 @@ pub(super) trait Cells {
     fn required_int(&self, i: usize) -> Result<i64> {
         self.int(i)?.ok_or_else(|| Error::Storage(format!("column {i} is unexpectedly NULL")))
     }
+
+    /// A count or a duration (never negative), as its field's unsigned type.
+    fn required_count<T: TryFrom<i64>>(&self, i: usize) -> Result<T> {
+        count(i, self.required_int(i)?)
+    }
 }
 
 impl Cells for rusqlite::Row<'_> {
@@ -61,6 +66,11 @@ impl Cells for tokio_postgres::Row {
     }
 }
 
+/// Column `i`'s count as `T`: a value that is negative or does not fit is a fault of the database.
+fn count<T: TryFrom<i64>>(i: usize, value: i64) -> Result<T> {
+    T::try_from(value).map_err(|_| Error::Storage(format!("column {i} holds {value}, which is no count")))
+}
+
 fn status(cells: &impl Cells, i: usize) -> Result<DeliveryStatus> {
     let s = cells.required_text(i)?;
     DeliveryStatus::parse(&s).ok_or_else(|| Error::Storage(format!("unknown delivery status {s:?} in the database")))
@@ -87,7 +97,7 @@ pub(super) const EVENT_COLUMNS_LEN: usize = 6;
 /// An event's row, without its deliveries (each store adds them).
 pub(super) fn event_summary(r: &impl Cells) -> Result<EventSummary> {
     Ok(EventSummary {
-        id: r.required_text(0)?,
+        id: r.required_text(0)?.into(),
         action: r.required_text(1)?,
         received_at: r.required_int(2)?,
         card_id: r.text(3)?,
@@ -121,10 +131,10 @@ pub(super) const DELIVERY_COLUMNS: &str =
 
 pub(super) fn delivery_summary(r: &impl Cells) -> Result<DeliverySummary> {
     Ok(DeliverySummary {
-        id: r.required_text(0)?,
-        subscription_id: r.required_text(1)?,
+        id: r.required_text(0)?.into(),
+        subscription_id: r.required_text(1)?.into(),
         status: status(r, 2)?,
-        attempt_count: r.required_int(3)? as u32,
+        attempt_count: r.required_count(3)?,
         last_status_code: status_code(r, 4)?,
         last_error: r.text(5)?,
         next_attempt_at: r.int(6)?,
@@ -136,10 +146,10 @@ pub(super) const PENDING_COLUMNS: &str = "id, event_id, subscription_id, attempt
 
 pub(super) fn pending_delivery(r: &impl Cells) -> Result<PendingDelivery> {
     Ok(PendingDelivery {
-        id: r.required_text(0)?,
-        event_id: r.required_text(1)?,
-        subscription_id: r.required_text(2)?,
-        attempts: r.required_int(3)? as u32,
+        id: r.required_text(0)?.into(),
+        event_id: r.required_text(1)?.into(),
+        subscription_id: r.required_text(2)?.into(),
+        attempts: r.required_count(3)?,
         next_attempt_at: r.int(4)?.unwrap_or(0),
     })
 }
@@ -152,9 +162,9 @@ pub(super) const ATTEMPT_COLUMNS: &str =
 pub(super) fn attempt(r: &impl Cells) -> Result<Attempt> {
     Ok(Attempt {
         id: r.required_int(0)?,
-        delivery_id: r.required_text(1)?,
+        delivery_id: r.required_text(1)?.into(),
         started_at: r.required_int(2)?,
-        duration_ms: r.required_int(3)? as u64,
+        duration_ms: r.required_count(3)?,
         status_code: status_code(r, 4)?,
         error_kind: error_kind(r, 5)?,
         error: r.text(6)?,
@@ -162,7 +172,7 @@ pub(super) fn attempt(r: &impl Cells) -> Result<Attempt> {
         response_truncated: r.flag(8)?,
         next_retry_at: r.int(9)?,
         request_headers: serde_json::from_str(&r.required_text(10)?).unwrap_or_default(),
-        replay_id: r.text(11)?,
+        replay_id: r.text(11)?.map(Into::into),
     })
 }
 
@@ -174,12 +184,12 @@ pub(super) const ATTEMPT_NOTICE_COLUMNS: &str =
 
 pub(super) fn attempt_notice(r: &impl Cells) -> Result<AttemptNotice> {
     Ok(AttemptNotice {
-        event_id: r.required_text(0)?,
-        delivery_id: r.required_text(1)?,
-        subscription_id: r.required_text(2)?,
-        attempt: r.required_int(3)? as u32,
+        event_id: r.required_text(0)?.into(),
+        delivery_id: r.required_text(1)?.into(),
+        subscription_id: r.required_text(2)?.into(),
+        attempt: r.required_count(3)?,
         started_at: r.required_int(4)?,
-        duration_ms: r.required_int(5)? as u64,
+        duration_ms: r.required_count(5)?,
         status_code: status_code(r, 6)?,
         error_kind: error_kind(r, 7)?,
         error: r.text(8)?,
@@ -197,10 +207,10 @@ pub(super) const ATTEMPT_COUNTS: &str = "SELECT subscription_id,
 
 pub(super) fn attempt_count(r: &impl Cells) -> Result<AttemptCount> {
     Ok(AttemptCount {
-        subscription_id: r.required_text(0)?,
+        subscription_id: r.required_text(0)?.into(),
         at: r.required_int(1)?,
-        attempts: r.required_int(2)? as u64,
-        successes: r.int(3)?.unwrap_or(0) as u64,
+        attempts: r.required_count(2)?,
+        successes: r.int(3)?.map_or(Ok(0), |v| count(3, v))?,
         status_code: status_code(r, 4)?,
         error_kind: error_kind(r, 5)?,
     })
@@ -218,4 +228,18 @@ pub(super) fn key_holder(r: &impl Cells) -> Result<KeyHolder> {
         }),
     };
     Ok(KeyHolder::Held { fingerprint, answer })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn a_count_read_back_is_taken_only_if_it_fits() {
+        assert_eq!(count::<u32>(3, 7).ok(), Some(7));
+        for wrong in [-1, i64::from(u32::MAX) + 1] {
+            let refused = count::<u32>(3, wrong).unwrap_err().to_string();
+            assert!(refused.contains(&format!("column 3 holds {wrong}, which is no count")), "{refused}");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 use crate::domain::catalog::Catalog;
 use crate::domain::error::{Error, Result};
+use crate::domain::ids::SubscriptionId;
 use crate::domain::model::Filters;
 use serde::Deserialize;
 use serde_json::error::Category;
@@ -33,9 +34,9 @@ pub enum Audience {
     #[default]
     Matching,
     /// Those that match, except this one: hookwatch's own alert about it.
-    MatchingExcept(String),
+    MatchingExcept(SubscriptionId),
     /// This one alone, whatever its actions and filters: a test sent to one endpoint.
-    Only(String),
+    Only(SubscriptionId),
 }
 
 /// The part of a payload hookwatch reads. Everything else is skipped without being built, and

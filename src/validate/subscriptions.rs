@@ -2,7 +2,8 @@
 
 use crate::domain::catalog::{Catalog, patterns_overlap};
 use crate::domain::error::{Error, FieldProblem, Result};
-use crate::domain::model::{Filters, Millis, Subscription, SubscriptionState, new_id};
+use crate::domain::ids::SubscriptionId;
+use crate::domain::model::{Filters, Millis, Subscription, SubscriptionState};
 use crate::wire::{MAX_HEADERS, MAX_RATE_PER_S, RESERVED_HEADERS, SubscriptionInput};
 use std::collections::BTreeMap;
 
@@ -25,7 +26,7 @@ impl SubscriptionInput {
             );
         }
         let mut sub = Subscription {
-            id: new_id("sub"),
+            id: SubscriptionId::generate(),
             name: String::new(),
             url: self.url.clone().unwrap_or_default(),
             actions: Vec::new(),

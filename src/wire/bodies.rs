@@ -1,6 +1,7 @@
 //! The bodies of the API's requests and answers that are not stored records: errors, lists,
 //! and what each action takes and answers.
 
+use crate::domain::ids::{EventId, SubscriptionId};
 use crate::domain::model::{Actor, EventDetail, EventSummary, ReplayFilter, Subscription};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -75,7 +76,8 @@ pub struct Redelivering {
 #[serde(deny_unknown_fields)]
 pub struct RedeliverBody {
     /// Only the delivery to this subscription (default: every one).
-    pub subscription: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub subscription: Option<SubscriptionId>,
     /// Only the deliveries that failed (retrying or dead), not those that went through.
     #[serde(default)]
     pub failed_only: bool,
@@ -138,7 +140,8 @@ pub struct Created {
     pub subscription: Arc<Subscription>,
     /// Ids of the subscriptions deleted in its favour.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub replaced: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub replaced: Vec<SubscriptionId>,
 }
 
 /// What `POST /v1/subscriptions/{id}/rotate-secret` takes.
@@ -170,7 +173,8 @@ pub struct Probing {
 /// What an accepted ingest returns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Ingested {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: EventId,
     pub action: String,
     pub deliveries: u32,
     /// True when the idempotency key matched an earlier event and nothing was created.

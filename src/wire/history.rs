@@ -45,7 +45,8 @@ pub struct RecentFailure {
     #[serde(with = "crate::domain::model::ts")]
     #[schema(value_type = String, format = DateTime)]
     pub at: Millis,
-    pub event_id: String,
+    #[schema(value_type = String)]
+    pub event_id: crate::domain::ids::EventId,
     pub attempt: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_code: Option<u16>,

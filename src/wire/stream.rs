@@ -29,7 +29,7 @@ impl FeedEvent {
     pub fn time(&self) -> Millis {
         match self {
             FeedEvent::EventReceived { event } => event.received_at,
-            FeedEvent::DeliveryAttempted(n) => n.started_at + n.duration_ms as Millis,
+            FeedEvent::DeliveryAttempted(n) => n.started_at + Millis::try_from(n.duration_ms).unwrap_or(Millis::MAX),
             FeedEvent::SubscriptionChanged { subscription, .. } => subscription.updated_at,
             FeedEvent::Alert(alert) => alert.at,
         }
@@ -39,7 +39,7 @@ impl FeedEvent {
     /// from the store, sent by another node), so one that comes twice is known as the same.
     pub fn identity(&self) -> String {
         match self {
-            FeedEvent::EventReceived { event } => event.id.clone(),
+            FeedEvent::EventReceived { event } => event.id.to_string(),
             FeedEvent::DeliveryAttempted(n) => format!("{}@{}", n.delivery_id, n.started_at),
             FeedEvent::SubscriptionChanged { change, subscription } => {
                 format!("{}@{}:{change:?}", subscription.id, subscription.updated_at)

@@ -220,7 +220,7 @@ async fn the_attached_stream_ends_with_every_event_across_reconnects() {
             resumes.set(resumes.get() + 1);
         }
         if let Update::Feed(FeedEvent::EventReceived { event }) = &update {
-            *handed.borrow_mut().entry(event.id.clone()).or_default() += 1;
+            *handed.borrow_mut().entry(event.id.to_string()).or_default() += 1;
         }
         app.now = hookwatch::domain::model::now_ms();
         app.apply_update(update);
@@ -242,7 +242,7 @@ async fn the_attached_stream_ends_with_every_event_across_reconnects() {
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() > 100, "events flowed: {}", acked.len());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    let listed = |app: &App| app.stream.events.iter().map(|r| r.event.id.clone()).collect::<Vec<_>>();
+    let listed = |app: &App| app.stream.events.iter().map(|r| r.event.id.to_string()).collect::<Vec<_>>();
     while resumes.get() < 3 || !acked.iter().all(|id| listed(&app).contains(id)) {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(update)) => apply(&mut app, update),
@@ -364,7 +364,7 @@ async fn ingest(http: &reqwest::Client, base: &str, body: serde_json::Value) -> 
 
 /// The ids of the stream rows the dashboard shows.
 fn shown(app: &hookwatch::dashboard::app::App) -> Vec<String> {
-    app.visible_events().map(|r| r.event.id.clone()).collect()
+    app.visible_events().map(|r| r.event.id.to_string()).collect()
 }
 
 /// Applies the source's updates to the dashboard until `done` holds (or 15 s pass).

@@ -158,7 +158,7 @@ async fn a_silent_node_s_deliveries_stay_in_the_backlog_until_taken_over() {
     let held = node_a["backlog"].as_u64().unwrap();
     // Only its last attempts (2 at most in flight) may have reached the sink unrecorded.
     let undelivered = expected.len() - delivered.len();
-    assert!((undelivered..=undelivered + 2).contains(&(held as usize)), "node-a holds {held}: {stats}");
+    assert!((undelivered..=undelivered + 2).contains(&usize::try_from(held).unwrap()), "node-a holds {held}: {stats}");
     assert!(held > 0, "node-a died with work left (else the test proves nothing)");
     let total: u64 = nodes.iter().map(|n| n["backlog"].as_u64().unwrap()).sum();
     assert_eq!(stats["backlog"].as_u64(), Some(total), "the cluster's backlog counts node-a's: {stats}");

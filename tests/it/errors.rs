@@ -56,6 +56,34 @@ async fn every_refusal_is_json_in_one_shape_and_says_what_to_send() {
     }
 }
 
+/// Each route's id is of one kind (`evt_…`, `sub_…`, `rpl_…`): text that is no id of that kind,
+/// an id of another kind among them, names nothing and is answered as an unknown id is (404
+/// `not_found`), saying what the route's ids look like and where they are listed.
+#[tokio::test]
+async fn an_id_of_another_kind_names_nothing_and_says_what_the_route_takes() {
+    let hw = Hookwatch::start().await;
+    let sub = hw.subscribe("https://crm.example.com/h", &["*"], json!({})).await;
+    let sub_id = sub["id"].as_str().unwrap();
+    let cases = [
+        (Method::GET, format!("/v1/events/{sub_id}"), "event ids begin with `evt_`"),
+        (Method::POST, format!("/v1/events/{sub_id}/redeliver"), "list them with GET /v1/events"),
+        (Method::GET, "/v1/subscriptions/evt_01M8TQ4KT8MYNWP4CXCXDK780E".into(), "subscription ids begin with `sub_`"),
+        (Method::POST, "/v1/subscriptions/sub_a.b/pause".into(), "subscription ids begin with `sub_`"),
+        (Method::GET, format!("/v1/replays/{sub_id}"), "replay ids begin with `rpl_`"),
+        // An id of the right kind that names nothing, as before.
+        (Method::GET, "/v1/events/evt_01M8TQ4KT8MYNWP4CXCXDK780E".into(), "list events with GET /v1/events"),
+    ];
+    for (method, path, says) in cases {
+        let (got, media, answer) = raw(&hw, method.clone(), &path, None, "").await;
+        assert_eq!((got, media.as_str()), (404, "application/json"), "{method} {path}: {answer}");
+        assert_eq!(answer["error"]["code"], "not_found", "{method} {path}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{method} {path}: {message}");
+    }
+    let (status, _) = hw.admin(Method::GET, &format!("/v1/subscriptions/{sub_id}"), None).await;
+    assert_eq!(status, 200, "its own kind of id still finds it");
+}
+
 #[tokio::test]
 async fn every_wrong_field_of_a_subscription_is_listed_once() {
     let hw = Hookwatch::start().await;

@@ -460,8 +460,7 @@ async fn a_storage_fault_while_delivering_is_not_charged_to_the_endpoint() {
     let due = chrono::DateTime::parse_from_rfc3339(&due).unwrap().timestamp_millis();
     outside.execute_batch("ALTER TABLE events RENAME COLUMN body TO body_away").unwrap();
     // Past the retry's due time: its read of the body has failed.
-    let past = (due + 500 - hookwatch::domain::model::now_ms()).max(0) as u64;
-    tokio::time::sleep(Duration::from_millis(past)).await;
+    tokio::time::sleep(hookwatch::domain::model::span(due + 500 - hookwatch::domain::model::now_ms())).await;
     assert_eq!(sink.count(), 1, "nothing can be sent while the body is unreadable");
     outside.execute_batch("ALTER TABLE events RENAME COLUMN body_away TO body").unwrap();
     assert_eq!(sink.wait_for(2, Duration::from_secs(10)).await, 2, "the delivery goes out once the store reads again");

@@ -29,7 +29,7 @@ impl Rng {
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        usize::try_from(self.next() % n as u64).unwrap()
     }
     fn chance(&mut self, one_in: usize) -> bool {
         self.below(one_in) == 0
@@ -67,7 +67,7 @@ impl Rng {
         out
     }
     fn millis(&mut self) -> i64 {
-        [0, -1, 1, 1_796_000_000_000, i64::MAX, i64::MIN, self.next() as i64 / 1000][self.below(7)]
+        [0, -1, 1, 1_796_000_000_000, i64::MAX, i64::MIN, self.next().cast_signed() / 1000][self.below(7)]
     }
     fn count(&mut self) -> u64 {
         [0, 1, 7, u32::MAX as u64, u64::MAX / 2][self.below(5)]
@@ -268,7 +268,7 @@ async fn any_remote_data_renders_every_view_at_any_size() {
         }
         assert!(updates > 1, "seed {seed}: the stream was read");
         drop(rx);
-        let id = app.stream.events.front().map(|r| r.event.id.clone()).unwrap_or_else(|| rng.text());
+        let id = app.stream.events.front().map(|r| r.event.id.to_string()).unwrap_or_else(|| rng.text());
         app.apply_outcome(Outcome::Alerts(Vec::new()));
         let (running, preview) = replays(&mut rng);
         app.apply_outcome(Outcome::Replays(running, rng.millis()));
@@ -281,7 +281,7 @@ async fn any_remote_data_renders_every_view_at_any_size() {
                 2 => app.popups.push(Popup::Alerts(popups::alerts::Alerts { scroll: rng.below(500) })),
                 3 => app.popups.push(Popup::Nodes(popups::nodes::Nodes { scroll: rng.below(50) })),
                 4 => {
-                    let mut ins = Inspector::loading(id.clone());
+                    let mut ins = Inspector::loading(id.as_str().into());
                     ins.load(detail(&mut rng, id.clone()));
                     app.popups.push(Popup::Inspector(Box::new(ins)));
                 }

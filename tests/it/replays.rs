@@ -116,7 +116,7 @@ async fn a_cancelled_replay_stops_and_a_killed_one_finishes_after_restart() {
     assert_eq!(log["data"][0]["action"], "replay.cancel", "{log}");
     assert_eq!(log["data"][0]["summary"], format!("after {sent} of 20 deliveries sent"), "{log}");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(sink.count() - before, sent as usize, "the endpoint got what the replay says it sent");
+    assert_eq!(sink.count() - before, usize::try_from(sent).unwrap(), "the endpoint got what the replay says it sent");
     let (status, again) = post(&server.base, &format!("/v1/replays/{id}/cancel"), json!({})).await;
     assert_eq!(status, 409, "{again}");
     drop(server);
@@ -205,7 +205,7 @@ async fn a_replay_whose_probe_fails_is_held_until_the_next_probe() {
     let next_probe = chrono::DateTime::parse_from_rfc3339(next_probe).unwrap().timestamp_millis();
     let wait = next_probe - chrono::Utc::now().timestamp_millis();
     assert!(wait > 500, "the failed probe doubled the cooldown to 2s: next probe in {wait} ms");
-    tokio::time::sleep(Duration::from_millis(wait as u64 - 300)).await;
+    tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap() - 300)).await;
     assert_eq!(sink.count(), sent_then, "nothing is sent while the replay is held");
 
     sink.behaviour.lock().unwrap().default_status = 200;

@@ -61,7 +61,7 @@ fn event(id: &str, action: &str, at: Millis, subs: &[&str]) -> NewEvent {
         card_id: Some(format!("card-{id}")),
         card_title: Some(format!("Card of {id}")),
         pipe_id: None,
-        deliveries: subs.iter().map(|s| (format!("dlv_{id}_{s}"), s.to_string())).collect(),
+        deliveries: subs.iter().map(|s| (format!("dlv_{id}_{s}").into(), (*s).into())).collect(),
         subscriptions_version: 0,
     }
 }
@@ -129,11 +129,11 @@ async fn ingest_and_read_back(store: Arc<dyn Store>) {
     assert_eq!(first.deliveries.len(), 2);
     assert!(first.deliveries.iter().all(|d| d.status == DeliveryStatus::Pending && d.attempt_count == 0));
 
-    let detail = store.event_detail("evt_1").await.unwrap().unwrap();
+    let detail = store.event_detail(&"evt_1".into()).await.unwrap().unwrap();
     assert_eq!(detail.deliveries.len(), 2);
     assert_eq!(detail.card_title.as_deref(), Some("Card of evt_1"));
     assert!(detail.body.contains("evt_1"));
-    assert!(store.event_detail("evt_missing").await.unwrap().is_none());
+    assert!(store.event_detail(&"evt_missing".into()).await.unwrap().is_none());
 }
 
 async fn idempotency_window(store: Arc<dyn Store>) {
@@ -172,7 +172,7 @@ async fn attempts_move_deliveries(store: Arc<dyn Store>) {
     ok.replay_id = Some("rpl_1".into());
     store.record_attempt(ok).await.unwrap();
 
-    let detail = store.event_detail("evt_1").await.unwrap().unwrap();
+    let detail = store.event_detail(&"evt_1".into()).await.unwrap().unwrap();
     let d = &detail.deliveries[0];
     assert_eq!(d.summary.status, DeliveryStatus::Succeeded);
     assert_eq!(d.summary.attempt_count, 2);
@@ -193,7 +193,10 @@ async fn attempts_move_deliveries(store: Arc<dyn Store>) {
         let store = store.clone();
         async move {
             let found = store.attempt_counts(t - 60_000, by_second_from).await.unwrap();
-            found.into_iter().map(|c| (c.subscription_id, c.at, c.attempts, c.successes)).collect::<Vec<_>>()
+            found
+                .into_iter()
+                .map(|c| (c.subscription_id.to_string(), c.at, c.attempts, c.successes))
+                .collect::<Vec<_>>()
         }
     };
     let by_second = counts(minute(t + 1)).await;
@@ -251,26 +254,33 @@ async fn redelivery_starts_new_series(store: Arc<dyn Store>) {
         .unwrap();
 
     // Only what failed, unless everything is asked for.
-    let failed = store.requeue_event("evt_1", None, true, t + 50, Some(&change())).await.unwrap();
+    let failed = store.requeue_event(&"evt_1".into(), None, true, t + 50, Some(&change())).await.unwrap();
     assert_eq!(failed.iter().map(|p| p.subscription_id.as_str()).collect::<Vec<_>>(), ["sub_a"]);
-    assert!(store.requeue_event("evt_1", Some("sub_c"), true, t + 50, Some(&change())).await.unwrap().is_empty());
-    let again = store.requeue_event("evt_1", None, false, t + 100, Some(&change())).await.unwrap();
+    assert!(
+        store
+            .requeue_event(&"evt_1".into(), Some(&"sub_c".into()), true, t + 50, Some(&change()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store.requeue_event(&"evt_1".into(), None, false, t + 100, Some(&change())).await.unwrap();
     assert_eq!(again.len(), 2);
     assert!(again.iter().all(|p| p.attempts == 0 && p.next_attempt_at == t + 100));
     // To a subscription the event never went to: the delivery is created.
-    let new = store.requeue_event("evt_1", Some("sub_c"), false, t + 200, Some(&change())).await.unwrap();
+    let new =
+        store.requeue_event(&"evt_1".into(), Some(&"sub_c".into()), false, t + 200, Some(&change())).await.unwrap();
     assert_eq!(new.len(), 1);
     assert_eq!(new[0].subscription_id, "sub_c");
-    let detail = store.event_detail("evt_1").await.unwrap().unwrap();
+    let detail = store.event_detail(&"evt_1".into()).await.unwrap().unwrap();
     assert_eq!(detail.deliveries.len(), 3);
-    let err = store.requeue_event("evt_missing", None, false, t, Some(&change())).await.unwrap_err();
+    let err = store.requeue_event(&"evt_missing".into(), None, false, t, Some(&change())).await.unwrap_err();
     assert!(err.to_string().contains("no event evt_missing"), "{err}");
 
     store.record_attempt(attempt("dlv_evt_1_sub_b", "sub_b", t + 300, None, DeliveryStatus::Dead)).await.unwrap();
-    let recovered = store.requeue_failed("sub_b", t - 1000, t + 400, &change()).await.unwrap();
+    let recovered = store.requeue_failed(&"sub_b".into(), t - 1000, t + 400, &change()).await.unwrap();
     assert_eq!(recovered.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["dlv_evt_1_sub_b"]);
     assert!(
-        store.requeue_failed("sub_b", t + 1000, t + 500, &change()).await.unwrap().is_empty(),
+        store.requeue_failed(&"sub_b".into(), t + 1000, t + 500, &change()).await.unwrap().is_empty(),
         "older than `since`"
     );
 }
@@ -278,8 +288,8 @@ async fn redelivery_starts_new_series(store: Arc<dyn Store>) {
 async fn deleting_a_subscription_cancels(store: Arc<dyn Store>) {
     let t = now_ms();
     store.ingest(event("evt_1", "card.create", t, &["sub_a", "sub_b"]), 0).await.unwrap();
-    store.delete_subscription("sub_a", &change()).await.unwrap();
-    let detail = store.event_detail("evt_1").await.unwrap().unwrap();
+    store.delete_subscription(&"sub_a".into(), &change()).await.unwrap();
+    let detail = store.event_detail(&"evt_1".into()).await.unwrap().unwrap();
     let status =
         |sub: &str| detail.deliveries.iter().find(|d| d.summary.subscription_id == sub).unwrap().summary.status;
     assert_eq!(status("sub_a"), DeliveryStatus::Cancelled);
@@ -289,7 +299,7 @@ async fn deleting_a_subscription_cancels(store: Arc<dyn Store>) {
         .record_attempt(attempt("dlv_evt_1_sub_a", "sub_a", t + 1, Some(200), DeliveryStatus::Succeeded))
         .await
         .unwrap();
-    let detail = store.event_detail("evt_1").await.unwrap().unwrap();
+    let detail = store.event_detail(&"evt_1".into()).await.unwrap().unwrap();
     assert_eq!(
         detail.deliveries.iter().find(|d| d.summary.subscription_id == "sub_a").unwrap().summary.status,
         DeliveryStatus::Cancelled
@@ -299,7 +309,7 @@ async fn deleting_a_subscription_cancels(store: Arc<dyn Store>) {
 async fn retention_keeps_unfinished(store: Arc<dyn Store>) {
     let t = now_ms();
     // Event ids begin with their time (ULIDs), as the engine makes them; retention relies on it.
-    let id_at = |at: Millis, n: u128| format!("evt_{}", ulid::Ulid::from_parts(at as u64, n));
+    let id_at = |at: Millis, n: u128| format!("evt_{}", ulid::Ulid::from_parts(u64::try_from(at).unwrap(), n));
     let (old_done, old_open, new) = (id_at(t - 10_000, 1), id_at(t - 10_000, 2), id_at(t, 3));
     store.ingest(event(&old_done, "card.create", t - 10_000, &["sub_a"]), 0).await.unwrap();
     store.ingest(event(&old_open, "card.create", t - 10_000, &["sub_a"]), 0).await.unwrap();
@@ -309,9 +319,9 @@ async fn retention_keeps_unfinished(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(store.prune(t - 5000).await.unwrap(), 1);
-    assert!(store.event_detail(&old_done).await.unwrap().is_none());
-    assert!(store.event_detail(&old_open).await.unwrap().is_some(), "unfinished work is never pruned");
-    assert!(store.event_detail(&new).await.unwrap().is_some());
+    assert!(store.event_detail(&old_done.as_str().into()).await.unwrap().is_none());
+    assert!(store.event_detail(&old_open.as_str().into()).await.unwrap().is_some(), "unfinished work is never pruned");
+    assert!(store.event_detail(&new.as_str().into()).await.unwrap().is_some());
 }
 
 async fn subscriptions_round_trip(store: Arc<dyn Store>) {
@@ -350,7 +360,7 @@ async fn subscription_changes_fence_ingest(store: Arc<dyn Store>) {
     let mut stale = event("evt_stale", "card.create", t, &[]);
     stale.subscriptions_version = start;
     assert_eq!(store.ingest(stale, 0).await.unwrap(), IngestOutcome::StaleSubscriptions);
-    assert!(store.event_detail("evt_stale").await.unwrap().is_none(), "a stale ingest writes nothing");
+    assert!(store.event_detail(&"evt_stale".into()).await.unwrap().is_none(), "a stale ingest writes nothing");
     let mut keyed = event("evt_keyed", "card.create", t, &[]);
     (keyed.subscriptions_version, keyed.idempotency_key) = (start, Some("k1".into()));
     assert_eq!(store.ingest(keyed, 0).await.unwrap(), IngestOutcome::StaleSubscriptions, "with a key too");
@@ -396,7 +406,7 @@ fn alert(name: &str, at: Millis) -> Alert {
 async fn alerts_are_kept_and_pruned(store: Arc<dyn Store>) {
     let t = now_ms();
     for (i, name) in ["first", "second", "third"].iter().enumerate() {
-        store.save_alert(&alert(name, t - 10_000 + i as i64 * 5000)).await.unwrap();
+        store.save_alert(&alert(name, t - 10_000 + i64::try_from(i).unwrap() * 5000)).await.unwrap();
     }
     let newest: Vec<String> = store.recent_alerts(2).await.unwrap().into_iter().map(|a| a.subscription_name).collect();
     assert_eq!(newest, ["second", "third"], "the newest, oldest first");
@@ -419,8 +429,8 @@ async fn unfinished_deliveries_are_pending(store: Arc<dyn Store>) {
     retrying.next_retry_at = Some(t + 60_000);
     store.record_attempt(retrying).await.unwrap();
     store.record_attempt(attempt("dlv_evt_2_sub_a", "sub_a", t, Some(410), DeliveryStatus::Dead)).await.unwrap();
-    store.requeue_event("evt_2", None, true, t + 5, Some(&change())).await.unwrap();
-    store.delete_subscription("sub_c", &change()).await.unwrap();
+    store.requeue_event(&"evt_2".into(), None, true, t + 5, Some(&change())).await.unwrap();
+    store.delete_subscription(&"sub_c".into(), &change()).await.unwrap();
     let pending = store.pending_deliveries().await.unwrap();
     let listed: Vec<(&str, u32, Millis)> =
         pending.iter().map(|p| (p.id.as_str(), p.attempts, p.next_attempt_at)).collect();
@@ -481,7 +491,7 @@ async fn postgres_leases_follow_heartbeats() {
     // node-b is now the holder: node-c gets nothing while node-b's heartbeat is fresh.
     b_shared.heartbeat(&status("10.0.0.2:8430")).await.unwrap();
     c_shared.heartbeat(&status("10.0.0.3:8430")).await.unwrap();
-    let claimed_by_b: Vec<String> = from_b.iter().map(|p| p.id.clone()).collect();
+    let claimed_by_b: Vec<_> = from_b.iter().map(|p| p.id.clone()).collect();
     let retaken = c_shared.claim(100, now_ms(), lease, false).await.unwrap();
     assert!(retaken.iter().all(|p| !claimed_by_b.contains(&p.id)), "a live node keeps its leases");
     // A node restarted under its own id takes its leases back at once.
@@ -571,8 +581,8 @@ async fn changes_are_audited_in_their_transaction(store: Arc<dyn Store>) {
     store.ingest(event("evt_1", "card.create", t, &["sub_x"]), 0).await.unwrap();
     let sub = subscription("audited");
     store.save_subscription(&sub, &entry("subscription.create", t - 10_000)).await.unwrap();
-    store.requeue_event("evt_1", None, false, t, Some(&entry("event.redeliver", t - 5_000))).await.unwrap();
-    let refused = store.requeue_event("evt_missing", None, false, t, Some(&entry("event.lost", t))).await;
+    store.requeue_event(&"evt_1".into(), None, false, t, Some(&entry("event.redeliver", t - 5_000))).await.unwrap();
+    let refused = store.requeue_event(&"evt_missing".into(), None, false, t, Some(&entry("event.lost", t))).await;
     assert!(refused.is_err());
     store.delete_subscription(&sub.id, &entry("subscription.delete", t)).await.unwrap();
     let log = store.audit_log(10).await.unwrap();
@@ -590,7 +600,7 @@ async fn changes_are_audited_in_their_transaction(store: Arc<dyn Store>) {
 async fn finished_replays_are_pruned(store: Arc<dyn Store>) {
     let t = now_ms();
     let replay = |created: Millis, state: ReplayState| Replay {
-        id: format!("rpl_{}", ulid::Ulid::from_parts(created as u64, 1)),
+        id: format!("rpl_{}", ulid::Ulid::from_parts(u64::try_from(created).unwrap(), 1)).into(),
         filter: ReplayFilter::default(),
         rate_per_s: 10,
         state,
@@ -619,7 +629,11 @@ async fn finished_replays_are_pruned(store: Arc<dyn Store>) {
     store.prune(t - 10_000).await.unwrap();
     let kept = store.replays().await.unwrap();
     let ids: Vec<&str> = kept.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, [&new_done.id, &old_held.id, &old_running.id], "newest first; the finished old ones are gone");
+    assert_eq!(
+        ids,
+        [new_done.id.as_str(), old_held.id.as_str(), old_running.id.as_str()],
+        "newest first; the finished old ones are gone"
+    );
     assert_eq!(kept[1], old_held, "a held replay reads back whole");
 }
 
@@ -650,7 +664,7 @@ async fn payloads_are_searched_by_word_and_field(store: Arc<dyn Store>) {
             ..EventQuery::default()
         };
         let store = store.clone();
-        async move { store.list_events(q).await.unwrap().into_iter().map(|e| e.id).collect::<Vec<_>>() }
+        async move { store.list_events(q).await.unwrap().into_iter().map(|e| e.id.to_string()).collect::<Vec<_>>() }
     };
     assert_eq!(found(&["prospect"], &[], None).await, ["evt_01"], "a word of the title, any case");
     assert_eq!(found(&["Prosp"], &[], None).await, ["evt_01"], "the beginning of a word");
@@ -712,7 +726,7 @@ async fn a_sqlite_database_migrated_before_checksums_opens() {
     let recorded: i64 = old
         .query_row("SELECT count(*) FROM hookwatch_migrations WHERE length(checksum) = 64", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(recorded as usize, steps.len(), "every applied step's checksum is recorded");
+    assert_eq!(usize::try_from(recorded).unwrap(), steps.len(), "every applied step's checksum is recorded");
 }
 
 /// A SQLite database one of whose applied migrations is not this binary's is refused, saying which
@@ -765,7 +779,10 @@ async fn a_postgres_database_migrated_before_checksums_opens() {
         .query_one("SELECT count(*), count(*) FILTER (WHERE length(checksum) = 64) FROM hookwatch_migrations", &[])
         .await
         .unwrap();
-    assert_eq!((row.get::<_, i64>(0) as usize, row.get::<_, i64>(1) as usize), (steps.len(), steps.len()));
+    assert_eq!(
+        (usize::try_from(row.get::<_, i64>(0)).unwrap(), usize::try_from(row.get::<_, i64>(1)).unwrap()),
+        (steps.len(), steps.len())
+    );
 }
 
 /// A PostgreSQL database one of whose applied migrations is not this binary's is refused, saying

@@ -151,7 +151,10 @@ fn segments(data: &Data, theme: &Theme) -> Vec<(u8, Vec<Span<'static>>)> {
     if let Some(stats) = data.stats {
         out.push((
             7,
-            vec![Span::styled(format!("up {}", span((stats.uptime_s as i64).saturating_mul(1000))), theme.dim())],
+            vec![Span::styled(
+                format!("up {}", span(i64::try_from(stats.uptime_s).unwrap_or(i64::MAX).saturating_mul(1000))),
+                theme.dim(),
+            )],
         ));
     }
     out.push((8, vec![Span::styled(clean(data.location).into_owned(), theme.dim())]));

@@ -19,7 +19,7 @@ const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█
 
 /// One character per 10 s slot: height is the success rate, `·` marks a slot without attempts.
 pub fn sparkline(history: &[Option<f64>]) -> String {
-    history.iter().map(|r| r.map_or('·', |r| LEVELS[((r * 7.0).round() as usize).min(7)])).collect()
+    history.iter().map(|r| r.map_or('·', |r| LEVELS[crate::dashboard::layout::share(r, LEVELS.len() - 1)])).collect()
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {

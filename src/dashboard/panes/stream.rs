@@ -12,6 +12,7 @@ use crate::dashboard::layout::{Pane, first_shown, main_layout};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::text::{clock, fit, highlighted, short_id};
 use crate::dashboard::theme::Theme;
+use crate::domain::ids::EventId;
 use crate::domain::model::{AttemptNotice, DeliveryStatus, EventSummary, Millis};
 use crate::domain::query::EventQuery;
 use crossterm::event::KeyEvent;
@@ -46,7 +47,7 @@ pub struct FilterResults {
     pub unread: Option<String>,
     /// Events that arrived since the store was asked, that meet every condition but the payload
     /// search (only the store can tell that): the search has not looked at them.
-    pub unsearched: Vec<String>,
+    pub unsearched: Vec<EventId>,
 }
 
 pub struct Stream {
@@ -268,9 +269,10 @@ impl Component for Stream {
         let Some(row) = self.selected(data.sieve()) else { return Reply::Stay };
         let event = row.event.clone();
         match action {
-            Action::Copy => {
-                Reply::Effects(vec![Effect::Copy { what: format!("the event id {}", event.id), text: event.id }])
-            }
+            Action::Copy => Reply::Effects(vec![Effect::Copy {
+                what: format!("the event id {}", event.id),
+                text: event.id.to_string(),
+            }]),
             Action::Inspect => Reply::Ask(Request::InspectEvent(event.id)),
             Action::Redeliver => Reply::Ask(Request::Redeliver { event, subscription: None }),
             Action::RedeliverAll => Reply::Ask(Request::RedeliverAll(event)),
@@ -422,7 +424,7 @@ fn draw(stream: &Stream, frame: &mut Frame, area: Rect, data: &Data, theme: &The
         Constraint::Length(if wide { 30 } else { 12 }),
     ];
     let fixed: u16 = widths.iter().map(|c| if let Constraint::Length(n) = c { *n } else { 0 }).sum();
-    let room = inner.width.saturating_sub(fixed + widths.len() as u16);
+    let room = inner.width.saturating_sub(fixed + crate::dashboard::layout::cells(widths.len()));
     // The card's title where the deliveries keep room enough to name theirs.
     let title_w = room.saturating_sub(CHIPS_ROOM + 1).min(TITLE_MOST);
     let titled = title_w >= TITLE_LEAST;

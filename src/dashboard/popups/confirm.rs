@@ -45,7 +45,7 @@ fn draw(frame: &mut Frame, area: Rect, question: &str, theme: &Theme) {
     let (percent, least) = (60, 50);
     let width = share_of(area.width, percent, least);
     let wrapped = question.width().div_ceil(usize::from(width.saturating_sub(2)).max(1)) + 1;
-    let rect = popup_area(frame, area, percent, 0, (least, wrapped as u16 + 4));
+    let rect = popup_area(frame, area, percent, 0, (least, crate::dashboard::layout::cells(wrapped).saturating_add(4)));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.warn())

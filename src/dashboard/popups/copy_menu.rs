@@ -48,7 +48,8 @@ impl Component for CopyMenu {
 }
 
 fn draw(frame: &mut Frame, area: Rect, cursor: usize, theme: &Theme) {
-    let rect = popup_area(frame, area, 0, 0, (area.width.min(78), Copyable::ALL.len() as u16 + 2));
+    let rect =
+        popup_area(frame, area, 0, 0, (area.width.min(78), crate::dashboard::layout::cells(Copyable::ALL.len()) + 2));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(true))

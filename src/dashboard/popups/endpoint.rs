@@ -10,6 +10,7 @@ use crate::dashboard::layout::{centred, moved, pane_block, popup_area};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::text::{clock, fit, percent, short_id, span};
 use crate::dashboard::theme::Theme;
+use crate::domain::ids::SubscriptionId;
 use crate::domain::model::AlertKind;
 use crate::domain::model::Millis;
 use crate::wire::BreakerState;
@@ -29,7 +30,7 @@ pub const HISTORY_EVERY: Millis = 2_000;
 pub const HISTORY_STALE: Millis = 5_000;
 
 pub struct EndpointPage {
-    pub id: String,
+    pub id: SubscriptionId,
     pub span: Zoom,
     /// The latest read of this span and when it came back.
     pub history: Option<(EndpointHistory, Millis)>,
@@ -41,7 +42,7 @@ pub struct EndpointPage {
 }
 
 impl EndpointPage {
-    pub fn new(id: String, now: Millis) -> Self {
+    pub fn new(id: SubscriptionId, now: Millis) -> Self {
         EndpointPage { id, span: Zoom::default(), history: None, error: None, cursor: 0, asked_at: now }
     }
 
@@ -87,14 +88,14 @@ impl Component for EndpointPage {
                 }),
                 None => Reply::Say("no failure to inspect in this span".into()),
             },
-            Some(Action::Filter) => Reply::Ask(Request::FilterTo(self.id.clone())),
+            Some(Action::Filter) => Reply::Ask(Request::FilterTo(self.id.to_string())),
             Some(
                 action @ (Action::TogglePause
                 | Action::Probe
                 | Action::EditSubscription
                 | Action::Copy
                 | Action::CopyUrl),
-            ) => Reply::Ask(Request::OnEndpoint(action, self.id.clone())),
+            ) => Reply::Ask(Request::OnEndpoint(action, self.id.to_string())),
             _ => Reply::Stay,
         }
     }
@@ -133,8 +134,10 @@ fn draw(frame: &mut Frame, area: Rect, app: &Data, page: &EndpointPage, theme: &
 /// The page's parts inside its border: the facts, the charts, the lists and the failures.
 fn sections(inner: Rect, page: &EndpointPage) -> [Rect; 4] {
     let chart_h = (inner.height.saturating_sub(2) * 2 / 5).clamp(5, 14);
-    let lists_h =
-        page.history.as_ref().map_or(3, |(h, _)| h.responses.len().max(health_count(h)).clamp(1, 6) as u16 + 2);
+    let lists_h = page
+        .history
+        .as_ref()
+        .map_or(3, |(h, _)| crate::dashboard::layout::cells(h.responses.len().max(health_count(h)).clamp(1, 6)) + 2);
     Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(chart_h),
@@ -258,6 +261,11 @@ fn draw_latency(frame: &mut Frame, area: Rect, history: &EndpointHistory, theme:
     };
     let (p50, p95, p99) = (series(|p| p.p50_ms), series(|p| p.p95_ms), series(|p| p.p99_ms));
     let top = p99.iter().map(|(_, v)| *v).fold(1.0, f64::max);
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a tick of the log axis: 10^log of a latency, a positive whole number of ms"
+    )]
     let at = |log: f64| ms(Some(10f64.powf(log).round() as u64));
     let block = pane_block(&format!("Latency {} · p50 p95 p99 · log", per_slot(history)), false, theme);
     if p99.is_empty() {
@@ -442,7 +450,7 @@ mod tests {
         let failure = demo_history().failures[1].clone();
         assert_eq!(press(&mut app, KeyCode::Enter), vec![Effect::LoadEvent(failure.event_id.clone())]);
         let Some(Popup::Inspector(ins)) = app.popups.last() else { panic!("no inspector") };
-        assert_eq!(ins.wanted, Some((BILLING.to_string(), failure.at)));
+        assert_eq!(ins.wanted, Some((BILLING.into(), failure.at)));
         press(&mut app, KeyCode::Esc);
         assert_eq!(app.context(), Context::Endpoint, "Esc goes back to the page");
     }

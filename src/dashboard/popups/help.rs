@@ -181,7 +181,7 @@ impl Component for Help {
         };
         let block = Block::default().borders(Borders::ALL).border_style(theme.border(true)).title(title);
         let visible = block.inner(rect).height as usize;
-        let scroll = self.scroll.min(all.len().saturating_sub(visible)) as u16;
+        let scroll = crate::dashboard::layout::cells(self.scroll.min(all.len().saturating_sub(visible)));
         frame.render_widget(Paragraph::new(all).block(block).scroll((scroll, 0)), rect);
     }
 }

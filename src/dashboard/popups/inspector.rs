@@ -10,6 +10,7 @@ use crate::dashboard::layout::{WIDE, centred, popup_area};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::text::{clock, counted, highlighted, short_id, span, wrapped};
 use crate::dashboard::theme::Theme;
+use crate::domain::ids::{EventId, SubscriptionId};
 use crate::domain::model::{Attempt, DeliveryDetail, EventDetail};
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
@@ -47,7 +48,7 @@ impl Section {
 const PRETTY_LIMIT: usize = 256 * 1024;
 
 pub struct Inspector {
-    pub event_id: String,
+    pub event_id: EventId,
     pub detail: Option<EventDetail>,
     pub payload: Vec<JsonLine>,
     pub section: Section,
@@ -57,7 +58,7 @@ pub struct Inspector {
     pub response_scroll: usize,
     pub error: Option<String>,
     /// The attempt to start on (its subscription and start), when opened from one.
-    pub wanted: Option<(String, crate::domain::model::Millis)>,
+    pub wanted: Option<(SubscriptionId, crate::domain::model::Millis)>,
     /// Long lines of the payload and response go on in the rows below (`w`); otherwise they are
     /// cut at the pane's edge, shifted `columns` to the left (←/→).
     pub wrap: bool,
@@ -68,7 +69,7 @@ pub struct Inspector {
 const SIDEWAYS: usize = 8;
 
 impl Inspector {
-    pub fn loading(event_id: String) -> Self {
+    pub fn loading(event_id: EventId) -> Self {
         Inspector {
             event_id,
             detail: None,
@@ -85,7 +86,7 @@ impl Inspector {
     }
 
     /// Opens on one attempt: subscription `subscription_id`'s that started `at`, its response shown.
-    pub fn at_attempt(event_id: String, subscription_id: String, at: crate::domain::model::Millis) -> Self {
+    pub fn at_attempt(event_id: EventId, subscription_id: SubscriptionId, at: crate::domain::model::Millis) -> Self {
         Inspector { section: Section::Response, wanted: Some((subscription_id, at)), ..Inspector::loading(event_id) }
     }
 
@@ -134,7 +135,7 @@ impl Inspector {
     }
 
     /// The delivery to redeliver: the selected attempt's, or the only one.
-    pub fn selected_subscription(&self) -> Option<String> {
+    pub fn selected_subscription(&self) -> Option<SubscriptionId> {
         if let Some((d, _)) = self.selected() {
             return Some(d.summary.subscription_id.clone());
         }
@@ -387,7 +388,7 @@ fn draw_rows(
     let height = usize::from(block.inner(area).height);
     let scroll = scroll.min(rows.len().saturating_sub(height));
     let shown: Vec<Line> = rows.into_iter().skip(scroll).take(height).collect();
-    let sideways = if ins.wrap { 0 } else { ins.columns as u16 };
+    let sideways = if ins.wrap { 0 } else { crate::dashboard::layout::cells(ins.columns) };
     frame.render_widget(Paragraph::new(shown).block(block).scroll((0, sideways)), area);
 }
 
@@ -457,7 +458,7 @@ fn draw_deliveries(frame: &mut Frame, area: Rect, app: &Data, ins: &Inspector, t
             index += 1;
         }
     }
-    let scroll = crate::dashboard::layout::first_shown(cursor_line, height) as u16;
+    let scroll = crate::dashboard::layout::cells(crate::dashboard::layout::first_shown(cursor_line, height));
     frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
 }
 

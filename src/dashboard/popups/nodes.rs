@@ -4,10 +4,11 @@
 use crate::dashboard::component::{Component, Reply, scroll_key};
 use crate::dashboard::data::Data;
 use crate::dashboard::keymap::{Action, Context};
-use crate::dashboard::layout::popup_area;
+use crate::dashboard::layout::{cells, popup_area};
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::text::span;
 use crate::dashboard::theme::Theme;
+use crate::domain::model::Millis;
 use crate::wire::NodeInfo;
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
@@ -43,7 +44,7 @@ fn nodes_of<'a>(data: &Data<'a>) -> &'a [NodeInfo] {
 
 /// The overlay's height on a screen `height` rows tall: a row per node, a header and the border.
 fn height(nodes: usize, height: u16) -> u16 {
-    (nodes.min(usize::from(u16::MAX)) as u16).saturating_add(3).clamp(5, height.max(5))
+    crate::dashboard::layout::cells(nodes).saturating_add(3).clamp(5, height.max(5))
 }
 
 fn draw(frame: &mut Frame, area: Rect, nodes: &[NodeInfo], scroll: usize, theme: &Theme) {
@@ -62,9 +63,9 @@ fn draw(frame: &mut Frame, area: Rect, nodes: &[NodeInfo], scroll: usize, theme:
     let rows = nodes.iter().enumerate().skip(scroll).map(|(i, n)| {
         let (glyph, style) = if n.alive { ("●", theme.ok()) } else { ("○", theme.bad()) };
         let heartbeat = if n.alive {
-            format!("{} ago", span(n.heartbeat_age_ms as i64))
+            format!("{} ago", span(Millis::try_from(n.heartbeat_age_ms).unwrap_or(Millis::MAX)))
         } else {
-            format!("silent {}", span(n.heartbeat_age_ms as i64))
+            format!("silent {}", span(Millis::try_from(n.heartbeat_age_ms).unwrap_or(Millis::MAX)))
         };
         let mut id = clean(&n.id).into_owned();
         if i == 0 {
@@ -82,8 +83,8 @@ fn draw(frame: &mut Frame, area: Rect, nodes: &[NodeInfo], scroll: usize, theme:
         ])
     });
     // Columns sized to their content, so the table reads the same at 80 columns as at 200.
-    let id_width = nodes.iter().map(|n| clean(&n.id).chars().count()).max().unwrap_or(4) as u16 + 7;
-    let address_width = nodes.iter().map(|n| clean(&n.address).chars().count()).max().unwrap_or(7) as u16;
+    let id_width = cells(nodes.iter().map(|n| clean(&n.id).chars().count()).max().unwrap_or(4)).saturating_add(7);
+    let address_width = cells(nodes.iter().map(|n| clean(&n.address).chars().count()).max().unwrap_or(7));
     let widths = [
         Constraint::Length(1),
         Constraint::Length(id_width.max(4)),
@@ -110,6 +111,10 @@ fn takeover(n: &NodeInfo) -> Option<String> {
     let id = clean(&n.id);
     match n.takeover_in_ms.filter(|_| n.backlog > 0)? {
         0 => Some(format!("{id}: {} being taken over", n.backlog)),
-        ms => Some(format!("{id}: {} awaiting takeover in {}", n.backlog, span(ms as i64))),
+        ms => Some(format!(
+            "{id}: {} awaiting takeover in {}",
+            n.backlog,
+            span(Millis::try_from(ms).unwrap_or(Millis::MAX))
+        )),
     }
 }

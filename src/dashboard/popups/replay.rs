@@ -87,7 +87,7 @@ impl ReplayDraft {
     pub fn duration_ms(&self) -> Option<i64> {
         let preview = self.preview.as_ref()?.as_ref().ok()?;
         let rate = self.rate().ok()?;
-        Some(preview.events.saturating_mul(1000).div_ceil(u64::from(rate)).min(i64::MAX as u64) as i64)
+        Some(i64::try_from(preview.events.saturating_mul(1000).div_ceil(u64::from(rate))).unwrap_or(i64::MAX))
     }
 }
 
@@ -128,7 +128,7 @@ const TARGETS_SHOWN: usize = 8;
 fn draw(frame: &mut Frame, area: Rect, data: &Data, draft: &ReplayDraft, theme: &Theme) {
     let lines = selection_lines(data, draft, theme);
     // Sized to what it says: the selection, a blank line, the rate, and three lines after it.
-    let height = (lines.len() as u16 + 7).min(area.height);
+    let height = crate::dashboard::layout::cells(lines.len()).saturating_add(7).min(area.height);
     let rect = popup_area(frame, area, 50, 0, (58, height));
     let block = Block::default()
         .borders(Borders::ALL)
@@ -141,9 +141,12 @@ fn draw(frame: &mut Frame, area: Rect, data: &Data, draft: &ReplayDraft, theme: 
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), top);
 
     let label = |text: &str| Span::styled(format!("{text:<LABEL$}"), theme.bold());
-    let [rate_label, rate_input, rate_unit] =
-        Layout::horizontal([Constraint::Length(LABEL as u16), Constraint::Length(8), Constraint::Min(0)])
-            .areas(rate_row);
+    let [rate_label, rate_input, rate_unit] = Layout::horizontal([
+        Constraint::Length(crate::dashboard::layout::cells(LABEL)),
+        Constraint::Length(8),
+        Constraint::Min(0),
+    ])
+    .areas(rate_row);
     frame.render_widget(Paragraph::new("Rate").style(theme.bold()), rate_label);
     frame.render_widget(&draft.rate, rate_input);
     frame.render_widget(Paragraph::new(" per second per endpoint").style(theme.dim()), rate_unit);

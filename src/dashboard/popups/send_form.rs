@@ -10,6 +10,7 @@ use crate::dashboard::layout::popup_area;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
 use crate::domain::catalog::{ACTIONS, Catalog};
+use crate::domain::ids::SubscriptionId;
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -21,7 +22,7 @@ use ratatui_textarea::TextArea;
 pub struct SendForm {
     pub action: usize,
     /// Where it goes: one subscription (id, name), or `None` for every subscription it matches.
-    pub target: Option<(String, String)>,
+    pub target: Option<(SubscriptionId, String)>,
     pub editor: TextArea<'static>,
     /// The verdict on the current text: `Ok(action)` or what is wrong.
     pub verdict: Result<String, String>,
@@ -44,7 +45,7 @@ impl SendForm {
 
     /// The next place to send it: each subscription in turn (`subscriptions` as listed), then
     /// every matching one, then the first again.
-    pub fn next_target(&mut self, subscriptions: &[(String, String)]) {
+    pub fn next_target(&mut self, subscriptions: &[(SubscriptionId, String)]) {
         let at = self.target.as_ref().and_then(|(id, _)| subscriptions.iter().position(|(s, _)| s == id));
         self.target = match at {
             None if self.target.is_none() => subscriptions.first().cloned(),
@@ -74,7 +75,7 @@ impl Component for SendForm {
                 self.target = target;
             }
             Some(Action::NextTarget) => {
-                let subs: Vec<(String, String)> =
+                let subs: Vec<(SubscriptionId, String)> =
                     data.subscriptions.iter().map(|s| (s.id.clone(), s.name.clone())).collect();
                 self.next_target(&subs);
             }
@@ -138,7 +139,7 @@ mod tests {
 
     #[test]
     fn the_send_form_goes_to_each_subscription_then_to_all() {
-        let subs = vec![("sub_a".to_string(), "a".to_string()), ("sub_b".to_string(), "b".to_string())];
+        let subs = vec![("sub_a".into(), "a".to_string()), ("sub_b".into(), "b".to_string())];
         let mut form = SendForm::new(0);
         form.target = Some(subs[0].clone());
         form.next_target(&subs);

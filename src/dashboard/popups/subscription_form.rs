@@ -10,6 +10,7 @@ use crate::dashboard::layout::popup_area;
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::theme::Theme;
 use crate::domain::catalog::Catalog;
+use crate::domain::ids::SubscriptionId;
 use crate::domain::model::{Filters, Subscription, SubscriptionState};
 use crate::domain::secret::Scheme;
 use crate::validate::subscriptions::validate_url;
@@ -24,7 +25,7 @@ use std::collections::BTreeMap;
 
 pub struct SubscriptionForm {
     /// The subscription being edited; `None` creates one.
-    pub editing: Option<String>,
+    pub editing: Option<SubscriptionId>,
     /// The edited subscription's `etag` when the form opened: the save is refused if it changed since.
     pub version: Option<String>,
     pub fields: Vec<Field>,
@@ -178,12 +179,13 @@ impl SubscriptionForm {
             parse_actions(&v[2], catalog).map(|a| input.actions = Some(a)),
             parse_pairs(&v[3], ':').map(|h| input.headers = Some(h)),
             parse_filters(&v[4]).map(|f| input.filters = Some(f)),
-            parse_number(&v[5], 1, 256).map(|n| input.max_in_flight = Some(n as u32)),
+            parse_number(&v[5], 1, 256).map(|n| input.max_in_flight = u32::try_from(n).ok()),
             if v[6].is_empty() {
                 input.rate_limit_per_s = Some(None);
                 Ok(())
             } else {
-                parse_number(&v[6], 1, u64::from(MAX_RATE_PER_S)).map(|n| input.rate_limit_per_s = Some(Some(n as u32)))
+                parse_number(&v[6], 1, u64::from(MAX_RATE_PER_S))
+                    .map(|n| input.rate_limit_per_s = Some(u32::try_from(n).ok()))
             },
             parse_number(&v[7], 100, 120_000).map(|n| input.timeout_ms = Some(n)),
             parse_yes_no(&v[ORDERED]).map(|b| input.ordered = Some(b)),
@@ -339,8 +341,8 @@ fn draw(frame: &mut Frame, area: Rect, form: &SubscriptionForm, theme: &Theme) {
     // A field's note line (its hint, or its error) shows under the focused field and under those
     // with an error, so ten fields still leave the header and the hint line in view at 80x24.
     let noted = |i: usize, field: &Field| i == form.focus || field.error.is_some();
-    let notes = form.fields.iter().enumerate().filter(|(i, f)| noted(*i, f)).count() as u16;
-    let rows = form.fields.len() as u16 + notes + 4;
+    let notes = crate::dashboard::layout::cells(form.fields.iter().enumerate().filter(|(i, f)| noted(*i, f)).count());
+    let rows = crate::dashboard::layout::cells(form.fields.len()) + notes + 4;
     let rect = popup_area(frame, area, 80, 0, (58, rows.min(area.height)));
     let title = if form.editing.is_some() { " Edit subscription " } else { " New subscription " };
     let block = Block::default()

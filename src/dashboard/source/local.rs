@@ -2,6 +2,7 @@
 
 use super::AUDIT_SHOWN;
 use super::{Source, SourceError, SourceResult, Update};
+use crate::domain::ids::{EventId, ReplayId, SubscriptionId};
 use crate::domain::model::{Actor, Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview};
 use crate::domain::model::{EventDetail, EventSummary, Subscription, SubscriptionState};
 use crate::domain::query::EventQuery;
@@ -66,7 +67,7 @@ impl Source for LocalSource {
         self.engine.list_events(query).await.map_err(SourceError::from)
     }
 
-    async fn event(&self, id: &str) -> SourceResult<EventDetail> {
+    async fn event(&self, id: &EventId) -> SourceResult<EventDetail> {
         self.engine.event(id).await.map_err(SourceError::from)
     }
 
@@ -74,7 +75,7 @@ impl Source for LocalSource {
         Ok(self.engine.alerts())
     }
 
-    async fn endpoint_history(&self, id: &str, span: Span) -> SourceResult<EndpointHistory> {
+    async fn endpoint_history(&self, id: &SubscriptionId, span: Span) -> SourceResult<EndpointHistory> {
         self.engine.endpoint_history(id, span).map_err(SourceError::from)
     }
 
@@ -86,23 +87,33 @@ impl Source for LocalSource {
         Ok(self.engine.catalog().names())
     }
 
-    async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>, failed_only: bool) -> SourceResult<usize> {
+    async fn redeliver(
+        &self,
+        event_id: &EventId,
+        subscription_id: Option<&SubscriptionId>,
+        failed_only: bool,
+    ) -> SourceResult<usize> {
         self.engine.redeliver(event_id, subscription_id, failed_only, Actor::Local).await.map_err(SourceError::from)
     }
 
-    async fn set_paused(&self, subscription_id: &str, paused: bool, version: Option<&str>) -> SourceResult<()> {
+    async fn set_paused(
+        &self,
+        subscription_id: &SubscriptionId,
+        paused: bool,
+        version: Option<&str>,
+    ) -> SourceResult<()> {
         let state = if paused { SubscriptionState::Paused } else { SubscriptionState::Active };
         let set = self.engine.set_state_matching(subscription_id, version, state, Actor::Local).await;
         set.map(|_| ()).map_err(SourceError::from)
     }
 
-    async fn probe(&self, subscription_id: &str) -> SourceResult<usize> {
+    async fn probe(&self, subscription_id: &SubscriptionId) -> SourceResult<usize> {
         self.engine.probe(subscription_id, Actor::Local).await.map_err(SourceError::from)
     }
 
     async fn save_subscription(
         &self,
-        id: Option<&str>,
+        id: Option<&SubscriptionId>,
         input: SubscriptionInput,
         version: Option<&str>,
     ) -> SourceResult<Subscription> {
@@ -113,7 +124,7 @@ impl Source for LocalSource {
         saved.map(|s| (*s).clone()).map_err(SourceError::from)
     }
 
-    async fn delete_subscription(&self, id: &str, version: Option<&str>) -> SourceResult<()> {
+    async fn delete_subscription(&self, id: &SubscriptionId, version: Option<&str>) -> SourceResult<()> {
         self.engine.delete_subscription_matching(id, version, Actor::Local).await.map_err(SourceError::from)
     }
 
@@ -129,11 +140,11 @@ impl Source for LocalSource {
         self.engine.replays().await.map_err(SourceError::from)
     }
 
-    async fn cancel_replay(&self, id: &str) -> SourceResult<Replay> {
+    async fn cancel_replay(&self, id: &ReplayId) -> SourceResult<Replay> {
         self.engine.cancel_replay(id, Actor::Local).await.map_err(SourceError::from)
     }
 
-    async fn send_event(&self, body: String, to: Option<&str>) -> SourceResult<String> {
+    async fn send_event(&self, body: String, to: Option<&SubscriptionId>) -> SourceResult<EventId> {
         let sent = match to {
             Some(id) => self.engine.send_test(id, body.into()).await,
             None => self.engine.ingest(body.into(), None).await,

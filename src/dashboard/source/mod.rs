@@ -7,6 +7,7 @@ mod remote;
 pub use local::LocalSource;
 pub use remote::RemoteSource;
 
+use crate::domain::ids::{EventId, ReplayId, SubscriptionId};
 use crate::domain::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview};
 use crate::domain::model::{EventDetail, EventSummary, Subscription};
 use crate::domain::query::EventQuery;
@@ -100,36 +101,46 @@ pub trait Source: Send + Sync + 'static {
     async fn stats(&self) -> SourceResult<StatsReport>;
     async fn subscriptions(&self) -> SourceResult<Vec<Subscription>>;
     async fn events(&self, query: EventQuery) -> SourceResult<Vec<EventSummary>>;
-    async fn event(&self, id: &str) -> SourceResult<EventDetail>;
+    async fn event(&self, id: &EventId) -> SourceResult<EventDetail>;
     async fn alerts(&self) -> SourceResult<Vec<Alert>>;
     /// One endpoint's attempts per time slot over `span`, for its page.
-    async fn endpoint_history(&self, id: &str, span: Span) -> SourceResult<EndpointHistory>;
+    async fn endpoint_history(&self, id: &SubscriptionId, span: Span) -> SourceResult<EndpointHistory>;
     /// The newest changes, newest first.
     async fn audit(&self) -> SourceResult<Vec<AuditEntry>>;
     /// Every accepted action name (built-ins and the server's extra ones).
     async fn catalog(&self) -> SourceResult<Vec<String>>;
-    async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>, failed_only: bool) -> SourceResult<usize>;
+    async fn redeliver(
+        &self,
+        event_id: &EventId,
+        subscription_id: Option<&SubscriptionId>,
+        failed_only: bool,
+    ) -> SourceResult<usize>;
     /// Pauses or resumes it; with `version`, only if it has not changed since (else `precondition_failed`).
-    async fn set_paused(&self, subscription_id: &str, paused: bool, version: Option<&str>) -> SourceResult<()>;
+    async fn set_paused(
+        &self,
+        subscription_id: &SubscriptionId,
+        paused: bool,
+        version: Option<&str>,
+    ) -> SourceResult<()>;
     /// Probes an open breaker now; how many deliveries it held.
-    async fn probe(&self, subscription_id: &str) -> SourceResult<usize>;
+    async fn probe(&self, subscription_id: &SubscriptionId) -> SourceResult<usize>;
     /// Creates (`id` `None`) or changes a subscription; a change with `version` (the `etag` the
     /// operator saw) is refused, `precondition_failed`, when the subscription changed since.
     async fn save_subscription(
         &self,
-        id: Option<&str>,
+        id: Option<&SubscriptionId>,
         input: SubscriptionInput,
         version: Option<&str>,
     ) -> SourceResult<Subscription>;
     /// Deletes it; with `version`, only if it has not changed since (else `precondition_failed`).
-    async fn delete_subscription(&self, id: &str, version: Option<&str>) -> SourceResult<()>;
+    async fn delete_subscription(&self, id: &SubscriptionId, version: Option<&str>) -> SourceResult<()>;
     /// What a replay of `filter` would send, creating nothing.
     async fn preview_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<ReplayPreview>;
     async fn start_replay(&self, filter: &ReplayFilter, rate_per_s: u32) -> SourceResult<Replay>;
     /// Every stored replay, newest first.
     async fn replays(&self) -> SourceResult<Vec<Replay>>;
-    async fn cancel_replay(&self, id: &str) -> SourceResult<Replay>;
+    async fn cancel_replay(&self, id: &ReplayId) -> SourceResult<Replay>;
     /// Ingests a test event, for subscription `to` alone or (`None`) for every matching one;
     /// returns the new event's id.
-    async fn send_event(&self, body: String, to: Option<&str>) -> SourceResult<String>;
+    async fn send_event(&self, body: String, to: Option<&SubscriptionId>) -> SourceResult<EventId>;
 }

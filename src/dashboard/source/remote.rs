@@ -5,6 +5,7 @@
 use super::AUDIT_SHOWN;
 use super::{Source, SourceError, SourceResult, Update};
 use crate::domain::error::root_cause;
+use crate::domain::ids::{EventId, ReplayId, SubscriptionId};
 use crate::domain::query::{EventQuery, StatusFilter};
 use crate::wire::{
     Access, Alert, AuditEntry, Catalog, EndpointHistory, ErrorBody, EventDetail, EventSummary, FeedEvent,
@@ -228,11 +229,11 @@ impl Source for RemoteSource {
         self.list(&format!("/v1/events?{}", params.join("&"))).await
     }
 
-    async fn event(&self, id: &str) -> SourceResult<EventDetail> {
+    async fn event(&self, id: &EventId) -> SourceResult<EventDetail> {
         self.get(&format!("/v1/events/{id}")).await
     }
 
-    async fn endpoint_history(&self, id: &str, span: Span) -> SourceResult<EndpointHistory> {
+    async fn endpoint_history(&self, id: &SubscriptionId, span: Span) -> SourceResult<EndpointHistory> {
         self.get(&format!("/v1/subscriptions/{id}/history?span={}", span.label())).await
     }
 
@@ -251,26 +252,36 @@ impl Source for RemoteSource {
         Ok(catalog.data.into_iter().map(|a| a.action).collect())
     }
 
-    async fn redeliver(&self, event_id: &str, subscription_id: Option<&str>, failed_only: bool) -> SourceResult<usize> {
-        let body = RedeliverBody { subscription: subscription_id.map(str::to_string), failed_only };
+    async fn redeliver(
+        &self,
+        event_id: &EventId,
+        subscription_id: Option<&SubscriptionId>,
+        failed_only: bool,
+    ) -> SourceResult<usize> {
+        let body = RedeliverBody { subscription: subscription_id.cloned(), failed_only };
         let path = format!("/v1/events/{event_id}/redeliver");
         Ok(self.call::<Redelivering>(reqwest::Method::POST, &path, Some(&body)).await?.redelivering)
     }
 
-    async fn set_paused(&self, subscription_id: &str, paused: bool, version: Option<&str>) -> SourceResult<()> {
+    async fn set_paused(
+        &self,
+        subscription_id: &SubscriptionId,
+        paused: bool,
+        version: Option<&str>,
+    ) -> SourceResult<()> {
         let verb = if paused { "pause" } else { "resume" };
         let path = format!("/v1/subscriptions/{subscription_id}/{verb}");
         self.call_if::<Subscription>(reqwest::Method::POST, &path, NO_BODY, version).await.map(|_| ())
     }
 
-    async fn probe(&self, subscription_id: &str) -> SourceResult<usize> {
+    async fn probe(&self, subscription_id: &SubscriptionId) -> SourceResult<usize> {
         let path = format!("/v1/subscriptions/{subscription_id}/probe");
         Ok(self.call::<Probing>(reqwest::Method::POST, &path, NO_BODY).await?.held)
     }
 
     async fn save_subscription(
         &self,
-        id: Option<&str>,
+        id: Option<&SubscriptionId>,
         input: SubscriptionInput,
         version: Option<&str>,
     ) -> SourceResult<Subscription> {
@@ -283,7 +294,7 @@ impl Source for RemoteSource {
         }
     }
 
-    async fn delete_subscription(&self, id: &str, version: Option<&str>) -> SourceResult<()> {
+    async fn delete_subscription(&self, id: &SubscriptionId, version: Option<&str>) -> SourceResult<()> {
         let path = format!("/v1/subscriptions/{id}");
         self.call_if::<serde::de::IgnoredAny>(reqwest::Method::DELETE, &path, NO_BODY, version).await.map(|_| ())
     }
@@ -300,11 +311,11 @@ impl Source for RemoteSource {
         self.list("/v1/replays").await
     }
 
-    async fn cancel_replay(&self, id: &str) -> SourceResult<Replay> {
+    async fn cancel_replay(&self, id: &ReplayId) -> SourceResult<Replay> {
         self.call(reqwest::Method::POST, &format!("/v1/replays/{id}/cancel"), NO_BODY).await
     }
 
-    async fn send_event(&self, body: String, to: Option<&str>) -> SourceResult<String> {
+    async fn send_event(&self, body: String, to: Option<&SubscriptionId>) -> SourceResult<EventId> {
         let path = match to {
             Some(id) => format!("/v1/subscriptions/{id}/test"),
             None => "/v1/events".to_string(),

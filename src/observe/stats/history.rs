@@ -25,7 +25,17 @@ const RESPONSE_KINDS: usize = 16;
 const FAILURES_KEPT: usize = 20;
 
 fn latency_class(ms: u64) -> usize {
-    if ms <= 1 { 0 } else { ((ms as f64).log2() * 3.0).ceil().min((LATENCY_CLASSES - 1) as f64) as usize }
+    if ms <= 1 {
+        return 0;
+    }
+    let class = ((ms as f64).log2() * 3.0).ceil().min((LATENCY_CLASSES - 1) as f64);
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a class between 1 and LATENCY_CLASSES - 1"
+    )]
+    let class = class as usize;
+    class
 }
 
 /// The upper bound of latency class `c` in milliseconds.
@@ -180,10 +190,10 @@ impl History {
             })
             .collect();
         counted.sort_by(|a, b| b.count.cmp(&a.count).then(b.last_seen_at.cmp(&a.last_seen_at)));
-        let since = now - ring.slot_ms() * len as i64;
+        let since = now - ring.slot_ms() * i64::try_from(len).unwrap_or(i64::MAX);
         EndpointHistory {
             span,
-            slot_s: (ring.slot_ms() / 1000) as u32,
+            slot_s: u32::try_from(ring.slot_ms() / 1000).unwrap_or(u32::MAX),
             points,
             responses: counted,
             failures: self.failures.iter().filter(|f| f.at > since).cloned().collect(),
@@ -207,7 +217,14 @@ fn percentile(classes: &[u32; LATENCY_CLASSES], q: f64) -> Option<u64> {
         if (below + n) as f64 >= rank {
             let (low, high) = (if c == 0 { 0.5 } else { class_bound(c - 1) }, class_bound(c));
             let within = (rank - below as f64) / n as f64;
-            return Some((low * (high / low).powf(within)).round().max(1.0) as u64);
+            let latency = (low * (high / low).powf(within)).round().max(1.0);
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "a latency in ms between 1 and the top class bound, far below 2^64"
+            )]
+            let latency = latency as u64;
+            return Some(latency);
         }
         below += n;
     }

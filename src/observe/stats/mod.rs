@@ -17,11 +17,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-const LATENCY_MINUTES: usize = 5;
+const LATENCY_MINUTES: u8 = 5;
 /// How far back the seconds ring reaches: the 1 m, 5 m and 1 h windows are read from it, so each
 /// covers its span to the second; after a restart the stored attempts of this last stretch are
 /// counted again by the second, older ones by the minute.
-pub const SECONDS_KEPT_MS: Millis = 3_660_000;
+pub const SECONDS_KEPT_MS: Millis = SECONDS_KEPT as Millis * 1000;
+const SECONDS_KEPT: u16 = 3_660;
 
 /// The windows read from the seconds ring: 1 m, 5 m and 1 h.
 const BY_SECOND: [usize; 3] = [60, 300, 3600];
@@ -46,7 +47,7 @@ impl EndpointStats {
     fn new(metrics: EndpointMetrics) -> Self {
         EndpointStats {
             metrics,
-            seconds: Tally::new(1000, (SECONDS_KEPT_MS / 1000) as usize, BY_SECOND),
+            seconds: Tally::new(1000, usize::from(SECONDS_KEPT), BY_SECOND),
             minutes: Tally::new(60_000, DAY_MINUTES, [DAY_MINUTES]),
             latency: Vec::new(),
             total_attempts: 0,
@@ -157,7 +158,11 @@ impl Stats {
     pub fn ingest_rate(&self, now: Millis, seconds: i64) -> (f64, u64) {
         let Ok(g) = self.ingest.lock() else { return (0.0, 0) };
         // Leave out the current, partial second so the rate does not dip at each second's start.
-        let count: u64 = g.0.recent(now - 1000, seconds as usize).filter_map(|(_, c)| c).map(|c| u64::from(*c)).sum();
+        let count: u64 =
+            g.0.recent(now - 1000, usize::try_from(seconds).unwrap_or(0))
+                .filter_map(|(_, c)| c)
+                .map(|c| u64::from(*c))
+                .sum();
         (count as f64 / seconds as f64, g.1)
     }
 
@@ -173,12 +178,12 @@ impl Stats {
         e.total_attempts += 1;
         e.total_successes += ok;
         let response = history::Response::of(facts.status_code, facts.error_kind);
-        e.history.add(at, 1, ok as u32, response, Some(latency_ms));
+        e.history.add(at, 1, u32::from(success), response, Some(latency_ms));
         if let Some(f) = failure {
             e.last_error = Some((at, f.error.to_string()));
             e.history.failed(RecentFailure {
                 at,
-                event_id: f.event_id.to_string(),
+                event_id: f.event_id.into(),
                 attempt: f.attempt,
                 status_code: facts.status_code,
                 error: f.error.to_string(),
@@ -189,7 +194,7 @@ impl Stats {
         }
         let minute = at.div_euclid(60_000);
         if e.latency.last().is_none_or(|(m, _)| *m != minute) {
-            if e.latency.len() >= LATENCY_MINUTES {
+            if e.latency.len() >= usize::from(LATENCY_MINUTES) {
                 e.latency.remove(0);
             }
             if let Ok(h) = Histogram::new_with_bounds(1, 3_600_000, 2) {
@@ -214,7 +219,9 @@ impl Stats {
             }
             e.minutes.add(at, attempts, successes);
             let response = history::Response::of(seeded.status_code, seeded.error_kind);
-            e.history.add(at, attempts as u32, successes as u32, response, None);
+            // A slot's count read back from the store: far below 2^32 attempts a minute.
+            let (attempts, successes) = (saturated(attempts), saturated(successes));
+            e.history.add(at, attempts, successes, response, None);
         }
     }
 
@@ -245,7 +252,7 @@ impl Stats {
         let Some(e) = map.get_mut(subscription_id) else { return EndpointSnapshot::default() };
         let current_minute = now.div_euclid(60_000);
         let mut merged: Option<Histogram<u64>> = None;
-        for (_, h) in e.latency.iter().filter(|(m, _)| *m > current_minute - LATENCY_MINUTES as i64) {
+        for (_, h) in e.latency.iter().filter(|(m, _)| *m > current_minute - i64::from(LATENCY_MINUTES)) {
             match &mut merged {
                 Some(m) => {
                     let _ = m.add(h);
@@ -284,6 +291,11 @@ impl Stats {
             history,
         }
     }
+}
+
+/// A count as a slot's `u32`, saturating.
+fn saturated(count: u64) -> u32 {
+    u32::try_from(count).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

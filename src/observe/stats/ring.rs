@@ -23,8 +23,8 @@ impl<T: Default + Clone> Ring<T> {
     /// `None` when a later time holds it: a time older than the ring reaches displaces nothing.
     pub(super) fn slot_mut(&mut self, at: Millis) -> Option<&mut T> {
         let key = self.key(at);
-        let len = self.slots.len() as i64;
-        let slot = &mut self.slots[key.rem_euclid(len) as usize];
+        let place = self.place(key);
+        let slot = &mut self.slots[place];
         if slot.0 > key {
             return None;
         }
@@ -34,6 +34,13 @@ impl<T: Default + Clone> Ring<T> {
         Some(&mut slot.1)
     }
 
+    /// Where slot number `key` is kept: its remainder by the ring's length.
+    fn place(&self, key: i64) -> usize {
+        let len = i64::try_from(self.slots.len()).unwrap_or(i64::MAX);
+        // A remainder by a length is below that length, so it is an index.
+        usize::try_from(key.rem_euclid(len)).unwrap_or(0)
+    }
+
     /// The slot number of time `at`.
     pub(super) fn key(&self, at: Millis) -> i64 {
         at.div_euclid(self.slot_ms)
@@ -41,7 +48,7 @@ impl<T: Default + Clone> Ring<T> {
 
     /// The values of slot number `key`, if the ring still holds them.
     pub(super) fn get(&self, key: i64) -> Option<&T> {
-        let (held, value) = &self.slots[key.rem_euclid(self.slots.len() as i64) as usize];
+        let (held, value) = &self.slots[self.place(key)];
         (*held == key).then_some(value)
     }
 
@@ -53,10 +60,9 @@ impl<T: Default + Clone> Ring<T> {
     /// first, each with its start time; `None` for a slot nothing was recorded in.
     pub(super) fn recent(&self, now: Millis, n: usize) -> impl Iterator<Item = (Millis, Option<&T>)> {
         let current = now.div_euclid(self.slot_ms);
-        let len = self.slots.len() as i64;
-        let n = n.min(self.slots.len()) as i64;
+        let n = i64::try_from(n.min(self.slots.len())).unwrap_or(i64::MAX);
         (current - n + 1..=current).map(move |key| {
-            let (held, value) = &self.slots[key.rem_euclid(len) as usize];
+            let (held, value) = &self.slots[self.place(key)];
             (key * self.slot_ms, (*held == key).then_some(value))
         })
     }

@@ -58,7 +58,12 @@ pub(super) struct Tally<const N: usize> {
 impl<const N: usize> Tally<N> {
     pub fn new(slot_ms: i64, slots: usize, windows: [usize; N]) -> Self {
         assert!(windows.iter().all(|len| *len <= slots), "a window longer than its ring could not be taken out");
-        let window = |len: usize| Window { len: len as i64, newest: None, attempts: 0, successes: 0 };
+        let window = |len: usize| Window {
+            len: i64::try_from(len).unwrap_or(i64::MAX),
+            newest: None,
+            attempts: 0,
+            successes: 0,
+        };
         Tally { ring: Ring::new(slot_ms, slots), windows: windows.map(window) }
     }
 
@@ -115,9 +120,9 @@ mod tests {
             now += match next(20) {
                 0 => 70_000,
                 1..=10 => 0,
-                _ => 1_000 * next(3) as Millis,
+                _ => 1_000 * Millis::try_from(next(3)).unwrap(),
             };
-            let at = now - 1_000 * next(60) as Millis;
+            let at = now - 1_000 * Millis::try_from(next(60)).unwrap();
             let (attempts, successes) = (1 + next(3), next(2));
             tally.add(at, attempts, successes);
             added.push((at, attempts, successes));

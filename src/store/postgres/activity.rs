@@ -22,7 +22,7 @@ pub(super) async fn read(
     settled_for: Duration,
 ) -> Result<Activity> {
     let client = pool.get().await?;
-    let settled_ms = settled_for.as_millis() as i64;
+    let settled_ms = crate::domain::model::millis(settled_for);
     // Only rows settled a while ago: a row with a lower position may still be committing, and
     // a cursor that passed it would never see it.
     let settled = settled_position(&client, "events", "seq", cursor.event_seq, settled_ms).await?;

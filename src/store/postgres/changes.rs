@@ -4,6 +4,7 @@
 
 use super::reads::mapped;
 use crate::domain::error::{Error, Result};
+use crate::domain::ids::{EventId, SubscriptionId};
 use crate::domain::model::{Alert, AuditEntry, Millis, Replay, Subscription};
 use crate::store::query::{self, Target};
 use crate::store::rows::{self, PENDING_COLUMNS};
@@ -63,8 +64,8 @@ pub(super) async fn delete_subscription(pool: &Pool, node_id: &str, id: &str, au
 pub(super) async fn requeue_event(
     pool: &Pool,
     node_id: &str,
-    event_id: &str,
-    subscription_id: Option<&str>,
+    event_id: &EventId,
+    subscription_id: Option<&SubscriptionId>,
     failed_only: bool,
     now: Millis,
     audit: Option<&AuditEntry>,
@@ -88,7 +89,7 @@ pub(super) async fn requeue_event(
 pub(super) async fn requeue_failed(
     pool: &Pool,
     node_id: &str,
-    subscription_id: &str,
+    subscription_id: &SubscriptionId,
     since: Millis,
     now: Millis,
     audit: &AuditEntry,

@@ -5,7 +5,8 @@
 
 use super::{DB_NOW, PostgresStore, activity};
 use crate::domain::error::Result;
-use crate::domain::model::Millis;
+use crate::domain::ids::DeliveryId;
+use crate::domain::model::{Millis, millis, millis_u64};
 use crate::store::rows;
 use crate::store::{Activity, ActivityCursor, NodeStatus, PendingDelivery, SharedStore};
 use crate::wire::NodeInfo;
@@ -22,7 +23,7 @@ impl SharedStore for PostgresStore {
                      VALUES ($1, $2, $3, {DB_NOW}, $4, $5)
                      ON CONFLICT (id) DO UPDATE SET address = $2, heartbeat_at = {DB_NOW}, in_flight = $4, backlog = $5"
                 ),
-                &[&self.node_id, &node.address, &node.started_at, &(node.in_flight as i64), &(node.backlog as i64)],
+                &[&self.node_id, &node.address, &node.started_at, &stored(node.in_flight), &stored(node.backlog)],
             )
             .await?;
         Ok(())
@@ -66,7 +67,7 @@ impl SharedStore for PostgresStore {
                            deliveries.next_attempt_at"
             ))
             .await?;
-        let lease_ms = lease.as_millis() as i64;
+        let lease_ms = millis(lease);
         let found = client.query(&stmt, &[&self.node_id, &due_by, &lease_ms, &include_own, &(limit as i64)]).await?;
         let mut out = found.iter().map(rows::pending_delivery).collect::<Result<Vec<_>>>()?;
         out.sort_by(|a, b| a.event_id.cmp(&b.event_id));
@@ -90,29 +91,29 @@ impl SharedStore for PostgresStore {
                         WHERE n.age > $1 AND d.leased_by = n.id AND d.status IN ('pending', 'retrying')) held ON true
                      ORDER BY n.started_at, n.id"
                 ),
-                &[&(silent_after.as_millis() as i64), &(lease.as_millis() as i64)],
+                &[&millis(silent_after), &millis(lease)],
             )
             .await?;
         found
             .iter()
             .map(|r| {
-                let age = r.try_get::<_, i64>(5)?.max(0) as u64;
+                let age = read_count(r.try_get(5)?);
                 Ok(NodeInfo {
                     id: r.try_get(0)?,
                     address: r.try_get(1)?,
                     started_at: r.try_get(2)?,
                     heartbeat_at: r.try_get(3)?,
-                    in_flight: r.try_get::<_, i64>(4)? as u64,
+                    in_flight: read_count(r.try_get(4)?),
                     heartbeat_age_ms: age,
-                    alive: age <= silent_after.as_millis() as u64,
-                    backlog: r.try_get::<_, i64>(6)? as u64,
-                    takeover_in_ms: r.try_get::<_, Option<i64>>(7)?.map(|ms| ms.max(0) as u64),
+                    alive: age <= millis_u64(silent_after),
+                    backlog: read_count(r.try_get(6)?),
+                    takeover_in_ms: r.try_get::<_, Option<i64>>(7)?.map(read_count),
                 })
             })
             .collect()
     }
 
-    async fn holds(&self, delivery_id: &str) -> Result<bool> {
+    async fn holds(&self, delivery_id: &DeliveryId) -> Result<bool> {
         let client = self.pool.get().await?;
         let stmt = client
             .prepare_cached(
@@ -137,7 +138,7 @@ impl SharedStore for PostgresStore {
 
     async fn forget_nodes(&self, silent_for: Duration) -> Result<u64> {
         let client = self.pool.get().await?;
-        let silent_ms = silent_for.as_millis() as i64;
+        let silent_ms = millis(silent_for);
         let forgotten = client
             .execute(
                 &format!(
@@ -171,4 +172,15 @@ impl SharedStore for PostgresStore {
     fn subscription_changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.subscription_changes.clone()
     }
+}
+
+/// A node's figure as its BIGINT column keeps it: in flight and backlog are bounded by
+/// `max_backlog`, far below `i64::MAX`.
+fn stored(figure: u64) -> i64 {
+    i64::try_from(figure).unwrap_or(i64::MAX)
+}
+
+/// A count or age read back (never negative but for clocks that disagree: then none).
+fn read_count(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
 }

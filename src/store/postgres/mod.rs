@@ -23,6 +23,7 @@ use super::{
     Store, StoredAnswer, query,
 };
 use crate::domain::error::{Error, Result};
+use crate::domain::ids::{EventId, SubscriptionId};
 use crate::domain::model::{Alert, AuditEntry, EventDetail, EventSummary, Millis, Replay, Subscription};
 use crate::domain::query::EventQuery;
 use bytes::Bytes;
@@ -108,7 +109,7 @@ impl Store for PostgresStore {
         changes::save_subscription(&self.pool, &self.node_id, sub, audit).await
     }
 
-    async fn delete_subscription(&self, id: &str, audit: &AuditEntry) -> Result<i64> {
+    async fn delete_subscription(&self, id: &SubscriptionId, audit: &AuditEntry) -> Result<i64> {
         changes::delete_subscription(&self.pool, &self.node_id, id, audit).await
     }
 
@@ -124,7 +125,7 @@ impl Store for PostgresStore {
         reads::pending_deliveries(&self.pool).await
     }
 
-    async fn event_bodies(&self, event_ids: Vec<String>) -> Result<Vec<(String, Bytes)>> {
+    async fn event_bodies(&self, event_ids: Vec<EventId>) -> Result<Vec<(EventId, Bytes)>> {
         reads::event_bodies(&self.pool, event_ids).await
     }
 
@@ -132,7 +133,7 @@ impl Store for PostgresStore {
         reads::list_events(&self.pool, q).await
     }
 
-    async fn event_detail(&self, event_id: &str) -> Result<Option<EventDetail>> {
+    async fn event_detail(&self, event_id: &EventId) -> Result<Option<EventDetail>> {
         reads::event_detail(&self.pool, event_id).await
     }
 
@@ -142,8 +143,8 @@ impl Store for PostgresStore {
 
     async fn requeue_event(
         &self,
-        event_id: &str,
-        subscription_id: Option<&str>,
+        event_id: &EventId,
+        subscription_id: Option<&SubscriptionId>,
         failed_only: bool,
         now: Millis,
         audit: Option<&AuditEntry>,
@@ -153,7 +154,7 @@ impl Store for PostgresStore {
 
     async fn requeue_failed(
         &self,
-        subscription_id: &str,
+        subscription_id: &SubscriptionId,
         since: Millis,
         now: Millis,
         audit: &AuditEntry,

@@ -2,6 +2,7 @@
 //! from `deliveries`, for a whole page of events in one query.
 
 use crate::domain::error::Result;
+use crate::domain::ids::EventId;
 use crate::domain::model::{
     Alert, Attempt, AuditEntry, DeliveryDetail, DeliverySummary, EventDetail, EventSummary, Millis, Replay,
     Subscription,
@@ -53,7 +54,7 @@ pub(super) fn mapped<T>(rows: &[tokio_postgres::Row], map: fn(&tokio_postgres::R
     rows.iter().map(map).collect()
 }
 
-async fn deliveries_of(client: &Client, event_ids: &[String]) -> Result<Vec<(String, DeliverySummary)>> {
+async fn deliveries_of(client: &Client, event_ids: &[EventId]) -> Result<Vec<(EventId, DeliverySummary)>> {
     let stmt = client
         .prepare_cached(&format!(
             "SELECT {DELIVERY_COLUMNS}, event_id FROM deliveries WHERE event_id = ANY($1) ORDER BY subscription_id"
@@ -65,8 +66,8 @@ async fn deliveries_of(client: &Client, event_ids: &[String]) -> Result<Vec<(Str
 
 /// Attaches each event's deliveries (one query for the whole page).
 pub(super) async fn with_deliveries(client: &Client, mut events: Vec<EventSummary>) -> Result<Vec<EventSummary>> {
-    let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
-    let mut by_event: std::collections::HashMap<String, Vec<DeliverySummary>> = Default::default();
+    let ids: Vec<EventId> = events.iter().map(|e| e.id.clone()).collect();
+    let mut by_event: std::collections::HashMap<EventId, Vec<DeliverySummary>> = Default::default();
     for (event_id, d) in deliveries_of(client, &ids).await? {
         by_event.entry(event_id).or_default().push(d);
     }
@@ -92,7 +93,7 @@ pub(super) async fn pending_deliveries(pool: &Pool) -> Result<Vec<PendingDeliver
     mapped(&client.query(&query::pending("deliveries"), &[]).await?, rows::pending_delivery)
 }
 
-pub(super) async fn event_bodies(pool: &Pool, event_ids: Vec<String>) -> Result<Vec<(String, Bytes)>> {
+pub(super) async fn event_bodies(pool: &Pool, event_ids: Vec<EventId>) -> Result<Vec<(EventId, Bytes)>> {
     let client = pool.get().await?;
     let stmt = client.prepare_cached("SELECT id, body FROM events WHERE id = ANY($1)").await?;
     let rows = client.query(&stmt, &[&event_ids]).await?;
@@ -108,7 +109,7 @@ pub(super) async fn list_events(pool: &Pool, q: EventQuery) -> Result<Vec<EventS
     with_deliveries(&client, events).await
 }
 
-pub(super) async fn event_detail(pool: &Pool, event_id: &str) -> Result<Option<EventDetail>> {
+pub(super) async fn event_detail(pool: &Pool, event_id: &EventId) -> Result<Option<EventDetail>> {
     let client = pool.get().await?;
     let Some(row) = client.query_opt(&query::event_detail(), &[&event_id]).await? else { return Ok(None) };
     let mut detail = rows::event_detail(&row)?;
@@ -122,7 +123,7 @@ pub(super) async fn event_detail(pool: &Pool, event_id: &str) -> Result<Option<E
         )
         .await?;
     let mut attempts = mapped(&attempts, rows::attempt)?;
-    for (_, summary) in deliveries_of(&client, &[event_id.to_string()]).await? {
+    for (_, summary) in deliveries_of(&client, std::slice::from_ref(event_id)).await? {
         let (mine, rest): (Vec<Attempt>, Vec<Attempt>) =
             attempts.into_iter().partition(|a| a.delivery_id == summary.id);
         attempts = rest;
@@ -133,21 +134,21 @@ pub(super) async fn event_detail(pool: &Pool, event_id: &str) -> Result<Option<E
 
 pub(super) async fn count_events(pool: &Pool) -> Result<u64> {
     let client = pool.get().await?;
-    Ok(client.query_one(query::COUNT_EVENTS, &[]).await?.try_get::<_, i64>(0)? as u64)
+    Ok(u64::try_from(client.query_one(query::COUNT_EVENTS, &[]).await?.try_get::<_, i64>(0)?).unwrap_or(0))
 }
 
 pub(super) async fn activity_since(pool: &Pool, since: Millis, limit: u32) -> Result<Activity> {
     let client = pool.get().await?;
     let fetch = limit as i64 + 1;
     let events = client.query(&query::events_since(), &[&first_event_id_at(since - 1), &since, &fetch]).await?;
-    let mut more = events.len() as i64 == fetch;
+    let mut more = events.len() > limit as usize;
     let events = events.iter().take(limit as usize).map(rows::event_summary).collect::<Result<Vec<_>>>()?;
     let events = with_deliveries(&client, events).await?;
     let attempts = client.query(&query::attempts_since(), &[&(since - LONGEST_ATTEMPT_MS), &since, &fetch]).await?;
-    more |= attempts.len() as i64 == fetch;
+    more |= attempts.len() > limit as usize;
     let attempts = attempts.iter().take(limit as usize).map(rows::attempt_notice).collect::<Result<_>>()?;
     let alerts = client.query(query::ALERTS_SINCE, &[&since, &fetch]).await?;
-    more |= alerts.len() as i64 == fetch;
+    more |= alerts.len() > limit as usize;
     let alerts =
         alerts.iter().take(limit as usize).filter_map(|r| serde_json::from_str(r.try_get(0).ok()?).ok()).collect();
     Ok(Activity { events, attempts, alerts, cursor: ActivityCursor::default(), more })

@@ -56,7 +56,12 @@ pub(super) async fn migrate(pool: &Pool, database: &str) -> Result<()> {
         tx.execute(
             "INSERT INTO hookwatch_migrations (version, applied_at, name, checksum) VALUES ($1, $2, $3, $4)
              ON CONFLICT (version) DO UPDATE SET name = excluded.name, checksum = excluded.checksum",
-            &[&(version as i32), &crate::domain::model::now_ms(), &step.name, &step.checksum()],
+            &[
+                &i32::try_from(version).unwrap_or(i32::MAX),
+                &crate::domain::model::now_ms(),
+                &step.name,
+                &step.checksum(),
+            ],
         )
         .await?;
     }

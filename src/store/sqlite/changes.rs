@@ -5,6 +5,7 @@
 use super::fanout::has_unfinished;
 use super::reads::{run, select, select_one};
 use crate::domain::error::{Error, Result};
+use crate::domain::ids::{EventId, SubscriptionId};
 use crate::domain::model::{AuditEntry, Millis};
 use crate::store::query::{self, Target};
 use crate::store::{KeyClaim, KeyHolder, PendingDelivery, StoredAnswer, rows};
@@ -52,8 +53,8 @@ fn target(r: &rusqlite::Row<'_>) -> Result<Target> {
 
 pub(super) fn requeue_event(
     conn: &Connection,
-    event_id: &str,
-    sub: Option<&str>,
+    event_id: &EventId,
+    sub: Option<&SubscriptionId>,
     failed_only: bool,
     now: Millis,
     audit: Option<&AuditEntry>,
@@ -72,7 +73,7 @@ pub(super) fn requeue_event(
 
 pub(super) fn requeue_failed(
     conn: &Connection,
-    sub: &str,
+    sub: &SubscriptionId,
     since: Millis,
     now: Millis,
     audit: &AuditEntry,

@@ -106,7 +106,8 @@ mod tests {
         let (dir, open) = database();
         let mut writer = open();
         let checkpoints = Checkpoints::start(&mut writer, open()).unwrap();
-        let page_size = writer.query_row("PRAGMA page_size", [], |r| r.get::<_, i64>(0)).unwrap() as u64;
+        let page_size =
+            u64::try_from(writer.query_row("PRAGMA page_size", [], |r| r.get::<_, i64>(0)).unwrap()).unwrap();
         let commits = 3 * WAL_LIMIT_FRAMES / 8;
         let wal = dir.path().join("wal.db-wal");
         let mut largest = 0;

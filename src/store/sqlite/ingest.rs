@@ -5,6 +5,7 @@
 use super::fanout::close_if_finished;
 use super::reads::subscriptions_version;
 use crate::domain::error::{Error, Result};
+use crate::domain::ids::EventId;
 use crate::domain::model::{ErrorKind, Millis};
 use crate::store::{AttemptRecord, IngestOutcome, NewEvent};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -14,7 +15,7 @@ pub(super) fn ingest(conn: &Connection, event: &NewEvent, idempotency_since: Mil
         return Ok(IngestOutcome::StaleSubscriptions);
     }
     if let Some(key) = &event.idempotency_key {
-        let seen: Option<(String, String, bool)> = conn
+        let seen: Option<(EventId, String, bool)> = conn
             .prepare_cached(
                 "SELECT id, action, body = ?3 FROM events
                  WHERE idempotency_key = ?1 AND received_at >= ?2 LIMIT 1",
@@ -72,7 +73,7 @@ pub(super) fn record(conn: &Connection, rec: &AttemptRecord) -> Result<()> {
         rec.next_retry_at,
         rec.status_code,
         rec.error,
-        rec.started_at + rec.duration_ms as i64,
+        rec.started_at + rec.duration(),
         rec.event_id,
         rec.subscription_id
     ])?;
@@ -85,7 +86,7 @@ pub(super) fn record(conn: &Connection, rec: &AttemptRecord) -> Result<()> {
         rec.delivery_id,
         rec.subscription_id,
         rec.started_at,
-        rec.duration_ms as i64,
+        rec.duration(),
         rec.status_code,
         rec.error_kind.map(ErrorKind::as_str),
         rec.error,

@@ -25,6 +25,7 @@ use super::{
     Store, StoredAnswer, first_event_id_at, query,
 };
 use crate::domain::error::{Error, Result};
+use crate::domain::ids::{EventId, SubscriptionId};
 use crate::domain::model::{Alert, AuditEntry, EventDetail, EventSummary, Millis, Replay, Subscription};
 use crate::domain::query::EventQuery;
 use bytes::Bytes;
@@ -50,7 +51,7 @@ impl SqliteStore {
         let mut conn = connection::open(path)?;
         if let Some(max) = max_bytes {
             let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-            let pages = (max / page_size.max(1) as u64).max(1);
+            let pages = (max / u64::try_from(page_size).unwrap_or(1).max(1)).max(1);
             conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
         }
         schema::migrate(&mut conn, path)?;
@@ -103,8 +104,8 @@ impl Store for SqliteStore {
         self.read(reads::subscriptions_version).await
     }
 
-    async fn delete_subscription(&self, id: &str, audit: &AuditEntry) -> Result<i64> {
-        let (id, audit) = (id.to_string(), audit.clone());
+    async fn delete_subscription(&self, id: &SubscriptionId, audit: &AuditEntry) -> Result<i64> {
+        let (id, audit) = (id.clone(), audit.clone());
         self.write(move |conn| changes::delete_subscription(conn, &id, &audit)).await
     }
 
@@ -116,7 +117,7 @@ impl Store for SqliteStore {
         self.read(reads::pending_deliveries).await
     }
 
-    async fn event_bodies(&self, event_ids: Vec<String>) -> Result<Vec<(String, Bytes)>> {
+    async fn event_bodies(&self, event_ids: Vec<EventId>) -> Result<Vec<(EventId, Bytes)>> {
         let ids = json(&event_ids)?;
         self.read(move |conn| reads::event_bodies(conn, &ids)).await
     }
@@ -129,8 +130,8 @@ impl Store for SqliteStore {
         self.read(move |conn| reads::activity_since(conn, since, limit)).await
     }
 
-    async fn event_detail(&self, event_id: &str) -> Result<Option<EventDetail>> {
-        let id = event_id.to_string();
+    async fn event_detail(&self, event_id: &EventId) -> Result<Option<EventDetail>> {
+        let id = event_id.clone();
         self.read(move |conn| reads::event_detail(conn, &id)).await
     }
 
@@ -140,27 +141,25 @@ impl Store for SqliteStore {
 
     async fn requeue_event(
         &self,
-        event_id: &str,
-        subscription_id: Option<&str>,
+        event_id: &EventId,
+        subscription_id: Option<&SubscriptionId>,
         failed_only: bool,
         now: Millis,
         audit: Option<&AuditEntry>,
     ) -> Result<Vec<PendingDelivery>> {
-        let (event_id, sub, audit) = (event_id.to_string(), subscription_id.map(str::to_string), audit.cloned());
-        self.write(move |conn| {
-            changes::requeue_event(conn, &event_id, sub.as_deref(), failed_only, now, audit.as_ref())
-        })
-        .await
+        let (event_id, sub, audit) = (event_id.clone(), subscription_id.cloned(), audit.cloned());
+        self.write(move |conn| changes::requeue_event(conn, &event_id, sub.as_ref(), failed_only, now, audit.as_ref()))
+            .await
     }
 
     async fn requeue_failed(
         &self,
-        subscription_id: &str,
+        subscription_id: &SubscriptionId,
         since: Millis,
         now: Millis,
         audit: &AuditEntry,
     ) -> Result<Vec<PendingDelivery>> {
-        let (sub, audit) = (subscription_id.to_string(), audit.clone());
+        let (sub, audit) = (subscription_id.clone(), audit.clone());
         self.write(move |conn| changes::requeue_failed(conn, &sub, since, now, &audit)).await
     }
 

@@ -3,6 +3,7 @@
 
 use super::search::SqliteEvents;
 use crate::domain::error::{Error, Result};
+use crate::domain::ids::EventId;
 use crate::domain::model::{
     Alert, Attempt, AuditEntry, DeliveryDetail, DeliverySummary, EventDetail, EventSummary, Millis, Replay,
     Subscription,
@@ -82,7 +83,7 @@ pub(super) fn pending_deliveries(conn: &Connection) -> Result<Vec<PendingDeliver
 }
 
 /// `ids`: the event ids as a JSON array.
-pub(super) fn event_bodies(conn: &Connection, ids: &str) -> Result<Vec<(String, Bytes)>> {
+pub(super) fn event_bodies(conn: &Connection, ids: &str) -> Result<Vec<(EventId, Bytes)>> {
     let sql = "SELECT id, body FROM events WHERE id IN (SELECT value FROM json_each(?1))";
     select(conn, sql, params![ids], |r| Ok((r.get(0)?, Bytes::from(r.get::<_, Vec<u8>>(1)?))))
 }
@@ -113,15 +114,14 @@ pub(super) fn activity_since(conn: &Connection, since: Millis, limit: u32) -> Re
         .iter()
         .filter_map(|b| serde_json::from_str(b).ok())
         .collect();
-    let fetched = fetch as usize;
-    let more = events.len() == fetched || attempts.len() == fetched || alerts.len() == fetched;
+    let more = [events.len(), attempts.len(), alerts.len()].into_iter().any(|n| n > limit as usize);
     events.truncate(limit as usize);
     attempts.truncate(limit as usize);
     alerts.truncate(limit as usize);
     Ok(Activity { events, attempts, alerts, cursor: ActivityCursor::default(), more })
 }
 
-pub(super) fn event_detail(conn: &Connection, id: &str) -> Result<Option<EventDetail>> {
+pub(super) fn event_detail(conn: &Connection, id: &EventId) -> Result<Option<EventDetail>> {
     let found = select(conn, &query::event_detail(), params![id], |r| rows::event_detail(r))?;
     let Some(mut detail) = found.into_iter().next() else { return Ok(None) };
     for summary in deliveries_of(conn, id)? {
@@ -133,7 +133,7 @@ pub(super) fn event_detail(conn: &Connection, id: &str) -> Result<Option<EventDe
 
 pub(super) fn count_events(conn: &Connection) -> Result<u64> {
     let count: i64 = select_one(conn, query::COUNT_EVENTS, params![], |r| Ok(r.get(0)?))?;
-    Ok(count as u64)
+    Ok(u64::try_from(count).unwrap_or(0))
 }
 
 fn deliveries_of(conn: &Connection, event_id: &str) -> Result<Vec<DeliverySummary>> {

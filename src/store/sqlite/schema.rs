@@ -89,7 +89,7 @@ pub(super) mod tests {
         let pending = store.pending_deliveries().await.unwrap();
         assert_eq!(pending.len(), 1);
         assert_eq!((pending[0].id.as_str(), pending[0].attempts, pending[0].next_attempt_at), ("dlv_1", 2, 5000));
-        let detail = store.event_detail("evt_a").await.unwrap().unwrap();
+        let detail = store.event_detail(&"evt_a".into()).await.unwrap().unwrap();
         assert_eq!(detail.deliveries.len(), 2);
         let failed = EventQuery { status: Some(StatusFilter::Failed), limit: 10, ..EventQuery::default() };
         assert_eq!(store.list_events(failed).await.unwrap().len(), 1);
@@ -147,7 +147,7 @@ pub(super) mod tests {
     fn assert_current_schema(path: &Path) {
         let conn = Connection::open(path).unwrap();
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(version, MIGRATIONS.len() as i64);
+        assert_eq!(usize::try_from(version), Ok(MIGRATIONS.len()));
         let open_index: String =
             conn.query_row("SELECT sql FROM sqlite_schema WHERE name = 'events_open'", [], |r| r.get(0)).unwrap();
         assert!(open_index.contains("events(open)"), "{open_index}");

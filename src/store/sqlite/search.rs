@@ -179,7 +179,7 @@ pub(super) mod tests {
     pub(in crate::store) async fn searched(store: &SqliteStore, word: &str) -> Vec<String> {
         while store.index_payloads().await.unwrap().is_some_and(|n| n > 0) {}
         let q = EventQuery { words: vec![word.into()], limit: 10, ..EventQuery::default() };
-        store.list_events(q).await.unwrap().into_iter().map(|e| e.id).collect()
+        store.list_events(q).await.unwrap().into_iter().map(|e| e.id.into()).collect()
     }
 
     /// Once every event is pruned, SQLite gives their rowids out again: the index starts over

@@ -110,7 +110,8 @@ pub async fn flood(
                         Ok(resp) if resp.status().as_u16() == expect => {
                             let _ = resp.bytes().await;
                             seen.ok += 1;
-                            seen.answered.saturating_record(sent.elapsed().as_micros() as u64);
+                            seen.answered
+                                .saturating_record(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
                             if numbered {
                                 seen.sent.push((seq, sent));
                             }

@@ -12,6 +12,7 @@ use crate::api::server::Server;
 use crate::config::Config;
 use crate::dashboard::app::{App, Outcome};
 use crate::dashboard::theme::Theme;
+use crate::domain::ids::SubscriptionId;
 use crate::domain::model::SubscriptionState;
 use crate::wire::SubscriptionInput;
 use hdrhistogram::Histogram;
@@ -170,7 +171,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
                 name: Some("bench-sink".into()),
                 url: Some(format!("http://{sink}/hook")),
                 actions: Some(vec!["card.*".into(), "user.*".into()]),
-                max_in_flight: Some(opts.concurrency.clamp(1, 256) as u32),
+                max_in_flight: u32::try_from(opts.concurrency.clamp(1, 256)).ok(),
                 ..Default::default()
             },
             crate::domain::model::Actor::Local,
@@ -277,7 +278,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
 /// nodes to notice the change, so each phase starts everywhere together.
 async fn set_state_everywhere(
     engines: &[Arc<crate::engine::Engine>],
-    id: &str,
+    id: &SubscriptionId,
     state: SubscriptionState,
 ) -> anyhow::Result<()> {
     for engine in engines {
@@ -300,14 +301,15 @@ async fn latency(
 ) -> anyhow::Result<(f64, f64, f64, u64)> {
     sink.arrivals.lock().await.clear();
     sink.track.store(true, Ordering::Relaxed);
-    let total = (rate as f64 * duration.as_secs_f64()) as u64;
+    let total = u64::try_from(u128::from(rate) * duration.as_millis() / 1000).unwrap_or(u64::MAX);
     let interval = Duration::from_secs_f64(1.0 / rate.max(1) as f64);
     let start = tokio::time::Instant::now();
-    let mut sent = Vec::with_capacity(total as usize);
-    let mut tasks = Vec::with_capacity(total as usize);
+    let capacity = usize::try_from(total).unwrap_or(0);
+    let mut sent = Vec::with_capacity(capacity);
+    let mut tasks = Vec::with_capacity(capacity);
     let numbered = load::Payload::Numbered(crate::domain::catalog::card_move());
     for seq in 0..total {
-        tokio::time::sleep_until(start + interval * seq as u32).await;
+        tokio::time::sleep_until(start + interval.saturating_mul(u32::try_from(seq).unwrap_or(u32::MAX))).await;
         let payload = numbered.body(seq);
         let (client, url) = (client.clone(), url.to_string());
         sent.push(Instant::now());
@@ -331,7 +333,7 @@ async fn latency(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     sink.track.store(false, Ordering::Relaxed);
-    arrivals_since_sent(|seq| sent.get(seq as usize).copied(), sink).await
+    arrivals_since_sent(|seq| usize::try_from(seq).ok().and_then(|i| sent.get(i)).copied(), sink).await
 }
 
 /// From each numbered request's sending to its first arrival at the sink: (p50, p99, max) in ms,
@@ -346,7 +348,7 @@ async fn arrivals_since_sent(
         if let Some(start) = sent(*seq)
             && seen.insert(*seq)
         {
-            hist.saturating_record(at.saturating_duration_since(start).as_micros() as u64);
+            hist.saturating_record(u64::try_from(at.saturating_duration_since(start).as_micros()).unwrap_or(u64::MAX));
         }
     }
     let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
@@ -360,7 +362,7 @@ async fn fill(engine: &Arc<crate::engine::Engine>, target: u64) -> anyhow::Resul
     if have >= target {
         return Ok(());
     }
-    let remaining = Arc::new(std::sync::atomic::AtomicI64::new((target - have) as i64));
+    let remaining = Arc::new(std::sync::atomic::AtomicI64::new(i64::try_from(target - have).unwrap_or(i64::MAX)));
     let body = bytes::Bytes::from_static(br#"{"data":{"action":"bench.fill","card":{"id":1,"pipe_id":"bench"}}}"#);
     let workers: Vec<_> = (0..256)
         .map(|_| {

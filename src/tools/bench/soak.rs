@@ -71,9 +71,10 @@ pub async fn run(duration: Duration, rate: u64, every: Duration) -> anyhow::Resu
             let mut n = 0u64;
             let t0 = tokio::time::Instant::now();
             while t0.elapsed() < duration {
-                tokio::time::sleep_until(t0 + interval * n as u32).await;
+                tokio::time::sleep_until(t0 + interval.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX))).await;
                 n += 1;
-                let body = crate::tools::demo::realistic(n as usize, &mut rand::rng()).to_string();
+                let body = crate::tools::demo::realistic(usize::try_from(n).unwrap_or(usize::MAX), &mut rand::rng())
+                    .to_string();
                 let (client, url, accepted, refused) = (client.clone(), url.clone(), accepted.clone(), refused.clone());
                 tokio::spawn(async move {
                     let sent = client

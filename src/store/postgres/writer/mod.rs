@@ -5,6 +5,7 @@
 mod batch;
 
 use crate::domain::error::Result;
+use crate::domain::ids::EventId;
 use crate::domain::model::{ErrorKind, Millis};
 use crate::store::{AttemptRecord, IngestOutcome, NewEvent};
 use batch::Batcher;
@@ -58,7 +59,7 @@ impl Writer {
             return Ok(IngestOutcome::Duplicate {
                 id: row.try_get(0)?,
                 action: row.try_get(1)?,
-                deliveries: row.try_get::<_, i64>(2)? as u32,
+                deliveries: u32::try_from(row.try_get::<_, i64>(2)?).unwrap_or(u32::MAX),
                 same_body: row.try_get(3)?,
             });
         }
@@ -97,7 +98,7 @@ async fn write_events(
     client: &impl GenericClient,
     node_id: &str,
     events: &[&NewEvent],
-) -> Result<std::collections::HashSet<String>> {
+) -> Result<std::collections::HashSet<EventId>> {
     let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     let received: Vec<i64> = events.iter().map(|e| e.received_at).collect();
@@ -153,7 +154,7 @@ async fn insert_attempts(pool: Pool, node_id: String, records: Vec<AttemptRecord
     let delivery: Vec<&str> = records.iter().map(|r| r.delivery_id.as_str()).collect();
     let subscription: Vec<&str> = records.iter().map(|r| r.subscription_id.as_str()).collect();
     let started: Vec<i64> = records.iter().map(|r| r.started_at).collect();
-    let duration: Vec<i64> = records.iter().map(|r| r.duration_ms as i64).collect();
+    let duration: Vec<i64> = records.iter().map(AttemptRecord::duration).collect();
     let code: Vec<Option<i32>> = records.iter().map(|r| r.status_code.map(i32::from)).collect();
     let kind: Vec<Option<&str>> = records.iter().map(|r| r.error_kind.map(ErrorKind::as_str)).collect();
     let error: Vec<Option<&str>> = records.iter().map(|r| r.error.as_deref()).collect();
@@ -168,11 +169,11 @@ async fn insert_attempts(pool: Pool, node_id: String, records: Vec<AttemptRecord
     let last: Vec<&AttemptRecord> = latest.values().map(|&i| &records[i]).collect();
     let u_id: Vec<&str> = last.iter().map(|r| r.delivery_id.as_str()).collect();
     let u_status: Vec<&str> = last.iter().map(|r| r.new_status.as_str()).collect();
-    let u_attempts: Vec<i32> = last.iter().map(|r| r.attempts_in_series as i32).collect();
+    let u_attempts: Vec<i32> = last.iter().map(|r| i32::try_from(r.attempts_in_series).unwrap_or(i32::MAX)).collect();
     let u_next: Vec<Option<i64>> = last.iter().map(|r| r.next_retry_at).collect();
     let u_code: Vec<Option<i32>> = last.iter().map(|r| r.status_code.map(i32::from)).collect();
     let u_error: Vec<Option<&str>> = last.iter().map(|r| r.error.as_deref()).collect();
-    let u_at: Vec<i64> = last.iter().map(|r| r.started_at + r.duration_ms as i64).collect();
+    let u_at: Vec<i64> = last.iter().map(|r| r.started_at + r.duration()).collect();
     let stmt = client
         .prepare_cached(
             "WITH a AS (
