@@ -33,6 +33,7 @@ use utoipa::openapi::{Ref, Schema};
         subscriptions::create,
         subscriptions::list,
         subscriptions::get,
+        subscriptions::secret,
         subscriptions::update,
         subscriptions::delete,
         subscriptions::pause,

@@ -3,9 +3,11 @@
 use super::error::json_body;
 use super::events::Redelivering;
 use super::extract::Path;
+use super::extract::Query;
+use super::page::{ListResponse, Listing, PageParams};
 use super::schema::without_null;
-use super::{ApiError, AppState, ErrorBody, List};
-use crate::domain::model::{Actor, Caller, Subscription, SubscriptionState};
+use super::{ApiError, AppState, ErrorBody};
+use crate::domain::model::{Actor, Caller, SigningKeys, Subscription, SubscriptionState};
 use crate::validate::subscriptions::SubscriptionInput;
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
@@ -14,7 +16,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 
@@ -24,8 +25,7 @@ type Body = Result<Bytes, BytesRejection>;
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Created {
     #[serde(flatten)]
-    #[schema(value_type = Subscription)]
-    subscription: Arc<Subscription>,
+    subscription: Subscription,
     /// Ids of the subscriptions deleted in its favour.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     replaced: Vec<String>,
@@ -91,7 +91,8 @@ impl utoipa::ToSchema for NewSubscription {
     }
 }
 
-/// Creates a subscription; without a `secret`, one of the `signing` scheme asked for is made.
+/// Creates a subscription; without a `secret`, one of the `signing` scheme asked for is made. The
+/// answer shows it masked, as every answer does: `GET /v1/subscriptions/{id}/secret` reads it.
 #[utoipa::path(post, path = "/v1/subscriptions", operation_id = "createSubscription", tag = "subscriptions",
     request_body = NewSubscription,
     responses((status = 201, body = Created), (status = 409, description = "same URL and an overlapping action", body = ErrorBody),
@@ -104,20 +105,20 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let input: SubscriptionInput = json_body(&headers, body, false)?.unwrap_or_default();
     let (subscription, replaced) = app.engine.create_subscription(&input, actor).await?;
-    Ok((StatusCode::CREATED, Json(Created { subscription, replaced })))
+    Ok((StatusCode::CREATED, Json(Created { subscription: as_read_by(&subscription, Actor::Admin), replaced })))
 }
 
-/// A subscription as `actor` may read it: a viewer sees secrets, header values and the URL's
-/// path secrets and query values masked (reading must not hand out what signs or authenticates
-/// deliveries).
-fn as_read_by(sub: Arc<Subscription>, actor: Actor) -> Arc<Subscription> {
-    if actor == Actor::Admin { sub } else { Arc::new(sub.for_viewer()) }
+/// A subscription as `actor` may read it: its signing secrets masked for everyone (they are
+/// read through `GET /v1/subscriptions/{id}/secret`, audited); a viewer sees header values and
+/// the URL's path secrets and query values masked too (reading must not hand out what
+/// authenticates deliveries).
+fn as_read_by(sub: &Subscription, actor: Actor) -> Subscription {
+    if actor == Actor::Admin { sub.with_secrets_masked() } else { sub.for_viewer() }
 }
 
 /// One subscription as `actor` reads it, with its version in `ETag` (what `If-Match` takes back).
-fn tagged(sub: Arc<Subscription>, actor: Actor) -> Response {
-    let etag = sub.etag();
-    ([(header::ETAG, etag)], Json(as_read_by(sub, actor))).into_response()
+fn tagged(sub: &Subscription, actor: Actor) -> Response {
+    ([(header::ETAG, sub.etag())], Json(as_read_by(sub, actor))).into_response()
 }
 
 /// The versions a conditional change was made against (`If-Match`), if it is conditional.
@@ -125,14 +126,34 @@ fn if_match(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::IF_MATCH).map(|v| v.to_str().unwrap_or("\"unreadable\""))
 }
 
-/// Every subscription (a viewer sees secrets, header values and URL secrets masked).
+/// The subscriptions in id order (oldest first), a page at a time (docs/api.md, Lists); secrets
+/// masked (a viewer sees header values and URL secrets masked too).
 #[utoipa::path(get, path = "/v1/subscriptions", operation_id = "listSubscriptions", tag = "subscriptions",
-    responses((status = 200, body = List<Subscription>)))]
+    params(PageParams), responses((status = 200, body = ListResponse<Subscription>), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
-) -> Result<Json<List<Arc<Subscription>>>, ApiError> {
-    Ok(List::of(app.engine.current_subscriptions().await?.into_iter().map(|s| as_read_by(s, actor)).collect()))
+    Query(params): Query<PageParams>,
+) -> Result<Json<ListResponse<Subscription>>, ApiError> {
+    let page = params.request(Listing::Subscriptions)?;
+    let found = app.engine.subscriptions_window(&page.window()).await?;
+    let shown = found.iter().map(|s| as_read_by(s, actor)).collect();
+    Ok(Json(page.answer(shown, |s| s.id.clone())))
+}
+
+/// Its signing secrets in full: the one that signs from now and those a rotation replaced that
+/// still sign beside it, with their end. Admin token only; each read is kept in the audit log
+/// (`subscription.read_secret`). Lists, reads and every change's answer show them masked.
+#[utoipa::path(get, path = "/v1/subscriptions/{id}/secret", operation_id = "getSubscriptionSecret", tag = "subscriptions",
+    params(("id" = String, Path, description = "sub_…")),
+    responses((status = 200, body = SigningKeys), (status = 403, description = "the viewer token does not read secrets", body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn secret(
+    State(app): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<SigningKeys>, ApiError> {
+    Ok(Json(app.engine.signing_keys(&id, caller).await?))
 }
 
 #[utoipa::path(get, path = "/v1/subscriptions/{id}", operation_id = "getSubscription", tag = "subscriptions",
@@ -144,7 +165,8 @@ pub async fn get(
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(tagged(app.engine.current_subscription(&id).await?, actor))
+    let sub = app.engine.current_subscription(&id).await?;
+    Ok(tagged(&sub, actor))
 }
 
 /// Changes the fields given; the others stay as they are.
@@ -163,7 +185,7 @@ pub async fn update(
 ) -> Result<Response, ApiError> {
     let input: SubscriptionInput = json_body(&headers, body, false)?.unwrap_or_default();
     let changed = app.engine.update_subscription_matching(&id, if_match(&headers), &input, actor).await?;
-    Ok(tagged(changed, Actor::Admin))
+    Ok(tagged(&changed, Actor::Admin))
 }
 
 /// Deletes it; its unfinished deliveries are cancelled.
@@ -189,8 +211,9 @@ pub async fn pause(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
     Path(id): Path<String>,
-) -> Result<Json<Arc<Subscription>>, ApiError> {
-    Ok(Json(app.engine.set_state(&id, SubscriptionState::Paused, actor).await?))
+) -> Result<Json<Subscription>, ApiError> {
+    let changed = app.engine.set_state(&id, SubscriptionState::Paused, actor).await?;
+    Ok(Json(as_read_by(&changed, Actor::Admin)))
 }
 
 /// Makes a paused or disabled subscription active again.
@@ -201,8 +224,9 @@ pub async fn resume(
     State(app): State<AppState>,
     Extension(actor): Extension<Caller>,
     Path(id): Path<String>,
-) -> Result<Json<Arc<Subscription>>, ApiError> {
-    Ok(Json(app.engine.set_state(&id, SubscriptionState::Active, actor).await?))
+) -> Result<Json<Subscription>, ApiError> {
+    let changed = app.engine.set_state(&id, SubscriptionState::Active, actor).await?;
+    Ok(Json(as_read_by(&changed, Actor::Admin)))
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -213,7 +237,8 @@ pub struct RotateBody {
     secret: Option<String>,
 }
 
-/// A new secret signs from now; the replaced ones keep signing beside it for 24 hours each.
+/// A new secret signs from now; the replaced ones keep signing beside it for 24 hours each. The
+/// answer shows them masked: `GET /v1/subscriptions/{id}/secret` reads the new one.
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/rotate-secret", operation_id = "rotateSecret", tag = "subscriptions",
     params(("id" = String, Path, description = "sub_…")), request_body(content = Option<RotateBody>),
     responses((status = 200, body = Subscription), (status = 404, body = ErrorBody),
@@ -226,9 +251,10 @@ pub async fn rotate_secret(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Arc<Subscription>>, ApiError> {
+) -> Result<Json<Subscription>, ApiError> {
     let input: RotateBody = json_body(&headers, body, true)?.unwrap_or_default();
-    Ok(Json(app.engine.rotate_secret(&id, input.secret, actor).await?))
+    let rotated = app.engine.rotate_secret(&id, input.secret, actor).await?;
+    Ok(Json(as_read_by(&rotated, Actor::Admin)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -613,6 +613,11 @@ impl App {
                     false,
                 );
             }
+            Outcome::SecretRead { subscription_id, key } => {
+                self.table.revealed_secret = Some((subscription_id, key));
+            }
+            // The event loop copies it and never hands it here; the app has no terminal to copy with.
+            Outcome::Copy { what, .. } => self.set_status(format!("{what} was not copied"), true),
             Outcome::Done(text) => self.set_status(text, false),
             Outcome::Failed(text) => self.set_status(text, true),
         }

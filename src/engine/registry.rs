@@ -3,6 +3,7 @@
 
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Subscription, SubscriptionState, new_id};
+use crate::domain::page::Window;
 use crate::validate::payload::{Audience, PayloadFacts};
 use crate::validate::subscriptions::conflicts;
 use std::collections::BTreeMap;
@@ -40,6 +41,19 @@ impl Registry {
 
     pub(super) fn all(&self) -> Vec<Arc<Subscription>> {
         self.read().map(|r| r.by_id.values().cloned().collect()).unwrap_or_default()
+    }
+
+    /// A window of the subscriptions in id order, read from the map by range.
+    pub(super) fn window(&self, window: &Window<String>) -> Vec<Arc<Subscription>> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let Ok(live) = self.read() else { return Vec::new() };
+        let bounds = match (&window.from, window.backward) {
+            (None, _) => (Unbounded, Unbounded),
+            (Some(from), false) => (Excluded(from.clone()), Unbounded),
+            (Some(from), true) => (Unbounded, Excluded(from.clone())),
+        };
+        let range = live.by_id.range::<String, _>(bounds).map(|(_, sub)| sub.clone());
+        window.read(range, |sub| sub.id.clone(), false)
     }
 
     pub(super) fn get(&self, id: &str) -> Option<Arc<Subscription>> {

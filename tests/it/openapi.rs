@@ -86,6 +86,9 @@ async fn third_party_validators_accept_the_document_and_every_real_answer() {
     assert_eq!(s.call(Method::POST, "/v1/subscriptions", "/v1/subscriptions", Some(bad)).await.0, 422);
     s.call(Method::GET, "/v1/subscriptions", "/v1/subscriptions", None).await;
     s.call(Method::GET, "/v1/subscriptions/{id}", &one(""), None).await;
+    assert_eq!(s.call(Method::GET, "/v1/subscriptions/{id}/secret", &one("/secret"), None).await.0, 200);
+    let garbled = "/v1/subscriptions?iterator=bm90LWEtY3Vyc29y";
+    assert_eq!(s.call(Method::GET, "/v1/subscriptions", garbled, None).await.0, 400);
     assert_eq!(s.call(Method::GET, "/v1/subscriptions/{id}", "/v1/subscriptions/sub_nope", None).await.0, 404);
     s.call(Method::PATCH, "/v1/subscriptions/{id}", &one(""), Some(json!({"timeout_ms": 5000}))).await;
     s.call(Method::POST, "/v1/subscriptions/{id}/pause", &one("/pause"), None).await;
@@ -104,7 +107,9 @@ async fn third_party_validators_accept_the_document_and_every_real_answer() {
     s.hw.settled(&event_id, std::time::Duration::from_secs(10)).await;
     let no_action = json!({"data": {"card": {"id": 1}}});
     assert_eq!(s.call(Method::POST, "/v1/events", "/v1/events", Some(no_action)).await.0, 422);
-    s.call(Method::GET, "/v1/events", "/v1/events?limit=1", None).await;
+    let (_, page) = s.call(Method::GET, "/v1/events", "/v1/events?limit=1", None).await;
+    let back = format!("/v1/events?limit=1&iterator={}", page["prev_iterator"].as_str().unwrap());
+    s.call(Method::GET, "/v1/events", &back, None).await;
     assert_eq!(s.call(Method::GET, "/v1/events", "/v1/events?limit=0", None).await.0, 400);
     s.call(Method::GET, "/v1/events/{id}", &format!("/v1/events/{event_id}"), None).await;
     let redeliver = format!("/v1/events/{event_id}/redeliver");

@@ -8,7 +8,7 @@ pub use local::LocalSource;
 pub use remote::RemoteSource;
 
 use crate::domain::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview};
-use crate::domain::model::{EventDetail, EventSummary, Subscription};
+use crate::domain::model::{EventDetail, EventSummary, SigningKeys, Subscription};
 use crate::domain::query::EventQuery;
 use crate::engine::report::StatsReport;
 use crate::observe::feed::FeedEvent;
@@ -93,7 +93,10 @@ pub trait Source: Send + Sync + 'static {
     /// Starts pushing updates (feed events and periodic stats) into `tx`.
     fn watch(&self, tx: mpsc::Sender<Update>);
     async fn stats(&self) -> SourceResult<StatsReport>;
+    /// Every subscription, its signing secrets masked.
     async fn subscriptions(&self) -> SourceResult<Vec<Subscription>>;
+    /// A subscription's signing secrets in full (the read is audited; a viewer is refused).
+    async fn signing_keys(&self, id: &str) -> SourceResult<SigningKeys>;
     async fn events(&self, query: EventQuery) -> SourceResult<Vec<EventSummary>>;
     async fn event(&self, id: &str) -> SourceResult<EventDetail>;
     async fn alerts(&self) -> SourceResult<Vec<Alert>>;

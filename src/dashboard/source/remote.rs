@@ -6,7 +6,7 @@ use super::AUDIT_SHOWN;
 use super::{Source, SourceError, SourceResult, Update};
 use crate::domain::error::root_cause;
 use crate::domain::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview, SubscriptionChange};
-use crate::domain::model::{EventDetail, EventSummary, Subscription};
+use crate::domain::model::{EventDetail, EventSummary, SigningKeys, Subscription};
 use crate::domain::query::{EventQuery, StatusFilter};
 use crate::engine::report::StatsReport;
 use crate::observe::feed::FeedEvent;
@@ -119,12 +119,38 @@ impl RemoteSource {
     async fn get<T: DeserializeOwned>(&self, path: &str) -> SourceResult<T> {
         self.call(reqwest::Method::GET, path, None).await
     }
+
+    /// Every item of a list route, following its `iterator` page by page in the list's order.
+    async fn every<T: DeserializeOwned>(&self, path: &str) -> SourceResult<Vec<T>> {
+        let mut all = Vec::new();
+        let mut iterator = String::new();
+        for _ in 0..MAX_PAGES {
+            let page: Page<T> = self.get(&format!("{path}?limit=500&iterator={iterator}")).await?;
+            all.extend(page.data);
+            match page.iterator {
+                Some(next) if !page.done => iterator = next,
+                _ => return Ok(all),
+            }
+        }
+        Err(SourceError::Malformed(format!("{path} lists more than {MAX_PAGES} pages; the dashboard reads no more")))
+    }
 }
 
 #[derive(serde::Deserialize)]
 struct Data<T> {
     data: T,
 }
+
+/// A page of a list route (docs/api.md, Lists).
+#[derive(serde::Deserialize)]
+struct Page<T> {
+    data: Vec<T>,
+    iterator: Option<String>,
+    done: bool,
+}
+
+/// The most pages `every` follows: 100,000 items at 500 a page.
+const MAX_PAGES: usize = 200;
 
 /// What `POST /v1/replays` takes, for a preview and for the replay itself.
 fn replay_body(filter: &ReplayFilter, rate_per_s: u32) -> Value {
@@ -194,7 +220,11 @@ impl Source for RemoteSource {
     }
 
     async fn subscriptions(&self) -> SourceResult<Vec<Subscription>> {
-        Ok(self.get::<Data<_>>("/v1/subscriptions").await?.data)
+        self.every("/v1/subscriptions").await
+    }
+
+    async fn signing_keys(&self, id: &str) -> SourceResult<SigningKeys> {
+        self.get(&format!("/v1/subscriptions/{id}/secret")).await
     }
 
     async fn events(&self, q: EventQuery) -> SourceResult<Vec<EventSummary>> {
@@ -202,12 +232,11 @@ impl Source for RemoteSource {
         param(&mut params, "action", q.action.as_deref());
         param(&mut params, "subscription", q.subscription.as_deref());
         param(&mut params, "card", q.card_id.as_deref());
-        param(&mut params, "before", q.before.as_deref());
         param(&mut params, "status", q.status.map(StatusFilter::as_str));
         let terms: Vec<String> =
             q.words.iter().cloned().chain(q.fields.iter().map(|(path, value)| format!("{path}:{value}"))).collect();
         param(&mut params, "q", Some(terms.join(" ")).filter(|t| !t.is_empty()).as_deref());
-        Ok(self.get::<Data<_>>(&format!("/v1/events?{}", params.join("&"))).await?.data)
+        Ok(self.get::<Page<_>>(&format!("/v1/events?{}", params.join("&"))).await?.data)
     }
 
     async fn event(&self, id: &str) -> SourceResult<EventDetail> {
@@ -219,11 +248,11 @@ impl Source for RemoteSource {
     }
 
     async fn audit(&self) -> SourceResult<Vec<AuditEntry>> {
-        Ok(self.get::<Data<Vec<AuditEntry>>>(&format!("/v1/audit?limit={AUDIT_SHOWN}")).await?.data)
+        Ok(self.get::<Page<AuditEntry>>(&format!("/v1/audit?limit={AUDIT_SHOWN}")).await?.data)
     }
 
     async fn alerts(&self) -> SourceResult<Vec<Alert>> {
-        let mut alerts = self.get::<Data<Vec<Alert>>>("/v1/alerts").await?.data;
+        let mut alerts: Vec<Alert> = self.every("/v1/alerts").await?;
         alerts.reverse(); // the API is newest first; the dashboard keeps them oldest first
         Ok(alerts)
     }
@@ -274,7 +303,7 @@ impl Source for RemoteSource {
     }
 
     async fn replays(&self) -> SourceResult<Vec<Replay>> {
-        Ok(self.get::<Data<_>>("/v1/replays").await?.data)
+        self.every("/v1/replays").await
     }
 
     async fn cancel_replay(&self, id: &str) -> SourceResult<Replay> {
@@ -346,7 +375,7 @@ impl RemoteSource {
                     Some(Update::Resumed { replayed, gaps: std::mem::take(&mut gaps) })
                 }
                 "subscription.changed" => match serde_json::from_str::<FeedEvent>(&frame.data) {
-                    // The stream masks secrets: the full subscription comes from the API.
+                    // The stream masks credential headers: the admin's read of it comes from the API.
                     Ok(FeedEvent::SubscriptionChanged { change, subscription })
                         if change != SubscriptionChange::Deleted =>
                     {

@@ -21,6 +21,7 @@ pub(super) use schema::MIGRATIONS;
 use super::{Activity, AttemptCount, AttemptRecord, IngestOutcome, NewEvent, PendingDelivery, SharedStore, Store};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Alert, AuditEntry, EventDetail, EventSummary, Millis, Replay, Subscription};
+use crate::domain::page::Window;
 use crate::domain::query::EventQuery;
 use bytes::Bytes;
 use changes::SUBSCRIPTIONS_CHANNEL;
@@ -186,12 +187,16 @@ impl Store for PostgresStore {
         reads::replays(&self.pool).await
     }
 
+    async fn replays_window(&self, window: Window<String>) -> Result<Vec<Replay>> {
+        reads::replays_window(&self.pool, &window).await
+    }
+
     async fn save_audit(&self, audit: &AuditEntry) -> Result<()> {
         changes::insert_audit(&self.pool.get().await?, &self.node_id, audit).await
     }
 
-    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
-        reads::audit_log(&self.pool, limit).await
+    async fn audit_window(&self, window: Window<i64>) -> Result<Vec<(i64, AuditEntry)>> {
+        reads::audit_window(&self.pool, &window).await
     }
 
     async fn attempt_counts(&self, since: Millis, by_second_from: Millis) -> Result<Vec<AttemptCount>> {
