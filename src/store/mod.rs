@@ -246,7 +246,7 @@ pub trait Store: Send + Sync + 'static {
     async fn replays(&self) -> Result<Vec<Replay>>;
     /// A window of the replay jobs, a list newest first (by id, which begins with its time).
     async fn replays_window(&self, window: Window<String>) -> Result<Vec<Replay>>;
-    /// Keeps an audit entry for a change that has no stored state of its own (a probe).
+    /// Keeps an audit entry for what has no stored state of its own (a probe, a read of a secret).
     async fn save_audit(&self, audit: &AuditEntry) -> Result<()>;
     /// A window of the audit log (changes made by operators and by hookwatch), a list newest
     /// first: each entry with its position (its row's number, in the order entries were kept).
