@@ -19,7 +19,7 @@ pub const MAX_LIMIT: u32 = 500;
 pub struct ListResponse<T> {
     pub data: Vec<T>,
     /// Pass as `iterator` for the next page (onwards in the list's order); null only when the
-    /// list is empty. On the last page it still continues from there, with what came since.
+    /// list is empty. On the last page it still continues from there, with what is added there.
     pub iterator: Option<String>,
     /// Pass as `iterator` for the page before this one; null only when the list is empty.
     pub prev_iterator: Option<String>,
