@@ -5,7 +5,7 @@
 use super::request_id::RequestId;
 use super::{ApiError, AppState};
 use crate::domain::model::{Actor, Caller};
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -46,17 +46,29 @@ fn forbidden() -> Response {
     .into_response()
 }
 
+fn secret_refused() -> Response {
+    let message = "the viewer token does not read signing secrets; this read needs the admin token";
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", message).into_response()
+}
+
 /// Whether a request only reads: the viewer token may make it.
 fn reads_only(req: &Request) -> bool {
     matches!(*req.method(), Method::GET | Method::HEAD)
 }
 
-/// The admin routes: the admin token for everything, the viewer token for reads. The rule is the
-/// method's, so a new route is covered the day it is added. The request carries its `Actor` and
+/// Whether a request reads what only the admin token may (`super::ADMIN_ONLY_READS`).
+fn reads_secrets(req: &Request) -> bool {
+    let path = req.extensions().get::<MatchedPath>();
+    path.is_some_and(|p| super::ADMIN_ONLY_READS.contains(&p.as_str()))
+}
+
+/// The admin routes: the admin token for everything, the viewer token for reads but those of
+/// secrets. The rule is the method's, so a new route is covered the day it is added. The request carries its `Actor` and
 /// its `Caller` (the token's name too, for the audit log).
 pub async fn require_admin(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
     let mut caller = match bearer(&req).and_then(|t| app.tokens.caller(&t)) {
         Some(Caller { actor: Actor::Viewer, .. }) if !reads_only(&req) => return forbidden(),
+        Some(Caller { actor: Actor::Viewer, .. }) if reads_secrets(&req) => return secret_refused(),
         Some(caller @ Caller { actor: Actor::Admin | Actor::Viewer, .. }) => caller,
         _ => return unauthorized("admin"),
     };

@@ -2,11 +2,12 @@
 
 use super::error::json_body;
 use super::extract::{PathId, Query};
+use super::page::{ListResponse, Listing, PageRequest};
 use super::{ApiError, AppState, ErrorBody};
 use crate::domain::ids::EventId;
 use crate::domain::model::{Actor, Caller};
 use crate::domain::query::{EventQuery, StatusFilter};
-use crate::wire::{EventPage, EventWithPayload, RedeliverBody, Redelivering};
+use crate::wire::{EventSummary, EventWithPayload, RedeliverBody, Redelivering};
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, State};
@@ -14,9 +15,6 @@ use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
-
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 500;
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -35,8 +33,8 @@ pub struct ListParams {
     /// 1 to 500 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     limit: Option<String>,
-    /// An event id: the page after it (`next_before` of the previous page).
-    before: Option<String>,
+    /// `iterator` or `prev_iterator` of a page of this list: the page after it, or before it.
+    iterator: Option<String>,
     /// Payload search: words, and `data.path:value` field conditions (a term whose key has a dot
     /// is a field path: dot-separated letters, digits, `_` and `-`, and a value).
     #[param(schema_with = search_schema)]
@@ -74,23 +72,21 @@ fn search_schema() -> utoipa::openapi::Object {
 
 impl super::extract::Usage for ListParams {
     const USAGE: &'static str =
-        "?action=&subscription=&status=&card=&limit=1..500&before=&q= (docs/api.md, GET /v1/events)";
+        "?action=&subscription=&status=&card=&limit=1..500&iterator=&q= (docs/api.md, GET /v1/events)";
 }
 
 fn invalid(code: &'static str, message: String) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, code, message)
 }
 
-/// Lists stored events, newest first, with their deliveries.
+/// Lists stored events, newest first, with their deliveries; a page at a time (docs/api.md, Lists).
 #[utoipa::path(get, path = "/v1/events", operation_id = "listEvents", tag = "events", params(ListParams),
-    responses((status = 200, body = EventPage), (status = 400, body = ErrorBody)))]
-pub async fn list(State(app): State<AppState>, Query(p): Query<ListParams>) -> Result<Json<EventPage>, ApiError> {
-    let limit = match p.limit.as_deref() {
-        None | Some("") => DEFAULT_LIMIT,
-        Some(l) => l.parse::<u32>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
-            invalid("invalid_limit", format!("limit must be a number from 1 to {MAX_LIMIT}, not {l:?}"))
-        })?,
-    };
+    responses((status = 200, body = ListResponse<EventSummary>), (status = 400, body = ErrorBody)))]
+pub async fn list(
+    State(app): State<AppState>,
+    Query(p): Query<ListParams>,
+) -> Result<Json<ListResponse<EventSummary>>, ApiError> {
+    let page = PageRequest::parse(Listing::Events, p.limit.as_deref(), p.iterator.as_deref())?;
     let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(StatusFilter::parse(s).ok_or_else(|| {
@@ -115,13 +111,10 @@ pub async fn list(State(app): State<AppState>, Query(p): Query<ListParams>) -> R
         subscription: p.subscription.filter(|s| !s.is_empty()),
         status,
         card_id: p.card.filter(|s| !s.is_empty()),
-        before: p.before.filter(|s| !s.is_empty()),
-        limit,
         ..EventQuery::default()
     };
-    let events = app.engine.list_events(query).await?;
-    let next = (events.len() == limit as usize).then(|| events.last().map(|e| e.id.to_string())).flatten();
-    Ok(Json(EventPage { data: events, next_before: next }))
+    let events = app.engine.list_events(query.in_window(page.window())).await?;
+    Ok(Json(page.answer(events, |e| e.id.to_string())))
 }
 
 /// One event: its payload, every delivery and every attempt.

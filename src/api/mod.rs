@@ -12,6 +12,7 @@ mod ingest;
 mod limits;
 mod observe;
 mod openapi;
+mod page;
 mod replays;
 mod request_id;
 mod schema;
@@ -20,7 +21,7 @@ mod stream;
 mod subscriptions;
 pub mod tokens;
 
-pub use crate::wire::{ErrorBody, List};
+pub use crate::wire::ErrorBody;
 pub use connections::{Limits, serve};
 pub use error::ApiError;
 pub use openapi::document as openapi_document;
@@ -53,6 +54,7 @@ fn admin_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/v1/subscriptions", post(subscriptions::create)),
         (Method::GET, "/v1/subscriptions", get(subscriptions::list)),
         (Method::GET, "/v1/subscriptions/{id}", get(subscriptions::get)),
+        (Method::GET, "/v1/subscriptions/{id}/secret", get(subscriptions::secret)),
         (Method::PATCH, "/v1/subscriptions/{id}", patch(subscriptions::update)),
         (Method::DELETE, "/v1/subscriptions/{id}", delete(subscriptions::delete)),
         (Method::POST, "/v1/subscriptions/{id}/pause", post(subscriptions::pause)),
@@ -74,6 +76,10 @@ fn admin_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/graphql", post(graphql::serve)),
     ]
 }
+
+/// The admin routes the viewer token may not read, though it reads every other: they answer
+/// signing secrets.
+pub const ADMIN_ONLY_READS: [&str; 1] = ["/v1/subscriptions/{id}/secret"];
 
 /// The routes that need no token.
 fn public_table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
@@ -100,12 +106,6 @@ pub fn admin_routes() -> Vec<(Method, &'static str)> {
 pub fn routes() -> Vec<(Method, &'static str)> {
     let public = public_table().into_iter().map(|(method, path, _)| (method, path));
     [INGEST_ROUTE, METRICS_ROUTE].into_iter().chain(admin_routes()).chain(public).collect()
-}
-
-impl<T> List<T> {
-    pub fn of(data: Vec<T>) -> axum::Json<List<T>> {
-        axum::Json(List { data })
-    }
 }
 
 /// Admin API bodies are small; ingest has its own configurable limit.

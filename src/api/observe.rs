@@ -1,7 +1,8 @@
 //! Read-only views: `/v1/stats`, an endpoint's history, `/v1/alerts`, `/healthz`, `/metrics`, `/v1/catalog`.
 
 use super::extract::{PathId, Query};
-use super::{ApiError, AppState, ErrorBody, List};
+use super::page::{ListResponse, Listing, PageParams};
+use super::{ApiError, AppState, ErrorBody};
 use crate::domain::catalog::ACTIONS;
 use crate::domain::ids::SubscriptionId;
 use crate::domain::model::{Actor, Alert, AuditEntry};
@@ -19,43 +20,32 @@ pub async fn stats(State(app): State<AppState>, Extension(actor): Extension<Acto
     Json(if actor == Actor::Admin { report } else { report.for_viewer() })
 }
 
-/// Recent alerts (failing, recovered, breaker open, disabled, backlog high), newest first.
-#[utoipa::path(get, path = "/v1/alerts", operation_id = "listAlerts", tag = "observe", responses((status = 200, body = List<Alert>)))]
-pub async fn alerts(State(app): State<AppState>) -> Json<List<Alert>> {
-    let mut alerts = app.engine.alerts();
-    alerts.reverse();
-    List::of(alerts)
+/// This node's recent alerts (failing, recovered, breaker open, disabled, backlog high), newest
+/// first, a page at a time (docs/api.md, Lists). The log keeps the newest 500; a position is this
+/// node's, so an iterator does not outlive a restart.
+#[utoipa::path(get, path = "/v1/alerts", operation_id = "listAlerts", tag = "observe", params(PageParams),
+    responses((status = 200, body = ListResponse<Alert>), (status = 400, body = ErrorBody)))]
+pub async fn alerts(
+    State(app): State<AppState>,
+    Query(params): Query<PageParams>,
+) -> Result<Json<ListResponse<Alert>>, ApiError> {
+    let page = params.request(Listing::Alerts)?;
+    let found = app.engine.alerts_window(&page.window());
+    let (positions, alerts): (Vec<i64>, Vec<Alert>) = found.into_iter().unzip();
+    Ok(Json(page.answer_at(alerts, positions)))
 }
 
-#[derive(serde::Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AuditQuery {
-    /// 1 to 1000 (default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    limit: Option<u32>,
-}
-
-impl super::extract::Usage for AuditQuery {
-    const USAGE: &'static str = "?limit=1..1000";
-}
-
-/// The newest changes first: who made each, what, to which id.
-#[utoipa::path(get, path = "/v1/audit", operation_id = "listAudit", tag = "observe", params(AuditQuery),
-    responses((status = 200, body = List<AuditEntry>), (status = 400, body = ErrorBody)))]
+/// The newest changes first, a page at a time (docs/api.md, Lists): who made each, what, to which id.
+#[utoipa::path(get, path = "/v1/audit", operation_id = "listAudit", tag = "observe", params(PageParams),
+    responses((status = 200, body = ListResponse<AuditEntry>), (status = 400, body = ErrorBody)))]
 pub async fn audit(
     State(app): State<AppState>,
-    Query(query): Query<AuditQuery>,
-) -> Result<Json<List<AuditEntry>>, ApiError> {
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_limit",
-            format!("limit {limit} is out of range; use 1 to 1000"),
-        ));
-    }
-    Ok(List::of(app.engine.audit_log(limit).await?))
+    Query(params): Query<PageParams>,
+) -> Result<Json<ListResponse<AuditEntry>>, ApiError> {
+    let page = params.request(Listing::Audit)?;
+    let (positions, entries): (Vec<i64>, Vec<AuditEntry>) =
+        app.engine.audit_window(page.window()).await?.into_iter().unzip();
+    Ok(Json(page.answer_at(entries, positions)))
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]

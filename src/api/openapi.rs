@@ -33,6 +33,7 @@ use utoipa::openapi::{Ref, Schema};
         subscriptions::create,
         subscriptions::list,
         subscriptions::get,
+        subscriptions::secret,
         subscriptions::update,
         subscriptions::delete,
         subscriptions::pause,
@@ -92,7 +93,8 @@ impl utoipa::Modify for Tokens {
 
 /// The refusals that come from a layer every operation of a kind passes through, declared where
 /// that layer applies rather than on each handler: the token check (401 without a token or with a
-/// wrong one; 403 for the viewer token on every method but GET, and on ingest), the reading of a
+/// wrong one; 403 for the viewer token on every method but GET, on a read of secrets, and on
+/// ingest), the reading of a
 /// body (400 when it cannot be read or parsed, 413 past the route's size limit) and the reading of
 /// path and query parameters (400, `invalid_path`/`invalid_query`). A 415 is the handlers' own
 /// (`json_body`/`require_json`), so each that checks the content type declares it.
@@ -100,9 +102,9 @@ struct Refusals;
 
 impl utoipa::Modify for Refusals {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
             let operations = [
-                (&mut item.get, true),
+                (&mut item.get, !super::ADMIN_ONLY_READS.contains(&path.as_str())),
                 (&mut item.post, false),
                 (&mut item.patch, false),
                 (&mut item.put, false),
@@ -240,8 +242,9 @@ fn refuse(operation: &mut Operation, status: u16, description: &str) {
     operation.responses.responses.entry(status.to_string()).or_insert(RefOr::T(response));
 }
 
-/// OpenAPI links from the answers that name a new resource to the operations on it, so that a
-/// client generator (and schemathesis' stateful phase) can follow them: (operation, status, the
+/// OpenAPI links from the answers that name a new resource to the operations on it (and from a
+/// page of a list to the pages next to it), so that a client generator (and schemathesis'
+/// stateful phase) can follow them: (operation, status, the
 /// value that is the id, the operations taking it as `id`).
 const LINKS: &[(&str, &str, &str, &[&str])] = &[
     (
@@ -259,6 +262,7 @@ const LINKS: &[(&str, &str, &str, &[&str])] = &[
             "probeSubscription",
             "sendTestEvent",
             "getEndpointHistory",
+            "getSubscriptionSecret",
         ],
     ),
     // Not to `redeliverEvent`: its 404 also answers a subscription its body names that does not
@@ -269,6 +273,9 @@ const LINKS: &[(&str, &str, &str, &[&str])] = &[
     ("createReplay", "202", "$response.body#/id", &["getReplay", "cancelReplay"]),
 ];
 
+/// The list routes: each page links to the pages next to it, through its cursors.
+const PAGED: &[&str] = &["listSubscriptions", "listEvents", "listReplays", "listAlerts", "listAudit"];
+
 struct Links;
 
 impl utoipa::Modify for Links {
@@ -277,6 +284,15 @@ impl utoipa::Modify for Links {
             let operations = [&mut item.get, &mut item.post, &mut item.patch, &mut item.put, &mut item.delete];
             for operation in operations.into_iter().flatten() {
                 let from = operation.operation_id.clone().unwrap_or_default();
+                if PAGED.contains(&from.as_str())
+                    && let Some(RefOr::T(response)) = operation.responses.responses.get_mut("200")
+                {
+                    for (name, cursor) in [("nextPage", "iterator"), ("previousPage", "prev_iterator")] {
+                        let value = format!("$response.body#/{cursor}");
+                        let link = Link::builder().operation_id(&from).parameter("iterator", value).build();
+                        response.links.insert(name.to_string(), RefOr::T(link));
+                    }
+                }
                 for (_, status, id, targets) in LINKS.iter().filter(|(op, ..)| *op == from) {
                     let Some(RefOr::T(response)) = operation.responses.responses.get_mut(*status) else {
                         panic!("the link table names {from} {status}, which the document does not have");

@@ -2,7 +2,8 @@
 
 use super::error::json_body;
 use super::extract::{PathId, Query};
-use super::{ApiError, AppState, ErrorBody, List};
+use super::page::{ListResponse, Listing, PageParams};
+use super::{ApiError, AppState, ErrorBody};
 use crate::domain::ids::ReplayId;
 use crate::domain::model::{Caller, Replay, ReplayPreview};
 use crate::wire::{DEFAULT_REPLAY_RATE, ReplayBody};
@@ -49,11 +50,16 @@ pub async fn create(
     Ok((StatusCode::ACCEPTED, Json(replay)).into_response())
 }
 
-/// Every replay job, newest first.
-#[utoipa::path(get, path = "/v1/replays", operation_id = "listReplays", tag = "replays",
-    responses((status = 200, body = List<Replay>)))]
-pub async fn list(State(app): State<AppState>) -> Result<Json<List<Replay>>, ApiError> {
-    Ok(List::of(app.engine.replays().await?))
+/// The replay jobs, newest first, a page at a time (docs/api.md, Lists).
+#[utoipa::path(get, path = "/v1/replays", operation_id = "listReplays", tag = "replays", params(PageParams),
+    responses((status = 200, body = ListResponse<Replay>), (status = 400, body = ErrorBody)))]
+pub async fn list(
+    State(app): State<AppState>,
+    Query(params): Query<PageParams>,
+) -> Result<Json<ListResponse<Replay>>, ApiError> {
+    let page = params.request(Listing::Replays)?;
+    let found = app.engine.replays_window(page.window()).await?;
+    Ok(Json(page.answer(found, |r| r.id.to_string())))
 }
 
 #[utoipa::path(get, path = "/v1/replays/{id}", operation_id = "getReplay", tag = "replays",

@@ -1,11 +1,12 @@
 //! `/v1/subscriptions`: create, list, read, change, delete, pause, resume, rotate, recover.
 
 use super::error::json_body;
-use super::extract::PathId;
+use super::extract::{PathId, Query};
+use super::page::{ListResponse, Listing, PageParams};
 use super::schema::without_null;
-use super::{ApiError, AppState, ErrorBody, List};
+use super::{ApiError, AppState, ErrorBody};
 use crate::domain::ids::SubscriptionId;
-use crate::domain::model::{Actor, Caller, Subscription, SubscriptionState};
+use crate::domain::model::{Actor, Caller, SigningKeys, Subscription, SubscriptionState};
 use crate::wire::SubscriptionInput;
 use crate::wire::{Created, Probing, RecoverBody, Redelivering, RotateBody};
 use axum::Json;
@@ -14,7 +15,6 @@ use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use std::sync::Arc;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 
@@ -80,7 +80,8 @@ impl utoipa::ToSchema for NewSubscription {
     }
 }
 
-/// Creates a subscription; without a `secret`, one of the `signing` scheme asked for is made.
+/// Creates a subscription; without a `secret`, one of the `signing` scheme asked for is made. The
+/// answer shows it masked, as every answer does: `GET /v1/subscriptions/{id}/secret` reads it.
 #[utoipa::path(post, path = "/v1/subscriptions", operation_id = "createSubscription", tag = "subscriptions",
     request_body = NewSubscription,
     responses((status = 201, body = Created), (status = 409, description = "same URL and an overlapping action", body = ErrorBody),
@@ -93,20 +94,20 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let input: SubscriptionInput = json_body(&headers, body, false)?.unwrap_or_default();
     let (subscription, replaced) = app.engine.create_subscription(&input, actor).await?;
-    Ok((StatusCode::CREATED, Json(Created { subscription, replaced })))
+    Ok((StatusCode::CREATED, Json(Created { subscription: as_read_by(&subscription, Actor::Admin), replaced })))
 }
 
-/// A subscription as `actor` may read it: a viewer sees secrets, header values and the URL's
-/// path secrets and query values masked (reading must not hand out what signs or authenticates
-/// deliveries).
-fn as_read_by(sub: Arc<Subscription>, actor: Actor) -> Arc<Subscription> {
-    if actor == Actor::Admin { sub } else { Arc::new(sub.for_viewer()) }
+/// A subscription as `actor` may read it: its signing secrets masked for everyone (they are
+/// read through `GET /v1/subscriptions/{id}/secret`, audited); a viewer sees header values and
+/// the URL's path secrets and query values masked too (reading must not hand out what
+/// authenticates deliveries).
+fn as_read_by(sub: &Subscription, actor: Actor) -> Subscription {
+    if actor == Actor::Admin { sub.with_secrets_masked() } else { sub.for_viewer() }
 }
 
 /// One subscription as `actor` reads it, with its version in `ETag` (what `If-Match` takes back).
-fn tagged(sub: Arc<Subscription>, actor: Actor) -> Response {
-    let etag = sub.etag();
-    ([(header::ETAG, etag)], Json(as_read_by(sub, actor))).into_response()
+fn tagged(sub: &Subscription, actor: Actor) -> Response {
+    ([(header::ETAG, sub.etag())], Json(as_read_by(sub, actor))).into_response()
 }
 
 /// The versions a conditional change was made against (`If-Match`), if it is conditional.
@@ -114,14 +115,34 @@ fn if_match(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::IF_MATCH).map(|v| v.to_str().unwrap_or("\"unreadable\""))
 }
 
-/// Every subscription (a viewer sees secrets, header values and URL secrets masked).
+/// The subscriptions in id order (oldest first), a page at a time (docs/api.md, Lists); secrets
+/// masked (a viewer sees header values and URL secrets masked too).
 #[utoipa::path(get, path = "/v1/subscriptions", operation_id = "listSubscriptions", tag = "subscriptions",
-    responses((status = 200, body = List<Subscription>)))]
+    params(PageParams), responses((status = 200, body = ListResponse<Subscription>), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(app): State<AppState>,
     Extension(actor): Extension<Actor>,
-) -> Result<Json<List<Arc<Subscription>>>, ApiError> {
-    Ok(List::of(app.engine.current_subscriptions().await?.into_iter().map(|s| as_read_by(s, actor)).collect()))
+    Query(params): Query<PageParams>,
+) -> Result<Json<ListResponse<Subscription>>, ApiError> {
+    let page = params.request(Listing::Subscriptions)?;
+    let found = app.engine.subscriptions_window(&page.window()).await?;
+    let shown = found.iter().map(|s| as_read_by(s, actor)).collect();
+    Ok(Json(page.answer(shown, |s| s.id.to_string())))
+}
+
+/// Its signing secrets in full: the one that signs from now and those a rotation replaced that
+/// still sign beside it, with their end. Admin token only; each read is kept in the audit log
+/// (`subscription.read_secret`). Lists, reads and every change's answer show them masked.
+#[utoipa::path(get, path = "/v1/subscriptions/{id}/secret", operation_id = "getSubscriptionSecret", tag = "subscriptions",
+    params(("id" = String, Path, description = "sub_…")),
+    responses((status = 200, body = SigningKeys), (status = 403, description = "the viewer token does not read secrets", body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn secret(
+    State(app): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    PathId(id): PathId<SubscriptionId>,
+) -> Result<Json<SigningKeys>, ApiError> {
+    Ok(Json(app.engine.signing_keys(&id, caller).await?))
 }
 
 #[utoipa::path(get, path = "/v1/subscriptions/{id}", operation_id = "getSubscription", tag = "subscriptions",
@@ -133,7 +154,8 @@ pub async fn get(
     Extension(actor): Extension<Actor>,
     PathId(id): PathId<SubscriptionId>,
 ) -> Result<Response, ApiError> {
-    Ok(tagged(app.engine.current_subscription(&id).await?, actor))
+    let sub = app.engine.current_subscription(&id).await?;
+    Ok(tagged(&sub, actor))
 }
 
 /// Changes the fields given; the others stay as they are.
@@ -152,7 +174,7 @@ pub async fn update(
 ) -> Result<Response, ApiError> {
     let input: SubscriptionInput = json_body(&headers, body, false)?.unwrap_or_default();
     let changed = app.engine.update_subscription_matching(&id, if_match(&headers), &input, actor).await?;
-    Ok(tagged(changed, Actor::Admin))
+    Ok(tagged(&changed, Actor::Admin))
 }
 
 /// Deletes it; its unfinished deliveries are cancelled.
@@ -183,7 +205,7 @@ pub async fn pause(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let paused = app.engine.set_state_matching(&id, if_match(&headers), SubscriptionState::Paused, actor).await?;
-    Ok(tagged(paused, Actor::Admin))
+    Ok(tagged(&paused, Actor::Admin))
 }
 
 /// Makes a paused or disabled subscription active again.
@@ -199,10 +221,11 @@ pub async fn resume(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let resumed = app.engine.set_state_matching(&id, if_match(&headers), SubscriptionState::Active, actor).await?;
-    Ok(tagged(resumed, Actor::Admin))
+    Ok(tagged(&resumed, Actor::Admin))
 }
 
-/// A new secret signs from now; the replaced ones keep signing beside it for 24 hours each.
+/// A new secret signs from now; the replaced ones keep signing beside it for 24 hours each. The
+/// answer shows them masked: `GET /v1/subscriptions/{id}/secret` reads the new one.
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/rotate-secret", operation_id = "rotateSecret", tag = "subscriptions",
     params(("id" = String, Path, description = "sub_…")), request_body(content = Option<RotateBody>),
     responses((status = 200, body = Subscription), (status = 404, body = ErrorBody),
@@ -215,9 +238,10 @@ pub async fn rotate_secret(
     PathId(id): PathId<SubscriptionId>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Arc<Subscription>>, ApiError> {
+) -> Result<Json<Subscription>, ApiError> {
     let input: RotateBody = json_body(&headers, body, true)?.unwrap_or_default();
-    Ok(Json(app.engine.rotate_secret(&id, input.secret, actor).await?))
+    let rotated = app.engine.rotate_secret(&id, input.secret, actor).await?;
+    Ok(Json(as_read_by(&rotated, Actor::Admin)))
 }
 
 /// Sends again every failed delivery to it of events received since a time (after an outage).

@@ -466,6 +466,10 @@ impl App {
                 }
             }
             FeedEvent::SubscriptionChanged { change, subscription } => {
+                // A secret read before the change may be rotated out: `S` reads it again.
+                if self.table.revealed_secret.as_ref().is_some_and(|(id, _)| *id == subscription.id) {
+                    self.table.revealed_secret = None;
+                }
                 self.subscriptions.retain(|s| s.id != subscription.id);
                 if change != SubscriptionChange::Deleted {
                     self.subscriptions.push(*subscription);
@@ -635,6 +639,11 @@ impl App {
                     false,
                 );
             }
+            Outcome::SecretRead { subscription_id, key } => {
+                self.table.revealed_secret = Some((subscription_id, key));
+            }
+            // The event loop copies it and never hands it here; the app has no terminal to copy with.
+            Outcome::Copy { what, .. } => self.set_status(format!("{what} was not copied"), true),
             Outcome::Done(text) => self.set_status(text, false),
             Outcome::Failed(text) => self.set_status(text, true),
         }
@@ -788,6 +797,30 @@ mod tests {
         assert!(press(&mut app, KeyCode::Char('b')).is_empty(), "crm-sync's breaker is closed");
         let said = app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
         assert!(said.contains("not open"), "{said}");
+    }
+
+    /// `S` reads the secret from the source (the list holds it masked) and shows what came back;
+    /// `S` again hides it, and so does a change to the subscription (a rotation may retire it).
+    #[test]
+    fn capital_s_reads_the_secret_then_hides_it() {
+        let mut app = demo_app();
+        press(&mut app, KeyCode::Tab);
+        let id: crate::domain::ids::SubscriptionId = app.endpoints()[app.table.cursor].id.clone().into();
+        let name = app.endpoints()[app.table.cursor].name.clone();
+        let effects = press(&mut app, KeyCode::Char('S'));
+        assert_eq!(effects, vec![Effect::RevealSecret { subscription_id: id.clone(), name }]);
+        assert_eq!(app.table.revealed_secret, None, "nothing shows before the source answers");
+        app.apply_outcome(Outcome::SecretRead { subscription_id: id.clone(), key: "whsec_read".into() });
+        assert_eq!(app.table.revealed_secret, Some((id.clone(), "whsec_read".into())));
+        assert!(press(&mut app, KeyCode::Char('S')).is_empty(), "hiding reads nothing");
+        assert_eq!(app.table.revealed_secret, None);
+
+        app.apply_outcome(Outcome::SecretRead { subscription_id: id.clone(), key: "whsec_read".into() });
+        let sub = app.subscriptions.iter().find(|s| s.id == id).unwrap().clone();
+        let change =
+            FeedEvent::SubscriptionChanged { change: SubscriptionChange::Updated, subscription: Box::new(sub) };
+        app.apply_update(Update::Feed(change));
+        assert_eq!(app.table.revealed_secret, None, "a changed subscription's secret is read again");
     }
 
     #[test]

@@ -71,6 +71,19 @@ pub enum Effect {
         text: String,
         what: String,
     },
+    /// Reads a subscription's signing secret to show it (the read is audited).
+    RevealSecret {
+        subscription_id: SubscriptionId,
+        name: String,
+    },
+    /// Copies a curl command that sends `body` to the subscription as a delivery of `event_id`,
+    /// signed with its secrets read for it (`signed`; a read-only dashboard copies it unsigned).
+    CopyCurl {
+        subscription: Box<Subscription>,
+        event_id: EventId,
+        body: String,
+        signed: bool,
+    },
     Quit,
 }
 
@@ -122,6 +135,16 @@ pub enum Outcome {
         id: SubscriptionId,
         span: Span,
         read: Result<Box<EndpointHistory>, String>,
+    },
+    /// A subscription's signing secret, read to show it.
+    SecretRead {
+        subscription_id: SubscriptionId,
+        key: String,
+    },
+    /// Text the loop hands to the clipboard, as `Effect::Copy`.
+    Copy {
+        text: String,
+        what: String,
     },
     Done(String),
     Failed(String),

@@ -2,7 +2,7 @@
 
 use super::app::{App, Pane, Popup};
 use super::component::{Component, Reply, Request};
-use super::copy::{self, Copyable};
+use super::copy::Copyable;
 use super::effect::Effect;
 use super::filter::{Filter, Sieve, resolve_subscription};
 use super::keymap::{Action, Context};
@@ -186,10 +186,10 @@ impl App {
                 _ => self.set_status(format!("{}'s breaker is not open: nothing to probe", sub.name), true),
             },
             Action::DeleteSubscription => self.ask_delete(&sub),
-            Action::RevealSecret => {
-                let revealed = &mut self.table.revealed_secret;
-                *revealed = if revealed.as_deref() == Some(id) { None } else { Some(sub.id.to_string()) };
-            }
+            Action::RevealSecret => match &self.table.revealed_secret {
+                Some((shown, _)) if *shown == sub.id => self.table.revealed_secret = None,
+                _ => return vec![Effect::RevealSecret { subscription_id: sub.id, name: sub.name }],
+            },
             Action::Copy => {
                 return vec![Effect::Copy { what: format!("{}'s id {}", sub.name, sub.id), text: sub.id.to_string() }];
             }
@@ -288,7 +288,7 @@ impl App {
     fn request(&mut self, request: Request) -> Vec<Effect> {
         match request {
             Request::Copy(chosen) => match self.copied(chosen) {
-                Ok((text, what)) => return vec![Effect::Copy { text, what }],
+                Ok(effect) => return vec![effect],
                 Err(why) => self.set_status(why, true),
             },
             Request::CopyMenu => self.popups.push(Popup::CopyMenu(CopyMenu::default())),
@@ -325,35 +325,34 @@ impl App {
         Vec::new()
     }
 
-    fn copied(&self, chosen: Copyable) -> Result<(String, String), String> {
+    /// What copying `chosen` takes: the text at once, or (the curl command) the signing secrets
+    /// read from the source first.
+    fn copied(&self, chosen: Copyable) -> Result<Effect, String> {
         let Some(Popup::Inspector(ins)) = self.popups.last() else { return Err("no event is open".into()) };
         let detail = ins.detail.as_ref().ok_or("the event is still loading")?;
         let attempt = ins.selected();
-        match chosen {
-            Copyable::Id => Ok((detail.id.to_string(), format!("the event id {}", detail.id))),
+        let (text, what) = match chosen {
+            Copyable::Id => (detail.id.to_string(), format!("the event id {}", detail.id)),
             Copyable::Payload => {
-                Ok((detail.body.clone(), format!("the payload of {} ({} bytes)", detail.id, detail.body.len())))
+                (detail.body.clone(), format!("the payload of {} ({} bytes)", detail.id, detail.body.len()))
             }
             Copyable::Response => {
                 let (delivery, attempt) = attempt.ok_or("no attempt is selected: Tab to Deliveries and pick one")?;
                 let whose = self.subscription_name(&delivery.summary.subscription_id);
-                Ok((
-                    attempt.response_body.clone(),
-                    format!("{whose}'s response ({} bytes)", attempt.response_body.len()),
-                ))
+                (attempt.response_body.clone(), format!("{whose}'s response ({} bytes)", attempt.response_body.len()))
             }
             Copyable::Curl => {
                 let sub_id = ins.selected_subscription().ok_or("select a delivery first (Tab to Deliveries)")?;
                 let sub = self.subscriptions.iter().find(|s| s.id == sub_id).ok_or("that subscription is gone")?;
-                let (command, unsigned) =
-                    copy::curl_command(sub, &detail.id, &detail.body, crate::domain::model::now_ms() / 1000);
-                let mut what = format!("a curl command that sends {} to {} again", detail.id, sub.name);
-                if let Some(note) = unsigned {
-                    what += &format!(", {note}");
-                }
-                Ok((command, what))
+                return Ok(Effect::CopyCurl {
+                    subscription: Box::new(sub.clone()),
+                    event_id: detail.id.clone(),
+                    body: detail.body.clone(),
+                    signed: !self.read_only,
+                });
             }
-        }
+        };
+        Ok(Effect::Copy { text, what })
     }
 
     /// A key for the palette: it edits its line; the app runs what it names.

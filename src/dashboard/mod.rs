@@ -162,8 +162,13 @@ async fn event_loop(
             }
             Some(outcome) = outcomes.recv() => {
                 dirty = true;
-                app.apply_outcome(outcome);
-                Vec::new()
+                match outcome {
+                    Outcome::Copy { text, what } => vec![Effect::Copy { text, what }],
+                    outcome => {
+                        app.apply_outcome(outcome);
+                        Vec::new()
+                    }
+                }
             }
             _ = clock.tick() => {
                 let now = crate::domain::model::now_ms();
@@ -325,6 +330,18 @@ pub async fn carry_out(s: Arc<dyn Source>, effect: Effect) -> Option<Outcome> {
             Ok(replay) => Outcome::ReplayCancelled(Box::new(replay)),
             Err(e) => Outcome::Failed(format!("cannot cancel {id}: {e}")),
         },
+        Effect::RevealSecret { subscription_id, name } => match s.signing_keys(&subscription_id).await {
+            Ok(keys) => Outcome::SecretRead { subscription_id, key: keys.key },
+            Err(e) => Outcome::Failed(format!("cannot read {name}'s signing secret: {e}")),
+        },
+        Effect::CopyCurl { subscription, event_id, body, signed } => {
+            let keys = match signed {
+                true => s.signing_keys(&subscription.id).await.ok(),
+                false => None,
+            };
+            let (text, what) = copy::curl_copy(&subscription, keys.as_ref(), &event_id, &body);
+            Outcome::Copy { text, what }
+        }
         // Done by the loop itself: they touch the terminal, not the source.
         Effect::Copy { .. } | Effect::Quit => return None,
     };

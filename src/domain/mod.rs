@@ -1,12 +1,13 @@
 //! The plain types every stage shares, importing nothing of the flow: events, deliveries,
 //! subscriptions, attempts and alerts (`model`), their typed ids (`ids`), domain errors, the signing secret and the
-//! Standard Webhooks signature, the action
-//! catalog, the stop signal, the retry schedule and the filter language over events (`query`).
+//! Standard Webhooks signature, the action catalog, the stop signal, the retry schedule, the filter
+//! language over events (`query`) and the window a list is read in (`page`).
 
 pub mod catalog;
 pub mod error;
 pub mod ids;
 pub mod model;
+pub mod page;
 pub mod query;
 pub(crate) mod schedule;
 pub(crate) mod secret;

@@ -335,6 +335,28 @@ pub struct RetiredSecret {
     pub until: Millis,
 }
 
+/// A subscription's signing secrets, in full: what `GET /v1/subscriptions/{id}/secret` answers
+/// (Svix's `key`), and each read of it is audited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SigningKeys {
+    /// The secret that signs from now: `whsec_…` (HMAC-SHA256, `v1`) or `whsk_…` (Ed25519, `v1a`).
+    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    pub key: String,
+    /// Secrets replaced by rotations less than 24 hours ago: each signs beside `key` until its
+    /// `until`, newest first.
+    pub previous: Vec<RetiredSecret>,
+    /// With `v1a` signing: the public key (`whpk_…`) consumers verify with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+}
+
+impl SigningKeys {
+    /// The secrets a delivery is signed with now, newest first.
+    pub fn signing(&self) -> Vec<&str> {
+        std::iter::once(self.key.as_str()).chain(self.previous.iter().map(|r| r.secret.as_str())).collect()
+    }
+}
+
 /// How long a replaced secret keeps signing.
 pub const ROTATION_OVERLAP_MS: Millis = 86_400_000;
 /// Secrets signing at once at most (the current one and those of recent rotations).
@@ -413,18 +435,33 @@ impl Subscription {
 
     /// A copy safe to broadcast: signing secrets and credential headers masked.
     pub fn masked(&self) -> Subscription {
-        let mut copy = self.clone();
-        copy.secret = mask(&self.secret);
-        copy.previous_secret = self.previous_secret.as_deref().map(mask);
-        for old in copy.older_secrets.iter_mut() {
-            old.secret = mask(&old.secret);
-        }
+        let mut copy = self.with_secrets_masked();
         for (name, value) in copy.headers.iter_mut() {
             if is_sensitive(name) {
                 *value = mask(value);
             }
         }
         copy
+    }
+
+    /// A copy as every list and read answers it, the admin's too: its signing secrets masked
+    /// (they are read whole only through `signing_keys`, which is audited).
+    pub fn with_secrets_masked(&self) -> Subscription {
+        let mut copy = self.clone();
+        copy.secret = mask(&self.secret);
+        copy.previous_secret = self.previous_secret.as_deref().map(mask);
+        for old in copy.older_secrets.iter_mut() {
+            old.secret = mask(&old.secret);
+        }
+        copy
+    }
+
+    /// Its signing secrets in full, as of `now`: the current one and those still signing after
+    /// a rotation, each with its end.
+    pub fn signing_keys(&self, now: Millis) -> SigningKeys {
+        let previous =
+            self.retired(now).into_iter().map(|r| RetiredSecret { secret: r.secret.to_string(), until: r.until });
+        SigningKeys { key: self.secret.clone(), previous: previous.collect(), public_key: self.public_key.clone() }
     }
 
     /// The secrets that sign a delivery now: the current one, plus every one a rotation replaced

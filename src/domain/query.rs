@@ -59,6 +59,15 @@ pub struct EventQuery {
     pub limit: u32,
 }
 
+impl EventQuery {
+    /// The query narrowed to a window of its list (newest first, by id): the events next to
+    /// the window's event, in its direction.
+    pub fn in_window(self, window: crate::domain::page::Window<String>) -> EventQuery {
+        let (before, after) = if window.backward { (None, window.from) } else { (window.from, None) };
+        EventQuery { before, after, oldest_first: window.backward, limit: window.take, ..self }
+    }
+}
+
 /// A payload field's path (`data.card.title`) and the text its value must hold.
 pub type FieldCondition = (String, String);
 

@@ -4,6 +4,7 @@
 use super::Engine;
 use crate::domain::catalog;
 use crate::domain::model::Alert;
+use crate::domain::page::Window;
 use crate::validate::payload::{Audience, PayloadFacts};
 use crate::wire::FeedEvent;
 use std::collections::VecDeque;
@@ -12,25 +13,43 @@ use std::sync::Mutex;
 /// How many alerts the alert log keeps.
 pub(super) const ALERT_LOG: usize = 500;
 
-/// The newest `ALERT_LOG` alerts, oldest first.
+/// The newest `ALERT_LOG` alerts, oldest first, each at its position: how many alerts this node
+/// logged before it (what a page of `GET /v1/alerts` continues from, while this node runs).
 #[derive(Default)]
-pub(super) struct AlertLog(Mutex<VecDeque<Alert>>);
+pub(super) struct AlertLog(Mutex<Logged>);
+
+#[derive(Default)]
+struct Logged {
+    alerts: VecDeque<Alert>,
+    /// The position of the first of `alerts`: how many were dropped from the front.
+    dropped: i64,
+}
 
 impl AlertLog {
     pub(super) fn new(stored: Vec<Alert>) -> AlertLog {
-        AlertLog(Mutex::new(stored.into()))
+        AlertLog(Mutex::new(Logged { alerts: stored.into(), dropped: 0 }))
     }
 
     pub(super) fn all(&self) -> Vec<Alert> {
-        self.0.lock().map(|a| a.iter().cloned().collect()).unwrap_or_default()
+        self.0.lock().map(|log| log.alerts.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// A window of the log as a list newest first, each alert with its position.
+    fn window(&self, window: &Window<i64>) -> Vec<(i64, Alert)> {
+        let Ok(log) = self.0.lock() else { return Vec::new() };
+        // The log holds at most ALERT_LOG alerts: an index always fits.
+        let positioned =
+            log.alerts.iter().enumerate().map(|(i, a)| (log.dropped + i64::try_from(i).unwrap_or(i64::MAX), a));
+        window.read(positioned, |(at, _)| *at, true).into_iter().map(|(at, a)| (at, a.clone())).collect()
     }
 
     fn push(&self, alert: Alert) {
         if let Ok(mut log) = self.0.lock() {
-            if log.len() >= ALERT_LOG {
-                log.pop_front();
+            if log.alerts.len() >= ALERT_LOG {
+                log.alerts.pop_front();
+                log.dropped += 1;
             }
-            log.push_back(alert);
+            log.alerts.push_back(alert);
         }
     }
 }
@@ -38,6 +57,11 @@ impl AlertLog {
 impl Engine {
     pub fn alerts(&self) -> Vec<Alert> {
         self.alerts.all()
+    }
+
+    /// A window of this node's alert log, newest first, each alert with its position.
+    pub fn alerts_window(&self, window: &Window<i64>) -> Vec<(i64, Alert)> {
+        self.alerts.window(window)
     }
 
     /// An alert this node raised: stored, logged, told to the watchers, and sent as an event to

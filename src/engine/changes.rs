@@ -6,7 +6,10 @@ use super::Engine;
 
 use crate::domain::error::{Error, Result};
 use crate::domain::ids::SubscriptionId;
-use crate::domain::model::{Actor, AuditEntry, Caller, Subscription, SubscriptionChange, SubscriptionState, now_ms};
+use crate::domain::model::{
+    Actor, AuditEntry, Caller, SigningKeys, Subscription, SubscriptionChange, SubscriptionState, now_ms,
+};
+use crate::domain::page::Window;
 use crate::wire::FeedEvent;
 use crate::wire::SubscriptionInput;
 use std::sync::Arc;
@@ -29,6 +32,22 @@ impl Engine {
     pub async fn current_subscriptions(&self) -> Result<Vec<Arc<Subscription>>> {
         self.catch_up_if_shared().await?;
         Ok(self.subscriptions())
+    }
+
+    /// A window of the subscriptions as `current_subscriptions` reads them, a list in id order.
+    pub async fn subscriptions_window(&self, window: &Window<String>) -> Result<Vec<Arc<Subscription>>> {
+        self.catch_up_if_shared().await?;
+        Ok(self.registry.window(window))
+    }
+
+    /// Subscription `id`'s signing secrets in full; the read is kept in the audit log first (a
+    /// read that cannot be audited is refused).
+    pub async fn signing_keys(&self, id: &SubscriptionId, actor: impl Into<Caller>) -> Result<SigningKeys> {
+        let sub = self.current_subscription(id).await?;
+        let entry =
+            audit(actor, "subscription.read_secret", id, format!("{}: its signing secrets were read", sub.name));
+        self.store.save_audit(&entry).await?;
+        Ok(sub.signing_keys(now_ms()))
     }
 
     pub async fn current_subscription(&self, id: &SubscriptionId) -> Result<Arc<Subscription>> {

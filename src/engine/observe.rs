@@ -6,6 +6,7 @@ use super::changes::audit;
 use crate::domain::error::{Error, Result};
 use crate::domain::ids::{EventId, SubscriptionId};
 use crate::domain::model::{AlertKind, AuditEntry, Caller, EventDetail, EventSummary, Millis, now_ms};
+use crate::domain::page::Window;
 use crate::domain::query::EventQuery;
 use crate::store::Activity;
 use crate::wire::{EndpointHistory, NodeInfo, Span};
@@ -107,9 +108,9 @@ impl Engine {
         Ok(history)
     }
 
-    /// The newest `limit` changes made by anyone, newest first.
-    pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
-        self.store.audit_log(limit).await
+    /// A window of the changes made by anyone, a list newest first, each with its position.
+    pub async fn audit_window(&self, window: Window<i64>) -> Result<Vec<(i64, AuditEntry)>> {
+        self.store.audit_window(window).await
     }
 
     /// The Prometheus exposition of this node (and, in a cluster, of the others it follows).

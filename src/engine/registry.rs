@@ -4,6 +4,7 @@
 use crate::domain::error::{Error, Result};
 use crate::domain::ids::{DeliveryId, SubscriptionId};
 use crate::domain::model::{Subscription, SubscriptionState};
+use crate::domain::page::Window;
 use crate::validate::payload::{Audience, PayloadFacts};
 use crate::validate::subscriptions::conflicts;
 use std::collections::BTreeMap;
@@ -41,6 +42,19 @@ impl Registry {
 
     pub(super) fn all(&self) -> Vec<Arc<Subscription>> {
         self.read().map(|r| r.by_id.values().cloned().collect()).unwrap_or_default()
+    }
+
+    /// A window of the subscriptions in id order, read from the map by range.
+    pub(super) fn window(&self, window: &Window<String>) -> Vec<Arc<Subscription>> {
+        use std::ops::Bound::{self, Excluded, Unbounded};
+        let Ok(live) = self.read() else { return Vec::new() };
+        let bounds: (Bound<&str>, Bound<&str>) = match (window.from.as_deref(), window.backward) {
+            (None, _) => (Unbounded, Unbounded),
+            (Some(from), false) => (Excluded(from), Unbounded),
+            (Some(from), true) => (Unbounded, Excluded(from)),
+        };
+        let range = live.by_id.range::<str, _>(bounds).map(|(_, sub)| sub.clone());
+        window.read(range, |sub| sub.id.to_string(), false)
     }
 
     pub(super) fn get(&self, id: &SubscriptionId) -> Option<Arc<Subscription>> {

@@ -13,6 +13,7 @@ use crate::domain::model::{
     Caller, DeliveryStatus, EventSummary, Millis, PreviewTarget, Replay, ReplayFilter, ReplayHold, ReplayPreview,
     ReplayState, SubscriptionState, now_ms, rfc3339,
 };
+use crate::domain::page::Window;
 use crate::domain::query::{EventQuery, StatusFilter};
 use crate::store::first_event_id_at;
 use crate::wire::MAX_REPLAY_RATE;
@@ -195,6 +196,11 @@ impl Engine {
 
     pub async fn replays(&self) -> Result<Vec<Replay>> {
         self.store.replays().await
+    }
+
+    /// A window of the replay jobs, a list newest first.
+    pub async fn replays_window(&self, window: Window<String>) -> Result<Vec<Replay>> {
+        self.store.replays_window(window).await
     }
 
     pub async fn replay(&self, id: &ReplayId) -> Result<Replay> {

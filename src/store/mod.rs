@@ -14,6 +14,7 @@ use crate::domain::error::Result;
 use crate::domain::ids::{DeliveryId, EventId, ReplayId, SubscriptionId};
 use crate::domain::model::{Alert, AuditEntry, Replay};
 use crate::domain::model::{DeliveryStatus, ErrorKind, EventDetail, EventSummary, Millis, Subscription};
+use crate::domain::page::Window;
 use crate::domain::query::EventQuery;
 use crate::wire::NodeInfo;
 use bytes::Bytes;
@@ -284,10 +285,13 @@ pub trait Store: Send + Sync + 'static {
     async fn save_replay(&self, replay: &Replay, audit: Option<&AuditEntry>) -> Result<()>;
     /// Every replay job, newest first.
     async fn replays(&self) -> Result<Vec<Replay>>;
-    /// Keeps an audit entry for a change that has no stored state of its own (a probe).
+    /// A window of the replay jobs, a list newest first (by id, which begins with its time).
+    async fn replays_window(&self, window: Window<String>) -> Result<Vec<Replay>>;
+    /// Keeps an audit entry for what has no stored state of its own (a probe, a read of a secret).
     async fn save_audit(&self, audit: &AuditEntry) -> Result<()>;
-    /// The newest `limit` audit entries (changes made by operators and by hookwatch), newest first.
-    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>>;
+    /// A window of the audit log (changes made by operators and by hookwatch), a list newest
+    /// first: each entry with its position (its row's number, in the order entries were kept).
+    async fn audit_window(&self, window: Window<i64>) -> Result<Vec<(i64, AuditEntry)>>;
 
     /// Claims a request's `Idempotency-Key` (atomically: of two claims at once, on any node, one
     /// wins), unless a request still holds it: one answered since `remembered_since`, or one

@@ -120,10 +120,16 @@ pub(super) const CANCEL_DELIVERIES: &str = "UPDATE deliveries SET status = 'canc
 pub(super) const SAVE_REPLAY: &str =
     "INSERT INTO replays (id, body) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body";
 pub(super) const REPLAYS: &str = "SELECT body FROM replays ORDER BY id DESC";
+/// A window of `table`, a list newest first by its `id` (of SQL type `id_type`): the rows next to
+/// `$1` (NULL: from the newest, or going back, from the oldest), nearest first, at most `$2`.
+pub(super) fn newest_first_window(columns: &str, table: &str, id_type: &str, backward: bool) -> String {
+    let (beyond, order) = if backward { (">", "ASC") } else { ("<", "DESC") };
+    format!(
+        "SELECT {columns} FROM {table} WHERE (CAST($1 AS {id_type}) IS NULL OR id {beyond} $1) ORDER BY id {order} LIMIT $2"
+    )
+}
 /// The newest `$1` alerts, newest first.
 pub(super) const RECENT_ALERTS: &str = "SELECT body FROM alerts ORDER BY id DESC LIMIT $1";
-/// The newest `$1` audit entries, newest first.
-pub(super) const AUDIT_LOG: &str = "SELECT body FROM audit ORDER BY id DESC LIMIT $1";
 pub(super) const COUNT_EVENTS: &str = "SELECT COUNT(*) FROM events";
 /// Whether event `$1` is stored.
 pub(super) const EVENT_EXISTS: &str = "SELECT EXISTS(SELECT 1 FROM events WHERE id = $1)";

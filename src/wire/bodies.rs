@@ -2,10 +2,9 @@
 //! and what each action takes and answers.
 
 use crate::domain::ids::{EventId, SubscriptionId};
-use crate::domain::model::{Actor, EventDetail, EventSummary, ReplayFilter, Subscription};
+use crate::domain::model::{Actor, EventDetail, ReplayFilter, Subscription};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::sync::Arc;
 
 /// What every error answer carries.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -41,18 +40,17 @@ impl From<crate::domain::error::FieldProblem> for FieldProblem {
     }
 }
 
-/// The body of every list answer: `{"data": [...]}`.
+/// A page of a list, newest first unless the route says otherwise.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct List<T> {
+pub struct ListResponse<T> {
     pub data: Vec<T>,
-}
-
-/// A page of events, newest first.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct EventPage {
-    pub data: Vec<EventSummary>,
-    /// Pass as `before` for the next page; null on the last.
-    pub next_before: Option<String>,
+    /// Pass as `iterator` for the next page (onwards in the list's order); null only when the
+    /// list is empty. On the last page it still continues from there, with what is added there.
+    pub iterator: Option<String>,
+    /// Pass as `iterator` for the page before this one; null only when the list is empty.
+    pub prev_iterator: Option<String>,
+    /// Nothing more lies beyond this page in the direction asked.
+    pub done: bool,
 }
 
 /// An event with its deliveries and attempts, and its payload parsed.
@@ -136,8 +134,7 @@ pub struct ReplayBody {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Created {
     #[serde(flatten)]
-    #[schema(value_type = Subscription)]
-    pub subscription: Arc<Subscription>,
+    pub subscription: Subscription,
     /// Ids of the subscriptions deleted in its favour.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<String>)]

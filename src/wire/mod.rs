@@ -22,5 +22,5 @@ pub use subscription::SubscriptionInput;
 pub use crate::domain::model::{
     Actor, Alert, AlertKind, Attempt, AttemptNotice, AuditEntry, BreakerChange, BreakerState, DeliveryDetail,
     DeliveryStatus, ErrorKind, EventDetail, EventSummary, Filters, Owner, Replay, ReplayFilter, ReplayHold,
-    ReplayPreview, ReplayState, Subscription, SubscriptionChange, SubscriptionState,
+    ReplayPreview, ReplayState, SigningKeys, Subscription, SubscriptionChange, SubscriptionState,
 };

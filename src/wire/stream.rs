@@ -56,7 +56,8 @@ impl FeedEvent {
     }
 
     /// The update as it leaves the process: a stream client never receives signing secrets or
-    /// consumers' credentials (it can read them with GET /v1/subscriptions/{id}).
+    /// consumers' credentials (an admin reads those with GET /v1/subscriptions/{id}, the secrets
+    /// with GET /v1/subscriptions/{id}/secret).
     pub fn for_watchers(&self) -> std::borrow::Cow<'_, FeedEvent> {
         self.with_subscription(Subscription::masked)
     }

@@ -56,7 +56,7 @@ async fn the_viewer_token_reads_everything_and_changes_nothing() {
             .await
             .unwrap();
         let status = resp.status().as_u16();
-        if method == Method::GET {
+        if method == Method::GET && !hookwatch::api::ADMIN_ONLY_READS.contains(&template) {
             assert_eq!(status, 200, "{method} {path}: the viewer reads it");
             continue;
         }

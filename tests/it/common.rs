@@ -74,6 +74,11 @@ impl Hookwatch {
         sub
     }
 
+    /// A subscription's signing secret, as its admin reads it (`secret_of`).
+    pub async fn secret(&self, sub: &Value) -> String {
+        secret_of(&self.http, &self.base, sub).await
+    }
+
     /// Posts a raw body to the ingest endpoint.
     pub async fn ingest_raw(
         &self,
@@ -159,6 +164,15 @@ pub async fn until(base: &str, path: &str, within: Duration, check: impl Fn(&Val
 
 /// One API request with a bearer token and an optional JSON body; the answer's status and JSON
 /// (`Null` when the body is not JSON).
+/// A subscription's signing secret, read as its admin reads it (`GET /v1/subscriptions/{id}/secret`,
+/// audited): every other answer shows it masked.
+pub async fn secret_of(http: &reqwest::Client, base: &str, sub: &Value) -> String {
+    let url = format!("{base}/v1/subscriptions/{}/secret", sub["id"].as_str().unwrap());
+    let (status, keys) = call(http, reqwest::Method::GET, &url, ADMIN, None).await;
+    assert_eq!(status, 200, "{keys}");
+    keys["key"].as_str().unwrap().to_string()
+}
+
 pub async fn call(
     http: &reqwest::Client,
     method: reqwest::Method,

@@ -23,7 +23,7 @@ async fn deliveries_are_byte_exact_and_verify_with_the_standard_webhooks_library
     assert_eq!(got.headers["x-team"], "crm");
     assert_eq!(got.headers["content-type"], "application/json");
     assert!(got.headers["user-agent"].to_str().unwrap().starts_with("hookwatch/"));
-    let wh = standardwebhooks::Webhook::new(sub["secret"].as_str().unwrap()).unwrap();
+    let wh = standardwebhooks::Webhook::new(&hw.secret(&sub).await).unwrap();
     wh.verify(&got.body, &got.headers).expect("the official verifier accepts the signature");
 
     let event = hw.settled(accepted["id"].as_str().unwrap(), Duration::from_secs(5)).await;
@@ -39,15 +39,17 @@ async fn every_secret_rotated_out_within_a_day_keeps_signing() {
     let hw = Hookwatch::start().await;
     let sink = Sink::start(Behaviour::default()).await;
     let sub = hw.subscribe(&sink.url, &["*"], json!({})).await;
-    let old = sub["secret"].as_str().unwrap().to_string();
+    let old = hw.secret(&sub).await;
     let id = sub["id"].as_str().unwrap();
     let (status, rotated) = hw.admin(Method::POST, &format!("/v1/subscriptions/{id}/rotate-secret"), None).await;
     assert_eq!(status, 200, "{rotated}");
-    let new = rotated["secret"].as_str().unwrap().to_string();
+    assert!(rotated["secret"].as_str().unwrap().ends_with("(masked)"), "the answer masks it: {rotated}");
+    let new = hw.secret(&sub).await;
     assert_ne!(old, new);
     // A second rotation within the 24 hours: the first secret keeps signing too.
-    let (_, again) = hw.admin(Method::POST, &format!("/v1/subscriptions/{id}/rotate-secret"), None).await;
-    let newest = again["secret"].as_str().unwrap().to_string();
+    hw.admin(Method::POST, &format!("/v1/subscriptions/{id}/rotate-secret"), None).await;
+    let keys = hw.get(&format!("/v1/subscriptions/{id}/secret")).await;
+    let newest = keys["key"].as_str().unwrap().to_string();
     hw.send(&card_move("P", 2)).await;
     sink.wait_for(1, Duration::from_secs(5)).await;
     let got = &sink.requests()[0];
@@ -55,7 +57,10 @@ async fn every_secret_rotated_out_within_a_day_keeps_signing() {
     for secret in [&old, &new, &newest] {
         standardwebhooks::Webhook::new(secret).unwrap().verify(&got.body, &got.headers).expect("every secret verifies");
     }
-    assert_eq!(again["older_secrets"][0]["secret"], old.as_str(), "the admin sees what still signs: {again}");
+    let previous: Vec<&str> =
+        keys["previous"].as_array().unwrap().iter().map(|p| p["secret"].as_str().unwrap()).collect();
+    assert_eq!(previous, [new.as_str(), old.as_str()], "the admin reads what still signs, newest first: {keys}");
+    assert!(keys["previous"].as_array().unwrap().iter().all(|p| p["until"].is_string()), "each with its end: {keys}");
 }
 
 /// A subscription signing with `v1a` (Ed25519): deliveries carry `v1a,…`, verified here by an
@@ -68,7 +73,7 @@ async fn v1a_deliveries_verify_with_the_published_public_key() {
     let hw = Hookwatch::start().await;
     let sink = Sink::start(Behaviour::default()).await;
     let sub = hw.subscribe(&sink.url, &["*"], json!({"signing": "v1a"})).await;
-    assert!(sub["secret"].as_str().unwrap().starts_with("whsk_"), "{sub}");
+    assert!(hw.secret(&sub).await.starts_with("whsk_"), "{sub}");
     let id = sub["id"].as_str().unwrap();
     let (_, as_viewer) = call(&hw.http, Method::GET, &format!("{}/v1/subscriptions/{id}", hw.base), VIEWER, None).await;
     assert_eq!(as_viewer["public_key"], sub["public_key"], "the public key is for anyone who reads");
@@ -91,17 +96,18 @@ async fn v1a_deliveries_verify_with_the_published_public_key() {
     // A v1 subscription switched to v1a: both schemes sign until the old secret's day is over.
     let other = Sink::start(Behaviour::default()).await;
     let v1 = hw.subscribe(&other.url, &["*"], json!({})).await;
+    let v1_secret = hw.secret(&v1).await;
     let path = format!("/v1/subscriptions/{}", v1["id"].as_str().unwrap());
     let (status, switched) = hw.admin(Method::PATCH, &path, Some(json!({"signing": "v1a"}))).await;
     assert_eq!(status, 200, "{switched}");
-    assert_eq!(switched["previous_secret"], v1["secret"]);
+    assert_eq!(switched["previous_secret"], v1["secret"], "masked alike");
     hw.send(&card_move("P", 2)).await;
     other.wait_for(1, Duration::from_secs(5)).await;
     let got = &other.requests()[0];
     let schemes: Vec<&str> =
         got.headers["webhook-signature"].to_str().unwrap().split(' ').filter_map(|s| s.split(',').next()).collect();
     assert_eq!(schemes, ["v1a", "v1"]);
-    standardwebhooks::Webhook::new(v1["secret"].as_str().unwrap())
+    standardwebhooks::Webhook::new(&v1_secret)
         .unwrap()
         .verify(&got.body, &got.headers)
         .expect("a v1 consumer still verifies");

@@ -417,15 +417,15 @@ async fn hang_up_round(addr: &str, request: &str, round: u64) {
 /// Every event the store holds, however its request ended, read page by page.
 async fn stored_event_ids(http: &reqwest::Client, base: &str) -> std::collections::HashSet<String> {
     let mut stored = std::collections::HashSet::new();
-    let mut before = String::new();
+    let mut iterator = String::new();
     loop {
-        let url = format!("{base}/v1/events?limit=500&before={before}");
+        let url = format!("{base}/v1/events?limit=500&iterator={iterator}");
         let (status, page) = call(http, reqwest::Method::GET, &url, ADMIN, None).await;
         assert_eq!(status, 200, "{page}");
         stored.extend(page["data"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()));
-        match page["next_before"].as_str() {
-            Some(next) => before = next.to_string(),
-            None => return stored,
+        match page["iterator"].as_str() {
+            Some(next) if page["done"] == false => iterator = next.to_string(),
+            _ => return stored,
         }
     }
 }

@@ -131,8 +131,8 @@ async fn events_list_filters_and_pages() {
     let data = page["data"].as_array().unwrap();
     assert_eq!(data.len(), 2);
     assert_eq!(data[0]["action"], "card.create", "newest first");
-    let next = page["next_before"].as_str().unwrap();
-    let rest = hw.get(&format!("/v1/events?limit=50&before={next}")).await;
+    let next = page["iterator"].as_str().unwrap();
+    let rest = hw.get(&format!("/v1/events?limit=50&iterator={next}")).await;
     assert_eq!(rest["data"].as_array().unwrap().len(), 4);
     assert_eq!(hw.get("/v1/events?action=CARD.MOVE").await["data"].as_array().unwrap().len(), 5);
     let (status, body) = hw.admin(Method::GET, "/v1/events?limit=0", None).await;

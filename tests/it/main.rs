@@ -23,6 +23,7 @@ mod ingest;
 mod observe;
 mod openapi;
 mod operational;
+mod pagination;
 mod pipefy;
 mod remote_fuzz;
 mod replays;

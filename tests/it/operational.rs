@@ -74,7 +74,7 @@ async fn an_endpoint_failing_reaches_the_subscribers_that_ask_and_not_the_endpoi
     assert_eq!(status, 202);
     let shop_id = shop["id"].as_str().unwrap();
     let got = alert_about(&pager_sink, "hookwatch.endpoint_failing", shop_id, Duration::from_secs(10)).await;
-    let wh = standardwebhooks::Webhook::new(pager["secret"].as_str().unwrap()).unwrap();
+    let wh = standardwebhooks::Webhook::new(&secret_of(&server.http, &server.process.base, &pager).await).unwrap();
     wh.verify(&got.body, &got.headers).expect("signed like any delivery");
     let alert: Value = serde_json::from_slice(&got.body).unwrap();
     assert_eq!(alert["data"]["subscription"]["name"], "shop");

@@ -4,6 +4,7 @@
 use bytes::Bytes;
 use hookwatch::domain::model::{Actor, Alert, AlertKind, AuditEntry, Replay, ReplayFilter, ReplayHold, ReplayState};
 use hookwatch::domain::model::{DeliveryStatus, ErrorKind, Millis, Subscription, now_ms};
+use hookwatch::domain::page::Window;
 use hookwatch::domain::query::{EventQuery, StatusFilter};
 use hookwatch::store::{AttemptRecord, IngestOutcome, NewEvent, NodeStatus, PostgresStore, Store};
 use hookwatch::store::{KeyClaim, KeyHolder, StoredAnswer};
@@ -43,6 +44,7 @@ both_stores!(subscription_changes_fence_ingest, subscription_changes_fence_inges
 both_stores!(unfinished_deliveries_are_pending, unfinished_deliveries_are_pending);
 both_stores!(changes_are_audited_in_their_transaction, changes_are_audited_in_their_transaction);
 both_stores!(finished_replays_are_pruned, finished_replays_are_pruned);
+both_stores!(lists_read_by_window, lists_read_by_window);
 both_stores!(payloads_are_searched_by_word_and_field, payloads_are_searched_by_word_and_field);
 both_stores!(idempotency_keys_are_claimed_once, idempotency_keys_are_claimed_once);
 
@@ -585,14 +587,72 @@ async fn changes_are_audited_in_their_transaction(store: Arc<dyn Store>) {
     let refused = store.requeue_event(&"evt_missing".into(), None, false, t, Some(&entry("event.lost", t))).await;
     assert!(refused.is_err());
     store.delete_subscription(&sub.id, &entry("subscription.delete", t)).await.unwrap();
-    let log = store.audit_log(10).await.unwrap();
+    let log: Vec<AuditEntry> = audit_log(&store, Window::first(10)).await.into_iter().map(|(_, e)| e).collect();
     let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["subscription.delete", "event.redeliver", "subscription.create"], "newest first");
     assert_eq!(log[0], entry("subscription.delete", t), "kept whole");
-    assert_eq!(store.audit_log(1).await.unwrap().len(), 1);
+    assert_eq!(audit_log(&store, Window::first(1)).await.len(), 1);
     store.prune(t - 7_000).await.unwrap();
-    let kept: Vec<String> = store.audit_log(10).await.unwrap().into_iter().map(|e| e.action).collect();
+    let kept: Vec<String> = audit_log(&store, Window::first(10)).await.into_iter().map(|(_, e)| e.action).collect();
     assert_eq!(kept, ["subscription.delete", "event.redeliver"], "retention prunes the audit log");
+}
+
+async fn audit_log(store: &Arc<dyn Store>, window: Window<i64>) -> Vec<(i64, AuditEntry)> {
+    store.audit_window(window).await.unwrap()
+}
+
+/// The audit log and the replays read a window at a time, by position (keyset), in either
+/// direction of their order (newest first), nearest first.
+async fn lists_read_by_window(store: Arc<dyn Store>) {
+    let t = now_ms();
+    for n in 0..5 {
+        let entry = AuditEntry { action: format!("step.{n}"), at: t + n, ..change() };
+        store.save_audit(&entry).await.unwrap();
+        store.save_replay(&replay_at(t + n), None).await.unwrap();
+    }
+    let all = audit_log(&store, Window::first(10)).await;
+    let actions = |page: &[(i64, AuditEntry)]| page.iter().map(|(_, e)| e.action.clone()).collect::<Vec<_>>();
+    assert_eq!(actions(&all), ["step.4", "step.3", "step.2", "step.1", "step.0"]);
+    let after = |at: usize, backward, take| Window { from: Some(all[at].0), backward, take };
+    assert_eq!(actions(&audit_log(&store, after(1, false, 2)).await), ["step.2", "step.1"], "onwards: older");
+    assert_eq!(
+        actions(&audit_log(&store, after(3, true, 2)).await),
+        ["step.2", "step.3"],
+        "back: newer, nearest first"
+    );
+    assert!(audit_log(&store, after(0, true, 2)).await.is_empty(), "nothing is newer than the newest");
+
+    let replays = store.replays_window(Window::first(10)).await.unwrap();
+    let ids: Vec<String> = replays.iter().map(|r| r.id.to_string()).collect();
+    assert_eq!(ids, store.replays().await.unwrap().iter().map(|r| r.id.clone()).collect::<Vec<_>>(), "newest first");
+    let window = |at: usize, backward| Window { from: Some(ids[at].clone()), backward, take: 2 };
+    let read = |w| {
+        let store = store.clone();
+        async move { store.replays_window(w).await.unwrap().into_iter().map(|r| r.id).collect::<Vec<_>>() }
+    };
+    assert_eq!(read(window(1, false)).await, [ids[2].clone(), ids[3].clone()]);
+    assert_eq!(read(window(4, true)).await, [ids[3].clone(), ids[2].clone()]);
+    assert!(read(window(4, false)).await.is_empty(), "nothing is older than the oldest");
+}
+
+/// A running replay created at `created`, with some progress.
+fn replay_at(created: Millis) -> Replay {
+    Replay {
+        id: format!("rpl_{}", ulid::Ulid::from_parts(u64::try_from(created).unwrap(), 1)).into(),
+        filter: ReplayFilter::default(),
+        rate_per_s: 10,
+        state: ReplayState::Running,
+        total: 3,
+        sent: 2,
+        delivered: 1,
+        failed: 1,
+        skipped: 0,
+        held: None,
+        created_at: created,
+        updated_at: created,
+        cursor: None,
+        node: "node-a".into(),
+    }
 }
 
 /// Retention prunes replays that finished and were created before the cutoff; a running or held
@@ -600,25 +660,14 @@ async fn changes_are_audited_in_their_transaction(store: Arc<dyn Store>) {
 async fn finished_replays_are_pruned(store: Arc<dyn Store>) {
     let t = now_ms();
     let replay = |created: Millis, state: ReplayState| Replay {
-        id: format!("rpl_{}", ulid::Ulid::from_parts(u64::try_from(created).unwrap(), 1)).into(),
-        filter: ReplayFilter::default(),
-        rate_per_s: 10,
         state,
-        total: 3,
-        sent: 2,
-        delivered: 1,
-        failed: 1,
-        skipped: 0,
         held: (state == ReplayState::Held).then(|| ReplayHold {
             reason: "breaker open".into(),
             subscription_id: "sub_1".into(),
             subscription_name: "crm".into(),
             next_probe_at: Some(created + 30_000),
         }),
-        created_at: created,
-        updated_at: created,
-        cursor: None,
-        node: "node-a".into(),
+        ..replay_at(created)
     };
     let (old_done, old_running) = (replay(t - 60_000, ReplayState::Done), replay(t - 50_000, ReplayState::Running));
     let (old_cancelled, new_done) = (replay(t - 40_000, ReplayState::Cancelled), replay(t - 1_000, ReplayState::Done));

@@ -388,7 +388,7 @@ async fn y_copies_the_id_the_payload_and_a_signed_curl_command() {
     assert_eq!(sink.wait_for(before + 1, Duration::from_secs(5)).await, before + 1);
     let got = sink.requests().pop().unwrap();
     assert_eq!(got.body, event["body"].as_str().unwrap().as_bytes());
-    let wh = standardwebhooks::Webhook::new(sub["secret"].as_str().unwrap()).unwrap();
+    let wh = standardwebhooks::Webhook::new(&secret_of(&http, &server.base, &sub).await).unwrap();
     wh.verify(&got.body, &got.headers).expect("the copied command is signed like a delivery");
     assert_eq!(got.headers["webhook-id"], newest.as_str());
 

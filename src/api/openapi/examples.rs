@@ -12,7 +12,7 @@ const RPL: &str = "rpl_01M8TQ4NCEZRMSR3B8T1GQFYVT";
 fn subscription() -> Value {
     json!({"id": SUB, "name": "crm", "url": "https://crm.example.com/hooks", "actions": ["card.move", "card.create"],
         "headers": {"Authorization": "Bearer consumer-token"}, "filters": {"pipe_id": ["301234"]},
-        "secret": "whsec_t5mBUsGMbqNbNLbdnxeT9AfEBh9kJo4+DdRZBiCK6Vw=", "state": "active", "max_in_flight": 16,
+        "secret": "whse…(masked)", "state": "active", "max_in_flight": 16,
         "ordered": false, "timeout_ms": 15000, "created_at": "2026-12-02T06:30:13.132Z",
         "updated_at": "2026-12-02T06:30:13.132Z"})
 }
@@ -47,6 +47,12 @@ fn payload() -> Value {
         "title": "Prospect: Acme Corp renewal", "pipe_id": 301234}}})
 }
 
+/// A page of a list: `data`, the cursors both ways, and whether more lies onwards.
+fn page(data: Value) -> Value {
+    json!({"data": [data], "iterator": "c3Vic2NyaXB0aW9uczpuZXh0OnN1Yl8wMU04VFE0S0NDMUsxWDJaM0hBVkRLNVE0Mw",
+        "prev_iterator": "c3Vic2NyaXB0aW9uczpwcmV2OnN1Yl8wMU04VFE0S0NDMUsxWDJaM0hBVkRLNVE0Mw", "done": true})
+}
+
 /// (schema name, example).
 pub fn all() -> Vec<(&'static str, Value)> {
     let mut created = subscription();
@@ -71,14 +77,19 @@ pub fn all() -> Vec<(&'static str, Value)> {
         ("SubscriptionChanges", json!({"timeout_ms": 5000, "state": "paused"})),
         ("Subscription", subscription()),
         ("Created", created),
-        ("List_Subscription", json!({"data": [subscription()]})),
+        ("ListResponse_Subscription", page(subscription())),
+        (
+            "SigningKeys",
+            json!({"key": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "previous": [{"secret": "whsec_t5mBUsGMbqNbNLbdnxeT9AfEBh9kJo4+DdRZBiCK6Vw=", "until": "2026-12-03T06:30:13.132Z"}]}),
+        ),
         ("RotateBody", json!({"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})),
         ("RecoverBody", json!({"since": "2026-01-31T00:00:00Z"})),
         ("Redelivering", json!({"redelivering": 2})),
         ("RedeliverBody", json!({"subscription": SUB, "failed_only": true})),
         ("Probing", json!({"probing": true, "held": 41})),
         ("Ingested", json!({"id": EVT, "action": "card.move", "deliveries": 1})),
-        ("EventPage", json!({"data": [event_summary()], "next_before": EVT})),
+        ("ListResponse_EventSummary", page(event_summary())),
         ("EventWithPayload", event),
         (
             "ReplayBody",
@@ -86,7 +97,7 @@ pub fn all() -> Vec<(&'static str, Value)> {
             "rate_per_s": 50}),
         ),
         ("Replay", replay()),
-        ("List_Replay", json!({"data": [replay()]})),
+        ("ListResponse_Replay", page(replay())),
         (
             "ReplayPreview",
             json!({"total": 120, "events": 120, "rate_per_s": 50,
@@ -119,14 +130,14 @@ pub fn all() -> Vec<(&'static str, Value)> {
             "breaker": []}),
         ),
         (
-            "List_Alert",
-            json!({"data": [{"kind": "breaker_open", "subscription_id": SUB, "subscription_name": "crm",
-            "message": "crm: 5 failures in a row; deliveries wait 30s", "at": "2026-12-02T06:29:58.000Z"}]}),
+            "ListResponse_Alert",
+            page(json!({"kind": "breaker_open", "subscription_id": SUB, "subscription_name": "crm",
+            "message": "crm: 5 failures in a row; deliveries wait 30s", "at": "2026-12-02T06:29:58.000Z"})),
         ),
         (
-            "List_AuditEntry",
-            json!({"data": [{"at": "2026-12-02T06:30:13.133Z", "actor": "admin",
-            "action": "subscription.create", "target": SUB, "summary": "crm → https://crm.example.com/hooks"}]}),
+            "ListResponse_AuditEntry",
+            page(json!({"at": "2026-12-02T06:30:13.133Z", "actor": "admin",
+            "action": "subscription.create", "target": SUB, "summary": "crm → https://crm.example.com/hooks"})),
         ),
         ("Access", json!({"actor": "viewer", "can_change": false})),
         ("Health", json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"), "uptime_s": 3600})),

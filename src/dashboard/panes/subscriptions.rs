@@ -12,6 +12,7 @@ use crate::dashboard::layout::{Pane, first_shown, main_layout, moved, scroll_not
 use crate::dashboard::sanitize::clean;
 use crate::dashboard::text::clock;
 use crate::dashboard::theme::Theme;
+use crate::domain::ids::SubscriptionId;
 use crate::wire::BreakerState;
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
@@ -24,8 +25,9 @@ pub struct Subscriptions {
     pub cursor: usize,
     /// The column the rows are ordered by, and whether reversed (`App::set_sort` orders them).
     pub sort: (Column, bool),
-    /// The subscription whose secret shows (`S`).
-    pub revealed_secret: Option<String>,
+    /// The subscription whose signing secret shows (`S`), and that secret as the source read it
+    /// for this (the list holds it masked).
+    pub revealed_secret: Option<(SubscriptionId, String)>,
 }
 
 impl Default for Subscriptions {
@@ -114,11 +116,12 @@ fn draw(pane: &Subscriptions, frame: &mut Frame, area: Rect, data: &Data, theme:
 
     if detail_line && let Some(e) = data.selected {
         let sub = data.subscriptions.iter().find(|s| s.id == e.id);
-        let secret = match sub {
-            Some(s) if pane.revealed_secret.as_deref() == Some(s.id.as_str()) => clean(&s.secret).into_owned(),
-            Some(_) if data.read_only => "whsec_•••••••• (hidden: read-only)".to_string(),
-            Some(_) => "whsec_•••••••• (S reveals)".to_string(),
-            None => String::new(),
+        let revealed = pane.revealed_secret.as_ref().filter(|(id, _)| sub.is_some_and(|s| s.id == *id));
+        let secret = match (sub, revealed) {
+            (Some(_), Some((_, key))) => clean(key).into_owned(),
+            (Some(_), None) if data.read_only => "whsec_•••••••• (hidden: read-only)".to_string(),
+            (Some(_), None) => "whsec_•••••••• (S reveals)".to_string(),
+            (None, _) => String::new(),
         };
         let mut parts = vec![Span::styled(clean(&e.name).into_owned(), theme.bold())];
         if let (BreakerState::Open, Some(at)) = (e.breaker, e.next_probe_at) {

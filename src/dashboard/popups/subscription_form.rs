@@ -106,7 +106,8 @@ impl SubscriptionForm {
             Field::new(
                 "Signing",
                 "Space: v1 (HMAC) or v1a (Ed25519, a public key)",
-                value(|s| if Scheme::of(&s.secret) == Scheme::V1a { "v1a".into() } else { "v1".into() }, "v1"),
+                // Its public key says it signs with v1a: the secret itself is masked here.
+                value(|s| if s.public_key.is_some() { "v1a".into() } else { "v1".into() }, "v1"),
             ),
         ];
         // A change of state is `p`'s; a new subscription may start paused, to be looked over first.

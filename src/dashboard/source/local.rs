@@ -4,7 +4,8 @@ use super::AUDIT_SHOWN;
 use super::{Source, SourceError, SourceResult, Update};
 use crate::domain::ids::{EventId, ReplayId, SubscriptionId};
 use crate::domain::model::{Actor, Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview};
-use crate::domain::model::{EventDetail, EventSummary, Subscription, SubscriptionState};
+use crate::domain::model::{EventDetail, EventSummary, SigningKeys, Subscription, SubscriptionState};
+use crate::domain::page::Window;
 use crate::domain::query::EventQuery;
 use crate::engine::Engine;
 use crate::wire::StatsReport;
@@ -59,8 +60,13 @@ impl Source for LocalSource {
         Ok(self.engine.stats())
     }
 
+    /// Secrets masked, as the API lists them: `signing_keys` reads them, audited.
     async fn subscriptions(&self) -> SourceResult<Vec<Subscription>> {
-        Ok(self.engine.subscriptions().iter().map(|s| (**s).clone()).collect())
+        Ok(self.engine.subscriptions().iter().map(|s| s.with_secrets_masked()).collect())
+    }
+
+    async fn signing_keys(&self, id: &SubscriptionId) -> SourceResult<SigningKeys> {
+        self.engine.signing_keys(id, Actor::Local).await.map_err(SourceError::from)
     }
 
     async fn events(&self, query: EventQuery) -> SourceResult<Vec<EventSummary>> {
@@ -80,7 +86,8 @@ impl Source for LocalSource {
     }
 
     async fn audit(&self) -> SourceResult<Vec<AuditEntry>> {
-        self.engine.audit_log(AUDIT_SHOWN).await.map_err(SourceError::from)
+        let newest = self.engine.audit_window(Window::first(AUDIT_SHOWN)).await.map_err(SourceError::from)?;
+        Ok(newest.into_iter().map(|(_, entry)| entry).collect())
     }
 
     async fn catalog(&self) -> SourceResult<Vec<String>> {
@@ -121,7 +128,7 @@ impl Source for LocalSource {
             Some(id) => self.engine.update_subscription_matching(id, version, &input, Actor::Local).await,
             None => self.engine.create_subscription(&input, Actor::Local).await.map(|(s, _)| s),
         };
-        saved.map(|s| (*s).clone()).map_err(SourceError::from)
+        saved.map(|s| s.with_secrets_masked()).map_err(SourceError::from)
     }
 
     async fn delete_subscription(&self, id: &SubscriptionId, version: Option<&str>) -> SourceResult<()> {

@@ -9,7 +9,7 @@ pub use remote::RemoteSource;
 
 use crate::domain::ids::{EventId, ReplayId, SubscriptionId};
 use crate::domain::model::{Alert, AuditEntry, Replay, ReplayFilter, ReplayPreview};
-use crate::domain::model::{EventDetail, EventSummary, Subscription};
+use crate::domain::model::{EventDetail, EventSummary, SigningKeys, Subscription};
 use crate::domain::query::EventQuery;
 use crate::wire::FeedEvent;
 use crate::wire::StatsReport;
@@ -99,7 +99,10 @@ pub trait Source: Send + Sync + 'static {
     /// Starts pushing updates (feed events and periodic stats) into `tx`.
     fn watch(&self, tx: mpsc::Sender<Update>);
     async fn stats(&self) -> SourceResult<StatsReport>;
+    /// Every subscription, its signing secrets masked.
     async fn subscriptions(&self) -> SourceResult<Vec<Subscription>>;
+    /// A subscription's signing secrets in full (the read is audited; a viewer is refused).
+    async fn signing_keys(&self, id: &SubscriptionId) -> SourceResult<SigningKeys>;
     async fn events(&self, query: EventQuery) -> SourceResult<Vec<EventSummary>>;
     async fn event(&self, id: &EventId) -> SourceResult<EventDetail>;
     async fn alerts(&self) -> SourceResult<Vec<Alert>>;

@@ -7,11 +7,12 @@ use super::{Source, SourceError, SourceResult, Update};
 use crate::domain::error::root_cause;
 use crate::domain::ids::{EventId, ReplayId, SubscriptionId};
 use crate::domain::query::{EventQuery, StatusFilter};
+use crate::wire::SigningKeys;
 use crate::wire::{
     Access, Alert, AuditEntry, Catalog, EndpointHistory, ErrorBody, EventDetail, EventSummary, FeedEvent,
 };
 use crate::wire::{
-    Ingested, List, Probing, RedeliverBody, Redelivering, Replay, ReplayBody, ReplayFilter, ReplayPreview,
+    Ingested, ListResponse, Probing, RedeliverBody, Redelivering, Replay, ReplayBody, ReplayFilter, ReplayPreview,
 };
 use crate::wire::{Span, StatsReport, StreamGap, StreamResumed, Subscription, SubscriptionChange, SubscriptionInput};
 use eventsource_stream::{EventStreamError, Eventsource};
@@ -136,14 +137,32 @@ impl RemoteSource {
         self.call(reqwest::Method::GET, path, NO_BODY).await
     }
 
-    /// The items of a list answer.
+    /// The items of one page of a list route.
     async fn list<T: DeserializeOwned>(&self, path: &str) -> SourceResult<Vec<T>> {
-        Ok(self.get::<List<T>>(path).await?.data)
+        Ok(self.get::<ListResponse<T>>(path).await?.data)
+    }
+
+    /// Every item of a list route, following its `iterator` page by page in the list's order.
+    async fn every<T: DeserializeOwned>(&self, path: &str) -> SourceResult<Vec<T>> {
+        let mut all = Vec::new();
+        let mut iterator = String::new();
+        for _ in 0..MAX_PAGES {
+            let page: ListResponse<T> = self.get(&format!("{path}?limit=500&iterator={iterator}")).await?;
+            all.extend(page.data);
+            match page.iterator {
+                Some(next) if !page.done => iterator = next,
+                _ => return Ok(all),
+            }
+        }
+        Err(SourceError::Malformed(format!("{path} lists more than {MAX_PAGES} pages; the dashboard reads no more")))
     }
 }
 
 /// A request without a body.
 const NO_BODY: Option<&()> = None;
+
+/// The most pages `every` follows: 100,000 items at 500 a page.
+const MAX_PAGES: usize = 200;
 
 /// What `POST /v1/replays` takes, for a preview and for the replay itself.
 fn replay_body(filter: &ReplayFilter, rate_per_s: u32) -> ReplayBody {
@@ -213,7 +232,11 @@ impl Source for RemoteSource {
     }
 
     async fn subscriptions(&self) -> SourceResult<Vec<Subscription>> {
-        self.list("/v1/subscriptions").await
+        self.every("/v1/subscriptions").await
+    }
+
+    async fn signing_keys(&self, id: &SubscriptionId) -> SourceResult<SigningKeys> {
+        self.get(&format!("/v1/subscriptions/{id}/secret")).await
     }
 
     async fn events(&self, q: EventQuery) -> SourceResult<Vec<EventSummary>> {
@@ -221,7 +244,6 @@ impl Source for RemoteSource {
         param(&mut params, "action", q.action.as_deref());
         param(&mut params, "subscription", q.subscription.as_deref());
         param(&mut params, "card", q.card_id.as_deref());
-        param(&mut params, "before", q.before.as_deref());
         param(&mut params, "status", q.status.map(StatusFilter::as_str));
         let terms: Vec<String> =
             q.words.iter().cloned().chain(q.fields.iter().map(|(path, value)| format!("{path}:{value}"))).collect();
@@ -242,7 +264,7 @@ impl Source for RemoteSource {
     }
 
     async fn alerts(&self) -> SourceResult<Vec<Alert>> {
-        let mut alerts: Vec<Alert> = self.list("/v1/alerts").await?;
+        let mut alerts: Vec<Alert> = self.every("/v1/alerts").await?;
         alerts.reverse(); // the API is newest first; the dashboard keeps them oldest first
         Ok(alerts)
     }
@@ -308,7 +330,7 @@ impl Source for RemoteSource {
     }
 
     async fn replays(&self) -> SourceResult<Vec<Replay>> {
-        self.list("/v1/replays").await
+        self.every("/v1/replays").await
     }
 
     async fn cancel_replay(&self, id: &ReplayId) -> SourceResult<Replay> {
@@ -379,7 +401,7 @@ impl RemoteSource {
                     Some(Update::Resumed { replayed: replayed as u64, gaps: std::mem::take(&mut gaps) })
                 }
                 "subscription.changed" => match serde_json::from_str::<FeedEvent>(&frame.data) {
-                    // The stream masks secrets: the full subscription comes from the API.
+                    // The stream masks credential headers: the admin's read of it comes from the API.
                     Ok(FeedEvent::SubscriptionChanged { change, subscription })
                         if change != SubscriptionChange::Deleted =>
                     {

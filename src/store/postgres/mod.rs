@@ -25,6 +25,7 @@ use super::{
 use crate::domain::error::{Error, Result};
 use crate::domain::ids::{EventId, SubscriptionId};
 use crate::domain::model::{Alert, AuditEntry, EventDetail, EventSummary, Millis, Replay, Subscription};
+use crate::domain::page::Window;
 use crate::domain::query::EventQuery;
 use bytes::Bytes;
 use changes::SUBSCRIPTIONS_CHANNEL;
@@ -190,12 +191,16 @@ impl Store for PostgresStore {
         reads::replays(&self.pool).await
     }
 
+    async fn replays_window(&self, window: Window<String>) -> Result<Vec<Replay>> {
+        reads::replays_window(&self.pool, &window).await
+    }
+
     async fn save_audit(&self, audit: &AuditEntry) -> Result<()> {
         changes::insert_audit(&self.pool.get().await?, &self.node_id, audit).await
     }
 
-    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
-        reads::audit_log(&self.pool, limit).await
+    async fn audit_window(&self, window: Window<i64>) -> Result<Vec<(i64, AuditEntry)>> {
+        reads::audit_window(&self.pool, &window).await
     }
 
     async fn claim_key(&self, claim: &KeyClaim) -> Result<KeyHolder> {

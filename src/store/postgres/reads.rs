@@ -7,6 +7,7 @@ use crate::domain::model::{
     Alert, Attempt, AuditEntry, DeliveryDetail, DeliverySummary, EventDetail, EventSummary, Millis, Replay,
     Subscription,
 };
+use crate::domain::page::Window;
 use crate::domain::query::EventQuery;
 use crate::store::query;
 use crate::store::rows::{self, ATTEMPT_COLUMNS, DELIVERY_COLUMNS};
@@ -166,10 +167,21 @@ pub(super) async fn replays(pool: &Pool) -> Result<Vec<Replay>> {
     found.iter().map(|r| rows::stored(r.try_get(0)?, "replay")).collect()
 }
 
-pub(super) async fn audit_log(pool: &Pool, limit: u32) -> Result<Vec<AuditEntry>> {
+pub(super) async fn replays_window(pool: &Pool, window: &Window<String>) -> Result<Vec<Replay>> {
     let client = pool.get().await?;
-    let found = client.query(query::AUDIT_LOG, &[&i64::from(limit)]).await?;
-    Ok(found.iter().filter_map(|r| serde_json::from_str(r.try_get(0).ok()?).ok()).collect())
+    let sql = query::newest_first_window("body", "replays", "TEXT", window.backward);
+    let found = client.query(&sql, &[&window.from, &i64::from(window.take)]).await?;
+    found.iter().map(|r| rows::stored(r.try_get(0)?, "replay")).collect()
+}
+
+pub(super) async fn audit_window(pool: &Pool, window: &Window<i64>) -> Result<Vec<(i64, AuditEntry)>> {
+    let client = pool.get().await?;
+    let sql = query::newest_first_window("id, body", "audit", "BIGINT", window.backward);
+    let found = client.query(&sql, &[&window.from, &i64::from(window.take)]).await?;
+    Ok(found
+        .iter()
+        .filter_map(|r| Some((r.try_get(0).ok()?, serde_json::from_str(r.try_get(1).ok()?).ok()?)))
+        .collect())
 }
 
 pub(super) async fn attempt_counts(pool: &Pool, since: Millis, by_second_from: Millis) -> Result<Vec<AttemptCount>> {

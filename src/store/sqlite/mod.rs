@@ -27,6 +27,7 @@ use super::{
 use crate::domain::error::{Error, Result};
 use crate::domain::ids::{EventId, SubscriptionId};
 use crate::domain::model::{Alert, AuditEntry, EventDetail, EventSummary, Millis, Replay, Subscription};
+use crate::domain::page::Window;
 use crate::domain::query::EventQuery;
 use bytes::Bytes;
 use checkpoint::Checkpoints;
@@ -208,13 +209,17 @@ impl Store for SqliteStore {
         self.read(reads::replays).await
     }
 
+    async fn replays_window(&self, window: Window<String>) -> Result<Vec<Replay>> {
+        self.read(move |conn| reads::replays_window(conn, &window)).await
+    }
+
     async fn save_audit(&self, audit: &AuditEntry) -> Result<()> {
         let audit = audit.clone();
         self.write(move |conn| changes::insert_audit(conn, &audit)).await
     }
 
-    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
-        self.read(move |conn| reads::audit_log(conn, limit)).await
+    async fn audit_window(&self, window: Window<i64>) -> Result<Vec<(i64, AuditEntry)>> {
+        self.read(move |conn| reads::audit_window(conn, &window)).await
     }
 
     async fn claim_key(&self, claim: &KeyClaim) -> Result<KeyHolder> {

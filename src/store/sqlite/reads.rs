@@ -8,6 +8,7 @@ use crate::domain::model::{
     Alert, Attempt, AuditEntry, DeliveryDetail, DeliverySummary, EventDetail, EventSummary, Millis, Replay,
     Subscription,
 };
+use crate::domain::page::Window;
 use crate::domain::query::EventQuery;
 use crate::store::query;
 use crate::store::rows::{self, ATTEMPT_COLUMNS, DELIVERY_COLUMNS};
@@ -163,9 +164,16 @@ pub(super) fn replays(conn: &Connection) -> Result<Vec<Replay>> {
     select(conn, query::REPLAYS, params![], body)?.iter().map(|b| rows::stored(b, "replay")).collect()
 }
 
-pub(super) fn audit_log(conn: &Connection, limit: u32) -> Result<Vec<AuditEntry>> {
-    let bodies = select(conn, query::AUDIT_LOG, params![limit], body)?;
-    Ok(bodies.iter().filter_map(|b| serde_json::from_str(b).ok()).collect())
+pub(super) fn replays_window(conn: &Connection, window: &Window<String>) -> Result<Vec<Replay>> {
+    let sql = query::newest_first_window("body", "replays", "TEXT", window.backward);
+    select(conn, &sql, params![window.from, window.take], body)?.iter().map(|b| rows::stored(b, "replay")).collect()
+}
+
+pub(super) fn audit_window(conn: &Connection, window: &Window<i64>) -> Result<Vec<(i64, AuditEntry)>> {
+    let sql = query::newest_first_window("id, body", "audit", "BIGINT", window.backward);
+    let found =
+        select(conn, &sql, params![window.from, window.take], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    Ok(found.into_iter().filter_map(|(id, b)| Some((id, serde_json::from_str(&b).ok()?))).collect())
 }
 
 pub(super) fn attempt_counts(conn: &Connection, since: Millis, by_second_from: Millis) -> Result<Vec<AttemptCount>> {

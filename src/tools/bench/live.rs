@@ -116,17 +116,24 @@ async fn subscribe_only(
     sink: SocketAddr,
     concurrency: usize,
 ) -> anyhow::Result<()> {
-    let listed = http
-        .get(format!("{base}/v1/subscriptions"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await?
-        .error_for_status()?
-        .bytes()
-        .await?;
-    let listed: serde_json::Value = serde_json::from_slice(&listed)?;
-    for id in listed["data"].as_array().into_iter().flatten().filter_map(|s| s["id"].as_str()) {
-        http.delete(format!("{base}/v1/subscriptions/{id}")).bearer_auth(ADMIN).send().await?.error_for_status()?;
+    // The list is read a page at a time: each round deletes the first page, until none is left.
+    loop {
+        let listed = http
+            .get(format!("{base}/v1/subscriptions?limit=500"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+        let listed: serde_json::Value = serde_json::from_slice(&listed)?;
+        let ids: Vec<&str> = listed["data"].as_array().into_iter().flatten().filter_map(|s| s["id"].as_str()).collect();
+        if ids.is_empty() {
+            break;
+        }
+        for id in ids {
+            http.delete(format!("{base}/v1/subscriptions/{id}")).bearer_auth(ADMIN).send().await?.error_for_status()?;
+        }
     }
     let body = json!({"name": "bench-sink", "url": format!("http://{sink}/hook"), "actions": ["card.*"],
         "max_in_flight": concurrency.clamp(1, 256)});
