@@ -4,6 +4,7 @@
 use super::error::{body_rejection, require_json};
 use super::extract::Path;
 use super::{ApiError, AppState, ErrorBody};
+use crate::domain::trace::TraceParent;
 use crate::engine::Ingested;
 use axum::Json;
 use axum::extract::State;
@@ -34,6 +35,16 @@ impl utoipa::PartialSchema for EventBody {
 
 impl utoipa::ToSchema for EventBody {}
 
+/// The request's W3C `traceparent`: ignored, as W3C Trace Context says, when it does not read or
+/// comes more than once (the request is not refused for it).
+fn traceparent(headers: &HeaderMap) -> Option<TraceParent> {
+    let mut values = headers.get_all("traceparent").iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) => value.to_str().ok().and_then(TraceParent::parse),
+        _ => None,
+    }
+}
+
 /// `POST /v1/subscriptions/{id}/test`: an event for that subscription alone (admin).
 /// Sends a test event to this subscription alone, whatever its actions and filters.
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/test", operation_id = "sendTestEvent", tag = "subscriptions", params(("id" = String, Path, description = "sub_…")),
@@ -55,7 +66,9 @@ pub async fn test(
 /// Stores an event durably (answered after its commit) and delivers it to every matching subscription.
 #[utoipa::path(post, path = "/v1/events", operation_id = "ingestEvent", tag = "events", security(("ingest_token" = []), ("admin_token" = [])),
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$",
-        description = "1 to 255 printable ASCII characters: a repeat with the same key and body is answered as the first, with Idempotent-Replayed: true; the same key with another body is refused (422)")),
+        description = "1 to 255 printable ASCII characters: a repeat with the same key and body is answered as the first, with Idempotent-Replayed: true; the same key with another body is refused (422)"),
+        ("traceparent" = Option<String>, Header, pattern = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-.*)?$",
+        description = "W3C Trace Context: the event's deliveries continue this trace (each delivery carries a child traceparent). An invalid one is ignored, as W3C Trace Context says, not refused")),
     request_body(content = EventBody, description = "`{\"data\": {\"action\": …}}`, Pipefy's webhook shape", example = json!(crate::domain::catalog::card_move())),
     responses((status = 202, body = Ingested, headers(("Idempotent-Replayed" = String, description = "`true` on a replay"))),
         (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
@@ -81,7 +94,7 @@ pub async fn ingest(
         ),
         None => None,
     };
-    let ingested = app.engine.ingest(body, key).await?;
+    let ingested = app.engine.ingest_traced(body, key, traceparent(&headers)).await?;
     let mut response = (StatusCode::ACCEPTED, Json(&ingested)).into_response();
     if ingested.replayed {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));

@@ -84,6 +84,7 @@ impl Server {
         let _ = self.stop.send(true);
         let served = self.task.await;
         self.engine.leave().await;
+        self.engine.traces().shutdown().await;
         if let Some(path) = &self.journal
             && let Err(e) = self.engine.feed().save_journal(path)
         {

@@ -5,6 +5,7 @@
 use super::signing;
 use super::ssrf::{Blocked, DnsFailure, SsrfGuard};
 use crate::domain::model::{ErrorKind, Millis, Subscription, is_sensitive, mask, now_ms};
+use crate::domain::trace::TraceParent;
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::collections::BTreeMap;
@@ -98,12 +99,14 @@ impl Endpoint {
     }
 }
 
+/// One attempt; `traceparent`, when given, goes out as the W3C header of that name.
 pub async fn attempt(
     client: &reqwest::Client,
     endpoint: &Endpoint,
     sub: &Subscription,
     event_id: &str,
     body: Bytes,
+    traceparent: Option<TraceParent>,
 ) -> AttemptOutcome {
     let started_at = now_ms();
     let clock = Instant::now();
@@ -141,6 +144,12 @@ pub async fn attempt(
             Err(_) => return fail(ErrorKind::Connect, format!("cannot send {name} {value:?}"), recorded),
         };
         recorded.insert(name.to_string(), value.to_string());
+    }
+    if let Some(header) = traceparent.map(|t| t.to_string())
+        && let Ok(value) = HeaderValue::from_str(&header)
+    {
+        request.headers_mut().insert("traceparent", value);
+        recorded.insert("traceparent".to_string(), header);
     }
 
     let mut response = match deadline.by(client.execute(request)).await {

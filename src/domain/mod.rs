@@ -1,6 +1,7 @@
 //! The plain types every stage shares, importing nothing of the flow: events, deliveries,
 //! subscriptions, attempts and alerts (`model`), domain errors, the signing secret, the action
-//! catalog, the stop signal, the retry schedule and the filter language over events (`query`).
+//! catalog, the stop signal, the retry schedule, the filter language over events (`query`) and the W3C `traceparent` an
+//! event carries (`trace`).
 
 pub mod catalog;
 pub mod error;
@@ -9,3 +10,4 @@ pub mod query;
 pub(crate) mod schedule;
 pub(crate) mod secret;
 pub mod signals;
+pub mod trace;

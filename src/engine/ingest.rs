@@ -5,6 +5,7 @@ use super::Engine;
 use crate::dispatch::{CompactId, Job};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{DeliveryStatus, DeliverySummary, EventSummary, Millis, new_id, now_ms};
+use crate::domain::trace::TraceParent;
 use crate::observe::feed::FeedEvent;
 use crate::store::{IngestOutcome, NewEvent, PendingDelivery};
 use crate::validate::payload::{self, Audience, PayloadFacts};
@@ -23,7 +24,13 @@ fn body_key(body: &[u8]) -> String {
 }
 
 /// A new event for a validated body, before it is matched.
-fn new_event(facts: &PayloadFacts, body: Bytes, idempotency_key: Option<String>, now: Millis) -> NewEvent {
+fn new_event(
+    facts: &PayloadFacts,
+    body: Bytes,
+    idempotency_key: Option<String>,
+    now: Millis,
+    traceparent: Option<TraceParent>,
+) -> NewEvent {
     NewEvent {
         id: new_id("evt"),
         action: facts.action.clone(),
@@ -35,6 +42,7 @@ fn new_event(facts: &PayloadFacts, body: Bytes, idempotency_key: Option<String>,
         pipe_id: facts.pipe_id.clone(),
         deliveries: Vec::new(),
         subscriptions_version: 0,
+        traceparent,
     }
 }
 
@@ -52,7 +60,24 @@ pub struct Ingested {
 impl Engine {
     /// Validates and durably stores an event, then hands its deliveries to the dispatcher.
     pub async fn ingest(self: &Arc<Self>, body: Bytes, idempotency_key: Option<String>) -> Result<Ingested> {
-        self.ingest_for(body, idempotency_key, Audience::Matching).await
+        self.ingest_traced(body, idempotency_key, None).await
+    }
+
+    /// As `ingest`, for a request that came with a W3C `traceparent`: the ingest's span is its
+    /// child, and the event's deliveries continue the trace.
+    pub async fn ingest_traced(
+        self: &Arc<Self>,
+        body: Bytes,
+        idempotency_key: Option<String>,
+        traceparent: Option<TraceParent>,
+    ) -> Result<Ingested> {
+        let span = self.traces.ingest(traceparent);
+        let ingested = self.ingest_for(body, idempotency_key, Audience::Matching, span.context()).await;
+        match &ingested {
+            Ok(i) => span.committed(&i.id, &i.action, i.deliveries, i.replayed),
+            Err(e) => span.refused(e.code()),
+        }
+        ingested
     }
 
     /// A test event for one subscription alone, whatever its actions and filters: what the
@@ -62,14 +87,16 @@ impl Engine {
         if sub.state == crate::domain::model::SubscriptionState::Disabled {
             return Err(Error::Conflict(format!("{} is disabled and gets no events; resume it to test it", sub.name)));
         }
-        self.ingest_for(body, None, Audience::Only(subscription_id.to_string())).await
+        self.ingest_for(body, None, Audience::Only(subscription_id.to_string()), None).await
     }
 
+    /// `traceparent`: the context the event's deliveries continue.
     async fn ingest_for(
         self: &Arc<Self>,
         body: Bytes,
         idempotency_key: Option<String>,
         audience: Audience,
+        traceparent: Option<TraceParent>,
     ) -> Result<Ingested> {
         let backlog = self.dispatcher.total_backlog();
         if backlog >= self.config.max_backlog {
@@ -96,7 +123,7 @@ impl Engine {
             }
             (key, _) => (key, self.config.idempotency_window.as_millis() as i64),
         };
-        let event = new_event(&facts, body, idempotency_key, now);
+        let event = new_event(&facts, body, idempotency_key, now, traceparent);
         // The store call and the hand-off to the lanes run in their own task: the caller (an HTTP
         // request whose client may hang up) can drop this future, but an event that reaches the
         // store must still reach its lanes.
@@ -114,7 +141,7 @@ impl Engine {
             return Ok(None);
         }
         let now = now_ms();
-        let event = new_event(&facts, body, None, now);
+        let event = new_event(&facts, body, None, now, None);
         self.commit_and_dispatch(event, facts, now).await.map(Some)
     }
 
@@ -156,11 +183,12 @@ impl Engine {
 
     /// Hands a stored event's deliveries to their lanes and tells the watchers.
     fn dispatch_new(&self, event: NewEvent, facts: PayloadFacts) -> Ingested {
-        let NewEvent { id: event_id, received_at: now, body, deliveries, .. } = event;
+        let NewEvent { id: event_id, received_at: now, body, deliveries, traceparent, .. } = event;
         self.stats.record_event(now, &facts.action);
         // A body from the HTTP layer can be a slice of a much larger read buffer; a queued
         // job keeps an exact copy so it pins only its own bytes.
         let held = (!deliveries.is_empty()).then(|| Bytes::copy_from_slice(&body));
+        let trace = held.as_ref().and_then(|_| self.traces.event(&facts.action, traceparent));
         let queued_event_id = CompactId::new(&event_id);
         for (delivery_id, sub_id) in &deliveries {
             let job = Job {
@@ -168,7 +196,7 @@ impl Engine {
                 event_id: queued_event_id.clone(),
                 attempts: 0,
                 due: now,
-                body: held.as_ref().and_then(|b| self.dispatcher.hold_body(b)),
+                body: held.as_ref().and_then(|b| self.dispatcher.hold_body(b, &trace)),
                 replay: None,
             };
             self.dispatcher.enqueue(sub_id, job);

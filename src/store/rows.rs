@@ -1,7 +1,7 @@
 //! What both stores read back, written once: the column lists and the row mappers. A mapper reads
 //! a row of either database through `Cells`, by the position its column list gives.
 
-use super::{AttemptCount, PendingDelivery};
+use super::{AttemptCount, EventToSend, PendingDelivery};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{
     Attempt, AttemptNotice, DeliveryStatus, DeliverySummary, ErrorKind, EventDetail, EventSummary,
@@ -141,6 +141,19 @@ pub(super) fn pending_delivery(r: &impl Cells) -> Result<PendingDelivery> {
         subscription_id: r.required_text(2)?,
         attempts: r.required_int(3)? as u32,
         next_attempt_at: r.int(4)?.unwrap_or(0),
+    })
+}
+
+/// Columns `event_to_send` reads, from `events`.
+pub(super) const EVENT_TO_SEND_COLUMNS: &str = "id, body, action, traceparent";
+
+/// An event as a lane sends it; a stored `traceparent` that no longer reads is left out.
+pub(super) fn event_to_send(r: &impl Cells) -> Result<EventToSend> {
+    Ok(EventToSend {
+        id: r.required_text(0)?,
+        body: r.bytes(1)?.into(),
+        action: r.required_text(2)?,
+        traceparent: r.text(3)?.as_deref().and_then(crate::domain::trace::TraceParent::parse),
     })
 }
 

@@ -18,11 +18,12 @@ mod writer;
 #[cfg(test)]
 pub(super) use schema::MIGRATIONS;
 
-use super::{Activity, AttemptCount, AttemptRecord, IngestOutcome, NewEvent, PendingDelivery, SharedStore, Store};
+use super::{
+    Activity, AttemptCount, AttemptRecord, EventToSend, IngestOutcome, NewEvent, PendingDelivery, SharedStore, Store,
+};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Alert, AuditEntry, EventDetail, EventSummary, Millis, Replay, Subscription};
 use crate::domain::query::EventQuery;
-use bytes::Bytes;
 use changes::SUBSCRIPTIONS_CHANNEL;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::time::Duration;
@@ -121,7 +122,7 @@ impl Store for PostgresStore {
         reads::pending_deliveries(&self.pool).await
     }
 
-    async fn event_bodies(&self, event_ids: Vec<String>) -> Result<Vec<(String, Bytes)>> {
+    async fn event_bodies(&self, event_ids: Vec<String>) -> Result<Vec<EventToSend>> {
         reads::event_bodies(&self.pool, event_ids).await
     }
 

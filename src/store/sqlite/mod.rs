@@ -21,13 +21,12 @@ mod writer;
 pub(super) use schema::MIGRATIONS;
 
 use super::{
-    Activity, AttemptCount, AttemptRecord, IngestOutcome, NewEvent, OnRecorded, PendingDelivery, Store,
+    Activity, AttemptCount, AttemptRecord, EventToSend, IngestOutcome, NewEvent, OnRecorded, PendingDelivery, Store,
     first_event_id_at, query,
 };
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{Alert, AuditEntry, EventDetail, EventSummary, Millis, Replay, Subscription};
 use crate::domain::query::EventQuery;
-use bytes::Bytes;
 use checkpoint::Checkpoints;
 use connection::Readers;
 use rusqlite::Connection;
@@ -116,7 +115,7 @@ impl Store for SqliteStore {
         self.read(reads::pending_deliveries).await
     }
 
-    async fn event_bodies(&self, event_ids: Vec<String>) -> Result<Vec<(String, Bytes)>> {
+    async fn event_bodies(&self, event_ids: Vec<String>) -> Result<Vec<EventToSend>> {
         let ids = json(&event_ids)?;
         self.read(move |conn| reads::event_bodies(conn, &ids)).await
     }
