@@ -79,7 +79,8 @@ impl Server {
         Ok(Server { engine, tokens, addr, task, stop, journal })
     }
 
-    /// Stops accepting requests, ends SSE streams and waits (3 s at most) for requests in progress.
+    /// Stops accepting requests, ends SSE streams and waits (3 s at most) for requests in progress,
+    /// then exports the spans not yet exported (5 s at most).
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
         let served = self.task.await;

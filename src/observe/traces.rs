@@ -77,10 +77,10 @@ impl Traces {
     /// Starts an ingest's span, a child of the `traceparent` it came with.
     pub fn ingest(&self, received: Option<TraceParent>) -> IngestSpan {
         let Some((_, tracer)) = &self.export else { return IngestSpan { span: None, context: received } };
+        // No HTTP attributes: the dashboard's own events are ingested without a request.
         let span = tracer
             .span_builder("ingest")
             .with_kind(SpanKind::Server)
-            .with_attributes([KeyValue::new("http.request.method", "POST"), KeyValue::new("http.route", "/v1/events")])
             .start_with_context(tracer, &parent_context(received));
         IngestSpan { context: Some(own_context(span.span_context())), span: Some(span) }
     }
