@@ -5,7 +5,7 @@
 use super::signing;
 use super::ssrf::{Blocked, DnsFailure, SsrfGuard};
 use crate::domain::model::{ErrorKind, Millis, Subscription, is_sensitive, mask, now_ms};
-use crate::domain::trace::TraceParent;
+use crate::domain::trace::TraceContext;
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::collections::BTreeMap;
@@ -99,14 +99,14 @@ impl Endpoint {
     }
 }
 
-/// One attempt; `traceparent`, when given, goes out as the W3C header of that name.
+/// One attempt; `trace`, when given, goes out as the W3C `traceparent` (and `tracestate`).
 pub async fn attempt(
     client: &reqwest::Client,
     endpoint: &Endpoint,
     sub: &Subscription,
     event_id: &str,
     body: Bytes,
-    traceparent: Option<TraceParent>,
+    trace: Option<&TraceContext>,
 ) -> AttemptOutcome {
     let started_at = now_ms();
     let clock = Instant::now();
@@ -145,11 +145,14 @@ pub async fn attempt(
         };
         recorded.insert(name.to_string(), value.to_string());
     }
-    if let Some(header) = traceparent.map(|t| t.to_string())
-        && let Ok(value) = HeaderValue::from_str(&header)
-    {
-        request.headers_mut().insert("traceparent", value);
-        recorded.insert("traceparent".to_string(), header);
+    let trace_headers = trace.map(|t| [("traceparent", Some(t.parent.to_string())), ("tracestate", t.state.clone())]);
+    for (name, text) in trace_headers.into_iter().flatten() {
+        if let Some(text) = text
+            && let Ok(value) = HeaderValue::from_str(&text)
+        {
+            request.headers_mut().insert(name, value);
+            recorded.insert(name.to_string(), text);
+        }
     }
 
     let mut response = match deadline.by(client.execute(request)).await {

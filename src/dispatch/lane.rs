@@ -314,7 +314,7 @@ impl Lane {
         let traces = &self.ctx.traces;
         let mut bodies: HashMap<CompactId, (Bytes, Option<Arc<EventTrace>>)> = found
             .into_iter()
-            .map(|event| (CompactId::new(&event.id), (event.body, traces.event(&event.action, event.traceparent))))
+            .map(|event| (CompactId::new(&event.id), (event.body, traces.event(&event.action, event.trace))))
             .collect();
         let mut gone: HashSet<CompactId> = asked.into_iter().filter(|id| !bodies.contains_key(id)).collect();
         let mut i = 0;
@@ -517,7 +517,7 @@ async fn deliver(
     let attempts = job.attempts + 1;
     let attempt = Attempt { subscription: &sub, delivery_id: &delivery_id, event_id: &event_id, number: attempts };
     let span = ctx.traces.delivery(trace.as_deref(), &attempt);
-    let mut outcome = client::attempt(&ctx.client, &endpoint, &sub, &event_id, body, span.traceparent()).await;
+    let mut outcome = client::attempt(&ctx.client, &endpoint, &sub, &event_id, body, span.context()).await;
     let (status, next_at) = retry::decide(&ctx.schedule, attempts, &outcome, now_ms());
     span.ended(&attempt_facts(&outcome, status));
     let record = AttemptRecord {

@@ -1,6 +1,6 @@
-//! The W3C Trace Context `traceparent` an event carries: read from an ingest's header (an invalid
-//! one is ignored, as W3C Trace Context says: the request is not refused), kept with the event,
-//! and the parent of every delivery attempt's own `traceparent`.
+//! The W3C Trace Context an event carries: its `traceparent` (and `tracestate`), read from an
+//! ingest's headers (an invalid one is ignored, as W3C Trace Context says: the request is not
+//! refused), kept with the event, and the parent of every delivery attempt's own.
 
 /// A `traceparent` (version 00): the trace, the span it names, and the trace flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9,6 +9,41 @@ pub struct TraceParent {
     pub span_id: [u8; 8],
     /// Bit 0 is `sampled`; the others are passed on as they came.
     pub flags: u8,
+}
+
+/// An event's trace context: its `traceparent`, and the `tracestate` that came with it (vendors'
+/// entries, which W3C asks every participant to pass on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceContext {
+    pub parent: TraceParent,
+    pub state: Option<String>,
+}
+
+/// The longest `tracestate` kept: W3C asks that at least 512 characters be passed on; a longer one
+/// is left out whole rather than cut through a vendor's entry.
+const STATE_LIMIT: usize = 512;
+/// W3C's most list members in a `tracestate`; with more it is discarded.
+const STATE_MEMBERS: usize = 32;
+
+impl TraceContext {
+    /// From a request's `traceparent` and its `tracestate` values (several headers are one list):
+    /// `None` without a valid parent (the state is then not read, as W3C says); the state is left
+    /// out when empty, over 512 characters or 32 entries, or not printable ASCII.
+    pub fn read(traceparent: &str, tracestate: &[&str]) -> Option<TraceContext> {
+        let parent = TraceParent::parse(traceparent)?;
+        let members: Vec<&str> = tracestate
+            .iter()
+            .flat_map(|s| s.split(','))
+            .map(|m| m.trim_matches([' ', '\t']))
+            .filter(|m| !m.is_empty())
+            .collect();
+        let state = members.join(",");
+        let keep = !members.is_empty()
+            && members.len() <= STATE_MEMBERS
+            && state.len() <= STATE_LIMIT
+            && state.bytes().all(|b| (0x20..=0x7e).contains(&b));
+        Some(TraceContext { parent, state: keep.then_some(state) })
+    }
 }
 
 /// The length of a version 00 header: `00-` 32 hex `-` 16 hex `-` 2 hex.
@@ -76,7 +111,7 @@ impl std::str::FromStr for TraceParent {
 
 #[cfg(test)]
 mod tests {
-    use super::TraceParent;
+    use super::{TraceContext, TraceParent};
 
     const VALID: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -90,6 +125,20 @@ mod tests {
         assert_eq!(TraceParent::parse(&format!(" {VALID}\t")), Some(parent), "optional whitespace around it");
         let later = "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-what-comes-next";
         assert_eq!(TraceParent::parse(later).map(|p| (p.flags, p.to_string().starts_with("00-"))), Some((0, true)));
+    }
+
+    #[test]
+    fn a_tracestate_is_kept_with_a_valid_parent_only_and_within_w3cs_bounds() {
+        let read = |parent: &str, states: &[&str]| TraceContext::read(parent, states).map(|c| c.state);
+        assert_eq!(
+            read(VALID, &["congo=t61rcWkgMzE", " rojo=00f067aa0ba902b7 ,"]),
+            Some(Some("congo=t61rcWkgMzE,rojo=00f067aa0ba902b7".into()))
+        );
+        assert_eq!(read(VALID, &[]), Some(None));
+        assert_eq!(read("00-bad", &["congo=t61rcWkgMzE"]), None, "no state without its parent");
+        assert_eq!(read(VALID, &[&"a=b,".repeat(33)]), Some(None), "over 32 entries: dropped whole");
+        assert_eq!(read(VALID, &[&format!("a={}", "x".repeat(600))]), Some(None), "over 512 characters");
+        assert_eq!(read(VALID, &["a=\u{e9}"]), Some(None), "not printable ASCII");
     }
 
     #[test]

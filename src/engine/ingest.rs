@@ -5,7 +5,7 @@ use super::Engine;
 use crate::dispatch::{CompactId, Job};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{DeliveryStatus, DeliverySummary, EventSummary, Millis, new_id, now_ms};
-use crate::domain::trace::TraceParent;
+use crate::domain::trace::TraceContext;
 use crate::observe::feed::FeedEvent;
 use crate::store::{IngestOutcome, NewEvent, PendingDelivery};
 use crate::validate::payload::{self, Audience, PayloadFacts};
@@ -29,7 +29,7 @@ fn new_event(
     body: Bytes,
     idempotency_key: Option<String>,
     now: Millis,
-    traceparent: Option<TraceParent>,
+    trace: Option<TraceContext>,
 ) -> NewEvent {
     NewEvent {
         id: new_id("evt"),
@@ -42,7 +42,7 @@ fn new_event(
         pipe_id: facts.pipe_id.clone(),
         deliveries: Vec::new(),
         subscriptions_version: 0,
-        traceparent,
+        trace,
     }
 }
 
@@ -63,15 +63,15 @@ impl Engine {
         self.ingest_traced(body, idempotency_key, None).await
     }
 
-    /// As `ingest`, for a request that came with a W3C `traceparent`: the ingest's span is its
+    /// As `ingest`, for a request that came with a W3C trace context: the ingest's span is its
     /// child, and the event's deliveries continue the trace.
     pub async fn ingest_traced(
         self: &Arc<Self>,
         body: Bytes,
         idempotency_key: Option<String>,
-        traceparent: Option<TraceParent>,
+        trace: Option<TraceContext>,
     ) -> Result<Ingested> {
-        let span = self.traces.ingest(traceparent);
+        let span = self.traces.ingest(trace);
         let ingested = self.ingest_for(body, idempotency_key, Audience::Matching, span.context()).await;
         match &ingested {
             Ok(i) => span.committed(&i.id, &i.action, i.deliveries, i.replayed),
@@ -90,13 +90,13 @@ impl Engine {
         self.ingest_for(body, None, Audience::Only(subscription_id.to_string()), None).await
     }
 
-    /// `traceparent`: the context the event's deliveries continue.
+    /// `trace`: the context the event's deliveries continue.
     async fn ingest_for(
         self: &Arc<Self>,
         body: Bytes,
         idempotency_key: Option<String>,
         audience: Audience,
-        traceparent: Option<TraceParent>,
+        trace: Option<TraceContext>,
     ) -> Result<Ingested> {
         let backlog = self.dispatcher.total_backlog();
         if backlog >= self.config.max_backlog {
@@ -123,7 +123,7 @@ impl Engine {
             }
             (key, _) => (key, self.config.idempotency_window.as_millis() as i64),
         };
-        let event = new_event(&facts, body, idempotency_key, now, traceparent);
+        let event = new_event(&facts, body, idempotency_key, now, trace);
         // The store call and the hand-off to the lanes run in their own task: the caller (an HTTP
         // request whose client may hang up) can drop this future, but an event that reaches the
         // store must still reach its lanes.
@@ -183,12 +183,12 @@ impl Engine {
 
     /// Hands a stored event's deliveries to their lanes and tells the watchers.
     fn dispatch_new(&self, event: NewEvent, facts: PayloadFacts) -> Ingested {
-        let NewEvent { id: event_id, received_at: now, body, deliveries, traceparent, .. } = event;
+        let NewEvent { id: event_id, received_at: now, body, deliveries, trace, .. } = event;
         self.stats.record_event(now, &facts.action);
         // A body from the HTTP layer can be a slice of a much larger read buffer; a queued
         // job keeps an exact copy so it pins only its own bytes.
         let held = (!deliveries.is_empty()).then(|| Bytes::copy_from_slice(&body));
-        let trace = held.as_ref().and_then(|_| self.traces.event(&facts.action, traceparent));
+        let trace = held.as_ref().and_then(|_| self.traces.event(&facts.action, trace));
         let queued_event_id = CompactId::new(&event_id);
         for (delivery_id, sub_id) in &deliveries {
             let job = Job {

@@ -1,16 +1,16 @@
 //! OpenTelemetry traces, exported over OTLP/HTTP (protobuf) when `otlp_endpoint` is set: a span
 //! per ingest (the request, read, to its commit) and one per delivery attempt (the request out
-//! to its answer), tied by the `traceparent` kept with the event.
+//! to its answer), tied by the trace context (`traceparent`, `tracestate`) kept with the event.
 //!
 //! Each server has its own tracer provider, used through the OpenTelemetry API directly rather
 //! than as a `tracing` subscriber layer: a subscriber is global to the process (where the tests
 //! run many servers), and these spans need parents that outlive the process (the context stored
 //! with the event). With no endpoint there is no provider, no thread and no span: only a
-//! received `traceparent` is kept and passed on unchanged, as W3C Trace Context asks of a
+//! received `traceparent` (and `tracestate`) is kept and passed on unchanged, as W3C asks of a
 //! participant that does not trace.
 
 use crate::domain::model::{Subscription, masked_url};
-use crate::domain::trace::TraceParent;
+use crate::domain::trace::{TraceContext, TraceParent};
 use crate::observe::metrics::AttemptFacts;
 use opentelemetry::trace::{Span as _, SpanContext, SpanKind, Status, TraceContextExt, TraceState, Tracer as _};
 use opentelemetry::{KeyValue, SpanId, TraceFlags, TraceId};
@@ -35,7 +35,7 @@ pub struct Traces {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventTrace {
     pub action: String,
-    pub parent: Option<TraceParent>,
+    pub parent: Option<TraceContext>,
 }
 
 impl Traces {
@@ -70,26 +70,26 @@ impl Traces {
 
     /// What a lane keeps beside an event's body to trace its attempts; `None` when there is
     /// nothing to trace or pass on.
-    pub fn event(&self, action: &str, parent: Option<TraceParent>) -> Option<Arc<EventTrace>> {
+    pub fn event(&self, action: &str, parent: Option<TraceContext>) -> Option<Arc<EventTrace>> {
         (self.is_on() || parent.is_some()).then(|| Arc::new(EventTrace { action: action.to_string(), parent }))
     }
 
     /// Starts an ingest's span, a child of the `traceparent` it came with.
-    pub fn ingest(&self, received: Option<TraceParent>) -> IngestSpan {
+    pub fn ingest(&self, received: Option<TraceContext>) -> IngestSpan {
         let Some((_, tracer)) = &self.export else { return IngestSpan { span: None, context: received } };
         // No HTTP attributes: the dashboard's own events are ingested without a request.
         let span = tracer
             .span_builder("ingest")
             .with_kind(SpanKind::Server)
-            .start_with_context(tracer, &parent_context(received));
+            .start_with_context(tracer, &parent_context(received.as_ref()));
         IngestSpan { context: Some(own_context(span.span_context())), span: Some(span) }
     }
 
     /// Starts an attempt's span, a child of its event's context (a root for an event stored
     /// without one).
     pub fn delivery(&self, event: Option<&EventTrace>, attempt: &Attempt<'_>) -> DeliverySpan {
-        let parent = event.and_then(|e| e.parent);
-        let Some((_, tracer)) = &self.export else { return DeliverySpan { span: None, traceparent: parent } };
+        let parent = event.and_then(|e| e.parent.as_ref());
+        let Some((_, tracer)) = &self.export else { return DeliverySpan { span: None, context: parent.cloned() } };
         let url = masked_url(&attempt.subscription.url);
         let host = url::Url::parse(&attempt.subscription.url).ok().and_then(|u| u.host_str().map(str::to_string));
         let mut attributes = vec![
@@ -110,7 +110,7 @@ impl Traces {
             .with_kind(SpanKind::Client)
             .with_attributes(attributes)
             .start_with_context(tracer, &parent_context(parent));
-        DeliverySpan { traceparent: Some(own_context(span.span_context())), span: Some(span) }
+        DeliverySpan { context: Some(own_context(span.span_context())), span: Some(span) }
     }
 
     /// Exports what is left and stops the exporter (at most its timeout): spans ended before a
@@ -138,12 +138,12 @@ pub struct Attempt<'a> {
 /// `traceparent` received, unchanged.
 pub struct IngestSpan {
     span: Option<Span>,
-    context: Option<TraceParent>,
+    context: Option<TraceContext>,
 }
 
 impl IngestSpan {
-    pub fn context(&self) -> Option<TraceParent> {
-        self.context
+    pub fn context(&self) -> Option<TraceContext> {
+        self.context.clone()
     }
 
     /// The event is stored (or, `replayed`, was already under its idempotency key).
@@ -167,17 +167,17 @@ impl IngestSpan {
     }
 }
 
-/// An attempt's span, and the `traceparent` its request carries.
+/// An attempt's span, and the trace context its request carries.
 pub struct DeliverySpan {
     span: Option<Span>,
-    traceparent: Option<TraceParent>,
+    context: Option<TraceContext>,
 }
 
 impl DeliverySpan {
-    /// What the request's `traceparent` header says: this span, or the event's context passed
-    /// on unchanged when not tracing.
-    pub fn traceparent(&self) -> Option<TraceParent> {
-        self.traceparent
+    /// What the request's `traceparent` and `tracestate` say: this span, or the event's context
+    /// passed on unchanged when not tracing.
+    pub fn context(&self) -> Option<&TraceContext> {
+        self.context.as_ref()
     }
 
     pub fn ended(self, facts: &AttemptFacts) {
@@ -196,25 +196,26 @@ impl DeliverySpan {
 }
 
 /// The context a span continues: `parent`, received from elsewhere, or none (a new trace).
-fn parent_context(parent: Option<TraceParent>) -> opentelemetry::Context {
-    let Some(parent) = parent else { return opentelemetry::Context::new() };
+fn parent_context(parent: Option<&TraceContext>) -> opentelemetry::Context {
+    let Some(TraceContext { parent, state }) = parent else { return opentelemetry::Context::new() };
     let remote = SpanContext::new(
         TraceId::from_bytes(parent.trace_id),
         SpanId::from_bytes(parent.span_id),
         TraceFlags::new(parent.flags),
         true,
-        TraceState::default(),
+        state.as_deref().and_then(|s| s.parse::<TraceState>().ok()).unwrap_or_default(),
     );
     opentelemetry::Context::new().with_remote_span_context(remote)
 }
 
-/// A span's own context as the `traceparent` of what it leads to.
-fn own_context(span: &SpanContext) -> TraceParent {
-    TraceParent {
+/// A span's own context as the parent of what it leads to (its `tracestate` the parent's).
+fn own_context(span: &SpanContext) -> TraceContext {
+    let parent = TraceParent {
         trace_id: span.trace_id().to_bytes(),
         span_id: span.span_id().to_bytes(),
         flags: span.trace_flags().to_u8(),
-    }
+    };
+    TraceContext { parent, state: Some(span.trace_state().header()).filter(|s| !s.is_empty()) }
 }
 
 /// The exporter's HTTP client: hookwatch's reqwest, on a runtime of its own. The SDK exports from

@@ -14,7 +14,7 @@ use crate::domain::error::Result;
 use crate::domain::model::{Alert, AuditEntry, Replay};
 use crate::domain::model::{DeliveryStatus, ErrorKind, EventDetail, EventSummary, Millis, Subscription};
 use crate::domain::query::EventQuery;
-use crate::domain::trace::TraceParent;
+use crate::domain::trace::TraceContext;
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -75,7 +75,7 @@ pub struct NewEvent {
     pub subscriptions_version: i64,
     /// The trace context its deliveries continue (the ingest's span, or the `traceparent` it came
     /// with), kept so that an attempt after a restart still joins the trace.
-    pub traceparent: Option<TraceParent>,
+    pub trace: Option<TraceContext>,
 }
 
 /// What a lane needs of a stored event to send it.
@@ -84,7 +84,7 @@ pub struct EventToSend {
     pub id: String,
     pub body: Bytes,
     pub action: String,
-    pub traceparent: Option<TraceParent>,
+    pub trace: Option<TraceContext>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

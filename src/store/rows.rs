@@ -145,15 +145,17 @@ pub(super) fn pending_delivery(r: &impl Cells) -> Result<PendingDelivery> {
 }
 
 /// Columns `event_to_send` reads, from `events`.
-pub(super) const EVENT_TO_SEND_COLUMNS: &str = "id, body, action, traceparent";
+pub(super) const EVENT_TO_SEND_COLUMNS: &str = "id, body, action, traceparent, tracestate";
 
 /// An event as a lane sends it; a stored `traceparent` that no longer reads is left out.
 pub(super) fn event_to_send(r: &impl Cells) -> Result<EventToSend> {
+    let parent = r.text(3)?.as_deref().and_then(crate::domain::trace::TraceParent::parse);
+    let state = r.text(4)?;
     Ok(EventToSend {
         id: r.required_text(0)?,
         body: r.bytes(1)?.into(),
         action: r.required_text(2)?,
-        traceparent: r.text(3)?.as_deref().and_then(crate::domain::trace::TraceParent::parse),
+        trace: parent.map(|parent| crate::domain::trace::TraceContext { parent, state }),
     })
 }
 

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use hookwatch::domain::model::{Actor, Alert, AlertKind, AuditEntry, Replay, ReplayFilter, ReplayHold, ReplayState};
 use hookwatch::domain::model::{DeliveryStatus, ErrorKind, Millis, Subscription, now_ms};
 use hookwatch::domain::query::{EventQuery, StatusFilter};
-use hookwatch::domain::trace::TraceParent;
+use hookwatch::domain::trace::TraceContext;
 use hookwatch::store::{AttemptRecord, IngestOutcome, NewEvent, NodeStatus, PostgresStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,7 +62,7 @@ fn event(id: &str, action: &str, at: Millis, subs: &[&str]) -> NewEvent {
         pipe_id: None,
         deliveries: subs.iter().map(|s| (format!("dlv_{id}_{s}"), s.to_string())).collect(),
         subscriptions_version: 0,
-        traceparent: None,
+        trace: None,
     }
 }
 
@@ -109,10 +109,11 @@ fn query(limit: u32) -> EventQuery {
 async fn ingest_and_read_back(store: Arc<dyn Store>) {
     store.probe_write().await.expect("a store that commits is ready");
     let t = now_ms();
-    let traceparent = TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    let trace = TraceContext::read("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", &["congo=t61rcWkgMzE"]);
+    assert!(trace.as_ref().is_some_and(|t| t.state.is_some()));
     assert_eq!(
         store
-            .ingest(NewEvent { traceparent, ..event("evt_1", "card.create", t, &["sub_a", "sub_b"]) }, 0)
+            .ingest(NewEvent { trace: trace.clone(), ..event("evt_1", "card.create", t, &["sub_a", "sub_b"]) }, 0)
             .await
             .unwrap(),
         IngestOutcome::Created
@@ -129,7 +130,7 @@ async fn ingest_and_read_back(store: Arc<dyn Store>) {
     let body = |i: usize| std::str::from_utf8(&found[i].body).unwrap().to_string();
     assert!(body(0).contains("card.create") && body(1).contains("card.move"), "each body with its id: {found:?}");
     assert_eq!((found[0].action.as_str(), found[1].action.as_str()), ("card.create", "card.move"));
-    assert_eq!((found[0].traceparent, found[1].traceparent), (traceparent, None), "the trace context is kept");
+    assert_eq!((&found[0].trace, &found[1].trace), (&trace, &None), "the trace context is kept");
 
     let listed = store.list_events(query(10)).await.unwrap();
     assert_eq!(listed.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["evt_2", "evt_1"], "newest first");

@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const PRODUCER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+/// The producer's vendors' entries, passed on as they came.
+const STATE: &str = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
 
 /// A local OTLP/HTTP traces receiver: keeps each export request it is sent, answers as a
 /// collector does (200, an empty protobuf response).
@@ -89,10 +91,14 @@ fn named<'a>(spans: &'a [Span], name: &str) -> Vec<&'a Span> {
     spans.iter().filter(|s| s.name == name).collect()
 }
 
-/// The `traceparent` each request the sink received carried.
-fn sent_traceparents(sink: &Sink) -> Vec<Option<String>> {
+/// The `traceparent` (or another trace header, `name`) each request the sink received carried.
+fn sent_headers(sink: &Sink, name: &str) -> Vec<Option<String>> {
     let requests = sink.requests();
-    requests.iter().map(|r| r.headers.get("traceparent").map(|v| v.to_str().unwrap().to_string())).collect()
+    requests.iter().map(|r| r.headers.get(name).map(|v| v.to_str().unwrap().to_string())).collect()
+}
+
+fn sent_traceparents(sink: &Sink) -> Vec<Option<String>> {
+    sent_headers(sink, "traceparent")
 }
 
 async fn ingest_with(hw: &Hookwatch, traceparent: Option<&str>) -> Value {
@@ -103,7 +109,7 @@ async fn ingest_with(hw: &Hookwatch, traceparent: Option<&str>) -> Value {
         .header("content-type", "application/json")
         .body(card_move("p1", 2).to_string());
     if let Some(traceparent) = traceparent {
-        request = request.header("traceparent", traceparent);
+        request = request.header("traceparent", traceparent).header("tracestate", STATE);
     }
     let response = request.send().await.unwrap();
     assert_eq!(response.status(), 202, "an invalid traceparent is ignored, never refused");
@@ -166,6 +172,11 @@ async fn each_attempt_is_a_span_under_the_ingest_under_the_producers_and_its_req
         );
         assert!(sent.sampled());
     }
+    assert_eq!(
+        sent_headers(&sink, "tracestate"),
+        [Some(STATE.to_string()), Some(STATE.to_string())],
+        "tracestate passed on"
+    );
 }
 
 /// The ingest's context is stored with the event: a delivery first attempted by the next process
@@ -214,7 +225,10 @@ async fn without_an_endpoint_a_traceparent_is_passed_on_unchanged_and_none_is_in
     ingest_with(&hw, None).await;
     ingest_with(&hw, Some("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01")).await;
     assert_eq!(sink.wait_for(3, Duration::from_secs(10)).await, 3);
-    let mut sent = sent_traceparents(&sink);
-    sent.sort();
-    assert_eq!(sent, [None, None, Some(PRODUCER.to_string())], "only the valid one, as it came");
+    let mut parents = sent_traceparents(&sink);
+    parents.sort();
+    assert_eq!(parents, [None, None, Some(PRODUCER.to_string())], "only the valid one, as it came");
+    let mut states = sent_headers(&sink, "tracestate");
+    states.sort();
+    assert_eq!(states, [None, None, Some(STATE.to_string())], "its tracestate with it; none beside an invalid one");
 }

@@ -106,7 +106,10 @@ async fn write_events(
     let cards: Vec<Option<&str>> = events.iter().map(|e| e.card_id.as_deref()).collect();
     let pipes: Vec<Option<&str>> = events.iter().map(|e| e.pipe_id.as_deref()).collect();
     let titles: Vec<Option<&str>> = events.iter().map(|e| e.card_title.as_deref()).collect();
-    let traceparents: Vec<Option<String>> = events.iter().map(|e| e.traceparent.map(|t| t.to_string())).collect();
+    let traceparents: Vec<Option<String>> =
+        events.iter().map(|e| e.trace.as_ref().map(|t| t.parent.to_string())).collect();
+    let tracestates: Vec<Option<&str>> =
+        events.iter().map(|e| e.trace.as_ref().and_then(|t| t.state.as_deref())).collect();
     let versions: Vec<i64> = events.iter().map(|e| e.subscriptions_version).collect();
     let (mut d_ids, mut d_events, mut d_subs, mut d_at) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for e in events {
@@ -122,10 +125,10 @@ async fn write_events(
             "WITH v AS (SELECT version FROM subscription_version FOR SHARE),
              e AS (
                 INSERT INTO events (id, action, received_at, body, idempotency_key, card_id, pipe_id, node_id,
-                                    card_title, traceparent)
-                SELECT i, a, r, b, k, c, p, $8, ti, tp
+                                    card_title, traceparent, tracestate)
+                SELECT i, a, r, b, k, c, p, $8, ti, tp, ts
                 FROM unnest($1::text[], $2::text[], $3::int8[], $4::bytea[], $5::text[], $6::text[], $7::text[],
-                            $13::int8[], $14::text[], $15::text[]) AS u(i, a, r, b, k, c, p, ver, ti, tp)
+                            $13::int8[], $14::text[], $15::text[], $16::text[]) AS u(i, a, r, b, k, c, p, ver, ti, tp, ts)
                 WHERE u.ver = (SELECT version FROM v)
                 RETURNING id),
              d AS (
@@ -137,7 +140,7 @@ async fn write_events(
              SELECT id FROM e",
         )
         .await?;
-    let params: [&(dyn ToSql + Sync); 15] = [
+    let params: [&(dyn ToSql + Sync); 16] = [
         &ids,
         &actions,
         &received,
@@ -153,6 +156,7 @@ async fn write_events(
         &versions,
         &titles,
         &traceparents,
+        &tracestates,
     ];
     let found = client.query(&stmt, &params).await?;
     found.iter().map(|r| Ok(r.try_get(0)?)).collect()
