@@ -105,6 +105,15 @@ pub struct Config {
     /// In a cluster, how long a silent node keeps its deliveries
     #[arg(long, default_value = "30s")]
     pub lease: Period,
+    /// Export traces (a span per ingest and per delivery attempt) to this OTLP/HTTP traces URL,
+    /// e.g. http://localhost:4318/v1/traces [default: off]
+    #[arg(long)]
+    #[serde(default, deserialize_with = "optional_text")]
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` the exported spans carry
+    #[arg(long, default_value = "hookwatch")]
+    #[serde(deserialize_with = "text")]
+    pub otlp_service_name: String,
     #[arg(skip)]
     #[serde(default, deserialize_with = "optional_text")]
     pub admin_token: Option<String>,
@@ -187,6 +196,10 @@ impl Config {
         if let Some(id) = &self.node_id {
             check_node_id(id)?;
         }
+        if let Some(endpoint) = &self.otlp_endpoint {
+            check_otlp_endpoint(endpoint)?;
+        }
+        anyhow::ensure!(!self.otlp_service_name.trim().is_empty(), "otlp_service_name must not be empty");
         self.dedupe_window = self.dedupe_window.filter(|window| !window.is_zero());
         Ok(self)
     }
@@ -397,6 +410,16 @@ fn check_node_id(id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An OTLP/HTTP endpoint: an http(s) URL to the collector's traces path.
+fn check_otlp_endpoint(endpoint: &str) -> anyhow::Result<()> {
+    let usable = url::Url::parse(endpoint).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+    anyhow::ensure!(
+        usable,
+        "otlp_endpoint {endpoint:?} is not an http(s) URL; give the collector's OTLP/HTTP traces URL, e.g. http://localhost:4318/v1/traces"
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,6 +438,7 @@ mod tests {
         assert_eq!((*c.retention, *c.lease), (Duration::from_secs(7 * 86_400), Duration::from_secs(30)));
         assert_eq!((c.breaker_threshold, *c.breaker_max_cooldown), (10, Duration::from_secs(600)));
         assert_eq!((c.dedupe_window, c.max_db_bytes, c.node_id.as_deref()), (None, None, None));
+        assert_eq!((c.otlp_endpoint.as_deref(), c.otlp_service_name.as_str()), (None, "hookwatch"), "traces off");
         assert!(!c.allow_private && c.allow_networks.is_empty() && c.extra_actions.is_empty() && !c.mouse);
         assert_eq!((c.theme, c.admin_token.as_deref(), c.subscriptions.len()), (ThemeName::Default, None, 0));
     }
@@ -457,6 +481,7 @@ mod tests {
             (r#"lease = "100ms""#, "lease must be at least 500ms"),
             (r#"extra_actions = ["hookwatch.breaker_opened"]"#, "hookwatch.* names are hookwatch's own"),
             (r#"node_id = "a b""#, "must be 1 to 64 letters"),
+            (r#"otlp_endpoint = "localhost:4318""#, "is not an http(s) URL"),
             ("lisen = 1", "unknown field"),
         ] {
             let err = refused(text);

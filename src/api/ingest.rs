@@ -5,6 +5,7 @@ use super::error::{body_rejection, require_json};
 use super::extract::PathId;
 use super::{ApiError, AppState, ErrorBody};
 use crate::domain::ids::SubscriptionId;
+use crate::domain::trace::TraceContext;
 use crate::wire::Ingested;
 use axum::Json;
 use axum::extract::State;
@@ -35,6 +36,19 @@ impl utoipa::PartialSchema for EventBody {
 
 impl utoipa::ToSchema for EventBody {}
 
+/// The request's W3C trace context: its `traceparent`, ignored, as W3C Trace Context says, when
+/// it does not read or comes more than once (the request is not refused for it), and the
+/// `tracestate` beside it.
+fn trace_context(headers: &HeaderMap) -> Option<TraceContext> {
+    let mut parents = headers.get_all("traceparent").iter();
+    let parent = match (parents.next(), parents.next()) {
+        (Some(value), None) => value.to_str().ok()?,
+        _ => return None,
+    };
+    let states: Vec<&str> = headers.get_all("tracestate").iter().filter_map(|v| v.to_str().ok()).collect();
+    TraceContext::read(parent, &states)
+}
+
 /// `POST /v1/subscriptions/{id}/test`: an event for that subscription alone (admin).
 /// Sends a test event to this subscription alone, whatever its actions and filters.
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/test", operation_id = "sendTestEvent", tag = "subscriptions", params(("id" = String, Path, description = "sub_…")),
@@ -56,7 +70,11 @@ pub async fn test(
 /// Stores an event durably (answered after its commit) and delivers it to every matching subscription.
 #[utoipa::path(post, path = "/v1/events", operation_id = "ingestEvent", tag = "events", security(("ingest_token" = []), ("admin_token" = [])),
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$",
-        description = "1 to 255 printable ASCII characters: a repeat with the same key and body is answered as the first, with Idempotent-Replayed: true; the same key with another body is refused (422)")),
+        description = "1 to 255 printable ASCII characters: a repeat with the same key and body is answered as the first, with Idempotent-Replayed: true; the same key with another body is refused (422)"),
+        ("traceparent" = Option<String>, Header,
+        description = "W3C Trace Context, `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`: the event's deliveries continue this trace (each delivery carries a child traceparent). One that does not read is ignored, as W3C Trace Context says, not refused"),
+        ("tracestate" = Option<String>, Header,
+        description = "W3C Trace Context: kept beside a valid traceparent and sent on with each delivery (up to 32 entries and 512 characters; a longer one is left out)")),
     request_body(content = EventBody, description = "`{\"data\": {\"action\": …}}`, Pipefy's webhook shape", example = json!(crate::domain::catalog::card_move())),
     responses((status = 202, body = Ingested, headers(("Idempotent-Replayed" = String, description = "`true` on a replay"))),
         (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
@@ -82,7 +100,7 @@ pub async fn ingest(
         ),
         None => None,
     };
-    let ingested = app.engine.ingest(body, key).await?;
+    let ingested = app.engine.ingest_traced(body, key, trace_context(&headers)).await?;
     let mut response = (StatusCode::ACCEPTED, Json(&ingested)).into_response();
     if ingested.replayed {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));

@@ -79,11 +79,13 @@ impl Server {
         Ok(Server { engine, tokens, addr, task, stop, journal })
     }
 
-    /// Stops accepting requests, ends SSE streams and waits (3 s at most) for requests in progress.
+    /// Stops accepting requests, ends SSE streams and waits (3 s at most) for requests in progress,
+    /// then exports the spans not yet exported (5 s at most).
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
         let served = self.task.await;
         self.engine.leave().await;
+        self.engine.traces().shutdown().await;
         if let Some(path) = &self.journal
             && let Err(e) = self.engine.feed().save_journal(path)
         {

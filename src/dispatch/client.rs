@@ -5,6 +5,7 @@
 use super::ssrf::{Blocked, DnsFailure, SsrfGuard};
 use crate::domain::model::{ErrorKind, Millis, Subscription, is_sensitive, mask, now_ms};
 use crate::domain::signing;
+use crate::domain::trace::TraceContext;
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::collections::BTreeMap;
@@ -98,12 +99,14 @@ impl Endpoint {
     }
 }
 
+/// One attempt; `trace`, when given, goes out as the W3C `traceparent` (and `tracestate`).
 pub async fn attempt(
     client: &reqwest::Client,
     endpoint: &Endpoint,
     sub: &Subscription,
     event_id: &str,
     body: Bytes,
+    trace: Option<&TraceContext>,
 ) -> AttemptOutcome {
     let started_at = now_ms();
     let clock = Instant::now();
@@ -141,6 +144,15 @@ pub async fn attempt(
             Err(_) => return fail(ErrorKind::Connect, format!("cannot send {name} {value:?}"), recorded),
         };
         recorded.insert(name.to_string(), value.to_string());
+    }
+    let trace_headers = trace.map(|t| [("traceparent", Some(t.parent.to_string())), ("tracestate", t.state.clone())]);
+    for (name, text) in trace_headers.into_iter().flatten() {
+        if let Some(text) = text
+            && let Ok(value) = HeaderValue::from_str(&text)
+        {
+            request.headers_mut().insert(name, value);
+            recorded.insert(name.to_string(), text);
+        }
     }
 
     let mut response = match deadline.by(client.execute(request)).await {

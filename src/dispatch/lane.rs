@@ -9,6 +9,7 @@ use crate::domain::model::{Alert, AlertKind};
 use crate::domain::model::{BreakerChange, DeliveryStatus, Millis, Subscription, SubscriptionState};
 use crate::domain::model::{millis, millis_u64, now_ms, span};
 use crate::observe::metrics::AttemptFacts;
+use crate::observe::traces::{Attempt, EventTrace};
 use crate::store::AttemptRecord;
 use crate::wire::FeedEvent;
 use bytes::Bytes;
@@ -38,8 +39,8 @@ enum NoOutcome {
 /// How long deliveries wait after the store failed to give their bodies.
 const STORE_RETRY: Duration = Duration::from_secs(2);
 
-/// Bodies read from the store, by event id.
-type BodiesRead = crate::domain::error::Result<Vec<(EventId, Bytes)>>;
+/// Events read from the store to send.
+type BodiesRead = crate::domain::error::Result<Vec<crate::store::EventToSend>>;
 
 struct Finished {
     job: Job,
@@ -235,7 +236,9 @@ impl Lane {
         }
         while self.in_flight.len() < self.limit() {
             // The head goes once its body is at hand; `read_ahead` asks the store for it.
-            let Some(body) = self.ready.front().and_then(|job| job.body.as_ref().map(HeldBody::bytes)) else {
+            let Some((body, trace)) =
+                self.ready.front().and_then(|job| job.body.as_ref().map(|held| (held.bytes(), held.trace.clone())))
+            else {
                 return;
             };
             if self.next_start.is_some_and(|next| at < next) {
@@ -258,7 +261,7 @@ impl Lane {
             }
             self.in_flight.spawn(async move {
                 // A panic must not leave the delivery's place here (and a replay's ticket) held for good.
-                let attempt = std::panic::AssertUnwindSafe(deliver(ctx, sub, endpoint, job, body));
+                let attempt = std::panic::AssertUnwindSafe(deliver(ctx, sub, endpoint, job, body, trace));
                 futures::FutureExt::catch_unwind(attempt).await.unwrap_or(Err(NoOutcome::BrokeOff(id)))
             });
         }
@@ -310,15 +313,18 @@ impl Lane {
         if self.sub.state != SubscriptionState::Active {
             return; // paused meanwhile: read again on resume
         }
-        let mut bodies: HashMap<CompactId<EventId>, Bytes> =
-            found.into_iter().map(|(id, body)| (CompactId::new(&id), body)).collect();
+        let traces = &self.ctx.traces;
+        let mut bodies: HashMap<CompactId<EventId>, (Bytes, Option<Arc<EventTrace>>)> = found
+            .into_iter()
+            .map(|event| (CompactId::new(&event.id), (event.body, traces.event(&event.action, event.trace))))
+            .collect();
         let mut gone: HashSet<CompactId<EventId>> = asked.into_iter().filter(|id| !bodies.contains_key(id)).collect();
         let mut i = 0;
         while i < self.ready.len() && !(bodies.is_empty() && gone.is_empty()) {
             let job = &mut self.ready[i];
             if job.body.is_none() {
-                if let Some(body) = bodies.remove(&job.event_id) {
-                    job.body = Some(HeldBody::counted(body, &self.ctx.body_bytes));
+                if let Some((body, trace)) = bodies.remove(&job.event_id) {
+                    job.body = Some(HeldBody::counted(body, trace, &self.ctx.body_bytes));
                 } else if gone.remove(&job.event_id)
                     && let Some(job) = self.ready.remove(i)
                 {
@@ -368,13 +374,7 @@ impl Lane {
         let success = outcome.succeeded();
         let tickets = job.replay.take().into_iter().chain(self.joined.remove(&job.delivery_id));
         tickets.for_each(|ticket| ticket.attempted(success));
-        let facts = AttemptFacts {
-            success,
-            status_code: outcome.status_code,
-            error_kind: outcome.error_kind,
-            latency_ms: millis_u64(outcome.duration),
-            status,
-        };
+        let facts = attempt_facts(&outcome, status);
         let event_id = outcome.error.is_some().then(|| job.event_id.id());
         let failed = outcome
             .error
@@ -479,6 +479,17 @@ impl Lane {
     }
 }
 
+/// What the metrics and the attempt's span take of an attempt.
+fn attempt_facts(outcome: &AttemptOutcome, status: DeliveryStatus) -> AttemptFacts {
+    AttemptFacts {
+        success: outcome.succeeded(),
+        status_code: outcome.status_code,
+        error_kind: outcome.error_kind,
+        latency_ms: millis_u64(outcome.duration),
+        status,
+    }
+}
+
 async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -495,6 +506,7 @@ async fn deliver(
     endpoint: Arc<Endpoint>,
     job: Job,
     body: Bytes,
+    trace: Option<Arc<EventTrace>>,
 ) -> Result<Finished, NoOutcome> {
     let (delivery_id, event_id) = (job.delivery_id.id(), job.event_id.id());
     if let (true, Some(shared)) = (job.attempts > 0, ctx.store.shared())
@@ -503,9 +515,12 @@ async fn deliver(
         tracing::debug!(delivery = %job.delivery_id, "another node has taken this delivery over");
         return Err(NoOutcome::Moved(job));
     }
-    let mut outcome = client::attempt(&ctx.client, &endpoint, &sub, &event_id, body).await;
     let attempts = job.attempts + 1;
+    let attempt = Attempt { subscription: &sub, delivery_id: &delivery_id, event_id: &event_id, number: attempts };
+    let span = ctx.traces.delivery(trace.as_deref(), &attempt);
+    let mut outcome = client::attempt(&ctx.client, &endpoint, &sub, &event_id, body, span.context()).await;
     let (status, next_at) = retry::decide(&ctx.schedule, attempts, &outcome, now_ms());
+    span.ended(&attempt_facts(&outcome, status));
     let record = AttemptRecord {
         delivery_id,
         event_id,

@@ -20,6 +20,7 @@ use crate::domain::model::{Millis, Subscription};
 use crate::domain::schedule::RetrySchedule;
 use crate::observe::feed::Feed;
 use crate::observe::stats::Stats;
+use crate::observe::traces::{EventTrace, Traces};
 use crate::store::{PendingDelivery, Store};
 use bytes::Bytes;
 pub use compact_id::CompactId;
@@ -62,18 +63,21 @@ impl Job {
 /// pass the budget by what the lanes are about to send (twice their in-flight limits at most).
 const BODY_BUDGET: usize = 64 * 1024 * 1024;
 
-/// A body kept in memory for a queued delivery, counted against the budget until dropped.
+/// A body kept in memory for a queued delivery, counted against the budget until dropped, with
+/// what its attempts' spans need of the event (read back with the body, so a job holds neither
+/// while it waits long).
 #[derive(Debug)]
 pub struct HeldBody {
     bytes: Bytes,
+    trace: Option<Arc<EventTrace>>,
     used: Arc<AtomicUsize>,
 }
 
 impl HeldBody {
     /// Counts `bytes` against the budget `used`, whatever it already holds.
-    fn counted(bytes: Bytes, used: &Arc<AtomicUsize>) -> Self {
+    fn counted(bytes: Bytes, trace: Option<Arc<EventTrace>>, used: &Arc<AtomicUsize>) -> Self {
         used.fetch_add(bytes.len(), Ordering::Relaxed);
-        HeldBody { bytes, used: used.clone() }
+        HeldBody { bytes, trace, used: used.clone() }
     }
 
     pub fn bytes(&self) -> Bytes {
@@ -110,6 +114,8 @@ pub struct Context {
     pub body_bytes: Arc<AtomicUsize>,
     /// Attempt records that may be waiting for the writer at once.
     pub unrecorded: Arc<tokio::sync::Semaphore>,
+    /// Where each attempt's span goes (nowhere when traces are off).
+    pub traces: Arc<Traces>,
 }
 
 /// How many attempt records may wait for the database writer before deliveries slow down.
@@ -225,10 +231,11 @@ impl Dispatcher {
         }
     }
 
-    /// Keeps `body` in memory for a job if the budget allows.
-    pub fn hold_body(&self, body: &Bytes) -> Option<HeldBody> {
+    /// Keeps `body` (and its event's `trace`) in memory for a job if the budget allows.
+    pub fn hold_body(&self, body: &Bytes, trace: &Option<Arc<EventTrace>>) -> Option<HeldBody> {
         let used = &self.ctx.body_bytes;
-        (used.load(Ordering::Relaxed) + body.len() <= BODY_BUDGET).then(|| HeldBody::counted(body.clone(), used))
+        (used.load(Ordering::Relaxed) + body.len() <= BODY_BUDGET)
+            .then(|| HeldBody::counted(body.clone(), trace.clone(), used))
     }
 
     /// Bytes of event bodies kept in memory for queued and in-flight deliveries.

@@ -413,7 +413,15 @@ pub fn url_origin(url: &str) -> String {
 /// Request headers as a viewer may read them: hookwatch's own non-secret headers whole, every
 /// other value masked (a consumer's credential can hide under any name: `X-Auth`, `X-Signature-Key`).
 pub fn headers_for_viewer(headers: &mut BTreeMap<String, String>) {
-    const SHOWN: [&str; 5] = ["content-type", "content-length", "user-agent", "webhook-id", "webhook-timestamp"];
+    const SHOWN: [&str; 7] = [
+        "content-type",
+        "content-length",
+        "user-agent",
+        "webhook-id",
+        "webhook-timestamp",
+        "traceparent",
+        "tracestate",
+    ];
     for (name, value) in headers.iter_mut() {
         if !SHOWN.contains(&name.to_ascii_lowercase().as_str()) {
             *value = mask(value);

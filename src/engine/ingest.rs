@@ -6,6 +6,7 @@ use crate::dispatch::{CompactId, Job};
 use crate::domain::error::{Error, Result};
 use crate::domain::ids::{EventId, SubscriptionId};
 use crate::domain::model::{DeliveryStatus, DeliverySummary, EventSummary, Millis, millis, now_ms};
+use crate::domain::trace::TraceContext;
 use crate::store::{IngestOutcome, NewEvent, PendingDelivery};
 use crate::validate::payload::{self, Audience, PayloadFacts};
 use crate::wire::FeedEvent;
@@ -25,7 +26,13 @@ fn body_key(body: &[u8]) -> String {
 }
 
 /// A new event for a validated body, before it is matched.
-fn new_event(facts: &PayloadFacts, body: Bytes, idempotency_key: Option<String>, now: Millis) -> NewEvent {
+fn new_event(
+    facts: &PayloadFacts,
+    body: Bytes,
+    idempotency_key: Option<String>,
+    now: Millis,
+    trace: Option<TraceContext>,
+) -> NewEvent {
     NewEvent {
         id: EventId::generate(),
         action: facts.action.clone(),
@@ -37,13 +44,31 @@ fn new_event(facts: &PayloadFacts, body: Bytes, idempotency_key: Option<String>,
         pipe_id: facts.pipe_id.clone(),
         deliveries: Vec::new(),
         subscriptions_version: 0,
+        trace,
     }
 }
 
 impl Engine {
     /// Validates and durably stores an event, then hands its deliveries to the dispatcher.
     pub async fn ingest(self: &Arc<Self>, body: Bytes, idempotency_key: Option<String>) -> Result<Ingested> {
-        self.ingest_for(body, idempotency_key, Audience::Matching).await
+        self.ingest_traced(body, idempotency_key, None).await
+    }
+
+    /// As `ingest`, for a request that came with a W3C trace context: the ingest's span is its
+    /// child, and the event's deliveries continue the trace.
+    pub async fn ingest_traced(
+        self: &Arc<Self>,
+        body: Bytes,
+        idempotency_key: Option<String>,
+        trace: Option<TraceContext>,
+    ) -> Result<Ingested> {
+        let span = self.traces.ingest(trace);
+        let ingested = self.ingest_for(body, idempotency_key, Audience::Matching, span.context()).await;
+        match &ingested {
+            Ok(i) => span.committed(&i.id, &i.action, i.deliveries, i.replayed),
+            Err(e) => span.refused(e.code()),
+        }
+        ingested
     }
 
     /// A test event for one subscription alone, whatever its actions and filters: what the
@@ -53,14 +78,16 @@ impl Engine {
         if sub.state == crate::domain::model::SubscriptionState::Disabled {
             return Err(Error::Conflict(format!("{} is disabled and gets no events; resume it to test it", sub.name)));
         }
-        self.ingest_for(body, None, Audience::Only(subscription_id.clone())).await
+        self.ingest_for(body, None, Audience::Only(subscription_id.clone()), None).await
     }
 
+    /// `trace`: the context the event's deliveries continue.
     async fn ingest_for(
         self: &Arc<Self>,
         body: Bytes,
         idempotency_key: Option<String>,
         audience: Audience,
+        trace: Option<TraceContext>,
     ) -> Result<Ingested> {
         let backlog = self.dispatcher.total_backlog();
         if backlog >= self.config.max_backlog {
@@ -85,7 +112,7 @@ impl Engine {
             (None, Some(window)) if facts.audience == Audience::Matching => (Some(body_key(&body)), millis(*window)),
             (key, _) => (key, millis(*self.config.idempotency_window)),
         };
-        let event = new_event(&facts, body, idempotency_key, now);
+        let event = new_event(&facts, body, idempotency_key, now, trace);
         // The store call and the hand-off to the lanes run in their own task: the caller (an HTTP
         // request whose client may hang up) can drop this future, but an event that reaches the
         // store must still reach its lanes.
@@ -103,7 +130,7 @@ impl Engine {
             return Ok(None);
         }
         let now = now_ms();
-        let event = new_event(&facts, body, None, now);
+        let event = new_event(&facts, body, None, now, None);
         self.commit_and_dispatch(event, facts, now).await.map(Some)
     }
 
@@ -145,11 +172,12 @@ impl Engine {
 
     /// Hands a stored event's deliveries to their lanes and tells the watchers.
     fn dispatch_new(&self, event: NewEvent, facts: PayloadFacts) -> Ingested {
-        let NewEvent { id: event_id, received_at: now, body, deliveries, .. } = event;
+        let NewEvent { id: event_id, received_at: now, body, deliveries, trace, .. } = event;
         self.stats.record_event(now, &facts.action);
         // A body from the HTTP layer can be a slice of a much larger read buffer; a queued
         // job keeps an exact copy so it pins only its own bytes.
         let held = (!deliveries.is_empty()).then(|| Bytes::copy_from_slice(&body));
+        let trace = held.as_ref().and_then(|_| self.traces.event(&facts.action, trace));
         let queued_event_id = CompactId::new(&event_id);
         for (delivery_id, sub_id) in &deliveries {
             let job = Job {
@@ -157,7 +185,7 @@ impl Engine {
                 event_id: queued_event_id.clone(),
                 attempts: 0,
                 due: now,
-                body: held.as_ref().and_then(|b| self.dispatcher.hold_body(b)),
+                body: held.as_ref().and_then(|b| self.dispatcher.hold_body(b, &trace)),
                 replay: None,
             };
             self.dispatcher.enqueue(sub_id, job);

@@ -24,6 +24,7 @@ use crate::config::Config;
 use crate::dispatch::{self, Context, Dispatcher, SsrfGuard};
 use crate::domain::catalog::Catalog;
 use crate::observe::feed::Feed;
+use crate::observe::traces::Traces;
 use crate::store::{SharedStore, Store};
 use alerts::{ALERT_LOG, AlertLog};
 use membership::Membership;
@@ -42,6 +43,7 @@ pub struct Engine {
     feed: Feed,
     alerts: AlertLog,
     membership: Membership,
+    traces: Arc<Traces>,
     replay_runs: replays::ReplayRuns,
     started: Instant,
     /// The last write probe: when, and what it found (`/readyz` probes at most once a second).
@@ -61,6 +63,10 @@ impl Engine {
         });
         let stats = Arc::new(crate::observe::stats::Stats::default());
         let feed = Feed::default();
+        let traces = Arc::new(match &config.otlp_endpoint {
+            Some(endpoint) => Traces::export_to(endpoint, &config.otlp_service_name)?,
+            None => Traces::off(),
+        });
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let dispatcher = Dispatcher::new(Context {
             store: store.clone(),
@@ -79,6 +85,7 @@ impl Engine {
             total_backlog: Default::default(),
             body_bytes: Default::default(),
             unrecorded: Arc::new(tokio::sync::Semaphore::new(dispatch::MAX_UNRECORDED)),
+            traces: traces.clone(),
         });
         let version = store.subscriptions_version().await?;
         let registry = Registry::new(version, store.subscriptions().await?);
@@ -93,6 +100,7 @@ impl Engine {
             feed,
             alerts,
             membership,
+            traces,
             replay_runs: Default::default(),
             started: Instant::now(),
             readiness: tokio::sync::Mutex::new(None),
@@ -149,6 +157,11 @@ impl Engine {
 
     pub fn feed(&self) -> &Feed {
         &self.feed
+    }
+
+    /// This server's spans (flushed by the server's graceful stop).
+    pub fn traces(&self) -> &Traces {
+        &self.traces
     }
 
     pub(crate) fn shared_store(&self) -> Option<&dyn SharedStore> {

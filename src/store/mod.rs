@@ -16,6 +16,7 @@ use crate::domain::model::{Alert, AuditEntry, Replay};
 use crate::domain::model::{DeliveryStatus, ErrorKind, EventDetail, EventSummary, Millis, Subscription};
 use crate::domain::page::Window;
 use crate::domain::query::EventQuery;
+use crate::domain::trace::TraceContext;
 use crate::wire::NodeInfo;
 use bytes::Bytes;
 use std::collections::BTreeMap;
@@ -75,6 +76,18 @@ pub struct NewEvent {
     /// The subscriptions version `deliveries` were matched against: the store refuses the event
     /// (`StaleSubscriptions`) if a change has committed since, so no answered change is missed.
     pub subscriptions_version: i64,
+    /// The trace context its deliveries continue (the ingest's span, or the `traceparent` it came
+    /// with), kept so that an attempt after a restart still joins the trace.
+    pub trace: Option<TraceContext>,
+}
+
+/// What a lane needs of a stored event to send it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventToSend {
+    pub id: EventId,
+    pub body: Bytes,
+    pub action: String,
+    pub trace: Option<TraceContext>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,9 +239,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every delivery not yet finished (pending or retrying, whichever node holds it), oldest event
     /// first: what a single node resumes after a restart (a node of a cluster claims its share instead).
     async fn pending_deliveries(&self) -> Result<Vec<PendingDelivery>>;
-    /// The bodies of those of `event_ids` still stored, in any order: a lane reads what it is
+    /// Those of `event_ids` still stored, in any order, as a lane sends them: it reads what it is
     /// about to send in one query rather than one per attempt.
-    async fn event_bodies(&self, event_ids: Vec<EventId>) -> Result<Vec<(EventId, Bytes)>>;
+    async fn event_bodies(&self, event_ids: Vec<EventId>) -> Result<Vec<EventToSend>>;
     async fn list_events(&self, query: EventQuery) -> Result<Vec<EventSummary>>;
     async fn event_detail(&self, event_id: &EventId) -> Result<Option<EventDetail>>;
     async fn count_events(&self) -> Result<u64>;

@@ -1,7 +1,7 @@
 //! What both stores read back, written once: the column lists and the row mappers. A mapper reads
 //! a row of either database through `Cells`, by the position its column list gives.
 
-use super::{AttemptCount, KeyHolder, PendingDelivery, StoredAnswer};
+use super::{AttemptCount, EventToSend, KeyHolder, PendingDelivery, StoredAnswer};
 use crate::domain::error::{Error, Result};
 use crate::domain::model::{
     Attempt, AttemptNotice, DeliveryStatus, DeliverySummary, ErrorKind, EventDetail, EventSummary,
@@ -151,6 +151,21 @@ pub(super) fn pending_delivery(r: &impl Cells) -> Result<PendingDelivery> {
         subscription_id: r.required_text(2)?.into(),
         attempts: r.required_count(3)?,
         next_attempt_at: r.int(4)?.unwrap_or(0),
+    })
+}
+
+/// Columns `event_to_send` reads, from `events`.
+pub(super) const EVENT_TO_SEND_COLUMNS: &str = "id, body, action, traceparent, tracestate";
+
+/// An event as a lane sends it; a stored `traceparent` that no longer reads is left out.
+pub(super) fn event_to_send(r: &impl Cells) -> Result<EventToSend> {
+    let parent = r.text(3)?.as_deref().and_then(crate::domain::trace::TraceParent::parse);
+    let state = r.text(4)?;
+    Ok(EventToSend {
+        id: r.required_text(0)?.into(),
+        body: r.bytes(1)?.into(),
+        action: r.required_text(2)?,
+        trace: parent.map(|parent| crate::domain::trace::TraceContext { parent, state }),
     })
 }
 

@@ -47,11 +47,16 @@ impl Hookwatch {
         let mut config = test_config(dir.path());
         adjust(&mut config);
         let server = Server::start(config).await.expect("hookwatch starts");
+        Hookwatch { _dir: Some(dir), ..Self::of(server) }
+    }
+
+    /// The helpers over a server the test started itself (on a database it keeps, to restart on).
+    pub fn of(server: Server) -> Self {
         let base = format!("http://{}", server.addr);
         // A pooled connection is reused only well within the shortest header timeout a test sets
         // (the server closes an idle one then, and a request sent on it as it closes is lost).
         let http = reqwest::Client::builder().pool_idle_timeout(Duration::from_millis(400)).build().unwrap();
-        Hookwatch { server, base, http, _dir: Some(dir) }
+        Hookwatch { server, base, http, _dir: None }
     }
 
     pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {

@@ -30,4 +30,5 @@ mod replays;
 mod settings;
 mod storage;
 mod subscriptions;
+mod tracing_otlp;
 mod tui_e2e;

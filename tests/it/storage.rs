@@ -6,6 +6,7 @@ use hookwatch::domain::model::{Actor, Alert, AlertKind, AuditEntry, Replay, Repl
 use hookwatch::domain::model::{DeliveryStatus, ErrorKind, Millis, Subscription, now_ms};
 use hookwatch::domain::page::Window;
 use hookwatch::domain::query::{EventQuery, StatusFilter};
+use hookwatch::domain::trace::TraceContext;
 use hookwatch::store::{AttemptRecord, IngestOutcome, NewEvent, NodeStatus, PostgresStore, Store};
 use hookwatch::store::{KeyClaim, KeyHolder, StoredAnswer};
 use std::sync::Arc;
@@ -65,6 +66,7 @@ fn event(id: &str, action: &str, at: Millis, subs: &[&str]) -> NewEvent {
         pipe_id: None,
         deliveries: subs.iter().map(|s| (format!("dlv_{id}_{s}").into(), (*s).into())).collect(),
         subscriptions_version: 0,
+        trace: None,
     }
 }
 
@@ -111,17 +113,28 @@ fn query(limit: u32) -> EventQuery {
 async fn ingest_and_read_back(store: Arc<dyn Store>) {
     store.probe_write().await.expect("a store that commits is ready");
     let t = now_ms();
+    let trace = TraceContext::read("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", &["congo=t61rcWkgMzE"]);
+    assert!(trace.as_ref().is_some_and(|t| t.state.is_some()));
     assert_eq!(
-        store.ingest(event("evt_1", "card.create", t, &["sub_a", "sub_b"]), 0).await.unwrap(),
+        store
+            .ingest(NewEvent { trace: trace.clone(), ..event("evt_1", "card.create", t, &["sub_a", "sub_b"]) }, 0)
+            .await
+            .unwrap(),
         IngestOutcome::Created
     );
     store.ingest(event("evt_2", "card.move", t + 1, &[]), 0).await.unwrap();
     assert_eq!(store.count_events().await.unwrap(), 2);
-    let bodies = store.event_bodies(vec!["evt_missing".into(), "evt_2".into(), "evt_1".into()]).await.unwrap();
-    let mut found: Vec<_> = bodies.iter().map(|(id, body)| (id.as_str(), std::str::from_utf8(body).unwrap())).collect();
-    found.sort();
-    assert_eq!(found.iter().map(|(id, _)| *id).collect::<Vec<_>>(), ["evt_1", "evt_2"], "a missing event is left out");
-    assert!(found[0].1.contains("card.create") && found[1].1.contains("card.move"), "each body with its id: {found:?}");
+    let mut found = store.event_bodies(vec!["evt_missing".into(), "evt_2".into(), "evt_1".into()]).await.unwrap();
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(
+        found.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ["evt_1", "evt_2"],
+        "a missing event is left out"
+    );
+    let body = |i: usize| std::str::from_utf8(&found[i].body).unwrap().to_string();
+    assert!(body(0).contains("card.create") && body(1).contains("card.move"), "each body with its id: {found:?}");
+    assert_eq!((found[0].action.as_str(), found[1].action.as_str()), ("card.create", "card.move"));
+    assert_eq!((&found[0].trace, &found[1].trace), (&trace, &None), "the trace context is kept");
 
     let listed = store.list_events(query(10)).await.unwrap();
     assert_eq!(listed.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["evt_2", "evt_1"], "newest first");

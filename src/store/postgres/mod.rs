@@ -19,15 +19,14 @@ mod writer;
 pub(super) use schema::MIGRATIONS;
 
 use super::{
-    Activity, AttemptCount, AttemptRecord, IngestOutcome, KeyClaim, KeyHolder, NewEvent, PendingDelivery, SharedStore,
-    Store, StoredAnswer, query,
+    Activity, AttemptCount, AttemptRecord, EventToSend, IngestOutcome, KeyClaim, KeyHolder, NewEvent, PendingDelivery,
+    SharedStore, Store, StoredAnswer, query,
 };
 use crate::domain::error::{Error, Result};
 use crate::domain::ids::{EventId, SubscriptionId};
 use crate::domain::model::{Alert, AuditEntry, EventDetail, EventSummary, Millis, Replay, Subscription};
 use crate::domain::page::Window;
 use crate::domain::query::EventQuery;
-use bytes::Bytes;
 use changes::SUBSCRIPTIONS_CHANNEL;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::time::Duration;
@@ -126,7 +125,7 @@ impl Store for PostgresStore {
         reads::pending_deliveries(&self.pool).await
     }
 
-    async fn event_bodies(&self, event_ids: Vec<EventId>) -> Result<Vec<(EventId, Bytes)>> {
+    async fn event_bodies(&self, event_ids: Vec<EventId>) -> Result<Vec<EventToSend>> {
         reads::event_bodies(&self.pool, event_ids).await
     }
 

@@ -10,9 +10,10 @@ use crate::domain::model::{
 use crate::domain::page::Window;
 use crate::domain::query::EventQuery;
 use crate::store::query;
-use crate::store::rows::{self, ATTEMPT_COLUMNS, DELIVERY_COLUMNS};
-use crate::store::{Activity, ActivityCursor, AttemptCount, LONGEST_ATTEMPT_MS, PendingDelivery, first_event_id_at};
-use bytes::Bytes;
+use crate::store::rows::{self, ATTEMPT_COLUMNS, DELIVERY_COLUMNS, EVENT_TO_SEND_COLUMNS};
+use crate::store::{
+    Activity, ActivityCursor, AttemptCount, EventToSend, LONGEST_ATTEMPT_MS, PendingDelivery, first_event_id_at,
+};
 use deadpool_postgres::{Client, Pool};
 use tokio_postgres::types::ToSql;
 
@@ -94,11 +95,10 @@ pub(super) async fn pending_deliveries(pool: &Pool) -> Result<Vec<PendingDeliver
     mapped(&client.query(&query::pending("deliveries"), &[]).await?, rows::pending_delivery)
 }
 
-pub(super) async fn event_bodies(pool: &Pool, event_ids: Vec<EventId>) -> Result<Vec<(EventId, Bytes)>> {
+pub(super) async fn event_bodies(pool: &Pool, event_ids: Vec<EventId>) -> Result<Vec<EventToSend>> {
     let client = pool.get().await?;
-    let stmt = client.prepare_cached("SELECT id, body FROM events WHERE id = ANY($1)").await?;
-    let rows = client.query(&stmt, &[&event_ids]).await?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, Bytes::from(r.try_get::<_, Vec<u8>>(1)?)))).collect()
+    let stmt = client.prepare_cached(&format!("SELECT {EVENT_TO_SEND_COLUMNS} FROM events WHERE id = ANY($1)")).await?;
+    mapped(&client.query(&stmt, &[&event_ids]).await?, rows::event_to_send)
 }
 
 pub(super) async fn list_events(pool: &Pool, q: EventQuery) -> Result<Vec<EventSummary>> {

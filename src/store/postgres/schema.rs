@@ -20,6 +20,7 @@ pub(in crate::store) const MIGRATIONS: &[Migration] = &[
     Migration { name: "0007_card_title", sql: include_str!("migrations/0007_card_title.sql") },
     Migration { name: "0008_attempt_replay", sql: include_str!("migrations/0008_attempt_replay.sql") },
     Migration { name: "0009_idempotency_keys", sql: include_str!("migrations/0009_idempotency_keys.sql") },
+    Migration { name: "0010_event_trace_context", sql: include_str!("migrations/0010_event_trace_context.sql") },
 ];
 
 /// Serialises migrations between nodes starting at once (any constant shared by all nodes).

@@ -36,8 +36,8 @@ pub(super) fn ingest(conn: &Connection, event: &NewEvent, idempotency_since: Mil
         .map_err(|e| Error::Storage(e.to_string()))?;
     conn.prepare_cached(
         "INSERT INTO events (id, action, received_at, body, idempotency_key, card_id, pipe_id, fanout, open,
-                             card_title)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                             card_title, traceparent, tracestate)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         event.id,
@@ -49,7 +49,9 @@ pub(super) fn ingest(conn: &Connection, event: &NewEvent, idempotency_since: Mil
         event.pipe_id,
         fanout,
         fanout.is_some(),
-        event.card_title
+        event.card_title,
+        event.trace.as_ref().map(|t| t.parent.to_string()),
+        event.trace.as_ref().and_then(|t| t.state.as_deref())
     ])?;
     Ok(IngestOutcome::Created)
 }

@@ -21,15 +21,14 @@ mod writer;
 pub(super) use schema::MIGRATIONS;
 
 use super::{
-    Activity, AttemptCount, AttemptRecord, IngestOutcome, KeyClaim, KeyHolder, NewEvent, OnRecorded, PendingDelivery,
-    Store, StoredAnswer, first_event_id_at, query,
+    Activity, AttemptCount, AttemptRecord, EventToSend, IngestOutcome, KeyClaim, KeyHolder, NewEvent, OnRecorded,
+    PendingDelivery, Store, StoredAnswer, first_event_id_at, query,
 };
 use crate::domain::error::{Error, Result};
 use crate::domain::ids::{EventId, SubscriptionId};
 use crate::domain::model::{Alert, AuditEntry, EventDetail, EventSummary, Millis, Replay, Subscription};
 use crate::domain::page::Window;
 use crate::domain::query::EventQuery;
-use bytes::Bytes;
 use checkpoint::Checkpoints;
 use connection::Readers;
 use rusqlite::Connection;
@@ -118,7 +117,7 @@ impl Store for SqliteStore {
         self.read(reads::pending_deliveries).await
     }
 
-    async fn event_bodies(&self, event_ids: Vec<EventId>) -> Result<Vec<(EventId, Bytes)>> {
+    async fn event_bodies(&self, event_ids: Vec<EventId>) -> Result<Vec<EventToSend>> {
         let ids = json(&event_ids)?;
         self.read(move |conn| reads::event_bodies(conn, &ids)).await
     }

@@ -11,9 +11,10 @@ use crate::domain::model::{
 use crate::domain::page::Window;
 use crate::domain::query::EventQuery;
 use crate::store::query;
-use crate::store::rows::{self, ATTEMPT_COLUMNS, DELIVERY_COLUMNS};
-use crate::store::{Activity, ActivityCursor, AttemptCount, LONGEST_ATTEMPT_MS, PendingDelivery, first_event_id_at};
-use bytes::Bytes;
+use crate::store::rows::{self, ATTEMPT_COLUMNS, DELIVERY_COLUMNS, EVENT_TO_SEND_COLUMNS};
+use crate::store::{
+    Activity, ActivityCursor, AttemptCount, EventToSend, LONGEST_ATTEMPT_MS, PendingDelivery, first_event_id_at,
+};
 use rusqlite::{Connection, ToSql, params};
 
 /// Binds `values` to a statement by the number each placeholder names: `?2` and shared SQL's
@@ -84,9 +85,9 @@ pub(super) fn pending_deliveries(conn: &Connection) -> Result<Vec<PendingDeliver
 }
 
 /// `ids`: the event ids as a JSON array.
-pub(super) fn event_bodies(conn: &Connection, ids: &str) -> Result<Vec<(EventId, Bytes)>> {
-    let sql = "SELECT id, body FROM events WHERE id IN (SELECT value FROM json_each(?1))";
-    select(conn, sql, params![ids], |r| Ok((r.get(0)?, Bytes::from(r.get::<_, Vec<u8>>(1)?))))
+pub(super) fn event_bodies(conn: &Connection, ids: &str) -> Result<Vec<EventToSend>> {
+    let sql = format!("SELECT {EVENT_TO_SEND_COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each(?1))");
+    select(conn, &sql, params![ids], |r| rows::event_to_send(r))
 }
 
 pub(super) fn list_events(conn: &Connection, q: &EventQuery) -> Result<Vec<EventSummary>> {

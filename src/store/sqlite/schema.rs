@@ -25,6 +25,7 @@ pub(in crate::store) const MIGRATIONS: &[Migration] = &[
     Migration { name: "0010_card_title", sql: include_str!("migrations/0010_card_title.sql") },
     Migration { name: "0011_attempt_replay", sql: include_str!("migrations/0011_attempt_replay.sql") },
     Migration { name: "0012_idempotency_keys", sql: include_str!("migrations/0012_idempotency_keys.sql") },
+    Migration { name: "0013_event_trace_context", sql: include_str!("migrations/0013_event_trace_context.sql") },
 ];
 
 /// The record of applied steps. Kept outside the steps themselves: a database migrated before

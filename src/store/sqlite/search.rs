@@ -172,6 +172,7 @@ pub(super) mod tests {
             pipe_id: None,
             deliveries: Vec::new(),
             subscriptions_version: 0,
+            trace: None,
         }
     }
 

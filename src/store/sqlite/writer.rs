@@ -263,6 +263,7 @@ mod tests {
             pipe_id: None,
             deliveries: vec![("dlv_1".into(), "sub_1".into())],
             subscriptions_version: 0,
+            trace: None,
         };
         assert_eq!(store.ingest(event.clone(), 0).await.unwrap(), IngestOutcome::Created);
         let record = AttemptRecord {

@@ -32,13 +32,15 @@ pub struct Live {
     pub cpu_us_per_event: f64,
 }
 
-/// Runs `hookwatch serve` on `db`, subscribes the sink, and measures ingest and delivery at once.
+/// Runs `hookwatch serve` on `db` (exporting its traces to `otlp_endpoint`, if given), subscribes
+/// the sink, and measures ingest and delivery at once.
 pub async fn run(
     db: &str,
     sink: SocketAddr,
     sink_log: &SinkLog,
     concurrency: usize,
     duration: Duration,
+    otlp_endpoint: Option<&str>,
 ) -> anyhow::Result<Live> {
     let addr = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -46,6 +48,7 @@ pub async fn run(
     };
     let mut child = tokio::process::Command::new(std::env::current_exe()?)
         .args(["serve", "--listen", &addr.to_string(), "--db", db, "--allow-private", "--max-backlog", "10000000"])
+        .args(otlp_endpoint.map(|url| ["--otlp-endpoint", url]).into_iter().flatten())
         .env("HOOKWATCH_ADMIN_TOKEN", ADMIN)
         .env("HOOKWATCH_INGEST_TOKEN", INGEST)
         .env("RUST_LOG", "warn")

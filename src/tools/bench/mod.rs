@@ -62,6 +62,9 @@ pub struct BenchOptions {
     /// Only run the bare 202 server on this address until stopped (for outside load generators)
     #[arg(long, value_name = "ADDR")]
     pub serve_bare: Option<std::net::SocketAddr>,
+    /// Export the benchmarked servers' traces to this OTLP/HTTP traces URL (what tracing costs)
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// Serves the bench's bare 202 baseline on `addr` until the process is stopped.
@@ -152,6 +155,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         ingest_token: Some("bench-ingest".into()),
         viewer_token: Some("bench-viewer".into()),
         extra_actions: vec!["bench.fill".into()],
+        otlp_endpoint: opts.otlp_endpoint.clone(),
         ..Config::default()
     };
     let postgres = crate::store::Database::parse(&config.db).sqlite_path().is_none();
@@ -253,7 +257,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     //    PostgreSQL: the same database, the earlier phases' subscription removed).
     step(6, &format!("live: ingest while delivering, hookwatch serve as a child process, {secs:.0} s"));
     let live_db = if postgres { config.db.clone() } else { dir.path().join("live.db").to_string_lossy().into_owned() };
-    let live = live::run(&live_db, sink, &sink_log, c, d).await?;
+    let live = live::run(&live_db, sink, &sink_log, c, d, opts.otlp_endpoint.as_deref()).await?;
     report.live_per_s = live.per_s;
     report.live_ratio = live.per_s / report.bare_ingest_per_s.max(1e-9);
     report.live_cpu_us_per_event = live.cpu_us_per_event;

@@ -107,6 +107,10 @@ async fn write_events(
     let cards: Vec<Option<&str>> = events.iter().map(|e| e.card_id.as_deref()).collect();
     let pipes: Vec<Option<&str>> = events.iter().map(|e| e.pipe_id.as_deref()).collect();
     let titles: Vec<Option<&str>> = events.iter().map(|e| e.card_title.as_deref()).collect();
+    let traceparents: Vec<Option<String>> =
+        events.iter().map(|e| e.trace.as_ref().map(|t| t.parent.to_string())).collect();
+    let tracestates: Vec<Option<&str>> =
+        events.iter().map(|e| e.trace.as_ref().and_then(|t| t.state.as_deref())).collect();
     let versions: Vec<i64> = events.iter().map(|e| e.subscriptions_version).collect();
     let (mut d_ids, mut d_events, mut d_subs, mut d_at) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for e in events {
@@ -122,10 +126,10 @@ async fn write_events(
             "WITH v AS (SELECT version FROM subscription_version FOR SHARE),
              e AS (
                 INSERT INTO events (id, action, received_at, body, idempotency_key, card_id, pipe_id, node_id,
-                                    card_title)
-                SELECT i, a, r, b, k, c, p, $8, ti
+                                    card_title, traceparent, tracestate)
+                SELECT i, a, r, b, k, c, p, $8, ti, tp, ts
                 FROM unnest($1::text[], $2::text[], $3::int8[], $4::bytea[], $5::text[], $6::text[], $7::text[],
-                            $13::int8[], $14::text[]) AS u(i, a, r, b, k, c, p, ver, ti)
+                            $13::int8[], $14::text[], $15::text[], $16::text[]) AS u(i, a, r, b, k, c, p, ver, ti, tp, ts)
                 WHERE u.ver = (SELECT version FROM v)
                 RETURNING id),
              d AS (
@@ -137,9 +141,23 @@ async fn write_events(
              SELECT id FROM e",
         )
         .await?;
-    let params: [&(dyn ToSql + Sync); 14] = [
-        &ids, &actions, &received, &bodies, &keys, &cards, &pipes, &node_id, &d_ids, &d_events, &d_subs, &d_at,
-        &versions, &titles,
+    let params: [&(dyn ToSql + Sync); 16] = [
+        &ids,
+        &actions,
+        &received,
+        &bodies,
+        &keys,
+        &cards,
+        &pipes,
+        &node_id,
+        &d_ids,
+        &d_events,
+        &d_subs,
+        &d_at,
+        &versions,
+        &titles,
+        &traceparents,
+        &tracestates,
     ];
     let found = client.query(&stmt, &params).await?;
     found.iter().map(|r| Ok(r.try_get(0)?)).collect()
