@@ -248,7 +248,7 @@ fn dashboard_options(view: ViewOptions, config: Option<&Config>) -> anyhow::Resu
         max_fps,
         read_only: view.read_only,
         keymap: Arc::new(keymap),
-        views: dashboard::views_file::Views::load(dashboard::views_file::path()).map_err(|e| anyhow::anyhow!("{e}"))?,
+        views: dashboard::views_file::Views::load(dashboard::views_file::path()),
     })
 }
 

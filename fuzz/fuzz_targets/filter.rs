@@ -1,7 +1,7 @@
 //! The dashboard's filter language: any text parses or explains itself, and matching never panics.
 #![no_main]
 use hookwatch::dashboard::filter::Filter;
-use hookwatch::model::{DeliveryStatus, DeliverySummary, EventSummary};
+use hookwatch::domain::model::{DeliveryStatus, DeliverySummary, EventSummary};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

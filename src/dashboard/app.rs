@@ -1100,7 +1100,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("views.toml");
         let mut app = demo_app();
-        app.views = Views::load(Some(path.clone())).unwrap();
+        app.views = Views::load(Some(path.clone()));
         command(&mut app, "filter action:card.move");
         press(&mut app, KeyCode::Tab);
         press(&mut app, KeyCode::Char('O'));
@@ -1113,7 +1113,7 @@ mod tests {
         press(&mut app, KeyCode::Tab);
         app.set_sort(Column::Backlog, false);
         let mut later = demo_app();
-        later.views = Views::load(Some(path)).unwrap();
+        later.views = Views::load(Some(path));
         for app in [&mut app, &mut later] {
             command(app, "view moves");
             assert_eq!(app.filter_text, "action:card.move");

@@ -447,11 +447,18 @@ impl App {
             self.set_status(format!("no view {arg:?}; saved: {known}"), true);
             return Vec::new();
         };
+        // All of it or nothing: a filter that no longer reads (a subscription it names is gone)
+        // leaves the screen as it was.
+        if let Err(e) = Filter::parse_for(&view.filter, &self.subscriptions) {
+            self.set_status(format!("view {arg} not applied: its filter {:?}: {e}", view.filter), true);
+            return Vec::new();
+        }
         self.set_sort(view.sort, view.reversed);
         self.zoomed = view.zoomed;
         self.focus = view.focus;
+        let effects = self.apply_filter(&view.filter);
         self.set_status(format!("view {arg}"), false);
-        self.apply_filter(&view.filter)
+        effects
     }
 
     fn apply_filter(&mut self, text: &str) -> Vec<Effect> {

@@ -82,12 +82,27 @@ impl Key {
                 },
             },
         };
+        // A terminal sends ctrl with a letter the same in either case (`key_matches` reads it so).
+        let code = match code {
+            KeyCode::Char(c) if modifiers.contains(KeyModifiers::CONTROL) => KeyCode::Char(c.to_ascii_lowercase()),
+            other => other,
+        };
         Ok(Key(code, modifiers))
     }
 
-    /// A plain character with no modifier: what typing into a text field sends.
-    pub fn is_typing(&self) -> bool {
-        matches!(self.0, KeyCode::Char(_)) && (self.1 - KeyModifiers::SHIFT).is_empty()
+    /// What a text field uses for typing or editing: a character, alone or with ctrl or alt (the
+    /// editor's word and line moves), and the keys that move in or delete from the line.
+    pub fn edits_text(&self) -> bool {
+        matches!(
+            self.0,
+            KeyCode::Char(_)
+                | KeyCode::Backspace
+                | KeyCode::Delete
+                | KeyCode::Left
+                | KeyCode::Right
+                | KeyCode::Home
+                | KeyCode::End
+        )
     }
 }
 
@@ -104,6 +119,7 @@ mod tests {
         assert_eq!(Key::parse("pageup").unwrap(), Key(KeyCode::PageUp, KeyModifiers::NONE));
         assert_eq!(Key::parse("Up").unwrap().written(true), "↑");
         assert_eq!(Key::parse("ctrl-u").unwrap().written(true), "^u");
+        assert_eq!(Key::parse("ctrl-D").unwrap(), Key::parse("ctrl-d").unwrap(), "ctrl with a letter is one key");
     }
 
     #[test]

@@ -114,6 +114,9 @@ async fn event_loop(
     app.read_only = options.read_only;
     app.keymap = options.keymap.clone();
     app.views = options.views.clone();
+    if let Some(why) = &app.views.unreadable {
+        app.set_status(format!("saved views not read: {why}"), true);
+    }
     let (updates_tx, mut updates) = mpsc::channel::<Update>(4096);
     let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel::<Outcome>();
     source.watch(updates_tx);

@@ -618,18 +618,18 @@ fn config_with_keys(keys: &str) -> tempfile::TempDir {
 /// the hint line and the help show the keys in force.
 #[test]
 fn the_operators_keys_file_rebinds_keys_and_the_screen_says_so() {
-    let config = config_with_keys("quit = \"x\"\nhelp = [\"F1\", \"ctrl-h\"]\n");
+    let config = config_with_keys("quit = \"x\"\nhelp = [\"F1\", \"ctrl-g\"]\n");
     let command = format!("XDG_CONFIG_HOME={} {}", config.path().display(), demo_command());
     let Some(t) = Tmux::start(120, 36, &command) else { return };
     let screen = t.wait_for("crm-sync", Duration::from_secs(10));
-    assert!(screen.contains("F1/^h help") && screen.contains("x quit"), "the hint line:\n{screen}");
+    assert!(screen.contains("F1/^g help") && screen.contains("x quit"), "the hint line:\n{screen}");
     t.keys(&["?", "q"]);
     std::thread::sleep(Duration::from_millis(500));
     let screen = t.screen();
     assert!(!screen.contains("EXIT=") && !screen.contains("Help"), "? and q are free now:\n{screen}");
     t.keys(&["F1"]);
     let help = t.wait_for("Help", Duration::from_secs(3));
-    assert!(help.contains("F1/^h") && help.lines().any(|l| l.contains("  x ") && l.contains("quit")), "{help}");
+    assert!(help.contains("F1/^g") && help.lines().any(|l| l.contains("  x ") && l.contains("quit")), "{help}");
     t.keys(&["Escape", "x"]);
     assert_eq!(t.wait_exit(Duration::from_secs(5)), "0");
 }
