@@ -805,7 +805,7 @@ mod tests {
     fn capital_s_reads_the_secret_then_hides_it() {
         let mut app = demo_app();
         press(&mut app, KeyCode::Tab);
-        let id: crate::domain::ids::SubscriptionId = app.endpoints()[app.table.cursor].id.clone().into();
+        let id = app.endpoints()[app.table.cursor].id.clone();
         let name = app.endpoints()[app.table.cursor].name.clone();
         let effects = press(&mut app, KeyCode::Char('S'));
         assert_eq!(effects, vec![Effect::RevealSecret { subscription_id: id.clone(), name }]);

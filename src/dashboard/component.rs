@@ -60,11 +60,11 @@ pub enum Request {
     /// Inspect an event, at the attempt to `subscription` at `at`.
     Inspect { event_id: EventId, subscription: SubscriptionId, at: Millis },
     /// Open subscription `id`'s page.
-    OpenEndpoint(String),
+    OpenEndpoint(SubscriptionId),
     /// Close, and filter the stream to subscription `id`'s events.
-    FilterTo(String),
+    FilterTo(SubscriptionId),
     /// An action on subscription `id` (pause, probe, edit, copy its id or URL).
-    OnEndpoint(Action, String),
+    OnEndpoint(Action, SubscriptionId),
     /// Apply this stream filter (the filter line's).
     Filter(String),
     /// Run a command line (the palette's).

@@ -535,8 +535,8 @@ impl App {
 /// The endpoint page's keys, and its reads while open.
 impl App {
     /// Opens subscription `id`'s page and asks for its history.
-    pub fn open_endpoint(&mut self, id: String) -> Vec<Effect> {
-        let page = EndpointPage::new(id.into(), self.now);
+    pub fn open_endpoint(&mut self, id: crate::domain::ids::SubscriptionId) -> Vec<Effect> {
+        let page = EndpointPage::new(id, self.now);
         let load = page.load();
         self.popups.push(Popup::Endpoint(Box::new(page)));
         vec![load]

@@ -61,7 +61,7 @@ fn endpoint(
 ) -> EndpointReport {
     let attempts = 300u64;
     EndpointReport {
-        id: s.id.to_string(),
+        id: s.id.clone(),
         name: s.name.clone(),
         url: s.url.clone(),
         actions: s.actions.clone(),

@@ -10,7 +10,7 @@ impl EndpointReport {
     pub fn new(sub: &Subscription, snap: EndpointSnapshot, gauges: Option<&LaneGauges>) -> Self {
         let windows = [("1m", snap.w1m), ("5m", snap.w5m), ("1h", snap.w1h), ("24h", snap.w24h)];
         EndpointReport {
-            id: sub.id.to_string(),
+            id: sub.id.clone(),
             name: sub.name.clone(),
             url: sub.url.clone(),
             actions: sub.actions.clone(),

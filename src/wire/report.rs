@@ -1,5 +1,6 @@
 //! The stats report: what `/v1/stats` answers and the dashboard shows per endpoint and node.
 
+use crate::domain::ids::SubscriptionId;
 use crate::domain::model::{BreakerState, Millis, SubscriptionState};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -26,7 +27,8 @@ pub struct StatsReport {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct EndpointReport {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: SubscriptionId,
     pub name: String,
     pub url: String,
     pub actions: Vec<String>,

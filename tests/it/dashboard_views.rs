@@ -145,7 +145,7 @@ fn with_subscriptions(n: usize, (w, h): (u16, u16)) -> hookwatch::dashboard::app
     let model = stats.subscriptions.iter().find(|e| e.name == "crm-sync").unwrap().clone();
     stats.subscriptions = (0..n)
         .map(|i| hookwatch::wire::EndpointReport {
-            id: format!("sub_{i:02}"),
+            id: format!("sub_{i:02}").into(),
             name: format!("endpoint-{i:02}"),
             ..model.clone()
         })

@@ -88,14 +88,14 @@ impl Component for EndpointPage {
                 }),
                 None => Reply::Say("no failure to inspect in this span".into()),
             },
-            Some(Action::Filter) => Reply::Ask(Request::FilterTo(self.id.to_string())),
+            Some(Action::Filter) => Reply::Ask(Request::FilterTo(self.id.clone())),
             Some(
                 action @ (Action::TogglePause
                 | Action::Probe
                 | Action::EditSubscription
                 | Action::Copy
                 | Action::CopyUrl),
-            ) => Reply::Ask(Request::OnEndpoint(action, self.id.to_string())),
+            ) => Reply::Ask(Request::OnEndpoint(action, self.id.clone())),
             _ => Reply::Stay,
         }
     }
