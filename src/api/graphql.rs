@@ -192,6 +192,15 @@ impl Query {
     async fn organization(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Owned<OrganizationKind>> {
         Ok(owned(&subscriptions(ctx).await?, id))
     }
+
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<ID>,
+    ) -> async_graphql::Result<Vec<Owned<OrganizationKind>>> {
+        let subs = subscriptions(ctx).await?;
+        Ok(ids.into_iter().map(|id| owned(&subs, id)).collect())
+    }
 }
 
 #[derive(InputObject)]
@@ -230,6 +239,9 @@ struct NewWebhook {
     /// Replace this owner's webhooks to the same URL with an overlapping action instead of failing.
     #[graphql(name = "overridePreviousWithSameUrl")]
     override_previous_with_same_url: Option<bool>,
+    /// The same, by the name Pipefy's webhook reference page uses.
+    #[graphql(name = "overridePrevious")]
+    override_previous: Option<bool>,
 }
 
 /// `updateWebhook` and `updateOrganizationWebhook`: the fields given change, the others stay.
@@ -336,6 +348,8 @@ struct WebhookChanges {
     email: Option<String>,
     #[graphql(name = "overridePreviousWithSameUrl")]
     override_previous_with_same_url: Option<bool>,
+    #[graphql(name = "overridePrevious")]
+    override_previous: Option<bool>,
 }
 
 impl From<NewWebhook> for WebhookChanges {
@@ -348,6 +362,7 @@ impl From<NewWebhook> for WebhookChanges {
             headers: new.headers,
             email: new.email,
             override_previous_with_same_url: new.override_previous_with_same_url,
+            override_previous: new.override_previous,
         }
     }
 }
@@ -361,9 +376,20 @@ impl WebhookChanges {
             filters: self.filters.map(|j| object_or_text(j.0, "filters")).transpose()?,
             headers: self.headers.map(|j| object_or_text(j.0, "headers")).transpose()?,
             email: self.email,
-            override_previous: self.override_previous_with_same_url.unwrap_or(false),
+            override_previous: override_flag(self.override_previous_with_same_url, self.override_previous)?,
             ..SubscriptionInput::default()
         })
+    }
+}
+
+/// Pipefy's pages name the override flag both ways (`overridePreviousWithSameUrl` in its
+/// changelog, `overridePrevious` in its reference): either is taken, and both given must agree.
+fn override_flag(with_same_url: Option<bool>, short: Option<bool>) -> async_graphql::Result<bool> {
+    match (with_same_url, short) {
+        (Some(a), Some(b)) if a != b => Err(async_graphql::Error::new(
+            "overridePrevious and overridePreviousWithSameUrl disagree; send one of them",
+        )),
+        (a, b) => Ok(a.or(b).unwrap_or(false)),
     }
 }
 

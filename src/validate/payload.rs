@@ -23,6 +23,9 @@ pub struct PayloadFacts {
     pub field_id: Option<String>,
     /// The field's numeric id, which Pipefy's `field_id` filters name.
     pub field_internal_id: Option<String>,
+    /// The organization a user-management or audit event is about (`to`, `from` or
+    /// `organization`'s `organization_id`): an organization's webhook takes only its own.
+    pub organization_id: Option<String>,
     /// Who gets the event beside what its action and filters decide.
     pub audience: Audience,
 }
@@ -61,6 +64,8 @@ struct Data<'a> {
     to: Option<&'a RawValue>,
     #[serde(borrow, default)]
     field: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    organization: Option<&'a RawValue>,
 }
 
 /// `{"id": …, "pipe_id": …, "internal_id": …, "title": …}` with ids as numbers or strings;
@@ -75,6 +80,8 @@ struct Ids {
     pipe_id: Option<Id>,
     #[serde(default)]
     internal_id: Option<Id>,
+    #[serde(default)]
+    organization_id: Option<Id>,
 }
 
 /// An id as sent: a number or a string; anything else reads as absent. A visitor rather than
@@ -264,16 +271,22 @@ pub fn inspect(body: &[u8], catalog: &Catalog) -> Result<PayloadFacts> {
     }
     let card = ids(data.card);
     let field = ids(data.field);
+    let (from, to) = (ids(data.from), ids(data.to));
+    let organization_id = [to.organization_id, from.organization_id, ids(data.organization).organization_id]
+        .into_iter()
+        .flatten()
+        .find_map(Id::text);
     Ok(PayloadFacts {
         action,
         card_id: card.id.and_then(Id::text),
         card_title: card.title.and_then(Id::text).and_then(|t| cut_title(&t)),
         pipe_id: card.pipe_id.and_then(Id::text),
         on_phase_id: ids(data.on_phase).id.and_then(Id::text),
-        from_phase_id: ids(data.from).id.and_then(Id::text),
-        to_phase_id: ids(data.to).id.and_then(Id::text),
+        from_phase_id: from.id.and_then(Id::text),
+        to_phase_id: to.id.and_then(Id::text),
         field_id: field.id.and_then(Id::text),
         field_internal_id: field.internal_id.and_then(Id::text),
+        organization_id,
         audience: Audience::Matching,
     })
 }
@@ -286,10 +299,15 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// Whether a webhook of `owner` takes the event: a pipe's or table's only the events of cards in
-/// it (`card.pipe_id`, compared as text), so events that carry no card are not theirs.
+/// it (`card.pipe_id`, compared as text), an organization's only the events of that organization
+/// (`organization_id`), so events that carry neither are not theirs.
 pub fn owner_takes(owner: Option<&crate::domain::model::Owner>, facts: &PayloadFacts) -> bool {
+    use crate::domain::model::OwnerKind;
     match owner {
         Some(owner) if owner.kind.scopes_cards() => facts.pipe_id.as_deref() == Some(owner.id.as_str()),
+        Some(owner) if owner.kind == OwnerKind::Organization => {
+            facts.organization_id.as_deref() == Some(owner.id.as_str())
+        }
         _ => true,
     }
 }
@@ -313,7 +331,7 @@ mod tests {
     use super::*;
 
     /// A pipe's (or table's) webhook takes the cards of its pipe, compared as text; an event with no
-    /// card is not its; an organization's takes every event.
+    /// card is not its; an organization's takes the events of its organization alone.
     #[test]
     fn a_pipe_webhook_takes_only_its_pipes_cards() {
         use crate::domain::model::{Owner, OwnerKind};
@@ -327,7 +345,15 @@ mod tests {
         assert!(owner_takes(Some(&pipe), &card));
         assert!(!owner_takes(Some(&pipe), &elsewhere));
         assert!(!owner_takes(Some(&pipe), &no_card));
-        assert!([&card, &elsewhere, &no_card].iter().all(|f| owner_takes(Some(&org), f) && owner_takes(None, f)));
+        assert!([&card, &elsewhere, &no_card].iter().all(|f| owner_takes(None, f)), "no owner: every event");
+        let catalog = Catalog::default();
+        let ours = inspect(br#"{"data":{"action":"user.role_set","from":{"organization_id":22}}}"#, &catalog).unwrap();
+        let invited = inspect(br#"{"data":{"action":"user.invitation_sent","to":{"organization_id":"22"}}}"#, &catalog);
+        let theirs =
+            inspect(br#"{"data":{"action":"user.role_set","from":{"organization_id":23}}}"#, &catalog).unwrap();
+        assert!(owner_takes(Some(&org), &ours) && owner_takes(Some(&org), &invited.unwrap()));
+        assert!(!owner_takes(Some(&org), &theirs), "another organization's user events are not its");
+        assert!(!owner_takes(Some(&org), &card) && !owner_takes(Some(&org), &no_card), "nor events of no organization");
     }
 
     #[test]

@@ -59,6 +59,13 @@ mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook {
 step("table", """
 mutation { createWebhook(input: {table_id: "ZdeRdE", actions: ["card.create"], name: "records", url: "%s"}) {
   webhook { id } } }""" % sink)
+# Pipefy's reference page names the override flag overridePrevious: taken as well.
+step("table_override", """
+mutation { createWebhook(input: {table_id: "ZdeRdE", actions: ["card.create"], name: "records", url: "%s",
+  overridePrevious: true}) { webhook { id } } }""" % sink)
+step("flags_disagree", """
+mutation { createWebhook(input: {table_id: "ZdeRdE", actions: ["card.create"], name: "records", url: "%s",
+  overridePrevious: true, overridePreviousWithSameUrl: false}) { webhook { id } } }""" % sink)
 step("organization", """
 mutation {
   createOrganizationWebhook(input: {
@@ -75,6 +82,7 @@ step("pipe", "{ pipe(id: 123456) { id webhooks { id actions url email headers fi
 step("pipes", "{ pipes(ids: [123456, 999]) { id name webhooks { id actions url email headers filters } } }")
 step("table_query", "{ table(id: \"ZdeRdE\") { id webhooks { id name headers actions url } } }")
 step("org_query", "{ organization(id: 22) { id webhooks { id actions headers name url } } }")
+step("orgs_query", "{ organizations(ids: [22, 23]) { id webhooks { id actions } } }")
 pipe_hook = results["override"].get("createWebhook", {}).get("webhook", {}).get("id")
 org_hook = results["organization"].get("createOrganizationWebhook", {}).get("webhook", {}).get("id")
 step("update", """

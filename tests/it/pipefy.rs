@@ -47,12 +47,21 @@ async fn pipefy_webhook_requests_from_its_documentation_manage_webhooks_that_del
         (2, Some("999"), Some("1")),
         "{said}"
     );
-    assert_eq!(said["table_query"]["table"]["webhooks"][0]["name"], "records", "{said}");
+    let table_hooks = said["table_query"]["table"]["webhooks"].as_array().unwrap();
+    assert_eq!((table_hooks.len(), table_hooks[0]["name"].as_str()), (1, Some("records")), "{said}");
+    let replacing = &said["table_override"]["createWebhook"]["webhook"]["id"];
+    assert_eq!(&table_hooks[0]["id"], replacing, "overridePrevious replaced the first: {said}");
+    assert_ne!(replacing, &said["table"]["createWebhook"]["webhook"]["id"], "{said}");
+    let disagree = said["flags_disagree"]["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(disagree.contains("disagree; send one of them"), "{said}");
     assert_eq!(
         said["org_query"]["organization"]["webhooks"][0]["actions"],
         json!(["user.invitation_sent", "user.invitation_acceptance", "user.removal_from_org", "user.role_set"]),
         "the changelog's user.invitation_accepted is an alias: {said}"
     );
+    let orgs = said["orgs_query"]["organizations"].as_array().unwrap();
+    let hooks_of = |i: usize| orgs[i]["webhooks"].as_array().map(Vec::len);
+    assert_eq!((orgs.len(), hooks_of(0), hooks_of(1)), (2, Some(1), Some(0)), "organizations(ids:): {said}");
     assert_eq!(said["update"]["updateWebhook"]["webhook"]["actions"], json!(["card.move"]), "{said}");
     assert_eq!(said["update"]["updateWebhook"]["webhook"]["email"], "noc@example.com");
     assert_eq!(said["update_org_as_pipe"]["errors"][0]["extensions"]["code"], "not_found", "{said}");
