@@ -449,28 +449,34 @@ impl App {
         };
         // All of it or nothing: a filter that no longer reads (a subscription it names is gone)
         // leaves the screen as it was.
-        if let Err(e) = Filter::parse_for(&view.filter, &self.subscriptions) {
-            self.set_status(format!("view {arg} not applied: its filter {:?}: {e}", view.filter), true);
-            return Vec::new();
-        }
+        let filter = match Filter::parse_for(&view.filter, &self.subscriptions) {
+            Ok(filter) => filter,
+            Err(e) => {
+                self.set_status(format!("view {arg} not applied: its filter {:?}: {e}", view.filter), true);
+                return Vec::new();
+            }
+        };
         self.set_sort(view.sort, view.reversed);
         self.zoomed = view.zoomed;
         self.focus = view.focus;
-        let effects = self.apply_filter(&view.filter);
+        let effects = self.set_filter(filter, &view.filter);
         self.set_status(format!("view {arg}"), false);
         effects
     }
 
+    /// Shows the stream through `filter`, read from `text`.
+    fn set_filter(&mut self, filter: Filter, text: &str) -> Vec<Effect> {
+        self.filter = filter;
+        self.filter_text = text.trim().to_string();
+        self.filter_input = None;
+        self.stream.cursor = 0;
+        // Cleared: the stream's own rows show again, as they are (nothing to read).
+        self.search()
+    }
+
     fn apply_filter(&mut self, text: &str) -> Vec<Effect> {
         match Filter::parse_for(text, &self.subscriptions) {
-            Ok(filter) => {
-                self.filter = filter;
-                self.filter_text = text.trim().to_string();
-                self.filter_input = None;
-                self.stream.cursor = 0;
-                // Cleared: the stream's own rows show again, as they are (nothing to read).
-                self.search()
-            }
+            Ok(filter) => self.set_filter(filter, text),
             Err(e) => {
                 // Typed: the line stays open with why; run from the palette or a view: the status line says it.
                 match &mut self.filter_input {

@@ -105,6 +105,15 @@ pub enum Context {
     HelpSearch,
 }
 
+impl Context {
+    /// The main panes, where the `Main` bindings apply as well.
+    pub const PANES: [Context; 3] = [Context::Subscriptions, Context::Rates, Context::Stream];
+
+    pub fn is_pane(self) -> bool {
+        Context::PANES.contains(&self)
+    }
+}
+
 const fn k(c: char) -> Key {
     Key(KeyCode::Char(c), KeyModifiers::NONE)
 }
@@ -745,8 +754,7 @@ impl Bound {
     }
 
     fn applies_in(&self, ctx: Context) -> bool {
-        let in_main = matches!(ctx, Subscriptions | Rates | Stream);
-        self.binding.contexts.contains(&ctx) || (in_main && self.binding.contexts.contains(&Main))
+        self.binding.contexts.contains(&ctx) || (ctx.is_pane() && self.binding.contexts.contains(&Main))
     }
 }
 
@@ -835,7 +843,7 @@ impl Keymap {
     /// actions the state on screen calls for (an open breaker's probe), shown first though not
     /// hinted otherwise.
     pub fn hints(&self, ctx: Context, read_only: bool, urgent: &[Action]) -> Vec<(Action, &str, &'static str)> {
-        let in_main = matches!(ctx, Subscriptions | Rates | Stream);
+        let in_main = ctx.is_pane();
         let offered = || self.offered(read_only);
         let first = offered().filter(|b| !b.binding.hint && urgent.contains(&b.binding.action));
         let first = first.filter(|b| b.binding.contexts.contains(&ctx));

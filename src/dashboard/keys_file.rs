@@ -9,8 +9,7 @@ use std::path::PathBuf;
 
 /// Where the file is: `$XDG_CONFIG_HOME/hookwatch/keys.toml`, else `~/.config/hookwatch/keys.toml`.
 pub fn path() -> Option<PathBuf> {
-    use etcetera::BaseStrategy;
-    etcetera::choose_base_strategy().ok().map(|dirs| dirs.config_dir().join("hookwatch").join("keys.toml"))
+    super::config_file("keys.toml")
 }
 
 /// The table with the operator's file applied; the defaults when there is none.
@@ -80,7 +79,7 @@ fn keys_of(name: &str, value: &toml::Value) -> Result<Vec<Key>, String> {
 fn places(contexts: &[Context]) -> Vec<Context> {
     let mut out = contexts.to_vec();
     if contexts.contains(&Context::Main) {
-        out.extend([Context::Subscriptions, Context::Rates, Context::Stream]);
+        out.extend(Context::PANES);
     }
     out
 }

@@ -70,6 +70,13 @@ impl Default for Options {
     }
 }
 
+/// A file of the operator's in hookwatch's XDG config folder: `$XDG_CONFIG_HOME/hookwatch/NAME`,
+/// else `~/.config/hookwatch/NAME`; `None` without a home to find it in.
+pub fn config_file(name: &str) -> Option<std::path::PathBuf> {
+    use etcetera::BaseStrategy;
+    etcetera::choose_base_strategy().ok().map(|dirs| dirs.config_dir().join("hookwatch").join(name))
+}
+
 /// Runs the dashboard until the operator quits or the process is told to stop
 /// (SIGTERM, SIGHUP: a dropped SSH session). The terminal is restored on every path, panics included.
 pub async fn run(source: Arc<dyn Source>, options: Options) -> anyhow::Result<()> {

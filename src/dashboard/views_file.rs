@@ -35,8 +35,7 @@ pub struct Views {
 
 /// Where the file is: `$XDG_CONFIG_HOME/hookwatch/views.toml`, else `~/.config/hookwatch/views.toml`.
 pub fn path() -> Option<PathBuf> {
-    use etcetera::BaseStrategy;
-    etcetera::choose_base_strategy().ok().map(|dirs| dirs.config_dir().join("hookwatch").join("views.toml"))
+    super::config_file("views.toml")
 }
 
 impl Views {
